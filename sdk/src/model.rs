@@ -1,0 +1,598 @@
+//! The records of the contact centre: customers, cases, follow-ups and tasks.
+//!
+//! These types cross every boundary Dossier has (the store, scripts, native
+//! plugins, `--json` output), so they derive serde and stay plain data.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::fields::FieldValue;
+
+/// Custom field values of one record, by field name.
+pub type CustomFields = BTreeMap<String, FieldValue>;
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}", self.0)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A customer's internal id, assigned by the store.
+    CustomerId
+);
+id_type!(
+    /// A case number: sequential, unique in one store, shown to customers (e.g. `14355`).
+    CaseNumber
+);
+id_type!(
+    /// A follow-up's id, assigned by the store.
+    FollowUpId
+);
+id_type!(
+    /// A task's id, assigned by the store.
+    TaskId
+);
+
+/// A postal address. Every part is optional free text.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Address {
+    /// Street and number.
+    pub line1: String,
+    /// Building, floor, c/o.
+    pub line2: String,
+    /// Postal or ZIP code.
+    pub postal_code: String,
+    /// City or town.
+    pub city: String,
+    /// State, province or region.
+    pub region: String,
+    /// Country name or ISO code, as the contact centre writes it.
+    pub country: String,
+}
+
+impl Address {
+    /// True when no part of the address is filled.
+    pub fn is_empty(&self) -> bool {
+        [
+            &self.line1,
+            &self.line2,
+            &self.postal_code,
+            &self.city,
+            &self.region,
+            &self.country,
+        ]
+        .iter()
+        .all(|s| s.is_empty())
+    }
+}
+
+/// One phone number of a customer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Phone {
+    /// What the number is ("mobile", "work", ...); free text.
+    pub label: String,
+    /// The number in E.164 form (`+33123456789`). The host normalizes on write.
+    pub number: String,
+}
+
+/// One email address of a customer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Email {
+    /// What the address is ("work", "home", ...); free text.
+    pub label: String,
+    /// The address, lower-cased by the host on write; at most 254 characters.
+    pub address: String,
+}
+
+/// A person or company the contact centre serves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Customer {
+    /// Internal id.
+    pub id: CustomerId,
+    /// The account number, unique in the store (e.g. `AC-000001`).
+    pub account: String,
+    /// Display name of the person or company.
+    pub name: String,
+    /// Postal address.
+    #[serde(default)]
+    pub address: Address,
+    /// Phone numbers, first is primary.
+    #[serde(default)]
+    pub phones: Vec<Phone>,
+    /// Email addresses, first is primary.
+    #[serde(default)]
+    pub emails: Vec<Email>,
+    /// Admin-defined fields, checked against the `[fields.customer]` schema.
+    #[serde(default)]
+    pub custom: CustomFields,
+    /// When the record was first saved.
+    pub created_at: DateTime<Utc>,
+    /// When the record was last saved.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Whether a case may be shown to the customer (for example on a portal).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    /// The customer may see the case.
+    #[default]
+    Public,
+    /// Internal only.
+    Private,
+}
+
+impl Visibility {
+    /// The lower-case name used in config, scripts and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Public => "public",
+            Visibility::Private => "private",
+        }
+    }
+}
+
+impl std::str::FromStr for Visibility {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "public" => Ok(Visibility::Public),
+            "private" => Ok(Visibility::Private),
+            other => Err(format!(
+                "unknown visibility `{other}` (expected public or private)"
+            )),
+        }
+    }
+}
+
+/// A thread token: 12 upper-case letters or digits that tie emails to a case
+/// (e.g. `JXA6PDRNQ2SO`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ThreadToken(String);
+
+impl ThreadToken {
+    /// Length of every token.
+    pub const LEN: usize = 12;
+
+    /// Checks `s` is a well-formed token.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        if s.len() == Self::LEN
+            && s.bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        {
+            Ok(ThreadToken(s.to_owned()))
+        } else {
+            Err(format!(
+                "`{s}` is not a thread token (12 upper-case letters or digits)"
+            ))
+        }
+    }
+
+    /// The token text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for ThreadToken {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        ThreadToken::parse(&s)
+    }
+}
+
+impl From<ThreadToken> for String {
+    fn from(t: ThreadToken) -> String {
+        t.0
+    }
+}
+
+impl fmt::Display for ThreadToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One piece of feedback, question or problem of a customer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Case {
+    /// The case number, assigned by the store.
+    pub number: CaseNumber,
+    /// The customer the case belongs to.
+    pub customer: CustomerId,
+    /// One-line summary.
+    pub subject: String,
+    /// Longer description.
+    #[serde(default)]
+    pub description: String,
+    /// Status key from `[case] statuses`; each status counts as open or closed.
+    pub status: String,
+    /// Who may see the case.
+    #[serde(default)]
+    pub visibility: Visibility,
+    /// Severity key from `[case] severities`.
+    pub severity: String,
+    /// Priority key from `[case] priorities`.
+    pub priority: String,
+    /// The agent who owns the case, if assigned. Only open cases can be assigned.
+    #[serde(default)]
+    pub owner: Option<String>,
+    /// The group (team) the case is assigned to.
+    #[serde(default)]
+    pub group: Option<String>,
+    /// The last disposition code recorded on the case.
+    #[serde(default)]
+    pub last_disposition: Option<String>,
+    /// The email thread token, made on the first outbound reply.
+    #[serde(default)]
+    pub thread_token: Option<ThreadToken>,
+    /// Admin-defined fields, checked against the `[fields.case]` schema.
+    #[serde(default)]
+    pub custom: CustomFields,
+    /// When the case was opened.
+    pub created_at: DateTime<Utc>,
+    /// When the case was last saved.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What a follow-up records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FollowUpKind {
+    /// A note typed by an agent.
+    Note,
+    /// An email received from the customer.
+    EmailIn,
+    /// An email sent to the customer.
+    EmailOut,
+    /// A chat transcript.
+    ChatLog,
+    /// Written by Dossier itself (dispositions, status changes).
+    System,
+}
+
+impl FollowUpKind {
+    /// The snake_case name used in config, scripts and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FollowUpKind::Note => "note",
+            FollowUpKind::EmailIn => "email_in",
+            FollowUpKind::EmailOut => "email_out",
+            FollowUpKind::ChatLog => "chat_log",
+            FollowUpKind::System => "system",
+        }
+    }
+}
+
+impl std::str::FromStr for FollowUpKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "note" => FollowUpKind::Note,
+            "email_in" => FollowUpKind::EmailIn,
+            "email_out" => FollowUpKind::EmailOut,
+            "chat_log" => FollowUpKind::ChatLog,
+            "system" => FollowUpKind::System,
+            other => {
+                return Err(format!(
+                "unknown follow-up kind `{other}` (expected note, email_in, email_out, chat_log or system)"
+            ));
+            }
+        })
+    }
+}
+
+/// A display name and an address, as in an email header.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mailbox {
+    /// Display name, if the header had one.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The raw address.
+    pub address: String,
+}
+
+/// The headers an email follow-up keeps.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EmailHeaders {
+    /// Sender.
+    pub from: Mailbox,
+    /// Recipients.
+    pub to: Vec<Mailbox>,
+    /// Carbon-copy recipients.
+    pub cc: Vec<Mailbox>,
+    /// Blind carbon-copy recipients (outbound only).
+    pub bcc: Vec<Mailbox>,
+    /// Subject line.
+    pub subject: String,
+    /// When the message was sent (the Date header) or received.
+    pub date: Option<DateTime<Utc>>,
+    /// The Message-ID, without angle brackets.
+    pub message_id: Option<String>,
+    /// The In-Reply-To message id.
+    pub in_reply_to: Option<String>,
+    /// The References message ids, oldest first.
+    pub references: Vec<String>,
+}
+
+/// What is known about an attached file; the bytes live elsewhere.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// File name.
+    pub name: String,
+    /// MIME type.
+    pub content_type: String,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// One communication on a case: a note, an email, a chat log. Never modified once saved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FollowUp {
+    /// Internal id.
+    pub id: FollowUpId,
+    /// The case it belongs to.
+    pub case: CaseNumber,
+    /// What it records.
+    pub kind: FollowUpKind,
+    /// Who wrote it (agent login, `customer`, or `system`).
+    pub author: String,
+    /// Plain-text body.
+    pub body: String,
+    /// HTML body, when rich text was used.
+    #[serde(default)]
+    pub html: Option<String>,
+    /// Email headers, for `email_in` and `email_out`.
+    #[serde(default)]
+    pub email: Option<EmailHeaders>,
+    /// Attachment metadata.
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
+    /// Admin-defined fields, checked against the `[fields.follow_up]` schema.
+    #[serde(default)]
+    pub custom: CustomFields,
+    /// When it was saved.
+    pub created_at: DateTime<Utc>,
+}
+
+/// The kind of communication a task plans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskKind {
+    /// A phone call.
+    Call,
+    /// An email.
+    Email,
+    /// A meeting.
+    Meeting,
+    /// A chat.
+    Chat,
+    /// Anything else.
+    Other,
+}
+
+impl TaskKind {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskKind::Call => "call",
+            TaskKind::Email => "email",
+            TaskKind::Meeting => "meeting",
+            TaskKind::Chat => "chat",
+            TaskKind::Other => "other",
+        }
+    }
+}
+
+impl std::str::FromStr for TaskKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "call" => TaskKind::Call,
+            "email" => TaskKind::Email,
+            "meeting" => TaskKind::Meeting,
+            "chat" => TaskKind::Chat,
+            "other" => TaskKind::Other,
+            other => {
+                return Err(format!(
+                    "unknown task kind `{other}` (expected call, email, meeting, chat or other)"
+                ));
+            }
+        })
+    }
+}
+
+/// Where a task stands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskStatus {
+    /// Scheduled, not yet done.
+    #[default]
+    Planned,
+    /// Carried out.
+    Done,
+    /// Will not happen.
+    Cancelled,
+}
+
+impl TaskStatus {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskStatus::Planned => "planned",
+            TaskStatus::Done => "done",
+            TaskStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+impl std::str::FromStr for TaskStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "planned" => TaskStatus::Planned,
+            "done" => TaskStatus::Done,
+            "cancelled" => TaskStatus::Cancelled,
+            other => {
+                return Err(format!(
+                    "unknown task status `{other}` (expected planned, done or cancelled)"
+                ));
+            }
+        })
+    }
+}
+
+/// A call, email, meeting, chat or other communication, planned or done.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Task {
+    /// Internal id.
+    pub id: TaskId,
+    /// The customer concerned, if any.
+    #[serde(default)]
+    pub customer: Option<CustomerId>,
+    /// The case concerned, if any.
+    #[serde(default)]
+    pub case: Option<CaseNumber>,
+    /// What kind of communication.
+    pub kind: TaskKind,
+    /// One-line summary.
+    pub subject: String,
+    /// When it is scheduled.
+    pub due_at: DateTime<Utc>,
+    /// Minutes before `due_at` when the reminder fires; `None` for no reminder.
+    #[serde(default)]
+    pub reminder_minutes: Option<u32>,
+    /// Where it stands.
+    #[serde(default)]
+    pub status: TaskStatus,
+    /// The agent who should carry it out.
+    #[serde(default)]
+    pub assignee: Option<String>,
+    /// Admin-defined fields, checked against the `[fields.task]` schema.
+    #[serde(default)]
+    pub custom: CustomFields,
+    /// When it was first saved.
+    pub created_at: DateTime<Utc>,
+    /// When it was last saved.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Task {
+    /// When the reminder is due, if the task has one.
+    pub fn reminder_at(&self) -> Option<DateTime<Utc>> {
+        self.reminder_minutes
+            .map(|m| self.due_at - chrono::Duration::minutes(i64::from(m)))
+    }
+}
+
+/// The four kinds of record, for code that handles any of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ObjectKind {
+    /// [`Customer`].
+    Customer,
+    /// [`Case`].
+    Case,
+    /// [`FollowUp`].
+    FollowUp,
+    /// [`Task`].
+    Task,
+}
+
+impl ObjectKind {
+    /// All kinds, in hierarchy order.
+    pub const ALL: [ObjectKind; 4] = [
+        ObjectKind::Customer,
+        ObjectKind::Case,
+        ObjectKind::FollowUp,
+        ObjectKind::Task,
+    ];
+
+    /// The snake_case name used in config (`[fields.follow_up]`) and hook names.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObjectKind::Customer => "customer",
+            ObjectKind::Case => "case",
+            ObjectKind::FollowUp => "follow_up",
+            ObjectKind::Task => "task",
+        }
+    }
+}
+
+impl fmt::Display for ObjectKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Any one record, as carried by save events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "object", content = "record", rename_all = "snake_case")]
+pub enum Record {
+    /// A customer.
+    Customer(Customer),
+    /// A case.
+    Case(Case),
+    /// A follow-up.
+    FollowUp(FollowUp),
+    /// A task.
+    Task(Task),
+}
+
+impl Record {
+    /// Which kind of record this is.
+    pub fn kind(&self) -> ObjectKind {
+        match self {
+            Record::Customer(_) => ObjectKind::Customer,
+            Record::Case(_) => ObjectKind::Case,
+            Record::FollowUp(_) => ObjectKind::FollowUp,
+            Record::Task(_) => ObjectKind::Task,
+        }
+    }
+
+    /// The record's id (case number for cases).
+    pub fn id(&self) -> i64 {
+        match self {
+            Record::Customer(c) => c.id.0,
+            Record::Case(c) => c.number.0,
+            Record::FollowUp(f) => f.id.0,
+            Record::Task(t) => t.id.0,
+        }
+    }
+
+    /// The record's custom fields.
+    pub fn custom(&self) -> &CustomFields {
+        match self {
+            Record::Customer(c) => &c.custom,
+            Record::Case(c) => &c.custom,
+            Record::FollowUp(f) => &f.custom,
+            Record::Task(t) => &t.custom,
+        }
+    }
+
+    /// The record's custom fields, mutably.
+    pub fn custom_mut(&mut self) -> &mut CustomFields {
+        match self {
+            Record::Customer(c) => &mut c.custom,
+            Record::Case(c) => &mut c.custom,
+            Record::FollowUp(f) => &mut f.custom,
+            Record::Task(t) => &mut t.custom,
+        }
+    }
+}
