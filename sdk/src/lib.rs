@@ -21,8 +21,9 @@ pub use events::{
 };
 pub use fields::{FieldType, FieldValue};
 pub use model::{
-    Address, Attachment, Case, CaseNumber, CustomFields, Customer, CustomerId, Email,
-    EmailHeaders, FollowUp, FollowUpId, FollowUpKind, Mailbox, ObjectKind, Phone, Record, Task,
+    Address, Attachment, Case, CaseNumber, CustomFields, Customer, CustomerId, CustomerQuery, Email,
+    EmailHeaders, FollowUp, FollowUpId, FollowUpKind, Mailbox, NewCase, NewCustomer, NewFollowUp,
+    NewTask, ObjectKind, Phone, Record, Task,
     TaskId, TaskKind, TaskStatus, ThreadToken, Visibility,
 };
 

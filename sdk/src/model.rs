@@ -596,3 +596,151 @@ impl Record {
         }
     }
 }
+
+/// What is needed to create a customer; the store assigns the rest.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NewCustomer {
+    /// The account number, unique.
+    pub account: String,
+    /// Display name.
+    pub name: String,
+    /// Postal address.
+    pub address: Address,
+    /// Phone numbers, in any common format; normalized on save.
+    pub phones: Vec<Phone>,
+    /// Email addresses; lower-cased on save.
+    pub emails: Vec<Email>,
+    /// Custom field values; unset fields get their default.
+    pub custom: CustomFields,
+}
+
+/// What is needed to open a case; unset standard fields get the configured defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewCase {
+    /// The customer.
+    pub customer: CustomerId,
+    /// One-line summary.
+    pub subject: String,
+    /// Longer description.
+    #[serde(default)]
+    pub description: String,
+    /// Severity key; default from config.
+    #[serde(default)]
+    pub severity: Option<String>,
+    /// Priority key; default from config.
+    #[serde(default)]
+    pub priority: Option<String>,
+    /// Visibility; default public.
+    #[serde(default)]
+    pub visibility: Visibility,
+    /// Owner agent.
+    #[serde(default)]
+    pub owner: Option<String>,
+    /// Owner group.
+    #[serde(default)]
+    pub group: Option<String>,
+    /// Custom field values.
+    #[serde(default)]
+    pub custom: CustomFields,
+}
+
+impl NewCase {
+    /// A case for `customer` with `subject` and every other field defaulted.
+    pub fn new(customer: CustomerId, subject: impl Into<String>) -> Self {
+        NewCase {
+            customer,
+            subject: subject.into(),
+            description: String::new(),
+            severity: None,
+            priority: None,
+            visibility: Visibility::Public,
+            owner: None,
+            group: None,
+            custom: CustomFields::new(),
+        }
+    }
+}
+
+/// What is needed to add a follow-up to a case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewFollowUp {
+    /// The case.
+    pub case: CaseNumber,
+    /// What it records.
+    pub kind: FollowUpKind,
+    /// Who wrote it.
+    pub author: String,
+    /// Plain-text body.
+    pub body: String,
+    /// HTML body.
+    #[serde(default)]
+    pub html: Option<String>,
+    /// Email headers, for email follow-ups.
+    #[serde(default)]
+    pub email: Option<EmailHeaders>,
+    /// Attachment metadata.
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
+    /// Custom field values.
+    #[serde(default)]
+    pub custom: CustomFields,
+}
+
+impl NewFollowUp {
+    /// A note by `author` on `case`.
+    pub fn note(case: CaseNumber, author: impl Into<String>, body: impl Into<String>) -> Self {
+        NewFollowUp {
+            case,
+            kind: FollowUpKind::Note,
+            author: author.into(),
+            body: body.into(),
+            html: None,
+            email: None,
+            attachments: Vec::new(),
+            custom: CustomFields::new(),
+        }
+    }
+}
+
+/// What is needed to plan a task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewTask {
+    /// The customer concerned.
+    #[serde(default)]
+    pub customer: Option<CustomerId>,
+    /// The case concerned.
+    #[serde(default)]
+    pub case: Option<CaseNumber>,
+    /// What kind of communication.
+    pub kind: TaskKind,
+    /// One-line summary.
+    pub subject: String,
+    /// When it is scheduled.
+    pub due_at: DateTime<Utc>,
+    /// Minutes before `due_at` for the reminder.
+    #[serde(default)]
+    pub reminder_minutes: Option<u32>,
+    /// The agent who should carry it out.
+    #[serde(default)]
+    pub assignee: Option<String>,
+    /// Custom field values.
+    #[serde(default)]
+    pub custom: CustomFields,
+}
+
+/// How to find customers. Every set criterion must match.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CustomerQuery {
+    /// A phone number in any common format.
+    pub phone: Option<String>,
+    /// An email address, any case.
+    pub email: Option<String>,
+    /// An exact account number.
+    pub account: Option<String>,
+    /// A substring of the name, any case.
+    pub name: Option<String>,
+    /// An indexed custom field and the value it must equal (text form).
+    pub field: Option<(String, String)>,
+}

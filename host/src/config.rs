@@ -1,0 +1,418 @@
+//! `dossier.toml`: one file, every section optional, unknown keys refused.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+/// The whole configuration. Every section has a default, so an empty file is valid.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// `[store]`: where the database lives.
+    pub store: StoreConfig,
+    /// `[phone]`: how phone numbers are normalized.
+    pub phone: PhoneConfig,
+    /// `[case]`: statuses, severities, priorities.
+    pub case: CaseConfig,
+    /// `[fields.customer|case|follow_up|task]`: custom field definitions.
+    pub fields: FieldsConfig,
+    /// `[dispositions.<channel>]`: disposition codes per channel.
+    pub dispositions: BTreeMap<String, ChannelDispositions>,
+    /// `[scripts]`: the admin's Rhai scripts.
+    pub scripts: ScriptsConfig,
+    /// `[[plugins]]`: native plugins, loaded in this order.
+    pub plugins: Vec<PluginConfig>,
+    /// The directory relative paths in this config are resolved against
+    /// (the config file's directory); not a key in the file.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+/// `[store]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    /// The SQLite file, relative to the config file. Default `dossier.db`.
+    pub path: PathBuf,
+    /// Reader connections besides the writer. Default 4.
+    pub readers: usize,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            path: PathBuf::from("dossier.db"),
+            readers: 4,
+        }
+    }
+}
+
+/// `[phone]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PhoneConfig {
+    /// ISO 3166 region used for numbers written without a country code. Default `FR`.
+    pub default_region: String,
+}
+
+impl Default for PhoneConfig {
+    fn default() -> Self {
+        PhoneConfig {
+            default_region: "FR".to_owned(),
+        }
+    }
+}
+
+/// One case status.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusDef {
+    /// The key stored on cases (`open`, `pending_customer`).
+    pub key: String,
+    /// What agents see. Defaults to the key.
+    #[serde(default)]
+    pub label: Option<String>,
+    /// Whether a case in this status counts as open (assignable, pops).
+    pub open: bool,
+}
+
+/// `[case]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CaseConfig {
+    /// Statuses; must include at least one open and one closed. Default `open`, `closed`.
+    pub statuses: Vec<StatusDef>,
+    /// Status of a new case. Default: the first open status.
+    pub default_status: Option<String>,
+    /// Status `case close` uses. Default: the first closed status.
+    pub closed_status: Option<String>,
+    /// Severity keys, least severe first.
+    pub severities: Vec<String>,
+    /// Severity of a new case.
+    pub default_severity: String,
+    /// Priority keys, lowest first.
+    pub priorities: Vec<String>,
+    /// Priority of a new case.
+    pub default_priority: String,
+}
+
+impl Default for CaseConfig {
+    fn default() -> Self {
+        let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+        CaseConfig {
+            statuses: vec![
+                StatusDef {
+                    key: "open".into(),
+                    label: Some("Open".into()),
+                    open: true,
+                },
+                StatusDef {
+                    key: "closed".into(),
+                    label: Some("Closed".into()),
+                    open: false,
+                },
+            ],
+            default_status: None,
+            closed_status: None,
+            severities: strings(&["minor", "major", "critical"]),
+            default_severity: "minor".into(),
+            priorities: strings(&["low", "normal", "high", "urgent"]),
+            default_priority: "normal".into(),
+        }
+    }
+}
+
+impl CaseConfig {
+    /// Whether `status` is a configured open status.
+    pub fn is_open(&self, status: &str) -> bool {
+        self.statuses.iter().any(|s| s.key == status && s.open)
+    }
+
+    /// The status of a new case.
+    pub fn initial_status(&self) -> &str {
+        self.default_status
+            .as_deref()
+            .or_else(|| self.statuses.iter().find(|s| s.open).map(|s| s.key.as_str()))
+            .unwrap_or("open")
+    }
+
+    /// The status used to close a case.
+    pub fn closing_status(&self) -> &str {
+        self.closed_status
+            .as_deref()
+            .or_else(|| {
+                self.statuses
+                    .iter()
+                    .find(|s| !s.open)
+                    .map(|s| s.key.as_str())
+            })
+            .unwrap_or("closed")
+    }
+}
+
+/// `[fields.*]`: custom field definitions per object, by field name.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FieldsConfig {
+    /// `[fields.customer.<name>]`.
+    pub customer: BTreeMap<String, FieldConfig>,
+    /// `[fields.case.<name>]`.
+    pub case: BTreeMap<String, FieldConfig>,
+    /// `[fields.follow_up.<name>]`.
+    pub follow_up: BTreeMap<String, FieldConfig>,
+    /// `[fields.task.<name>]`.
+    pub task: BTreeMap<String, FieldConfig>,
+}
+
+/// One choice of a `choice` or `multi_choice` field.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChoiceConfig {
+    /// Stored key.
+    pub key: String,
+    /// What agents see. Defaults to the key.
+    #[serde(default)]
+    pub label: Option<String>,
+}
+
+/// One custom field as written in the config.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldConfig {
+    /// `text`, `integer`, `decimal`, `bool`, `date`, `datetime`, `choice`,
+    /// `multi_choice`, `email`, `phone` or `url`.
+    #[serde(rename = "type")]
+    pub ty: String,
+    /// What agents see. Defaults to the field name.
+    #[serde(default)]
+    pub label: Option<String>,
+    /// A record without a value (and without a default) is refused.
+    #[serde(default)]
+    pub required: bool,
+    /// Value given to new records that do not set the field, in the field's text form.
+    #[serde(default)]
+    pub default: Option<toml::Value>,
+    /// Allowed keys, for `choice` and `multi_choice`.
+    #[serde(default)]
+    pub choices: Vec<ChoiceConfig>,
+    /// Longest allowed text, in characters.
+    #[serde(default)]
+    pub max_length: Option<usize>,
+    /// A regular expression the whole text value must match.
+    #[serde(default)]
+    pub pattern: Option<String>,
+    /// Whether lookups by this field use an index.
+    #[serde(default)]
+    pub indexed: bool,
+}
+
+/// `[dispositions.<channel>]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChannelDispositions {
+    /// Whether an interaction on this channel must end with a code.
+    pub required: bool,
+    /// The codes.
+    pub codes: Vec<DispositionCode>,
+}
+
+/// One disposition code.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DispositionCode {
+    /// The code (`resolved`, `callback`).
+    pub code: String,
+    /// What agents see. Defaults to the code.
+    #[serde(default)]
+    pub label: Option<String>,
+    /// Whether recording this code closes the case.
+    #[serde(default)]
+    pub closes_case: bool,
+}
+
+/// `[scripts]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScriptsConfig {
+    /// Whether scripts run at all. Default true.
+    pub enabled: bool,
+    /// Directory of `.rhai` files, relative to the config file. Default `scripts`.
+    pub dir: PathBuf,
+    /// Files to load, in order, relative to `dir`. Empty: every `*.rhai` in
+    /// `dir`, sorted by name.
+    pub files: Vec<PathBuf>,
+    /// Sandbox limits.
+    pub limits: ScriptLimits,
+}
+
+impl Default for ScriptsConfig {
+    fn default() -> Self {
+        ScriptsConfig {
+            enabled: true,
+            dir: PathBuf::from("scripts"),
+            files: Vec::new(),
+            limits: ScriptLimits::default(),
+        }
+    }
+}
+
+/// `[scripts.limits]`: what one hook call may use before it is stopped.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScriptLimits {
+    /// Operations per hook call. Default 100 000.
+    pub max_operations: u64,
+    /// Function call depth. Default 32.
+    pub max_call_depth: usize,
+    /// Expression nesting depth. Default 64.
+    pub max_expr_depth: usize,
+    /// Longest string, in bytes. Default 64 KiB.
+    pub max_string_size: usize,
+    /// Largest array. Default 10 000.
+    pub max_array_size: usize,
+    /// Largest object map. Default 10 000.
+    pub max_map_size: usize,
+    /// Wall-clock time per hook call, in milliseconds. Default 250.
+    pub timeout_ms: u64,
+}
+
+impl Default for ScriptLimits {
+    fn default() -> Self {
+        ScriptLimits {
+            max_operations: 100_000,
+            max_call_depth: 32,
+            max_expr_depth: 64,
+            max_string_size: 64 * 1024,
+            max_array_size: 10_000,
+            max_map_size: 10_000,
+            timeout_ms: 250,
+        }
+    }
+}
+
+/// One `[[plugins]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginConfig {
+    /// The shared library, relative to the config file.
+    pub path: PathBuf,
+    /// Expected SHA-256 of the library, hex. A library whose hash differs is refused.
+    #[serde(default)]
+    pub sha256: Option<String>,
+    /// Load the library without a hash check (development only).
+    #[serde(default)]
+    pub trust: bool,
+    /// Handed to the plugin when it is created.
+    #[serde(default)]
+    pub config: toml::Table,
+}
+
+impl Config {
+    /// Parses `text` as config; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &Path) -> Result<Config> {
+        let mut config: Config = toml::from_str(text).map_err(|e| Error::ConfigParse {
+            path: origin.to_owned(),
+            message: e.to_string().trim_end().replace('\n', " "),
+        })?;
+        config.base_dir = origin
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Reads and parses the file at `path`.
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::ConfigRead {
+            path: path.to_owned(),
+            source,
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// Resolves a path from the config against the config file's directory.
+    pub fn resolve(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() {
+            path.to_owned()
+        } else {
+            self.base_dir.join(path)
+        }
+    }
+
+    /// The database file.
+    pub fn store_path(&self) -> PathBuf {
+        self.resolve(&self.store.path)
+    }
+
+    fn check(&self) -> Result<()> {
+        let case = &self.case;
+        if !case.statuses.iter().any(|s| s.open) || !case.statuses.iter().any(|s| !s.open) {
+            return Err(Error::Config(
+                "[case] statuses must include at least one open and one closed status".into(),
+            ));
+        }
+        for (what, value) in [
+            ("default_status", &case.default_status),
+            ("closed_status", &case.closed_status),
+        ] {
+            if let Some(v) = value
+                && !case.statuses.iter().any(|s| &s.key == v)
+            {
+                return Err(Error::Config(format!(
+                    "[case] {what} `{v}` is not one of the statuses"
+                )));
+            }
+        }
+        if case
+            .default_status
+            .as_deref()
+            .is_some_and(|s| !case.is_open(s))
+        {
+            return Err(Error::Config(
+                "[case] default_status must be an open status".into(),
+            ));
+        }
+        if case
+            .closed_status
+            .as_deref()
+            .is_some_and(|s| case.is_open(s))
+        {
+            return Err(Error::Config(
+                "[case] closed_status must be a closed status".into(),
+            ));
+        }
+        if !case.severities.contains(&case.default_severity) {
+            return Err(Error::Config(format!(
+                "[case] default_severity `{}` is not one of the severities",
+                case.default_severity
+            )));
+        }
+        if !case.priorities.contains(&case.default_priority) {
+            return Err(Error::Config(format!(
+                "[case] default_priority `{}` is not one of the priorities",
+                case.default_priority
+            )));
+        }
+        for channel in self.dispositions.keys() {
+            channel
+                .parse::<dossier_sdk::Channel>()
+                .map_err(|e| Error::Config(format!("[dispositions.{channel}]: {e}")))?;
+        }
+        if self
+            .phone
+            .default_region
+            .parse::<phonenumber::country::Id>()
+            .is_err()
+        {
+            return Err(Error::Config(format!(
+                "[phone] default_region `{}` is not an ISO 3166 region code such as FR or US",
+                self.phone.default_region
+            )));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,81 @@
+//! Phone numbers and email addresses: how they are normalized before they are
+//! stored or looked up.
+
+use phonenumber::Mode;
+
+/// The longest email address allowed (RFC 5321 path limit).
+pub const MAX_EMAIL_LEN: usize = 254;
+
+/// Normalizes a phone number to E.164 (`+33123456789`), reading numbers
+/// without a country code as numbers of `region`.
+pub fn normalize_phone(raw: &str, region: &str) -> Result<String, String> {
+    let region = region.parse::<phonenumber::country::Id>().ok();
+    let number = phonenumber::parse(region, raw)
+        .map_err(|e| format!("`{raw}` is not a phone number ({e})"))?;
+    if !number.is_valid() {
+        return Err(format!("`{raw}` is not a valid phone number"));
+    }
+    Ok(number.format().mode(Mode::E164).to_string())
+}
+
+/// Lower-cases and checks an email address: one `@`, a non-empty local part,
+/// a domain with a dot, no spaces, at most [`MAX_EMAIL_LEN`] characters.
+pub fn normalize_email(raw: &str) -> Result<String, String> {
+    let address = raw.trim().to_lowercase();
+    if address.chars().count() > MAX_EMAIL_LEN {
+        return Err(format!(
+            "is longer than {MAX_EMAIL_LEN} characters ({})",
+            address.chars().count()
+        ));
+    }
+    let well_formed = match address.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !address.chars().any(char::is_whitespace)
+        }
+        None => false,
+    };
+    if well_formed {
+        Ok(address)
+    } else {
+        Err(format!("`{raw}` is not an email address"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phones_normalize_to_e164() {
+        assert_eq!(
+            normalize_phone("+33 1 23 45 67 89", "FR").as_deref(),
+            Ok("+33123456789")
+        );
+        assert_eq!(
+            normalize_phone("01 23 45 67 89", "FR").as_deref(),
+            Ok("+33123456789")
+        );
+        assert_eq!(
+            normalize_phone("+1 212 555 0100", "FR").as_deref(),
+            Ok("+12125550100")
+        );
+        assert!(normalize_phone("hello", "FR").is_err());
+    }
+
+    #[test]
+    fn emails_are_lower_cased_and_checked() {
+        assert_eq!(
+            normalize_email("Ada@Example.com").as_deref(),
+            Ok("ada@example.com")
+        );
+        assert!(normalize_email("ada.example.com").is_err());
+        assert!(normalize_email("a@b").is_err());
+        let long = format!("{}@example.com", "a".repeat(250));
+        assert!(normalize_email(&long).unwrap_err().contains("254"));
+    }
+}

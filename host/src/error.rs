@@ -1,0 +1,159 @@
+//! The host's one error type.
+
+use std::path::PathBuf;
+
+use dossier_sdk::ObjectKind;
+
+/// Everything that can go wrong in the host. Each variant carries what a user
+/// needs to fix the problem, and its message is one sentence.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The config file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    ConfigRead {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML or has an unknown or mistyped key.
+    #[error("config file {path} is invalid: {message}")]
+    ConfigParse {
+        /// The file (or `<inline>`).
+        path: PathBuf,
+        /// The parser's message, with line and column.
+        message: String,
+    },
+    /// The config parses but says something impossible.
+    #[error("config is invalid: {0}")]
+    Config(String),
+    /// A custom field definition changed in a way existing records cannot follow.
+    #[error(
+        "custom field `{object}.{field}` cannot change: {reason}; keep the old definition or add a new field"
+    )]
+    IncompatibleField {
+        /// The object the field belongs to.
+        object: ObjectKind,
+        /// The field.
+        field: String,
+        /// What changed and why it is refused.
+        reason: String,
+    },
+    /// A record failed validation.
+    #[error("{object} is invalid: field `{field}` {rule}")]
+    Validation {
+        /// The kind of record.
+        object: ObjectKind,
+        /// The field (standard or custom).
+        field: String,
+        /// The rule broken, phrased to follow the field name.
+        rule: String,
+    },
+    /// A record that was asked for does not exist.
+    #[error("{object} {key} not found")]
+    NotFound {
+        /// The kind of record.
+        object: ObjectKind,
+        /// How it was looked up (`#12`, `account AC-000001`).
+        key: String,
+    },
+    /// A record with the same unique key already exists.
+    #[error("{object} with {key} already exists")]
+    Duplicate {
+        /// The kind of record.
+        object: ObjectKind,
+        /// The unique key (`account AC-000001`).
+        key: String,
+    },
+    /// The operation is not allowed in the record's current state.
+    #[error("{0}")]
+    Refused(String),
+    /// Follow-ups are append-only.
+    #[error("follow-up {0} cannot be modified or deleted: follow-ups are append-only")]
+    FollowUpImmutable(i64),
+    /// A script or plugin vetoed the operation; the write was rolled back.
+    #[error("vetoed by {by}: {message}")]
+    Vetoed {
+        /// The script file or plugin name.
+        by: String,
+        /// The veto message.
+        message: String,
+    },
+    /// A Rhai script failed to compile or run.
+    #[error("script error in {file}:{line}:{column}: {message}")]
+    Script {
+        /// The script file.
+        file: String,
+        /// 1-based line, 0 when unknown.
+        line: usize,
+        /// 1-based column, 0 when unknown.
+        column: usize,
+        /// What went wrong, with the offending source line when known.
+        message: String,
+    },
+    /// A native plugin could not be loaded or failed while handling an event.
+    #[error("plugin {plugin}: {message}")]
+    Plugin {
+        /// The plugin name or library path.
+        plugin: String,
+        /// What went wrong and what to do about it.
+        message: String,
+    },
+    /// Hooks wrote records whose hooks wrote records... too deep.
+    #[error(
+        "hook chain too deep: more than {limit} nested writes from hooks (last: {last}); a hook probably triggers itself"
+    )]
+    HookChainTooDeep {
+        /// The cap.
+        limit: usize,
+        /// The write that went over.
+        last: String,
+    },
+    /// The database failed.
+    #[error("database error: {0}")]
+    Db(#[from] rusqlite::Error),
+    /// The database file was written by a newer Dossier.
+    #[error(
+        "database schema version {found} is newer than this dossier supports ({supported}); upgrade dossier"
+    )]
+    SchemaTooNew {
+        /// The version in the file.
+        found: i64,
+        /// The newest this build knows.
+        supported: i64,
+    },
+    /// A file operation failed.
+    #[error("{what} {path}: {source}")]
+    Io {
+        /// What was being done (`cannot write`).
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Data read back could not be decoded; the store is damaged or was edited by hand.
+    #[error("corrupt data in {0}")]
+    Corrupt(String),
+}
+
+/// Shorthand for results in this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub(crate) fn invalid(object: ObjectKind, field: &str, rule: impl Into<String>) -> Error {
+        Error::Validation {
+            object,
+            field: field.to_owned(),
+            rule: rule.into(),
+        }
+    }
+
+    pub(crate) fn not_found(object: ObjectKind, key: impl Into<String>) -> Error {
+        Error::NotFound {
+            object,
+            key: key.into(),
+        }
+    }
+}

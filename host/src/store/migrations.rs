@@ -1,0 +1,159 @@
+//! Numbered migrations, keyed on `PRAGMA user_version`, run on open inside
+//! one transaction. Append new steps; never edit a released one.
+
+use rusqlite::Connection;
+
+use crate::error::{Error, Result};
+
+const STEPS: &[&str] = &[
+    // 1: the object hierarchy, custom field bookkeeping, the outbox.
+    r#"
+CREATE TABLE customers (
+    id          INTEGER PRIMARY KEY,
+    account     TEXT NOT NULL UNIQUE,
+    name        TEXT NOT NULL,
+    address     TEXT NOT NULL DEFAULT '{}',
+    custom      TEXT NOT NULL DEFAULT '{}',
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+);
+CREATE INDEX customers_name ON customers(name COLLATE NOCASE);
+
+CREATE TABLE customer_phones (
+    customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+    position    INTEGER NOT NULL,
+    label       TEXT NOT NULL,
+    number      TEXT NOT NULL,
+    PRIMARY KEY (customer_id, position)
+) WITHOUT ROWID;
+CREATE INDEX customer_phones_number ON customer_phones(number);
+
+CREATE TABLE customer_emails (
+    customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+    position    INTEGER NOT NULL,
+    label       TEXT NOT NULL,
+    address     TEXT NOT NULL,
+    PRIMARY KEY (customer_id, position)
+) WITHOUT ROWID;
+CREATE INDEX customer_emails_address ON customer_emails(address);
+
+CREATE TABLE cases (
+    number           INTEGER PRIMARY KEY,
+    customer_id      INTEGER NOT NULL REFERENCES customers(id),
+    subject          TEXT NOT NULL,
+    description      TEXT NOT NULL,
+    status           TEXT NOT NULL,
+    is_open          INTEGER NOT NULL,
+    visibility       TEXT NOT NULL,
+    severity         TEXT NOT NULL,
+    priority         TEXT NOT NULL,
+    owner            TEXT,
+    grp              TEXT,
+    last_disposition TEXT,
+    thread_token     TEXT UNIQUE,
+    custom           TEXT NOT NULL DEFAULT '{}',
+    created_at       TEXT NOT NULL,
+    updated_at       TEXT NOT NULL
+);
+CREATE INDEX cases_customer ON cases(customer_id, is_open, number);
+CREATE INDEX cases_owner ON cases(owner, is_open) WHERE owner IS NOT NULL;
+
+CREATE TABLE follow_ups (
+    id          INTEGER PRIMARY KEY,
+    case_number INTEGER NOT NULL REFERENCES cases(number),
+    kind        TEXT NOT NULL,
+    author      TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    html        TEXT,
+    email       TEXT,
+    message_id  TEXT,
+    attachments TEXT NOT NULL DEFAULT '[]',
+    custom      TEXT NOT NULL DEFAULT '{}',
+    created_at  TEXT NOT NULL
+);
+CREATE INDEX follow_ups_case ON follow_ups(case_number, id);
+CREATE UNIQUE INDEX follow_ups_message_id ON follow_ups(message_id) WHERE message_id IS NOT NULL;
+CREATE TRIGGER follow_ups_append_only_update BEFORE UPDATE ON follow_ups
+BEGIN
+    SELECT RAISE(ABORT, 'follow-ups are append-only: UPDATE refused');
+END;
+CREATE TRIGGER follow_ups_append_only_delete BEFORE DELETE ON follow_ups
+BEGIN
+    SELECT RAISE(ABORT, 'follow-ups are append-only: DELETE refused');
+END;
+
+CREATE TABLE tasks (
+    id               INTEGER PRIMARY KEY,
+    customer_id      INTEGER REFERENCES customers(id),
+    case_number      INTEGER REFERENCES cases(number),
+    kind             TEXT NOT NULL,
+    subject          TEXT NOT NULL,
+    due_at           TEXT NOT NULL,
+    reminder_minutes INTEGER,
+    remind_at        TEXT,
+    reminded_at      TEXT,
+    status           TEXT NOT NULL,
+    assignee         TEXT,
+    custom           TEXT NOT NULL DEFAULT '{}',
+    created_at       TEXT NOT NULL,
+    updated_at       TEXT NOT NULL
+);
+CREATE INDEX tasks_due_reminders ON tasks(remind_at)
+    WHERE remind_at IS NOT NULL AND reminded_at IS NULL AND status = 'planned';
+CREATE INDEX tasks_case ON tasks(case_number);
+CREATE INDEX tasks_customer ON tasks(customer_id);
+CREATE INDEX tasks_assignee ON tasks(assignee, status);
+
+CREATE TABLE field_defs (
+    object  TEXT NOT NULL,
+    name    TEXT NOT NULL,
+    type    TEXT NOT NULL,
+    choices TEXT NOT NULL DEFAULT '[]',
+    PRIMARY KEY (object, name)
+) WITHOUT ROWID;
+
+CREATE TABLE outbox (
+    id              INTEGER PRIMARY KEY,
+    idempotency_key TEXT NOT NULL UNIQUE,
+    event           TEXT NOT NULL,
+    created_at      TEXT NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL,
+    delivered_at    TEXT,
+    last_error      TEXT
+);
+CREATE INDEX outbox_pending ON outbox(next_attempt_at) WHERE delivered_at IS NULL;
+"#,
+];
+
+/// The schema version this build writes.
+pub(crate) const LATEST: i64 = STEPS.len() as i64;
+
+pub(crate) fn run(conn: &Connection) -> Result<()> {
+    let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if current > LATEST {
+        return Err(Error::SchemaTooNew {
+            found: current,
+            supported: LATEST,
+        });
+    }
+    if current == LATEST {
+        return Ok(());
+    }
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let result = (|| -> Result<()> {
+        for (i, step) in STEPS.iter().enumerate().skip(current as usize) {
+            conn.execute_batch(step)?;
+            conn.pragma_update(None, "user_version", (i + 1) as i64)?;
+        }
+        Ok(())
+    })();
+    match result {
+        Ok(()) => conn.execute_batch("COMMIT")?,
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(e);
+        }
+    }
+    Ok(())
+}
