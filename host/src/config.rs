@@ -135,7 +135,12 @@ impl CaseConfig {
     pub fn initial_status(&self) -> &str {
         self.default_status
             .as_deref()
-            .or_else(|| self.statuses.iter().find(|s| s.open).map(|s| s.key.as_str()))
+            .or_else(|| {
+                self.statuses
+                    .iter()
+                    .find(|s| s.open)
+                    .map(|s| s.key.as_str())
+            })
             .unwrap_or("open")
     }
 
@@ -317,10 +322,7 @@ impl Config {
             path: origin.to_owned(),
             message: e.to_string().trim_end().replace('\n', " "),
         })?;
-        config.base_dir = origin
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
+        config.base_dir = origin.parent().map(Path::to_path_buf).unwrap_or_default();
         config.check()?;
         Ok(config)
     }

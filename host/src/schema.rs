@@ -156,7 +156,11 @@ impl Schema {
                 toml::Value::String(s) => s.clone(),
                 toml::Value::Array(items) => items
                     .iter()
-                    .map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()))
+                    .map(|v| {
+                        v.as_str()
+                            .map(str::to_owned)
+                            .unwrap_or_else(|| v.to_string())
+                    })
                     .collect::<Vec<_>>()
                     .join(","),
                 other => other.to_string(),
@@ -184,7 +188,11 @@ impl Schema {
     /// The field, or an error naming it as unknown.
     pub fn require_field(&self, object: ObjectKind, name: &str) -> Result<&FieldDef> {
         self.field(object, name).ok_or_else(|| {
-            let known: Vec<&str> = self.fields(object).iter().map(|f| f.name.as_str()).collect();
+            let known: Vec<&str> = self
+                .fields(object)
+                .iter()
+                .map(|f| f.name.as_str())
+                .collect();
             Error::invalid(
                 object,
                 name,
@@ -208,7 +216,12 @@ impl Schema {
 
     /// Checks one value against field `name`, returning it normalized
     /// (phones in E.164, emails lower-cased).
-    pub fn check_value(&self, object: ObjectKind, name: &str, value: FieldValue) -> Result<FieldValue> {
+    pub fn check_value(
+        &self,
+        object: ObjectKind,
+        name: &str,
+        value: FieldValue,
+    ) -> Result<FieldValue> {
         let def = self.require_field(object, name)?;
         self.check(def, value)
             .map_err(|rule| Error::invalid(object, name, rule))
@@ -302,7 +315,10 @@ impl Schema {
                 FieldValue::Choice(k)
             }
             FieldValue::MultiChoice(keys) => {
-                if let Some(k) = keys.iter().find(|k| !def.choices.iter().any(|c| &c.key == *k)) {
+                if let Some(k) = keys
+                    .iter()
+                    .find(|k| !def.choices.iter().any(|c| &c.key == *k))
+                {
                     return Err(format!(
                         "has no choice `{k}` (choices: {})",
                         def.choice_keys().join(", ")

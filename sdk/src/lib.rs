@@ -21,10 +21,10 @@ pub use events::{
 };
 pub use fields::{FieldType, FieldValue};
 pub use model::{
-    Address, Attachment, Case, CaseNumber, CustomFields, Customer, CustomerId, CustomerQuery, Email,
-    EmailHeaders, FollowUp, FollowUpId, FollowUpKind, Mailbox, NewCase, NewCustomer, NewFollowUp,
-    NewTask, ObjectKind, Phone, Record, Task,
-    TaskId, TaskKind, TaskStatus, ThreadToken, Visibility,
+    Address, Attachment, Case, CaseNumber, CustomFields, Customer, CustomerId, CustomerQuery,
+    Email, EmailHeaders, FollowUp, FollowUpId, FollowUpKind, Mailbox, NewCase, NewCustomer,
+    NewFollowUp, NewTask, ObjectKind, Phone, Record, Task, TaskId, TaskKind, TaskStatus,
+    ThreadToken, Visibility,
 };
 
 /// The version of this SDK, as plugins report it in their handshake.

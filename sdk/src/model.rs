@@ -290,8 +290,8 @@ impl std::str::FromStr for FollowUpKind {
             "system" => FollowUpKind::System,
             other => {
                 return Err(format!(
-                "unknown follow-up kind `{other}` (expected note, email_in, email_out, chat_log or system)"
-            ));
+                    "unknown follow-up kind `{other}` (expected note, email_in, email_out, chat_log or system)"
+                ));
             }
         })
     }
@@ -554,6 +554,28 @@ pub enum Record {
     /// A task.
     Task(Task),
 }
+
+macro_rules! record_conversions {
+    ($($variant:ident),*) => {$(
+        impl From<$variant> for Record {
+            fn from(r: $variant) -> Record {
+                Record::$variant(r)
+            }
+        }
+
+        impl TryFrom<Record> for $variant {
+            type Error = Record;
+            fn try_from(r: Record) -> Result<Self, Record> {
+                match r {
+                    Record::$variant(inner) => Ok(inner),
+                    other => Err(other),
+                }
+            }
+        }
+    )*};
+}
+
+record_conversions!(Customer, Case, FollowUp, Task);
 
 impl Record {
     /// Which kind of record this is.
