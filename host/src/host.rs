@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use dossier_sdk::{
     Case, CaseNumber, Customer, CustomerId, CustomerQuery, Event, FollowUp, FollowUpId, NewCase,
     NewCustomer, NewFollowUp, NewTask, ObjectKind, Record, SaveEvent, SaveOp, Task, TaskId,
@@ -121,8 +121,10 @@ impl Host {
     }
 
     /// The host clock's current time.
+    /// Truncated to microseconds, the precision the store keeps, so a record
+    /// returned by a write equals the same record read back.
     pub fn now(&self) -> DateTime<Utc> {
-        self.inner.clock.now()
+        self.inner.clock.now().trunc_subsecs(6)
     }
 
     pub(crate) fn store(&self) -> &Store {
