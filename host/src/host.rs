@@ -127,10 +127,12 @@ impl Host {
         self.inner.clock.now().trunc_subsecs(6)
     }
 
+    #[allow(dead_code)] // for the modules that extend Host (scripts, interactions)
     pub(crate) fn store(&self) -> &Store {
         &self.inner.store
     }
 
+    #[allow(dead_code)] // for the modules that extend Host (scripts, plugins)
     pub(crate) fn pipeline(&self) -> &Pipeline {
         &self.inner.pipeline
     }
