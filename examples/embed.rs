@@ -32,8 +32,16 @@ indexed = true
         ..Default::default()
     })?;
     let case = host.open_case(NewCase::new(customer.id, "Trajectory report missing"))?;
-    host.add_follow_up(NewFollowUp::note(case.number, "agent.vaughan", "Called the customer."))?;
-    host.add_follow_up(NewFollowUp::note(case.number, "agent.vaughan", "Report re-sent."))?;
+    host.add_follow_up(NewFollowUp::note(
+        case.number,
+        "agent.vaughan",
+        "Called the customer.",
+    ))?;
+    host.add_follow_up(NewFollowUp::note(
+        case.number,
+        "agent.vaughan",
+        "Report re-sent.",
+    ))?;
 
     // The phone system sends the caller's number in its own format.
     let matches = host.find_customers(&CustomerQuery {
@@ -45,9 +53,17 @@ indexed = true
 
     for case in host.cases_of(caller.id, true)? {
         let (follow_ups, total) = host.follow_ups(case.number, Page::default())?;
-        println!("open case {}: {} ({total} follow-ups)", case.number, case.subject);
+        println!(
+            "open case {}: {} ({total} follow-ups)",
+            case.number, case.subject
+        );
         for f in follow_ups {
-            println!("  {} {}: {}", f.created_at.format("%H:%M:%S"), f.author, f.body);
+            println!(
+                "  {} {}: {}",
+                f.created_at.format("%H:%M:%S"),
+                f.author,
+                f.body
+            );
         }
     }
     Ok(())

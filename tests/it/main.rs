@@ -1,6 +1,7 @@
 //! End-to-end tests of the host library on real SQLite files.
 
 mod fields;
+mod pipeline;
 mod records;
 mod store;
 mod util;
