@@ -25,6 +25,8 @@ pub struct Config {
     pub scripts: ScriptsConfig,
     /// `[[plugins]]`: native plugins, loaded in this order.
     pub plugins: Vec<PluginConfig>,
+    /// `[reminders]`: task reminders and the `dossier run` loop.
+    pub reminders: RemindersConfig,
     /// The directory relative paths in this config are resolved against
     /// (the config file's directory); not a key in the file.
     #[serde(skip)]
@@ -238,6 +240,30 @@ pub struct DispositionCode {
     pub closes_case: bool,
 }
 
+/// `[reminders]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RemindersConfig {
+    /// Draft a notification to the assignee when a reminder fires and the
+    /// assignee is an email address. Default true.
+    pub notify_assignee: bool,
+    /// The sender of reminder notifications. Default `dossier@localhost.localdomain`.
+    pub from: String,
+    /// How often `dossier run` looks for due reminders and outbox entries,
+    /// in seconds, at most. Default 30.
+    pub poll_seconds: u64,
+}
+
+impl Default for RemindersConfig {
+    fn default() -> Self {
+        RemindersConfig {
+            notify_assignee: true,
+            from: "dossier@localhost.localdomain".to_owned(),
+            poll_seconds: 30,
+        }
+    }
+}
+
 /// `[scripts]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -413,10 +439,38 @@ impl Config {
                 case.default_priority
             )));
         }
-        for channel in self.dispositions.keys() {
+        for (channel, dispositions) in &self.dispositions {
             channel
                 .parse::<dossier_sdk::Channel>()
                 .map_err(|e| Error::Config(format!("[dispositions.{channel}]: {e}")))?;
+            let mut seen = std::collections::BTreeSet::new();
+            for code in &dispositions.codes {
+                if code.code.trim().is_empty() || code.code.chars().any(char::is_whitespace) {
+                    return Err(Error::Config(format!(
+                        "[dispositions.{channel}] code `{}` must be a non-empty word without spaces",
+                        code.code
+                    )));
+                }
+                if !seen.insert(code.code.as_str()) {
+                    return Err(Error::Config(format!(
+                        "[dispositions.{channel}] lists code `{}` twice",
+                        code.code
+                    )));
+                }
+            }
+            if dispositions.required && dispositions.codes.is_empty() {
+                return Err(Error::Config(format!(
+                    "[dispositions.{channel}] is required but lists no codes"
+                )));
+            }
+        }
+        if let Err(rule) = crate::contact::normalize_email(&self.reminders.from) {
+            return Err(Error::Config(format!("[reminders] from {rule}")));
+        }
+        if self.reminders.poll_seconds == 0 {
+            return Err(Error::Config(
+                "[reminders] poll_seconds must be at least 1".into(),
+            ));
         }
         if self
             .phone

@@ -69,6 +69,32 @@ pub enum Error {
     /// The operation is not allowed in the record's current state.
     #[error("{0}")]
     Refused(String),
+    /// A disposition code that the channel's `[dispositions.<channel>]` does not list.
+    #[error("unknown disposition code `{code}` for {channel} interactions; {}", valid_codes(*.channel, .valid))]
+    UnknownDisposition {
+        /// The interaction's channel.
+        channel: dossier_sdk::Channel,
+        /// The code given.
+        code: String,
+        /// The codes configured for the channel.
+        valid: Vec<String>,
+    },
+    /// The channel requires a disposition code to finish an interaction.
+    #[error("{channel} interactions must end with a disposition code; {}", valid_codes(*.channel, .valid))]
+    DispositionRequired {
+        /// The interaction's channel.
+        channel: dossier_sdk::Channel,
+        /// The codes configured for the channel.
+        valid: Vec<String>,
+    },
+    /// A notification cannot be sent as it stands.
+    #[error("notification is invalid: {field} {rule}")]
+    InvalidNotification {
+        /// What is wrong (`from`, `to[1]`, `subject`).
+        field: String,
+        /// The rule broken, phrased to follow the field name.
+        rule: String,
+    },
     /// Follow-ups are append-only.
     #[error("follow-up {0} cannot be modified or deleted: follow-ups are append-only")]
     FollowUpImmutable(i64),
@@ -140,6 +166,15 @@ pub enum Error {
 
 /// Shorthand for results in this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The end of a disposition error: which codes the channel accepts.
+fn valid_codes(channel: dossier_sdk::Channel, valid: &[String]) -> String {
+    if valid.is_empty() {
+        format!("no codes are configured for it (add them under [dispositions.{channel}])")
+    } else {
+        format!("valid codes: {}", valid.join(", "))
+    }
+}
 
 impl Error {
     pub(crate) fn invalid(object: ObjectKind, field: &str, rule: impl Into<String>) -> Error {

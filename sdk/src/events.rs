@@ -182,6 +182,11 @@ pub struct ScreenPop {
     pub target: PopTarget,
     /// Why this target was chosen, in words an agent or admin understands.
     pub reason: String,
+    /// For a customer or case pop: the customer's open cases, newest first
+    /// (at most 20), so the agent can pick the one the call is about. The
+    /// host fills it before hooks run and refreshes it for the final target.
+    #[serde(default)]
+    pub open_cases: Vec<CaseNumber>,
 }
 
 /// The `disposition` event: an interaction ended with an outcome code.
@@ -271,6 +276,11 @@ pub struct TaskReminder {
     pub task: Task,
     /// When the reminder fired.
     pub fired_at: DateTime<Utc>,
+    /// The notice to send the assignee, if any. The host drafts one when the
+    /// assignee is an email address; handlers may write, change or clear it.
+    /// What is left goes through the `notification` event.
+    #[serde(default)]
+    pub notification: Option<Notification>,
 }
 
 /// Every event a handler can receive.

@@ -9,6 +9,7 @@ mod cases;
 mod customers;
 mod fields;
 mod follow_ups;
+mod interactions;
 mod migrations;
 mod outbox;
 mod tasks;
@@ -27,6 +28,7 @@ pub(crate) use cases::*;
 pub(crate) use customers::*;
 pub(crate) use fields::*;
 pub(crate) use follow_ups::*;
+pub(crate) use interactions::*;
 pub(crate) use outbox::*;
 pub(crate) use tasks::*;
 

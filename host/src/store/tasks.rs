@@ -167,7 +167,6 @@ pub(crate) fn list_tasks(
 
 /// Ids of planned tasks whose reminder time is at or before `now` and has
 /// not fired, oldest first.
-#[allow(dead_code)] // the reminder loop (issue 5) uses it
 pub(crate) fn due_reminder_ids(
     conn: &Connection,
     now: DateTime<Utc>,
@@ -184,13 +183,17 @@ pub(crate) fn due_reminder_ids(
     Ok(ids)
 }
 
-/// Marks a task's reminder as fired. Returns false if it already had fired:
-/// only the caller that gets `true` may act on the reminder, which makes
-/// firing exactly-once across processes sharing the file.
-#[allow(dead_code)] // the reminder loop (issue 5) uses it
+/// Marks a task's reminder as fired. Returns false if it already had fired,
+/// or is no longer due at `now` (the task was done, cancelled or moved since
+/// it was listed): only the caller that gets `true` may act on the reminder,
+/// which makes firing exactly-once across processes sharing the file.
 pub(crate) fn claim_reminder(conn: &Connection, id: TaskId, now: DateTime<Utc>) -> Result<bool> {
     let n = conn
-        .prepare_cached("UPDATE tasks SET reminded_at = ?2 WHERE id = ?1 AND reminded_at IS NULL")?
+        .prepare_cached(
+            "UPDATE tasks SET reminded_at = ?2
+             WHERE id = ?1 AND reminded_at IS NULL AND status = 'planned'
+               AND remind_at IS NOT NULL AND remind_at <= ?2",
+        )?
         .execute(params![id.0, ts(now)])?;
     Ok(n == 1)
 }

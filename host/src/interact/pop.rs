@@ -1,0 +1,351 @@
+//! Screen-pop: which record to show an agent when an interaction arrives.
+//!
+//! Built-in resolution, most specific first: a case number the customer gave,
+//! an account number, the customer's phone number, their email address. The
+//! first identifier that finds something decides; one that finds nothing (a
+//! mistyped case number, an unknown phone) is mentioned in the reason and the
+//! next one is tried. Nothing found: a new-customer form, prefilled. Then the
+//! `screen_pop` event lets scripts and plugins change the outcome.
+
+use std::collections::BTreeMap;
+
+use dossier_sdk::{
+    CaseNumber, Channel, CustomerId, Direction, Event, Interaction, ObjectKind, PopTarget,
+    ScreenPop,
+};
+use rusqlite::Connection;
+
+use crate::contact::{normalize_email, normalize_phone};
+use crate::error::{Error, Result};
+use crate::host::Host;
+use crate::store;
+
+/// How many open cases a pop lists.
+const MAX_OPEN_CASES: u32 = 20;
+/// How many candidates a pop offers when several customers match.
+const MAX_CANDIDATES: usize = 20;
+
+impl Host {
+    /// Decides what to show the agent for `interaction` (see the module docs
+    /// and `docs/interactions.md` for the order), then fires `screen_pop`
+    /// so scripts and plugins may replace the target, add candidates or
+    /// prefill the form. The result names a target that exists, with the
+    /// reason it was chosen; a veto is returned as [`Error::Vetoed`].
+    ///
+    /// A phone or email matching one customer pops that customer, never one
+    /// of their cases, even if they have exactly one open case: a caller is
+    /// as likely to ring about something new, and a case pop invites notes
+    /// on the wrong case. The customer's open cases come with the pop
+    /// (`open_cases`), one click away; a hook can pop the case instead.
+    pub fn screen_pop(&self, interaction: Interaction) -> Result<ScreenPop> {
+        let pop = self
+            .store()
+            .read(|conn| resolve(conn, self.phone_region(), interaction))?;
+        let event = Event::ScreenPop(pop);
+        if !self.pipeline().any_handles(&event) {
+            return into_pop(event);
+        }
+        let built_in = into_pop(event)?;
+        let (built_in_target, built_in_reason) = (built_in.target.clone(), built_in.reason.clone());
+        let mut pop = into_pop(self.fire(Event::ScreenPop(built_in))?)?;
+        self.store().read(|conn| {
+            check_target(conn, &mut pop.target)?;
+            if pop.target != built_in_target && pop.reason == built_in_reason {
+                pop.reason = format!(
+                    "a screen_pop hook chose {} (built in: {built_in_reason})",
+                    describe(conn, &pop.target)?
+                );
+            }
+            pop.open_cases = open_cases_of(conn, &pop.target)?;
+            Ok(pop)
+        })
+    }
+
+    fn phone_region(&self) -> &str {
+        &self.config().phone.default_region
+    }
+}
+
+/// The pop inside a `screen_pop` event; hooks cannot swap the event for another kind.
+fn into_pop(event: Event) -> Result<ScreenPop> {
+    match event {
+        Event::ScreenPop(pop) => Ok(pop),
+        other => Err(Error::Refused(format!(
+            "a screen_pop hook replaced the event with a {} event",
+            other.kind()
+        ))),
+    }
+}
+
+/// The built-in resolution.
+fn resolve(conn: &Connection, region: &str, interaction: Interaction) -> Result<ScreenPop> {
+    let mut misses: Vec<String> = Vec::new();
+    let mut found = None;
+
+    if let Some(number) = interaction.case {
+        match store::case_owner(conn, number)? {
+            Some((customer, is_open)) => {
+                let state = if is_open { "" } else { " (closed)" };
+                found = Some((
+                    PopTarget::Case {
+                        case: number,
+                        customer,
+                    },
+                    format!("the customer gave case number {number}{state}"),
+                ));
+            }
+            None => misses.push(format!("case {number} does not exist")),
+        }
+    }
+
+    if found.is_none()
+        && let Some(account) = non_empty(&interaction.account)
+    {
+        match store::customer_id_by_account(conn, account)? {
+            Some(customer) => {
+                found = Some((
+                    PopTarget::Customer { customer },
+                    format!(
+                        "the customer gave account number {account} ({})",
+                        name_of(conn, customer)?
+                    ),
+                ));
+            }
+            None => misses.push(format!("no customer has account number {account}")),
+        }
+    }
+
+    // The customer's number: the caller on inbound calls, the number we
+    // dialled on outbound ones.
+    let (phone_role, raw_phone) = match interaction.direction {
+        Direction::Inbound => ("caller number", non_empty(&interaction.caller)),
+        Direction::Outbound => ("dialled number", non_empty(&interaction.dialled)),
+    };
+    let phone = match raw_phone.map(|raw| (raw, normalize_phone(raw, region))) {
+        Some((_, Ok(number))) => Some(number),
+        Some((raw, Err(_))) => {
+            misses.push(format!("{phone_role} `{raw}` is not a phone number"));
+            None
+        }
+        None => None,
+    };
+    let email = match non_empty(&interaction.email).map(|raw| (raw, normalize_email(raw))) {
+        Some((_, Ok(address))) => Some(address),
+        Some((raw, Err(_))) => {
+            misses.push(format!("`{raw}` is not an email address"));
+            None
+        }
+        None => None,
+    };
+
+    if found.is_none() {
+        let by_phone = match &phone {
+            Some(p) => store::customer_ids_by_phone(conn, p)?,
+            None => Vec::new(),
+        };
+        let by_email = match &email {
+            Some(e) => store::customer_ids_by_email(conn, e)?,
+            None => Vec::new(),
+        };
+        let described = |what: &str, value: &str| format!("{what} {value}");
+        let (mut ids, source) = match (&phone, &email) {
+            (Some(p), Some(e)) if !by_phone.is_empty() && !by_email.is_empty() => {
+                // Both identify someone: prefer customers matching both.
+                let both: Vec<CustomerId> = by_phone
+                    .iter()
+                    .copied()
+                    .filter(|id| by_email.contains(id))
+                    .collect();
+                if both.is_empty() {
+                    (by_phone, described(phone_role, p))
+                } else {
+                    (both, format!("{phone_role} {p} and email {e}"))
+                }
+            }
+            (Some(p), _) if !by_phone.is_empty() => (by_phone, described(phone_role, p)),
+            (_, Some(e)) if !by_email.is_empty() => (by_email, described("email", e)),
+            _ => {
+                if let Some(p) = &phone {
+                    misses.push(format!("no customer has {phone_role} {p}"));
+                }
+                if let Some(e) = &email {
+                    misses.push(format!("no customer has email {e}"));
+                }
+                (Vec::new(), String::new())
+            }
+        };
+        match ids.len() {
+            0 => {}
+            1 => {
+                let customer = ids[0];
+                found = Some((
+                    PopTarget::Customer { customer },
+                    format!("{source} matches {}", name_of(conn, customer)?),
+                ));
+            }
+            total => {
+                rank_candidates(conn, &mut ids)?;
+                ids.truncate(MAX_CANDIDATES);
+                let shown = if total > ids.len() {
+                    format!(", the {} likeliest shown", ids.len())
+                } else {
+                    String::new()
+                };
+                found = Some((
+                    PopTarget::Candidates { customers: ids },
+                    format!("{source} matches {total} customers{shown}: choose one"),
+                ));
+            }
+        }
+    }
+
+    let (target, reason) = match found {
+        Some((target, reason)) => (target, with_misses(reason, &misses)),
+        None => {
+            let reason = if misses.is_empty() {
+                "the interaction carries no case, account, phone or email to look up: new customer"
+                    .to_owned()
+            } else {
+                format!("{}: new customer", misses.join("; "))
+            };
+            (
+                PopTarget::NewCustomer {
+                    prefill: prefill(&interaction, phone, email),
+                },
+                reason,
+            )
+        }
+    };
+    let open_cases = open_cases_of(conn, &target)?;
+    Ok(ScreenPop {
+        interaction,
+        target,
+        reason,
+        open_cases,
+    })
+}
+
+fn non_empty(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn with_misses(reason: String, misses: &[String]) -> String {
+    if misses.is_empty() {
+        reason
+    } else {
+        format!("{reason} ({})", misses.join("; "))
+    }
+}
+
+/// `Grace Hopper (AC-000002)`.
+fn name_of(conn: &Connection, id: CustomerId) -> Result<String> {
+    Ok(match store::customer_brief(conn, id)? {
+        Some((account, name)) => format!("{name} ({account})"),
+        None => format!("customer #{id}"),
+    })
+}
+
+/// Likeliest first: see [`store::candidate_rank`]; ties keep the lowest id first.
+fn rank_candidates(conn: &Connection, ids: &mut [CustomerId]) -> Result<()> {
+    let mut ranked = ids
+        .iter()
+        .map(|&id| Ok((store::candidate_rank(conn, id)?, id)))
+        .collect::<Result<Vec<_>>>()?;
+    ranked.sort_by(|(a, a_id), (b, b_id)| b.cmp(a).then(a_id.cmp(b_id)));
+    for (slot, (_, id)) in ids.iter_mut().zip(ranked) {
+        *slot = id;
+    }
+    Ok(())
+}
+
+/// The new-customer form: what the interaction told us, plus context data
+/// whose keys are customer fields (`name`, or a custom field's name).
+fn prefill(
+    interaction: &Interaction,
+    phone: Option<String>,
+    email: Option<String>,
+) -> BTreeMap<String, String> {
+    let mut form = BTreeMap::new();
+    for (key, value) in &interaction.context {
+        form.insert(key.clone(), value.clone());
+    }
+    let raw_phone = match interaction.direction {
+        Direction::Inbound => non_empty(&interaction.caller),
+        Direction::Outbound => non_empty(&interaction.dialled),
+    };
+    if let Some(p) = phone.or(raw_phone.map(str::to_owned)) {
+        form.insert("phone".to_owned(), p);
+    }
+    if let Some(e) = email.or(non_empty(&interaction.email).map(str::to_owned)) {
+        form.insert("email".to_owned(), e);
+    }
+    if let Some(a) = non_empty(&interaction.account) {
+        form.insert("account".to_owned(), a.to_owned());
+    }
+    if interaction.channel == Channel::Chat
+        && let Some(ip) = non_empty(&interaction.ip)
+    {
+        form.insert("ip".to_owned(), ip.to_owned());
+    }
+    form
+}
+
+fn open_cases_of(conn: &Connection, target: &PopTarget) -> Result<Vec<CaseNumber>> {
+    match target {
+        PopTarget::Case { customer, .. } | PopTarget::Customer { customer } => {
+            store::open_case_numbers(conn, *customer, MAX_OPEN_CASES)
+        }
+        PopTarget::Candidates { .. } | PopTarget::NewCustomer { .. } => Ok(Vec::new()),
+    }
+}
+
+/// Checks a target hooks may have written: every record exists; a case
+/// pop's customer is the case's own (corrected if a hook got it wrong);
+/// candidates are unique.
+fn check_target(conn: &Connection, target: &mut PopTarget) -> Result<()> {
+    let missing = |object: ObjectKind, id: i64| {
+        Error::Refused(format!(
+            "a screen_pop hook chose {object} {}{id}, which does not exist",
+            if object == ObjectKind::Case { "" } else { "#" }
+        ))
+    };
+    match target {
+        PopTarget::Case { case, customer } => {
+            let (owner, _) =
+                store::case_owner(conn, *case)?.ok_or_else(|| missing(ObjectKind::Case, case.0))?;
+            *customer = owner;
+        }
+        PopTarget::Customer { customer } => {
+            store::customer_brief(conn, *customer)?
+                .ok_or_else(|| missing(ObjectKind::Customer, customer.0))?;
+        }
+        PopTarget::Candidates { customers } => {
+            let mut seen = std::collections::BTreeSet::new();
+            customers.retain(|id| seen.insert(*id));
+            for id in customers.iter() {
+                store::customer_brief(conn, *id)?
+                    .ok_or_else(|| missing(ObjectKind::Customer, id.0))?;
+            }
+            if customers.is_empty() {
+                return Err(Error::Refused(
+                    "a screen_pop hook left an empty candidate list; pop a new-customer form instead"
+                        .into(),
+                ));
+            }
+        }
+        PopTarget::NewCustomer { .. } => {}
+    }
+    Ok(())
+}
+
+/// The target in words, for a reason a hook did not write.
+fn describe(conn: &Connection, target: &PopTarget) -> Result<String> {
+    Ok(match target {
+        PopTarget::Case { case, customer } => {
+            format!("case {case} of {}", name_of(conn, *customer)?)
+        }
+        PopTarget::Customer { customer } => name_of(conn, *customer)?,
+        PopTarget::Candidates { customers } => format!("{} candidates", customers.len()),
+        PopTarget::NewCustomer { .. } => "a new-customer form".to_owned(),
+    })
+}
