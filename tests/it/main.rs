@@ -2,6 +2,7 @@
 
 mod fields;
 mod pipeline;
+mod pop;
 mod records;
 mod store;
 mod util;

@@ -10,14 +10,14 @@
 use std::collections::BTreeMap;
 
 use dossier_sdk::{
-    CaseNumber, Channel, CustomerId, Direction, Event, Interaction, ObjectKind, PopTarget,
-    ScreenPop,
+    CaseNumber, CustomerId, Direction, Event, Interaction, ObjectKind, PopTarget, ScreenPop,
 };
 use rusqlite::Connection;
 
 use crate::contact::{normalize_email, normalize_phone};
 use crate::error::{Error, Result};
 use crate::host::Host;
+use crate::schema::Schema;
 use crate::store;
 
 /// How many open cases a pop lists.
@@ -40,7 +40,7 @@ impl Host {
     pub fn screen_pop(&self, interaction: Interaction) -> Result<ScreenPop> {
         let pop = self
             .store()
-            .read(|conn| resolve(conn, self.phone_region(), interaction))?;
+            .read(|conn| resolve(conn, self.schema(), self.phone_region(), interaction))?;
         let event = Event::ScreenPop(pop);
         if !self.pipeline().any_handles(&event) {
             return into_pop(event);
@@ -78,7 +78,12 @@ fn into_pop(event: Event) -> Result<ScreenPop> {
 }
 
 /// The built-in resolution.
-fn resolve(conn: &Connection, region: &str, interaction: Interaction) -> Result<ScreenPop> {
+fn resolve(
+    conn: &Connection,
+    schema: &Schema,
+    region: &str,
+    interaction: Interaction,
+) -> Result<ScreenPop> {
     let mut misses: Vec<String> = Vec::new();
     let mut found = None;
 
@@ -106,7 +111,7 @@ fn resolve(conn: &Connection, region: &str, interaction: Interaction) -> Result<
                 found = Some((
                     PopTarget::Customer { customer },
                     format!(
-                        "the customer gave account number {account} ({})",
+                        "the customer gave account number {account}: {}",
                         name_of(conn, customer)?
                     ),
                 ));
@@ -159,7 +164,7 @@ fn resolve(conn: &Connection, region: &str, interaction: Interaction) -> Result<
                 if both.is_empty() {
                     (by_phone, described(phone_role, p))
                 } else {
-                    (both, format!("{phone_role} {p} and email {e}"))
+                    (both, format!("{phone_role} {p} together with email {e}"))
                 }
             }
             (Some(p), _) if !by_phone.is_empty() => (by_phone, described(phone_role, p)),
@@ -210,7 +215,7 @@ fn resolve(conn: &Connection, region: &str, interaction: Interaction) -> Result<
             };
             (
                 PopTarget::NewCustomer {
-                    prefill: prefill(&interaction, phone, email),
+                    prefill: prefill(&interaction, schema, phone, email),
                 },
                 reason,
             )
@@ -233,7 +238,7 @@ fn with_misses(reason: String, misses: &[String]) -> String {
     if misses.is_empty() {
         reason
     } else {
-        format!("{reason} ({})", misses.join("; "))
+        format!("{reason}; {}", misses.join("; "))
     }
 }
 
@@ -258,34 +263,43 @@ fn rank_candidates(conn: &Connection, ids: &mut [CustomerId]) -> Result<()> {
     Ok(())
 }
 
-/// The new-customer form: what the interaction told us, plus context data
-/// whose keys are customer fields (`name`, or a custom field's name).
+/// Keys of the new-customer form besides custom field names.
+const FORM_KEYS: &[&str] = &[
+    "name",
+    "account",
+    "phone",
+    "email",
+    "line1",
+    "line2",
+    "postal_code",
+    "city",
+    "region",
+    "country",
+];
+
+/// The new-customer form: what the interaction told us (the phone and email
+/// only when they are valid), plus context data whose keys are customer
+/// fields (`name`, an address part, or a custom field's name).
 fn prefill(
     interaction: &Interaction,
+    schema: &Schema,
     phone: Option<String>,
     email: Option<String>,
 ) -> BTreeMap<String, String> {
     let mut form = BTreeMap::new();
     for (key, value) in &interaction.context {
-        form.insert(key.clone(), value.clone());
+        if FORM_KEYS.contains(&key.as_str()) || schema.field(ObjectKind::Customer, key).is_some() {
+            form.insert(key.clone(), value.clone());
+        }
     }
-    let raw_phone = match interaction.direction {
-        Direction::Inbound => non_empty(&interaction.caller),
-        Direction::Outbound => non_empty(&interaction.dialled),
-    };
-    if let Some(p) = phone.or(raw_phone.map(str::to_owned)) {
+    if let Some(p) = phone {
         form.insert("phone".to_owned(), p);
     }
-    if let Some(e) = email.or(non_empty(&interaction.email).map(str::to_owned)) {
+    if let Some(e) = email {
         form.insert("email".to_owned(), e);
     }
     if let Some(a) = non_empty(&interaction.account) {
         form.insert("account".to_owned(), a.to_owned());
-    }
-    if interaction.channel == Channel::Chat
-        && let Some(ip) = non_empty(&interaction.ip)
-    {
-        form.insert("ip".to_owned(), ip.to_owned());
     }
     form
 }
