@@ -1,0 +1,260 @@
+//! Task reminders: due exactly once, across restarts and across hosts
+//! polling the same file from two threads.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Barrier};
+
+use chrono::Duration;
+use dossier_host::{Error, Handler, Host, Page};
+use dossier_sdk::{
+    CustomerId, Event, NewCase, NewFollowUp, NewTask, Outcome, TaskId, TaskKind, TaskStatus,
+};
+
+use crate::pop::{INTERACT, add_customer};
+use crate::util::{TestStore, open_with};
+
+fn plan(host: &Host, customer: CustomerId, in_minutes: i64, remind: u32, assignee: &str) -> TaskId {
+    host.add_task(NewTask {
+        customer: Some(customer),
+        case: None,
+        kind: TaskKind::Call,
+        subject: format!("Call back in {in_minutes} min"),
+        due_at: host.now() + Duration::minutes(in_minutes),
+        reminder_minutes: Some(remind),
+        assignee: Some(assignee.into()),
+        custom: Default::default(),
+    })
+    .unwrap()
+    .id
+}
+
+fn ids(fired: &[dossier_host::FiredReminder]) -> Vec<TaskId> {
+    fired.iter().map(|f| f.reminder.task.id).collect()
+}
+
+#[test]
+fn a_reminder_fires_once_when_its_time_comes_even_across_restarts() {
+    let t = TestStore::new(INTERACT);
+    let grace = add_customer(&t.host, "AC-000002", "Grace Hopper", "+12125550100", "");
+    // Due in 60 min, reminder 15 min before: at 09:45.
+    let task = plan(&t.host, grace, 60, 15, "agent.smith");
+    let at = |minutes| t.host.now() + Duration::minutes(minutes);
+    assert_eq!(t.host.next_reminder_at().unwrap(), Some(at(45)));
+    assert!(t.host.due_reminders(at(44)).unwrap().is_empty());
+    assert_eq!(t.host.count_due_reminders(at(45)).unwrap(), 1);
+
+    let fired = t.host.due_reminders(at(45)).unwrap();
+    assert_eq!(ids(&fired), vec![task]);
+    assert_eq!(fired[0].reminder.fired_at, at(45));
+    assert_eq!(fired[0].problem, None);
+    assert_eq!(
+        fired[0].reminder.notification, None,
+        "agent.smith is no email address"
+    );
+    assert!(t.host.due_reminders(at(50)).unwrap().is_empty());
+    assert_eq!(t.host.next_reminder_at().unwrap(), None);
+
+    // A restarted host sees it as fired.
+    let restarted = t.reopen(INTERACT).unwrap();
+    assert!(restarted.due_reminders(at(120)).unwrap().is_empty());
+
+    // Moving the task re-arms its reminder; a done task never reminds.
+    let mut moved = restarted.task(task).unwrap();
+    moved.due_at = moved.due_at + Duration::hours(1);
+    restarted.update_task(moved).unwrap();
+    let done = plan(&restarted, grace, 30, 0, "agent.smith");
+    restarted.finish_task(done, TaskStatus::Done).unwrap();
+    assert_eq!(ids(&restarted.due_reminders(at(200)).unwrap()), vec![task]);
+    assert!(restarted.due_reminders(at(300)).unwrap().is_empty());
+}
+
+#[test]
+fn two_hosts_polling_one_file_from_two_threads_see_each_reminder_exactly_once() {
+    let t = TestStore::new(INTERACT);
+    let grace = add_customer(&t.host, "AC-000002", "Grace Hopper", "+12125550100", "");
+    let planned: BTreeSet<TaskId> = (0..300)
+        .map(|i| plan(&t.host, grace, 10 + i % 50, 5, "agent.smith"))
+        .collect();
+    let a = t.reopen(INTERACT).unwrap();
+    let b = open_with(t.dir.path(), INTERACT, &t.clock).unwrap();
+    let start = Arc::new(Barrier::new(2));
+    let poll = |host: Host, start: Arc<Barrier>, base| {
+        std::thread::spawn(move || {
+            start.wait();
+            let mut seen = Vec::new();
+            // Several polls as time passes, as `dossier run` does.
+            for minute in (0..=60).step_by(3) {
+                seen.extend(ids(&host
+                    .due_reminders(base + Duration::minutes(minute))
+                    .unwrap()));
+            }
+            seen
+        })
+    };
+    let base = t.host.now();
+    let first = poll(a, start.clone(), base);
+    let second = poll(b, start, base);
+    let first = first.join().unwrap();
+    let second = second.join().unwrap();
+
+    let mut all = first.clone();
+    all.extend(&second);
+    let unique: BTreeSet<TaskId> = all.iter().copied().collect();
+    assert_eq!(
+        all.len(),
+        planned.len(),
+        "each reminder fired exactly once in total"
+    );
+    assert_eq!(unique, planned);
+    assert!(
+        !first.is_empty() && !second.is_empty(),
+        "both hosts fired some: {} and {}",
+        first.len(),
+        second.len()
+    );
+}
+
+#[test]
+fn an_assignee_with_an_email_address_gets_a_notification_through_the_hook() {
+    let t = TestStore::new(INTERACT);
+    let grace = add_customer(&t.host, "AC-000002", "Grace Hopper", "+12125550100", "");
+    let case = t
+        .host
+        .open_case(NewCase::new(grace, "Compiler bug"))
+        .unwrap();
+    t.host
+        .add_task(NewTask {
+            customer: None,
+            case: Some(case.number),
+            kind: TaskKind::Call,
+            subject: "Call Grace back".into(),
+            due_at: t.host.now() + Duration::minutes(30),
+            reminder_minutes: Some(10),
+            assignee: Some("Ann.Agent@Example.com".into()),
+            custom: Default::default(),
+        })
+        .unwrap();
+    let fired = t
+        .host
+        .due_reminders(t.host.now() + Duration::minutes(20))
+        .unwrap();
+    let n = fired[0]
+        .reminder
+        .notification
+        .as_ref()
+        .expect("a notification");
+    assert_eq!(n.to[0].address, "ann.agent@example.com");
+    assert_eq!(n.from.address, "dossier@localhost.localdomain");
+    insta::assert_snapshot!(format!("{}\n\n{}", n.subject, n.body), @r"
+    Reminder: Call Grace back at 2026-11-23 09:30 UTC
+
+    Task #1: call Call Grace back
+    Due: 2026-11-23 09:30 UTC
+    Customer: Grace Hopper (AC-000002)
+    Case: 1
+    ");
+}
+
+/// The reminder integration: logs each reminder as a follow-up, maps agent
+/// logins to addresses, and fails on tasks whose subject says so.
+struct Desk;
+
+impl Handler for Desk {
+    fn name(&self) -> &str {
+        "desk"
+    }
+
+    fn handles(&self, event: &Event) -> bool {
+        matches!(event, Event::TaskReminder(_))
+    }
+
+    fn handle(&self, host: &Host, event: &mut Event) -> dossier_host::Result<Outcome> {
+        let Event::TaskReminder(r) = event else {
+            return Ok(Outcome::Continue);
+        };
+        if let Some(case) = r.task.case {
+            host.add_follow_up(NewFollowUp::note(
+                case,
+                "desk",
+                format!("reminder for task {}", r.task.id),
+            ))?;
+        }
+        if r.task.subject.contains("fail") {
+            return Err(Error::Refused("the desk is unreachable".into()));
+        }
+        if let Some(n) = &mut r.notification {
+            n.subject = format!("[desk] {}", n.subject);
+        }
+        Ok(Outcome::Continue)
+    }
+}
+
+#[test]
+fn hook_writes_commit_with_the_claim_and_a_failing_hook_fires_once_without_them() {
+    let t = TestStore::new(INTERACT);
+    let grace = add_customer(&t.host, "AC-000002", "Grace Hopper", "+12125550100", "");
+    let case = t
+        .host
+        .open_case(NewCase::new(grace, "Compiler bug"))
+        .unwrap()
+        .number;
+    let task = |subject: &str| {
+        t.host
+            .add_task(NewTask {
+                customer: None,
+                case: Some(case),
+                kind: TaskKind::Email,
+                subject: subject.into(),
+                due_at: t.host.now() + Duration::minutes(30),
+                reminder_minutes: Some(30),
+                assignee: Some("ann@example.com".into()),
+                custom: Default::default(),
+            })
+            .unwrap()
+            .id
+    };
+    let good = task("Send the patch");
+    let bad = task("This one will fail");
+    t.host.set_plugin_handlers(vec![Arc::new(Desk)]);
+
+    let fired = t.host.due_reminders(t.host.now()).unwrap();
+    assert_eq!(ids(&fired), vec![good, bad]);
+    assert_eq!(fired[0].problem, None);
+    assert!(
+        fired[0]
+            .reminder
+            .notification
+            .as_ref()
+            .unwrap()
+            .subject
+            .starts_with("[desk] Reminder:")
+    );
+    assert_eq!(fired[1].problem.as_deref(), Some("the desk is unreachable"));
+    assert_eq!(fired[1].reminder.notification, None);
+    let (notes, total) = t.host.follow_ups(case, Page::default()).unwrap();
+    assert_eq!(total, 1, "the failing hook's follow-up was rolled back");
+    assert_eq!(notes[0].body, format!("reminder for task {good}"));
+    assert!(
+        t.host
+            .due_reminders(t.host.now() + Duration::hours(1))
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn a_tick_fires_what_is_due_and_says_when_to_wake_up() {
+    let t = TestStore::new(INTERACT);
+    let grace = add_customer(&t.host, "AC-000002", "Grace Hopper", "+12125550100", "");
+    let soon = plan(&t.host, grace, 10, 10, "a");
+    plan(&t.host, grace, 60, 10, "b");
+    let tick = t.host.tick().unwrap();
+    assert_eq!(ids(&tick.fired), vec![soon]);
+    assert_eq!(
+        tick.next_reminder,
+        Some(t.host.now() + Duration::minutes(50))
+    );
+    t.clock.advance(Duration::minutes(50));
+    assert_eq!(t.host.tick().unwrap().fired.len(), 1);
+    assert_eq!(t.host.tick().unwrap().next_reminder, None);
+}
