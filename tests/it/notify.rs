@@ -43,7 +43,8 @@ fn addresses_are_normalized_and_bad_notifications_are_refused_with_the_field() {
     let long = format!("{}@example.com", "a".repeat(243));
     assert_eq!(long.len(), 255);
     let just_fits = format!("{}@example.com", "a".repeat(242));
-    let cases: Vec<(&str, Box<dyn Fn(&mut Notification)>)> = vec![
+    type Change = Box<dyn Fn(&mut Notification)>;
+    let cases: Vec<(&str, Change)> = vec![
         (
             "bad sender",
             Box::new(|n| n.from.address = "support".into()),

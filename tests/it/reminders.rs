@@ -60,7 +60,7 @@ fn a_reminder_fires_once_when_its_time_comes_even_across_restarts() {
 
     // Moving the task re-arms its reminder; a done task never reminds.
     let mut moved = restarted.task(task).unwrap();
-    moved.due_at = moved.due_at + Duration::hours(1);
+    moved.due_at += Duration::hours(1);
     restarted.update_task(moved).unwrap();
     let done = plan(&restarted, grace, 30, 0, "agent.smith");
     restarted.finish_task(done, TaskStatus::Done).unwrap();
