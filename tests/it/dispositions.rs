@@ -120,7 +120,7 @@ fn a_closing_code_records_the_disposition_closes_the_case_and_writes_a_system_fo
     let (follow_ups, total) = reopened.follow_ups(case, Page::default()).unwrap();
     assert_eq!(total, 1);
     insta::assert_snapshot!(follow_ups[0].body, @r"
-    Disposition `resolved` (Resolved) for an inbound phone interaction handled by agent.smith. The case was closed (closed).
+    Disposition `resolved` (Resolved) for an inbound phone interaction handled by agent.smith. The code closes the case: its status is now closed.
     Note: Patched the compiler
     ");
 }

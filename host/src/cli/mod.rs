@@ -4,9 +4,13 @@
 //! Errors come back as the host's [`Error`]; `main` prints them as one sentence.
 
 mod demo;
+mod dispose;
 mod init;
+mod notify;
 mod output;
+mod pop;
 mod records;
+mod run;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -53,9 +57,17 @@ enum Command {
     /// Follow-ups (append-only): add, list.
     #[command(subcommand, name = "followup")]
     FollowUp(records::FollowUpCmd),
-    /// Tasks: add, list, done.
+    /// Tasks: add, list, done, reminders.
     #[command(subcommand)]
     Task(records::TaskCmd),
+    /// Show what an interaction pops: a case, a customer, candidates or a new-customer form.
+    Pop(pop::PopArgs),
+    /// End an interaction with a disposition code, or without one (--none).
+    Dispose(dispose::DisposeArgs),
+    /// Check a notification and run it through the notification hooks (nothing is sent yet).
+    Notify(notify::NotifyArgs),
+    /// Fire task reminders as they come due and deliver the outbox, until Ctrl-C.
+    Run(run::RunArgs),
 }
 
 /// Runs the command line given in `args` (program name first).
@@ -81,6 +93,10 @@ where
         Command::Case(cmd) => records::case(&open(&cli.config)?, cmd, &out),
         Command::FollowUp(cmd) => records::follow_up(&open(&cli.config)?, cmd, &out),
         Command::Task(cmd) => records::task(&open(&cli.config)?, cmd, &out),
+        Command::Pop(args) => pop::run(&open(&cli.config)?, args, &out),
+        Command::Dispose(args) => dispose::run(&open(&cli.config)?, args, &out),
+        Command::Notify(args) => notify::run(&open(&cli.config)?, args, &out),
+        Command::Run(args) => run::run(&open(&cli.config)?, args, &out),
     }
 }
 

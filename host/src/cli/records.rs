@@ -604,6 +604,8 @@ pub(crate) enum TaskCmd {
         /// Task id.
         id: i64,
     },
+    /// Fire the reminders due now, once (`dossier run` keeps doing it).
+    Reminders,
 }
 
 #[derive(Debug, Args)]
@@ -690,6 +692,7 @@ pub(crate) fn task(host: &Host, cmd: TaskCmd, out: &Out) -> Result<()> {
             out.many(&host.list_tasks(&filter, l.page.page())?, show, "no tasks");
         }
         TaskCmd::Done { id } => out.one(&host.finish_task(TaskId(id), TaskStatus::Done)?, show),
+        TaskCmd::Reminders => super::run::reminders_once(host, out)?,
     }
     Ok(())
 }

@@ -160,7 +160,10 @@ fn describe(d: &Disposition, def: &DispositionCode, case: &Case, closed_now: boo
     }
     body.push('.');
     if closed_now {
-        body.push_str(&format!(" The case was closed ({}).", case.status));
+        body.push_str(&format!(
+            " The code closes the case: its status is now {}.",
+            case.status
+        ));
     } else if d.close_case {
         body.push_str(&format!(" The case was already {}.", case.status));
     }

@@ -1,0 +1,91 @@
+//! `dossier notify`: run a notification through the checks and the
+//! `notification` hooks and show what would be sent (nothing is sent).
+
+use clap::Args;
+use dossier_sdk::{CaseNumber, Mailbox, Notification};
+
+use super::Out;
+use crate::error::Result;
+use crate::host::Host;
+
+#[derive(Debug, Args)]
+pub(crate) struct NotifyArgs {
+    /// Sender address [default: [reminders] from].
+    #[arg(long)]
+    from: Option<String>,
+    /// Recipient (repeatable).
+    #[arg(long)]
+    to: Vec<String>,
+    /// Carbon-copy recipient (repeatable).
+    #[arg(long)]
+    cc: Vec<String>,
+    /// Blind carbon-copy recipient (repeatable).
+    #[arg(long)]
+    bcc: Vec<String>,
+    /// Subject line.
+    #[arg(long)]
+    subject: String,
+    /// Plain-text body.
+    #[arg(long, default_value = "")]
+    body: String,
+    /// Signature.
+    #[arg(long)]
+    signature: Option<String>,
+    /// The case it concerns.
+    #[arg(long)]
+    case: Option<i64>,
+}
+
+fn mailboxes(addresses: Vec<String>) -> Vec<Mailbox> {
+    addresses
+        .into_iter()
+        .map(|address| Mailbox {
+            name: None,
+            address,
+        })
+        .collect()
+}
+
+/// Entry point of `dossier notify`.
+pub(crate) fn run(host: &Host, args: NotifyArgs, out: &Out) -> Result<()> {
+    let notification = Notification {
+        case: args.case.map(CaseNumber),
+        from: Mailbox {
+            name: None,
+            address: args
+                .from
+                .unwrap_or_else(|| host.config().reminders.from.clone()),
+        },
+        to: mailboxes(args.to),
+        cc: mailboxes(args.cc),
+        bcc: mailboxes(args.bcc),
+        subject: args.subject,
+        body: args.body,
+        html: None,
+        signature: args.signature,
+        review: false,
+    };
+    let checked = host.notify(notification)?;
+    out.one(&checked, |n| {
+        let list = |m: &[Mailbox]| {
+            m.iter()
+                .map(|m| m.address.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut s = format!("from: {}\nto: {}\n", n.from.address, list(&n.to));
+        if !n.cc.is_empty() {
+            s.push_str(&format!("cc: {}\n", list(&n.cc)));
+        }
+        if !n.bcc.is_empty() {
+            s.push_str(&format!("bcc: {}\n", list(&n.bcc)));
+        }
+        s.push_str(&format!("subject: {}\n\n{}\n", n.subject, n.body));
+        if let Some(sig) = &n.signature {
+            s.push_str(&format!("{sig}\n"));
+        }
+        s.push_str("(checked and passed the notification hooks; sending arrives with email)\n");
+        s
+    });
+    Ok(())
+}

@@ -1,0 +1,133 @@
+//! `dossier run` (the long-running loop that fires reminders as they come
+//! due and delivers the outbox) and `dossier task reminders` (one pass).
+
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::Duration;
+
+use clap::Args;
+
+use super::Out;
+use super::output::emit;
+use super::records::parse_when;
+use crate::error::{Error, Result};
+use crate::host::Host;
+use crate::interact::{FiredReminder, Tick};
+
+/// Never wait less than this between passes, so a reminder that another
+/// process is claiming at the same moment cannot make the loop spin.
+const MIN_WAIT: Duration = Duration::from_millis(200);
+
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// Do one pass (fire due reminders, deliver the outbox) and exit.
+    #[arg(long)]
+    once: bool,
+    /// Stop at this time: RFC 3339, "YYYY-MM-DD HH:MM" (UTC), or +30m / +2h / +1d.
+    #[arg(long, conflicts_with = "once")]
+    until: Option<String>,
+    /// Look for work at least every this many seconds [default: [reminders] poll_seconds].
+    #[arg(long)]
+    poll: Option<u64>,
+}
+
+/// Entry point of `dossier run`.
+pub(crate) fn run(host: &Host, args: RunArgs, out: &Out) -> Result<()> {
+    let until = args
+        .until
+        .as_deref()
+        .map(|u| parse_when(u, host.now()))
+        .transpose()
+        .map_err(|e| Error::Refused(format!("--until: {e}")))?;
+    let poll = Duration::from_secs(
+        args.poll
+            .unwrap_or(host.config().reminders.poll_seconds)
+            .max(1),
+    );
+    let (stop, stopped) = mpsc::channel();
+    if !args.once {
+        // The handler only asks the loop to stop; the loop finishes the pass
+        // it is in (each reminder is its own transaction) and returns.
+        ctrlc::set_handler(move || {
+            let _ = stop.send(());
+        })
+        .map_err(|e| Error::Refused(format!("cannot watch for Ctrl-C: {e}")))?;
+        eprintln!("dossier run: firing reminders and delivering the outbox; Ctrl-C stops");
+    }
+    loop {
+        let tick = host.tick()?;
+        print_tick(&tick, out);
+        if args.once {
+            return Ok(());
+        }
+        let now = host.now();
+        if until.is_some_and(|u| now >= u) {
+            eprintln!("dossier run: reached --until, stopped");
+            return Ok(());
+        }
+        let until_next = |t: chrono::DateTime<chrono::Utc>| (t - now).to_std().unwrap_or_default();
+        let wait = [tick.next_reminder, until]
+            .into_iter()
+            .flatten()
+            .map(until_next)
+            .fold(poll, Duration::min)
+            .max(MIN_WAIT);
+        match stopped.recv_timeout(wait) {
+            Err(RecvTimeoutError::Timeout) => {}
+            Ok(()) | Err(RecvTimeoutError::Disconnected) => {
+                eprintln!("dossier run: stopped");
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Entry point of `dossier task reminders`: fires what is due now, once.
+pub(crate) fn reminders_once(host: &Host, out: &Out) -> Result<()> {
+    let fired = host.due_reminders(host.now())?;
+    out.many(&fired, describe, "no reminders due");
+    Ok(())
+}
+
+/// One pass: each fired reminder (a JSON line each with `--json`) and the
+/// outbox deliveries.
+fn print_tick(tick: &Tick, out: &Out) {
+    for fired in &tick.fired {
+        if out.json() {
+            emit(&format!(
+                "{}\n",
+                serde_json::to_string(fired).unwrap_or_default()
+            ));
+        } else {
+            emit(&describe(fired));
+        }
+    }
+    if tick.delivered > 0 {
+        out.say(format!("delivered {} outbox entries", tick.delivered));
+    }
+}
+
+/// A fired reminder, for people.
+fn describe(fired: &FiredReminder) -> String {
+    let task = &fired.reminder.task;
+    let mut s = format!(
+        "reminder: task #{} {} {} — due {}",
+        task.id,
+        task.kind.as_str(),
+        task.subject,
+        task.due_at.format("%Y-%m-%d %H:%M UTC")
+    );
+    if let Some(a) = &task.assignee {
+        s.push_str(&format!(", for {a}"));
+    }
+    s.push('\n');
+    if let Some(n) = &fired.reminder.notification {
+        let to: Vec<&str> = n.to.iter().map(|m| m.address.as_str()).collect();
+        s.push_str(&format!("  notify {}: {}\n", to.join(", "), n.subject));
+    }
+    if let Some(problem) = &fired.problem {
+        s.push_str(&format!(
+            "  hooks failed, their changes were undone: {problem}\n"
+        ));
+    }
+    s
+}
