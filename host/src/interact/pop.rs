@@ -126,32 +126,40 @@ fn resolve(
         Direction::Inbound => ("caller number", non_empty(&interaction.caller)),
         Direction::Outbound => ("dialled number", non_empty(&interaction.dialled)),
     };
-    let phone = match raw_phone.map(|raw| (raw, normalize_phone(raw, region))) {
-        Some((_, Ok(number))) => Some(number),
-        Some((raw, Err(_))) => {
-            misses.push(format!("{phone_role} `{raw}` is not a phone number"));
-            None
-        }
-        None => None,
-    };
-    let email = match non_empty(&interaction.email).map(|raw| (raw, normalize_email(raw))) {
-        Some((_, Ok(address))) => Some(address),
-        Some((raw, Err(_))) => {
-            misses.push(format!("`{raw}` is not an email address"));
-            None
-        }
-        None => None,
-    };
-
+    let mut phone = None;
+    let mut email = None;
     if found.is_none() {
-        let by_phone = match &phone {
-            Some(p) => store::customer_ids_by_phone(conn, p)?,
-            None => Vec::new(),
-        };
-        let by_email = match &email {
-            Some(e) => store::customer_ids_by_email(conn, e)?,
-            None => Vec::new(),
-        };
+        let mut by_phone = Vec::new();
+        if let Some(raw) = raw_phone {
+            // Stored numbers are E.164, so a number already in that form that
+            // matches needs no parsing, which is most of a pop's cost.
+            if looks_e164(raw) {
+                by_phone = store::customer_ids_by_phone(conn, raw)?;
+            }
+            if !by_phone.is_empty() {
+                phone = Some(raw.to_owned());
+            } else {
+                match normalize_phone(raw, region) {
+                    Ok(number) => {
+                        if number != raw {
+                            by_phone = store::customer_ids_by_phone(conn, &number)?;
+                        }
+                        phone = Some(number);
+                    }
+                    Err(_) => misses.push(format!("{phone_role} `{raw}` is not a phone number")),
+                }
+            }
+        }
+        let mut by_email = Vec::new();
+        if let Some(raw) = non_empty(&interaction.email) {
+            match normalize_email(raw) {
+                Ok(address) => {
+                    by_email = store::customer_ids_by_email(conn, &address)?;
+                    email = Some(address);
+                }
+                Err(_) => misses.push(format!("`{raw}` is not an email address")),
+            }
+        }
         let described = |what: &str, value: &str| format!("{what} {value}");
         let (mut ids, source) = match (&phone, &email) {
             (Some(p), Some(e)) if !by_phone.is_empty() && !by_email.is_empty() => {
@@ -228,6 +236,12 @@ fn resolve(
         reason,
         open_cases,
     })
+}
+
+/// `+` and 7 to 15 digits, the first not zero: the form the store keeps.
+fn looks_e164(s: &str) -> bool {
+    let digits = s.strip_prefix('+').unwrap_or_default().as_bytes();
+    (7..=15).contains(&digits.len()) && digits[0] != b'0' && digits.iter().all(u8::is_ascii_digit)
 }
 
 fn non_empty(value: &Option<String>) -> Option<&str> {
