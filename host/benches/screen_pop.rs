@@ -281,6 +281,8 @@ fn main() -> BenchResult<()> {
     })?;
 
     let size_mib = std::fs::metadata(&db)?.len() as f64 / (1024.0 * 1024.0);
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let us = |d: Duration| d.as_secs_f64() * 1e6;
     println!("screen-pop at scale: {CUSTOMERS} customers, {CASES} cases, {size_mib:.0} MiB file");
     println!(
