@@ -286,7 +286,12 @@ fn main() -> BenchResult<()> {
     let us = |d: Duration| d.as_secs_f64() * 1e6;
     println!("screen-pop at scale: {CUSTOMERS} customers, {CASES} cases, {size_mib:.0} MiB file");
     println!(
-        "host opened in {open_time:.1?}; {LOOKUPS} pops by phone per contender, after as many warm-up pops"
+        "host opened in {open_time:.1?}; {LOOKUPS} pops by phone per contender, after as many \
+         warm-up pops; {cores} cores, load average {}",
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     println!(
         "{:<30} {:>10} {:>10} {:>12} {:>9}",
