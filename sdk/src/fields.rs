@@ -183,9 +183,9 @@ impl FieldValue {
             },
             FieldType::Date | FieldType::Datetime => FieldValue::parse(ty, &text(v)?)?,
             FieldType::MultiChoice => match v {
-                Value::Array(items) => FieldValue::MultiChoice(
-                    items.iter().map(text).collect::<Result<Vec<_>, _>>()?,
-                ),
+                Value::Array(items) => {
+                    FieldValue::MultiChoice(items.iter().map(text).collect::<Result<Vec<_>, _>>()?)
+                }
                 other => FieldValue::parse(ty, &text(other)?)?,
             },
         })

@@ -290,8 +290,8 @@ impl std::str::FromStr for FollowUpKind {
             "system" => FollowUpKind::System,
             other => {
                 return Err(format!(
-                "unknown follow-up kind `{other}` (expected note, email_in, email_out, chat_log or system)"
-            ));
+                    "unknown follow-up kind `{other}` (expected note, email_in, email_out, chat_log or system)"
+                ));
             }
         })
     }
