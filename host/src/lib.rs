@@ -1,1 +1,42 @@
-//! host
+//! # dossier-host
+//!
+//! The Dossier host runtime: the SQLite store of customers, cases,
+//! follow-ups and tasks with admin-defined custom fields; the event pipeline
+//! that runs admins' Rhai scripts and developers' native plugins; and the
+//! [`Host`] facade that contact centres embed.
+//!
+//! ```no_run
+//! use dossier_host::{Config, Host};
+//! use dossier_sdk::{NewCase, NewCustomer};
+//!
+//! # fn main() -> Result<(), dossier_host::Error> {
+//! let host = Host::open(Config::load("dossier.toml".as_ref())?)?;
+//! let ada = host.create_customer(NewCustomer {
+//!     account: "AC-000001".into(),
+//!     name: "Ada Lovelace".into(),
+//!     ..Default::default()
+//! })?;
+//! let case = host.open_case(NewCase::new(ada.id, "Jet scheduling problem"))?;
+//! println!("opened case {}", case.number);
+//! # Ok(())
+//! # }
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod contact;
+mod error;
+mod host;
+pub mod pipeline;
+pub mod schema;
+mod store;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::Config;
+pub use error::{Error, Result};
+pub use host::{Host, HostBuilder};
+pub use pipeline::Handler;
+pub use store::{CaseFilter, MAX_WRITE_DEPTH, OutboxEntry, Page, TaskFilter};

@@ -74,6 +74,16 @@ impl Pipeline {
         Ok(())
     }
 
+    /// Whether any handler wants `event`.
+    pub(crate) fn any_handles(&self, event: &Event) -> bool {
+        let scripts = self.scripts.read();
+        let plugins = self.plugins.read();
+        scripts
+            .iter()
+            .chain(plugins.iter())
+            .any(|h| h.handles(event))
+    }
+
     /// Whether any handler is registered.
     pub(crate) fn is_empty(&self) -> bool {
         self.scripts.read().is_none() && self.plugins.read().is_empty()

@@ -126,10 +126,15 @@ impl Schema {
             ));
         }
         let pattern = match &def.pattern {
-            Some(p) => Some(
-                Regex::new(&format!("^(?:{p})$"))
-                    .map_err(|e| bad(format!("has an invalid pattern: {e}")))?,
-            ),
+            Some(p) => Some(Regex::new(&format!("^(?:{p})$")).map_err(|e| {
+                let why = e.to_string();
+                let why = why
+                    .lines()
+                    .last()
+                    .unwrap_or_default()
+                    .trim_start_matches("error: ");
+                bad(format!("has an invalid pattern `{p}`: {why}"))
+            })?),
             None => None,
         };
         let mut field = FieldDef {
@@ -156,7 +161,11 @@ impl Schema {
                 toml::Value::String(s) => s.clone(),
                 toml::Value::Array(items) => items
                     .iter()
-                    .map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()))
+                    .map(|v| {
+                        v.as_str()
+                            .map(str::to_owned)
+                            .unwrap_or_else(|| v.to_string())
+                    })
                     .collect::<Vec<_>>()
                     .join(","),
                 other => other.to_string(),
@@ -184,7 +193,11 @@ impl Schema {
     /// The field, or an error naming it as unknown.
     pub fn require_field(&self, object: ObjectKind, name: &str) -> Result<&FieldDef> {
         self.field(object, name).ok_or_else(|| {
-            let known: Vec<&str> = self.fields(object).iter().map(|f| f.name.as_str()).collect();
+            let known: Vec<&str> = self
+                .fields(object)
+                .iter()
+                .map(|f| f.name.as_str())
+                .collect();
             Error::invalid(
                 object,
                 name,
@@ -201,14 +214,20 @@ impl Schema {
     /// line) and checks it.
     pub fn parse_value(&self, object: ObjectKind, name: &str, text: &str) -> Result<FieldValue> {
         let def = self.require_field(object, name)?;
-        let value = FieldValue::parse(def.ty, text).map_err(|e| Error::invalid(object, name, e))?;
+        let value = FieldValue::parse(def.ty, text)
+            .map_err(|e| Error::invalid(object, name, format!("expects a {}: {e}", def.ty)))?;
         self.check(def, value)
             .map_err(|rule| Error::invalid(object, name, rule))
     }
 
     /// Checks one value against field `name`, returning it normalized
     /// (phones in E.164, emails lower-cased).
-    pub fn check_value(&self, object: ObjectKind, name: &str, value: FieldValue) -> Result<FieldValue> {
+    pub fn check_value(
+        &self,
+        object: ObjectKind,
+        name: &str,
+        value: FieldValue,
+    ) -> Result<FieldValue> {
         let def = self.require_field(object, name)?;
         self.check(def, value)
             .map_err(|rule| Error::invalid(object, name, rule))
@@ -288,7 +307,7 @@ impl Schema {
                     && u.len() > "https://".len()
                     && !u.chars().any(char::is_whitespace);
                 if !ok {
-                    return Err(format!("`{u}` is not an http(s) URL"));
+                    return Err(format!("has `{u}`, which is not an http(s) URL"));
                 }
                 FieldValue::Url(u)
             }
@@ -302,7 +321,10 @@ impl Schema {
                 FieldValue::Choice(k)
             }
             FieldValue::MultiChoice(keys) => {
-                if let Some(k) = keys.iter().find(|k| !def.choices.iter().any(|c| &c.key == *k)) {
+                if let Some(k) = keys
+                    .iter()
+                    .find(|k| !def.choices.iter().any(|c| &c.key == *k))
+                {
                     return Err(format!(
                         "has no choice `{k}` (choices: {})",
                         def.choice_keys().join(", ")

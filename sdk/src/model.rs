@@ -555,6 +555,28 @@ pub enum Record {
     Task(Task),
 }
 
+macro_rules! record_conversions {
+    ($($variant:ident),*) => {$(
+        impl From<$variant> for Record {
+            fn from(r: $variant) -> Record {
+                Record::$variant(r)
+            }
+        }
+
+        impl TryFrom<Record> for $variant {
+            type Error = Record;
+            fn try_from(r: Record) -> Result<Self, Record> {
+                match r {
+                    Record::$variant(inner) => Ok(inner),
+                    other => Err(other),
+                }
+            }
+        }
+    )*};
+}
+
+record_conversions!(Customer, Case, FollowUp, Task);
+
 impl Record {
     /// Which kind of record this is.
     pub fn kind(&self) -> ObjectKind {

@@ -30,6 +30,10 @@ pub(crate) use follow_ups::*;
 pub(crate) use outbox::*;
 pub(crate) use tasks::*;
 
+pub use cases::CaseFilter;
+pub use outbox::OutboxEntry;
+pub use tasks::TaskFilter;
+
 /// How many writes may nest inside one another (a hook that writes, whose
 /// hooks write, ...) before the chain is refused.
 pub const MAX_WRITE_DEPTH: usize = 16;
@@ -99,7 +103,11 @@ impl Store {
     /// Runs `f` in the write transaction. A call made while this thread is
     /// already inside `write` joins the outer transaction: it commits or
     /// rolls back with it. `label` names the write in errors.
-    pub(crate) fn write<T>(&self, label: &str, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    pub(crate) fn write<T>(
+        &self,
+        label: &str,
+        f: impl FnOnce(&Connection) -> Result<T>,
+    ) -> Result<T> {
         let writer = self.writer.lock();
         let depth = writer.depth.get();
         if depth > MAX_WRITE_DEPTH {

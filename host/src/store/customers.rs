@@ -1,0 +1,257 @@
+//! Customers and their phone and email tables.
+
+use dossier_sdk::{Address, Customer, CustomerId, Email, ObjectKind, Phone};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::{Page, from_json, parse_ts, to_json, ts};
+use crate::error::{Error, Result};
+use crate::schema::Schema;
+
+/// The next customer id, allocated inside the write transaction so hooks see it.
+pub(crate) fn next_customer_id(conn: &Connection) -> Result<CustomerId> {
+    let id: i64 = conn.query_row("SELECT coalesce(max(id), 0) + 1 FROM customers", [], |r| {
+        r.get(0)
+    })?;
+    Ok(CustomerId(id))
+}
+
+fn map_unique(e: rusqlite::Error, account: &str) -> Error {
+    match &e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            Error::Duplicate {
+                object: ObjectKind::Customer,
+                key: format!("account {account}"),
+            }
+        }
+        _ => Error::Db(e),
+    }
+}
+
+/// Inserts a new customer (id already allocated) with its phones and emails.
+pub(crate) fn insert_customer(conn: &Connection, c: &Customer) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO customers (id, account, name, address, custom, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        c.id.0,
+        c.account,
+        c.name,
+        to_json(&c.address),
+        Schema::encode(&c.custom),
+        ts(c.created_at),
+        ts(c.updated_at),
+    ])
+    .map_err(|e| map_unique(e, &c.account))?;
+    write_contacts(conn, c)
+}
+
+/// Replaces a customer's row, phones and emails.
+pub(crate) fn update_customer(conn: &Connection, c: &Customer) -> Result<()> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE customers SET account = ?2, name = ?3, address = ?4, custom = ?5, updated_at = ?6
+             WHERE id = ?1",
+        )?
+        .execute(params![
+            c.id.0,
+            c.account,
+            c.name,
+            to_json(&c.address),
+            Schema::encode(&c.custom),
+            ts(c.updated_at),
+        ])
+        .map_err(|e| map_unique(e, &c.account))?;
+    if n == 0 {
+        return Err(Error::not_found(ObjectKind::Customer, format!("#{}", c.id)));
+    }
+    conn.prepare_cached("DELETE FROM customer_phones WHERE customer_id = ?1")?
+        .execute([c.id.0])?;
+    conn.prepare_cached("DELETE FROM customer_emails WHERE customer_id = ?1")?
+        .execute([c.id.0])?;
+    write_contacts(conn, c)
+}
+
+fn write_contacts(conn: &Connection, c: &Customer) -> Result<()> {
+    let mut phone = conn.prepare_cached(
+        "INSERT INTO customer_phones (customer_id, position, label, number) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for (i, p) in c.phones.iter().enumerate() {
+        phone.execute(params![c.id.0, i as i64, p.label, p.number])?;
+    }
+    let mut email = conn.prepare_cached(
+        "INSERT INTO customer_emails (customer_id, position, label, address) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for (i, e) in c.emails.iter().enumerate() {
+        email.execute(params![c.id.0, i as i64, e.label, e.address])?;
+    }
+    Ok(())
+}
+
+const CUSTOMER_COLUMNS: &str = "id, account, name, address, custom, created_at, updated_at";
+
+fn customer_from_row(schema: &Schema, row: &Row<'_>) -> Result<Customer> {
+    let address: String = row.get(3)?;
+    let custom: String = row.get(4)?;
+    let created: String = row.get(5)?;
+    let updated: String = row.get(6)?;
+    Ok(Customer {
+        id: CustomerId(row.get(0)?),
+        account: row.get(1)?,
+        name: row.get(2)?,
+        address: from_json::<Address>("customer address", &address)?,
+        phones: Vec::new(),
+        emails: Vec::new(),
+        custom: schema.decode(ObjectKind::Customer, &custom)?,
+        created_at: parse_ts(&created)?,
+        updated_at: parse_ts(&updated)?,
+    })
+}
+
+fn load_contacts(conn: &Connection, c: &mut Customer) -> Result<()> {
+    let mut phones = conn.prepare_cached(
+        "SELECT label, number FROM customer_phones WHERE customer_id = ?1 ORDER BY position",
+    )?;
+    c.phones = phones
+        .query_map([c.id.0], |r| {
+            Ok(Phone {
+                label: r.get(0)?,
+                number: r.get(1)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut emails = conn.prepare_cached(
+        "SELECT label, address FROM customer_emails WHERE customer_id = ?1 ORDER BY position",
+    )?;
+    c.emails = emails
+        .query_map([c.id.0], |r| {
+            Ok(Email {
+                label: r.get(0)?,
+                address: r.get(1)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(())
+}
+
+fn query_customers(
+    conn: &Connection,
+    schema: &Schema,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<Customer>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(params)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(customer_from_row(schema, row)?);
+    }
+    for c in &mut out {
+        load_contacts(conn, c)?;
+    }
+    Ok(out)
+}
+
+/// One customer by id.
+pub(crate) fn get_customer(conn: &Connection, schema: &Schema, id: CustomerId) -> Result<Customer> {
+    query_customers(
+        conn,
+        schema,
+        &format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = ?1"),
+        [id.0],
+    )?
+    .pop()
+    .ok_or_else(|| Error::not_found(ObjectKind::Customer, format!("#{id}")))
+}
+
+/// One customer by account number.
+pub(crate) fn customer_by_account(
+    conn: &Connection,
+    schema: &Schema,
+    account: &str,
+) -> Result<Option<Customer>> {
+    Ok(query_customers(
+        conn,
+        schema,
+        &format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE account = ?1"),
+        [account],
+    )?
+    .pop())
+}
+
+/// The id of the customer with this account number.
+pub(crate) fn customer_id_by_account(
+    conn: &Connection,
+    account: &str,
+) -> Result<Option<CustomerId>> {
+    Ok(conn
+        .prepare_cached("SELECT id FROM customers WHERE account = ?1")?
+        .query_row([account], |r| r.get(0))
+        .optional()?
+        .map(CustomerId))
+}
+
+/// Ids of customers having this (normalized) phone number, lowest id first.
+pub(crate) fn customer_ids_by_phone(conn: &Connection, number: &str) -> Result<Vec<CustomerId>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT customer_id FROM customer_phones WHERE number = ?1 ORDER BY customer_id LIMIT 100",
+    )?;
+    let ids = stmt
+        .query_map([number], |r| r.get(0).map(CustomerId))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(ids)
+}
+
+/// Ids of customers having this (lower-cased) email address, lowest id first.
+pub(crate) fn customer_ids_by_email(conn: &Connection, address: &str) -> Result<Vec<CustomerId>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT customer_id FROM customer_emails WHERE address = ?1 ORDER BY customer_id LIMIT 100",
+    )?;
+    let ids = stmt
+        .query_map([address], |r| r.get(0).map(CustomerId))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(ids)
+}
+
+/// Ids of customers whose indexed custom field `field` equals `value` (plain JSON).
+pub(crate) fn customer_ids_by_field(
+    conn: &Connection,
+    field: &str,
+    value: &serde_json::Value,
+) -> Result<Vec<CustomerId>> {
+    super::ids_by_field(conn, "customers", "id", field, value)
+        .map(|ids| ids.into_iter().map(CustomerId).collect())
+}
+
+/// Ids of customers whose name contains `part`, any case.
+pub(crate) fn customer_ids_by_name(conn: &Connection, part: &str) -> Result<Vec<CustomerId>> {
+    let pattern = format!(
+        "%{}%",
+        part.replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
+    let mut stmt = conn.prepare_cached(
+        "SELECT id FROM customers WHERE name LIKE ?1 ESCAPE '\\' ORDER BY id LIMIT 100",
+    )?;
+    let ids = stmt
+        .query_map([pattern], |r| r.get(0).map(CustomerId))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(ids)
+}
+
+/// A page of customers, by id.
+pub(crate) fn list_customers(
+    conn: &Connection,
+    schema: &Schema,
+    page: Page,
+) -> Result<Vec<Customer>> {
+    query_customers(
+        conn,
+        schema,
+        &format!("SELECT {CUSTOMER_COLUMNS} FROM customers ORDER BY id LIMIT ?1 OFFSET ?2"),
+        params![page.limit, page.offset],
+    )
+}

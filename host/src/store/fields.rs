@@ -1,0 +1,183 @@
+//! Custom field bookkeeping: the definitions records were written with, the
+//! compatibility check against a new config, and the expression indexes of
+//! indexed fields.
+
+use std::collections::BTreeSet;
+
+use dossier_sdk::{FieldType, ObjectKind};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::error::{Error, Result};
+use crate::schema::Schema;
+
+/// The table that holds records of `object`.
+pub(crate) fn table(object: ObjectKind) -> &'static str {
+    match object {
+        ObjectKind::Customer => "customers",
+        ObjectKind::Case => "cases",
+        ObjectKind::FollowUp => "follow_ups",
+        ObjectKind::Task => "tasks",
+    }
+}
+
+/// The SQL expression reading custom field `name`; index and lookups must
+/// spell it identically for SQLite to use the index. `name` is an
+/// identifier (checked by the schema), so interpolating it is safe.
+fn field_expr(name: &str) -> String {
+    format!("json_extract(custom, '$.{name}')")
+}
+
+fn is_used(conn: &Connection, object: ObjectKind, name: &str) -> Result<bool> {
+    let sql = format!(
+        "SELECT 1 FROM {} WHERE {} IS NOT NULL LIMIT 1",
+        table(object),
+        field_expr(name)
+    );
+    Ok(conn.query_row(&sql, [], |_| Ok(())).optional()?.is_some())
+}
+
+fn choice_is_used(
+    conn: &Connection,
+    object: ObjectKind,
+    name: &str,
+    ty: FieldType,
+    key: &str,
+) -> Result<bool> {
+    let sql = if ty == FieldType::MultiChoice {
+        format!(
+            "SELECT 1 FROM {t}, json_each({t}.custom, '$.{name}') j WHERE j.value = ?1 LIMIT 1",
+            t = table(object)
+        )
+    } else {
+        format!(
+            "SELECT 1 FROM {} WHERE {} = ?1 LIMIT 1",
+            table(object),
+            field_expr(name)
+        )
+    };
+    Ok(conn
+        .query_row(&sql, [key], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// Compares `schema` with the definitions records were written under,
+/// refuses changes existing records cannot follow, then records the new
+/// definitions and creates the indexes of indexed fields.
+pub(crate) fn sync_field_defs(conn: &Connection, schema: &Schema) -> Result<()> {
+    for object in ObjectKind::ALL {
+        let mut stmt =
+            conn.prepare("SELECT name, type, choices FROM field_defs WHERE object = ?1")?;
+        let stored: Vec<(String, String, String)> = stmt
+            .query_map([object.as_str()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        for (name, ty, choices) in stored {
+            let refuse = |reason: String| Error::IncompatibleField {
+                object,
+                field: name.clone(),
+                reason,
+            };
+            let Some(def) = schema.field(object, &name) else {
+                if is_used(conn, object, &name)? {
+                    return Err(refuse(
+                        "it was removed from the config but records still hold values for it"
+                            .into(),
+                    ));
+                }
+                continue;
+            };
+            if def.ty.as_str() != ty {
+                if is_used(conn, object, &name)? {
+                    return Err(refuse(format!(
+                        "its type changed from {ty} to {} but records already hold {ty} values",
+                        def.ty
+                    )));
+                }
+                continue;
+            }
+            let old: BTreeSet<String> = serde_json::from_str(&choices)
+                .map_err(|e| Error::Corrupt(format!("field_defs choices: {e}")))?;
+            let new: BTreeSet<String> = def.choice_keys().into_iter().collect();
+            for removed in old.difference(&new) {
+                if choice_is_used(conn, object, &name, def.ty, removed)? {
+                    return Err(refuse(format!(
+                        "choice `{removed}` was removed but records still use it"
+                    )));
+                }
+            }
+        }
+        conn.execute(
+            "DELETE FROM field_defs WHERE object = ?1",
+            [object.as_str()],
+        )?;
+        for def in schema.fields(object) {
+            conn.execute(
+                "INSERT INTO field_defs (object, name, type, choices) VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    object.as_str(),
+                    def.name,
+                    def.ty.as_str(),
+                    serde_json::Value::from(def.choice_keys()).to_string()
+                ],
+            )?;
+            if def.indexed {
+                conn.execute_batch(&format!(
+                    "CREATE INDEX IF NOT EXISTS cf_{obj}_{name} ON {table}({expr})",
+                    obj = object.as_str(),
+                    name = def.name,
+                    table = table(object),
+                    expr = field_expr(&def.name),
+                ))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Ids (`id_column`) of rows of `table` whose custom field equals `value`,
+/// through the field's expression index.
+pub(crate) fn ids_by_field(
+    conn: &Connection,
+    table: &str,
+    id_column: &str,
+    field: &str,
+    value: &serde_json::Value,
+) -> Result<Vec<i64>> {
+    let sql = format!(
+        "SELECT {id_column} FROM {table} WHERE {} = ?1 ORDER BY {id_column} LIMIT 100",
+        field_expr(field)
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let param: rusqlite::types::Value = match value {
+        serde_json::Value::Bool(b) => rusqlite::types::Value::Integer(i64::from(*b)),
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => rusqlite::types::Value::Integer(i),
+            None => rusqlite::types::Value::Real(n.as_f64().unwrap_or(0.0)),
+        },
+        serde_json::Value::String(s) => rusqlite::types::Value::Text(s.clone()),
+        other => rusqlite::types::Value::Text(other.to_string()),
+    };
+    let ids = stmt
+        .query_map([param], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(ids)
+}
+
+/// The query plan SQLite picks for a lookup by custom field, for tests and
+/// `EXPLAIN`-minded admins.
+pub(crate) fn field_lookup_plan(
+    conn: &Connection,
+    object: ObjectKind,
+    field: &str,
+) -> Result<String> {
+    let sql = format!(
+        "EXPLAIN QUERY PLAN SELECT rowid FROM {} WHERE {} = ?1",
+        table(object),
+        field_expr(field)
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows: Vec<String> = stmt
+        .query_map(["x"], |r| r.get::<_, String>(3))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows.join("; "))
+}

@@ -1,0 +1,194 @@
+//! Tasks and their reminders.
+
+use chrono::{DateTime, Utc};
+use dossier_sdk::{CaseNumber, CustomerId, ObjectKind, Task, TaskId, TaskStatus};
+use rusqlite::{Connection, Row, params};
+
+use super::{Page, parse_ts, ts};
+use crate::error::{Error, Result};
+use crate::schema::Schema;
+
+/// The next task id, allocated inside the write transaction.
+pub(crate) fn next_task_id(conn: &Connection) -> Result<TaskId> {
+    let id: i64 = conn.query_row("SELECT coalesce(max(id), 0) + 1 FROM tasks", [], |r| {
+        r.get(0)
+    })?;
+    Ok(TaskId(id))
+}
+
+/// Inserts a task.
+pub(crate) fn insert_task(conn: &Connection, t: &Task) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO tasks (id, customer_id, case_number, kind, subject, due_at, reminder_minutes,
+                            remind_at, status, assignee, custom, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    )?
+    .execute(params![
+        t.id.0,
+        t.customer.map(|c| c.0),
+        t.case.map(|c| c.0),
+        t.kind.as_str(),
+        t.subject,
+        ts(t.due_at),
+        t.reminder_minutes,
+        t.reminder_at().map(ts),
+        t.status.as_str(),
+        t.assignee,
+        Schema::encode(&t.custom),
+        ts(t.created_at),
+        ts(t.updated_at),
+    ])?;
+    Ok(())
+}
+
+/// Replaces a task's row. Moving the reminder time re-arms the reminder.
+pub(crate) fn update_task(conn: &Connection, t: &Task) -> Result<()> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE tasks SET customer_id = ?2, case_number = ?3, kind = ?4, subject = ?5,
+                 due_at = ?6, reminder_minutes = ?7,
+                 reminded_at = CASE WHEN remind_at IS ?8 THEN reminded_at ELSE NULL END,
+                 remind_at = ?8, status = ?9, assignee = ?10, custom = ?11, updated_at = ?12
+             WHERE id = ?1",
+        )?
+        .execute(params![
+            t.id.0,
+            t.customer.map(|c| c.0),
+            t.case.map(|c| c.0),
+            t.kind.as_str(),
+            t.subject,
+            ts(t.due_at),
+            t.reminder_minutes,
+            t.reminder_at().map(ts),
+            t.status.as_str(),
+            t.assignee,
+            Schema::encode(&t.custom),
+            ts(t.updated_at),
+        ])?;
+    if n == 0 {
+        return Err(Error::not_found(ObjectKind::Task, format!("#{}", t.id)));
+    }
+    Ok(())
+}
+
+const TASK_COLUMNS: &str = "id, customer_id, case_number, kind, subject, due_at, reminder_minutes,
+    status, assignee, custom, created_at, updated_at";
+
+fn task_from_row(schema: &Schema, row: &Row<'_>) -> Result<Task> {
+    let kind: String = row.get(3)?;
+    let due: String = row.get(5)?;
+    let status: String = row.get(7)?;
+    let custom: String = row.get(9)?;
+    let created: String = row.get(10)?;
+    let updated: String = row.get(11)?;
+    Ok(Task {
+        id: TaskId(row.get(0)?),
+        customer: row.get::<_, Option<i64>>(1)?.map(CustomerId),
+        case: row.get::<_, Option<i64>>(2)?.map(CaseNumber),
+        kind: kind.parse().map_err(Error::Corrupt)?,
+        subject: row.get(4)?,
+        due_at: parse_ts(&due)?,
+        reminder_minutes: row.get(6)?,
+        status: status.parse().map_err(Error::Corrupt)?,
+        assignee: row.get(8)?,
+        custom: schema.decode(ObjectKind::Task, &custom)?,
+        created_at: parse_ts(&created)?,
+        updated_at: parse_ts(&updated)?,
+    })
+}
+
+fn query_tasks(
+    conn: &Connection,
+    schema: &Schema,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<Task>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(params)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(task_from_row(schema, row)?);
+    }
+    Ok(out)
+}
+
+/// One task by id.
+pub(crate) fn get_task(conn: &Connection, schema: &Schema, id: TaskId) -> Result<Task> {
+    query_tasks(
+        conn,
+        schema,
+        &format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = ?1"),
+        [id.0],
+    )?
+    .pop()
+    .ok_or_else(|| Error::not_found(ObjectKind::Task, format!("#{id}")))
+}
+
+/// Which tasks a listing returns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskFilter {
+    /// Only tasks of this case.
+    pub case: Option<CaseNumber>,
+    /// Only tasks of this customer.
+    pub customer: Option<CustomerId>,
+    /// Only tasks assigned to this agent.
+    pub assignee: Option<String>,
+    /// Only tasks in this status.
+    pub status: Option<TaskStatus>,
+}
+
+/// Tasks matching `filter`, soonest due first.
+pub(crate) fn list_tasks(
+    conn: &Connection,
+    schema: &Schema,
+    filter: &TaskFilter,
+    page: Page,
+) -> Result<Vec<Task>> {
+    let sql = format!(
+        "SELECT {TASK_COLUMNS} FROM tasks
+         WHERE (?1 IS NULL OR case_number = ?1) AND (?2 IS NULL OR customer_id = ?2)
+           AND (?3 IS NULL OR assignee = ?3) AND (?4 IS NULL OR status = ?4)
+         ORDER BY due_at, id LIMIT ?5 OFFSET ?6"
+    );
+    query_tasks(
+        conn,
+        schema,
+        &sql,
+        params![
+            filter.case.map(|c| c.0),
+            filter.customer.map(|c| c.0),
+            filter.assignee,
+            filter.status.map(TaskStatus::as_str),
+            page.limit,
+            page.offset
+        ],
+    )
+}
+
+/// Ids of planned tasks whose reminder time is at or before `now` and has
+/// not fired, oldest first.
+pub(crate) fn due_reminder_ids(
+    conn: &Connection,
+    now: DateTime<Utc>,
+    limit: u32,
+) -> Result<Vec<TaskId>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id FROM tasks
+         WHERE remind_at IS NOT NULL AND reminded_at IS NULL AND status = 'planned' AND remind_at <= ?1
+         ORDER BY remind_at, id LIMIT ?2",
+    )?;
+    let ids = stmt
+        .query_map(params![ts(now), limit], |r| r.get(0).map(TaskId))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(ids)
+}
+
+/// Marks a task's reminder as fired. Returns false if it already had fired:
+/// only the caller that gets `true` may act on the reminder, which makes
+/// firing exactly-once across processes sharing the file.
+pub(crate) fn claim_reminder(conn: &Connection, id: TaskId, now: DateTime<Utc>) -> Result<bool> {
+    let n = conn
+        .prepare_cached("UPDATE tasks SET reminded_at = ?2 WHERE id = ?1 AND reminded_at IS NULL")?
+        .execute(params![id.0, ts(now)])?;
+    Ok(n == 1)
+}
