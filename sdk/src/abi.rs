@@ -81,7 +81,7 @@ impl TableHeader {
     pub fn check<T>(&self, what: &str) -> Result<(), String> {
         if self.abi_version != ABI_VERSION {
             return Err(format!(
-                "{what} speaks plugin ABI version {}, this side speaks version {ABI_VERSION}",
+                "{what} speaks plugin ABI version {}, but this build speaks version {ABI_VERSION}",
                 self.abi_version
             ));
         }
