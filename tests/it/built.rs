@@ -50,7 +50,10 @@ fn profile_dir() -> &'static Path {
             cmd.args(["-p", p]);
         }
         let status = cmd.status().expect("run cargo build for the plugins");
-        assert!(status.success(), "building the test plugins failed: {status}");
+        assert!(
+            status.success(),
+            "building the test plugins failed: {status}"
+        );
         profile_dir
     })
 }

@@ -2,6 +2,9 @@
 
 mod built;
 mod fields;
+mod plugin_audit;
+mod plugin_smtp;
+mod plugin_webhook;
 mod plugins;
 mod records;
 mod store;

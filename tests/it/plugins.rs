@@ -77,7 +77,10 @@ fn a_plugin_changes_and_vetoes_before_save_and_the_veto_writes_nothing() {
         .open_case(NewCase::new(ada.id, "Printer on fire"))
         .expect("case opened");
     assert_eq!(case.priority, "high", "the plugin's change was saved");
-    assert_eq!(t.host.case(case.number).expect("read back").priority, "high");
+    assert_eq!(
+        t.host.case(case.number).expect("read back").priority,
+        "high"
+    );
 
     let err = t
         .host
@@ -87,7 +90,11 @@ fn a_plugin_changes_and_vetoes_before_save_and_the_veto_writes_nothing() {
         matches!(&err, Error::Vetoed { by, message } if by == "probe" && message == "subject mentions `forbidden`"),
         "{err}"
     );
-    assert_eq!(count(&t.db_path(), "cases"), 1, "the vetoed case was not written");
+    assert_eq!(
+        count(&t.db_path(), "cases"),
+        1,
+        "the vetoed case was not written"
+    );
 }
 
 #[test]
@@ -243,7 +250,12 @@ fn a_panicking_before_hook_rolls_back_and_the_host_stays_up() {
     assert_eq!(count(&t.db_path(), "outbox"), 0);
 
     // Still up: it reads, and panics in other handlers are caught too.
-    assert!(t.host.list_customers(Page::default()).expect("list").is_empty());
+    assert!(
+        t.host
+            .list_customers(Page::default())
+            .expect("list")
+            .is_empty()
+    );
     let err = t
         .host
         .fire(Event::ScreenPop(ScreenPop {
@@ -252,7 +264,10 @@ fn a_panicking_before_hook_rolls_back_and_the_host_stays_up() {
             reason: String::new(),
         }))
         .expect_err("panics again");
-    assert!(err.to_string().contains("panicked on the screen_pop event"), "{err}");
+    assert!(
+        err.to_string().contains("panicked on the screen_pop event"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -286,8 +301,14 @@ fn an_after_save_failure_is_logged_and_the_write_stands() {
 #[test]
 fn garbage_answers_are_errors_and_roll_the_write_back() {
     for (mode, expected) in [
-        ("bytes", "answered the before_save event with an unreadable reply"),
-        ("status", "answered the before_save event with unknown status 42"),
+        (
+            "bytes",
+            "answered the before_save event with an unreadable reply",
+        ),
+        (
+            "status",
+            "answered the before_save event with unknown status 42",
+        ),
         (
             "wrong_kind",
             "turned a before_save event into a chat_ended event",
@@ -310,7 +331,10 @@ fn garbage_answers_are_errors_and_roll_the_write_back() {
         assert_eq!(count(&t.db_path(), "customers"), 0, "{mode}");
     }
     let err = open_error(&entry("garbage-plugin", "mode = \"created\""));
-    assert!(err.contains("answered an unreadable creation report"), "{err}");
+    assert!(
+        err.contains("answered an unreadable creation report"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -375,10 +399,7 @@ fn a_library_whose_hash_differs_or_is_missing_is_refused() {
     ));
     assert!(err.contains("refused: its SHA-256 is"), "{err}");
 
-    let err = open_error(&format!(
-        "[[plugins]]\npath = {:?}\n",
-        display.to_string()
-    ));
+    let err = open_error(&format!("[[plugins]]\npath = {:?}\n", display.to_string()));
     assert!(
         err.contains("has no `sha256`") && err.contains(&format!("sha256 = \"{actual}\"")),
         "{err}"
