@@ -129,10 +129,12 @@ impl Host {
         self.inner.clock.now().trunc_subsecs(6)
     }
 
+    #[allow(dead_code)] // for the modules that extend Host (scripts, interactions)
     pub(crate) fn store(&self) -> &Store {
         &self.inner.store
     }
 
+    #[allow(dead_code)] // for the modules that extend Host (scripts, plugins)
     pub(crate) fn pipeline(&self) -> &Pipeline {
         &self.inner.pipeline
     }
@@ -519,6 +521,13 @@ impl Host {
             .read(|conn| store::outbox_due(conn, now, 100))?;
         let mut delivered = 0;
         for entry in due {
+            let lease = now + chrono::Duration::seconds(60);
+            let claimed = self.inner.store.write("outbox claim", |conn| {
+                store::outbox_claim(conn, entry.id, now, lease)
+            })?;
+            if !claimed {
+                continue;
+            }
             let outcome = serde_json::from_str::<Event>(&entry.event)
                 .map_err(|e| Error::Corrupt(format!("outbox entry {}: {e}", entry.id)))
                 .and_then(|event| self.fire(event));
@@ -584,7 +593,16 @@ impl Host {
         let kind = record.kind();
         let id = record.id();
         self.check(conn, op, &mut record)?;
+        // A new customer or case is inserted before its hooks run, so that
+        // what they write about it (a follow-up on a new case) can refer to
+        // it; a veto or failure rolls the row back with the rest. Nothing
+        // refers to follow-ups and tasks, which are written once, after.
+        let early = op == SaveOp::Create && matches!(kind, ObjectKind::Customer | ObjectKind::Case);
+        if early {
+            self.persist(conn, op, &record)?;
+        }
         if !self.inner.pipeline.is_empty() {
+            let checked = record.clone();
             let event = self.fire(Event::BeforeSave(SaveEvent { op, record }))?;
             record = match event {
                 Event::BeforeSave(e) if e.record.kind() == kind && e.record.id() == id => e.record,
@@ -594,21 +612,15 @@ impl Host {
                     )));
                 }
             };
-            self.check(conn, op, &mut record)?;
+            if record != checked {
+                self.check(conn, op, &mut record)?;
+                if early {
+                    self.persist(conn, SaveOp::Update, &record)?;
+                }
+            }
         }
-        match (&record, op) {
-            (Record::Customer(c), SaveOp::Create) => store::insert_customer(conn, c)?,
-            (Record::Customer(c), SaveOp::Update) => store::update_customer(conn, c)?,
-            (Record::Case(c), SaveOp::Create) => {
-                store::insert_case(conn, c, self.config().case.is_open(&c.status))?
-            }
-            (Record::Case(c), SaveOp::Update) => {
-                store::update_case(conn, c, self.config().case.is_open(&c.status))?
-            }
-            (Record::FollowUp(f), SaveOp::Create) => store::insert_follow_up(conn, f)?,
-            (Record::FollowUp(f), SaveOp::Update) => return Err(Error::FollowUpImmutable(f.id.0)),
-            (Record::Task(t), SaveOp::Create) => store::insert_task(conn, t)?,
-            (Record::Task(t), SaveOp::Update) => store::update_task(conn, t)?,
+        if !early {
+            self.persist(conn, op, &record)?;
         }
         let after = Event::AfterSave(SaveEvent {
             op,
@@ -626,6 +638,20 @@ impl Host {
             store::outbox_enqueue(conn, &key, &store::to_json(&after), self.now())?;
         }
         Ok(record)
+    }
+
+    fn persist(&self, conn: &Connection, op: SaveOp, record: &Record) -> Result<()> {
+        let is_open = |status: &str| self.config().case.is_open(status);
+        match (record, op) {
+            (Record::Customer(c), SaveOp::Create) => store::insert_customer(conn, c),
+            (Record::Customer(c), SaveOp::Update) => store::update_customer(conn, c),
+            (Record::Case(c), SaveOp::Create) => store::insert_case(conn, c, is_open(&c.status)),
+            (Record::Case(c), SaveOp::Update) => store::update_case(conn, c, is_open(&c.status)),
+            (Record::FollowUp(f), SaveOp::Create) => store::insert_follow_up(conn, f),
+            (Record::FollowUp(f), SaveOp::Update) => Err(Error::FollowUpImmutable(f.id.0)),
+            (Record::Task(t), SaveOp::Create) => store::insert_task(conn, t),
+            (Record::Task(t), SaveOp::Update) => store::update_task(conn, t),
+        }
     }
 
     fn handled(&self, event: &Event) -> bool {

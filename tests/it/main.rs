@@ -2,6 +2,7 @@
 
 mod built;
 mod fields;
+mod pipeline;
 mod plugin_audit;
 mod plugin_smtp;
 mod plugin_webhook;

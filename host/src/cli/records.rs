@@ -267,12 +267,12 @@ pub(crate) fn customer(host: &Host, cmd: CustomerCmd, out: &Out) -> Result<()> {
                 emails: emails(&a.email),
                 custom: custom_fields(host, ObjectKind::Customer, &a.fields)?,
             })?;
-            out.one(&c, |c| output::customer(c));
+            out.one(&c, output::customer);
         }
-        CustomerCmd::Show { key } => out.one(&find_customer(host, &key)?, |c| output::customer(c)),
+        CustomerCmd::Show { key } => out.one(&find_customer(host, &key)?, output::customer),
         CustomerCmd::List(p) => out.many(
             &host.list_customers(p.page())?,
-            |c| output::customer(c),
+            output::customer,
             "no customers",
         ),
         CustomerCmd::Update(u) => {
@@ -299,7 +299,7 @@ pub(crate) fn customer(host: &Host, cmd: CustomerCmd, out: &Out) -> Result<()> {
             c.custom
                 .extend(custom_fields(host, ObjectKind::Customer, &u.fields)?);
             let c = host.update_customer(c)?;
-            out.one(&c, |c| output::customer(c));
+            out.one(&c, output::customer);
         }
         CustomerCmd::Find(f) => {
             let found = host.find_customers(&CustomerQuery {
@@ -309,7 +309,7 @@ pub(crate) fn customer(host: &Host, cmd: CustomerCmd, out: &Out) -> Result<()> {
                 name: f.name,
                 field: f.field,
             })?;
-            out.many(&found, |c| output::customer(c), "no customer matches");
+            out.many(&found, output::customer, "no customer matches");
         }
     }
     Ok(())
@@ -576,11 +576,11 @@ pub(crate) fn follow_up(host: &Host, cmd: FollowUpCmd, out: &Out) -> Result<()> 
             );
             new.kind = kind;
             new.custom = custom_fields(host, ObjectKind::FollowUp, &a.fields)?;
-            out.one(&host.add_follow_up(new)?, |f| output::follow_up(f));
+            out.one(&host.add_follow_up(new)?, output::follow_up);
         }
         FollowUpCmd::List { case, page } => {
             let (items, total) = host.follow_ups(CaseNumber(case), page.page())?;
-            out.many(&items, |f| output::follow_up(f), "no follow-ups");
+            out.many(&items, output::follow_up, "no follow-ups");
             let pages = total.div_ceil(u64::from(page.per_page.max(1))).max(1);
             out.say(format!(
                 "page {} of {pages} ({total} follow-ups, newest first)",
