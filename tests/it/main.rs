@@ -4,6 +4,7 @@ mod built;
 mod fields;
 mod pipeline;
 mod plugin_audit;
+mod plugin_cli;
 mod plugin_smtp;
 mod plugin_webhook;
 mod plugins;
