@@ -2,6 +2,7 @@
 
 use std::ffi::c_void;
 use std::sync::Arc;
+use std::time::Duration;
 
 use dossier_sdk::abi::{Buffer, Created, HostTable, Reply, status};
 use dossier_sdk::{Event, EventKind, Outcome};
@@ -39,6 +40,13 @@ pub struct NativePlugin {
 unsafe impl Send for NativePlugin {}
 // SAFETY: as above.
 unsafe impl Sync for NativePlugin {}
+
+/// How long a call waits for a non-thread-safe plugin busy on another
+/// thread. Bounded so that a lock-order cycle (this thread holds the store's
+/// writer and waits for the plugin; the plugin's handler, on the other
+/// thread, waits for the writer in a callback) ends in an error and a
+/// rollback instead of a deadlock.
+const BUSY_WAIT: Duration = Duration::from_secs(10);
 
 fn bit(kind: EventKind) -> u32 {
     let index = EventKind::ALL.iter().position(|k| *k == kind).unwrap_or(0);
@@ -152,7 +160,16 @@ impl Handler for NativePlugin {
             .map_err(|e| self.fail(format!("cannot encode the {kind} event: {e}")))?;
         let table = self.library.table();
         let reply = {
-            let _serial = self.lock.as_ref().map(ReentrantMutex::lock);
+            let _serial = match &self.lock {
+                Some(lock) => Some(lock.try_lock_for(BUSY_WAIT).ok_or_else(|| {
+                    self.fail(format!(
+                        "was busy on another thread for {} s, so the {kind} event could not be handled; \
+                         a callback of that call may be waiting for this very write",
+                        BUSY_WAIT.as_secs()
+                    ))
+                })?),
+                None => None,
+            };
             let _entered = callbacks::enter(host);
             let mut out = Buffer::EMPTY;
             // SAFETY: a live instance of this library; borrowed event bytes;
