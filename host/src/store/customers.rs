@@ -90,50 +90,40 @@ fn write_contacts(conn: &Connection, c: &Customer) -> Result<()> {
     Ok(())
 }
 
-const CUSTOMER_COLUMNS: &str = "id, account, name, address, custom, created_at, updated_at";
+/// A customer row with its phones and emails folded in as JSON arrays of
+/// `[label, value]`, so one statement reads a whole customer.
+const CUSTOMER_COLUMNS: &str = "id, account, name, address, custom, created_at, updated_at,
+    (SELECT json_group_array(json_array(label, number)) FROM
+        (SELECT label, number FROM customer_phones WHERE customer_id = customers.id ORDER BY position)),
+    (SELECT json_group_array(json_array(label, address)) FROM
+        (SELECT label, address FROM customer_emails WHERE customer_id = customers.id ORDER BY position))";
 
 fn customer_from_row(schema: &Schema, row: &Row<'_>) -> Result<Customer> {
     let address: String = row.get(3)?;
     let custom: String = row.get(4)?;
     let created: String = row.get(5)?;
     let updated: String = row.get(6)?;
+    let phones: String = row.get(7)?;
+    let emails: String = row.get(8)?;
+    let phones: Vec<(String, String)> = from_json("customer phones", &phones)?;
+    let emails: Vec<(String, String)> = from_json("customer emails", &emails)?;
     Ok(Customer {
         id: CustomerId(row.get(0)?),
         account: row.get(1)?,
         name: row.get(2)?,
         address: from_json::<Address>("customer address", &address)?,
-        phones: Vec::new(),
-        emails: Vec::new(),
+        phones: phones
+            .into_iter()
+            .map(|(label, number)| Phone { label, number })
+            .collect(),
+        emails: emails
+            .into_iter()
+            .map(|(label, address)| Email { label, address })
+            .collect(),
         custom: schema.decode(ObjectKind::Customer, &custom)?,
         created_at: parse_ts(&created)?,
         updated_at: parse_ts(&updated)?,
     })
-}
-
-fn load_contacts(conn: &Connection, c: &mut Customer) -> Result<()> {
-    let mut phones = conn.prepare_cached(
-        "SELECT label, number FROM customer_phones WHERE customer_id = ?1 ORDER BY position",
-    )?;
-    c.phones = phones
-        .query_map([c.id.0], |r| {
-            Ok(Phone {
-                label: r.get(0)?,
-                number: r.get(1)?,
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    let mut emails = conn.prepare_cached(
-        "SELECT label, address FROM customer_emails WHERE customer_id = ?1 ORDER BY position",
-    )?;
-    c.emails = emails
-        .query_map([c.id.0], |r| {
-            Ok(Email {
-                label: r.get(0)?,
-                address: r.get(1)?,
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(())
 }
 
 fn query_customers(
@@ -147,9 +137,6 @@ fn query_customers(
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
         out.push(customer_from_row(schema, row)?);
-    }
-    for c in &mut out {
-        load_contacts(conn, c)?;
     }
     Ok(out)
 }
