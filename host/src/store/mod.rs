@@ -189,7 +189,7 @@ impl DepthGuard<'_> {
             if ok {
                 if let Err(e) = exec_cached(&self.writer.conn, "COMMIT") {
                     let _ = self.writer.conn.execute_batch("ROLLBACK");
-                    return Err(e.into());
+                    return Err(e);
                 }
             } else {
                 exec_cached(&self.writer.conn, "ROLLBACK")?;
