@@ -77,6 +77,8 @@ impl HostBuilder {
                 pipeline: Pipeline::default(),
             }),
         };
+        let plugins = crate::plugin::load(host.config())?;
+        host.set_plugin_handlers(plugins.into_iter().map(|p| p as Arc<dyn Handler>).collect());
         Ok(host)
     }
 }

@@ -6,6 +6,7 @@
 mod demo;
 mod init;
 mod output;
+mod plugin;
 mod records;
 
 use std::ffi::OsString;
@@ -56,6 +57,9 @@ enum Command {
     /// Tasks: add, list, done.
     #[command(subcommand)]
     Task(records::TaskCmd),
+    /// Native plugins: list the configured ones, inspect a library.
+    #[command(subcommand)]
+    Plugin(plugin::PluginCmd),
 }
 
 /// Runs the command line given in `args` (program name first).
@@ -81,6 +85,7 @@ where
         Command::Case(cmd) => records::case(&open(&cli.config)?, cmd, &out),
         Command::FollowUp(cmd) => records::follow_up(&open(&cli.config)?, cmd, &out),
         Command::Task(cmd) => records::task(&open(&cli.config)?, cmd, &out),
+        Command::Plugin(cmd) => plugin::run(&cli.config, cmd, &out),
     }
 }
 
