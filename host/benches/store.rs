@@ -97,8 +97,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (host, host_time) = host_writes(host_dir.path(), n)?;
 
     let lookups = n.min(10_000);
+    let find_rounds = if std::env::var_os("STORE_BENCH_FIND").is_some() {
+        30
+    } else {
+        1
+    };
     let start = Instant::now();
-    for i in 0..lookups {
+    for i in (0..lookups).cycle().take(lookups * find_rounds) {
         let found = host.find_customers(&CustomerQuery {
             phone: Some(phone((i * 7919) % n)),
             ..Default::default()
@@ -107,9 +112,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let host_lookup = start.elapsed();
     let start = Instant::now();
+    // The same rows the host reads: the customer with its phones and emails.
     let mut stmt = raw.prepare_cached(
-        "SELECT c.id, c.account, c.name, c.address, c.custom FROM customer_phones p
-         JOIN customers c ON c.id = p.customer_id WHERE p.number = ?1",
+        "SELECT c.id, c.account, c.name, c.address, c.custom, c.created_at, c.updated_at,
+            (SELECT json_group_array(json_array(label, number)) FROM customer_phones WHERE customer_id = c.id),
+            (SELECT json_group_array(json_array(label, address)) FROM customer_emails WHERE customer_id = c.id)
+         FROM customer_phones p JOIN customers c ON c.id = p.customer_id WHERE p.number = ?1",
     )?;
     for i in 0..lookups {
         let rows: Vec<(i64, String)> = stmt

@@ -32,6 +32,7 @@ mod error;
 mod host;
 mod interact;
 pub mod pipeline;
+pub mod plugin;
 pub mod schema;
 mod store;
 

@@ -1,9 +1,15 @@
 //! End-to-end tests of the host library on real SQLite files.
 
+mod built;
 mod dispositions;
 mod fields;
 mod notify;
 mod pipeline;
+mod plugin_audit;
+mod plugin_cli;
+mod plugin_smtp;
+mod plugin_webhook;
+mod plugins;
 mod pop;
 mod records;
 mod reminders;

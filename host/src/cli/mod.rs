@@ -8,6 +8,7 @@ mod dispose;
 mod init;
 mod notify;
 mod output;
+mod plugin;
 mod pop;
 mod records;
 mod run;
@@ -68,6 +69,9 @@ enum Command {
     Notify(notify::NotifyArgs),
     /// Fire task reminders as they come due and deliver the outbox, until Ctrl-C.
     Run(run::RunArgs),
+    /// Native plugins: list the configured ones, inspect a library.
+    #[command(subcommand)]
+    Plugin(plugin::PluginCmd),
 }
 
 /// Runs the command line given in `args` (program name first).
@@ -97,6 +101,7 @@ where
         Command::Dispose(args) => dispose::run(&open(&cli.config)?, args, &out),
         Command::Notify(args) => notify::run(&open(&cli.config)?, args, &out),
         Command::Run(args) => run::run(&open(&cli.config)?, args, &out),
+        Command::Plugin(cmd) => plugin::run(&cli.config, cmd, &out),
     }
 }
 

@@ -1,7 +1,7 @@
 //! Customers and their phone and email tables.
 
 use dossier_sdk::{Address, Customer, CustomerId, Email, ObjectKind, Phone};
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, Row, params};
 
 use super::{Page, from_json, parse_ts, to_json, ts};
 use crate::error::{Error, Result};
@@ -168,65 +168,71 @@ pub(crate) fn customer_by_account(
     .pop())
 }
 
-/// The id of the customer with this account number.
-pub(crate) fn customer_id_by_account(
+/// One condition of a customer search; all conditions of a search must hold.
+#[derive(Debug, Clone)]
+pub(crate) enum Criterion {
+    /// A phone number, already in E.164.
+    Phone(String),
+    /// An email address, already lower-cased.
+    Email(String),
+    /// An exact account number.
+    Account(String),
+    /// A substring of the name, any case.
+    Name(String),
+    /// An indexed custom field equal to this plain-JSON value.
+    Field(String, serde_json::Value),
+}
+
+/// Customers matching every criterion, lowest id first, at most 100, in one
+/// statement: each criterion is an indexed subquery of ids, intersected.
+pub(crate) fn find_customers(
     conn: &Connection,
-    account: &str,
-) -> Result<Option<CustomerId>> {
-    Ok(conn
-        .prepare_cached("SELECT id FROM customers WHERE account = ?1")?
-        .query_row([account], |r| r.get(0))
-        .optional()?
-        .map(CustomerId))
-}
-
-/// Ids of customers having this (normalized) phone number, lowest id first.
-pub(crate) fn customer_ids_by_phone(conn: &Connection, number: &str) -> Result<Vec<CustomerId>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT DISTINCT customer_id FROM customer_phones WHERE number = ?1 ORDER BY customer_id LIMIT 100",
-    )?;
-    let ids = stmt
-        .query_map([number], |r| r.get(0).map(CustomerId))?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(ids)
-}
-
-/// Ids of customers having this (lower-cased) email address, lowest id first.
-pub(crate) fn customer_ids_by_email(conn: &Connection, address: &str) -> Result<Vec<CustomerId>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT DISTINCT customer_id FROM customer_emails WHERE address = ?1 ORDER BY customer_id LIMIT 100",
-    )?;
-    let ids = stmt
-        .query_map([address], |r| r.get(0).map(CustomerId))?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(ids)
-}
-
-/// Ids of customers whose indexed custom field `field` equals `value` (plain JSON).
-pub(crate) fn customer_ids_by_field(
-    conn: &Connection,
-    field: &str,
-    value: &serde_json::Value,
-) -> Result<Vec<CustomerId>> {
-    super::ids_by_field(conn, "customers", "id", field, value)
-        .map(|ids| ids.into_iter().map(CustomerId).collect())
-}
-
-/// Ids of customers whose name contains `part`, any case.
-pub(crate) fn customer_ids_by_name(conn: &Connection, part: &str) -> Result<Vec<CustomerId>> {
-    let pattern = format!(
-        "%{}%",
-        part.replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
+    schema: &Schema,
+    criteria: &[Criterion],
+) -> Result<Vec<Customer>> {
+    let mut subqueries = Vec::new();
+    let mut values: Vec<rusqlite::types::Value> = Vec::new();
+    for c in criteria {
+        let n = values.len() + 1;
+        let (sql, value) = match c {
+            Criterion::Phone(p) => (
+                format!("SELECT customer_id FROM customer_phones WHERE number = ?{n}"),
+                p.clone().into(),
+            ),
+            Criterion::Email(e) => (
+                format!("SELECT customer_id FROM customer_emails WHERE address = ?{n}"),
+                e.clone().into(),
+            ),
+            Criterion::Account(a) => (
+                format!("SELECT id FROM customers WHERE account = ?{n}"),
+                a.clone().into(),
+            ),
+            Criterion::Name(part) => (
+                format!("SELECT id FROM customers WHERE name LIKE ?{n} ESCAPE '\\'"),
+                format!(
+                    "%{}%",
+                    part.replace('\\', "\\\\")
+                        .replace('%', "\\%")
+                        .replace('_', "\\_")
+                )
+                .into(),
+            ),
+            Criterion::Field(name, value) => (
+                super::field_id_subquery("customers", "id", name, n),
+                super::json_to_sql(value),
+            ),
+        };
+        subqueries.push(sql);
+        values.push(value);
+    }
+    if subqueries.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id IN ({}) ORDER BY id LIMIT 100",
+        subqueries.join(" INTERSECT ")
     );
-    let mut stmt = conn.prepare_cached(
-        "SELECT id FROM customers WHERE name LIKE ?1 ESCAPE '\\' ORDER BY id LIMIT 100",
-    )?;
-    let ids = stmt
-        .query_map([pattern], |r| r.get(0).map(CustomerId))?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(ids)
+    query_customers(conn, schema, &sql, rusqlite::params_from_iter(values))
 }
 
 /// A page of customers, by id.

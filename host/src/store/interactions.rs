@@ -8,6 +8,46 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::{parse_ts, ts};
 use crate::error::Result;
 
+/// The id of the customer with this account number.
+pub(crate) fn customer_id_by_account(
+    conn: &Connection,
+    account: &str,
+) -> Result<Option<CustomerId>> {
+    Ok(conn
+        .prepare_cached("SELECT id FROM customers WHERE account = ?1")?
+        .query_row([account], |r| r.get(0))
+        .optional()?
+        .map(CustomerId))
+}
+
+/// Ids of customers having this (E.164) phone number, lowest first, at most 100.
+pub(crate) fn customer_ids_by_phone(conn: &Connection, number: &str) -> Result<Vec<CustomerId>> {
+    ids(
+        conn,
+        "SELECT DISTINCT customer_id FROM customer_phones WHERE number = ?1
+         ORDER BY customer_id LIMIT 100",
+        number,
+    )
+}
+
+/// Ids of customers having this (lower-cased) email address, lowest first, at most 100.
+pub(crate) fn customer_ids_by_email(conn: &Connection, address: &str) -> Result<Vec<CustomerId>> {
+    ids(
+        conn,
+        "SELECT DISTINCT customer_id FROM customer_emails WHERE address = ?1
+         ORDER BY customer_id LIMIT 100",
+        address,
+    )
+}
+
+fn ids(conn: &Connection, sql: &str, key: &str) -> Result<Vec<CustomerId>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let ids = stmt
+        .query_map([key], |r| r.get(0).map(CustomerId))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(ids)
+}
+
 /// A customer's account number and name, for the words of a pop's reason.
 pub(crate) fn customer_brief(
     conn: &Connection,
