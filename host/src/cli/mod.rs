@@ -65,7 +65,7 @@ enum Command {
     Pop(pop::PopArgs),
     /// End an interaction with a disposition code, or without one (--none).
     Dispose(dispose::DisposeArgs),
-    /// Check a notification and run it through the notification hooks (nothing is sent yet).
+    /// Check a notification and run it through the notification hooks (a sending plugin such as smtp-notify sends it).
     Notify(notify::NotifyArgs),
     /// Fire task reminders as they come due and deliver the outbox, until Ctrl-C.
     Run(run::RunArgs),

@@ -1,5 +1,6 @@
 //! `dossier notify`: run a notification through the checks and the
-//! `notification` hooks and show what would be sent (nothing is sent).
+//! `notification` hooks and show the result. The host sends nothing itself;
+//! a plugin handling `notification` (such as `smtp-notify`) does.
 
 use clap::Args;
 use dossier_sdk::{CaseNumber, Mailbox, Notification};
@@ -84,7 +85,7 @@ pub(crate) fn run(host: &Host, args: NotifyArgs, out: &Out) -> Result<()> {
         if let Some(sig) = &n.signature {
             s.push_str(&format!("{sig}\n"));
         }
-        s.push_str("(checked and passed the notification hooks; sending arrives with email)\n");
+        s.push_str("(checked and passed the notification hooks; sent only if a plugin such as smtp-notify is configured)\n");
         s
     });
     Ok(())

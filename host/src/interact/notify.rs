@@ -2,8 +2,9 @@
 //! an agent, where scripts and plugins may change recipients, subject, body
 //! and signature, or veto.
 //!
-//! Sending itself belongs to the email layer; [`Host::notify`] decides what
-//! would be sent and whether it may be.
+//! [`Host::notify`] decides what may be sent and whether it may be; the
+//! sending itself is a `notification` handler's job (the `smtp-notify`
+//! plugin).
 
 use dossier_sdk::{Event, Mailbox, Notification};
 

@@ -30,7 +30,7 @@ const BATCH: u32 = 100;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FiredReminder {
     /// The event as the hooks left it. Its `notification` is the one that
-    /// passed the `notification` hooks, ready for the email layer to send.
+    /// passed the `notification` hooks, what a sending plugin (smtp-notify) was handed.
     pub reminder: TaskReminder,
     /// Set when a `task_reminder` or `notification` hook vetoed or failed:
     /// what the hooks wrote was rolled back, and the reminder still counts
