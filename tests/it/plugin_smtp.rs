@@ -14,10 +14,10 @@ use crate::util::TestStore;
 
 /// One message as the SMTP server received it.
 #[derive(Debug, Default)]
-struct Received {
+pub(crate) struct Received {
     helo: String,
     mail_from: String,
-    rcpt_to: Vec<String>,
+    pub(crate) rcpt_to: Vec<String>,
     /// The DATA section, dot-unstuffed, lines joined with CRLF.
     data: String,
 }
@@ -27,14 +27,14 @@ impl Received {
         self.data.split("\r\n\r\n").next().unwrap_or_default()
     }
 
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         let prefix = format!("{name}: ");
         self.headers()
             .split("\r\n")
             .find_map(|line| line.strip_prefix(prefix.as_str()))
     }
 
-    fn body(&self) -> &str {
+    pub(crate) fn body(&self) -> &str {
         self.data
             .split_once("\r\n\r\n")
             .map(|(_, b)| b)
@@ -44,7 +44,7 @@ impl Received {
 
 /// Starts an SMTP server that accepts one connection and answers `reject_rcpt`
 /// to every RCPT when set (e.g. `550 no such user`).
-fn smtp_server(reject_rcpt: Option<&'static str>) -> (u16, mpsc::Receiver<Received>) {
+pub(crate) fn smtp_server(reject_rcpt: Option<&'static str>) -> (u16, mpsc::Receiver<Received>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let (tx, rx) = mpsc::channel();
@@ -142,7 +142,7 @@ fn notification() -> Notification {
     }
 }
 
-fn config(port: u16) -> String {
+pub(crate) fn config(port: u16) -> String {
     entry(
         "smtp-notify-plugin",
         &format!(

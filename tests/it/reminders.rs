@@ -258,3 +258,35 @@ fn a_tick_fires_what_is_due_and_says_when_to_wake_up() {
     assert_eq!(t.host.tick().unwrap().fired.len(), 1);
     assert_eq!(t.host.tick().unwrap().next_reminder, None);
 }
+
+#[test]
+fn the_smtp_notify_plugin_mails_the_assignee_once() {
+    let (port, received) = crate::plugin_smtp::smtp_server(None);
+    let config = format!("{INTERACT}{}", crate::plugin_smtp::config(port));
+    let t = TestStore::new(&config);
+    let grace = add_customer(&t.host, "AC-000002", "Grace Hopper", "+12125550100", "");
+    plan(&t.host, grace, 30, 15, "Ann@Example.com");
+    let at = t.host.now() + Duration::minutes(15);
+
+    let fired = t.host.due_reminders(at).unwrap();
+    assert_eq!(fired.len(), 1);
+    assert_eq!(fired[0].problem, None);
+    let mail = received
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("the SMTP server got the reminder");
+    assert_eq!(mail.rcpt_to, vec!["RCPT TO:<ann@example.com>"]);
+    assert_eq!(
+        mail.header("Subject"),
+        Some("Reminder: Call back in 30 min at 2026-11-23 09:30 UTC")
+    );
+    assert!(mail.body().contains("Customer: Grace Hopper (AC-000002)"));
+    // Fired: a second poll, by this host or a restarted one, sends nothing.
+    assert!(t.host.due_reminders(at).unwrap().is_empty());
+    assert!(
+        t.reopen(&config)
+            .unwrap()
+            .due_reminders(at)
+            .unwrap()
+            .is_empty()
+    );
+}
