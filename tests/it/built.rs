@@ -37,23 +37,30 @@ fn profile_dir() -> &'static Path {
             Some(other) => other.to_owned(),
         };
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
-            .arg("build")
-            .arg("--quiet")
-            .arg("--profile")
-            .arg(&profile)
-            .arg("--target-dir")
-            .arg(target_dir)
-            .args(["-p", "dossier-host", "--bin", "dossier"]);
+        // Two builds: target selection (`--bin`) applies to every `-p` of one
+        // command, so a combined command would skip the plugins' libraries.
+        let bin = vec!["-p", "dossier-host", "--bin", "dossier"];
+        let mut libs = vec!["--lib"];
         for p in PLUGINS {
-            cmd.args(["-p", p]);
+            libs.extend(["-p", p]);
         }
-        let status = cmd.status().expect("run cargo build for the plugins");
-        assert!(
-            status.success(),
-            "building the test plugins failed: {status}"
-        );
+        for targets in [bin, libs] {
+            let status = Command::new(&cargo)
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .arg("build")
+                .arg("--quiet")
+                .arg("--profile")
+                .arg(&profile)
+                .arg("--target-dir")
+                .arg(target_dir)
+                .args(&targets)
+                .status()
+                .expect("run cargo build for the plugins");
+            assert!(
+                status.success(),
+                "building {targets:?} for the tests failed: {status}"
+            );
+        }
         profile_dir
     })
 }
