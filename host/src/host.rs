@@ -19,6 +19,11 @@ use crate::pipeline::{Handler, Pipeline};
 use crate::schema::Schema;
 use crate::store::{self, CaseFilter, OutboxEntry, Page, Store, TaskFilter};
 
+thread_local! {
+    /// Whether this thread is delivering after-save events (see `after_commit`).
+    static DELIVERING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 /// A running Dossier: the store, the schema, the scripts and plugins.
 ///
 /// `Host` is cheap to clone (an `Arc` inside) and `Send + Sync`: share it
@@ -35,6 +40,7 @@ struct Inner {
     store: Store,
     clock: Arc<dyn Clock>,
     pipeline: Pipeline,
+    scripts: Option<Arc<crate::script::Scripts>>,
 }
 
 /// Options for opening a [`Host`]; start with [`Host::builder`].
@@ -69,6 +75,7 @@ impl HostBuilder {
         store.write("custom field definitions", |conn| {
             store::sync_field_defs(conn, &schema)
         })?;
+        let scripts = crate::script::Scripts::from_config(&self.config)?.map(Arc::new);
         let host = Host {
             inner: Arc::new(Inner {
                 config: self.config,
@@ -76,8 +83,12 @@ impl HostBuilder {
                 store,
                 clock: self.clock,
                 pipeline: Pipeline::default(),
+                scripts: scripts.clone(),
             }),
         };
+        if let Some(scripts) = scripts {
+            host.set_script_handler(Some(scripts));
+        }
         Ok(host)
     }
 }
@@ -131,6 +142,11 @@ impl Host {
 
     pub(crate) fn pipeline(&self) -> &Pipeline {
         &self.inner.pipeline
+    }
+
+    /// The scripts loaded at open (see `script/`).
+    pub(crate) fn script_set(&self) -> Option<&Arc<crate::script::Scripts>> {
+        self.inner.scripts.as_ref()
     }
 
     /// Registers the handler that runs the admin's scripts (first in the pipeline).
@@ -633,9 +649,26 @@ impl Host {
         if self.inner.store.in_write() || self.inner.pipeline.is_empty() {
             return;
         }
-        if let Err(e) = self.deliver_outbox() {
-            eprintln!("warning: after-save delivery failed: {e}");
+        // An after-save hook that writes commits a write of its own; delivering
+        // again from inside it would re-deliver the entry being handled (still
+        // pending) without end. The outer delivery loop picks new entries up
+        // on its next call instead.
+        if DELIVERING.with(|d| d.replace(true)) {
+            return;
         }
+        // Entries queued by the hooks of this round are delivered in the next
+        // one; the cap stops hooks that keep creating records from looping.
+        for _ in 0..store::MAX_WRITE_DEPTH {
+            match self.deliver_outbox() {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => {
+                    eprintln!("warning: after-save delivery failed: {e}");
+                    break;
+                }
+            }
+        }
+        DELIVERING.with(|d| d.set(false));
     }
 
     /// Built-in checks and normalization of a record about to be written.

@@ -31,6 +31,7 @@ mod error;
 mod host;
 pub mod pipeline;
 pub mod schema;
+pub mod script;
 mod store;
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -38,4 +39,5 @@ pub use config::Config;
 pub use error::{Error, Result};
 pub use host::{Host, HostBuilder};
 pub use pipeline::Handler;
+pub use script::Scripts;
 pub use store::{CaseFilter, MAX_WRITE_DEPTH, OutboxEntry, Page, TaskFilter};
