@@ -315,12 +315,26 @@ pub struct PluginConfig {
     pub config: toml::Table,
 }
 
+/// One line: where (line and column, 1-based) and what, without the
+/// multi-line source excerpt the TOML parser draws.
+fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!("line {line}, column {column}: {}", e.message().trim_end())
+        }
+        None => e.message().trim_end().to_owned(),
+    }
+}
+
 impl Config {
     /// Parses `text` as config; `origin` names it in errors.
     pub fn parse(text: &str, origin: &Path) -> Result<Config> {
         let mut config: Config = toml::from_str(text).map_err(|e| Error::ConfigParse {
             path: origin.to_owned(),
-            message: e.to_string().trim_end().replace('\n', " "),
+            message: describe_toml_error(text, &e),
         })?;
         config.base_dir = origin.parent().map(Path::to_path_buf).unwrap_or_default();
         config.check()?;

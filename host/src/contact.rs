@@ -11,9 +11,11 @@ pub const MAX_EMAIL_LEN: usize = 254;
 pub fn normalize_phone(raw: &str, region: &str) -> Result<String, String> {
     let region = region.parse::<phonenumber::country::Id>().ok();
     let number = phonenumber::parse(region, raw)
-        .map_err(|e| format!("`{raw}` is not a phone number ({e})"))?;
+        .map_err(|e| format!("has `{raw}`, which is not a phone number ({e})"))?;
     if !number.is_valid() {
-        return Err(format!("`{raw}` is not a valid phone number"));
+        return Err(format!(
+            "has `{raw}`, which is not a valid phone number for its country"
+        ));
     }
     Ok(number.format().mode(Mode::E164).to_string())
 }
@@ -42,7 +44,7 @@ pub fn normalize_email(raw: &str) -> Result<String, String> {
     if well_formed {
         Ok(address)
     } else {
-        Err(format!("`{raw}` is not an email address"))
+        Err(format!("has `{raw}`, which is not an email address"))
     }
 }
 

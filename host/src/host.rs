@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use dossier_sdk::{
     Case, CaseNumber, Customer, CustomerId, CustomerQuery, Event, FollowUp, FollowUpId, NewCase,
     NewCustomer, NewFollowUp, NewTask, ObjectKind, Record, SaveEvent, SaveOp, Task, TaskId,
@@ -18,11 +18,6 @@ use crate::error::{Error, Result};
 use crate::pipeline::{Handler, Pipeline};
 use crate::schema::Schema;
 use crate::store::{self, CaseFilter, OutboxEntry, Page, Store, TaskFilter};
-
-thread_local! {
-    /// Whether this thread is delivering after-save events (see `after_commit`).
-    static DELIVERING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
 
 /// A running Dossier: the store, the schema, the scripts and plugins.
 ///
@@ -132,14 +127,18 @@ impl Host {
     }
 
     /// The host clock's current time.
+    /// Truncated to microseconds, the precision the store keeps, so a record
+    /// returned by a write equals the same record read back.
     pub fn now(&self) -> DateTime<Utc> {
-        self.inner.clock.now()
+        self.inner.clock.now().trunc_subsecs(6)
     }
 
+    #[allow(dead_code)] // for the modules that extend Host (scripts, interactions)
     pub(crate) fn store(&self) -> &Store {
         &self.inner.store
     }
 
+    #[allow(dead_code)] // for the modules that extend Host (scripts, plugins)
     pub(crate) fn pipeline(&self) -> &Pipeline {
         &self.inner.pipeline
     }
@@ -531,6 +530,13 @@ impl Host {
             .read(|conn| store::outbox_due(conn, now, 100))?;
         let mut delivered = 0;
         for entry in due {
+            let lease = now + chrono::Duration::seconds(60);
+            let claimed = self.inner.store.write("outbox claim", |conn| {
+                store::outbox_claim(conn, entry.id, now, lease)
+            })?;
+            if !claimed {
+                continue;
+            }
             let outcome = serde_json::from_str::<Event>(&entry.event)
                 .map_err(|e| Error::Corrupt(format!("outbox entry {}: {e}", entry.id)))
                 .and_then(|event| self.fire(event));
@@ -596,7 +602,16 @@ impl Host {
         let kind = record.kind();
         let id = record.id();
         self.check(conn, op, &mut record)?;
+        // A new customer or case is inserted before its hooks run, so that
+        // what they write about it (a follow-up on a new case) can refer to
+        // it; a veto or failure rolls the row back with the rest. Nothing
+        // refers to follow-ups and tasks, which are written once, after.
+        let early = op == SaveOp::Create && matches!(kind, ObjectKind::Customer | ObjectKind::Case);
+        if early {
+            self.persist(conn, op, &record)?;
+        }
         if !self.inner.pipeline.is_empty() {
+            let checked = record.clone();
             let event = self.fire(Event::BeforeSave(SaveEvent { op, record }))?;
             record = match event {
                 Event::BeforeSave(e) if e.record.kind() == kind && e.record.id() == id => e.record,
@@ -606,21 +621,15 @@ impl Host {
                     )));
                 }
             };
-            self.check(conn, op, &mut record)?;
+            if record != checked {
+                self.check(conn, op, &mut record)?;
+                if early {
+                    self.persist(conn, SaveOp::Update, &record)?;
+                }
+            }
         }
-        match (&record, op) {
-            (Record::Customer(c), SaveOp::Create) => store::insert_customer(conn, c)?,
-            (Record::Customer(c), SaveOp::Update) => store::update_customer(conn, c)?,
-            (Record::Case(c), SaveOp::Create) => {
-                store::insert_case(conn, c, self.config().case.is_open(&c.status))?
-            }
-            (Record::Case(c), SaveOp::Update) => {
-                store::update_case(conn, c, self.config().case.is_open(&c.status))?
-            }
-            (Record::FollowUp(f), SaveOp::Create) => store::insert_follow_up(conn, f)?,
-            (Record::FollowUp(f), SaveOp::Update) => return Err(Error::FollowUpImmutable(f.id.0)),
-            (Record::Task(t), SaveOp::Create) => store::insert_task(conn, t)?,
-            (Record::Task(t), SaveOp::Update) => store::update_task(conn, t)?,
+        if !early {
+            self.persist(conn, op, &record)?;
         }
         let after = Event::AfterSave(SaveEvent {
             op,
@@ -640,6 +649,20 @@ impl Host {
         Ok(record)
     }
 
+    fn persist(&self, conn: &Connection, op: SaveOp, record: &Record) -> Result<()> {
+        let is_open = |status: &str| self.config().case.is_open(status);
+        match (record, op) {
+            (Record::Customer(c), SaveOp::Create) => store::insert_customer(conn, c),
+            (Record::Customer(c), SaveOp::Update) => store::update_customer(conn, c),
+            (Record::Case(c), SaveOp::Create) => store::insert_case(conn, c, is_open(&c.status)),
+            (Record::Case(c), SaveOp::Update) => store::update_case(conn, c, is_open(&c.status)),
+            (Record::FollowUp(f), SaveOp::Create) => store::insert_follow_up(conn, f),
+            (Record::FollowUp(f), SaveOp::Update) => Err(Error::FollowUpImmutable(f.id.0)),
+            (Record::Task(t), SaveOp::Create) => store::insert_task(conn, t),
+            (Record::Task(t), SaveOp::Update) => store::update_task(conn, t),
+        }
+    }
+
     fn handled(&self, event: &Event) -> bool {
         !self.inner.pipeline.is_empty() && self.inner.pipeline.any_handles(event)
     }
@@ -649,26 +672,9 @@ impl Host {
         if self.inner.store.in_write() || self.inner.pipeline.is_empty() {
             return;
         }
-        // An after-save hook that writes commits a write of its own; delivering
-        // again from inside it would re-deliver the entry being handled (still
-        // pending) without end. The outer delivery loop picks new entries up
-        // on its next call instead.
-        if DELIVERING.with(|d| d.replace(true)) {
-            return;
+        if let Err(e) = self.deliver_outbox() {
+            eprintln!("warning: after-save delivery failed: {e}");
         }
-        // Entries queued by the hooks of this round are delivered in the next
-        // one; the cap stops hooks that keep creating records from looping.
-        for _ in 0..store::MAX_WRITE_DEPTH {
-            match self.deliver_outbox() {
-                Ok(0) => break,
-                Ok(_) => {}
-                Err(e) => {
-                    eprintln!("warning: after-save delivery failed: {e}");
-                    break;
-                }
-            }
-        }
-        DELIVERING.with(|d| d.set(false));
     }
 
     /// Built-in checks and normalization of a record about to be written.

@@ -24,6 +24,7 @@
 
 #![warn(missing_docs)]
 
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod contact;

@@ -49,10 +49,6 @@ impl Pipeline {
         *self.plugins.write() = handlers;
     }
 
-    pub(crate) fn plugins(&self) -> Vec<Arc<dyn Handler>> {
-        self.plugins.read().clone()
-    }
-
     /// Runs every handler on `event` in order; the first veto or error wins.
     pub(crate) fn run(&self, host: &Host, event: &mut Event) -> Result<()> {
         let scripts = self.scripts.read().clone();

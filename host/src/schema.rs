@@ -126,10 +126,15 @@ impl Schema {
             ));
         }
         let pattern = match &def.pattern {
-            Some(p) => Some(
-                Regex::new(&format!("^(?:{p})$"))
-                    .map_err(|e| bad(format!("has an invalid pattern: {e}")))?,
-            ),
+            Some(p) => Some(Regex::new(&format!("^(?:{p})$")).map_err(|e| {
+                let why = e.to_string();
+                let why = why
+                    .lines()
+                    .last()
+                    .unwrap_or_default()
+                    .trim_start_matches("error: ");
+                bad(format!("has an invalid pattern `{p}`: {why}"))
+            })?),
             None => None,
         };
         let mut field = FieldDef {
@@ -209,7 +214,8 @@ impl Schema {
     /// line) and checks it.
     pub fn parse_value(&self, object: ObjectKind, name: &str, text: &str) -> Result<FieldValue> {
         let def = self.require_field(object, name)?;
-        let value = FieldValue::parse(def.ty, text).map_err(|e| Error::invalid(object, name, e))?;
+        let value = FieldValue::parse(def.ty, text)
+            .map_err(|e| Error::invalid(object, name, format!("expects a {}: {e}", def.ty)))?;
         self.check(def, value)
             .map_err(|rule| Error::invalid(object, name, rule))
     }
@@ -301,7 +307,7 @@ impl Schema {
                     && u.len() > "https://".len()
                     && !u.chars().any(char::is_whitespace);
                 if !ok {
-                    return Err(format!("`{u}` is not an http(s) URL"));
+                    return Err(format!("has `{u}`, which is not an http(s) URL"));
                 }
                 FieldValue::Url(u)
             }

@@ -1,2 +1,8 @@
+//! End-to-end tests of the host library on real SQLite files.
+
+mod fields;
+mod pipeline;
+mod records;
 mod scripts;
-mod x {}
+mod store;
+mod util;

@@ -96,6 +96,24 @@ fn list(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<V
         .collect()
 }
 
+/// Takes an entry for delivery until `lease_until`, so that two processes
+/// (or threads) delivering at once do not both deliver it. Returns false when
+/// someone else holds it or it was delivered meanwhile.
+pub(crate) fn outbox_claim(
+    conn: &Connection,
+    id: i64,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+) -> Result<bool> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE outbox SET next_attempt_at = ?3
+             WHERE id = ?1 AND delivered_at IS NULL AND next_attempt_at <= ?2",
+        )?
+        .execute(params![id, ts(now), ts(lease_until)])?;
+    Ok(n == 1)
+}
+
 /// Marks an entry delivered.
 pub(crate) fn outbox_mark_delivered(conn: &Connection, id: i64, now: DateTime<Utc>) -> Result<()> {
     conn.prepare_cached(

@@ -2,7 +2,7 @@
 //! into a Dossier directory with the fields `dossier init` declares.
 
 use dossier_host::Error;
-use dossier_sdk::{FieldValue, NewCase, NewCustomer, Phone};
+use dossier_sdk::{FieldValue, NewCase, NewCustomer};
 
 use super::{Env, ada, all_tasks, open_case};
 
@@ -13,8 +13,15 @@ fn example(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// A Dossier directory configured by the template `dossier init` writes,
+/// with the one example script in its scripts directory.
 fn env_with(name: &str) -> Env {
-    Env::new("", &[(name, example(name).as_str())])
+    let template =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../host/src/cli/dossier.toml");
+    let env = Env::new("", &[]);
+    std::fs::copy(&template, env.config_path()).expect("copy the init template");
+    env.write_script(name, &example(name));
+    env
 }
 
 #[test]
@@ -75,35 +82,36 @@ fn require_resolution_refuses_to_close_without_one() {
 }
 
 #[test]
-fn customer_language_defaults_from_country_or_phone() {
-    let env = env_with("customer_language.rhai");
+fn case_product_defaults_from_the_subject() {
+    let env = env_with("case_product.rhai");
     let host = env.host();
-    let lang = |c: &dossier_sdk::Customer| c.custom.get("language").cloned();
-    let by_phone = ada(&host);
-    assert_eq!(lang(&by_phone), Some(FieldValue::Choice("fr".into())));
-    let mut new = NewCustomer {
-        account: "AC-DE".into(),
-        name: "Emmy Noether".into(),
-        ..Default::default()
-    };
-    new.address.country = "de".into();
+    let ada = ada(&host);
+    let product = |c: &dossier_sdk::Case| c.custom.get("product").cloned();
+    let billing = open_case(&host, &ada, "Wrong INVOICE total").expect("saved");
     assert_eq!(
-        lang(&host.create_customer(new).expect("saved")),
-        Some(FieldValue::Choice("de".into()))
+        product(&billing),
+        Some(FieldValue::Choice("billing".into()))
     );
+    let unknown = open_case(&host, &ada, "Something odd").expect("saved");
+    assert_eq!(product(&unknown), None);
     let chosen = host
-        .create_customer(NewCustomer {
-            account: "AC-EN".into(),
-            name: "Alan Turing".into(),
-            phones: vec![Phone {
-                label: "work".into(),
-                number: "+49 30 1234567".into(),
-            }],
-            custom: [("language".to_owned(), FieldValue::Choice("en".into()))].into(),
-            ..Default::default()
+        .open_case(NewCase {
+            custom: [("product".to_owned(), FieldValue::Choice("scheduler".into()))].into(),
+            ..NewCase::new(ada.id, "Cannot log in to the portal")
         })
         .expect("saved");
-    assert_eq!(lang(&chosen), Some(FieldValue::Choice("en".into())));
+    assert_eq!(
+        product(&chosen),
+        Some(FieldValue::Choice("scheduler".into()))
+    );
+    // Only new cases get a default.
+    let later = host
+        .modify_case(unknown.number, "describe", |c| {
+            c.description = "billing question after all".into();
+            Ok(())
+        })
+        .expect("saved");
+    assert_eq!(product(&later), None);
 }
 
 #[test]

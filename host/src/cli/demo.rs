@@ -1,0 +1,191 @@
+//! `dossier demo`: a short contact-centre session on a throw-away store,
+//! using the same config `dossier init` writes.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use dossier_sdk::{
+    CustomerQuery, Email, FieldValue, FollowUpKind, NewCase, NewCustomer, NewFollowUp, NewTask,
+    Phone, TaskKind,
+};
+
+use super::Out;
+use super::init::TEMPLATE;
+use super::output;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::host::Host;
+
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    /// Keep the demo's files in this directory instead of a temporary one.
+    #[arg(long, value_name = "DIR")]
+    keep: Option<PathBuf>,
+}
+
+pub(crate) fn run(args: DemoArgs, out: &Out) -> Result<()> {
+    let temp;
+    let dir = match &args.keep {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+                what: "cannot create directory",
+                path: dir.clone(),
+                source,
+            })?;
+            dir.clone()
+        }
+        None => {
+            temp = tempfile::tempdir().map_err(|source| Error::Io {
+                what: "cannot create a temporary directory in",
+                path: std::env::temp_dir(),
+                source,
+            })?;
+            temp.path().to_owned()
+        }
+    };
+    let config_path = dir.join("dossier.toml");
+    std::fs::write(&config_path, TEMPLATE).map_err(|source| Error::Io {
+        what: "cannot write",
+        path: config_path.clone(),
+        source,
+    })?;
+    let host = Host::open(Config::load(&config_path)?)?;
+    let step = |title: &str| out.say(format!("\n== {title}"));
+
+    step("A customer calls in for the first time; the agent creates the record");
+    let ada = host.create_customer(NewCustomer {
+        account: "AC-000001".into(),
+        name: "Ada Lovelace".into(),
+        phones: vec![Phone {
+            label: "mobile".into(),
+            number: "+33 6 12 34 56 78".into(),
+        }],
+        emails: vec![Email {
+            label: "work".into(),
+            address: "Ada@Example.com".into(),
+        }],
+        custom: [("tier".to_owned(), FieldValue::Choice("gold".into()))].into(),
+        ..Default::default()
+    })?;
+    out.say(output::customer(&ada).trim_end());
+    out.say("(phone normalized to E.164, email lower-cased, `loyalty_id` left empty)");
+
+    let grace = host.create_customer(NewCustomer {
+        account: "AC-000002".into(),
+        name: "Grace Hopper".into(),
+        phones: vec![Phone {
+            label: "office".into(),
+            number: "+1 212 555 0100".into(),
+        }],
+        ..Default::default()
+    })?;
+    out.say(output::customer(&grace).trim_end());
+    out.say("(no tier given: the field's default `bronze` was filled in)");
+
+    step("Bad input is refused with the field and the rule");
+    let refused = host.create_customer(NewCustomer {
+        account: "AC-000003".into(),
+        name: "Charles Babbage".into(),
+        custom: [("loyalty_id".to_owned(), FieldValue::Text("card 42".into()))].into(),
+        ..Default::default()
+    });
+    match refused {
+        Err(e) => out.say(format!("refused: {e}")),
+        Ok(_) => {
+            return Err(Error::Refused(
+                "the demo expected a validation error".into(),
+            ));
+        }
+    }
+
+    step("She calls again: the agent finds her by phone, typed any way");
+    let found = host.find_customers(&CustomerQuery {
+        phone: Some("06 12 34 56 78".into()),
+        ..Default::default()
+    })?;
+    for c in &found {
+        out.say(format!("found #{} {} by phone", c.id, c.name));
+    }
+    let gold = host.find_customers(&CustomerQuery {
+        field: Some(("tier".into(), "gold".into())),
+        ..Default::default()
+    })?;
+    out.say(format!(
+        "gold-tier customers (indexed custom field): {}",
+        gold.iter()
+            .map(|c| c.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+
+    step("A case is opened and worked");
+    let mut new = NewCase::new(ada.id, "Jet scheduling problem");
+    new.custom
+        .insert("product".into(), FieldValue::Choice("scheduler".into()));
+    let case = host.open_case(new)?;
+    out.say(output::case(&case).trim_end());
+    host.add_follow_up(NewFollowUp::note(
+        case.number,
+        "agent.smith",
+        "Customer called about the schedule; reproduced the problem.",
+    ))?;
+    let mut reply = NewFollowUp::note(case.number, "agent.smith", "Sent the workaround by email.");
+    reply.kind = FollowUpKind::EmailOut;
+    host.add_follow_up(reply)?;
+    let case = host.assign_case(
+        case.number,
+        Some("agent.smith".into()),
+        Some("tier2".into()),
+    )?;
+    out.say(format!(
+        "case {} assigned to {} ({})",
+        case.number,
+        case.owner.as_deref().unwrap_or("-"),
+        case.group.as_deref().unwrap_or("-")
+    ));
+    let (items, total) = host.follow_ups(case.number, crate::store::Page::default())?;
+    out.say(format!("{total} follow-ups, newest first:"));
+    for f in &items {
+        out.say(output::follow_up(f).trim_end());
+    }
+
+    step("A callback is planned with a reminder");
+    let task = host.add_task(NewTask {
+        customer: None,
+        case: Some(case.number),
+        kind: TaskKind::Call,
+        subject: "Check the workaround helped".into(),
+        due_at: host.now() + chrono::Duration::days(1),
+        reminder_minutes: Some(15),
+        assignee: Some("agent.smith".into()),
+        custom: Default::default(),
+    })?;
+    out.say(output::task(&task).trim_end());
+
+    step("The case is closed; closed cases cannot be reassigned");
+    let closed = host.close_case(case.number)?;
+    out.say(format!("case {} is now {}", closed.number, closed.status));
+    if let Err(e) = host.assign_case(closed.number, Some("agent.jones".into()), None) {
+        out.say(format!("refused: {e}"));
+    }
+
+    if out.json() {
+        let summary = serde_json::json!({
+            "customers": host.list_customers(crate::store::Page::default())?,
+            "case": host.case(case.number)?,
+            "follow_ups": items,
+            "task": task,
+        });
+        out.one(&summary, |_| String::new());
+    }
+    match &args.keep {
+        Some(dir) => out.say(format!(
+            "\nThe demo store is in {}; try `dossier --config {} case show {}`.",
+            dir.display(),
+            config_path.display(),
+            case.number
+        )),
+        None => out.say("\nDone. Run `dossier init` to start a store of your own."),
+    }
+    Ok(())
+}

@@ -1,0 +1,101 @@
+//! The `dossier` command line: argument parsing and one module per command group.
+//!
+//! Commands print records for people by default and as JSON with `--json`.
+//! Errors come back as the host's [`Error`]; `main` prints them as one sentence.
+
+mod demo;
+mod init;
+mod output;
+mod records;
+mod script;
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::host::Host;
+
+pub(crate) use output::Out;
+
+/// Dossier: the contact-centre CRM.
+#[derive(Debug, Parser)]
+#[command(name = "dossier", version, about, max_term_width = 100)]
+struct Cli {
+    /// The config file.
+    #[arg(
+        long,
+        global = true,
+        default_value = "dossier.toml",
+        value_name = "PATH"
+    )]
+    config: PathBuf,
+    /// Print records as JSON (for scripts and other tools).
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Write a commented dossier.toml with example custom fields and create the database.
+    Init(init::InitArgs),
+    /// Run a short contact-centre session on a throw-away store and show what happens.
+    Demo(demo::DemoArgs),
+    /// Customers: add, show, list, update, find.
+    #[command(subcommand)]
+    Customer(records::CustomerCmd),
+    /// Cases: open, show, list, update, assign, close.
+    #[command(subcommand)]
+    Case(records::CaseCmd),
+    /// Follow-ups (append-only): add, list.
+    #[command(subcommand, name = "followup")]
+    FollowUp(records::FollowUpCmd),
+    /// Tasks: add, list, done.
+    #[command(subcommand)]
+    Task(records::TaskCmd),
+    /// Rhai scripts: check, test a hook on a JSON file (dry run), docs.
+    #[command(subcommand)]
+    Script(script::ScriptCmd),
+}
+
+/// Runs the command line given in `args` (program name first).
+pub fn run<I, T>(args: I) -> Result<()>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version go to stdout with success; usage errors print
+            // clap's own message (already one clear paragraph) and exit 2.
+            let _ = e.print();
+            std::process::exit(e.exit_code());
+        }
+    };
+    let out = Out::new(cli.json);
+    match cli.command {
+        Command::Init(args) => init::run(&cli.config, args, &out),
+        Command::Demo(args) => demo::run(args, &out),
+        Command::Customer(cmd) => records::customer(&open(&cli.config)?, cmd, &out),
+        Command::Case(cmd) => records::case(&open(&cli.config)?, cmd, &out),
+        Command::FollowUp(cmd) => records::follow_up(&open(&cli.config)?, cmd, &out),
+        Command::Task(cmd) => records::task(&open(&cli.config)?, cmd, &out),
+        Command::Script(cmd) => script::run(&cli.config, cmd, &out),
+    }
+}
+
+/// Loads the config and opens the host it describes.
+pub(crate) fn open(config: &Path) -> Result<Host> {
+    if !config.exists() {
+        return Err(Error::Refused(format!(
+            "no config file at {}: run `dossier init` first, or pass --config PATH",
+            config.display()
+        )));
+    }
+    Host::open(Config::load(config)?)
+}

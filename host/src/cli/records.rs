@@ -1,0 +1,695 @@
+//! `customer`, `case`, `followup` and `task` commands.
+
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use clap::{Args, Subcommand};
+use dossier_sdk::{
+    Address, CaseNumber, CustomFields, Customer, CustomerId, CustomerQuery, Email, FollowUpKind,
+    NewCase, NewCustomer, NewFollowUp, NewTask, ObjectKind, Phone, TaskId, TaskKind, TaskStatus,
+    Visibility,
+};
+
+use super::Out;
+use super::output;
+use crate::error::{Error, Result};
+use crate::host::Host;
+use crate::store::{CaseFilter, Page, TaskFilter};
+
+/// `--page` and `--per-page`.
+#[derive(Debug, Clone, Copy, Args)]
+pub(crate) struct PageArgs {
+    /// Page number, from 1.
+    #[arg(long, default_value_t = 1)]
+    page: u32,
+    /// Rows per page.
+    #[arg(long, default_value_t = 20)]
+    per_page: u32,
+}
+
+impl PageArgs {
+    fn page(self) -> Page {
+        Page::number(self.page.max(1), self.per_page.clamp(1, 1000))
+    }
+}
+
+/// Splits `name=value`.
+fn key_value(s: &str) -> std::result::Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.trim().to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("`{s}` is not NAME=VALUE"))
+}
+
+/// Parses `--field name=value` pairs against the schema of `object`.
+fn custom_fields(
+    host: &Host,
+    object: ObjectKind,
+    pairs: &[(String, String)],
+) -> Result<CustomFields> {
+    let mut custom = CustomFields::new();
+    for (name, value) in pairs {
+        custom.insert(
+            name.clone(),
+            host.schema().parse_value(object, name, value)?,
+        );
+    }
+    Ok(custom)
+}
+
+/// Finds a customer by account number, or by id when given as `#12`.
+pub(crate) fn find_customer(host: &Host, key: &str) -> Result<Customer> {
+    match key.strip_prefix('#').map(str::parse::<i64>) {
+        Some(Ok(id)) => host.customer(CustomerId(id)),
+        _ => host.customer_by_account(key),
+    }
+}
+
+/// The agent name used when `--author` is not given.
+pub(crate) fn default_agent() -> String {
+    std::env::var("DOSSIER_AGENT")
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_else(|_| "agent".to_owned())
+}
+
+/// Parses a time as RFC 3339, `YYYY-MM-DD HH:MM` (UTC), or `+N[m|h|d]` from now.
+pub(crate) fn parse_when(
+    s: &str,
+    now: DateTime<Utc>,
+) -> std::result::Result<DateTime<Utc>, String> {
+    if let Some(rel) = s.strip_prefix('+') {
+        let (n, unit) = rel.split_at(rel.len().saturating_sub(1));
+        let n: i64 = n
+            .parse()
+            .map_err(|_| format!("`{s}` is not a relative time like +30m, +2h or +1d"))?;
+        return match unit {
+            "m" => Ok(now + Duration::minutes(n)),
+            "h" => Ok(now + Duration::hours(n)),
+            "d" => Ok(now + Duration::days(n)),
+            _ => Err(format!(
+                "`{s}` is not a relative time like +30m, +2h or +1d"
+            )),
+        };
+    }
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M")
+        .map(|t| t.and_utc())
+        .map_err(|_| {
+            format!(
+                "`{s}` is not a time: use RFC 3339, \"YYYY-MM-DD HH:MM\" (UTC) or +30m / +2h / +1d"
+            )
+        })
+}
+
+// ----- customers -----------------------------------------------------------
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum CustomerCmd {
+    /// Add a customer.
+    Add(CustomerAdd),
+    /// Show a customer (by account number, or `#ID`).
+    Show {
+        /// Account number, or `#ID`.
+        key: String,
+    },
+    /// List customers by id.
+    List(PageArgs),
+    /// Change a customer. Options given replace the stored values.
+    Update(CustomerUpdate),
+    /// Find customers by phone, email, account, name or an indexed custom field.
+    Find(CustomerFind),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CustomerAdd {
+    /// Unique account number.
+    #[arg(long)]
+    account: String,
+    /// Name of the person or company.
+    #[arg(long)]
+    name: String,
+    /// Phone number, any common format (repeatable; `label:number` sets a label).
+    #[arg(long)]
+    phone: Vec<String>,
+    /// Email address (repeatable; `label:address` sets a label).
+    #[arg(long)]
+    email: Vec<String>,
+    #[command(flatten)]
+    address: AddressArgs,
+    /// Custom field value, NAME=VALUE (repeatable).
+    #[arg(long = "field", value_parser = key_value)]
+    fields: Vec<(String, String)>,
+}
+
+#[derive(Debug, Args, Default)]
+pub(crate) struct AddressArgs {
+    /// Street and number.
+    #[arg(long)]
+    street: Option<String>,
+    /// Postal code.
+    #[arg(long)]
+    postal_code: Option<String>,
+    /// City.
+    #[arg(long)]
+    city: Option<String>,
+    /// Country.
+    #[arg(long)]
+    country: Option<String>,
+}
+
+impl AddressArgs {
+    fn is_set(&self) -> bool {
+        self.street.is_some()
+            || self.postal_code.is_some()
+            || self.city.is_some()
+            || self.country.is_some()
+    }
+
+    fn apply(self, a: &mut Address) {
+        if let Some(v) = self.street {
+            a.line1 = v;
+        }
+        if let Some(v) = self.postal_code {
+            a.postal_code = v;
+        }
+        if let Some(v) = self.city {
+            a.city = v;
+        }
+        if let Some(v) = self.country {
+            a.country = v;
+        }
+    }
+}
+
+fn labelled(s: &str, default: &str) -> (String, String) {
+    match s.split_once(':') {
+        Some((label, value)) if !label.is_empty() && !label.contains(['@', '+', ' ']) => {
+            (label.to_owned(), value.to_owned())
+        }
+        _ => (default.to_owned(), s.to_owned()),
+    }
+}
+
+fn phones(raw: &[String]) -> Vec<Phone> {
+    raw.iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let (label, number) = labelled(p, if i == 0 { "main" } else { "other" });
+            Phone { label, number }
+        })
+        .collect()
+}
+
+fn emails(raw: &[String]) -> Vec<Email> {
+    raw.iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let (label, address) = labelled(e, if i == 0 { "main" } else { "other" });
+            Email { label, address }
+        })
+        .collect()
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CustomerUpdate {
+    /// Account number, or `#ID`.
+    key: String,
+    /// New name.
+    #[arg(long)]
+    name: Option<String>,
+    /// New account number.
+    #[arg(long)]
+    account: Option<String>,
+    /// Replace the phone numbers with these (repeatable).
+    #[arg(long)]
+    phone: Vec<String>,
+    /// Replace the email addresses with these (repeatable).
+    #[arg(long)]
+    email: Vec<String>,
+    #[command(flatten)]
+    address: AddressArgs,
+    /// Set a custom field, NAME=VALUE (repeatable).
+    #[arg(long = "field", value_parser = key_value)]
+    fields: Vec<(String, String)>,
+    /// Remove a custom field's value (repeatable).
+    #[arg(long)]
+    unset: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CustomerFind {
+    /// Phone number, any common format.
+    #[arg(long)]
+    phone: Option<String>,
+    /// Email address, any case.
+    #[arg(long)]
+    email: Option<String>,
+    /// Exact account number.
+    #[arg(long)]
+    account: Option<String>,
+    /// Part of the name, any case.
+    #[arg(long)]
+    name: Option<String>,
+    /// An indexed custom field, NAME=VALUE.
+    #[arg(long, value_parser = key_value)]
+    field: Option<(String, String)>,
+}
+
+pub(crate) fn customer(host: &Host, cmd: CustomerCmd, out: &Out) -> Result<()> {
+    match cmd {
+        CustomerCmd::Add(a) => {
+            let mut address = Address::default();
+            a.address.apply(&mut address);
+            let c = host.create_customer(NewCustomer {
+                account: a.account,
+                name: a.name,
+                address,
+                phones: phones(&a.phone),
+                emails: emails(&a.email),
+                custom: custom_fields(host, ObjectKind::Customer, &a.fields)?,
+            })?;
+            out.one(&c, output::customer);
+        }
+        CustomerCmd::Show { key } => out.one(&find_customer(host, &key)?, output::customer),
+        CustomerCmd::List(p) => out.many(
+            &host.list_customers(p.page())?,
+            output::customer,
+            "no customers",
+        ),
+        CustomerCmd::Update(u) => {
+            let mut c = find_customer(host, &u.key)?;
+            if let Some(n) = u.name {
+                c.name = n;
+            }
+            if let Some(a) = u.account {
+                c.account = a;
+            }
+            if !u.phone.is_empty() {
+                c.phones = phones(&u.phone);
+            }
+            if !u.email.is_empty() {
+                c.emails = emails(&u.email);
+            }
+            if u.address.is_set() {
+                u.address.apply(&mut c.address);
+            }
+            for name in &u.unset {
+                host.schema().require_field(ObjectKind::Customer, name)?;
+                c.custom.remove(name);
+            }
+            c.custom
+                .extend(custom_fields(host, ObjectKind::Customer, &u.fields)?);
+            let c = host.update_customer(c)?;
+            out.one(&c, output::customer);
+        }
+        CustomerCmd::Find(f) => {
+            let found = host.find_customers(&CustomerQuery {
+                phone: f.phone,
+                email: f.email,
+                account: f.account,
+                name: f.name,
+                field: f.field,
+            })?;
+            out.many(&found, output::customer, "no customer matches");
+        }
+    }
+    Ok(())
+}
+
+// ----- cases ---------------------------------------------------------------
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum CaseCmd {
+    /// Open a case for a customer.
+    Open(CaseOpen),
+    /// Show a case.
+    Show {
+        /// Case number.
+        number: i64,
+    },
+    /// List cases, newest first.
+    List(CaseList),
+    /// Change a case.
+    Update(CaseUpdate),
+    /// Assign an open case to an agent and/or group.
+    Assign {
+        /// Case number.
+        number: i64,
+        /// Agent login.
+        #[arg(long)]
+        owner: Option<String>,
+        /// Group.
+        #[arg(long)]
+        group: Option<String>,
+    },
+    /// Close a case.
+    Close {
+        /// Case number.
+        number: i64,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CaseOpen {
+    /// The customer's account number, or `#ID`.
+    #[arg(long)]
+    customer: String,
+    /// One-line summary.
+    #[arg(long)]
+    subject: String,
+    /// Longer description.
+    #[arg(long, default_value = "")]
+    description: String,
+    /// Severity (default from config).
+    #[arg(long)]
+    severity: Option<String>,
+    /// Priority (default from config).
+    #[arg(long)]
+    priority: Option<String>,
+    /// Hide the case from the customer.
+    #[arg(long)]
+    private: bool,
+    /// Agent who owns it.
+    #[arg(long)]
+    owner: Option<String>,
+    /// Group it is assigned to.
+    #[arg(long)]
+    group: Option<String>,
+    /// Custom field value, NAME=VALUE (repeatable).
+    #[arg(long = "field", value_parser = key_value)]
+    fields: Vec<(String, String)>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CaseList {
+    /// Only this customer's cases (account number or `#ID`).
+    #[arg(long)]
+    customer: Option<String>,
+    /// Only open cases.
+    #[arg(long, conflicts_with = "closed")]
+    open: bool,
+    /// Only closed cases.
+    #[arg(long)]
+    closed: bool,
+    /// Only cases owned by this agent.
+    #[arg(long)]
+    owner: Option<String>,
+    #[command(flatten)]
+    page: PageArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CaseUpdate {
+    /// Case number.
+    number: i64,
+    /// New subject.
+    #[arg(long)]
+    subject: Option<String>,
+    /// New description.
+    #[arg(long)]
+    description: Option<String>,
+    /// New status.
+    #[arg(long)]
+    status: Option<String>,
+    /// New severity.
+    #[arg(long)]
+    severity: Option<String>,
+    /// New priority.
+    #[arg(long)]
+    priority: Option<String>,
+    /// public or private.
+    #[arg(long)]
+    visibility: Option<Visibility>,
+    /// Set a custom field, NAME=VALUE (repeatable).
+    #[arg(long = "field", value_parser = key_value)]
+    fields: Vec<(String, String)>,
+    /// Remove a custom field's value (repeatable).
+    #[arg(long)]
+    unset: Vec<String>,
+}
+
+pub(crate) fn case(host: &Host, cmd: CaseCmd, out: &Out) -> Result<()> {
+    let show = |c: &dossier_sdk::Case| output::case(c);
+    match cmd {
+        CaseCmd::Open(o) => {
+            let customer = find_customer(host, &o.customer)?;
+            let c = host.open_case(NewCase {
+                customer: customer.id,
+                subject: o.subject,
+                description: o.description,
+                severity: o.severity,
+                priority: o.priority,
+                visibility: if o.private {
+                    Visibility::Private
+                } else {
+                    Visibility::Public
+                },
+                owner: o.owner,
+                group: o.group,
+                custom: custom_fields(host, ObjectKind::Case, &o.fields)?,
+            })?;
+            out.one(&c, show);
+        }
+        CaseCmd::Show { number } => out.one(&host.case(CaseNumber(number))?, show),
+        CaseCmd::List(l) => {
+            let customer = l
+                .customer
+                .as_deref()
+                .map(|k| find_customer(host, k).map(|c| c.id))
+                .transpose()?;
+            let filter = CaseFilter {
+                customer,
+                open: if l.open {
+                    Some(true)
+                } else if l.closed {
+                    Some(false)
+                } else {
+                    None
+                },
+                owner: l.owner,
+            };
+            out.many(&host.list_cases(&filter, l.page.page())?, show, "no cases");
+        }
+        CaseCmd::Update(u) => {
+            let custom = custom_fields(host, ObjectKind::Case, &u.fields)?;
+            for name in &u.unset {
+                host.schema().require_field(ObjectKind::Case, name)?;
+            }
+            let c = host.modify_case(CaseNumber(u.number), "update case", |c| {
+                if let Some(v) = u.subject {
+                    c.subject = v;
+                }
+                if let Some(v) = u.description {
+                    c.description = v;
+                }
+                if let Some(v) = u.status {
+                    c.status = v;
+                }
+                if let Some(v) = u.severity {
+                    c.severity = v;
+                }
+                if let Some(v) = u.priority {
+                    c.priority = v;
+                }
+                if let Some(v) = u.visibility {
+                    c.visibility = v;
+                }
+                for name in &u.unset {
+                    c.custom.remove(name);
+                }
+                c.custom.extend(custom);
+                Ok(())
+            })?;
+            out.one(&c, show);
+        }
+        CaseCmd::Assign {
+            number,
+            owner,
+            group,
+        } => {
+            if owner.is_none() && group.is_none() {
+                return Err(Error::Refused(
+                    "case assign needs --owner, --group or both".into(),
+                ));
+            }
+            out.one(&host.assign_case(CaseNumber(number), owner, group)?, show);
+        }
+        CaseCmd::Close { number } => out.one(&host.close_case(CaseNumber(number))?, show),
+    }
+    Ok(())
+}
+
+// ----- follow-ups ----------------------------------------------------------
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum FollowUpCmd {
+    /// Add a follow-up to a case. Follow-ups cannot be changed afterwards.
+    Add(FollowUpAdd),
+    /// List a case's follow-ups, newest first.
+    List {
+        /// Case number.
+        #[arg(long)]
+        case: i64,
+        #[command(flatten)]
+        page: PageArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct FollowUpAdd {
+    /// Case number.
+    #[arg(long)]
+    case: i64,
+    /// The text of a note.
+    #[arg(long, conflicts_with_all = ["body", "kind"])]
+    note: Option<String>,
+    /// Kind: note, email_in, email_out, chat_log or system.
+    #[arg(long, requires = "body")]
+    kind: Option<FollowUpKind>,
+    /// The text, with --kind.
+    #[arg(long)]
+    body: Option<String>,
+    /// Who wrote it (default: $DOSSIER_AGENT, then $USER).
+    #[arg(long)]
+    author: Option<String>,
+    /// Custom field value, NAME=VALUE (repeatable).
+    #[arg(long = "field", value_parser = key_value)]
+    fields: Vec<(String, String)>,
+}
+
+pub(crate) fn follow_up(host: &Host, cmd: FollowUpCmd, out: &Out) -> Result<()> {
+    match cmd {
+        FollowUpCmd::Add(a) => {
+            let (kind, body) = match (a.note, a.kind, a.body) {
+                (Some(note), _, _) => (FollowUpKind::Note, note),
+                (None, kind, Some(body)) => (kind.unwrap_or(FollowUpKind::Note), body),
+                _ => {
+                    return Err(Error::Refused(
+                        "followup add needs --note TEXT, or --body TEXT with an optional --kind"
+                            .into(),
+                    ));
+                }
+            };
+            let mut new = NewFollowUp::note(
+                CaseNumber(a.case),
+                a.author.unwrap_or_else(default_agent),
+                body,
+            );
+            new.kind = kind;
+            new.custom = custom_fields(host, ObjectKind::FollowUp, &a.fields)?;
+            out.one(&host.add_follow_up(new)?, output::follow_up);
+        }
+        FollowUpCmd::List { case, page } => {
+            let (items, total) = host.follow_ups(CaseNumber(case), page.page())?;
+            out.many(&items, output::follow_up, "no follow-ups");
+            let pages = total.div_ceil(u64::from(page.per_page.max(1))).max(1);
+            out.say(format!(
+                "page {} of {pages} ({total} follow-ups, newest first)",
+                page.page
+            ));
+        }
+    }
+    Ok(())
+}
+
+// ----- tasks ---------------------------------------------------------------
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TaskCmd {
+    /// Plan a task for a customer and/or case.
+    Add(TaskAdd),
+    /// List tasks, soonest due first.
+    List(TaskList),
+    /// Mark a task done.
+    Done {
+        /// Task id.
+        id: i64,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TaskAdd {
+    /// The customer's account number, or `#ID`.
+    #[arg(long)]
+    customer: Option<String>,
+    /// Case number.
+    #[arg(long)]
+    case: Option<i64>,
+    /// call, email, meeting, chat or other.
+    #[arg(long, default_value = "call")]
+    kind: TaskKind,
+    /// One-line summary.
+    #[arg(long)]
+    subject: String,
+    /// When: RFC 3339, "YYYY-MM-DD HH:MM" (UTC), or +30m / +2h / +1d.
+    #[arg(long)]
+    due: String,
+    /// Reminder, in minutes before the due time.
+    #[arg(long)]
+    remind: Option<u32>,
+    /// The agent who should do it.
+    #[arg(long)]
+    assignee: Option<String>,
+    /// Custom field value, NAME=VALUE (repeatable).
+    #[arg(long = "field", value_parser = key_value)]
+    fields: Vec<(String, String)>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TaskList {
+    /// Only this case's tasks.
+    #[arg(long)]
+    case: Option<i64>,
+    /// Only this customer's tasks (account number or `#ID`).
+    #[arg(long)]
+    customer: Option<String>,
+    /// Only this agent's tasks.
+    #[arg(long)]
+    assignee: Option<String>,
+    /// planned, done or cancelled.
+    #[arg(long)]
+    status: Option<TaskStatus>,
+    #[command(flatten)]
+    page: PageArgs,
+}
+
+pub(crate) fn task(host: &Host, cmd: TaskCmd, out: &Out) -> Result<()> {
+    let show = |t: &dossier_sdk::Task| output::task(t);
+    match cmd {
+        TaskCmd::Add(a) => {
+            let customer = a
+                .customer
+                .as_deref()
+                .map(|k| find_customer(host, k).map(|c| c.id))
+                .transpose()?;
+            let due_at = parse_when(&a.due, host.now())
+                .map_err(|e| Error::invalid(ObjectKind::Task, "due", e))?;
+            let t = host.add_task(NewTask {
+                customer,
+                case: a.case.map(CaseNumber),
+                kind: a.kind,
+                subject: a.subject,
+                due_at,
+                reminder_minutes: a.remind,
+                assignee: a.assignee,
+                custom: custom_fields(host, ObjectKind::Task, &a.fields)?,
+            })?;
+            out.one(&t, show);
+        }
+        TaskCmd::List(l) => {
+            let customer = l
+                .customer
+                .as_deref()
+                .map(|k| find_customer(host, k).map(|c| c.id))
+                .transpose()?;
+            let filter = TaskFilter {
+                case: l.case.map(CaseNumber),
+                customer,
+                assignee: l.assignee,
+                status: l.status,
+            };
+            out.many(&host.list_tasks(&filter, l.page.page())?, show, "no tasks");
+        }
+        TaskCmd::Done { id } => out.one(&host.finish_task(TaskId(id), TaskStatus::Done)?, show),
+    }
+    Ok(())
+}

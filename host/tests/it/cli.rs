@@ -1,0 +1,350 @@
+//! CLI sessions: JSON output and error messages, snapshotted with ids and
+//! times redacted.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+/// Runs `dossier ARGS` in `dir`.
+fn dossier(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dossier"))
+        .args(args)
+        .current_dir(dir)
+        .env("DOSSIER_AGENT", "agent.smith")
+        .output()
+        .expect("dossier runs")
+}
+
+/// Runs a command that must succeed and returns its JSON output.
+fn json(dir: &Path, args: &[&str]) -> Value {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let out = dossier(dir, &all);
+    assert!(
+        out.status.success(),
+        "dossier {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON output")
+}
+
+/// Runs a command that must fail and returns `exit code: stderr`.
+fn failure(dir: &Path, args: &[&str]) -> String {
+    let out = dossier(dir, args);
+    assert!(!out.status.success(), "dossier {args:?} should have failed");
+    assert!(out.stdout.is_empty(), "a failed command printed to stdout");
+    format!(
+        "$ dossier {}\nexit {}: {}",
+        args.join(" "),
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).trim_end()
+    )
+}
+
+macro_rules! assert_record {
+    ($value:expr) => {
+        insta::assert_json_snapshot!($value, {
+            ".id" => "[id]",
+            ".**.created_at" => "[time]",
+            ".**.updated_at" => "[time]",
+            "[].id" => "[id]",
+        })
+    };
+}
+
+#[test]
+fn the_issue_session_works_as_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let init = dossier(d, &["init"]);
+    assert!(init.status.success());
+    assert!(d.join("dossier.toml").exists() && d.join("dossier.db").exists());
+
+    assert_record!(json(
+        d,
+        &[
+            "customer",
+            "add",
+            "--account",
+            "AC-000001",
+            "--name",
+            "Ada Lovelace",
+            "--phone",
+            "+33 1 23 45 67 89",
+            "--email",
+            "Ada@Example.com",
+        ]
+    ));
+    let found = json(d, &["customer", "find", "--phone", "+33123456789"]);
+    assert_eq!(found.as_array().map(Vec::len), Some(1));
+    assert_eq!(found[0]["account"], "AC-000001");
+    for (flag, value) in [
+        ("--email", "ada@example.com"),
+        ("--account", "AC-000001"),
+        ("--field", "tier=bronze"),
+        ("--phone", "01 23 45 67 89"),
+    ] {
+        let again = json(d, &["customer", "find", flag, value]);
+        assert_eq!(again, found, "find {flag} {value}");
+    }
+    assert_record!(json(
+        d,
+        &[
+            "case",
+            "open",
+            "--customer",
+            "AC-000001",
+            "--subject",
+            "Jet scheduling problem"
+        ]
+    ));
+    assert_record!(json(
+        d,
+        &[
+            "followup",
+            "add",
+            "--case",
+            "1",
+            "--note",
+            "Customer called about the schedule"
+        ]
+    ));
+}
+
+#[test]
+fn records_can_be_updated_listed_and_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    dossier(d, &["init"]);
+    json(
+        d,
+        &[
+            "customer",
+            "add",
+            "--account",
+            "AC-1",
+            "--name",
+            "Ada",
+            "--field",
+            "tier=gold",
+        ],
+    );
+    let updated = json(
+        d,
+        &[
+            "customer",
+            "update",
+            "AC-1",
+            "--name",
+            "Ada Lovelace",
+            "--phone",
+            "mobile:06 12 34 56 78",
+            "--field",
+            "loyalty_id=LC-000001",
+            "--city",
+            "London",
+        ],
+    );
+    assert_record!(updated);
+    json(
+        d,
+        &[
+            "case",
+            "open",
+            "--customer",
+            "AC-1",
+            "--subject",
+            "First",
+            "--field",
+            "product=billing",
+        ],
+    );
+    json(
+        d,
+        &[
+            "case",
+            "open",
+            "--customer",
+            "#1",
+            "--subject",
+            "Second",
+            "--priority",
+            "urgent",
+        ],
+    );
+    let assigned = json(
+        d,
+        &["case", "assign", "2", "--owner", "ann", "--group", "tier2"],
+    );
+    assert_eq!(
+        (assigned["owner"].as_str(), assigned["group"].as_str()),
+        (Some("ann"), Some("tier2"))
+    );
+    let closed = json(d, &["case", "close", "1"]);
+    assert_eq!(closed["status"], "closed");
+    let open = json(d, &["case", "list", "--open"]);
+    assert_eq!(open.as_array().map(Vec::len), Some(1));
+    assert_eq!(open[0]["number"], 2);
+    let status = json(
+        d,
+        &[
+            "case",
+            "update",
+            "2",
+            "--status",
+            "pending_customer",
+            "--field",
+            "contract_ref=C-77",
+        ],
+    );
+    assert_eq!(status["custom"]["contract_ref"]["text"], "C-77");
+
+    json(d, &["followup", "add", "--case", "2", "--note", "one"]);
+    json(
+        d,
+        &[
+            "followup", "add", "--case", "2", "--kind", "email_in", "--body", "two",
+        ],
+    );
+    let listed = json(d, &["followup", "list", "--case", "2"]);
+    assert_eq!(listed[0]["body"], "two");
+    assert_eq!(listed[1]["body"], "one");
+
+    let task = json(
+        d,
+        &[
+            "task",
+            "add",
+            "--case",
+            "2",
+            "--subject",
+            "Call back",
+            "--due",
+            "2030-01-02 10:00",
+            "--remind",
+            "15",
+        ],
+    );
+    assert_eq!(task["customer"], 1);
+    let id = task["id"].to_string();
+    let done = json(d, &["task", "done", &id]);
+    assert_eq!(done["status"], "done");
+    assert_eq!(
+        json(d, &["task", "list", "--status", "planned"]),
+        serde_json::json!([])
+    );
+
+    // The human form, for people at a terminal.
+    let shown = dossier(d, &["case", "show", "2"]);
+    insta::assert_snapshot!(String::from_utf8_lossy(&shown.stdout));
+}
+
+#[test]
+fn errors_are_one_sentence_on_stderr_with_a_nonzero_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut rendered = vec![failure(d, &["customer", "list"])];
+    dossier(d, &["init"]);
+    json(
+        d,
+        &["customer", "add", "--account", "AC-1", "--name", "Ada"],
+    );
+    json(d, &["case", "open", "--customer", "AC-1", "--subject", "x"]);
+    json(d, &["case", "close", "1"]);
+    for args in [
+        &["init"][..],
+        &["customer", "add", "--account", "AC-1", "--name", "Again"],
+        &[
+            "customer",
+            "add",
+            "--account",
+            "AC-2",
+            "--name",
+            "B",
+            "--field",
+            "tier=platinum",
+        ],
+        &[
+            "customer",
+            "add",
+            "--account",
+            "AC-2",
+            "--name",
+            "B",
+            "--field",
+            "shoe_size=42",
+        ],
+        &[
+            "customer",
+            "add",
+            "--account",
+            "AC-2",
+            "--name",
+            "B",
+            "--phone",
+            "not a phone",
+        ],
+        &["customer", "show", "AC-404"],
+        &["customer", "find", "--field", "credit_limit=10"],
+        &["case", "assign", "1", "--owner", "bob"],
+        &["case", "update", "1", "--severity", "apocalyptic"],
+        &["case", "show", "99"],
+        &["followup", "add", "--case", "99", "--note", "lost"],
+        &[
+            "task",
+            "add",
+            "--case",
+            "1",
+            "--subject",
+            "x",
+            "--due",
+            "tomorrow-ish",
+        ],
+    ] {
+        rendered.push(failure(d, args));
+    }
+    insta::assert_snapshot!(rendered.join("\n"));
+
+    // A usage mistake gets clap's own message and exit code 2.
+    let out = dossier(d, &["customer", "add", "--account", "AC-3"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--name"));
+}
+
+#[test]
+fn a_broken_config_is_reported_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("dossier.toml"),
+        "[store]\npath = \"x.db\"\nsize = 3\n",
+    )
+    .unwrap();
+    insta::assert_snapshot!(failure(d, &["customer", "list"]));
+}
+
+#[test]
+fn the_demo_runs_on_the_embedded_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dossier(dir.path(), &["demo"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    for expected in [
+        "+33612345678",
+        "does not match the pattern",
+        "found #1 Ada Lovelace by phone",
+        "only open cases can be assigned",
+    ] {
+        assert!(
+            text.contains(expected),
+            "demo output lacks {expected:?}:\n{text}"
+        );
+    }
+    // The demo leaves nothing behind in the working directory.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}

@@ -1,0 +1,3 @@
+//! The `dossier` binary, run as a user would, in a fresh directory per test.
+
+mod cli;

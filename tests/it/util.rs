@@ -1,0 +1,91 @@
+//! Shared test setup: every test gets its own directory and store file.
+
+use std::path::{Path, PathBuf};
+
+use dossier_host::{Config, Host, ManualClock};
+use dossier_sdk::{CustomerId, NewCustomer, Phone};
+use tempfile::TempDir;
+
+/// Custom fields most tests use.
+pub const FIELDS: &str = r#"
+[fields.customer.tier]
+type = "choice"
+choices = [{ key = "gold" }, { key = "silver" }, { key = "bronze" }]
+default = "bronze"
+indexed = true
+
+[fields.customer.loyalty_id]
+type = "text"
+pattern = "LC-[0-9]{6}"
+indexed = true
+
+[fields.customer.since]
+type = "date"
+
+[fields.customer.tags]
+type = "multi_choice"
+choices = [{ key = "vip" }, { key = "press" }]
+
+[fields.case.contract_ref]
+type = "text"
+max_length = 8
+
+[fields.case.escalation_contact]
+type = "email"
+required = false
+
+[fields.case.budget]
+type = "decimal"
+"#;
+
+/// A store in a fresh temp dir with `config` written as its dossier.toml.
+pub struct TestStore {
+    pub dir: TempDir,
+    pub host: Host,
+    pub clock: ManualClock,
+}
+
+impl TestStore {
+    pub fn new(config: &str) -> TestStore {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let clock = ManualClock::new(
+            chrono::DateTime::parse_from_rfc3339("2026-11-23T09:00:00Z")
+                .expect("time")
+                .into(),
+        );
+        let host = open_with(dir.path(), config, &clock).expect("host opens");
+        TestStore { dir, host, clock }
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.path().join("dossier.db")
+    }
+
+    /// Opens another host on the same directory with a new config.
+    pub fn reopen(&self, config: &str) -> dossier_host::Result<Host> {
+        open_with(self.dir.path(), config, &self.clock)
+    }
+
+    pub fn customer(&self, account: &str, phone: &str) -> CustomerId {
+        self.host
+            .create_customer(NewCustomer {
+                account: account.into(),
+                name: format!("Customer {account}"),
+                phones: vec![Phone {
+                    label: "main".into(),
+                    number: phone.into(),
+                }],
+                ..Default::default()
+            })
+            .expect("customer created")
+            .id
+    }
+}
+
+pub fn open_with(dir: &Path, config: &str, clock: &ManualClock) -> dossier_host::Result<Host> {
+    let path = dir.join("dossier.toml");
+    std::fs::write(&path, config).expect("write config");
+    Host::builder(Config::load(&path)?)
+        .clock(std::sync::Arc::new(clock.clone()))
+        .open()
+}
