@@ -253,23 +253,25 @@ fn parsed<V: std::str::FromStr<Err = String>>(v: Dynamic) -> Result<V, String> {
     to_string(v)?.parse()
 }
 
-/// Checks a case status, severity or priority key against the config.
-fn case_key(kind: &str, keys: Vec<String>, v: Dynamic) -> Result<String, String> {
+/// Checks a case status, severity or priority key against the config
+/// (`keys` picks the list), without copying the list on the happy path.
+fn case_key(
+    kind: &str,
+    keys: fn(&crate::config::CaseConfig) -> Vec<&str>,
+    v: Dynamic,
+) -> Result<String, String> {
     let key = to_string(v)?;
-    if keys.contains(&key) {
+    let host =
+        context::current_host().ok_or_else(|| "cannot be checked outside a hook".to_owned())?;
+    let known = keys(&host.config().case);
+    if known.contains(&key.as_str()) {
         Ok(key)
     } else {
         Err(format!(
             "has no {kind} `{key}` ({kind} keys: {})",
-            keys.join(", ")
+            known.join(", ")
         ))
     }
-}
-
-fn config_keys(f: impl FnOnce(&Host) -> Vec<String>) -> Result<Vec<String>, String> {
-    context::current_host()
-        .map(|h| f(&h))
-        .ok_or_else(|| "cannot be checked outside a hook".to_owned())
 }
 
 /// Registers every record type into `module`.
@@ -638,14 +640,7 @@ fn register_case(module: &mut Module) {
         |c, v| {
             c.status = case_key(
                 "status",
-                config_keys(|h| {
-                    h.config()
-                        .case
-                        .statuses
-                        .iter()
-                        .map(|s| s.key.clone())
-                        .collect()
-                })?,
+                |cfg| cfg.statuses.iter().map(|s| s.key.as_str()).collect(),
                 v,
             )?;
             Ok(())
@@ -659,7 +654,7 @@ fn register_case(module: &mut Module) {
         |c, v| {
             c.severity = case_key(
                 "severity",
-                config_keys(|h| h.config().case.severities.clone())?,
+                |cfg| cfg.severities.iter().map(String::as_str).collect(),
                 v,
             )?;
             Ok(())
@@ -673,7 +668,7 @@ fn register_case(module: &mut Module) {
         |c, v| {
             c.priority = case_key(
                 "priority",
-                config_keys(|h| h.config().case.priorities.clone())?,
+                |cfg| cfg.priorities.iter().map(String::as_str).collect(),
                 v,
             )?;
             Ok(())
