@@ -7,7 +7,7 @@
 //! Run: `cargo bench -p dossier-host --bench script_hooks`
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use dossier_host::{Config, Host};
 use dossier_sdk::{Event, NewCase, NewCustomer, Record, SaveEvent, SaveOp};
@@ -29,8 +29,8 @@ fn before_save_case(c) {
 
 const OTHER_HOOK: &str = "fn before_save_task(t) {\n    t.subject = t.subject.trim();\n}\n";
 
-const WRITES_PER_ROUND: usize = 500;
-const ROUNDS: usize = 9;
+const WRITES_PER_ROUND: usize = 200;
+const ROUNDS: usize = 21;
 
 fn open(dir: &Path, scripts: Option<&str>) -> Result<Host, Box<dyn std::error::Error>> {
     std::fs::create_dir_all(dir.join("scripts"))?;
@@ -49,34 +49,17 @@ fn open(dir: &Path, scripts: Option<&str>) -> Result<Host, Box<dyn std::error::E
     Ok(Host::open(Config::load(&path)?)?)
 }
 
-/// Median time per operation over `ROUNDS` rounds of `WRITES_PER_ROUND`.
-fn measure(
-    mut op: impl FnMut(usize) -> Result<(), Box<dyn std::error::Error>>,
-) -> Result<Duration, Box<dyn std::error::Error>> {
-    for i in 0..WRITES_PER_ROUND / 5 {
-        op(i)?;
-    }
-    let mut per_op = Vec::with_capacity(ROUNDS);
-    for round in 0..ROUNDS {
-        let started = Instant::now();
-        for i in 0..WRITES_PER_ROUND {
-            op(round * WRITES_PER_ROUND + i)?;
-        }
-        per_op.push(started.elapsed() / WRITES_PER_ROUND as u32);
-    }
-    per_op.sort();
-    Ok(per_op[ROUNDS / 2])
-}
+type Op = Box<dyn FnMut(usize) -> Result<(), Box<dyn std::error::Error>>>;
 
-fn case_creation(scripts: Option<&str>) -> Result<Duration, Box<dyn std::error::Error>> {
-    let dir = tempfile::tempdir()?;
-    let host = open(dir.path(), scripts)?;
+/// Opens cases on a fresh store with `scripts`.
+fn case_creation(dir: &Path, scripts: Option<&str>) -> Result<Op, Box<dyn std::error::Error>> {
+    let host = open(dir, scripts)?;
     let customer = host.create_customer(NewCustomer {
         account: "AC-BENCH".into(),
         name: "Bench".into(),
         ..Default::default()
     })?;
-    measure(|i| {
+    Ok(Box::new(move |i| {
         let subject = if i % 2 == 0 {
             "urgent: printer"
         } else {
@@ -84,55 +67,92 @@ fn case_creation(scripts: Option<&str>) -> Result<Duration, Box<dyn std::error::
         };
         host.open_case(NewCase::new(customer.id, subject))?;
         Ok(())
-    })
+    }))
 }
 
-fn hook_call_alone() -> Result<Duration, Box<dyn std::error::Error>> {
-    let dir = tempfile::tempdir()?;
-    let host = open(dir.path(), Some(TEN_LINE_HOOK))?;
+/// Fires `before_save` for a case through the hook, without writing.
+fn hook_call_alone(dir: &Path) -> Result<Op, Box<dyn std::error::Error>> {
+    let host = open(dir, Some(TEN_LINE_HOOK))?;
     let customer = host.create_customer(NewCustomer {
         account: "AC-BENCH".into(),
         name: "Bench".into(),
         ..Default::default()
     })?;
     let case = host.open_case(NewCase::new(customer.id, "urgent: printer"))?;
-    measure(|_| {
+    Ok(Box::new(move |_| {
         let event = Event::BeforeSave(SaveEvent {
             op: SaveOp::Update,
             record: Record::Case(case.clone()),
         });
         host.fire(event)?;
         Ok(())
-    })
+    }))
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let baseline = case_creation(None)?;
-    let no_hook = case_creation(Some(OTHER_HOOK))?;
-    let hook = case_creation(Some(TEN_LINE_HOOK))?;
-    let alone = hook_call_alone()?;
-    let ratio = |d: Duration| d.as_secs_f64() / baseline.as_secs_f64();
-    let us = |d: Duration| d.as_secs_f64() * 1e6;
-    println!("| case creation | median per write | ratio to baseline |");
+    let dirs = [
+        tempfile::tempdir()?,
+        tempfile::tempdir()?,
+        tempfile::tempdir()?,
+        tempfile::tempdir()?,
+    ];
+    let names = [
+        "scripting off (baseline)",
+        "scripts loaded, no hook for cases",
+        "10-line `before_save_case` hook",
+        "the hook call alone (`Host::fire`, no write)",
+    ];
+    let mut ops: Vec<Op> = vec![
+        case_creation(dirs[0].path(), None)?,
+        case_creation(dirs[1].path(), Some(OTHER_HOOK))?,
+        case_creation(dirs[2].path(), Some(TEN_LINE_HOOK))?,
+        hook_call_alone(dirs[3].path())?,
+    ];
+    // Warm up, then interleave the cases round by round so that a change in
+    // machine load hits them alike.
+    for op in &mut ops {
+        for i in 0..WRITES_PER_ROUND {
+            op(i)?;
+        }
+    }
+    let mut micros: Vec<Vec<f64>> = vec![Vec::new(); ops.len()];
+    let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); ops.len()];
+    for round in 1..=ROUNDS {
+        let mut this_round = Vec::with_capacity(ops.len());
+        for op in &mut ops {
+            let started = Instant::now();
+            for i in 0..WRITES_PER_ROUND {
+                op(round * WRITES_PER_ROUND + i)?;
+            }
+            this_round.push(started.elapsed().as_secs_f64() * 1e6 / WRITES_PER_ROUND as f64);
+        }
+        for (k, t) in this_round.iter().enumerate() {
+            micros[k].push(*t);
+            ratios[k].push(t / this_round[0]);
+        }
+    }
+    println!("| case | median per operation | median ratio to baseline |");
     println!("|---|---|---|");
+    for (k, name) in names.iter().enumerate() {
+        println!(
+            "| {name} | {:.1} µs | {:.2} |",
+            median(micros[k].clone()),
+            median(ratios[k].clone())
+        );
+    }
+    let overhead: Vec<f64> = micros[2]
+        .iter()
+        .zip(&micros[0])
+        .map(|(h, b)| h - b)
+        .collect();
     println!(
-        "| scripting off (baseline) | {:.1} µs | 1.00 |",
-        us(baseline)
-    );
-    println!(
-        "| scripts loaded, no hook for cases | {:.1} µs | {:.2} |",
-        us(no_hook),
-        ratio(no_hook)
-    );
-    println!(
-        "| 10-line `before_save_case` hook | {:.1} µs | {:.2} |",
-        us(hook),
-        ratio(hook)
-    );
-    println!(
-        "\nhook overhead per write (hook − baseline): {:.1} µs; the hook call alone (`Host::fire`, no write): {:.1} µs",
-        us(hook.saturating_sub(baseline)),
-        us(alone)
+        "\nper-write cost of the hook (hook case − baseline, median over rounds): {:.1} µs",
+        median(overhead)
     );
     Ok(())
 }

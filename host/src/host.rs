@@ -1,6 +1,5 @@
 //! The `Host` facade: what embedders, the CLI, scripts and plugins call.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, SubsecRound, Utc};
@@ -84,6 +83,8 @@ impl HostBuilder {
         if let Some(scripts) = scripts {
             host.set_script_handler(Some(scripts));
         }
+        let plugins = crate::plugin::load(host.config())?;
+        host.set_plugin_handlers(plugins.into_iter().map(|p| p as Arc<dyn Handler>).collect());
         Ok(host)
     }
 }
@@ -258,42 +259,19 @@ impl Host {
             }
             None => None,
         };
-        self.read(|conn, schema| {
-            let mut sets: Vec<Vec<CustomerId>> = Vec::new();
-            if let Some(p) = &phone {
-                sets.push(store::customer_ids_by_phone(conn, p)?);
-            }
-            if let Some(e) = &email {
-                sets.push(store::customer_ids_by_email(conn, e)?);
-            }
-            if let Some(a) = &query.account {
-                sets.push(
-                    store::customer_id_by_account(conn, a)?
-                        .into_iter()
-                        .collect(),
-                );
-            }
-            if let Some((name, value)) = &field {
-                sets.push(store::customer_ids_by_field(conn, name, value)?);
-            }
-            if let Some(n) = &query.name {
-                sets.push(store::customer_ids_by_name(conn, n)?);
-            }
-            let Some(first) = sets.first() else {
-                return Err(Error::Refused(
-                    "a customer search needs at least one of phone, email, account, name or field"
-                        .into(),
-                ));
-            };
-            let mut ids: BTreeSet<CustomerId> = first.iter().copied().collect();
-            for other in &sets[1..] {
-                let other: BTreeSet<CustomerId> = other.iter().copied().collect();
-                ids.retain(|id| other.contains(id));
-            }
-            ids.into_iter()
-                .map(|id| store::get_customer(conn, schema, id))
-                .collect()
-        })
+        let mut criteria = Vec::new();
+        criteria.extend(phone.map(store::Criterion::Phone));
+        criteria.extend(email.map(store::Criterion::Email));
+        criteria.extend(query.account.clone().map(store::Criterion::Account));
+        criteria.extend(field.map(|(name, value)| store::Criterion::Field(name, value)));
+        criteria.extend(query.name.clone().map(store::Criterion::Name));
+        if criteria.is_empty() {
+            return Err(Error::Refused(
+                "a customer search needs at least one of phone, email, account, name or field"
+                    .into(),
+            ));
+        }
+        self.read(|conn, schema| store::find_customers(conn, schema, &criteria))
     }
 
     /// A page of customers, by id.

@@ -31,6 +31,7 @@ pub mod contact;
 mod error;
 mod host;
 pub mod pipeline;
+pub mod plugin;
 pub mod schema;
 pub mod script;
 mod store;

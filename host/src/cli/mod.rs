@@ -6,6 +6,7 @@
 mod demo;
 mod init;
 mod output;
+mod plugin;
 mod records;
 mod script;
 
@@ -60,6 +61,9 @@ enum Command {
     /// Rhai scripts: check, test a hook on a JSON file (dry run), docs.
     #[command(subcommand)]
     Script(script::ScriptCmd),
+    /// Native plugins: list the configured ones, inspect a library.
+    #[command(subcommand)]
+    Plugin(plugin::PluginCmd),
 }
 
 /// Runs the command line given in `args` (program name first).
@@ -86,6 +90,7 @@ where
         Command::FollowUp(cmd) => records::follow_up(&open(&cli.config)?, cmd, &out),
         Command::Task(cmd) => records::task(&open(&cli.config)?, cmd, &out),
         Command::Script(cmd) => script::run(&cli.config, cmd, &out),
+        Command::Plugin(cmd) => plugin::run(&cli.config, cmd, &out),
     }
 }
 

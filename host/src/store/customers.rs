@@ -1,7 +1,7 @@
 //! Customers and their phone and email tables.
 
 use dossier_sdk::{Address, Customer, CustomerId, Email, ObjectKind, Phone};
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, Row, params};
 
 use super::{Page, from_json, parse_ts, to_json, ts};
 use crate::error::{Error, Result};
@@ -90,50 +90,40 @@ fn write_contacts(conn: &Connection, c: &Customer) -> Result<()> {
     Ok(())
 }
 
-const CUSTOMER_COLUMNS: &str = "id, account, name, address, custom, created_at, updated_at";
+/// A customer row with its phones and emails folded in as JSON arrays of
+/// `[label, value]`, so one statement reads a whole customer.
+const CUSTOMER_COLUMNS: &str = "id, account, name, address, custom, created_at, updated_at,
+    (SELECT json_group_array(json_array(label, number)) FROM
+        (SELECT label, number FROM customer_phones WHERE customer_id = customers.id ORDER BY position)),
+    (SELECT json_group_array(json_array(label, address)) FROM
+        (SELECT label, address FROM customer_emails WHERE customer_id = customers.id ORDER BY position))";
 
 fn customer_from_row(schema: &Schema, row: &Row<'_>) -> Result<Customer> {
     let address: String = row.get(3)?;
     let custom: String = row.get(4)?;
     let created: String = row.get(5)?;
     let updated: String = row.get(6)?;
+    let phones: String = row.get(7)?;
+    let emails: String = row.get(8)?;
+    let phones: Vec<(String, String)> = from_json("customer phones", &phones)?;
+    let emails: Vec<(String, String)> = from_json("customer emails", &emails)?;
     Ok(Customer {
         id: CustomerId(row.get(0)?),
         account: row.get(1)?,
         name: row.get(2)?,
         address: from_json::<Address>("customer address", &address)?,
-        phones: Vec::new(),
-        emails: Vec::new(),
+        phones: phones
+            .into_iter()
+            .map(|(label, number)| Phone { label, number })
+            .collect(),
+        emails: emails
+            .into_iter()
+            .map(|(label, address)| Email { label, address })
+            .collect(),
         custom: schema.decode(ObjectKind::Customer, &custom)?,
         created_at: parse_ts(&created)?,
         updated_at: parse_ts(&updated)?,
     })
-}
-
-fn load_contacts(conn: &Connection, c: &mut Customer) -> Result<()> {
-    let mut phones = conn.prepare_cached(
-        "SELECT label, number FROM customer_phones WHERE customer_id = ?1 ORDER BY position",
-    )?;
-    c.phones = phones
-        .query_map([c.id.0], |r| {
-            Ok(Phone {
-                label: r.get(0)?,
-                number: r.get(1)?,
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    let mut emails = conn.prepare_cached(
-        "SELECT label, address FROM customer_emails WHERE customer_id = ?1 ORDER BY position",
-    )?;
-    c.emails = emails
-        .query_map([c.id.0], |r| {
-            Ok(Email {
-                label: r.get(0)?,
-                address: r.get(1)?,
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(())
 }
 
 fn query_customers(
@@ -147,9 +137,6 @@ fn query_customers(
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
         out.push(customer_from_row(schema, row)?);
-    }
-    for c in &mut out {
-        load_contacts(conn, c)?;
     }
     Ok(out)
 }
@@ -181,65 +168,71 @@ pub(crate) fn customer_by_account(
     .pop())
 }
 
-/// The id of the customer with this account number.
-pub(crate) fn customer_id_by_account(
+/// One condition of a customer search; all conditions of a search must hold.
+#[derive(Debug, Clone)]
+pub(crate) enum Criterion {
+    /// A phone number, already in E.164.
+    Phone(String),
+    /// An email address, already lower-cased.
+    Email(String),
+    /// An exact account number.
+    Account(String),
+    /// A substring of the name, any case.
+    Name(String),
+    /// An indexed custom field equal to this plain-JSON value.
+    Field(String, serde_json::Value),
+}
+
+/// Customers matching every criterion, lowest id first, at most 100, in one
+/// statement: each criterion is an indexed subquery of ids, intersected.
+pub(crate) fn find_customers(
     conn: &Connection,
-    account: &str,
-) -> Result<Option<CustomerId>> {
-    Ok(conn
-        .prepare_cached("SELECT id FROM customers WHERE account = ?1")?
-        .query_row([account], |r| r.get(0))
-        .optional()?
-        .map(CustomerId))
-}
-
-/// Ids of customers having this (normalized) phone number, lowest id first.
-pub(crate) fn customer_ids_by_phone(conn: &Connection, number: &str) -> Result<Vec<CustomerId>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT DISTINCT customer_id FROM customer_phones WHERE number = ?1 ORDER BY customer_id LIMIT 100",
-    )?;
-    let ids = stmt
-        .query_map([number], |r| r.get(0).map(CustomerId))?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(ids)
-}
-
-/// Ids of customers having this (lower-cased) email address, lowest id first.
-pub(crate) fn customer_ids_by_email(conn: &Connection, address: &str) -> Result<Vec<CustomerId>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT DISTINCT customer_id FROM customer_emails WHERE address = ?1 ORDER BY customer_id LIMIT 100",
-    )?;
-    let ids = stmt
-        .query_map([address], |r| r.get(0).map(CustomerId))?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(ids)
-}
-
-/// Ids of customers whose indexed custom field `field` equals `value` (plain JSON).
-pub(crate) fn customer_ids_by_field(
-    conn: &Connection,
-    field: &str,
-    value: &serde_json::Value,
-) -> Result<Vec<CustomerId>> {
-    super::ids_by_field(conn, "customers", "id", field, value)
-        .map(|ids| ids.into_iter().map(CustomerId).collect())
-}
-
-/// Ids of customers whose name contains `part`, any case.
-pub(crate) fn customer_ids_by_name(conn: &Connection, part: &str) -> Result<Vec<CustomerId>> {
-    let pattern = format!(
-        "%{}%",
-        part.replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
+    schema: &Schema,
+    criteria: &[Criterion],
+) -> Result<Vec<Customer>> {
+    let mut subqueries = Vec::new();
+    let mut values: Vec<rusqlite::types::Value> = Vec::new();
+    for c in criteria {
+        let n = values.len() + 1;
+        let (sql, value) = match c {
+            Criterion::Phone(p) => (
+                format!("SELECT customer_id FROM customer_phones WHERE number = ?{n}"),
+                p.clone().into(),
+            ),
+            Criterion::Email(e) => (
+                format!("SELECT customer_id FROM customer_emails WHERE address = ?{n}"),
+                e.clone().into(),
+            ),
+            Criterion::Account(a) => (
+                format!("SELECT id FROM customers WHERE account = ?{n}"),
+                a.clone().into(),
+            ),
+            Criterion::Name(part) => (
+                format!("SELECT id FROM customers WHERE name LIKE ?{n} ESCAPE '\\'"),
+                format!(
+                    "%{}%",
+                    part.replace('\\', "\\\\")
+                        .replace('%', "\\%")
+                        .replace('_', "\\_")
+                )
+                .into(),
+            ),
+            Criterion::Field(name, value) => (
+                super::field_id_subquery("customers", "id", name, n),
+                super::json_to_sql(value),
+            ),
+        };
+        subqueries.push(sql);
+        values.push(value);
+    }
+    if subqueries.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id IN ({}) ORDER BY id LIMIT 100",
+        subqueries.join(" INTERSECT ")
     );
-    let mut stmt = conn.prepare_cached(
-        "SELECT id FROM customers WHERE name LIKE ?1 ESCAPE '\\' ORDER BY id LIMIT 100",
-    )?;
-    let ids = stmt
-        .query_map([pattern], |r| r.get(0).map(CustomerId))?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(ids)
+    query_customers(conn, schema, &sql, rusqlite::params_from_iter(values))
 }
 
 /// A page of customers, by id.

@@ -134,33 +134,29 @@ pub(crate) fn sync_field_defs(conn: &Connection, schema: &Schema) -> Result<()> 
     Ok(())
 }
 
-/// Ids (`id_column`) of rows of `table` whose custom field equals `value`,
-/// through the field's expression index.
-pub(crate) fn ids_by_field(
-    conn: &Connection,
-    table: &str,
-    id_column: &str,
-    field: &str,
-    value: &serde_json::Value,
-) -> Result<Vec<i64>> {
-    let sql = format!(
-        "SELECT {id_column} FROM {table} WHERE {} = ?1 ORDER BY {id_column} LIMIT 100",
+/// A subquery selecting `id_column` of the rows of `table` whose custom field
+/// `field` equals parameter `?{param}`, spelled so the field's expression index
+/// serves it.
+pub(crate) fn field_id_subquery(table: &str, id_column: &str, field: &str, param: usize) -> String {
+    format!(
+        "SELECT {id_column} FROM {table} WHERE {} = ?{param}",
         field_expr(field)
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let param: rusqlite::types::Value = match value {
-        serde_json::Value::Bool(b) => rusqlite::types::Value::Integer(i64::from(*b)),
+    )
+}
+
+/// The SQL value `json_extract` yields for a plain-JSON scalar.
+pub(crate) fn json_to_sql(value: &serde_json::Value) -> rusqlite::types::Value {
+    use rusqlite::types::Value;
+    match value {
+        serde_json::Value::Bool(b) => Value::Integer(i64::from(*b)),
         serde_json::Value::Number(n) => match n.as_i64() {
-            Some(i) => rusqlite::types::Value::Integer(i),
-            None => rusqlite::types::Value::Real(n.as_f64().unwrap_or(0.0)),
+            Some(i) => Value::Integer(i),
+            None => Value::Real(n.as_f64().unwrap_or(0.0)),
         },
-        serde_json::Value::String(s) => rusqlite::types::Value::Text(s.clone()),
-        other => rusqlite::types::Value::Text(other.to_string()),
-    };
-    let ids = stmt
-        .query_map([param], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(ids)
+        serde_json::Value::String(s) => Value::Text(s.clone()),
+        serde_json::Value::Null => Value::Null,
+        other => Value::Text(other.to_string()),
+    }
 }
 
 /// The query plan SQLite picks for a lookup by custom field, for tests and

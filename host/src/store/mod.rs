@@ -117,7 +117,7 @@ impl Store {
             });
         }
         if depth == 0 {
-            writer.conn.execute_batch("BEGIN IMMEDIATE")?;
+            exec_cached(&writer.conn, "BEGIN IMMEDIATE")?;
         }
         writer.enter();
         let guard = DepthGuard {
@@ -159,9 +159,15 @@ impl Store {
                 conn
             }
         };
-        let result = f(&conn);
+        // One read transaction per call: a record read in several statements
+        // comes from one snapshot, even while the writer commits.
+        let result = exec_cached(&conn, "BEGIN").and_then(|()| {
+            let result = f(&conn);
+            exec_cached(&conn, "COMMIT").and(result)
+        });
         let mut pool = self.readers.lock();
-        if pool.len() < 8 {
+        // A connection left inside a transaction would pin an old snapshot.
+        if pool.len() < 8 && conn.is_autocommit() {
             pool.push(conn);
         }
         result
@@ -181,12 +187,12 @@ impl DepthGuard<'_> {
         self.finished = true;
         if self.outer {
             if ok {
-                if let Err(e) = self.writer.conn.execute_batch("COMMIT") {
+                if let Err(e) = exec_cached(&self.writer.conn, "COMMIT") {
                     let _ = self.writer.conn.execute_batch("ROLLBACK");
-                    return Err(e.into());
+                    return Err(e);
                 }
             } else {
-                self.writer.conn.execute_batch("ROLLBACK")?;
+                exec_cached(&self.writer.conn, "ROLLBACK")?;
             }
         }
         Ok(())
@@ -208,6 +214,13 @@ impl Writer {
     fn enter(&self) {
         self.depth.set(self.depth.get() + 1);
     }
+}
+
+/// Runs a parameterless statement through the connection's statement cache,
+/// so hot paths (BEGIN, COMMIT) are parsed once per connection.
+fn exec_cached(conn: &Connection, sql: &str) -> Result<()> {
+    conn.prepare_cached(sql)?.execute([])?;
+    Ok(())
 }
 
 /// Formats a time the way the store keeps it: fixed width, so text order is time order.

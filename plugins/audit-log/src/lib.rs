@@ -1,0 +1,143 @@
+//! The `audit-log` plugin: appends every change to a JSON-lines file.
+//!
+//! Each handled event becomes one line: when it was logged, the event kind,
+//! for save events the object, operation and id, and the whole event. The
+//! line is written with one `write` call on a file opened for appending and
+//! made durable with `File::sync_data` before the handler returns, so a line
+//! the host saw succeed survives a crash.
+//!
+//! Config (`[plugins.config]` of its `[[plugins]]` entry):
+//!
+//! | key | type | default | meaning |
+//! |---|---|---|---|
+//! | `path` | string | required | the file to append to; created if missing |
+//! | `events` | array of event names | `["after_save"]` | which events to log |
+//!
+//! The plugin does not declare itself thread-safe, so the host hands it one
+//! event at a time and lines never interleave.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::PathBuf;
+
+use dossier_sdk::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// The plugin instance: the open file and the events to log.
+struct AuditLog {
+    file: File,
+    path: PathBuf,
+    events: Vec<EventKind>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Config {
+    path: PathBuf,
+    #[serde(default = "default_events")]
+    events: Vec<EventKind>,
+}
+
+fn default_events() -> Vec<EventKind> {
+    vec![EventKind::AfterSave]
+}
+
+/// One line of the log.
+#[derive(Serialize)]
+struct Line<'a> {
+    at: String,
+    kind: EventKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    object: Option<ObjectKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    op: Option<SaveOp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<i64>,
+    event: &'a Event,
+}
+
+impl AuditLog {
+    fn append(&self, event: &Event) -> Result<Outcome> {
+        let save = match event {
+            Event::BeforeSave(s) | Event::AfterSave(s) => Some(s),
+            _ => None,
+        };
+        let line = Line {
+            at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            kind: event.kind(),
+            object: save.map(|s| s.record.kind()),
+            op: save.map(|s| s.op),
+            id: save.map(|s| s.record.id()),
+            event,
+        };
+        let mut bytes = dossier_sdk::serde_json::to_vec(&line)
+            .map_err(|e| Error::failed(format!("cannot encode audit line: {e}")))?;
+        bytes.push(b'\n');
+        // `&File` implements Write; the host serializes calls, so no lock is needed.
+        (&self.file)
+            .write_all(&bytes)
+            .and_then(|()| self.file.sync_data())
+            .map_err(|e| Error::failed(format!("cannot append to {}: {e}", self.path.display())))?;
+        Ok(Outcome::Continue)
+    }
+}
+
+impl Plugin for AuditLog {
+    const EVENTS: &'static [EventKind] = &EventKind::ALL;
+
+    fn new(config: dossier_sdk::serde_json::Value, _host: HostApi) -> Result<Self> {
+        let config: Config = dossier_sdk::serde_json::from_value(config).map_err(Error::config)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&config.path)
+            .map_err(|e| Error::config(format!("cannot open {}: {e}", config.path.display())))?;
+        Ok(AuditLog {
+            file,
+            path: config.path,
+            events: config.events,
+        })
+    }
+
+    fn events(&self) -> Vec<EventKind> {
+        self.events.clone()
+    }
+
+    fn before_save(&self, event: &mut SaveEvent) -> Result<Outcome> {
+        self.append(&Event::BeforeSave(event.clone()))
+    }
+
+    fn after_save(&self, event: &mut SaveEvent) -> Result<Outcome> {
+        self.append(&Event::AfterSave(event.clone()))
+    }
+
+    fn screen_pop(&self, pop: &mut ScreenPop) -> Result<Outcome> {
+        self.append(&Event::ScreenPop(pop.clone()))
+    }
+
+    fn disposition(&self, disposition: &mut Disposition) -> Result<Outcome> {
+        self.append(&Event::Disposition(disposition.clone()))
+    }
+
+    fn notification(&self, notification: &mut Notification) -> Result<Outcome> {
+        self.append(&Event::Notification(notification.clone()))
+    }
+
+    fn email_received(&self, email: &mut EmailReceived) -> Result<Outcome> {
+        self.append(&Event::EmailReceived(email.clone()))
+    }
+
+    fn chat_offered(&self, chat: &mut ChatEvent) -> Result<Outcome> {
+        self.append(&Event::ChatOffered(chat.clone()))
+    }
+
+    fn chat_ended(&self, chat: &mut ChatEvent) -> Result<Outcome> {
+        self.append(&Event::ChatEnded(chat.clone()))
+    }
+
+    fn task_reminder(&self, reminder: &mut TaskReminder) -> Result<Outcome> {
+        self.append(&Event::TaskReminder(reminder.clone()))
+    }
+}
+
+declare_plugin!(AuditLog, name = "audit-log");

@@ -1,0 +1,122 @@
+//! `dossier plugin list` and `dossier plugin inspect`, run as the real
+//! binary on real built libraries.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use crate::built::{dossier_bin, plugin, sha256};
+
+fn dossier(dir: &Path, args: &[&str]) -> Output {
+    Command::new(dossier_bin())
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("run dossier")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Replaces the directory holding the built libraries and the SDK version,
+/// which change between machines and releases. Snapshots also filter hashes.
+fn redact(s: &str) -> String {
+    let dir = plugin("noop-plugin")
+        .parent()
+        .expect("profile dir")
+        .display()
+        .to_string();
+    s.replace(&dir, "[TARGET]").replace(
+        &format!("dossier-sdk {}", dossier_sdk::SDK_VERSION),
+        "dossier-sdk [SDK]",
+    )
+}
+
+macro_rules! snapshot {
+    ($name:expr, $value:expr) => {
+        insta::with_settings!({filters => vec![(r"\b[0-9a-f]{64}\b", "[SHA256]")]}, {
+            insta::assert_snapshot!($name, $value);
+        })
+    };
+}
+
+#[test]
+fn list_shows_every_configured_plugin_and_fails_if_one_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let audit = plugin("audit-log-plugin");
+    let noop = plugin("noop-plugin");
+    let config = format!(
+        "[[plugins]]\npath = {:?}\nsha256 = \"{}\"\n[plugins.config]\npath = \"audit.jsonl\"\n\n\
+         [[plugins]]\npath = {:?}\ntrust = true\n\n\
+         [[plugins]]\npath = {:?}\nsha256 = \"{}\"\n",
+        audit.display().to_string(),
+        sha256(&audit),
+        noop.display().to_string(),
+        noop.display().to_string(),
+        "0".repeat(64),
+    );
+    std::fs::write(dir.path().join("dossier.toml"), config).expect("config");
+
+    let out = dossier(dir.path(), &["plugin", "list"]);
+    assert_eq!(out.status.code(), Some(1), "one plugin would be refused");
+    snapshot!(
+        "plugin_list",
+        redact(&format!(
+            "{}--- stderr\n{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        ))
+    );
+
+    let out = dossier(dir.path(), &["plugin", "list", "--json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(rows.as_array().map(Vec::len), Some(3));
+    assert_eq!(rows[0]["info"]["name"], "audit-log");
+    assert_eq!(rows[0]["hash"]["status"], "verified");
+    assert_eq!(rows[1]["hash"]["status"], "trusted");
+    assert_eq!(rows[1]["info"]["events"][0], "before_save");
+    assert_eq!(rows[2]["hash"]["status"], "mismatch");
+    assert_eq!(rows[2]["hash"]["actual"], sha256(&noop));
+    assert!(rows[2]["info"].is_null());
+    assert!(
+        rows[2]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("refused"))
+    );
+
+    // Nothing was created: the audit plugin's file does not exist.
+    assert!(!dir.path().join("audit.jsonl").exists());
+}
+
+#[test]
+fn inspect_shows_the_handshake_and_the_lines_to_enable_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let lib = plugin("smtp-notify-plugin");
+    let out = dossier(
+        dir.path(),
+        &["plugin", "inspect", &lib.display().to_string()],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    snapshot!("plugin_inspect", redact(&text(&out.stdout)));
+
+    let out = dossier(
+        dir.path(),
+        &["plugin", "inspect", "--json", &lib.display().to_string()],
+    );
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(info["name"], "smtp-notify");
+    assert_eq!(info["events"], serde_json::json!(["notification"]));
+    assert_eq!(info["thread_safe"], true);
+    assert_eq!(info["sha256"], sha256(&lib));
+
+    let bad = plugin("wrong-abi-plugin");
+    let out = dossier(
+        dir.path(),
+        &["plugin", "inspect", &bad.display().to_string()],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        redact(&text(&out.stderr)),
+        "error: plugin [TARGET]/libwrong_abi_plugin.so: is incompatible: its plugin table speaks plugin ABI version 2, but this build speaks version 1; rebuild the plugin against dossier-sdk [SDK] (plugin ABI 1)\n"
+    );
+}

@@ -1,0 +1,204 @@
+//! The `webhook` plugin against a real HTTP server on 127.0.0.1.
+
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use dossier_sdk::{Event, NewCustomer, Record, SaveOp};
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+
+use crate::built::entry;
+use crate::util::TestStore;
+
+/// One request as the server saw it.
+struct Seen {
+    method: String,
+    url: String,
+    headers: BTreeMap<String, String>,
+    body: Vec<u8>,
+}
+
+/// Starts an HTTP server that answers the given statuses in order (then
+/// 200), and returns its URL and what it receives. It stops after
+/// `statuses.len() + 1` requests or 10 s.
+fn server(statuses: Vec<u16>) -> (String, mpsc::Receiver<Seen>) {
+    let server = tiny_http::Server::http("127.0.0.1:0").expect("bind");
+    let port = server.server_addr().to_ip().expect("an IP listener").port();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut answers = statuses.into_iter();
+        let total = answers.len() + 1;
+        for _ in 0..total {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let Ok(Some(mut request)) = server.recv_timeout(left) else {
+                return;
+            };
+            let mut body = Vec::new();
+            let _ = request.as_reader().read_to_end(&mut body);
+            let headers = request
+                .headers()
+                .iter()
+                .map(|h| {
+                    (
+                        h.field.as_str().as_str().to_ascii_lowercase(),
+                        h.value.as_str().to_owned(),
+                    )
+                })
+                .collect();
+            let seen = Seen {
+                method: request.method().as_str().to_owned(),
+                url: request.url().to_owned(),
+                headers,
+                body,
+            };
+            let status = answers.next().unwrap_or(200);
+            let _ =
+                request.respond(tiny_http::Response::from_string("ok").with_status_code(status));
+            if tx.send(seen).is_err() {
+                return;
+            }
+        }
+    });
+    (format!("http://127.0.0.1:{port}/hooks/dossier"), rx)
+}
+
+fn config(url: &str, extra: &str) -> String {
+    entry(
+        "webhook-plugin",
+        &format!("url = \"{url}\"\nsecret = \"s3cret\"\n{extra}"),
+    )
+}
+
+fn ann(t: &TestStore) -> dossier_host::Result<dossier_sdk::Customer> {
+    t.host.create_customer(NewCustomer {
+        account: "AC-7".into(),
+        name: "Ann".into(),
+        ..Default::default()
+    })
+}
+
+#[test]
+fn after_save_is_posted_signed_and_retried_after_a_server_error() {
+    let (url, seen) = server(vec![503]);
+    let t = TestStore::new(&config(&url, "retries = 2\ntimeout_ms = 5000"));
+    let ann = ann(&t).expect("created");
+
+    // Delivery happens after commit, before create_customer returns.
+    let first = seen
+        .recv_timeout(Duration::from_secs(5))
+        .expect("first attempt");
+    let second = seen.recv_timeout(Duration::from_secs(5)).expect("retry");
+    assert!(
+        t.host.pending_outbox().expect("outbox").is_empty(),
+        "delivered"
+    );
+
+    for request in [&first, &second] {
+        assert_eq!(request.method, "POST");
+        assert_eq!(request.url, "/hooks/dossier");
+        assert_eq!(request.headers["content-type"], "application/json");
+        assert_eq!(request.headers["x-dossier-event"], "after_save");
+        let signature = request.headers["x-dossier-signature"]
+            .strip_prefix("sha256=")
+            .expect("sha256= prefix");
+        let tag: Vec<u8> = (0..signature.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&signature[i..i + 2], 16).expect("hex"))
+            .collect();
+        let mut mac = Hmac::<Sha256>::new_from_slice(b"s3cret").expect("key");
+        mac.update(&request.body);
+        mac.verify_slice(&tag).expect("the signature verifies");
+    }
+    assert_eq!(first.body, second.body, "a retry sends the same event");
+    assert_eq!(
+        first.headers["x-dossier-delivery"], second.headers["x-dossier-delivery"],
+        "a retry keeps the delivery id"
+    );
+
+    let event: Event = serde_json::from_slice(&first.body).expect("the body is an event");
+    match event {
+        Event::AfterSave(save) => {
+            assert_eq!(save.op, SaveOp::Create);
+            assert_eq!(save.record, Record::Customer(ann));
+        }
+        other => panic!("unexpected event {other:?}"),
+    }
+
+    // A tampered body does not verify.
+    let mut mac = Hmac::<Sha256>::new_from_slice(b"s3cret").expect("key");
+    mac.update(b"{}");
+    let hex = first.headers["x-dossier-signature"].trim_start_matches("sha256=");
+    assert_ne!(
+        hex,
+        mac.finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
+}
+
+#[test]
+fn a_client_error_is_not_retried_and_the_failure_stays_in_the_outbox() {
+    let (url, seen) = server(vec![400]);
+    let t = TestStore::new(&config(&url, "retries = 3"));
+    ann(&t).expect("the write stands: after_save failures do not undo it");
+    seen.recv_timeout(Duration::from_secs(5))
+        .expect("one attempt");
+    assert!(
+        seen.recv_timeout(Duration::from_millis(300)).is_err(),
+        "no retry after 400"
+    );
+    let pending = t.host.pending_outbox().expect("outbox");
+    assert_eq!(pending.len(), 1);
+    let error = pending[0].last_error.as_deref().unwrap_or_default();
+    assert!(
+        error.starts_with("plugin webhook: failed on the after_save event: POST ")
+            && error.contains("failed after 1 attempt(s) (not retried): HTTP status 400"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_silent_peer_never_holds_a_guarded_write_longer_than_the_timeout() {
+    // A peer that accepts connections and never answers.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        listener.set_nonblocking(true).expect("nonblocking");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok((stream, _)) = listener.accept() {
+                held.push(stream);
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    });
+    let url = format!("http://127.0.0.1:{port}/");
+    let t = TestStore::new(&config(
+        &url,
+        "events = [\"before_save\"]\ntimeout_ms = 400\nretries = 10",
+    ));
+    let started = Instant::now();
+    let err = ann(&t).expect_err("the webhook cannot deliver");
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_millis(1500),
+        "held the write for {took:?}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.starts_with("plugin webhook: failed on the before_save event: POST")
+            && message.contains("out of time"),
+        "{message}"
+    );
+    let conn = rusqlite::Connection::open(t.db_path()).expect("db");
+    let customers: i64 = conn
+        .query_row("SELECT count(*) FROM customers", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(customers, 0, "the guarded write was rolled back");
+}

@@ -1,0 +1,128 @@
+//! A plugin whose handshake is valid but whose answers are not: what it gets
+//! wrong is chosen by `mode` in its config.
+//!
+//! - `bytes`: `handle` answers OK with bytes that are not JSON;
+//! - `status`: `handle` answers an unknown status code;
+//! - `wrong_kind`: `handle` answers a reply that turns the event into
+//!   another kind of event;
+//! - `created`: `create` answers OK with a document that is not `Created`.
+//!
+//! The table is written by hand (not with `declare_plugin!`) to be able to
+//! misbehave.
+
+use std::ffi::c_void;
+
+use dossier_sdk::abi::{
+    Buffer, Created, Handshake, HostTable, PluginTable, Reply, TableHeader, status,
+};
+use dossier_sdk::{Channel, ChatEvent, Event, EventKind, Interaction, Outcome};
+
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Bytes,
+    Status,
+    WrongKind,
+}
+
+/// # Safety
+/// `out` must be writable.
+unsafe fn answer(out: *mut Buffer, code: i32, bytes: Vec<u8>) -> i32 {
+    // SAFETY: per the contract.
+    unsafe { out.write(Buffer::from_vec(bytes)) };
+    code
+}
+
+unsafe extern "C" fn handshake(out: *mut Buffer) -> i32 {
+    let handshake = Handshake {
+        abi_version: dossier_sdk::abi::ABI_VERSION,
+        sdk_version: dossier_sdk::SDK_VERSION.into(),
+        name: "garbage".into(),
+        version: "0.1.0".into(),
+        events: EventKind::ALL.to_vec(),
+        thread_safe: false,
+    };
+    let bytes = serde_json::to_vec(&handshake).unwrap_or_default();
+    // SAFETY: the host passes a writable slot.
+    unsafe { answer(out, status::OK, bytes) }
+}
+
+unsafe extern "C" fn create(
+    config: *const u8,
+    len: usize,
+    _: *const HostTable,
+    instance: *mut *mut c_void,
+    out: *mut Buffer,
+) -> i32 {
+    // SAFETY: the host lends the config bytes for the call.
+    let config = unsafe { std::slice::from_raw_parts(config, len) };
+    let config: serde_json::Value = serde_json::from_slice(config).unwrap_or_default();
+    let mode = match config.get("mode").and_then(|m| m.as_str()) {
+        Some("bytes") => Mode::Bytes,
+        Some("status") => Mode::Status,
+        Some("wrong_kind") => Mode::WrongKind,
+        // SAFETY: the host passes a writable slot.
+        Some("created") => return unsafe { answer(out, status::OK, b"[1, 2".to_vec()) },
+        _ => return unsafe { answer(out, status::ERROR, b"unknown mode".to_vec()) },
+    };
+    let created = Created {
+        events: EventKind::ALL.to_vec(),
+    };
+    // SAFETY: the host passes a writable instance slot.
+    unsafe { instance.write(Box::into_raw(Box::new(mode)).cast()) };
+    let bytes = serde_json::to_vec(&created).unwrap_or_default();
+    // SAFETY: the host passes a writable slot.
+    unsafe { answer(out, status::OK, bytes) }
+}
+
+unsafe extern "C" fn handle(
+    instance: *const c_void,
+    _: *const u8,
+    _: usize,
+    out: *mut Buffer,
+) -> i32 {
+    // SAFETY: made by `create`.
+    let mode = unsafe { *instance.cast::<Mode>() };
+    let (code, bytes) = match mode {
+        Mode::Bytes => (status::OK, b"\x00\xffnot json at all".to_vec()),
+        Mode::Status => (42, b"what is status 42?".to_vec()),
+        Mode::WrongKind => {
+            let reply = Reply {
+                outcome: Outcome::Continue,
+                event: Some(Event::ChatEnded(ChatEvent {
+                    chat: 1,
+                    interaction: Interaction::new(Channel::Chat),
+                    agent: None,
+                    transcript: None,
+                })),
+            };
+            (status::OK, serde_json::to_vec(&reply).unwrap_or_default())
+        }
+    };
+    // SAFETY: the host passes a writable slot.
+    unsafe { answer(out, code, bytes) }
+}
+
+unsafe extern "C" fn destroy(instance: *mut c_void) {
+    // SAFETY: made by `create`, destroyed once.
+    drop(unsafe { Box::from_raw(instance.cast::<Mode>()) });
+}
+
+unsafe extern "C" fn free_buffer(buffer: Buffer) {
+    // SAFETY: the host only returns buffers made here.
+    unsafe { buffer.free() }
+}
+
+static TABLE: PluginTable = PluginTable {
+    header: TableHeader::of::<PluginTable>(),
+    handshake,
+    create,
+    handle,
+    destroy,
+    free_buffer,
+};
+
+/// The entry point.
+#[unsafe(no_mangle)]
+pub extern "C" fn dossier_plugin_entry() -> *const PluginTable {
+    &TABLE
+}

@@ -1,0 +1,154 @@
+//! A plugin for the host's tests that exercises every part of the plugin API:
+//! changing events, vetoing, failing, and calling back into the host. What
+//! it does is chosen by its config; with an empty config it does nothing.
+//!
+//! | key | effect |
+//! |---|---|
+//! | `veto_subject` | `before_save` of a case whose subject contains it: veto |
+//! | `priority` | `before_save` of a case: set its priority |
+//! | `note` | `before_save` of a case update: add a note with this body (host callback) |
+//! | `fail_after_save` | `after_save`: fail |
+//! | `overlap_check` | `before_save`: fail if another call is in progress (sleeps 20 ms) |
+//! | (always) | `screen_pop` with a caller: find the customer by phone (callback), pop its only open case or itself |
+//! | (always) | `disposition` `callback`: read the case and customer, plan a call task (callbacks) |
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use dossier_sdk::prelude::*;
+use serde::Deserialize;
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct Config {
+    veto_subject: Option<String>,
+    priority: Option<String>,
+    note: Option<String>,
+    fail_after_save: bool,
+    overlap_check: bool,
+}
+
+/// The plugin instance.
+struct Probe {
+    config: Config,
+    host: HostApi,
+    in_flight: AtomicUsize,
+}
+
+impl Plugin for Probe {
+    const EVENTS: &'static [EventKind] = &[
+        EventKind::BeforeSave,
+        EventKind::AfterSave,
+        EventKind::ScreenPop,
+        EventKind::Disposition,
+    ];
+
+    fn new(config: dossier_sdk::serde_json::Value, host: HostApi) -> Result<Self> {
+        let config: Config = dossier_sdk::serde_json::from_value(config).map_err(Error::config)?;
+        host.info("probe created");
+        Ok(Probe {
+            config,
+            host,
+            in_flight: AtomicUsize::new(0),
+        })
+    }
+
+    fn before_save(&self, event: &mut SaveEvent) -> Result<Outcome> {
+        if self.config.overlap_check {
+            let others = self.in_flight.fetch_add(1, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(20));
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+            if others > 0 {
+                return Err(Error::failed("two calls overlapped"));
+            }
+        }
+        let Record::Case(case) = &mut event.record else {
+            return Ok(Outcome::Continue);
+        };
+        if let Some(word) = &self.config.veto_subject
+            && case.subject.contains(word.as_str())
+        {
+            return Ok(Outcome::Veto(format!("subject mentions `{word}`")));
+        }
+        if let Some(priority) = &self.config.priority {
+            case.priority = priority.clone();
+        }
+        if let (Some(body), SaveOp::Update) = (&self.config.note, event.op) {
+            let saved =
+                self.host
+                    .add_follow_up(&NewFollowUp::note(case.number, "probe", body.clone()))?;
+            self.host.info(&format!(
+                "added follow-up {} to case {}",
+                saved.id.0, case.number
+            ));
+        }
+        Ok(Outcome::Continue)
+    }
+
+    fn after_save(&self, event: &mut SaveEvent) -> Result<Outcome> {
+        if self.config.fail_after_save {
+            return Err(Error::failed(format!(
+                "after_save of {} {} failed on purpose",
+                event.record.kind(),
+                event.record.id()
+            )));
+        }
+        Ok(Outcome::Continue)
+    }
+
+    fn screen_pop(&self, pop: &mut ScreenPop) -> Result<Outcome> {
+        let Some(caller) = pop.interaction.caller.clone() else {
+            return Ok(Outcome::Continue);
+        };
+        let query = CustomerQuery {
+            phone: Some(caller),
+            ..CustomerQuery::default()
+        };
+        let found = self.host.find_customers(&query)?;
+        let [customer] = found.as_slice() else {
+            return Ok(Outcome::Continue);
+        };
+        let open = self.host.open_cases(customer.id)?;
+        pop.target = match open.as_slice() {
+            [case] => PopTarget::Case {
+                case: case.number,
+                customer: customer.id,
+            },
+            _ => PopTarget::Customer {
+                customer: customer.id,
+            },
+        };
+        pop.reason = format!("probe: caller is {}", customer.account);
+        Ok(Outcome::Continue)
+    }
+
+    fn disposition(&self, disposition: &mut Disposition) -> Result<Outcome> {
+        if disposition.code != "callback" {
+            return Ok(Outcome::Continue);
+        }
+        let Some(number) = disposition.case else {
+            return Ok(Outcome::Veto("a callback needs a case".into()));
+        };
+        let Some(case) = self.host.case(number)? else {
+            return Ok(Outcome::Veto(format!("case {number} does not exist")));
+        };
+        let customer = self
+            .host
+            .customer(case.customer)?
+            .ok_or_else(|| Error::failed(format!("customer {} is missing", case.customer)))?;
+        let task = self.host.add_task(&NewTask {
+            customer: Some(customer.id),
+            case: Some(case.number),
+            kind: TaskKind::Call,
+            subject: format!("Call {} back", customer.name),
+            due_at: case.updated_at + chrono::Duration::days(1),
+            reminder_minutes: Some(10),
+            assignee: disposition.interaction.agent.clone(),
+            custom: Default::default(),
+        })?;
+        self.host.info(&format!("planned task {}", task.id.0));
+        Ok(Outcome::Continue)
+    }
+}
+
+declare_plugin!(Probe, name = "probe");
