@@ -33,6 +33,7 @@ mod host;
 pub mod pipeline;
 pub mod plugin;
 pub mod schema;
+pub mod script;
 mod store;
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -40,4 +41,5 @@ pub use config::Config;
 pub use error::{Error, Result};
 pub use host::{Host, HostBuilder};
 pub use pipeline::Handler;
+pub use script::Scripts;
 pub use store::{CaseFilter, MAX_WRITE_DEPTH, OutboxEntry, Page, TaskFilter};

@@ -9,5 +9,6 @@ mod plugin_smtp;
 mod plugin_webhook;
 mod plugins;
 mod records;
+mod scripts;
 mod store;
 mod util;

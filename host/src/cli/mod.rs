@@ -8,6 +8,7 @@ mod init;
 mod output;
 mod plugin;
 mod records;
+mod script;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -57,6 +58,9 @@ enum Command {
     /// Tasks: add, list, done.
     #[command(subcommand)]
     Task(records::TaskCmd),
+    /// Rhai scripts: check, test a hook on a JSON file (dry run), docs.
+    #[command(subcommand)]
+    Script(script::ScriptCmd),
     /// Native plugins: list the configured ones, inspect a library.
     #[command(subcommand)]
     Plugin(plugin::PluginCmd),
@@ -85,6 +89,7 @@ where
         Command::Case(cmd) => records::case(&open(&cli.config)?, cmd, &out),
         Command::FollowUp(cmd) => records::follow_up(&open(&cli.config)?, cmd, &out),
         Command::Task(cmd) => records::task(&open(&cli.config)?, cmd, &out),
+        Command::Script(cmd) => script::run(&cli.config, cmd, &out),
         Command::Plugin(cmd) => plugin::run(&cli.config, cmd, &out),
     }
 }
