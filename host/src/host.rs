@@ -34,6 +34,7 @@ struct Inner {
     store: Store,
     clock: Arc<dyn Clock>,
     pipeline: Pipeline,
+    scripts: Option<Arc<crate::script::Scripts>>,
 }
 
 /// Options for opening a [`Host`]; start with [`Host::builder`].
@@ -68,6 +69,7 @@ impl HostBuilder {
         store.write("custom field definitions", |conn| {
             store::sync_field_defs(conn, &schema)
         })?;
+        let scripts = crate::script::Scripts::from_config(&self.config)?.map(Arc::new);
         let host = Host {
             inner: Arc::new(Inner {
                 config: self.config,
@@ -75,8 +77,12 @@ impl HostBuilder {
                 store,
                 clock: self.clock,
                 pipeline: Pipeline::default(),
+                scripts: scripts.clone(),
             }),
         };
+        if let Some(scripts) = scripts {
+            host.set_script_handler(Some(scripts));
+        }
         let plugins = crate::plugin::load(host.config())?;
         host.set_plugin_handlers(plugins.into_iter().map(|p| p as Arc<dyn Handler>).collect());
         Ok(host)
@@ -136,6 +142,11 @@ impl Host {
     #[allow(dead_code)] // for the modules that extend Host (scripts, plugins)
     pub(crate) fn pipeline(&self) -> &Pipeline {
         &self.inner.pipeline
+    }
+
+    /// The scripts loaded at open (see `script/`).
+    pub(crate) fn script_set(&self) -> Option<&Arc<crate::script::Scripts>> {
+        self.inner.scripts.as_ref()
     }
 
     /// Registers the handler that runs the admin's scripts (first in the pipeline).

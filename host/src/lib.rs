@@ -34,6 +34,7 @@ mod interact;
 pub mod pipeline;
 pub mod plugin;
 pub mod schema;
+pub mod script;
 mod store;
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -42,4 +43,5 @@ pub use error::{Error, Result};
 pub use host::{Host, HostBuilder};
 pub use interact::{Disposed, FiredReminder, Tick};
 pub use pipeline::Handler;
+pub use script::Scripts;
 pub use store::{CaseFilter, MAX_WRITE_DEPTH, OutboxEntry, Page, TaskFilter};

@@ -3,6 +3,7 @@
 mod built;
 mod dispositions;
 mod fields;
+mod interact_scripts;
 mod notify;
 mod pipeline;
 mod plugin_audit;
@@ -13,5 +14,6 @@ mod plugins;
 mod pop;
 mod records;
 mod reminders;
+mod scripts;
 mod store;
 mod util;

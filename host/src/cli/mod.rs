@@ -12,6 +12,7 @@ mod plugin;
 mod pop;
 mod records;
 mod run;
+mod script;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -69,6 +70,9 @@ enum Command {
     Notify(notify::NotifyArgs),
     /// Fire task reminders as they come due and deliver the outbox, until Ctrl-C.
     Run(run::RunArgs),
+    /// Rhai scripts: check, test a hook on a JSON file (dry run), docs.
+    #[command(subcommand)]
+    Script(script::ScriptCmd),
     /// Native plugins: list the configured ones, inspect a library.
     #[command(subcommand)]
     Plugin(plugin::PluginCmd),
@@ -101,6 +105,7 @@ where
         Command::Dispose(args) => dispose::run(&open(&cli.config)?, args, &out),
         Command::Notify(args) => notify::run(&open(&cli.config)?, args, &out),
         Command::Run(args) => run::run(&open(&cli.config)?, args, &out),
+        Command::Script(cmd) => script::run(&cli.config, cmd, &out),
         Command::Plugin(cmd) => plugin::run(&cli.config, cmd, &out),
     }
 }

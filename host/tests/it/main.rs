@@ -2,3 +2,4 @@
 
 mod cli;
 mod interact;
+mod script_cli;

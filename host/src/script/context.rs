@@ -1,0 +1,151 @@
+//! The thread-local stack of hook calls in progress.
+//!
+//! Functions registered into the engine (`veto`, `add_task`, a record's
+//! `set_custom`) need to know which [`Host`] they serve and which script is
+//! running. Rhai calls them with script values only, so the handler pushes a
+//! [`Frame`] for the duration of each hook call and those functions read the
+//! top one. Hooks nest (a hook's write fires hooks of its own) on the same
+//! thread, hence a stack.
+
+use std::cell::{Cell, RefCell};
+use std::sync::Arc;
+use std::time::Instant;
+
+use dossier_sdk::Record;
+
+use crate::Host;
+use crate::error::Error;
+
+use super::LoadedScript;
+
+/// One hook call in progress.
+pub(crate) struct Frame {
+    pub(crate) host: Host,
+    pub(crate) script: Arc<LoadedScript>,
+    pub(crate) hook: &'static str,
+    /// Set by `veto(msg)`: the hook stops and the write is rolled back.
+    pub(crate) veto: Option<String>,
+    /// A host operation called by the hook failed; the hook was stopped and
+    /// this is the error to report (kept whole, not flattened to text).
+    pub(crate) failure: Option<Error>,
+}
+
+/// What `dossier script test` collects while a hook runs in a dry run.
+#[derive(Debug, Default)]
+pub(crate) struct Capture {
+    pub(crate) printed: Vec<String>,
+    pub(crate) writes: Vec<Record>,
+}
+
+thread_local! {
+    static FRAMES: RefCell<Vec<Frame>> = const { RefCell::new(Vec::new()) };
+    /// The wall-clock deadline of the innermost hook call, read by the
+    /// engine's progress callback (kept apart from `FRAMES` so that the hot
+    /// callback does no `RefCell` bookkeeping).
+    static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+    static CAPTURE: RefCell<Option<Capture>> = const { RefCell::new(None) };
+}
+
+/// Pops its frame and restores the outer deadline when dropped, so that a
+/// panic or early return never leaves a stale frame behind.
+pub(crate) struct FrameGuard {
+    outer_deadline: Option<Instant>,
+}
+
+/// Pushes `frame` with `deadline` until the returned guard is dropped.
+pub(crate) fn enter(frame: Frame, deadline: Option<Instant>) -> FrameGuard {
+    FRAMES.with(|f| f.borrow_mut().push(frame));
+    let outer_deadline = DEADLINE.with(|d| d.replace(deadline));
+    FrameGuard { outer_deadline }
+}
+
+impl FrameGuard {
+    /// Pops the frame, returning its veto and failure.
+    pub(crate) fn finish(self) -> (Option<String>, Option<Error>) {
+        let frame = FRAMES.with(|f| f.borrow_mut().pop());
+        DEADLINE.with(|d| d.set(self.outer_deadline));
+        std::mem::forget(self);
+        match frame {
+            Some(f) => (f.veto, f.failure),
+            None => (None, None),
+        }
+    }
+}
+
+impl Drop for FrameGuard {
+    fn drop(&mut self) {
+        FRAMES.with(|f| f.borrow_mut().pop());
+        DEADLINE.with(|d| d.set(self.outer_deadline));
+    }
+}
+
+/// The deadline of the innermost hook call on this thread.
+pub(crate) fn deadline() -> Option<Instant> {
+    DEADLINE.with(Cell::get)
+}
+
+/// The host served by the innermost hook call. Cloned (an `Arc`), so no
+/// borrow of the stack is held while the caller calls into the host, which
+/// may push frames of its own.
+pub(crate) fn current_host() -> Option<Host> {
+    FRAMES.with(|f| f.borrow().last().map(|fr| fr.host.clone()))
+}
+
+/// The script and hook of the innermost call, for messages.
+pub(crate) fn current_script() -> Option<(Arc<LoadedScript>, &'static str)> {
+    FRAMES.with(|f| f.borrow().last().map(|fr| (fr.script.clone(), fr.hook)))
+}
+
+/// Records a veto on the innermost frame.
+pub(crate) fn set_veto(message: String) {
+    FRAMES.with(|f| {
+        if let Some(top) = f.borrow_mut().last_mut() {
+            top.veto.get_or_insert(message);
+        }
+    });
+}
+
+/// Records a host failure on the innermost frame.
+pub(crate) fn set_failure(error: Error) {
+    FRAMES.with(|f| {
+        if let Some(top) = f.borrow_mut().last_mut()
+            && top.failure.is_none()
+        {
+            top.failure = Some(error);
+        }
+    });
+}
+
+/// Starts collecting prints and writes for a dry run; returns what an
+/// enclosing capture had collected so far (normally nothing).
+pub(crate) fn start_capture() -> Option<Capture> {
+    CAPTURE.with(|c| c.replace(Some(Capture::default())))
+}
+
+/// Stops collecting and returns what was collected, restoring `outer`.
+pub(crate) fn finish_capture(outer: Option<Capture>) -> Capture {
+    CAPTURE.with(|c| c.replace(outer)).unwrap_or_default()
+}
+
+/// Whether a dry run is collecting output.
+pub(crate) fn capturing() -> bool {
+    CAPTURE.with(|c| c.borrow().is_some())
+}
+
+/// Adds a line printed by a script to the capture.
+pub(crate) fn capture_print(line: String) {
+    CAPTURE.with(|c| {
+        if let Some(cap) = c.borrow_mut().as_mut() {
+            cap.printed.push(line);
+        }
+    });
+}
+
+/// Adds a record written by a script to the capture.
+pub(crate) fn capture_write(record: Record) {
+    CAPTURE.with(|c| {
+        if let Some(cap) = c.borrow_mut().as_mut() {
+            cap.writes.push(record);
+        }
+    });
+}

@@ -1,0 +1,166 @@
+//! Values between Rhai and Dossier: custom field values, optional strings,
+//! timestamps, and plain JSON.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use dossier_sdk::{FieldType, FieldValue};
+use rhai::{Array, Dynamic, ImmutableString};
+use rust_decimal::Decimal;
+
+/// A custom field value as scripts see it: text-like types as strings,
+/// integers, decimals, booleans, dates as `"YYYY-MM-DD"`, instants as RFC
+/// 3339 strings, multi-choices as arrays of strings.
+pub(crate) fn field_to_dynamic(value: &FieldValue) -> Dynamic {
+    match value {
+        FieldValue::Text(s)
+        | FieldValue::Choice(s)
+        | FieldValue::Email(s)
+        | FieldValue::Phone(s)
+        | FieldValue::Url(s) => s.clone().into(),
+        FieldValue::Integer(i) => (*i).into(),
+        FieldValue::Decimal(d) => Dynamic::from_decimal(*d),
+        FieldValue::Bool(b) => (*b).into(),
+        FieldValue::Date(d) => d.format("%Y-%m-%d").to_string().into(),
+        FieldValue::Datetime(t) => t.to_rfc3339().into(),
+        FieldValue::MultiChoice(keys) => keys
+            .iter()
+            .map(|k| Dynamic::from(k.clone()))
+            .collect::<Array>()
+            .into(),
+    }
+}
+
+/// The Rhai name of a value's type, as admins read it in errors.
+pub(crate) fn type_name(value: &Dynamic) -> &'static str {
+    if value.is_unit() {
+        "()"
+    } else if value.is_string() || value.is_char() {
+        "string"
+    } else if value.is_int() {
+        "integer"
+    } else if value.is_float() {
+        "float"
+    } else if value.is_decimal() {
+        "decimal"
+    } else if value.is_bool() {
+        "bool"
+    } else if value.is_array() {
+        "array"
+    } else if value.is_map() {
+        "map"
+    } else {
+        "value of another type"
+    }
+}
+
+/// A script value for a custom field of type `ty`. Strings are accepted for
+/// every type in the type's text form (`"2024-01-31"`, `"12.50"`); integers
+/// and floats for decimals; arrays of strings for multi-choices. `Err` says
+/// what was expected, phrased to follow the field name.
+pub(crate) fn dynamic_to_field(ty: FieldType, value: Dynamic) -> Result<FieldValue, String> {
+    let article = if ty.as_str().starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    let wrong = |v: &Dynamic| format!("expects {article} {ty} value, got {}", type_name(v));
+    if value.is_string() || value.is_char() {
+        let text = value.to_string();
+        return FieldValue::parse(ty, &text)
+            .map_err(|e| format!("expects {article} {ty} value: {e}"));
+    }
+    match ty {
+        FieldType::Integer if value.is_int() => {
+            Ok(FieldValue::Integer(value.as_int().unwrap_or(0)))
+        }
+        FieldType::Bool if value.is_bool() => {
+            Ok(FieldValue::Bool(value.as_bool().unwrap_or(false)))
+        }
+        FieldType::Decimal if value.is_decimal() => value
+            .as_decimal()
+            .map(FieldValue::Decimal)
+            .map_err(|_| wrong(&value)),
+        FieldType::Decimal if value.is_int() => Ok(FieldValue::Decimal(Decimal::from(
+            value.as_int().unwrap_or(0),
+        ))),
+        FieldType::Decimal if value.is_float() => {
+            let f = value.as_float().unwrap_or(0.0);
+            Decimal::try_from(f)
+                .map(|d| FieldValue::Decimal(d.normalize()))
+                .map_err(|_| format!("cannot hold the number {f}"))
+        }
+        FieldType::MultiChoice if value.is_array() => {
+            let items = value.into_array().unwrap_or_default();
+            let mut keys = Vec::with_capacity(items.len());
+            for item in items {
+                if !(item.is_string() || item.is_char()) {
+                    return Err(format!(
+                        "expects an array of choice keys (strings), found a {}",
+                        type_name(&item)
+                    ));
+                }
+                keys.push(item.to_string());
+            }
+            Ok(FieldValue::MultiChoice(keys))
+        }
+        _ => Err(wrong(&value)),
+    }
+}
+
+/// `()` for `None`, the string otherwise.
+pub(crate) fn opt_string(value: &Option<String>) -> Dynamic {
+    match value {
+        Some(s) => s.clone().into(),
+        None => Dynamic::UNIT,
+    }
+}
+
+/// A string, or `()` for none; `Err` names what was given instead.
+pub(crate) fn to_opt_string(value: Dynamic) -> Result<Option<String>, String> {
+    if value.is_unit() {
+        Ok(None)
+    } else if value.is_string() || value.is_char() {
+        Ok(Some(value.to_string()))
+    } else {
+        Err(format!("expects a string or (), got {}", type_name(&value)))
+    }
+}
+
+/// A string; `Err` names what was given instead.
+pub(crate) fn to_string(value: Dynamic) -> Result<String, String> {
+    if value.is_string() || value.is_char() {
+        Ok(value.to_string())
+    } else {
+        Err(format!("expects a string, got {}", type_name(&value)))
+    }
+}
+
+/// An integer, or `()` for none.
+pub(crate) fn to_opt_int(value: Dynamic) -> Result<Option<i64>, String> {
+    if value.is_unit() {
+        Ok(None)
+    } else if let Ok(i) = value.as_int() {
+        Ok(Some(i))
+    } else {
+        Err(format!(
+            "expects an integer or (), got {}",
+            type_name(&value)
+        ))
+    }
+}
+
+/// An instant as RFC 3339 text (what scripts see).
+pub(crate) fn time_to_string(t: DateTime<Utc>) -> ImmutableString {
+    t.to_rfc3339().into()
+}
+
+/// Reads an instant from RFC 3339 text, or a date (midnight UTC).
+pub(crate) fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(text.trim()) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+        .ok_or_else(|| format!("`{text}` is not a date (YYYY-MM-DD) or an RFC 3339 date and time"))
+}

@@ -1,0 +1,287 @@
+//! The script reference, generated from the engine's own metadata so that it
+//! cannot drift from what scripts can actually call.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use serde::Deserialize;
+
+use super::HOOKS;
+use super::engine;
+use crate::config::ScriptLimits;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Metadata {
+    #[serde(default)]
+    custom_types: Vec<TypeMeta>,
+    #[serde(default)]
+    functions: Vec<FnMeta>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TypeMeta {
+    display_name: String,
+    #[serde(default)]
+    doc_comments: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FnMeta {
+    name: String,
+    #[serde(default)]
+    params: Vec<ParamMeta>,
+    #[serde(default)]
+    return_type: String,
+    #[serde(default)]
+    doc_comments: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct ParamMeta {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(rename = "type", default)]
+    ty: Option<String>,
+}
+
+/// What each hook receives; the hook names themselves come from [`HOOKS`].
+fn hook_argument(hook: &str) -> (&'static str, &'static str) {
+    match hook {
+        "before_save_customer" => (
+            "customer: Customer",
+            "A customer is about to be written; change it in place or veto.",
+        ),
+        "before_save_case" => (
+            "c: Case",
+            "A case is about to be written; change it in place or veto.",
+        ),
+        "before_save_follow_up" => (
+            "follow_up: FollowUp",
+            "A follow-up is about to be written; change it in place or veto.",
+        ),
+        "before_save_task" => (
+            "task: Task",
+            "A task is about to be written; change it in place or veto.",
+        ),
+        "after_save_customer" => (
+            "customer: Customer",
+            "A customer was written and committed (read-only).",
+        ),
+        "after_save_case" => ("c: Case", "A case was written and committed (read-only)."),
+        "after_save_follow_up" => (
+            "follow_up: FollowUp",
+            "A follow-up was written and committed (read-only).",
+        ),
+        "after_save_task" => (
+            "task: Task",
+            "A task was written and committed (read-only).",
+        ),
+        "on_screen_pop" => (
+            "pop: Map",
+            "An interaction arrived: `interaction`, `target`, `reason`; change `target` to pop another record.",
+        ),
+        "on_disposition" => (
+            "d: Map",
+            "An interaction ended: `interaction`, `code`, `note`, `case`, `close_case`.",
+        ),
+        "on_notification" => (
+            "n: Map",
+            "A message is about to go: `from`, `to`, `cc`, `bcc`, `subject`, `body`, `html`, `signature`, `review`, `case`.",
+        ),
+        "on_email_received" => (
+            "email: Map",
+            "An inbound email was parsed: `headers`, `body`, `case`, `priority`.",
+        ),
+        "on_chat_offered" => (
+            "chat: Map",
+            "A chat is offered to an agent: `chat`, `interaction`, `agent`.",
+        ),
+        "on_chat_ended" => (
+            "chat: Map",
+            "A chat ended: `chat`, `interaction`, `agent`, `transcript`.",
+        ),
+        "on_task_reminder" => (
+            "reminder: Map",
+            "A task's reminder came due: `task` (a map), `fired_at`.",
+        ),
+        _ => ("", ""),
+    }
+}
+
+fn doc_text(comments: &[String]) -> String {
+    comments
+        .iter()
+        .flat_map(|c| c.lines())
+        .map(|l| {
+            l.trim_start()
+                .trim_start_matches("///")
+                .trim_start_matches("//!")
+                .trim()
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+        .trim()
+        .to_owned()
+}
+
+fn param_type(p: &ParamMeta) -> String {
+    p.ty.clone()
+        .unwrap_or_else(|| "?".to_owned())
+        .trim_start_matches("&mut ")
+        .to_owned()
+}
+
+fn signature(f: &FnMeta, skip_first: bool) -> String {
+    let params: Vec<String> = f
+        .params
+        .iter()
+        .skip(usize::from(skip_first))
+        .map(|p| match &p.name {
+            Some(n) => format!("{n}: {}", param_type(p)),
+            None => param_type(p),
+        })
+        .collect();
+    let ret = if f.return_type.is_empty() || f.return_type == "()" {
+        String::new()
+    } else {
+        format!(" -> {}", f.return_type)
+    };
+    format!("{}({}){ret}", f.name, params.join(", "))
+}
+
+#[derive(Default)]
+struct TypeDoc {
+    doc: String,
+    /// Property name -> (type, writable, doc).
+    props: BTreeMap<String, (String, bool, String)>,
+    methods: Vec<(String, String)>,
+    indexer: Vec<String>,
+}
+
+/// The Markdown reference of every type, property and function scripts can
+/// use: `dossier script docs`.
+pub fn reference_markdown() -> String {
+    let engine = engine::build(&ScriptLimits::default());
+    let json = engine
+        .gen_fn_metadata_to_json(false)
+        .unwrap_or_else(|_| "{}".to_owned());
+    let meta: Metadata = serde_json::from_str(&json).unwrap_or(Metadata {
+        custom_types: Vec::new(),
+        functions: Vec::new(),
+    });
+
+    let mut types: BTreeMap<String, TypeDoc> = meta
+        .custom_types
+        .iter()
+        .map(|t| {
+            (
+                t.display_name.clone(),
+                TypeDoc {
+                    doc: doc_text(&t.doc_comments),
+                    ..TypeDoc::default()
+                },
+            )
+        })
+        .collect();
+    let mut globals: Vec<(String, String)> = Vec::new();
+    for f in &meta.functions {
+        let doc = doc_text(&f.doc_comments);
+        let this = f.params.first().map(param_type).unwrap_or_default();
+        let is_method = f
+            .params
+            .first()
+            .and_then(|p| p.ty.as_deref())
+            .is_some_and(|t| t.starts_with("&mut ") && types.contains_key(&this));
+        if let (Some(prop), true) = (f.name.strip_prefix("get$"), is_method) {
+            let entry = types.entry(this).or_default();
+            let slot = entry
+                .props
+                .entry(prop.to_owned())
+                .or_insert_with(|| (f.return_type.clone(), false, doc.clone()));
+            slot.0 = f.return_type.clone();
+        } else if let (Some(prop), true) = (f.name.strip_prefix("set$"), is_method) {
+            let entry = types.entry(this).or_default();
+            let ty = f.params.get(1).map(param_type).unwrap_or_default();
+            let slot = entry
+                .props
+                .entry(prop.to_owned())
+                .or_insert_with(|| (ty, true, doc.clone()));
+            slot.1 = true;
+        } else if f.name.starts_with("index$") && is_method {
+            let entry = types.entry(this).or_default();
+            entry.indexer.push(doc);
+        } else if is_method {
+            let entry = types.entry(this).or_default();
+            entry.methods.push((signature(f, true), doc));
+        } else {
+            globals.push((signature(f, false), doc));
+        }
+    }
+
+    let mut out = String::new();
+    let _ = writeln!(out, "# Dossier script reference\n");
+    let _ = writeln!(
+        out,
+        "Generated by `dossier script docs` from the script engine's own metadata: every\nfunction, type and property listed here is registered in the engine, and nothing\nelse Dossier-specific is. The Rhai language itself (operators, strings, arrays,\nmaps, math) is described in the Rhai book; file, network, `eval` and `import` are\nnot available.\n"
+    );
+    let _ = writeln!(out, "## Hooks\n");
+    let _ = writeln!(out, "| hook | receives | when |");
+    let _ = writeln!(out, "|---|---|---|");
+    for hook in HOOKS {
+        let (arg, when) = hook_argument(hook);
+        let _ = writeln!(
+            out,
+            "| `fn {hook}({arg})` | `{}` | {when} |",
+            arg.split(": ").nth(1).unwrap_or("")
+        );
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(out, "## Types\n");
+    for (name, t) in &types {
+        let _ = writeln!(out, "### {name}\n");
+        if !t.doc.is_empty() {
+            let _ = writeln!(out, "{}\n", t.doc);
+        }
+        if !t.props.is_empty() {
+            let _ = writeln!(out, "| property | type | access | description |");
+            let _ = writeln!(out, "|---|---|---|---|");
+            for (prop, (ty, writable, doc)) in &t.props {
+                let access = if *writable { "read/write" } else { "read" };
+                let _ = writeln!(out, "| `{prop}` | `{ty}` | {access} | {doc} |");
+            }
+            let _ = writeln!(out);
+        }
+        if !t.methods.is_empty() {
+            let _ = writeln!(out, "Methods:\n");
+            let mut methods = t.methods.clone();
+            methods.sort();
+            for (sig, doc) in methods {
+                let _ = writeln!(out, "- `{sig}`: {doc}");
+            }
+            let _ = writeln!(out);
+        }
+        if !t.indexer.is_empty() {
+            let _ = writeln!(out, "Indexer:\n");
+            for doc in &t.indexer {
+                let _ = writeln!(out, "- {doc}");
+            }
+            let _ = writeln!(out);
+        }
+    }
+    let _ = writeln!(out, "## Functions\n");
+    globals.sort();
+    for (sig, doc) in globals {
+        let _ = writeln!(out, "- `{sig}`: {doc}");
+    }
+    out
+}
+
+/// Rhai definition files for editor completion (`.d.rhai`), merged into one:
+/// the language's standard functions and Dossier's.
+pub fn definitions() -> String {
+    let engine = engine::build(&ScriptLimits::default());
+    engine.definitions().single_file()
+}

@@ -1,0 +1,100 @@
+//! The sandboxed engine: a raw Rhai engine with only the language packages
+//! scripts need, Dossier's own functions and types, and the limits from
+//! `[scripts.limits]`.
+
+use std::time::Instant;
+
+use rhai::packages::{
+    BasicArrayPackage, BasicMapPackage, BasicMathPackage, CorePackage, LogicPackage,
+    MoreStringPackage, Package,
+};
+use rhai::{Dynamic, Engine, Module};
+
+use super::api::{self, TIMEOUT_MARK};
+use super::context;
+use super::records;
+use crate::config::ScriptLimits;
+
+/// How often (in operations) the wall-clock deadline is checked: reading the
+/// clock on every operation would cost more than the operations themselves.
+const CLOCK_CHECK_EVERY: u64 = 512;
+
+/// Builds the engine. No file, network or process access exists in it: the
+/// packages loaded have none, `eval` and `import` are disabled, and there is
+/// no module resolver.
+pub(crate) fn build(limits: &ScriptLimits) -> Engine {
+    let mut engine = Engine::new_raw();
+    for package in [
+        CorePackage::new().as_shared_module(),
+        LogicPackage::new().as_shared_module(),
+        BasicArrayPackage::new().as_shared_module(),
+        BasicMapPackage::new().as_shared_module(),
+        MoreStringPackage::new().as_shared_module(),
+        BasicMathPackage::new().as_shared_module(),
+    ] {
+        engine.register_global_module(package);
+    }
+    engine.register_global_module(dossier_module().into());
+
+    engine.disable_symbol("eval");
+    engine.disable_symbol("import");
+    engine.disable_symbol("export");
+    engine.set_strict_variables(true);
+    engine.set_fail_on_invalid_map_property(true);
+
+    engine.set_max_operations(nonzero(limits.max_operations));
+    engine.set_max_call_levels(limits.max_call_depth);
+    engine.set_max_expr_depths(limits.max_expr_depth, limits.max_expr_depth);
+    engine.set_max_string_size(limits.max_string_size);
+    engine.set_max_array_size(limits.max_array_size);
+    engine.set_max_map_size(limits.max_map_size);
+
+    engine.on_progress(|ops| {
+        if ops % CLOCK_CHECK_EVERY == 0
+            && let Some(deadline) = context::deadline()
+            && Instant::now() >= deadline
+        {
+            return Some(Dynamic::from(TIMEOUT_MARK.to_owned()));
+        }
+        None
+    });
+    engine.on_print(|text| emit("print", text));
+    engine.on_debug(|text, _, pos| {
+        emit(
+            "debug",
+            &format!("{text} (line {})", pos.line().unwrap_or(0)),
+        )
+    });
+    engine
+}
+
+/// `0` in the config would mean "unlimited" to Rhai; keep a floor instead.
+fn nonzero(ops: u64) -> u64 {
+    ops.max(1)
+}
+
+/// Script output: collected by `dossier script test`, else to stderr with
+/// the script's name so an admin can find it in the service log.
+fn emit(kind: &str, text: &str) {
+    if context::capturing() {
+        context::capture_print(text.to_owned());
+        return;
+    }
+    let origin = context::current_script()
+        .map(|(s, hook)| format!("{} {hook}", s.name))
+        .unwrap_or_else(|| "script".to_owned());
+    eprintln!("{kind} [{origin}]: {text}");
+}
+
+/// Dossier's types and functions, in one module so the reference can be
+/// generated from it.
+pub(crate) fn dossier_module() -> Module {
+    let mut module = Module::new();
+    module.set_doc(
+        "//! Functions and types Dossier gives admin scripts, on top of the Rhai language.",
+    );
+    records::register(&mut module);
+    api::register(&mut module);
+    module.build_index();
+    module
+}

@@ -1,0 +1,675 @@
+//! The admin's Rhai scripts: one sandboxed engine, scripts compiled once and
+//! recompiled when their file changes, and the [`Handler`] that runs their
+//! hooks for every [`Event`].
+//!
+//! A script handles an event by defining a function named after it
+//! ([`Event::hook_name`]): `before_save_case(c)`, `on_screen_pop(pop)`, ...
+//! Record events pass typed record handles (see [`records`]); the other
+//! events pass object maps the hook may change, read back into the event
+//! afterwards. Scripts run in `[scripts] files` order; the first veto or
+//! error stops the chain.
+//!
+//! Invariants:
+//! - A script that fails to compile never replaces one that works.
+//! - Only function definitions are allowed at the top level, so calling a
+//!   hook never runs other code; scripts keep no state between calls.
+//! - The engine has no file, network, process, `eval` or module access.
+
+mod api;
+mod context;
+mod convert;
+mod docs;
+mod dry_run;
+mod engine;
+mod errors;
+mod records;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use dossier_sdk::{Event, Outcome, Record, SaveOp};
+use parking_lot::{Mutex, RwLock};
+use rhai::{AST, CallFnOptions, Dynamic, Engine, Scope};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::Host;
+use crate::config::{Config, ScriptLimits};
+use crate::error::{Error, Result};
+use crate::pipeline::Handler;
+
+use context::Frame;
+use errors::Source;
+use records::{Access, Rec, ScriptRecord};
+
+pub use docs::{definitions, reference_markdown};
+pub use dry_run::{DryRun, DryRunOutcome};
+
+/// Every hook a script can define, in a fixed order (bit `i` of a hook mask
+/// is `HOOKS[i]`).
+pub const HOOKS: [&str; 15] = [
+    "before_save_customer",
+    "before_save_case",
+    "before_save_follow_up",
+    "before_save_task",
+    "after_save_customer",
+    "after_save_case",
+    "after_save_follow_up",
+    "after_save_task",
+    "on_screen_pop",
+    "on_disposition",
+    "on_notification",
+    "on_email_received",
+    "on_chat_offered",
+    "on_chat_ended",
+    "on_task_reminder",
+];
+
+/// The index in [`HOOKS`] of the hook for `event`, without allocating
+/// (unlike [`Event::hook_name`], which it agrees with).
+fn hook_index(event: &Event) -> usize {
+    let object = |r: &Record| match r {
+        Record::Customer(_) => 0,
+        Record::Case(_) => 1,
+        Record::FollowUp(_) => 2,
+        Record::Task(_) => 3,
+    };
+    match event {
+        Event::BeforeSave(e) => object(&e.record),
+        Event::AfterSave(e) => 4 + object(&e.record),
+        Event::ScreenPop(_) => 8,
+        Event::Disposition(_) => 9,
+        Event::Notification(_) => 10,
+        Event::EmailReceived(_) => 11,
+        Event::ChatOffered(_) => 12,
+        Event::ChatEnded(_) => 13,
+        Event::TaskReminder(_) => 14,
+    }
+}
+
+/// The file state a compiled script was built from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    modified: Option<SystemTime>,
+    len: u64,
+}
+
+fn stamp(path: &Path) -> Option<Stamp> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some(Stamp {
+        modified: meta.modified().ok(),
+        len: meta.len(),
+    })
+}
+
+/// One compiled script.
+pub(crate) struct LoadedScript {
+    /// The file on disk.
+    path: PathBuf,
+    /// The name shown to admins: the path as configured (`scripts/tier.rhai`).
+    name: String,
+    text: String,
+    ast: AST,
+    /// Bit `i` set when the script defines `HOOKS[i]`.
+    hooks: u32,
+    warnings: Vec<String>,
+    stamp: Option<Stamp>,
+}
+
+impl LoadedScript {
+    fn source(&self) -> Source<'_> {
+        Source {
+            name: &self.name,
+            text: &self.text,
+        }
+    }
+
+    fn defines(&self, hook: usize) -> bool {
+        self.hooks & (1 << hook) != 0
+    }
+}
+
+/// What one script defines, as `dossier script check` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ScriptSummary {
+    /// The script's name (its path as configured).
+    pub name: String,
+    /// The hooks it defines, in [`HOOKS`] order.
+    pub hooks: Vec<&'static str>,
+    /// Things that compile but are probably mistakes.
+    pub warnings: Vec<String>,
+}
+
+/// The result of compiling every configured script.
+#[derive(Debug, Default)]
+pub struct CheckReport {
+    /// Scripts that compiled.
+    pub scripts: Vec<ScriptSummary>,
+    /// One error per script that did not, with its position.
+    pub errors: Vec<Error>,
+}
+
+/// What a reload did.
+#[derive(Debug, Default)]
+pub struct ReloadReport {
+    /// Scripts compiled anew (changed or added files).
+    pub reloaded: Vec<String>,
+    /// Scripts dropped because their file went away.
+    pub removed: Vec<String>,
+    /// Scripts that failed to compile; the previous version (if any) stays in use.
+    pub errors: Vec<Error>,
+}
+
+impl ReloadReport {
+    /// Whether nothing changed and nothing failed.
+    pub fn is_empty(&self) -> bool {
+        self.reloaded.is_empty() && self.removed.is_empty() && self.errors.is_empty()
+    }
+}
+
+/// The admin's scripts and the engine that runs them: the script
+/// [`Handler`] of a [`Host`].
+pub struct Scripts {
+    engine: Engine,
+    limits: ScriptLimits,
+    /// Where scripts come from: the configured directory and file list.
+    dir: PathBuf,
+    dir_name: PathBuf,
+    files: Vec<PathBuf>,
+    loaded: RwLock<Arc<Vec<Arc<LoadedScript>>>>,
+    /// Union of every loaded script's hook mask, for a lock-free `handles`.
+    mask: AtomicU32,
+    /// Serializes reloads.
+    reloading: Mutex<()>,
+}
+
+impl std::fmt::Debug for Scripts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<String> = self.loaded.read().iter().map(|s| s.name.clone()).collect();
+        f.debug_struct("Scripts")
+            .field("dir", &self.dir)
+            .field("loaded", &names)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Scripts {
+    /// Compiles the scripts `config` names. `Ok(None)` when scripts are
+    /// disabled; the first compile error otherwise.
+    pub fn from_config(config: &Config) -> Result<Option<Scripts>> {
+        if !config.scripts.enabled {
+            return Ok(None);
+        }
+        let scripts = Scripts::unloaded(config);
+        let report = scripts.reload_all()?;
+        match report.errors.into_iter().next() {
+            Some(e) => Err(e),
+            None => Ok(Some(scripts)),
+        }
+    }
+
+    fn unloaded(config: &Config) -> Scripts {
+        let cfg = &config.scripts;
+        Scripts {
+            engine: engine::build(&cfg.limits),
+            limits: cfg.limits.clone(),
+            dir: config.resolve(&cfg.dir),
+            dir_name: cfg.dir.clone(),
+            files: cfg.files.clone(),
+            loaded: RwLock::new(Arc::new(Vec::new())),
+            mask: AtomicU32::new(0),
+            reloading: Mutex::new(()),
+        }
+    }
+
+    /// Compiles every configured script without loading any, reporting each
+    /// error with its position: `dossier script check`.
+    pub fn check(config: &Config) -> Result<CheckReport> {
+        let scripts = Scripts::unloaded(config);
+        let mut report = CheckReport::default();
+        for (path, name) in scripts.paths()? {
+            match scripts.compile(&path, name) {
+                Ok(s) => report.scripts.push(s.summary()),
+                Err(e) => report.errors.push(e),
+            }
+        }
+        Ok(report)
+    }
+
+    /// The script files to load, in order, with their display names.
+    fn paths(&self) -> Result<Vec<(PathBuf, String)>> {
+        let display = |rel: &Path| self.dir_name.join(rel).display().to_string();
+        if !self.files.is_empty() {
+            return Ok(self
+                .files
+                .iter()
+                .map(|f| (self.dir.join(f), display(f)))
+                .collect());
+        }
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => {
+                return Err(Error::Io {
+                    what: "cannot list scripts in",
+                    path: self.dir.clone(),
+                    source,
+                });
+            }
+        };
+        let mut names: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| PathBuf::from(e.file_name()))
+            .filter(|p| p.extension().is_some_and(|x| x == "rhai"))
+            .collect();
+        names.sort();
+        Ok(names
+            .into_iter()
+            .map(|f| (self.dir.join(&f), display(&f)))
+            .collect())
+    }
+
+    fn compile(&self, path: &Path, name: String) -> Result<LoadedScript> {
+        let stamp = stamp(path);
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            what: "cannot read script",
+            path: path.to_owned(),
+            source,
+        })?;
+        let source = Source {
+            name: &name,
+            text: &text,
+        };
+        let mut ast = self
+            .engine
+            .compile(&text)
+            .map_err(|e| source.parse_error(&e))?;
+        ast.set_source(name.as_str());
+        if let Some(stmt) = ast.statements().first() {
+            return Err(source.error(
+                stmt.position(),
+                "only `fn` definitions are allowed at the top level of a script: put this code inside a hook function",
+            ));
+        }
+        let mut hooks = 0u32;
+        let mut warnings = Vec::new();
+        for f in ast.iter_functions() {
+            match HOOKS.iter().position(|h| *h == f.name) {
+                Some(i) => {
+                    if f.params.len() != 1 {
+                        let line = find_fn_line(&text, f.name);
+                        return Err(source.error(
+                            rhai::Position::new(line, 1),
+                            format!(
+                                "hook `{}` must take exactly one parameter, not {}",
+                                f.name,
+                                f.params.len()
+                            ),
+                        ));
+                    }
+                    hooks |= 1 << i;
+                }
+                None if f.name.starts_with("before_save_")
+                    || f.name.starts_with("after_save_")
+                    || (f.name.starts_with("on_") && f.params.len() == 1) =>
+                {
+                    warnings.push(format!(
+                        "`{}` looks like a hook but is not one, so it never runs (hooks: {})",
+                        f.name,
+                        HOOKS.join(", ")
+                    ));
+                }
+                None => {}
+            }
+        }
+        Ok(LoadedScript {
+            path: path.to_owned(),
+            name,
+            text,
+            ast,
+            hooks,
+            warnings,
+            stamp,
+        })
+    }
+
+    /// Recompiles every script.
+    fn reload_all(&self) -> Result<ReloadReport> {
+        self.reload_with(|_, _| true)
+    }
+
+    /// Recompiles the scripts whose files changed since they were compiled;
+    /// picks up added files and drops removed ones. Cheap when nothing
+    /// changed: one `stat` per script.
+    pub fn reload_if_changed(&self) -> Result<ReloadReport> {
+        self.reload_with(|old, path| old.is_none_or(|s| s.stamp != stamp(path)))
+    }
+
+    /// Recompiles every script now.
+    pub fn reload(&self) -> Result<ReloadReport> {
+        self.reload_all()
+    }
+
+    fn reload_with(
+        &self,
+        stale: impl Fn(Option<&LoadedScript>, &Path) -> bool,
+    ) -> Result<ReloadReport> {
+        let _serial = self.reloading.lock();
+        let current = self.loaded.read().clone();
+        let mut report = ReloadReport::default();
+        let mut next = Vec::new();
+        let paths = self.paths()?;
+        for (path, name) in &paths {
+            let old = current.iter().find(|s| &s.path == path);
+            if !stale(old.map(|s| s.as_ref()), path) {
+                if let Some(old) = old {
+                    next.push(old.clone());
+                }
+                continue;
+            }
+            match self.compile(path, name.clone()) {
+                Ok(s) => {
+                    report.reloaded.push(s.name.clone());
+                    next.push(Arc::new(s));
+                }
+                Err(e) => {
+                    report.errors.push(e);
+                    if let Some(old) = old {
+                        next.push(old.clone());
+                    }
+                }
+            }
+        }
+        for old in current.iter() {
+            if !paths.iter().any(|(p, _)| p == &old.path) {
+                report.removed.push(old.name.clone());
+            }
+        }
+        let changed = !report.reloaded.is_empty() || !report.removed.is_empty();
+        if changed {
+            let mask = next.iter().fold(0, |m, s| m | s.hooks);
+            *self.loaded.write() = Arc::new(next);
+            self.mask.store(mask, Ordering::Release);
+        }
+        Ok(report)
+    }
+
+    /// What each loaded script defines, in run order.
+    pub fn summaries(&self) -> Vec<ScriptSummary> {
+        self.loaded.read().iter().map(|s| s.summary()).collect()
+    }
+
+    /// Whether any loaded script defines the hook named `hook`.
+    pub fn defines(&self, hook: &str) -> bool {
+        HOOKS
+            .iter()
+            .position(|h| *h == hook)
+            .is_some_and(|i| self.mask.load(Ordering::Acquire) & (1 << i) != 0)
+    }
+
+    /// The sandbox limits in force.
+    pub fn limits(&self) -> &ScriptLimits {
+        &self.limits
+    }
+
+    fn snapshot(&self) -> Arc<Vec<Arc<LoadedScript>>> {
+        self.loaded.read().clone()
+    }
+
+    /// Calls `hook` of `script` with `arg`; a veto comes back as `Ok(Some)`.
+    fn call(
+        &self,
+        host: &Host,
+        script: &Arc<LoadedScript>,
+        hook: &'static str,
+        arg: Dynamic,
+    ) -> Result<Option<String>> {
+        let deadline = (self.limits.timeout_ms > 0)
+            .then(|| Instant::now() + Duration::from_millis(self.limits.timeout_ms));
+        let guard = context::enter(
+            Frame {
+                host: host.clone(),
+                script: script.clone(),
+                hook,
+                veto: None,
+                failure: None,
+            },
+            deadline,
+        );
+        let mut scope = Scope::new();
+        let options = CallFnOptions::new().eval_ast(false).rewind_scope(true);
+        let result = self.engine.call_fn_with_options::<Dynamic>(
+            options,
+            &mut scope,
+            &script.ast,
+            hook,
+            (arg,),
+        );
+        let (veto, failure) = guard.finish();
+        if let Some(message) = veto {
+            return Ok(Some(message));
+        }
+        let source = script.source();
+        if let Some(failure) = failure {
+            let pos = match &result {
+                Err(e) => errors::innermost_position(e),
+                Ok(_) => rhai::Position::NONE,
+            };
+            return Err(match failure {
+                // Already names its origin; a nested write's veto or the
+                // chain cap must reach the admin as they are.
+                Error::Vetoed { .. } | Error::Script { .. } => failure,
+                Error::HookChainTooDeep { limit, last } if !last.contains(" from ") => {
+                    Error::HookChainTooDeep {
+                        limit,
+                        last: format!(
+                            "{last} from {hook} in {}:{}",
+                            script.name,
+                            pos.line().unwrap_or(0)
+                        ),
+                    }
+                }
+                Error::HookChainTooDeep { .. } => failure,
+                other => source.error(pos, format!("{other} (in {hook})")),
+            });
+        }
+        match result {
+            Ok(_) => Ok(None),
+            Err(e) => Err(source.runtime_error(&e, hook, &self.limits)),
+        }
+    }
+
+    /// Runs every script's hook for `event`, in order.
+    fn run(&self, host: &Host, event: &mut Event) -> Result<Option<(String, String)>> {
+        let index = hook_index(event);
+        let hook = HOOKS[index];
+        let scripts: Vec<Arc<LoadedScript>> = self
+            .snapshot()
+            .iter()
+            .filter(|s| s.defines(index))
+            .cloned()
+            .collect();
+        if scripts.is_empty() {
+            return Ok(None);
+        }
+        match event {
+            Event::BeforeSave(e) | Event::AfterSave(e) => {
+                let access = |is_new| {
+                    if index < 4 {
+                        Access::Saving { is_new }
+                    } else {
+                        Access::ReadOnly { is_new }
+                    }
+                };
+                let is_new = e.op == SaveOp::Create;
+                let record = std::mem::replace(&mut e.record, placeholder());
+                let (record, veto) = match record {
+                    Record::Customer(r) => self.run_record(host, &scripts, hook, r, access(is_new)),
+                    Record::Case(r) => self.run_record(host, &scripts, hook, r, access(is_new)),
+                    Record::FollowUp(r) => self.run_record(host, &scripts, hook, r, access(is_new)),
+                    Record::Task(r) => self.run_record(host, &scripts, hook, r, access(is_new)),
+                };
+                e.record = record;
+                veto
+            }
+            Event::ScreenPop(v) => self.run_map(host, &scripts, hook, v),
+            Event::Disposition(v) => self.run_map(host, &scripts, hook, v),
+            Event::Notification(v) => self.run_map(host, &scripts, hook, v),
+            Event::EmailReceived(v) => self.run_map(host, &scripts, hook, v),
+            Event::ChatOffered(v) | Event::ChatEnded(v) => self.run_map(host, &scripts, hook, v),
+            Event::TaskReminder(v) => self.run_map(host, &scripts, hook, v),
+        }
+    }
+
+    /// Runs a record hook; always hands the record back (changed or not) so
+    /// the event stays whole even on error.
+    fn run_record<T: ScriptRecord>(
+        &self,
+        host: &Host,
+        scripts: &[Arc<LoadedScript>],
+        hook: &'static str,
+        record: T,
+        access: Access,
+    ) -> (Record, Result<Option<(String, String)>>) {
+        let handle = Rec::new(record, access);
+        let mut outcome = Ok(None);
+        for script in scripts {
+            match self.call(host, script, hook, Dynamic::from(handle.clone())) {
+                Ok(None) => {}
+                Ok(Some(message)) => {
+                    outcome = Ok(Some((script.name.clone(), message)));
+                    break;
+                }
+                Err(e) => {
+                    outcome = Err(e);
+                    break;
+                }
+            }
+        }
+        (handle.into_inner().into_record(), outcome)
+    }
+
+    /// Runs a hook that receives the event as an object map, then reads the
+    /// map back into `value`.
+    fn run_map<T: Serialize + DeserializeOwned>(
+        &self,
+        host: &Host,
+        scripts: &[Arc<LoadedScript>],
+        hook: &'static str,
+        value: &mut T,
+    ) -> Result<Option<(String, String)>> {
+        for script in scripts {
+            let map = rhai::serde::to_dynamic(&*value)
+                .map_err(|e| {
+                    script.source().error(
+                        rhai::Position::NONE,
+                        format!("cannot pass the event to {hook}: {e}"),
+                    )
+                })?
+                .into_shared();
+            if let Some(message) = self.call(host, script, hook, map.clone())? {
+                return Ok(Some((script.name.clone(), message)));
+            }
+            *value = rhai::serde::from_dynamic::<T>(&map.flatten_clone()).map_err(|e| {
+                script.source().error(
+                    rhai::Position::NONE,
+                    format!("{hook} left its argument malformed: {e}"),
+                )
+            })?;
+        }
+        Ok(None)
+    }
+}
+
+/// A record that allocates nothing, left in an event while hooks hold the real one.
+fn placeholder() -> Record {
+    Record::Customer(dossier_sdk::Customer {
+        id: dossier_sdk::CustomerId(0),
+        account: String::new(),
+        name: String::new(),
+        address: dossier_sdk::Address::default(),
+        phones: Vec::new(),
+        emails: Vec::new(),
+        custom: dossier_sdk::CustomFields::new(),
+        created_at: chrono::DateTime::<chrono::Utc>::MIN_UTC,
+        updated_at: chrono::DateTime::<chrono::Utc>::MIN_UTC,
+    })
+}
+
+/// The line of `fn name` in `text` (1-based), 0 if not found.
+fn find_fn_line(text: &str, name: &str) -> u16 {
+    text.lines()
+        .position(|l| {
+            let l = l.trim_start();
+            l.strip_prefix("fn ")
+                .or_else(|| l.strip_prefix("private fn "))
+                .is_some_and(|rest| {
+                    rest.trim_start()
+                        .strip_prefix(name)
+                        .is_some_and(|r| r.trim_start().starts_with('('))
+                })
+        })
+        .map(|i| u16::try_from(i + 1).unwrap_or(u16::MAX))
+        .unwrap_or(0)
+}
+
+impl LoadedScript {
+    fn summary(&self) -> ScriptSummary {
+        ScriptSummary {
+            name: self.name.clone(),
+            hooks: HOOKS
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| self.defines(*i))
+                .map(|(_, h)| *h)
+                .collect(),
+            warnings: self.warnings.clone(),
+        }
+    }
+}
+
+impl Handler for Scripts {
+    fn name(&self) -> &str {
+        "scripts"
+    }
+
+    fn handles(&self, event: &Event) -> bool {
+        self.mask.load(Ordering::Acquire) & (1 << hook_index(event)) != 0
+    }
+
+    fn handle(&self, host: &Host, event: &mut Event) -> Result<Outcome> {
+        match self.run(host, event)? {
+            None => Ok(Outcome::Continue),
+            // The pipeline would attribute an `Outcome::Veto` to this
+            // handler as a whole; the admin needs the script file.
+            Some((by, message)) => Err(Error::Vetoed { by, message }),
+        }
+    }
+}
+
+impl Host {
+    /// The admin's scripts, unless `[scripts] enabled = false`.
+    pub fn scripts(&self) -> Option<&Arc<Scripts>> {
+        self.script_set()
+    }
+
+    /// Recompiles every script now. A script that fails to compile keeps
+    /// its previous version running; its error is in the report.
+    pub fn reload_scripts(&self) -> Result<ReloadReport> {
+        match self.script_set() {
+            Some(s) => s.reload(),
+            None => Ok(ReloadReport::default()),
+        }
+    }
+
+    /// Recompiles scripts whose files changed (one `stat` per script when
+    /// nothing did): what long-running modes call between iterations.
+    pub fn reload_scripts_if_changed(&self) -> Result<ReloadReport> {
+        match self.script_set() {
+            Some(s) => s.reload_if_changed(),
+            None => Ok(ReloadReport::default()),
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! `dossier script check|test|docs`, run as an admin would after `dossier init`.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn dossier(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dossier"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("dossier runs")
+}
+
+/// `exit code`, stdout and stderr of one run, as a snapshot shows them.
+fn session(dir: &Path, args: &[&str]) -> String {
+    let out = dossier(dir, args);
+    format!(
+        "$ dossier {}\nexit {}\n{}{}",
+        args.join(" "),
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn example(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../scripts")
+        .join(name);
+    std::fs::read_to_string(path).expect("example script")
+}
+
+#[test]
+fn check_test_and_docs_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    assert!(dossier(d, &["init"]).status.success());
+    std::fs::write(d.join("scripts/sla.rhai"), example("sla.rhai")).expect("write");
+    std::fs::write(
+        d.join("scripts/require_resolution.rhai"),
+        example("require_resolution.rhai"),
+    )
+    .expect("write");
+    let mut transcript = session(d, &["script", "check"]);
+
+    let out = dossier(
+        d,
+        &[
+            "--json",
+            "customer",
+            "add",
+            "--account",
+            "AC-1",
+            "--name",
+            "Ada Lovelace",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(
+        d.join("closing.json"),
+        r#"{ "op": "update", "record": { "number": 1, "customer": 1, "subject": "Printer", "severity": "critical", "status": "closed" } }"#,
+    )
+    .expect("write");
+    std::fs::write(
+        d.join("new.json"),
+        r#"{ "customer": 1, "subject": "Printer", "severity": "critical" }"#,
+    )
+    .expect("write");
+    transcript.push_str(&session(
+        d,
+        &["script", "test", "before_save_case", "--input", "new.json"],
+    ));
+    transcript.push_str(&session(
+        d,
+        &[
+            "script",
+            "test",
+            "before_save_case",
+            "--input",
+            "closing.json",
+        ],
+    ));
+    // Nothing was committed by the dry runs.
+    let cases = dossier(d, &["--json", "case", "list"]);
+    assert_eq!(String::from_utf8_lossy(&cases.stdout).trim(), "[]");
+
+    std::fs::write(
+        d.join("scripts/broken.rhai"),
+        "fn before_save_task(t) {\n    t.subject = ;\n}\n",
+    )
+    .expect("write");
+    transcript.push_str(&session(d, &["script", "check"]));
+
+    let docs = dossier(d, &["script", "docs", "--definitions", "defs"]);
+    assert!(docs.status.success());
+    assert!(String::from_utf8_lossy(&docs.stdout).starts_with("# Dossier script reference"));
+    let defs = std::fs::read_to_string(d.join("defs/dossier.d.rhai")).expect("definitions written");
+    assert!(defs.contains("fn veto("));
+
+    insta::with_settings!({filters => vec![
+        (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", "[time]"),
+    ]}, {
+        insta::assert_snapshot!(transcript);
+    });
+}

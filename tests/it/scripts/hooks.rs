@@ -1,0 +1,474 @@
+//! Record hooks, event hooks, vetoes, transactions, limits and reloads.
+
+use dossier_host::Error;
+use dossier_sdk::{
+    Channel, CustomerId, Event, FieldValue, Interaction, NewFollowUp, PopTarget, ScreenPop,
+};
+
+use super::{Env, ada, all_cases, all_tasks, open_case, write_bumped};
+
+#[test]
+fn before_save_changes_standard_and_custom_fields() {
+    let env = Env::new(
+        "",
+        &[(
+            "triage.rhai",
+            r#"
+fn before_save_case(c) {
+    if c.subject.contains("outage") {
+        c.priority = "urgent";
+        c.severity = "critical";
+    }
+    c["sla_hours"] = 8;
+    c.description = `new=${c.is_new}`;
+}
+"#,
+        )],
+    );
+    let host = env.host();
+    let ada = ada(&host);
+    let case = open_case(&host, &ada, "Total outage in Lyon").expect("case saved");
+    assert_eq!(case.priority, "urgent");
+    assert_eq!(case.severity, "critical");
+    assert_eq!(case.description, "new=true");
+    assert_eq!(case.custom.get("sla_hours"), Some(&FieldValue::Integer(8)));
+    // What the store holds, not just what the call returned (the store
+    // keeps timestamps to the microsecond).
+    let stored = host.case(case.number).expect("case read");
+    assert_eq!(
+        dossier_sdk::Case {
+            created_at: case.created_at,
+            updated_at: case.updated_at,
+            ..stored
+        },
+        case
+    );
+
+    let updated = host
+        .modify_case(case.number, "test", |c| {
+            c.subject = "Minor glitch".into();
+            Ok(())
+        })
+        .expect("update");
+    assert_eq!(updated.description, "new=false");
+}
+
+#[test]
+fn veto_rolls_back_and_names_the_script() {
+    let env = Env::new(
+        "",
+        &[
+            (
+                "note.rhai",
+                r#"
+fn before_save_case(c) {
+    if !c.is_new {
+        add_follow_up(#{ case_number: c.number, body: "changed by a script" });
+    }
+}
+"#,
+            ),
+            (
+                "guard.rhai",
+                r#"
+fn before_save_case(c) {
+    if c.subject == "forbidden" {
+        veto("subjects may not be forbidden");
+    }
+}
+"#,
+            ),
+        ],
+    );
+    let host = env.host();
+    let ada = ada(&host);
+    let err = open_case(&host, &ada, "forbidden").expect_err("vetoed");
+    match &err {
+        Error::Vetoed { by, message } => {
+            assert_eq!(by, "scripts/guard.rhai");
+            assert_eq!(message, "subjects may not be forbidden");
+        }
+        other => panic!("expected a veto, got {other:?}"),
+    }
+    assert!(all_cases(&host).is_empty(), "vetoed case was written");
+
+    // The first script's follow-up joins the write's transaction, so the
+    // second script's veto removes it too.
+    let case = open_case(&host, &ada, "fine").expect("case saved");
+    let err = host
+        .modify_case(case.number, "rename", |c| {
+            c.subject = "forbidden".into();
+            Ok(())
+        })
+        .expect_err("vetoed");
+    assert!(matches!(err, Error::Vetoed { .. }), "{err:?}");
+    let (follow_ups, total) = host
+        .follow_ups(case.number, dossier_host::Page::default())
+        .expect("follow-ups");
+    assert_eq!(
+        total, 0,
+        "follow-up from a vetoed write survived: {follow_ups:?}"
+    );
+    assert_eq!(host.case(case.number).expect("case").subject, "fine");
+
+    // Without the veto, the follow-up is committed with the change.
+    host.modify_case(case.number, "rename", |c| {
+        c.subject = "renamed".into();
+        Ok(())
+    })
+    .expect("saved");
+    let (_, total) = host
+        .follow_ups(case.number, dossier_host::Page::default())
+        .expect("follow-ups");
+    assert_eq!(total, 1);
+}
+
+#[test]
+fn custom_fields_are_checked_against_the_schema() {
+    let env = Env::new(
+        "",
+        &[(
+            "tier.rhai",
+            r#"
+fn before_save_customer(customer) {
+    let wanted = customer.name;
+    if wanted == "silver" || wanted == "platinum" {
+        customer.set_custom("tier", wanted);
+    }
+    if wanted == "numeric" {
+        customer.tier = 3;
+    }
+    if wanted == "clear" {
+        customer.tier = ();
+    }
+    if wanted == "caught" {
+        try {
+            customer.tier = "platinum";
+        } catch (err) {
+            customer.tier = "gold";
+        }
+    }
+}
+"#,
+        )],
+    );
+    let host = env.host();
+    let mk = |name: &str| {
+        host.create_customer(dossier_sdk::NewCustomer {
+            account: format!("AC-{name}"),
+            name: name.into(),
+            ..Default::default()
+        })
+    };
+    let silver = mk("silver").expect("saved");
+    assert_eq!(
+        silver.custom.get("tier"),
+        Some(&FieldValue::Choice("silver".into()))
+    );
+    let caught = mk("caught").expect("saved");
+    assert_eq!(
+        caught.custom.get("tier"),
+        Some(&FieldValue::Choice("gold".into()))
+    );
+    // A cleared field is filled with its default again on create.
+    let cleared = mk("clear").expect("saved");
+    assert_eq!(
+        cleared.custom.get("tier"),
+        Some(&FieldValue::Choice("standard".into()))
+    );
+
+    for (name, expected) in [
+        ("platinum", "field `tier` has no choice `platinum`"),
+        (
+            "numeric",
+            "customer field `tier` expects a choice value, got integer",
+        ),
+    ] {
+        let err = mk(name).expect_err("refused");
+        let text = err.to_string();
+        assert!(
+            matches!(err, Error::Script { ref file, line, .. } if file == "scripts/tier.rhai" && line > 0),
+            "{err:?}"
+        );
+        assert!(text.contains(expected), "{name}: {text}");
+    }
+    assert_eq!(
+        host.list_customers(dossier_host::Page::default())
+            .expect("list")
+            .len(),
+        3
+    );
+}
+
+#[test]
+fn scripts_read_related_records_and_create_tasks() {
+    let env = Env::new(
+        "",
+        &[(
+            "related.rhai",
+            r#"
+fn before_save_case(c) {
+    // A new case is already in the transaction when its hook runs.
+    let owner = c.customer();
+    let others = 0;
+    for other in owner.open_cases() {
+        if other.number != c.number {
+            others += 1;
+        }
+    }
+    c.description = `${owner.name} has ${others} other open case(s); open in all: ${cases_of(c.customer_id, true).len()}`;
+}
+
+fn after_save_case(c) {
+    if c.is_new && c.subject.starts_with("Call") {
+        let t = add_task(#{
+            case_number: c.number,
+            subject: `Follow up ${c.number}`,
+            due_at: add_days("2030-01-01", 1),
+            kind: "call",
+            reminder_minutes: 10,
+        });
+        print(`planned task ${t.id} for ${t.customer().name}`);
+    }
+}
+"#,
+        )],
+    );
+    let host = env.host();
+    let ada = ada(&host);
+    let first = open_case(&host, &ada, "Printer").expect("saved");
+    assert_eq!(
+        first.description,
+        "Ada Lovelace has 0 other open case(s); open in all: 1"
+    );
+    let second = open_case(&host, &ada, "Call me").expect("saved");
+    assert_eq!(
+        second.description,
+        "Ada Lovelace has 1 other open case(s); open in all: 2"
+    );
+    let tasks = all_tasks(&host);
+    assert_eq!(tasks.len(), 1, "{tasks:?}");
+    assert_eq!(tasks[0].case, Some(second.number));
+    assert_eq!(tasks[0].customer, Some(ada.id));
+    assert_eq!(tasks[0].subject, format!("Follow up {}", second.number));
+    assert_eq!(tasks[0].due_at.to_rfc3339(), "2030-01-02T00:00:00+00:00");
+    assert_eq!(tasks[0].reminder_minutes, Some(10));
+    assert!(host.pending_outbox().expect("outbox").is_empty());
+}
+
+#[test]
+fn recursive_follow_ups_hit_the_chain_cap_and_write_nothing() {
+    let env = Env::new(
+        "",
+        &[(
+            "echo.rhai",
+            r#"
+fn before_save_follow_up(f) {
+    add_follow_up(#{ case_number: f.case_number, body: `echo of ${f.id}` });
+}
+"#,
+        )],
+    );
+    let host = env.host();
+    let ada = ada(&host);
+    let case = open_case(&host, &ada, "Echo").expect("saved");
+    // Hooks nest deeply here: give the test the stack a real service has.
+    let worker = {
+        let host = host.clone();
+        std::thread::Builder::new()
+            .stack_size(16 * 1024 * 1024)
+            .spawn(move || host.add_follow_up(NewFollowUp::note(case.number, "agent", "hello")))
+            .expect("thread")
+    };
+    let err = worker.join().expect("no panic").expect_err("chain refused");
+    match &err {
+        Error::HookChainTooDeep { limit, last } => {
+            assert_eq!(*limit, dossier_host::MAX_WRITE_DEPTH);
+            assert!(
+                last.contains("before_save_follow_up in scripts/echo.rhai:3"),
+                "{last}"
+            );
+        }
+        other => panic!("expected the chain cap, got {other:?}"),
+    }
+    let text = err.to_string();
+    assert!(text.contains("hook chain too deep"), "{text}");
+    let (_, total) = host
+        .follow_ups(case.number, dossier_host::Page::default())
+        .expect("follow-ups");
+    assert_eq!(total, 0, "follow-ups survived the failed chain");
+}
+
+fn pop(caller: &str) -> Event {
+    let mut interaction = Interaction::new(Channel::Phone);
+    interaction.caller = Some(caller.into());
+    Event::ScreenPop(ScreenPop {
+        interaction,
+        target: PopTarget::NewCustomer {
+            prefill: Default::default(),
+        },
+        reason: "no match".into(),
+        open_cases: Vec::new(),
+    })
+}
+
+#[test]
+fn event_hooks_change_the_event_through_a_map() {
+    let env = Env::new(
+        "",
+        &[(
+            "pop.rhai",
+            r#"
+fn on_screen_pop(pop) {
+    if pop.interaction.caller == "+33100000000" {
+        pop.target = #{ pop: "customer", customer: 7 };
+        pop.reason = "VIP line";
+    } else if pop.interaction.caller == "broken" {
+        pop.target = "nobody";
+    } else if pop.interaction.caller == "blocked" {
+        veto("caller is blocked");
+    } else {
+        pop.target.prefill.phone = pop.interaction.caller;
+    }
+}
+"#,
+        )],
+    );
+    let host = env.host();
+    let out = host.fire(pop("+33100000000")).expect("fired");
+    match out {
+        Event::ScreenPop(p) => {
+            assert_eq!(
+                p.target,
+                PopTarget::Customer {
+                    customer: CustomerId(7)
+                }
+            );
+            assert_eq!(p.reason, "VIP line");
+        }
+        other => panic!("{other:?}"),
+    }
+    match host.fire(pop("0612")).expect("fired") {
+        Event::ScreenPop(p) => match p.target {
+            PopTarget::NewCustomer { prefill } => {
+                assert_eq!(prefill.get("phone").map(String::as_str), Some("0612"))
+            }
+            other => panic!("{other:?}"),
+        },
+        other => panic!("{other:?}"),
+    }
+    let err = host.fire(pop("broken")).expect_err("malformed");
+    let text = err.to_string();
+    assert!(
+        text.contains("scripts/pop.rhai")
+            && text.contains("on_screen_pop left its argument malformed"),
+        "{text}"
+    );
+    let err = host.fire(pop("blocked")).expect_err("vetoed");
+    assert!(
+        matches!(&err, Error::Vetoed { by, message } if by == "scripts/pop.rhai" && message == "caller is blocked"),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn wall_clock_limit_stops_a_slow_hook() {
+    let env = Env::new(
+        "[scripts.limits]\nmax_operations = 1000000000\ntimeout_ms = 50\n",
+        &[(
+            "slow.rhai",
+            "fn before_save_case(c) {\n    let n = 0;\n    while true {\n        n += 1;\n    }\n}\n",
+        )],
+    );
+    let host = env.host();
+    let ada = ada(&host);
+    let started = std::time::Instant::now();
+    let err = open_case(&host, &ada, "slow").expect_err("stopped");
+    let took = started.elapsed();
+    assert!(
+        err.to_string()
+            .contains("ran longer than 50 ms and was stopped ([scripts.limits] timeout_ms)"),
+        "{err}"
+    );
+    assert!(took < std::time::Duration::from_secs(5), "took {took:?}");
+    assert!(all_cases(&host).is_empty());
+}
+
+#[test]
+fn reload_picks_up_changes_and_keeps_working_scripts() {
+    let env = Env::new(
+        "",
+        &[(
+            "label.rhai",
+            "fn before_save_case(c) {\n    c.description = \"v1\";\n}\n",
+        )],
+    );
+    let host = env.host();
+    let ada = ada(&host);
+    assert_eq!(
+        open_case(&host, &ada, "a").expect("saved").description,
+        "v1"
+    );
+
+    let report = host.reload_scripts_if_changed().expect("reload");
+    assert!(report.is_empty(), "nothing changed: {report:?}");
+
+    env.write_script(
+        "label.rhai",
+        "fn before_save_case(c) {\n    c.description = \"v2\";\n}\n",
+    );
+    let report = host.reload_scripts_if_changed().expect("reload");
+    assert_eq!(report.reloaded, vec!["scripts/label.rhai".to_owned()]);
+    assert_eq!(
+        open_case(&host, &ada, "b").expect("saved").description,
+        "v2"
+    );
+
+    // A broken version is reported and never replaces the working one.
+    write_bumped(
+        &env.script_path("label.rhai"),
+        "fn before_save_case(c) {\n    c.description = ;\n}\n",
+    );
+    let report = host.reload_scripts_if_changed().expect("reload");
+    assert!(report.reloaded.is_empty());
+    assert_eq!(report.errors.len(), 1);
+    assert!(
+        report.errors[0]
+            .to_string()
+            .contains("scripts/label.rhai:2:"),
+        "{}",
+        report.errors[0]
+    );
+    assert_eq!(
+        open_case(&host, &ada, "c").expect("saved").description,
+        "v2"
+    );
+
+    // Removing the hook function makes writes skip scripts entirely.
+    write_bumped(&env.script_path("label.rhai"), "fn helper() { 1 }\n");
+    host.reload_scripts().expect("reload");
+    assert!(!host.scripts().expect("scripts").defines("before_save_case"));
+    assert_eq!(open_case(&host, &ada, "d").expect("saved").description, "");
+}
+
+#[test]
+fn a_script_that_does_not_compile_stops_the_host_from_opening() {
+    let env = Env::new("", &[("broken.rhai", "fn before_save_case(c) {\n")]);
+    let err = env.open().expect_err("refused");
+    assert!(
+        matches!(&err, Error::Script { file, line, .. } if file == "scripts/broken.rhai" && *line > 0),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn disabled_scripts_do_not_run() {
+    let env = Env::new(
+        "enabled = false\n",
+        &[("veto.rhai", "fn before_save_case(c) { veto(\"no\"); }\n")],
+    );
+    let host = env.host();
+    assert!(host.scripts().is_none());
+    let ada = ada(&host);
+    open_case(&host, &ada, "fine").expect("saved without scripts");
+}
