@@ -1,6 +1,7 @@
 //! The `Host` facade: what embedders, the CLI, scripts and plugins call.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, SubsecRound, Utc};
 use dossier_sdk::{
@@ -35,6 +36,10 @@ struct Inner {
     clock: Arc<dyn Clock>,
     pipeline: Pipeline,
     scripts: Option<Arc<crate::script::Scripts>>,
+    /// Set when a write queued an after-save event, so that commits which
+    /// queued nothing skip the outbox query. Failed deliveries wait for the
+    /// next queued event or an explicit `deliver_outbox` (the `run` loop).
+    outbox_queued: AtomicBool,
 }
 
 /// Options for opening a [`Host`]; start with [`Host::builder`].
@@ -78,6 +83,7 @@ impl HostBuilder {
                 clock: self.clock,
                 pipeline: Pipeline::default(),
                 scripts: scripts.clone(),
+                outbox_queued: AtomicBool::new(false),
             }),
         };
         if let Some(scripts) = scripts {
@@ -623,6 +629,7 @@ impl Host {
                 store::ts(self.now())
             );
             store::outbox_enqueue(conn, &key, &store::to_json(&after), self.now())?;
+            self.inner.outbox_queued.store(true, Ordering::Release);
         }
         Ok(record)
     }
@@ -647,7 +654,7 @@ impl Host {
 
     /// After the outermost write commits: deliver after-save events.
     fn after_commit(&self) {
-        if self.inner.store.in_write() || self.inner.pipeline.is_empty() {
+        if self.inner.store.in_write() || !self.inner.outbox_queued.swap(false, Ordering::AcqRel) {
             return;
         }
         if let Err(e) = self.deliver_outbox() {
