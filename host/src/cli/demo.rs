@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 use dossier_sdk::{
-    CustomerQuery, Email, FieldValue, FollowUpKind, NewCase, NewCustomer, NewFollowUp, NewTask,
-    Phone, TaskKind,
+    Channel, CustomerQuery, Email, FieldValue, FollowUpKind, Interaction, NewCase, NewCustomer,
+    NewFollowUp, NewTask, Phone, TaskKind,
 };
 
 use super::Out;
@@ -15,6 +15,15 @@ use super::output;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::host::Host;
+
+/// The example scripts the demo installs (from `scripts/`).
+const DEMO_SCRIPTS: [(&str, &str); 2] = [
+    ("sla.rhai", include_str!("../../../scripts/sla.rhai")),
+    (
+        "require_resolution.rhai",
+        include_str!("../../../scripts/require_resolution.rhai"),
+    ),
+];
 
 #[derive(Debug, Args)]
 pub(crate) struct DemoArgs {
@@ -49,7 +58,23 @@ pub(crate) fn run(args: DemoArgs, out: &Out) -> Result<()> {
         path: config_path.clone(),
         source,
     })?;
+    // Two of the example admin scripts: a computed field and a validation.
+    let scripts = dir.join("scripts");
+    for (name, text) in DEMO_SCRIPTS {
+        std::fs::create_dir_all(&scripts)
+            .and_then(|()| std::fs::write(scripts.join(name), text))
+            .map_err(|source| Error::Io {
+                what: "cannot write",
+                path: scripts.join(name),
+                source,
+            })?;
+    }
     let host = Host::open(Config::load(&config_path)?)?;
+    out.say(format!(
+        "Store and config in {}; scripts loaded: {}",
+        dir.display(),
+        DEMO_SCRIPTS.map(|(name, _)| name).join(", ")
+    ));
     let step = |title: &str| out.say(format!("\n== {title}"));
 
     step("A customer calls in for the first time; the agent creates the record");
@@ -118,7 +143,20 @@ pub(crate) fn run(args: DemoArgs, out: &Out) -> Result<()> {
             .join(", ")
     ));
 
-    step("A case is opened and worked");
+    step("The phone rings: screen-pop picks the record to show");
+    let call = Interaction {
+        caller: Some("06 12 34 56 78".into()),
+        queue: Some("support".into()),
+        ..Interaction::new(Channel::Phone)
+    };
+    out.say(super::pop::describe(&host, &host.screen_pop(call.clone())?).trim_end());
+    let stranger = Interaction {
+        caller: Some("+44 20 7946 0958".into()),
+        ..Interaction::new(Channel::Phone)
+    };
+    out.say(super::pop::describe(&host, &host.screen_pop(stranger)?).trim_end());
+
+    step("A case is opened and worked (sla.rhai computes its SLA)");
     let mut new = NewCase::new(ada.id, "Jet scheduling problem");
     new.custom
         .insert("product".into(), FieldValue::Choice("scheduler".into()));
@@ -149,23 +187,63 @@ pub(crate) fn run(args: DemoArgs, out: &Out) -> Result<()> {
         out.say(output::follow_up(f).trim_end());
     }
 
-    step("A callback is planned with a reminder");
+    step("A callback is planned; its reminder comes due");
     let task = host.add_task(NewTask {
         customer: None,
         case: Some(case.number),
         kind: TaskKind::Call,
         subject: "Check the workaround helped".into(),
-        due_at: host.now() + chrono::Duration::days(1),
+        due_at: host.now() + chrono::Duration::minutes(10),
         reminder_minutes: Some(15),
         assignee: Some("agent.smith".into()),
         custom: Default::default(),
     })?;
     out.say(output::task(&task).trim_end());
+    for fired in host.due_reminders(host.now())? {
+        out.say(format!(
+            "reminder fired for task #{}: {}",
+            fired.reminder.task.id, fired.reminder.task.subject
+        ));
+    }
+    out.say(format!(
+        "polling again fires nothing: {} due",
+        host.due_reminders(host.now())?.len()
+    ));
 
-    step("The case is closed; closed cases cannot be reassigned");
-    let closed = host.close_case(case.number)?;
-    out.say(format!("case {} is now {}", closed.number, closed.status));
-    if let Err(e) = host.assign_case(closed.number, Some("agent.jones".into()), None) {
+    step("The call ends with disposition `resolved`, which closes the case");
+    let ending = Interaction {
+        case: Some(case.number),
+        agent: Some("agent.smith".into()),
+        ..call
+    };
+    match host.dispose(ending.clone(), "resolved", None) {
+        Err(e) => out.say(format!("refused, nothing written: {e}")),
+        Ok(_) => {
+            return Err(Error::Refused(
+                "the demo expected require_resolution.rhai to refuse".into(),
+            ));
+        }
+    }
+    host.modify_case(case.number, "record resolution", |c| {
+        c.custom.insert(
+            "resolution".into(),
+            FieldValue::Text("Workaround sent; customer confirmed.".into()),
+        );
+        Ok(())
+    })?;
+    let disposed = host.dispose(ending, "resolved", Some("Customer happy".into()))?;
+    if let Some(closed) = &disposed.case {
+        out.say(format!(
+            "case {} is now {} (last disposition: {})",
+            closed.number,
+            closed.status,
+            closed.last_disposition.as_deref().unwrap_or("-")
+        ));
+    }
+    if let Some(f) = &disposed.follow_up {
+        out.say(output::follow_up(f).trim_end());
+    }
+    if let Err(e) = host.assign_case(case.number, Some("agent.jones".into()), None) {
         out.say(format!("refused: {e}"));
     }
 

@@ -84,7 +84,7 @@ pub(crate) fn run(host: &Host, args: PopArgs, out: &Out) -> Result<()> {
 }
 
 /// The pop for people: what to show, the open cases, why.
-fn describe(host: &Host, pop: &ScreenPop) -> String {
+pub(crate) fn describe(host: &Host, pop: &ScreenPop) -> String {
     let name = |id| match host.customer(id) {
         Ok(c) => format!("#{} {} — {}", c.id, c.account, c.name),
         Err(_) => format!("#{id}"),
