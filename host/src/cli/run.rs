@@ -54,6 +54,18 @@ pub(crate) fn run(host: &Host, args: RunArgs, out: &Out) -> Result<()> {
         eprintln!("dossier run: firing reminders and delivering the outbox; Ctrl-C stops");
     }
     loop {
+        // Admins edit scripts while the loop runs: pick up changed files; a
+        // script that no longer compiles keeps its previous version running.
+        let reload = host.reload_scripts_if_changed()?;
+        for name in &reload.reloaded {
+            eprintln!("dossier run: reloaded {name}");
+        }
+        for name in &reload.removed {
+            eprintln!("dossier run: dropped {name} (its file is gone)");
+        }
+        for e in &reload.errors {
+            eprintln!("dossier run: kept the previous version: {e}");
+        }
         let tick = host.tick()?;
         print_tick(&tick, out);
         if args.once {
