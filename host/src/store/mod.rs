@@ -75,21 +75,15 @@ impl Store {
         }
         let conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        configure(&conn)?;
-        migrations::run(&conn)?;
-        Ok(Store {
-            writer: ReentrantMutex::new(Writer {
-                conn,
-                depth: Cell::new(0),
-            }),
-            readers: Mutex::new(Vec::new()),
-            path: Some(path.to_owned()),
-        })
+        Store::with_writer(conn, Some(path.to_owned()))
     }
 
     /// An empty in-memory database.
     pub(crate) fn in_memory() -> Result<Store> {
-        let conn = Connection::open_in_memory()?;
+        Store::with_writer(Connection::open_in_memory()?, None)
+    }
+
+    fn with_writer(conn: Connection, path: Option<PathBuf>) -> Result<Store> {
         configure(&conn)?;
         migrations::run(&conn)?;
         Ok(Store {
@@ -98,7 +92,7 @@ impl Store {
                 depth: Cell::new(0),
             }),
             readers: Mutex::new(Vec::new()),
-            path: None,
+            path,
         })
     }
 

@@ -1,46 +1,7 @@
 //! CLI sessions: JSON output and error messages, snapshotted with ids and
 //! times redacted.
 
-use std::path::Path;
-use std::process::{Command, Output};
-
-use serde_json::Value;
-
-/// Runs `dossier ARGS` in `dir`.
-fn dossier(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dossier"))
-        .args(args)
-        .current_dir(dir)
-        .env("DOSSIER_AGENT", "agent.smith")
-        .output()
-        .expect("dossier runs")
-}
-
-/// Runs a command that must succeed and returns its JSON output.
-fn json(dir: &Path, args: &[&str]) -> Value {
-    let mut all = vec!["--json"];
-    all.extend_from_slice(args);
-    let out = dossier(dir, &all);
-    assert!(
-        out.status.success(),
-        "dossier {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON output")
-}
-
-/// Runs a command that must fail and returns `exit code: stderr`.
-fn failure(dir: &Path, args: &[&str]) -> String {
-    let out = dossier(dir, args);
-    assert!(!out.status.success(), "dossier {args:?} should have failed");
-    assert!(out.stdout.is_empty(), "a failed command printed to stdout");
-    format!(
-        "$ dossier {}\nexit {}: {}",
-        args.join(" "),
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stderr).trim_end()
-    )
-}
+use crate::util::{dossier, failure, json};
 
 macro_rules! assert_record {
     ($value:expr) => {

@@ -3,3 +3,4 @@
 mod cli;
 mod interact;
 mod script_cli;
+mod util;
