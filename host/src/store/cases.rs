@@ -1,7 +1,8 @@
 //! Cases.
 
 use dossier_sdk::{Case, CaseNumber, CustomerId, ObjectKind, ThreadToken};
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 
 use super::{Page, parse_ts, ts};
 use crate::error::{Error, Result};
@@ -23,57 +24,49 @@ pub(crate) fn insert_case(conn: &Connection, c: &Case, is_open: bool) -> Result<
                             created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
     )?
-    .execute(params![
-        c.number.0,
-        c.customer.0,
-        c.subject,
-        c.description,
-        c.status,
-        is_open,
-        c.visibility.as_str(),
-        c.severity,
-        c.priority,
-        c.owner,
-        c.group,
-        c.last_disposition,
-        c.thread_token.as_ref().map(ThreadToken::as_str),
-        Schema::encode(&c.custom),
-        ts(c.created_at),
-        ts(c.updated_at),
-    ])?;
+    .execute(params_from_iter(case_values(c, is_open)))?;
     Ok(())
 }
 
-/// Replaces a case's row.
+/// Replaces a case's row (its creation time, `?15`, is kept).
 pub(crate) fn update_case(conn: &Connection, c: &Case, is_open: bool) -> Result<()> {
     let n = conn
         .prepare_cached(
             "UPDATE cases SET customer_id = ?2, subject = ?3, description = ?4, status = ?5,
                  is_open = ?6, visibility = ?7, severity = ?8, priority = ?9, owner = ?10, grp = ?11,
-                 last_disposition = ?12, thread_token = ?13, custom = ?14, updated_at = ?15
+                 last_disposition = ?12, thread_token = ?13, custom = ?14, updated_at = ?16
              WHERE number = ?1",
         )?
-        .execute(params![
-            c.number.0,
-            c.customer.0,
-            c.subject,
-            c.description,
-            c.status,
-            is_open,
-            c.visibility.as_str(),
-            c.severity,
-            c.priority,
-            c.owner,
-            c.group,
-            c.last_disposition,
-            c.thread_token.as_ref().map(ThreadToken::as_str),
-            Schema::encode(&c.custom),
-            ts(c.updated_at),
-        ])?;
+        .execute(params_from_iter(case_values(c, is_open)))?;
     if n == 0 {
         return Err(Error::not_found(ObjectKind::Case, format!("#{}", c.number)));
     }
     Ok(())
+}
+
+/// A case's column values, numbered as the INSERT and UPDATE above use them.
+fn case_values(c: &Case, is_open: bool) -> [Value; 16] {
+    [
+        c.number.0.into(),
+        c.customer.0.into(),
+        c.subject.clone().into(),
+        c.description.clone().into(),
+        c.status.clone().into(),
+        is_open.into(),
+        c.visibility.as_str().to_owned().into(),
+        c.severity.clone().into(),
+        c.priority.clone().into(),
+        c.owner.clone().into(),
+        c.group.clone().into(),
+        c.last_disposition.clone().into(),
+        c.thread_token
+            .as_ref()
+            .map(|t| t.as_str().to_owned())
+            .into(),
+        Schema::encode(&c.custom).into(),
+        ts(c.created_at).into(),
+        ts(c.updated_at).into(),
+    ]
 }
 
 const CASE_COLUMNS: &str =

@@ -2,7 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use dossier_sdk::{CaseNumber, CustomerId, ObjectKind, Task, TaskId, TaskStatus};
-use rusqlite::{Connection, Row, params};
+use rusqlite::types::Value;
+use rusqlite::{Connection, Row, params, params_from_iter};
 
 use super::{Page, parse_ts, ts};
 use crate::error::{Error, Result};
@@ -23,52 +24,45 @@ pub(crate) fn insert_task(conn: &Connection, t: &Task) -> Result<()> {
                             remind_at, status, assignee, custom, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?
-    .execute(params![
-        t.id.0,
-        t.customer.map(|c| c.0),
-        t.case.map(|c| c.0),
-        t.kind.as_str(),
-        t.subject,
-        ts(t.due_at),
-        t.reminder_minutes,
-        t.reminder_at().map(ts),
-        t.status.as_str(),
-        t.assignee,
-        Schema::encode(&t.custom),
-        ts(t.created_at),
-        ts(t.updated_at),
-    ])?;
+    .execute(params_from_iter(task_values(t)))?;
     Ok(())
 }
 
-/// Replaces a task's row. Moving the reminder time re-arms the reminder.
+/// Replaces a task's row (its creation time, `?12`, is kept). Moving the
+/// reminder time re-arms the reminder.
 pub(crate) fn update_task(conn: &Connection, t: &Task) -> Result<()> {
     let n = conn
         .prepare_cached(
             "UPDATE tasks SET customer_id = ?2, case_number = ?3, kind = ?4, subject = ?5,
                  due_at = ?6, reminder_minutes = ?7,
                  reminded_at = CASE WHEN remind_at IS ?8 THEN reminded_at ELSE NULL END,
-                 remind_at = ?8, status = ?9, assignee = ?10, custom = ?11, updated_at = ?12
+                 remind_at = ?8, status = ?9, assignee = ?10, custom = ?11, updated_at = ?13
              WHERE id = ?1",
         )?
-        .execute(params![
-            t.id.0,
-            t.customer.map(|c| c.0),
-            t.case.map(|c| c.0),
-            t.kind.as_str(),
-            t.subject,
-            ts(t.due_at),
-            t.reminder_minutes,
-            t.reminder_at().map(ts),
-            t.status.as_str(),
-            t.assignee,
-            Schema::encode(&t.custom),
-            ts(t.updated_at),
-        ])?;
+        .execute(params_from_iter(task_values(t)))?;
     if n == 0 {
         return Err(Error::not_found(ObjectKind::Task, format!("#{}", t.id)));
     }
     Ok(())
+}
+
+/// A task's column values, numbered as the INSERT and UPDATE above use them.
+fn task_values(t: &Task) -> [Value; 13] {
+    [
+        t.id.0.into(),
+        t.customer.map(|c| c.0).into(),
+        t.case.map(|c| c.0).into(),
+        t.kind.as_str().to_owned().into(),
+        t.subject.clone().into(),
+        ts(t.due_at).into(),
+        t.reminder_minutes.map(i64::from).into(),
+        t.reminder_at().map(ts).into(),
+        t.status.as_str().to_owned().into(),
+        t.assignee.clone().into(),
+        Schema::encode(&t.custom).into(),
+        ts(t.created_at).into(),
+        ts(t.updated_at).into(),
+    ]
 }
 
 const TASK_COLUMNS: &str = "id, customer_id, case_number, kind, subject, due_at, reminder_minutes,
