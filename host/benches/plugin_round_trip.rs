@@ -12,6 +12,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
+use dossier_host::test_support::with_ctx;
 use dossier_host::{Config, Handler, Host};
 use dossier_sdk::{
     Case, CaseNumber, CustomFields, CustomerId, Event, FieldValue, Record, SaveEvent, SaveOp,
@@ -145,7 +146,7 @@ fn main() -> Result<(), BoxError> {
         ),
         Path::new("bench.toml"),
     )?;
-    let plugins = dossier_host::plugin::load(&config)?;
+    let plugins = dossier_host::test_support::load(&config)?;
     let (noop, probe) = match plugins.as_slice() {
         [noop, probe] => (noop.clone(), probe.clone()),
         _ => return Err("expected two plugins".into()),
@@ -167,12 +168,12 @@ fn main() -> Result<(), BoxError> {
     };
     let mut through_noop = || {
         let mut e = event.clone();
-        let outcome = noop.handle(&host, black_box(&mut e));
+        let outcome = with_ctx(&host, |ctx| noop.handle(ctx, black_box(&mut e)));
         black_box((outcome.ok(), e));
     };
     let mut through_probe = || {
         let mut e = event.clone();
-        let outcome = probe.handle(&host, black_box(&mut e));
+        let outcome = with_ctx(&host, |ctx| probe.handle(ctx, black_box(&mut e)));
         black_box((outcome.ok(), e));
     };
     let results = measure(&mut [

@@ -84,7 +84,7 @@ fn hook_call_alone(dir: &Path) -> Result<Op, Box<dyn std::error::Error>> {
             op: SaveOp::Update,
             record: Record::Case(case.clone()),
         });
-        host.fire(event)?;
+        dossier_host::test_support::fire(&host, event)?;
         Ok(())
     }))
 }

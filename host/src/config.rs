@@ -27,6 +27,8 @@ pub struct Config {
     pub plugins: Vec<PluginConfig>,
     /// `[reminders]`: task reminders and the `dossier run` loop.
     pub reminders: RemindersConfig,
+    /// `[events]`: how the event runner bounds chains of hook-caused writes.
+    pub events: EventsConfig,
     /// The directory relative paths in this config are resolved against
     /// (the config file's directory); not a key in the file.
     #[serde(skip)]
@@ -240,6 +242,26 @@ pub struct DispositionCode {
     pub closes_case: bool,
 }
 
+/// `[events]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EventsConfig {
+    /// How many levels of writes caused by hooks one action may lead to
+    /// (a hook's write is one level deeper than what caused it). Going past
+    /// it is an error naming the chain. From 1 to 64; default 16.
+    pub max_depth: u32,
+}
+
+/// The deepest `[events] max_depth` accepted: each level nests a hook call
+/// on the stack.
+pub const MAX_EVENT_DEPTH: u32 = 64;
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        EventsConfig { max_depth: 16 }
+    }
+}
+
 /// `[reminders]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -391,6 +413,12 @@ impl Config {
     }
 
     fn check(&self) -> Result<()> {
+        if !(1..=MAX_EVENT_DEPTH).contains(&self.events.max_depth) {
+            return Err(Error::Config(format!(
+                "[events] max_depth must be from 1 to {MAX_EVENT_DEPTH}, not {}",
+                self.events.max_depth
+            )));
+        }
         let case = &self.case;
         if !case.statuses.iter().any(|s| s.open) || !case.statuses.iter().any(|s| !s.open) {
             return Err(Error::Config(

@@ -126,15 +126,16 @@ pub enum Error {
         /// What went wrong and what to do about it.
         message: String,
     },
-    /// Hooks wrote records whose hooks wrote records... too deep.
+    /// A chain of writes caused by hooks went past `[events] max_depth`.
     #[error(
-        "hook chain too deep: more than {limit} nested writes from hooks (last: {last}); a hook probably triggers itself"
+        "causal chain too deep: more than {limit} levels of writes caused by hooks ({}); a hook probably triggers itself",
+        describe_chain(.chain)
     )]
-    HookChainTooDeep {
-        /// The cap.
-        limit: usize,
-        /// The write that went over.
-        last: String,
+    ChainTooDeep {
+        /// The configured maximum depth.
+        limit: u32,
+        /// The scripts and plugins whose writes led there, origin first.
+        chain: Vec<String>,
     },
     /// The database failed.
     #[error("database error: {0}")]
@@ -166,6 +167,20 @@ pub enum Error {
 
 /// Shorthand for results in this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A causal chain in an error: `a → b → c`, long ones shortened.
+fn describe_chain(chain: &[String]) -> String {
+    match chain.len() {
+        0 => "no handler named".to_owned(),
+        n if n <= 6 => chain.join(" → "),
+        n => format!(
+            "{} → … {} more … → {}",
+            chain[..3].join(" → "),
+            n - 6,
+            chain[n - 3..].join(" → ")
+        ),
+    }
+}
 
 /// The end of a disposition error: which codes the channel accepts.
 fn valid_codes(channel: dossier_sdk::Channel, valid: &[String]) -> String {

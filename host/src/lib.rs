@@ -27,21 +27,51 @@
 pub mod cli;
 pub mod clock;
 pub mod config;
-pub mod contact;
+mod contact;
 mod error;
+mod events;
 mod host;
 mod interact;
-pub mod pipeline;
-pub mod plugin;
+mod plugin;
+mod runtime;
 pub mod schema;
-pub mod script;
+mod script;
 mod store;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
 pub use error::{Error, Result};
+pub use events::{Actor, Ctx, DeliveryState, Handler, OutboxDelivery};
 pub use host::{Host, HostBuilder};
 pub use interact::{Disposed, FiredReminder, Tick};
-pub use pipeline::Handler;
-pub use script::Scripts;
-pub use store::{CaseFilter, MAX_WRITE_DEPTH, OutboxEntry, Page, TaskFilter};
+pub use script::{DryRun, DryRunOutcome, ReloadReport, Scripts};
+pub use store::{CaseFilter, Page, TaskFilter};
+
+/// What the project's own tests and benchmarks reach below the public API.
+/// Not part of it: anything here may change in any release.
+#[doc(hidden)]
+pub mod test_support {
+    pub use crate::contact::normalize_phone;
+    pub use crate::events::MAX_ATTEMPTS;
+    pub use crate::plugin::{NativePlugin, PluginInfo, file_sha256, inspect, load};
+    pub use crate::script::{definitions, reference_markdown};
+
+    use dossier_sdk::Event;
+
+    /// Runs every handler of `host` on `event` with a root `system`
+    /// context, outside any transaction, and returns the event as they left
+    /// it: the handler calls alone, for benchmarks.
+    pub fn fire(host: &crate::Host, mut event: Event) -> crate::Result<Event> {
+        let mut ctx = crate::runtime::system(host.runtime());
+        host.runtime().pipeline().run(&mut ctx, &mut event)?;
+        Ok(event)
+    }
+
+    /// Calls `f` with a root `system` context of `host`, current on this
+    /// thread as during a real event (so plugin callbacks reach it).
+    pub fn with_ctx<R>(host: &crate::Host, f: impl FnOnce(&mut crate::Ctx) -> R) -> R {
+        let mut ctx = crate::runtime::system(host.runtime());
+        let _current = crate::events::context::enter(&ctx);
+        f(&mut ctx)
+    }
+}

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use dossier_host::{Error, Handler, Host, Page, TaskFilter};
+use dossier_host::{Ctx, Error, Handler, Page, TaskFilter};
 use dossier_sdk::{
     CaseNumber, Channel, Event, FollowUpKind, Interaction, NewCase, NewTask, Outcome, TaskKind,
 };
@@ -173,17 +173,17 @@ impl Handler for Supervisor {
         matches!(event, Event::Disposition(_))
     }
 
-    fn handle(&self, host: &Host, event: &mut Event) -> dossier_host::Result<Outcome> {
+    fn handle(&self, ctx: &mut Ctx, event: &mut Event) -> dossier_host::Result<Outcome> {
         let Event::Disposition(d) = event else {
             return Ok(Outcome::Continue);
         };
         let case = d.case.expect("tests dispose on cases");
-        let task = host.add_task(NewTask {
+        let task = ctx.add_task(NewTask {
             customer: None,
             case: Some(case),
             kind: TaskKind::Call,
             subject: format!("Call back about case {case}"),
-            due_at: host.now() + chrono::Duration::days(1),
+            due_at: ctx.now() + chrono::Duration::days(1),
             reminder_minutes: Some(15),
             assignee: d.interaction.agent.clone(),
             custom: Default::default(),
@@ -206,7 +206,7 @@ impl Handler for Supervisor {
 
 #[test]
 fn hooks_write_inside_the_disposition_transaction_and_a_veto_rolls_everything_back() {
-    let t = TestStore::new(INTERACT);
+    let mut t = TestStore::new(INTERACT);
     let vetoed_case = grace_with_a_case(&t);
     let grace = t.host.case(vetoed_case).unwrap().customer;
     let case = t
@@ -214,7 +214,7 @@ fn hooks_write_inside_the_disposition_transaction_and_a_veto_rolls_everything_ba
         .open_case(NewCase::new(grace, "Second case"))
         .unwrap()
         .number;
-    t.host.set_plugin_handlers(vec![Arc::new(Supervisor)]);
+    t.set_handlers(vec![Arc::new(Supervisor)]);
 
     let err = t
         .host

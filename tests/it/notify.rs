@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use dossier_host::{Error, Handler, Host};
+use dossier_host::{Ctx, Error, Handler};
 use dossier_sdk::{CaseNumber, Event, Mailbox, Notification, Outcome};
 
 use crate::pop::INTERACT;
@@ -95,7 +95,7 @@ impl Handler for Compliance {
         matches!(event, Event::Notification(_))
     }
 
-    fn handle(&self, _host: &Host, event: &mut Event) -> dossier_host::Result<Outcome> {
+    fn handle(&self, _ctx: &mut Ctx, event: &mut Event) -> dossier_host::Result<Outcome> {
         let Event::Notification(n) = event else {
             return Ok(Outcome::Continue);
         };
@@ -116,8 +116,8 @@ impl Handler for Compliance {
 
 #[test]
 fn handlers_change_the_notification_which_is_checked_again_or_veto_it() {
-    let t = TestStore::new(INTERACT);
-    t.host.set_plugin_handlers(vec![Arc::new(Compliance)]);
+    let mut t = TestStore::new(INTERACT);
+    t.set_handlers(vec![Arc::new(Compliance)]);
     let sent = t.host.notify(notice()).unwrap();
     assert_eq!(sent.signature.as_deref(), Some("-- \nThe Support Team"));
     assert_eq!(

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use dossier_host::{Error, Handler, Host, MAX_WRITE_DEPTH, Page};
+use dossier_host::{Ctx, Error, Handler, Page};
 use dossier_sdk::{CaseNumber, Event, FieldValue, NewCase, NewFollowUp, Outcome, Record, SaveOp};
 
 use crate::util::{FIELDS, TestStore};
@@ -45,11 +45,11 @@ impl Handler for Desk {
         matches!(event, Event::BeforeSave(_) | Event::AfterSave(_))
     }
 
-    fn handle(&self, host: &Host, event: &mut Event) -> dossier_host::Result<Outcome> {
+    fn handle(&self, ctx: &mut Ctx, event: &mut Event) -> dossier_host::Result<Outcome> {
         match event {
             Event::BeforeSave(save) => match &mut save.record {
                 Record::Case(case) if save.op == SaveOp::Create => {
-                    host.add_follow_up(NewFollowUp::note(
+                    ctx.add_follow_up(NewFollowUp::note(
                         case.number,
                         "desk",
                         "case opened by the desk integration",
@@ -66,7 +66,7 @@ impl Handler for Desk {
                     }
                 }
                 Record::FollowUp(f) if self.recursive_follow_ups => {
-                    host.add_follow_up(NewFollowUp::note(f.case, "desk", "echo"))?;
+                    ctx.add_follow_up(NewFollowUp::note(f.case, "desk", "echo"))?;
                     Ok(Outcome::Continue)
                 }
                 _ => Ok(Outcome::Continue),
@@ -93,10 +93,10 @@ fn follow_up_count(t: &TestStore) -> i64 {
 
 #[test]
 fn a_handler_enriches_the_record_and_writes_in_the_same_transaction() {
-    let t = TestStore::new(FIELDS);
+    let mut t = TestStore::new(FIELDS);
     let c = t.customer("AC-1", "+33123456789");
     let desk = Arc::new(Desk::new(OnCase::Enrich));
-    t.host.set_plugin_handlers(vec![desk.clone()]);
+    t.set_handlers(vec![desk.clone()]);
     let case = t
         .host
         .open_case(NewCase::new(c, "Printer on fire"))
@@ -115,10 +115,9 @@ fn a_handler_enriches_the_record_and_writes_in_the_same_transaction() {
 
 #[test]
 fn a_veto_rolls_back_the_write_and_everything_the_handler_wrote() {
-    let t = TestStore::new(FIELDS);
+    let mut t = TestStore::new(FIELDS);
     let c = t.customer("AC-1", "+33123456789");
-    t.host
-        .set_plugin_handlers(vec![Arc::new(Desk::new(OnCase::WriteThenVeto))]);
+    t.set_handlers(vec![Arc::new(Desk::new(OnCase::WriteThenVeto))]);
     let err = t.host.open_case(NewCase::new(c, "Refused")).unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -130,18 +129,18 @@ fn a_veto_rolls_back_the_write_and_everything_the_handler_wrote() {
 
 #[test]
 fn hooks_that_trigger_themselves_stop_at_the_chain_limit() {
-    let t = TestStore::new(FIELDS);
+    let mut t = TestStore::new(FIELDS);
     let c = t.customer("AC-1", "+33123456789");
     let case = t.host.open_case(NewCase::new(c, "Echo chamber")).unwrap();
     let mut desk = Desk::new(OnCase::Enrich);
     desk.recursive_follow_ups = true;
-    t.host.set_plugin_handlers(vec![Arc::new(desk)]);
+    t.set_handlers(vec![Arc::new(desk)]);
     let err = t
         .host
         .add_follow_up(NewFollowUp::note(case.number, "ann", "hello"))
         .unwrap_err();
     assert!(
-        matches!(err, Error::HookChainTooDeep { limit, .. } if limit == MAX_WRITE_DEPTH),
+        matches!(&err, Error::ChainTooDeep { limit: 16, chain } if chain.len() == 17),
         "{err}"
     );
     assert!(err.to_string().contains("a hook probably triggers itself"));
@@ -150,11 +149,11 @@ fn hooks_that_trigger_themselves_stop_at_the_chain_limit() {
 
 #[test]
 fn failed_after_save_deliveries_stay_in_the_outbox_and_are_retried() {
-    let t = TestStore::new(FIELDS);
+    let mut t = TestStore::new(FIELDS);
     let c = t.customer("AC-1", "+33123456789");
     let desk = Arc::new(Desk::new(OnCase::Enrich));
     desk.after_save_failures.store(2, Ordering::SeqCst);
-    t.host.set_plugin_handlers(vec![desk.clone()]);
+    t.set_handlers(vec![desk.clone()]);
     // The write itself succeeds: after-save failures never undo a commit.
     let case = t.host.open_case(NewCase::new(c, "Audit me")).unwrap();
     assert_eq!(t.host.case(case.number).unwrap().subject, "Audit me");

@@ -1,8 +1,6 @@
 //! The `audit-log` plugin writing a real JSON-lines file.
 
-use dossier_sdk::{
-    Case, Channel, Event, Interaction, NewCase, NewCustomer, PopTarget, Record, SaveOp, ScreenPop,
-};
+use dossier_sdk::{Case, Channel, Event, Interaction, NewCase, NewCustomer, Record, SaveOp};
 use serde_json::Value;
 
 use crate::built::entry;
@@ -40,14 +38,9 @@ fn every_change_and_configured_event_becomes_one_json_line() {
         .open_case(NewCase::new(ann.id, "Printer"))
         .expect("case");
     let closed = t.host.close_case(case.number).expect("closed");
-    t.host
-        .fire(Event::ScreenPop(ScreenPop {
-            interaction: Interaction::new(Channel::Email),
-            target: PopTarget::Customer { customer: ann.id },
-            reason: "known sender".into(),
-            open_cases: Vec::new(),
-        }))
-        .expect("pop");
+    let mut email = Interaction::new(Channel::Email);
+    email.account = Some("AC-9".into());
+    t.host.screen_pop(email).expect("pop");
 
     let lines = lines(&audit);
     // kind, object, op, id of each line; `-` where a field is absent.

@@ -7,7 +7,7 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use dossier_sdk::{Event, Mailbox, Notification};
+use dossier_sdk::{Mailbox, Notification};
 
 use crate::built::entry;
 use crate::util::TestStore;
@@ -155,9 +155,7 @@ pub(crate) fn config(port: u16) -> String {
 fn a_notification_is_sent_with_its_headers_body_and_signature() {
     let (port, received) = smtp_server(None);
     let t = TestStore::new(&config(port));
-    t.host
-        .fire(Event::Notification(notification()))
-        .expect("sent");
+    t.host.notify(notification()).expect("sent");
     let mail = received
         .recv_timeout(Duration::from_secs(10))
         .expect("the server got a message");
@@ -200,10 +198,7 @@ fn a_notification_is_sent_with_its_headers_body_and_signature() {
 fn a_refusing_server_makes_the_notification_fail() {
     let (port, _received) = smtp_server(Some("550 5.1.1 no such user"));
     let t = TestStore::new(&config(port));
-    let err = t
-        .host
-        .fire(Event::Notification(notification()))
-        .expect_err("refused");
+    let err = t.host.notify(notification()).expect_err("refused");
     let message = err.to_string();
     assert!(
         message.starts_with(&format!(
@@ -219,7 +214,7 @@ fn a_notification_waiting_for_review_is_not_sent() {
     let t = TestStore::new(&config(port));
     let mut n = notification();
     n.review = true;
-    t.host.fire(Event::Notification(n)).expect("not an error");
+    t.host.notify(n).expect("not an error");
     assert!(
         received.recv_timeout(Duration::from_millis(300)).is_err(),
         "nothing was sent"

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use dossier_host::{Error, Host, Page, TaskFilter};
 use dossier_sdk::{
-    Case, Channel, Disposition, Event, EventKind, Interaction, NewCase, NewCustomer, PopTarget,
-    Record, SaveEvent, SaveOp, ScreenPop,
+    Case, Channel, Event, EventKind, Interaction, NewCase, NewCustomer, PopTarget, Record,
+    SaveEvent, SaveOp,
 };
 
 use crate::built::{entry, plugin, sha256};
@@ -47,7 +47,7 @@ fn ada(host: &Host) -> dossier_sdk::Customer {
 #[test]
 fn inspect_reports_the_handshake_without_creating_anything() {
     let path = plugin("probe-plugin");
-    let info = dossier_host::plugin::inspect(&path).expect("inspect");
+    let info = dossier_host::test_support::inspect(&path).expect("inspect");
     assert_eq!(info.name, "probe");
     assert_eq!(info.version, "0.1.0");
     assert_eq!(info.sdk_version, dossier_sdk::SDK_VERSION);
@@ -143,7 +143,10 @@ fn callbacks_from_a_before_hook_join_the_guarded_transaction() {
 
 #[test]
 fn screen_pop_and_disposition_handlers_read_and_write_through_the_host() {
-    let t = TestStore::new(&entry("probe-plugin", ""));
+    let t = TestStore::new(&format!(
+        "[dispositions.phone]\ncodes = [{{ code = \"callback\" }}]\n{}",
+        entry("probe-plugin", "")
+    ));
     let ada = ada(&t.host);
     let case = t
         .host
@@ -153,20 +156,7 @@ fn screen_pop_and_disposition_handlers_read_and_write_through_the_host() {
     let mut interaction = Interaction::new(Channel::Phone);
     interaction.caller = Some("01 23 45 67 89".into());
     interaction.agent = Some("agent7".into());
-    let popped = t
-        .host
-        .fire(Event::ScreenPop(ScreenPop {
-            interaction: interaction.clone(),
-            target: PopTarget::NewCustomer {
-                prefill: Default::default(),
-            },
-            reason: "no match".into(),
-            open_cases: Vec::new(),
-        }))
-        .expect("screen pop");
-    let Event::ScreenPop(pop) = popped else {
-        panic!("kind changed")
-    };
+    let pop = t.host.screen_pop(interaction.clone()).expect("screen pop");
     assert_eq!(
         pop.target,
         PopTarget::Case {
@@ -176,14 +166,9 @@ fn screen_pop_and_disposition_handlers_read_and_write_through_the_host() {
     );
     assert_eq!(pop.reason, "probe: caller is AC-1");
 
+    interaction.case = Some(case.number);
     t.host
-        .fire(Event::Disposition(Disposition {
-            interaction,
-            code: "callback".into(),
-            note: None,
-            case: Some(case.number),
-            close_case: false,
-        }))
+        .dispose(interaction, "callback", None)
         .expect("disposition");
     let tasks = t
         .host
@@ -204,7 +189,8 @@ fn screen_pop_and_disposition_handlers_read_and_write_through_the_host() {
 fn calls_into_a_plugin_that_is_not_thread_safe_never_overlap() {
     // The probe sleeps 20 ms per before_save and fails if another call is in
     // progress; it does not declare itself thread-safe, so the host must
-    // serialize. `fire` takes no write lock, so only that serialization
+    // serialize. `test_support::fire` calls handlers without taking the
+    // write lock, so only that serialization
     // keeps the calls apart.
     let t = TestStore::new(&entry("probe-plugin", "overlap_check = true"));
     let ada = ada(&t.host);
@@ -219,7 +205,7 @@ fn calls_into_a_plugin_that_is_not_thread_safe_never_overlap() {
             let event = event.clone();
             std::thread::spawn(move || {
                 for _ in 0..3 {
-                    host.fire(event.clone())?;
+                    dossier_host::test_support::fire(&host, event.clone())?;
                 }
                 Ok::<_, Error>(())
             })
@@ -259,12 +245,7 @@ fn a_panicking_before_hook_rolls_back_and_the_host_stays_up() {
     );
     let err = t
         .host
-        .fire(Event::ScreenPop(ScreenPop {
-            interaction: Interaction::new(Channel::Chat),
-            target: PopTarget::Candidates { customers: vec![] },
-            reason: String::new(),
-            open_cases: Vec::new(),
-        }))
+        .screen_pop(Interaction::new(Channel::Chat))
         .expect_err("panics again");
     assert!(
         err.to_string().contains("panicked on the screen_pop event"),
@@ -373,7 +354,7 @@ fn incompatible_libraries_are_refused_naming_the_file_and_what_to_rebuild() {
     );
 
     // `inspect` refuses them the same way.
-    let err = dossier_host::plugin::inspect(&wrong_abi).expect_err("refused");
+    let err = dossier_host::test_support::inspect(&wrong_abi).expect_err("refused");
     assert!(err.to_string().contains("rebuild the plugin"), "{err}");
 }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Barrier};
 
 use chrono::Duration;
-use dossier_host::{Error, Handler, Host, Page};
+use dossier_host::{Ctx, Error, Handler, Host, Page};
 use dossier_sdk::{
     CustomerId, Event, NewCase, NewFollowUp, NewTask, Outcome, TaskId, TaskKind, TaskStatus,
 };
@@ -168,12 +168,12 @@ impl Handler for Desk {
         matches!(event, Event::TaskReminder(_))
     }
 
-    fn handle(&self, host: &Host, event: &mut Event) -> dossier_host::Result<Outcome> {
+    fn handle(&self, ctx: &mut Ctx, event: &mut Event) -> dossier_host::Result<Outcome> {
         let Event::TaskReminder(r) = event else {
             return Ok(Outcome::Continue);
         };
         if let Some(case) = r.task.case {
-            host.add_follow_up(NewFollowUp::note(
+            ctx.add_follow_up(NewFollowUp::note(
                 case,
                 "desk",
                 format!("reminder for task {}", r.task.id),
@@ -191,7 +191,7 @@ impl Handler for Desk {
 
 #[test]
 fn hook_writes_commit_with_the_claim_and_a_failing_hook_fires_once_without_them() {
-    let t = TestStore::new(INTERACT);
+    let mut t = TestStore::new(INTERACT);
     let grace = add_customer(&t.host, "AC-000002", "Grace Hopper", "+12125550100", "");
     let case = t
         .host
@@ -215,7 +215,7 @@ fn hook_writes_commit_with_the_claim_and_a_failing_hook_fires_once_without_them(
     };
     let good = task("Send the patch");
     let bad = task("This one will fail");
-    t.host.set_plugin_handlers(vec![Arc::new(Desk)]);
+    t.set_handlers(vec![Arc::new(Desk)]);
 
     let fired = t.host.due_reminders(t.host.now()).unwrap();
     assert_eq!(ids(&fired), vec![good, bad]);

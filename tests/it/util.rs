@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use dossier_host::{Config, Host, ManualClock};
+use dossier_host::{Config, Handler, Host, ManualClock};
 use dossier_sdk::{CustomerId, NewCustomer, Phone};
 use tempfile::TempDir;
 
@@ -64,6 +64,17 @@ impl TestStore {
     /// Opens another host on the same directory with a new config.
     pub fn reopen(&self, config: &str) -> dossier_host::Result<Host> {
         open_with(self.dir.path(), config, &self.clock)
+    }
+
+    /// Reopens the host on the same store and config with in-process
+    /// `handlers` added after the configured scripts and plugins.
+    pub fn set_handlers(&mut self, handlers: Vec<std::sync::Arc<dyn Handler>>) {
+        let config = Config::load(&self.dir.path().join("dossier.toml")).expect("config");
+        let mut builder = Host::builder(config).clock(std::sync::Arc::new(self.clock.clone()));
+        for handler in handlers {
+            builder = builder.handler(handler);
+        }
+        self.host = builder.open().expect("host reopens");
     }
 
     pub fn customer(&self, account: &str, phone: &str) -> CustomerId {

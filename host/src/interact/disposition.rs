@@ -5,18 +5,21 @@
 //! a code at all. Recording one runs the `disposition` hooks and the writes
 //! that follow from it in one transaction: a veto leaves nothing behind.
 
+use std::sync::Arc;
+
 use dossier_sdk::{
-    Case, Channel, Direction, Disposition, Event, FollowUp, FollowUpKind, Interaction, NewFollowUp,
-    ObjectKind,
+    Case, Channel, Direction, Disposition, Event, EventKind, FollowUp, FollowUpKind, Interaction,
+    NewFollowUp, ObjectKind,
 };
 use serde::Serialize;
 
-use crate::config::{ChannelDispositions, DispositionCode};
+use crate::config::{ChannelDispositions, Config, DispositionCode};
 use crate::error::{Error, Result};
-use crate::host::Host;
+use crate::events::{Ctx, Step};
+use crate::runtime::Runtime;
 use crate::store;
 
-/// What [`Host::dispose`] did.
+/// What [`Host::dispose`](crate::Host::dispose) did.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Disposed {
     /// The disposition as the hooks left it.
@@ -28,120 +31,175 @@ pub struct Disposed {
     pub follow_up: Option<FollowUp>,
 }
 
-impl Host {
-    /// The disposition settings of `channel` (empty when not configured).
-    pub fn dispositions(&self, channel: Channel) -> ChannelDispositions {
-        self.config()
-            .dispositions
-            .get(channel.as_str())
-            .cloned()
-            .unwrap_or_default()
+/// The `disposition` step: one write transaction for the hooks, the
+/// case's `last_disposition` and closing, and the `system` follow-up.
+struct Dispose {
+    start: Option<(Interaction, DispositionCode, Option<String>)>,
+    def: Option<DispositionCode>,
+}
+
+impl Step for Dispose {
+    type Out = Disposed;
+
+    fn kind(&self) -> EventKind {
+        EventKind::Disposition
     }
 
-    /// The configured code `code` of `channel`, or
-    /// [`Error::UnknownDisposition`] listing the codes the channel accepts.
-    pub fn disposition_code(&self, channel: Channel, code: &str) -> Result<DispositionCode> {
-        let settings = self.config().dispositions.get(channel.as_str());
-        let codes = settings.map(|s| s.codes.as_slice()).unwrap_or_default();
-        codes
-            .iter()
-            .find(|c| c.code == code)
-            .cloned()
-            .ok_or_else(|| Error::UnknownDisposition {
-                channel,
-                code: code.to_owned(),
-                valid: codes.iter().map(|c| c.code.clone()).collect(),
-            })
+    fn label(&self) -> &str {
+        "disposition"
     }
 
-    /// Ends `interaction` with disposition `code` and the agent's `note`.
-    ///
-    /// Validates the code against the channel's configured codes, then, in
-    /// one write transaction: fires `disposition` (hooks may create a task,
-    /// add a follow-up, change the case, change `close_case`, or veto), checks
-    /// the code again if a hook changed it, and, when there is a case,
-    /// records the code as the case's `last_disposition`, closes the case if
-    /// `close_case` is set, and appends a `system` follow-up saying so. A
-    /// veto or any failure rolls all of it back.
-    pub fn dispose(
-        &self,
+    fn writes(&self) -> bool {
+        true
+    }
+
+    fn built_in(&mut self, rt: &Arc<Runtime>, _ctx: &Ctx) -> Result<Option<Event>> {
+        let (interaction, def, note) = self
+            .start
+            .take()
+            .ok_or_else(|| Error::Refused("internal error: a disposition ran twice".into()))?;
+        let case = interaction.case;
+        if let Some(number) = case
+            && !rt.store().read(|conn| store::case_exists(conn, number))?
+        {
+            return Err(Error::not_found(ObjectKind::Case, format!("#{number}")));
+        }
+        let event = Event::Disposition(Disposition {
+            interaction,
+            code: def.code.clone(),
+            note,
+            case,
+            close_case: def.closes_case,
+        });
+        self.def = Some(def);
+        Ok(Some(event))
+    }
+
+    fn recheck(&mut self, rt: &Arc<Runtime>, _ctx: &Ctx, event: &mut Event) -> Result<()> {
+        let Event::Disposition(d) = event else {
+            return Err(Error::Refused(
+                "a disposition hook replaced the event".into(),
+            ));
+        };
+        // A hook may change the code (or the channel): it must still be
+        // one the channel accepts.
+        self.def = Some(disposition_code(
+            rt.config(),
+            d.interaction.channel,
+            &d.code,
+        )?);
+        if let Some(number) = d.case
+            && !rt.store().read(|conn| store::case_exists(conn, number))?
+        {
+            return Err(Error::invalid(
+                ObjectKind::Case,
+                "case",
+                format!("refers to missing case #{number} (set by a disposition hook)"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn finish(self, rt: &Arc<Runtime>, ctx: &Ctx, event: Option<Event>) -> Result<Disposed> {
+        let (Some(Event::Disposition(d)), Some(def)) = (event, self.def) else {
+            return Err(Error::Refused(
+                "internal error: a disposition lost its event".into(),
+            ));
+        };
+        let Some(number) = d.case else {
+            return Ok(Disposed {
+                disposition: d,
+                case: None,
+                follow_up: None,
+            });
+        };
+        let closing = rt.config().case.closing_status().to_owned();
+        let mut closed_now = false;
+        let case = rt.modify_case(ctx, number, "record disposition", |c| {
+            c.last_disposition = Some(d.code.clone());
+            if d.close_case && rt.config().case.is_open(&c.status) {
+                c.status = closing;
+                closed_now = true;
+            }
+            Ok(())
+        })?;
+        let follow_up = rt.add_follow_up(
+            ctx,
+            NewFollowUp {
+                kind: FollowUpKind::System,
+                ..NewFollowUp::note(number, "system", describe(&d, &def, &case, closed_now))
+            },
+        )?;
+        Ok(Disposed {
+            disposition: d,
+            case: Some(case),
+            follow_up: Some(follow_up),
+        })
+    }
+}
+
+/// The settings of `channel` (empty when not configured).
+pub(crate) fn dispositions(config: &Config, channel: Channel) -> ChannelDispositions {
+    config
+        .dispositions
+        .get(channel.as_str())
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The configured code `code` of `channel`, or
+/// [`Error::UnknownDisposition`] listing the codes the channel accepts.
+pub(crate) fn disposition_code(
+    config: &Config,
+    channel: Channel,
+    code: &str,
+) -> Result<DispositionCode> {
+    let settings = config.dispositions.get(channel.as_str());
+    let codes = settings.map(|s| s.codes.as_slice()).unwrap_or_default();
+    codes
+        .iter()
+        .find(|c| c.code == code)
+        .cloned()
+        .ok_or_else(|| Error::UnknownDisposition {
+            channel,
+            code: code.to_owned(),
+            valid: codes.iter().map(|c| c.code.clone()).collect(),
+        })
+}
+
+impl Runtime {
+    /// Ends `interaction` with disposition `code`: see
+    /// [`Host::dispose`](crate::Host::dispose).
+    pub(crate) fn dispose(
+        self: &Arc<Self>,
+        ctx: &Ctx,
         interaction: Interaction,
         code: &str,
         note: Option<String>,
     ) -> Result<Disposed> {
-        let def = self.disposition_code(interaction.channel, code)?;
+        let def = disposition_code(self.config(), interaction.channel, code)?;
         let note = note.filter(|n| !n.trim().is_empty());
-        self.transaction("disposition", |host| {
-            let (case, channel) = (interaction.case, interaction.channel);
-            if let Some(number) = case
-                && !host.store().read(|conn| store::case_exists(conn, number))?
-            {
-                return Err(Error::not_found(ObjectKind::Case, format!("#{number}")));
-            }
-            let event = Event::Disposition(Disposition {
-                interaction,
-                code: def.code.clone(),
-                note,
-                case,
-                close_case: def.closes_case,
-            });
-            let d = match host.fire(event)? {
-                Event::Disposition(d) => d,
-                other => {
-                    return Err(Error::Refused(format!(
-                        "a disposition hook replaced the event with a {} event",
-                        other.kind()
-                    )));
-                }
-            };
-            let def = if d.code == def.code && d.interaction.channel == channel {
-                def
-            } else {
-                host.disposition_code(d.interaction.channel, &d.code)?
-            };
-            let Some(number) = d.case else {
-                return Ok(Disposed {
-                    disposition: d,
-                    case: None,
-                    follow_up: None,
-                });
-            };
-            let closing = host.config().case.closing_status().to_owned();
-            let mut closed_now = false;
-            let case = host.modify_case(number, "record disposition", |c| {
-                c.last_disposition = Some(d.code.clone());
-                if d.close_case && host.config().case.is_open(&c.status) {
-                    c.status = closing;
-                    closed_now = true;
-                }
-                Ok(())
-            })?;
-            let follow_up = host.add_follow_up(NewFollowUp {
-                kind: FollowUpKind::System,
-                ..NewFollowUp::note(number, "system", describe(&d, &def, &case, closed_now))
-            })?;
-            Ok(Disposed {
-                disposition: d,
-                case: Some(case),
-                follow_up: Some(follow_up),
-            })
-        })
+        self.run(
+            ctx,
+            Dispose {
+                start: Some((interaction, def, note)),
+                def: None,
+            },
+        )
     }
+}
 
-    /// Ends `interaction` without a disposition code. Refused with
-    /// [`Error::DispositionRequired`] (listing the valid codes) when the
-    /// channel's `[dispositions.<channel>]` says `required = true`; otherwise
-    /// there is nothing to record.
-    pub fn finish_interaction(&self, interaction: &Interaction) -> Result<()> {
-        let settings = self.dispositions(interaction.channel);
-        if settings.required {
-            return Err(Error::DispositionRequired {
-                channel: interaction.channel,
-                valid: settings.codes.into_iter().map(|c| c.code).collect(),
-            });
-        }
-        Ok(())
+/// Refused with [`Error::DispositionRequired`] (listing the valid codes)
+/// when the channel's `[dispositions.<channel>]` says `required = true`.
+pub(crate) fn finish_interaction(config: &Config, interaction: &Interaction) -> Result<()> {
+    let settings = dispositions(config, interaction.channel);
+    if settings.required {
+        return Err(Error::DispositionRequired {
+            channel: interaction.channel,
+            valid: settings.codes.into_iter().map(|c| c.code).collect(),
+        });
     }
+    Ok(())
 }
 
 /// The body of the `system` follow-up.

@@ -1,10 +1,7 @@
 //! Interactions: screen-pop, dispositions, task reminders and the
-//! notification hook. Each file adds its operations to [`Host`] in its own
-//! `impl` block; all of them go through [`Host::fire`] for scripts and
-//! plugins, and through `crate::store` for SQL.
-//!
-//! [`Host`]: crate::Host
-//! [`Host::fire`]: crate::Host::fire
+//! notification hook. Each file is one [`Step`](crate::events::Step) of the
+//! event runner and the runtime operation that runs it; SQL goes through
+//! `crate::store`. The facade (`host/interact.rs`) exposes them.
 
 mod disposition;
 mod notify;
@@ -13,3 +10,5 @@ mod reminder;
 
 pub use disposition::Disposed;
 pub use reminder::{FiredReminder, Tick};
+
+pub(crate) use disposition::{disposition_code, dispositions, finish_interaction};

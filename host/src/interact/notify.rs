@@ -2,56 +2,87 @@
 //! an agent, where scripts and plugins may change recipients, subject, body
 //! and signature, or veto.
 //!
-//! [`Host::notify`] decides what may be sent and whether it may be; the
+//! [`Host::notify`](crate::Host::notify) decides what may be sent and whether it may be; the
 //! sending itself is a `notification` handler's job (the `smtp-notify`
 //! plugin).
 
-use dossier_sdk::{Event, Mailbox, Notification};
+use std::sync::Arc;
+
+use dossier_sdk::{Event, EventKind, Mailbox, Notification};
 
 use crate::contact::normalize_email;
 use crate::error::{Error, Result};
-use crate::host::Host;
+use crate::events::{Ctx, Step};
+use crate::runtime::Runtime;
 
-impl Host {
-    /// Checks `notification`, fires `notification` so scripts and plugins may
-    /// change it or veto it, checks it again and returns it as it may be sent.
-    ///
-    /// Checks: every address (sender and recipients) is a valid email address
-    /// of at most 254 characters, lower-cased on the way; there is at least
-    /// one recipient (to, cc or bcc); the subject and display names are one
-    /// line each (no header injection). A failed check is
-    /// [`Error::InvalidNotification`] naming the field; a veto is
-    /// [`Error::Vetoed`] naming the script or plugin. The hooks run in a
-    /// write transaction (joining the caller's, if any), so what they write
-    /// is kept only if the notification passes.
-    pub fn notify(&self, notification: Notification) -> Result<Notification> {
-        let mut notification = notification;
+/// The `notification` step: check, let hooks change or veto, check again.
+struct Notify {
+    notification: Option<Notification>,
+}
+
+impl Step for Notify {
+    type Out = Notification;
+
+    fn kind(&self) -> EventKind {
+        EventKind::Notification
+    }
+
+    fn label(&self) -> &str {
+        "notification"
+    }
+
+    fn writes(&self) -> bool {
+        false
+    }
+
+    fn built_in(&mut self, _rt: &Arc<Runtime>, _ctx: &Ctx) -> Result<Option<Event>> {
+        let mut notification = self
+            .notification
+            .take()
+            .ok_or_else(|| Error::Refused("internal error: a notification ran twice".into()))?;
         check(&mut notification)?;
-        let event = Event::Notification(notification);
-        if !self.pipeline().any_handles(&event) {
-            return into_notification(event);
-        }
-        self.transaction("notification", |host| {
-            let mut notification = into_notification(host.fire(event)?)?;
-            check(&mut notification).map_err(|e| match e {
-                Error::InvalidNotification { field, rule } => Error::InvalidNotification {
-                    field,
-                    rule: format!("{rule} (after the notification hooks)"),
-                },
-                other => other,
-            })?;
-            Ok(notification)
+        Ok(Some(Event::Notification(notification)))
+    }
+
+    fn recheck(&mut self, _rt: &Arc<Runtime>, _ctx: &Ctx, event: &mut Event) -> Result<()> {
+        let Event::Notification(notification) = event else {
+            return Err(Error::Refused(
+                "a notification hook replaced the event".into(),
+            ));
+        };
+        check(notification).map_err(|e| match e {
+            Error::InvalidNotification { field, rule } => Error::InvalidNotification {
+                field,
+                rule: format!("{rule} (after the notification hooks)"),
+            },
+            other => other,
         })
+    }
+
+    fn finish(self, _rt: &Arc<Runtime>, _ctx: &Ctx, event: Option<Event>) -> Result<Notification> {
+        match event {
+            Some(Event::Notification(n)) => Ok(n),
+            _ => Err(Error::Refused(
+                "internal error: a notification lost its event".into(),
+            )),
+        }
     }
 }
 
-fn into_notification(event: Event) -> Result<Notification> {
-    match event {
-        Event::Notification(n) => Ok(n),
-        other => Err(Error::Refused(format!(
-            "a notification hook replaced the event with a {} event",
-            other.kind()
-        ))),
+impl Runtime {
+    /// Checks `notification`, runs the `notification` hooks, checks again:
+    /// see [`Host::notify`](crate::Host::notify).
+    pub(crate) fn notify(
+        self: &Arc<Self>,
+        ctx: &Ctx,
+        notification: Notification,
+    ) -> Result<Notification> {
+        self.run(
+            ctx,
+            Notify {
+                notification: Some(notification),
+            },
+        )
     }
 }
 
@@ -73,7 +104,7 @@ fn check_mailbox(field: &str, mailbox: &mut Mailbox) -> Result<()> {
 }
 
 /// Normalizes the addresses in place and checks the rules listed on
-/// [`Host::notify`].
+/// [`Host::notify`](crate::Host::notify).
 fn check(n: &mut Notification) -> Result<()> {
     check_mailbox("from", &mut n.from)?;
     for (list, mailboxes) in [("to", &mut n.to), ("cc", &mut n.cc), ("bcc", &mut n.bcc)] {

@@ -9,14 +9,18 @@
 
 use std::collections::BTreeMap;
 
+use std::sync::Arc;
+
 use dossier_sdk::{
-    CaseNumber, CustomerId, Direction, Event, Interaction, ObjectKind, PopTarget, ScreenPop,
+    CaseNumber, CustomerId, Direction, Event, EventKind, Interaction, ObjectKind, PopTarget,
+    ScreenPop,
 };
 use rusqlite::Connection;
 
 use crate::contact::{normalize_email, normalize_phone};
 use crate::error::{Error, Result};
-use crate::host::Host;
+use crate::events::{Ctx, Step};
+use crate::runtime::Runtime;
 use crate::schema::Schema;
 use crate::store;
 
@@ -25,55 +29,87 @@ const MAX_OPEN_CASES: u32 = 20;
 /// How many candidates a pop offers when several customers match.
 const MAX_CANDIDATES: usize = 20;
 
-impl Host {
-    /// Decides what to show the agent for `interaction` (see the module docs
-    /// and `docs/interactions.md` for the order), then fires `screen_pop`
-    /// so scripts and plugins may replace the target, add candidates or
-    /// prefill the form. The result names a target that exists, with the
-    /// reason it was chosen; a veto is returned as [`Error::Vetoed`].
-    ///
-    /// A phone or email matching one customer pops that customer, never one
-    /// of their cases, even if they have exactly one open case: a caller is
-    /// as likely to ring about something new, and a case pop invites notes
-    /// on the wrong case. The customer's open cases come with the pop
-    /// (`open_cases`), one click away; a hook can pop the case instead.
-    pub fn screen_pop(&self, interaction: Interaction) -> Result<ScreenPop> {
-        let pop = self
-            .store()
-            .read(|conn| resolve(conn, self.schema(), self.phone_region(), interaction))?;
-        let event = Event::ScreenPop(pop);
-        if !self.pipeline().any_handles(&event) {
-            return into_pop(event);
-        }
-        let built_in = into_pop(event)?;
-        let (built_in_target, built_in_reason) = (built_in.target.clone(), built_in.reason.clone());
-        let mut pop = into_pop(self.fire(Event::ScreenPop(built_in))?)?;
-        self.store().read(|conn| {
+/// The `screen_pop` step: resolve on a reader; when hooks want the event,
+/// they run inside a write transaction (so a veto rolls back what they
+/// wrote) and the host checks what they chose.
+struct Pop {
+    interaction: Option<Interaction>,
+    built_in: Option<(PopTarget, String)>,
+}
+
+impl Step for Pop {
+    type Out = ScreenPop;
+
+    fn kind(&self) -> EventKind {
+        EventKind::ScreenPop
+    }
+
+    fn label(&self) -> &str {
+        "screen-pop"
+    }
+
+    fn writes(&self) -> bool {
+        false
+    }
+
+    fn built_in(&mut self, rt: &Arc<Runtime>, _ctx: &Ctx) -> Result<Option<Event>> {
+        let interaction = self
+            .interaction
+            .take()
+            .ok_or_else(|| Error::Refused("internal error: a pop was resolved twice".into()))?;
+        let region = &rt.config().phone.default_region;
+        let pop = rt.read(|conn, schema| resolve(conn, schema, region, interaction))?;
+        self.built_in = Some((pop.target.clone(), pop.reason.clone()));
+        Ok(Some(Event::ScreenPop(pop)))
+    }
+
+    fn recheck(&mut self, rt: &Arc<Runtime>, _ctx: &Ctx, event: &mut Event) -> Result<()> {
+        let Event::ScreenPop(pop) = event else {
+            return Err(Error::Refused(
+                "a screen_pop hook replaced the event".into(),
+            ));
+        };
+        rt.read(|conn, _| {
             check_target(conn, &mut pop.target)?;
-            if pop.target != built_in_target && pop.reason == built_in_reason {
+            if let Some((target, reason)) = &self.built_in
+                && pop.target != *target
+                && pop.reason == *reason
+            {
                 pop.reason = format!(
-                    "a screen_pop hook chose {} (built in: {built_in_reason})",
+                    "a screen_pop hook chose {} (built in: {reason})",
                     describe(conn, &pop.target)?
                 );
             }
             pop.open_cases = open_cases_of(conn, &pop.target)?;
-            Ok(pop)
+            Ok(())
         })
     }
 
-    fn phone_region(&self) -> &str {
-        &self.config().phone.default_region
+    fn finish(self, _rt: &Arc<Runtime>, _ctx: &Ctx, event: Option<Event>) -> Result<ScreenPop> {
+        match event {
+            Some(Event::ScreenPop(pop)) => Ok(pop),
+            _ => Err(Error::Refused(
+                "internal error: a pop lost its event".into(),
+            )),
+        }
     }
 }
 
-/// The pop inside a `screen_pop` event; hooks cannot swap the event for another kind.
-fn into_pop(event: Event) -> Result<ScreenPop> {
-    match event {
-        Event::ScreenPop(pop) => Ok(pop),
-        other => Err(Error::Refused(format!(
-            "a screen_pop hook replaced the event with a {} event",
-            other.kind()
-        ))),
+impl Runtime {
+    /// Decides what to show the agent for `interaction`: see
+    /// [`Host::screen_pop`](crate::Host::screen_pop).
+    pub(crate) fn screen_pop(
+        self: &Arc<Self>,
+        ctx: &Ctx,
+        interaction: Interaction,
+    ) -> Result<ScreenPop> {
+        self.run(
+            ctx,
+            Pop {
+                interaction: Some(interaction),
+                built_in: None,
+            },
+        )
     }
 }
 

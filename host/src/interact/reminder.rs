@@ -14,17 +14,18 @@
 //!   then claimed on its own and reported with the problem, so a broken hook
 //!   cannot make a reminder fire again at every poll.
 
+use std::cell::Cell;
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
-use dossier_sdk::{Event, Mailbox, Notification, Task, TaskId, TaskReminder};
+use dossier_sdk::{Event, EventKind, Mailbox, Notification, Task, TaskId, TaskReminder};
 use serde::Serialize;
 
 use crate::contact::normalize_email;
 use crate::error::{Error, Result};
-use crate::host::Host;
+use crate::events::{Actor, Ctx, Step};
+use crate::runtime::Runtime;
 use crate::store;
-
-/// Reminders listed per round; [`Host::due_reminders`] keeps going until none is due.
-const BATCH: u32 = 100;
 
 /// One reminder that fired.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -38,7 +39,7 @@ pub struct FiredReminder {
     pub problem: Option<String>,
 }
 
-/// What one pass of the reminder loop ([`Host::tick`]) did.
+/// What one pass of the reminder loop ([`Host::tick`](crate::Host::tick)) did.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Tick {
     /// The host clock's time at the start of the pass.
@@ -51,99 +52,127 @@ pub struct Tick {
     pub next_reminder: Option<DateTime<Utc>>,
 }
 
-impl Host {
-    /// Fires every reminder due at `now` that has not fired yet, and returns
-    /// those this call fired. Each reminder fires exactly once across all
-    /// hosts sharing the store, and across restarts (see the module docs).
-    pub fn due_reminders(&self, now: DateTime<Utc>) -> Result<Vec<FiredReminder>> {
-        let mut fired = Vec::new();
-        // A listed reminder leaves the listing once anyone claims it, so
-        // this ends even while other hosts are claiming the same ones.
-        loop {
-            let ids = self
-                .store()
-                .read(|conn| store::due_reminder_ids(conn, now, BATCH))?;
-            if ids.is_empty() {
-                return Ok(fired);
-            }
-            for id in ids {
-                fired.extend(self.fire_reminder(id, now)?);
-            }
+/// The `task_reminder` step: claim, hooks, the notification they leave,
+/// all in one transaction.
+struct Remind<'c> {
+    id: TaskId,
+    now: DateTime<Utc>,
+    /// Set once the claim succeeded (inside the transaction): a failure
+    /// after it means the hooks failed, not the claim.
+    claimed: &'c Cell<bool>,
+    task: Option<Task>,
+}
+
+impl Step for Remind<'_> {
+    type Out = Option<TaskReminder>;
+
+    fn kind(&self) -> EventKind {
+        EventKind::TaskReminder
+    }
+
+    fn label(&self) -> &str {
+        "task reminder"
+    }
+
+    fn writes(&self) -> bool {
+        true
+    }
+
+    fn built_in(&mut self, rt: &Arc<Runtime>, ctx: &Ctx) -> Result<Option<Event>> {
+        if !claim(rt, self.id, self.now)? {
+            return Ok(None);
         }
+        self.claimed.set(true);
+        let task = rt.task(ctx, self.id)?;
+        let notification = draft_reminder_notification(rt, ctx, &task)?;
+        self.task = Some(task.clone());
+        Ok(Some(Event::TaskReminder(TaskReminder {
+            task,
+            fired_at: self.now,
+            notification,
+        })))
     }
 
-    /// How many reminders are due at `now` and have not fired.
-    pub fn count_due_reminders(&self, now: DateTime<Utc>) -> Result<u64> {
-        self.store()
-            .read(|conn| store::count_due_reminders(conn, now))
+    fn recheck(&mut self, _rt: &Arc<Runtime>, _ctx: &Ctx, event: &mut Event) -> Result<()> {
+        let Event::TaskReminder(reminder) = event else {
+            return Err(Error::Refused(
+                "a task_reminder hook replaced the event".into(),
+            ));
+        };
+        if Some(&reminder.task) != self.task.as_ref() || reminder.fired_at != self.now {
+            return Err(Error::Refused(
+                "a task_reminder hook may change only `notification`; to change the task, update it with the task functions".into(),
+            ));
+        }
+        Ok(())
     }
 
-    /// When the next unfired reminder is due, if any.
-    pub fn next_reminder_at(&self) -> Result<Option<DateTime<Utc>>> {
-        self.store().read(store::next_reminder_at)
+    fn finish(self, rt: &Arc<Runtime>, ctx: &Ctx, event: Option<Event>) -> Result<Self::Out> {
+        let Some(Event::TaskReminder(mut reminder)) = event else {
+            return Ok(None);
+        };
+        if let Some(n) = reminder.notification.take() {
+            reminder.notification = Some(rt.notify(ctx, n)?);
+        }
+        Ok(Some(reminder))
     }
+}
 
-    /// One pass of the `dossier run` loop at the host clock's time: fires
-    /// due reminders, delivers the outbox, and says when the next reminder
-    /// is due.
-    pub fn tick(&self) -> Result<Tick> {
-        let at = self.now();
-        let fired = self.due_reminders(at)?;
-        let delivered = self.deliver_outbox()?;
-        let next_reminder = self.next_reminder_at()?;
-        Ok(Tick {
-            at,
-            fired,
-            delivered,
-            next_reminder,
-        })
+impl Runtime {
+    /// One reminder pass at `now`: see [`Host::due_reminders`](crate::Host::due_reminders).
+    pub(crate) fn due_reminders(
+        self: &Arc<Self>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<FiredReminder>> {
+        // The pass fires the reminders due when it starts. One that a hook
+        // plans during the pass (a snooze to a time already past) is not in
+        // the list: it fires on a later pass, so a pass always ends.
+        let ids = self
+            .store()
+            .read(|conn| store::due_reminder_ids(conn, now, u32::MAX))?;
+        let mut fired = Vec::new();
+        for id in ids {
+            fired.extend(self.fire_reminder(id, now)?);
+        }
+        Ok(fired)
     }
 
     /// Claims and fires one reminder; `None` if someone else had it.
-    fn fire_reminder(&self, id: TaskId, now: DateTime<Utc>) -> Result<Option<FiredReminder>> {
-        let mut hook_failed = false;
-        let attempt = self.transaction("task reminder", |host| {
-            if !claim(host, id, now)? {
-                return Ok(None);
-            }
-            let task = host.task(id)?;
-            let notification = host.draft_reminder_notification(&task)?;
-            let event = Event::TaskReminder(TaskReminder {
-                task,
-                fired_at: now,
-                notification,
-            });
-            let hooks = host.fire(event).and_then(|event| match event {
-                Event::TaskReminder(mut reminder) => {
-                    if let Some(n) = reminder.notification.take() {
-                        reminder.notification = Some(host.notify(n)?);
-                    }
-                    Ok(reminder)
-                }
-                other => Err(Error::Refused(format!(
-                    "a task_reminder hook replaced the event with a {} event",
-                    other.kind()
-                ))),
-            });
-            hook_failed = hooks.is_err();
-            hooks.map(Some)
-        });
+    fn fire_reminder(
+        self: &Arc<Self>,
+        id: TaskId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<FiredReminder>> {
+        // A reminder is its own origin, unless a hook planned the task: then
+        // it continues that hook's chain, which bounds snooze loops.
+        let (depth, chain) = self.store().read(|conn| store::task_origin(conn, id))?;
+        let ctx = Ctx::resumed(self.clone(), Actor::System, depth, chain, None);
+        let claimed = Cell::new(false);
+        let attempt = self.run(
+            &ctx,
+            Remind {
+                id,
+                now,
+                claimed: &claimed,
+                task: None,
+            },
+        );
         match attempt {
             Ok(reminder) => Ok(reminder.map(|reminder| FiredReminder {
                 reminder,
                 problem: None,
             })),
-            Err(problem) if hook_failed => {
+            Err(problem) if claimed.get() => {
                 // Everything the hooks wrote is rolled back; the reminder
                 // still fires, once, without them.
                 let claimed =
-                    self.transaction("task reminder without hooks", |host| claim(host, id, now))?;
+                    self.transaction("task reminder without hooks", || claim(self, id, now))?;
                 if !claimed {
                     return Ok(None);
                 }
                 Ok(Some(FiredReminder {
                     reminder: TaskReminder {
-                        task: self.task(id)?,
+                        task: self.task(&ctx, id)?,
                         fired_at: now,
                         notification: None,
                     },
@@ -153,58 +182,62 @@ impl Host {
             Err(e) => Err(e),
         }
     }
-
-    /// The notice the assignee gets when the assignee is an email address
-    /// and `[reminders] notify_assignee` is on (the default).
-    fn draft_reminder_notification(&self, task: &Task) -> Result<Option<Notification>> {
-        let config = &self.config().reminders;
-        let address = match task.assignee.as_deref().map(normalize_email) {
-            Some(Ok(address)) if config.notify_assignee => address,
-            _ => return Ok(None),
-        };
-        let customer = match task.customer {
-            Some(id) => self
-                .store()
-                .read(|conn| store::customer_brief(conn, id))?
-                .map(|(account, name)| format!("{name} ({account})")),
-            None => None,
-        };
-        let due = task.due_at.format("%Y-%m-%d %H:%M UTC");
-        let mut body = format!(
-            "Task #{}: {} {}\nDue: {due}\n",
-            task.id,
-            task.kind.as_str(),
-            task.subject
-        );
-        if let Some(customer) = customer {
-            body.push_str(&format!("Customer: {customer}\n"));
-        }
-        if let Some(case) = task.case {
-            body.push_str(&format!("Case: {case}\n"));
-        }
-        Ok(Some(Notification {
-            case: task.case,
-            from: Mailbox {
-                name: Some("Dossier".to_owned()),
-                address: config.from.clone(),
-            },
-            to: vec![Mailbox {
-                name: None,
-                address,
-            }],
-            cc: Vec::new(),
-            bcc: Vec::new(),
-            subject: format!("Reminder: {} at {due}", task.subject),
-            body,
-            html: None,
-            signature: None,
-            review: false,
-        }))
-    }
 }
 
-fn claim(host: &Host, id: TaskId, now: DateTime<Utc>) -> Result<bool> {
-    host.store().write("claim reminder", |conn| {
+/// The notice the assignee gets when the assignee is an email address
+/// and `[reminders] notify_assignee` is on (the default).
+fn draft_reminder_notification(
+    rt: &Runtime,
+    _ctx: &Ctx,
+    task: &Task,
+) -> Result<Option<Notification>> {
+    let config = &rt.config().reminders;
+    let address = match task.assignee.as_deref().map(normalize_email) {
+        Some(Ok(address)) if config.notify_assignee => address,
+        _ => return Ok(None),
+    };
+    let customer = match task.customer {
+        Some(id) => rt
+            .store()
+            .read(|conn| store::customer_brief(conn, id))?
+            .map(|(account, name)| format!("{name} ({account})")),
+        None => None,
+    };
+    let due = task.due_at.format("%Y-%m-%d %H:%M UTC");
+    let mut body = format!(
+        "Task #{}: {} {}\nDue: {due}\n",
+        task.id,
+        task.kind.as_str(),
+        task.subject
+    );
+    if let Some(customer) = customer {
+        body.push_str(&format!("Customer: {customer}\n"));
+    }
+    if let Some(case) = task.case {
+        body.push_str(&format!("Case: {case}\n"));
+    }
+    Ok(Some(Notification {
+        case: task.case,
+        from: Mailbox {
+            name: Some("Dossier".to_owned()),
+            address: config.from.clone(),
+        },
+        to: vec![Mailbox {
+            name: None,
+            address,
+        }],
+        cc: Vec::new(),
+        bcc: Vec::new(),
+        subject: format!("Reminder: {} at {due}", task.subject),
+        body,
+        html: None,
+        signature: None,
+        review: false,
+    }))
+}
+
+fn claim(rt: &Runtime, id: TaskId, now: DateTime<Utc>) -> Result<bool> {
+    rt.store().write("claim reminder", |conn| {
         store::claim_reminder(conn, id, now)
     })
 }

@@ -1,12 +1,12 @@
 //! The host's side of the callback table plugins call into.
 //!
-//! A callback needs the [`Host`] that is firing the event, so that a write
-//! made from a before-hook joins the write being guarded. The host sets it
-//! for the current thread around each call into a plugin ([`enter`]);
-//! callbacks made at any other time, or from a thread the plugin started,
-//! answer [`status::UNAVAILABLE`].
+//! A callback needs the context of the event being handled, so that a write
+//! made from a before-hook joins the write being guarded and counts one
+//! level deeper. The runner makes that context the thread's current one
+//! around each handler call (`crate::events::context`, the mechanism scripts
+//! use too); callbacks made at any other time, or from a thread the plugin
+//! started, answer [`status::UNAVAILABLE`].
 
-use std::cell::Cell;
 use std::ffi::c_void;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -15,31 +15,8 @@ use dossier_sdk::{CaseNumber, CustomerId, CustomerQuery, NewFollowUp, NewTask};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::Host;
 use crate::error::{Error, Result};
-
-thread_local! {
-    /// The host whose event this thread is handing to a plugin, if any.
-    static CURRENT: Cell<*const Host> = const { Cell::new(std::ptr::null()) };
-}
-
-/// Makes `host` the target of callbacks on this thread until dropped.
-pub(crate) struct Entered {
-    previous: *const Host,
-}
-
-/// Sets `host` as this thread's callback target; nested calls (a plugin's
-/// callback fires an event another plugin handles) restore the outer one.
-pub(crate) fn enter(host: &Host) -> Entered {
-    let previous = CURRENT.with(|c| c.replace(host as *const Host));
-    Entered { previous }
-}
-
-impl Drop for Entered {
-    fn drop(&mut self) {
-        CURRENT.with(|c| c.set(self.previous));
-    }
-}
+use crate::events::{Ctx, context};
 
 /// What the callbacks of one plugin instance know: its name, for the log.
 pub(crate) struct Context {
@@ -63,23 +40,20 @@ pub(crate) fn table(context: &Context) -> HostTable {
     }
 }
 
-/// Runs `f` with this thread's current host and writes its answer to `out`.
+/// Runs `f` with this thread's current event context and writes its answer
+/// to `out`.
 ///
 /// # Safety
 /// `out` must be null or valid for writes.
-unsafe fn serve<T: Serialize>(out: *mut Buffer, f: impl FnOnce(&Host) -> Result<T>) -> i32 {
+unsafe fn serve<T: Serialize>(out: *mut Buffer, f: impl FnOnce(&Ctx) -> Result<T>) -> i32 {
     let answer = catch_unwind(AssertUnwindSafe(|| {
-        let ptr = CURRENT.with(Cell::get);
-        if ptr.is_null() {
+        let Some(ctx) = context::current() else {
             return (
                 status::UNAVAILABLE,
                 b"no event is being handled on this thread".to_vec(),
             );
-        }
-        // SAFETY: `enter` set it from a live `&Host` and its guard outlives
-        // the plugin call this callback is nested in.
-        let host = unsafe { &*ptr };
-        match f(host).and_then(|value| serde_json::to_vec(&value).map_err(json_error)) {
+        };
+        match f(&ctx).and_then(|value| serde_json::to_vec(&value).map_err(json_error)) {
             Ok(bytes) => (status::OK, bytes),
             Err(e) => (status::ERROR, e.to_string().into_bytes()),
         }

@@ -71,14 +71,6 @@ impl HashStatus {
         })
     }
 
-    /// Whether the library may be loaded.
-    pub fn allows_loading(&self) -> bool {
-        matches!(
-            self,
-            HashStatus::Verified { .. } | HashStatus::Trusted { .. }
-        )
-    }
-
     /// Why loading is refused, as the end of a sentence naming the library;
     /// `None` when it is allowed.
     pub fn refusal(&self) -> Option<String> {
@@ -92,16 +84,6 @@ impl HashStatus {
                 "refused: its [[plugins]] entry has no `sha256`; after checking the file is the \
                  one you mean to run, add `sha256 = \"{sha256}\"` (or `trust = true` while developing)"
             )),
-        }
-    }
-
-    /// One word for listings: `verified`, `trusted`, `mismatch`, `missing`.
-    pub fn label(&self) -> &'static str {
-        match self {
-            HashStatus::Verified { .. } => "verified",
-            HashStatus::Trusted { .. } => "trusted",
-            HashStatus::Mismatch { .. } => "mismatch",
-            HashStatus::Missing { .. } => "missing",
         }
     }
 }
@@ -127,7 +109,7 @@ mod tests {
             Some(HashStatus::Trusted { sha256: abc.into() })
         );
         let missing = check(None, false);
-        assert!(missing.as_ref().is_some_and(|s| !s.allows_loading()));
+        assert!(missing.as_ref().is_some_and(|s| s.refusal().is_some()));
         let refusal = missing.and_then(|s| s.refusal()).unwrap_or_default();
         assert!(refusal.contains(abc), "{refusal}");
         let mismatch = check(Some("00ff"), true)

@@ -1,4 +1,6 @@
-//! One plugin instance, as a pipeline [`Handler`].
+//! One plugin instance, as a pipeline [`Handler`]. Its callbacks reach the
+//! event's context through the thread's current context, which the runner
+//! sets around the call.
 
 use std::ffi::c_void;
 use std::sync::Arc;
@@ -10,9 +12,8 @@ use parking_lot::ReentrantMutex;
 
 use super::callbacks::{self, Context};
 use super::library::PluginLibrary;
-use crate::Host;
 use crate::error::{Error, Result};
-use crate::pipeline::Handler;
+use crate::events::{Ctx, Handler};
 
 /// A created plugin instance.
 ///
@@ -154,7 +155,7 @@ impl Handler for NativePlugin {
         self.events & bit(event.kind()) != 0
     }
 
-    fn handle(&self, host: &Host, event: &mut Event) -> Result<Outcome> {
+    fn handle(&self, _ctx: &mut Ctx, event: &mut Event) -> Result<Outcome> {
         let kind = event.kind();
         let bytes = serde_json::to_vec(event)
             .map_err(|e| self.fail(format!("cannot encode the {kind} event: {e}")))?;
@@ -170,7 +171,6 @@ impl Handler for NativePlugin {
                 })?),
                 None => None,
             };
-            let _entered = callbacks::enter(host);
             let mut out = Buffer::EMPTY;
             // SAFETY: a live instance of this library; borrowed event bytes;
             // calls serialized unless the plugin declared itself thread-safe.

@@ -1,7 +1,7 @@
 //! Global functions scripts can call: `veto`, reading related records,
 //! creating tasks and follow-ups, and time helpers.
 //!
-//! Functions that write go through the [`Host`] the current hook serves, so
+//! Functions that write go through the context of the event the current hook serves, so
 //! their writes join the guarded transaction and fire hooks of their own.
 //! When such a write fails, the hook is stopped (the failure cannot be caught
 //! by `try`/`catch`, since the failed write may have done part of its work)
@@ -16,7 +16,7 @@ use rhai::{Dynamic, EvalAltResult, FuncRegistration, INT, ImmutableString, Map, 
 use super::context;
 use super::convert::{dynamic_to_field, parse_time, time_to_string, type_name};
 use super::records::{RhaiResult, cases_array, doc_lines, host, read_only, script_error};
-use crate::Host;
+use crate::events::Ctx;
 
 /// Marks the non-catchable termination raised by `veto`.
 pub(crate) const VETO_MARK: &str = "dossier:veto";
@@ -32,7 +32,7 @@ fn terminate(mark: &str) -> Box<EvalAltResult> {
 
 /// Runs a host write for a script: on failure the hook stops and the error is
 /// kept for the handler to report.
-fn host_write<R>(f: impl FnOnce(&Host) -> crate::Result<R>) -> RhaiResult<R> {
+fn host_write<R>(f: impl FnOnce(&Ctx) -> crate::Result<R>) -> RhaiResult<R> {
     let host = host()?;
     f(&host).map_err(|e| {
         // A runtime error (not a termination) so that Rhai records where the

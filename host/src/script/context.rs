@@ -1,11 +1,14 @@
 //! The thread-local stack of hook calls in progress.
 //!
-//! Functions registered into the engine (`veto`, `add_task`, a record's
-//! `set_custom`) need to know which [`Host`] they serve and which script is
-//! running. Rhai calls them with script values only, so the handler pushes a
-//! [`Frame`] for the duration of each hook call and those functions read the
-//! top one. Hooks nest (a hook's write fires hooks of its own) on the same
-//! thread, hence a stack.
+//! Functions registered into the engine (`veto`, a failed host write) need
+//! to know which script is running and to leave a veto or failure for the
+//! handler to report. Rhai calls them with script values only, so the
+//! handler pushes a [`Frame`] for the duration of each hook call and those
+//! functions read the top one. Hooks nest (a hook's write fires hooks of
+//! its own) on the same thread, hence a stack. What a hook may read and
+//! write comes from the event context the runner made current
+//! (`crate::events::context`), the one mechanism scripts share with plugin
+//! callbacks.
 
 use std::cell::{Cell, RefCell};
 use std::sync::Arc;
@@ -13,14 +16,12 @@ use std::time::Instant;
 
 use dossier_sdk::Record;
 
-use crate::Host;
 use crate::error::Error;
 
 use super::LoadedScript;
 
 /// One hook call in progress.
 pub(crate) struct Frame {
-    pub(crate) host: Host,
     pub(crate) script: Arc<LoadedScript>,
     pub(crate) hook: &'static str,
     /// Set by `veto(msg)`: the hook stops and the write is rolled back.
@@ -82,13 +83,6 @@ impl Drop for FrameGuard {
 /// The deadline of the innermost hook call on this thread.
 pub(crate) fn deadline() -> Option<Instant> {
     DEADLINE.with(Cell::get)
-}
-
-/// The host served by the innermost hook call. Cloned (an `Arc`), so no
-/// borrow of the stack is held while the caller calls into the host, which
-/// may push frames of its own.
-pub(crate) fn current_host() -> Option<Host> {
-    FRAMES.with(|f| f.borrow().last().map(|fr| fr.host.clone()))
 }
 
 /// The script and hook of the innermost call, for messages.

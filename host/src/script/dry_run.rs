@@ -8,10 +8,12 @@ use dossier_sdk::{
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
+use std::sync::Arc;
+
 use super::{HOOKS, context};
-use crate::Host;
 use crate::error::{Error, Result};
-use crate::pipeline::Handler;
+use crate::events::{Handler, context as event_context};
+use crate::runtime::{Runtime, system};
 use crate::store::ts;
 
 /// The refusal that makes the dry-run transaction roll back.
@@ -54,17 +56,10 @@ pub struct DryRun {
     pub printed: Vec<String>,
 }
 
-impl Host {
-    /// Runs every script's `hook` on `input` inside a transaction that is
-    /// rolled back: nothing is committed, whatever the hook does.
-    ///
-    /// `input` is the event data for the hook: for record hooks the record
-    /// (unset standard fields get defaults, custom fields may be plain JSON
-    /// values), optionally wrapped as `{"op": "update", "record": {...}}`;
-    /// for the other hooks the event's fields (`ScreenPop`, `Disposition`,
-    /// ...). A whole event (`{"event": "screen_pop", "data": {...}}`) is
-    /// accepted too.
-    pub fn test_hook(&self, hook: &str, input: &Value) -> Result<DryRun> {
+impl Runtime {
+    /// Runs every script's `hook` on `input` in a transaction that is always
+    /// rolled back: see [`Host::test_hook`](crate::Host::test_hook).
+    pub(crate) fn test_hook(self: &Arc<Self>, hook: &str, input: &Value) -> Result<DryRun> {
         let scripts = self.scripts().cloned().ok_or_else(|| {
             Error::Refused("scripts are disabled ([scripts] enabled = false)".into())
         })?;
@@ -79,10 +74,15 @@ impl Host {
         }
         let event = self.event_for(hook, input)?;
         let mut result = None;
-        let tx = self.transaction("script test (rolled back)", |host| {
+        let tx = self.transaction("script test (rolled back)", || {
             let outer = context::start_capture();
             let mut event = event;
-            let outcome = match scripts.handle(host, &mut event) {
+            let mut ctx = system(self);
+            let handled = {
+                let _current = event_context::enter(&ctx);
+                scripts.handle(&mut ctx, &mut event)
+            };
+            let outcome = match handled {
                 Ok(_) => DryRunOutcome::Continue,
                 Err(Error::Vetoed { by, message }) => DryRunOutcome::Vetoed { by, message },
                 Err(e) => DryRunOutcome::Failed {

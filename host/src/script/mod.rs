@@ -35,10 +35,9 @@ use rhai::{AST, CallFnOptions, Dynamic, Engine, Scope};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::Host;
 use crate::config::{Config, ScriptLimits};
 use crate::error::{Error, Result};
-use crate::pipeline::Handler;
+use crate::events::{Ctx, Handler};
 
 use context::Frame;
 use errors::Source;
@@ -421,16 +420,17 @@ impl Scripts {
     /// Calls `hook` of `script` with `arg`; a veto comes back as `Ok(Some)`.
     fn call(
         &self,
-        host: &Host,
+        ctx: &Ctx,
         script: &Arc<LoadedScript>,
         hook: &'static str,
         arg: Dynamic,
     ) -> Result<Option<String>> {
         let deadline = (self.limits.timeout_ms > 0)
             .then(|| Instant::now() + Duration::from_millis(self.limits.timeout_ms));
+        // Writes this script makes name it (not just "scripts") in their chain.
+        let outer = ctx.set_running(Some(format!("{} ({hook})", script.name)));
         let guard = context::enter(
             Frame {
-                host: host.clone(),
                 script: script.clone(),
                 hook,
                 veto: None,
@@ -448,6 +448,7 @@ impl Scripts {
             (arg,),
         );
         let (veto, failure) = guard.finish();
+        ctx.set_running(outer);
         if let Some(message) = veto {
             return Ok(Some(message));
         }
@@ -460,18 +461,7 @@ impl Scripts {
             return Err(match failure {
                 // Already names its origin; a nested write's veto or the
                 // chain cap must reach the admin as they are.
-                Error::Vetoed { .. } | Error::Script { .. } => failure,
-                Error::HookChainTooDeep { limit, last } if !last.contains(" from ") => {
-                    Error::HookChainTooDeep {
-                        limit,
-                        last: format!(
-                            "{last} from {hook} in {}:{}",
-                            script.name,
-                            pos.line().unwrap_or(0)
-                        ),
-                    }
-                }
-                Error::HookChainTooDeep { .. } => failure,
+                Error::Vetoed { .. } | Error::Script { .. } | Error::ChainTooDeep { .. } => failure,
                 other => source.error(pos, format!("{other} (in {hook})")),
             });
         }
@@ -482,7 +472,7 @@ impl Scripts {
     }
 
     /// Runs every script's hook for `event`, in order.
-    fn run(&self, host: &Host, event: &mut Event) -> Result<Option<(String, String)>> {
+    fn run(&self, ctx: &Ctx, event: &mut Event) -> Result<Option<(String, String)>> {
         let index = hook_index(event);
         let hook = HOOKS[index];
         let scripts: Vec<Arc<LoadedScript>> = self
@@ -506,20 +496,20 @@ impl Scripts {
                 let is_new = e.op == SaveOp::Create;
                 let record = std::mem::replace(&mut e.record, placeholder());
                 let (record, veto) = match record {
-                    Record::Customer(r) => self.run_record(host, &scripts, hook, r, access(is_new)),
-                    Record::Case(r) => self.run_record(host, &scripts, hook, r, access(is_new)),
-                    Record::FollowUp(r) => self.run_record(host, &scripts, hook, r, access(is_new)),
-                    Record::Task(r) => self.run_record(host, &scripts, hook, r, access(is_new)),
+                    Record::Customer(r) => self.run_record(ctx, &scripts, hook, r, access(is_new)),
+                    Record::Case(r) => self.run_record(ctx, &scripts, hook, r, access(is_new)),
+                    Record::FollowUp(r) => self.run_record(ctx, &scripts, hook, r, access(is_new)),
+                    Record::Task(r) => self.run_record(ctx, &scripts, hook, r, access(is_new)),
                 };
                 e.record = record;
                 veto
             }
-            Event::ScreenPop(v) => self.run_map(host, &scripts, hook, v),
-            Event::Disposition(v) => self.run_map(host, &scripts, hook, v),
-            Event::Notification(v) => self.run_map(host, &scripts, hook, v),
-            Event::EmailReceived(v) => self.run_map(host, &scripts, hook, v),
-            Event::ChatOffered(v) | Event::ChatEnded(v) => self.run_map(host, &scripts, hook, v),
-            Event::TaskReminder(v) => self.run_map(host, &scripts, hook, v),
+            Event::ScreenPop(v) => self.run_map(ctx, &scripts, hook, v),
+            Event::Disposition(v) => self.run_map(ctx, &scripts, hook, v),
+            Event::Notification(v) => self.run_map(ctx, &scripts, hook, v),
+            Event::EmailReceived(v) => self.run_map(ctx, &scripts, hook, v),
+            Event::ChatOffered(v) | Event::ChatEnded(v) => self.run_map(ctx, &scripts, hook, v),
+            Event::TaskReminder(v) => self.run_map(ctx, &scripts, hook, v),
         }
     }
 
@@ -527,7 +517,7 @@ impl Scripts {
     /// the event stays whole even on error.
     fn run_record<T: ScriptRecord>(
         &self,
-        host: &Host,
+        ctx: &Ctx,
         scripts: &[Arc<LoadedScript>],
         hook: &'static str,
         record: T,
@@ -536,7 +526,7 @@ impl Scripts {
         let handle = Rec::new(record, access);
         let mut outcome = Ok(None);
         for script in scripts {
-            match self.call(host, script, hook, Dynamic::from(handle.clone())) {
+            match self.call(ctx, script, hook, Dynamic::from(handle.clone())) {
                 Ok(None) => {}
                 Ok(Some(message)) => {
                     outcome = Ok(Some((script.name.clone(), message)));
@@ -555,7 +545,7 @@ impl Scripts {
     /// map back into `value`.
     fn run_map<T: Serialize + DeserializeOwned>(
         &self,
-        host: &Host,
+        ctx: &Ctx,
         scripts: &[Arc<LoadedScript>],
         hook: &'static str,
         value: &mut T,
@@ -569,7 +559,7 @@ impl Scripts {
                     )
                 })?
                 .into_shared();
-            if let Some(message) = self.call(host, script, hook, map.clone())? {
+            if let Some(message) = self.call(ctx, script, hook, map.clone())? {
                 return Ok(Some((script.name.clone(), message)));
             }
             *value = rhai::serde::from_dynamic::<T>(&map.flatten_clone()).map_err(|e| {
@@ -639,37 +629,12 @@ impl Handler for Scripts {
         self.mask.load(Ordering::Acquire) & (1 << hook_index(event)) != 0
     }
 
-    fn handle(&self, host: &Host, event: &mut Event) -> Result<Outcome> {
-        match self.run(host, event)? {
+    fn handle(&self, ctx: &mut Ctx, event: &mut Event) -> Result<Outcome> {
+        match self.run(ctx, event)? {
             None => Ok(Outcome::Continue),
             // The pipeline would attribute an `Outcome::Veto` to this
             // handler as a whole; the admin needs the script file.
             Some((by, message)) => Err(Error::Vetoed { by, message }),
-        }
-    }
-}
-
-impl Host {
-    /// The admin's scripts, unless `[scripts] enabled = false`.
-    pub fn scripts(&self) -> Option<&Arc<Scripts>> {
-        self.script_set()
-    }
-
-    /// Recompiles every script now. A script that fails to compile keeps
-    /// its previous version running; its error is in the report.
-    pub fn reload_scripts(&self) -> Result<ReloadReport> {
-        match self.script_set() {
-            Some(s) => s.reload(),
-            None => Ok(ReloadReport::default()),
-        }
-    }
-
-    /// Recompiles scripts whose files changed (one `stat` per script when
-    /// nothing did): what long-running modes call between iterations.
-    pub fn reload_scripts_if_changed(&self) -> Result<ReloadReport> {
-        match self.script_set() {
-            Some(s) => s.reload_if_changed(),
-            None => Ok(ReloadReport::default()),
         }
     }
 }

@@ -22,12 +22,11 @@ use parking_lot::Mutex;
 use rhai::INT;
 use rhai::{Array, Dynamic, EvalAltResult, FuncRegistration, Map, Module, Position};
 
-use super::context;
 use super::convert::{
     dynamic_to_field, field_to_dynamic, opt_string, parse_time, time_to_string, to_opt_int,
     to_opt_string, to_string,
 };
-use crate::Host;
+use crate::events::{Ctx, context as event_context};
 
 /// A script-side result.
 pub(crate) type RhaiResult<T> = Result<T, Box<EvalAltResult>>;
@@ -187,9 +186,10 @@ pub(crate) fn doc_lines(text: &str) -> String {
         .join("\n")
 }
 
-/// The host a registered function serves, or an error outside hooks.
-pub(crate) fn host() -> RhaiResult<Host> {
-    context::current_host()
+/// The context of the event a registered function serves, or an error
+/// outside hooks.
+pub(crate) fn host() -> RhaiResult<Ctx> {
+    event_context::current()
         .ok_or_else(|| script_error("this function can only be called while a hook runs"))
 }
 
@@ -262,7 +262,7 @@ fn case_key(
 ) -> Result<String, String> {
     let key = to_string(v)?;
     let host =
-        context::current_host().ok_or_else(|| "cannot be checked outside a hook".to_owned())?;
+        event_context::current().ok_or_else(|| "cannot be checked outside a hook".to_owned())?;
     let known = keys(&host.config().case);
     if known.contains(&key.as_str()) {
         Ok(key)
@@ -348,7 +348,7 @@ fn register_common<T: ScriptRecord>(module: &mut Module) {
         });
 }
 
-fn unknown_field<T: ScriptRecord>(host: &Host, name: &str) -> Box<EvalAltResult> {
+fn unknown_field<T: ScriptRecord>(host: &Ctx, name: &str) -> Box<EvalAltResult> {
     let known: Vec<&str> = host
         .schema()
         .fields(T::KIND)
@@ -412,7 +412,7 @@ pub(crate) fn read_only<T: ScriptRecord>(record: T) -> Dynamic {
 }
 
 /// Runs a host read for a script, turning errors into script errors.
-fn host_read<R>(f: impl FnOnce(&Host) -> crate::Result<R>) -> RhaiResult<R> {
+fn host_read<R>(f: impl FnOnce(&Ctx) -> crate::Result<R>) -> RhaiResult<R> {
     let host = host()?;
     f(&host).map_err(|e| script_error(e.to_string()))
 }

@@ -124,6 +124,37 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_pending ON outbox(next_attempt_at) WHERE delivered_at IS NULL;
 "#,
+    // 2: one outbox delivery per (event, handler); causal depth and chain
+    // stored with what carries work forward (outbox entries, hook-planned tasks).
+    r#"
+CREATE TABLE outbox_deliveries (
+    id              INTEGER PRIMARY KEY,
+    entry_id        INTEGER NOT NULL REFERENCES outbox(id),
+    handler         TEXT NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL,
+    delivered_at    TEXT,
+    dead_at         TEXT,
+    last_error      TEXT,
+    UNIQUE (entry_id, handler)
+);
+CREATE INDEX outbox_deliveries_due ON outbox_deliveries(next_attempt_at)
+    WHERE delivered_at IS NULL AND dead_at IS NULL;
+-- Entries queued before this step go to every handler that wants them
+-- when they are next due: `*` is split per handler at delivery.
+INSERT INTO outbox_deliveries (entry_id, handler, attempts, next_attempt_at, last_error)
+    SELECT id, '*', attempts, next_attempt_at, last_error FROM outbox WHERE delivered_at IS NULL;
+DROP INDEX outbox_pending;
+ALTER TABLE outbox DROP COLUMN attempts;
+ALTER TABLE outbox DROP COLUMN next_attempt_at;
+ALTER TABLE outbox DROP COLUMN delivered_at;
+ALTER TABLE outbox DROP COLUMN last_error;
+ALTER TABLE outbox ADD COLUMN depth INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE outbox ADD COLUMN chain TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE outbox ADD COLUMN actor TEXT NOT NULL DEFAULT '{"actor":"system"}';
+ALTER TABLE tasks ADD COLUMN depth INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tasks ADD COLUMN chain TEXT NOT NULL DEFAULT '[]';
+"#,
 ];
 
 /// The schema version this build writes.

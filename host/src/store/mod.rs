@@ -33,12 +33,12 @@ pub(crate) use outbox::*;
 pub(crate) use tasks::*;
 
 pub use cases::CaseFilter;
-pub use outbox::OutboxEntry;
 pub use tasks::TaskFilter;
 
-/// How many writes may nest inside one another (a hook that writes, whose
-/// hooks write, ...) before the chain is refused.
-pub const MAX_WRITE_DEPTH: usize = 16;
+/// How many `write` calls may nest on one thread. A backstop only: causal
+/// depth (`[events] max_depth`, checked by `Ctx`) stops hook chains long
+/// before, and with a clearer error.
+const MAX_WRITE_NESTING: usize = 256;
 
 struct Writer {
     conn: Connection,
@@ -106,11 +106,10 @@ impl Store {
     ) -> Result<T> {
         let writer = self.writer.lock();
         let depth = writer.depth.get();
-        if depth > MAX_WRITE_DEPTH {
-            return Err(Error::HookChainTooDeep {
-                limit: MAX_WRITE_DEPTH,
-                last: label.to_owned(),
-            });
+        if depth > MAX_WRITE_NESTING {
+            return Err(Error::Refused(format!(
+                "{label}: writes nested more than {MAX_WRITE_NESTING} deep"
+            )));
         }
         if depth == 0 {
             exec_cached(&writer.conn, "BEGIN IMMEDIATE")?;

@@ -28,6 +28,28 @@ pub(crate) fn insert_task(conn: &Connection, t: &Task) -> Result<()> {
     Ok(())
 }
 
+/// Records that a task was planned by a hook at causal `depth`, after
+/// `chain`: its reminder continues that chain.
+pub(crate) fn set_task_origin(
+    conn: &Connection,
+    id: TaskId,
+    depth: u32,
+    chain: &[String],
+) -> Result<()> {
+    conn.prepare_cached("UPDATE tasks SET depth = ?2, chain = ?3 WHERE id = ?1")?
+        .execute(params![id.0, depth, super::to_json(&chain)])?;
+    Ok(())
+}
+
+/// The causal depth and chain a task was planned at (0 and none for a
+/// task an agent or the CLI planned).
+pub(crate) fn task_origin(conn: &Connection, id: TaskId) -> Result<(u32, Vec<String>)> {
+    let (depth, chain): (u32, String) = conn
+        .prepare_cached("SELECT depth, chain FROM tasks WHERE id = ?1")?
+        .query_row(params![id.0], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok((depth, super::from_json("task chain", &chain)?))
+}
+
 /// Replaces a task's row (its creation time, `?12`, is kept). Moving the
 /// reminder time re-arms the reminder.
 pub(crate) fn update_task(conn: &Connection, t: &Task) -> Result<()> {

@@ -1,9 +1,7 @@
 //! Record hooks, event hooks, vetoes, transactions, limits and reloads.
 
 use dossier_host::Error;
-use dossier_sdk::{
-    Channel, CustomerId, Event, FieldValue, Interaction, NewFollowUp, PopTarget, ScreenPop,
-};
+use dossier_sdk::{Channel, FieldValue, Interaction, NewFollowUp, PopTarget};
 
 use super::{Env, ada, all_cases, all_tasks, open_case, write_bumped};
 
@@ -282,34 +280,31 @@ fn before_save_follow_up(f) {
     };
     let err = worker.join().expect("no panic").expect_err("chain refused");
     match &err {
-        Error::HookChainTooDeep { limit, last } => {
-            assert_eq!(*limit, dossier_host::MAX_WRITE_DEPTH);
+        Error::ChainTooDeep { limit, chain } => {
+            assert_eq!(*limit, 16, "the default [events] max_depth");
+            // Depths 0 to 16 each ran the hook; the write at 17 was refused.
+            assert_eq!(chain.len(), 17, "{chain:?}");
             assert!(
-                last.contains("before_save_follow_up in scripts/echo.rhai:3"),
-                "{last}"
+                chain
+                    .iter()
+                    .all(|c| c == "scripts/echo.rhai (before_save_follow_up)"),
+                "{chain:?}"
             );
         }
         other => panic!("expected the chain cap, got {other:?}"),
     }
     let text = err.to_string();
-    assert!(text.contains("hook chain too deep"), "{text}");
+    assert!(text.contains("causal chain too deep"), "{text}");
     let (_, total) = host
         .follow_ups(case.number, dossier_host::Page::default())
         .expect("follow-ups");
     assert_eq!(total, 0, "follow-ups survived the failed chain");
 }
 
-fn pop(caller: &str) -> Event {
+fn call_from(caller: &str) -> Interaction {
     let mut interaction = Interaction::new(Channel::Phone);
     interaction.caller = Some(caller.into());
-    Event::ScreenPop(ScreenPop {
-        interaction,
-        target: PopTarget::NewCustomer {
-            prefill: Default::default(),
-        },
-        reason: "no match".into(),
-        open_cases: Vec::new(),
-    })
+    interaction
 }
 
 #[test]
@@ -321,8 +316,10 @@ fn event_hooks_change_the_event_through_a_map() {
             r#"
 fn on_screen_pop(pop) {
     if pop.interaction.caller == "+33100000000" {
-        pop.target = #{ pop: "customer", customer: 7 };
+        pop.target = #{ pop: "customer", customer: 1 };
         pop.reason = "VIP line";
+    } else if pop.interaction.caller == "+33100000001" {
+        pop.target = #{ pop: "customer", customer: 99 };
     } else if pop.interaction.caller == "broken" {
         pop.target = "nobody";
     } else if pop.interaction.caller == "blocked" {
@@ -335,36 +332,32 @@ fn on_screen_pop(pop) {
         )],
     );
     let host = env.host();
-    let out = host.fire(pop("+33100000000")).expect("fired");
-    match out {
-        Event::ScreenPop(p) => {
-            assert_eq!(
-                p.target,
-                PopTarget::Customer {
-                    customer: CustomerId(7)
-                }
-            );
-            assert_eq!(p.reason, "VIP line");
+    let ada = ada(&host);
+    let p = host.screen_pop(call_from("+33100000000")).expect("popped");
+    assert_eq!(p.target, PopTarget::Customer { customer: ada.id });
+    assert_eq!(p.reason, "VIP line");
+    // A hook may only choose records that exist: the host checks.
+    let err = host
+        .screen_pop(call_from("+33100000001"))
+        .expect_err("no customer 99");
+    assert_eq!(
+        err.to_string(),
+        "a screen_pop hook chose customer #99, which does not exist"
+    );
+    match host.screen_pop(call_from("0612")).expect("popped").target {
+        PopTarget::NewCustomer { prefill } => {
+            assert_eq!(prefill.get("phone").map(String::as_str), Some("0612"))
         }
         other => panic!("{other:?}"),
     }
-    match host.fire(pop("0612")).expect("fired") {
-        Event::ScreenPop(p) => match p.target {
-            PopTarget::NewCustomer { prefill } => {
-                assert_eq!(prefill.get("phone").map(String::as_str), Some("0612"))
-            }
-            other => panic!("{other:?}"),
-        },
-        other => panic!("{other:?}"),
-    }
-    let err = host.fire(pop("broken")).expect_err("malformed");
+    let err = host.screen_pop(call_from("broken")).expect_err("malformed");
     let text = err.to_string();
     assert!(
         text.contains("scripts/pop.rhai")
             && text.contains("on_screen_pop left its argument malformed"),
         "{text}"
     );
-    let err = host.fire(pop("blocked")).expect_err("vetoed");
+    let err = host.screen_pop(call_from("blocked")).expect_err("vetoed");
     assert!(
         matches!(&err, Error::Vetoed { by, message } if by == "scripts/pop.rhai" && message == "caller is blocked"),
         "{err:?}"

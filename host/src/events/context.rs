@@ -1,0 +1,320 @@
+//! The handler context: who is acting, how deep in a causal chain, and the
+//! reads and writes a handler may make.
+//!
+//! Every host operation runs with a [`Ctx`]. The facade makes a root one
+//! (depth 0) for each call an embedder or the CLI makes; the runner hands
+//! the same context to every handler of the event that operation fires; a
+//! write a handler makes through the context runs one level deeper, with the
+//! handler's name added to the chain. Going past the configured maximum
+//! depth is [`Error::ChainTooDeep`], naming the whole chain.
+//!
+//! Scripts and plugin callbacks cannot be handed a Rust reference (Rhai
+//! calls registered functions with script values only; a plugin calls back
+//! through C), so the runner also makes the context of the handler it is
+//! calling the *current* one of the thread ([`enter`]); their callbacks
+//! find it with [`with_current`]. That is the only such mechanism.
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use dossier_sdk::{
+    Case, CaseNumber, Customer, CustomerId, CustomerQuery, FollowUp, NewFollowUp, NewTask, Task,
+    TaskId,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::runtime::Runtime;
+use crate::store::Page;
+
+/// Who an operation runs as.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "actor", content = "login", rename_all = "snake_case")]
+pub enum Actor {
+    /// Work no agent started: reminder passes, outbox delivery, ingest.
+    System,
+    /// An agent, by login.
+    Agent(String),
+}
+
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Actor::System => f.write_str("system"),
+            Actor::Agent(login) => write!(f, "agent {login}"),
+        }
+    }
+}
+
+/// The context a [`Handler`](crate::Handler) receives with each event.
+///
+/// It says who the operation runs as ([`actor`](Ctx::actor)), how deep in a
+/// causal chain it is ([`depth`](Ctx::depth), [`chain`](Ctx::chain)),
+/// whether a write transaction is open, and offers the reads and writes a
+/// handler may make. Reads made during a guarding event see the
+/// transaction's own uncommitted rows; writes join that transaction, run
+/// their own hooks, and count one level deeper.
+pub struct Ctx {
+    state: Rc<State>,
+}
+
+struct State {
+    rt: Arc<Runtime>,
+    actor: Actor,
+    depth: u32,
+    chain: Vec<String>,
+    /// The handler (script file, plugin) running right now, set by the
+    /// runner: a write it makes names it in the child's chain.
+    running: RefCell<Option<String>>,
+    idempotency_key: Option<String>,
+    /// Set when a child was refused for depth; shared by the whole family,
+    /// so the origin learns of it however deep the refusal happened.
+    exhausted: Rc<Cell<bool>>,
+}
+
+impl fmt::Debug for Ctx {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ctx")
+            .field("actor", &self.state.actor)
+            .field("depth", &self.state.depth)
+            .field("chain", &self.state.chain)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Ctx {
+    fn new(
+        rt: Arc<Runtime>,
+        actor: Actor,
+        depth: u32,
+        chain: Vec<String>,
+        key: Option<String>,
+    ) -> Ctx {
+        Ctx {
+            state: Rc::new(State {
+                rt,
+                actor,
+                depth,
+                chain,
+                running: RefCell::new(None),
+                idempotency_key: key,
+                exhausted: Rc::new(Cell::new(false)),
+            }),
+        }
+    }
+
+    /// A new origin (depth 0): one CLI command, API call, reminder or
+    /// imported row.
+    pub(crate) fn root(rt: Arc<Runtime>, actor: Actor) -> Ctx {
+        Ctx::new(rt, actor, 0, Vec::new(), None)
+    }
+
+    /// Work carried forward from an earlier action (an outbox entry, a task
+    /// a hook planned): the depth and chain stored with it.
+    pub(crate) fn resumed(
+        rt: Arc<Runtime>,
+        actor: Actor,
+        depth: u32,
+        chain: Vec<String>,
+        key: Option<String>,
+    ) -> Ctx {
+        Ctx::new(rt, actor, depth, chain, key)
+    }
+
+    /// The context for an operation the facade was asked for: a child of
+    /// the thread's current context when called from inside a handler (an
+    /// embedder's handler calling `Host` directly is still one level deeper),
+    /// a new origin otherwise.
+    pub(crate) fn for_call(rt: &Arc<Runtime>) -> Result<Ctx> {
+        let current =
+            with_current(|current| Arc::ptr_eq(&current.state.rt, rt).then(|| current.child()));
+        match current.flatten() {
+            Some(child) => child,
+            None => Ok(Ctx::root(rt.clone(), Actor::System)),
+        }
+    }
+
+    /// Who the operation runs as: an agent, or `system`.
+    pub fn actor(&self) -> &Actor {
+        &self.state.actor
+    }
+
+    /// How many levels of hook-caused writes lie between this operation and
+    /// its origin (0 for the origin itself).
+    pub fn depth(&self) -> u32 {
+        self.state.depth
+    }
+
+    /// The scripts and plugins whose writes led here, origin first.
+    pub fn chain(&self) -> &[String] {
+        &self.state.chain
+    }
+
+    /// Whether a write transaction is open: during a guarding event, what a
+    /// handler writes commits with the write it guards, or not at all.
+    pub fn in_transaction(&self) -> bool {
+        self.state.rt.store().in_write()
+    }
+
+    /// For an after-save delivery, the idempotency key of the outbox entry:
+    /// delivery is at-least-once, so a handler that reaches outside may use
+    /// it to drop duplicates. Unique per entry and stable across retries.
+    pub fn idempotency_key(&self) -> Option<&str> {
+        self.state.idempotency_key.as_deref()
+    }
+
+    /// The host clock's time, truncated to microseconds.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.state.rt.now()
+    }
+
+    pub(crate) fn rt(&self) -> &Arc<Runtime> {
+        &self.state.rt
+    }
+
+    /// The configuration the host runs with.
+    pub(crate) fn config(&self) -> &crate::Config {
+        self.state.rt.config()
+    }
+
+    /// The compiled custom field schema.
+    pub(crate) fn schema(&self) -> &crate::schema::Schema {
+        self.state.rt.schema()
+    }
+
+    /// Whether a write somewhere in this context's family was refused for
+    /// going past the maximum depth (the outbox marks such a delivery dead,
+    /// however the handler reported the failure).
+    pub(crate) fn exhausted(&self) -> bool {
+        self.state.exhausted.get()
+    }
+
+    /// Marks `name` (a script file, a plugin) as the handler now running.
+    /// Returns what was marked before, to restore afterwards.
+    pub(crate) fn set_running(&self, name: Option<String>) -> Option<String> {
+        self.state.running.replace(name)
+    }
+
+    /// The context of a write this one causes: one level deeper, the
+    /// running handler added to the chain. Refused past the maximum depth.
+    pub(crate) fn child(&self) -> Result<Ctx> {
+        let mut chain = self.state.chain.clone();
+        if let Some(running) = self.state.running.borrow().as_ref() {
+            chain.push(running.clone());
+        }
+        let depth = self.state.depth + 1;
+        let limit = self.state.rt.max_depth();
+        if depth > limit {
+            self.state.exhausted.set(true);
+            return Err(Error::ChainTooDeep { limit, chain });
+        }
+        let mut child = Ctx::new(
+            self.state.rt.clone(),
+            self.state.actor.clone(),
+            depth,
+            chain,
+            None,
+        );
+        if let Some(state) = Rc::get_mut(&mut child.state) {
+            state.exhausted = self.state.exhausted.clone();
+        }
+        Ok(child)
+    }
+
+    /// Another handle on the same context.
+    pub(crate) fn share(&self) -> Ctx {
+        Ctx {
+            state: self.state.clone(),
+        }
+    }
+
+    // ----- what a handler may read ------------------------------------------
+
+    /// One customer by id.
+    pub fn customer(&self, id: CustomerId) -> Result<Customer> {
+        self.rt().customer(self, id)
+    }
+
+    /// One case by number.
+    pub fn case(&self, number: CaseNumber) -> Result<Case> {
+        self.rt().case(self, number)
+    }
+
+    /// One task by id.
+    pub fn task(&self, id: TaskId) -> Result<Task> {
+        self.rt().task(self, id)
+    }
+
+    /// Customers matching every criterion of `query` (see
+    /// [`Host::find_customers`](crate::Host::find_customers)).
+    pub fn find_customers(&self, query: &CustomerQuery) -> Result<Vec<Customer>> {
+        self.rt().find_customers(self, query)
+    }
+
+    /// A customer's cases, newest first; only open ones if `open_only`.
+    pub fn cases_of(&self, customer: CustomerId, open_only: bool) -> Result<Vec<Case>> {
+        self.rt().cases_of(self, customer, open_only)
+    }
+
+    /// A page of a case's follow-ups, newest first, and the total count.
+    pub fn follow_ups(&self, case: CaseNumber, page: Page) -> Result<(Vec<FollowUp>, u64)> {
+        self.rt().follow_ups(self, case, page)
+    }
+
+    // ----- what a handler may write -----------------------------------------
+
+    /// Appends a follow-up to a case, one level deeper: during a guarding
+    /// event it joins the guarded transaction. Its own hooks run.
+    pub fn add_follow_up(&self, new: NewFollowUp) -> Result<FollowUp> {
+        self.rt().add_follow_up(&self.child()?, new)
+    }
+
+    /// Plans a task, one level deeper; the depth is stored with the task, so
+    /// its reminder, when it fires, continues this chain.
+    pub fn add_task(&self, new: NewTask) -> Result<Task> {
+        self.rt().add_task(&self.child()?, new)
+    }
+}
+
+thread_local! {
+    /// The contexts of the handlers being called on this thread, innermost last.
+    static CURRENT: RefCell<Vec<Ctx>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Keeps a context current on this thread until dropped.
+pub(crate) struct Entered {
+    _not_send: std::marker::PhantomData<*const ()>,
+}
+
+/// Makes `ctx` the thread's current context until the guard drops; nested
+/// calls (a handler's write fires hooks of its own) stack.
+pub(crate) fn enter(ctx: &Ctx) -> Entered {
+    CURRENT.with(|c| c.borrow_mut().push(ctx.share()));
+    Entered {
+        _not_send: std::marker::PhantomData,
+    }
+}
+
+impl Drop for Entered {
+    fn drop(&mut self) {
+        let popped = CURRENT.with(|c| c.borrow_mut().pop());
+        drop(popped);
+    }
+}
+
+/// Runs `f` with the thread's current context; `None` when no handler is
+/// being called on this thread.
+pub(crate) fn with_current<R>(f: impl FnOnce(&Ctx) -> R) -> Option<R> {
+    // Take a handle out so no borrow of the stack is held while `f` runs
+    // (it may enter contexts of its own).
+    let ctx = CURRENT.with(|c| c.borrow().last().map(Ctx::share))?;
+    Some(f(&ctx))
+}
+
+/// The thread's current context, if a handler is being called on it.
+pub(crate) fn current() -> Option<Ctx> {
+    CURRENT.with(|c| c.borrow().last().map(Ctx::share))
+}

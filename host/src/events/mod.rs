@@ -1,0 +1,15 @@
+//! Events: the pipeline of handlers, the context they get, the runner
+//! every feature's event goes through, and the outbox that carries
+//! after-save events past the commit.
+
+pub(crate) mod context;
+mod outbox;
+mod pipeline;
+mod runner;
+
+pub use context::{Actor, Ctx};
+pub use outbox::{DeliveryState, MAX_ATTEMPTS, OutboxDelivery};
+pub use pipeline::Handler;
+
+pub(crate) use pipeline::Pipeline;
+pub(crate) use runner::Step;

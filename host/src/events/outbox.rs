@@ -1,0 +1,325 @@
+//! After-save events past the commit: queued in the write's transaction,
+//! one delivery per (event, handler), delivered after commit, each retried
+//! on its own with growing backoff, and declared dead when its chain ran
+//! out of depth or it failed too often.
+
+use std::cell::Cell;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use dossier_sdk::{Event, Record, SaveEvent, SaveOp};
+use serde::Serialize;
+
+use super::context::{Actor, Ctx};
+use super::pipeline;
+use crate::error::{Error, Result};
+use crate::runtime::Runtime;
+use crate::store::{self, DueDelivery};
+
+/// How long a claimed delivery is reserved for the process delivering it.
+const LEASE_SECONDS: i64 = 60;
+/// After this many failed attempts a delivery is declared dead.
+pub const MAX_ATTEMPTS: u32 = 20;
+/// Deliveries one call attempts at most; the rest wait for the next call.
+const PER_CALL: usize = 1000;
+
+thread_local! {
+    /// Set while this thread delivers, so that commits made by handlers
+    /// during delivery leave their new entries to the loop already running
+    /// instead of recursing into it.
+    static DELIVERING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    /// Not tried yet.
+    Pending,
+    /// Tried and failed; tried again at `next_attempt_at`.
+    Failed,
+    /// Given up on: out of causal depth, too many failures, or a handler
+    /// that is no longer loaded. Only `dossier outbox retry` revives it.
+    Dead,
+    /// Done.
+    Delivered,
+}
+
+/// One after-save event's delivery to one handler.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OutboxDelivery {
+    /// The delivery's id (what `dossier outbox retry ID` takes).
+    pub id: i64,
+    /// The outbox entry (the event) it belongs to.
+    pub entry: i64,
+    /// The handler it goes to.
+    pub handler: String,
+    /// The entry's idempotency key, the same for every handler and attempt.
+    pub idempotency_key: String,
+    /// The hook it runs (`after_save_case`).
+    pub hook: String,
+    /// The record concerned (`case 12`).
+    pub record: String,
+    /// Where it stands.
+    pub state: DeliveryState,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// When it is tried next (pending and failed deliveries).
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// The last failure.
+    pub last_error: Option<String>,
+    /// The causal depth of the write that queued it.
+    pub depth: u32,
+    /// When the event was queued.
+    pub created_at: DateTime<Utc>,
+}
+
+impl Runtime {
+    /// Queues the `after_save` event of a write made with `ctx`, one
+    /// delivery per handler that wants it; nothing when none does.
+    pub(crate) fn queue_after_save(
+        &self,
+        ctx: &Ctx,
+        op: SaveOp,
+        record: &Record,
+        _old: Option<&Record>,
+    ) -> Result<()> {
+        if self.pipeline().is_empty() {
+            return Ok(());
+        }
+        let event = Event::AfterSave(SaveEvent {
+            op,
+            record: record.clone(),
+        });
+        let handlers: Vec<&str> = self
+            .pipeline()
+            .handling(&event)
+            .map(|r| r.key.as_str())
+            .collect();
+        if handlers.is_empty() {
+            return Ok(());
+        }
+        let op_name = match op {
+            SaveOp::Create => "create",
+            SaveOp::Update => "update",
+        };
+        let json = store::to_json(&event);
+        let chain = store::to_json(&ctx.chain());
+        let actor = store::to_json(ctx.actor());
+        let now = self.now();
+        self.store().write("queue after-save", |conn| {
+            let id = store::outbox_next_id(conn)?;
+            let key = format!("{}:{}:{op_name}:{id}", record.kind(), record.id());
+            store::outbox_enqueue(
+                conn,
+                id,
+                &key,
+                &json,
+                ctx.depth(),
+                &chain,
+                &actor,
+                now,
+                &handlers,
+            )
+        })?;
+        self.note_queued();
+        Ok(())
+    }
+
+    /// Delivers due after-save deliveries; returns how many succeeded.
+    /// Failures are retried later with exponential backoff.
+    pub(crate) fn deliver_outbox(self: &Arc<Self>) -> Result<usize> {
+        if DELIVERING.with(Cell::get) {
+            return Ok(0);
+        }
+        DELIVERING.with(|d| d.set(true));
+        let result = self.deliver_rounds();
+        DELIVERING.with(|d| d.set(false));
+        result
+    }
+
+    fn deliver_rounds(self: &Arc<Self>) -> Result<usize> {
+        let mut delivered = 0;
+        let mut tried = 0;
+        // Every round's deliveries leave the due list (delivered, failed
+        // with backoff, dead, or leased to someone), so this ends.
+        while tried < PER_CALL {
+            let now = self.now();
+            let due = self
+                .store()
+                .read(|conn| store::outbox_due(conn, now, 100))?;
+            if due.is_empty() {
+                break;
+            }
+            for d in due {
+                tried += 1;
+                if self.deliver_one(d, now)? {
+                    delivered += 1;
+                }
+            }
+        }
+        Ok(delivered)
+    }
+
+    fn deliver_one(self: &Arc<Self>, d: DueDelivery, now: DateTime<Utc>) -> Result<bool> {
+        let lease = now + Duration::seconds(LEASE_SECONDS);
+        let claimed = self.store().write("outbox claim", |conn| {
+            store::outbox_claim(conn, d.id, now, lease)
+        })?;
+        if !claimed {
+            return Ok(false);
+        }
+        let dead = |message: String| {
+            self.store().write("outbox delivery", |conn| {
+                store::outbox_mark_dead(conn, d.id, &message, now)
+            })
+        };
+        let Some(entry) = self
+            .store()
+            .read(|conn| store::outbox_entry(conn, d.entry))?
+        else {
+            dead(format!("outbox entry {} is missing", d.entry))?;
+            return Ok(false);
+        };
+        let parsed = serde_json::from_str::<Event>(&entry.event)
+            .map_err(|e| format!("outbox entry {} cannot be read: {e}", d.entry))
+            .and_then(|event| {
+                let actor = serde_json::from_str::<Actor>(&entry.actor).map_err(|e| {
+                    format!("outbox entry {} has an unreadable actor: {e}", d.entry)
+                })?;
+                let chain = serde_json::from_str::<Vec<String>>(&entry.chain).map_err(|e| {
+                    format!("outbox entry {} has an unreadable chain: {e}", d.entry)
+                })?;
+                Ok((event, actor, chain))
+            });
+        let (mut event, actor, chain) = match parsed {
+            Ok(parts) => parts,
+            Err(message) => {
+                dead(message)?;
+                return Ok(false);
+            }
+        };
+        if d.handler == "*" {
+            // Queued before deliveries were kept per handler: split it.
+            let handlers: Vec<&str> = self
+                .pipeline()
+                .handling(&event)
+                .map(|r| r.key.as_str())
+                .collect();
+            self.store().write("outbox split", |conn| {
+                store::outbox_expand(conn, d.id, d.entry, &handlers, now)
+            })?;
+            return Ok(false);
+        }
+        let Some(registered) = self.pipeline().by_key(&d.handler) else {
+            dead(format!(
+                "handler `{}` is not loaded any more (it was when the event was queued)",
+                d.handler
+            ))?;
+            return Ok(false);
+        };
+        let mut ctx = Ctx::resumed(
+            self.clone(),
+            actor,
+            entry.depth,
+            chain,
+            Some(entry.key.clone()),
+        );
+        let outcome = pipeline::call(&mut ctx, registered.handler.as_ref(), &mut event);
+        match outcome {
+            Ok(()) => {
+                self.store().write("outbox delivery", |conn| {
+                    store::outbox_mark_delivered(conn, d.id, now)
+                })?;
+                Ok(true)
+            }
+            Err(e) => {
+                let attempt = d.attempts + 1;
+                if ctx.exhausted() || matches!(e, Error::ChainTooDeep { .. }) {
+                    dead(e.to_string())?;
+                } else if attempt >= MAX_ATTEMPTS {
+                    dead(format!("{e} (gave up after {attempt} attempts)"))?;
+                } else {
+                    let backoff = Duration::seconds(1i64 << d.attempts.min(12));
+                    self.store().write("outbox delivery", |conn| {
+                        store::outbox_mark_failed(conn, d.id, &e.to_string(), now + backoff)
+                    })?;
+                }
+                eprintln!(
+                    "warning: after-save delivery {} to {} failed (attempt {attempt}): {e}",
+                    entry.key, d.handler
+                );
+                Ok(false)
+            }
+        }
+    }
+
+    /// Undelivered deliveries (pending, failed and dead), oldest first.
+    pub(crate) fn undelivered(&self) -> Result<Vec<OutboxDelivery>> {
+        let rows = self
+            .store()
+            .read(|conn| store::outbox_undelivered(conn, 10_000))?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let (hook, record) = match serde_json::from_str::<Event>(&row.event) {
+                    Ok(event) => {
+                        let record = match &event {
+                            Event::AfterSave(e) | Event::BeforeSave(e) => {
+                                format!("{} {}", e.record.kind(), e.record.id())
+                            }
+                            other => other.kind().to_string(),
+                        };
+                        (event.hook_name(), record)
+                    }
+                    Err(_) => ("?".to_owned(), "unreadable event".to_owned()),
+                };
+                let state = if row.delivered_at.is_some() {
+                    DeliveryState::Delivered
+                } else if row.dead_at.is_some() {
+                    DeliveryState::Dead
+                } else if row.attempts > 0 {
+                    DeliveryState::Failed
+                } else {
+                    DeliveryState::Pending
+                };
+                OutboxDelivery {
+                    id: row.id,
+                    entry: row.entry,
+                    handler: row.handler,
+                    idempotency_key: row.key,
+                    hook,
+                    record,
+                    state,
+                    attempts: row.attempts,
+                    next_attempt_at: matches!(
+                        state,
+                        DeliveryState::Pending | DeliveryState::Failed
+                    )
+                    .then_some(row.next_attempt_at),
+                    last_error: row.last_error,
+                    depth: row.depth,
+                    created_at: row.created_at,
+                }
+            })
+            .collect())
+    }
+
+    /// Makes failed and dead deliveries (or the one with `id`) due now and
+    /// delivers what is due; returns how many deliveries were revived.
+    pub(crate) fn retry_outbox(self: &Arc<Self>, id: Option<i64>) -> Result<usize> {
+        let now = self.now();
+        let revived = self
+            .store()
+            .write("outbox retry", |conn| store::outbox_retry(conn, id, now))?;
+        if let Some(id) = id
+            && revived == 0
+        {
+            return Err(Error::Refused(format!(
+                "outbox delivery {id} does not exist or was already delivered"
+            )));
+        }
+        self.deliver_outbox()?;
+        Ok(revived)
+    }
+}

@@ -1,0 +1,128 @@
+//! The handlers of one host, in the order they run: the admin's scripts,
+//! then native plugins in config order, then the embedder's in-process
+//! handlers in registration order.
+
+use std::sync::Arc;
+
+use dossier_sdk::{Event, Outcome};
+
+use super::context::{self, Ctx};
+use crate::error::{Error, Result};
+
+/// Something that handles events: the admin's scripts, one native plugin,
+/// or an embedder's in-process handler added with
+/// [`HostBuilder::handler`](crate::HostBuilder::handler).
+pub trait Handler: Send + Sync {
+    /// The name shown in errors, logs and the outbox (script directory,
+    /// plugin name). Also the key of this handler's after-save deliveries,
+    /// so keep it stable across restarts.
+    fn name(&self) -> &str;
+
+    /// Whether this handler wants `event` at all. Called before
+    /// [`handle`](Handler::handle) so that an event nobody handles costs no
+    /// serialization; it must be cheap and must not read the store.
+    fn handles(&self, event: &Event) -> bool;
+
+    /// Handles `event`, possibly changing it. `Ok(Outcome::Veto(msg))` stops
+    /// the run and is reported as vetoed by [`name`](Handler::name); an
+    /// error stops it too. Either way, the write a guarding event guards is
+    /// rolled back with everything handlers wrote through `ctx`.
+    ///
+    /// A handler may change what its event's kind allows (see
+    /// `dossier_sdk::events`); the host checks the event's kind after each
+    /// handler and validates the result again before writing.
+    fn handle(&self, ctx: &mut Ctx, event: &mut Event) -> Result<Outcome>;
+}
+
+/// One registered handler and the key its outbox deliveries are filed under.
+#[derive(Clone)]
+pub(crate) struct Registered {
+    pub(crate) key: String,
+    pub(crate) handler: Arc<dyn Handler>,
+}
+
+/// The ordered handlers of one host. Fixed once the host is open.
+#[derive(Default)]
+pub(crate) struct Pipeline {
+    handlers: Vec<Registered>,
+}
+
+impl Pipeline {
+    /// Builds the pipeline from its parts, in run order. Delivery keys are
+    /// the handlers' names, made unique with `#2`, `#3` when two share one
+    /// (the same plugin configured twice).
+    pub(crate) fn new(handlers: impl IntoIterator<Item = Arc<dyn Handler>>) -> Pipeline {
+        let mut out: Vec<Registered> = Vec::new();
+        for handler in handlers {
+            let name = handler.name().to_owned();
+            let mut key = name.clone();
+            let mut n = 1;
+            while out.iter().any(|r| r.key == key) {
+                n += 1;
+                key = format!("{name}#{n}");
+            }
+            out.push(Registered { key, handler });
+        }
+        Pipeline { handlers: out }
+    }
+
+    /// Whether any handler is registered.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.handlers.is_empty()
+    }
+
+    /// Whether any handler wants `event`.
+    pub(crate) fn any_handles(&self, event: &Event) -> bool {
+        self.handlers.iter().any(|r| r.handler.handles(event))
+    }
+
+    /// The handlers that want `event`, in run order.
+    pub(crate) fn handling<'p>(&'p self, event: &'p Event) -> impl Iterator<Item = &'p Registered> {
+        self.handlers.iter().filter(|r| r.handler.handles(event))
+    }
+
+    /// The handler filed under `key`.
+    pub(crate) fn by_key(&self, key: &str) -> Option<&Registered> {
+        self.handlers.iter().find(|r| r.key == key)
+    }
+
+    /// Runs every handler that wants `event`, in order; the first veto or
+    /// error wins.
+    pub(crate) fn run(&self, ctx: &mut Ctx, event: &mut Event) -> Result<()> {
+        for registered in &self.handlers {
+            if registered.handler.handles(event) {
+                call(ctx, registered.handler.as_ref(), event)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Calls one handler with `ctx` current on the thread, and checks that it
+/// left an event of the same kind.
+pub(crate) fn call(ctx: &mut Ctx, handler: &dyn Handler, event: &mut Event) -> Result<()> {
+    let kind = event.kind();
+    let outer = ctx.set_running(Some(format!("{} ({})", handler.name(), event.hook_name())));
+    let outcome = {
+        let _current = context::enter(ctx);
+        handler.handle(ctx, event)
+    };
+    ctx.set_running(outer);
+    match outcome? {
+        Outcome::Continue => {}
+        Outcome::Veto(message) => {
+            return Err(Error::Vetoed {
+                by: handler.name().to_owned(),
+                message,
+            });
+        }
+    }
+    if event.kind() != kind {
+        return Err(Error::Refused(format!(
+            "{} turned a {kind} event into a {} event; a handler may change an event but not its kind",
+            handler.name(),
+            event.kind()
+        )));
+    }
+    Ok(())
+}

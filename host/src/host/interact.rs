@@ -1,0 +1,125 @@
+//! The facade's interaction operations: screen-pop, dispositions,
+//! notifications and reminders (the work is in `crate::interact`).
+
+use chrono::{DateTime, Utc};
+use dossier_sdk::{Channel, Interaction, Notification, ScreenPop};
+
+use super::Host;
+use crate::config::{ChannelDispositions, DispositionCode};
+use crate::error::Result;
+use crate::interact::{self, Disposed, FiredReminder, Tick};
+use crate::store;
+
+impl Host {
+    /// Decides what to show the agent for `interaction` (see
+    /// `docs/interactions.md` for the order: case number, account, phone,
+    /// email, then a new-customer form), then runs `screen_pop` so scripts
+    /// and plugins may replace the target, add candidates or prefill the
+    /// form. The result names a target that exists, with the reason it was
+    /// chosen; a veto is returned as [`Error::Vetoed`](crate::Error::Vetoed).
+    ///
+    /// Hooks run inside a write transaction, so a veto rolls back whatever
+    /// they wrote; without hooks a pop only reads and takes no lock.
+    ///
+    /// A phone or email matching one customer pops that customer, never one
+    /// of their cases, even if they have exactly one open case: a caller is
+    /// as likely to ring about something new, and a case pop invites notes
+    /// on the wrong case. The customer's open cases come with the pop
+    /// (`open_cases`), one click away; a hook can pop the case instead.
+    pub fn screen_pop(&self, interaction: Interaction) -> Result<ScreenPop> {
+        self.rt.screen_pop(&self.ctx()?, interaction)
+    }
+
+    /// The disposition settings of `channel` (empty when not configured).
+    pub fn dispositions(&self, channel: Channel) -> ChannelDispositions {
+        interact::dispositions(self.config(), channel)
+    }
+
+    /// The configured code `code` of `channel`, or
+    /// [`Error::UnknownDisposition`](crate::Error::UnknownDisposition)
+    /// listing the codes the channel accepts.
+    pub fn disposition_code(&self, channel: Channel, code: &str) -> Result<DispositionCode> {
+        interact::disposition_code(self.config(), channel, code)
+    }
+
+    /// Ends `interaction` with disposition `code` and the agent's `note`.
+    ///
+    /// Validates the code against the channel's configured codes, then, in
+    /// one write transaction: runs `disposition` (hooks may create a task,
+    /// add a follow-up, change the case, change `close_case`, or veto),
+    /// checks the code again if a hook changed it, and, when there is a
+    /// case, records the code as the case's `last_disposition`, closes the
+    /// case if `close_case` is set, and appends a `system` follow-up saying
+    /// so. A veto or any failure rolls all of it back.
+    pub fn dispose(
+        &self,
+        interaction: Interaction,
+        code: &str,
+        note: Option<String>,
+    ) -> Result<Disposed> {
+        self.rt.dispose(&self.ctx()?, interaction, code, note)
+    }
+
+    /// Ends `interaction` without a disposition code. Refused with
+    /// [`Error::DispositionRequired`](crate::Error::DispositionRequired)
+    /// (listing the valid codes) when the channel's
+    /// `[dispositions.<channel>]` says `required = true`; otherwise there is
+    /// nothing to record.
+    pub fn finish_interaction(&self, interaction: &Interaction) -> Result<()> {
+        interact::finish_interaction(self.config(), interaction)
+    }
+
+    /// Checks `notification`, runs `notification` so scripts and plugins may
+    /// change it or veto it, checks it again and returns it as it may be
+    /// sent.
+    ///
+    /// Checks: every address (sender and recipients) is a valid email address
+    /// of at most 254 characters, lower-cased on the way; there is at least
+    /// one recipient (to, cc or bcc); the subject and display names are one
+    /// line each (no header injection). A failed check is
+    /// [`Error::InvalidNotification`](crate::Error::InvalidNotification)
+    /// naming the field; a veto is [`Error::Vetoed`](crate::Error::Vetoed)
+    /// naming the script or plugin. The hooks run in a write transaction
+    /// (joining the caller's, if any), so what they write is kept only if
+    /// the notification passes.
+    pub fn notify(&self, notification: Notification) -> Result<Notification> {
+        self.rt.notify(&self.ctx()?, notification)
+    }
+
+    /// Fires every reminder due at `now` that has not fired yet, and returns
+    /// those this call fired. Each reminder fires exactly once across all
+    /// hosts sharing the store, and across restarts. A reminder that a
+    /// reminder hook plans during the call, even one already due, fires on
+    /// a later call, so a call always ends.
+    pub fn due_reminders(&self, now: DateTime<Utc>) -> Result<Vec<FiredReminder>> {
+        self.rt.due_reminders(now)
+    }
+
+    /// How many reminders are due at `now` and have not fired.
+    pub fn count_due_reminders(&self, now: DateTime<Utc>) -> Result<u64> {
+        self.rt
+            .store()
+            .read(|conn| store::count_due_reminders(conn, now))
+    }
+
+    /// When the next unfired reminder is due, if any.
+    pub fn next_reminder_at(&self) -> Result<Option<DateTime<Utc>>> {
+        self.rt.store().read(store::next_reminder_at)
+    }
+
+    /// One pass of the `dossier run` loop at the host clock's time: fires
+    /// due reminders, delivers the outbox, and says when the next reminder
+    /// is due.
+    pub fn tick(&self) -> Result<Tick> {
+        let at = self.now();
+        let fired = self.due_reminders(at)?;
+        let delivered = self.deliver_outbox()?;
+        let next_reminder = self.next_reminder_at()?;
+        Ok(Tick {
+            at,
+            fired,
+            delivered,
+            next_reminder,
+        })
+    }
+}

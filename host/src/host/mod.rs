@@ -1,0 +1,343 @@
+//! The `Host` facade: what embedders and the CLI call. Each method runs as
+//! one operation with its own context (a new origin, or one level below the
+//! handler calling it) and hands the work to the runtime; scripts and
+//! plugins never see this type.
+
+mod interact;
+mod scripting;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use dossier_sdk::{
+    Case, CaseNumber, Customer, CustomerId, CustomerQuery, FollowUp, FollowUpId, NewCase,
+    NewCustomer, NewFollowUp, NewTask, ObjectKind, Task, TaskId, TaskStatus,
+};
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::error::Result;
+use crate::events::{Ctx, Handler, OutboxDelivery, Pipeline};
+use crate::runtime::Runtime;
+use crate::schema::Schema;
+use crate::store::{self, CaseFilter, Page, Store, TaskFilter};
+
+/// A running Dossier: the store, the schema, the scripts and plugins.
+///
+/// `Host` is cheap to clone (an `Arc` inside) and `Send + Sync`: share it
+/// between a CTI connector, agent desktops and the reminder loop. Writes are
+/// serialized on one SQLite writer connection; reads use a pool of readers.
+#[derive(Clone)]
+pub struct Host {
+    rt: Arc<Runtime>,
+}
+
+/// Options for opening a [`Host`]; start with [`Host::builder`].
+pub struct HostBuilder {
+    config: Config,
+    clock: Arc<dyn Clock>,
+    in_memory: bool,
+    handlers: Vec<Arc<dyn Handler>>,
+}
+
+impl HostBuilder {
+    /// Uses `clock` instead of the system clock (tests, replays).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Keeps the store in memory instead of the configured file.
+    pub fn in_memory(mut self) -> Self {
+        self.in_memory = true;
+        self
+    }
+
+    /// Adds an in-process handler: it runs after the admin's scripts and the
+    /// configured plugins, in the order handlers were added. The configured
+    /// scripts and plugins stay loaded.
+    pub fn handler(mut self, handler: Arc<dyn Handler>) -> Self {
+        self.handlers.push(handler);
+        self
+    }
+
+    /// Opens the store (creating and migrating it if needed), checks the
+    /// custom field schema against the records, loads scripts and plugins.
+    pub fn open(self) -> Result<Host> {
+        let schema = Schema::from_config(&self.config.fields, &self.config.phone.default_region)?;
+        let store = if self.in_memory {
+            Store::in_memory()?
+        } else {
+            Store::open(&self.config.store_path())?
+        };
+        store.write("custom field definitions", |conn| {
+            store::sync_field_defs(conn, &schema)
+        })?;
+        let scripts = crate::script::Scripts::from_config(&self.config)?.map(Arc::new);
+        let plugins = crate::plugin::load(&self.config)?;
+        let mut handlers: Vec<Arc<dyn Handler>> = Vec::new();
+        if let Some(scripts) = &scripts {
+            handlers.push(scripts.clone());
+        }
+        handlers.extend(plugins.into_iter().map(|p| p as Arc<dyn Handler>));
+        handlers.extend(self.handlers);
+        let rt = Runtime::new(
+            self.config,
+            schema,
+            store,
+            self.clock,
+            Pipeline::new(handlers),
+            scripts,
+        );
+        Ok(Host { rt: Arc::new(rt) })
+    }
+}
+
+impl std::fmt::Debug for Host {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Host")
+            .field("store", &self.rt.config().store_path())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Host {
+    /// Starts building a host from `config`.
+    pub fn builder(config: Config) -> HostBuilder {
+        HostBuilder {
+            config,
+            clock: Arc::new(SystemClock),
+            in_memory: false,
+            handlers: Vec::new(),
+        }
+    }
+
+    /// Opens the host on the store file named in `config`.
+    pub fn open(config: Config) -> Result<Host> {
+        Host::builder(config).open()
+    }
+
+    /// Opens the host on an empty in-memory store.
+    pub fn open_in_memory(config: Config) -> Result<Host> {
+        Host::builder(config).in_memory().open()
+    }
+
+    /// The configuration the host runs with.
+    pub fn config(&self) -> &Config {
+        self.rt.config()
+    }
+
+    /// The compiled custom field schema.
+    pub fn schema(&self) -> &Schema {
+        self.rt.schema()
+    }
+
+    /// The host clock's current time, truncated to microseconds, the
+    /// precision the store keeps, so a record returned by a write equals
+    /// the same record read back.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.rt.now()
+    }
+
+    /// The context of one operation (see [`Ctx::for_call`]).
+    fn ctx(&self) -> Result<Ctx> {
+        Ctx::for_call(&self.rt)
+    }
+
+    /// Runs `f` inside one write transaction: every host write `f` makes
+    /// commits together, or none does if `f` fails. After-save events are
+    /// delivered once it commits.
+    pub fn transaction<T>(&self, label: &str, f: impl FnOnce(&Host) -> Result<T>) -> Result<T> {
+        self.rt.transaction(label, || f(self))
+    }
+
+    // ----- customers -------------------------------------------------------
+
+    /// Creates a customer: normalizes phones and emails, fills custom field
+    /// defaults, runs `before_save_customer` hooks, writes.
+    pub fn create_customer(&self, new: NewCustomer) -> Result<Customer> {
+        self.rt.create_customer(&self.ctx()?, new)
+    }
+
+    /// Saves changes to an existing customer (all fields as given).
+    pub fn update_customer(&self, customer: Customer) -> Result<Customer> {
+        self.rt.update_customer(&self.ctx()?, customer)
+    }
+
+    /// One customer by id.
+    pub fn customer(&self, id: CustomerId) -> Result<Customer> {
+        self.rt.customer(&self.ctx()?, id)
+    }
+
+    /// One customer by account number.
+    pub fn customer_by_account(&self, account: &str) -> Result<Customer> {
+        self.rt.customer_by_account(&self.ctx()?, account)
+    }
+
+    /// Customers matching every criterion of `query`, lowest id first (at
+    /// most 100). Phone, email, account and indexed custom fields are index
+    /// lookups.
+    pub fn find_customers(&self, query: &CustomerQuery) -> Result<Vec<Customer>> {
+        self.rt.find_customers(&self.ctx()?, query)
+    }
+
+    /// A page of customers, by id.
+    pub fn list_customers(&self, page: Page) -> Result<Vec<Customer>> {
+        self.rt.list_customers(&self.ctx()?, page)
+    }
+
+    // ----- cases -----------------------------------------------------------
+
+    /// Opens a case for a customer, with the configured default status,
+    /// severity and priority where `new` leaves them unset.
+    pub fn open_case(&self, new: NewCase) -> Result<Case> {
+        self.rt.open_case(&self.ctx()?, new)
+    }
+
+    /// One case by number.
+    pub fn case(&self, number: CaseNumber) -> Result<Case> {
+        self.rt.case(&self.ctx()?, number)
+    }
+
+    /// The case carrying this email thread token.
+    pub fn case_by_thread_token(&self, token: &str) -> Result<Option<Case>> {
+        self.rt.case_by_thread_token(&self.ctx()?, token)
+    }
+
+    /// Saves changes to an existing case (all fields as given).
+    pub fn update_case(&self, case: Case) -> Result<Case> {
+        self.rt.update_case(&self.ctx()?, case)
+    }
+
+    /// Assigns an open case to an agent and/or group. Closed cases cannot be assigned.
+    pub fn assign_case(
+        &self,
+        number: CaseNumber,
+        owner: Option<String>,
+        group: Option<String>,
+    ) -> Result<Case> {
+        self.modify_case(number, "assign case", |case| {
+            case.owner = owner.or(case.owner.take());
+            case.group = group.or(case.group.take());
+            Ok(())
+        })
+    }
+
+    /// Closes a case (the configured closing status).
+    pub fn close_case(&self, number: CaseNumber) -> Result<Case> {
+        let status = self.config().case.closing_status().to_owned();
+        self.modify_case(number, "close case", |case| {
+            case.status = status;
+            Ok(())
+        })
+    }
+
+    /// Loads a case, lets `change` edit it, saves it, all in one transaction.
+    pub fn modify_case(
+        &self,
+        number: CaseNumber,
+        label: &str,
+        change: impl FnOnce(&mut Case) -> Result<()>,
+    ) -> Result<Case> {
+        self.rt.modify_case(&self.ctx()?, number, label, change)
+    }
+
+    /// Cases matching `filter`, highest number first.
+    pub fn list_cases(&self, filter: &CaseFilter, page: Page) -> Result<Vec<Case>> {
+        self.rt.list_cases(&self.ctx()?, filter, page)
+    }
+
+    /// A customer's cases, newest first; only open ones if `open_only`.
+    pub fn cases_of(&self, customer: CustomerId, open_only: bool) -> Result<Vec<Case>> {
+        self.rt.cases_of(&self.ctx()?, customer, open_only)
+    }
+
+    // ----- follow-ups ------------------------------------------------------
+
+    /// Appends a follow-up to a case. Follow-ups are never modified afterwards.
+    pub fn add_follow_up(&self, new: NewFollowUp) -> Result<FollowUp> {
+        self.rt.add_follow_up(&self.ctx()?, new)
+    }
+
+    /// One follow-up by id.
+    pub fn follow_up(&self, id: FollowUpId) -> Result<FollowUp> {
+        self.rt.follow_up(&self.ctx()?, id)
+    }
+
+    /// The follow-up that recorded the email with this Message-ID.
+    pub fn follow_up_by_message_id(&self, message_id: &str) -> Result<Option<FollowUp>> {
+        self.rt.follow_up_by_message_id(&self.ctx()?, message_id)
+    }
+
+    /// A page of a case's follow-ups, newest first, and the total count.
+    pub fn follow_ups(&self, case: CaseNumber, page: Page) -> Result<(Vec<FollowUp>, u64)> {
+        self.rt.follow_ups(&self.ctx()?, case, page)
+    }
+
+    // ----- tasks -----------------------------------------------------------
+
+    /// Plans a task for a customer and/or case.
+    pub fn add_task(&self, new: NewTask) -> Result<Task> {
+        self.rt.add_task(&self.ctx()?, new)
+    }
+
+    /// One task by id.
+    pub fn task(&self, id: TaskId) -> Result<Task> {
+        self.rt.task(&self.ctx()?, id)
+    }
+
+    /// Saves changes to an existing task (all fields as given).
+    pub fn update_task(&self, task: Task) -> Result<Task> {
+        self.rt.update_task(&self.ctx()?, task)
+    }
+
+    /// Marks a task done (or cancelled).
+    pub fn finish_task(&self, id: TaskId, status: TaskStatus) -> Result<Task> {
+        let mut task = self.task(id)?;
+        task.status = status;
+        self.update_task(task)
+    }
+
+    /// Tasks matching `filter`, soonest due first.
+    pub fn list_tasks(&self, filter: &TaskFilter, page: Page) -> Result<Vec<Task>> {
+        self.rt.list_tasks(&self.ctx()?, filter, page)
+    }
+
+    // ----- outbox ----------------------------------------------------------
+
+    /// Delivers due after-save events, each delivery to its own handler;
+    /// returns how many deliveries succeeded. A failed one is retried later,
+    /// alone, with exponential backoff.
+    pub fn deliver_outbox(&self) -> Result<usize> {
+        self.rt.deliver_outbox()
+    }
+
+    /// Deliveries not yet made, oldest first: pending, failed (with their
+    /// attempts and last error) and dead ones.
+    pub fn pending_outbox(&self) -> Result<Vec<OutboxDelivery>> {
+        self.rt.undelivered()
+    }
+
+    /// Makes failed and dead deliveries due now (all of them, or the one
+    /// with `id`) and delivers what is due; returns how many were revived.
+    pub fn retry_outbox(&self, id: Option<i64>) -> Result<usize> {
+        self.rt.retry_outbox(id)
+    }
+
+    /// How SQLite looks up records by a custom field (`EXPLAIN QUERY PLAN`).
+    pub fn explain_field_lookup(&self, object: ObjectKind, field: &str) -> Result<String> {
+        self.schema().require_field(object, field)?;
+        self.rt
+            .store()
+            .read(|conn| store::field_lookup_plan(conn, object, field))
+    }
+
+    /// The admin's scripts, unless `[scripts] enabled = false`.
+    pub fn scripts(&self) -> Option<&Arc<crate::script::Scripts>> {
+        self.rt.scripts()
+    }
+
+    pub(crate) fn runtime(&self) -> &Arc<Runtime> {
+        &self.rt
+    }
+}

@@ -1,0 +1,129 @@
+//! The runtime below the facade: the store, the schema, the clock and the
+//! handlers, and the operations every caller (the facade, handlers through
+//! their [`Ctx`]) shares. Nothing here knows about `Host`.
+//!
+//! - `records.rs`: the write protocol of customers, cases, follow-ups and
+//!   tasks, and their reads;
+//! - `rules.rs`: the built-in checks a record passes before it is written,
+//!   and again after hooks changed it.
+
+mod records;
+mod rules;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use chrono::{DateTime, SubsecRound, Utc};
+use rusqlite::Connection;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::error::Result;
+use crate::events::{Ctx, Pipeline};
+use crate::schema::Schema;
+use crate::script::Scripts;
+use crate::store::Store;
+
+/// Everything a host is made of; the facade holds it in an `Arc`.
+pub(crate) struct Runtime {
+    config: Config,
+    schema: Schema,
+    store: Store,
+    clock: Arc<dyn Clock>,
+    pipeline: Pipeline,
+    scripts: Option<Arc<Scripts>>,
+    /// Set when a write queued an after-save delivery, so that commits which
+    /// queued nothing skip the outbox query. Failed deliveries wait for the
+    /// next queued event or an explicit delivery (the `run` loop).
+    outbox_queued: AtomicBool,
+}
+
+impl Runtime {
+    pub(crate) fn new(
+        config: Config,
+        schema: Schema,
+        store: Store,
+        clock: Arc<dyn Clock>,
+        pipeline: Pipeline,
+        scripts: Option<Arc<Scripts>>,
+    ) -> Runtime {
+        Runtime {
+            config,
+            schema,
+            store,
+            clock,
+            pipeline,
+            scripts,
+            outbox_queued: AtomicBool::new(false),
+        }
+    }
+
+    pub(crate) fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub(crate) fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub(crate) fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
+    }
+
+    pub(crate) fn scripts(&self) -> Option<&Arc<Scripts>> {
+        self.scripts.as_ref()
+    }
+
+    /// The host clock's time, truncated to microseconds, the precision the
+    /// store keeps, so a record returned by a write equals it read back.
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.clock.now().trunc_subsecs(6)
+    }
+
+    /// How many levels of hook-caused writes a chain may go.
+    pub(crate) fn max_depth(&self) -> u32 {
+        self.config.events.max_depth
+    }
+
+    /// Runs `f` on a reader (or the writer, inside a write) with the schema.
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection, &Schema) -> Result<T>) -> Result<T> {
+        self.store.read(|conn| f(conn, &self.schema))
+    }
+
+    /// Runs `f` inside one write transaction, joining the one this thread
+    /// already has open. When the outermost one commits, queued after-save
+    /// deliveries go out.
+    pub(crate) fn transaction<T>(
+        self: &Arc<Self>,
+        label: &str,
+        f: impl FnOnce() -> Result<T>,
+    ) -> Result<T> {
+        let out = self.store.write(label, |_| f())?;
+        self.after_commit();
+        Ok(out)
+    }
+
+    pub(crate) fn note_queued(&self) {
+        self.outbox_queued.store(true, Ordering::Release);
+    }
+
+    /// After the outermost write commits: deliver after-save events.
+    fn after_commit(self: &Arc<Self>) {
+        if self.store.in_write() || !self.outbox_queued.swap(false, Ordering::AcqRel) {
+            return;
+        }
+        if let Err(e) = self.deliver_outbox() {
+            eprintln!("warning: after-save delivery failed: {e}");
+        }
+    }
+}
+
+/// A root context for work the runtime starts itself (reminder passes,
+/// outbox delivery): `system` at depth 0.
+pub(crate) fn system(rt: &Arc<Runtime>) -> Ctx {
+    Ctx::root(rt.clone(), crate::events::Actor::System)
+}

@@ -1,0 +1,493 @@
+//! Customers, cases, follow-ups and tasks: their reads, and the write
+//! protocol every save goes through.
+//!
+//! A save is one run of the `before_save` event (`events::runner`): inside
+//! the write transaction the record is built (its id allocated there, so
+//! hooks see the final id and case numbers have no gaps), checked by the
+//! built-in rules, then handed to hooks; a record a hook changed is checked
+//! again; then it is written and its `after_save` event queued in the
+//! outbox. New customers and cases are inserted *before* their hooks run
+//! (and rewritten if a hook changed them), so a hook can attach a follow-up
+//! or task to the record being created; follow-ups and tasks, which nothing
+//! refers to, are written once, after their hooks.
+
+use std::sync::Arc;
+
+use dossier_sdk::{
+    Case, CaseNumber, Customer, CustomerId, CustomerQuery, Event, EventKind, FollowUp, FollowUpId,
+    NewCase, NewCustomer, NewFollowUp, NewTask, ObjectKind, Record, SaveEvent, SaveOp, Task,
+    TaskId, TaskStatus,
+};
+use rusqlite::Connection;
+
+use super::Runtime;
+use crate::contact::{normalize_email, normalize_phone};
+use crate::error::{Error, Result};
+use crate::events::{Ctx, Step};
+use crate::schema::Schema;
+use crate::store::{self, CaseFilter, Page, TaskFilter};
+
+/// Builds the record to save inside the write transaction; for an update,
+/// also returns the record as stored before.
+type Build<'b> = Box<dyn FnOnce(&Connection, &Schema) -> Result<(Record, Option<Record>)> + 'b>;
+
+/// The `before_save` step of one save.
+struct Save<'b> {
+    op: SaveOp,
+    label: &'b str,
+    build: Option<Build<'b>>,
+    old: Option<Record>,
+    /// The record was inserted before its hooks (new customers and cases).
+    early: bool,
+    /// Hooks changed the record (so an early insert is rewritten).
+    changed: bool,
+    identity: Option<(ObjectKind, i64)>,
+}
+
+impl Step for Save<'_> {
+    type Out = Record;
+
+    fn kind(&self) -> EventKind {
+        EventKind::BeforeSave
+    }
+
+    fn label(&self) -> &str {
+        self.label
+    }
+
+    fn writes(&self) -> bool {
+        true
+    }
+
+    fn built_in(&mut self, rt: &Arc<Runtime>, _ctx: &Ctx) -> Result<Option<Event>> {
+        let build = self
+            .build
+            .take()
+            .ok_or_else(|| Error::Refused("internal error: a save was built twice".into()))?;
+        let op = self.op;
+        let (record, old) = rt.store().write(self.label, |conn| {
+            let (mut record, old) = build(conn, rt.schema())?;
+            rt.check(conn, op, &mut record)?;
+            Ok((record, old))
+        })?;
+        let kind = record.kind();
+        self.identity = Some((kind, record.id()));
+        self.old = old;
+        // A new customer or case is inserted before its hooks run, so that
+        // what they write about it (a follow-up on a new case) can refer to
+        // it; a veto or failure rolls the row back with the rest.
+        self.early =
+            op == SaveOp::Create && matches!(kind, ObjectKind::Customer | ObjectKind::Case);
+        if self.early {
+            rt.persist(_ctx, op, &record)?;
+        }
+        Ok(Some(Event::BeforeSave(SaveEvent { op, record })))
+    }
+
+    fn recheck(&mut self, rt: &Arc<Runtime>, _ctx: &Ctx, event: &mut Event) -> Result<()> {
+        let Event::BeforeSave(save) = event else {
+            return Err(Error::Refused(
+                "a before_save hook replaced the event".into(),
+            ));
+        };
+        let (kind, id) = self
+            .identity
+            .unwrap_or((save.record.kind(), save.record.id()));
+        if save.record.kind() != kind || save.record.id() != id || save.op != self.op {
+            return Err(Error::Refused(format!(
+                "a before_save hook replaced the {kind} being saved with another record"
+            )));
+        }
+        self.changed = true;
+        let op = self.op;
+        rt.store()
+            .write(self.label, |conn| rt.check(conn, op, &mut save.record))
+    }
+
+    fn finish(self, rt: &Arc<Runtime>, ctx: &Ctx, event: Option<Event>) -> Result<Record> {
+        let Some(Event::BeforeSave(save)) = event else {
+            return Err(Error::Refused(
+                "internal error: a save lost its record".into(),
+            ));
+        };
+        let record = save.record;
+        if !self.early {
+            rt.persist(ctx, self.op, &record)?;
+        } else if self.changed {
+            rt.persist(ctx, SaveOp::Update, &record)?;
+        }
+        rt.queue_after_save(ctx, self.op, &record, self.old.as_ref())?;
+        Ok(record)
+    }
+}
+
+impl Runtime {
+    /// Saves the record `build` makes, through the `before_save` event.
+    fn save<'b>(
+        self: &Arc<Self>,
+        ctx: &Ctx,
+        op: SaveOp,
+        label: &'b str,
+        build: impl FnOnce(&Connection, &Schema) -> Result<(Record, Option<Record>)> + 'b,
+    ) -> Result<Record> {
+        self.run(
+            ctx,
+            Save {
+                op,
+                label,
+                build: Some(Box::new(build)),
+                old: None,
+                early: false,
+                changed: false,
+                identity: None,
+            },
+        )
+    }
+
+    fn persist(&self, ctx: &Ctx, op: SaveOp, record: &Record) -> Result<()> {
+        let is_open = |status: &str| self.config().case.is_open(status);
+        self.store()
+            .write("write record", |conn| match (record, op) {
+                (Record::Customer(c), SaveOp::Create) => store::insert_customer(conn, c),
+                (Record::Customer(c), SaveOp::Update) => store::update_customer(conn, c),
+                (Record::Case(c), SaveOp::Create) => {
+                    store::insert_case(conn, c, is_open(&c.status))
+                }
+                (Record::Case(c), SaveOp::Update) => {
+                    store::update_case(conn, c, is_open(&c.status))
+                }
+                (Record::FollowUp(f), SaveOp::Create) => store::insert_follow_up(conn, f),
+                (Record::FollowUp(f), SaveOp::Update) => Err(Error::FollowUpImmutable(f.id.0)),
+                (Record::Task(t), SaveOp::Create) => {
+                    store::insert_task(conn, t)?;
+                    if ctx.depth() > 0 {
+                        // A task planned by a hook carries its chain forward:
+                        // its reminder continues it.
+                        store::set_task_origin(conn, t.id, ctx.depth(), ctx.chain())?;
+                    }
+                    Ok(())
+                }
+                (Record::Task(t), SaveOp::Update) => store::update_task(conn, t),
+            })
+    }
+
+    // ----- customers -------------------------------------------------------
+
+    pub(crate) fn create_customer(
+        self: &Arc<Self>,
+        ctx: &Ctx,
+        new: NewCustomer,
+    ) -> Result<Customer> {
+        let now = self.now();
+        self.save(ctx, SaveOp::Create, "create customer", move |conn, _| {
+            let customer = Customer {
+                id: store::next_customer_id(conn)?,
+                account: new.account,
+                name: new.name,
+                address: new.address,
+                phones: new.phones,
+                emails: new.emails,
+                custom: new.custom,
+                created_at: now,
+                updated_at: now,
+            };
+            Ok((Record::Customer(customer), None))
+        })
+        .and_then(expect_record)
+    }
+
+    pub(crate) fn update_customer(
+        self: &Arc<Self>,
+        ctx: &Ctx,
+        customer: Customer,
+    ) -> Result<Customer> {
+        let now = self.now();
+        self.save(
+            ctx,
+            SaveOp::Update,
+            "update customer",
+            move |conn, schema| {
+                let old = store::get_customer(conn, schema, customer.id)?;
+                let new = Customer {
+                    created_at: old.created_at,
+                    updated_at: now,
+                    ..customer
+                };
+                Ok((Record::Customer(new), Some(Record::Customer(old))))
+            },
+        )
+        .and_then(expect_record)
+    }
+
+    pub(crate) fn customer(&self, _ctx: &Ctx, id: CustomerId) -> Result<Customer> {
+        self.read(|conn, schema| store::get_customer(conn, schema, id))
+    }
+
+    pub(crate) fn customer_by_account(&self, _ctx: &Ctx, account: &str) -> Result<Customer> {
+        self.read(|conn, schema| store::customer_by_account(conn, schema, account))?
+            .ok_or_else(|| {
+                Error::not_found(ObjectKind::Customer, format!("with account {account}"))
+            })
+    }
+
+    pub(crate) fn find_customers(
+        &self,
+        _ctx: &Ctx,
+        query: &CustomerQuery,
+    ) -> Result<Vec<Customer>> {
+        let phone = query
+            .phone
+            .as_deref()
+            .map(|p| normalize_phone(p, &self.config().phone.default_region))
+            .transpose()
+            .map_err(|e| Error::invalid(ObjectKind::Customer, "phone", e))?;
+        let email = query
+            .email
+            .as_deref()
+            .map(normalize_email)
+            .transpose()
+            .map_err(|e| Error::invalid(ObjectKind::Customer, "email", e))?;
+        let field = match &query.field {
+            Some((name, text)) => {
+                let def = self.schema().require_field(ObjectKind::Customer, name)?;
+                if !def.indexed {
+                    return Err(Error::invalid(
+                        ObjectKind::Customer,
+                        name,
+                        "is not indexed: set `indexed = true` in its [fields.customer] definition to look customers up by it",
+                    ));
+                }
+                let value = self
+                    .schema()
+                    .parse_value(ObjectKind::Customer, name, text)?;
+                Some((name.clone(), value.to_plain_json()))
+            }
+            None => None,
+        };
+        let mut criteria = Vec::new();
+        criteria.extend(phone.map(store::Criterion::Phone));
+        criteria.extend(email.map(store::Criterion::Email));
+        criteria.extend(query.account.clone().map(store::Criterion::Account));
+        criteria.extend(field.map(|(name, value)| store::Criterion::Field(name, value)));
+        criteria.extend(query.name.clone().map(store::Criterion::Name));
+        if criteria.is_empty() {
+            return Err(Error::Refused(
+                "a customer search needs at least one of phone, email, account, name or field"
+                    .into(),
+            ));
+        }
+        self.read(|conn, schema| store::find_customers(conn, schema, &criteria))
+    }
+
+    pub(crate) fn list_customers(&self, _ctx: &Ctx, page: Page) -> Result<Vec<Customer>> {
+        self.read(|conn, schema| store::list_customers(conn, schema, page))
+    }
+
+    // ----- cases -----------------------------------------------------------
+
+    pub(crate) fn open_case(self: &Arc<Self>, ctx: &Ctx, new: NewCase) -> Result<Case> {
+        let now = self.now();
+        let cfg = self.config().case.clone();
+        self.save(ctx, SaveOp::Create, "open case", move |conn, _| {
+            let case = Case {
+                number: store::next_case_number(conn)?,
+                customer: new.customer,
+                subject: new.subject,
+                description: new.description,
+                status: cfg.initial_status().to_owned(),
+                visibility: new.visibility,
+                severity: new.severity.unwrap_or_else(|| cfg.default_severity.clone()),
+                priority: new.priority.unwrap_or_else(|| cfg.default_priority.clone()),
+                owner: new.owner,
+                group: new.group,
+                last_disposition: None,
+                thread_token: None,
+                custom: new.custom,
+                created_at: now,
+                updated_at: now,
+            };
+            Ok((Record::Case(case), None))
+        })
+        .and_then(expect_record)
+    }
+
+    pub(crate) fn case(&self, _ctx: &Ctx, number: CaseNumber) -> Result<Case> {
+        self.read(|conn, schema| store::get_case(conn, schema, number))
+    }
+
+    pub(crate) fn case_by_thread_token(&self, _ctx: &Ctx, token: &str) -> Result<Option<Case>> {
+        self.read(|conn, schema| store::case_by_thread_token(conn, schema, token))
+    }
+
+    pub(crate) fn update_case(self: &Arc<Self>, ctx: &Ctx, case: Case) -> Result<Case> {
+        let now = self.now();
+        self.save(ctx, SaveOp::Update, "update case", move |conn, schema| {
+            let old = store::get_case(conn, schema, case.number)?;
+            let new = Case {
+                created_at: old.created_at,
+                updated_at: now,
+                ..case
+            };
+            Ok((Record::Case(new), Some(Record::Case(old))))
+        })
+        .and_then(expect_record)
+    }
+
+    /// Loads a case, lets `change` edit it, saves it, all in one transaction.
+    pub(crate) fn modify_case(
+        self: &Arc<Self>,
+        ctx: &Ctx,
+        number: CaseNumber,
+        label: &str,
+        change: impl FnOnce(&mut Case) -> Result<()>,
+    ) -> Result<Case> {
+        let now = self.now();
+        self.save(ctx, SaveOp::Update, label, move |conn, schema| {
+            let old = store::get_case(conn, schema, number)?;
+            let mut case = old.clone();
+            change(&mut case)?;
+            case.updated_at = now;
+            Ok((Record::Case(case), Some(Record::Case(old))))
+        })
+        .and_then(expect_record)
+    }
+
+    pub(crate) fn list_cases(
+        &self,
+        _ctx: &Ctx,
+        filter: &CaseFilter,
+        page: Page,
+    ) -> Result<Vec<Case>> {
+        self.read(|conn, schema| store::list_cases(conn, schema, filter, page))
+    }
+
+    pub(crate) fn cases_of(
+        &self,
+        ctx: &Ctx,
+        customer: CustomerId,
+        open_only: bool,
+    ) -> Result<Vec<Case>> {
+        let filter = CaseFilter {
+            customer: Some(customer),
+            open: open_only.then_some(true),
+            owner: None,
+        };
+        self.list_cases(
+            ctx,
+            &filter,
+            Page {
+                offset: 0,
+                limit: 1000,
+            },
+        )
+    }
+
+    // ----- follow-ups ------------------------------------------------------
+
+    pub(crate) fn add_follow_up(self: &Arc<Self>, ctx: &Ctx, new: NewFollowUp) -> Result<FollowUp> {
+        let now = self.now();
+        self.save(ctx, SaveOp::Create, "add follow-up", move |conn, _| {
+            let follow_up = FollowUp {
+                id: store::next_follow_up_id(conn)?,
+                case: new.case,
+                kind: new.kind,
+                author: new.author,
+                body: new.body,
+                html: new.html,
+                email: new.email,
+                attachments: new.attachments,
+                custom: new.custom,
+                created_at: now,
+            };
+            Ok((Record::FollowUp(follow_up), None))
+        })
+        .and_then(expect_record)
+    }
+
+    pub(crate) fn follow_up(&self, _ctx: &Ctx, id: FollowUpId) -> Result<FollowUp> {
+        self.read(|conn, schema| store::get_follow_up(conn, schema, id))
+    }
+
+    pub(crate) fn follow_up_by_message_id(
+        &self,
+        _ctx: &Ctx,
+        message_id: &str,
+    ) -> Result<Option<FollowUp>> {
+        self.read(|conn, schema| store::follow_up_by_message_id(conn, schema, message_id))
+    }
+
+    pub(crate) fn follow_ups(
+        &self,
+        _ctx: &Ctx,
+        case: CaseNumber,
+        page: Page,
+    ) -> Result<(Vec<FollowUp>, u64)> {
+        self.read(|conn, schema| {
+            if !store::case_exists(conn, case)? {
+                return Err(Error::not_found(ObjectKind::Case, format!("#{case}")));
+            }
+            Ok((
+                store::list_follow_ups(conn, schema, case, page)?,
+                store::count_follow_ups(conn, case)?,
+            ))
+        })
+    }
+
+    // ----- tasks -----------------------------------------------------------
+
+    pub(crate) fn add_task(self: &Arc<Self>, ctx: &Ctx, new: NewTask) -> Result<Task> {
+        let now = self.now();
+        self.save(ctx, SaveOp::Create, "add task", move |conn, _| {
+            let task = Task {
+                id: store::next_task_id(conn)?,
+                customer: new.customer,
+                case: new.case,
+                kind: new.kind,
+                subject: new.subject,
+                due_at: new.due_at,
+                reminder_minutes: new.reminder_minutes,
+                status: TaskStatus::Planned,
+                assignee: new.assignee,
+                custom: new.custom,
+                created_at: now,
+                updated_at: now,
+            };
+            Ok((Record::Task(task), None))
+        })
+        .and_then(expect_record)
+    }
+
+    pub(crate) fn task(&self, _ctx: &Ctx, id: TaskId) -> Result<Task> {
+        self.read(|conn, schema| store::get_task(conn, schema, id))
+    }
+
+    pub(crate) fn update_task(self: &Arc<Self>, ctx: &Ctx, task: Task) -> Result<Task> {
+        let now = self.now();
+        self.save(ctx, SaveOp::Update, "update task", move |conn, schema| {
+            let old = store::get_task(conn, schema, task.id)?;
+            let new = Task {
+                created_at: old.created_at,
+                updated_at: now,
+                ..task
+            };
+            Ok((Record::Task(new), Some(Record::Task(old))))
+        })
+        .and_then(expect_record)
+    }
+
+    pub(crate) fn list_tasks(
+        &self,
+        _ctx: &Ctx,
+        filter: &TaskFilter,
+        page: Page,
+    ) -> Result<Vec<Task>> {
+        self.read(|conn, schema| store::list_tasks(conn, schema, filter, page))
+    }
+}
+
+/// Unwraps the record a save returns; the save step refuses hooks that
+/// change its kind, so the error arm is only reachable through a bug.
+pub(crate) fn expect_record<T: TryFrom<Record, Error = Record>>(r: Record) -> Result<T> {
+    T::try_from(r)
+        .map_err(|r| Error::Refused(format!("internal error: save returned a {}", r.kind())))
+}
