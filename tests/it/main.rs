@@ -14,6 +14,7 @@ mod plugins;
 mod pop;
 mod records;
 mod reminders;
+mod runner;
 mod scripts;
 mod store;
 mod util;

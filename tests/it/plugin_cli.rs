@@ -120,3 +120,53 @@ fn inspect_shows_the_handshake_and_the_lines_to_enable_it() {
         "error: plugin [TARGET]/libwrong_abi_plugin.so: is incompatible: its plugin table speaks plugin ABI version 2, but this build speaks version 1; rebuild the plugin against dossier-sdk [SDK] (plugin ABI 1)\n"
     );
 }
+
+#[test]
+fn outbox_list_shows_a_failing_plugin_delivery_and_retry_tries_it_again() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("dossier.toml"),
+        crate::built::entry("probe-plugin", "fail_after_save = true"),
+    )
+    .expect("config");
+    let added = dossier(
+        dir.path(),
+        &["customer", "add", "--account", "AC-1", "--name", "Ada"],
+    );
+    assert!(added.status.success(), "{}", text(&added.stderr));
+
+    let out = dossier(dir.path(), &["outbox", "list"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listing = text(&out.stdout);
+    assert!(
+        listing.starts_with("#1 after_save_customer of customer 1 to probe: failed 1×\n"),
+        "{listing}"
+    );
+    assert!(
+        listing.contains("    last error: plugin probe: "),
+        "{listing}"
+    );
+    assert!(
+        listing.contains("    key customer:1:create:1, depth 0\n"),
+        "{listing}"
+    );
+
+    let out = dossier(dir.path(), &["--json", "outbox", "retry", "1"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(summary["retried"], 1);
+    assert_eq!(summary["still_failing"], 1);
+    let out = dossier(dir.path(), &["--json", "outbox", "list"]);
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(list[0]["attempts"], 2);
+    assert_eq!(list[0]["state"], "failed");
+
+    let out = dossier(dir.path(), &["outbox", "retry", "7"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr)
+            .ends_with("error: outbox delivery 7 does not exist or was already delivered\n"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -7,6 +7,7 @@ mod demo;
 mod dispose;
 mod init;
 mod notify;
+mod outbox;
 mod output;
 mod plugin;
 mod pop;
@@ -76,6 +77,9 @@ enum Command {
     /// Native plugins: list the configured ones, inspect a library.
     #[command(subcommand)]
     Plugin(plugin::PluginCmd),
+    /// After-save deliveries: list pending, failed and dead ones; retry them.
+    #[command(subcommand)]
+    Outbox(outbox::OutboxCmd),
 }
 
 /// Runs the command line given in `args` (program name first).
@@ -107,6 +111,7 @@ where
         Command::Run(args) => run::run(&open(&cli.config)?, args, &out),
         Command::Script(cmd) => script::run(&cli.config, cmd, &out),
         Command::Plugin(cmd) => plugin::run(&cli.config, cmd, &out),
+        Command::Outbox(cmd) => outbox::run(&open(&cli.config)?, cmd, &out),
     }
 }
 

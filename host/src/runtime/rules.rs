@@ -1,6 +1,7 @@
 //! Built-in rules: what every record must satisfy before it is written,
 //! checked before hooks run and again after they changed it.
 
+use chrono::SubsecRound;
 use dossier_sdk::{Record, SaveOp};
 use rusqlite::Connection;
 
@@ -118,6 +119,9 @@ impl Runtime {
                 }
             }
             Record::Task(t) => {
+                // The store keeps microseconds: a time it accepts must read
+                // back equal.
+                t.due_at = t.due_at.trunc_subsecs(6);
                 if t.subject.trim().is_empty() {
                     return Err(invalid("subject", "is required"));
                 }

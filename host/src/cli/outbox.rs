@@ -1,0 +1,77 @@
+//! `dossier outbox list|retry`: what after-save deliveries are waiting,
+//! failing or dead, and giving them another attempt.
+
+use clap::Subcommand;
+
+use super::Out;
+use crate::error::Result;
+use crate::events::{DeliveryState, OutboxDelivery};
+use crate::host::Host;
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum OutboxCmd {
+    /// Deliveries not yet made: pending, failed (with attempts and the last error) and dead.
+    List,
+    /// Make failed and dead deliveries due now and deliver them: all, or the one with ID.
+    Retry {
+        /// A delivery id from `dossier outbox list`.
+        id: Option<i64>,
+    },
+}
+
+/// Entry point of `dossier outbox`.
+pub(crate) fn run(host: &Host, cmd: OutboxCmd, out: &Out) -> Result<()> {
+    match cmd {
+        OutboxCmd::List => {
+            let deliveries = host.pending_outbox()?;
+            out.many(
+                &deliveries,
+                describe,
+                "the outbox is empty: every delivery was made",
+            );
+        }
+        OutboxCmd::Retry { id } => {
+            let revived = host.retry_outbox(id)?;
+            let left = host.pending_outbox()?;
+            let failing = left
+                .iter()
+                .filter(|d| d.state != DeliveryState::Pending)
+                .count();
+            let summary = serde_json::json!({ "retried": revived, "still_failing": failing });
+            out.one(&summary, |_| {
+                format!("retried {revived} deliveries; {failing} still failing or dead\n")
+            });
+        }
+    }
+    Ok(())
+}
+
+fn describe(d: &OutboxDelivery) -> String {
+    let state = match d.state {
+        DeliveryState::Pending => "pending".to_owned(),
+        DeliveryState::Failed => format!("failed {}×", d.attempts),
+        DeliveryState::Dead => format!("dead after {} attempts", d.attempts),
+        DeliveryState::Delivered => "delivered".to_owned(),
+    };
+    let mut s = format!(
+        "#{} {} of {} to {}: {state}\n",
+        d.id, d.hook, d.record, d.handler
+    );
+    if let Some(next) = d
+        .next_attempt_at
+        .filter(|_| d.state == DeliveryState::Failed)
+    {
+        s.push_str(&format!(
+            "    next attempt {}\n",
+            next.format("%Y-%m-%d %H:%M:%S UTC")
+        ));
+    }
+    if let Some(error) = &d.last_error {
+        s.push_str(&format!("    last error: {error}\n"));
+    }
+    s.push_str(&format!(
+        "    key {}, depth {}\n",
+        d.idempotency_key, d.depth
+    ));
+    s
+}
