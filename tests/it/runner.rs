@@ -661,3 +661,64 @@ fn times_are_kept_to_the_microsecond_and_read_back_equal() {
         .expect("task");
     assert_eq!(host.task(task.id).expect("read"), task);
 }
+
+#[test]
+fn what_a_pop_hook_chose_is_checked_deduplicated_and_its_open_cases_recomputed() {
+    let env = Env::new(
+        "",
+        &[(
+            "pop.rhai",
+            r#"
+fn on_screen_pop(pop) {
+    let caller = pop.interaction.caller;
+    if caller == "+33612345678" {
+        // Twice the same customer, and open cases made up.
+        pop.target = #{ pop: "candidates", customers: [1, 2, 1] };
+        pop.open_cases = [999];
+    } else if caller == "+33100000000" {
+        // A case pop naming the wrong customer; the host corrects it.
+        pop.target = #{ pop: "case", "case": 1, customer: 2 };
+        pop.open_cases = [];
+    } else if caller == "+33100000001" {
+        pop.target = #{ pop: "candidates", customers: [] };
+    }
+}
+"#,
+        )],
+    );
+    let host = env.host();
+    let ada = ada(&host);
+    let bob = host
+        .create_customer(NewCustomer {
+            account: "AC-2".into(),
+            name: "Bob".into(),
+            ..Default::default()
+        })
+        .expect("bob");
+    let first = host.open_case(NewCase::new(ada.id, "One")).expect("case");
+    let second = host.open_case(NewCase::new(ada.id, "Two")).expect("case");
+
+    let pop = host.screen_pop(call_from("+33612345678")).expect("pop");
+    assert_eq!(
+        pop.target,
+        dossier_sdk::PopTarget::Candidates {
+            customers: vec![ada.id, bob.id]
+        }
+    );
+    assert!(pop.open_cases.is_empty(), "candidates list no open cases");
+
+    let pop = host.screen_pop(call_from("+33100000000")).expect("pop");
+    assert_eq!(
+        pop.target,
+        dossier_sdk::PopTarget::Case {
+            case: first.number,
+            customer: ada.id
+        }
+    );
+    assert_eq!(pop.open_cases, vec![second.number, first.number]);
+
+    let err = host
+        .screen_pop(call_from("+33100000001"))
+        .expect_err("empty candidates");
+    assert!(err.to_string().contains("empty candidate list"), "{err}");
+}

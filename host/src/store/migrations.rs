@@ -188,3 +188,38 @@ pub(crate) fn run(conn: &Connection) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_pending_before_step_2_go_to_every_handler() {
+        let conn = Connection::open_in_memory().expect("db");
+        conn.execute_batch(STEPS[0]).expect("step 1");
+        conn.pragma_update(None, "user_version", 1)
+            .expect("version");
+        conn.execute_batch(
+            "INSERT INTO outbox (idempotency_key, event, created_at, attempts, next_attempt_at, delivered_at, last_error)
+             VALUES ('case:1:create:t', '{}', 't0', 2, 't1', NULL, 'webhook down'),
+                    ('case:2:create:t', '{}', 't0', 1, 't1', 't2', NULL);",
+        )
+        .expect("old rows");
+        run(&conn).expect("migrated");
+        let rows: Vec<(i64, String, u32, Option<String>)> = conn
+            .prepare("SELECT entry_id, handler, attempts, last_error FROM outbox_deliveries")
+            .expect("query")
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .expect("rows")
+            .collect::<rusqlite::Result<_>>()
+            .expect("rows");
+        assert_eq!(
+            rows,
+            vec![(1, "*".to_owned(), 2, Some("webhook down".to_owned()))]
+        );
+        let depth: u32 = conn
+            .query_row("SELECT depth FROM outbox WHERE id = 1", [], |r| r.get(0))
+            .expect("new column");
+        assert_eq!(depth, 0);
+    }
+}
