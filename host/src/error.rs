@@ -192,6 +192,58 @@ fn valid_codes(channel: dossier_sdk::Channel, valid: &[String]) -> String {
 }
 
 impl Error {
+    /// Every code [`Error::code`] returns, in declaration order.
+    pub const CODES: [&'static str; 20] = [
+        "config_read",
+        "config_parse",
+        "config_invalid",
+        "incompatible_field",
+        "validation",
+        "not_found",
+        "duplicate",
+        "refused",
+        "unknown_disposition",
+        "disposition_required",
+        "invalid_notification",
+        "follow_up_immutable",
+        "vetoed",
+        "script",
+        "plugin",
+        "chain_too_deep",
+        "database",
+        "schema_too_new",
+        "io",
+        "corrupt",
+    ];
+
+    /// A stable, machine-readable name for the kind of error (`validation`,
+    /// `vetoed`, `chain_too_deep`, ...): what tools match on, since messages
+    /// may be reworded. A code never changes meaning once released.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::ConfigRead { .. } => "config_read",
+            Error::ConfigParse { .. } => "config_parse",
+            Error::Config(_) => "config_invalid",
+            Error::IncompatibleField { .. } => "incompatible_field",
+            Error::Validation { .. } => "validation",
+            Error::NotFound { .. } => "not_found",
+            Error::Duplicate { .. } => "duplicate",
+            Error::Refused(_) => "refused",
+            Error::UnknownDisposition { .. } => "unknown_disposition",
+            Error::DispositionRequired { .. } => "disposition_required",
+            Error::InvalidNotification { .. } => "invalid_notification",
+            Error::FollowUpImmutable(_) => "follow_up_immutable",
+            Error::Vetoed { .. } => "vetoed",
+            Error::Script { .. } => "script",
+            Error::Plugin { .. } => "plugin",
+            Error::ChainTooDeep { .. } => "chain_too_deep",
+            Error::Db(_) => "database",
+            Error::SchemaTooNew { .. } => "schema_too_new",
+            Error::Io { .. } => "io",
+            Error::Corrupt(_) => "corrupt",
+        }
+    }
+
     pub(crate) fn invalid(object: ObjectKind, field: &str, rule: impl Into<String>) -> Error {
         Error::Validation {
             object,

@@ -2,6 +2,7 @@
 
 mod built;
 mod dispositions;
+mod errors;
 mod fields;
 mod interact_scripts;
 mod notify;
