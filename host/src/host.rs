@@ -596,7 +596,7 @@ impl Host {
         }
         if !self.inner.pipeline.is_empty() {
             let checked = record.clone();
-            let event = self.fire(Event::BeforeSave(SaveEvent { op, record }))?;
+            let event = self.fire(Event::BeforeSave(SaveEvent::new(op, record)))?;
             record = match event {
                 Event::BeforeSave(e) if e.record.kind() == kind && e.record.id() == id => e.record,
                 _ => {
@@ -618,6 +618,7 @@ impl Host {
         let after = Event::AfterSave(SaveEvent {
             op,
             record: record.clone(),
+            changed: Vec::new(),
         });
         if self.handled(&after) {
             let key = format!(

@@ -2,6 +2,7 @@
 
 mod built;
 mod dispositions;
+mod events_table;
 mod fields;
 mod interact_scripts;
 mod notify;

@@ -170,7 +170,7 @@ fn screen_pop_and_disposition_handlers_read_and_write_through_the_host() {
     assert_eq!(
         pop.target,
         PopTarget::Case {
-            case: case.number,
+            case_number: case.number,
             customer: ada.id
         }
     );
@@ -181,7 +181,7 @@ fn screen_pop_and_disposition_handlers_read_and_write_through_the_host() {
             interaction,
             code: "callback".into(),
             note: None,
-            case: Some(case.number),
+            case_number: Some(case.number),
             close_case: false,
         }))
         .expect("disposition");
@@ -211,6 +211,7 @@ fn calls_into_a_plugin_that_is_not_thread_safe_never_overlap() {
     let event = Event::BeforeSave(SaveEvent {
         op: SaveOp::Update,
         record: Record::Customer(ada),
+        changed: Vec::new(),
     });
     let host = Arc::new(t.host.clone());
     let threads: Vec<_> = (0..4)

@@ -3,7 +3,7 @@
 //! a plugin handling `notification` (such as `smtp-notify`) does.
 
 use clap::Args;
-use dossier_sdk::{CaseNumber, Mailbox, Notification};
+use dossier_sdk::{Audience, CaseNumber, Cause, Mailbox, Notification};
 
 use super::Out;
 use crate::error::Result;
@@ -35,6 +35,12 @@ pub(crate) struct NotifyArgs {
     /// The case it concerns.
     #[arg(long)]
     case: Option<i64>,
+    /// Whom it is for: customer, agent or internal.
+    #[arg(long, default_value_t = Audience::Customer)]
+    audience: Audience,
+    /// What caused it: reminder, email_reply, manual, disposition, review or system.
+    #[arg(long, default_value_t = Cause::Manual)]
+    cause: Cause,
 }
 
 fn mailboxes(addresses: Vec<String>) -> Vec<Mailbox> {
@@ -50,7 +56,9 @@ fn mailboxes(addresses: Vec<String>) -> Vec<Mailbox> {
 /// Entry point of `dossier notify`.
 pub(crate) fn run(host: &Host, args: NotifyArgs, out: &Out) -> Result<()> {
     let notification = Notification {
-        case: args.case.map(CaseNumber),
+        case_number: args.case.map(CaseNumber),
+        audience: args.audience,
+        cause: args.cause,
         from: Mailbox {
             name: None,
             address: args

@@ -72,7 +72,7 @@ impl Host {
         let def = self.disposition_code(interaction.channel, code)?;
         let note = note.filter(|n| !n.trim().is_empty());
         self.transaction("disposition", |host| {
-            let (case, channel) = (interaction.case, interaction.channel);
+            let (case, channel) = (interaction.case_number, interaction.channel);
             if let Some(number) = case
                 && !host.store().read(|conn| store::case_exists(conn, number))?
             {
@@ -82,7 +82,7 @@ impl Host {
                 interaction,
                 code: def.code.clone(),
                 note,
-                case,
+                case_number: case,
                 close_case: def.closes_case,
             });
             let d = match host.fire(event)? {
@@ -99,7 +99,7 @@ impl Host {
             } else {
                 host.disposition_code(d.interaction.channel, &d.code)?
             };
-            let Some(number) = d.case else {
+            let Some(number) = d.case_number else {
                 return Ok(Disposed {
                     disposition: d,
                     case: None,

@@ -15,7 +15,7 @@
 //!   cannot make a reminder fire again at every poll.
 
 use chrono::{DateTime, Utc};
-use dossier_sdk::{Event, Mailbox, Notification, Task, TaskId, TaskReminder};
+use dossier_sdk::{Audience, Cause, Event, Mailbox, Notification, Task, TaskId, TaskReminder};
 use serde::Serialize;
 
 use crate::contact::normalize_email;
@@ -183,7 +183,9 @@ impl Host {
             body.push_str(&format!("Case: {case}\n"));
         }
         Ok(Some(Notification {
-            case: task.case,
+            case_number: task.case,
+            audience: Audience::Agent,
+            cause: Cause::Reminder,
             from: Mailbox {
                 name: Some("Dossier".to_owned()),
                 address: config.from.clone(),

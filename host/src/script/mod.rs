@@ -552,7 +552,8 @@ impl Scripts {
     }
 
     /// Runs a hook that receives the event as an object map, then reads the
-    /// map back into `value`.
+    /// map back into `value`. The map also carries the deprecated `case` key
+    /// beside each `case_number` (see [`convert::add_deprecated_keys`]).
     fn run_map<T: Serialize + DeserializeOwned>(
         &self,
         host: &Host,
@@ -561,18 +562,21 @@ impl Scripts {
         value: &mut T,
     ) -> Result<Option<(String, String)>> {
         for script in scripts {
-            let map = rhai::serde::to_dynamic(&*value)
-                .map_err(|e| {
-                    script.source().error(
-                        rhai::Position::NONE,
-                        format!("cannot pass the event to {hook}: {e}"),
-                    )
-                })?
-                .into_shared();
+            let mut map = rhai::serde::to_dynamic(&*value).map_err(|e| {
+                script.source().error(
+                    rhai::Position::NONE,
+                    format!("cannot pass the event to {hook}: {e}"),
+                )
+            })?;
+            convert::add_deprecated_keys(&mut map);
+            let before = map.clone();
+            let map = map.into_shared();
             if let Some(message) = self.call(host, script, hook, map.clone())? {
                 return Ok(Some((script.name.clone(), message)));
             }
-            *value = rhai::serde::from_dynamic::<T>(&map.flatten_clone()).map_err(|e| {
+            let mut after = map.flatten_clone();
+            convert::fold_deprecated_keys(&mut after, Some(&before));
+            *value = rhai::serde::from_dynamic::<T>(&after).map_err(|e| {
                 script.source().error(
                     rhai::Position::NONE,
                     format!("{hook} left its argument malformed: {e}"),
@@ -670,6 +674,25 @@ impl Host {
         match self.script_set() {
             Some(s) => s.reload_if_changed(),
             None => Ok(ReloadReport::default()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `HOOKS` must be a const array for the bit masks; the SDK's event
+    /// table is where hooks are declared.
+    #[test]
+    fn hooks_are_the_event_tables_hooks_in_its_order() {
+        assert_eq!(HOOKS.to_vec(), dossier_sdk::events::hook_names());
+    }
+
+    #[test]
+    fn hook_index_agrees_with_hook_name() {
+        for event in Event::examples() {
+            assert_eq!(HOOKS[hook_index(&event)], event.hook_name());
         }
     }
 }
