@@ -1,9 +1,11 @@
-//! Event payloads as scripts see them: keys scripts can reach with `.`, the
-//! deprecated `case` keys of the maps they receive, and the audience and
+//! The SDK's event table and what is derived from it: the hook table of
+//! the scripting guide, payload keys scripts can reach with `.`, the
+//! deprecated `case` keys of the maps scripts receive, and the audience and
 //! cause every notification carries.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use dossier_host::script::hook_table_markdown;
 use dossier_host::{Config, Error, Host, ManualClock, Scripts};
 use dossier_sdk::{
     Audience, CaseNumber, Cause, Channel, CustomerId, Event, Interaction, Mailbox, NewCase,
@@ -14,6 +16,23 @@ use tempfile::TempDir;
 
 use crate::pop::{INTERACT, add_customer};
 use crate::scripts::Env;
+
+const TABLE_START: &str = "<!-- hook-table:";
+const TABLE_END: &str = "<!-- /hook-table -->";
+
+#[test]
+fn the_hook_table_in_the_scripting_guide_is_the_generated_one() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/scripting.md");
+    let text = std::fs::read_to_string(path).expect("docs/scripting.md");
+    let from_start = &text[text.find(TABLE_START).expect("start marker")..];
+    let body = &from_start[from_start.find("-->\n\n").expect("start marker closes") + 5..];
+    let body = &body[..body.find(&format!("\n{TABLE_END}")).expect("end marker")];
+    let generated = hook_table_markdown();
+    assert!(
+        body == generated,
+        "the hook table of docs/scripting.md is not the generated one; between the markers, put:\n\n{generated}"
+    );
+}
 
 /// Every object key in `value`, with the dotted paths it appears at.
 fn object_keys(value: &Value, path: &str, out: &mut BTreeMap<String, BTreeSet<String>>) {

@@ -44,7 +44,7 @@ use context::Frame;
 use errors::Source;
 use records::{Access, Rec, ScriptRecord};
 
-pub use docs::{definitions, reference_markdown};
+pub use docs::{definitions, hook_table_markdown, reference_markdown};
 pub use dry_run::{DryRun, DryRunOutcome};
 
 /// Every hook a script can define, in a fixed order (bit `i` of a hook mask
