@@ -1,7 +1,7 @@
-//! The SDK's event table and what is derived from it: the hook table of
-//! the scripting guide, payload keys scripts can reach with `.`, the
-//! deprecated `case` keys of the maps scripts receive, and the audience and
-//! cause every notification carries.
+//! The SDK's event table and what is derived from it: the hook table of the
+//! scripting guide and the event table of the plugin guide, payload keys
+//! scripts can reach with `.`, the deprecated `case` keys of the maps scripts
+//! receive, and the audience and cause every notification carries.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -363,4 +363,42 @@ fn a_notification_rule_tells_an_agents_reminder_from_mail_to_the_customer() {
         Cause::EmailReply,
     ))
     .expect("another customer's mail passes");
+}
+
+/// The event table of `docs/plugins.md`, from the SDK's table.
+fn plugin_event_table() -> String {
+    let mut out = String::from(
+        "| event | handler | data | fires when | may change | veto rolls back |\n|---|---|---|---|---|---|\n",
+    );
+    for spec in &dossier_sdk::events::EVENTS {
+        let kind = spec.kind.as_str();
+        let keys: Vec<String> = spec.keys.iter().map(|k| format!("`{k}`")).collect();
+        out.push_str(&format!(
+            "| `{kind}` | `{kind}(&mut {})` | {} | {} | {} | {} |\n",
+            spec.payload,
+            keys.join(", "),
+            spec.fired_when,
+            spec.may_change,
+            if spec.guards {
+                "yes"
+            } else {
+                "no, already committed"
+            },
+        ));
+    }
+    out
+}
+
+#[test]
+fn the_event_table_in_the_plugin_guide_is_the_generated_one() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/plugins.md");
+    let text = std::fs::read_to_string(path).expect("docs/plugins.md");
+    let from_start = &text[text.find("<!-- event-table:").expect("start marker")..];
+    let body = &from_start[from_start.find("-->\n\n").expect("start marker closes") + 5..];
+    let body = &body[..body.find("\n<!-- /event-table -->").expect("end marker")];
+    let generated = plugin_event_table();
+    assert!(
+        body == generated,
+        "the event table of docs/plugins.md is not the generated one; between the markers, put:\n\n{generated}"
+    );
 }
