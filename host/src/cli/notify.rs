@@ -35,12 +35,26 @@ pub(crate) struct NotifyArgs {
     /// The case it concerns.
     #[arg(long)]
     case: Option<i64>,
-    /// Whom it is for: customer, agent or internal.
-    #[arg(long, default_value_t = Audience::Customer)]
+    /// Whom it is for.
+    #[arg(long, default_value_t = Audience::Customer, value_parser = named(Audience::ALL, Audience::as_str))]
     audience: Audience,
-    /// What caused it: reminder, email_reply, manual, disposition, review or system.
-    #[arg(long, default_value_t = Cause::Manual)]
+    /// What caused it.
+    #[arg(long, default_value_t = Cause::Manual, value_parser = named(Cause::ALL, Cause::as_str))]
     cause: Cause,
+}
+
+/// A parser accepting the `name`s of `values` (listed in `--help` and in
+/// errors), so the option's choices come from the SDK's own list.
+fn named<T>(
+    values: &'static [T],
+    name: fn(T) -> &'static str,
+) -> impl clap::builder::TypedValueParser<Value = T>
+where
+    T: Copy + Send + Sync + std::str::FromStr<Err = String> + 'static,
+{
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(values.iter().map(|v| name(*v)))
+        .try_map(|chosen| chosen.parse::<T>())
 }
 
 fn mailboxes(addresses: Vec<String>) -> Vec<Mailbox> {

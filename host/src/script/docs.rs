@@ -1,5 +1,6 @@
 //! The script reference, generated from the engine's own metadata so that it
-//! cannot drift from what scripts can actually call.
+//! cannot drift from what scripts can actually call, and the hook table,
+//! generated from the SDK's event table.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;

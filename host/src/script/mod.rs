@@ -48,7 +48,8 @@ pub use docs::{definitions, hook_table_markdown, reference_markdown};
 pub use dry_run::{DryRun, DryRunOutcome};
 
 /// Every hook a script can define, in a fixed order (bit `i` of a hook mask
-/// is `HOOKS[i]`).
+/// is `HOOKS[i]`): [`dossier_sdk::events::hook_names`] as a const array, which
+/// a test keeps equal to it.
 pub const HOOKS: [&str; 15] = [
     "before_save_customer",
     "before_save_case",

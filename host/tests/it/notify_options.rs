@@ -26,7 +26,8 @@ fn notify_takes_the_audience_and_the_cause() {
     args.extend(["--audience", "robots"]);
     insta::assert_snapshot!(failure(d, &args), @r"
     $ dossier notify --to ann@example.com --subject Hi --audience robots
-    exit 2: error: invalid value 'robots' for '--audience <AUDIENCE>': unknown audience `robots` (expected one of: customer, agent, internal)
+    exit 2: error: invalid value 'robots' for '--audience <AUDIENCE>'
+      [possible values: customer, agent, internal]
 
     For more information, try '--help'.
     ");
