@@ -89,6 +89,7 @@ fn event() -> Event {
             created_at: at,
             updated_at: at,
         }),
+        changed: Vec::new(),
     })
 }
 

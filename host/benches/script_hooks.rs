@@ -80,10 +80,7 @@ fn hook_call_alone(dir: &Path) -> Result<Op, Box<dyn std::error::Error>> {
     })?;
     let case = host.open_case(NewCase::new(customer.id, "urgent: printer"))?;
     Ok(Box::new(move |_| {
-        let event = Event::BeforeSave(SaveEvent {
-            op: SaveOp::Update,
-            record: Record::Case(case.clone()),
-        });
+        let event = Event::BeforeSave(SaveEvent::new(SaveOp::Update, Record::Case(case.clone())));
         dossier_host::test_support::fire(&host, event)?;
         Ok(())
     }))

@@ -54,7 +54,7 @@ pub mod test_support {
     pub use crate::contact::normalize_phone;
     pub use crate::events::MAX_ATTEMPTS;
     pub use crate::plugin::{NativePlugin, PluginInfo, file_sha256, inspect, load};
-    pub use crate::script::{definitions, reference_markdown};
+    pub use crate::script::{definitions, hook_table_markdown, reference_markdown};
 
     use dossier_sdk::Event;
 

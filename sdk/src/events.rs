@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{CaseNumber, CustomerId, EmailHeaders, Mailbox, ObjectKind, Record, Task};
 
+mod examples;
+
 /// The channel an interaction came through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -89,9 +91,10 @@ pub struct Interaction {
     /// An account number the customer supplied (IVR, chat form).
     #[serde(default)]
     pub account: Option<String>,
-    /// A case number the customer supplied.
-    #[serde(default)]
-    pub case: Option<CaseNumber>,
+    /// A case number the customer supplied. Read as `case` too, the field's
+    /// name before 0.2 (deprecated).
+    #[serde(default, alias = "case")]
+    pub case_number: Option<CaseNumber>,
     /// The chat visitor's IP address.
     #[serde(default)]
     pub ip: Option<String>,
@@ -116,7 +119,7 @@ impl Interaction {
             dialled: None,
             email: None,
             account: None,
-            case: None,
+            case_number: None,
             ip: None,
             queue: None,
             agent: None,
@@ -143,6 +146,25 @@ pub struct SaveEvent {
     /// The record. In `before_save`, handlers may change it; the host
     /// validates it again before writing.
     pub record: Record,
+    /// In `after_save`: the names of the fields the write changed (see
+    /// [`Record::changed_fields`]): standard fields by their JSON name
+    /// (`status`, `address`), custom fields as `custom.<name>`. On a create,
+    /// every field that has a value. Empty in `before_save`, and in events
+    /// queued by hosts older than 0.2.
+    #[serde(default)]
+    pub changed: Vec<String>,
+}
+
+impl SaveEvent {
+    /// A save event for `record` with no [`changed`](SaveEvent::changed)
+    /// fields listed (what `before_save` carries).
+    pub fn new(op: SaveOp, record: Record) -> Self {
+        SaveEvent {
+            op,
+            record,
+            changed: Vec::new(),
+        }
+    }
 }
 
 /// What a screen-pop shows the agent.
@@ -151,8 +173,10 @@ pub struct SaveEvent {
 pub enum PopTarget {
     /// Show this case.
     Case {
-        /// The case.
-        case: CaseNumber,
+        /// The case. Read as `case` too, the field's name before 0.2
+        /// (deprecated).
+        #[serde(alias = "case")]
+        case_number: CaseNumber,
         /// Its customer.
         customer: CustomerId,
     },
@@ -199,20 +223,110 @@ pub struct Disposition {
     /// The agent's note.
     #[serde(default)]
     pub note: Option<String>,
-    /// The case it is recorded on, if any.
-    #[serde(default)]
-    pub case: Option<CaseNumber>,
+    /// The case it is recorded on, if any. Read as `case` too, the field's
+    /// name before 0.2 (deprecated).
+    #[serde(default, alias = "case")]
+    pub case_number: Option<CaseNumber>,
     /// Whether the case will be closed (from the code's config; handlers may change it).
     #[serde(default)]
     pub close_case: bool,
 }
 
+/// Whom a [`Notification`] is for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Audience {
+    /// A customer (the default, and what notifications older than 0.2 were).
+    #[default]
+    Customer,
+    /// An agent of the contact centre: a reminder, an assignment.
+    Agent,
+    /// Other staff: supervisors, QA reviewers, team addresses.
+    Internal,
+}
+
+/// What made someone or something write a [`Notification`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cause {
+    /// A task's reminder came due.
+    Reminder,
+    /// A reply to a customer's email.
+    EmailReply,
+    /// Written and sent by a person (the default: `dossier notify`, an
+    /// embedder's own call).
+    #[default]
+    Manual,
+    /// An interaction's disposition (a summary after a call).
+    Disposition,
+    /// The QA review of a message.
+    Review,
+    /// Dossier itself or an automation (status changes, digests).
+    System,
+}
+
+/// `as_str`, `Display` and `FromStr` for a fieldless snake_case enum with an
+/// `ALL` list, so the names are written once.
+macro_rules! named_enum {
+    ($ty:ident, $what:literal, { $($variant:ident => $name:literal),* $(,)? }) => {
+        impl $ty {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$ty] = &[$($ty::$variant),*];
+
+            /// The snake_case name used in JSON, scripts and options.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($ty::$variant => $name),*
+                }
+            }
+        }
+
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $ty {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                $ty::ALL.iter().copied().find(|v| v.as_str() == s).ok_or_else(|| {
+                    let names: Vec<&str> = $ty::ALL.iter().map(|v| v.as_str()).collect();
+                    format!(concat!("unknown ", $what, " `{}` (expected one of: {})"), s, names.join(", "))
+                })
+            }
+        }
+    };
+}
+
+named_enum!(Audience, "audience", {
+    Customer => "customer",
+    Agent => "agent",
+    Internal => "internal",
+});
+
+named_enum!(Cause, "cause", {
+    Reminder => "reminder",
+    EmailReply => "email_reply",
+    Manual => "manual",
+    Disposition => "disposition",
+    Review => "review",
+    System => "system",
+});
+
 /// The `notification` event: something is about to be sent to a customer or agent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Notification {
-    /// The case it concerns, if any.
+    /// The case it concerns, if any. Read as `case` too, the field's name
+    /// before 0.2 (deprecated).
+    #[serde(default, alias = "case")]
+    pub case_number: Option<CaseNumber>,
+    /// Whom it is for. Defaults to [`Audience::Customer`].
     #[serde(default)]
-    pub case: Option<CaseNumber>,
+    pub audience: Audience,
+    /// What caused it. Defaults to [`Cause::Manual`].
+    #[serde(default)]
+    pub cause: Cause,
     /// Sender.
     pub from: Mailbox,
     /// Recipients.
@@ -246,9 +360,10 @@ pub struct EmailReceived {
     pub headers: EmailHeaders,
     /// Plain-text body.
     pub body: String,
-    /// The case the host matched, if any; handlers may override it.
-    #[serde(default)]
-    pub case: Option<CaseNumber>,
+    /// The case the host matched, if any; handlers may override it. Read as
+    /// `case` too, the field's name before 0.2 (deprecated).
+    #[serde(default, alias = "case")]
+    pub case_number: Option<CaseNumber>,
     /// Priority to give a new case; handlers may set it.
     #[serde(default)]
     pub priority: Option<String>,
@@ -365,13 +480,209 @@ impl EventKind {
         EventKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
-    /// Whether the event guards a write: a veto or failure rolls it back.
-    pub fn is_guarding(self) -> bool {
-        !matches!(
-            self,
-            EventKind::AfterSave | EventKind::ChatEnded | EventKind::TaskReminder
-        )
+    /// The row of [`EVENTS`] describing this kind.
+    pub fn spec(self) -> &'static EventSpec {
+        let table: &'static [EventSpec; 9] = &EVENTS;
+        // `EVENTS` is in declaration order; a const assertion below checks it.
+        &table[self as usize]
     }
+
+    /// Whether the event guards a write: a veto or a handler's failure
+    /// rolls that write back. Every kind but `after_save` does.
+    pub fn guards_write(self) -> bool {
+        self.spec().guards
+    }
+
+    /// Whether the event guards a write.
+    #[deprecated(
+        since = "0.2.0",
+        note = "use `EventKind::guards_write`, which reads `EVENTS`"
+    )]
+    pub fn is_guarding(self) -> bool {
+        self.guards_write()
+    }
+}
+
+/// What one kind of event is, in one place: its hook name, payload, whether
+/// it guards a write, and what handlers may do. Hook lists, the generated
+/// script reference and the documentation tables are derived from [`EVENTS`]
+/// (or tested against it) rather than written out again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventSpec {
+    /// The kind described.
+    pub kind: EventKind,
+    /// The script hook's name. For per-object kinds it contains the
+    /// placeholder `<object>`, replaced by each [`ObjectKind`] name
+    /// (`before_save_<object>` → `before_save_case`); see [`EventSpec::hooks`].
+    pub hook: &'static str,
+    /// Whether there is one hook per object kind (the save events).
+    pub per_object: bool,
+    /// The Rust type of the event's data (`SaveEvent`, `ScreenPop`).
+    pub payload: &'static str,
+    /// The payload's top-level fields, as named in JSON and in the maps
+    /// scripts receive, in declaration order.
+    pub keys: &'static [&'static str],
+    /// Whether a veto or a handler's failure rolls back the write the event
+    /// belongs to (see [`EventKind::guards_write`]).
+    pub guards: bool,
+    /// When the event fires, as a sentence fragment for docs.
+    pub fired_when: &'static str,
+    /// What a handler may change, as a sentence fragment for docs.
+    pub may_change: &'static str,
+}
+
+/// The placeholder in [`EventSpec::hook`] that per-object kinds replace.
+pub const OBJECT_PLACEHOLDER: &str = "<object>";
+
+impl EventSpec {
+    /// The hook names of this kind: one per [`ObjectKind`], in
+    /// [`ObjectKind::ALL`] order, for per-object kinds; one otherwise.
+    pub fn hooks(&self) -> Vec<String> {
+        if self.per_object {
+            ObjectKind::ALL
+                .iter()
+                .map(|o| self.hook_for(Some(*o)))
+                .collect()
+        } else {
+            vec![self.hook.to_owned()]
+        }
+    }
+
+    /// The hook name for records of kind `object` (ignored when the kind is
+    /// not per-object).
+    pub fn hook_for(&self, object: Option<ObjectKind>) -> String {
+        match object {
+            Some(o) if self.per_object => self.hook.replace(OBJECT_PLACEHOLDER, o.as_str()),
+            _ => self.hook.to_owned(),
+        }
+    }
+}
+
+/// Every event kind, in [`EventKind::ALL`] order: the one table the rest is
+/// derived from.
+pub const EVENTS: [EventSpec; 9] = [
+    EventSpec {
+        kind: EventKind::BeforeSave,
+        hook: "before_save_<object>",
+        per_object: true,
+        payload: "SaveEvent",
+        keys: &["op", "record", "changed"],
+        guards: true,
+        fired_when: "a record is about to be written, inside the write's transaction",
+        may_change: "the record, which is checked again before it is written",
+    },
+    EventSpec {
+        kind: EventKind::AfterSave,
+        hook: "after_save_<object>",
+        per_object: true,
+        payload: "SaveEvent",
+        keys: &["op", "record", "changed"],
+        guards: false,
+        fired_when: "a record was written and committed; delivered from the outbox, at least once",
+        may_change: "nothing: the record is read-only (tasks and follow-ups a handler adds are writes of their own)",
+    },
+    EventSpec {
+        kind: EventKind::ScreenPop,
+        hook: "on_screen_pop",
+        per_object: false,
+        payload: "ScreenPop",
+        keys: &["interaction", "target", "reason", "open_cases"],
+        guards: true,
+        fired_when: "a call, chat or email arrived and a record must be shown",
+        may_change: "`target` and `reason`; the host checks the target and recomputes `open_cases`",
+    },
+    EventSpec {
+        kind: EventKind::Disposition,
+        hook: "on_disposition",
+        per_object: false,
+        payload: "Disposition",
+        keys: &["interaction", "code", "note", "case_number", "close_case"],
+        guards: true,
+        fired_when: "an interaction ended with a disposition code, in the transaction that records it",
+        may_change: "`code` (checked again), `note`, `case_number`, `close_case`",
+    },
+    EventSpec {
+        kind: EventKind::Notification,
+        hook: "on_notification",
+        per_object: false,
+        payload: "Notification",
+        keys: &[
+            "case_number",
+            "audience",
+            "cause",
+            "from",
+            "to",
+            "cc",
+            "bcc",
+            "subject",
+            "body",
+            "html",
+            "signature",
+            "review",
+        ],
+        guards: true,
+        fired_when: "a message is about to be sent; `audience` says to whom, `cause` why",
+        may_change: "sender, recipients, `subject`, `body`, `html`, `signature`, `review`; addresses are checked again",
+    },
+    EventSpec {
+        kind: EventKind::EmailReceived,
+        hook: "on_email_received",
+        per_object: false,
+        payload: "EmailReceived",
+        keys: &["headers", "body", "case_number", "priority"],
+        guards: true,
+        fired_when: "an inbound email was parsed, before it is threaded onto a case",
+        may_change: "`case_number` (the case to thread it onto) and `priority` (for a new case)",
+    },
+    EventSpec {
+        kind: EventKind::ChatOffered,
+        hook: "on_chat_offered",
+        per_object: false,
+        payload: "ChatEvent",
+        keys: &["chat", "interaction", "agent", "transcript"],
+        guards: true,
+        fired_when: "a chat is being offered to an agent",
+        may_change: "`agent`, the agent it is offered to",
+    },
+    EventSpec {
+        kind: EventKind::ChatEnded,
+        hook: "on_chat_ended",
+        per_object: false,
+        payload: "ChatEvent",
+        keys: &["chat", "interaction", "agent", "transcript"],
+        guards: true,
+        fired_when: "a chat ended, in the transaction that writes its transcript",
+        may_change: "`transcript`, the text that is written",
+    },
+    EventSpec {
+        kind: EventKind::TaskReminder,
+        hook: "on_task_reminder",
+        per_object: false,
+        payload: "TaskReminder",
+        keys: &["task", "fired_at", "notification"],
+        guards: true,
+        fired_when: "a task's reminder came due, in the transaction that claims it (exactly once)",
+        may_change: "`notification`, the notice to the assignee: change it, write one, or clear it",
+    },
+];
+
+// `EventKind::spec` indexes `EVENTS` by discriminant.
+const _: () = {
+    let mut i = 0;
+    while i < EVENTS.len() {
+        assert!(
+            EVENTS[i].kind as usize == i,
+            "EVENTS must list the kinds in declaration order"
+        );
+        i += 1;
+    }
+};
+
+/// Every script hook name, in a fixed order: `before_save_<object>` for each
+/// object kind, `after_save_<object>` likewise, then `on_<kind>` for the
+/// other kinds in [`EVENTS`] order.
+pub fn hook_names() -> Vec<String> {
+    EVENTS.iter().flat_map(EventSpec::hooks).collect()
 }
 
 impl fmt::Display for EventKind {
@@ -399,11 +710,7 @@ impl Event {
     /// The name of the Rhai function that handles this event:
     /// `before_save_case`, `on_screen_pop`, ...
     pub fn hook_name(&self) -> String {
-        match self {
-            Event::BeforeSave(e) => format!("before_save_{}", e.record.kind()),
-            Event::AfterSave(e) => format!("after_save_{}", e.record.kind()),
-            other => format!("on_{}", other.kind()),
-        }
+        self.kind().spec().hook_for(self.object())
     }
 
     /// For save events, the kind of record concerned.
@@ -423,4 +730,154 @@ pub enum Outcome {
     Continue,
     /// Stop: the guarded write is rolled back and this message shown.
     Veto(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    /// The data of `event`, as JSON.
+    fn payload(event: &Event) -> serde_json::Value {
+        let json = serde_json::to_value(event).unwrap_or_else(|e| panic!("{e}"));
+        json.get("data").cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn the_table_lists_every_kind_in_order() {
+        let kinds: Vec<EventKind> = EVENTS.iter().map(|s| s.kind).collect();
+        assert_eq!(kinds, EventKind::ALL);
+        for kind in EventKind::ALL {
+            assert_eq!(kind.spec().kind, kind);
+            assert_eq!(
+                kind.spec().per_object,
+                kind.spec().hook.contains(OBJECT_PLACEHOLDER)
+            );
+        }
+    }
+
+    #[test]
+    fn hook_names_come_in_the_fixed_order() {
+        let names = hook_names();
+        assert_eq!(names.len(), 15);
+        assert_eq!(
+            &names[..4],
+            [
+                "before_save_customer",
+                "before_save_case",
+                "before_save_follow_up",
+                "before_save_task"
+            ]
+        );
+        assert_eq!(
+            &names[4..8],
+            [
+                "after_save_customer",
+                "after_save_case",
+                "after_save_follow_up",
+                "after_save_task"
+            ]
+        );
+        let others: Vec<String> = EventKind::ALL[2..]
+            .iter()
+            .map(|k| format!("on_{k}"))
+            .collect();
+        assert_eq!(&names[8..], others.as_slice());
+        let unique: BTreeSet<&String> = names.iter().collect();
+        assert_eq!(unique.len(), names.len());
+    }
+
+    #[test]
+    fn hook_name_agrees_with_the_table() {
+        let names = hook_names();
+        let mut seen = BTreeSet::new();
+        for event in Event::examples() {
+            let name = event.hook_name();
+            assert!(event.kind().spec().hooks().contains(&name), "{name}");
+            seen.insert(name);
+        }
+        assert_eq!(
+            seen,
+            names.iter().cloned().collect::<BTreeSet<_>>(),
+            "examples reach every hook"
+        );
+    }
+
+    #[test]
+    fn only_after_save_does_not_guard_its_write() {
+        for kind in EventKind::ALL {
+            assert_eq!(kind.guards_write(), kind != EventKind::AfterSave, "{kind}");
+            #[allow(deprecated)]
+            let old = kind.is_guarding();
+            assert_eq!(old, kind.guards_write());
+        }
+    }
+
+    #[test]
+    fn the_table_names_every_payload_key() {
+        for event in Event::examples() {
+            let spec = event.kind().spec();
+            let keys: BTreeSet<String> = payload(&event)
+                .as_object()
+                .map(|o| o.keys().cloned().collect())
+                .unwrap_or_default();
+            let listed: BTreeSet<String> = spec.keys.iter().map(|k| (*k).to_owned()).collect();
+            assert_eq!(keys, listed, "keys of {}", spec.payload);
+        }
+    }
+
+    #[test]
+    fn the_old_case_field_name_is_still_read() {
+        let interaction: Interaction = serde_json::from_str(r#"{"channel":"phone","case":12}"#)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(interaction.case_number, Some(CaseNumber(12)));
+        let target: PopTarget = serde_json::from_str(r#"{"pop":"case","case":12,"customer":3}"#)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            target,
+            PopTarget::Case {
+                case_number: CaseNumber(12),
+                customer: CustomerId(3)
+            }
+        );
+        let d: Disposition = serde_json::from_str(
+            r#"{"interaction":{"channel":"chat"},"code":"resolved","case":12}"#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(d.case_number, Some(CaseNumber(12)));
+        let e: EmailReceived = serde_json::from_str(r#"{"headers":{},"body":"","case":12}"#)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(e.case_number, Some(CaseNumber(12)));
+    }
+
+    #[test]
+    fn notifications_from_before_audience_and_cause_read_with_defaults() {
+        let n: Notification = serde_json::from_str(
+            r#"{"case":12,"from":{"address":"a@example.com"},"subject":"s","body":"b"}"#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(n.case_number, Some(CaseNumber(12)));
+        assert_eq!((n.audience, n.cause), (Audience::Customer, Cause::Manual));
+        let json = serde_json::to_value(&n).unwrap_or_default();
+        assert_eq!(json["audience"], "customer");
+        assert_eq!(json["cause"], "manual");
+        assert_eq!(json["case_number"], 12);
+    }
+
+    #[test]
+    fn audience_and_cause_names_round_trip() {
+        for a in Audience::ALL {
+            assert_eq!(a.as_str().parse::<Audience>(), Ok(*a));
+            assert_eq!(serde_json::to_value(a).unwrap_or_default(), a.as_str());
+        }
+        for c in Cause::ALL {
+            assert_eq!(c.as_str().parse::<Cause>(), Ok(*c));
+            assert_eq!(serde_json::to_value(c).unwrap_or_default(), c.as_str());
+        }
+        assert_eq!(
+            "robot".parse::<Audience>(),
+            Err("unknown audience `robot` (expected one of: customer, agent, internal)".to_owned())
+        );
+    }
 }

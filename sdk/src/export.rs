@@ -293,6 +293,7 @@ mod tests {
                 created_at: now,
                 updated_at: now,
             }),
+            changed: Vec::new(),
         })
     }
 

@@ -97,8 +97,8 @@ pub mod prelude {
     pub use crate::declare_plugin;
     pub use crate::error::{Error, Result};
     pub use crate::events::{
-        Channel, ChatEvent, Disposition, EmailReceived, Event, EventKind, Interaction,
-        Notification, Outcome, PopTarget, SaveEvent, SaveOp, ScreenPop, TaskReminder,
+        Audience, Cause, Channel, ChatEvent, Disposition, EmailReceived, Event, EventKind,
+        Interaction, Notification, Outcome, PopTarget, SaveEvent, SaveOp, ScreenPop, TaskReminder,
     };
     pub use crate::fields::FieldValue;
     pub use crate::model::{
@@ -116,8 +116,9 @@ pub use error::{Error, Result};
 pub use plugin::{HostApi, Plugin, dispatch};
 
 pub use events::{
-    Channel, ChatEvent, Direction, Disposition, EmailReceived, Event, EventKind, Interaction,
-    Notification, Outcome, PopTarget, SaveEvent, SaveOp, ScreenPop, TaskReminder,
+    Audience, Cause, Channel, ChatEvent, Direction, Disposition, EmailReceived, Event, EventKind,
+    EventSpec, Interaction, Notification, Outcome, PopTarget, SaveEvent, SaveOp, ScreenPop,
+    TaskReminder,
 };
 pub use fields::{FieldType, FieldValue};
 pub use model::{

@@ -617,6 +617,80 @@ impl Record {
             Record::Task(t) => &mut t.custom,
         }
     }
+
+    /// The names of the fields that differ between `old` and `new`, as the
+    /// after-save event's [`changed`](crate::events::SaveEvent::changed)
+    /// lists them: standard fields by their JSON name (`status`, `address`,
+    /// `phones`), then custom fields as `custom.<name>`, each group sorted.
+    ///
+    /// With no `old` (a create), or an `old` of another kind, every field of
+    /// `new` that has a value: not `null`, not empty text, not an empty list
+    /// or an address with nothing filled. The store's bookkeeping (the id or
+    /// case number, `created_at`, `updated_at`) is never listed: it changes
+    /// with every write and says nothing about what the write did.
+    pub fn changed_fields(old: Option<&Record>, new: &Record) -> Vec<String> {
+        let old = old.filter(|o| o.kind() == new.kind());
+        let (old_fields, new_fields) = (old.map(standard_fields), standard_fields(new));
+        let mut changed: Vec<String> = new_fields
+            .iter()
+            .filter(|(name, value)| match &old_fields {
+                Some(old_fields) => old_fields.get(*name) != Some(*value),
+                None => has_value(value),
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
+        let (old_custom, new_custom) = (old.map(Record::custom), new.custom());
+        let mut custom: Vec<&String> = match old_custom {
+            Some(old_custom) => old_custom
+                .keys()
+                .chain(new_custom.keys())
+                .filter(|k| old_custom.get(*k) != new_custom.get(*k))
+                .collect(),
+            None => new_custom.keys().collect(),
+        };
+        custom.sort();
+        custom.dedup();
+        changed.extend(custom.into_iter().map(|k| format!("custom.{k}")));
+        changed
+    }
+}
+
+/// A record's standard fields as JSON values by name, sorted, without its
+/// custom fields and the store's bookkeeping.
+fn standard_fields(record: &Record) -> BTreeMap<String, serde_json::Value> {
+    let value = match record {
+        Record::Customer(r) => serde_json::to_value(r),
+        Record::Case(r) => serde_json::to_value(r),
+        Record::FollowUp(r) => serde_json::to_value(r),
+        Record::Task(r) => serde_json::to_value(r),
+    };
+    // Records are plain data with string keys; serializing one cannot fail,
+    // and if it ever did, listing no standard field is the harmless answer.
+    let Ok(serde_json::Value::Object(fields)) = value else {
+        return BTreeMap::new();
+    };
+    fields
+        .into_iter()
+        .filter(|(name, _)| {
+            !matches!(
+                name.as_str(),
+                "id" | "number" | "custom" | "created_at" | "updated_at"
+            )
+        })
+        .collect()
+}
+
+/// Whether a field's JSON value says something: not null, empty text, an
+/// empty list, or an object whose parts are all empty.
+fn has_value(value: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match value {
+        Value::Null => false,
+        Value::String(s) => !s.is_empty(),
+        Value::Array(items) => !items.is_empty(),
+        Value::Object(parts) => parts.values().any(has_value),
+        Value::Bool(_) | Value::Number(_) => true,
+    }
 }
 
 /// What is needed to create a customer; the store assigns the rest.
@@ -765,4 +839,103 @@ pub struct CustomerQuery {
     pub name: Option<String>,
     /// An indexed custom field and the value it must equal (text form).
     pub field: Option<(String, String)>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::Event;
+
+    /// The example records, by kind.
+    fn example(kind: ObjectKind) -> Record {
+        Event::examples()
+            .into_iter()
+            .find_map(|e| match e {
+                Event::BeforeSave(s) if s.record.kind() == kind => Some(s.record),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no example {kind}"))
+    }
+
+    #[test]
+    fn a_create_lists_every_field_with_a_value() {
+        let case = example(ObjectKind::Case);
+        assert_eq!(
+            Record::changed_fields(None, &case),
+            [
+                "customer",
+                "description",
+                "group",
+                "last_disposition",
+                "owner",
+                "priority",
+                "severity",
+                "status",
+                "subject",
+                "thread_token",
+                "visibility",
+                "custom.tier"
+            ]
+        );
+        let Record::Case(mut bare) = case else {
+            panic!("not a case")
+        };
+        bare.description.clear();
+        bare.owner = None;
+        bare.custom.clear();
+        let listed = Record::changed_fields(None, &Record::Case(bare));
+        assert!(
+            !listed
+                .iter()
+                .any(|f| f == "description" || f == "owner" || f.starts_with("custom.")),
+            "{listed:?}"
+        );
+    }
+
+    #[test]
+    fn an_empty_address_has_no_value() {
+        let Record::Customer(mut c) = example(ObjectKind::Customer) else {
+            panic!("not a customer")
+        };
+        assert!(
+            Record::changed_fields(None, &Record::Customer(c.clone()))
+                .contains(&"address".to_owned())
+        );
+        c.address = Address::default();
+        c.phones.clear();
+        assert_eq!(
+            Record::changed_fields(None, &Record::Customer(c)),
+            ["account", "emails", "name", "custom.tier"]
+        );
+    }
+
+    #[test]
+    fn an_update_lists_what_differs_but_not_bookkeeping() {
+        let old = example(ObjectKind::Case);
+        let Record::Case(mut case) = old.clone() else {
+            panic!("not a case")
+        };
+        assert!(Record::changed_fields(Some(&old), &old).is_empty());
+        case.updated_at += chrono::Duration::minutes(5);
+        assert!(Record::changed_fields(Some(&old), &Record::Case(case.clone())).is_empty());
+        case.status = "closed".into();
+        case.owner = None;
+        case.custom.remove("tier");
+        case.custom
+            .insert("sla_hours".into(), FieldValue::Integer(4));
+        assert_eq!(
+            Record::changed_fields(Some(&old), &Record::Case(case)),
+            ["owner", "status", "custom.sla_hours", "custom.tier"]
+        );
+    }
+
+    #[test]
+    fn an_old_record_of_another_kind_counts_as_a_create() {
+        let customer = example(ObjectKind::Customer);
+        let task = example(ObjectKind::Task);
+        assert_eq!(
+            Record::changed_fields(Some(&customer), &task),
+            Record::changed_fields(None, &task)
+        );
+    }
 }

@@ -34,13 +34,14 @@ use crate::model::{
 /// - `Ok(Outcome::Continue)`: go on, with the event as the handler left it.
 ///   Handlers may change the event in place (set a record's custom field,
 ///   replace a screen-pop target, add a recipient).
-/// - `Ok(Outcome::Veto(message))`: stop. For guarding events (`before_save`,
-///   `screen_pop`, `disposition`, `notification`, `email_received`,
-///   `chat_offered`) the write they guard is rolled back and `message` shown.
+/// - `Ok(Outcome::Veto(message))`: stop. For guarding events (every kind
+///   but `after_save`: see [`EventKind::guards_write`] and
+///   [`EVENTS`](crate::events::EVENTS)) the write they guard is rolled back
+///   and `message` shown.
 /// - `Err(error)`: the plugin failed. The host stops the pipeline as for a
 ///   veto (rolling the guarded write back) and reports the plugin's failure.
-///   For `after_save`, `chat_ended` and `task_reminder` the write is already
-///   committed: the host logs the failure.
+///   For `after_save` the write is already committed: the host logs the
+///   failure and retries the delivery.
 ///
 /// A panic in a handler is caught and treated as an error.
 ///
@@ -359,4 +360,89 @@ mod detached {
         log,
         free_buffer,
     };
+}
+
+#[cfg(test)]
+mod tests {
+    //! The trait offers one handler per event kind, named after the kind.
+
+    use std::collections::BTreeSet;
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// Records the name of every handler called.
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<&'static str>>);
+
+    impl Recorder {
+        fn called(&self, name: &'static str) -> Result<Outcome> {
+            self.0
+                .lock()
+                .map_err(|_| Error::failed("poisoned"))?
+                .push(name);
+            Ok(Outcome::Continue)
+        }
+
+        fn take(&self) -> Vec<&'static str> {
+            self.0
+                .lock()
+                .map(|mut calls| std::mem::take(&mut *calls))
+                .unwrap_or_default()
+        }
+    }
+
+    impl Plugin for Recorder {
+        const EVENTS: &'static [EventKind] = &EventKind::ALL;
+
+        fn new(_: serde_json::Value, _: HostApi) -> Result<Self> {
+            Ok(Recorder::default())
+        }
+        fn before_save(&self, _: &mut SaveEvent) -> Result<Outcome> {
+            self.called("before_save")
+        }
+        fn after_save(&self, _: &mut SaveEvent) -> Result<Outcome> {
+            self.called("after_save")
+        }
+        fn screen_pop(&self, _: &mut ScreenPop) -> Result<Outcome> {
+            self.called("screen_pop")
+        }
+        fn disposition(&self, _: &mut Disposition) -> Result<Outcome> {
+            self.called("disposition")
+        }
+        fn notification(&self, _: &mut Notification) -> Result<Outcome> {
+            self.called("notification")
+        }
+        fn email_received(&self, _: &mut EmailReceived) -> Result<Outcome> {
+            self.called("email_received")
+        }
+        fn chat_offered(&self, _: &mut ChatEvent) -> Result<Outcome> {
+            self.called("chat_offered")
+        }
+        fn chat_ended(&self, _: &mut ChatEvent) -> Result<Outcome> {
+            self.called("chat_ended")
+        }
+        fn task_reminder(&self, _: &mut TaskReminder) -> Result<Outcome> {
+            self.called("task_reminder")
+        }
+    }
+
+    /// `dispatch` matches `Event` exhaustively, so a new kind cannot compile
+    /// without a handler; this checks each handler is the kind's own.
+    #[test]
+    fn every_event_kind_has_the_handler_named_after_it() {
+        let plugin = Recorder::default();
+        let mut covered = BTreeSet::new();
+        for mut event in Event::examples() {
+            let kind = event.kind();
+            assert!(matches!(
+                dispatch(&plugin, &mut event),
+                Ok(Outcome::Continue)
+            ));
+            assert_eq!(plugin.take(), [kind.as_str()], "handler called for {kind}");
+            covered.insert(kind);
+        }
+        let all: BTreeSet<EventKind> = EventKind::ALL.into_iter().collect();
+        assert_eq!(covered, all, "the examples cover every kind");
+    }
 }

@@ -13,7 +13,7 @@ use crate::util::TestStore;
 
 fn call_about(case: CaseNumber) -> Interaction {
     Interaction {
-        case: Some(case),
+        case_number: Some(case),
         agent: Some("agent.smith".into()),
         caller: Some("+12125550100".into()),
         ..Interaction::new(Channel::Phone)
@@ -177,7 +177,7 @@ impl Handler for Supervisor {
         let Event::Disposition(d) = event else {
             return Ok(Outcome::Continue);
         };
-        let case = d.case.expect("tests dispose on cases");
+        let case = d.case_number.expect("tests dispose on cases");
         let task = ctx.add_task(NewTask {
             customer: None,
             case: Some(case),

@@ -4,7 +4,8 @@
 use chrono::Duration;
 use dossier_host::{Config, Error, Host, ManualClock, Page, TaskFilter};
 use dossier_sdk::{
-    CaseNumber, Channel, Interaction, Mailbox, NewCase, NewTask, Notification, PopTarget, TaskKind,
+    Audience, CaseNumber, Cause, Channel, Interaction, Mailbox, NewCase, NewTask, Notification,
+    PopTarget, TaskKind,
 };
 use tempfile::TempDir;
 
@@ -50,7 +51,7 @@ fn a_script_pops_the_callers_only_open_case() {
     assert_eq!(
         pop.target,
         PopTarget::Case {
-            case,
+            case_number: case,
             customer: grace
         }
     );
@@ -71,8 +72,8 @@ fn on_disposition(d) {
     }
     if d.code == "callback" {
         add_task(#{
-            case_number: d["case"],
-            subject: "Call back about case " + d["case"],
+            case_number: d.case_number,
+            subject: "Call back about case " + d.case_number,
             due_at: add_days(now(), 1),
             reminder_minutes: 15,
             assignee: d.interaction.agent,
@@ -90,7 +91,7 @@ fn a_disposition_script_plans_a_task_or_vetoes_everything() {
         .unwrap()
         .number;
     let call = Interaction {
-        case: Some(case),
+        case_number: Some(case),
         agent: Some("agent.smith".into()),
         ..Interaction::new(Channel::Phone)
     };
@@ -185,7 +186,9 @@ fn reminder_and_notification_scripts_address_sign_and_veto() {
     );
 
     let notice = |to: &str| Notification {
-        case: Some(CaseNumber(1)),
+        case_number: Some(CaseNumber(1)),
+        audience: Audience::Customer,
+        cause: Cause::EmailReply,
         from: Mailbox {
             name: None,
             address: "support@example.com".into(),

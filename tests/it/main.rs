@@ -3,6 +3,7 @@
 mod built;
 mod dispositions;
 mod errors;
+mod events_table;
 mod fields;
 mod interact_scripts;
 mod notify;

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use dossier_host::{Ctx, Error, Handler};
-use dossier_sdk::{CaseNumber, Event, Mailbox, Notification, Outcome};
+use dossier_sdk::{Audience, CaseNumber, Cause, Event, Mailbox, Notification, Outcome};
 
 use crate::pop::INTERACT;
 use crate::util::TestStore;
@@ -17,7 +17,9 @@ fn mailbox(address: &str) -> Mailbox {
 
 fn notice() -> Notification {
     Notification {
-        case: Some(CaseNumber(7)),
+        case_number: Some(CaseNumber(7)),
+        audience: Audience::Customer,
+        cause: Cause::Manual,
         from: Mailbox {
             name: Some("Support".into()),
             address: "Support@Example.com".into(),

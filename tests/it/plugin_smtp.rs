@@ -7,7 +7,7 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use dossier_sdk::{Mailbox, Notification};
+use dossier_sdk::{Audience, Cause, Mailbox, Notification};
 
 use crate::built::entry;
 use crate::util::TestStore;
@@ -129,7 +129,9 @@ fn mailbox(name: Option<&str>, address: &str) -> Mailbox {
 
 fn notification() -> Notification {
     Notification {
-        case: None,
+        case_number: None,
+        audience: Audience::Customer,
+        cause: Cause::EmailReply,
         from: mailbox(Some("Support Team"), "support@dossier.test"),
         to: vec![mailbox(Some("Ann Customer"), "ann@example.org")],
         cc: vec![mailbox(None, "manager@example.org")],

@@ -160,13 +160,13 @@ fn screen_pop_and_disposition_handlers_read_and_write_through_the_host() {
     assert_eq!(
         pop.target,
         PopTarget::Case {
-            case: case.number,
+            case_number: case.number,
             customer: ada.id
         }
     );
     assert_eq!(pop.reason, "probe: caller is AC-1");
 
-    interaction.case = Some(case.number);
+    interaction.case_number = Some(case.number);
     t.host
         .dispose(interaction, "callback", None)
         .expect("disposition");
@@ -197,6 +197,7 @@ fn calls_into_a_plugin_that_is_not_thread_safe_never_overlap() {
     let event = Event::BeforeSave(SaveEvent {
         op: SaveOp::Update,
         record: Record::Customer(ada),
+        changed: Vec::new(),
     });
     let host = Arc::new(t.host.clone());
     let threads: Vec<_> = (0..4)

@@ -65,7 +65,10 @@ pub fn add_customer(
 pub fn render(host: &Host, pop: &ScreenPop) -> String {
     let account = |id: &CustomerId| host.customer(*id).unwrap().account;
     let mut s = match &pop.target {
-        PopTarget::Case { case, customer } => format!("case {case} of {}", account(customer)),
+        PopTarget::Case {
+            case_number: case,
+            customer,
+        } => format!("case {case} of {}", account(customer)),
         PopTarget::Customer { customer } => format!("customer {}", account(customer)),
         PopTarget::Candidates { customers } => format!(
             "candidates {}",
@@ -137,7 +140,7 @@ fn the_built_in_resolution_order() {
         (
             "case number wins over everything else",
             Interaction {
-                case: Some(CaseNumber(2)),
+                case_number: Some(CaseNumber(2)),
                 account: Some("AC-000003".into()),
                 ..phone("+33123456789")
             },
@@ -145,14 +148,14 @@ fn the_built_in_resolution_order() {
         (
             "a closed case still pops",
             Interaction {
-                case: Some(CaseNumber(1)),
+                case_number: Some(CaseNumber(1)),
                 ..Interaction::new(Channel::Chat)
             },
         ),
         (
             "unknown case falls through to the phone",
             Interaction {
-                case: Some(CaseNumber(99)),
+                case_number: Some(CaseNumber(99)),
                 ..phone("01 23 45 67 89")
             },
         ),

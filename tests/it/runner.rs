@@ -677,7 +677,7 @@ fn on_screen_pop(pop) {
         pop.open_cases = [999];
     } else if caller == "+33100000000" {
         // A case pop naming the wrong customer; the host corrects it.
-        pop.target = #{ pop: "case", "case": 1, customer: 2 };
+        pop.target = #{ pop: "case", case_number: 1, customer: 2 };
         pop.open_cases = [];
     } else if caller == "+33100000001" {
         pop.target = #{ pop: "candidates", customers: [] };
@@ -711,7 +711,7 @@ fn on_screen_pop(pop) {
     assert_eq!(
         pop.target,
         dossier_sdk::PopTarget::Case {
-            case: first.number,
+            case_number: first.number,
             customer: ada.id
         }
     );

@@ -212,7 +212,7 @@ pub(crate) fn run(args: DemoArgs, out: &Out) -> Result<()> {
 
     step("The call ends with disposition `resolved`, which closes the case");
     let ending = Interaction {
-        case: Some(case.number),
+        case_number: Some(case.number),
         agent: Some("agent.smith".into()),
         ..call
     };

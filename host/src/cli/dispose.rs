@@ -33,7 +33,7 @@ pub(crate) struct DisposeArgs {
 /// Entry point of `dossier dispose`.
 pub(crate) fn run(host: &Host, args: DisposeArgs, out: &Out) -> Result<()> {
     let interaction = Interaction {
-        case: args.case.map(CaseNumber),
+        case_number: args.case.map(CaseNumber),
         agent: Some(args.agent.unwrap_or_else(default_agent)),
         ..Interaction::new(args.channel)
     };

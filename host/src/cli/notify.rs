@@ -3,7 +3,7 @@
 //! a plugin handling `notification` (such as `smtp-notify`) does.
 
 use clap::Args;
-use dossier_sdk::{CaseNumber, Mailbox, Notification};
+use dossier_sdk::{Audience, CaseNumber, Cause, Mailbox, Notification};
 
 use super::Out;
 use crate::error::Result;
@@ -35,6 +35,26 @@ pub(crate) struct NotifyArgs {
     /// The case it concerns.
     #[arg(long)]
     case: Option<i64>,
+    /// Whom it is for.
+    #[arg(long, default_value_t = Audience::Customer, value_parser = named(Audience::ALL, Audience::as_str))]
+    audience: Audience,
+    /// What caused it.
+    #[arg(long, default_value_t = Cause::Manual, value_parser = named(Cause::ALL, Cause::as_str))]
+    cause: Cause,
+}
+
+/// A parser accepting the `name`s of `values` (listed in `--help` and in
+/// errors), so the option's choices come from the SDK's own list.
+fn named<T>(
+    values: &'static [T],
+    name: fn(T) -> &'static str,
+) -> impl clap::builder::TypedValueParser<Value = T>
+where
+    T: Copy + Send + Sync + std::str::FromStr<Err = String> + 'static,
+{
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(values.iter().map(|v| name(*v)))
+        .try_map(|chosen| chosen.parse::<T>())
 }
 
 fn mailboxes(addresses: Vec<String>) -> Vec<Mailbox> {
@@ -50,7 +70,9 @@ fn mailboxes(addresses: Vec<String>) -> Vec<Mailbox> {
 /// Entry point of `dossier notify`.
 pub(crate) fn run(host: &Host, args: NotifyArgs, out: &Out) -> Result<()> {
     let notification = Notification {
-        case: args.case.map(CaseNumber),
+        case_number: args.case.map(CaseNumber),
+        audience: args.audience,
+        cause: args.cause,
         from: Mailbox {
             name: None,
             address: args

@@ -70,7 +70,7 @@ pub(crate) fn run(host: &Host, args: PopArgs, out: &Out) -> Result<()> {
         dialled,
         email: args.email,
         account: args.account,
-        case: args.case.map(CaseNumber),
+        case_number: args.case.map(CaseNumber),
         ip: args.ip,
         queue: args.queue,
         agent: args.agent,
@@ -90,7 +90,10 @@ pub(crate) fn describe(host: &Host, pop: &ScreenPop) -> String {
         Err(_) => format!("#{id}"),
     };
     let mut s = match &pop.target {
-        PopTarget::Case { case, customer } => {
+        PopTarget::Case {
+            case_number: case,
+            customer,
+        } => {
             let subject = host.case(*case).map(|c| c.subject).unwrap_or_default();
             format!(
                 "pop case {case} {subject}\n  customer {}\n",

@@ -82,15 +82,14 @@ impl Runtime {
         ctx: &Ctx,
         op: SaveOp,
         record: &Record,
-        _old: Option<&Record>,
+        old: Option<&Record>,
     ) -> Result<()> {
         if self.pipeline().is_empty() {
             return Ok(());
         }
-        let event = Event::AfterSave(SaveEvent {
-            op,
-            record: record.clone(),
-        });
+        let mut event = SaveEvent::new(op, record.clone());
+        event.changed = Record::changed_fields(old, record);
+        let event = Event::AfterSave(event);
         let handlers: Vec<&str> = self
             .pipeline()
             .handling(&event)
@@ -372,10 +371,10 @@ mod tests {
         seen.lock().expect("lock").clear();
         // An entry as step 2 of the migrations leaves one queued earlier.
         let rt = host.runtime();
-        let event = store::to_json(&Event::AfterSave(SaveEvent {
-            op: SaveOp::Update,
-            record: Record::Customer(ada),
-        }));
+        let event = store::to_json(&Event::AfterSave(SaveEvent::new(
+            SaveOp::Update,
+            Record::Customer(ada),
+        )));
         let now = rt.now();
         rt.store()
             .write("old entry", |conn| {

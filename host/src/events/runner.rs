@@ -67,7 +67,7 @@ impl Runtime {
             });
         }
         let event = step.built_in(self, ctx)?;
-        let guarded = step.kind().is_guarding()
+        let guarded = step.kind().guards_write()
             && event
                 .as_ref()
                 .is_some_and(|e| self.pipeline().any_handles(e));

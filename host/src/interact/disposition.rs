@@ -58,7 +58,7 @@ impl Step for Dispose {
             .start
             .take()
             .ok_or_else(|| Error::Refused("internal error: a disposition ran twice".into()))?;
-        let case = interaction.case;
+        let case = interaction.case_number;
         if let Some(number) = case
             && !rt.store().read(|conn| store::case_exists(conn, number))?
         {
@@ -68,7 +68,7 @@ impl Step for Dispose {
             interaction,
             code: def.code.clone(),
             note,
-            case,
+            case_number: case,
             close_case: def.closes_case,
         });
         self.def = Some(def);
@@ -88,7 +88,7 @@ impl Step for Dispose {
             d.interaction.channel,
             &d.code,
         )?);
-        if let Some(number) = d.case
+        if let Some(number) = d.case_number
             && !rt.store().read(|conn| store::case_exists(conn, number))?
         {
             return Err(Error::invalid(
@@ -106,7 +106,7 @@ impl Step for Dispose {
                 "internal error: a disposition lost its event".into(),
             ));
         };
-        let Some(number) = d.case else {
+        let Some(number) = d.case_number else {
             return Ok(Disposed {
                 disposition: d,
                 case: None,

@@ -123,13 +123,13 @@ fn resolve(
     let mut misses: Vec<String> = Vec::new();
     let mut found = None;
 
-    if let Some(number) = interaction.case {
+    if let Some(number) = interaction.case_number {
         match store::case_owner(conn, number)? {
             Some((customer, is_open)) => {
                 let state = if is_open { "" } else { " (closed)" };
                 found = Some((
                     PopTarget::Case {
-                        case: number,
+                        case_number: number,
                         customer,
                     },
                     format!("the customer gave case number {number}{state}"),
@@ -374,7 +374,10 @@ fn check_target(conn: &Connection, target: &mut PopTarget) -> Result<()> {
         ))
     };
     match target {
-        PopTarget::Case { case, customer } => {
+        PopTarget::Case {
+            case_number: case,
+            customer,
+        } => {
             let (owner, _) =
                 store::case_owner(conn, *case)?.ok_or_else(|| missing(ObjectKind::Case, case.0))?;
             *customer = owner;
@@ -405,7 +408,10 @@ fn check_target(conn: &Connection, target: &mut PopTarget) -> Result<()> {
 /// The target in words, for a reason a hook did not write.
 fn describe(conn: &Connection, target: &PopTarget) -> Result<String> {
     Ok(match target {
-        PopTarget::Case { case, customer } => {
+        PopTarget::Case {
+            case_number: case,
+            customer,
+        } => {
             format!("case {case} of {}", name_of(conn, *customer)?)
         }
         PopTarget::Customer { customer } => name_of(conn, *customer)?,

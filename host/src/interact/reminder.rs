@@ -18,7 +18,9 @@ use std::cell::Cell;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use dossier_sdk::{Event, EventKind, Mailbox, Notification, Task, TaskId, TaskReminder};
+use dossier_sdk::{
+    Audience, Cause, Event, EventKind, Mailbox, Notification, Task, TaskId, TaskReminder,
+};
 use serde::Serialize;
 
 use crate::contact::normalize_email;
@@ -217,7 +219,9 @@ fn draft_reminder_notification(
         body.push_str(&format!("Case: {case}\n"));
     }
     Ok(Some(Notification {
-        case: task.case,
+        case_number: task.case,
+        audience: Audience::Agent,
+        cause: Cause::Reminder,
         from: Mailbox {
             name: Some("Dossier".to_owned()),
             address: config.from.clone(),

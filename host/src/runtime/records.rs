@@ -81,7 +81,7 @@ impl Step for Save<'_> {
         if self.early {
             rt.persist(_ctx, op, &record)?;
         }
-        Ok(Some(Event::BeforeSave(SaveEvent { op, record })))
+        Ok(Some(Event::BeforeSave(SaveEvent::new(op, record))))
     }
 
     fn recheck(&mut self, rt: &Arc<Runtime>, _ctx: &Ctx, event: &mut Event) -> Result<()> {

@@ -1,9 +1,9 @@
 //! Values between Rhai and Dossier: custom field values, optional strings,
-//! timestamps, and plain JSON.
+//! timestamps, plain JSON, and the deprecated keys of event maps.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use dossier_sdk::{FieldType, FieldValue};
-use rhai::{Array, Dynamic, ImmutableString};
+use rhai::{Array, Dynamic, ImmutableString, Map};
 use rust_decimal::Decimal;
 
 /// A custom field value as scripts see it: text-like types as strings,
@@ -163,4 +163,77 @@ pub(crate) fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map(|t| t.and_utc())
         .ok_or_else(|| format!("`{text}` is not a date (YYYY-MM-DD) or an RFC 3339 date and time"))
+}
+
+/// A payload field renamed because its old name is a Rhai keyword, and that
+/// old name. Event maps carry both for one minor version (until 0.3), so
+/// scripts written against 0.1 keep working: `d["case"]` as well as
+/// `d.case_number`.
+const RENAMED: &str = "case_number";
+const DEPRECATED: &str = "case";
+
+/// Adds the deprecated `case` key beside every `case_number` key of an event
+/// map, at any depth, holding the same value.
+pub(crate) fn add_deprecated_keys(value: &mut Dynamic) {
+    if let Some(mut map) = value.write_lock::<Map>() {
+        if let Some(current) = map.get(RENAMED).cloned()
+            && !map.contains_key(DEPRECATED)
+        {
+            map.insert(DEPRECATED.into(), current);
+        }
+        for child in map.values_mut() {
+            add_deprecated_keys(child);
+        }
+    } else if let Some(mut items) = value.write_lock::<Array>() {
+        for item in items.iter_mut() {
+            add_deprecated_keys(item);
+        }
+    }
+}
+
+/// Undoes [`add_deprecated_keys`] on the map a hook left, given the map it
+/// received (`before`): where the hook changed `case` but not `case_number`,
+/// `case_number` takes the value of `case`; then the `case` key goes, since
+/// the event's types read it as an alias and refuse both at once. A map
+/// that only has `case` (one the hook built the old way) keeps it: the alias
+/// reads it. Maps whose `case` is a field of their own (a task's) are left
+/// alone.
+pub(crate) fn fold_deprecated_keys(value: &mut Dynamic, before: Option<&Dynamic>) {
+    let before_map = before.and_then(|b| b.read_lock::<Map>());
+    if let Some(mut map) = value.write_lock::<Map>() {
+        // A task's `case` is its own field, not the deprecated name.
+        let own_field = before_map
+            .as_deref()
+            .is_some_and(|b| b.contains_key(DEPRECATED) && !b.contains_key(RENAMED));
+        if !own_field
+            && map.contains_key(RENAMED)
+            && let Some(old_name) = map.remove(DEPRECATED)
+        {
+            let changed = |key: &str, now: &Dynamic| {
+                before_map
+                    .as_deref()
+                    .and_then(|b| b.get(key))
+                    .is_none_or(|was| !same(was, now))
+            };
+            let renamed_changed = map.get(RENAMED).is_some_and(|now| changed(RENAMED, now));
+            if before_map.is_some() && changed(DEPRECATED, &old_name) && !renamed_changed {
+                map.insert(RENAMED.into(), old_name);
+            }
+        }
+        for (key, child) in map.iter_mut() {
+            let was = before_map.as_deref().and_then(|b| b.get(key.as_str()));
+            fold_deprecated_keys(child, was);
+        }
+    } else if let Some(mut items) = value.write_lock::<Array>() {
+        let before_items = before.and_then(|b| b.read_lock::<Array>());
+        for (i, item) in items.iter_mut().enumerate() {
+            fold_deprecated_keys(item, before_items.as_deref().and_then(|b| b.get(i)));
+        }
+    }
+}
+
+/// Whether two script values are the same value (the types event maps hold
+/// under `case`: integers, `()`, strings).
+fn same(a: &Dynamic, b: &Dynamic) -> bool {
+    a.type_name() == b.type_name() && a.to_string() == b.to_string()
 }

@@ -1,12 +1,15 @@
 //! The script reference, generated from the engine's own metadata so that it
-//! cannot drift from what scripts can actually call.
+//! cannot drift from what scripts can actually call, and the hook table,
+//! generated from the SDK's event table.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use serde::Deserialize;
 
-use super::HOOKS;
+use dossier_sdk::ObjectKind;
+use dossier_sdk::events::{EVENTS, EventSpec};
+
 use super::engine;
 use crate::config::ScriptLimits;
 
@@ -47,68 +50,103 @@ struct ParamMeta {
     ty: Option<String>,
 }
 
-/// What each hook receives; the hook names themselves come from [`HOOKS`].
-fn hook_argument(hook: &str) -> (&'static str, &'static str) {
-    match hook {
-        "before_save_customer" => (
-            "customer: Customer",
-            "A customer is about to be written; change it in place or veto.",
-        ),
-        "before_save_case" => (
-            "c: Case",
-            "A case is about to be written; change it in place or veto.",
-        ),
-        "before_save_follow_up" => (
-            "follow_up: FollowUp",
-            "A follow-up is about to be written; change it in place or veto.",
-        ),
-        "before_save_task" => (
-            "task: Task",
-            "A task is about to be written; change it in place or veto.",
-        ),
-        "after_save_customer" => (
-            "customer: Customer",
-            "A customer was written and committed (read-only).",
-        ),
-        "after_save_case" => ("c: Case", "A case was written and committed (read-only)."),
-        "after_save_follow_up" => (
-            "follow_up: FollowUp",
-            "A follow-up was written and committed (read-only).",
-        ),
-        "after_save_task" => (
-            "task: Task",
-            "A task was written and committed (read-only).",
-        ),
-        "on_screen_pop" => (
-            "pop: Map",
-            "An interaction arrived: `interaction`, `target`, `reason`; change `target` to pop another record.",
-        ),
-        "on_disposition" => (
-            "d: Map",
-            "An interaction ended: `interaction`, `code`, `note`, `case`, `close_case`.",
-        ),
-        "on_notification" => (
-            "n: Map",
-            "A message is about to go: `from`, `to`, `cc`, `bcc`, `subject`, `body`, `html`, `signature`, `review`, `case`.",
-        ),
-        "on_email_received" => (
-            "email: Map",
-            "An inbound email was parsed: `headers`, `body`, `case`, `priority`.",
-        ),
-        "on_chat_offered" => (
-            "chat: Map",
-            "A chat is offered to an agent: `chat`, `interaction`, `agent`.",
-        ),
-        "on_chat_ended" => (
-            "chat: Map",
-            "A chat ended: `chat`, `interaction`, `agent`, `transcript`.",
-        ),
-        "on_task_reminder" => (
-            "reminder: Map",
-            "A task's reminder came due: `task` (a map), `fired_at`.",
-        ),
-        _ => ("", ""),
+/// The name the reference gives a record hook's parameter: the object's
+/// own, except `case`, which is a Rhai keyword.
+fn record_param(object: ObjectKind) -> &'static str {
+    match object {
+        ObjectKind::Case => "c",
+        other => other.as_str(),
     }
+}
+
+/// The script type of a record handle (see `records.rs`).
+fn record_type(object: ObjectKind) -> &'static str {
+    match object {
+        ObjectKind::Customer => "Customer",
+        ObjectKind::Case => "Case",
+        ObjectKind::FollowUp => "FollowUp",
+        ObjectKind::Task => "Task",
+    }
+}
+
+/// `ScreenPop` → `screen_pop`: the parameter name of a map hook.
+fn snake_case(name: &str) -> String {
+    let mut out = String::new();
+    for (i, ch) in name.chars().enumerate() {
+        if ch.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.push(ch.to_ascii_lowercase());
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
+/// `a`, `b` or `c` for a list of words.
+fn either(words: &[String]) -> String {
+    match words {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
+/// One row of the hook table for `spec`.
+fn hook_row(spec: &EventSpec) -> String {
+    let (hooks, receives) = if spec.per_object {
+        let hooks: Vec<String> = ObjectKind::ALL
+            .iter()
+            .map(|o| format!("`{}({})`", spec.hook_for(Some(*o)), record_param(*o)))
+            .collect();
+        let types: Vec<String> = ObjectKind::ALL
+            .iter()
+            .map(|o| format!("`{}`", record_type(*o)))
+            .collect();
+        (
+            hooks.join(", "),
+            format!(
+                "the record, a {} (the `record` of a `{}`)",
+                either(&types),
+                spec.payload
+            ),
+        )
+    } else {
+        let keys: Vec<String> = spec.keys.iter().map(|k| format!("`{k}`")).collect();
+        (
+            format!("`{}({})`", spec.hook, snake_case(spec.payload)),
+            format!("a map of the `{}`: {}", spec.payload, keys.join(", ")),
+        )
+    };
+    let guards = if spec.guards {
+        "yes"
+    } else {
+        "no, already committed"
+    };
+    format!(
+        "| {hooks} | {receives} | {} | {} | {guards} |",
+        spec.fired_when, spec.may_change
+    )
+}
+
+/// The table of every hook, generated from the SDK's event table
+/// ([`dossier_sdk::events::EVENTS`]): what each receives, when it fires,
+/// what it may change, and whether a veto or error rolls the write back.
+/// `dossier script docs` prints it, and `docs/scripting.md` holds a copy a
+/// test keeps byte-equal.
+pub fn hook_table_markdown() -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "| hook | receives | fires when | may change | veto rolls back |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|");
+    for spec in &EVENTS {
+        let _ = writeln!(out, "{}", hook_row(spec));
+    }
+    out
 }
 
 fn doc_text(comments: &[String]) -> String {
@@ -228,17 +266,7 @@ pub fn reference_markdown() -> String {
         "Generated by `dossier script docs` from the script engine's own metadata: every\nfunction, type and property listed here is registered in the engine, and nothing\nelse Dossier-specific is. The Rhai language itself (operators, strings, arrays,\nmaps, math) is described in the Rhai book; file, network, `eval` and `import` are\nnot available.\n"
     );
     let _ = writeln!(out, "## Hooks\n");
-    let _ = writeln!(out, "| hook | receives | when |");
-    let _ = writeln!(out, "|---|---|---|");
-    for hook in HOOKS {
-        let (arg, when) = hook_argument(hook);
-        let _ = writeln!(
-            out,
-            "| `fn {hook}({arg})` | `{}` | {when} |",
-            arg.split(": ").nth(1).unwrap_or("")
-        );
-    }
-    let _ = writeln!(out);
+    let _ = writeln!(out, "{}", hook_table_markdown());
     let _ = writeln!(out, "## Types\n");
     for (name, t) in &types {
         let _ = writeln!(out, "### {name}\n");

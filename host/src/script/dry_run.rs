@@ -149,7 +149,7 @@ impl Runtime {
                 None => (SaveOp::Create, input),
             };
             let record = self.record_from_json(kind, record)?;
-            let save = SaveEvent { op, record };
+            let save = SaveEvent::new(op, record);
             return Ok(if before {
                 Event::BeforeSave(save)
             } else {

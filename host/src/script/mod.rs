@@ -43,11 +43,12 @@ use context::Frame;
 use errors::Source;
 use records::{Access, Rec, ScriptRecord};
 
-pub use docs::{definitions, reference_markdown};
+pub use docs::{definitions, hook_table_markdown, reference_markdown};
 pub use dry_run::{DryRun, DryRunOutcome};
 
 /// Every hook a script can define, in a fixed order (bit `i` of a hook mask
-/// is `HOOKS[i]`).
+/// is `HOOKS[i]`): [`dossier_sdk::events::hook_names`] as a const array, which
+/// a test keeps equal to it.
 pub const HOOKS: [&str; 15] = [
     "before_save_customer",
     "before_save_case",
@@ -542,7 +543,8 @@ impl Scripts {
     }
 
     /// Runs a hook that receives the event as an object map, then reads the
-    /// map back into `value`.
+    /// map back into `value`. The map also carries the deprecated `case` key
+    /// beside each `case_number` (see [`convert::add_deprecated_keys`]).
     fn run_map<T: Serialize + DeserializeOwned>(
         &self,
         ctx: &Ctx,
@@ -551,18 +553,21 @@ impl Scripts {
         value: &mut T,
     ) -> Result<Option<(String, String)>> {
         for script in scripts {
-            let map = rhai::serde::to_dynamic(&*value)
-                .map_err(|e| {
-                    script.source().error(
-                        rhai::Position::NONE,
-                        format!("cannot pass the event to {hook}: {e}"),
-                    )
-                })?
-                .into_shared();
+            let mut map = rhai::serde::to_dynamic(&*value).map_err(|e| {
+                script.source().error(
+                    rhai::Position::NONE,
+                    format!("cannot pass the event to {hook}: {e}"),
+                )
+            })?;
+            convert::add_deprecated_keys(&mut map);
+            let before = map.clone();
+            let map = map.into_shared();
             if let Some(message) = self.call(ctx, script, hook, map.clone())? {
                 return Ok(Some((script.name.clone(), message)));
             }
-            *value = rhai::serde::from_dynamic::<T>(&map.flatten_clone()).map_err(|e| {
+            let mut after = map.flatten_clone();
+            convert::fold_deprecated_keys(&mut after, Some(&before));
+            *value = rhai::serde::from_dynamic::<T>(&after).map_err(|e| {
                 script.source().error(
                     rhai::Position::NONE,
                     format!("{hook} left its argument malformed: {e}"),

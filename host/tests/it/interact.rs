@@ -79,7 +79,7 @@ fn pop_by_case_account_email_and_unknown_numbers() {
     );
     let by_case = json(d, &["pop", "--case", "1", "--phone", "+33 6 12 34 56 78"]);
     assert_eq!(by_case["target"]["pop"], "case");
-    assert_eq!(by_case["target"]["case"], 1);
+    assert_eq!(by_case["target"]["case_number"], 1);
     assert_eq!(by_case["open_cases"], serde_json::json!([1]));
     let by_account = json(d, &["pop", "--account", "AC-000002"]);
     assert_eq!(by_account["target"]["pop"], "customer");

@@ -2,5 +2,6 @@
 
 mod cli;
 mod interact;
+mod notify_options;
 mod script_cli;
 mod util;

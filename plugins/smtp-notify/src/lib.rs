@@ -201,7 +201,9 @@ mod tests {
 
     fn notification() -> Notification {
         Notification {
-            case: None,
+            case_number: None,
+            audience: Default::default(),
+            cause: Default::default(),
             from: Mailbox {
                 name: Some("Support".into()),
                 address: "support@example.com".into(),

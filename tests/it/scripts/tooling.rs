@@ -141,7 +141,8 @@ fn generated_reference() {
         "`veto(message: &str)`",
         "`add_task(task: Map) -> Task`",
         "`set_custom(name: &str, value: ?)`",
-        "| `fn before_save_case(c: Case)` |",
+        "`before_save_case(c)`",
+        "`on_screen_pop(screen_pop)` | a map of the `ScreenPop`",
     ] {
         assert!(markdown.contains(needle), "missing {needle}");
     }

@@ -111,7 +111,7 @@ impl Plugin for Probe {
         let open = self.host.open_cases(customer.id)?;
         pop.target = match open.as_slice() {
             [case] => PopTarget::Case {
-                case: case.number,
+                case_number: case.number,
                 customer: customer.id,
             },
             _ => PopTarget::Customer {
@@ -126,7 +126,7 @@ impl Plugin for Probe {
         if disposition.code != "callback" {
             return Ok(Outcome::Continue);
         }
-        let Some(number) = disposition.case else {
+        let Some(number) = disposition.case_number else {
             return Ok(Outcome::Veto("a callback needs a case".into()));
         };
         let Some(case) = self.host.case(number)? else {

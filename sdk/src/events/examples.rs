@@ -1,0 +1,250 @@
+//! Made-up events with every field filled, for tests and documentation.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use super::{
+    Audience, Cause, Channel, ChatEvent, Direction, Disposition, EmailReceived, Event, Interaction,
+    Notification, PopTarget, SaveEvent, SaveOp, ScreenPop, TaskReminder,
+};
+use crate::fields::FieldValue;
+use crate::model::{
+    Address, Attachment, Case, CaseNumber, CustomFields, Customer, CustomerId, Email, EmailHeaders,
+    FollowUp, FollowUpId, FollowUpKind, Mailbox, Phone, Record, Task, TaskId, TaskKind, TaskStatus,
+    ThreadToken, Visibility,
+};
+
+impl Event {
+    /// Example events: at least one of every [`EventKind`](super::EventKind)
+    /// (a save event per object kind for `before_save` and `after_save`, a
+    /// screen-pop per [`PopTarget`] variant), with every optional field
+    /// filled so that every key appears when they are serialized. The values
+    /// are made up; use them to exercise a handler or to look at the JSON a
+    /// plugin receives.
+    pub fn examples() -> Vec<Event> {
+        let records = [
+            Record::Customer(customer()),
+            Record::Case(case()),
+            Record::FollowUp(follow_up()),
+            Record::Task(task()),
+        ];
+        let mut events = Vec::new();
+        for record in &records {
+            events.push(Event::BeforeSave(SaveEvent {
+                op: SaveOp::Create,
+                record: record.clone(),
+                changed: Vec::new(),
+            }));
+        }
+        for record in records {
+            let changed = Record::changed_fields(None, &record);
+            events.push(Event::AfterSave(SaveEvent {
+                op: SaveOp::Create,
+                record,
+                changed,
+            }));
+        }
+        let targets = [
+            PopTarget::Case {
+                case_number: CaseNumber(14355),
+                customer: CustomerId(7),
+            },
+            PopTarget::Customer {
+                customer: CustomerId(7),
+            },
+            PopTarget::Candidates {
+                customers: vec![CustomerId(7), CustomerId(9)],
+            },
+            PopTarget::NewCustomer {
+                prefill: BTreeMap::from([("phone".to_owned(), "+33612345678".to_owned())]),
+            },
+        ];
+        for target in targets {
+            events.push(Event::ScreenPop(ScreenPop {
+                interaction: interaction(Channel::Phone),
+                target,
+                reason: "the caller's number matches one customer".to_owned(),
+                open_cases: vec![CaseNumber(14355)],
+            }));
+        }
+        events.push(Event::Disposition(Disposition {
+            interaction: interaction(Channel::Phone),
+            code: "resolved".to_owned(),
+            note: Some("Reset the password".to_owned()),
+            case_number: Some(CaseNumber(14355)),
+            close_case: true,
+        }));
+        events.push(Event::Notification(notification()));
+        events.push(Event::EmailReceived(EmailReceived {
+            headers: headers(),
+            body: "The scheduler is down again.".to_owned(),
+            case_number: Some(CaseNumber(14355)),
+            priority: Some("high".to_owned()),
+        }));
+        let chat = ChatEvent {
+            chat: 42,
+            interaction: interaction(Channel::Chat),
+            agent: Some("grace".to_owned()),
+            transcript: Some("visitor: hello\ngrace: hello, how can I help?".to_owned()),
+        };
+        events.push(Event::ChatOffered(chat.clone()));
+        events.push(Event::ChatEnded(chat));
+        events.push(Event::TaskReminder(TaskReminder {
+            task: task(),
+            fired_at: at(1_767_258_000),
+            notification: Some(Notification {
+                audience: Audience::Agent,
+                cause: Cause::Reminder,
+                ..notification()
+            }),
+        }));
+        events
+    }
+}
+
+/// A fixed instant, `secs` after the Unix epoch.
+fn at(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(secs, 0).unwrap_or(DateTime::UNIX_EPOCH)
+}
+
+fn custom() -> CustomFields {
+    CustomFields::from([("tier".to_owned(), FieldValue::Choice("gold".to_owned()))])
+}
+
+fn mailbox(name: &str, address: &str) -> Mailbox {
+    Mailbox {
+        name: Some(name.to_owned()),
+        address: address.to_owned(),
+    }
+}
+
+fn interaction(channel: Channel) -> Interaction {
+    Interaction {
+        channel,
+        direction: Direction::Inbound,
+        caller: Some("+33612345678".to_owned()),
+        dialled: Some("+33100000000".to_owned()),
+        email: Some("ada@example.com".to_owned()),
+        account: Some("AC-000007".to_owned()),
+        case_number: Some(CaseNumber(14355)),
+        ip: Some("192.0.2.10".to_owned()),
+        queue: Some("support".to_owned()),
+        agent: Some("grace".to_owned()),
+        context: BTreeMap::from([("order".to_owned(), "SO-1042".to_owned())]),
+    }
+}
+
+fn headers() -> EmailHeaders {
+    EmailHeaders {
+        from: mailbox("Ada Lovelace", "ada@example.com"),
+        to: vec![mailbox("Support", "support@example.com")],
+        cc: vec![mailbox("Charles Babbage", "charles@example.com")],
+        bcc: vec![mailbox("Audit", "audit@example.com")],
+        subject: "Scheduler down".to_owned(),
+        date: Some(at(1_767_254_400)),
+        message_id: Some("m2@example.com".to_owned()),
+        in_reply_to: Some("m1@example.com".to_owned()),
+        references: vec!["m1@example.com".to_owned()],
+    }
+}
+
+fn notification() -> Notification {
+    Notification {
+        case_number: Some(CaseNumber(14355)),
+        audience: Audience::Customer,
+        cause: Cause::EmailReply,
+        from: mailbox("Support", "support@example.com"),
+        to: vec![mailbox("Ada Lovelace", "ada@example.com")],
+        cc: vec![mailbox("Charles Babbage", "charles@example.com")],
+        bcc: vec![mailbox("Audit", "audit@example.com")],
+        subject: "Re: Scheduler down".to_owned(),
+        body: "It is running again.".to_owned(),
+        html: Some("<p>It is running again.</p>".to_owned()),
+        signature: Some("The support team".to_owned()),
+        review: true,
+    }
+}
+
+fn customer() -> Customer {
+    Customer {
+        id: CustomerId(7),
+        account: "AC-000007".to_owned(),
+        name: "Ada Lovelace".to_owned(),
+        address: Address {
+            line1: "12 St James's Square".to_owned(),
+            line2: "Second floor".to_owned(),
+            postal_code: "SW1Y 4JH".to_owned(),
+            city: "London".to_owned(),
+            region: "Greater London".to_owned(),
+            country: "GB".to_owned(),
+        },
+        phones: vec![Phone {
+            label: "mobile".to_owned(),
+            number: "+33612345678".to_owned(),
+        }],
+        emails: vec![Email {
+            label: "work".to_owned(),
+            address: "ada@example.com".to_owned(),
+        }],
+        custom: custom(),
+        created_at: at(1_767_225_600),
+        updated_at: at(1_767_229_200),
+    }
+}
+
+fn case() -> Case {
+    Case {
+        number: CaseNumber(14355),
+        customer: CustomerId(7),
+        subject: "Scheduler down".to_owned(),
+        description: "Jobs stopped at 09:00.".to_owned(),
+        status: "open".to_owned(),
+        visibility: Visibility::Public,
+        severity: "major".to_owned(),
+        priority: "high".to_owned(),
+        owner: Some("grace".to_owned()),
+        group: Some("tier2".to_owned()),
+        last_disposition: Some("callback".to_owned()),
+        thread_token: ThreadToken::parse("JXA6PDRNQ2SO").ok(),
+        custom: custom(),
+        created_at: at(1_767_225_600),
+        updated_at: at(1_767_229_200),
+    }
+}
+
+fn follow_up() -> FollowUp {
+    FollowUp {
+        id: FollowUpId(3),
+        case: CaseNumber(14355),
+        kind: FollowUpKind::EmailIn,
+        author: "customer".to_owned(),
+        body: "The scheduler is down again.".to_owned(),
+        html: Some("<p>The scheduler is down again.</p>".to_owned()),
+        email: Some(headers()),
+        attachments: vec![Attachment {
+            name: "log.txt".to_owned(),
+            content_type: "text/plain".to_owned(),
+            size: 2048,
+        }],
+        custom: custom(),
+        created_at: at(1_767_254_400),
+    }
+}
+
+fn task() -> Task {
+    Task {
+        id: TaskId(5),
+        customer: Some(CustomerId(7)),
+        case: Some(CaseNumber(14355)),
+        kind: TaskKind::Call,
+        subject: "Call Ada back".to_owned(),
+        due_at: at(1_767_258_900),
+        reminder_minutes: Some(15),
+        status: TaskStatus::Planned,
+        assignee: Some("grace@example.com".to_owned()),
+        custom: custom(),
+        created_at: at(1_767_225_600),
+        updated_at: at(1_767_229_200),
+    }
+}
