@@ -722,3 +722,48 @@ fn on_screen_pop(pop) {
         .expect_err("empty candidates");
     assert!(err.to_string().contains("empty candidate list"), "{err}");
 }
+
+/// Records the `changed` list of every after-save event.
+struct Changes(Mutex<Vec<Vec<String>>>);
+
+impl Handler for Changes {
+    fn name(&self) -> &str {
+        "changes"
+    }
+
+    fn handles(&self, event: &Event) -> bool {
+        matches!(event, Event::AfterSave(_))
+    }
+
+    fn handle(&self, _ctx: &mut Ctx, event: &mut Event) -> dossier_host::Result<Outcome> {
+        if let Event::AfterSave(save) = event {
+            self.0.lock().expect("lock").push(save.changed.clone());
+        }
+        Ok(Outcome::Continue)
+    }
+}
+
+#[test]
+fn the_after_save_event_names_the_fields_that_changed() {
+    let env = Env::new("", &[]);
+    let changes = Arc::new(Changes(Mutex::new(Vec::new())));
+    let host = env.host_with(vec![changes.clone()]);
+    let ada = ada(&host);
+    let case = host
+        .open_case(NewCase::new(ada.id, "Printer"))
+        .expect("case");
+    host.modify_case(case.number, "edit", |c| {
+        c.priority = "high".into();
+        c.custom
+            .insert("contract_ref".into(), FieldValue::Text("C-1".into()));
+        Ok(())
+    })
+    .expect("modified");
+    let seen = changes.0.lock().expect("lock");
+    assert_eq!(seen.len(), 3);
+    assert!(seen[1].contains(&"subject".to_owned()), "{:?}", seen[1]);
+    assert_eq!(
+        seen[2],
+        vec!["priority".to_owned(), "custom.contract_ref".to_owned()]
+    );
+}
