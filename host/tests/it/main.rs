@@ -2,5 +2,6 @@
 
 mod cli;
 mod interact;
+mod process;
 mod script_cli;
 mod util;
