@@ -21,9 +21,16 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! ## Features
+//!
+//! - `cli` (default): the `cli` module behind the `dossier` binary, with
+//!   its argument parser. Embedders who only want the library turn it off:
+//!   `dossier-host = { version = "0.1", default-features = false }`.
 
 #![warn(missing_docs)]
 
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod clock;
 pub mod config;
