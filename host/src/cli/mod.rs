@@ -8,6 +8,7 @@
 mod demo;
 mod dispose;
 mod init;
+mod logging;
 mod notify;
 mod output;
 mod plugin;
@@ -89,6 +90,10 @@ enum Command {
 /// - `1`: the command failed; the error was printed on stderr as one
 ///   sentence, `error: ...`.
 /// - `2`: the arguments were wrong; clap's usage message was printed.
+///
+/// Log events (plugin log lines, script prints) go to stderr through a
+/// `tracing` subscriber filtered by `DOSSIER_LOG`, installed here unless the
+/// process already has one.
 pub fn run<I, T>(args: I) -> ExitCode
 where
     I: IntoIterator<Item = T>,
@@ -103,6 +108,7 @@ where
             return u8::try_from(e.exit_code()).map_or(ExitCode::FAILURE, ExitCode::from);
         }
     };
+    logging::install();
     match execute(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if output::closed_pipe(&e) => ExitCode::SUCCESS,
