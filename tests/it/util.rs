@@ -1,11 +1,18 @@
 //! Shared test setup: every test gets its own directory and store file.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use dossier_host::{Config, Host, ManualClock};
 use dossier_sdk::{CustomerId, NewCustomer, Phone};
 use tempfile::TempDir;
+
+/// How long a test waits for something a real server or thread does at
+/// once on an idle machine. Generous on purpose: a loaded machine (or a
+/// first build running beside the tests) must not fail a test; only a hang
+/// uses it up.
+pub const PATIENCE: Duration = Duration::from_secs(60);
 
 /// Custom fields most tests use.
 pub const FIELDS: &str = r#"
