@@ -21,9 +21,24 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! ## Features
+//!
+//! - `cli` (default): the `cli` module behind the `dossier` binary, with
+//!   its argument parser and log subscriber. Embedders who only want the
+//!   library turn it off:
+//!   `dossier-host = { version = "0.1", default-features = false }`.
+//!
+//! ## Logging
+//!
+//! Plugin log lines and script `print`/`debug` output are [`tracing`]
+//! events (targets `dossier_host::plugin` and `dossier_host::script`). The
+//! library installs no subscriber: an embedder installs its own, and the
+//! `dossier` binary installs one on stderr filtered by `DOSSIER_LOG`.
 
 #![warn(missing_docs)]
 
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod clock;
 pub mod config;

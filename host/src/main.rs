@@ -2,14 +2,8 @@
 
 use std::process::ExitCode;
 
-/// Entry point of the `dossier` binary: runs the command, prints any error
-/// as one sentence on stderr and exits non-zero.
+/// Entry point of the `dossier` binary: everything, error messages and the
+/// exit code included, happens in `dossier_host::cli::run`.
 fn main() -> ExitCode {
-    match dossier_host::cli::run(std::env::args_os()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    dossier_host::cli::run(std::env::args_os())
 }

@@ -2,7 +2,7 @@
 //! scripts: the admin's hooks, loaded from files next to a real store.
 
 use chrono::Duration;
-use dossier_host::{Config, Error, Host, ManualClock, Page, TaskFilter};
+use dossier_host::{Config, Error, Host, Page, TaskFilter};
 use dossier_sdk::{
     Audience, CaseNumber, Cause, Channel, Interaction, Mailbox, NewCase, NewTask, Notification,
     PopTarget, TaskKind,
@@ -20,9 +20,8 @@ fn with_scripts(scripts: &[(&str, &str)]) -> (TempDir, Host) {
     }
     let path = dir.path().join("dossier.toml");
     std::fs::write(&path, INTERACT).unwrap();
-    let clock = ManualClock::new("2026-11-23T09:00:00Z".parse().unwrap());
     let host = Host::builder(Config::load(&path).unwrap())
-        .clock(std::sync::Arc::new(clock))
+        .clock(std::sync::Arc::new(crate::util::clock()))
         .open()
         .unwrap();
     (dir, host)

@@ -4,14 +4,21 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use crate::built::{dossier_bin, plugin, sha256};
+use crate::built::{dossier_bin, entry, plugin, sha256};
 
-fn dossier(dir: &Path, args: &[&str]) -> Output {
-    Command::new(dossier_bin())
+/// `dossier ARGS` in `dir`, logging at its default level whatever the
+/// environment running the tests says.
+fn command(dir: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(dossier_bin());
+    command
         .current_dir(dir)
         .args(args)
-        .output()
-        .expect("run dossier")
+        .env_remove("DOSSIER_LOG");
+    command
+}
+
+fn dossier(dir: &Path, args: &[&str]) -> Output {
+    command(dir, args).output().expect("run dossier")
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -168,5 +175,33 @@ fn outbox_list_shows_a_failing_plugin_delivery_and_retry_tries_it_again() {
             .ends_with("error: outbox delivery 7 does not exist or was already delivered\n"),
         "{}",
         text(&out.stderr)
+    );
+}
+
+#[test]
+fn plugin_log_lines_go_to_stderr_under_the_plugin_name() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // The probe says `probe created` (at info) when the host creates it.
+    std::fs::write(
+        dir.path().join("dossier.toml"),
+        entry("probe-plugin", "overlap_check = false"),
+    )
+    .expect("config");
+    let list = |log: Option<&str>| {
+        let mut command = command(dir.path(), &["--json", "customer", "list"]);
+        if let Some(log) = log {
+            command.env("DOSSIER_LOG", log);
+        }
+        let out = command.output().expect("run dossier");
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), "[]\n", "stdout holds only the JSON");
+        text(&out.stderr)
+    };
+    assert_eq!(list(None), "info: plugin probe: probe created\n");
+    assert_eq!(list(Some("debug")), "info: plugin probe: probe created\n");
+    assert_eq!(list(Some("warn")), "");
+    assert_eq!(
+        list(Some("error,dossier_host::plugin=info")),
+        "info: plugin probe: probe created\n"
     );
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use dossier_sdk::{Audience, Cause, Mailbox, Notification};
 
 use crate::built::entry;
-use crate::util::TestStore;
+use crate::util::{PATIENCE, TestStore};
 
 /// One message as the SMTP server received it.
 #[derive(Debug, Default)]
@@ -52,7 +52,7 @@ pub(crate) fn smtp_server(reject_rcpt: Option<&'static str>) -> (u16, mpsc::Rece
         let Ok((stream, _)) = listener.accept() else {
             return;
         };
-        let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+        let _ = stream.set_read_timeout(Some(PATIENCE));
         if let Ok(received) = session(stream, reject_rcpt) {
             let _ = tx.send(received);
         }
@@ -159,7 +159,7 @@ fn a_notification_is_sent_with_its_headers_body_and_signature() {
     let t = TestStore::new(&config(port));
     t.host.notify(notification()).expect("sent");
     let mail = received
-        .recv_timeout(Duration::from_secs(10))
+        .recv_timeout(PATIENCE)
         .expect("the server got a message");
 
     assert_eq!(mail.helo, "crm.dossier.test");

@@ -10,7 +10,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 use crate::built::entry;
-use crate::util::TestStore;
+use crate::util::{PATIENCE, TestStore};
 
 /// One request as the server saw it.
 struct Seen {
@@ -22,18 +22,18 @@ struct Seen {
 
 /// Starts an HTTP server that answers the given statuses in order (then
 /// 200), and returns its URL and what it receives. It stops after
-/// `statuses.len() + 1` requests or 10 s.
+/// `statuses.len() + 1` requests, or at the first request after the test
+/// dropped the receiver. It has no deadline of its own: the plugin is built
+/// after the server starts, and a first build can take minutes.
 fn server(statuses: Vec<u16>) -> (String, mpsc::Receiver<Seen>) {
     let server = tiny_http::Server::http("127.0.0.1:0").expect("bind");
     let port = server.server_addr().to_ip().expect("an IP listener").port();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
-        let deadline = Instant::now() + Duration::from_secs(10);
         let mut answers = statuses.into_iter();
         let total = answers.len() + 1;
         for _ in 0..total {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let Ok(Some(mut request)) = server.recv_timeout(left) else {
+            let Ok(mut request) = server.recv() else {
                 return;
             };
             let mut body = Vec::new();
@@ -87,10 +87,8 @@ fn after_save_is_posted_signed_and_retried_after_a_server_error() {
     let ann = ann(&t).expect("created");
 
     // Delivery happens after commit, before create_customer returns.
-    let first = seen
-        .recv_timeout(Duration::from_secs(5))
-        .expect("first attempt");
-    let second = seen.recv_timeout(Duration::from_secs(5)).expect("retry");
+    let first = seen.recv_timeout(PATIENCE).expect("first attempt");
+    let second = seen.recv_timeout(PATIENCE).expect("retry");
     assert!(
         t.host.pending_outbox().expect("outbox").is_empty(),
         "delivered"
@@ -146,8 +144,7 @@ fn a_client_error_is_not_retried_and_the_failure_stays_in_the_outbox() {
     let (url, seen) = server(vec![400]);
     let t = TestStore::new(&config(&url, "retries = 3"));
     ann(&t).expect("the write stands: after_save failures do not undo it");
-    seen.recv_timeout(Duration::from_secs(5))
-        .expect("one attempt");
+    seen.recv_timeout(PATIENCE).expect("one attempt");
     assert!(
         seen.recv_timeout(Duration::from_millis(300)).is_err(),
         "no retry after 400"
@@ -164,20 +161,12 @@ fn a_client_error_is_not_retried_and_the_failure_stays_in_the_outbox() {
 
 #[test]
 fn a_silent_peer_never_holds_a_guarded_write_longer_than_the_timeout() {
-    // A peer that accepts connections and never answers.
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        listener.set_nonblocking(true).expect("nonblocking");
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok((stream, _)) = listener.accept() {
-                held.push(stream);
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    });
+    // A peer that accepts connections and never answers: a listening
+    // socket nobody calls `accept` on. The kernel completes each connection
+    // and buffers the request, and no answer ever comes. It stays silent
+    // for as long as the test holds `peer`, with no thread and no polling.
+    let peer = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = peer.local_addr().expect("addr").port();
     let url = format!("http://127.0.0.1:{port}/");
     let t = TestStore::new(&config(
         &url,
@@ -186,10 +175,12 @@ fn a_silent_peer_never_holds_a_guarded_write_longer_than_the_timeout() {
     let started = Instant::now();
     let err = ann(&t).expect_err("the webhook cannot deliver");
     let took = started.elapsed();
-    assert!(
-        took < Duration::from_millis(1500),
-        "held the write for {took:?}"
-    );
+    // Within its 400 ms budget the plugin gives up "out of time" (checked
+    // below). A plugin that let each of its 11 attempts run its own timeout
+    // and slept every backoff (100 ms doubling) would hold the write for
+    // over 100 s, and one with no timeout forever: the bound catches both
+    // without betting on how fast this machine is.
+    assert!(took < PATIENCE, "held the write for {took:?}");
     let message = err.to_string();
     assert!(
         message.starts_with("plugin webhook: failed on the before_save event: POST")
@@ -201,4 +192,5 @@ fn a_silent_peer_never_holds_a_guarded_write_longer_than_the_timeout() {
         .query_row("SELECT count(*) FROM customers", [], |r| r.get(0))
         .expect("count");
     assert_eq!(customers, 0, "the guarded write was rolled back");
+    drop(peer);
 }

@@ -272,7 +272,7 @@ fn the_smtp_notify_plugin_mails_the_assignee_once() {
     assert_eq!(fired.len(), 1);
     assert_eq!(fired[0].problem, None);
     let mail = received
-        .recv_timeout(std::time::Duration::from_secs(10))
+        .recv_timeout(crate::util::PATIENCE)
         .expect("the SMTP server got the reminder");
     assert_eq!(mail.rcpt_to, vec!["RCPT TO:<ann@example.com>"]);
     assert_eq!(

@@ -1,10 +1,74 @@
 //! The store's guarantees: append-only follow-ups, sequential case numbers,
-//! rollback, concurrent writers, reopening.
+//! rollback, concurrent writers, reopening, timestamps kept to the microsecond.
 
-use dossier_host::{Error, Page};
-use dossier_sdk::{CaseNumber, FollowUpKind, NewCase, NewFollowUp};
+use chrono::{Duration, Timelike};
+use dossier_host::{Clock, Error, Page};
+use dossier_sdk::{
+    CaseNumber, Customer, FollowUpKind, NewCase, NewCustomer, NewFollowUp, NewTask, TaskKind,
+    TaskStatus,
+};
 
 use crate::util::{FIELDS, TestStore};
+
+#[test]
+fn every_record_kind_reads_back_equal_when_the_clock_has_nanoseconds() {
+    let t = TestStore::new(FIELDS);
+    assert_eq!(t.clock.now().nanosecond(), 123_456_789, "the test clock");
+    // Truncated, not rounded: the store keeps microseconds.
+    assert_eq!(t.host.now().nanosecond(), 123_456_000);
+
+    let customer = t
+        .host
+        .create_customer(NewCustomer {
+            account: "AC-1".into(),
+            name: "Ada".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(customer.created_at, t.host.now());
+    assert_eq!(t.host.customer(customer.id).unwrap(), customer);
+    let case = t
+        .host
+        .open_case(NewCase::new(customer.id, "Clock"))
+        .unwrap();
+    assert_eq!(t.host.case(case.number).unwrap(), case);
+    let follow_up = t
+        .host
+        .add_follow_up(NewFollowUp::note(case.number, "ann", "noted"))
+        .unwrap();
+    assert_eq!(t.host.follow_up(follow_up.id).unwrap(), follow_up);
+    let task = t
+        .host
+        .add_task(NewTask {
+            customer: None,
+            case: Some(case.number),
+            kind: TaskKind::Call,
+            subject: "Call back".into(),
+            due_at: t.host.now() + Duration::hours(2),
+            reminder_minutes: Some(10),
+            assignee: None,
+            custom: Default::default(),
+        })
+        .unwrap();
+    assert_eq!(t.host.task(task.id).unwrap(), task);
+
+    // Updates stamp `updated_at` from the clock too, now at another
+    // sub-microsecond offset.
+    t.clock.advance(Duration::nanoseconds(1_000_000_333));
+    let customer = t
+        .host
+        .update_customer(Customer {
+            name: "Ada Lovelace".into(),
+            ..customer
+        })
+        .unwrap();
+    assert!(customer.updated_at > customer.created_at);
+    assert_eq!(t.host.customer(customer.id).unwrap(), customer);
+    let case = t.host.close_case(case.number).unwrap();
+    assert_eq!(t.host.case(case.number).unwrap(), case);
+    let task = t.host.finish_task(task.id, TaskStatus::Done).unwrap();
+    assert_eq!(t.host.task(task.id).unwrap(), task);
+}
 
 #[test]
 fn follow_ups_cannot_be_updated_or_deleted_even_with_raw_sql() {

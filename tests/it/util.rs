@@ -1,10 +1,18 @@
 //! Shared test setup: every test gets its own directory and store file.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use dossier_host::{Config, Handler, Host, ManualClock};
 use dossier_sdk::{CustomerId, NewCustomer, Phone};
 use tempfile::TempDir;
+
+/// How long a test waits for something a real server or thread does at
+/// once on an idle machine. Generous on purpose: a loaded machine (or a
+/// first build running beside the tests) must not fail a test; only a hang
+/// uses it up.
+pub const PATIENCE: Duration = Duration::from_secs(60);
 
 /// Custom fields most tests use.
 pub const FIELDS: &str = r#"
@@ -38,6 +46,20 @@ required = false
 type = "decimal"
 "#;
 
+/// Where every test clock starts. Not on a whole second: the host keeps
+/// microseconds, and a clock with a nanosecond part (as real ones have)
+/// shows whether every time it hands out was truncated the same way.
+pub const START: &str = "2026-11-23T09:00:00.123456789Z";
+
+/// A clock stopped at [`START`].
+pub fn clock() -> ManualClock {
+    ManualClock::new(
+        DateTime::parse_from_rfc3339(START)
+            .expect("START is RFC 3339")
+            .with_timezone(&Utc),
+    )
+}
+
 /// A store in a fresh temp dir with `config` written as its dossier.toml.
 pub struct TestStore {
     pub dir: TempDir,
@@ -48,11 +70,7 @@ pub struct TestStore {
 impl TestStore {
     pub fn new(config: &str) -> TestStore {
         let dir = tempfile::tempdir().expect("temp dir");
-        let clock = ManualClock::new(
-            chrono::DateTime::parse_from_rfc3339("2026-11-23T09:00:00Z")
-                .expect("time")
-                .into(),
-        );
+        let clock = clock();
         let host = open_with(dir.path(), config, &clock).expect("host opens");
         TestStore { dir, host, clock }
     }

@@ -74,10 +74,10 @@ pub(crate) fn run(args: DemoArgs, out: &Out) -> Result<()> {
         "Store and config in {}; scripts loaded: {}",
         dir.display(),
         DEMO_SCRIPTS.map(|(name, _)| name).join(", ")
-    ));
+    ))?;
     let step = |title: &str| out.say(format!("\n== {title}"));
 
-    step("A customer calls in for the first time; the agent creates the record");
+    step("A customer calls in for the first time; the agent creates the record")?;
     let ada = host.create_customer(NewCustomer {
         account: "AC-000001".into(),
         name: "Ada Lovelace".into(),
@@ -92,8 +92,8 @@ pub(crate) fn run(args: DemoArgs, out: &Out) -> Result<()> {
         custom: [("tier".to_owned(), FieldValue::Choice("gold".into()))].into(),
         ..Default::default()
     })?;
-    out.say(output::customer(&ada).trim_end());
-    out.say("(phone normalized to E.164, email lower-cased, `loyalty_id` left empty)");
+    out.say(output::customer(&ada).trim_end())?;
+    out.say("(phone normalized to E.164, email lower-cased, `loyalty_id` left empty)")?;
 
     let grace = host.create_customer(NewCustomer {
         account: "AC-000002".into(),
@@ -104,10 +104,10 @@ pub(crate) fn run(args: DemoArgs, out: &Out) -> Result<()> {
         }],
         ..Default::default()
     })?;
-    out.say(output::customer(&grace).trim_end());
-    out.say("(no tier given: the field's default `bronze` was filled in)");
+    out.say(output::customer(&grace).trim_end())?;
+    out.say("(no tier given: the field's default `bronze` was filled in)")?;
 
-    step("Bad input is refused with the field and the rule");
+    step("Bad input is refused with the field and the rule")?;
     let refused = host.create_customer(NewCustomer {
         account: "AC-000003".into(),
         name: "Charles Babbage".into(),
@@ -115,7 +115,7 @@ pub(crate) fn run(args: DemoArgs, out: &Out) -> Result<()> {
         ..Default::default()
     });
     match refused {
-        Err(e) => out.say(format!("refused: {e}")),
+        Err(e) => out.say(format!("refused: {e}"))?,
         Ok(_) => {
             return Err(Error::Refused(
                 "the demo expected a validation error".into(),
@@ -123,13 +123,13 @@ pub(crate) fn run(args: DemoArgs, out: &Out) -> Result<()> {
         }
     }
 
-    step("She calls again: the agent finds her by phone, typed any way");
+    step("She calls again: the agent finds her by phone, typed any way")?;
     let found = host.find_customers(&CustomerQuery {
         phone: Some("06 12 34 56 78".into()),
         ..Default::default()
     })?;
     for c in &found {
-        out.say(format!("found #{} {} by phone", c.id, c.name));
+        out.say(format!("found #{} {} by phone", c.id, c.name))?;
     }
     let gold = host.find_customers(&CustomerQuery {
         field: Some(("tier".into(), "gold".into())),
@@ -141,27 +141,27 @@ pub(crate) fn run(args: DemoArgs, out: &Out) -> Result<()> {
             .map(|c| c.name.as_str())
             .collect::<Vec<_>>()
             .join(", ")
-    ));
+    ))?;
 
-    step("The phone rings: screen-pop picks the record to show");
+    step("The phone rings: screen-pop picks the record to show")?;
     let call = Interaction {
         caller: Some("06 12 34 56 78".into()),
         queue: Some("support".into()),
         ..Interaction::new(Channel::Phone)
     };
-    out.say(super::pop::describe(&host, &host.screen_pop(call.clone())?).trim_end());
+    out.say(super::pop::describe(&host, &host.screen_pop(call.clone())?).trim_end())?;
     let stranger = Interaction {
         caller: Some("+44 20 7946 0958".into()),
         ..Interaction::new(Channel::Phone)
     };
-    out.say(super::pop::describe(&host, &host.screen_pop(stranger)?).trim_end());
+    out.say(super::pop::describe(&host, &host.screen_pop(stranger)?).trim_end())?;
 
-    step("A case is opened and worked (sla.rhai computes its SLA)");
+    step("A case is opened and worked (sla.rhai computes its SLA)")?;
     let mut new = NewCase::new(ada.id, "Jet scheduling problem");
     new.custom
         .insert("product".into(), FieldValue::Choice("scheduler".into()));
     let case = host.open_case(new)?;
-    out.say(output::case(&case).trim_end());
+    out.say(output::case(&case).trim_end())?;
     host.add_follow_up(NewFollowUp::note(
         case.number,
         "agent.smith",
@@ -180,14 +180,14 @@ pub(crate) fn run(args: DemoArgs, out: &Out) -> Result<()> {
         case.number,
         case.owner.as_deref().unwrap_or("-"),
         case.group.as_deref().unwrap_or("-")
-    ));
+    ))?;
     let (items, total) = host.follow_ups(case.number, crate::store::Page::default())?;
-    out.say(format!("{total} follow-ups, newest first:"));
+    out.say(format!("{total} follow-ups, newest first:"))?;
     for f in &items {
-        out.say(output::follow_up(f).trim_end());
+        out.say(output::follow_up(f).trim_end())?;
     }
 
-    step("A callback is planned; its reminder comes due");
+    step("A callback is planned; its reminder comes due")?;
     let task = host.add_task(NewTask {
         customer: None,
         case: Some(case.number),
@@ -198,26 +198,26 @@ pub(crate) fn run(args: DemoArgs, out: &Out) -> Result<()> {
         assignee: Some("agent.smith".into()),
         custom: Default::default(),
     })?;
-    out.say(output::task(&task).trim_end());
+    out.say(output::task(&task).trim_end())?;
     for fired in host.due_reminders(host.now())? {
         out.say(format!(
             "reminder fired for task #{}: {}",
             fired.reminder.task.id, fired.reminder.task.subject
-        ));
+        ))?;
     }
     out.say(format!(
         "polling again fires nothing: {} due",
         host.due_reminders(host.now())?.len()
-    ));
+    ))?;
 
-    step("The call ends with disposition `resolved`, which closes the case");
+    step("The call ends with disposition `resolved`, which closes the case")?;
     let ending = Interaction {
         case_number: Some(case.number),
         agent: Some("agent.smith".into()),
         ..call
     };
     match host.dispose(ending.clone(), "resolved", None) {
-        Err(e) => out.say(format!("refused, nothing written: {e}")),
+        Err(e) => out.say(format!("refused, nothing written: {e}"))?,
         Ok(_) => {
             return Err(Error::Refused(
                 "the demo expected require_resolution.rhai to refuse".into(),
@@ -238,13 +238,13 @@ pub(crate) fn run(args: DemoArgs, out: &Out) -> Result<()> {
             closed.number,
             closed.status,
             closed.last_disposition.as_deref().unwrap_or("-")
-        ));
+        ))?;
     }
     if let Some(f) = &disposed.follow_up {
-        out.say(output::follow_up(f).trim_end());
+        out.say(output::follow_up(f).trim_end())?;
     }
     if let Err(e) = host.assign_case(case.number, Some("agent.jones".into()), None) {
-        out.say(format!("refused: {e}"));
+        out.say(format!("refused: {e}"))?;
     }
 
     if out.json() {
@@ -254,7 +254,7 @@ pub(crate) fn run(args: DemoArgs, out: &Out) -> Result<()> {
             "follow_ups": items,
             "task": task,
         });
-        out.one(&summary, |_| String::new());
+        out.one(&summary, |_| String::new())?;
     }
     match &args.keep {
         Some(dir) => out.say(format!(
@@ -262,8 +262,8 @@ pub(crate) fn run(args: DemoArgs, out: &Out) -> Result<()> {
             dir.display(),
             config_path.display(),
             case.number
-        )),
-        None => out.say("\nDone. Run `dossier init` to start a store of your own."),
+        ))?,
+        None => out.say("\nDone. Run `dossier init` to start a store of your own.")?,
     }
     Ok(())
 }

@@ -45,7 +45,7 @@ pub(crate) fn run(host: &Host, args: DisposeArgs, out: &Out) -> Result<()> {
                 "{} interaction finished without a disposition\n",
                 args.channel
             )
-        });
+        })?;
         return Ok(());
     };
     let done = host.dispose(interaction, &code, args.note)?;
@@ -59,6 +59,6 @@ pub(crate) fn run(host: &Host, args: DisposeArgs, out: &Out) -> Result<()> {
             None => s.push_str(" accepted (no case to record it on)\n"),
         }
         s
-    });
+    })?;
     Ok(())
 }

@@ -53,6 +53,6 @@ pub(crate) fn run(path: &Path, args: InitArgs, out: &Out) -> Result<()> {
             db.display(),
             scripts.display()
         )
-    });
+    })?;
     Ok(())
 }

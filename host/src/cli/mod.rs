@@ -1,11 +1,14 @@
 //! The `dossier` command line: argument parsing and one module per command group.
 //!
 //! Commands print records for people by default and as JSON with `--json`.
-//! Errors come back as the host's [`Error`]; `main` prints them as one sentence.
+//! Errors come back as the host's [`Error`]; [`run`] prints them as one
+//! sentence and turns them into the exit code, so nothing in here ends the
+//! process.
 
 mod demo;
 mod dispose;
 mod init;
+mod logging;
 mod notify;
 mod outbox;
 mod output;
@@ -17,6 +20,7 @@ mod script;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
@@ -82,8 +86,19 @@ enum Command {
     Outbox(outbox::OutboxCmd),
 }
 
-/// Runs the command line given in `args` (program name first).
-pub fn run<I, T>(args: I) -> Result<()>
+/// Entry point of the `dossier` binary: runs the command line given in
+/// `args` (program name first) and returns the exit code for the process.
+///
+/// - `0`: the command succeeded, `--help` or `--version` was printed, or
+///   whoever read stdout closed it early (`dossier ... | head`).
+/// - `1`: the command failed; the error was printed on stderr as one
+///   sentence, `error: ...`.
+/// - `2`: the arguments were wrong; clap's usage message was printed.
+///
+/// Log events (plugin log lines, script prints) go to stderr through a
+/// `tracing` subscriber filtered by `DOSSIER_LOG`, installed here unless the
+/// process already has one.
+pub fn run<I, T>(args: I) -> ExitCode
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
@@ -94,9 +109,22 @@ where
             // Help and version go to stdout with success; usage errors print
             // clap's own message (already one clear paragraph) and exit 2.
             let _ = e.print();
-            std::process::exit(e.exit_code());
+            return u8::try_from(e.exit_code()).map_or(ExitCode::FAILURE, ExitCode::from);
         }
     };
+    logging::install();
+    match execute(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if output::closed_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs the parsed command.
+fn execute(cli: Cli) -> Result<()> {
     let out = Out::new(cli.json);
     match cli.command {
         Command::Init(args) => init::run(&cli.config, args, &out),

@@ -109,6 +109,6 @@ pub(crate) fn run(host: &Host, args: NotifyArgs, out: &Out) -> Result<()> {
         }
         s.push_str("(checked and passed the notification hooks; sent only if a plugin such as smtp-notify is configured)\n");
         s
-    });
+    })?;
     Ok(())
 }

@@ -28,7 +28,7 @@ pub(crate) fn run(host: &Host, cmd: OutboxCmd, out: &Out) -> Result<()> {
                 &deliveries,
                 describe,
                 "the outbox is empty: every delivery was made",
-            );
+            )?;
         }
         OutboxCmd::Retry { id } => {
             let revived = host.retry_outbox(id)?;
@@ -40,7 +40,7 @@ pub(crate) fn run(host: &Host, cmd: OutboxCmd, out: &Out) -> Result<()> {
             let summary = serde_json::json!({ "retried": revived, "still_failing": failing });
             out.one(&summary, |_| {
                 format!("retried {revived} deliveries; {failing} still failing or dead\n")
-            });
+            })?;
         }
     }
     Ok(())

@@ -1,30 +1,44 @@
 //! How commands print: for people, or as JSON.
 
 use std::fmt::Write as _;
+use std::path::PathBuf;
 
 use dossier_sdk::{Case, Customer, FollowUp, Task};
 use serde::Serialize;
+
+use crate::error::{Error, Result};
 
 /// Where and how a command prints its results.
 pub(crate) struct Out {
     json: bool,
 }
 
-/// Writes to stdout. A closed pipe (`dossier ... | head`) ends the program
-/// quietly instead of panicking, as other Unix tools do.
-pub(crate) fn emit(text: &str) {
+/// Where [`emit`] writes, as its errors name it.
+pub(crate) const STDOUT: &str = "stdout";
+
+/// Writes to stdout. A failed write ends the command with an error;
+/// [`closed_pipe`] tells `run` which ones mean the reader went away
+/// (`dossier ... | head`), so the program ends quietly, as other Unix tools do.
+pub(crate) fn emit(text: &str) -> Result<()> {
     use std::io::Write as _;
     let mut stdout = std::io::stdout().lock();
-    if let Err(e) = stdout
+    stdout
         .write_all(text.as_bytes())
         .and_then(|()| stdout.flush())
-    {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(0);
-        }
-        eprintln!("error: cannot write to stdout: {e}");
-        std::process::exit(1);
-    }
+        .map_err(|source| Error::Io {
+            what: "cannot write to",
+            path: PathBuf::from(STDOUT),
+            source,
+        })
+}
+
+/// Whether `error` is [`emit`] finding stdout closed by its reader.
+pub(crate) fn closed_pipe(error: &Error) -> bool {
+    matches!(
+        error,
+        Error::Io { path, source, .. }
+            if path.as_os_str() == STDOUT && source.kind() == std::io::ErrorKind::BrokenPipe
+    )
 }
 
 impl Out {
@@ -38,11 +52,15 @@ impl Out {
     }
 
     /// Prints one value: as pretty JSON, or with `human`.
-    pub(crate) fn one<T: Serialize>(&self, value: &T, human: impl FnOnce(&T) -> String) {
+    pub(crate) fn one<T: Serialize>(
+        &self,
+        value: &T,
+        human: impl FnOnce(&T) -> String,
+    ) -> Result<()> {
         if self.json {
-            emit(&format!("{}\n", to_json(value)));
+            emit(&format!("{}\n", to_json(value)))
         } else {
-            emit(&human(value));
+            emit(&human(value))
         }
     }
 
@@ -52,22 +70,22 @@ impl Out {
         values: &[T],
         human: impl Fn(&T) -> String,
         empty: &str,
-    ) {
+    ) -> Result<()> {
         if self.json {
-            emit(&format!("{}\n", to_json(&values)));
+            emit(&format!("{}\n", to_json(&values)))
         } else if values.is_empty() {
-            emit(&format!("{empty}\n"));
+            emit(&format!("{empty}\n"))
         } else {
-            for v in values {
-                emit(&human(v));
-            }
+            values.iter().try_for_each(|v| emit(&human(v)))
         }
     }
 
     /// Prints a line for people; nothing in JSON mode.
-    pub(crate) fn say(&self, line: impl AsRef<str>) {
-        if !self.json {
-            emit(&format!("{}\n", line.as_ref()));
+    pub(crate) fn say(&self, line: impl AsRef<str>) -> Result<()> {
+        if self.json {
+            Ok(())
+        } else {
+            emit(&format!("{}\n", line.as_ref()))
         }
     }
 }

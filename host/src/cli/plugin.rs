@@ -31,7 +31,7 @@ pub(crate) fn run(config: &Path, cmd: PluginCmd, out: &Out) -> Result<()> {
         PluginCmd::List => list(config, out),
         PluginCmd::Inspect { path } => {
             let info = plugin::inspect(&path)?;
-            out.one(&info, human_info);
+            out.one(&info, human_info)?;
             Ok(())
         }
     }
@@ -46,7 +46,7 @@ fn list(config_path: &Path, out: &Out) -> Result<()> {
     }
     let config = Config::load(config_path)?;
     let rows = plugin::list(&config);
-    out.many(&rows, human_row, "no plugins configured");
+    out.many(&rows, human_row, "no plugins configured")?;
     let refused = rows.iter().filter(|r| r.error.is_some()).count();
     if refused > 0 {
         return Err(Error::Refused(format!(

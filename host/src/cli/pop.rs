@@ -79,7 +79,7 @@ pub(crate) fn run(host: &Host, args: PopArgs, out: &Out) -> Result<()> {
     };
     let pop = host.screen_pop(interaction)?;
     let human = describe(host, &pop);
-    out.one(&pop, |_| human);
+    out.one(&pop, |_| human)?;
     Ok(())
 }
 

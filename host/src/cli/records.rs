@@ -267,14 +267,14 @@ pub(crate) fn customer(host: &Host, cmd: CustomerCmd, out: &Out) -> Result<()> {
                 emails: emails(&a.email),
                 custom: custom_fields(host, ObjectKind::Customer, &a.fields)?,
             })?;
-            out.one(&c, output::customer);
+            out.one(&c, output::customer)?;
         }
-        CustomerCmd::Show { key } => out.one(&find_customer(host, &key)?, output::customer),
+        CustomerCmd::Show { key } => out.one(&find_customer(host, &key)?, output::customer)?,
         CustomerCmd::List(p) => out.many(
             &host.list_customers(p.page())?,
             output::customer,
             "no customers",
-        ),
+        )?,
         CustomerCmd::Update(u) => {
             let mut c = find_customer(host, &u.key)?;
             if let Some(n) = u.name {
@@ -299,7 +299,7 @@ pub(crate) fn customer(host: &Host, cmd: CustomerCmd, out: &Out) -> Result<()> {
             c.custom
                 .extend(custom_fields(host, ObjectKind::Customer, &u.fields)?);
             let c = host.update_customer(c)?;
-            out.one(&c, output::customer);
+            out.one(&c, output::customer)?;
         }
         CustomerCmd::Find(f) => {
             let found = host.find_customers(&CustomerQuery {
@@ -309,7 +309,7 @@ pub(crate) fn customer(host: &Host, cmd: CustomerCmd, out: &Out) -> Result<()> {
                 name: f.name,
                 field: f.field,
             })?;
-            out.many(&found, output::customer, "no customer matches");
+            out.many(&found, output::customer, "no customer matches")?;
         }
     }
     Ok(())
@@ -447,9 +447,9 @@ pub(crate) fn case(host: &Host, cmd: CaseCmd, out: &Out) -> Result<()> {
                 group: o.group,
                 custom: custom_fields(host, ObjectKind::Case, &o.fields)?,
             })?;
-            out.one(&c, show);
+            out.one(&c, show)?;
         }
-        CaseCmd::Show { number } => out.one(&host.case(CaseNumber(number))?, show),
+        CaseCmd::Show { number } => out.one(&host.case(CaseNumber(number))?, show)?,
         CaseCmd::List(l) => {
             let customer = l
                 .customer
@@ -467,7 +467,7 @@ pub(crate) fn case(host: &Host, cmd: CaseCmd, out: &Out) -> Result<()> {
                 },
                 owner: l.owner,
             };
-            out.many(&host.list_cases(&filter, l.page.page())?, show, "no cases");
+            out.many(&host.list_cases(&filter, l.page.page())?, show, "no cases")?;
         }
         CaseCmd::Update(u) => {
             let custom = custom_fields(host, ObjectKind::Case, &u.fields)?;
@@ -499,7 +499,7 @@ pub(crate) fn case(host: &Host, cmd: CaseCmd, out: &Out) -> Result<()> {
                 c.custom.extend(custom);
                 Ok(())
             })?;
-            out.one(&c, show);
+            out.one(&c, show)?;
         }
         CaseCmd::Assign {
             number,
@@ -511,9 +511,9 @@ pub(crate) fn case(host: &Host, cmd: CaseCmd, out: &Out) -> Result<()> {
                     "case assign needs --owner, --group or both".into(),
                 ));
             }
-            out.one(&host.assign_case(CaseNumber(number), owner, group)?, show);
+            out.one(&host.assign_case(CaseNumber(number), owner, group)?, show)?;
         }
-        CaseCmd::Close { number } => out.one(&host.close_case(CaseNumber(number))?, show),
+        CaseCmd::Close { number } => out.one(&host.close_case(CaseNumber(number))?, show)?,
     }
     Ok(())
 }
@@ -576,16 +576,16 @@ pub(crate) fn follow_up(host: &Host, cmd: FollowUpCmd, out: &Out) -> Result<()> 
             );
             new.kind = kind;
             new.custom = custom_fields(host, ObjectKind::FollowUp, &a.fields)?;
-            out.one(&host.add_follow_up(new)?, output::follow_up);
+            out.one(&host.add_follow_up(new)?, output::follow_up)?;
         }
         FollowUpCmd::List { case, page } => {
             let (items, total) = host.follow_ups(CaseNumber(case), page.page())?;
-            out.many(&items, output::follow_up, "no follow-ups");
+            out.many(&items, output::follow_up, "no follow-ups")?;
             let pages = total.div_ceil(u64::from(page.per_page.max(1))).max(1);
             out.say(format!(
                 "page {} of {pages} ({total} follow-ups, newest first)",
                 page.page
-            ));
+            ))?;
         }
     }
     Ok(())
@@ -675,7 +675,7 @@ pub(crate) fn task(host: &Host, cmd: TaskCmd, out: &Out) -> Result<()> {
                 assignee: a.assignee,
                 custom: custom_fields(host, ObjectKind::Task, &a.fields)?,
             })?;
-            out.one(&t, show);
+            out.one(&t, show)?;
         }
         TaskCmd::List(l) => {
             let customer = l
@@ -689,9 +689,9 @@ pub(crate) fn task(host: &Host, cmd: TaskCmd, out: &Out) -> Result<()> {
                 assignee: l.assignee,
                 status: l.status,
             };
-            out.many(&host.list_tasks(&filter, l.page.page())?, show, "no tasks");
+            out.many(&host.list_tasks(&filter, l.page.page())?, show, "no tasks")?;
         }
-        TaskCmd::Done { id } => out.one(&host.finish_task(TaskId(id), TaskStatus::Done)?, show),
+        TaskCmd::Done { id } => out.one(&host.finish_task(TaskId(id), TaskStatus::Done)?, show)?,
         TaskCmd::Reminders => super::run::reminders_once(host, out)?,
     }
     Ok(())

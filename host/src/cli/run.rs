@@ -67,7 +67,7 @@ pub(crate) fn run(host: &Host, args: RunArgs, out: &Out) -> Result<()> {
             eprintln!("dossier run: kept the previous version: {e}");
         }
         let tick = host.tick()?;
-        print_tick(&tick, out);
+        print_tick(&tick, out)?;
         if args.once {
             return Ok(());
         }
@@ -96,26 +96,27 @@ pub(crate) fn run(host: &Host, args: RunArgs, out: &Out) -> Result<()> {
 /// Entry point of `dossier task reminders`: fires what is due now, once.
 pub(crate) fn reminders_once(host: &Host, out: &Out) -> Result<()> {
     let fired = host.due_reminders(host.now())?;
-    out.many(&fired, describe, "no reminders due");
+    out.many(&fired, describe, "no reminders due")?;
     Ok(())
 }
 
 /// One pass: each fired reminder (a JSON line each with `--json`) and the
 /// outbox deliveries.
-fn print_tick(tick: &Tick, out: &Out) {
+fn print_tick(tick: &Tick, out: &Out) -> Result<()> {
     for fired in &tick.fired {
         if out.json() {
             emit(&format!(
                 "{}\n",
                 serde_json::to_string(fired).unwrap_or_default()
-            ));
+            ))?;
         } else {
-            emit(&describe(fired));
+            emit(&describe(fired))?;
         }
     }
     if tick.delivered > 0 {
-        out.say(format!("delivered {} outbox entries", tick.delivered));
+        out.say(format!("delivered {} outbox entries", tick.delivered))?;
     }
+    Ok(())
 }
 
 /// A fired reminder, for people.

@@ -73,7 +73,7 @@ fn check(config: &Path, out: &Out) -> Result<()> {
         emit(&format!(
             "{}\n",
             to_json(&json!({ "scripts": report.scripts, "errors": errors }))
-        ));
+        ))?;
     } else {
         for s in &report.scripts {
             let hooks = if s.hooks.is_empty() {
@@ -81,19 +81,19 @@ fn check(config: &Path, out: &Out) -> Result<()> {
             } else {
                 s.hooks.join(", ")
             };
-            emit(&format!("ok    {} ({hooks})\n", s.name));
+            emit(&format!("ok    {} ({hooks})\n", s.name))?;
             for w in &s.warnings {
-                emit(&format!("      warning: {w}\n"));
+                emit(&format!("      warning: {w}\n"))?;
             }
         }
         for e in &report.errors {
-            emit(&format!("error {e}\n"));
+            emit(&format!("error {e}\n"))?;
         }
         if report.scripts.is_empty() && report.errors.is_empty() {
             emit(&format!(
                 "no scripts in {}\n",
                 config.resolve(&config.scripts.dir).display()
-            ));
+            ))?;
         }
     }
     match report.errors.len() {
@@ -115,7 +115,7 @@ fn test(config: &Path, hook: &str, input: &Path, out: &Out) -> Result<()> {
         .map_err(|e| Error::Refused(format!("{} is not valid JSON: {e}", input.display())))?;
     let host = super::open(config)?;
     let run = host.test_hook(hook, &value)?;
-    out.one(&run, human);
+    out.one(&run, human)?;
     match run.outcome {
         DryRunOutcome::Failed { .. } => Err(Error::Refused(format!("{hook} failed"))),
         _ => Ok(()),
@@ -161,9 +161,9 @@ fn docs(file: Option<&Path>, dir: Option<&Path>, out: &Out) -> Result<()> {
     match file {
         Some(path) => {
             write(path, &markdown)?;
-            out.say(format!("wrote {}", path.display()));
+            out.say(format!("wrote {}", path.display()))?;
         }
-        None => emit(&markdown),
+        None => emit(&markdown)?,
     }
     if let Some(dir) = dir {
         std::fs::create_dir_all(dir).map_err(|source| Error::Io {
@@ -174,7 +174,7 @@ fn docs(file: Option<&Path>, dir: Option<&Path>, out: &Out) -> Result<()> {
         let path = dir.join("dossier.d.rhai");
         write(&path, &definitions())?;
         if file.is_some() {
-            out.say(format!("wrote {}", path.display()));
+            out.say(format!("wrote {}", path.display()))?;
         } else {
             eprintln!("wrote {}", path.display());
         }

@@ -244,9 +244,13 @@ impl Runtime {
                         store::outbox_mark_failed(conn, d.id, &e.to_string(), now + backoff)
                     })?;
                 }
-                eprintln!(
-                    "warning: after-save delivery {} to {} failed (attempt {attempt}): {e}",
-                    entry.key, d.handler
+                tracing::warn!(
+                    key = %entry.key,
+                    handler = %d.handler,
+                    attempt,
+                    "after-save delivery {} to {} failed (attempt {attempt}): {e}",
+                    entry.key,
+                    d.handler
                 );
                 Ok(false)
             }

@@ -184,11 +184,15 @@ pub fn load(config: &Config) -> Result<Vec<Arc<NativePlugin>>> {
     Ok(plugins)
 }
 
-/// Where plugin log lines go: standard error, like the host's own warnings.
-/// `debug` lines only when `DOSSIER_LOG=debug`.
+/// Where plugin log lines go: a `tracing` event (target
+/// `dossier_host::plugin`) at the plugin's level, naming the plugin in the
+/// field `plugin`. Whoever installed the subscriber decides what shows; the
+/// `dossier` binary prints `info` and above unless `DOSSIER_LOG` says otherwise.
 pub(crate) fn log(plugin: &str, level: LogLevel, message: &str) {
-    if level == LogLevel::Debug && std::env::var("DOSSIER_LOG").as_deref() != Ok("debug") {
-        return;
+    match level {
+        LogLevel::Error => tracing::error!(plugin, "{message}"),
+        LogLevel::Warn => tracing::warn!(plugin, "{message}"),
+        LogLevel::Info => tracing::info!(plugin, "{message}"),
+        LogLevel::Debug => tracing::debug!(plugin, "{message}"),
     }
-    eprintln!("{}: plugin {plugin}: {message}", level.as_str());
 }

@@ -117,7 +117,7 @@ impl Runtime {
             return;
         }
         if let Err(e) = self.deliver_outbox() {
-            eprintln!("warning: after-save delivery failed: {e}");
+            tracing::warn!("after-save delivery failed: {e}");
         }
     }
 }

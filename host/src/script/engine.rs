@@ -58,13 +58,8 @@ pub(crate) fn build(limits: &ScriptLimits) -> Engine {
         }
         None
     });
-    engine.on_print(|text| emit("print", text));
-    engine.on_debug(|text, _, pos| {
-        emit(
-            "debug",
-            &format!("{text} (line {})", pos.line().unwrap_or(0)),
-        )
-    });
+    engine.on_print(|text| emit(text, None));
+    engine.on_debug(|text, _, pos| emit(text, Some(pos.line().unwrap_or(0))));
     engine
 }
 
@@ -73,17 +68,30 @@ fn nonzero(ops: u64) -> u64 {
     ops.max(1)
 }
 
-/// Script output: collected by `dossier script test`, else to stderr with
-/// the script's name so an admin can find it in the service log.
-fn emit(kind: &str, text: &str) {
+/// The `tracing` target of script output, whatever module emits it.
+const LOG_TARGET: &str = "dossier_host::script";
+
+/// Script output (`print`, or `debug` with its `line`): collected by
+/// `dossier script test`, else an `info` event naming the script and hook,
+/// so an admin can find it in the service log.
+fn emit(text: &str, line: Option<usize>) {
     if context::capturing() {
-        context::capture_print(text.to_owned());
+        context::capture_print(match line {
+            Some(line) => format!("{text} (line {line})"),
+            None => text.to_owned(),
+        });
         return;
     }
-    let origin = context::current_script()
-        .map(|(s, hook)| format!("{} {hook}", s.name))
-        .unwrap_or_else(|| "script".to_owned());
-    eprintln!("{kind} [{origin}]: {text}");
+    match (context::current_script(), line) {
+        (Some((s, hook)), None) => {
+            tracing::info!(target: LOG_TARGET, script = s.name.as_str(), hook, "{text}");
+        }
+        (Some((s, hook)), Some(line)) => {
+            tracing::info!(target: LOG_TARGET, script = s.name.as_str(), hook, line, "{text}");
+        }
+        (None, None) => tracing::info!(target: LOG_TARGET, "{text}"),
+        (None, Some(line)) => tracing::info!(target: LOG_TARGET, line, "{text}"),
+    }
 }
 
 /// Dossier's types and functions, in one module so the reference can be

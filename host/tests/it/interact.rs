@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-use crate::util::{dossier, failure, json};
+use crate::util::{command, dossier, failure, json};
 
 fn stdout(dir: &Path, args: &[&str]) -> String {
     let out = dossier(dir, args);
@@ -233,9 +233,7 @@ fn run_until_now_does_one_pass_and_stops() {
 fn run_stops_cleanly_on_ctrl_c() {
     let dir = desk();
     let d = dir.path();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dossier"))
-        .args(["run", "--poll", "3600"])
-        .current_dir(d)
+    let mut child = command(d, &["run", "--poll", "3600"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -3,5 +3,6 @@
 mod cli;
 mod interact;
 mod notify_options;
+mod process;
 mod script_cli;
 mod util;

@@ -7,6 +7,7 @@ fn dossier(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_dossier"))
         .args(args)
         .current_dir(dir)
+        .env_remove("DOSSIER_LOG")
         .output()
         .expect("dossier runs")
 }

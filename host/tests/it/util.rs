@@ -5,14 +5,21 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-/// Runs `dossier ARGS` in `dir`, as agent `agent.smith`.
-pub fn dossier(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dossier"))
+/// `dossier ARGS` in `dir`, as agent `agent.smith`, logging at its default
+/// level whatever the environment running the tests says.
+pub fn command(dir: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_dossier"));
+    command
         .args(args)
         .current_dir(dir)
         .env("DOSSIER_AGENT", "agent.smith")
-        .output()
-        .expect("dossier runs")
+        .env_remove("DOSSIER_LOG");
+    command
+}
+
+/// Runs `dossier ARGS` in `dir`, as agent `agent.smith`.
+pub fn dossier(dir: &Path, args: &[&str]) -> Output {
+    command(dir, args).output().expect("dossier runs")
 }
 
 /// Runs a command that must succeed and returns its JSON output.

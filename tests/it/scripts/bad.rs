@@ -27,10 +27,9 @@ fn bad_scripts_fail_cleanly() {
                 let started = std::time::Instant::now();
                 let result = open_case(&host, &customer, "Broken printer");
                 let took = started.elapsed();
-                assert!(
-                    took < std::time::Duration::from_secs(10),
-                    "{name} took {took:?}"
-                );
+                // The snapshot shows which limit stopped the script; this
+                // bound only catches a script that no limit stopped.
+                assert!(took < crate::util::PATIENCE, "{name} took {took:?}");
                 assert!(all_cases(&host).is_empty(), "{name}: a case was written");
                 assert!(all_tasks(&host).is_empty(), "{name}: a task was written");
                 match result {

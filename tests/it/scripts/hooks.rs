@@ -378,12 +378,14 @@ fn wall_clock_limit_stops_a_slow_hook() {
     let started = std::time::Instant::now();
     let err = open_case(&host, &ada, "slow").expect_err("stopped");
     let took = started.elapsed();
+    // The error says which limit stopped it: the wall clock, not the
+    // (unreachable) operation limit. The bound only catches a hang.
     assert!(
         err.to_string()
             .contains("ran longer than 50 ms and was stopped ([scripts.limits] timeout_ms)"),
         "{err}"
     );
-    assert!(took < std::time::Duration::from_secs(5), "took {took:?}");
+    assert!(took < crate::util::PATIENCE, "took {took:?}");
     assert!(all_cases(&host).is_empty());
 }
 
