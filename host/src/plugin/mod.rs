@@ -90,6 +90,7 @@ pub fn inspect(path: &Path) -> Result<PluginInfo> {
 }
 
 /// One `[[plugins]]` entry, as `dossier plugin list` shows it.
+#[cfg(feature = "cli")]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ConfiguredPlugin {
     /// The path as resolved against the config file.
@@ -106,6 +107,7 @@ pub struct ConfiguredPlugin {
 /// Checks every configured plugin the way [`load`] does, up to the
 /// handshake, without creating instances. Never fails: problems are reported
 /// per entry.
+#[cfg(feature = "cli")]
 pub fn list(config: &Config) -> Vec<ConfiguredPlugin> {
     config
         .plugins
@@ -133,6 +135,7 @@ pub fn list(config: &Config) -> Vec<ConfiguredPlugin> {
         .collect()
 }
 
+#[cfg(feature = "cli")]
 fn hash_of(status: &HashStatus) -> String {
     match status {
         HashStatus::Verified { sha256 }
