@@ -82,6 +82,14 @@ pub mod test_support {
         Ok(event)
     }
 
+    /// The connection settings of `host`'s writer: `journal_mode`,
+    /// `synchronous`, `foreign_keys`, `busy_timeout`, as SQLite reports them.
+    pub fn pragmas(host: &crate::Host) -> crate::Result<Vec<(String, String)>> {
+        host.runtime()
+            .store()
+            .write("read pragmas", crate::store::pragmas)
+    }
+
     /// Calls `f` with a root `system` context of `host`, current on this
     /// thread as during a real event (so plugin callbacks reach it).
     pub fn with_ctx<R>(host: &crate::Host, f: impl FnOnce(&mut crate::Ctx) -> R) -> R {

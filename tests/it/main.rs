@@ -19,4 +19,5 @@ mod reminders;
 mod runner;
 mod scripts;
 mod store;
+mod store_invariants;
 mod util;

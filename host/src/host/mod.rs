@@ -11,7 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use dossier_sdk::{
     Case, CaseNumber, Customer, CustomerId, CustomerQuery, FollowUp, FollowUpId, NewCase,
-    NewCustomer, NewFollowUp, NewTask, ObjectKind, Task, TaskId, TaskStatus,
+    NewCustomer, NewFollowUp, NewTask, Task, TaskId, TaskStatus,
 };
 
 use crate::clock::{Clock, SystemClock};
@@ -70,9 +70,14 @@ impl HostBuilder {
         } else {
             Store::open(&self.config.store_path())?
         };
-        store.write("custom field definitions", |conn| {
-            store::sync_field_defs(conn, &schema)
-        })?;
+        // Most opens find the definitions as the config has them: check on
+        // a reader first, so that a read-only command never waits for the
+        // write lock behind a long writer.
+        if !store.read(|conn| store::field_defs_current(conn, &schema))? {
+            store.write("custom field definitions", |conn| {
+                store::sync_field_defs(conn, &schema)
+            })?;
+        }
         let scripts = crate::script::Scripts::from_config(&self.config)?.map(Arc::new);
         let plugins = crate::plugin::load(&self.config)?;
         let mut handlers: Vec<Arc<dyn Handler>> = Vec::new();
@@ -324,12 +329,11 @@ impl Host {
         self.rt.retry_outbox(id)
     }
 
-    /// How SQLite looks up records by a custom field (`EXPLAIN QUERY PLAN`).
-    pub fn explain_field_lookup(&self, object: ObjectKind, field: &str) -> Result<String> {
-        self.schema().require_field(object, field)?;
-        self.rt
-            .store()
-            .read(|conn| store::field_lookup_plan(conn, object, field))
+    /// How SQLite runs the very statement [`Host::find_customers`] runs for
+    /// `query` (`EXPLAIN QUERY PLAN`, one step per `;`): each criterion
+    /// should be an index lookup.
+    pub fn explain_find_customers(&self, query: &CustomerQuery) -> Result<String> {
+        self.rt.explain_find_customers(query)
     }
 
     /// The admin's scripts, unless `[scripts] enabled = false`.

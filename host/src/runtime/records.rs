@@ -235,6 +235,19 @@ impl Runtime {
         _ctx: &Ctx,
         query: &CustomerQuery,
     ) -> Result<Vec<Customer>> {
+        let criteria = self.customer_criteria(query)?;
+        self.read(|conn, schema| store::find_customers(conn, schema, &criteria))
+    }
+
+    /// The query plan of the statement [`Runtime::find_customers`] runs for `query`.
+    pub(crate) fn explain_find_customers(&self, query: &CustomerQuery) -> Result<String> {
+        let criteria = self.customer_criteria(query)?;
+        self.read(|conn, _| store::find_customers_plan(conn, &criteria))
+    }
+
+    /// The store criteria for `query`: phone and email normalized, an
+    /// indexed custom field's value parsed by its type.
+    fn customer_criteria(&self, query: &CustomerQuery) -> Result<Vec<store::Criterion>> {
         let phone = query
             .phone
             .as_deref()
@@ -276,7 +289,7 @@ impl Runtime {
                     .into(),
             ));
         }
-        self.read(|conn, schema| store::find_customers(conn, schema, &criteria))
+        Ok(criteria)
     }
 
     pub(crate) fn list_customers(&self, _ctx: &Ctx, page: Page) -> Result<Vec<Customer>> {

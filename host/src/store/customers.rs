@@ -183,13 +183,9 @@ pub(crate) enum Criterion {
     Field(String, serde_json::Value),
 }
 
-/// Customers matching every criterion, lowest id first, at most 100, in one
-/// statement: each criterion is an indexed subquery of ids, intersected.
-pub(crate) fn find_customers(
-    conn: &Connection,
-    schema: &Schema,
-    criteria: &[Criterion],
-) -> Result<Vec<Customer>> {
+/// The statement [`find_customers`] runs for `criteria`, and its values:
+/// one indexed subquery per criterion, intersected. `None` for no criteria.
+fn find_customers_sql(criteria: &[Criterion]) -> Option<(String, Vec<rusqlite::types::Value>)> {
     let mut subqueries = Vec::new();
     let mut values: Vec<rusqlite::types::Value> = Vec::new();
     for c in criteria {
@@ -226,13 +222,40 @@ pub(crate) fn find_customers(
         values.push(value);
     }
     if subqueries.is_empty() {
-        return Ok(Vec::new());
+        return None;
     }
     let sql = format!(
         "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id IN ({}) ORDER BY id LIMIT 100",
         subqueries.join(" INTERSECT ")
     );
+    Some((sql, values))
+}
+
+/// Customers matching every criterion, lowest id first, at most 100.
+pub(crate) fn find_customers(
+    conn: &Connection,
+    schema: &Schema,
+    criteria: &[Criterion],
+) -> Result<Vec<Customer>> {
+    let Some((sql, values)) = find_customers_sql(criteria) else {
+        return Ok(Vec::new());
+    };
     query_customers(conn, schema, &sql, rusqlite::params_from_iter(values))
+}
+
+/// The query plan of the very statement [`find_customers`] runs for
+/// `criteria` (`EXPLAIN QUERY PLAN`), one line per step.
+pub(crate) fn find_customers_plan(conn: &Connection, criteria: &[Criterion]) -> Result<String> {
+    let Some((sql, values)) = find_customers_sql(criteria) else {
+        return Ok(String::new());
+    };
+    let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+    let rows: Vec<String> = stmt
+        .query_map(rusqlite::params_from_iter(values), |r| {
+            r.get::<_, String>(3)
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows.join("; "))
 }
 
 /// A page of customers, by id.

@@ -61,6 +61,50 @@ fn choice_is_used(
         .is_some())
 }
 
+/// Whether the stored definitions and indexes are exactly what
+/// [`sync_field_defs`] would write for `schema`: then opening the store
+/// needs no write at all, and a reader never waits for the write lock.
+pub(crate) fn field_defs_current(conn: &Connection, schema: &Schema) -> Result<bool> {
+    for object in ObjectKind::ALL {
+        let mut stmt = conn.prepare(
+            "SELECT name, type, choices FROM field_defs WHERE object = ?1 ORDER BY name",
+        )?;
+        let stored: Vec<(String, String, String)> = stmt
+            .query_map([object.as_str()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut wanted: Vec<(String, String, String)> = schema
+            .fields(object)
+            .iter()
+            .map(|def| {
+                (
+                    def.name.clone(),
+                    def.ty.as_str().to_owned(),
+                    serde_json::Value::from(def.choice_keys()).to_string(),
+                )
+            })
+            .collect();
+        wanted.sort();
+        if stored != wanted {
+            return Ok(false);
+        }
+        for def in schema.fields(object).iter().filter(|d| d.indexed) {
+            let index = format!("cf_{}_{}", object.as_str(), def.name);
+            let exists = conn
+                .query_row(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?1",
+                    [&index],
+                    |_| Ok(()),
+                )
+                .optional()?
+                .is_some();
+            if !exists {
+                return Ok(false);
+            }
+        }
+    }
+    Ok(true)
+}
+
 /// Compares `schema` with the definitions records were written under,
 /// refuses changes existing records cannot follow, then records the new
 /// definitions and creates the indexes of indexed fields.
@@ -157,23 +201,4 @@ pub(crate) fn json_to_sql(value: &serde_json::Value) -> rusqlite::types::Value {
         serde_json::Value::Null => Value::Null,
         other => Value::Text(other.to_string()),
     }
-}
-
-/// The query plan SQLite picks for a lookup by custom field, for tests and
-/// `EXPLAIN`-minded admins.
-pub(crate) fn field_lookup_plan(
-    conn: &Connection,
-    object: ObjectKind,
-    field: &str,
-) -> Result<String> {
-    let sql = format!(
-        "EXPLAIN QUERY PLAN SELECT rowid FROM {} WHERE {} = ?1",
-        table(object),
-        field_expr(field)
-    );
-    let mut stmt = conn.prepare(&sql)?;
-    let rows: Vec<String> = stmt
-        .query_map(["x"], |r| r.get::<_, String>(3))?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(rows.join("; "))
 }

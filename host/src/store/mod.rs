@@ -218,6 +218,27 @@ fn exec_cached(conn: &Connection, sql: &str) -> Result<()> {
     Ok(())
 }
 
+/// The pragmas [`configure`] and [`Store::open`] set, as SQLite reports them
+/// on `conn`.
+pub(crate) fn pragmas(conn: &Connection) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for name in [
+        "journal_mode",
+        "synchronous",
+        "foreign_keys",
+        "busy_timeout",
+    ] {
+        let value: rusqlite::types::Value = conn.pragma_query_value(None, name, |r| r.get(0))?;
+        let text = match value {
+            rusqlite::types::Value::Integer(i) => i.to_string(),
+            rusqlite::types::Value::Text(t) => t,
+            other => format!("{other:?}"),
+        };
+        out.push((name.to_owned(), text));
+    }
+    Ok(out)
+}
+
 /// Formats a time the way the store keeps it: fixed width, so text order is time order.
 pub(crate) fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
