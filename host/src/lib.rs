@@ -87,7 +87,7 @@ pub mod test_support {
     pub fn pragmas(host: &crate::Host) -> crate::Result<Vec<(String, String)>> {
         host.runtime()
             .store()
-            .write("read pragmas", crate::store::pragmas)
+            .write("read pragmas", |tx| tx.settings())
     }
 
     /// Calls `f` with a root `system` context of `host`, current on this

@@ -20,7 +20,7 @@ use crate::error::Result;
 use crate::events::{Ctx, Handler, OutboxDelivery, Pipeline};
 use crate::runtime::Runtime;
 use crate::schema::Schema;
-use crate::store::{self, CaseFilter, Page, Store, TaskFilter};
+use crate::store::{self, CaseFilter, Page, TaskFilter};
 
 /// A running Dossier: the store, the schema, the scripts and plugins.
 ///
@@ -66,17 +66,15 @@ impl HostBuilder {
     pub fn open(self) -> Result<Host> {
         let schema = Schema::from_config(&self.config.fields, &self.config.phone.default_region)?;
         let store = if self.in_memory {
-            Store::in_memory()?
+            store::in_memory()?
         } else {
-            Store::open(&self.config.store_path())?
+            store::open(&self.config.store_path())?
         };
         // Most opens find the definitions as the config has them: check on
         // a reader first, so that a read-only command never waits for the
         // write lock behind a long writer.
-        if !store.read(|conn| store::field_defs_current(conn, &schema))? {
-            store.write("custom field definitions", |conn| {
-                store::sync_field_defs(conn, &schema)
-            })?;
+        if !store.read(|tx| tx.field_defs_current(&schema))? {
+            store.write("custom field definitions", |tx| tx.sync_field_defs(&schema))?;
         }
         let scripts = crate::script::Scripts::from_config(&self.config)?.map(Arc::new);
         let plugins = crate::plugin::load(&self.config)?;

@@ -17,7 +17,6 @@ use crate::config::{ChannelDispositions, Config, DispositionCode};
 use crate::error::{Error, Result};
 use crate::events::{Ctx, Step};
 use crate::runtime::Runtime;
-use crate::store;
 
 /// What [`Host::dispose`](crate::Host::dispose) did.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -60,7 +59,7 @@ impl Step for Dispose {
             .ok_or_else(|| Error::Refused("internal error: a disposition ran twice".into()))?;
         let case = interaction.case_number;
         if let Some(number) = case
-            && !rt.store().read(|conn| store::case_exists(conn, number))?
+            && !rt.store().read(|tx| tx.case_exists(number))?
         {
             return Err(Error::not_found(ObjectKind::Case, format!("#{number}")));
         }
@@ -89,7 +88,7 @@ impl Step for Dispose {
             &d.code,
         )?);
         if let Some(number) = d.case_number
-            && !rt.store().read(|conn| store::case_exists(conn, number))?
+            && !rt.store().read(|tx| tx.case_exists(number))?
         {
             return Err(Error::invalid(
                 ObjectKind::Case,
