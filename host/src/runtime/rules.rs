@@ -81,13 +81,13 @@ impl Runtime {
                         ),
                     ));
                 }
-                tx.get_customer(self.schema(), c.customer).map_err(|_| {
-                    Error::invalid(
+                if tx.customer_brief(c.customer)?.is_none() {
+                    return Err(Error::invalid(
                         kind,
                         "customer",
                         format!("refers to missing customer #{}", c.customer),
-                    )
-                })?;
+                    ));
+                }
                 if !cfg.is_open(&c.status) {
                     let old_owner = match op {
                         SaveOp::Create => None,
@@ -145,13 +145,13 @@ impl Runtime {
                 }
                 match t.customer {
                     Some(c) => {
-                        tx.get_customer(self.schema(), c).map_err(|_| {
-                            Error::invalid(
+                        if tx.customer_brief(c)?.is_none() {
+                            return Err(Error::invalid(
                                 kind,
                                 "customer",
                                 format!("refers to missing customer #{c}"),
-                            )
-                        })?;
+                            ));
+                        }
                     }
                     None => return Err(invalid("customer", "or case is required")),
                 }

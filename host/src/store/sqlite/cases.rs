@@ -84,9 +84,9 @@ fn query_cases(
 impl CaseTx for SqliteTx<'_> {
     fn next_case_number(&self) -> Result<CaseNumber> {
         let conn = self.conn;
-        let n: i64 = conn.query_row("SELECT coalesce(max(number), 0) + 1 FROM cases", [], |r| {
-            r.get(0)
-        })?;
+        let n: i64 = conn
+            .prepare_cached("SELECT coalesce(max(number), 0) + 1 FROM cases")?
+            .query_row([], |r| r.get(0))?;
         Ok(CaseNumber(n))
     }
 

@@ -140,10 +140,9 @@ fn find_customers_sql(criteria: &[Criterion]) -> Option<(String, Vec<rusqlite::t
 impl CustomerTx for SqliteTx<'_> {
     fn next_customer_id(&self) -> Result<CustomerId> {
         let conn = self.conn;
-        let id: i64 =
-            conn.query_row("SELECT coalesce(max(id), 0) + 1 FROM customers", [], |r| {
-                r.get(0)
-            })?;
+        let id: i64 = conn
+            .prepare_cached("SELECT coalesce(max(id), 0) + 1 FROM customers")?
+            .query_row([], |r| r.get(0))?;
         Ok(CustomerId(id))
     }
 

@@ -37,10 +37,9 @@ fn follow_up_from_row(schema: &Schema, row: &Row<'_>) -> Result<FollowUp> {
 impl FollowUpTx for SqliteTx<'_> {
     fn next_follow_up_id(&self) -> Result<FollowUpId> {
         let conn = self.conn;
-        let id: i64 =
-            conn.query_row("SELECT coalesce(max(id), 0) + 1 FROM follow_ups", [], |r| {
-                r.get(0)
-            })?;
+        let id: i64 = conn
+            .prepare_cached("SELECT coalesce(max(id), 0) + 1 FROM follow_ups")?
+            .query_row([], |r| r.get(0))?;
         Ok(FollowUpId(id))
     }
 

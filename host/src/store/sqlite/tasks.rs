@@ -73,9 +73,9 @@ fn query_tasks(
 impl TaskTx for SqliteTx<'_> {
     fn next_task_id(&self) -> Result<TaskId> {
         let conn = self.conn;
-        let id: i64 = conn.query_row("SELECT coalesce(max(id), 0) + 1 FROM tasks", [], |r| {
-            r.get(0)
-        })?;
+        let id: i64 = conn
+            .prepare_cached("SELECT coalesce(max(id), 0) + 1 FROM tasks")?
+            .query_row([], |r| r.get(0))?;
         Ok(TaskId(id))
     }
 
