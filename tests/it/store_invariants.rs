@@ -63,6 +63,41 @@ fn reads_complete_while_another_process_holds_the_write_lock() {
 }
 
 #[test]
+fn a_pop_whose_hooks_only_read_does_not_wait_for_a_writer_either() {
+    let t = TestStore::new(FIELDS);
+    let c = t.customer("AC-1", "+33123456789");
+    t.host.open_case(NewCase::new(c, "Printer")).expect("case");
+    std::fs::create_dir_all(t.dir.path().join("scripts")).expect("scripts dir");
+    std::fs::write(
+        t.dir.path().join("scripts").join("pop.rhai"),
+        "fn on_screen_pop(pop) { pop.reason = `seen ${pop.open_cases.len()} open`; }\n",
+    )
+    .expect("script");
+    let scripted = t
+        .reopen(&format!("[scripts]\nfiles = [\"pop.rhai\"]\n{FIELDS}"))
+        .expect("host");
+    let mut holder = Command::new(env!("CARGO_BIN_EXE_hold-write"))
+        .arg(t.db_path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the holder");
+    let mut line = String::new();
+    BufReader::new(holder.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("holder speaks");
+    let pop = scripted
+        .screen_pop(Interaction {
+            caller: Some("+33123456789".into()),
+            ..Interaction::new(dossier_sdk::Channel::Phone)
+        })
+        .expect("the hook ran without the write lock");
+    assert_eq!(pop.reason, "seen 1 open");
+    drop(holder.stdin.take());
+    assert!(holder.wait().expect("holder ends").success());
+}
+
+#[test]
 fn follow_ups_cannot_be_replaced_even_with_raw_sql() {
     let t = TestStore::new(FIELDS);
     let c = t.customer("AC-1", "+33123456789");

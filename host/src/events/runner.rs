@@ -5,9 +5,11 @@
 //! built-in behaviour, its validation, and what it does with the event as
 //! the handlers left it. The runner does the rest, the same way for all:
 //!
-//! 1. opens the write's transaction when the step writes, or when the event
-//!    guards a write and some handler wants it, or joins the one already
-//!    open on this thread;
+//! 1. opens the write's transaction when the step writes, or joins the one
+//!    already open on this thread; when the step only reads but the event
+//!    guards what handlers may write and some handler wants it, opens a
+//!    transaction that takes the write lock only at the handlers' first
+//!    write (so a pop with hooks that only read never waits for a writer);
 //! 2. runs the built-in step;
 //! 3. runs the handlers: scripts, then plugins, then in-process handlers,
 //!    each with the context, checking after each that the event is still of
@@ -72,8 +74,11 @@ impl Runtime {
                 .as_ref()
                 .is_some_and(|e| self.pipeline().any_handles(e));
         if guarded {
+            // The step itself only read: take the write lock only if a
+            // handler writes, so a pop with hooks still never waits for a
+            // writer unless its hooks write.
             let label = step.label().to_owned();
-            self.transaction(&label, || self.dispatch(ctx, step, event))
+            self.guarded(&label, || self.dispatch(ctx, step, event))
         } else {
             self.dispatch(ctx, step, event)
         }

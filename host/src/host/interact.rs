@@ -17,8 +17,9 @@ impl Host {
     /// form. The result names a target that exists, with the reason it was
     /// chosen; a veto is returned as [`Error::Vetoed`](crate::Error::Vetoed).
     ///
-    /// Hooks run inside a write transaction, so a veto rolls back whatever
-    /// they wrote; without hooks a pop only reads and takes no lock.
+    /// Hooks run inside a transaction, so a veto rolls back whatever they
+    /// wrote; it takes the write lock only when a hook writes, and without
+    /// hooks a pop only reads.
     ///
     /// A phone or email matching one customer pops that customer, never one
     /// of their cases, even if they have exactly one open case: a caller is

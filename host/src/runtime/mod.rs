@@ -106,6 +106,20 @@ impl Runtime {
         Ok(out)
     }
 
+    /// Runs `f` in a transaction that takes the write lock only if `f`
+    /// writes (joining one this thread has open): for events that guard the
+    /// writes their handlers may make. Commits or rolls back like
+    /// [`Runtime::transaction`].
+    pub(crate) fn guarded<T>(
+        self: &Arc<Self>,
+        label: &str,
+        f: impl FnOnce() -> Result<T>,
+    ) -> Result<T> {
+        let out = self.store.guard(label, |_| f())?;
+        self.after_commit();
+        Ok(out)
+    }
+
     pub(crate) fn note_queued(&self) {
         self.outbox_queued.store(true, Ordering::Release);
     }

@@ -46,6 +46,12 @@ pub(crate) trait Store: Send + Sync {
     /// rolls back when it fails. `label` names the write in errors.
     fn write_with(&self, label: &str, f: &mut dyn FnMut(&dyn Tx) -> Result<()>) -> Result<()>;
 
+    /// Like [`Store::write_with`], but the outermost call takes the write
+    /// lock only when `f` first writes: an event that guards writes its
+    /// handlers *may* make (a screen-pop with hooks) reads without waiting
+    /// for other writers, and still rolls back what they wrote on a veto.
+    fn guard_with(&self, label: &str, f: &mut dyn FnMut(&dyn Tx) -> Result<()>) -> Result<()>;
+
     /// Whether this thread is inside [`Store::write_with`].
     fn in_write(&self) -> bool;
 }
@@ -68,6 +74,18 @@ impl dyn Store + '_ {
         let mut f = Some(f);
         let mut out = None;
         self.write_with(label, &mut |tx| {
+            let f = f.take().ok_or_else(ran_twice)?;
+            out = Some(f(tx)?);
+            Ok(())
+        })?;
+        out.ok_or_else(ran_twice)
+    }
+
+    /// [`Store::guard_with`] for a closure that returns a value.
+    pub(crate) fn guard<T>(&self, label: &str, f: impl FnOnce(&dyn Tx) -> Result<T>) -> Result<T> {
+        let mut f = Some(f);
+        let mut out = None;
+        self.guard_with(label, &mut |tx| {
             let f = f.take().ok_or_else(ran_twice)?;
             out = Some(f(tx)?);
             Ok(())

@@ -99,11 +99,14 @@ impl SqliteStore {
     }
 
     /// Runs `f` in the write transaction. A call made while this thread is
-    /// already inside `write` joins the outer transaction: it commits or
-    /// rolls back with it. `label` names the write in errors.
-    pub(crate) fn write<T>(
+    /// already inside one joins the outer transaction: it commits or rolls
+    /// back with it. The outermost call begins it with `begin` (`BEGIN
+    /// IMMEDIATE` takes the write lock at once, `BEGIN DEFERRED` at the
+    /// first write). `label` names the write in errors.
+    fn write_as<T>(
         &self,
         label: &str,
+        begin: &str,
         f: impl FnOnce(&Connection) -> Result<T>,
     ) -> Result<T> {
         let writer = self.writer.lock();
@@ -114,7 +117,7 @@ impl SqliteStore {
             )));
         }
         if depth == 0 {
-            exec_cached(&writer.conn, "BEGIN IMMEDIATE")?;
+            exec_cached(&writer.conn, begin)?;
         }
         writer.enter();
         let guard = DepthGuard {
@@ -127,7 +130,7 @@ impl SqliteStore {
         result
     }
 
-    /// Whether the current thread is inside [`SqliteStore::write`].
+    /// Whether the current thread is inside [`SqliteStore::write_as`].
     pub(crate) fn in_write(&self) -> bool {
         self.writer.is_owned_by_current_thread()
     }
@@ -177,7 +180,11 @@ impl Store for SqliteStore {
     }
 
     fn write_with(&self, label: &str, f: &mut dyn FnMut(&dyn Tx) -> Result<()>) -> Result<()> {
-        self.write(label, |conn| f(&SqliteTx { conn }))
+        self.write_as(label, "BEGIN IMMEDIATE", |conn| f(&SqliteTx { conn }))
+    }
+
+    fn guard_with(&self, label: &str, f: &mut dyn FnMut(&dyn Tx) -> Result<()>) -> Result<()> {
+        self.write_as(label, "BEGIN DEFERRED", |conn| f(&SqliteTx { conn }))
     }
 
     fn in_write(&self) -> bool {
