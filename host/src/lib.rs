@@ -73,6 +73,12 @@ pub mod test_support {
 
     use dossier_sdk::Event;
 
+    /// A time as the store writes it (fixed-width RFC 3339, microseconds),
+    /// for benchmarks that write the same rows as the host.
+    pub fn store_time(t: chrono::DateTime<chrono::Utc>) -> String {
+        crate::store::ts(t)
+    }
+
     /// Runs every handler of `host` on `event` with a root `system`
     /// context, outside any transaction, and returns the event as they left
     /// it: the handler calls alone, for benchmarks.

@@ -51,8 +51,15 @@ pub(crate) trait Step {
     fn built_in(&mut self, rt: &Arc<Runtime>, ctx: &Ctx) -> Result<Option<Event>>;
 
     /// Validates the event again after handlers changed it, correcting what
-    /// may be corrected and refusing the rest.
-    fn recheck(&mut self, rt: &Arc<Runtime>, ctx: &Ctx, event: &mut Event) -> Result<()>;
+    /// may be corrected and refusing the rest. `built` is the event as the
+    /// built-in step made it.
+    fn recheck(
+        &mut self,
+        rt: &Arc<Runtime>,
+        ctx: &Ctx,
+        built: &Event,
+        event: &mut Event,
+    ) -> Result<()>;
 
     /// Completes the operation with the event as handlers left it.
     fn finish(self, rt: &Arc<Runtime>, ctx: &Ctx, event: Option<Event>) -> Result<Self::Out>;
@@ -98,7 +105,7 @@ impl Runtime {
             let mut handler_ctx = ctx.share();
             self.pipeline().run(&mut handler_ctx, &mut event)?;
             if event != before {
-                step.recheck(self, ctx, &mut event)?;
+                step.recheck(self, ctx, &before, &mut event)?;
             }
         }
         step.finish(self, ctx, Some(event))

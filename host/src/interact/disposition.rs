@@ -74,7 +74,13 @@ impl Step for Dispose {
         Ok(Some(event))
     }
 
-    fn recheck(&mut self, rt: &Arc<Runtime>, _ctx: &Ctx, event: &mut Event) -> Result<()> {
+    fn recheck(
+        &mut self,
+        rt: &Arc<Runtime>,
+        _ctx: &Ctx,
+        _built: &Event,
+        event: &mut Event,
+    ) -> Result<()> {
         let Event::Disposition(d) = event else {
             return Err(Error::Refused(
                 "a disposition hook replaced the event".into(),

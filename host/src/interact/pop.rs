@@ -33,7 +33,6 @@ const MAX_CANDIDATES: usize = 20;
 /// wrote) and the host checks what they chose.
 struct Pop {
     interaction: Option<Interaction>,
-    built_in: Option<(PopTarget, String)>,
 }
 
 impl Step for Pop {
@@ -58,25 +57,28 @@ impl Step for Pop {
             .ok_or_else(|| Error::Refused("internal error: a pop was resolved twice".into()))?;
         let region = &rt.config().phone.default_region;
         let pop = rt.read(|tx, schema| resolve(tx, schema, region, interaction))?;
-        self.built_in = Some((pop.target.clone(), pop.reason.clone()));
         Ok(Some(Event::ScreenPop(pop)))
     }
 
-    fn recheck(&mut self, rt: &Arc<Runtime>, _ctx: &Ctx, event: &mut Event) -> Result<()> {
-        let Event::ScreenPop(pop) = event else {
+    fn recheck(
+        &mut self,
+        rt: &Arc<Runtime>,
+        _ctx: &Ctx,
+        built: &Event,
+        event: &mut Event,
+    ) -> Result<()> {
+        let (Event::ScreenPop(pop), Event::ScreenPop(built)) = (event, built) else {
             return Err(Error::Refused(
                 "a screen_pop hook replaced the event".into(),
             ));
         };
         rt.read(|tx, _| {
             check_target(tx, &mut pop.target)?;
-            if let Some((target, reason)) = &self.built_in
-                && pop.target != *target
-                && pop.reason == *reason
-            {
+            if pop.target != built.target && pop.reason == built.reason {
                 pop.reason = format!(
-                    "a screen_pop hook chose {} (built in: {reason})",
-                    describe(tx, &pop.target)?
+                    "a screen_pop hook chose {} (built in: {})",
+                    describe(tx, &pop.target)?,
+                    built.reason
                 );
             }
             pop.open_cases = open_cases_of(tx, &pop.target)?;
@@ -106,7 +108,6 @@ impl Runtime {
             ctx,
             Pop {
                 interaction: Some(interaction),
-                built_in: None,
             },
         )
     }

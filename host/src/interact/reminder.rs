@@ -94,7 +94,13 @@ impl Step for Remind<'_> {
         })))
     }
 
-    fn recheck(&mut self, _rt: &Arc<Runtime>, _ctx: &Ctx, event: &mut Event) -> Result<()> {
+    fn recheck(
+        &mut self,
+        _rt: &Arc<Runtime>,
+        _ctx: &Ctx,
+        _built: &Event,
+        event: &mut Event,
+    ) -> Result<()> {
         let Event::TaskReminder(reminder) = event else {
             return Err(Error::Refused(
                 "a task_reminder hook replaced the event".into(),

@@ -83,7 +83,13 @@ impl Step for Save<'_> {
         Ok(Some(Event::BeforeSave(SaveEvent::new(op, record))))
     }
 
-    fn recheck(&mut self, rt: &Arc<Runtime>, _ctx: &Ctx, event: &mut Event) -> Result<()> {
+    fn recheck(
+        &mut self,
+        rt: &Arc<Runtime>,
+        _ctx: &Ctx,
+        _built: &Event,
+        event: &mut Event,
+    ) -> Result<()> {
         let Event::BeforeSave(save) = event else {
             return Err(Error::Refused(
                 "a before_save hook replaced the event".into(),
