@@ -184,17 +184,33 @@ fn main() -> BenchResult<()> {
 
     let reader = common::raw_reader(&dirs[0].path().join("dossier.db"))?;
     let raw_find = |number: &str| -> BenchResult<usize> {
-        // The rows the host reads: the customer with its phones and emails.
+        // The statement the host runs (`store/sqlite/customers.rs`): the
+        // customer row with its phones and emails, every column read.
         let mut stmt = reader.prepare_cached(
-            "SELECT c.id, c.account, c.name, c.address, c.custom, c.created_at, c.updated_at,
-                (SELECT json_group_array(json_array(label, number)) FROM customer_phones
-                 WHERE customer_id = c.id),
-                (SELECT json_group_array(json_array(label, address)) FROM customer_emails
-                 WHERE customer_id = c.id)
-             FROM customer_phones p JOIN customers c ON c.id = p.customer_id WHERE p.number = ?1",
+            "SELECT id, account, name, address, custom, created_at, updated_at,
+                (SELECT json_group_array(json_array(label, number)) FROM
+                    (SELECT label, number FROM customer_phones WHERE customer_id = customers.id
+                     ORDER BY position)),
+                (SELECT json_group_array(json_array(label, address)) FROM
+                    (SELECT label, address FROM customer_emails WHERE customer_id = customers.id
+                     ORDER BY position))
+             FROM customers WHERE id IN (SELECT customer_id FROM customer_phones WHERE number = ?1)
+             ORDER BY id LIMIT 100",
         )?;
-        let rows: Vec<(i64, String)> = stmt
-            .query_map([number], |r| Ok((r.get(0)?, r.get(1)?)))?
+        let rows: Vec<[rusqlite::types::Value; 9]> = stmt
+            .query_map([number], |r| {
+                Ok([
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                ])
+            })?
             .collect::<Result<_, _>>()?;
         Ok(rows.len())
     };
