@@ -14,6 +14,10 @@ pub type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
 /// `configure`): the raw side gets the same, so neither is flattered.
 pub fn configure(conn: &Connection) -> BenchResult<()> {
     conn.set_prepared_statement_cache_capacity(256);
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
     conn.busy_timeout(Duration::from_secs(5))?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;

@@ -65,10 +65,7 @@ impl LookupTx for SqliteTx<'_> {
 
     fn open_case_numbers(&self, customer: CustomerId, limit: u32) -> Result<Vec<CaseNumber>> {
         let conn = self.conn;
-        let mut stmt = conn.prepare_cached(
-            "SELECT number FROM cases WHERE customer_id = ?1 AND is_open = 1
-             ORDER BY number DESC LIMIT ?2",
-        )?;
+        let mut stmt = conn.prepare_cached(OPEN_CASE_NUMBERS)?;
         let numbers = stmt
             .query_map(params![customer.0, limit], |r| r.get(0).map(CaseNumber))?
             .collect::<rusqlite::Result<_>>()?;
@@ -112,3 +109,7 @@ impl LookupTx for SqliteTx<'_> {
         Ok(n.unsigned_abs())
     }
 }
+
+/// The open cases of a customer, newest first (what every pop lists).
+pub(super) const OPEN_CASE_NUMBERS: &str = "SELECT number FROM cases
+     WHERE customer_id = ?1 AND is_open = 1 ORDER BY number DESC LIMIT ?2";

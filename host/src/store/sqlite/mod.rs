@@ -57,6 +57,16 @@ pub(crate) struct SqliteStore {
 
 fn configure(conn: &Connection) -> Result<()> {
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    // The query planner stability guarantee: a statement's plan does not
+    // depend on the values bound to it. Without it SQLite marks parameters
+    // compared against a partial index's condition (`cases_owner`) or used
+    // in `LIMIT` as "re-plan when rebound", and rusqlite's statement cache
+    // clears every binding when a statement goes back to the cache: every
+    // reuse of such a statement was parsed and planned again.
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
     conn.busy_timeout(Duration::from_secs(5))?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
@@ -245,4 +255,44 @@ impl Writer {
 fn exec_cached(conn: &Connection, sql: &str) -> Result<()> {
     conn.prepare_cached(sql)?.execute([])?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use dossier_sdk::CustomerId;
+    use rusqlite::StatementStatus;
+
+    use super::*;
+    use crate::store::LookupTx;
+
+    #[test]
+    fn a_cached_statement_is_not_planned_again_when_it_is_reused() {
+        let store = SqliteStore::in_memory().expect("store");
+        store
+            .write_as("rows", "BEGIN IMMEDIATE", |conn| {
+                conn.execute_batch(
+                    "INSERT INTO customers (id, account, name, created_at, updated_at)
+                         VALUES (1, 'AC-1', 'Ada', 't', 't');
+                     INSERT INTO cases (number, customer_id, subject, description, status, is_open,
+                         visibility, severity, priority, created_at, updated_at)
+                         VALUES (1, 1, 's', '', 'open', 1, 'public', 'minor', 'normal', 't', 't');",
+                )?;
+                Ok(())
+            })
+            .expect("rows");
+        store
+            .write_as("reads", "BEGIN IMMEDIATE", |conn| {
+                let tx = SqliteTx { conn };
+                for limit in [20, 20, 5, 20] {
+                    assert_eq!(tx.open_case_numbers(CustomerId(1), limit)?.len(), 1);
+                }
+                // `LIMIT ?2` and the partial index on `cases.owner` used to
+                // make SQLite re-plan this statement whenever rusqlite's
+                // cache cleared its bindings.
+                let stmt = conn.prepare_cached(interactions::OPEN_CASE_NUMBERS)?;
+                assert_eq!(stmt.get_status(StatementStatus::RePrepare), 0);
+                Ok(())
+            })
+            .expect("reads");
+    }
 }
