@@ -60,6 +60,7 @@ fn check(config: &Path, out: &Out) -> Result<()> {
         let errors: Vec<serde_json::Value> = report
             .errors
             .iter()
+            .chain(&report.findings)
             .map(|e| match e {
                 Error::Script {
                     file,
@@ -86,7 +87,7 @@ fn check(config: &Path, out: &Out) -> Result<()> {
                 emit(&format!("      warning: {w}\n"))?;
             }
         }
-        for e in &report.errors {
+        for e in report.errors.iter().chain(&report.findings) {
             emit(&format!("error {e}\n"))?;
         }
         if report.scripts.is_empty() && report.errors.is_empty() {
@@ -96,11 +97,21 @@ fn check(config: &Path, out: &Out) -> Result<()> {
             ))?;
         }
     }
-    match report.errors.len() {
-        0 => Ok(()),
-        n => Err(Error::Refused(format!(
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    match (report.errors.len(), report.findings.len()) {
+        (0, 0) => Ok(()),
+        (n, 0) => Err(Error::Refused(format!(
             "{n} script{} did not compile",
-            if n == 1 { "" } else { "s" }
+            plural(n)
+        ))),
+        (0, f) => Err(Error::Refused(format!(
+            "{f} mistake{} found in scripts",
+            plural(f)
+        ))),
+        (n, f) => Err(Error::Refused(format!(
+            "{n} script{} did not compile, and {f} mistake{} found in the others",
+            plural(n),
+            plural(f)
         ))),
     }
 }

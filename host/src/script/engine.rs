@@ -13,6 +13,7 @@ use rhai::{Dynamic, Engine, Module};
 use super::api::{self, TIMEOUT_MARK};
 use super::context;
 use super::records;
+use super::{lookup, patterns};
 use crate::config::ScriptLimits;
 
 /// How often (in operations) the wall-clock deadline is checked: reading the
@@ -63,6 +64,19 @@ pub(crate) fn build(limits: &ScriptLimits) -> Engine {
     engine
 }
 
+/// An engine that only parses: the same language and symbols as [`build`]'s,
+/// no optimization, for checks that need the script as written.
+pub(crate) fn parse_only() -> Engine {
+    let mut engine = Engine::new_raw();
+    engine.disable_symbol("eval");
+    engine.disable_symbol("import");
+    engine.disable_symbol("export");
+    // Not strict: a hook using a top-level constant must reach the
+    // top-level check, which says what to do, rather than fail here.
+    engine.set_optimization_level(rhai::OptimizationLevel::None);
+    engine
+}
+
 /// `0` in the config would mean "unlimited" to Rhai; keep a floor instead.
 fn nonzero(ops: u64) -> u64 {
     ops.max(1)
@@ -103,6 +117,8 @@ pub(crate) fn dossier_module() -> Module {
     );
     records::register(&mut module);
     api::register(&mut module);
+    lookup::register(&mut module);
+    patterns::register(&mut module);
     module.build_index();
     module
 }

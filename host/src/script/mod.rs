@@ -16,12 +16,15 @@
 //! - The engine has no file, network, process, `eval` or module access.
 
 mod api;
+mod check;
 mod context;
 mod convert;
 mod docs;
 mod dry_run;
 mod engine;
 mod errors;
+mod lookup;
+mod patterns;
 mod records;
 
 use std::path::{Path, PathBuf};
@@ -41,7 +44,7 @@ use crate::events::{Ctx, Handler};
 
 use context::Frame;
 use errors::Source;
-use records::{Access, Rec, ScriptRecord};
+use records::{Access, Prior, Rec, ScriptRecord};
 
 pub use docs::{definitions, hook_table_markdown, reference_markdown};
 pub use dry_run::{DryRun, DryRunOutcome};
@@ -149,6 +152,11 @@ pub struct CheckReport {
     pub scripts: Vec<ScriptSummary>,
     /// One error per script that did not, with its position.
     pub errors: Vec<Error>,
+    /// Mistakes found by walking the scripts that compiled (an unknown
+    /// function, property, custom field or hook name), each an
+    /// [`Error::Script`] with its position and a "did you mean" when a
+    /// known name is close.
+    pub findings: Vec<Error>,
 }
 
 /// What a reload did.
@@ -173,6 +181,10 @@ impl ReloadReport {
 /// [`Handler`] of a [`Host`].
 pub struct Scripts {
     engine: Engine,
+    /// The same language without optimization, to see the top level of a
+    /// script as written: the optimizer drops a top-level `const`, which
+    /// then fails as an undefined variable where a hook uses it.
+    parse_only: Engine,
     limits: ScriptLimits,
     /// Where scripts come from: the configured directory and file list.
     dir: PathBuf,
@@ -214,6 +226,7 @@ impl Scripts {
         let cfg = &config.scripts;
         Scripts {
             engine: engine::build(&cfg.limits),
+            parse_only: engine::parse_only(),
             limits: cfg.limits.clone(),
             dir: config.resolve(&cfg.dir),
             dir_name: cfg.dir.clone(),
@@ -228,10 +241,30 @@ impl Scripts {
     /// error with its position: `dossier script check`.
     pub fn check(config: &Config) -> Result<CheckReport> {
         let scripts = Scripts::unloaded(config);
+        let schema =
+            crate::schema::Schema::from_config(&config.fields, &config.phone.default_region)?;
+        let known = check::Known::from_engine(&scripts.engine);
         let mut report = CheckReport::default();
         for (path, name) in scripts.paths()? {
             match scripts.compile(&path, name) {
-                Ok(s) => report.scripts.push(s.summary()),
+                Ok(s) => {
+                    let found = check::check(&s.ast, &known, &schema, |f| find_fn_line(&s.text, f));
+                    let mut summary = s.summary();
+                    // A misspelt hook is reported once, as a finding with its position.
+                    summary.warnings.retain(|w| {
+                        !found.iter().any(|f| {
+                            f.message.starts_with("`")
+                                && f.message.contains("is not a hook")
+                                && w.starts_with(f.message.split(' ').next().unwrap_or_default())
+                        })
+                    });
+                    report.scripts.push(summary);
+                    report.findings.extend(
+                        found
+                            .into_iter()
+                            .map(|f| s.source().error(f.pos, f.message)),
+                    );
+                }
                 Err(e) => report.errors.push(e),
             }
         }
@@ -282,6 +315,16 @@ impl Scripts {
             name: &name,
             text: &text,
         };
+        // The script as written first: a top-level `const` or `let` must be
+        // refused as top-level code, not reported where a hook uses it.
+        if let Ok(as_written) = self.parse_only.compile(&text)
+            && let Some(stmt) = as_written.statements().first()
+        {
+            return Err(source.error(
+                stmt.position(),
+                "only `fn` definitions are allowed at the top level of a script: put this code inside a hook function",
+            ));
+        }
         let mut ast = self
             .engine
             .compile(&text)
@@ -495,12 +538,26 @@ impl Scripts {
                     }
                 };
                 let is_new = e.op == SaveOp::Create;
+                let before = index < 4;
+                let changed = &e.changed;
                 let record = std::mem::replace(&mut e.record, placeholder());
                 let (record, veto) = match record {
-                    Record::Customer(r) => self.run_record(ctx, &scripts, hook, r, access(is_new)),
-                    Record::Case(r) => self.run_record(ctx, &scripts, hook, r, access(is_new)),
-                    Record::FollowUp(r) => self.run_record(ctx, &scripts, hook, r, access(is_new)),
-                    Record::Task(r) => self.run_record(ctx, &scripts, hook, r, access(is_new)),
+                    Record::Customer(r) => {
+                        let prior = prior(before, is_new, changed);
+                        self.run_record(ctx, &scripts, hook, r, access(is_new), prior)
+                    }
+                    Record::Case(r) => {
+                        let prior = prior(before, is_new, changed);
+                        self.run_record(ctx, &scripts, hook, r, access(is_new), prior)
+                    }
+                    Record::FollowUp(r) => {
+                        let prior = prior(before, is_new, changed);
+                        self.run_record(ctx, &scripts, hook, r, access(is_new), prior)
+                    }
+                    Record::Task(r) => {
+                        let prior = prior(before, is_new, changed);
+                        self.run_record(ctx, &scripts, hook, r, access(is_new), prior)
+                    }
                 };
                 e.record = record;
                 veto
@@ -523,8 +580,9 @@ impl Scripts {
         hook: &'static str,
         record: T,
         access: Access,
+        prior: Prior<T>,
     ) -> (Record, Result<Option<(String, String)>>) {
-        let handle = Rec::new(record, access);
+        let handle = Rec::with_prior(record, access, prior);
         let mut outcome = Ok(None);
         for script in scripts {
             match self.call(ctx, script, hook, Dynamic::from(handle.clone())) {
@@ -575,6 +633,17 @@ impl Scripts {
             })?;
         }
         Ok(None)
+    }
+}
+
+/// What a record hook may learn about the record before the save: the
+/// stored version for a `before_save_*` of an update (read when a script
+/// asks), the event's changed fields for an `after_save_*`.
+fn prior<T>(before: bool, is_new: bool, changed: &[String]) -> Prior<T> {
+    match (before, is_new) {
+        (true, false) => Prior::Stored(std::sync::OnceLock::new()),
+        (true, true) => Prior::None,
+        (false, _) => Prior::Listed(changed.to_vec()),
     }
 }
 

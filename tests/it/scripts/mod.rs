@@ -1,6 +1,7 @@
 //! Rhai scripting hooks end to end: real scripts in a temp dir, a real
 //! SQLite file, the host's public API.
 
+mod api;
 mod bad;
 mod examples;
 mod hooks;
