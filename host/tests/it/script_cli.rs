@@ -108,3 +108,68 @@ fn check_test_and_docs_from_the_command_line() {
         insta::assert_snapshot!(transcript);
     });
 }
+
+#[test]
+fn a_reminder_whose_hooks_failed_is_reported_failed_with_a_nonzero_exit() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    assert!(dossier(d, &["init"]).status.success());
+    std::fs::write(
+        d.join("scripts/snooze.rhai"),
+        "fn on_task_reminder(r) {\n    if r.task.subject.contains(\"broken\") { veto(\"no notice for broken tasks\"); }\n}\n",
+    )
+    .expect("write");
+    let add = |subject: &str| {
+        let out = dossier(
+            d,
+            &[
+                "task",
+                "add",
+                "--subject",
+                subject,
+                "--due",
+                "+10m",
+                "--remind",
+                "10",
+                "--customer",
+                "AC-000001",
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let demo_customer = dossier(
+        d,
+        &[
+            "customer",
+            "add",
+            "--account",
+            "AC-000001",
+            "--name",
+            "Ada Lovelace",
+        ],
+    );
+    assert!(demo_customer.status.success());
+    add("Call back, broken");
+    let reminders = session(d, &["task", "reminders"]);
+    add("Call back, broken again");
+    let json = dossier(d, &["--json", "run", "--once"]);
+    assert_eq!(json.status.code(), Some(1));
+    let line: serde_json::Value = serde_json::from_slice(&json.stdout).expect("one JSON line");
+    assert_eq!(line["outcome"], "failed");
+    assert!(
+        line["problem"]
+            .as_str()
+            .is_some_and(|p| p.contains("no notice for broken tasks"))
+    );
+    add("Call back");
+    let fine = session(d, &["run", "--once"]);
+    insta::with_settings!({filters => vec![
+        (r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", "[time]"),
+    ]}, {
+        insta::assert_snapshot!(format!("{reminders}\n{fine}"));
+    });
+}
