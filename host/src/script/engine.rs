@@ -13,7 +13,7 @@ use rhai::{Dynamic, Engine, Module};
 use super::api::{self, TIMEOUT_MARK};
 use super::context;
 use super::records;
-use super::{lookup, patterns};
+use super::{lookup, patterns, payload};
 use crate::config::ScriptLimits;
 
 /// How often (in operations) the wall-clock deadline is checked: reading the
@@ -41,7 +41,6 @@ pub(crate) fn build(limits: &ScriptLimits) -> Engine {
     engine.disable_symbol("import");
     engine.disable_symbol("export");
     engine.set_strict_variables(true);
-    engine.set_fail_on_invalid_map_property(true);
 
     engine.set_max_operations(nonzero(limits.max_operations));
     engine.set_max_call_levels(limits.max_call_depth);
@@ -118,6 +117,7 @@ pub(crate) fn dossier_module() -> Module {
     records::register(&mut module);
     api::register(&mut module);
     lookup::register(&mut module);
+    payload::register(&mut module);
     patterns::register(&mut module);
     module.build_index();
     module

@@ -25,7 +25,9 @@ mod engine;
 mod errors;
 mod lookup;
 mod patterns;
+mod payload;
 mod records;
+mod shapes;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -619,17 +621,32 @@ impl Scripts {
             })?;
             convert::add_deprecated_keys(&mut map);
             let before = map.clone();
-            let map = map.into_shared();
-            if let Some(message) = self.call(ctx, script, hook, map.clone())? {
+            let handle = payload::Payload::root(map, hook.trim_start_matches("on_"));
+            if let Some(message) = self.call(ctx, script, hook, Dynamic::from(handle.clone()))? {
                 return Ok(Some((script.name.clone(), message)));
             }
-            let mut after = map.flatten_clone();
+            let mut after = handle.into_value();
             convert::fold_deprecated_keys(&mut after, Some(&before));
             *value = rhai::serde::from_dynamic::<T>(&after).map_err(|e| {
-                script.source().error(
-                    rhai::Position::NONE,
-                    format!("{hook} left its argument malformed: {e}"),
-                )
+                let hook_line = find_fn_line(&script.text, hook);
+                let (pos, why) = match payload::diagnose::<T>(&before, &after) {
+                    Some((key, why)) => {
+                        let pos =
+                            payload::assignment_position(&script.text, hook_line.into(), &key)
+                                .and_then(|(l, c)| {
+                                    Some(rhai::Position::new(
+                                        u16::try_from(l).ok()?,
+                                        u16::try_from(c).ok()?,
+                                    ))
+                                })
+                                .unwrap_or(rhai::Position::new(hook_line, 1));
+                        (pos, why)
+                    }
+                    None => (rhai::Position::new(hook_line, 1), e.to_string()),
+                };
+                script
+                    .source()
+                    .error(pos, format!("{hook} left its argument malformed: {why}"))
             })?;
         }
         Ok(None)

@@ -248,3 +248,54 @@ fn before_save_cse(c) {}
     let findings: Vec<String> = report.findings.iter().map(|e| e.to_string()).collect();
     insta::assert_snapshot!(findings.join("\n\n"));
 }
+
+/// Runs a screen-pop for an unknown caller with `script` as the only script.
+fn pop_with(script: &str) -> dossier_host::Result<dossier_sdk::ScreenPop> {
+    let env = Env::new("", &[("pop.rhai", script)]);
+    let host = env.host();
+    host.screen_pop(dossier_sdk::Interaction {
+        caller: Some("+1 212 555 0100".into()),
+        ..dossier_sdk::Interaction::new(dossier_sdk::Channel::Phone)
+    })
+}
+
+#[test]
+fn a_scripts_own_map_gives_unit_for_a_missing_key_but_a_payload_does_not() {
+    let pop = pop_with(
+        r#"
+fn on_screen_pop(pop) {
+    let mine = #{ a: 1 };
+    let channel = pop.interaction.channel;
+    pop.reason = `${mine.b == ()} ${"reason" in pop} ${pop.interaction.caller} ${channel}`;
+}
+"#,
+    )
+    .expect("pop");
+    assert_eq!(pop.reason, "true true +1 212 555 0100 phone");
+
+    let err = pop_with("fn on_screen_pop(pop) {\n    pop.reason = pop.reasn;\n}\n")
+        .expect_err("typo in the payload");
+    insta::assert_snapshot!(err.to_string(), @r"
+    script error in scripts/pop.rhai:2:21: `screen_pop` has no field `reasn` (did you mean `reason`? fields: interaction, open_cases, reason, target) (in on_screen_pop)
+    2 |     pop.reason = pop.reasn;
+      |                     ^
+    ");
+    let err = pop_with("fn on_screen_pop(pop) {\n    pop.reason = pop.interaction.calller;\n}\n")
+        .expect_err("typo in a nested map");
+    assert!(
+        err.to_string()
+            .contains("`screen_pop.interaction` has no field `calller` (did you mean `caller`?"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_malformed_change_names_the_field_and_what_it_expected() {
+    let err = pop_with("\nfn on_screen_pop(pop) {\n    pop.target = \"customer\";\n}\n")
+        .expect_err("a string is no target");
+    insta::assert_snapshot!(err.to_string(), @r#"
+    script error in scripts/pop.rhai:3:9: on_screen_pop left its argument malformed: field `target` was set to the string "customer", which does not fit: invalid type: string "customer", expected a map, a PopTarget
+    3 |     pop.target = "customer";
+      |         ^
+    "#);
+}
