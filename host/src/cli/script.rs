@@ -20,7 +20,8 @@ pub(crate) enum ScriptCmd {
     Test {
         /// The hook: before_save_case, on_screen_pop, ...
         hook: String,
-        /// The record (for record hooks) or event data, as JSON.
+        /// The record (for record hooks) or event data, as JSON; `-` reads
+        /// standard input. Unset fields get defaults.
         #[arg(long, value_name = "FILE.json")]
         input: PathBuf,
     },
@@ -117,13 +118,27 @@ fn check(config: &Path, out: &Out) -> Result<()> {
 }
 
 fn test(config: &Path, hook: &str, input: &Path, out: &Out) -> Result<()> {
-    let text = std::fs::read_to_string(input).map_err(|source| Error::Io {
-        what: "cannot read",
-        path: input.to_owned(),
-        source,
-    })?;
+    let from_stdin = input == Path::new("-");
+    let text = if from_stdin {
+        std::io::read_to_string(std::io::stdin()).map_err(|source| Error::Io {
+            what: "cannot read the input from",
+            path: PathBuf::from("standard input"),
+            source,
+        })?
+    } else {
+        std::fs::read_to_string(input).map_err(|source| Error::Io {
+            what: "cannot read",
+            path: input.to_owned(),
+            source,
+        })?
+    };
+    let shown = if from_stdin {
+        "the standard input".to_owned()
+    } else {
+        input.display().to_string()
+    };
     let value: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| Error::Refused(format!("{} is not valid JSON: {e}", input.display())))?;
+        .map_err(|e| Error::Refused(format!("{shown} is not valid JSON: {e}")))?;
     let host = super::open(config)?;
     let run = host.test_hook(hook, &value)?;
     out.one(&run, human)?;
@@ -134,16 +149,19 @@ fn test(config: &Path, hook: &str, input: &Path, out: &Out) -> Result<()> {
 }
 
 fn human(run: &DryRun) -> String {
-    let mut s = match &run.outcome {
+    // What the scripts printed came before the outcome (an error stops the
+    // hook after its prints), so it is shown first: in the order it happened.
+    let mut s = String::new();
+    for line in &run.printed {
+        s.push_str(&format!("printed: {line}\n"));
+    }
+    s.push_str(&match &run.outcome {
         DryRunOutcome::Continue => format!("{}: continue\n", run.hook),
         DryRunOutcome::Vetoed { by, message } => {
             format!("{}: vetoed by {by}: {message}\n", run.hook)
         }
         DryRunOutcome::Failed { error } => format!("{}: failed: {error}\n", run.hook),
-    };
-    for line in &run.printed {
-        s.push_str(&format!("printed: {line}\n"));
-    }
+    });
     let event = match &run.event {
         dossier_sdk::Event::BeforeSave(e) => {
             s.push_str("record as the hooks left it:\n");

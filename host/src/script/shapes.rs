@@ -250,3 +250,79 @@ pub(crate) fn definitions(specs: &[EventSpec]) -> String {
     }
     out
 }
+
+/// A payload of `kind` with every field at its blank value: `()` where the
+/// field is optional, empty text, lists and maps, zero and false where
+/// those read, and the example's value only where nothing blank does (an
+/// enum such as a channel). `dossier script test` lays the admin's partial
+/// input over it.
+pub(crate) fn blank(kind: EventKind) -> Option<Value> {
+    let example = Event::examples()
+        .iter()
+        .find(|e| e.kind() == kind)
+        .and_then(payload)?;
+    let mut out = example.clone();
+    blank_fields(kind, &mut out, "");
+    Some(out)
+}
+
+fn blank_fields(kind: EventKind, root: &mut Value, prefix: &str) {
+    let keys: Vec<String> = match root.pointer(prefix) {
+        Some(Value::Object(map)) => map.keys().cloned().collect(),
+        _ => return,
+    };
+    for key in keys {
+        let pointer = format!("{prefix}/{key}");
+        let Some(current) = root.pointer(&pointer).cloned() else {
+            continue;
+        };
+        let tagged = current.get(TAG).is_some();
+        if current.is_object() && !FREE_FORM.contains(&key.as_str()) && !tagged {
+            blank_fields(kind, root, &pointer);
+            continue;
+        }
+        // A pop target has no blank value: the new-customer form, with
+        // nothing filled, is the one that assumes nothing.
+        let new_customer = serde_json::json!({ TAG: "new_customer", "prefill": {} });
+        let candidates = [
+            if tagged { new_customer } else { Value::Null },
+            Value::Null,
+            Value::String(String::new()),
+            Value::Array(Vec::new()),
+            Value::Object(serde_json::Map::new()),
+            Value::from(0),
+            Value::Bool(false),
+        ];
+        for candidate in candidates {
+            let mut trial = root.clone();
+            if let Some(slot) = trial.pointer_mut(&pointer) {
+                *slot = candidate;
+            }
+            if reads(kind, trial.clone()) {
+                *root = trial;
+                break;
+            }
+        }
+    }
+}
+
+/// `input` laid over `base`: maps merge key by key, anything else (and a
+/// tagged map such as a pop target, whose variant the input picks)
+/// replaces.
+pub(crate) fn overlay(base: &mut Value, input: &Value) {
+    match (base, input) {
+        (Value::Object(base), Value::Object(input)) => {
+            for (key, value) in input {
+                match base.get_mut(key) {
+                    Some(slot) if value.is_object() && value.get(TAG).is_none() => {
+                        overlay(slot, value);
+                    }
+                    _ => {
+                        base.insert(key.clone(), value.clone());
+                    }
+                }
+            }
+        }
+        (base, input) => *base = input.clone(),
+    }
+}

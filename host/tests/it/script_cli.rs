@@ -173,3 +173,69 @@ fn a_reminder_whose_hooks_failed_is_reported_failed_with_a_nonzero_exit() {
         insta::assert_snapshot!(format!("{reminders}\n{fine}"));
     });
 }
+
+/// `dossier script test HOOK --input -` with `input` on standard input.
+fn test_from_stdin(dir: &Path, hook: &str, input: &str) -> String {
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dossier"))
+        .args(["script", "test", hook, "--input", "-"])
+        .current_dir(dir)
+        .env_remove("DOSSIER_LOG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("dossier runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("input written");
+    let out = child.wait_with_output().expect("dossier ends");
+    format!(
+        "$ dossier script test {hook} --input - <<< '{input}'\nexit {}\n{}{}",
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn script_test_takes_partial_events_from_stdin_and_prints_in_order() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    assert!(dossier(d, &["init"]).status.success());
+    std::fs::write(
+        d.join("scripts/events.rhai"),
+        r#"
+fn on_notification(n) {
+    print(`to ${n.to.len()} recipients, subject ${n.subject}`);
+    if n.subject == "fail" { n.to[0].adress; }
+    n.subject = `[${n.audience}] ${n.subject}`;
+}
+
+fn on_screen_pop(pop) {
+    print(`${pop.interaction.channel} call from ${pop.interaction.caller}`);
+    pop.reason = "checked";
+}
+"#,
+    )
+    .expect("write");
+    let mut transcript = test_from_stdin(
+        d,
+        "on_notification",
+        r#"{ "subject": "Hello", "to": [{ "address": "ada@example.com" }] }"#,
+    );
+    transcript.push_str(&test_from_stdin(
+        d,
+        "on_notification",
+        r#"{ "subject": "fail", "to": [{ "name": "Ada", "address": "ada@example.com" }] }"#,
+    ));
+    transcript.push_str(&test_from_stdin(
+        d,
+        "on_screen_pop",
+        r#"{ "interaction": { "caller": "+33612345678" } }"#,
+    ));
+    insta::assert_snapshot!(transcript);
+}
