@@ -3,6 +3,7 @@
 
 mod api;
 mod bad;
+mod doc_samples;
 mod examples;
 mod hooks;
 mod tooling;
