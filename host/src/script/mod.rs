@@ -50,6 +50,7 @@ use records::{Access, Prior, Rec, ScriptRecord};
 
 pub use docs::{definitions, hook_table_markdown, reference_markdown};
 pub use dry_run::{DryRun, DryRunOutcome};
+pub(crate) use lookup::{MAX_PER_PAGE, case_page, follow_up_page};
 
 /// Every hook a script can define, in a fixed order (bit `i` of a hook mask
 /// is `HOOKS[i]`): [`dossier_sdk::events::hook_names`] as a const array, which
