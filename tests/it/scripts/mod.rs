@@ -3,6 +3,7 @@
 
 mod api;
 mod bad;
+mod cookbook;
 mod doc_samples;
 mod examples;
 mod hooks;
