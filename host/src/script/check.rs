@@ -24,6 +24,8 @@ use crate::schema::Schema;
 pub(crate) struct Finding {
     pub(crate) pos: Position,
     pub(crate) message: String,
+    /// For a function named almost like a hook: its name.
+    pub(crate) misspelt_hook: Option<String>,
 }
 
 /// The names a script may use, gathered once per check from the engine.
@@ -143,6 +145,7 @@ pub(crate) fn check(
                 message: format!(
                     "`{name}` is not a hook, so it never runs (did you mean `{hook}`?)"
                 ),
+                misspelt_hook: Some(name.to_owned()),
             });
         }
         // Anonymous functions (closures) are compiled to functions of
@@ -227,6 +230,7 @@ fn check_expr(
                                 "{ty} has no property or custom field `{prop}`{}",
                                 hint(did_you_mean(prop, candidates))
                             ),
+                            misspelt_hook: None,
                         });
                     }
                 }
@@ -281,6 +285,7 @@ fn check_call(
             "unknown function `{name}`{}",
             hint(did_you_mean(name, candidates))
         ),
+        misspelt_hook: None,
     });
 }
 
@@ -308,5 +313,6 @@ fn custom_name(arg: Option<&Expr>, kind: ObjectKind, schema: &Schema, findings: 
                 fields.join(", ")
             }
         ),
+        misspelt_hook: None,
     });
 }

@@ -5,8 +5,8 @@
 //! A script handles an event by defining a function named after it
 //! ([`Event::hook_name`]): `before_save_case(c)`, `on_screen_pop(pop)`, ...
 //! Record events pass typed record handles (see [`records`]); the other
-//! events pass object maps the hook may change, read back into the event
-//! afterwards. Scripts run in `[scripts] files` order; the first veto or
+//! events pass [`payload::Payload`] maps the hook may change, read back
+//! into the event afterwards. Scripts run in `[scripts] files` order; the first veto or
 //! error stops the chain.
 //!
 //! Invariants:
@@ -181,7 +181,7 @@ impl ReloadReport {
 }
 
 /// The admin's scripts and the engine that runs them: the script
-/// [`Handler`] of a [`Host`].
+/// [`Handler`] of a [`Host`](crate::Host).
 pub struct Scripts {
     engine: Engine,
     /// The same language without optimization, to see the top level of a
@@ -253,13 +253,13 @@ impl Scripts {
                 Ok(s) => {
                     let found = check::check(&s.ast, &known, &schema, |f| find_fn_line(&s.text, f));
                     let mut summary = s.summary();
-                    // A misspelt hook is reported once, as a finding with its position.
+                    // A misspelt hook is reported once: as a finding, with
+                    // its position, rather than also as the load warning.
                     summary.warnings.retain(|w| {
-                        !found.iter().any(|f| {
-                            f.message.starts_with("`")
-                                && f.message.contains("is not a hook")
-                                && w.starts_with(f.message.split(' ').next().unwrap_or_default())
-                        })
+                        !found
+                            .iter()
+                            .filter_map(|f| f.misspelt_hook.as_deref())
+                            .any(|name| w.starts_with(&format!("`{name}` ")))
                     });
                     report.scripts.push(summary);
                     report.findings.extend(

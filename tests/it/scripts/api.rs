@@ -299,3 +299,37 @@ fn a_malformed_change_names_the_field_and_what_it_expected() {
       |         ^
     "#);
 }
+
+#[test]
+fn customers_are_found_by_an_indexed_field_and_not_by_others() {
+    let env = Env::new("", &[]);
+    let template =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../host/src/cli/dossier.toml");
+    std::fs::copy(&template, env.config_path()).expect("copy the init template");
+    env.write_script(
+        "find.rhai",
+        r#"
+fn before_save_case(c) {
+    if c.subject == "limit" { find_customers(#{ credit_limit: 10 }); }
+    c.description = `${find_customers(#{ tier: "gold" }).len()} ${find_customers(#{ tier: "silver" }).len()}`;
+}
+"#,
+    );
+    let host = env.host();
+    let gold = host
+        .create_customer(NewCustomer {
+            account: "AC-G".into(),
+            name: "Gold".into(),
+            custom: [("tier".to_owned(), FieldValue::Choice("gold".into()))].into(),
+            ..Default::default()
+        })
+        .expect("saved");
+    let case = open_case(&host, &gold, "any").expect("saved");
+    assert_eq!(case.description, "1 0");
+    let err = open_case(&host, &gold, "limit").expect_err("not indexed");
+    assert!(
+        err.to_string()
+            .contains("customer field `credit_limit` is not indexed"),
+        "{err}"
+    );
+}
