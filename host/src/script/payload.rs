@@ -34,6 +34,16 @@ enum Step {
     Index(usize),
 }
 
+/// What a field holds, as [`Payload::get`] hands it out.
+enum Found {
+    /// A map: handed out as a handle.
+    Map,
+    /// An array: its items, `None` for the maps (handed out as handles).
+    Array(Vec<Option<Dynamic>>),
+    /// Anything else (or a free-form map): a copy.
+    Value(Dynamic),
+}
+
 /// A handle on one map of an event payload.
 #[derive(Debug, Clone)]
 pub(crate) struct Payload {
@@ -101,49 +111,50 @@ impl Payload {
         ))
     }
 
-    /// The value of field `key`, maps and arrays of maps as handles.
+    /// The value of field `key`, maps and arrays of maps as handles. Maps
+    /// are not copied: a handle says where they are.
     fn get(&self, key: &str) -> RhaiResult<Dynamic> {
+        let free = FREE_FORM.contains(&key);
         let found = self.with_map(|m| match m.get(key) {
-            Some(v) => Ok(v.clone()),
             None => Err(m.keys().map(|k| k.to_string()).collect::<Vec<_>>()),
+            Some(v) if v.is_map() && !free => Ok(Found::Map),
+            Some(v) if v.is_array() && !free => {
+                let items = v.read_lock::<Array>();
+                let shape = items
+                    .iter()
+                    .flat_map(|a| a.iter())
+                    .map(|item| (!item.is_map()).then(|| item.clone()))
+                    .collect();
+                Ok(Found::Array(shape))
+            }
+            Some(v) => Ok(Found::Value(v.clone())),
         })?;
-        let value = match found {
-            Ok(v) => v,
+        let here = || self.child(Step::Key(key.into()));
+        match found {
+            Ok(Found::Value(v)) => Ok(v),
+            Ok(Found::Map) => Ok(Dynamic::from(here())),
+            Ok(Found::Array(shape)) => {
+                let here = here();
+                Ok(shape
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, plain)| {
+                        plain.unwrap_or_else(|| Dynamic::from(here.child(Step::Index(i))))
+                    })
+                    .collect::<Array>()
+                    .into())
+            }
             Err(keys) => {
                 let hint = did_you_mean(key, keys.iter().map(String::as_str))
                     .map(|s| format!("did you mean `{s}`? "))
                     .unwrap_or_default();
-                return Err(script_error(format!(
+                Err(script_error(format!(
                     "`{}` has no field `{key}` ({hint}fields: {})",
                     self.location(),
                     keys.join(", ")
-                )));
+                )))
             }
-        };
-        let here = self.child(Step::Key(key.into()));
-        Ok(if FREE_FORM.contains(&key) {
-            // Maps whose keys are data, not fields: plain, so a missing
-            // key reads as `()`.
-            value
-        } else if value.is_map() {
-            Dynamic::from(here)
-        } else if value.is_array() {
-            let items = value.into_array().unwrap_or_default();
-            items
-                .into_iter()
-                .enumerate()
-                .map(|(i, item)| {
-                    if item.is_map() {
-                        Dynamic::from(here.child(Step::Index(i)))
-                    } else {
-                        item
-                    }
-                })
-                .collect::<Array>()
-                .into()
-        } else {
-            value
-        })
+        }
     }
 
     /// Sets field `key` to `value` (handles in it resolved to plain values).
