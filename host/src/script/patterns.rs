@@ -94,3 +94,25 @@ pub(crate) fn register(module: &mut Module) {
             })
         });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pattern_is_compiled_once_and_an_oversized_one_refused() {
+        let first = compiled("^case-(\\d+)$").unwrap_or_else(|e| panic!("{e}"));
+        let again = compiled("^case-(\\d+)$").unwrap_or_else(|e| panic!("{e}"));
+        assert!(Arc::ptr_eq(&first, &again), "the second use hits the cache");
+        let long = "a".repeat(MAX_PATTERN_LEN + 1);
+        assert!(compiled(&long).is_err());
+        // Short, but compiling to a huge program.
+        let big = compiled("(\\w{100}){100}");
+        assert!(
+            big.as_ref()
+                .err()
+                .is_some_and(|e| e.to_string().contains("more than 1 MiB")),
+            "{big:?}"
+        );
+    }
+}

@@ -162,4 +162,16 @@ fn definitions_cover_dossier_and_the_language() {
     for needle in ["fn veto(", "fn add_task(", "fn add_follow_up(", "Case"] {
         assert!(defs.contains(needle), "missing {needle}");
     }
+    // Every payload is declared, with the shapes admins used to find by trial.
+    for needle in [
+        "ScreenPop — the parameter of on_screen_pop:",
+        "//   target.prefill (when pop = \"new_customer\"): map",
+        "Notification — the parameter of on_notification:",
+        "//   to[].address: string",
+        "EmailReceived — the parameter of on_email_received:",
+        "//   headers.from.address: string",
+        "TaskReminder — the parameter of on_task_reminder:",
+    ] {
+        assert!(defs.contains(needle), "missing {needle}");
+    }
 }
