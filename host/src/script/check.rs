@@ -9,7 +9,8 @@
 //! (`c.set_custom("tier", ..)` on a case), and a function named almost like
 //! a hook (`before_save_cse`). Each comes with a "did you mean" when a known
 //! name is close. Only what can be known without running is checked: the
-//! type of a hook's parameter, literal field names.
+//! type of a hook's parameter and of variables bound to records, literal
+//! field names.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -151,17 +152,18 @@ pub(crate) fn check(
         // Anonymous functions (closures) are compiled to functions of
         // their own; their parameter is not a record.
         let param = match (hook_param_type(name), def.params.first()) {
-            (Some(ty), Some(p)) if HOOKS.contains(&name) => Some((p.as_str(), ty)),
+            (Some((kind, _)), Some(p)) if HOOKS.contains(&name) => Some((p.to_string(), kind)),
             _ => None,
         };
         // One function at a time, to know whose parameter a variable is
         // (functions are shared, so the copy is cheap).
         let arity = def.params.len();
         let alone = ast.clone_functions_only_filtered(|_, _, _, n, a| n == name && a == arity);
+        let types = local_types(&alone, param);
         alone.walk(&mut |nodes: &[ASTNode]| {
             match nodes.last() {
                 Some(ASTNode::Expr(expr)) => {
-                    check_expr(expr, param, known, &defined, schema, &mut findings);
+                    check_expr(expr, &types, known, &defined, schema, &mut findings);
                 }
                 // A call standing alone as a statement is a statement node.
                 Some(ASTNode::Stmt(rhai::Stmt::FnCall(call, pos))) => {
@@ -185,9 +187,97 @@ fn variable(expr: &Expr) -> Option<&str> {
     }
 }
 
+/// The record type of each variable of a function whose type is certain:
+/// the hook's parameter, and variables every `let` of which binds a record
+/// of one type (`let owner = c.customer();`, `let old = c.previous;`,
+/// `let c2 = find_case(n);`) and that are never assigned otherwise. A name
+/// that is rebound to something else, or assigned, is left out, so the
+/// checks never guess.
+fn local_types(
+    alone: &rhai::AST,
+    param: Option<(String, ObjectKind)>,
+) -> HashMap<String, ObjectKind> {
+    let mut bindings: Vec<(String, Expr)> = Vec::new();
+    let mut assigned: BTreeSet<String> = BTreeSet::new();
+    alone.walk(&mut |nodes: &[ASTNode]| {
+        match nodes.last() {
+            Some(ASTNode::Stmt(rhai::Stmt::Var(var, _, _))) => {
+                bindings.push((var.0.name.to_string(), var.1.clone()));
+            }
+            Some(ASTNode::Stmt(rhai::Stmt::Assignment(a))) => {
+                if let Some(name) = variable(&a.1.lhs) {
+                    assigned.insert(name.to_owned());
+                }
+            }
+            _ => {}
+        }
+        true
+    });
+    let mut types: HashMap<String, ObjectKind> = HashMap::new();
+    if let Some((name, kind)) = &param
+        && !assigned.contains(name)
+        && !bindings.iter().any(|(n, _)| n == name)
+    {
+        types.insert(name.clone(), *kind);
+    }
+    // Each round can type a variable bound from one typed in the last.
+    for _ in 0..4 {
+        let mut next = types.clone();
+        let names: BTreeSet<&String> = bindings.iter().map(|(n, _)| n).collect();
+        for name in names {
+            if assigned.contains(name.as_str()) || param.as_ref().is_some_and(|(p, _)| p == name) {
+                continue;
+            }
+            let mut kinds = bindings
+                .iter()
+                .filter(|(n, _)| n == name)
+                .map(|(_, e)| record_type_of(e, &types));
+            if let Some(Some(first)) = kinds.next()
+                && kinds.all(|k| k == Some(first))
+            {
+                next.insert(name.clone(), first);
+            }
+        }
+        if next == types {
+            break;
+        }
+        types = next;
+    }
+    types
+}
+
+/// The record type `expr` certainly evaluates to (or `()`), if any.
+fn record_type_of(expr: &Expr, types: &HashMap<String, ObjectKind>) -> Option<ObjectKind> {
+    match expr {
+        Expr::FnCall(call, _) if call.op_token.is_none() => match call.name.as_str() {
+            "customer" if call.args.len() == 1 => Some(ObjectKind::Customer),
+            "find_case" => Some(ObjectKind::Case),
+            _ => None,
+        },
+        Expr::Dot(dot, _, _) => {
+            let of = types.get(variable(&dot.lhs)?).copied()?;
+            match (&dot.rhs, of) {
+                (Expr::Property(p, _), kind) if p.2.as_str() == "previous" => Some(kind),
+                (Expr::MethodCall(call, _), ObjectKind::Case | ObjectKind::Task)
+                    if call.name.as_str() == "customer" && call.args.is_empty() =>
+                {
+                    Some(ObjectKind::Customer)
+                }
+                (Expr::MethodCall(call, _), ObjectKind::FollowUp | ObjectKind::Task)
+                    if call.name.as_str() == "parent_case" && call.args.is_empty() =>
+                {
+                    Some(ObjectKind::Case)
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
 fn check_expr(
     expr: &Expr,
-    param: Option<(&str, (ObjectKind, &'static str))>,
+    types: &HashMap<String, ObjectKind>,
     known: &Known,
     defined: &BTreeSet<String>,
     schema: &Schema,
@@ -196,12 +286,10 @@ fn check_expr(
     match expr {
         Expr::FnCall(call, pos) => check_call(call, *pos, known, defined, findings),
         Expr::Dot(dot, _, _) => {
-            let Some((param, (kind, ty))) = param else {
+            let Some(kind) = variable(&dot.lhs).and_then(|v| types.get(v)).copied() else {
                 return;
             };
-            if variable(&dot.lhs) != Some(param) {
-                return;
-            }
+            let ty = type_name(kind);
             // `c.x`, `c.x.y`, `c.x[0]`, `c.m(..)`: the first link of the chain.
             let first = match &dot.rhs {
                 Expr::Dot(inner, _, _) | Expr::Index(inner, _, _) => &inner.lhs,
@@ -243,10 +331,7 @@ fn check_expr(
             }
         }
         Expr::Index(index, _, _) => {
-            let Some((param, (kind, _))) = param else {
-                return;
-            };
-            if variable(&index.lhs) == Some(param) {
+            if let Some(kind) = variable(&index.lhs).and_then(|v| types.get(v)).copied() {
                 custom_name(Some(&index.rhs), kind, schema, findings);
             }
         }

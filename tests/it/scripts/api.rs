@@ -235,6 +235,11 @@ fn before_save_case(c) {
     c.sla_hours = 2;
     add_tsk(#{ case_number: c.number });
     helper(c);
+    let owner = c.customer();
+    if owner.nmae == "" { owner.custom("teir"); }
+    let later = c.customer();
+    later = 5;
+    let anything = later.whatever;
 }
 
 fn helper(x) { x.anything }
