@@ -327,6 +327,8 @@ fn check_expr(
                 {
                     custom_name(call.args.first(), kind, schema, findings);
                 }
+                // A method of a record: some function must take it.
+                Expr::MethodCall(call, pos) => check_call(call, *pos, known, defined, findings),
                 _ => {}
             }
         }

@@ -240,6 +240,7 @@ fn before_save_case(c) {
     let later = c.customer();
     later = 5;
     let anything = later.whatever;
+    let notes = c.follow_up(#{ kind: "note" });
 }
 
 fn helper(x) { x.anything }
