@@ -83,7 +83,14 @@ fn check(config: &Path, out: &Out) -> Result<()> {
             } else {
                 s.hooks.join(", ")
             };
-            emit(&format!("ok    {} ({hooks})\n", s.name))?;
+            // Compiled, but the walk found mistakes: not "ok".
+            let mistakes = report
+                .findings
+                .iter()
+                .filter(|e| matches!(e, Error::Script { file, .. } if *file == s.name))
+                .count();
+            let status = if mistakes == 0 { "ok   " } else { "check" };
+            emit(&format!("{status} {} ({hooks})\n", s.name))?;
             for w in &s.warnings {
                 emit(&format!("      warning: {w}\n"))?;
             }

@@ -239,3 +239,16 @@ fn on_screen_pop(pop) {
     ));
     insta::assert_snapshot!(transcript);
 }
+
+#[test]
+fn script_check_names_typos_with_did_you_mean_and_fails() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    assert!(dossier(d, &["init"]).status.success());
+    std::fs::write(
+        d.join("scripts/typos.rhai"),
+        "fn before_save_cse(c) {}\n\nfn before_save_case(c) {\n    if c.severty == \"critical\" { add_tsk(#{}); }\n    c.set_custom(\"sla_hour\", 4);\n}\n",
+    )
+    .expect("write");
+    insta::assert_snapshot!(session(d, &["script", "check"]));
+}
