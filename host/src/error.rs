@@ -140,6 +140,22 @@ pub enum Error {
     /// The database failed; the message is the database's own.
     #[error("database error: {0}")]
     Db(String),
+    /// No enabled agent has this login.
+    #[error("unknown agent `{login}`: no enabled agent has this login")]
+    UnknownAgent {
+        /// The login asked for.
+        login: String,
+    },
+    /// The acting agent lacks the permission an operation needs.
+    #[error("agent {login} may not {action}: the `{permission}` permission is missing")]
+    PermissionDenied {
+        /// The acting agent.
+        login: String,
+        /// The permission that is missing.
+        permission: dossier_sdk::Permission,
+        /// What was refused, phrased to follow "may not".
+        action: String,
+    },
     /// The file named as the store exists but is not a Dossier store.
     #[error("{path} is not a Dossier store: {reason}")]
     NotAStore {
@@ -201,7 +217,7 @@ fn valid_codes(channel: dossier_sdk::Channel, valid: &[String]) -> String {
 
 impl Error {
     /// Every code [`Error::code`] returns, in declaration order.
-    pub const CODES: [&'static str; 21] = [
+    pub const CODES: [&'static str; 23] = [
         "config_read",
         "config_parse",
         "config_invalid",
@@ -219,6 +235,8 @@ impl Error {
         "plugin",
         "chain_too_deep",
         "database",
+        "unknown_agent",
+        "permission_denied",
         "not_a_store",
         "schema_too_new",
         "io",
@@ -247,6 +265,8 @@ impl Error {
             Error::Plugin { .. } => "plugin",
             Error::ChainTooDeep { .. } => "chain_too_deep",
             Error::Db(_) => "database",
+            Error::UnknownAgent { .. } => "unknown_agent",
+            Error::PermissionDenied { .. } => "permission_denied",
             Error::NotAStore { .. } => "not_a_store",
             Error::SchemaTooNew { .. } => "schema_too_new",
             Error::Io { .. } => "io",

@@ -59,6 +59,7 @@ pub use error::{Error, Result};
 pub use events::{Actor, Ctx, DeliveryState, Handler, OutboxDelivery};
 pub use host::{Host, HostBuilder};
 pub use interact::{Disposed, FiredReminder, Tick};
+pub use runtime::AgentChange;
 pub use script::{DryRun, DryRunOutcome, ReloadReport, Scripts};
 pub use store::{CaseFilter, Page, TaskFilter};
 

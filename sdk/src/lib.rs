@@ -78,6 +78,7 @@
 #![warn(missing_docs)]
 
 pub mod abi;
+pub mod agents;
 mod error;
 pub mod events;
 mod export;
@@ -112,6 +113,7 @@ pub mod prelude {
 /// use the same version as the SDK.
 pub use serde_json;
 
+pub use agents::{Agent, Group, NewAgent, Permission, Role};
 pub use error::{Error, Result};
 pub use plugin::{CaseQuery, FollowUpQuery, HostApi, Plugin, dispatch};
 

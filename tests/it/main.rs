@@ -1,5 +1,6 @@
 //! End-to-end tests of the host library on real SQLite files.
 
+mod agents;
 mod built;
 mod dispositions;
 mod errors;

@@ -128,12 +128,12 @@ impl Ctx {
     /// the thread's current context when called from inside a handler (an
     /// embedder's handler calling `Host` directly is still one level deeper),
     /// a new origin otherwise.
-    pub(crate) fn for_call(rt: &Arc<Runtime>) -> Result<Ctx> {
+    pub(crate) fn for_call(rt: &Arc<Runtime>, actor: &Actor) -> Result<Ctx> {
         let current =
             with_current(|current| Arc::ptr_eq(&current.state.rt, rt).then(|| current.child()));
         match current.flatten() {
             Some(child) => child,
-            None => Ok(Ctx::root(rt.clone(), Actor::System)),
+            None => Ok(Ctx::root(rt.clone(), actor.clone())),
         }
     }
 

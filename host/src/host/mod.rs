@@ -3,6 +3,7 @@
 //! handler calling it) and hands the work to the runtime; scripts and
 //! plugins never see this type.
 
+mod agents;
 mod interact;
 mod scripting;
 
@@ -17,7 +18,7 @@ use dossier_sdk::{
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::error::Result;
-use crate::events::{Ctx, Handler, OutboxDelivery, Pipeline};
+use crate::events::{Actor, Ctx, Handler, OutboxDelivery, Pipeline};
 use crate::runtime::Runtime;
 use crate::schema::Schema;
 use crate::store::{self, CaseFilter, Page, TaskFilter};
@@ -30,6 +31,9 @@ use crate::store::{self, CaseFilter, Page, TaskFilter};
 #[derive(Clone)]
 pub struct Host {
     rt: Arc<Runtime>,
+    /// Who this handle's operations run as (`system` unless
+    /// [`Host::as_agent`] made it).
+    actor: Actor,
 }
 
 /// Options for opening a [`Host`]; start with [`Host::builder`].
@@ -92,7 +96,10 @@ impl HostBuilder {
             Pipeline::new(handlers),
             scripts,
         );
-        Ok(Host { rt: Arc::new(rt) })
+        Ok(Host {
+            rt: Arc::new(rt),
+            actor: Actor::System,
+        })
     }
 }
 
@@ -144,7 +151,25 @@ impl Host {
 
     /// The context of one operation (see [`Ctx::for_call`]).
     fn ctx(&self) -> Result<Ctx> {
-        Ctx::for_call(&self.rt)
+        Ctx::for_call(&self.rt, &self.actor)
+    }
+
+    /// A handle whose operations run as the agent `login`: permissions are
+    /// checked against that agent, and hooks see them as the actor. The
+    /// embedder authenticates people; Dossier authorizes what they do. An
+    /// unknown or disabled agent is refused with
+    /// [`Error::UnknownAgent`](crate::Error::UnknownAgent).
+    pub fn as_agent(&self, login: &str) -> Result<Host> {
+        self.rt.acting_agent(login)?;
+        Ok(Host {
+            rt: self.rt.clone(),
+            actor: Actor::Agent(login.to_owned()),
+        })
+    }
+
+    /// Who this handle's operations run as.
+    pub fn actor(&self) -> &Actor {
+        &self.actor
     }
 
     /// Runs `f` inside one write transaction: every host write `f` makes
@@ -212,14 +237,19 @@ impl Host {
         self.rt.update_case(&self.ctx()?, case)
     }
 
-    /// Assigns an open case to an agent and/or group. Closed cases cannot be assigned.
+    /// Assigns an open case to an agent and/or group. Closed cases cannot be
+    /// assigned. An agent assigning a case to someone else, or to a group
+    /// they are not in, needs the `reassign_cases` permission.
     pub fn assign_case(
         &self,
         number: CaseNumber,
         owner: Option<String>,
         group: Option<String>,
     ) -> Result<Case> {
-        self.modify_case(number, "assign case", |case| {
+        let ctx = self.ctx()?;
+        self.rt
+            .check_assignment(&ctx, number, owner.as_deref(), group.as_deref())?;
+        self.rt.modify_case(&ctx, number, "assign case", |case| {
             case.owner = owner.or(case.owner.take());
             case.group = group.or(case.group.take());
             Ok(())

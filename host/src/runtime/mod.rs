@@ -7,8 +7,11 @@
 //! - `rules.rs`: the built-in checks a record passes before it is written,
 //!   and again after hooks changed it.
 
+mod agents;
 mod records;
 mod rules;
+
+pub use agents::AgentChange;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -15,7 +15,8 @@ mod sqlite;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use dossier_sdk::{
-    Case, CaseNumber, Customer, CustomerId, FollowUp, FollowUpId, Task, TaskId, TaskStatus,
+    Agent, Case, CaseNumber, Customer, CustomerId, FollowUp, FollowUpId, Group, Task, TaskId,
+    TaskStatus,
 };
 
 use crate::error::{Error, Result};
@@ -100,11 +101,45 @@ fn ran_twice() -> Error {
 
 /// Everything a transaction can do.
 pub(crate) trait Tx:
-    CustomerTx + CaseTx + FollowUpTx + TaskTx + LookupTx + OutboxTx + SchemaTx
+    CustomerTx + CaseTx + FollowUpTx + TaskTx + LookupTx + OutboxTx + SchemaTx + AgentTx
 {
 }
 
-impl<T> Tx for T where T: CustomerTx + CaseTx + FollowUpTx + TaskTx + LookupTx + OutboxTx + SchemaTx {}
+impl<T> Tx for T where
+    T: CustomerTx + CaseTx + FollowUpTx + TaskTx + LookupTx + OutboxTx + SchemaTx + AgentTx
+{
+}
+
+/// Agents and groups.
+pub(crate) trait AgentTx {
+    /// Writes a new agent and their group memberships; refused when the
+    /// login is taken.
+    fn insert_agent(&self, agent: &Agent) -> Result<()>;
+
+    /// Replaces an agent's row and memberships.
+    fn update_agent(&self, agent: &Agent) -> Result<()>;
+
+    /// One agent by login.
+    fn agent(&self, login: &str) -> Result<Option<Agent>>;
+
+    /// Every agent, by login.
+    fn list_agents(&self) -> Result<Vec<Agent>>;
+
+    /// How many agents exist (0 on a fresh store).
+    fn count_agents(&self) -> Result<u64>;
+
+    /// Writes a new group; refused when the name is taken.
+    fn insert_group(&self, group: &Group) -> Result<()>;
+
+    /// One group by name.
+    fn group(&self, name: &str) -> Result<Option<Group>>;
+
+    /// Every group, by name.
+    fn list_groups(&self) -> Result<Vec<Group>>;
+
+    /// The logins of a group's members, sorted.
+    fn group_members(&self, name: &str) -> Result<Vec<String>>;
+}
 
 /// Customers: ids, rows, lookups and listings.
 pub(crate) trait CustomerTx {

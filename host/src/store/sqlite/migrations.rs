@@ -167,6 +167,32 @@ BEGIN
     SELECT RAISE(ABORT, 'follow-ups are append-only: an insert may not replace one');
 END;
 "#,
+    // 4: agents and groups.
+    r#"
+CREATE TABLE agents (
+    login        TEXT PRIMARY KEY,
+    display_name TEXT NOT NULL,
+    email        TEXT,
+    role         TEXT NOT NULL,
+    overrides    TEXT NOT NULL DEFAULT '{}',
+    disabled     INTEGER NOT NULL DEFAULT 0,
+    created_at   TEXT NOT NULL,
+    updated_at   TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE groups (
+    name       TEXT PRIMARY KEY,
+    email      TEXT,
+    created_at TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE agent_groups (
+    login TEXT NOT NULL REFERENCES agents(login),
+    name  TEXT NOT NULL REFERENCES groups(name),
+    PRIMARY KEY (login, name)
+) WITHOUT ROWID;
+CREATE INDEX agent_groups_name ON agent_groups(name, login);
+"#,
 ];
 
 /// Brings the file to the schema version this build writes (refusing a

@@ -6,6 +6,7 @@
 //! transaction; a small pool of reader connections for everyone else (WAL
 //! lets them read while the writer writes).
 
+mod agents;
 mod cases;
 mod customers;
 mod fields;

@@ -1,0 +1,200 @@
+//! Agents, groups and who belongs to which.
+
+use dossier_sdk::{Agent, Group, ObjectKind, Role};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::SqliteTx;
+use crate::error::{Error, Result};
+use crate::store::{AgentTx, from_json, parse_ts, to_json, ts};
+
+const AGENT_COLUMNS: &str = "login, display_name, email, role, overrides, disabled, created_at,
+    updated_at, (SELECT json_group_array(name) FROM
+        (SELECT name FROM agent_groups WHERE agent_groups.login = agents.login ORDER BY name))";
+
+fn agent_from_row(row: &Row<'_>) -> Result<Agent> {
+    let role: String = row.get(3)?;
+    let overrides: String = row.get(4)?;
+    let groups: String = row.get(8)?;
+    Ok(Agent {
+        login: row.get(0)?,
+        display_name: row.get(1)?,
+        email: row.get(2)?,
+        role: role
+            .parse::<Role>()
+            .map_err(|e| Error::Corrupt(format!("agent role: {e}")))?,
+        groups: from_json("agent groups", &groups)?,
+        overrides: from_json("agent permissions", &overrides)?,
+        disabled: row.get(5)?,
+        created_at: parse_ts(&row.get::<_, String>(6)?)?,
+        updated_at: parse_ts(&row.get::<_, String>(7)?)?,
+    })
+}
+
+fn write_groups(conn: &Connection, agent: &Agent) -> Result<()> {
+    conn.prepare_cached("DELETE FROM agent_groups WHERE login = ?1")?
+        .execute([&agent.login])?;
+    let mut insert =
+        conn.prepare_cached("INSERT INTO agent_groups (login, name) VALUES (?1, ?2)")?;
+    for group in &agent.groups {
+        insert.execute(params![agent.login, group])?;
+    }
+    Ok(())
+}
+
+fn group_from_row(row: &Row<'_>) -> Result<Group> {
+    Ok(Group {
+        name: row.get(0)?,
+        email: row.get(1)?,
+        created_at: parse_ts(&row.get::<_, String>(2)?)?,
+    })
+}
+
+impl AgentTx for SqliteTx<'_> {
+    fn insert_agent(&self, agent: &Agent) -> Result<()> {
+        let conn = self.conn;
+        let inserted = conn
+            .prepare_cached(
+                "INSERT INTO agents (login, display_name, email, role, overrides, disabled,
+                                     created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                agent.login,
+                agent.display_name,
+                agent.email,
+                agent.role.as_str(),
+                to_json(&agent.overrides),
+                agent.disabled,
+                ts(agent.created_at),
+                ts(agent.updated_at)
+            ]);
+        match inserted {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                return Err(Error::Refused(format!(
+                    "an agent with login `{}` already exists",
+                    agent.login
+                )));
+            }
+            other => other?,
+        };
+        write_groups(conn, agent)
+    }
+
+    fn update_agent(&self, agent: &Agent) -> Result<()> {
+        let conn = self.conn;
+        let n = conn
+            .prepare_cached(
+                "UPDATE agents SET display_name = ?2, email = ?3, role = ?4, overrides = ?5,
+                     disabled = ?6, updated_at = ?7 WHERE login = ?1",
+            )?
+            .execute(params![
+                agent.login,
+                agent.display_name,
+                agent.email,
+                agent.role.as_str(),
+                to_json(&agent.overrides),
+                agent.disabled,
+                ts(agent.updated_at)
+            ])?;
+        if n == 0 {
+            return Err(Error::NotFound {
+                object: ObjectKind::Customer,
+                key: format!("agent {}", agent.login),
+            });
+        }
+        write_groups(conn, agent)
+    }
+
+    fn agent(&self, login: &str) -> Result<Option<Agent>> {
+        let conn = self.conn;
+        let sql = format!("SELECT {AGENT_COLUMNS} FROM agents WHERE login = ?1");
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query([login])?;
+        match rows.next()? {
+            Some(row) => Ok(Some(agent_from_row(row)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn list_agents(&self) -> Result<Vec<Agent>> {
+        let conn = self.conn;
+        let sql = format!("SELECT {AGENT_COLUMNS} FROM agents ORDER BY login");
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query([])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push(agent_from_row(row)?);
+        }
+        Ok(out)
+    }
+
+    fn count_agents(&self) -> Result<u64> {
+        let conn = self.conn;
+        let n: i64 = conn
+            .prepare_cached("SELECT count(*) FROM agents")?
+            .query_row([], |r| r.get(0))?;
+        Ok(u64::try_from(n).unwrap_or_default())
+    }
+
+    fn insert_group(&self, group: &Group) -> Result<()> {
+        let conn = self.conn;
+        let inserted = conn
+            .prepare_cached("INSERT INTO groups (name, email, created_at) VALUES (?1, ?2, ?3)")?
+            .execute(params![group.name, group.email, ts(group.created_at)]);
+        match inserted {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                Err(Error::Refused(format!(
+                    "a group named `{}` already exists",
+                    group.name
+                )))
+            }
+            other => other.map(drop).map_err(Error::from),
+        }
+    }
+
+    fn group(&self, name: &str) -> Result<Option<Group>> {
+        let conn = self.conn;
+        let mut stmt =
+            conn.prepare_cached("SELECT name, email, created_at FROM groups WHERE name = ?1")?;
+        let found = stmt
+            .query_row([name], |r| {
+                Ok((r.get::<_, String>(0)?, r.get(1)?, r.get::<_, String>(2)?))
+            })
+            .optional()?;
+        found
+            .map(|(name, email, created)| {
+                Ok(Group {
+                    name,
+                    email,
+                    created_at: parse_ts(&created)?,
+                })
+            })
+            .transpose()
+    }
+
+    fn list_groups(&self) -> Result<Vec<Group>> {
+        let conn = self.conn;
+        let mut stmt =
+            conn.prepare_cached("SELECT name, email, created_at FROM groups ORDER BY name")?;
+        let mut rows = stmt.query([])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push(group_from_row(row)?);
+        }
+        Ok(out)
+    }
+
+    fn group_members(&self, name: &str) -> Result<Vec<String>> {
+        let conn = self.conn;
+        let mut stmt =
+            conn.prepare_cached("SELECT login FROM agent_groups WHERE name = ?1 ORDER BY login")?;
+        let logins = stmt
+            .query_map([name], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(logins)
+    }
+}
