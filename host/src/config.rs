@@ -29,6 +29,8 @@ pub struct Config {
     pub reminders: RemindersConfig,
     /// `[events]`: how the event runner bounds chains of hook-caused writes.
     pub events: EventsConfig,
+    /// `[time]`: the time zone people type and read times in.
+    pub time: TimeConfig,
     /// The directory relative paths in this config are resolved against
     /// (the config file's directory); not a key in the file.
     #[serde(skip)]
@@ -262,6 +264,33 @@ impl Default for EventsConfig {
     }
 }
 
+/// `[time]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TimeConfig {
+    /// The IANA time zone (`Europe/Paris`) the command line reads times in
+    /// (`--due "tomorrow 09:00"`) and shows them in. Default `UTC`. The
+    /// store keeps UTC whatever this says.
+    pub zone: String,
+}
+
+impl Default for TimeConfig {
+    fn default() -> Self {
+        TimeConfig {
+            zone: "UTC".to_owned(),
+        }
+    }
+}
+
+impl TimeConfig {
+    /// The zone `zone` names; UTC if it names none (a loaded config was
+    /// checked, so that only happens to a config built by hand).
+    #[cfg_attr(not(feature = "cli"), allow(dead_code))]
+    pub(crate) fn time_zone(&self) -> jiff::tz::TimeZone {
+        crate::time::zone(&self.zone).unwrap_or(jiff::tz::TimeZone::UTC)
+    }
+}
+
 /// `[reminders]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -313,6 +342,11 @@ impl Default for ScriptsConfig {
 }
 
 /// `[scripts.limits]`: what one hook call may use before it is stopped.
+///
+/// Each limit must be at least 1 and at most its ceiling
+/// ([`ScriptLimits::RANGES`]): Rhai reads 0 as "no limit", and a ceiling
+/// keeps a limit from being so large that it no longer limits anything
+/// before the process runs out of memory or stack.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ScriptLimits {
@@ -343,6 +377,52 @@ impl Default for ScriptLimits {
             max_map_size: 10_000,
             timeout_ms: 250,
         }
+    }
+}
+
+impl ScriptLimits {
+    /// Each key of `[scripts.limits]` with the values it accepts, inclusive.
+    pub const RANGES: [(&'static str, u64, u64); 7] = [
+        ("max_operations", 1, 1_000_000_000_000),
+        ("max_call_depth", 1, 256),
+        ("max_expr_depth", 1, 1_024),
+        ("max_string_size", 1, 256 * 1024 * 1024),
+        ("max_array_size", 1, 10_000_000),
+        ("max_map_size", 1, 10_000_000),
+        ("timeout_ms", 1, 600_000),
+    ];
+
+    /// The values, in the order of [`ScriptLimits::RANGES`].
+    fn values(&self) -> [u64; 7] {
+        let wide = |v: usize| u64::try_from(v).unwrap_or(u64::MAX);
+        [
+            self.max_operations,
+            wide(self.max_call_depth),
+            wide(self.max_expr_depth),
+            wide(self.max_string_size),
+            wide(self.max_array_size),
+            wide(self.max_map_size),
+            self.timeout_ms,
+        ]
+    }
+
+    /// Refuses a limit that would be disabled (0) or too large to limit.
+    fn check(&self) -> Result<()> {
+        for ((key, low, high), value) in Self::RANGES.into_iter().zip(self.values()) {
+            if value < low {
+                return Err(Error::Config(format!(
+                    "[scripts.limits] {key} = {value} would switch the limit off; \
+                     give a value from {low} to {high}"
+                )));
+            }
+            if value > high {
+                return Err(Error::Config(format!(
+                    "[scripts.limits] {key} = {value} is more than its ceiling {high}; \
+                     give a value from {low} to {high}"
+                )));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -500,6 +580,10 @@ impl Config {
                 "[reminders] poll_seconds must be at least 1".into(),
             ));
         }
+        self.scripts.limits.check()?;
+        if let Err(reason) = crate::time::zone(&self.time.zone) {
+            return Err(Error::Config(format!("[time] zone {reason}")));
+        }
         if self
             .phone
             .default_region
@@ -512,5 +596,46 @@ impl Config {
             )));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config> {
+        Config::parse(text, Path::new("dossier.toml"))
+    }
+
+    #[test]
+    fn a_limit_that_would_switch_itself_off_is_refused_naming_the_key() {
+        for (key, _, high) in ScriptLimits::RANGES {
+            let e = parse(&format!("[scripts.limits]\n{key} = 0\n")).unwrap_err();
+            assert_eq!(e.code(), "config_invalid", "{key}");
+            assert!(
+                e.to_string().contains(&format!(
+                    "[scripts.limits] {key} = 0 would switch the limit off"
+                )),
+                "{e}"
+            );
+            let e = parse(&format!("[scripts.limits]\n{key} = {}\n", high + 1)).unwrap_err();
+            assert!(e.to_string().contains("ceiling"), "{e}");
+            assert!(parse(&format!("[scripts.limits]\n{key} = {high}\n")).is_ok());
+        }
+        // The defaults are inside the ranges.
+        assert!(ScriptLimits::default().check().is_ok());
+    }
+
+    #[test]
+    fn the_time_zone_is_checked_when_the_config_loads() {
+        assert_eq!(parse("").unwrap().time.zone, "UTC");
+        let paris = parse("[time]\nzone = \"Europe/Paris\"\n").unwrap();
+        assert_eq!(paris.time.time_zone().iana_name(), Some("Europe/Paris"));
+        let e = parse("[time]\nzone = \"Europe/Atlantis\"\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "config is invalid: [time] zone `Europe/Atlantis` is not a time zone: \
+             use an IANA name such as UTC, Europe/Paris or America/New_York"
+        );
     }
 }

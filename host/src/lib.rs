@@ -52,6 +52,7 @@ mod runtime;
 pub mod schema;
 mod script;
 mod store;
+mod time;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;

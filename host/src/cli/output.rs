@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use dossier_sdk::{Case, Customer, FollowUp, Task};
+use jiff::tz::TimeZone;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
@@ -162,14 +163,14 @@ pub(crate) fn case(c: &Case) -> String {
 }
 
 /// A follow-up, for people.
-pub(crate) fn follow_up(f: &FollowUp) -> String {
+pub(crate) fn follow_up(f: &FollowUp, zone: &TimeZone) -> String {
     let mut s = format!(
         "follow-up #{} on case {} — {} by {} at {}\n",
         f.id,
         f.case,
         f.kind.as_str(),
         f.author,
-        f.created_at.format("%Y-%m-%d %H:%M")
+        crate::time::show_short(f.created_at, zone)
     );
     if let Some(e) = &f.email {
         let _ = writeln!(s, "  subject: {}", e.subject);
@@ -182,14 +183,14 @@ pub(crate) fn follow_up(f: &FollowUp) -> String {
 }
 
 /// A task, for people.
-pub(crate) fn task(t: &Task) -> String {
+pub(crate) fn task(t: &Task, zone: &TimeZone) -> String {
     let mut s = format!(
         "task #{} [{}] {} {} — due {}",
         t.id,
         t.status.as_str(),
         t.kind.as_str(),
         t.subject,
-        t.due_at.format("%Y-%m-%d %H:%M UTC")
+        crate::time::show(t.due_at, zone)
     );
     if let Some(m) = t.reminder_minutes {
         let _ = write!(s, ", reminder {m} min before");

@@ -1,6 +1,6 @@
 //! `customer`, `case`, `followup` and `task` commands.
 
-use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 use dossier_sdk::{
     Address, CaseNumber, CustomFields, Customer, CustomerId, CustomerQuery, Email, FollowUpKind,
@@ -69,35 +69,11 @@ pub(crate) fn default_agent() -> String {
         .unwrap_or_else(|_| "agent".to_owned())
 }
 
-/// Parses a time as RFC 3339, `YYYY-MM-DD HH:MM` (UTC), or `+N[m|h|d]` from now.
-pub(crate) fn parse_when(
-    s: &str,
-    now: DateTime<Utc>,
-) -> std::result::Result<DateTime<Utc>, String> {
-    if let Some(rel) = s.strip_prefix('+') {
-        let (n, unit) = rel.split_at(rel.len().saturating_sub(1));
-        let n: i64 = n
-            .parse()
-            .map_err(|_| format!("`{s}` is not a relative time like +30m, +2h or +1d"))?;
-        return match unit {
-            "m" => Ok(now + Duration::minutes(n)),
-            "h" => Ok(now + Duration::hours(n)),
-            "d" => Ok(now + Duration::days(n)),
-            _ => Err(format!(
-                "`{s}` is not a relative time like +30m, +2h or +1d"
-            )),
-        };
-    }
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M")
-        .map(|t| t.and_utc())
-        .map_err(|_| {
-            format!(
-                "`{s}` is not a time: use RFC 3339, \"YYYY-MM-DD HH:MM\" (UTC) or +30m / +2h / +1d"
-            )
-        })
+/// Parses the time given to option `option` (`--due`), relative to the
+/// host's clock and in its `[time] zone`; the error names the option.
+pub(crate) fn parse_when(host: &Host, option: &str, input: &str) -> Result<DateTime<Utc>> {
+    crate::time::parse_when(input, host.now(), &host.config().time.time_zone())
+        .map_err(|message| Error::input(option, message))
 }
 
 // ----- customers -----------------------------------------------------------
@@ -557,6 +533,8 @@ pub(crate) struct FollowUpAdd {
 }
 
 pub(crate) fn follow_up(host: &Host, cmd: FollowUpCmd, out: &Out) -> Result<()> {
+    let zone = host.config().time.time_zone();
+    let show = |f: &dossier_sdk::FollowUp| output::follow_up(f, &zone);
     match cmd {
         FollowUpCmd::Add(a) => {
             let (kind, body) = match (a.note, a.kind, a.body) {
@@ -576,11 +554,11 @@ pub(crate) fn follow_up(host: &Host, cmd: FollowUpCmd, out: &Out) -> Result<()> 
             );
             new.kind = kind;
             new.custom = custom_fields(host, ObjectKind::FollowUp, &a.fields)?;
-            out.one(&host.add_follow_up(new)?, output::follow_up)?;
+            out.one(&host.add_follow_up(new)?, show)?;
         }
         FollowUpCmd::List { case, page } => {
             let (items, total) = host.follow_ups(CaseNumber(case), page.page())?;
-            out.many(&items, output::follow_up, "no follow-ups")?;
+            out.many(&items, show, "no follow-ups")?;
             let pages = total.div_ceil(u64::from(page.per_page.max(1))).max(1);
             out.say(format!(
                 "page {} of {pages} ({total} follow-ups, newest first)",
@@ -622,8 +600,9 @@ pub(crate) struct TaskAdd {
     /// One-line summary.
     #[arg(long)]
     subject: String,
-    /// When: RFC 3339, "YYYY-MM-DD HH:MM" (UTC), or +30m / +2h / +1d.
-    #[arg(long)]
+    /// When: +30m, +1h30m, "tomorrow 09:00", 2030-01-02, "2030-01-02 09:00"
+    /// (in the [time] zone) or RFC 3339.
+    #[arg(long, allow_hyphen_values = true)]
     due: String,
     /// Reminder, in minutes before the due time.
     #[arg(long)]
@@ -655,7 +634,8 @@ pub(crate) struct TaskList {
 }
 
 pub(crate) fn task(host: &Host, cmd: TaskCmd, out: &Out) -> Result<()> {
-    let show = |t: &dossier_sdk::Task| output::task(t);
+    let zone = host.config().time.time_zone();
+    let show = |t: &dossier_sdk::Task| output::task(t, &zone);
     match cmd {
         TaskCmd::Add(a) => {
             let customer = a
@@ -663,8 +643,19 @@ pub(crate) fn task(host: &Host, cmd: TaskCmd, out: &Out) -> Result<()> {
                 .as_deref()
                 .map(|k| find_customer(host, k).map(|c| c.id))
                 .transpose()?;
-            let due_at = parse_when(&a.due, host.now())
-                .map_err(|e| Error::invalid(ObjectKind::Task, "due", e))?;
+            let due_at = parse_when(host, "--due", &a.due)?;
+            if let Some(minutes) = a.remind {
+                let at = due_at - chrono::Duration::minutes(i64::from(minutes));
+                if !crate::time::is_storable(at) {
+                    return Err(Error::input(
+                        "--remind",
+                        format!(
+                            "{minutes} minutes before the due time is before the year 0001, \
+                             the earliest time the store keeps"
+                        ),
+                    ));
+                }
+            }
             let t = host.add_task(NewTask {
                 customer,
                 case: a.case.map(CaseNumber),

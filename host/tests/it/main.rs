@@ -5,4 +5,5 @@ mod interact;
 mod notify_options;
 mod process;
 mod script_cli;
+mod times;
 mod util;
