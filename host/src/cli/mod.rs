@@ -73,7 +73,7 @@ enum Command {
     Dispose(dispose::DisposeArgs),
     /// Check a notification and run it through the notification hooks (a sending plugin such as smtp-notify sends it).
     Notify(notify::NotifyArgs),
-    /// Fire task reminders as they come due and deliver the outbox, until Ctrl-C.
+    /// Fire task reminders as they come due and deliver the outbox, until Ctrl-C or SIGTERM.
     Run(run::RunArgs),
     /// Rhai scripts: check, test a hook on a JSON file (dry run), docs.
     #[command(subcommand)]

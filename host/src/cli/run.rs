@@ -47,13 +47,17 @@ pub(crate) fn run(host: &Host, args: RunArgs, out: &Out) -> Result<()> {
     );
     let (stop, stopped) = mpsc::channel();
     if !args.once {
-        // The handler only asks the loop to stop; the loop finishes the pass
-        // it is in (each reminder is its own transaction) and returns.
+        // Ctrl-C (SIGINT), and SIGTERM and SIGHUP as service managers send
+        // them (ctrlc's `termination` feature). The handler only asks the
+        // loop to stop; the loop finishes the pass it is in (each reminder
+        // is its own transaction) and returns, so the process exits 0.
         ctrlc::set_handler(move || {
             let _ = stop.send(());
         })
-        .map_err(|e| Error::Refused(format!("cannot watch for Ctrl-C: {e}")))?;
-        eprintln!("dossier run: firing reminders and delivering the outbox; Ctrl-C stops");
+        .map_err(|e| Error::Refused(format!("cannot watch for Ctrl-C and SIGTERM: {e}")))?;
+        eprintln!(
+            "dossier run: firing reminders and delivering the outbox; Ctrl-C or SIGTERM stops"
+        );
     }
     loop {
         // Admins edit scripts while the loop runs: pick up changed files; a

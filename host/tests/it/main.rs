@@ -5,5 +5,6 @@ mod interact;
 mod notify_options;
 mod process;
 mod script_cli;
+mod signals;
 mod times;
 mod util;
