@@ -10,6 +10,7 @@ mod notify;
 mod pipeline;
 mod plugin_audit;
 mod plugin_cli;
+mod plugin_failures;
 mod plugin_smtp;
 mod plugin_webhook;
 mod plugins;
