@@ -56,7 +56,7 @@ pub(crate) fn run(host: &Host, args: RunArgs, out: &Out) -> Result<()> {
         })
         .map_err(|e| Error::Refused(format!("cannot watch for Ctrl-C and SIGTERM: {e}")))?;
         eprintln!(
-            "dossier run: firing reminders and delivering the outbox; Ctrl-C or SIGTERM stops"
+            "dossier run: firing reminders and delivering the outbox; SIGTERM or Ctrl-C stops"
         );
     }
     loop {

@@ -1,6 +1,7 @@
 //! The `dossier` binary, run as a user would, in a fresh directory per test.
 
 mod cli;
+mod conventions;
 mod interact;
 mod notify_options;
 mod process;
