@@ -316,3 +316,105 @@ mod tests {
         assert!(zone("Mars/Olympus").is_err());
     }
 }
+
+/// Property tests: whatever is typed, parsing never panics, and whatever it
+/// accepts the store writes and reads back unchanged. `PROPTEST_CASES`
+/// runs more cases (RELIABILITY.md).
+#[cfg(test)]
+mod props {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::store::{parse_ts, ts};
+
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            cases: crate::props_cases(256),
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
+    const ZONES: [&str; 5] = [
+        "UTC",
+        "Europe/Paris",
+        "America/New_York",
+        "Pacific/Kiritimati",
+        "Australia/Lord_Howe",
+    ];
+
+    /// Inputs shaped like what people type, with numbers from anywhere.
+    fn typed() -> impl Strategy<Value = String> {
+        let unit = prop::sample::select(vec![
+            "s", "m", "h", "d", "w", "mo", "y", " days", " hours", "min", "",
+        ]);
+        prop_oneof![
+            (any::<i64>(), unit.clone()).prop_map(|(n, u)| format!("+{n}{u}")),
+            (any::<u32>(), unit.clone()).prop_map(|(n, u)| format!("in {n}{u}")),
+            (any::<i32>(), unit).prop_map(|(n, u)| format!("{n}{u}")),
+            (-1i32..12_000, 0u32..14, 0u32..33)
+                .prop_map(|(y, m, d)| format!("{y:04}-{m:02}-{d:02}")),
+            (-1i32..12_000, 0u32..14, 0u32..33, 0u32..26, 0u32..62)
+                .prop_map(|(y, mo, d, h, mi)| { format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}") }),
+            (0i32..12_000, 0u32..26, 0u32..62, -15i32..15).prop_map(|(y, h, mi, off)| {
+                format!("{y:04}-06-15T{h:02}:{mi:02}:00{off:+03}:00")
+            }),
+            (
+                prop::sample::select(vec!["today", "tomorrow", "Tomorrow", "now"]),
+                0u32..30,
+                0u32..70
+            )
+                .prop_map(|(w, h, m)| format!("{w} {h:02}:{m:02}")),
+            "\\PC{0,30}",
+            any::<String>(),
+        ]
+    }
+
+    fn storable_instant() -> impl Strategy<Value = DateTime<Utc>> {
+        (EARLIEST_MICROS..=LATEST_MICROS)
+            .prop_map(|us| DateTime::from_timestamp_micros(us).unwrap_or_default())
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn whatever_is_accepted_the_store_reads_back(
+            input in typed(),
+            now in storable_instant(),
+            zone in prop::sample::select(ZONES.to_vec()),
+        ) {
+            let zone = super::zone(zone).unwrap();
+            if let Ok(at) = parse_when(&input, now, &zone) {
+                prop_assert!(is_storable(at), "{input} gave {at}");
+                prop_assert_eq!(parse_ts(&ts(at)).ok(), Some(at), "{} round trip", input);
+                if input.starts_with('+') || input.starts_with("in ") {
+                    prop_assert!(at >= now, "{input} went back in time");
+                }
+            }
+        }
+
+        #[test]
+        fn every_storable_time_shows_in_every_zone(
+            at in storable_instant(),
+            zone in prop::sample::select(ZONES.to_vec()),
+        ) {
+            let zone = super::zone(zone).unwrap();
+            prop_assert!(!show(at, &zone).is_empty());
+            prop_assert!(check_storable(ObjectKind::Task, "due_at", at).is_ok());
+        }
+
+        #[test]
+        fn the_range_check_agrees_with_what_the_store_reads_back(
+            us in any::<i64>().prop_filter("chrono's range", |us| {
+                DateTime::from_timestamp_micros(*us).is_some()
+            }),
+        ) {
+            let Some(at) = DateTime::from_timestamp_micros(us) else { return Ok(()) };
+            let readable = parse_ts(&ts(at)).is_ok_and(|back| back == at);
+            // Everything storable reads back; what does not read back is refused.
+            prop_assert!(!is_storable(at) || readable, "{at}");
+            prop_assert!(readable || check_storable(ObjectKind::Task, "due_at", at).is_err());
+        }
+    }
+}

@@ -334,3 +334,30 @@ fn the_help_says_what_dossier_is_and_shows_examples() {
     assert!(help.contains("Examples:"), "{help}");
     assert!(help.contains("dossier completions bash|zsh|fish"), "{help}");
 }
+
+/// Found by `props::free_text_arguments_never_crash_the_binary`: errors
+/// quote what was typed, escape sequences included.
+#[test]
+fn an_error_quoting_typed_control_characters_shows_them_escaped() {
+    let dir = store();
+    let out = dossier(
+        dir.path(),
+        &[
+            "customer",
+            "add",
+            "--account",
+            "AC-9",
+            "--name",
+            "n",
+            "--phone",
+            "\u{1b}[2J\r1",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        !stderr.contains('\u{1b}') && !stderr.contains('\r'),
+        "{stderr:?}"
+    );
+    assert!(stderr.contains("\\u{1b}[2J\\r1"), "{stderr}");
+}

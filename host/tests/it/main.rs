@@ -5,6 +5,7 @@ mod conventions;
 mod interact;
 mod notify_options;
 mod process;
+mod props;
 mod script_cli;
 mod signals;
 mod times;
