@@ -13,6 +13,7 @@ mod plugin_cli;
 mod plugin_failures;
 mod plugin_smtp;
 mod plugin_webhook;
+mod plugin_webhook_tls;
 mod plugins;
 mod pop;
 mod records;
