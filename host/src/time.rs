@@ -204,6 +204,17 @@ pub(crate) fn show(at: DateTime<Utc>, zone: &TimeZone) -> String {
     }
 }
 
+/// `at` for people, in `zone`, to the second: `2030-01-02 09:00:30 CET`.
+pub(crate) fn show_seconds(at: DateTime<Utc>, zone: &TimeZone) -> String {
+    match to_jiff(at) {
+        Ok(t) => t
+            .to_zoned(zone.clone())
+            .strftime("%Y-%m-%d %H:%M:%S %Z")
+            .to_string(),
+        Err(_) => at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+    }
+}
+
 /// `at` for people, in `zone`, without the zone's name: `2030-01-02 09:00`.
 pub(crate) fn show_short(at: DateTime<Utc>, zone: &TimeZone) -> String {
     match to_jiff(at) {
@@ -313,6 +324,10 @@ mod tests {
         assert_eq!(show(now(), &paris), "2030-01-02 09:00 CET");
         assert_eq!(show(now(), &TimeZone::UTC), "2030-01-02 08:00 UTC");
         assert_eq!(show_short(now(), &paris), "2030-01-02 09:00");
+        assert_eq!(
+            show_seconds(now(), &TimeZone::UTC),
+            "2030-01-02 08:00:00 UTC"
+        );
         assert!(zone("Mars/Olympus").is_err());
     }
 }

@@ -13,6 +13,7 @@ fn dossier(dir: &Path, args: &[&str]) -> Output {
         .current_dir(dir)
         .args(args)
         .env_remove("DOSSIER_LOG")
+        .env_remove("DOSSIER_CONFIG")
         // What a developer chasing a bug has set: the plugin's default
         // panic hook would print a whole backtrace with it.
         .env("RUST_BACKTRACE", "1")
