@@ -6,6 +6,8 @@
 //! builds the test plugins it loads (`noop-plugin`, `probe-plugin`) with the
 //! same profile and target directory first.
 
+mod common;
+
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -187,7 +189,10 @@ fn main() -> Result<(), BoxError> {
         return Err("four cases measured".into());
     };
 
-    println!("plugin round trip: one before_save event ({size} bytes of JSON), ns per call");
+    println!(
+        "plugin round trip: one before_save event ({size} bytes of JSON), ns per call; {}",
+        common::machine()
+    );
     println!(
         "{:<56} {:>8} {:>8} {:>7}",
         "case", "median", "fastest", "ratio"

@@ -1,10 +1,12 @@
 //! Per-write cost of Rhai script hooks: opening cases on a real SQLite file
 //! with scripting off, with scripts loaded but no hook for cases, and with a
-//! 10-line `before_save_case` hook; plus the hook call alone (`Host::fire`,
+//! 10-line `before_save_case` hook; plus the hook call alone (`test_support::fire`,
 //! no write). Prints a Markdown table of medians and ratios to the baseline
 //! measured in the same run.
 //!
 //! Run: `cargo bench -p dossier-host --bench script_hooks`
+
+mod common;
 
 use std::path::Path;
 use std::time::Instant;
@@ -102,7 +104,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "scripting off (baseline)",
         "scripts loaded, no hook for cases",
         "10-line `before_save_case` hook",
-        "the hook call alone (`Host::fire`, no write)",
+        "the hook call alone (`test_support::fire`, no write)",
     ];
     let mut ops: Vec<Op> = vec![
         case_creation(dirs[0].path(), None)?,
@@ -133,6 +135,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ratios[k].push(t / this_round[0]);
         }
     }
+    println!(
+        "script hooks: {ROUNDS} interleaved rounds of {WRITES_PER_ROUND} operations; {}",
+        common::machine()
+    );
     println!("| case | median per operation | median ratio to baseline |");
     println!("|---|---|---|");
     for (k, name) in names.iter().enumerate() {

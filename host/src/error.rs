@@ -137,9 +137,9 @@ pub enum Error {
         /// The scripts and plugins whose writes led there, origin first.
         chain: Vec<String>,
     },
-    /// The database failed.
+    /// The database failed; the message is the database's own.
     #[error("database error: {0}")]
-    Db(#[from] rusqlite::Error),
+    Db(String),
     /// The database file was written by a newer Dossier.
     #[error(
         "database schema version {found} is newer than this dossier supports ({supported}); upgrade dossier"

@@ -84,6 +84,12 @@ pub mod test_support {
 
     use dossier_sdk::Event;
 
+    /// A time as the store writes it (fixed-width RFC 3339, microseconds),
+    /// for benchmarks that write the same rows as the host.
+    pub fn store_time(t: chrono::DateTime<chrono::Utc>) -> String {
+        crate::store::ts(t)
+    }
+
     /// Runs every handler of `host` on `event` with a root `system`
     /// context, outside any transaction, and returns the event as they left
     /// it: the handler calls alone, for benchmarks.
@@ -91,6 +97,14 @@ pub mod test_support {
         let mut ctx = crate::runtime::system(host.runtime());
         host.runtime().pipeline().run(&mut ctx, &mut event)?;
         Ok(event)
+    }
+
+    /// The connection settings of `host`'s writer: `journal_mode`,
+    /// `synchronous`, `foreign_keys`, `busy_timeout`, as SQLite reports them.
+    pub fn pragmas(host: &crate::Host) -> crate::Result<Vec<(String, String)>> {
+        host.runtime()
+            .store()
+            .write("read pragmas", |tx| tx.settings())
     }
 
     /// Calls `f` with a root `system` context of `host`, current on this

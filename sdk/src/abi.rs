@@ -49,7 +49,7 @@ use serde::{Deserialize, Serialize};
 use crate::events::{Event, EventKind, Outcome};
 
 /// The version of this ABI. A host and a plugin must agree on it exactly.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 /// The name of the symbol every plugin library exports.
 pub const ENTRY_SYMBOL: &str = "dossier_plugin_entry";
@@ -243,6 +243,22 @@ pub struct HostTable {
         context: *const c_void,
         task: *const u8,
         task_len: usize,
+        out: *mut Buffer,
+    ) -> i32,
+    /// Takes a `FollowUpQuery` (JSON), answers `Vec<FollowUp>`: a page of a
+    /// case's follow-ups, newest first. Added in ABI 2.
+    pub follow_ups: unsafe extern "C" fn(
+        context: *const c_void,
+        query: *const u8,
+        query_len: usize,
+        out: *mut Buffer,
+    ) -> i32,
+    /// Takes a `CaseQuery` (JSON), answers `Vec<Case>`: a page of a
+    /// customer's cases, newest first. Added in ABI 2.
+    pub cases: unsafe extern "C" fn(
+        context: *const c_void,
+        query: *const u8,
+        query_len: usize,
         out: *mut Buffer,
     ) -> i32,
     /// Logs a UTF-8 message at a [`LogLevel`] (as its `u32` value).

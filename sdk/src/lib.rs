@@ -105,7 +105,7 @@ pub mod prelude {
         Case, CaseNumber, Customer, CustomerId, CustomerQuery, FollowUp, Mailbox, NewFollowUp,
         NewTask, ObjectKind, Record, Task, TaskKind,
     };
-    pub use crate::plugin::{HostApi, Plugin};
+    pub use crate::plugin::{CaseQuery, FollowUpQuery, HostApi, Plugin};
 }
 
 /// The JSON library plugin configs arrive in, re-exported so that plugins
@@ -113,7 +113,7 @@ pub mod prelude {
 pub use serde_json;
 
 pub use error::{Error, Result};
-pub use plugin::{HostApi, Plugin, dispatch};
+pub use plugin::{CaseQuery, FollowUpQuery, HostApi, Plugin, dispatch};
 
 pub use events::{
     Audience, Cause, Channel, ChatEvent, Direction, Disposition, EmailReceived, Event, EventKind,

@@ -17,8 +17,66 @@ use crate::events::{
     ScreenPop, TaskReminder,
 };
 use crate::model::{
-    Case, CaseNumber, Customer, CustomerId, CustomerQuery, FollowUp, NewFollowUp, NewTask, Task,
+    Case, CaseNumber, Customer, CustomerId, CustomerQuery, FollowUp, FollowUpKind, NewFollowUp,
+    NewTask, Task,
 };
+
+/// Which of a case's follow-ups [`HostApi::follow_ups`] returns: newest
+/// first, `per_page` of them from page `page` (1-based), only those of
+/// `kinds` when it is not empty.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct FollowUpQuery {
+    /// The case.
+    pub case_number: CaseNumber,
+    /// Only these kinds; empty means every kind.
+    pub kinds: Vec<FollowUpKind>,
+    /// The page, from 1.
+    pub page: u32,
+    /// Follow-ups per page (the host caps it at 500).
+    pub per_page: u32,
+}
+
+impl Default for FollowUpQuery {
+    fn default() -> Self {
+        FollowUpQuery {
+            case_number: CaseNumber(0),
+            kinds: Vec::new(),
+            page: 1,
+            per_page: 50,
+        }
+    }
+}
+
+/// Which of a customer's cases [`HostApi::cases`] returns: newest first,
+/// `per_page` of them from page `page` (1-based), only open ones if
+/// `open_only`, only those in `statuses` when it is not empty.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct CaseQuery {
+    /// The customer.
+    pub customer: CustomerId,
+    /// Only cases whose status counts as open.
+    pub open_only: bool,
+    /// Only these status keys; empty means every status.
+    pub statuses: Vec<String>,
+    /// The page, from 1.
+    pub page: u32,
+    /// Cases per page (the host caps it at 500).
+    pub per_page: u32,
+}
+
+impl Default for CaseQuery {
+    fn default() -> Self {
+        CaseQuery {
+            customer: CustomerId(0),
+            open_only: false,
+            statuses: Vec::new(),
+            page: 1,
+            per_page: 50,
+        }
+    }
+}
 
 /// A native plugin.
 ///
@@ -238,6 +296,27 @@ impl HostApi {
         })
     }
 
+    /// A page of a case's follow-ups, newest first (see [`FollowUpQuery`]):
+    /// whether a case holds a note, what the customer last wrote.
+    pub fn follow_ups(&self, query: &FollowUpQuery) -> Result<Vec<FollowUp>> {
+        let call = "follow_ups";
+        let bytes = encode(call, query)?;
+        // SAFETY: as in `find_customers`.
+        self.answer(call, |out| unsafe {
+            (self.table.follow_ups)(self.table.context, bytes.as_ptr(), bytes.len(), out)
+        })
+    }
+
+    /// A page of a customer's cases, newest first (see [`CaseQuery`]).
+    pub fn cases(&self, query: &CaseQuery) -> Result<Vec<Case>> {
+        let call = "cases";
+        let bytes = encode(call, query)?;
+        // SAFETY: as in `find_customers`.
+        self.answer(call, |out| unsafe {
+            (self.table.cases)(self.table.context, bytes.as_ptr(), bytes.len(), out)
+        })
+    }
+
     /// Adds a follow-up to a case and returns it as saved.
     pub fn add_follow_up(&self, follow_up: &NewFollowUp) -> Result<FollowUp> {
         let call = "add_follow_up";
@@ -357,6 +436,8 @@ mod detached {
         open_cases: by_id,
         add_follow_up: by_bytes,
         add_task: by_bytes,
+        follow_ups: by_bytes,
+        cases: by_bytes,
         log,
         free_buffer,
     };

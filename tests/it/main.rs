@@ -21,4 +21,5 @@ mod reminders;
 mod runner;
 mod scripts;
 mod store;
+mod store_invariants;
 mod util;

@@ -194,3 +194,53 @@ fn a_silent_peer_never_holds_a_guarded_write_longer_than_the_timeout() {
     assert_eq!(customers, 0, "the guarded write was rolled back");
     drop(peer);
 }
+
+#[test]
+fn filters_send_only_cases_whose_status_changed_to_closed() {
+    let (url, seen) = server(vec![]);
+    let t = TestStore::new(&config(
+        &url,
+        r#"objects = ["case"]
+when = [{ field = "status", changed = true, equals = "closed" }]"#,
+    ));
+    let ann = ann(&t).expect("created");
+    let case = t
+        .host
+        .open_case(dossier_sdk::NewCase::new(ann.id, "Printer"))
+        .expect("opened");
+    t.host
+        .modify_case(case.number, "edit", |c| {
+            c.subject = "Printer on fire".into();
+            Ok(())
+        })
+        .expect("edited");
+    t.host.close_case(case.number).expect("closed");
+    t.host
+        .modify_case(case.number, "edit", |c| {
+            c.subject = "Printer (was on fire)".into();
+            Ok(())
+        })
+        .expect("saved while closed");
+    t.host.deliver_outbox().expect("delivered");
+    // Deliveries run in order, so the one request the server saw is the
+    // close; nothing after it was sent, which `try_recv` shows once every
+    // delivery is done.
+    let first = seen.recv_timeout(PATIENCE).expect("the close was sent");
+    let event: Event = serde_json::from_slice(&first.body).expect("an event");
+    match event {
+        Event::AfterSave(save) => {
+            assert!(
+                save.changed.contains(&"status".to_owned()),
+                "{:?}",
+                save.changed
+            );
+            match save.record {
+                Record::Case(c) => assert_eq!(c.status, "closed"),
+                other => panic!("not a case: {other:?}"),
+            }
+        }
+        other => panic!("unexpected event {other:?}"),
+    }
+    assert!(t.host.pending_outbox().expect("outbox").is_empty());
+    assert!(seen.try_recv().is_err(), "only the close was sent");
+}

@@ -399,3 +399,39 @@ fn a_library_whose_hash_differs_or_is_missing_is_refused() {
     let err = open_error("[[plugins]]\npath = \"missing/libnothing.so\"\ntrust = true\n");
     assert!(err.contains("libnothing.so: cannot be found"), "{err}");
 }
+
+#[test]
+fn a_plugin_reads_a_cases_follow_ups_by_kind_and_a_customers_cases() {
+    let t = TestStore::new(&entry("probe-plugin", "require_note = true"));
+    let ada = ada(&t.host);
+    t.host
+        .open_case(NewCase::new(ada.id, "Older"))
+        .expect("case opened");
+    let case = t
+        .host
+        .open_case(NewCase::new(ada.id, "Broken"))
+        .expect("case opened");
+    // A system follow-up is not a note.
+    t.host
+        .add_follow_up(dossier_sdk::NewFollowUp {
+            kind: dossier_sdk::FollowUpKind::System,
+            ..dossier_sdk::NewFollowUp::note(case.number, "system", "assigned")
+        })
+        .expect("system follow-up");
+    let err = t.host.close_case(case.number).expect_err("vetoed");
+    assert!(
+        matches!(&err, Error::Vetoed { by, message }
+            if by == "probe" && *message == format!("case {} has no note (its customer has 2 cases)", case.number)),
+        "{err}"
+    );
+    t.host
+        .add_follow_up(dossier_sdk::NewFollowUp::note(
+            case.number,
+            "agent",
+            "fixed the tray",
+        ))
+        .expect("note");
+    t.host
+        .close_case(case.number)
+        .expect("closed once it holds a note");
+}

@@ -75,7 +75,7 @@ pub(crate) fn run(host: &Host, args: RunArgs, out: &Out) -> Result<()> {
         let tick = host.tick()?;
         print_tick(&tick, out, &zone)?;
         if args.once {
-            return Ok(());
+            return failed(&tick.fired);
         }
         let now = host.now();
         if until.is_some_and(|u| now >= u) {
@@ -103,8 +103,45 @@ pub(crate) fn run(host: &Host, args: RunArgs, out: &Out) -> Result<()> {
 pub(crate) fn reminders_once(host: &Host, out: &Out) -> Result<()> {
     let fired = host.due_reminders(host.now())?;
     let zone = host.config().time.time_zone();
-    out.many(&fired, |f| describe(f, &zone), "no reminders due")?;
-    Ok(())
+    let reported: Vec<Reported<'_>> = fired.iter().map(Reported::from).collect();
+    out.many(&reported, |r| describe(r.fired, &zone), "no reminders due")?;
+    failed(&fired)
+}
+
+/// A fired reminder as printed in JSON: the reminder, plus whether its
+/// hooks succeeded (`fired`) or failed and were undone (`failed`).
+#[derive(serde::Serialize)]
+struct Reported<'a> {
+    outcome: &'static str,
+    #[serde(flatten)]
+    fired: &'a FiredReminder,
+}
+
+impl<'a> From<&'a FiredReminder> for Reported<'a> {
+    fn from(fired: &'a FiredReminder) -> Self {
+        Reported {
+            outcome: if fired.problem.is_some() {
+                "failed"
+            } else {
+                "fired"
+            },
+            fired,
+        }
+    }
+}
+
+/// The error of a one-pass command when some reminder's hooks failed, so
+/// that a scheduler running it sees a non-zero exit.
+fn failed(fired: &[FiredReminder]) -> Result<()> {
+    match fired.iter().filter(|f| f.problem.is_some()).count() {
+        0 => Ok(()),
+        n => Err(Error::Refused(format!(
+            "{n} reminder{} failed: {} hooks were undone, and {} counts as fired, so it will not fire again",
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "its" } else { "their" },
+            if n == 1 { "it" } else { "each" },
+        ))),
+    }
 }
 
 /// One pass: each fired reminder (a JSON line each with `--json`) and the
@@ -114,7 +151,7 @@ fn print_tick(tick: &Tick, out: &Out, zone: &TimeZone) -> Result<()> {
         if out.json() {
             emit(&format!(
                 "{}\n",
-                serde_json::to_string(fired).unwrap_or_default()
+                serde_json::to_string(&Reported::from(fired)).unwrap_or_default()
             ))?;
         } else {
             emit(&describe(fired, zone))?;
@@ -130,7 +167,12 @@ fn print_tick(tick: &Tick, out: &Out, zone: &TimeZone) -> Result<()> {
 fn describe(fired: &FiredReminder, zone: &TimeZone) -> String {
     let task = &fired.reminder.task;
     let mut s = format!(
-        "reminder: task #{} {} {} — due {}",
+        "{}: task #{} {} {} — due {}",
+        if fired.problem.is_some() {
+            "reminder FAILED"
+        } else {
+            "reminder"
+        },
         task.id,
         task.kind.as_str(),
         task.subject,

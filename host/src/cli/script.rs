@@ -20,7 +20,8 @@ pub(crate) enum ScriptCmd {
     Test {
         /// The hook: before_save_case, on_screen_pop, ...
         hook: String,
-        /// The record (for record hooks) or event data, as JSON.
+        /// The record (for record hooks) or event data, as JSON; `-` reads
+        /// standard input. Unset fields get defaults.
         #[arg(long, value_name = "FILE.json")]
         input: PathBuf,
     },
@@ -60,6 +61,7 @@ fn check(config: &Path, out: &Out) -> Result<()> {
         let errors: Vec<serde_json::Value> = report
             .errors
             .iter()
+            .chain(&report.findings)
             .map(|e| match e {
                 Error::Script {
                     file,
@@ -81,12 +83,19 @@ fn check(config: &Path, out: &Out) -> Result<()> {
             } else {
                 s.hooks.join(", ")
             };
-            emit(&format!("ok    {} ({hooks})\n", s.name))?;
+            // Compiled, but the walk found mistakes: not "ok".
+            let mistakes = report
+                .findings
+                .iter()
+                .filter(|e| matches!(e, Error::Script { file, .. } if *file == s.name))
+                .count();
+            let status = if mistakes == 0 { "ok   " } else { "check" };
+            emit(&format!("{status} {} ({hooks})\n", s.name))?;
             for w in &s.warnings {
                 emit(&format!("      warning: {w}\n"))?;
             }
         }
-        for e in &report.errors {
+        for e in report.errors.iter().chain(&report.findings) {
             emit(&format!("error {e}\n"))?;
         }
         if report.scripts.is_empty() && report.errors.is_empty() {
@@ -96,23 +105,47 @@ fn check(config: &Path, out: &Out) -> Result<()> {
             ))?;
         }
     }
-    match report.errors.len() {
-        0 => Ok(()),
-        n => Err(Error::Refused(format!(
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    match (report.errors.len(), report.findings.len()) {
+        (0, 0) => Ok(()),
+        (n, 0) => Err(Error::Refused(format!(
             "{n} script{} did not compile",
-            if n == 1 { "" } else { "s" }
+            plural(n)
+        ))),
+        (0, f) => Err(Error::Refused(format!(
+            "{f} mistake{} found in scripts",
+            plural(f)
+        ))),
+        (n, f) => Err(Error::Refused(format!(
+            "{n} script{} did not compile, and {f} mistake{} found in the others",
+            plural(n),
+            plural(f)
         ))),
     }
 }
 
 fn test(config: &Path, hook: &str, input: &Path, out: &Out) -> Result<()> {
-    let text = std::fs::read_to_string(input).map_err(|source| Error::Io {
-        what: "cannot read",
-        path: input.to_owned(),
-        source,
-    })?;
+    let from_stdin = input == Path::new("-");
+    let text = if from_stdin {
+        std::io::read_to_string(std::io::stdin()).map_err(|source| Error::Io {
+            what: "cannot read the input from",
+            path: PathBuf::from("standard input"),
+            source,
+        })?
+    } else {
+        std::fs::read_to_string(input).map_err(|source| Error::Io {
+            what: "cannot read",
+            path: input.to_owned(),
+            source,
+        })?
+    };
+    let shown = if from_stdin {
+        "the standard input".to_owned()
+    } else {
+        input.display().to_string()
+    };
     let value: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| Error::Refused(format!("{} is not valid JSON: {e}", input.display())))?;
+        .map_err(|e| Error::Refused(format!("{shown} is not valid JSON: {e}")))?;
     let host = super::open(config)?;
     let run = host.test_hook(hook, &value)?;
     out.one(&run, human)?;
@@ -123,16 +156,19 @@ fn test(config: &Path, hook: &str, input: &Path, out: &Out) -> Result<()> {
 }
 
 fn human(run: &DryRun) -> String {
-    let mut s = match &run.outcome {
+    // What the scripts printed came before the outcome (an error stops the
+    // hook after its prints), so it is shown first: in the order it happened.
+    let mut s = String::new();
+    for line in &run.printed {
+        s.push_str(&format!("printed: {line}\n"));
+    }
+    s.push_str(&match &run.outcome {
         DryRunOutcome::Continue => format!("{}: continue\n", run.hook),
         DryRunOutcome::Vetoed { by, message } => {
             format!("{}: vetoed by {by}: {message}\n", run.hook)
         }
         DryRunOutcome::Failed { error } => format!("{}: failed: {error}\n", run.hook),
-    };
-    for line in &run.printed {
-        s.push_str(&format!("printed: {line}\n"));
-    }
+    });
     let event = match &run.event {
         dossier_sdk::Event::BeforeSave(e) => {
             s.push_str("record as the hooks left it:\n");

@@ -106,20 +106,10 @@ impl Runtime {
         let chain = store::to_json(&ctx.chain());
         let actor = store::to_json(ctx.actor());
         let now = self.now();
-        self.store().write("queue after-save", |conn| {
-            let id = store::outbox_next_id(conn)?;
+        self.store().write("queue after-save", |tx| {
+            let id = tx.outbox_next_id()?;
             let key = format!("{}:{}:{op_name}:{id}", record.kind(), record.id());
-            store::outbox_enqueue(
-                conn,
-                id,
-                &key,
-                &json,
-                ctx.depth(),
-                &chain,
-                &actor,
-                now,
-                &handlers,
-            )
+            tx.outbox_enqueue(id, &key, &json, ctx.depth(), &chain, &actor, now, &handlers)
         })?;
         self.note_queued();
         Ok(())
@@ -144,9 +134,7 @@ impl Runtime {
         // with backoff, dead, or leased to someone), so this ends.
         while tried < PER_CALL {
             let now = self.now();
-            let due = self
-                .store()
-                .read(|conn| store::outbox_due(conn, now, 100))?;
+            let due = self.store().read(|tx| tx.outbox_due(now, 100))?;
             if due.is_empty() {
                 break;
             }
@@ -162,21 +150,18 @@ impl Runtime {
 
     fn deliver_one(self: &Arc<Self>, d: DueDelivery, now: DateTime<Utc>) -> Result<bool> {
         let lease = now + Duration::seconds(LEASE_SECONDS);
-        let claimed = self.store().write("outbox claim", |conn| {
-            store::outbox_claim(conn, d.id, now, lease)
-        })?;
+        let claimed = self
+            .store()
+            .write("outbox claim", |tx| tx.outbox_claim(d.id, now, lease))?;
         if !claimed {
             return Ok(false);
         }
         let dead = |message: String| {
-            self.store().write("outbox delivery", |conn| {
-                store::outbox_mark_dead(conn, d.id, &message, now)
+            self.store().write("outbox delivery", |tx| {
+                tx.outbox_mark_dead(d.id, &message, now)
             })
         };
-        let Some(entry) = self
-            .store()
-            .read(|conn| store::outbox_entry(conn, d.entry))?
-        else {
+        let Some(entry) = self.store().read(|tx| tx.outbox_entry(d.entry))? else {
             dead(format!("outbox entry {} is missing", d.entry))?;
             return Ok(false);
         };
@@ -205,8 +190,8 @@ impl Runtime {
                 .handling(&event)
                 .map(|r| r.key.as_str())
                 .collect();
-            self.store().write("outbox split", |conn| {
-                store::outbox_expand(conn, d.id, d.entry, &handlers, now)
+            self.store().write("outbox split", |tx| {
+                tx.outbox_expand(d.id, d.entry, &handlers, now)
             })?;
             return Ok(false);
         }
@@ -227,9 +212,8 @@ impl Runtime {
         let outcome = pipeline::call(&mut ctx, registered.handler.as_ref(), &mut event);
         match outcome {
             Ok(()) => {
-                self.store().write("outbox delivery", |conn| {
-                    store::outbox_mark_delivered(conn, d.id, now)
-                })?;
+                self.store()
+                    .write("outbox delivery", |tx| tx.outbox_mark_delivered(d.id, now))?;
                 Ok(true)
             }
             Err(e) => {
@@ -240,8 +224,8 @@ impl Runtime {
                     dead(format!("{e} (gave up after {attempt} attempts)"))?;
                 } else {
                     let backoff = Duration::seconds(1i64 << d.attempts.min(12));
-                    self.store().write("outbox delivery", |conn| {
-                        store::outbox_mark_failed(conn, d.id, &e.to_string(), now + backoff)
+                    self.store().write("outbox delivery", |tx| {
+                        tx.outbox_mark_failed(d.id, &e.to_string(), now + backoff)
                     })?;
                 }
                 tracing::warn!(
@@ -259,9 +243,7 @@ impl Runtime {
 
     /// Undelivered deliveries (pending, failed and dead), oldest first.
     pub(crate) fn undelivered(&self) -> Result<Vec<OutboxDelivery>> {
-        let rows = self
-            .store()
-            .read(|conn| store::outbox_undelivered(conn, 10_000))?;
+        let rows = self.store().read(|tx| tx.outbox_undelivered(10_000))?;
         Ok(rows
             .into_iter()
             .map(|row| {
@@ -314,7 +296,7 @@ impl Runtime {
         let now = self.now();
         let revived = self
             .store()
-            .write("outbox retry", |conn| store::outbox_retry(conn, id, now))?;
+            .write("outbox retry", |tx| tx.outbox_retry(id, now))?;
         if let Some(id) = id
             && revived == 0
         {
@@ -381,9 +363,8 @@ mod tests {
         )));
         let now = rt.now();
         rt.store()
-            .write("old entry", |conn| {
-                store::outbox_enqueue(
-                    conn,
+            .write("old entry", |tx| {
+                tx.outbox_enqueue(
                     100,
                     "old-key",
                     &event,

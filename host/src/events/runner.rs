@@ -5,9 +5,11 @@
 //! built-in behaviour, its validation, and what it does with the event as
 //! the handlers left it. The runner does the rest, the same way for all:
 //!
-//! 1. opens the write's transaction when the step writes, or when the event
-//!    guards a write and some handler wants it, or joins the one already
-//!    open on this thread;
+//! 1. opens the write's transaction when the step writes, or joins the one
+//!    already open on this thread; when the step only reads but the event
+//!    guards what handlers may write and some handler wants it, opens a
+//!    transaction that takes the write lock only at the handlers' first
+//!    write (so a pop with hooks that only read never waits for a writer);
 //! 2. runs the built-in step;
 //! 3. runs the handlers: scripts, then plugins, then in-process handlers,
 //!    each with the context, checking after each that the event is still of
@@ -49,8 +51,15 @@ pub(crate) trait Step {
     fn built_in(&mut self, rt: &Arc<Runtime>, ctx: &Ctx) -> Result<Option<Event>>;
 
     /// Validates the event again after handlers changed it, correcting what
-    /// may be corrected and refusing the rest.
-    fn recheck(&mut self, rt: &Arc<Runtime>, ctx: &Ctx, event: &mut Event) -> Result<()>;
+    /// may be corrected and refusing the rest. `built` is the event as the
+    /// built-in step made it.
+    fn recheck(
+        &mut self,
+        rt: &Arc<Runtime>,
+        ctx: &Ctx,
+        built: &Event,
+        event: &mut Event,
+    ) -> Result<()>;
 
     /// Completes the operation with the event as handlers left it.
     fn finish(self, rt: &Arc<Runtime>, ctx: &Ctx, event: Option<Event>) -> Result<Self::Out>;
@@ -72,8 +81,11 @@ impl Runtime {
                 .as_ref()
                 .is_some_and(|e| self.pipeline().any_handles(e));
         if guarded {
+            // The step itself only read: take the write lock only if a
+            // handler writes, so a pop with hooks still never waits for a
+            // writer unless its hooks write.
             let label = step.label().to_owned();
-            self.transaction(&label, || self.dispatch(ctx, step, event))
+            self.guarded(&label, || self.dispatch(ctx, step, event))
         } else {
             self.dispatch(ctx, step, event)
         }
@@ -93,7 +105,7 @@ impl Runtime {
             let mut handler_ctx = ctx.share();
             self.pipeline().run(&mut handler_ctx, &mut event)?;
             if event != before {
-                step.recheck(self, ctx, &mut event)?;
+                step.recheck(self, ctx, &before, &mut event)?;
             }
         }
         step.finish(self, ctx, Some(event))

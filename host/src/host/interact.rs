@@ -8,7 +8,6 @@ use super::Host;
 use crate::config::{ChannelDispositions, DispositionCode};
 use crate::error::Result;
 use crate::interact::{self, Disposed, FiredReminder, Tick};
-use crate::store;
 
 impl Host {
     /// Decides what to show the agent for `interaction` (see
@@ -18,8 +17,9 @@ impl Host {
     /// form. The result names a target that exists, with the reason it was
     /// chosen; a veto is returned as [`Error::Vetoed`](crate::Error::Vetoed).
     ///
-    /// Hooks run inside a write transaction, so a veto rolls back whatever
-    /// they wrote; without hooks a pop only reads and takes no lock.
+    /// Hooks run inside a transaction, so a veto rolls back whatever they
+    /// wrote; it takes the write lock only when a hook writes, and without
+    /// hooks a pop only reads.
     ///
     /// A phone or email matching one customer pops that customer, never one
     /// of their cases, even if they have exactly one open case: a caller is
@@ -97,14 +97,12 @@ impl Host {
 
     /// How many reminders are due at `now` and have not fired.
     pub fn count_due_reminders(&self, now: DateTime<Utc>) -> Result<u64> {
-        self.rt
-            .store()
-            .read(|conn| store::count_due_reminders(conn, now))
+        self.rt.store().read(|tx| tx.count_due_reminders(now))
     }
 
     /// When the next unfired reminder is due, if any.
     pub fn next_reminder_at(&self) -> Result<Option<DateTime<Utc>>> {
-        self.rt.store().read(store::next_reminder_at)
+        self.rt.store().read(|tx| tx.next_reminder_at())
     }
 
     /// One pass of the `dossier run` loop at the host clock's time: fires

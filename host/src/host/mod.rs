@@ -11,7 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use dossier_sdk::{
     Case, CaseNumber, Customer, CustomerId, CustomerQuery, FollowUp, FollowUpId, NewCase,
-    NewCustomer, NewFollowUp, NewTask, ObjectKind, Task, TaskId, TaskStatus,
+    NewCustomer, NewFollowUp, NewTask, Task, TaskId, TaskStatus,
 };
 
 use crate::clock::{Clock, SystemClock};
@@ -20,7 +20,7 @@ use crate::error::Result;
 use crate::events::{Ctx, Handler, OutboxDelivery, Pipeline};
 use crate::runtime::Runtime;
 use crate::schema::Schema;
-use crate::store::{self, CaseFilter, Page, Store, TaskFilter};
+use crate::store::{self, CaseFilter, Page, TaskFilter};
 
 /// A running Dossier: the store, the schema, the scripts and plugins.
 ///
@@ -66,13 +66,16 @@ impl HostBuilder {
     pub fn open(self) -> Result<Host> {
         let schema = Schema::from_config(&self.config.fields, &self.config.phone.default_region)?;
         let store = if self.in_memory {
-            Store::in_memory()?
+            store::in_memory()?
         } else {
-            Store::open(&self.config.store_path())?
+            store::open(&self.config.store_path())?
         };
-        store.write("custom field definitions", |conn| {
-            store::sync_field_defs(conn, &schema)
-        })?;
+        // Most opens find the definitions as the config has them: check on
+        // a reader first, so that a read-only command never waits for the
+        // write lock behind a long writer.
+        if !store.read(|tx| tx.field_defs_current(&schema))? {
+            store.write("custom field definitions", |tx| tx.sync_field_defs(&schema))?;
+        }
         let scripts = crate::script::Scripts::from_config(&self.config)?.map(Arc::new);
         let plugins = crate::plugin::load(&self.config)?;
         let mut handlers: Vec<Arc<dyn Handler>> = Vec::new();
@@ -324,12 +327,11 @@ impl Host {
         self.rt.retry_outbox(id)
     }
 
-    /// How SQLite looks up records by a custom field (`EXPLAIN QUERY PLAN`).
-    pub fn explain_field_lookup(&self, object: ObjectKind, field: &str) -> Result<String> {
-        self.schema().require_field(object, field)?;
-        self.rt
-            .store()
-            .read(|conn| store::field_lookup_plan(conn, object, field))
+    /// How SQLite runs the very statement [`Host::find_customers`] runs for
+    /// `query` (`EXPLAIN QUERY PLAN`, one step per `;`): each criterion
+    /// should be an index lookup.
+    pub fn explain_find_customers(&self, query: &CustomerQuery) -> Result<String> {
+        self.rt.explain_find_customers(query)
     }
 
     /// The admin's scripts, unless `[scripts] enabled = false`.

@@ -17,7 +17,6 @@ use crate::config::{ChannelDispositions, Config, DispositionCode};
 use crate::error::{Error, Result};
 use crate::events::{Ctx, Step};
 use crate::runtime::Runtime;
-use crate::store;
 
 /// What [`Host::dispose`](crate::Host::dispose) did.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -60,7 +59,7 @@ impl Step for Dispose {
             .ok_or_else(|| Error::Refused("internal error: a disposition ran twice".into()))?;
         let case = interaction.case_number;
         if let Some(number) = case
-            && !rt.store().read(|conn| store::case_exists(conn, number))?
+            && !rt.store().read(|tx| tx.case_exists(number))?
         {
             return Err(Error::not_found(ObjectKind::Case, format!("#{number}")));
         }
@@ -75,7 +74,13 @@ impl Step for Dispose {
         Ok(Some(event))
     }
 
-    fn recheck(&mut self, rt: &Arc<Runtime>, _ctx: &Ctx, event: &mut Event) -> Result<()> {
+    fn recheck(
+        &mut self,
+        rt: &Arc<Runtime>,
+        _ctx: &Ctx,
+        _built: &Event,
+        event: &mut Event,
+    ) -> Result<()> {
         let Event::Disposition(d) = event else {
             return Err(Error::Refused(
                 "a disposition hook replaced the event".into(),
@@ -89,7 +94,7 @@ impl Step for Dispose {
             &d.code,
         )?);
         if let Some(number) = d.case_number
-            && !rt.store().read(|conn| store::case_exists(conn, number))?
+            && !rt.store().read(|tx| tx.case_exists(number))?
         {
             return Err(Error::invalid(
                 ObjectKind::Case,

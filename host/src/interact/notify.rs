@@ -44,7 +44,13 @@ impl Step for Notify {
         Ok(Some(Event::Notification(notification)))
     }
 
-    fn recheck(&mut self, _rt: &Arc<Runtime>, _ctx: &Ctx, event: &mut Event) -> Result<()> {
+    fn recheck(
+        &mut self,
+        _rt: &Arc<Runtime>,
+        _ctx: &Ctx,
+        _built: &Event,
+        event: &mut Event,
+    ) -> Result<()> {
         let Event::Notification(notification) = event else {
             return Err(Error::Refused(
                 "a notification hook replaced the event".into(),

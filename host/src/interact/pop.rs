@@ -15,14 +15,13 @@ use dossier_sdk::{
     CaseNumber, CustomerId, Direction, Event, EventKind, Interaction, ObjectKind, PopTarget,
     ScreenPop,
 };
-use rusqlite::Connection;
 
 use crate::contact::{normalize_email, normalize_phone};
 use crate::error::{Error, Result};
 use crate::events::{Ctx, Step};
 use crate::runtime::Runtime;
 use crate::schema::Schema;
-use crate::store;
+use crate::store::Tx;
 
 /// How many open cases a pop lists.
 const MAX_OPEN_CASES: u32 = 20;
@@ -34,7 +33,6 @@ const MAX_CANDIDATES: usize = 20;
 /// wrote) and the host checks what they chose.
 struct Pop {
     interaction: Option<Interaction>,
-    built_in: Option<(PopTarget, String)>,
 }
 
 impl Step for Pop {
@@ -58,29 +56,32 @@ impl Step for Pop {
             .take()
             .ok_or_else(|| Error::Refused("internal error: a pop was resolved twice".into()))?;
         let region = &rt.config().phone.default_region;
-        let pop = rt.read(|conn, schema| resolve(conn, schema, region, interaction))?;
-        self.built_in = Some((pop.target.clone(), pop.reason.clone()));
+        let pop = rt.read(|tx, schema| resolve(tx, schema, region, interaction))?;
         Ok(Some(Event::ScreenPop(pop)))
     }
 
-    fn recheck(&mut self, rt: &Arc<Runtime>, _ctx: &Ctx, event: &mut Event) -> Result<()> {
-        let Event::ScreenPop(pop) = event else {
+    fn recheck(
+        &mut self,
+        rt: &Arc<Runtime>,
+        _ctx: &Ctx,
+        built: &Event,
+        event: &mut Event,
+    ) -> Result<()> {
+        let (Event::ScreenPop(pop), Event::ScreenPop(built)) = (event, built) else {
             return Err(Error::Refused(
                 "a screen_pop hook replaced the event".into(),
             ));
         };
-        rt.read(|conn, _| {
-            check_target(conn, &mut pop.target)?;
-            if let Some((target, reason)) = &self.built_in
-                && pop.target != *target
-                && pop.reason == *reason
-            {
+        rt.read(|tx, _| {
+            check_target(tx, &mut pop.target)?;
+            if pop.target != built.target && pop.reason == built.reason {
                 pop.reason = format!(
-                    "a screen_pop hook chose {} (built in: {reason})",
-                    describe(conn, &pop.target)?
+                    "a screen_pop hook chose {} (built in: {})",
+                    describe(tx, &pop.target)?,
+                    built.reason
                 );
             }
-            pop.open_cases = open_cases_of(conn, &pop.target)?;
+            pop.open_cases = open_cases_of(tx, &pop.target)?;
             Ok(())
         })
     }
@@ -107,7 +108,6 @@ impl Runtime {
             ctx,
             Pop {
                 interaction: Some(interaction),
-                built_in: None,
             },
         )
     }
@@ -115,7 +115,7 @@ impl Runtime {
 
 /// The built-in resolution.
 fn resolve(
-    conn: &Connection,
+    tx: &dyn Tx,
     schema: &Schema,
     region: &str,
     interaction: Interaction,
@@ -124,7 +124,7 @@ fn resolve(
     let mut found = None;
 
     if let Some(number) = interaction.case_number {
-        match store::case_owner(conn, number)? {
+        match tx.case_owner(number)? {
             Some((customer, is_open)) => {
                 let state = if is_open { "" } else { " (closed)" };
                 found = Some((
@@ -142,13 +142,13 @@ fn resolve(
     if found.is_none()
         && let Some(account) = non_empty(&interaction.account)
     {
-        match store::customer_id_by_account(conn, account)? {
+        match tx.customer_id_by_account(account)? {
             Some(customer) => {
                 found = Some((
                     PopTarget::Customer { customer },
                     format!(
                         "the customer gave account number {account}: {}",
-                        name_of(conn, customer)?
+                        name_of(tx, customer)?
                     ),
                 ));
             }
@@ -170,7 +170,7 @@ fn resolve(
             // Stored numbers are E.164, so a number already in that form that
             // matches needs no parsing, which is most of a pop's cost.
             if looks_e164(raw) {
-                by_phone = store::customer_ids_by_phone(conn, raw)?;
+                by_phone = tx.customer_ids_by_phone(raw)?;
             }
             if !by_phone.is_empty() {
                 phone = Some(raw.to_owned());
@@ -178,7 +178,7 @@ fn resolve(
                 match normalize_phone(raw, region) {
                     Ok(number) => {
                         if number != raw {
-                            by_phone = store::customer_ids_by_phone(conn, &number)?;
+                            by_phone = tx.customer_ids_by_phone(&number)?;
                         }
                         phone = Some(number);
                     }
@@ -190,7 +190,7 @@ fn resolve(
         if let Some(raw) = non_empty(&interaction.email) {
             match normalize_email(raw) {
                 Ok(address) => {
-                    by_email = store::customer_ids_by_email(conn, &address)?;
+                    by_email = tx.customer_ids_by_email(&address)?;
                     email = Some(address);
                 }
                 Err(_) => misses.push(format!("`{raw}` is not an email address")),
@@ -229,11 +229,11 @@ fn resolve(
                 let customer = ids[0];
                 found = Some((
                     PopTarget::Customer { customer },
-                    format!("{source} matches {}", name_of(conn, customer)?),
+                    format!("{source} matches {}", name_of(tx, customer)?),
                 ));
             }
             total => {
-                rank_candidates(conn, &mut ids)?;
+                rank_candidates(tx, &mut ids)?;
                 ids.truncate(MAX_CANDIDATES);
                 let shown = if total > ids.len() {
                     format!(", the {} likeliest shown", ids.len())
@@ -265,7 +265,7 @@ fn resolve(
             )
         }
     };
-    let open_cases = open_cases_of(conn, &target)?;
+    let open_cases = open_cases_of(tx, &target)?;
     Ok(ScreenPop {
         interaction,
         target,
@@ -293,18 +293,18 @@ fn with_misses(reason: String, misses: &[String]) -> String {
 }
 
 /// `Grace Hopper (AC-000002)`.
-fn name_of(conn: &Connection, id: CustomerId) -> Result<String> {
-    Ok(match store::customer_brief(conn, id)? {
+fn name_of(tx: &dyn Tx, id: CustomerId) -> Result<String> {
+    Ok(match tx.customer_brief(id)? {
         Some((account, name)) => format!("{name} ({account})"),
         None => format!("customer #{id}"),
     })
 }
 
 /// Likeliest first: see [`store::candidate_rank`]; ties keep the lowest id first.
-fn rank_candidates(conn: &Connection, ids: &mut [CustomerId]) -> Result<()> {
+fn rank_candidates(tx: &dyn Tx, ids: &mut [CustomerId]) -> Result<()> {
     let mut ranked = ids
         .iter()
-        .map(|&id| Ok((store::candidate_rank(conn, id)?, id)))
+        .map(|&id| Ok((tx.candidate_rank(id)?, id)))
         .collect::<Result<Vec<_>>>()?;
     ranked.sort_by(|(a, a_id), (b, b_id)| b.cmp(a).then(a_id.cmp(b_id)));
     for (slot, (_, id)) in ids.iter_mut().zip(ranked) {
@@ -354,10 +354,10 @@ fn prefill(
     form
 }
 
-fn open_cases_of(conn: &Connection, target: &PopTarget) -> Result<Vec<CaseNumber>> {
+fn open_cases_of(tx: &dyn Tx, target: &PopTarget) -> Result<Vec<CaseNumber>> {
     match target {
         PopTarget::Case { customer, .. } | PopTarget::Customer { customer } => {
-            store::open_case_numbers(conn, *customer, MAX_OPEN_CASES)
+            tx.open_case_numbers(*customer, MAX_OPEN_CASES)
         }
         PopTarget::Candidates { .. } | PopTarget::NewCustomer { .. } => Ok(Vec::new()),
     }
@@ -366,7 +366,7 @@ fn open_cases_of(conn: &Connection, target: &PopTarget) -> Result<Vec<CaseNumber
 /// Checks a target hooks may have written: every record exists; a case
 /// pop's customer is the case's own (corrected if a hook got it wrong);
 /// candidates are unique.
-fn check_target(conn: &Connection, target: &mut PopTarget) -> Result<()> {
+fn check_target(tx: &dyn Tx, target: &mut PopTarget) -> Result<()> {
     let missing = |object: ObjectKind, id: i64| {
         Error::Refused(format!(
             "a screen_pop hook chose {object} {}{id}, which does not exist",
@@ -378,19 +378,20 @@ fn check_target(conn: &Connection, target: &mut PopTarget) -> Result<()> {
             case_number: case,
             customer,
         } => {
-            let (owner, _) =
-                store::case_owner(conn, *case)?.ok_or_else(|| missing(ObjectKind::Case, case.0))?;
+            let (owner, _) = tx
+                .case_owner(*case)?
+                .ok_or_else(|| missing(ObjectKind::Case, case.0))?;
             *customer = owner;
         }
         PopTarget::Customer { customer } => {
-            store::customer_brief(conn, *customer)?
+            tx.customer_brief(*customer)?
                 .ok_or_else(|| missing(ObjectKind::Customer, customer.0))?;
         }
         PopTarget::Candidates { customers } => {
             let mut seen = std::collections::BTreeSet::new();
             customers.retain(|id| seen.insert(*id));
             for id in customers.iter() {
-                store::customer_brief(conn, *id)?
+                tx.customer_brief(*id)?
                     .ok_or_else(|| missing(ObjectKind::Customer, id.0))?;
             }
             if customers.is_empty() {
@@ -406,15 +407,15 @@ fn check_target(conn: &Connection, target: &mut PopTarget) -> Result<()> {
 }
 
 /// The target in words, for a reason a hook did not write.
-fn describe(conn: &Connection, target: &PopTarget) -> Result<String> {
+fn describe(tx: &dyn Tx, target: &PopTarget) -> Result<String> {
     Ok(match target {
         PopTarget::Case {
             case_number: case,
             customer,
         } => {
-            format!("case {case} of {}", name_of(conn, *customer)?)
+            format!("case {case} of {}", name_of(tx, *customer)?)
         }
-        PopTarget::Customer { customer } => name_of(conn, *customer)?,
+        PopTarget::Customer { customer } => name_of(tx, *customer)?,
         PopTarget::Candidates { customers } => format!("{} candidates", customers.len()),
         PopTarget::NewCustomer { .. } => "a new-customer form".to_owned(),
     })

@@ -27,7 +27,6 @@ use crate::contact::normalize_email;
 use crate::error::{Error, Result};
 use crate::events::{Actor, Ctx, Step};
 use crate::runtime::Runtime;
-use crate::store;
 
 /// One reminder that fired.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -95,7 +94,13 @@ impl Step for Remind<'_> {
         })))
     }
 
-    fn recheck(&mut self, _rt: &Arc<Runtime>, _ctx: &Ctx, event: &mut Event) -> Result<()> {
+    fn recheck(
+        &mut self,
+        _rt: &Arc<Runtime>,
+        _ctx: &Ctx,
+        _built: &Event,
+        event: &mut Event,
+    ) -> Result<()> {
         let Event::TaskReminder(reminder) = event else {
             return Err(Error::Refused(
                 "a task_reminder hook replaced the event".into(),
@@ -129,9 +134,7 @@ impl Runtime {
         // The pass fires the reminders due when it starts. One that a hook
         // plans during the pass (a snooze to a time already past) is not in
         // the list: it fires on a later pass, so a pass always ends.
-        let ids = self
-            .store()
-            .read(|conn| store::due_reminder_ids(conn, now, u32::MAX))?;
+        let ids = self.store().read(|tx| tx.due_reminder_ids(now, u32::MAX))?;
         let mut fired = Vec::new();
         for id in ids {
             fired.extend(self.fire_reminder(id, now)?);
@@ -147,7 +150,7 @@ impl Runtime {
     ) -> Result<Option<FiredReminder>> {
         // A reminder is its own origin, unless a hook planned the task: then
         // it continues that hook's chain, which bounds snooze loops.
-        let (depth, chain) = self.store().read(|conn| store::task_origin(conn, id))?;
+        let (depth, chain) = self.store().read(|tx| tx.task_origin(id))?;
         let ctx = Ctx::resumed(self.clone(), Actor::System, depth, chain, None);
         let claimed = Cell::new(false);
         let attempt = self.run(
@@ -201,7 +204,7 @@ fn draft_reminder_notification(
     let customer = match task.customer {
         Some(id) => rt
             .store()
-            .read(|conn| store::customer_brief(conn, id))?
+            .read(|tx| tx.customer_brief(id))?
             .map(|(account, name)| format!("{name} ({account})")),
         None => None,
     };
@@ -241,7 +244,6 @@ fn draft_reminder_notification(
 }
 
 fn claim(rt: &Runtime, id: TaskId, now: DateTime<Utc>) -> Result<bool> {
-    rt.store().write("claim reminder", |conn| {
-        store::claim_reminder(conn, id, now)
-    })
+    rt.store()
+        .write("claim reminder", |tx| tx.claim_reminder(id, now))
 }

@@ -11,7 +11,9 @@ use std::ffi::c_void;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use dossier_sdk::abi::{Buffer, HostTable, LogLevel, TableHeader, panic_message, status};
-use dossier_sdk::{CaseNumber, CustomerId, CustomerQuery, NewFollowUp, NewTask};
+use dossier_sdk::{
+    CaseNumber, CaseQuery, CustomerId, CustomerQuery, FollowUpQuery, NewFollowUp, NewTask,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -35,6 +37,8 @@ pub(crate) fn table(context: &Context) -> HostTable {
         open_cases,
         add_follow_up,
         add_task,
+        follow_ups,
+        cases,
         log,
         free_buffer,
     }
@@ -153,6 +157,53 @@ unsafe extern "C" fn add_task(
             host.add_task(new)
         })
     }
+}
+
+unsafe extern "C" fn follow_ups(
+    _: *const c_void,
+    query: *const u8,
+    len: usize,
+    out: *mut Buffer,
+) -> i32 {
+    // SAFETY: the plugin lends `query` for the call and passes a writable slot.
+    unsafe {
+        serve(out, |host| {
+            let q: FollowUpQuery = request("follow-up query", query, len)?;
+            crate::script::follow_up_page(host, q.case_number, &q.kinds, page(q.page, q.per_page)?)
+        })
+    }
+}
+
+unsafe extern "C" fn cases(
+    _: *const c_void,
+    query: *const u8,
+    len: usize,
+    out: *mut Buffer,
+) -> i32 {
+    // SAFETY: the plugin lends `query` for the call and passes a writable slot.
+    unsafe {
+        serve(out, |host| {
+            let q: CaseQuery = request("case query", query, len)?;
+            crate::script::case_page(
+                host,
+                q.customer,
+                q.open_only,
+                &q.statuses,
+                page(q.page, q.per_page)?,
+            )
+        })
+    }
+}
+
+/// The store page of a plugin's query, refusing what the scripts refuse.
+fn page(number: u32, per_page: u32) -> Result<crate::store::Page> {
+    if number == 0 || !(1..=crate::script::MAX_PER_PAGE).contains(&per_page) {
+        return Err(Error::Refused(format!(
+            "a page is numbered from 1 and holds 1 to {} rows, not page {number} of {per_page}",
+            crate::script::MAX_PER_PAGE
+        )));
+    }
+    Ok(crate::store::Page::number(number, per_page))
 }
 
 unsafe extern "C" fn log(context: *const c_void, level: u32, message: *const u8, len: usize) {

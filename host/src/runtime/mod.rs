@@ -14,7 +14,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, SubsecRound, Utc};
-use rusqlite::Connection;
 
 use crate::clock::Clock;
 use crate::config::Config;
@@ -22,13 +21,13 @@ use crate::error::Result;
 use crate::events::{Ctx, Pipeline};
 use crate::schema::Schema;
 use crate::script::Scripts;
-use crate::store::Store;
+use crate::store::{Store, Tx};
 
 /// Everything a host is made of; the facade holds it in an `Arc`.
 pub(crate) struct Runtime {
     config: Config,
     schema: Schema,
-    store: Store,
+    store: Box<dyn Store>,
     clock: Arc<dyn Clock>,
     pipeline: Pipeline,
     scripts: Option<Arc<Scripts>>,
@@ -42,7 +41,7 @@ impl Runtime {
     pub(crate) fn new(
         config: Config,
         schema: Schema,
-        store: Store,
+        store: Box<dyn Store>,
         clock: Arc<dyn Clock>,
         pipeline: Pipeline,
         scripts: Option<Arc<Scripts>>,
@@ -66,8 +65,8 @@ impl Runtime {
         &self.schema
     }
 
-    pub(crate) fn store(&self) -> &Store {
-        &self.store
+    pub(crate) fn store(&self) -> &dyn Store {
+        self.store.as_ref()
     }
 
     pub(crate) fn pipeline(&self) -> &Pipeline {
@@ -90,8 +89,8 @@ impl Runtime {
     }
 
     /// Runs `f` on a reader (or the writer, inside a write) with the schema.
-    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection, &Schema) -> Result<T>) -> Result<T> {
-        self.store.read(|conn| f(conn, &self.schema))
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&dyn Tx, &Schema) -> Result<T>) -> Result<T> {
+        self.store.read(|tx| f(tx, &self.schema))
     }
 
     /// Runs `f` inside one write transaction, joining the one this thread
@@ -103,6 +102,20 @@ impl Runtime {
         f: impl FnOnce() -> Result<T>,
     ) -> Result<T> {
         let out = self.store.write(label, |_| f())?;
+        self.after_commit();
+        Ok(out)
+    }
+
+    /// Runs `f` in a transaction that takes the write lock only if `f`
+    /// writes (joining one this thread has open): for events that guard the
+    /// writes their handlers may make. Commits or rolls back like
+    /// [`Runtime::transaction`].
+    pub(crate) fn guarded<T>(
+        self: &Arc<Self>,
+        label: &str,
+        f: impl FnOnce() -> Result<T>,
+    ) -> Result<T> {
+        let out = self.store.guard(label, |_| f())?;
         self.after_commit();
         Ok(out)
     }

@@ -18,18 +18,17 @@ use dossier_sdk::{
     NewCase, NewCustomer, NewFollowUp, NewTask, ObjectKind, Record, SaveEvent, SaveOp, Task,
     TaskId, TaskStatus,
 };
-use rusqlite::Connection;
 
 use super::Runtime;
 use crate::contact::{normalize_email, normalize_phone};
 use crate::error::{Error, Result};
 use crate::events::{Ctx, Step};
 use crate::schema::Schema;
-use crate::store::{self, CaseFilter, Page, TaskFilter};
+use crate::store::{self, CaseFilter, Page, TaskFilter, Tx};
 
 /// Builds the record to save inside the write transaction; for an update,
 /// also returns the record as stored before.
-type Build<'b> = Box<dyn FnOnce(&Connection, &Schema) -> Result<(Record, Option<Record>)> + 'b>;
+type Build<'b> = Box<dyn FnOnce(&dyn Tx, &Schema) -> Result<(Record, Option<Record>)> + 'b>;
 
 /// The `before_save` step of one save.
 struct Save<'b> {
@@ -65,9 +64,9 @@ impl Step for Save<'_> {
             .take()
             .ok_or_else(|| Error::Refused("internal error: a save was built twice".into()))?;
         let op = self.op;
-        let (record, old) = rt.store().write(self.label, |conn| {
-            let (mut record, old) = build(conn, rt.schema())?;
-            rt.check(conn, op, &mut record)?;
+        let (record, old) = rt.store().write(self.label, |tx| {
+            let (mut record, old) = build(tx, rt.schema())?;
+            rt.check(tx, op, &mut record)?;
             Ok((record, old))
         })?;
         let kind = record.kind();
@@ -84,7 +83,13 @@ impl Step for Save<'_> {
         Ok(Some(Event::BeforeSave(SaveEvent::new(op, record))))
     }
 
-    fn recheck(&mut self, rt: &Arc<Runtime>, _ctx: &Ctx, event: &mut Event) -> Result<()> {
+    fn recheck(
+        &mut self,
+        rt: &Arc<Runtime>,
+        _ctx: &Ctx,
+        _built: &Event,
+        event: &mut Event,
+    ) -> Result<()> {
         let Event::BeforeSave(save) = event else {
             return Err(Error::Refused(
                 "a before_save hook replaced the event".into(),
@@ -101,7 +106,7 @@ impl Step for Save<'_> {
         self.changed = true;
         let op = self.op;
         rt.store()
-            .write(self.label, |conn| rt.check(conn, op, &mut save.record))
+            .write(self.label, |tx| rt.check(tx, op, &mut save.record))
     }
 
     fn finish(self, rt: &Arc<Runtime>, ctx: &Ctx, event: Option<Event>) -> Result<Record> {
@@ -128,7 +133,7 @@ impl Runtime {
         ctx: &Ctx,
         op: SaveOp,
         label: &'b str,
-        build: impl FnOnce(&Connection, &Schema) -> Result<(Record, Option<Record>)> + 'b,
+        build: impl FnOnce(&dyn Tx, &Schema) -> Result<(Record, Option<Record>)> + 'b,
     ) -> Result<Record> {
         self.run(
             ctx,
@@ -146,29 +151,24 @@ impl Runtime {
 
     fn persist(&self, ctx: &Ctx, op: SaveOp, record: &Record) -> Result<()> {
         let is_open = |status: &str| self.config().case.is_open(status);
-        self.store()
-            .write("write record", |conn| match (record, op) {
-                (Record::Customer(c), SaveOp::Create) => store::insert_customer(conn, c),
-                (Record::Customer(c), SaveOp::Update) => store::update_customer(conn, c),
-                (Record::Case(c), SaveOp::Create) => {
-                    store::insert_case(conn, c, is_open(&c.status))
+        self.store().write("write record", |tx| match (record, op) {
+            (Record::Customer(c), SaveOp::Create) => tx.insert_customer(c),
+            (Record::Customer(c), SaveOp::Update) => tx.update_customer(c),
+            (Record::Case(c), SaveOp::Create) => tx.insert_case(c, is_open(&c.status)),
+            (Record::Case(c), SaveOp::Update) => tx.update_case(c, is_open(&c.status)),
+            (Record::FollowUp(f), SaveOp::Create) => tx.insert_follow_up(f),
+            (Record::FollowUp(f), SaveOp::Update) => Err(Error::FollowUpImmutable(f.id.0)),
+            (Record::Task(t), SaveOp::Create) => {
+                tx.insert_task(t)?;
+                if ctx.depth() > 0 {
+                    // A task planned by a hook carries its chain forward:
+                    // its reminder continues it.
+                    tx.set_task_origin(t.id, ctx.depth(), ctx.chain())?;
                 }
-                (Record::Case(c), SaveOp::Update) => {
-                    store::update_case(conn, c, is_open(&c.status))
-                }
-                (Record::FollowUp(f), SaveOp::Create) => store::insert_follow_up(conn, f),
-                (Record::FollowUp(f), SaveOp::Update) => Err(Error::FollowUpImmutable(f.id.0)),
-                (Record::Task(t), SaveOp::Create) => {
-                    store::insert_task(conn, t)?;
-                    if ctx.depth() > 0 {
-                        // A task planned by a hook carries its chain forward:
-                        // its reminder continues it.
-                        store::set_task_origin(conn, t.id, ctx.depth(), ctx.chain())?;
-                    }
-                    Ok(())
-                }
-                (Record::Task(t), SaveOp::Update) => store::update_task(conn, t),
-            })
+                Ok(())
+            }
+            (Record::Task(t), SaveOp::Update) => tx.update_task(t),
+        })
     }
 
     // ----- customers -------------------------------------------------------
@@ -179,9 +179,9 @@ impl Runtime {
         new: NewCustomer,
     ) -> Result<Customer> {
         let now = self.now();
-        self.save(ctx, SaveOp::Create, "create customer", move |conn, _| {
+        self.save(ctx, SaveOp::Create, "create customer", move |tx, _| {
             let customer = Customer {
-                id: store::next_customer_id(conn)?,
+                id: tx.next_customer_id()?,
                 account: new.account,
                 name: new.name,
                 address: new.address,
@@ -202,29 +202,24 @@ impl Runtime {
         customer: Customer,
     ) -> Result<Customer> {
         let now = self.now();
-        self.save(
-            ctx,
-            SaveOp::Update,
-            "update customer",
-            move |conn, schema| {
-                let old = store::get_customer(conn, schema, customer.id)?;
-                let new = Customer {
-                    created_at: old.created_at,
-                    updated_at: now,
-                    ..customer
-                };
-                Ok((Record::Customer(new), Some(Record::Customer(old))))
-            },
-        )
+        self.save(ctx, SaveOp::Update, "update customer", move |tx, schema| {
+            let old = tx.get_customer(schema, customer.id)?;
+            let new = Customer {
+                created_at: old.created_at,
+                updated_at: now,
+                ..customer
+            };
+            Ok((Record::Customer(new), Some(Record::Customer(old))))
+        })
         .and_then(expect_record)
     }
 
     pub(crate) fn customer(&self, _ctx: &Ctx, id: CustomerId) -> Result<Customer> {
-        self.read(|conn, schema| store::get_customer(conn, schema, id))
+        self.read(|tx, schema| tx.get_customer(schema, id))
     }
 
     pub(crate) fn customer_by_account(&self, _ctx: &Ctx, account: &str) -> Result<Customer> {
-        self.read(|conn, schema| store::customer_by_account(conn, schema, account))?
+        self.read(|tx, schema| tx.customer_by_account(schema, account))?
             .ok_or_else(|| {
                 Error::not_found(ObjectKind::Customer, format!("with account {account}"))
             })
@@ -235,6 +230,19 @@ impl Runtime {
         _ctx: &Ctx,
         query: &CustomerQuery,
     ) -> Result<Vec<Customer>> {
+        let criteria = self.customer_criteria(query)?;
+        self.read(|tx, schema| tx.find_customers(schema, &criteria))
+    }
+
+    /// The query plan of the statement [`Runtime::find_customers`] runs for `query`.
+    pub(crate) fn explain_find_customers(&self, query: &CustomerQuery) -> Result<String> {
+        let criteria = self.customer_criteria(query)?;
+        self.read(|tx, _| tx.find_customers_plan(&criteria))
+    }
+
+    /// The store criteria for `query`: phone and email normalized, an
+    /// indexed custom field's value parsed by its type.
+    fn customer_criteria(&self, query: &CustomerQuery) -> Result<Vec<store::Criterion>> {
         let phone = query
             .phone
             .as_deref()
@@ -276,11 +284,11 @@ impl Runtime {
                     .into(),
             ));
         }
-        self.read(|conn, schema| store::find_customers(conn, schema, &criteria))
+        Ok(criteria)
     }
 
     pub(crate) fn list_customers(&self, _ctx: &Ctx, page: Page) -> Result<Vec<Customer>> {
-        self.read(|conn, schema| store::list_customers(conn, schema, page))
+        self.read(|tx, schema| tx.list_customers(schema, page))
     }
 
     // ----- cases -----------------------------------------------------------
@@ -288,9 +296,9 @@ impl Runtime {
     pub(crate) fn open_case(self: &Arc<Self>, ctx: &Ctx, new: NewCase) -> Result<Case> {
         let now = self.now();
         let cfg = self.config().case.clone();
-        self.save(ctx, SaveOp::Create, "open case", move |conn, _| {
+        self.save(ctx, SaveOp::Create, "open case", move |tx, _| {
             let case = Case {
-                number: store::next_case_number(conn)?,
+                number: tx.next_case_number()?,
                 customer: new.customer,
                 subject: new.subject,
                 description: new.description,
@@ -312,17 +320,17 @@ impl Runtime {
     }
 
     pub(crate) fn case(&self, _ctx: &Ctx, number: CaseNumber) -> Result<Case> {
-        self.read(|conn, schema| store::get_case(conn, schema, number))
+        self.read(|tx, schema| tx.get_case(schema, number))
     }
 
     pub(crate) fn case_by_thread_token(&self, _ctx: &Ctx, token: &str) -> Result<Option<Case>> {
-        self.read(|conn, schema| store::case_by_thread_token(conn, schema, token))
+        self.read(|tx, schema| tx.case_by_thread_token(schema, token))
     }
 
     pub(crate) fn update_case(self: &Arc<Self>, ctx: &Ctx, case: Case) -> Result<Case> {
         let now = self.now();
-        self.save(ctx, SaveOp::Update, "update case", move |conn, schema| {
-            let old = store::get_case(conn, schema, case.number)?;
+        self.save(ctx, SaveOp::Update, "update case", move |tx, schema| {
+            let old = tx.get_case(schema, case.number)?;
             let new = Case {
                 created_at: old.created_at,
                 updated_at: now,
@@ -342,8 +350,8 @@ impl Runtime {
         change: impl FnOnce(&mut Case) -> Result<()>,
     ) -> Result<Case> {
         let now = self.now();
-        self.save(ctx, SaveOp::Update, label, move |conn, schema| {
-            let old = store::get_case(conn, schema, number)?;
+        self.save(ctx, SaveOp::Update, label, move |tx, schema| {
+            let old = tx.get_case(schema, number)?;
             let mut case = old.clone();
             change(&mut case)?;
             case.updated_at = now;
@@ -358,7 +366,7 @@ impl Runtime {
         filter: &CaseFilter,
         page: Page,
     ) -> Result<Vec<Case>> {
-        self.read(|conn, schema| store::list_cases(conn, schema, filter, page))
+        self.read(|tx, schema| tx.list_cases(schema, filter, page))
     }
 
     pub(crate) fn cases_of(
@@ -386,9 +394,9 @@ impl Runtime {
 
     pub(crate) fn add_follow_up(self: &Arc<Self>, ctx: &Ctx, new: NewFollowUp) -> Result<FollowUp> {
         let now = self.now();
-        self.save(ctx, SaveOp::Create, "add follow-up", move |conn, _| {
+        self.save(ctx, SaveOp::Create, "add follow-up", move |tx, _| {
             let follow_up = FollowUp {
-                id: store::next_follow_up_id(conn)?,
+                id: tx.next_follow_up_id()?,
                 case: new.case,
                 kind: new.kind,
                 author: new.author,
@@ -405,7 +413,7 @@ impl Runtime {
     }
 
     pub(crate) fn follow_up(&self, _ctx: &Ctx, id: FollowUpId) -> Result<FollowUp> {
-        self.read(|conn, schema| store::get_follow_up(conn, schema, id))
+        self.read(|tx, schema| tx.get_follow_up(schema, id))
     }
 
     pub(crate) fn follow_up_by_message_id(
@@ -413,7 +421,7 @@ impl Runtime {
         _ctx: &Ctx,
         message_id: &str,
     ) -> Result<Option<FollowUp>> {
-        self.read(|conn, schema| store::follow_up_by_message_id(conn, schema, message_id))
+        self.read(|tx, schema| tx.follow_up_by_message_id(schema, message_id))
     }
 
     pub(crate) fn follow_ups(
@@ -422,13 +430,13 @@ impl Runtime {
         case: CaseNumber,
         page: Page,
     ) -> Result<(Vec<FollowUp>, u64)> {
-        self.read(|conn, schema| {
-            if !store::case_exists(conn, case)? {
+        self.read(|tx, schema| {
+            if !tx.case_exists(case)? {
                 return Err(Error::not_found(ObjectKind::Case, format!("#{case}")));
             }
             Ok((
-                store::list_follow_ups(conn, schema, case, page)?,
-                store::count_follow_ups(conn, case)?,
+                tx.list_follow_ups(schema, case, page)?,
+                tx.count_follow_ups(case)?,
             ))
         })
     }
@@ -437,9 +445,9 @@ impl Runtime {
 
     pub(crate) fn add_task(self: &Arc<Self>, ctx: &Ctx, new: NewTask) -> Result<Task> {
         let now = self.now();
-        self.save(ctx, SaveOp::Create, "add task", move |conn, _| {
+        self.save(ctx, SaveOp::Create, "add task", move |tx, _| {
             let task = Task {
-                id: store::next_task_id(conn)?,
+                id: tx.next_task_id()?,
                 customer: new.customer,
                 case: new.case,
                 kind: new.kind,
@@ -458,13 +466,13 @@ impl Runtime {
     }
 
     pub(crate) fn task(&self, _ctx: &Ctx, id: TaskId) -> Result<Task> {
-        self.read(|conn, schema| store::get_task(conn, schema, id))
+        self.read(|tx, schema| tx.get_task(schema, id))
     }
 
     pub(crate) fn update_task(self: &Arc<Self>, ctx: &Ctx, task: Task) -> Result<Task> {
         let now = self.now();
-        self.save(ctx, SaveOp::Update, "update task", move |conn, schema| {
-            let old = store::get_task(conn, schema, task.id)?;
+        self.save(ctx, SaveOp::Update, "update task", move |tx, schema| {
+            let old = tx.get_task(schema, task.id)?;
             let new = Task {
                 created_at: old.created_at,
                 updated_at: now,
@@ -481,7 +489,7 @@ impl Runtime {
         filter: &TaskFilter,
         page: Page,
     ) -> Result<Vec<Task>> {
-        self.read(|conn, schema| store::list_tasks(conn, schema, filter, page))
+        self.read(|tx, schema| tx.list_tasks(schema, filter, page))
     }
 }
 

@@ -3,16 +3,15 @@
 
 use chrono::SubsecRound;
 use dossier_sdk::{Record, SaveOp};
-use rusqlite::Connection;
 
 use super::Runtime;
 use crate::contact::{normalize_email, normalize_phone};
 use crate::error::{Error, Result};
-use crate::store;
+use crate::store::Tx;
 
 impl Runtime {
     /// Built-in checks and normalization of a record about to be written.
-    pub(crate) fn check(&self, conn: &Connection, op: SaveOp, record: &mut Record) -> Result<()> {
+    pub(crate) fn check(&self, tx: &dyn Tx, op: SaveOp, record: &mut Record) -> Result<()> {
         let is_new = op == SaveOp::Create;
         let kind = record.kind();
         self.schema().apply(kind, record.custom_mut(), is_new)?;
@@ -82,17 +81,17 @@ impl Runtime {
                         ),
                     ));
                 }
-                store::get_customer(conn, self.schema(), c.customer).map_err(|_| {
-                    Error::invalid(
+                if tx.customer_brief(c.customer)?.is_none() {
+                    return Err(Error::invalid(
                         kind,
                         "customer",
                         format!("refers to missing customer #{}", c.customer),
-                    )
-                })?;
+                    ));
+                }
                 if !cfg.is_open(&c.status) {
                     let old_owner = match op {
                         SaveOp::Create => None,
-                        SaveOp::Update => store::get_case(conn, self.schema(), c.number)?.owner,
+                        SaveOp::Update => tx.get_case(self.schema(), c.number)?.owner,
                     };
                     if c.owner.is_some() && c.owner != old_owner {
                         return Err(Error::Refused(format!(
@@ -110,7 +109,7 @@ impl Runtime {
                 {
                     return Err(invalid("body", "is required"));
                 }
-                if !store::case_exists(conn, f.case)? {
+                if !tx.case_exists(f.case)? {
                     return Err(Error::invalid(
                         kind,
                         "case",
@@ -126,7 +125,7 @@ impl Runtime {
                     return Err(invalid("subject", "is required"));
                 }
                 if let Some(number) = t.case {
-                    let case = store::get_case(conn, self.schema(), number).map_err(|_| {
+                    let case = tx.get_case(self.schema(), number).map_err(|_| {
                         Error::invalid(kind, "case", format!("refers to missing case #{number}"))
                     })?;
                     match t.customer {
@@ -146,13 +145,13 @@ impl Runtime {
                 }
                 match t.customer {
                     Some(c) => {
-                        store::get_customer(conn, self.schema(), c).map_err(|_| {
-                            Error::invalid(
+                        if tx.customer_brief(c)?.is_none() {
+                            return Err(Error::invalid(
                                 kind,
                                 "customer",
                                 format!("refers to missing customer #{c}"),
-                            )
-                        })?;
+                            ));
+                        }
                     }
                     None => return Err(invalid("customer", "or case is required")),
                 }

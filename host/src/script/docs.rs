@@ -267,6 +267,7 @@ pub fn reference_markdown() -> String {
     );
     let _ = writeln!(out, "## Hooks\n");
     let _ = writeln!(out, "{}", hook_table_markdown());
+    out.push_str(&super::shapes::markdown(&EVENTS));
     let _ = writeln!(out, "## Types\n");
     for (name, t) in &types {
         let _ = writeln!(out, "### {name}\n");
@@ -311,5 +312,7 @@ pub fn reference_markdown() -> String {
 /// the language's standard functions and Dossier's.
 pub fn definitions() -> String {
     let engine = engine::build(&ScriptLimits::default());
-    engine.definitions().single_file()
+    let mut out = engine.definitions().single_file();
+    out.push_str(&super::shapes::definitions(&EVENTS));
+    out
 }

@@ -156,7 +156,20 @@ impl Runtime {
                 Event::AfterSave(save)
             });
         }
-        let data = input.clone();
+        // Unset fields get blank values, as for records.
+        let kind = dossier_sdk::events::EVENTS
+            .iter()
+            .find(|spec| spec.hook == hook)
+            .map(|spec| spec.kind);
+        let mut data = kind
+            .and_then(super::shapes::blank)
+            .unwrap_or_else(|| Value::Object(Map::new()));
+        if !input.is_object() {
+            return Err(Error::Refused(format!(
+                "the input of `{hook}` must be a JSON object (the event's fields)"
+            )));
+        }
+        super::shapes::overlay(&mut data, input);
         Ok(match hook {
             "on_screen_pop" => Event::ScreenPop(
                 serde_json::from_value::<ScreenPop>(data).map_err(|e| bad("screen pop", e))?,

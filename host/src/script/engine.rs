@@ -13,6 +13,7 @@ use rhai::{Dynamic, Engine, Module};
 use super::api::{self, TIMEOUT_MARK};
 use super::context;
 use super::records;
+use super::{lookup, patterns, payload};
 use crate::config::ScriptLimits;
 
 /// How often (in operations) the wall-clock deadline is checked: reading the
@@ -40,7 +41,6 @@ pub(crate) fn build(limits: &ScriptLimits) -> Engine {
     engine.disable_symbol("import");
     engine.disable_symbol("export");
     engine.set_strict_variables(true);
-    engine.set_fail_on_invalid_map_property(true);
 
     engine.set_max_operations(nonzero(limits.max_operations));
     engine.set_max_call_levels(limits.max_call_depth);
@@ -60,6 +60,19 @@ pub(crate) fn build(limits: &ScriptLimits) -> Engine {
     });
     engine.on_print(|text| emit(text, None));
     engine.on_debug(|text, _, pos| emit(text, Some(pos.line().unwrap_or(0))));
+    engine
+}
+
+/// An engine that only parses: the same language and symbols as [`build`]'s,
+/// no optimization, for checks that need the script as written.
+pub(crate) fn parse_only() -> Engine {
+    let mut engine = Engine::new_raw();
+    engine.disable_symbol("eval");
+    engine.disable_symbol("import");
+    engine.disable_symbol("export");
+    // Not strict: a hook using a top-level constant must reach the
+    // top-level check, which says what to do, rather than fail here.
+    engine.set_optimization_level(rhai::OptimizationLevel::None);
     engine
 }
 
@@ -103,6 +116,9 @@ pub(crate) fn dossier_module() -> Module {
     );
     records::register(&mut module);
     api::register(&mut module);
+    lookup::register(&mut module);
+    payload::register(&mut module);
+    patterns::register(&mut module);
     module.build_index();
     module
 }

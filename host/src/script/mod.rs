@@ -5,8 +5,8 @@
 //! A script handles an event by defining a function named after it
 //! ([`Event::hook_name`]): `before_save_case(c)`, `on_screen_pop(pop)`, ...
 //! Record events pass typed record handles (see [`records`]); the other
-//! events pass object maps the hook may change, read back into the event
-//! afterwards. Scripts run in `[scripts] files` order; the first veto or
+//! events pass [`payload::Payload`] maps the hook may change, read back
+//! into the event afterwards. Scripts run in `[scripts] files` order; the first veto or
 //! error stops the chain.
 //!
 //! Invariants:
@@ -16,13 +16,18 @@
 //! - The engine has no file, network, process, `eval` or module access.
 
 mod api;
+mod check;
 mod context;
 mod convert;
 mod docs;
 mod dry_run;
 mod engine;
 mod errors;
+mod lookup;
+mod patterns;
+mod payload;
 mod records;
+mod shapes;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -41,10 +46,11 @@ use crate::events::{Ctx, Handler};
 
 use context::Frame;
 use errors::Source;
-use records::{Access, Rec, ScriptRecord};
+use records::{Access, Prior, Rec, ScriptRecord};
 
 pub use docs::{definitions, hook_table_markdown, reference_markdown};
 pub use dry_run::{DryRun, DryRunOutcome};
+pub(crate) use lookup::{MAX_PER_PAGE, case_page, follow_up_page};
 
 /// Every hook a script can define, in a fixed order (bit `i` of a hook mask
 /// is `HOOKS[i]`): [`dossier_sdk::events::hook_names`] as a const array, which
@@ -149,6 +155,11 @@ pub struct CheckReport {
     pub scripts: Vec<ScriptSummary>,
     /// One error per script that did not, with its position.
     pub errors: Vec<Error>,
+    /// Mistakes found by walking the scripts that compiled (an unknown
+    /// function, property, custom field or hook name), each an
+    /// [`Error::Script`] with its position and a "did you mean" when a
+    /// known name is close.
+    pub findings: Vec<Error>,
 }
 
 /// What a reload did.
@@ -170,9 +181,13 @@ impl ReloadReport {
 }
 
 /// The admin's scripts and the engine that runs them: the script
-/// [`Handler`] of a [`Host`].
+/// [`Handler`] of a [`Host`](crate::Host).
 pub struct Scripts {
     engine: Engine,
+    /// The same language without optimization, to see the top level of a
+    /// script as written: the optimizer drops a top-level `const`, which
+    /// then fails as an undefined variable where a hook uses it.
+    parse_only: Engine,
     limits: ScriptLimits,
     /// Where scripts come from: the configured directory and file list.
     dir: PathBuf,
@@ -214,6 +229,7 @@ impl Scripts {
         let cfg = &config.scripts;
         Scripts {
             engine: engine::build(&cfg.limits),
+            parse_only: engine::parse_only(),
             limits: cfg.limits.clone(),
             dir: config.resolve(&cfg.dir),
             dir_name: cfg.dir.clone(),
@@ -228,10 +244,30 @@ impl Scripts {
     /// error with its position: `dossier script check`.
     pub fn check(config: &Config) -> Result<CheckReport> {
         let scripts = Scripts::unloaded(config);
+        let schema =
+            crate::schema::Schema::from_config(&config.fields, &config.phone.default_region)?;
+        let known = check::Known::from_engine(&scripts.engine);
         let mut report = CheckReport::default();
         for (path, name) in scripts.paths()? {
             match scripts.compile(&path, name) {
-                Ok(s) => report.scripts.push(s.summary()),
+                Ok(s) => {
+                    let found = check::check(&s.ast, &known, &schema, |f| find_fn_line(&s.text, f));
+                    let mut summary = s.summary();
+                    // A misspelt hook is reported once: as a finding, with
+                    // its position, rather than also as the load warning.
+                    summary.warnings.retain(|w| {
+                        !found
+                            .iter()
+                            .filter_map(|f| f.misspelt_hook.as_deref())
+                            .any(|name| w.starts_with(&format!("`{name}` ")))
+                    });
+                    report.scripts.push(summary);
+                    report.findings.extend(
+                        found
+                            .into_iter()
+                            .map(|f| s.source().error(f.pos, f.message)),
+                    );
+                }
                 Err(e) => report.errors.push(e),
             }
         }
@@ -282,6 +318,16 @@ impl Scripts {
             name: &name,
             text: &text,
         };
+        // The script as written first: a top-level `const` or `let` must be
+        // refused as top-level code, not reported where a hook uses it.
+        if let Ok(as_written) = self.parse_only.compile(&text)
+            && let Some(stmt) = as_written.statements().first()
+        {
+            return Err(source.error(
+                stmt.position(),
+                "only `fn` definitions are allowed at the top level of a script: put this code inside a hook function",
+            ));
+        }
         let mut ast = self
             .engine
             .compile(&text)
@@ -495,12 +541,26 @@ impl Scripts {
                     }
                 };
                 let is_new = e.op == SaveOp::Create;
+                let before = index < 4;
+                let changed = &e.changed;
                 let record = std::mem::replace(&mut e.record, placeholder());
                 let (record, veto) = match record {
-                    Record::Customer(r) => self.run_record(ctx, &scripts, hook, r, access(is_new)),
-                    Record::Case(r) => self.run_record(ctx, &scripts, hook, r, access(is_new)),
-                    Record::FollowUp(r) => self.run_record(ctx, &scripts, hook, r, access(is_new)),
-                    Record::Task(r) => self.run_record(ctx, &scripts, hook, r, access(is_new)),
+                    Record::Customer(r) => {
+                        let prior = prior(before, is_new, changed);
+                        self.run_record(ctx, &scripts, hook, r, access(is_new), prior)
+                    }
+                    Record::Case(r) => {
+                        let prior = prior(before, is_new, changed);
+                        self.run_record(ctx, &scripts, hook, r, access(is_new), prior)
+                    }
+                    Record::FollowUp(r) => {
+                        let prior = prior(before, is_new, changed);
+                        self.run_record(ctx, &scripts, hook, r, access(is_new), prior)
+                    }
+                    Record::Task(r) => {
+                        let prior = prior(before, is_new, changed);
+                        self.run_record(ctx, &scripts, hook, r, access(is_new), prior)
+                    }
                 };
                 e.record = record;
                 veto
@@ -523,8 +583,9 @@ impl Scripts {
         hook: &'static str,
         record: T,
         access: Access,
+        prior: Prior<T>,
     ) -> (Record, Result<Option<(String, String)>>) {
-        let handle = Rec::new(record, access);
+        let handle = Rec::with_prior(record, access, prior);
         let mut outcome = Ok(None);
         for script in scripts {
             match self.call(ctx, script, hook, Dynamic::from(handle.clone())) {
@@ -561,20 +622,46 @@ impl Scripts {
             })?;
             convert::add_deprecated_keys(&mut map);
             let before = map.clone();
-            let map = map.into_shared();
-            if let Some(message) = self.call(ctx, script, hook, map.clone())? {
+            let handle = payload::Payload::root(map, hook.trim_start_matches("on_"));
+            if let Some(message) = self.call(ctx, script, hook, Dynamic::from(handle.clone()))? {
                 return Ok(Some((script.name.clone(), message)));
             }
-            let mut after = map.flatten_clone();
+            let mut after = handle.into_value();
             convert::fold_deprecated_keys(&mut after, Some(&before));
             *value = rhai::serde::from_dynamic::<T>(&after).map_err(|e| {
-                script.source().error(
-                    rhai::Position::NONE,
-                    format!("{hook} left its argument malformed: {e}"),
-                )
+                let hook_line = find_fn_line(&script.text, hook);
+                let (pos, why) = match payload::diagnose::<T>(&before, &after) {
+                    Some((key, why)) => {
+                        let pos =
+                            payload::assignment_position(&script.text, hook_line.into(), &key)
+                                .and_then(|(l, c)| {
+                                    Some(rhai::Position::new(
+                                        u16::try_from(l).ok()?,
+                                        u16::try_from(c).ok()?,
+                                    ))
+                                })
+                                .unwrap_or(rhai::Position::new(hook_line, 1));
+                        (pos, why)
+                    }
+                    None => (rhai::Position::new(hook_line, 1), e.to_string()),
+                };
+                script
+                    .source()
+                    .error(pos, format!("{hook} left its argument malformed: {why}"))
             })?;
         }
         Ok(None)
+    }
+}
+
+/// What a record hook may learn about the record before the save: the
+/// stored version for a `before_save_*` of an update (read when a script
+/// asks), the event's changed fields for an `after_save_*`.
+fn prior<T>(before: bool, is_new: bool, changed: &[String]) -> Prior<T> {
+    match (before, is_new) {
+        (true, false) => Prior::Stored(std::sync::OnceLock::new()),
+        (true, true) => Prior::None,
+        (false, _) => Prior::Listed(changed.to_vec()),
     }
 }
 

@@ -54,11 +54,25 @@ pub(crate) enum Access {
     },
 }
 
+/// What a save hook knows about the record before the save: the stored
+/// version (read from the store the first time a script asks, since most
+/// hooks never do) or, after the save, the names of the changed fields.
+#[derive(Debug)]
+pub(crate) enum Prior<T> {
+    /// A record read from the store, or one created: no history.
+    None,
+    /// A `before_save_*` of an update: the stored record, read on first use.
+    Stored(std::sync::OnceLock<Option<T>>),
+    /// An `after_save_*`: the fields the write changed (`SaveEvent::changed`).
+    Listed(Vec<String>),
+}
+
 /// A handle to a record shared between the host and a script.
 #[derive(Debug)]
 pub(crate) struct Rec<T> {
     cell: Arc<Mutex<T>>,
     access: Access,
+    prior: Arc<Prior<T>>,
 }
 
 impl<T> Clone for Rec<T> {
@@ -66,6 +80,7 @@ impl<T> Clone for Rec<T> {
         Rec {
             cell: self.cell.clone(),
             access: self.access,
+            prior: self.prior.clone(),
         }
     }
 }
@@ -73,9 +88,51 @@ impl<T> Clone for Rec<T> {
 impl<T: ScriptRecord> Rec<T> {
     /// A handle on `record` with `access`.
     pub(crate) fn new(record: T, access: Access) -> Self {
+        Rec::with_prior(record, access, Prior::None)
+    }
+
+    /// A handle that also knows what the record was before the save.
+    pub(crate) fn with_prior(record: T, access: Access, prior: Prior<T>) -> Self {
         Rec {
             cell: Arc::new(Mutex::new(record)),
             access,
+            prior: Arc::new(prior),
+        }
+    }
+
+    /// The stored version of the record, for a `before_save_*` of an update;
+    /// `None` on create, for records read from the store, and after saves.
+    fn previous(&self) -> RhaiResult<Option<T>> {
+        let Prior::Stored(slot) = &*self.prior else {
+            return Ok(None);
+        };
+        if let Some(found) = slot.get() {
+            return Ok(found.clone());
+        }
+        let ctx = host()?;
+        let current = self.read(T::clone);
+        let stored = match T::stored(&ctx, &current) {
+            Ok(found) => found,
+            // A dry run may describe an update of a record that was never
+            // stored: there is nothing before it.
+            Err(crate::Error::NotFound { .. }) => None,
+            Err(e) => return Err(script_error(e.to_string())),
+        };
+        Ok(slot.get_or_init(|| stored).clone())
+    }
+
+    /// The names of the fields the save changes (standard fields by their
+    /// JSON name, custom fields as `custom.<name>`), or `None` for a record
+    /// that is not being saved.
+    fn changes(&self) -> RhaiResult<Option<Vec<String>>> {
+        match &*self.prior {
+            Prior::None if matches!(self.access, Access::ReadOnly { .. }) => Ok(None),
+            Prior::Listed(names) => Ok(Some(names.clone())),
+            Prior::None | Prior::Stored(_) => {
+                let old = self.previous()?.map(T::into_record);
+                let new = self.read(T::clone).into_record();
+                Ok(Some(Record::changed_fields(old.as_ref(), &new)))
+            }
         }
     }
 
@@ -89,7 +146,8 @@ impl<T: ScriptRecord> Rec<T> {
         }
     }
 
-    fn read<R>(&self, f: impl FnOnce(&T) -> R) -> R {
+    /// Reads the record under its lock.
+    pub(crate) fn read<R>(&self, f: impl FnOnce(&T) -> R) -> R {
         f(&self.cell.lock())
     }
 
@@ -127,10 +185,17 @@ pub(crate) trait ScriptRecord: Clone + Send + Sync + 'static {
     fn custom_mut(&mut self) -> &mut CustomFields;
     /// Wraps the record for capture and events.
     fn into_record(self) -> Record;
+    /// The stored version of `record`, read through `ctx` (`None` for types
+    /// that are never updated).
+    fn stored(ctx: &Ctx, record: &Self) -> crate::Result<Option<Self>>;
+    /// The JSON name of the standard field a script property belongs to,
+    /// where they differ (`customer_id` is `customer`).
+    fn json_name(property: &str) -> &str;
 }
 
 macro_rules! script_record {
-    ($t:ty, $kind:ident, $name:literal, $var:literal, $doc:literal) => {
+    ($t:ty, $kind:ident, $name:literal, $var:literal, $doc:literal,
+     stored: $stored:expr, json_name: $json:expr) => {
         impl ScriptRecord for $t {
             const KIND: ObjectKind = ObjectKind::$kind;
             const TYPE: &'static str = $name;
@@ -145,6 +210,14 @@ macro_rules! script_record {
             fn into_record(self) -> Record {
                 Record::$kind(self)
             }
+            fn stored(ctx: &Ctx, record: &Self) -> crate::Result<Option<Self>> {
+                let read: fn(&Ctx, &Self) -> crate::Result<Option<Self>> = $stored;
+                read(ctx, record)
+            }
+            fn json_name(property: &str) -> &str {
+                let name: fn(&str) -> Option<&'static str> = $json;
+                name(property).unwrap_or(property)
+            }
         }
     };
 }
@@ -154,28 +227,52 @@ script_record!(
     Customer,
     "Customer",
     "customer",
-    "A person or company the contact centre serves."
+    "A person or company the contact centre serves.",
+    stored: |ctx, r| ctx.customer(r.id).map(Some),
+    json_name: |p| match p {
+        "address_line1" | "address_line2" | "postal_code" | "city" | "region" | "country" => {
+            Some("address")
+        }
+        _ => None,
+    }
 );
 script_record!(
     Case,
     Case,
     "Case",
     "c",
-    "One piece of feedback, question or problem of a customer. (`case` is a reserved word in Rhai: name variables `c` or `record`.)"
+    "One piece of feedback, question or problem of a customer. (`case` is a reserved word in Rhai: name variables `c` or `record`.)",
+    stored: |ctx, r| ctx.case(r.number).map(Some),
+    json_name: |p| match p {
+        "customer_id" => Some("customer"),
+        _ => None,
+    }
 );
 script_record!(
     FollowUp,
     FollowUp,
     "FollowUp",
     "follow_up",
-    "One communication on a case: a note, an email, a chat log. Never changed once saved."
+    "One communication on a case: a note, an email, a chat log. Never changed once saved.",
+    stored: |_, _| Ok(None),
+    json_name: |p| match p {
+        "case_number" => Some("case"),
+        "email_subject" | "email_from" => Some("email"),
+        _ => None,
+    }
 );
 script_record!(
     Task,
     Task,
     "Task",
     "task",
-    "A call, email, meeting, chat or other communication with a customer, planned or done."
+    "A call, email, meeting, chat or other communication with a customer, planned or done.",
+    stored: |ctx, r| ctx.task(r.id).map(Some),
+    json_name: |p| match p {
+        "customer_id" => Some("customer"),
+        "case_number" => Some("case"),
+        _ => None,
+    }
 );
 
 /// Turns `text` into the doc-comment form Rhai's metadata expects.
@@ -196,6 +293,9 @@ pub(crate) fn host() -> RhaiResult<Ctx> {
 /// Registers record functions of one type into a module, with docs.
 struct Reg<'m, T> {
     module: &'m mut Module,
+    /// The read-only properties registered so far, for the indexer (see
+    /// [`register_common`]).
+    props: Vec<&'static str>,
     _t: std::marker::PhantomData<T>,
 }
 
@@ -212,6 +312,7 @@ impl<T: ScriptRecord> Reg<'_, T> {
         doc: &str,
         f: fn(&T) -> R,
     ) -> &mut Self {
+        self.props.push(prop);
         FuncRegistration::new_getter(prop)
             .with_params_info([self.this(), ty.to_owned()])
             .with_comments([doc_lines(doc)])
@@ -229,6 +330,7 @@ impl<T: ScriptRecord> Reg<'_, T> {
         set: fn(&mut T, Dynamic) -> Result<(), String>,
     ) -> &mut Self {
         self.get(prop, ty, doc, get);
+        self.props.pop();
         FuncRegistration::new_setter(prop)
             .with_params_info([self.this(), format!("value: {ty}")])
             .with_comments([doc_lines(doc)])
@@ -276,18 +378,19 @@ fn case_key(
 
 /// Registers every record type into `module`.
 pub(crate) fn register(module: &mut Module) {
-    register_common::<Customer>(module);
-    register_common::<Case>(module);
-    register_common::<FollowUp>(module);
-    register_common::<Task>(module);
-    register_customer(module);
-    register_case(module);
-    register_follow_up(module);
-    register_task(module);
+    let props = register_customer(module);
+    register_common::<Customer>(module, props);
+    let props = register_case(module);
+    register_common::<Case>(module, props);
+    let props = register_follow_up(module);
+    register_common::<FollowUp>(module, props);
+    let props = register_task(module);
+    register_common::<Task>(module, props);
 }
 
-/// The custom-field API and `is_new`, shared by every record type.
-fn register_common<T: ScriptRecord>(module: &mut Module) {
+/// The custom-field API, `is_new`, `previous` and `changed`, shared by every
+/// record type. `props` are the type's standard properties.
+fn register_common<T: ScriptRecord>(module: &mut Module, props: Vec<&'static str>) {
     module.set_custom_type_with_comments::<Rec<T>>(T::TYPE, &[&doc_lines(T::DOC)]);
     let this = format!("{}: &mut {}", T::VAR, T::TYPE);
     FuncRegistration::new_getter("is_new")
@@ -297,12 +400,58 @@ fn register_common<T: ScriptRecord>(module: &mut Module) {
         )])
         .set_into_module(module, |h: &mut Rec<T>| h.is_new());
 
+    FuncRegistration::new_getter("previous")
+        .with_params_info([this.clone(), "?".into()])
+        .with_comments([doc_lines(&format!(
+            "In a `before_save_*` hook of an update: the {} as it is stored, before this save,\nread-only. `()` on create, in after-save hooks (the store holds the new version\nonly; use `changed`) and for records read from the store.",
+            T::KIND
+        ))])
+        .set_into_module(module, |h: &mut Rec<T>| -> RhaiResult<Dynamic> {
+            Ok(h.previous()?.map_or(Dynamic::UNIT, read_only))
+        });
+
+    FuncRegistration::new("changed")
+        .in_global_namespace()
+        .with_params_info([this.clone(), "name: &str".into(), "bool".into()])
+        .with_comments([doc_lines(
+            "Whether this save changes field `name`: a standard property (`\"status\"`,\n`\"customer_id\"`; `\"city\"` and the other address parts count as `\"address\"`) or a\ncustom field (`\"tier\"` or `\"custom.tier\"`). In `before_save_*` the record as the hooks\nhave left it so far is compared with the stored one; in `after_save_*` the event's list\nof changed fields is asked. On create every field with a value counts as changed.\nAn error for records that are not being saved.",
+        )])
+        .set_into_module(module, |h: &mut Rec<T>, name: &str| -> RhaiResult<bool> {
+            let Some(changes) = h.changes()? else {
+                return Err(not_saved::<T>());
+            };
+            let json = T::json_name(name);
+            let custom = format!("custom.{name}");
+            Ok(changes
+                .iter()
+                .any(|c| c == json || c == name || *c == custom))
+        });
+
+    FuncRegistration::new("changed_fields")
+        .in_global_namespace()
+        .with_params_info([this.clone(), "Array".into()])
+        .with_comments([doc_lines(
+            "The names of the fields this save changes: standard fields by their JSON name\n(`status`, `customer`, `address`), custom fields as `custom.<name>`. See `changed`.",
+        )])
+        .set_into_module(module, |h: &mut Rec<T>| -> RhaiResult<Array> {
+            let Some(changes) = h.changes()? else {
+                return Err(not_saved::<T>());
+            };
+            Ok(changes.into_iter().map(Dynamic::from).collect())
+        });
+
     FuncRegistration::new("custom")
         .in_global_namespace()
         .with_params_info([this.clone(), "name: &str".into(), "?".into()])
         .with_comments([doc_lines(
             "The value of custom field `name`, or `()` when unset. Text, choice, email, phone and url\nfields are strings; integer, decimal and bool are numbers and booleans; date is\n\"YYYY-MM-DD\", datetime RFC 3339 text; multi_choice an array of strings.\nAn unknown name is an error.",
         )])
+        .set_into_module(module, |h: &mut Rec<T>, name: &str| get_custom(h, name));
+
+    FuncRegistration::new("get_custom")
+        .in_global_namespace()
+        .with_params_info([this.clone(), "name: &str".into(), "?".into()])
+        .with_comments([doc_lines("Same as `custom(name)`.")])
         .set_into_module(module, |h: &mut Rec<T>, name: &str| get_custom(h, name));
 
     FuncRegistration::new("set_custom")
@@ -343,9 +492,27 @@ fn register_common<T: ScriptRecord>(module: &mut Module) {
         .with_comments([doc_lines(
             "`record[\"name\"] = value` (and `record.name = value`): same as `set_custom(name, value)`.",
         )])
-        .set_into_module(module, |h: &mut Rec<T>, name: &str, v: Dynamic| {
+        .set_into_module(module, move |h: &mut Rec<T>, name: &str, v: Dynamic| {
+            if props.contains(&name) || matches!(name, "is_new" | "is_open" | "previous") {
+                // Rhai feeds a property back through the indexer after a
+                // method call on it (`customer.phones.len()`) when the
+                // property has no setter. Nothing is to be written back
+                // to a read-only property; this error tells Rhai so, and is
+                // what `record["phones"] = v` reports.
+                return Err(Box::new(EvalAltResult::ErrorIndexingType(
+                    format!("`{name}` is a read-only property of {}", T::TYPE),
+                    Position::NONE,
+                )));
+            }
             set_custom(h, name, v)
         });
+}
+
+fn not_saved<T: ScriptRecord>() -> Box<EvalAltResult> {
+    script_error(format!(
+        "this {} is not being saved, so it has no changes (only the record a save hook receives has)",
+        T::KIND
+    ))
 }
 
 fn unknown_field<T: ScriptRecord>(host: &Ctx, name: &str) -> Box<EvalAltResult> {
@@ -355,8 +522,11 @@ fn unknown_field<T: ScriptRecord>(host: &Ctx, name: &str) -> Box<EvalAltResult> 
         .iter()
         .map(|f| f.name.as_str())
         .collect();
+    let hint = super::check::did_you_mean(name, known.iter().copied())
+        .map(|s| format!("did you mean `{s}`? "))
+        .unwrap_or_default();
     script_error(format!(
-        "{} has no field `{name}` (custom fields: {})",
+        "{} has no field `{name}` ({hint}custom fields: {})",
         T::KIND,
         if known.is_empty() {
             "none".to_owned()
@@ -417,9 +587,10 @@ fn host_read<R>(f: impl FnOnce(&Ctx) -> crate::Result<R>) -> RhaiResult<R> {
     f(&host).map_err(|e| script_error(e.to_string()))
 }
 
-fn register_customer(module: &mut Module) {
+fn register_customer(module: &mut Module) -> Vec<&'static str> {
     let mut r = Reg::<Customer> {
         module,
+        props: Vec::new(),
         _t: std::marker::PhantomData,
     };
     r.get(
@@ -527,6 +698,7 @@ fn register_customer(module: &mut Module) {
     .get("updated_at", "String", "When last saved (RFC 3339).", |c| {
         time_to_string(c.updated_at)
     });
+    let props = std::mem::take(&mut r.props);
     let this = "customer: &mut Customer";
     FuncRegistration::new("add_phone")
         .in_global_namespace()
@@ -581,6 +753,7 @@ fn register_customer(module: &mut Module) {
             let id = h.read(|c| c.id);
             cases_array(id, false)
         });
+    props
 }
 
 fn pair(k1: &str, v1: &str, k2: &str, v2: &str) -> Dynamic {
@@ -596,9 +769,10 @@ pub(crate) fn cases_array(id: CustomerId, open_only: bool) -> RhaiResult<Array> 
     Ok(cases.into_iter().map(read_only).collect())
 }
 
-fn register_case(module: &mut Module) {
+fn register_case(module: &mut Module) -> Vec<&'static str> {
     let mut r = Reg::<Case> {
         module,
+        props: Vec::new(),
         _t: std::marker::PhantomData,
     };
     r.get(
@@ -716,6 +890,7 @@ fn register_case(module: &mut Module) {
     .get("updated_at", "String", "When last saved (RFC 3339).", |c| {
         time_to_string(c.updated_at)
     });
+    let props = std::mem::take(&mut r.props);
     FuncRegistration::new_getter("is_open")
         .with_params_info(["c: &mut Case", "bool"])
         .with_comments([doc_lines("Whether the case's status counts as open.")])
@@ -731,6 +906,7 @@ fn register_case(module: &mut Module) {
             let id = h.read(|c| c.customer);
             host_read(|host| host.customer(id)).map(read_only)
         });
+    props
 }
 
 fn parent_case(number: Option<CaseNumber>) -> RhaiResult<Dynamic> {
@@ -740,9 +916,10 @@ fn parent_case(number: Option<CaseNumber>) -> RhaiResult<Dynamic> {
     }
 }
 
-fn register_follow_up(module: &mut Module) {
+fn register_follow_up(module: &mut Module) -> Vec<&'static str> {
     let mut r = Reg::<FollowUp> {
         module,
+        props: Vec::new(),
         _t: std::marker::PhantomData,
     };
     r.get("id", "INT", "The follow-up's id.", |f| f.id.0 as INT)
@@ -791,6 +968,7 @@ fn register_follow_up(module: &mut Module) {
         .get("created_at", "String", "When saved (RFC 3339).", |f| {
             time_to_string(f.created_at)
         });
+    let props = std::mem::take(&mut r.props);
     FuncRegistration::new("parent_case")
         .in_global_namespace()
         .with_params_info(["follow_up: &mut FollowUp", "Case"])
@@ -798,11 +976,13 @@ fn register_follow_up(module: &mut Module) {
         .set_into_module(module, |h: &mut Rec<FollowUp>| {
             parent_case(Some(h.read(|f| f.case)))
         });
+    props
 }
 
-fn register_task(module: &mut Module) {
+fn register_task(module: &mut Module) -> Vec<&'static str> {
     let mut r = Reg::<Task> {
         module,
+        props: Vec::new(),
         _t: std::marker::PhantomData,
     };
     r.get("id", "INT", "The task's id.", |t| t.id.0 as INT)
@@ -904,6 +1084,7 @@ fn register_task(module: &mut Module) {
         .get("updated_at", "String", "When last saved (RFC 3339).", |t| {
             time_to_string(t.updated_at)
         });
+    let props = std::mem::take(&mut r.props);
     FuncRegistration::new("parent_case")
         .in_global_namespace()
         .with_params_info(["task: &mut Task", "?"])
@@ -919,4 +1100,5 @@ fn register_task(module: &mut Module) {
                 None => Ok(Dynamic::UNIT),
             }
         });
+    props
 }

@@ -1,244 +1,414 @@
-//! The SQLite store. All SQL in Dossier lives below this module.
+//! The store: what the host keeps, behind traits, so that the rest of the
+//! host never sees SQL or a database type.
 //!
-//! One writer connection behind a re-entrant lock, so that hooks running
-//! inside a write (on the same thread) read and write through the same
-//! transaction; a small pool of reader connections for everyone else (WAL
-//! lets them read while the writer writes).
+//! - [`Store`] opens read snapshots and write transactions; a write made on
+//!   a thread already inside one joins it (hooks writing during a guarded
+//!   write), and only the outermost commits.
+//! - [`Tx`] is what runs inside either: the typed operations on records,
+//!   lookups, pages, the outbox and reminder claims, sdk types in and out.
+//!   It is the union of one trait per table family.
+//!
+//! SQLite (`sqlite/`) is the one implementation; the only module with SQL.
+//! ARCHITECTURE.md says what a second backend must provide.
 
-mod cases;
-mod customers;
-mod fields;
-mod follow_ups;
-mod interactions;
-mod migrations;
-mod outbox;
-mod tasks;
-
-use std::cell::Cell;
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+mod sqlite;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use parking_lot::{Mutex, ReentrantMutex};
-use rusqlite::{Connection, OpenFlags};
+use dossier_sdk::{
+    Case, CaseNumber, Customer, CustomerId, FollowUp, FollowUpId, Task, TaskId, TaskStatus,
+};
 
 use crate::error::{Error, Result};
+use crate::schema::Schema;
 
-pub(crate) use cases::*;
-pub(crate) use customers::*;
-pub(crate) use fields::*;
-pub(crate) use follow_ups::*;
-pub(crate) use interactions::*;
-pub(crate) use outbox::*;
-pub(crate) use tasks::*;
-
-pub use cases::CaseFilter;
-pub use tasks::TaskFilter;
-
-/// How many `write` calls may nest on one thread. A backstop only: causal
-/// depth (`[events] max_depth`, checked by `Ctx`) stops hook chains long
-/// before, and with a clearer error.
-const MAX_WRITE_NESTING: usize = 256;
-
-struct Writer {
-    conn: Connection,
-    /// How many `write` calls are active on this connection (on the owning thread).
-    depth: Cell<usize>,
+/// Opens (creating and migrating if needed) the store file at `path`.
+pub(crate) fn open(path: &std::path::Path) -> Result<Box<dyn Store>> {
+    Ok(Box::new(sqlite::SqliteStore::open(path)?))
 }
 
-/// The database: see the module docs.
-pub(crate) struct Store {
-    writer: ReentrantMutex<Writer>,
-    readers: Mutex<Vec<Connection>>,
-    /// `None` for an in-memory store, whose readers all go through the writer.
-    path: Option<PathBuf>,
+/// An empty store in memory.
+pub(crate) fn in_memory() -> Result<Box<dyn Store>> {
+    Ok(Box::new(sqlite::SqliteStore::in_memory()?))
 }
 
-fn configure(conn: &Connection) -> Result<()> {
-    conn.busy_timeout(Duration::from_secs(5))?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
-    Ok(())
+/// Where records live: read snapshots and write transactions.
+///
+/// The object-safe core takes `FnMut` callbacks; use the generic
+/// [`read`](dyn Store::read) and [`write`](dyn Store::write) on `dyn Store`.
+pub(crate) trait Store: Send + Sync {
+    /// Runs `f` on one consistent snapshot. On a thread inside a write, `f`
+    /// runs in that write, so hooks see the transaction's own rows. Never
+    /// waits for a writer.
+    fn read_with(&self, f: &mut dyn FnMut(&dyn Tx) -> Result<()>) -> Result<()>;
+
+    /// Runs `f` in the write transaction: begins one, or joins the one this
+    /// thread has open; the outermost call commits when `f` succeeds and
+    /// rolls back when it fails. `label` names the write in errors.
+    fn write_with(&self, label: &str, f: &mut dyn FnMut(&dyn Tx) -> Result<()>) -> Result<()>;
+
+    /// Like [`Store::write_with`], but the outermost call takes the write
+    /// lock only when `f` first writes: an event that guards writes its
+    /// handlers *may* make (a screen-pop with hooks) reads without waiting
+    /// for other writers, and still rolls back what they wrote on a veto.
+    fn guard_with(&self, label: &str, f: &mut dyn FnMut(&dyn Tx) -> Result<()>) -> Result<()>;
+
+    /// Whether this thread is inside [`Store::write_with`].
+    fn in_write(&self) -> bool;
 }
 
-impl Store {
-    /// Opens (creating if needed) the database at `path` and migrates it.
-    pub(crate) fn open(path: &Path) -> Result<Store> {
-        if let Some(dir) = path.parent()
-            && !dir.as_os_str().is_empty()
-        {
-            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-                what: "cannot create directory",
-                path: dir.to_owned(),
-                source,
-            })?;
-        }
-        let conn = Connection::open(path)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        Store::with_writer(conn, Some(path.to_owned()))
+impl dyn Store + '_ {
+    /// [`Store::read_with`] for a closure that returns a value.
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&dyn Tx) -> Result<T>) -> Result<T> {
+        let mut f = Some(f);
+        let mut out = None;
+        self.read_with(&mut |tx| {
+            let f = f.take().ok_or_else(ran_twice)?;
+            out = Some(f(tx)?);
+            Ok(())
+        })?;
+        out.ok_or_else(ran_twice)
     }
 
-    /// An empty in-memory database.
-    pub(crate) fn in_memory() -> Result<Store> {
-        Store::with_writer(Connection::open_in_memory()?, None)
+    /// [`Store::write_with`] for a closure that returns a value.
+    pub(crate) fn write<T>(&self, label: &str, f: impl FnOnce(&dyn Tx) -> Result<T>) -> Result<T> {
+        let mut f = Some(f);
+        let mut out = None;
+        self.write_with(label, &mut |tx| {
+            let f = f.take().ok_or_else(ran_twice)?;
+            out = Some(f(tx)?);
+            Ok(())
+        })?;
+        out.ok_or_else(ran_twice)
     }
 
-    fn with_writer(conn: Connection, path: Option<PathBuf>) -> Result<Store> {
-        configure(&conn)?;
-        migrations::run(&conn)?;
-        Ok(Store {
-            writer: ReentrantMutex::new(Writer {
-                conn,
-                depth: Cell::new(0),
-            }),
-            readers: Mutex::new(Vec::new()),
-            path,
-        })
+    /// [`Store::guard_with`] for a closure that returns a value.
+    pub(crate) fn guard<T>(&self, label: &str, f: impl FnOnce(&dyn Tx) -> Result<T>) -> Result<T> {
+        let mut f = Some(f);
+        let mut out = None;
+        self.guard_with(label, &mut |tx| {
+            let f = f.take().ok_or_else(ran_twice)?;
+            out = Some(f(tx)?);
+            Ok(())
+        })?;
+        out.ok_or_else(ran_twice)
     }
+}
 
-    /// Runs `f` in the write transaction. A call made while this thread is
-    /// already inside `write` joins the outer transaction: it commits or
-    /// rolls back with it. `label` names the write in errors.
-    pub(crate) fn write<T>(
+fn ran_twice() -> Error {
+    Error::Refused("internal error: a store callback ran twice or not at all".into())
+}
+
+/// Everything a transaction can do.
+pub(crate) trait Tx:
+    CustomerTx + CaseTx + FollowUpTx + TaskTx + LookupTx + OutboxTx + SchemaTx
+{
+}
+
+impl<T> Tx for T where T: CustomerTx + CaseTx + FollowUpTx + TaskTx + LookupTx + OutboxTx + SchemaTx {}
+
+/// Customers: ids, rows, lookups and listings.
+pub(crate) trait CustomerTx {
+    /// The next customer id, allocated inside the write transaction so hooks see it.
+    fn next_customer_id(&self) -> Result<CustomerId>;
+
+    /// Inserts a new customer (id already allocated) with its phones and emails.
+    fn insert_customer(&self, c: &Customer) -> Result<()>;
+
+    /// Replaces a customer's row, phones and emails.
+    fn update_customer(&self, c: &Customer) -> Result<()>;
+
+    /// One customer by id.
+    fn get_customer(&self, schema: &Schema, id: CustomerId) -> Result<Customer>;
+
+    /// One customer by account number.
+    fn customer_by_account(&self, schema: &Schema, account: &str) -> Result<Option<Customer>>;
+
+    /// Customers matching every criterion, lowest id first, at most 100.
+    fn find_customers(&self, schema: &Schema, criteria: &[Criterion]) -> Result<Vec<Customer>>;
+
+    /// The query plan of the very statement [`find_customers`] runs for
+    /// `criteria` (`EXPLAIN QUERY PLAN`), one line per step.
+    fn find_customers_plan(&self, criteria: &[Criterion]) -> Result<String>;
+
+    /// A page of customers, by id.
+    fn list_customers(&self, schema: &Schema, page: Page) -> Result<Vec<Customer>>;
+}
+
+/// Cases: numbers, rows, lookups and listings.
+pub(crate) trait CaseTx {
+    /// The next case number: sequential, allocated inside the write transaction.
+    fn next_case_number(&self) -> Result<CaseNumber>;
+
+    /// Inserts a new case; `is_open` is the status's open flag from config.
+    fn insert_case(&self, c: &Case, is_open: bool) -> Result<()>;
+
+    /// Replaces a case's row (its creation time, `?15`, is kept).
+    fn update_case(&self, c: &Case, is_open: bool) -> Result<()>;
+
+    /// One case by number.
+    fn get_case(&self, schema: &Schema, number: CaseNumber) -> Result<Case>;
+
+    /// Whether a case with this number exists.
+    fn case_exists(&self, number: CaseNumber) -> Result<bool>;
+
+    /// The case carrying this thread token.
+    fn case_by_thread_token(&self, schema: &Schema, token: &str) -> Result<Option<Case>>;
+
+    /// Cases matching `filter`, newest (highest number) first.
+    fn list_cases(&self, schema: &Schema, filter: &CaseFilter, page: Page) -> Result<Vec<Case>>;
+}
+
+/// Follow-ups: append-only rows and listings. There is no update or delete.
+pub(crate) trait FollowUpTx {
+    /// The next follow-up id, allocated inside the write transaction.
+    fn next_follow_up_id(&self) -> Result<FollowUpId>;
+
+    /// Inserts a follow-up.
+    fn insert_follow_up(&self, f: &FollowUp) -> Result<()>;
+
+    /// One follow-up by id.
+    fn get_follow_up(&self, schema: &Schema, id: FollowUpId) -> Result<FollowUp>;
+
+    /// The follow-up that recorded the email with this Message-ID.
+    fn follow_up_by_message_id(
         &self,
-        label: &str,
-        f: impl FnOnce(&Connection) -> Result<T>,
-    ) -> Result<T> {
-        let writer = self.writer.lock();
-        let depth = writer.depth.get();
-        if depth > MAX_WRITE_NESTING {
-            return Err(Error::Refused(format!(
-                "{label}: writes nested more than {MAX_WRITE_NESTING} deep"
-            )));
-        }
-        if depth == 0 {
-            exec_cached(&writer.conn, "BEGIN IMMEDIATE")?;
-        }
-        writer.enter();
-        let guard = DepthGuard {
-            writer: &writer,
-            outer: depth == 0,
-            finished: false,
-        };
-        let result = f(&writer.conn);
-        guard.finish(result.is_ok())?;
-        result
-    }
+        schema: &Schema,
+        message_id: &str,
+    ) -> Result<Option<FollowUp>>;
 
-    /// Whether the current thread is inside [`Store::write`].
-    pub(crate) fn in_write(&self) -> bool {
-        self.writer.is_owned_by_current_thread()
-    }
+    /// A page of a case's follow-ups, newest first.
+    fn list_follow_ups(
+        &self,
+        schema: &Schema,
+        case: CaseNumber,
+        page: Page,
+    ) -> Result<Vec<FollowUp>>;
 
-    /// Runs `f` on a reader connection, or on the writer when this thread is
-    /// inside a write (so hooks see the transaction's uncommitted rows).
-    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let path = match &self.path {
-            Some(path) if !self.in_write() => path,
-            _ => {
-                let writer = self.writer.lock();
-                return f(&writer.conn);
-            }
-        };
-        let pooled = self.readers.lock().pop();
-        let conn = match pooled {
-            Some(conn) => conn,
-            None => {
-                let conn = Connection::open_with_flags(
-                    path,
-                    OpenFlags::SQLITE_OPEN_READ_ONLY
-                        | OpenFlags::SQLITE_OPEN_NO_MUTEX
-                        | OpenFlags::SQLITE_OPEN_URI,
-                )?;
-                configure(&conn)?;
-                conn
-            }
-        };
-        // One read transaction per call: a record read in several statements
-        // comes from one snapshot, even while the writer commits.
-        let result = exec_cached(&conn, "BEGIN").and_then(|()| {
-            let result = f(&conn);
-            exec_cached(&conn, "COMMIT").and(result)
-        });
-        let mut pool = self.readers.lock();
-        // A connection left inside a transaction would pin an old snapshot.
-        if pool.len() < 8 && conn.is_autocommit() {
-            pool.push(conn);
-        }
-        result
-    }
+    /// How many follow-ups a case has.
+    fn count_follow_ups(&self, case: CaseNumber) -> Result<u64>;
 }
 
-/// Ends a `write` call: commits or rolls back the outermost one, and rolls
-/// back if the closure panicked.
-struct DepthGuard<'a> {
-    writer: &'a Writer,
-    outer: bool,
-    finished: bool,
+/// Tasks and their reminders, including the reminder claim.
+pub(crate) trait TaskTx {
+    /// The next task id, allocated inside the write transaction.
+    fn next_task_id(&self) -> Result<TaskId>;
+
+    /// Inserts a task.
+    fn insert_task(&self, t: &Task) -> Result<()>;
+
+    /// Records that a task was planned by a hook at causal `depth`, after
+    /// `chain`: its reminder continues that chain.
+    fn set_task_origin(&self, id: TaskId, depth: u32, chain: &[String]) -> Result<()>;
+
+    /// The causal depth and chain a task was planned at (0 and none for a
+    /// task an agent or the CLI planned).
+    fn task_origin(&self, id: TaskId) -> Result<(u32, Vec<String>)>;
+
+    /// Replaces a task's row (its creation time, `?12`, is kept). Moving the
+    /// reminder time re-arms the reminder.
+    fn update_task(&self, t: &Task) -> Result<()>;
+
+    /// One task by id.
+    fn get_task(&self, schema: &Schema, id: TaskId) -> Result<Task>;
+
+    /// Tasks matching `filter`, soonest due first.
+    fn list_tasks(&self, schema: &Schema, filter: &TaskFilter, page: Page) -> Result<Vec<Task>>;
+
+    /// Ids of planned tasks whose reminder time is at or before `now` and has
+    /// not fired, oldest first.
+    fn due_reminder_ids(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<TaskId>>;
+
+    /// Marks a task's reminder as fired. Returns false if it already had fired,
+    /// or is no longer due at `now` (the task was done, cancelled or moved since
+    /// it was listed): only the caller that gets `true` may act on the reminder,
+    /// which makes firing exactly-once across processes sharing the file.
+    fn claim_reminder(&self, id: TaskId, now: DateTime<Utc>) -> Result<bool>;
 }
 
-impl DepthGuard<'_> {
-    fn finish(mut self, ok: bool) -> Result<()> {
-        self.finished = true;
-        if self.outer {
-            if ok {
-                if let Err(e) = exec_cached(&self.writer.conn, "COMMIT") {
-                    let _ = self.writer.conn.execute_batch("ROLLBACK");
-                    return Err(e);
-                }
-            } else {
-                exec_cached(&self.writer.conn, "ROLLBACK")?;
-            }
-        }
-        Ok(())
-    }
+/// The narrow reads of screen-pop and the reminder loop: ids and briefs, no record decoding.
+pub(crate) trait LookupTx {
+    /// The id of the customer with this account number.
+    fn customer_id_by_account(&self, account: &str) -> Result<Option<CustomerId>>;
+
+    /// Ids of customers having this (E.164) phone number, lowest first, at most 100.
+    fn customer_ids_by_phone(&self, number: &str) -> Result<Vec<CustomerId>>;
+
+    /// Ids of customers having this (lower-cased) email address, lowest first, at most 100.
+    fn customer_ids_by_email(&self, address: &str) -> Result<Vec<CustomerId>>;
+
+    /// A customer's account number and name, for the words of a pop's reason.
+    fn customer_brief(&self, id: CustomerId) -> Result<Option<(String, String)>>;
+
+    /// The customer a case belongs to and whether the case is open.
+    fn case_owner(&self, number: CaseNumber) -> Result<Option<(CustomerId, bool)>>;
+
+    /// A customer's open case numbers, newest first, at most `limit`
+    /// (the `cases_customer` index answers it without touching the table).
+    fn open_case_numbers(&self, customer: CustomerId, limit: u32) -> Result<Vec<CaseNumber>>;
+
+    /// How likely a customer is the one calling, when several share a number:
+    /// whether they have an open case, when their cases last changed, when the
+    /// customer last changed. Compared as a tuple, greater is likelier.
+    fn candidate_rank(&self, id: CustomerId) -> Result<(bool, Option<String>, String)>;
+
+    /// When the next unfired reminder of a planned task is due, if any.
+    fn next_reminder_at(&self) -> Result<Option<DateTime<Utc>>>;
+
+    /// How many reminders are due at `now` and not yet fired.
+    fn count_due_reminders(&self, now: DateTime<Utc>) -> Result<u64>;
 }
 
-impl Drop for DepthGuard<'_> {
-    fn drop(&mut self) {
-        if !self.finished && self.outer {
-            // The closure panicked: leave no transaction open behind it.
-            let _ = self.writer.conn.execute_batch("ROLLBACK");
-        }
-        let depth = self.writer.depth.get();
-        self.writer.depth.set(depth.saturating_sub(1));
-    }
+/// The outbox: entries, one delivery per (entry, handler), claims with leases.
+pub(crate) trait OutboxTx {
+    /// The id the next entry will get. Allocated inside the write transaction,
+    /// so the idempotency key can contain it.
+    fn outbox_next_id(&self) -> Result<i64>;
+
+    /// Records an event with one delivery per handler key.
+    #[allow(clippy::too_many_arguments)]
+    fn outbox_enqueue(
+        &self,
+        id: i64,
+        key: &str,
+        event: &str,
+        depth: u32,
+        chain: &str,
+        actor: &str,
+        now: DateTime<Utc>,
+        handlers: &[&str],
+    ) -> Result<()>;
+
+    /// Deliveries whose next attempt is due at `now`, oldest first.
+    fn outbox_due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<DueDelivery>>;
+
+    /// Takes a delivery until `lease_until`, so that two processes (or threads)
+    /// delivering at once never both run it. False when someone else holds it,
+    /// or it was delivered or declared dead meanwhile.
+    fn outbox_claim(&self, id: i64, now: DateTime<Utc>, lease_until: DateTime<Utc>)
+    -> Result<bool>;
+
+    /// Replaces a delivery to every handler (`*`, from before deliveries were
+    /// kept per handler) by one delivery per handler key.
+    fn outbox_expand(
+        &self,
+        id: i64,
+        entry: i64,
+        handlers: &[&str],
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+
+    /// The entry a delivery belongs to.
+    fn outbox_entry(&self, entry: i64) -> Result<Option<EntryRow>>;
+
+    /// Marks a delivery done.
+    fn outbox_mark_delivered(&self, id: i64, now: DateTime<Utc>) -> Result<()>;
+
+    /// Records a failed attempt and when to try again.
+    fn outbox_mark_failed(&self, id: i64, error: &str, retry_at: DateTime<Utc>) -> Result<()>;
+
+    /// Records a final failure: the delivery is never tried again unless an
+    /// operator retries it.
+    fn outbox_mark_dead(&self, id: i64, error: &str, now: DateTime<Utc>) -> Result<()>;
+
+    /// Undelivered deliveries (pending, failed, dead), oldest first.
+    fn outbox_undelivered(&self, limit: u32) -> Result<Vec<DeliveryRow>>;
+
+    /// Makes failed and dead deliveries due at `now` again: all of them, or the
+    /// one with `id`. Returns how many.
+    fn outbox_retry(&self, id: Option<i64>, now: DateTime<Utc>) -> Result<usize>;
 }
 
-impl Writer {
-    fn enter(&self) {
-        self.depth.set(self.depth.get() + 1);
-    }
+/// Custom field bookkeeping, and what the backend reports about itself.
+pub(crate) trait SchemaTx {
+    /// Whether the stored definitions and indexes are exactly what
+    /// [`sync_field_defs`] would write for `schema`: then opening the store
+    /// needs no write at all, and a reader never waits for the write lock.
+    fn field_defs_current(&self, schema: &Schema) -> Result<bool>;
+
+    /// Compares `schema` with the definitions records were written under,
+    /// refuses changes existing records cannot follow, then records the new
+    /// definitions and creates the indexes of indexed fields.
+    fn sync_field_defs(&self, schema: &Schema) -> Result<()>;
+
+    /// The connection settings in force, as the backend reports them
+    /// (for SQLite: `journal_mode`, `synchronous`, `foreign_keys`,
+    /// `busy_timeout`).
+    fn settings(&self) -> Result<Vec<(String, String)>>;
 }
 
-/// Runs a parameterless statement through the connection's statement cache,
-/// so hot paths (BEGIN, COMMIT) are parsed once per connection.
-fn exec_cached(conn: &Connection, sql: &str) -> Result<()> {
-    conn.prepare_cached(sql)?.execute([])?;
-    Ok(())
+/// Which cases a listing returns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CaseFilter {
+    /// Only this customer's cases.
+    pub customer: Option<CustomerId>,
+    /// Only open (`Some(true)`) or closed (`Some(false)`) cases.
+    pub open: Option<bool>,
+    /// Only cases owned by this agent.
+    pub owner: Option<String>,
 }
 
-/// Formats a time the way the store keeps it: fixed width, so text order is time order.
-pub(crate) fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+/// Which tasks a listing returns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskFilter {
+    /// Only tasks of this case.
+    pub case: Option<CaseNumber>,
+    /// Only tasks of this customer.
+    pub customer: Option<CustomerId>,
+    /// Only tasks assigned to this agent.
+    pub assignee: Option<String>,
+    /// Only tasks in this status.
+    pub status: Option<TaskStatus>,
 }
 
-/// Reads a time written by [`ts`].
-pub(crate) fn parse_ts(s: &str) -> Result<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| Error::Corrupt(format!("timestamp `{s}`: {e}")))
+/// One condition of a customer search; all conditions of a search must hold.
+#[derive(Debug, Clone)]
+pub(crate) enum Criterion {
+    /// A phone number, already in E.164.
+    Phone(String),
+    /// An email address, already lower-cased.
+    Email(String),
+    /// An exact account number.
+    Account(String),
+    /// A substring of the name, any case.
+    Name(String),
+    /// An indexed custom field equal to this plain-JSON value.
+    Field(String, serde_json::Value),
 }
 
-/// Decodes a JSON column.
-pub(crate) fn from_json<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> Result<T> {
-    serde_json::from_str(s).map_err(|e| Error::Corrupt(format!("{what}: {e}")))
+/// A delivery whose attempt is due.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DueDelivery {
+    pub(crate) id: i64,
+    pub(crate) entry: i64,
+    pub(crate) handler: String,
+    pub(crate) attempts: u32,
 }
 
-/// Encodes a JSON column.
-pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> String {
-    // Serializing plain data structs to a String cannot fail.
-    serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
+/// An outbox entry: the event and where its chain stood.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct EntryRow {
+    pub(crate) key: String,
+    pub(crate) event: String,
+    pub(crate) depth: u32,
+    pub(crate) chain: String,
+    pub(crate) actor: String,
+}
+
+/// One delivery as `dossier outbox list` shows it (the raw columns).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DeliveryRow {
+    pub(crate) id: i64,
+    pub(crate) entry: i64,
+    pub(crate) handler: String,
+    pub(crate) key: String,
+    pub(crate) event: String,
+    pub(crate) depth: u32,
+    pub(crate) attempts: u32,
+    pub(crate) next_attempt_at: DateTime<Utc>,
+    pub(crate) delivered_at: Option<DateTime<Utc>>,
+    pub(crate) dead_at: Option<DateTime<Utc>>,
+    pub(crate) last_error: Option<String>,
+    pub(crate) created_at: DateTime<Utc>,
 }
 
 /// A page of a listing.
@@ -267,4 +437,27 @@ impl Page {
             limit: size,
         }
     }
+}
+
+/// Formats a time the way the store keeps it: fixed width, so text order is time order.
+pub(crate) fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// Reads a time written by [`ts`].
+pub(crate) fn parse_ts(s: &str) -> Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| Error::Corrupt(format!("timestamp `{s}`: {e}")))
+}
+
+/// Decodes a JSON column.
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> Result<T> {
+    serde_json::from_str(s).map_err(|e| Error::Corrupt(format!("{what}: {e}")))
+}
+
+/// Encodes a JSON column.
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> String {
+    // Serializing plain data structs to a String cannot fail.
+    serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
 }

@@ -108,3 +108,147 @@ fn check_test_and_docs_from_the_command_line() {
         insta::assert_snapshot!(transcript);
     });
 }
+
+#[test]
+fn a_reminder_whose_hooks_failed_is_reported_failed_with_a_nonzero_exit() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    assert!(dossier(d, &["init"]).status.success());
+    std::fs::write(
+        d.join("scripts/snooze.rhai"),
+        "fn on_task_reminder(r) {\n    if r.task.subject.contains(\"broken\") { veto(\"no notice for broken tasks\"); }\n}\n",
+    )
+    .expect("write");
+    let add = |subject: &str| {
+        let out = dossier(
+            d,
+            &[
+                "task",
+                "add",
+                "--subject",
+                subject,
+                "--due",
+                "+10m",
+                "--remind",
+                "10",
+                "--customer",
+                "AC-000001",
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let demo_customer = dossier(
+        d,
+        &[
+            "customer",
+            "add",
+            "--account",
+            "AC-000001",
+            "--name",
+            "Ada Lovelace",
+        ],
+    );
+    assert!(demo_customer.status.success());
+    add("Call back, broken");
+    let reminders = session(d, &["task", "reminders"]);
+    add("Call back, broken again");
+    let json = dossier(d, &["--json", "run", "--once"]);
+    assert_eq!(json.status.code(), Some(1));
+    let line: serde_json::Value = serde_json::from_slice(&json.stdout).expect("one JSON line");
+    assert_eq!(line["outcome"], "failed");
+    assert!(
+        line["problem"]
+            .as_str()
+            .is_some_and(|p| p.contains("no notice for broken tasks"))
+    );
+    add("Call back");
+    let fine = session(d, &["run", "--once"]);
+    insta::with_settings!({filters => vec![
+        (r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", "[time]"),
+    ]}, {
+        insta::assert_snapshot!(format!("{reminders}\n{fine}"));
+    });
+}
+
+/// `dossier script test HOOK --input -` with `input` on standard input.
+fn test_from_stdin(dir: &Path, hook: &str, input: &str) -> String {
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dossier"))
+        .args(["script", "test", hook, "--input", "-"])
+        .current_dir(dir)
+        .env_remove("DOSSIER_LOG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("dossier runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("input written");
+    let out = child.wait_with_output().expect("dossier ends");
+    format!(
+        "$ dossier script test {hook} --input - <<< '{input}'\nexit {}\n{}{}",
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn script_test_takes_partial_events_from_stdin_and_prints_in_order() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    assert!(dossier(d, &["init"]).status.success());
+    std::fs::write(
+        d.join("scripts/events.rhai"),
+        r#"
+fn on_notification(n) {
+    print(`to ${n.to.len()} recipients, subject ${n.subject}`);
+    if n.subject == "fail" { n.to[0].adress; }
+    n.subject = `[${n.audience}] ${n.subject}`;
+}
+
+fn on_screen_pop(pop) {
+    print(`${pop.interaction.channel} call from ${pop.interaction.caller}`);
+    pop.reason = "checked";
+}
+"#,
+    )
+    .expect("write");
+    let mut transcript = test_from_stdin(
+        d,
+        "on_notification",
+        r#"{ "subject": "Hello", "to": [{ "address": "ada@example.com" }] }"#,
+    );
+    transcript.push_str(&test_from_stdin(
+        d,
+        "on_notification",
+        r#"{ "subject": "fail", "to": [{ "name": "Ada", "address": "ada@example.com" }] }"#,
+    ));
+    transcript.push_str(&test_from_stdin(
+        d,
+        "on_screen_pop",
+        r#"{ "interaction": { "caller": "+33612345678" } }"#,
+    ));
+    insta::assert_snapshot!(transcript);
+}
+
+#[test]
+fn script_check_names_typos_with_did_you_mean_and_fails() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    assert!(dossier(d, &["init"]).status.success());
+    std::fs::write(
+        d.join("scripts/typos.rhai"),
+        "fn before_save_cse(c) {}\n\nfn before_save_case(c) {\n    if c.severty == \"critical\" { add_tsk(#{}); }\n    c.set_custom(\"sla_hour\", 4);\n}\n",
+    )
+    .expect("write");
+    insta::assert_snapshot!(session(d, &["script", "check"]));
+}

@@ -30,6 +30,17 @@
 //! | `events` | array of event names | `["after_save"]` | which events to send |
 //! | `timeout_ms` | integer | `5000` | budget for one event, all attempts included |
 //! | `retries` | integer | `3` | attempts after the first |
+//! | `objects` | array of object kinds | every kind | for save events: which records (`"case"`, `"customer"`, ...) |
+//! | `when` | array of conditions | none | fields the event must match, all of them (see [`filter`]) |
+//!
+//! A condition is `{ field = "status", equals = "closed" }`, `{ field =
+//! "custom.tier", one_of = ["gold", "silver"] }` or `{ field = "status",
+//! changed = true }` (after-save only: the write changed the field), or a
+//! mix: `{ field = "status", changed = true, equals = "closed" }` sends only
+//! the saves that closed a case. An event that does not pass is not sent
+//! (and the handler lets it continue).
+
+mod filter;
 
 use std::time::{Duration, Instant};
 
@@ -46,6 +57,7 @@ struct Webhook {
     url: String,
     secret: Vec<u8>,
     events: Vec<EventKind>,
+    filter: filter::Filter,
     timeout: Duration,
     retries: u32,
     agent: ureq::Agent,
@@ -63,6 +75,10 @@ struct Config {
     timeout_ms: u64,
     #[serde(default = "default_retries")]
     retries: u32,
+    #[serde(default)]
+    objects: Vec<dossier_sdk::ObjectKind>,
+    #[serde(default)]
+    when: Vec<filter::Condition>,
     #[serde(default)]
     ca_file: Option<String>,
 }
@@ -171,6 +187,9 @@ impl Webhook {
     }
 
     fn deliver(&self, event: Event) -> Result<Outcome> {
+        if !self.filter.passes(&event) {
+            return Ok(Outcome::Continue);
+        }
         let kind = event.kind();
         let body = dossier_sdk::serde_json::to_vec(&event)
             .map_err(|e| Error::failed(format!("cannot encode the event: {e}")))?;
@@ -237,10 +256,12 @@ impl Plugin for Webhook {
             .tls_config(tls(config.ca_file.as_deref())?)
             .build()
             .into();
+        let filter = filter::Filter::new(config.objects, config.when, &config.events)?;
         Ok(Webhook {
             url: config.url,
             secret: config.secret.into_bytes(),
             events: config.events,
+            filter,
             timeout: Duration::from_millis(config.timeout_ms),
             retries: config.retries,
             agent,
@@ -331,5 +352,14 @@ mod tests {
         assert!(make(json!({"url": "http://x"})).is_some_and(|e| e.contains("secret")));
         assert!(make(json!({"url": "http://x", "secret": "s", "events": ["nope"]})).is_some());
         assert!(make(json!({"url": "http://x", "secret": "s"})).is_none());
+        let when =
+            |w| make(json!({"url": "http://x", "secret": "s", "objects": ["case"], "when": w}));
+        assert!(
+            when(json!([{"field": "stauts", "equals": "closed"}]))
+                .is_some_and(|e| e.contains("`stauts` is not a field"))
+        );
+        assert!(when(json!([{"field": "status"}])).is_some_and(|e| e.contains("says nothing")));
+        assert!(when(json!([{"field": "status", "changed": true, "equals": "closed"}])).is_none());
+        assert!(when(json!([{"field": "custom.tier", "one_of": ["gold"]}])).is_none());
     }
 }

@@ -1,7 +1,10 @@
 //! Rhai scripting hooks end to end: real scripts in a temp dir, a real
 //! SQLite file, the host's public API.
 
+mod api;
 mod bad;
+mod cookbook;
+mod doc_samples;
 mod examples;
 mod hooks;
 mod tooling;

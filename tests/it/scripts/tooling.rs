@@ -32,8 +32,15 @@ fn check_reports_every_error_with_its_position() {
         ["before_save_case", "on_screen_pop"]
     );
     assert!(report.scripts[1].hooks.is_empty());
-    assert_eq!(report.scripts[1].warnings.len(), 1);
-    assert!(report.scripts[1].warnings[0].contains("`before_save_cases` looks like a hook"));
+    // A misspelt hook is reported once: as a finding with its position,
+    // not also as the load-time warning.
+    assert!(report.scripts[1].warnings.is_empty());
+    let findings: Vec<String> = report.findings.iter().map(|e| e.to_string()).collect();
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert!(
+        findings[0].starts_with("script error in scripts/typo.rhai:1:1: `before_save_cases` is not a hook, so it never runs (did you mean `before_save_case`?)"),
+        "{findings:?}"
+    );
     let errors: Vec<String> = report.errors.iter().map(|e| e.to_string()).collect();
     insta::assert_snapshot!(errors.join("\n\n"));
 }
@@ -153,6 +160,18 @@ fn generated_reference() {
 fn definitions_cover_dossier_and_the_language() {
     let defs = definitions();
     for needle in ["fn veto(", "fn add_task(", "fn add_follow_up(", "Case"] {
+        assert!(defs.contains(needle), "missing {needle}");
+    }
+    // Every payload is declared, with the shapes admins used to find by trial.
+    for needle in [
+        "ScreenPop — the parameter of on_screen_pop:",
+        "//   target.prefill (when pop = \"new_customer\"): map",
+        "Notification — the parameter of on_notification:",
+        "//   to[].address: string",
+        "EmailReceived — the parameter of on_email_received:",
+        "//   headers.from.address: string",
+        "TaskReminder — the parameter of on_task_reminder:",
+    ] {
         assert!(defs.contains(needle), "missing {needle}");
     }
 }

@@ -9,6 +9,7 @@
 //! | `note` | `before_save` of a case update: add a note with this body (host callback) |
 //! | `fail_after_save` | `after_save`: fail |
 //! | `overlap_check` | `before_save`: fail if another call is in progress (sleeps 20 ms) |
+//! | `require_note` | `before_save` of a case update closing it: veto unless it holds a note (callbacks `follow_ups`, `cases`) |
 //! | (always) | `screen_pop` with a caller: find the customer by phone (callback), pop its only open case or itself |
 //! | (always) | `disposition` `callback`: read the case and customer, plan a call task (callbacks) |
 
@@ -26,6 +27,7 @@ struct Config {
     note: Option<String>,
     fail_after_save: bool,
     overlap_check: bool,
+    require_note: bool,
 }
 
 /// The plugin instance.
@@ -69,6 +71,25 @@ impl Plugin for Probe {
             && case.subject.contains(word.as_str())
         {
             return Ok(Outcome::Veto(format!("subject mentions `{word}`")));
+        }
+        if self.config.require_note && event.op == SaveOp::Update && case.status == "closed" {
+            let notes = self.host.follow_ups(&FollowUpQuery {
+                case_number: case.number,
+                kinds: vec![dossier_sdk::FollowUpKind::Note],
+                ..FollowUpQuery::default()
+            })?;
+            if notes.is_empty() {
+                let cases = self.host.cases(&CaseQuery {
+                    customer: case.customer,
+                    ..CaseQuery::default()
+                })?;
+                return Ok(Outcome::Veto(format!(
+                    "case {} has no note (its customer has {} cases)",
+                    case.number,
+                    cases.len()
+                )));
+            }
+            self.host.info(&format!("latest note: {}", notes[0].body));
         }
         if let Some(priority) = &self.config.priority {
             case.priority = priority.clone();

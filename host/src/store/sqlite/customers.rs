@@ -3,17 +3,10 @@
 use dossier_sdk::{Address, Customer, CustomerId, Email, ObjectKind, Phone};
 use rusqlite::{Connection, Row, params};
 
-use super::{Page, from_json, parse_ts, to_json, ts};
+use super::SqliteTx;
 use crate::error::{Error, Result};
 use crate::schema::Schema;
-
-/// The next customer id, allocated inside the write transaction so hooks see it.
-pub(crate) fn next_customer_id(conn: &Connection) -> Result<CustomerId> {
-    let id: i64 = conn.query_row("SELECT coalesce(max(id), 0) + 1 FROM customers", [], |r| {
-        r.get(0)
-    })?;
-    Ok(CustomerId(id))
-}
+use crate::store::{Criterion, CustomerTx, Page, from_json, parse_ts, to_json, ts};
 
 fn map_unique(e: rusqlite::Error, account: &str) -> Error {
     match &e {
@@ -25,53 +18,8 @@ fn map_unique(e: rusqlite::Error, account: &str) -> Error {
                 key: format!("account {account}"),
             }
         }
-        _ => Error::Db(e),
+        _ => Error::from(e),
     }
-}
-
-/// Inserts a new customer (id already allocated) with its phones and emails.
-pub(crate) fn insert_customer(conn: &Connection, c: &Customer) -> Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO customers (id, account, name, address, custom, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?
-    .execute(params![
-        c.id.0,
-        c.account,
-        c.name,
-        to_json(&c.address),
-        Schema::encode(&c.custom),
-        ts(c.created_at),
-        ts(c.updated_at),
-    ])
-    .map_err(|e| map_unique(e, &c.account))?;
-    write_contacts(conn, c)
-}
-
-/// Replaces a customer's row, phones and emails.
-pub(crate) fn update_customer(conn: &Connection, c: &Customer) -> Result<()> {
-    let n = conn
-        .prepare_cached(
-            "UPDATE customers SET account = ?2, name = ?3, address = ?4, custom = ?5, updated_at = ?6
-             WHERE id = ?1",
-        )?
-        .execute(params![
-            c.id.0,
-            c.account,
-            c.name,
-            to_json(&c.address),
-            Schema::encode(&c.custom),
-            ts(c.updated_at),
-        ])
-        .map_err(|e| map_unique(e, &c.account))?;
-    if n == 0 {
-        return Err(Error::not_found(ObjectKind::Customer, format!("#{}", c.id)));
-    }
-    conn.prepare_cached("DELETE FROM customer_phones WHERE customer_id = ?1")?
-        .execute([c.id.0])?;
-    conn.prepare_cached("DELETE FROM customer_emails WHERE customer_id = ?1")?
-        .execute([c.id.0])?;
-    write_contacts(conn, c)
 }
 
 fn write_contacts(conn: &Connection, c: &Customer) -> Result<()> {
@@ -141,55 +89,9 @@ fn query_customers(
     Ok(out)
 }
 
-/// One customer by id.
-pub(crate) fn get_customer(conn: &Connection, schema: &Schema, id: CustomerId) -> Result<Customer> {
-    query_customers(
-        conn,
-        schema,
-        &format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = ?1"),
-        [id.0],
-    )?
-    .pop()
-    .ok_or_else(|| Error::not_found(ObjectKind::Customer, format!("#{id}")))
-}
-
-/// One customer by account number.
-pub(crate) fn customer_by_account(
-    conn: &Connection,
-    schema: &Schema,
-    account: &str,
-) -> Result<Option<Customer>> {
-    Ok(query_customers(
-        conn,
-        schema,
-        &format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE account = ?1"),
-        [account],
-    )?
-    .pop())
-}
-
-/// One condition of a customer search; all conditions of a search must hold.
-#[derive(Debug, Clone)]
-pub(crate) enum Criterion {
-    /// A phone number, already in E.164.
-    Phone(String),
-    /// An email address, already lower-cased.
-    Email(String),
-    /// An exact account number.
-    Account(String),
-    /// A substring of the name, any case.
-    Name(String),
-    /// An indexed custom field equal to this plain-JSON value.
-    Field(String, serde_json::Value),
-}
-
-/// Customers matching every criterion, lowest id first, at most 100, in one
-/// statement: each criterion is an indexed subquery of ids, intersected.
-pub(crate) fn find_customers(
-    conn: &Connection,
-    schema: &Schema,
-    criteria: &[Criterion],
-) -> Result<Vec<Customer>> {
+/// The statement [`find_customers`] runs for `criteria`, and its values:
+/// one indexed subquery per criterion, intersected. `None` for no criteria.
+fn find_customers_sql(criteria: &[Criterion]) -> Option<(String, Vec<rusqlite::types::Value>)> {
     let mut subqueries = Vec::new();
     let mut values: Vec<rusqlite::types::Value> = Vec::new();
     for c in criteria {
@@ -218,33 +120,129 @@ pub(crate) fn find_customers(
                 .into(),
             ),
             Criterion::Field(name, value) => (
-                super::field_id_subquery("customers", "id", name, n),
-                super::json_to_sql(value),
+                super::fields::field_id_subquery("customers", "id", name, n),
+                super::fields::json_to_sql(value),
             ),
         };
         subqueries.push(sql);
         values.push(value);
     }
     if subqueries.is_empty() {
-        return Ok(Vec::new());
+        return None;
     }
     let sql = format!(
         "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id IN ({}) ORDER BY id LIMIT 100",
         subqueries.join(" INTERSECT ")
     );
-    query_customers(conn, schema, &sql, rusqlite::params_from_iter(values))
+    Some((sql, values))
 }
 
-/// A page of customers, by id.
-pub(crate) fn list_customers(
-    conn: &Connection,
-    schema: &Schema,
-    page: Page,
-) -> Result<Vec<Customer>> {
-    query_customers(
-        conn,
-        schema,
-        &format!("SELECT {CUSTOMER_COLUMNS} FROM customers ORDER BY id LIMIT ?1 OFFSET ?2"),
-        params![page.limit, page.offset],
-    )
+impl CustomerTx for SqliteTx<'_> {
+    fn next_customer_id(&self) -> Result<CustomerId> {
+        let conn = self.conn;
+        let id: i64 = conn
+            .prepare_cached("SELECT coalesce(max(id), 0) + 1 FROM customers")?
+            .query_row([], |r| r.get(0))?;
+        Ok(CustomerId(id))
+    }
+
+    fn insert_customer(&self, c: &Customer) -> Result<()> {
+        let conn = self.conn;
+        conn.prepare_cached(
+            "INSERT INTO customers (id, account, name, address, custom, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?
+        .execute(params![
+            c.id.0,
+            c.account,
+            c.name,
+            to_json(&c.address),
+            Schema::encode(&c.custom),
+            ts(c.created_at),
+            ts(c.updated_at),
+        ])
+        .map_err(|e| map_unique(e, &c.account))?;
+        write_contacts(conn, c)
+    }
+
+    fn update_customer(&self, c: &Customer) -> Result<()> {
+        let conn = self.conn;
+        let n = conn
+            .prepare_cached(
+                "UPDATE customers SET account = ?2, name = ?3, address = ?4, custom = ?5, updated_at = ?6
+                 WHERE id = ?1",
+            )?
+            .execute(params![
+                c.id.0,
+                c.account,
+                c.name,
+                to_json(&c.address),
+                Schema::encode(&c.custom),
+                ts(c.updated_at),
+            ])
+            .map_err(|e| map_unique(e, &c.account))?;
+        if n == 0 {
+            return Err(Error::not_found(ObjectKind::Customer, format!("#{}", c.id)));
+        }
+        conn.prepare_cached("DELETE FROM customer_phones WHERE customer_id = ?1")?
+            .execute([c.id.0])?;
+        conn.prepare_cached("DELETE FROM customer_emails WHERE customer_id = ?1")?
+            .execute([c.id.0])?;
+        write_contacts(conn, c)
+    }
+
+    fn get_customer(&self, schema: &Schema, id: CustomerId) -> Result<Customer> {
+        let conn = self.conn;
+        query_customers(
+            conn,
+            schema,
+            &format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = ?1"),
+            [id.0],
+        )?
+        .pop()
+        .ok_or_else(|| Error::not_found(ObjectKind::Customer, format!("#{id}")))
+    }
+
+    fn customer_by_account(&self, schema: &Schema, account: &str) -> Result<Option<Customer>> {
+        let conn = self.conn;
+        Ok(query_customers(
+            conn,
+            schema,
+            &format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE account = ?1"),
+            [account],
+        )?
+        .pop())
+    }
+
+    fn find_customers(&self, schema: &Schema, criteria: &[Criterion]) -> Result<Vec<Customer>> {
+        let conn = self.conn;
+        let Some((sql, values)) = find_customers_sql(criteria) else {
+            return Ok(Vec::new());
+        };
+        query_customers(conn, schema, &sql, rusqlite::params_from_iter(values))
+    }
+
+    fn find_customers_plan(&self, criteria: &[Criterion]) -> Result<String> {
+        let conn = self.conn;
+        let Some((sql, values)) = find_customers_sql(criteria) else {
+            return Ok(String::new());
+        };
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+        let rows: Vec<String> = stmt
+            .query_map(rusqlite::params_from_iter(values), |r| {
+                r.get::<_, String>(3)
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows.join("; "))
+    }
+
+    fn list_customers(&self, schema: &Schema, page: Page) -> Result<Vec<Customer>> {
+        let conn = self.conn;
+        query_customers(
+            conn,
+            schema,
+            &format!("SELECT {CUSTOMER_COLUMNS} FROM customers ORDER BY id LIMIT ?1 OFFSET ?2"),
+            params![page.limit, page.offset],
+        )
+    }
 }

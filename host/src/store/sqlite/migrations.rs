@@ -155,25 +155,42 @@ ALTER TABLE outbox ADD COLUMN actor TEXT NOT NULL DEFAULT '{"actor":"system"}';
 ALTER TABLE tasks ADD COLUMN depth INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE tasks ADD COLUMN chain TEXT NOT NULL DEFAULT '[]';
 "#,
+    // 3: follow-ups are immutable against `INSERT OR REPLACE` too: REPLACE
+    // deletes the old row without firing delete triggers, so refuse any
+    // insert that would collide with an existing id or Message-ID.
+    r#"
+CREATE TRIGGER follow_ups_append_only_replace BEFORE INSERT ON follow_ups
+WHEN EXISTS (SELECT 1 FROM follow_ups WHERE id = NEW.id)
+  OR (NEW.message_id IS NOT NULL
+      AND EXISTS (SELECT 1 FROM follow_ups WHERE message_id = NEW.message_id))
+BEGIN
+    SELECT RAISE(ABORT, 'follow-ups are append-only: an insert may not replace one');
+END;
+"#,
 ];
 
-/// The schema version this build writes.
-pub(crate) const LATEST: i64 = STEPS.len() as i64;
-
+/// Brings the file to the schema version this build writes (refusing a
+/// newer one).
 pub(crate) fn run(conn: &Connection) -> Result<()> {
+    run_steps(conn, STEPS)
+}
+
+/// Brings the file up to `steps.len()`, all steps in one transaction.
+fn run_steps(conn: &Connection, steps: &[&str]) -> Result<()> {
+    let latest = steps.len() as i64;
     let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    if current > LATEST {
+    if current > latest {
         return Err(Error::SchemaTooNew {
             found: current,
-            supported: LATEST,
+            supported: latest,
         });
     }
-    if current == LATEST {
+    if current == latest {
         return Ok(());
     }
     conn.execute_batch("BEGIN IMMEDIATE")?;
     let result = (|| -> Result<()> {
-        for (i, step) in STEPS.iter().enumerate().skip(current as usize) {
+        for (i, step) in steps.iter().enumerate().skip(current as usize) {
             conn.execute_batch(step)?;
             conn.pragma_update(None, "user_version", (i + 1) as i64)?;
         }
@@ -221,5 +238,31 @@ mod tests {
             .query_row("SELECT depth FROM outbox WHERE id = 1", [], |r| r.get(0))
             .expect("new column");
         assert_eq!(depth, 0);
+    }
+
+    #[test]
+    fn a_failed_migration_rolls_back_every_step_of_the_run() {
+        let conn = Connection::open_in_memory().expect("db");
+        run_steps(&conn, &STEPS[..1]).expect("version 1");
+        let broken = [
+            STEPS[0],
+            STEPS[1],
+            "CREATE TABLE half_done (x); SELECT no_such_function();",
+        ];
+        let err = run_steps(&conn, &broken).expect_err("step 3 fails");
+        assert!(err.to_string().contains("no_such_function"), "{err}");
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .expect("version");
+        assert_eq!(version, 1, "step 2 was rolled back with step 3");
+        let tables: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name IN ('outbox_deliveries', 'half_done')",
+                [],
+                |r| r.get(0),
+            )
+            .expect("tables");
+        assert_eq!(tables, 0);
+        assert!(conn.is_autocommit(), "no transaction left open");
     }
 }

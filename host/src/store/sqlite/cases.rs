@@ -1,0 +1,174 @@
+//! Cases.
+
+use dossier_sdk::{Case, CaseNumber, CustomerId, ObjectKind, ThreadToken};
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+
+use super::SqliteTx;
+use crate::error::{Error, Result};
+use crate::schema::Schema;
+use crate::store::{CaseFilter, CaseTx, Page, parse_ts, ts};
+
+/// A case's column values, numbered as the INSERT and UPDATE above use them.
+fn case_values(c: &Case, is_open: bool) -> [Value; 16] {
+    [
+        c.number.0.into(),
+        c.customer.0.into(),
+        c.subject.clone().into(),
+        c.description.clone().into(),
+        c.status.clone().into(),
+        is_open.into(),
+        c.visibility.as_str().to_owned().into(),
+        c.severity.clone().into(),
+        c.priority.clone().into(),
+        c.owner.clone().into(),
+        c.group.clone().into(),
+        c.last_disposition.clone().into(),
+        c.thread_token
+            .as_ref()
+            .map(|t| t.as_str().to_owned())
+            .into(),
+        Schema::encode(&c.custom).into(),
+        ts(c.created_at).into(),
+        ts(c.updated_at).into(),
+    ]
+}
+
+const CASE_COLUMNS: &str =
+    "number, customer_id, subject, description, status, visibility, severity,
+    priority, owner, grp, last_disposition, thread_token, custom, created_at, updated_at";
+
+fn case_from_row(schema: &Schema, row: &Row<'_>) -> Result<Case> {
+    let visibility: String = row.get(5)?;
+    let token: Option<String> = row.get(11)?;
+    let custom: String = row.get(12)?;
+    let created: String = row.get(13)?;
+    let updated: String = row.get(14)?;
+    Ok(Case {
+        number: CaseNumber(row.get(0)?),
+        customer: CustomerId(row.get(1)?),
+        subject: row.get(2)?,
+        description: row.get(3)?,
+        status: row.get(4)?,
+        visibility: visibility.parse().map_err(Error::Corrupt)?,
+        severity: row.get(6)?,
+        priority: row.get(7)?,
+        owner: row.get(8)?,
+        group: row.get(9)?,
+        last_disposition: row.get(10)?,
+        thread_token: token
+            .map(|t| ThreadToken::parse(&t))
+            .transpose()
+            .map_err(Error::Corrupt)?,
+        custom: schema.decode(ObjectKind::Case, &custom)?,
+        created_at: parse_ts(&created)?,
+        updated_at: parse_ts(&updated)?,
+    })
+}
+
+fn query_cases(
+    conn: &Connection,
+    schema: &Schema,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<Case>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(params)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(case_from_row(schema, row)?);
+    }
+    Ok(out)
+}
+
+impl CaseTx for SqliteTx<'_> {
+    fn next_case_number(&self) -> Result<CaseNumber> {
+        let conn = self.conn;
+        let n: i64 = conn
+            .prepare_cached("SELECT coalesce(max(number), 0) + 1 FROM cases")?
+            .query_row([], |r| r.get(0))?;
+        Ok(CaseNumber(n))
+    }
+
+    fn insert_case(&self, c: &Case, is_open: bool) -> Result<()> {
+        let conn = self.conn;
+        conn.prepare_cached(
+            "INSERT INTO cases (number, customer_id, subject, description, status, is_open, visibility,
+                                severity, priority, owner, grp, last_disposition, thread_token, custom,
+                                created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+        )?
+        .execute(params_from_iter(case_values(c, is_open)))?;
+        Ok(())
+    }
+
+    fn update_case(&self, c: &Case, is_open: bool) -> Result<()> {
+        let conn = self.conn;
+        let n = conn
+            .prepare_cached(
+                "UPDATE cases SET customer_id = ?2, subject = ?3, description = ?4, status = ?5,
+                     is_open = ?6, visibility = ?7, severity = ?8, priority = ?9, owner = ?10, grp = ?11,
+                     last_disposition = ?12, thread_token = ?13, custom = ?14, updated_at = ?16
+                 WHERE number = ?1",
+            )?
+            .execute(params_from_iter(case_values(c, is_open)))?;
+        if n == 0 {
+            return Err(Error::not_found(ObjectKind::Case, format!("#{}", c.number)));
+        }
+        Ok(())
+    }
+
+    fn get_case(&self, schema: &Schema, number: CaseNumber) -> Result<Case> {
+        let conn = self.conn;
+        query_cases(
+            conn,
+            schema,
+            &format!("SELECT {CASE_COLUMNS} FROM cases WHERE number = ?1"),
+            [number.0],
+        )?
+        .pop()
+        .ok_or_else(|| Error::not_found(ObjectKind::Case, format!("#{number}")))
+    }
+
+    fn case_exists(&self, number: CaseNumber) -> Result<bool> {
+        let conn = self.conn;
+        Ok(conn
+            .prepare_cached("SELECT 1 FROM cases WHERE number = ?1")?
+            .query_row([number.0], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    fn case_by_thread_token(&self, schema: &Schema, token: &str) -> Result<Option<Case>> {
+        let conn = self.conn;
+        Ok(query_cases(
+            conn,
+            schema,
+            &format!("SELECT {CASE_COLUMNS} FROM cases WHERE thread_token = ?1"),
+            [token],
+        )?
+        .pop())
+    }
+
+    fn list_cases(&self, schema: &Schema, filter: &CaseFilter, page: Page) -> Result<Vec<Case>> {
+        let conn = self.conn;
+        let sql = format!(
+            "SELECT {CASE_COLUMNS} FROM cases
+             WHERE (?1 IS NULL OR customer_id = ?1) AND (?2 IS NULL OR is_open = ?2)
+               AND (?3 IS NULL OR owner = ?3)
+             ORDER BY number DESC LIMIT ?4 OFFSET ?5"
+        );
+        query_cases(
+            conn,
+            schema,
+            &sql,
+            params![
+                filter.customer.map(|c| c.0),
+                filter.open,
+                filter.owner,
+                page.limit,
+                page.offset
+            ],
+        )
+    }
+}

@@ -1,0 +1,121 @@
+//! Follow-ups: inserted and read, never updated or deleted (the triggers in
+//! the first migration refuse it even to raw SQL).
+
+use dossier_sdk::{Attachment, CaseNumber, EmailHeaders, FollowUp, FollowUpId, ObjectKind};
+use rusqlite::{OptionalExtension, Row, params};
+
+use super::SqliteTx;
+use crate::error::{Error, Result};
+use crate::schema::Schema;
+use crate::store::{FollowUpTx, Page, from_json, parse_ts, to_json, ts};
+
+const FOLLOW_UP_COLUMNS: &str =
+    "id, case_number, kind, author, body, html, email, attachments, custom, created_at";
+
+fn follow_up_from_row(schema: &Schema, row: &Row<'_>) -> Result<FollowUp> {
+    let kind: String = row.get(2)?;
+    let email: Option<String> = row.get(6)?;
+    let attachments: String = row.get(7)?;
+    let custom: String = row.get(8)?;
+    let created: String = row.get(9)?;
+    Ok(FollowUp {
+        id: FollowUpId(row.get(0)?),
+        case: CaseNumber(row.get(1)?),
+        kind: kind.parse().map_err(Error::Corrupt)?,
+        author: row.get(3)?,
+        body: row.get(4)?,
+        html: row.get(5)?,
+        email: email
+            .map(|e| from_json::<EmailHeaders>("follow-up email headers", &e))
+            .transpose()?,
+        attachments: from_json::<Vec<Attachment>>("follow-up attachments", &attachments)?,
+        custom: schema.decode(ObjectKind::FollowUp, &custom)?,
+        created_at: parse_ts(&created)?,
+    })
+}
+
+impl FollowUpTx for SqliteTx<'_> {
+    fn next_follow_up_id(&self) -> Result<FollowUpId> {
+        let conn = self.conn;
+        let id: i64 = conn
+            .prepare_cached("SELECT coalesce(max(id), 0) + 1 FROM follow_ups")?
+            .query_row([], |r| r.get(0))?;
+        Ok(FollowUpId(id))
+    }
+
+    fn insert_follow_up(&self, f: &FollowUp) -> Result<()> {
+        let conn = self.conn;
+        let message_id = f.email.as_ref().and_then(|e| e.message_id.clone());
+        conn.prepare_cached(
+            "INSERT INTO follow_ups (id, case_number, kind, author, body, html, email, message_id,
+                                     attachments, custom, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )?
+        .execute(params![
+            f.id.0,
+            f.case.0,
+            f.kind.as_str(),
+            f.author,
+            f.body,
+            f.html,
+            f.email.as_ref().map(to_json),
+            message_id,
+            to_json(&f.attachments),
+            Schema::encode(&f.custom),
+            ts(f.created_at),
+        ])?;
+        Ok(())
+    }
+
+    fn get_follow_up(&self, schema: &Schema, id: FollowUpId) -> Result<FollowUp> {
+        let conn = self.conn;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {FOLLOW_UP_COLUMNS} FROM follow_ups WHERE id = ?1"
+        ))?;
+        let mut rows = stmt.query([id.0])?;
+        match rows.next()? {
+            Some(row) => follow_up_from_row(schema, row),
+            None => Err(Error::not_found(ObjectKind::FollowUp, format!("#{id}"))),
+        }
+    }
+
+    fn follow_up_by_message_id(
+        &self,
+        schema: &Schema,
+        message_id: &str,
+    ) -> Result<Option<FollowUp>> {
+        let conn = self.conn;
+        let id: Option<i64> = conn
+            .prepare_cached("SELECT id FROM follow_ups WHERE message_id = ?1")?
+            .query_row([message_id], |r| r.get(0))
+            .optional()?;
+        id.map(|id| self.get_follow_up(schema, FollowUpId(id)))
+            .transpose()
+    }
+
+    fn list_follow_ups(
+        &self,
+        schema: &Schema,
+        case: CaseNumber,
+        page: Page,
+    ) -> Result<Vec<FollowUp>> {
+        let conn = self.conn;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {FOLLOW_UP_COLUMNS} FROM follow_ups WHERE case_number = ?1
+             ORDER BY id DESC LIMIT ?2 OFFSET ?3"
+        ))?;
+        let mut rows = stmt.query(params![case.0, page.limit, page.offset])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push(follow_up_from_row(schema, row)?);
+        }
+        Ok(out)
+    }
+
+    fn count_follow_ups(&self, case: CaseNumber) -> Result<u64> {
+        let conn = self.conn;
+        Ok(conn
+            .prepare_cached("SELECT count(*) FROM follow_ups WHERE case_number = ?1")?
+            .query_row([case.0], |r| r.get::<_, i64>(0))? as u64)
+    }
+}

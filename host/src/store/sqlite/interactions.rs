@@ -1,0 +1,115 @@
+//! The lookups screen-pops and the reminder loop need, kept narrow so that a
+//! pop by phone costs a handful of index probes and no JSON decoding.
+
+use chrono::{DateTime, Utc};
+use dossier_sdk::{CaseNumber, CustomerId};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::SqliteTx;
+use crate::error::Result;
+use crate::store::{LookupTx, parse_ts, ts};
+
+fn ids(conn: &Connection, sql: &str, key: &str) -> Result<Vec<CustomerId>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let ids = stmt
+        .query_map([key], |r| r.get(0).map(CustomerId))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(ids)
+}
+
+impl LookupTx for SqliteTx<'_> {
+    fn customer_id_by_account(&self, account: &str) -> Result<Option<CustomerId>> {
+        let conn = self.conn;
+        Ok(conn
+            .prepare_cached("SELECT id FROM customers WHERE account = ?1")?
+            .query_row([account], |r| r.get(0))
+            .optional()?
+            .map(CustomerId))
+    }
+
+    fn customer_ids_by_phone(&self, number: &str) -> Result<Vec<CustomerId>> {
+        let conn = self.conn;
+        ids(
+            conn,
+            "SELECT DISTINCT customer_id FROM customer_phones WHERE number = ?1
+             ORDER BY customer_id LIMIT 100",
+            number,
+        )
+    }
+
+    fn customer_ids_by_email(&self, address: &str) -> Result<Vec<CustomerId>> {
+        let conn = self.conn;
+        ids(
+            conn,
+            "SELECT DISTINCT customer_id FROM customer_emails WHERE address = ?1
+             ORDER BY customer_id LIMIT 100",
+            address,
+        )
+    }
+
+    fn customer_brief(&self, id: CustomerId) -> Result<Option<(String, String)>> {
+        let conn = self.conn;
+        Ok(conn
+            .prepare_cached("SELECT account, name FROM customers WHERE id = ?1")?
+            .query_row([id.0], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
+    }
+
+    fn case_owner(&self, number: CaseNumber) -> Result<Option<(CustomerId, bool)>> {
+        let conn = self.conn;
+        Ok(conn
+            .prepare_cached("SELECT customer_id, is_open FROM cases WHERE number = ?1")?
+            .query_row([number.0], |r| Ok((CustomerId(r.get(0)?), r.get(1)?)))
+            .optional()?)
+    }
+
+    fn open_case_numbers(&self, customer: CustomerId, limit: u32) -> Result<Vec<CaseNumber>> {
+        let conn = self.conn;
+        let mut stmt = conn.prepare_cached(OPEN_CASE_NUMBERS)?;
+        let numbers = stmt
+            .query_map(params![customer.0, limit], |r| r.get(0).map(CaseNumber))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(numbers)
+    }
+
+    fn candidate_rank(&self, id: CustomerId) -> Result<(bool, Option<String>, String)> {
+        let conn = self.conn;
+        Ok(conn
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM cases WHERE customer_id = ?1 AND is_open = 1),
+                        (SELECT max(updated_at) FROM cases WHERE customer_id = ?1),
+                        updated_at
+                 FROM customers WHERE id = ?1",
+            )?
+            .query_row([id.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?
+            .unwrap_or((false, None, String::new())))
+    }
+
+    fn next_reminder_at(&self) -> Result<Option<DateTime<Utc>>> {
+        let conn = self.conn;
+        let next: Option<String> = conn
+            .prepare_cached(
+                "SELECT min(remind_at) FROM tasks
+                 WHERE remind_at IS NOT NULL AND reminded_at IS NULL AND status = 'planned'",
+            )?
+            .query_row([], |r| r.get(0))?;
+        next.as_deref().map(parse_ts).transpose()
+    }
+
+    fn count_due_reminders(&self, now: DateTime<Utc>) -> Result<u64> {
+        let conn = self.conn;
+        let n: i64 = conn
+            .prepare_cached(
+                "SELECT count(*) FROM tasks
+                 WHERE remind_at IS NOT NULL AND reminded_at IS NULL AND status = 'planned'
+                   AND remind_at <= ?1",
+            )?
+            .query_row([ts(now)], |r| r.get(0))?;
+        Ok(n.unsigned_abs())
+    }
+}
+
+/// The open cases of a customer, newest first (what every pop lists).
+pub(super) const OPEN_CASE_NUMBERS: &str = "SELECT number FROM cases
+     WHERE customer_id = ?1 AND is_open = 1 ORDER BY number DESC LIMIT ?2";

@@ -1,0 +1,298 @@
+//! The SQLite store, the one implementation of the store traits. All SQL in
+//! Dossier lives below this module.
+//!
+//! One writer connection behind a re-entrant lock, so that hooks running
+//! inside a write (on the same thread) read and write through the same
+//! transaction; a small pool of reader connections for everyone else (WAL
+//! lets them read while the writer writes).
+
+mod cases;
+mod customers;
+mod fields;
+mod follow_ups;
+mod interactions;
+mod migrations;
+mod outbox;
+mod tasks;
+
+use std::cell::Cell;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use parking_lot::{Mutex, ReentrantMutex};
+use rusqlite::{Connection, OpenFlags};
+
+use super::{Store, Tx};
+use crate::error::{Error, Result};
+
+/// A transaction (read or write) on one connection: what implements the
+/// store's [`Tx`] traits. The connection's statement cache keeps every
+/// statement prepared, so a hot path parses its SQL once per connection.
+pub(crate) struct SqliteTx<'c> {
+    conn: &'c Connection,
+}
+
+/// How many prepared statements each connection keeps. More than the store
+/// has distinct statements, so none is ever evicted and re-parsed.
+const STATEMENT_CACHE: usize = 256;
+
+/// How many `write` calls may nest on one thread. A backstop only: causal
+/// depth (`[events] max_depth`, checked by `Ctx`) stops hook chains long
+/// before, and with a clearer error.
+const MAX_WRITE_NESTING: usize = 256;
+
+struct Writer {
+    conn: Connection,
+    /// How many `write` calls are active on this connection (on the owning thread).
+    depth: Cell<usize>,
+}
+
+/// The database: see the module docs.
+pub(crate) struct SqliteStore {
+    writer: ReentrantMutex<Writer>,
+    readers: Mutex<Vec<Connection>>,
+    /// `None` for an in-memory store, whose readers all go through the writer.
+    path: Option<PathBuf>,
+}
+
+fn configure(conn: &Connection) -> Result<()> {
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    // The query planner stability guarantee: a statement's plan does not
+    // depend on the values bound to it. Without it SQLite marks parameters
+    // compared against a partial index's condition (`cases_owner`) or used
+    // in `LIMIT` as "re-plan when rebound", and rusqlite's statement cache
+    // clears every binding when a statement goes back to the cache: every
+    // reuse of such a statement was parsed and planned again.
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    pub(crate) fn open(path: &Path) -> Result<SqliteStore> {
+        if let Some(dir) = path.parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+                what: "cannot create directory",
+                path: dir.to_owned(),
+                source,
+            })?;
+        }
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        SqliteStore::with_writer(conn, Some(path.to_owned()))
+    }
+
+    /// An empty in-memory database.
+    pub(crate) fn in_memory() -> Result<SqliteStore> {
+        SqliteStore::with_writer(Connection::open_in_memory()?, None)
+    }
+
+    fn with_writer(conn: Connection, path: Option<PathBuf>) -> Result<SqliteStore> {
+        configure(&conn)?;
+        migrations::run(&conn)?;
+        Ok(SqliteStore {
+            writer: ReentrantMutex::new(Writer {
+                conn,
+                depth: Cell::new(0),
+            }),
+            readers: Mutex::new(Vec::new()),
+            path,
+        })
+    }
+
+    /// Runs `f` in the write transaction. A call made while this thread is
+    /// already inside one joins the outer transaction: it commits or rolls
+    /// back with it. The outermost call begins it with `begin` (`BEGIN
+    /// IMMEDIATE` takes the write lock at once, `BEGIN DEFERRED` at the
+    /// first write). `label` names the write in errors.
+    fn write_as<T>(
+        &self,
+        label: &str,
+        begin: &str,
+        f: impl FnOnce(&Connection) -> Result<T>,
+    ) -> Result<T> {
+        let writer = self.writer.lock();
+        let depth = writer.depth.get();
+        if depth > MAX_WRITE_NESTING {
+            return Err(Error::Refused(format!(
+                "{label}: writes nested more than {MAX_WRITE_NESTING} deep"
+            )));
+        }
+        if depth == 0 {
+            exec_cached(&writer.conn, begin)?;
+        }
+        writer.enter();
+        let guard = DepthGuard {
+            writer: &writer,
+            outer: depth == 0,
+            finished: false,
+        };
+        let result = f(&writer.conn);
+        guard.finish(result.is_ok())?;
+        result
+    }
+
+    /// Whether the current thread is inside [`SqliteStore::write_as`].
+    pub(crate) fn in_write(&self) -> bool {
+        self.writer.is_owned_by_current_thread()
+    }
+
+    /// Runs `f` on a reader connection, or on the writer when this thread is
+    /// inside a write (so hooks see the transaction's uncommitted rows).
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let path = match &self.path {
+            Some(path) if !self.in_write() => path,
+            _ => {
+                let writer = self.writer.lock();
+                return f(&writer.conn);
+            }
+        };
+        let pooled = self.readers.lock().pop();
+        let conn = match pooled {
+            Some(conn) => conn,
+            None => {
+                let conn = Connection::open_with_flags(
+                    path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY
+                        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                        | OpenFlags::SQLITE_OPEN_URI,
+                )?;
+                configure(&conn)?;
+                conn
+            }
+        };
+        // One read transaction per call: a record read in several statements
+        // comes from one snapshot, even while the writer commits.
+        let result = exec_cached(&conn, "BEGIN").and_then(|()| {
+            let result = f(&conn);
+            exec_cached(&conn, "COMMIT").and(result)
+        });
+        let mut pool = self.readers.lock();
+        // A connection left inside a transaction would pin an old snapshot.
+        if pool.len() < 8 && conn.is_autocommit() {
+            pool.push(conn);
+        }
+        result
+    }
+}
+
+impl Store for SqliteStore {
+    fn read_with(&self, f: &mut dyn FnMut(&dyn Tx) -> Result<()>) -> Result<()> {
+        self.read(|conn| f(&SqliteTx { conn }))
+    }
+
+    fn write_with(&self, label: &str, f: &mut dyn FnMut(&dyn Tx) -> Result<()>) -> Result<()> {
+        self.write_as(label, "BEGIN IMMEDIATE", |conn| f(&SqliteTx { conn }))
+    }
+
+    fn guard_with(&self, label: &str, f: &mut dyn FnMut(&dyn Tx) -> Result<()>) -> Result<()> {
+        self.write_as(label, "BEGIN DEFERRED", |conn| f(&SqliteTx { conn }))
+    }
+
+    fn in_write(&self) -> bool {
+        SqliteStore::in_write(self)
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Error {
+        Error::Db(e.to_string())
+    }
+}
+
+/// Ends a `write` call: commits or rolls back the outermost one, and rolls
+/// back if the closure panicked.
+struct DepthGuard<'a> {
+    writer: &'a Writer,
+    outer: bool,
+    finished: bool,
+}
+
+impl DepthGuard<'_> {
+    fn finish(mut self, ok: bool) -> Result<()> {
+        self.finished = true;
+        if self.outer {
+            if ok {
+                if let Err(e) = exec_cached(&self.writer.conn, "COMMIT") {
+                    let _ = self.writer.conn.execute_batch("ROLLBACK");
+                    return Err(e);
+                }
+            } else {
+                exec_cached(&self.writer.conn, "ROLLBACK")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for DepthGuard<'_> {
+    fn drop(&mut self) {
+        if !self.finished && self.outer {
+            // The closure panicked: leave no transaction open behind it.
+            let _ = self.writer.conn.execute_batch("ROLLBACK");
+        }
+        let depth = self.writer.depth.get();
+        self.writer.depth.set(depth.saturating_sub(1));
+    }
+}
+
+impl Writer {
+    fn enter(&self) {
+        self.depth.set(self.depth.get() + 1);
+    }
+}
+
+/// Runs a parameterless statement through the connection's statement cache,
+/// so hot paths (BEGIN, COMMIT) are parsed once per connection.
+fn exec_cached(conn: &Connection, sql: &str) -> Result<()> {
+    conn.prepare_cached(sql)?.execute([])?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use dossier_sdk::CustomerId;
+    use rusqlite::StatementStatus;
+
+    use super::*;
+    use crate::store::LookupTx;
+
+    #[test]
+    fn a_cached_statement_is_not_planned_again_when_it_is_reused() {
+        let store = SqliteStore::in_memory().expect("store");
+        store
+            .write_as("rows", "BEGIN IMMEDIATE", |conn| {
+                conn.execute_batch(
+                    "INSERT INTO customers (id, account, name, created_at, updated_at)
+                         VALUES (1, 'AC-1', 'Ada', 't', 't');
+                     INSERT INTO cases (number, customer_id, subject, description, status, is_open,
+                         visibility, severity, priority, created_at, updated_at)
+                         VALUES (1, 1, 's', '', 'open', 1, 'public', 'minor', 'normal', 't', 't');",
+                )?;
+                Ok(())
+            })
+            .expect("rows");
+        store
+            .write_as("reads", "BEGIN IMMEDIATE", |conn| {
+                let tx = SqliteTx { conn };
+                for limit in [20, 20, 5, 20] {
+                    assert_eq!(tx.open_case_numbers(CustomerId(1), limit)?.len(), 1);
+                }
+                // `LIMIT ?2` and the partial index on `cases.owner` used to
+                // make SQLite re-plan this statement whenever rusqlite's
+                // cache cleared its bindings.
+                let stmt = conn.prepare_cached(interactions::OPEN_CASE_NUMBERS)?;
+                assert_eq!(stmt.get_status(StatementStatus::RePrepare), 0);
+                Ok(())
+            })
+            .expect("reads");
+    }
+}

@@ -1,0 +1,184 @@
+//! Tasks and their reminders.
+
+use chrono::{DateTime, Utc};
+use dossier_sdk::{CaseNumber, CustomerId, ObjectKind, Task, TaskId, TaskStatus};
+use rusqlite::types::Value;
+use rusqlite::{Connection, Row, params, params_from_iter};
+
+use super::SqliteTx;
+use crate::error::{Error, Result};
+use crate::schema::Schema;
+use crate::store::{Page, TaskFilter, TaskTx, parse_ts, ts};
+
+/// A task's column values, numbered as the INSERT and UPDATE above use them.
+fn task_values(t: &Task) -> [Value; 13] {
+    [
+        t.id.0.into(),
+        t.customer.map(|c| c.0).into(),
+        t.case.map(|c| c.0).into(),
+        t.kind.as_str().to_owned().into(),
+        t.subject.clone().into(),
+        ts(t.due_at).into(),
+        t.reminder_minutes.map(i64::from).into(),
+        t.reminder_at().map(ts).into(),
+        t.status.as_str().to_owned().into(),
+        t.assignee.clone().into(),
+        Schema::encode(&t.custom).into(),
+        ts(t.created_at).into(),
+        ts(t.updated_at).into(),
+    ]
+}
+
+const TASK_COLUMNS: &str = "id, customer_id, case_number, kind, subject, due_at, reminder_minutes,
+    status, assignee, custom, created_at, updated_at";
+
+fn task_from_row(schema: &Schema, row: &Row<'_>) -> Result<Task> {
+    let kind: String = row.get(3)?;
+    let due: String = row.get(5)?;
+    let status: String = row.get(7)?;
+    let custom: String = row.get(9)?;
+    let created: String = row.get(10)?;
+    let updated: String = row.get(11)?;
+    Ok(Task {
+        id: TaskId(row.get(0)?),
+        customer: row.get::<_, Option<i64>>(1)?.map(CustomerId),
+        case: row.get::<_, Option<i64>>(2)?.map(CaseNumber),
+        kind: kind.parse().map_err(Error::Corrupt)?,
+        subject: row.get(4)?,
+        due_at: parse_ts(&due)?,
+        reminder_minutes: row.get(6)?,
+        status: status.parse().map_err(Error::Corrupt)?,
+        assignee: row.get(8)?,
+        custom: schema.decode(ObjectKind::Task, &custom)?,
+        created_at: parse_ts(&created)?,
+        updated_at: parse_ts(&updated)?,
+    })
+}
+
+fn query_tasks(
+    conn: &Connection,
+    schema: &Schema,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<Task>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(params)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(task_from_row(schema, row)?);
+    }
+    Ok(out)
+}
+
+impl TaskTx for SqliteTx<'_> {
+    fn next_task_id(&self) -> Result<TaskId> {
+        let conn = self.conn;
+        let id: i64 = conn
+            .prepare_cached("SELECT coalesce(max(id), 0) + 1 FROM tasks")?
+            .query_row([], |r| r.get(0))?;
+        Ok(TaskId(id))
+    }
+
+    fn insert_task(&self, t: &Task) -> Result<()> {
+        let conn = self.conn;
+        conn.prepare_cached(
+            "INSERT INTO tasks (id, customer_id, case_number, kind, subject, due_at, reminder_minutes,
+                                remind_at, status, assignee, custom, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        )?
+        .execute(params_from_iter(task_values(t)))?;
+        Ok(())
+    }
+
+    fn set_task_origin(&self, id: TaskId, depth: u32, chain: &[String]) -> Result<()> {
+        let conn = self.conn;
+        conn.prepare_cached("UPDATE tasks SET depth = ?2, chain = ?3 WHERE id = ?1")?
+            .execute(params![id.0, depth, crate::store::to_json(&chain)])?;
+        Ok(())
+    }
+
+    fn task_origin(&self, id: TaskId) -> Result<(u32, Vec<String>)> {
+        let conn = self.conn;
+        let (depth, chain): (u32, String) = conn
+            .prepare_cached("SELECT depth, chain FROM tasks WHERE id = ?1")?
+            .query_row(params![id.0], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok((depth, crate::store::from_json("task chain", &chain)?))
+    }
+
+    fn update_task(&self, t: &Task) -> Result<()> {
+        let conn = self.conn;
+        let n = conn
+            .prepare_cached(
+                "UPDATE tasks SET customer_id = ?2, case_number = ?3, kind = ?4, subject = ?5,
+                     due_at = ?6, reminder_minutes = ?7,
+                     reminded_at = CASE WHEN remind_at IS ?8 THEN reminded_at ELSE NULL END,
+                     remind_at = ?8, status = ?9, assignee = ?10, custom = ?11, updated_at = ?13
+                 WHERE id = ?1",
+            )?
+            .execute(params_from_iter(task_values(t)))?;
+        if n == 0 {
+            return Err(Error::not_found(ObjectKind::Task, format!("#{}", t.id)));
+        }
+        Ok(())
+    }
+
+    fn get_task(&self, schema: &Schema, id: TaskId) -> Result<Task> {
+        let conn = self.conn;
+        query_tasks(
+            conn,
+            schema,
+            &format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = ?1"),
+            [id.0],
+        )?
+        .pop()
+        .ok_or_else(|| Error::not_found(ObjectKind::Task, format!("#{id}")))
+    }
+
+    fn list_tasks(&self, schema: &Schema, filter: &TaskFilter, page: Page) -> Result<Vec<Task>> {
+        let conn = self.conn;
+        let sql = format!(
+            "SELECT {TASK_COLUMNS} FROM tasks
+             WHERE (?1 IS NULL OR case_number = ?1) AND (?2 IS NULL OR customer_id = ?2)
+               AND (?3 IS NULL OR assignee = ?3) AND (?4 IS NULL OR status = ?4)
+             ORDER BY due_at, id LIMIT ?5 OFFSET ?6"
+        );
+        query_tasks(
+            conn,
+            schema,
+            &sql,
+            params![
+                filter.case.map(|c| c.0),
+                filter.customer.map(|c| c.0),
+                filter.assignee,
+                filter.status.map(TaskStatus::as_str),
+                page.limit,
+                page.offset
+            ],
+        )
+    }
+
+    fn due_reminder_ids(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<TaskId>> {
+        let conn = self.conn;
+        let mut stmt = conn.prepare_cached(
+            "SELECT id FROM tasks
+             WHERE remind_at IS NOT NULL AND reminded_at IS NULL AND status = 'planned' AND remind_at <= ?1
+             ORDER BY remind_at, id LIMIT ?2",
+        )?;
+        let ids = stmt
+            .query_map(params![ts(now), limit], |r| r.get(0).map(TaskId))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(ids)
+    }
+
+    fn claim_reminder(&self, id: TaskId, now: DateTime<Utc>) -> Result<bool> {
+        let conn = self.conn;
+        let n = conn
+            .prepare_cached(
+                "UPDATE tasks SET reminded_at = ?2
+                 WHERE id = ?1 AND reminded_at IS NULL AND status = 'planned'
+                   AND remind_at IS NOT NULL AND remind_at <= ?2",
+            )?
+            .execute(params![id.0, ts(now)])?;
+        Ok(n == 1)
+    }
+}

@@ -1,0 +1,169 @@
+//! What the store promises, tested against a real file and, where it
+//! matters, another process: reads never wait on a writer, follow-ups cannot
+//! be replaced even with raw SQL, the pragmas ARCHITECTURE.md names are the
+//! ones in force, a file from a newer build is refused.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use dossier_sdk::{Interaction, NewCase, NewFollowUp};
+
+use crate::built::dossier_bin;
+use crate::util::{FIELDS, TestStore};
+
+#[test]
+fn reads_complete_while_another_process_holds_the_write_lock() {
+    let t = TestStore::new(FIELDS);
+    let c = t.customer("AC-1", "+33123456789");
+    t.host.open_case(NewCase::new(c, "Printer")).expect("case");
+    // The config the CLI reads: the same file.
+    let mut holder = Command::new(env!("CARGO_BIN_EXE_hold-write"))
+        .arg(t.db_path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the holder");
+    let mut line = String::new();
+    BufReader::new(holder.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("holder speaks");
+    assert_eq!(line, "held\n");
+
+    // A command that needed the write lock would wait the 5 s busy timeout
+    // and fail with "database is locked"; these must succeed.
+    for args in [
+        &["--json", "pop", "--phone", "+33123456789"][..],
+        &["--json", "case", "list"][..],
+        &["--json", "customer", "find", "--phone", "01 23 45 67 89"][..],
+    ] {
+        let out = Command::new(dossier_bin())
+            .current_dir(t.dir.path())
+            .args(args)
+            .env_remove("DOSSIER_LOG")
+            .output()
+            .expect("run dossier");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // Opening a host in this process reads too, without the lock.
+    let reopened = t.reopen(FIELDS).expect("opens while the lock is held");
+    let pop = reopened
+        .screen_pop(Interaction {
+            caller: Some("+33123456789".into()),
+            ..Interaction::new(dossier_sdk::Channel::Phone)
+        })
+        .expect("pop");
+    assert_eq!(pop.open_cases.len(), 1);
+
+    drop(holder.stdin.take());
+    assert!(holder.wait().expect("holder ends").success());
+}
+
+#[test]
+fn a_pop_whose_hooks_only_read_does_not_wait_for_a_writer_either() {
+    let t = TestStore::new(FIELDS);
+    let c = t.customer("AC-1", "+33123456789");
+    t.host.open_case(NewCase::new(c, "Printer")).expect("case");
+    std::fs::create_dir_all(t.dir.path().join("scripts")).expect("scripts dir");
+    std::fs::write(
+        t.dir.path().join("scripts").join("pop.rhai"),
+        "fn on_screen_pop(pop) { pop.reason = `seen ${pop.open_cases.len()} open`; }\n",
+    )
+    .expect("script");
+    let scripted = t
+        .reopen(&format!("[scripts]\nfiles = [\"pop.rhai\"]\n{FIELDS}"))
+        .expect("host");
+    let mut holder = Command::new(env!("CARGO_BIN_EXE_hold-write"))
+        .arg(t.db_path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the holder");
+    let mut line = String::new();
+    BufReader::new(holder.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("holder speaks");
+    let pop = scripted
+        .screen_pop(Interaction {
+            caller: Some("+33123456789".into()),
+            ..Interaction::new(dossier_sdk::Channel::Phone)
+        })
+        .expect("the hook ran without the write lock");
+    assert_eq!(pop.reason, "seen 1 open");
+    drop(holder.stdin.take());
+    assert!(holder.wait().expect("holder ends").success());
+}
+
+#[test]
+fn follow_ups_cannot_be_replaced_even_with_raw_sql() {
+    let t = TestStore::new(FIELDS);
+    let c = t.customer("AC-1", "+33123456789");
+    let case = t.host.open_case(NewCase::new(c, "Broken")).expect("case");
+    let f = t
+        .host
+        .add_follow_up(NewFollowUp::note(case.number, "ann", "first words"))
+        .expect("note");
+    let raw = rusqlite::Connection::open(t.db_path()).expect("raw");
+    for sql in [
+        "INSERT OR REPLACE INTO follow_ups (id, case_number, kind, author, body, created_at)
+         VALUES (?1, 1, 'note', 'mallory', 'rewritten', '2026-01-01T00:00:00.000000Z')",
+        "REPLACE INTO follow_ups (id, case_number, kind, author, body, created_at)
+         VALUES (?1, 1, 'note', 'mallory', 'rewritten', '2026-01-01T00:00:00.000000Z')",
+        "UPDATE follow_ups SET body = 'rewritten' WHERE id = ?1",
+        "DELETE FROM follow_ups WHERE id = ?1",
+    ] {
+        let err = raw.execute(sql, [f.id.0]).expect_err(sql);
+        assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+    }
+    assert_eq!(t.host.follow_up(f.id).expect("read").body, "first words");
+    assert_eq!(t.host.follow_up(f.id).expect("read").author, "ann");
+}
+
+#[test]
+fn the_pragmas_are_those_architecture_md_names() {
+    let t = TestStore::new(FIELDS);
+    t.customer("AC-1", "+33123456789");
+    let architecture = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ARCHITECTURE.md"),
+    )
+    .expect("ARCHITECTURE.md");
+    assert!(
+        architecture.contains(
+            "SQLite with WAL, `synchronous = NORMAL`, foreign keys on,\n  5 s busy timeout"
+        ),
+        "ARCHITECTURE.md no longer states the pragmas this test checks"
+    );
+    let pragmas = dossier_host::test_support::pragmas(&t.host).expect("pragmas");
+    assert_eq!(
+        pragmas,
+        vec![
+            ("journal_mode".to_owned(), "wal".to_owned()),
+            ("synchronous".to_owned(), "1".to_owned()),
+            ("foreign_keys".to_owned(), "1".to_owned()),
+            ("busy_timeout".to_owned(), "5000".to_owned()),
+        ]
+    );
+}
+
+#[test]
+fn a_store_from_a_newer_build_is_refused() {
+    let t = TestStore::new(FIELDS);
+    let raw = rusqlite::Connection::open(t.db_path()).expect("raw");
+    let version: i64 = raw
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .expect("version");
+    raw.pragma_update(None, "user_version", version + 1)
+        .expect("bump");
+    drop(raw);
+    let err = t.reopen(FIELDS).expect_err("refused");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "database schema version {} is newer than this dossier supports ({version}); upgrade dossier",
+            version + 1
+        )
+    );
+}
