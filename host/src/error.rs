@@ -140,6 +140,14 @@ pub enum Error {
     /// The database failed; the message is the database's own.
     #[error("database error: {0}")]
     Db(String),
+    /// The file named as the store exists but is not a Dossier store.
+    #[error("{path} is not a Dossier store: {reason}")]
+    NotAStore {
+        /// The file.
+        path: PathBuf,
+        /// What it is instead, and what to do.
+        reason: String,
+    },
     /// The database file was written by a newer Dossier.
     #[error(
         "database schema version {found} is newer than this dossier supports ({supported}); upgrade dossier"
@@ -202,7 +210,7 @@ fn valid_codes(channel: dossier_sdk::Channel, valid: &[String]) -> String {
 
 impl Error {
     /// Every code [`Error::code`] returns, in declaration order.
-    pub const CODES: [&'static str; 21] = [
+    pub const CODES: [&'static str; 22] = [
         "config_read",
         "config_parse",
         "config_invalid",
@@ -220,6 +228,7 @@ impl Error {
         "plugin",
         "chain_too_deep",
         "database",
+        "not_a_store",
         "schema_too_new",
         "io",
         "corrupt",
@@ -248,6 +257,7 @@ impl Error {
             Error::Plugin { .. } => "plugin",
             Error::ChainTooDeep { .. } => "chain_too_deep",
             Error::Db(_) => "database",
+            Error::NotAStore { .. } => "not_a_store",
             Error::SchemaTooNew { .. } => "schema_too_new",
             Error::Io { .. } => "io",
             Error::Corrupt(_) => "corrupt",

@@ -167,3 +167,59 @@ fn a_store_from_a_newer_build_is_refused() {
         )
     );
 }
+
+fn open_at(dir: &std::path::Path) -> dossier_host::Result<dossier_host::Host> {
+    let path = dir.join("dossier.toml");
+    std::fs::write(&path, FIELDS).expect("config");
+    dossier_host::Host::open(dossier_host::Config::load(&path)?)
+}
+
+#[test]
+fn a_file_that_is_not_a_store_is_refused_in_one_sentence() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("dossier.db");
+    let cases: [(&str, &dyn Fn()); 3] = [
+        (
+            "the file is empty (0 bytes); remove it to create a new store there",
+            &|| std::fs::write(&db, b"").expect("empty file"),
+        ),
+        (
+            "it is not a SQLite database; point [store] path at a new file",
+            &|| std::fs::write(&db, b"customer,case\nAda,12\n").expect("csv"),
+        ),
+        (
+            "it is a SQLite database with 1 objects of another program's; point [store] path at a new file",
+            &|| {
+                let _ = std::fs::remove_file(&db);
+                rusqlite::Connection::open(&db)
+                    .expect("other db")
+                    .execute_batch("CREATE TABLE invoices (id INTEGER)")
+                    .expect("table");
+            },
+        ),
+    ];
+    for (reason, make) in cases {
+        make();
+        let before = std::fs::read(&db).expect("read");
+        let err = open_at(dir.path()).expect_err("refused");
+        assert_eq!(err.code(), "not_a_store");
+        assert_eq!(
+            err.to_string(),
+            format!("{} is not a Dossier store: {reason}", db.display())
+        );
+        assert_eq!(std::fs::read(&db).expect("read"), before, "left as it was");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_new_store_and_its_wal_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = TestStore::new(FIELDS);
+    t.customer("AC-1", "+33123456789");
+    for suffix in ["", "-wal", "-shm"] {
+        let path = format!("{}{suffix}", t.db_path().display());
+        let mode = std::fs::metadata(&path).expect(&path).permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{path}: {mode:o}");
+    }
+}

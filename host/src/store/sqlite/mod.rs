@@ -73,6 +73,53 @@ fn configure(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
+/// Refuses a file that cannot be a store before SQLite touches it, and
+/// creates a missing one readable by its owner only (the WAL and shared
+/// memory files SQLite makes beside it take the same mode).
+fn check_file(path: &Path) -> Result<()> {
+    let not_a_store = |reason: &str| Error::NotAStore {
+        path: path.to_owned(),
+        reason: reason.to_owned(),
+    };
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.len() == 0 => Err(not_a_store(
+            "the file is empty (0 bytes); remove it to create a new store there",
+        )),
+        Ok(meta) if meta.is_dir() => Err(not_a_store("it is a directory")),
+        Ok(_) => {
+            use std::io::Read;
+            let mut header = [0u8; 16];
+            // A file shorter than the header is no database either.
+            let read = std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut header));
+            match read {
+                Ok(()) if &header == b"SQLite format 3\0" => Ok(()),
+                _ => Err(not_a_store(
+                    "it is not a SQLite database; point [store] path at a new file",
+                )),
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                options.mode(0o600);
+            }
+            options.open(path).map(drop).map_err(|source| Error::Io {
+                what: "cannot create",
+                path: path.to_owned(),
+                source,
+            })
+        }
+        Err(source) => Err(Error::Io {
+            what: "cannot read",
+            path: path.to_owned(),
+            source,
+        }),
+    }
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and migrates it.
     pub(crate) fn open(path: &Path) -> Result<SqliteStore> {
@@ -85,7 +132,23 @@ impl SqliteStore {
                 source,
             })?;
         }
+        check_file(path)?;
         let conn = Connection::open(path)?;
+        let (version, tables): (i64, i64) = conn.query_row(
+            "SELECT (SELECT user_version FROM pragma_user_version),
+                    (SELECT count(*) FROM sqlite_master)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        if version == 0 && tables > 0 {
+            return Err(Error::NotAStore {
+                path: path.to_owned(),
+                reason: format!(
+                    "it is a SQLite database with {tables} objects of another program's; \
+                     point [store] path at a new file"
+                ),
+            });
+        }
         conn.pragma_update(None, "journal_mode", "WAL")?;
         SqliteStore::with_writer(conn, Some(path.to_owned()))
     }
