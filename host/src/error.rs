@@ -187,6 +187,15 @@ pub enum Error {
     /// Data read back could not be decoded; the store is damaged or was edited by hand.
     #[error("corrupt data in {0}")]
     Corrupt(String),
+    /// A command-line option or argument (or what it read from a file or
+    /// stdin) cannot be used as given.
+    #[error("{what}: {message}")]
+    InvalidInput {
+        /// The option or argument (`--due`, `--until`, `--note-file`).
+        what: String,
+        /// What is wrong with it, with the value when that helps.
+        message: String,
+    },
 }
 
 /// Shorthand for results in this crate.
@@ -217,7 +226,7 @@ fn valid_codes(channel: dossier_sdk::Channel, valid: &[String]) -> String {
 
 impl Error {
     /// Every code [`Error::code`] returns, in declaration order.
-    pub const CODES: [&'static str; 23] = [
+    pub const CODES: [&'static str; 24] = [
         "config_read",
         "config_parse",
         "config_invalid",
@@ -241,6 +250,7 @@ impl Error {
         "schema_too_new",
         "io",
         "corrupt",
+        "invalid_input",
     ];
 
     /// A stable, machine-readable name for the kind of error (`validation`,
@@ -271,6 +281,7 @@ impl Error {
             Error::SchemaTooNew { .. } => "schema_too_new",
             Error::Io { .. } => "io",
             Error::Corrupt(_) => "corrupt",
+            Error::InvalidInput { .. } => "invalid_input",
         }
     }
 
@@ -279,6 +290,14 @@ impl Error {
             object,
             field: field.to_owned(),
             rule: rule.into(),
+        }
+    }
+
+    #[cfg_attr(not(feature = "cli"), allow(dead_code))]
+    pub(crate) fn input(what: impl Into<String>, message: impl Into<String>) -> Error {
+        Error::InvalidInput {
+            what: what.into(),
+            message: message.into(),
         }
     }
 

@@ -52,6 +52,7 @@ mod runtime;
 pub mod schema;
 mod script;
 mod store;
+mod time;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
@@ -62,6 +63,16 @@ pub use interact::{Disposed, FiredReminder, Tick};
 pub use runtime::AgentChange;
 pub use script::{DryRun, DryRunOutcome, ReloadReport, Scripts};
 pub use store::{CaseFilter, Page, TaskFilter};
+
+/// How many cases each property test runs: `PROPTEST_CASES` if set (for
+/// long runs, see RELIABILITY.md), else `default`, bounded for CI.
+#[cfg(test)]
+pub(crate) fn props_cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
 
 /// What the project's own tests and benchmarks reach below the public API.
 /// Not part of it: anything here may change in any release.

@@ -2,8 +2,11 @@
 //! [`declare_plugin!`](crate::declare_plugin) instantiates these functions
 //! for one type and exports the table; nothing else should call them.
 
+use std::any::Any;
+use std::cell::Cell;
 use std::ffi::c_void;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Once;
 
 use crate::abi::{
     ABI_VERSION, Buffer, Created, Handshake, HostTable, PluginTable, Reply, TableHeader,
@@ -33,12 +36,44 @@ pub const fn table<P: Plugin, I: Identity>() -> PluginTable {
     }
 }
 
+thread_local! {
+    /// How many guarded calls into the plugin this thread is in (a host
+    /// callback may lead back into the plugin, so they nest).
+    static GUARDED: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Runs `body`, catching a panic, without the panic hook printing it.
+///
+/// A `cdylib` carries its own copy of `std`, so its panics run *its* panic
+/// hook, which the host cannot reach: left alone, that hook (the default
+/// one) prints `thread '...' panicked at ...` and, with `RUST_BACKTRACE`
+/// set, a backtrace, on the terminal of whoever runs the host, although
+/// the panic is caught here and reported to the host as one message. So
+/// the first guarded call installs a hook in the plugin's `std` that stays
+/// silent for panics inside guarded calls and hands every other panic (a
+/// thread of the plugin's own, say) to the hook that was there before.
+fn quietly<R>(body: impl FnOnce() -> R) -> std::result::Result<R, Box<dyn Any + Send>> {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if GUARDED.with(Cell::get) == 0 {
+                previous(info);
+            }
+        }));
+    });
+    GUARDED.with(|g| g.set(g.get().saturating_add(1)));
+    let result = catch_unwind(AssertUnwindSafe(body));
+    GUARDED.with(|g| g.set(g.get().saturating_sub(1)));
+    result
+}
+
 /// Runs `body`, catching panics, and writes its answer or error into `out`.
 ///
 /// # Safety
 /// `out` must be null or valid for writes.
 unsafe fn guarded(out: *mut Buffer, body: impl FnOnce() -> Result<Vec<u8>>) -> i32 {
-    let (code, bytes) = match catch_unwind(AssertUnwindSafe(body)) {
+    let (code, bytes) = match quietly(body) {
         Ok(Ok(bytes)) => (status::OK, bytes),
         Ok(Err(error)) => (status::ERROR, error.to_string().into_bytes()),
         Err(payload) => (status::PANIC, panic_message(&*payload).into_bytes()),
@@ -160,10 +195,10 @@ unsafe extern "C" fn destroy<P: Plugin>(instance: *mut c_void) {
         return;
     }
     // A panicking Drop must not unwind into the host; there is nobody to tell.
-    let _ = catch_unwind(AssertUnwindSafe(|| {
+    let _ = quietly(|| {
         // SAFETY: `instance` came from `create::<P>` and is destroyed once.
         drop(unsafe { Box::from_raw(instance.cast::<P>()) });
-    }));
+    });
 }
 
 unsafe extern "C" fn free_buffer(buffer: Buffer) {

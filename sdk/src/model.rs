@@ -496,8 +496,13 @@ pub struct Task {
 impl Task {
     /// When the reminder is due, if the task has one.
     pub fn reminder_at(&self) -> Option<DateTime<Utc>> {
-        self.reminder_minutes
-            .map(|m| self.due_at - chrono::Duration::minutes(i64::from(m)))
+        // Out of chrono's range (a huge lead time): the earliest time there
+        // is, which the host refuses to store rather than panicking here.
+        self.reminder_minutes.map(|m| {
+            self.due_at
+                .checked_sub_signed(chrono::Duration::minutes(i64::from(m)))
+                .unwrap_or(DateTime::<Utc>::MIN_UTC)
+        })
     }
 }
 

@@ -13,7 +13,8 @@ fn command(dir: &Path, args: &[&str]) -> Command {
     command
         .current_dir(dir)
         .args(args)
-        .env_remove("DOSSIER_LOG");
+        .env_remove("DOSSIER_LOG")
+        .env_remove("DOSSIER_CONFIG");
     command
 }
 

@@ -223,3 +223,51 @@ fn a_new_store_and_its_wal_are_readable_by_their_owner_only() {
         assert_eq!(mode & 0o777, 0o600, "{path}: {mode:o}");
     }
 }
+
+#[test]
+fn a_time_the_store_could_not_read_back_is_refused_from_the_library_too() {
+    let t = TestStore::new(FIELDS);
+    let c = t.customer("AC-1", "+33123456789");
+    let task = |due_at: chrono::DateTime<chrono::Utc>, remind: Option<u32>| dossier_sdk::NewTask {
+        customer: Some(c),
+        case: None,
+        kind: dossier_sdk::TaskKind::Call,
+        subject: "far away".into(),
+        due_at,
+        reminder_minutes: remind,
+        assignee: None,
+        custom: Default::default(),
+    };
+    let year_10000 = chrono::DateTime::parse_from_rfc3339("+10000-01-01T00:00:00Z")
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
+    let err = t
+        .host
+        .add_task(task(year_10000, None))
+        .expect_err("too late");
+    assert_eq!(err.code(), "validation");
+    assert!(
+        err.to_string()
+            .starts_with("task is invalid: field `due_at`"),
+        "{err}"
+    );
+    let early = chrono::DateTime::parse_from_rfc3339("0001-01-02T00:00:00Z")
+        .expect("time")
+        .with_timezone(&chrono::Utc);
+    let err = t
+        .host
+        .add_task(task(early, Some(u32::MAX)))
+        .expect_err("reminder before year 1");
+    assert!(
+        err.to_string()
+            .starts_with("task is invalid: field `reminder_minutes`"),
+        "{err}"
+    );
+    // Nothing was written, and every list still reads.
+    assert!(
+        t.host
+            .list_tasks(&Default::default(), dossier_host::Page::default())
+            .expect("tasks read")
+            .is_empty()
+    );
+}

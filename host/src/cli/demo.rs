@@ -184,7 +184,7 @@ pub(crate) fn run(args: DemoArgs, out: &Out) -> Result<()> {
     let (items, total) = host.follow_ups(case.number, crate::store::Page::default())?;
     out.say(format!("{total} follow-ups, newest first:"))?;
     for f in &items {
-        out.say(output::follow_up(f).trim_end())?;
+        out.say(output::follow_up(f, &jiff::tz::TimeZone::UTC).trim_end())?;
     }
 
     step("A callback is planned; its reminder comes due")?;
@@ -198,7 +198,7 @@ pub(crate) fn run(args: DemoArgs, out: &Out) -> Result<()> {
         assignee: Some("agent.smith".into()),
         custom: Default::default(),
     })?;
-    out.say(output::task(&task).trim_end())?;
+    out.say(output::task(&task, &jiff::tz::TimeZone::UTC).trim_end())?;
     for fired in host.due_reminders(host.now())? {
         out.say(format!(
             "reminder fired for task #{}: {}",
@@ -241,7 +241,7 @@ pub(crate) fn run(args: DemoArgs, out: &Out) -> Result<()> {
         ))?;
     }
     if let Some(f) = &disposed.follow_up {
-        out.say(output::follow_up(f).trim_end())?;
+        out.say(output::follow_up(f, &jiff::tz::TimeZone::UTC).trim_end())?;
     }
     if let Err(e) = host.assign_case(case.number, Some("agent.jones".into()), None) {
         out.say(format!("refused: {e}"))?;

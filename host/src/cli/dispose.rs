@@ -14,7 +14,7 @@ pub(crate) struct DisposeArgs {
     #[arg(required_unless_present = "none")]
     code: Option<String>,
     /// Finish the interaction without a code (refused when the channel requires one).
-    #[arg(long, conflicts_with_all = ["code", "note"])]
+    #[arg(long, conflicts_with_all = ["code", "note", "note_file"])]
     none: bool,
     /// The case the interaction was about.
     #[arg(long)]
@@ -22,9 +22,12 @@ pub(crate) struct DisposeArgs {
     /// phone, chat or email.
     #[arg(long, default_value = "phone")]
     channel: Channel,
-    /// The agent's note.
-    #[arg(long)]
+    /// The agent's note (`-` reads it from stdin).
+    #[arg(long, conflicts_with = "note_file")]
     note: Option<String>,
+    /// Read the note from this file (`-` for stdin).
+    #[arg(long, value_name = "PATH")]
+    note_file: Option<std::path::PathBuf>,
     /// The agent (default: $DOSSIER_AGENT, then $USER).
     #[arg(long)]
     agent: Option<String>,
@@ -48,7 +51,9 @@ pub(crate) fn run(host: &Host, args: DisposeArgs, out: &Out) -> Result<()> {
         })?;
         return Ok(());
     };
-    let done = host.dispose(interaction, &code, args.note)?;
+    let note = super::input::Input::default()
+        .inline_or_file(("--note", args.note), ("--note-file", args.note_file))?;
+    let done = host.dispose(interaction, &code, note)?;
     out.one(&done, |d| {
         let mut s = format!("disposition {}", d.disposition.code);
         match &d.case {

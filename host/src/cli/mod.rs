@@ -8,6 +8,7 @@
 mod demo;
 mod dispose;
 mod init;
+mod input;
 mod logging;
 mod notify;
 mod outbox;
@@ -22,7 +23,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -30,19 +31,41 @@ use crate::host::Host;
 
 pub(crate) use output::Out;
 
-/// Dossier: the contact-centre CRM.
+/// What `dossier --help` opens with: what Dossier is, not what the crate holds.
+const ABOUT: &str = "Dossier: a contact-centre CRM. Keeps customers, cases, follow-ups and tasks \
+(with the custom fields your dossier.toml defines) in one SQLite file, pops the right record \
+when a call or chat comes in, records dispositions and fires task reminders; admins extend it \
+with Rhai scripts, developers with native plugins.";
+
+/// Shown after the command list of `dossier --help`.
+const EXAMPLES: &str = "\
+Examples:
+  dossier init                                     a commented dossier.toml and an empty store here
+  dossier customer add --account AC-1 --name \"Ada Lovelace\" --phone \"+33 1 23 45 67 89\"
+  dossier case open --customer AC-1 --subject \"Jet scheduling problem\"
+  dossier followup add --case 1 --note-file call.txt   (or --note - to read stdin)
+  dossier task add --case 1 --subject \"Call back\" --due \"tomorrow 09:00\" --remind 15
+  dossier --json pop --phone +33123456789          what a screen-pop shows, as JSON
+  dossier run                                      fire reminders until Ctrl-C or SIGTERM
+
+The config is --config PATH, else $DOSSIER_CONFIG, else dossier.toml in this folder or the
+nearest parent folder that has one. `dossier completions bash|zsh|fish` prints shell
+completions; `dossier man` prints the manual page.";
+
 #[derive(Debug, Parser)]
-#[command(name = "dossier", version, about, max_term_width = 100)]
+#[command(
+    name = "dossier",
+    version,
+    about = ABOUT,
+    after_help = EXAMPLES,
+    max_term_width = 100
+)]
 struct Cli {
-    /// The config file.
-    #[arg(
-        long,
-        global = true,
-        default_value = "dossier.toml",
-        value_name = "PATH"
-    )]
-    config: PathBuf,
-    /// Print records as JSON (for scripts and other tools).
+    /// The config file [default: $DOSSIER_CONFIG, else dossier.toml here or in the nearest parent folder].
+    #[arg(long, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// Print records as JSON (for scripts and other tools); errors become
+    /// {"error": {"code": ..., "message": ...}} on stderr.
     #[arg(long, global = true)]
     json: bool,
     #[command(subcommand)]
@@ -73,7 +96,7 @@ enum Command {
     Dispose(dispose::DisposeArgs),
     /// Check a notification and run it through the notification hooks (a sending plugin such as smtp-notify sends it).
     Notify(notify::NotifyArgs),
-    /// Fire task reminders as they come due and deliver the outbox, until Ctrl-C.
+    /// Fire task reminders as they come due and deliver the outbox, until Ctrl-C or SIGTERM.
     Run(run::RunArgs),
     /// Rhai scripts: check, test a hook on a JSON file (dry run), docs.
     #[command(subcommand)]
@@ -84,6 +107,13 @@ enum Command {
     /// After-save deliveries: list pending, failed and dead ones; retry them.
     #[command(subcommand)]
     Outbox(outbox::OutboxCmd),
+    /// Print the completion script for a shell: bash, zsh, fish, elvish or powershell.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `dossier man > dossier.1`.
+    Man,
 }
 
 /// Entry point of the `dossier` binary: runs the command line given in
@@ -113,33 +143,114 @@ where
         }
     };
     logging::install();
+    let json = cli.json;
     match execute(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if output::closed_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            if json {
+                eprintln!("{}", json_error(&e));
+            } else {
+                eprintln!("error: {}", printable(&e.to_string()));
+            }
             ExitCode::FAILURE
         }
     }
 }
 
+/// `message` safe for a terminal: errors quote what the user typed, and a
+/// control character in it (an escape sequence, a carriage return) must not
+/// reach the terminal as such, so it is shown escaped (`\u{1b}`). Line
+/// breaks and tabs stay: some messages (a script's source line and caret)
+/// use them.
+fn printable(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    for c in message.chars() {
+        if c.is_control() && c != '\n' && c != '\t' {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `error` as `--json` prints it: `{"error": {"code": ..., "message": ...}}`,
+/// the code from [`Error::code`], on one line.
+fn json_error(error: &Error) -> String {
+    serde_json::json!({
+        "error": { "code": error.code(), "message": error.to_string() }
+    })
+    .to_string()
+}
+
+/// The environment variable naming the config file when `--config` is not given.
+pub(crate) const CONFIG_ENV: &str = "DOSSIER_CONFIG";
+
+/// The config's file name, looked for here and in parent folders.
+const CONFIG_FILE: &str = "dossier.toml";
+
+/// Which config file a command uses: `--config`, else `$DOSSIER_CONFIG`,
+/// else `dossier.toml` in the current folder or the nearest parent folder
+/// holding one (as cargo finds `Cargo.toml`), else `dossier.toml` here
+/// (where `init` writes it, and what the "no config" error names). `init`
+/// does not look in parent folders: it starts a store where it is run.
+fn config_path(explicit: Option<PathBuf>, search_parents: bool) -> PathBuf {
+    if let Some(path) = explicit {
+        return path;
+    }
+    if let Some(path) = std::env::var_os(CONFIG_ENV).filter(|p| !p.is_empty()) {
+        return PathBuf::from(path);
+    }
+    if search_parents
+        && let Ok(here) = std::env::current_dir()
+        && let Some(dir) = here.ancestors().find(|dir| dir.join(CONFIG_FILE).is_file())
+    {
+        // Found here: named as typed, so messages say `dossier.toml`.
+        return if dir == here {
+            PathBuf::from(CONFIG_FILE)
+        } else {
+            dir.join(CONFIG_FILE)
+        };
+    }
+    PathBuf::from(CONFIG_FILE)
+}
+
 /// Runs the parsed command.
 fn execute(cli: Cli) -> Result<()> {
     let out = Out::new(cli.json);
+    let init = matches!(cli.command, Command::Init(_));
+    let config = config_path(cli.config, !init);
     match cli.command {
-        Command::Init(args) => init::run(&cli.config, args, &out),
+        Command::Init(args) => init::run(&config, args, &out),
         Command::Demo(args) => demo::run(args, &out),
-        Command::Customer(cmd) => records::customer(&open(&cli.config)?, cmd, &out),
-        Command::Case(cmd) => records::case(&open(&cli.config)?, cmd, &out),
-        Command::FollowUp(cmd) => records::follow_up(&open(&cli.config)?, cmd, &out),
-        Command::Task(cmd) => records::task(&open(&cli.config)?, cmd, &out),
-        Command::Pop(args) => pop::run(&open(&cli.config)?, args, &out),
-        Command::Dispose(args) => dispose::run(&open(&cli.config)?, args, &out),
-        Command::Notify(args) => notify::run(&open(&cli.config)?, args, &out),
-        Command::Run(args) => run::run(&open(&cli.config)?, args, &out),
-        Command::Script(cmd) => script::run(&cli.config, cmd, &out),
-        Command::Plugin(cmd) => plugin::run(&cli.config, cmd, &out),
-        Command::Outbox(cmd) => outbox::run(&open(&cli.config)?, cmd, &out),
+        Command::Customer(cmd) => records::customer(&open(&config)?, cmd, &out),
+        Command::Case(cmd) => records::case(&open(&config)?, cmd, &out),
+        Command::FollowUp(cmd) => records::follow_up(&open(&config)?, cmd, &out),
+        Command::Task(cmd) => records::task(&open(&config)?, cmd, &out),
+        Command::Pop(args) => pop::run(&open(&config)?, args, &out),
+        Command::Dispose(args) => dispose::run(&open(&config)?, args, &out),
+        Command::Notify(args) => notify::run(&open(&config)?, args, &out),
+        Command::Run(args) => run::run(&open(&config)?, args, &out),
+        Command::Script(cmd) => script::run(&config, cmd, &out),
+        Command::Plugin(cmd) => plugin::run(&config, cmd, &out),
+        Command::Outbox(cmd) => outbox::run(&open(&config)?, cmd, &out),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "dossier", &mut script);
+            output::emit(&String::from_utf8_lossy(&script))
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut page)
+                .map_err(|source| Error::Io {
+                    what: "cannot render the manual page to",
+                    path: PathBuf::from(output::STDOUT),
+                    source,
+                })?;
+            output::emit(&String::from_utf8_lossy(&page))
+        }
     }
 }
 
@@ -147,7 +258,7 @@ fn execute(cli: Cli) -> Result<()> {
 pub(crate) fn open(config: &Path) -> Result<Host> {
     if !config.exists() {
         return Err(Error::Refused(format!(
-            "no config file at {}: run `dossier init` first, or pass --config PATH",
+            "no config file at {}: run `dossier init` first, pass --config PATH, or set {CONFIG_ENV}",
             config.display()
         )));
     }

@@ -26,9 +26,12 @@ pub(crate) struct NotifyArgs {
     /// Subject line.
     #[arg(long)]
     subject: String,
-    /// Plain-text body.
-    #[arg(long, default_value = "")]
-    body: String,
+    /// Plain-text body (`-` reads it from stdin).
+    #[arg(long, conflicts_with = "body_file")]
+    body: Option<String>,
+    /// Read the body from this file (`-` for stdin).
+    #[arg(long, value_name = "PATH")]
+    body_file: Option<std::path::PathBuf>,
     /// Signature.
     #[arg(long)]
     signature: Option<String>,
@@ -69,6 +72,9 @@ fn mailboxes(addresses: Vec<String>) -> Vec<Mailbox> {
 
 /// Entry point of `dossier notify`.
 pub(crate) fn run(host: &Host, args: NotifyArgs, out: &Out) -> Result<()> {
+    let body = super::input::Input::default()
+        .inline_or_file(("--body", args.body), ("--body-file", args.body_file))?
+        .unwrap_or_default();
     let notification = Notification {
         case_number: args.case.map(CaseNumber),
         audience: args.audience,
@@ -83,7 +89,7 @@ pub(crate) fn run(host: &Host, args: NotifyArgs, out: &Out) -> Result<()> {
         cc: mailboxes(args.cc),
         bcc: mailboxes(args.bcc),
         subject: args.subject,
-        body: args.body,
+        body,
         html: None,
         signature: args.signature,
         review: false,

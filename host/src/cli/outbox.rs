@@ -24,9 +24,10 @@ pub(crate) fn run(host: &Host, cmd: OutboxCmd, out: &Out) -> Result<()> {
     match cmd {
         OutboxCmd::List => {
             let deliveries = host.pending_outbox()?;
+            let zone = host.config().time.time_zone();
             out.many(
                 &deliveries,
-                describe,
+                |d| describe(d, &zone),
                 "the outbox is empty: every delivery was made",
             )?;
         }
@@ -46,7 +47,7 @@ pub(crate) fn run(host: &Host, cmd: OutboxCmd, out: &Out) -> Result<()> {
     Ok(())
 }
 
-fn describe(d: &OutboxDelivery) -> String {
+fn describe(d: &OutboxDelivery, zone: &jiff::tz::TimeZone) -> String {
     let state = match d.state {
         DeliveryState::Pending => "pending".to_owned(),
         DeliveryState::Failed => format!("failed {}×", d.attempts),
@@ -63,7 +64,7 @@ fn describe(d: &OutboxDelivery) -> String {
     {
         s.push_str(&format!(
             "    next attempt {}\n",
-            next.format("%Y-%m-%d %H:%M:%S UTC")
+            crate::time::show_seconds(next, zone)
         ));
     }
     if let Some(error) = &d.last_error {

@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use dossier_sdk::{Case, Customer, FollowUp, Task};
+use jiff::tz::TimeZone;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
@@ -90,6 +91,94 @@ impl Out {
     }
 }
 
+/// One column of a table: its header and how a row shows in it.
+pub(crate) type Column<'a, T> = (&'static str, &'a dyn Fn(&T) -> String);
+
+impl Out {
+    /// Prints a list: a JSON array (exactly as [`Out::many`]), or an aligned
+    /// table with a header row, in colour on a terminal.
+    pub(crate) fn table<T: Serialize>(
+        &self,
+        values: &[T],
+        columns: &[Column<'_, T>],
+        empty: &str,
+    ) -> Result<()> {
+        if self.json {
+            emit(&format!("{}\n", to_json(&values)))
+        } else if values.is_empty() {
+            emit(&format!("{empty}\n"))
+        } else {
+            emit(&table(values, columns, colour()))
+        }
+    }
+}
+
+/// Whether to colour what goes to stdout: never when `NO_COLOR` is set to
+/// anything (no-color.org), always when `CLICOLOR_FORCE` is set to other
+/// than `0`, otherwise when stdout is a terminal.
+pub(crate) fn colour() -> bool {
+    use std::io::IsTerminal as _;
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0");
+    if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+        false
+    } else {
+        set("CLICOLOR_FORCE") || std::io::stdout().is_terminal()
+    }
+}
+
+/// `values` as an aligned table, one line per row (more when a cell holds
+/// several lines), with trailing spaces trimmed. In colour, the header is
+/// bold and the first column, the record's key, cyan.
+fn table<T>(values: &[T], columns: &[Column<'_, T>], colour: bool) -> String {
+    use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table, presets};
+    let mut table = Table::new();
+    table.load_preset(presets::NOTHING);
+    if colour {
+        table
+            .enforce_styling()
+            .set_content_arrangement(ContentArrangement::Dynamic);
+    } else {
+        table.force_no_tty();
+    }
+    table.set_header(columns.iter().map(|(header, _)| {
+        let cell = Cell::new(header);
+        if colour {
+            cell.add_attribute(Attribute::Bold)
+        } else {
+            cell
+        }
+    }));
+    for value in values {
+        table.add_row(columns.iter().enumerate().map(|(i, (_, show))| {
+            let cell = Cell::new(show(value));
+            if colour && i == 0 {
+                cell.fg(Color::Cyan)
+            } else {
+                cell
+            }
+        }));
+    }
+    // No padding on the left, two spaces between columns.
+    for column in table.column_iter_mut() {
+        column.set_padding((0, 2));
+    }
+    let mut text = String::new();
+    for line in table.lines() {
+        text.push_str(line.trim_end());
+        text.push('\n');
+    }
+    text
+}
+
+/// A record's custom fields on one line: `tier=gold, loyalty_id=LC-1`.
+pub(crate) fn custom_inline(custom: &dossier_sdk::CustomFields) -> String {
+    custom
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub(crate) fn to_json<T: Serialize>(value: &T) -> String {
     serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }
@@ -162,14 +251,14 @@ pub(crate) fn case(c: &Case) -> String {
 }
 
 /// A follow-up, for people.
-pub(crate) fn follow_up(f: &FollowUp) -> String {
+pub(crate) fn follow_up(f: &FollowUp, zone: &TimeZone) -> String {
     let mut s = format!(
         "follow-up #{} on case {} — {} by {} at {}\n",
         f.id,
         f.case,
         f.kind.as_str(),
         f.author,
-        f.created_at.format("%Y-%m-%d %H:%M")
+        crate::time::show_short(f.created_at, zone)
     );
     if let Some(e) = &f.email {
         let _ = writeln!(s, "  subject: {}", e.subject);
@@ -182,14 +271,14 @@ pub(crate) fn follow_up(f: &FollowUp) -> String {
 }
 
 /// A task, for people.
-pub(crate) fn task(t: &Task) -> String {
+pub(crate) fn task(t: &Task, zone: &TimeZone) -> String {
     let mut s = format!(
         "task #{} [{}] {} {} — due {}",
         t.id,
         t.status.as_str(),
         t.kind.as_str(),
         t.subject,
-        t.due_at.format("%Y-%m-%d %H:%M UTC")
+        crate::time::show(t.due_at, zone)
     );
     if let Some(m) = t.reminder_minutes {
         let _ = write!(s, ", reminder {m} min before");
@@ -200,4 +289,90 @@ pub(crate) fn task(t: &Task) -> String {
     s.push('\n');
     custom_lines(&mut s, &t.custom);
     s
+}
+
+/// A list of customers: a table for people, a JSON array with `--json`.
+pub(crate) fn customers(out: &Out, list: &[Customer], empty: &str) -> Result<()> {
+    out.table(
+        list,
+        &[
+            ("ID", &|c: &Customer| format!("#{}", c.id)),
+            ("ACCOUNT", &|c: &Customer| c.account.clone()),
+            ("NAME", &|c: &Customer| c.name.clone()),
+            ("PHONE", &|c: &Customer| {
+                c.phones
+                    .first()
+                    .map(|p| p.number.clone())
+                    .unwrap_or_default()
+            }),
+            ("EMAIL", &|c: &Customer| {
+                c.emails
+                    .first()
+                    .map(|e| e.address.clone())
+                    .unwrap_or_default()
+            }),
+            ("FIELDS", &|c: &Customer| custom_inline(&c.custom)),
+        ],
+        empty,
+    )
+}
+
+/// A list of cases.
+pub(crate) fn cases(out: &Out, list: &[Case], empty: &str) -> Result<()> {
+    out.table(
+        list,
+        &[
+            ("CASE", &|c: &Case| c.number.to_string()),
+            ("STATUS", &|c: &Case| c.status.clone()),
+            ("SEVERITY", &|c: &Case| c.severity.clone()),
+            ("PRIORITY", &|c: &Case| c.priority.clone()),
+            ("CUSTOMER", &|c: &Case| format!("#{}", c.customer)),
+            ("OWNER", &|c: &Case| c.owner.clone().unwrap_or_default()),
+            ("SUBJECT", &|c: &Case| c.subject.clone()),
+        ],
+        empty,
+    )
+}
+
+/// A list of follow-ups, with their whole text.
+pub(crate) fn follow_ups(out: &Out, list: &[FollowUp], zone: &TimeZone, empty: &str) -> Result<()> {
+    out.table(
+        list,
+        &[
+            ("ID", &|f: &FollowUp| format!("#{}", f.id)),
+            ("AT", &|f: &FollowUp| {
+                crate::time::show_short(f.created_at, zone)
+            }),
+            ("KIND", &|f: &FollowUp| f.kind.as_str().to_owned()),
+            ("AUTHOR", &|f: &FollowUp| f.author.clone()),
+            ("TEXT", &|f: &FollowUp| match &f.email {
+                Some(e) => format!("subject: {}\n{}", e.subject, f.body.trim_end()),
+                None => f.body.trim_end().to_owned(),
+            }),
+        ],
+        empty,
+    )
+}
+
+/// A list of tasks.
+pub(crate) fn tasks(out: &Out, list: &[Task], zone: &TimeZone, empty: &str) -> Result<()> {
+    out.table(
+        list,
+        &[
+            ("ID", &|t: &Task| format!("#{}", t.id)),
+            ("STATUS", &|t: &Task| t.status.as_str().to_owned()),
+            ("KIND", &|t: &Task| t.kind.as_str().to_owned()),
+            ("DUE", &|t: &Task| crate::time::show(t.due_at, zone)),
+            ("REMINDER", &|t: &Task| {
+                t.reminder_minutes
+                    .map(|m| format!("{m} min before"))
+                    .unwrap_or_default()
+            }),
+            ("ASSIGNEE", &|t: &Task| {
+                t.assignee.clone().unwrap_or_default()
+            }),
+            ("SUBJECT", &|t: &Task| t.subject.clone()),
+        ],
+        empty,
+    )
 }

@@ -1,6 +1,6 @@
 //! `customer`, `case`, `followup` and `task` commands.
 
-use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 use dossier_sdk::{
     Address, CaseNumber, CustomFields, Customer, CustomerId, CustomerQuery, Email, FollowUpKind,
@@ -8,7 +8,10 @@ use dossier_sdk::{
     Visibility,
 };
 
+use std::path::PathBuf;
+
 use super::Out;
+use super::input::Input;
 use super::output;
 use crate::error::{Error, Result};
 use crate::host::Host;
@@ -46,12 +49,47 @@ fn custom_fields(
 ) -> Result<CustomFields> {
     let mut custom = CustomFields::new();
     for (name, value) in pairs {
+        known_field(host, object, name)?;
         custom.insert(
             name.clone(),
             host.schema().parse_value(object, name, value)?,
         );
     }
     Ok(custom)
+}
+
+/// Checks that `object` has a custom field `name`; the error for a
+/// misspelt one suggests the nearest defined name ("did you mean `tier`?").
+pub(crate) fn known_field(host: &Host, object: ObjectKind, name: &str) -> Result<()> {
+    let schema = host.schema();
+    if schema.field(object, name).is_some() {
+        return Ok(());
+    }
+    let known: Vec<&str> = schema
+        .fields(object)
+        .iter()
+        .map(|f| f.name.as_str())
+        .collect();
+    let rule = match (closest(name, &known), known.is_empty()) {
+        (_, true) => format!("is not a custom field ({object} has none)"),
+        (Some(near), false) => format!(
+            "is not a custom field; did you mean `{near}`? (known: {})",
+            known.join(", ")
+        ),
+        (None, false) => format!("is not a custom field (known: {})", known.join(", ")),
+    };
+    Err(Error::invalid(object, name, rule))
+}
+
+/// The candidate nearest to `typed`, if one is near enough to be a typo
+/// (Jaro-Winkler similarity above 0.8, as clap uses for commands).
+pub(crate) fn closest<'a>(typed: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| (strsim::jaro_winkler(typed, c), *c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
 }
 
 /// Finds a customer by account number, or by id when given as `#12`.
@@ -69,35 +107,11 @@ pub(crate) fn default_agent() -> String {
         .unwrap_or_else(|_| "agent".to_owned())
 }
 
-/// Parses a time as RFC 3339, `YYYY-MM-DD HH:MM` (UTC), or `+N[m|h|d]` from now.
-pub(crate) fn parse_when(
-    s: &str,
-    now: DateTime<Utc>,
-) -> std::result::Result<DateTime<Utc>, String> {
-    if let Some(rel) = s.strip_prefix('+') {
-        let (n, unit) = rel.split_at(rel.len().saturating_sub(1));
-        let n: i64 = n
-            .parse()
-            .map_err(|_| format!("`{s}` is not a relative time like +30m, +2h or +1d"))?;
-        return match unit {
-            "m" => Ok(now + Duration::minutes(n)),
-            "h" => Ok(now + Duration::hours(n)),
-            "d" => Ok(now + Duration::days(n)),
-            _ => Err(format!(
-                "`{s}` is not a relative time like +30m, +2h or +1d"
-            )),
-        };
-    }
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M")
-        .map(|t| t.and_utc())
-        .map_err(|_| {
-            format!(
-                "`{s}` is not a time: use RFC 3339, \"YYYY-MM-DD HH:MM\" (UTC) or +30m / +2h / +1d"
-            )
-        })
+/// Parses the time given to option `option` (`--due`), relative to the
+/// host's clock and in its `[time] zone`; the error names the option.
+pub(crate) fn parse_when(host: &Host, option: &str, input: &str) -> Result<DateTime<Utc>> {
+    crate::time::parse_when(input, host.now(), &host.config().time.time_zone())
+        .map_err(|message| Error::input(option, message))
 }
 
 // ----- customers -----------------------------------------------------------
@@ -270,11 +284,9 @@ pub(crate) fn customer(host: &Host, cmd: CustomerCmd, out: &Out) -> Result<()> {
             out.one(&c, output::customer)?;
         }
         CustomerCmd::Show { key } => out.one(&find_customer(host, &key)?, output::customer)?,
-        CustomerCmd::List(p) => out.many(
-            &host.list_customers(p.page())?,
-            output::customer,
-            "no customers",
-        )?,
+        CustomerCmd::List(p) => {
+            output::customers(out, &host.list_customers(p.page())?, "no customers")?;
+        }
         CustomerCmd::Update(u) => {
             let mut c = find_customer(host, &u.key)?;
             if let Some(n) = u.name {
@@ -293,7 +305,7 @@ pub(crate) fn customer(host: &Host, cmd: CustomerCmd, out: &Out) -> Result<()> {
                 u.address.apply(&mut c.address);
             }
             for name in &u.unset {
-                host.schema().require_field(ObjectKind::Customer, name)?;
+                known_field(host, ObjectKind::Customer, name)?;
                 c.custom.remove(name);
             }
             c.custom
@@ -302,6 +314,9 @@ pub(crate) fn customer(host: &Host, cmd: CustomerCmd, out: &Out) -> Result<()> {
             out.one(&c, output::customer)?;
         }
         CustomerCmd::Find(f) => {
+            if let Some((name, _)) = &f.field {
+                known_field(host, ObjectKind::Customer, name)?;
+            }
             let found = host.find_customers(&CustomerQuery {
                 phone: f.phone,
                 email: f.email,
@@ -309,7 +324,7 @@ pub(crate) fn customer(host: &Host, cmd: CustomerCmd, out: &Out) -> Result<()> {
                 name: f.name,
                 field: f.field,
             })?;
-            out.many(&found, output::customer, "no customer matches")?;
+            output::customers(out, &found, "no customer matches")?;
         }
     }
     Ok(())
@@ -356,9 +371,12 @@ pub(crate) struct CaseOpen {
     /// One-line summary.
     #[arg(long)]
     subject: String,
-    /// Longer description.
-    #[arg(long, default_value = "")]
-    description: String,
+    /// Longer description (`-` reads it from stdin).
+    #[arg(long, conflicts_with = "description_file")]
+    description: Option<String>,
+    /// Read the description from this file (`-` for stdin).
+    #[arg(long, value_name = "PATH")]
+    description_file: Option<PathBuf>,
     /// Severity (default from config).
     #[arg(long)]
     severity: Option<String>,
@@ -404,9 +422,12 @@ pub(crate) struct CaseUpdate {
     /// New subject.
     #[arg(long)]
     subject: Option<String>,
-    /// New description.
-    #[arg(long)]
+    /// New description (`-` reads it from stdin).
+    #[arg(long, conflicts_with = "description_file")]
     description: Option<String>,
+    /// Read the new description from this file (`-` for stdin).
+    #[arg(long, value_name = "PATH")]
+    description_file: Option<PathBuf>,
     /// New status.
     #[arg(long)]
     status: Option<String>,
@@ -431,11 +452,17 @@ pub(crate) fn case(host: &Host, cmd: CaseCmd, out: &Out) -> Result<()> {
     let show = |c: &dossier_sdk::Case| output::case(c);
     match cmd {
         CaseCmd::Open(o) => {
+            let description = Input::default()
+                .inline_or_file(
+                    ("--description", o.description),
+                    ("--description-file", o.description_file),
+                )?
+                .unwrap_or_default();
             let customer = find_customer(host, &o.customer)?;
             let c = host.open_case(NewCase {
                 customer: customer.id,
                 subject: o.subject,
-                description: o.description,
+                description,
                 severity: o.severity,
                 priority: o.priority,
                 visibility: if o.private {
@@ -467,18 +494,22 @@ pub(crate) fn case(host: &Host, cmd: CaseCmd, out: &Out) -> Result<()> {
                 },
                 owner: l.owner,
             };
-            out.many(&host.list_cases(&filter, l.page.page())?, show, "no cases")?;
+            output::cases(out, &host.list_cases(&filter, l.page.page())?, "no cases")?;
         }
         CaseCmd::Update(u) => {
+            let description = Input::default().inline_or_file(
+                ("--description", u.description),
+                ("--description-file", u.description_file),
+            )?;
             let custom = custom_fields(host, ObjectKind::Case, &u.fields)?;
             for name in &u.unset {
-                host.schema().require_field(ObjectKind::Case, name)?;
+                known_field(host, ObjectKind::Case, name)?;
             }
             let c = host.modify_case(CaseNumber(u.number), "update case", |c| {
                 if let Some(v) = u.subject {
                     c.subject = v;
                 }
-                if let Some(v) = u.description {
+                if let Some(v) = description {
                     c.description = v;
                 }
                 if let Some(v) = u.status {
@@ -535,19 +566,26 @@ pub(crate) enum FollowUpCmd {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("body_text").args(["body", "body_file"])))]
 pub(crate) struct FollowUpAdd {
     /// Case number.
     #[arg(long)]
     case: i64,
-    /// The text of a note.
-    #[arg(long, conflicts_with_all = ["body", "kind"])]
+    /// The text of a note (`-` reads it from stdin).
+    #[arg(long, conflicts_with_all = ["note_file", "body_text", "kind"])]
     note: Option<String>,
+    /// Read the note's text from this file (`-` for stdin).
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["body_text", "kind"])]
+    note_file: Option<PathBuf>,
     /// Kind: note, email_in, email_out, chat_log or system.
-    #[arg(long, requires = "body")]
+    #[arg(long, requires = "body_text")]
     kind: Option<FollowUpKind>,
-    /// The text, with --kind.
-    #[arg(long)]
+    /// The text, with --kind (`-` reads it from stdin).
+    #[arg(long, conflicts_with = "body_file")]
     body: Option<String>,
+    /// Read the text from this file (`-` for stdin), with --kind.
+    #[arg(long, value_name = "PATH")]
+    body_file: Option<PathBuf>,
     /// Who wrote it (default: $DOSSIER_AGENT, then $USER).
     #[arg(long)]
     author: Option<String>,
@@ -557,14 +595,20 @@ pub(crate) struct FollowUpAdd {
 }
 
 pub(crate) fn follow_up(host: &Host, cmd: FollowUpCmd, out: &Out) -> Result<()> {
+    let zone = host.config().time.time_zone();
+    let show = |f: &dossier_sdk::FollowUp| output::follow_up(f, &zone);
     match cmd {
         FollowUpCmd::Add(a) => {
-            let (kind, body) = match (a.note, a.kind, a.body) {
+            let input = Input::default();
+            let note = input.inline_or_file(("--note", a.note), ("--note-file", a.note_file))?;
+            let body = input.inline_or_file(("--body", a.body), ("--body-file", a.body_file))?;
+            let (kind, body) = match (note, a.kind, body) {
                 (Some(note), _, _) => (FollowUpKind::Note, note),
                 (None, kind, Some(body)) => (kind.unwrap_or(FollowUpKind::Note), body),
                 _ => {
                     return Err(Error::Refused(
-                        "followup add needs --note TEXT, or --body TEXT with an optional --kind"
+                        "followup add needs --note TEXT (or --note-file PATH), or --body TEXT \
+                         (or --body-file PATH) with an optional --kind"
                             .into(),
                     ));
                 }
@@ -576,11 +620,11 @@ pub(crate) fn follow_up(host: &Host, cmd: FollowUpCmd, out: &Out) -> Result<()> 
             );
             new.kind = kind;
             new.custom = custom_fields(host, ObjectKind::FollowUp, &a.fields)?;
-            out.one(&host.add_follow_up(new)?, output::follow_up)?;
+            out.one(&host.add_follow_up(new)?, show)?;
         }
         FollowUpCmd::List { case, page } => {
             let (items, total) = host.follow_ups(CaseNumber(case), page.page())?;
-            out.many(&items, output::follow_up, "no follow-ups")?;
+            output::follow_ups(out, &items, &zone, "no follow-ups")?;
             let pages = total.div_ceil(u64::from(page.per_page.max(1))).max(1);
             out.say(format!(
                 "page {} of {pages} ({total} follow-ups, newest first)",
@@ -622,8 +666,9 @@ pub(crate) struct TaskAdd {
     /// One-line summary.
     #[arg(long)]
     subject: String,
-    /// When: RFC 3339, "YYYY-MM-DD HH:MM" (UTC), or +30m / +2h / +1d.
-    #[arg(long)]
+    /// When: +30m, +1h30m, "tomorrow 09:00", 2030-01-02, "2030-01-02 09:00"
+    /// (in the [time] zone) or RFC 3339.
+    #[arg(long, allow_hyphen_values = true)]
     due: String,
     /// Reminder, in minutes before the due time.
     #[arg(long)]
@@ -655,7 +700,8 @@ pub(crate) struct TaskList {
 }
 
 pub(crate) fn task(host: &Host, cmd: TaskCmd, out: &Out) -> Result<()> {
-    let show = |t: &dossier_sdk::Task| output::task(t);
+    let zone = host.config().time.time_zone();
+    let show = |t: &dossier_sdk::Task| output::task(t, &zone);
     match cmd {
         TaskCmd::Add(a) => {
             let customer = a
@@ -663,8 +709,19 @@ pub(crate) fn task(host: &Host, cmd: TaskCmd, out: &Out) -> Result<()> {
                 .as_deref()
                 .map(|k| find_customer(host, k).map(|c| c.id))
                 .transpose()?;
-            let due_at = parse_when(&a.due, host.now())
-                .map_err(|e| Error::invalid(ObjectKind::Task, "due", e))?;
+            let due_at = parse_when(host, "--due", &a.due)?;
+            if let Some(minutes) = a.remind {
+                let at = due_at - chrono::Duration::minutes(i64::from(minutes));
+                if !crate::time::is_storable(at) {
+                    return Err(Error::input(
+                        "--remind",
+                        format!(
+                            "{minutes} minutes before the due time is before the year 0001, \
+                             the earliest time the store keeps"
+                        ),
+                    ));
+                }
+            }
             let t = host.add_task(NewTask {
                 customer,
                 case: a.case.map(CaseNumber),
@@ -689,7 +746,12 @@ pub(crate) fn task(host: &Host, cmd: TaskCmd, out: &Out) -> Result<()> {
                 assignee: l.assignee,
                 status: l.status,
             };
-            out.many(&host.list_tasks(&filter, l.page.page())?, show, "no tasks")?;
+            output::tasks(
+                out,
+                &host.list_tasks(&filter, l.page.page())?,
+                &zone,
+                "no tasks",
+            )?;
         }
         TaskCmd::Done { id } => out.one(&host.finish_task(TaskId(id), TaskStatus::Done)?, show)?,
         TaskCmd::Reminders => super::run::reminders_once(host, out)?,

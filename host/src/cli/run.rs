@@ -5,6 +5,7 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Duration;
 
 use clap::Args;
+use jiff::tz::TimeZone;
 
 use super::Out;
 use super::output::emit;
@@ -22,8 +23,9 @@ pub(crate) struct RunArgs {
     /// Do one pass (fire due reminders, deliver the outbox) and exit.
     #[arg(long)]
     once: bool,
-    /// Stop at this time: RFC 3339, "YYYY-MM-DD HH:MM" (UTC), or +30m / +2h / +1d.
-    #[arg(long, conflicts_with = "once")]
+    /// Stop at this time: +30m, +1h30m, "tomorrow 18:00", "2030-01-02 18:00"
+    /// (in the [time] zone) or RFC 3339.
+    #[arg(long, conflicts_with = "once", allow_hyphen_values = true)]
     until: Option<String>,
     /// Look for work at least every this many seconds [default: [reminders] poll_seconds].
     #[arg(long)]
@@ -35,9 +37,9 @@ pub(crate) fn run(host: &Host, args: RunArgs, out: &Out) -> Result<()> {
     let until = args
         .until
         .as_deref()
-        .map(|u| parse_when(u, host.now()))
-        .transpose()
-        .map_err(|e| Error::Refused(format!("--until: {e}")))?;
+        .map(|u| parse_when(host, "--until", u))
+        .transpose()?;
+    let zone = host.config().time.time_zone();
     let poll = Duration::from_secs(
         args.poll
             .unwrap_or(host.config().reminders.poll_seconds)
@@ -45,13 +47,17 @@ pub(crate) fn run(host: &Host, args: RunArgs, out: &Out) -> Result<()> {
     );
     let (stop, stopped) = mpsc::channel();
     if !args.once {
-        // The handler only asks the loop to stop; the loop finishes the pass
-        // it is in (each reminder is its own transaction) and returns.
+        // Ctrl-C (SIGINT), and SIGTERM and SIGHUP as service managers send
+        // them (ctrlc's `termination` feature). The handler only asks the
+        // loop to stop; the loop finishes the pass it is in (each reminder
+        // is its own transaction) and returns, so the process exits 0.
         ctrlc::set_handler(move || {
             let _ = stop.send(());
         })
-        .map_err(|e| Error::Refused(format!("cannot watch for Ctrl-C: {e}")))?;
-        eprintln!("dossier run: firing reminders and delivering the outbox; Ctrl-C stops");
+        .map_err(|e| Error::Refused(format!("cannot watch for Ctrl-C and SIGTERM: {e}")))?;
+        eprintln!(
+            "dossier run: firing reminders and delivering the outbox; SIGTERM or Ctrl-C stops"
+        );
     }
     loop {
         // Admins edit scripts while the loop runs: pick up changed files; a
@@ -67,7 +73,7 @@ pub(crate) fn run(host: &Host, args: RunArgs, out: &Out) -> Result<()> {
             eprintln!("dossier run: kept the previous version: {e}");
         }
         let tick = host.tick()?;
-        print_tick(&tick, out)?;
+        print_tick(&tick, out, &zone)?;
         if args.once {
             return failed(&tick.fired);
         }
@@ -96,8 +102,9 @@ pub(crate) fn run(host: &Host, args: RunArgs, out: &Out) -> Result<()> {
 /// Entry point of `dossier task reminders`: fires what is due now, once.
 pub(crate) fn reminders_once(host: &Host, out: &Out) -> Result<()> {
     let fired = host.due_reminders(host.now())?;
+    let zone = host.config().time.time_zone();
     let reported: Vec<Reported<'_>> = fired.iter().map(Reported::from).collect();
-    out.many(&reported, |r| describe(r.fired), "no reminders due")?;
+    out.many(&reported, |r| describe(r.fired, &zone), "no reminders due")?;
     failed(&fired)
 }
 
@@ -139,7 +146,7 @@ fn failed(fired: &[FiredReminder]) -> Result<()> {
 
 /// One pass: each fired reminder (a JSON line each with `--json`) and the
 /// outbox deliveries.
-fn print_tick(tick: &Tick, out: &Out) -> Result<()> {
+fn print_tick(tick: &Tick, out: &Out, zone: &TimeZone) -> Result<()> {
     for fired in &tick.fired {
         if out.json() {
             emit(&format!(
@@ -147,7 +154,7 @@ fn print_tick(tick: &Tick, out: &Out) -> Result<()> {
                 serde_json::to_string(&Reported::from(fired)).unwrap_or_default()
             ))?;
         } else {
-            emit(&describe(fired))?;
+            emit(&describe(fired, zone))?;
         }
     }
     if tick.delivered > 0 {
@@ -157,7 +164,7 @@ fn print_tick(tick: &Tick, out: &Out) -> Result<()> {
 }
 
 /// A fired reminder, for people.
-fn describe(fired: &FiredReminder) -> String {
+fn describe(fired: &FiredReminder, zone: &TimeZone) -> String {
     let task = &fired.reminder.task;
     let mut s = format!(
         "{}: task #{} {} {} — due {}",
@@ -169,7 +176,7 @@ fn describe(fired: &FiredReminder) -> String {
         task.id,
         task.kind.as_str(),
         task.subject,
-        task.due_at.format("%Y-%m-%d %H:%M UTC")
+        crate::time::show(task.due_at, zone)
     );
     if let Some(a) = &task.assignee {
         s.push_str(&format!(", for {a}"));

@@ -40,6 +40,23 @@ pub(crate) fn refuse(path: &Path, message: impl Into<String>) -> Error {
     }
 }
 
+/// libloading's error with the loader's own reason: its `Display` says only
+/// `dlopen failed`, the system's text (`cannot open shared object file`,
+/// `invalid ELF header`, an undefined symbol) is its source.
+fn loader_reason(error: &libloading::Error) -> String {
+    let mut reason = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !reason.contains(&text) {
+            reason.push_str(": ");
+            reason.push_str(&text);
+        }
+        source = cause.source();
+    }
+    reason
+}
+
 /// What to tell whoever must rebuild an incompatible plugin.
 fn rebuild_hint() -> String {
     format!("rebuild the plugin against dossier-sdk {SDK_VERSION} (plugin ABI {ABI_VERSION})")
@@ -55,7 +72,7 @@ impl PluginLibrary {
         // admin configured and whose hash the config allows (or that the admin
         // asked to inspect) get here.
         let library = unsafe { libloading::Library::new(path.as_os_str()) }
-            .map_err(|e| refuse(path, format!("cannot be loaded: {e}")))?;
+            .map_err(|e| refuse(path, format!("cannot be loaded: {}", loader_reason(&e))))?;
         // SAFETY: the symbol, if present, has the type the ABI defines.
         let entry: EntryFn = match unsafe { library.get::<EntryFn>(ENTRY_SYMBOL) } {
             Ok(symbol) => *symbol,

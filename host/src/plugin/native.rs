@@ -49,6 +49,21 @@ unsafe impl Sync for NativePlugin {}
 /// rollback instead of a deadlock.
 const BUSY_WAIT: Duration = Duration::from_secs(10);
 
+/// A plugin's panic message as one line: errors are one sentence, and a
+/// multi-line panic message would break the CLI's one-line `error:`.
+fn one_line(message: &str) -> String {
+    let lines: Vec<&str> = message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    if lines.is_empty() {
+        "(no message)".to_owned()
+    } else {
+        lines.join(" / ")
+    }
+}
+
 fn bit(kind: EventKind) -> u32 {
     let index = EventKind::ALL.iter().position(|k| *k == kind).unwrap_or(0);
     1 << index
@@ -91,7 +106,7 @@ impl NativePlugin {
                     .map_err(|e| format!("answered an unreadable creation report: {e}")),
                 status::PANIC => Err(format!(
                     "panicked while starting: {}",
-                    String::from_utf8_lossy(bytes)
+                    one_line(&String::from_utf8_lossy(bytes))
                 )),
                 _ => Err(format!(
                     "refused to start: {}",
@@ -189,7 +204,7 @@ impl Handler for NativePlugin {
                     )),
                     status::PANIC => Err(format!(
                         "panicked on the {kind} event: {}",
-                        String::from_utf8_lossy(answer)
+                        one_line(&String::from_utf8_lossy(answer))
                     )),
                     other => Err(format!(
                         "answered the {kind} event with unknown status {other}"

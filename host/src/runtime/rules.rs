@@ -118,9 +118,14 @@ impl Runtime {
                 }
             }
             Record::Task(t) => {
-                // The store keeps microseconds: a time it accepts must read
-                // back equal.
+                // The store keeps microseconds from year 1 to 9999: a time
+                // it accepts must read back equal, whoever sent it (an
+                // embedder, a script, the CLI).
                 t.due_at = t.due_at.trunc_subsecs(6);
+                crate::time::check_storable(kind, "due_at", t.due_at)?;
+                if let Some(at) = t.reminder_at() {
+                    crate::time::check_storable(kind, "reminder_minutes", at)?;
+                }
                 if t.subject.trim().is_empty() {
                     return Err(invalid("subject", "is required"));
                 }

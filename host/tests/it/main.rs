@@ -1,8 +1,12 @@
 //! The `dossier` binary, run as a user would, in a fresh directory per test.
 
 mod cli;
+mod conventions;
 mod interact;
 mod notify_options;
 mod process;
+mod props;
 mod script_cli;
+mod signals;
+mod times;
 mod util;

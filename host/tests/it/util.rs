@@ -6,14 +6,18 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 /// `dossier ARGS` in `dir`, as agent `agent.smith`, logging at its default
-/// level whatever the environment running the tests says.
+/// level, without colour and finding its config in `dir`, whatever the
+/// environment running the tests says.
 pub fn command(dir: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_dossier"));
     command
         .args(args)
         .current_dir(dir)
         .env("DOSSIER_AGENT", "agent.smith")
-        .env_remove("DOSSIER_LOG");
+        .env_remove("DOSSIER_LOG")
+        .env_remove("DOSSIER_CONFIG")
+        .env_remove("CLICOLOR_FORCE")
+        .env("NO_COLOR", "1");
     command
 }
 

@@ -24,7 +24,8 @@
 //!
 //! | key | type | default | meaning |
 //! |---|---|---|---|
-//! | `url` | string | required | where to POST (`http://` only: this build has no TLS) |
+//! | `url` | string | required | where to POST: `https://` (TLS through rustls, checked against the Mozilla roots or `ca_file`) or `http://` |
+//! | `ca_file` | string | none | a PEM file of CA certificates to trust for `https://` instead of the built-in Mozilla roots (for a private CA); an absolute path, or relative to the directory `dossier` runs in |
 //! | `secret` | string | required | the HMAC key shared with the receiver |
 //! | `events` | array of event names | `["after_save"]` | which events to send |
 //! | `timeout_ms` | integer | `5000` | budget for one event, all attempts included |
@@ -78,6 +79,8 @@ struct Config {
     objects: Vec<dossier_sdk::ObjectKind>,
     #[serde(default)]
     when: Vec<filter::Condition>,
+    #[serde(default)]
+    ca_file: Option<String>,
 }
 
 fn default_events() -> Vec<EventKind> {
@@ -106,6 +109,37 @@ fn signature(secret: &[u8], body: &[u8]) -> Result<String> {
         .map_err(|e| Error::config(format!("unusable secret: {e}")))?;
     mac.update(body);
     Ok(format!("sha256={}", hex(&mac.finalize().into_bytes())))
+}
+
+/// TLS for `https://` URLs: rustls, trusting the Mozilla roots, or only
+/// the CA certificates in the PEM file `ca_file`.
+fn tls(ca_file: Option<&str>) -> Result<ureq::tls::TlsConfig> {
+    let builder = ureq::tls::TlsConfig::builder().provider(ureq::tls::TlsProvider::Rustls);
+    let Some(path) = ca_file else {
+        return Ok(builder.root_certs(ureq::tls::RootCerts::WebPki).build());
+    };
+    let pem = std::fs::read(path)
+        .map_err(|e| Error::config(format!("ca_file `{path}` cannot be read: {e}")))?;
+    let mut certs = Vec::new();
+    for item in ureq::tls::parse_pem(&pem) {
+        match item {
+            Ok(ureq::tls::PemItem::Certificate(cert)) => certs.push(cert),
+            Ok(_) => {}
+            Err(e) => {
+                return Err(Error::config(format!(
+                    "ca_file `{path}` is not valid PEM: {e}"
+                )));
+            }
+        }
+    }
+    if certs.is_empty() {
+        return Err(Error::config(format!(
+            "ca_file `{path}` holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
+        )));
+    }
+    Ok(builder
+        .root_certs(ureq::tls::RootCerts::new_with_certs(&certs))
+        .build())
 }
 
 /// Why one attempt failed, and whether another may succeed.
@@ -206,9 +240,9 @@ impl Plugin for Webhook {
 
     fn new(config: dossier_sdk::serde_json::Value, host: HostApi) -> Result<Self> {
         let config: Config = dossier_sdk::serde_json::from_value(config).map_err(Error::config)?;
-        if !config.url.starts_with("http://") {
+        if !(config.url.starts_with("https://") || config.url.starts_with("http://")) {
             return Err(Error::config(format!(
-                "url `{}` must start with http:// (this build has no TLS)",
+                "url `{}` must start with https:// or http://",
                 config.url
             )));
         }
@@ -219,6 +253,7 @@ impl Plugin for Webhook {
             .http_status_as_error(false)
             .max_redirects(0)
             .user_agent(concat!("dossier-webhook/", env!("CARGO_PKG_VERSION")))
+            .tls_config(tls(config.ca_file.as_deref())?)
             .build()
             .into();
         let filter = filter::Filter::new(config.objects, config.when, &config.events)?;
@@ -300,7 +335,16 @@ mod tests {
                 .map(|e| e.to_string())
         };
         assert!(
-            make(json!({"url": "https://x", "secret": "s"})).is_some_and(|e| e.contains("http://"))
+            make(json!({"url": "ftp://x", "secret": "s"})).is_some_and(|e| e.contains("https://"))
+        );
+        assert!(make(json!({"url": "https://x", "secret": "s"})).is_none());
+        assert!(
+            make(json!({"url": "https://x", "secret": "s", "ca_file": "/nonexistent.pem"}))
+                .is_some_and(|e| e.contains("ca_file `/nonexistent.pem` cannot be read"))
+        );
+        assert!(
+            make(json!({"url": "https://x", "secret": "s", "ca_file": "Cargo.toml"}))
+                .is_some_and(|e| e.contains("holds no PEM certificate"))
         );
         assert!(
             make(json!({"url": "http://x", "secret": ""})).is_some_and(|e| e.contains("secret"))
