@@ -68,8 +68,9 @@ fn a_reminder_fires_once_when_its_time_comes_even_across_restarts() {
     assert!(restarted.due_reminders(at(300)).unwrap().is_empty());
 }
 
-#[test]
-fn two_hosts_polling_one_file_from_two_threads_see_each_reminder_exactly_once() {
+/// Two hosts on one file poll the same 300 reminders from two threads.
+/// Returns what each fired, after checking each reminder fired exactly once.
+fn race_two_hosts() -> (Vec<TaskId>, Vec<TaskId>) {
     let t = TestStore::new(INTERACT);
     let grace = add_customer(&t.host, "AC-000002", "Grace Hopper", "+12125550100", "");
     let planned: BTreeSet<TaskId> = (0..300)
@@ -106,12 +107,24 @@ fn two_hosts_polling_one_file_from_two_threads_see_each_reminder_exactly_once() 
         "each reminder fired exactly once in total"
     );
     assert_eq!(unique, planned);
-    assert!(
-        !first.is_empty() && !second.is_empty(),
-        "both hosts fired some: {} and {}",
-        first.len(),
-        second.len()
-    );
+    (first, second)
+}
+
+#[test]
+fn two_hosts_polling_one_file_from_two_threads_see_each_reminder_exactly_once() {
+    // Exactly once holds in every round. Whether both hosts get to fire
+    // some depends on how the OS schedules the two threads (on a loaded
+    // machine one may finish before the other starts), so the race is run
+    // until it really happened, a few rounds at most.
+    let mut shares = Vec::new();
+    for _ in 0..5 {
+        let (first, second) = race_two_hosts();
+        shares.push((first.len(), second.len()));
+        if !first.is_empty() && !second.is_empty() {
+            return;
+        }
+    }
+    panic!("the two hosts never polled at the same time in 5 rounds: {shares:?}");
 }
 
 #[test]
