@@ -104,9 +104,7 @@ impl Runtime {
         label: &str,
         f: impl FnOnce() -> Result<T>,
     ) -> Result<T> {
-        let out = self.store.write(label, |_| f())?;
-        self.after_commit();
-        Ok(out)
+        self.committed(self.store.write(label, |_| f()))
     }
 
     /// Runs `f` in a transaction that takes the write lock only if `f`
@@ -118,7 +116,13 @@ impl Runtime {
         label: &str,
         f: impl FnOnce() -> Result<T>,
     ) -> Result<T> {
-        let out = self.store.guard(label, |_| f())?;
+        self.committed(self.store.guard(label, |_| f()))
+    }
+
+    /// What a transaction returned; after a commit, queued after-save
+    /// deliveries go out.
+    fn committed<T>(self: &Arc<Self>, out: Result<T>) -> Result<T> {
+        let out = out?;
         self.after_commit();
         Ok(out)
     }

@@ -57,41 +57,36 @@ pub(crate) trait Store: Send + Sync {
     fn in_write(&self) -> bool;
 }
 
+/// Runs the once-only closure `f` through one of the object-safe `*_with`
+/// methods (`run`), which take an `FnMut`, and hands back its value.
+fn once<T>(
+    f: impl FnOnce(&dyn Tx) -> Result<T>,
+    run: impl FnOnce(&mut dyn FnMut(&dyn Tx) -> Result<()>) -> Result<()>,
+) -> Result<T> {
+    let mut f = Some(f);
+    let mut out = None;
+    run(&mut |tx| {
+        let f = f.take().ok_or_else(ran_twice)?;
+        out = Some(f(tx)?);
+        Ok(())
+    })?;
+    out.ok_or_else(ran_twice)
+}
+
 impl dyn Store + '_ {
     /// [`Store::read_with`] for a closure that returns a value.
     pub(crate) fn read<T>(&self, f: impl FnOnce(&dyn Tx) -> Result<T>) -> Result<T> {
-        let mut f = Some(f);
-        let mut out = None;
-        self.read_with(&mut |tx| {
-            let f = f.take().ok_or_else(ran_twice)?;
-            out = Some(f(tx)?);
-            Ok(())
-        })?;
-        out.ok_or_else(ran_twice)
+        once(f, |g| self.read_with(g))
     }
 
     /// [`Store::write_with`] for a closure that returns a value.
     pub(crate) fn write<T>(&self, label: &str, f: impl FnOnce(&dyn Tx) -> Result<T>) -> Result<T> {
-        let mut f = Some(f);
-        let mut out = None;
-        self.write_with(label, &mut |tx| {
-            let f = f.take().ok_or_else(ran_twice)?;
-            out = Some(f(tx)?);
-            Ok(())
-        })?;
-        out.ok_or_else(ran_twice)
+        once(f, |g| self.write_with(label, g))
     }
 
     /// [`Store::guard_with`] for a closure that returns a value.
     pub(crate) fn guard<T>(&self, label: &str, f: impl FnOnce(&dyn Tx) -> Result<T>) -> Result<T> {
-        let mut f = Some(f);
-        let mut out = None;
-        self.guard_with(label, &mut |tx| {
-            let f = f.take().ok_or_else(ran_twice)?;
-            out = Some(f(tx)?);
-            Ok(())
-        })?;
-        out.ok_or_else(ran_twice)
+        once(f, |g| self.guard_with(label, g))
     }
 }
 

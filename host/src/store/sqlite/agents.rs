@@ -1,6 +1,6 @@
 //! Agents, groups and who belongs to which.
 
-use dossier_sdk::{Agent, Group, ObjectKind, Role};
+use dossier_sdk::{Agent, Group, Role};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::SqliteTx;
@@ -41,6 +41,18 @@ fn write_groups(conn: &Connection, agent: &Agent) -> Result<()> {
     Ok(())
 }
 
+/// A unique-key refusal as the sentence `taken` says, other errors as they are.
+fn refuse_duplicate(result: rusqlite::Result<usize>, taken: impl FnOnce() -> String) -> Result<()> {
+    match result {
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            Err(Error::Refused(taken()))
+        }
+        other => other.map(drop).map_err(Error::from),
+    }
+}
+
 fn group_from_row(row: &Row<'_>) -> Result<Group> {
     Ok(Group {
         name: row.get(0)?,
@@ -68,17 +80,9 @@ impl AgentTx for SqliteTx<'_> {
                 ts(agent.created_at),
                 ts(agent.updated_at)
             ]);
-        match inserted {
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-            {
-                return Err(Error::Refused(format!(
-                    "an agent with login `{}` already exists",
-                    agent.login
-                )));
-            }
-            other => other?,
-        };
+        refuse_duplicate(inserted, || {
+            format!("an agent with login `{}` already exists", agent.login)
+        })?;
         write_groups(conn, agent)
     }
 
@@ -99,9 +103,8 @@ impl AgentTx for SqliteTx<'_> {
                 ts(agent.updated_at)
             ])?;
         if n == 0 {
-            return Err(Error::NotFound {
-                object: ObjectKind::Customer,
-                key: format!("agent {}", agent.login),
+            return Err(Error::UnknownAgent {
+                login: agent.login.clone(),
             });
         }
         write_groups(conn, agent)
@@ -143,17 +146,9 @@ impl AgentTx for SqliteTx<'_> {
         let inserted = conn
             .prepare_cached("INSERT INTO groups (name, email, created_at) VALUES (?1, ?2, ?3)")?
             .execute(params![group.name, group.email, ts(group.created_at)]);
-        match inserted {
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-            {
-                Err(Error::Refused(format!(
-                    "a group named `{}` already exists",
-                    group.name
-                )))
-            }
-            other => other.map(drop).map_err(Error::from),
-        }
+        refuse_duplicate(inserted, || {
+            format!("a group named `{}` already exists", group.name)
+        })
     }
 
     fn group(&self, name: &str) -> Result<Option<Group>> {
