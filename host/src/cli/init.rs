@@ -17,6 +17,9 @@ pub(crate) struct InitArgs {
     /// Overwrite an existing config file.
     #[arg(long)]
     force: bool,
+    /// The login of the store's first admin [default: $DOSSIER_AGENT, then $USER].
+    #[arg(long, value_name = "LOGIN")]
+    admin: Option<String>,
 }
 
 pub(crate) fn run(path: &Path, args: InitArgs, out: &Out) -> Result<()> {
@@ -40,15 +43,25 @@ pub(crate) fn run(path: &Path, args: InitArgs, out: &Out) -> Result<()> {
         source,
     })?;
     let db = config.store_path();
-    Host::open(config)?;
+    let host = Host::open(config)?;
+    let login = args.admin.unwrap_or_else(super::default_login);
+    let admin = host.first_admin(&login)?;
     let summary = serde_json::json!({
         "config": path.display().to_string(),
         "database": db.display().to_string(),
         "scripts": scripts.display().to_string(),
+        "admin": admin.as_ref().map(|a| a.login.clone()),
     });
     out.one(&summary, |_| {
+        let admin = match &admin {
+            Some(a) => format!(
+                "first admin: {} (add agents with `dossier agent add`)\n",
+                a.login
+            ),
+            None => "the store already has agents\n".to_owned(),
+        };
         format!(
-            "wrote {}\ncreated database {}\nscripts go in {}/\n",
+            "wrote {}\ncreated database {}\nscripts go in {}/\n{admin}",
             path.display(),
             db.display(),
             scripts.display()

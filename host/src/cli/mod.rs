@@ -5,6 +5,7 @@
 //! sentence and turns them into the exit code, so nothing in here ends the
 //! process.
 
+mod agents;
 mod demo;
 mod dispose;
 mod init;
@@ -68,6 +69,10 @@ struct Cli {
     /// {"error": {"code": ..., "message": ...}} on stderr.
     #[arg(long, global = true)]
     json: bool,
+    /// Act as this agent [default: $DOSSIER_AGENT, then $USER]. On a store
+    /// that has no agents yet, commands run as `system`.
+    #[arg(long = "as", global = true, value_name = "LOGIN")]
+    as_agent: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -107,6 +112,12 @@ enum Command {
     /// After-save deliveries: list pending, failed and dead ones; retry them.
     #[command(subcommand)]
     Outbox(outbox::OutboxCmd),
+    /// Agents: add, list, show, update (role, groups, permissions), disable, enable.
+    #[command(subcommand)]
+    Agent(agents::AgentCmd),
+    /// Groups (teams): add, list, members.
+    #[command(subcommand)]
+    Group(agents::GroupCmd),
     /// Print the completion script for a shell: bash, zsh, fish, elvish or powershell.
     Completions {
         /// The shell.
@@ -221,6 +232,8 @@ fn execute(cli: Cli) -> Result<()> {
     let out = Out::new(cli.json);
     let init = matches!(cli.command, Command::Init(_));
     let config = config_path(cli.config, !init);
+    let as_agent = cli.as_agent;
+    let open = |config: &Path| open_as(config, as_agent.as_deref());
     match cli.command {
         Command::Init(args) => init::run(&config, args, &out),
         Command::Demo(args) => demo::run(args, &out),
@@ -235,6 +248,8 @@ fn execute(cli: Cli) -> Result<()> {
         Command::Script(cmd) => script::run(&config, cmd, &out),
         Command::Plugin(cmd) => plugin::run(&config, cmd, &out),
         Command::Outbox(cmd) => outbox::run(&open(&config)?, cmd, &out),
+        Command::Agent(cmd) => agents::agent(&open(&config)?, cmd, &out),
+        Command::Group(cmd) => agents::group(&open(&config)?, cmd, &out),
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "dossier", &mut script);
@@ -252,6 +267,30 @@ fn execute(cli: Cli) -> Result<()> {
             output::emit(&String::from_utf8_lossy(&page))
         }
     }
+}
+
+/// Opens the host `config` describes, acting as the agent the command line
+/// names: `--as LOGIN`, else `$DOSSIER_AGENT`, else `$USER`. A store that
+/// has no agent yet is single-user and runs as `system` (unless `--as` was
+/// given, which needs the agent to exist); otherwise the agent must exist
+/// and be enabled.
+pub(crate) fn open_as(config: &Path, explicit: Option<&str>) -> Result<Host> {
+    let host = open(config)?;
+    if host.agents()?.is_empty() && explicit.is_none() {
+        return Ok(host);
+    }
+    let login = explicit.map(str::to_owned).unwrap_or_else(default_login);
+    host.as_agent(&login)
+}
+
+/// Who runs the command line when `--as` is not given: `$DOSSIER_AGENT`,
+/// then `$USER`, then `admin`.
+pub(crate) fn default_login() -> String {
+    std::env::var("DOSSIER_AGENT")
+        .ok()
+        .filter(|l| !l.is_empty())
+        .or_else(|| std::env::var("USER").ok().filter(|l| !l.is_empty()))
+        .unwrap_or_else(|| "admin".to_owned())
 }
 
 /// Loads the config and opens the host it describes.

@@ -1,5 +1,6 @@
 //! The `dossier` binary, run as a user would, in a fresh directory per test.
 
+mod agents_cli;
 mod cli;
 mod conventions;
 mod interact;
