@@ -180,3 +180,33 @@ fn the_last_enabled_admin_cannot_be_demoted_or_disabled() {
     t.host.disable_agent("root").expect("now allowed");
     assert!(t.host.agent("root").expect("kept").disabled);
 }
+
+#[test]
+fn a_case_update_that_changes_the_owner_is_checked_too_but_routing_hooks_are_not() {
+    let t = TestStore::new(FIELDS);
+    std::fs::create_dir_all(t.dir.path().join("scripts")).expect("scripts");
+    std::fs::write(
+        t.dir.path().join("scripts/route.rhai"),
+        "fn before_save_case(c) { if c.subject.contains(\"billing\") { c.group = \"billing\"; } }\n",
+    )
+    .expect("script");
+    let host = t
+        .reopen(&format!("[scripts]\nfiles = [\"route.rhai\"]\n{FIELDS}"))
+        .expect("host with the script");
+    host.first_admin("root").expect("admin");
+    host.add_group("billing", None).expect("group");
+    host.add_agent(agent("ann", Role::Agent, &[])).expect("ann");
+    let ann = host.as_agent("ann").expect("ann");
+    let c = t.customer("AC-1", "+33123456789");
+    // The admin's routing hook moves ann's new case to billing: allowed.
+    let case = ann
+        .open_case(NewCase::new(c, "billing question"))
+        .expect("routed");
+    assert_eq!(case.group.as_deref(), Some("billing"));
+    // Ann giving the case to someone else through a plain update: refused.
+    let mut changed = case.clone();
+    changed.owner = Some("root".into());
+    let err = ann.update_case(changed).expect_err("refused");
+    assert_eq!(err.code(), "permission_denied");
+    assert_eq!(host.case(case.number).expect("case").owner, None);
+}

@@ -246,10 +246,7 @@ impl Host {
         owner: Option<String>,
         group: Option<String>,
     ) -> Result<Case> {
-        let ctx = self.ctx()?;
-        self.rt
-            .check_assignment(&ctx, number, owner.as_deref(), group.as_deref())?;
-        self.rt.modify_case(&ctx, number, "assign case", |case| {
+        self.modify_case(number, "assign case", |case| {
             case.owner = owner.or(case.owner.take());
             case.group = group.or(case.group.take());
             Ok(())

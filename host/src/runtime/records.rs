@@ -58,7 +58,7 @@ impl Step for Save<'_> {
         true
     }
 
-    fn built_in(&mut self, rt: &Arc<Runtime>, _ctx: &Ctx) -> Result<Option<Event>> {
+    fn built_in(&mut self, rt: &Arc<Runtime>, ctx: &Ctx) -> Result<Option<Event>> {
         let build = self
             .build
             .take()
@@ -69,6 +69,20 @@ impl Step for Save<'_> {
             rt.check(tx, op, &mut record)?;
             Ok((record, old))
         })?;
+        // The caller's own assignment needs `reassign_cases` when it gives
+        // the case to someone else; what the admin's hooks route afterwards
+        // is policy, not the agent's request, and is not checked.
+        if let Record::Case(case) = &record {
+            let before = match &old {
+                Some(Record::Case(old)) => (old.owner.as_deref(), old.group.as_deref()),
+                _ => (None, None),
+            };
+            let owner = case.owner.as_deref().filter(|o| Some(*o) != before.0);
+            let group = case.group.as_deref().filter(|g| Some(*g) != before.1);
+            if owner.is_some() || group.is_some() {
+                rt.check_assignment(ctx, case.number, owner, group)?;
+            }
+        }
         let kind = record.kind();
         self.identity = Some((kind, record.id()));
         self.old = old;
@@ -78,7 +92,7 @@ impl Step for Save<'_> {
         self.early =
             op == SaveOp::Create && matches!(kind, ObjectKind::Customer | ObjectKind::Case);
         if self.early {
-            rt.persist(_ctx, op, &record)?;
+            rt.persist(ctx, op, &record)?;
         }
         Ok(Some(Event::BeforeSave(SaveEvent::new(op, record))))
     }
