@@ -156,6 +156,17 @@ pub enum Error {
         /// What was refused, phrased to follow "may not".
         action: String,
     },
+    /// A record the acting agent may not see, or that does not exist: the
+    /// two are refused alike, so the refusal tells nothing about which.
+    #[error(
+        "agent {login} cannot see {what}: it does not exist, or it is private and seeing it needs the `see_all_private` permission"
+    )]
+    Hidden {
+        /// The record asked for (`case 12`).
+        what: String,
+        /// The acting agent.
+        login: String,
+    },
     /// The file named as the store exists but is not a Dossier store.
     #[error("{path} is not a Dossier store: {reason}")]
     NotAStore {
@@ -226,7 +237,7 @@ fn valid_codes(channel: dossier_sdk::Channel, valid: &[String]) -> String {
 
 impl Error {
     /// Every code [`Error::code`] returns, in declaration order.
-    pub const CODES: [&'static str; 24] = [
+    pub const CODES: [&'static str; 25] = [
         "config_read",
         "config_parse",
         "config_invalid",
@@ -246,6 +257,7 @@ impl Error {
         "database",
         "unknown_agent",
         "permission_denied",
+        "hidden",
         "not_a_store",
         "schema_too_new",
         "io",
@@ -277,6 +289,7 @@ impl Error {
             Error::Db(_) => "database",
             Error::UnknownAgent { .. } => "unknown_agent",
             Error::PermissionDenied { .. } => "permission_denied",
+            Error::Hidden { .. } => "hidden",
             Error::NotAStore { .. } => "not_a_store",
             Error::SchemaTooNew { .. } => "schema_too_new",
             Error::Io { .. } => "io",

@@ -64,17 +64,24 @@ pub enum Permission {
     ManageAgents,
     /// Assign a case to an agent or group other than oneself.
     ReassignCases,
+    /// See private cases that are neither one's own nor one's group's.
+    SeeAllPrivate,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 2] = [Permission::ManageAgents, Permission::ReassignCases];
+    pub const ALL: [Permission; 3] = [
+        Permission::ManageAgents,
+        Permission::ReassignCases,
+        Permission::SeeAllPrivate,
+    ];
 
     /// The snake_case name used in the CLI, errors and JSON.
     pub fn as_str(self) -> &'static str {
         match self {
             Permission::ManageAgents => "manage_agents",
             Permission::ReassignCases => "reassign_cases",
+            Permission::SeeAllPrivate => "see_all_private",
         }
     }
 
@@ -82,7 +89,9 @@ impl Permission {
     pub fn default_for(self, role: Role) -> bool {
         match self {
             Permission::ManageAgents => role == Role::Admin,
-            Permission::ReassignCases => matches!(role, Role::Supervisor | Role::Admin),
+            Permission::ReassignCases | Permission::SeeAllPrivate => {
+                matches!(role, Role::Supervisor | Role::Admin)
+            }
         }
     }
 }
@@ -212,7 +221,7 @@ mod tests {
         assert_eq!(agent(Role::Agent).permissions(), Vec::<Permission>::new());
         assert_eq!(
             agent(Role::Supervisor).permissions(),
-            vec![Permission::ReassignCases]
+            vec![Permission::ReassignCases, Permission::SeeAllPrivate]
         );
         assert_eq!(agent(Role::Admin).permissions(), Permission::ALL.to_vec());
         let mut granted = agent(Role::Agent);

@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::events::{Ctx, Step};
 use crate::runtime::Runtime;
 use crate::schema::Schema;
-use crate::store::Tx;
+use crate::store::{Tx, Viewer};
 
 /// How many open cases a pop lists.
 const MAX_OPEN_CASES: u32 = 20;
@@ -33,6 +33,8 @@ const MAX_CANDIDATES: usize = 20;
 /// wrote) and the host checks what they chose.
 struct Pop {
     interaction: Option<Interaction>,
+    /// Whose pop it is: which private cases it may name.
+    viewer: Option<Viewer>,
 }
 
 impl Step for Pop {
@@ -50,13 +52,15 @@ impl Step for Pop {
         false
     }
 
-    fn built_in(&mut self, rt: &Arc<Runtime>, _ctx: &Ctx) -> Result<Option<Event>> {
+    fn built_in(&mut self, rt: &Arc<Runtime>, ctx: &Ctx) -> Result<Option<Event>> {
         let interaction = self
             .interaction
             .take()
             .ok_or_else(|| Error::Refused("internal error: a pop was resolved twice".into()))?;
         let region = &rt.config().phone.default_region;
-        let pop = rt.read(|tx, schema| resolve(tx, schema, region, interaction))?;
+        let viewer = rt.viewer(ctx)?;
+        let pop = rt.read(|tx, schema| resolve(tx, schema, region, &viewer, interaction))?;
+        self.viewer = Some(viewer);
         Ok(Some(Event::ScreenPop(pop)))
     }
 
@@ -72,8 +76,9 @@ impl Step for Pop {
                 "a screen_pop hook replaced the event".into(),
             ));
         };
+        let viewer = self.viewer.as_ref().unwrap_or(&Viewer::All);
         rt.read(|tx, _| {
-            check_target(tx, &mut pop.target)?;
+            check_target(tx, viewer, &mut pop.target)?;
             if pop.target != built.target && pop.reason == built.reason {
                 pop.reason = format!(
                     "a screen_pop hook chose {} (built in: {})",
@@ -81,7 +86,7 @@ impl Step for Pop {
                     built.reason
                 );
             }
-            pop.open_cases = open_cases_of(tx, &pop.target)?;
+            pop.open_cases = open_cases_of(tx, viewer, &pop.target)?;
             Ok(())
         })
     }
@@ -108,6 +113,7 @@ impl Runtime {
             ctx,
             Pop {
                 interaction: Some(interaction),
+                viewer: None,
             },
         )
     }
@@ -118,13 +124,14 @@ fn resolve(
     tx: &dyn Tx,
     schema: &Schema,
     region: &str,
+    viewer: &Viewer,
     interaction: Interaction,
 ) -> Result<ScreenPop> {
     let mut misses: Vec<String> = Vec::new();
     let mut found = None;
 
     if let Some(number) = interaction.case_number {
-        match tx.case_owner(number)? {
+        match tx.case_owner(number, viewer)? {
             Some((customer, is_open)) => {
                 let state = if is_open { "" } else { " (closed)" };
                 found = Some((
@@ -265,7 +272,7 @@ fn resolve(
             )
         }
     };
-    let open_cases = open_cases_of(tx, &target)?;
+    let open_cases = open_cases_of(tx, viewer, &target)?;
     Ok(ScreenPop {
         interaction,
         target,
@@ -354,10 +361,10 @@ fn prefill(
     form
 }
 
-fn open_cases_of(tx: &dyn Tx, target: &PopTarget) -> Result<Vec<CaseNumber>> {
+fn open_cases_of(tx: &dyn Tx, viewer: &Viewer, target: &PopTarget) -> Result<Vec<CaseNumber>> {
     match target {
         PopTarget::Case { customer, .. } | PopTarget::Customer { customer } => {
-            tx.open_case_numbers(*customer, MAX_OPEN_CASES)
+            tx.open_case_numbers(*customer, MAX_OPEN_CASES, viewer)
         }
         PopTarget::Candidates { .. } | PopTarget::NewCustomer { .. } => Ok(Vec::new()),
     }
@@ -366,7 +373,7 @@ fn open_cases_of(tx: &dyn Tx, target: &PopTarget) -> Result<Vec<CaseNumber>> {
 /// Checks a target hooks may have written: every record exists; a case
 /// pop's customer is the case's own (corrected if a hook got it wrong);
 /// candidates are unique.
-fn check_target(tx: &dyn Tx, target: &mut PopTarget) -> Result<()> {
+fn check_target(tx: &dyn Tx, viewer: &Viewer, target: &mut PopTarget) -> Result<()> {
     let missing = |object: ObjectKind, id: i64| {
         Error::Refused(format!(
             "a screen_pop hook chose {object} {}{id}, which does not exist",
@@ -379,7 +386,7 @@ fn check_target(tx: &dyn Tx, target: &mut PopTarget) -> Result<()> {
             customer,
         } => {
             let (owner, _) = tx
-                .case_owner(*case)?
+                .case_owner(*case, viewer)?
                 .ok_or_else(|| missing(ObjectKind::Case, case.0))?;
             *customer = owner;
         }

@@ -296,3 +296,41 @@ impl Runtime {
         Ok(())
     }
 }
+
+impl Runtime {
+    /// Which private cases the context's actor may see.
+    pub(crate) fn viewer(&self, ctx: &Ctx) -> Result<crate::store::Viewer> {
+        match ctx.actor() {
+            Actor::System => Ok(crate::store::Viewer::All),
+            Actor::Agent(login) => {
+                let agent = self.acting_agent(login)?;
+                Ok(if agent.has(Permission::SeeAllPrivate) {
+                    crate::store::Viewer::All
+                } else {
+                    crate::store::Viewer::Agent(login.clone())
+                })
+            }
+        }
+    }
+
+    /// Refuses unless `viewer` may see case `number`: the same refusal
+    /// whether the case is private to others or does not exist, so that it
+    /// hints at neither.
+    pub(crate) fn require_visible(
+        &self,
+        ctx: &Ctx,
+        viewer: &crate::store::Viewer,
+        number: CaseNumber,
+    ) -> Result<()> {
+        if self.store().read(|tx| tx.case_visible(number, viewer))? {
+            return Ok(());
+        }
+        Err(match ctx.actor() {
+            Actor::Agent(login) if *viewer != crate::store::Viewer::All => Error::Hidden {
+                what: format!("case {number}"),
+                login: login.clone(),
+            },
+            _ => Error::not_found(dossier_sdk::ObjectKind::Case, format!("#{number}")),
+        })
+    }
+}

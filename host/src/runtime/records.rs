@@ -22,9 +22,9 @@ use dossier_sdk::{
 use super::Runtime;
 use crate::contact::{normalize_email, normalize_phone};
 use crate::error::{Error, Result};
-use crate::events::{Ctx, Step};
+use crate::events::{Actor, Ctx, Step};
 use crate::schema::Schema;
-use crate::store::{self, CaseFilter, Page, TaskFilter, Tx};
+use crate::store::{self, CaseFilter, Page, TaskFilter, Tx, Viewer};
 
 /// Builds the record to save inside the write transaction; for an update,
 /// also returns the record as stored before.
@@ -69,6 +69,20 @@ impl Step for Save<'_> {
             rt.check(tx, op, &mut record)?;
             Ok((record, old))
         })?;
+        // An agent writes only on cases they may see: changing a case,
+        // adding a follow-up or a task to one.
+        let viewer = rt.viewer(ctx)?;
+        if viewer != Viewer::All {
+            let case = match (&record, &old) {
+                (Record::Case(_), Some(Record::Case(old))) => Some(old.number),
+                (Record::FollowUp(f), _) => Some(f.case),
+                (Record::Task(t), _) => t.case,
+                _ => None,
+            };
+            if let Some(number) = case {
+                rt.require_visible(ctx, &viewer, number)?;
+            }
+        }
         // The caller's own assignment needs `reassign_cases` when it gives
         // the case to someone else; what the admin's hooks route afterwards
         // is policy, not the agent's request, and is not checked.
@@ -333,12 +347,18 @@ impl Runtime {
         .and_then(expect_record)
     }
 
-    pub(crate) fn case(&self, _ctx: &Ctx, number: CaseNumber) -> Result<Case> {
+    pub(crate) fn case(&self, ctx: &Ctx, number: CaseNumber) -> Result<Case> {
+        let viewer = self.viewer(ctx)?;
+        self.require_visible(ctx, &viewer, number)?;
         self.read(|tx, schema| tx.get_case(schema, number))
     }
 
-    pub(crate) fn case_by_thread_token(&self, _ctx: &Ctx, token: &str) -> Result<Option<Case>> {
-        self.read(|tx, schema| tx.case_by_thread_token(schema, token))
+    pub(crate) fn case_by_thread_token(&self, ctx: &Ctx, token: &str) -> Result<Option<Case>> {
+        let viewer = self.viewer(ctx)?;
+        self.read(|tx, schema| match tx.case_by_thread_token(schema, token)? {
+            Some(case) if tx.case_visible(case.number, &viewer)? => Ok(Some(case)),
+            _ => Ok(None),
+        })
     }
 
     pub(crate) fn update_case(self: &Arc<Self>, ctx: &Ctx, case: Case) -> Result<Case> {
@@ -380,7 +400,8 @@ impl Runtime {
         filter: &CaseFilter,
         page: Page,
     ) -> Result<Vec<Case>> {
-        self.read(|tx, schema| tx.list_cases(schema, filter, page))
+        let viewer = self.viewer(_ctx)?;
+        self.read(|tx, schema| tx.list_cases(schema, filter, page, &viewer))
     }
 
     pub(crate) fn cases_of(
@@ -426,28 +447,49 @@ impl Runtime {
         .and_then(expect_record)
     }
 
-    pub(crate) fn follow_up(&self, _ctx: &Ctx, id: FollowUpId) -> Result<FollowUp> {
-        self.read(|tx, schema| tx.get_follow_up(schema, id))
+    pub(crate) fn follow_up(&self, ctx: &Ctx, id: FollowUpId) -> Result<FollowUp> {
+        let viewer = self.viewer(ctx)?;
+        let found = self
+            .read(|tx, schema| tx.get_follow_up(schema, id))
+            .and_then(|f| self.require_visible(ctx, &viewer, f.case).map(|()| f));
+        // An agent is told the same whether the follow-up does not exist or
+        // sits on a case they may not see.
+        match (found, ctx.actor()) {
+            (Err(Error::NotFound { .. } | Error::Hidden { .. }), Actor::Agent(login))
+                if viewer != Viewer::All =>
+            {
+                Err(Error::Hidden {
+                    what: format!("follow-up {id}"),
+                    login: login.clone(),
+                })
+            }
+            (found, _) => found,
+        }
     }
 
     pub(crate) fn follow_up_by_message_id(
         &self,
-        _ctx: &Ctx,
+        ctx: &Ctx,
         message_id: &str,
     ) -> Result<Option<FollowUp>> {
-        self.read(|tx, schema| tx.follow_up_by_message_id(schema, message_id))
+        let viewer = self.viewer(ctx)?;
+        self.read(
+            |tx, schema| match tx.follow_up_by_message_id(schema, message_id)? {
+                Some(f) if tx.case_visible(f.case, &viewer)? => Ok(Some(f)),
+                _ => Ok(None),
+            },
+        )
     }
 
     pub(crate) fn follow_ups(
         &self,
-        _ctx: &Ctx,
+        ctx: &Ctx,
         case: CaseNumber,
         page: Page,
     ) -> Result<(Vec<FollowUp>, u64)> {
+        let viewer = self.viewer(ctx)?;
+        self.require_visible(ctx, &viewer, case)?;
         self.read(|tx, schema| {
-            if !tx.case_exists(case)? {
-                return Err(Error::not_found(ObjectKind::Case, format!("#{case}")));
-            }
             Ok((
                 tx.list_follow_ups(schema, case, page)?,
                 tx.count_follow_ups(case)?,

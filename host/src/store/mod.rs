@@ -185,7 +185,16 @@ pub(crate) trait CaseTx {
     fn case_by_thread_token(&self, schema: &Schema, token: &str) -> Result<Option<Case>>;
 
     /// Cases matching `filter`, newest (highest number) first.
-    fn list_cases(&self, schema: &Schema, filter: &CaseFilter, page: Page) -> Result<Vec<Case>>;
+    fn list_cases(
+        &self,
+        schema: &Schema,
+        filter: &CaseFilter,
+        page: Page,
+        viewer: &Viewer,
+    ) -> Result<Vec<Case>>;
+
+    /// Whether case `number` exists and `viewer` may see it.
+    fn case_visible(&self, number: CaseNumber, viewer: &Viewer) -> Result<bool>;
 }
 
 /// Follow-ups: append-only rows and listings. There is no update or delete.
@@ -270,11 +279,17 @@ pub(crate) trait LookupTx {
     fn customer_brief(&self, id: CustomerId) -> Result<Option<(String, String)>>;
 
     /// The customer a case belongs to and whether the case is open.
-    fn case_owner(&self, number: CaseNumber) -> Result<Option<(CustomerId, bool)>>;
+    fn case_owner(&self, number: CaseNumber, viewer: &Viewer)
+    -> Result<Option<(CustomerId, bool)>>;
 
     /// A customer's open case numbers, newest first, at most `limit`
     /// (the `cases_customer` index answers it without touching the table).
-    fn open_case_numbers(&self, customer: CustomerId, limit: u32) -> Result<Vec<CaseNumber>>;
+    fn open_case_numbers(
+        &self,
+        customer: CustomerId,
+        limit: u32,
+        viewer: &Viewer,
+    ) -> Result<Vec<CaseNumber>>;
 
     /// How likely a customer is the one calling, when several share a number:
     /// whether they have an open case, when their cases last changed, when the
@@ -439,6 +454,27 @@ pub(crate) struct DeliveryRow {
     pub(crate) dead_at: Option<DateTime<Utc>>,
     pub(crate) last_error: Option<String>,
     pub(crate) created_at: DateTime<Utc>,
+}
+
+/// Whose eyes a read is for: which private cases it may return.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Viewer {
+    /// Every case (`system`, holders of `see_all_private`, the host's own
+    /// internal reads).
+    All,
+    /// Public cases, and private ones this agent owns or whose group the
+    /// agent is in.
+    Agent(String),
+}
+
+impl Viewer {
+    /// The SQL parameters of the visibility condition: (sees all, login).
+    pub(crate) fn params(&self) -> (bool, Option<&str>) {
+        match self {
+            Viewer::All => (true, None),
+            Viewer::Agent(login) => (false, Some(login)),
+        }
+    }
 }
 
 /// A page of a listing.

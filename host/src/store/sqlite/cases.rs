@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use super::SqliteTx;
 use crate::error::{Error, Result};
 use crate::schema::Schema;
-use crate::store::{CaseFilter, CaseTx, Page, parse_ts, ts};
+use crate::store::{CaseFilter, CaseTx, Page, Viewer, parse_ts, ts};
 
 /// A case's column values, numbered as the INSERT and UPDATE above use them.
 fn case_values(c: &Case, is_open: bool) -> [Value; 16] {
@@ -150,14 +150,22 @@ impl CaseTx for SqliteTx<'_> {
         .pop())
     }
 
-    fn list_cases(&self, schema: &Schema, filter: &CaseFilter, page: Page) -> Result<Vec<Case>> {
+    fn list_cases(
+        &self,
+        schema: &Schema,
+        filter: &CaseFilter,
+        page: Page,
+        viewer: &Viewer,
+    ) -> Result<Vec<Case>> {
         let conn = self.conn;
         let sql = format!(
             "SELECT {CASE_COLUMNS} FROM cases
              WHERE (?1 IS NULL OR customer_id = ?1) AND (?2 IS NULL OR is_open = ?2)
-               AND (?3 IS NULL OR owner = ?3)
-             ORDER BY number DESC LIMIT ?4 OFFSET ?5"
+               AND (?3 IS NULL OR owner = ?3) AND {}
+             ORDER BY number DESC LIMIT ?4 OFFSET ?5",
+            visible(6, 7)
         );
+        let (all, login) = viewer.params();
         query_cases(
             conn,
             schema,
@@ -167,8 +175,34 @@ impl CaseTx for SqliteTx<'_> {
                 filter.open,
                 filter.owner,
                 page.limit,
-                page.offset
+                page.offset,
+                all,
+                login
             ],
         )
     }
+
+    fn case_visible(&self, number: CaseNumber, viewer: &Viewer) -> Result<bool> {
+        let conn = self.conn;
+        let (all, login) = viewer.params();
+        let sql = format!(
+            "SELECT 1 FROM cases WHERE number = ?1 AND {}",
+            visible(2, 3)
+        );
+        Ok(conn
+            .prepare_cached(&sql)?
+            .query_row(params![number.0, all, login], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+}
+
+/// The condition a case row must meet for a viewer: public, or the viewer
+/// sees everything (parameter `?all`), owns it or is in its group (parameter
+/// `?login`). Spelled once, used by every case read that filters.
+pub(super) fn visible(all: usize, login: usize) -> String {
+    format!(
+        "(visibility <> 'private' OR ?{all} OR owner = ?{login}
+          OR grp IN (SELECT name FROM agent_groups WHERE login = ?{login}))"
+    )
 }

@@ -1,13 +1,15 @@
 //! The lookups screen-pops and the reminder loop need, kept narrow so that a
 //! pop by phone costs a handful of index probes and no JSON decoding.
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
 use dossier_sdk::{CaseNumber, CustomerId};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::SqliteTx;
 use crate::error::Result;
-use crate::store::{LookupTx, parse_ts, ts};
+use crate::store::{LookupTx, Viewer, parse_ts, ts};
 
 fn ids(conn: &Connection, sql: &str, key: &str) -> Result<Vec<CustomerId>> {
     let mut stmt = conn.prepare_cached(sql)?;
@@ -55,19 +57,34 @@ impl LookupTx for SqliteTx<'_> {
             .optional()?)
     }
 
-    fn case_owner(&self, number: CaseNumber) -> Result<Option<(CustomerId, bool)>> {
+    fn case_owner(
+        &self,
+        number: CaseNumber,
+        viewer: &Viewer,
+    ) -> Result<Option<(CustomerId, bool)>> {
         let conn = self.conn;
+        let (all, login) = viewer.params();
         Ok(conn
-            .prepare_cached("SELECT customer_id, is_open FROM cases WHERE number = ?1")?
-            .query_row([number.0], |r| Ok((CustomerId(r.get(0)?), r.get(1)?)))
+            .prepare_cached(&CASE_OWNER)?
+            .query_row(params![number.0, all, login], |r| {
+                Ok((CustomerId(r.get(0)?), r.get(1)?))
+            })
             .optional()?)
     }
 
-    fn open_case_numbers(&self, customer: CustomerId, limit: u32) -> Result<Vec<CaseNumber>> {
+    fn open_case_numbers(
+        &self,
+        customer: CustomerId,
+        limit: u32,
+        viewer: &Viewer,
+    ) -> Result<Vec<CaseNumber>> {
         let conn = self.conn;
-        let mut stmt = conn.prepare_cached(OPEN_CASE_NUMBERS)?;
+        let (all, login) = viewer.params();
+        let mut stmt = conn.prepare_cached(&OPEN_CASE_NUMBERS)?;
         let numbers = stmt
-            .query_map(params![customer.0, limit], |r| r.get(0).map(CaseNumber))?
+            .query_map(params![customer.0, limit, all, login], |r| {
+                r.get(0).map(CaseNumber)
+            })?
             .collect::<rusqlite::Result<_>>()?;
         Ok(numbers)
     }
@@ -110,6 +127,20 @@ impl LookupTx for SqliteTx<'_> {
     }
 }
 
-/// The open cases of a customer, newest first (what every pop lists).
-pub(super) const OPEN_CASE_NUMBERS: &str = "SELECT number FROM cases
-     WHERE customer_id = ?1 AND is_open = 1 ORDER BY number DESC LIMIT ?2";
+/// The open cases of a customer a viewer may see, newest first (what every
+/// pop lists).
+pub(super) static OPEN_CASE_NUMBERS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT number FROM cases WHERE customer_id = ?1 AND is_open = 1 AND {}
+         ORDER BY number DESC LIMIT ?2",
+        super::cases::visible(3, 4)
+    )
+});
+
+/// A case's customer and whether it is open, if the viewer may see it.
+static CASE_OWNER: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT customer_id, is_open FROM cases WHERE number = ?1 AND {}",
+        super::cases::visible(2, 3)
+    )
+});

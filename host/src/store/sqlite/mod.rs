@@ -327,7 +327,7 @@ mod tests {
     use rusqlite::StatementStatus;
 
     use super::*;
-    use crate::store::LookupTx;
+    use crate::store::{LookupTx, Viewer};
 
     #[test]
     fn a_cached_statement_is_not_planned_again_when_it_is_reused() {
@@ -348,12 +348,16 @@ mod tests {
             .write_as("reads", "BEGIN IMMEDIATE", |conn| {
                 let tx = SqliteTx { conn };
                 for limit in [20, 20, 5, 20] {
-                    assert_eq!(tx.open_case_numbers(CustomerId(1), limit)?.len(), 1);
+                    assert_eq!(
+                        tx.open_case_numbers(CustomerId(1), limit, &Viewer::All)?
+                            .len(),
+                        1
+                    );
                 }
                 // `LIMIT ?2` and the partial index on `cases.owner` used to
                 // make SQLite re-plan this statement whenever rusqlite's
                 // cache cleared its bindings.
-                let stmt = conn.prepare_cached(interactions::OPEN_CASE_NUMBERS)?;
+                let stmt = conn.prepare_cached(&interactions::OPEN_CASE_NUMBERS)?;
                 assert_eq!(stmt.get_status(StatementStatus::RePrepare), 0);
                 Ok(())
             })

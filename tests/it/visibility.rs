@@ -1,0 +1,231 @@
+//! Private cases: readable only by their owner, the members of their group
+//! and holders of `see_all_private`, on every read path, and the refusal
+//! the same whether a case is hidden or absent.
+
+use std::collections::BTreeSet;
+
+use dossier_host::{CaseFilter, Host, Page};
+use dossier_sdk::{
+    CaseNumber, Channel, CustomerId, Interaction, NewAgent, NewCase, NewFollowUp, Role, Visibility,
+};
+use proptest::prelude::*;
+
+use crate::util::{FIELDS, TestStore};
+
+fn agent(host: &Host, login: &str, role: Role, groups: &[&str]) {
+    host.add_agent(NewAgent {
+        login: login.into(),
+        role,
+        groups: groups.iter().map(|g| g.to_string()).collect(),
+        ..Default::default()
+    })
+    .expect("agent");
+}
+
+fn case(
+    host: &Host,
+    customer: CustomerId,
+    visibility: Visibility,
+    owner: Option<&str>,
+    group: Option<&str>,
+) -> CaseNumber {
+    host.open_case(NewCase {
+        visibility,
+        owner: owner.map(str::to_owned),
+        group: group.map(str::to_owned),
+        ..NewCase::new(customer, "case")
+    })
+    .expect("case")
+    .number
+}
+
+fn listed(host: &Host) -> BTreeSet<CaseNumber> {
+    host.list_cases(
+        &CaseFilter::default(),
+        Page {
+            offset: 0,
+            limit: 1000,
+        },
+    )
+    .expect("list")
+    .into_iter()
+    .map(|c| c.number)
+    .collect()
+}
+
+#[test]
+fn private_cases_are_seen_by_their_owner_group_and_supervisors_only() {
+    let t = TestStore::new(FIELDS);
+    t.host.add_group("tier2", None).expect("group");
+    t.host.add_group("tier3", None).expect("group");
+    agent(&t.host, "ann", Role::Agent, &["tier2"]);
+    agent(&t.host, "bob", Role::Agent, &["tier3"]);
+    agent(&t.host, "sue", Role::Supervisor, &[]);
+    let c = t.customer("AC-1", "+33123456789");
+    let public = case(&t.host, c, Visibility::Public, None, None);
+    let anns = case(&t.host, c, Visibility::Private, Some("ann"), None);
+    let tier2s = case(&t.host, c, Visibility::Private, None, Some("tier2"));
+    t.host
+        .add_follow_up(NewFollowUp::note(anns, "ann", "secret"))
+        .expect("note");
+    let (ann, bob, sue) = (
+        t.host.as_agent("ann").expect("ann"),
+        t.host.as_agent("bob").expect("bob"),
+        t.host.as_agent("sue").expect("sue"),
+    );
+    let all: BTreeSet<_> = [public, anns, tier2s].into();
+    assert_eq!(listed(&ann), all);
+    assert_eq!(listed(&bob), [public].into());
+    assert_eq!(listed(&sue), all);
+    assert_eq!(listed(&t.host), all);
+    assert_eq!(bob.cases_of(c, false).expect("cases").len(), 1);
+
+    // Hidden and absent are refused alike.
+    let hidden = bob.case(anns).expect_err("hidden").to_string();
+    let absent = bob.case(CaseNumber(999)).expect_err("absent").to_string();
+    assert_eq!(
+        hidden,
+        format!(
+            "agent bob cannot see case {anns}: it does not exist, or it is private and seeing it needs the `see_all_private` permission"
+        )
+    );
+    assert_eq!(absent.replace("999", &anns.to_string()), hidden);
+    assert!(bob.follow_ups(anns, Page::default()).is_err());
+    let note = ann.follow_ups(anns, Page::default()).expect("own").0[0].clone();
+    assert_eq!(bob.follow_up(note.id).expect_err("hidden").code(), "hidden");
+
+    // A pop lists only the open cases its agent may see; a case number
+    // the caller gives is treated as unknown when it is hidden.
+    let mut call = Interaction::new(Channel::Phone);
+    call.caller = Some("+33123456789".into());
+    call.agent = Some("bob".into());
+    assert_eq!(
+        bob.screen_pop(call.clone()).expect("pop").open_cases,
+        vec![public]
+    );
+    assert_eq!(
+        ann.screen_pop(call.clone()).expect("pop").open_cases.len(),
+        3
+    );
+    call.case_number = Some(anns);
+    let pop = bob.screen_pop(call).expect("pop");
+    assert!(
+        pop.reason.contains(&format!("case {anns} does not exist")),
+        "{}",
+        pop.reason
+    );
+
+    // Writes too: bob can neither note nor change ann's private case.
+    assert_eq!(
+        bob.add_follow_up(NewFollowUp::note(anns, "bob", "peek"))
+            .expect_err("hidden")
+            .code(),
+        "hidden"
+    );
+    let mut changed = t.host.case(anns).expect("case");
+    changed.subject = "mine now".into();
+    assert_eq!(
+        bob.update_case(changed).expect_err("hidden").code(),
+        "hidden"
+    );
+    assert_eq!(t.host.case(anns).expect("case").subject, "case");
+}
+
+/// One generated world: agents (with groups and roles) and cases.
+#[derive(Debug, Clone)]
+struct World {
+    agents: Vec<(Role, Vec<usize>)>,
+    cases: Vec<(bool, Option<usize>, Option<usize>)>,
+}
+
+const GROUPS: usize = 3;
+
+fn world() -> impl Strategy<Value = World> {
+    let role = prop_oneof![
+        4 => Just(Role::Agent),
+        1 => Just(Role::Supervisor),
+        1 => Just(Role::Admin)
+    ];
+    let agents = prop::collection::vec((role, prop::collection::vec(0..GROUPS, 0..=2)), 1..=4);
+    agents.prop_flat_map(|agents| {
+        let n = agents.len();
+        let cases = prop::collection::vec(
+            (
+                any::<bool>(),
+                prop::option::of(0..n),
+                prop::option::of(0..GROUPS),
+            ),
+            0..=8,
+        );
+        (Just(agents), cases).prop_map(|(agents, cases)| World { agents, cases })
+    })
+}
+
+fn login(i: usize) -> String {
+    format!("agent{i}")
+}
+
+fn group(i: usize) -> String {
+    format!("g{i}")
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(24),
+        .. ProptestConfig::default()
+    })]
+
+    /// For every actor and every read path: no case or follow-up the actor
+    /// may not see is returned, and every one they may see is.
+    #[test]
+    fn no_read_path_shows_a_case_its_actor_may_not_see(w in world()) {
+        let t = TestStore::new(FIELDS);
+        for g in 0..GROUPS {
+            t.host.add_group(&group(g), None).expect("group");
+        }
+        for (i, (role, groups)) in w.agents.iter().enumerate() {
+            let names: Vec<String> = groups.iter().map(|g| group(*g)).collect();
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            agent(&t.host, &login(i), *role, &names);
+        }
+        let c = t.customer("AC-1", "+33123456789");
+        let mut numbers = Vec::new();
+        for (private, owner, grp) in &w.cases {
+            let visibility = if *private { Visibility::Private } else { Visibility::Public };
+            let owner = owner.map(login);
+            let grp = grp.map(group);
+            let n = case(&t.host, c, visibility, owner.as_deref(), grp.as_deref());
+            t.host.add_follow_up(NewFollowUp::note(n, "system", "note")).expect("note");
+            numbers.push(n);
+        }
+        for (i, (role, groups)) in w.agents.iter().enumerate() {
+            let me = t.host.as_agent(&login(i)).expect("agent");
+            let expected: BTreeSet<CaseNumber> = w
+                .cases
+                .iter()
+                .zip(&numbers)
+                .filter(|((private, owner, grp), _)| {
+                    !private
+                        || *role != Role::Agent
+                        || *owner == Some(i)
+                        || grp.is_some_and(|g| groups.contains(&g))
+                })
+                .map(|(_, n)| *n)
+                .collect();
+            prop_assert_eq!(&listed(&me), &expected);
+            let of_customer: BTreeSet<CaseNumber> =
+                me.cases_of(c, false).expect("cases").into_iter().map(|c| c.number).collect();
+            prop_assert_eq!(&of_customer, &expected);
+            let mut call = Interaction::new(Channel::Phone);
+            call.caller = Some("+33123456789".into());
+            let popped: BTreeSet<CaseNumber> =
+                me.screen_pop(call).expect("pop").open_cases.into_iter().collect();
+            prop_assert_eq!(&popped, &expected);
+            for n in &numbers {
+                let sees = expected.contains(n);
+                prop_assert_eq!(me.case(*n).is_ok(), sees);
+                prop_assert_eq!(me.follow_ups(*n, Page::default()).is_ok(), sees);
+            }
+        }
+    }
+}
