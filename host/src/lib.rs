@@ -62,7 +62,7 @@ pub use host::{Host, HostBuilder};
 pub use interact::{Disposed, FiredReminder, Tick};
 pub use runtime::AgentChange;
 pub use script::{DryRun, DryRunOutcome, ReloadReport, Scripts};
-pub use store::{CaseFilter, Page, TaskFilter};
+pub use store::{CaseFilter, Page, SearchFilter, SearchHit, TaskFilter};
 
 /// How many cases each property test runs: `PROPTEST_CASES` if set (for
 /// long runs, see RELIABILITY.md), else `default`, bounded for CI.

@@ -21,6 +21,7 @@ mod records;
 mod reminders;
 mod runner;
 mod scripts;
+mod search;
 mod store;
 mod store_invariants;
 mod util;

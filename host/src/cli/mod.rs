@@ -19,6 +19,7 @@ mod pop;
 mod records;
 mod run;
 mod script;
+mod search;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -118,6 +119,8 @@ enum Command {
     /// Groups (teams): add, list, members.
     #[command(subcommand)]
     Group(agents::GroupCmd),
+    /// Search cases, follow-ups and customers by the words in them, best first.
+    Search(search::SearchArgs),
     /// Print the completion script for a shell: bash, zsh, fish, elvish or powershell.
     Completions {
         /// The shell.
@@ -250,6 +253,7 @@ fn execute(cli: Cli) -> Result<()> {
         Command::Outbox(cmd) => outbox::run(&open(&config)?, cmd, &out),
         Command::Agent(cmd) => agents::agent(&open(&config)?, cmd, &out),
         Command::Group(cmd) => agents::group(&open(&config)?, cmd, &out),
+        Command::Search(args) => search::run(&open(&config)?, args, &out),
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "dossier", &mut script);

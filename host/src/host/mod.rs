@@ -21,7 +21,7 @@ use crate::error::Result;
 use crate::events::{Actor, Ctx, Handler, OutboxDelivery, Pipeline};
 use crate::runtime::Runtime;
 use crate::schema::Schema;
-use crate::store::{self, CaseFilter, Page, TaskFilter};
+use crate::store::{self, CaseFilter, Page, SearchFilter, SearchHit, TaskFilter};
 
 /// A running Dossier: the store, the schema, the scripts and plugins.
 ///
@@ -331,6 +331,17 @@ impl Host {
     /// Tasks matching `filter`, soonest due first.
     pub fn list_tasks(&self, filter: &TaskFilter, page: Page) -> Result<Vec<Task>> {
         self.rt.list_tasks(&self.ctx()?, filter, page)
+    }
+
+    // ----- search ----------------------------------------------------------
+
+    /// The best `limit` matches of `query` among case subjects and
+    /// descriptions, follow-up bodies and customers' names, accounts and
+    /// email addresses, ranked by relevance (bm25), each with a snippet.
+    /// Every word of `query` must appear (any case, accents ignored); what
+    /// the acting agent may not see is never returned.
+    pub fn search(&self, query: &str, filter: &SearchFilter, limit: u32) -> Result<Vec<SearchHit>> {
+        self.rt.search(&self.ctx()?, query, filter, limit)
     }
 
     // ----- outbox ----------------------------------------------------------

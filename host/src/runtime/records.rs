@@ -555,3 +555,25 @@ pub(crate) fn expect_record<T: TryFrom<Record, Error = Record>>(r: Record) -> Re
     T::try_from(r)
         .map_err(|r| Error::Refused(format!("internal error: save returned a {}", r.kind())))
 }
+
+impl Runtime {
+    /// Full-text search for the context's actor: see
+    /// [`Host::search`](crate::Host::search).
+    pub(crate) fn search(
+        &self,
+        ctx: &Ctx,
+        query: &str,
+        filter: &store::SearchFilter,
+        limit: u32,
+    ) -> Result<Vec<store::SearchHit>> {
+        let terms: Vec<String> = query.split_whitespace().map(str::to_owned).collect();
+        if terms.is_empty() {
+            return Err(Error::Refused(
+                "a search needs at least one word to look for".into(),
+            ));
+        }
+        let viewer = self.viewer(ctx)?;
+        self.store()
+            .read(|tx| tx.search(&terms, filter, &viewer, limit.clamp(1, 1000)))
+    }
+}

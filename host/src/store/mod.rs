@@ -96,13 +96,65 @@ fn ran_twice() -> Error {
 
 /// Everything a transaction can do.
 pub(crate) trait Tx:
-    CustomerTx + CaseTx + FollowUpTx + TaskTx + LookupTx + OutboxTx + SchemaTx + AgentTx
+    CustomerTx + CaseTx + FollowUpTx + TaskTx + LookupTx + OutboxTx + SchemaTx + AgentTx + SearchTx
 {
 }
 
 impl<T> Tx for T where
-    T: CustomerTx + CaseTx + FollowUpTx + TaskTx + LookupTx + OutboxTx + SchemaTx + AgentTx
+    T: CustomerTx
+        + CaseTx
+        + FollowUpTx
+        + TaskTx
+        + LookupTx
+        + OutboxTx
+        + SchemaTx
+        + AgentTx
+        + SearchTx
 {
+}
+
+/// Full-text search over cases, follow-ups and customers.
+pub(crate) trait SearchTx {
+    /// The best `limit` matches of `terms` (each a word the text must
+    /// contain) that `viewer` may see, ranked (bm25), with `filter` applied.
+    fn search(
+        &self,
+        terms: &[String],
+        filter: &SearchFilter,
+        viewer: &Viewer,
+        limit: u32,
+    ) -> Result<Vec<SearchHit>>;
+}
+
+/// What a search is narrowed to. A case filter (status, owner, group)
+/// leaves out customers, which are no case.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SearchFilter {
+    /// Only cases (and their follow-ups) in this status.
+    pub status: Option<String>,
+    /// Only this customer, their cases and follow-ups.
+    pub customer: Option<CustomerId>,
+    /// Only cases owned by this agent, and their follow-ups.
+    pub owner: Option<String>,
+    /// Only cases of this group, and their follow-ups.
+    pub group: Option<String>,
+}
+
+/// One search result.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SearchHit {
+    /// `case`, `follow_up` or `customer`.
+    pub kind: String,
+    /// The record's id (the case number for a case).
+    pub id: i64,
+    /// The case it is, or belongs to.
+    pub case_number: Option<CaseNumber>,
+    /// The customer it concerns.
+    pub customer: Option<CustomerId>,
+    /// The matching text around the terms, the terms in `[` `]`.
+    pub snippet: String,
+    /// bm25 relevance: lower is better.
+    pub rank: f64,
 }
 
 /// Agents and groups.

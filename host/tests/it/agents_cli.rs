@@ -100,3 +100,48 @@ fn a_store_without_agents_runs_as_system() {
             .success()
     );
 }
+
+#[test]
+fn search_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path();
+    json(d, &["init"]);
+    json(
+        d,
+        &["customer", "add", "--account", "AC-1", "--name", "Ada"],
+    );
+    json(
+        d,
+        &[
+            "case",
+            "open",
+            "--customer",
+            "AC-1",
+            "--subject",
+            "Printer on fire",
+        ],
+    );
+    json(
+        d,
+        &[
+            "followup",
+            "add",
+            "--case",
+            "1",
+            "--note",
+            "The printer smokes",
+        ],
+    );
+    let hits = json(d, &["search", "printer"]);
+    assert_eq!(hits.as_array().map(Vec::len), Some(2), "{hits}");
+    let out = dossier(d, &["search", "smokes"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "follow-up #1 on case 1: The printer [smokes]\n"
+    );
+    json(d, &["case", "assign", "1", "--owner", "agent.smith"]);
+    let mine = json(d, &["search", "--mine", "printer"]);
+    assert_eq!(mine.as_array().map(Vec::len), Some(2), "{mine}");
+    let out = dossier(d, &["search", "--customer", "AC-9", "printer"]);
+    assert_eq!(out.status.code(), Some(1));
+}

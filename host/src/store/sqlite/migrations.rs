@@ -193,6 +193,72 @@ CREATE TABLE agent_groups (
 ) WITHOUT ROWID;
 CREATE INDEX agent_groups_name ON agent_groups(name, login);
 "#,
+    // 5: full-text search over case subjects and descriptions, follow-up
+    // bodies, and customers' names, accounts and email addresses; kept in
+    // step by triggers in the same transaction as each write. A row's rowid
+    // is its record's id times 4 plus its kind (1 case, 2 follow-up,
+    // 3 customer), so a trigger finds it without a scan.
+    r#"
+CREATE VIRTUAL TABLE search_index USING fts5(
+    text, kind UNINDEXED, ref UNINDEXED, case_number UNINDEXED, customer_id UNINDEXED,
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+INSERT INTO search_index (rowid, text, kind, ref, case_number, customer_id)
+    SELECT number * 4 + 1, subject || ' ' || description, 'case', number, number, customer_id
+    FROM cases;
+INSERT INTO search_index (rowid, text, kind, ref, case_number, customer_id)
+    SELECT f.id * 4 + 2, f.body, 'follow_up', f.id, f.case_number, c.customer_id
+    FROM follow_ups f JOIN cases c ON c.number = f.case_number;
+INSERT INTO search_index (rowid, text, kind, ref, case_number, customer_id)
+    SELECT id * 4 + 3, name || ' ' || account || ' ' || coalesce(
+        (SELECT group_concat(address, ' ') FROM customer_emails WHERE customer_id = customers.id), ''),
+        'customer', id, NULL, id
+    FROM customers;
+
+CREATE TRIGGER search_case_insert AFTER INSERT ON cases BEGIN
+    INSERT INTO search_index (rowid, text, kind, ref, case_number, customer_id)
+    VALUES (new.number * 4 + 1, new.subject || ' ' || new.description, 'case', new.number,
+            new.number, new.customer_id);
+END;
+CREATE TRIGGER search_case_update AFTER UPDATE OF subject, description, customer_id ON cases BEGIN
+    DELETE FROM search_index WHERE rowid = old.number * 4 + 1;
+    INSERT INTO search_index (rowid, text, kind, ref, case_number, customer_id)
+    VALUES (new.number * 4 + 1, new.subject || ' ' || new.description, 'case', new.number,
+            new.number, new.customer_id);
+END;
+CREATE TRIGGER search_follow_up_insert AFTER INSERT ON follow_ups BEGIN
+    INSERT INTO search_index (rowid, text, kind, ref, case_number, customer_id)
+    VALUES (new.id * 4 + 2, new.body, 'follow_up', new.id, new.case_number,
+            (SELECT customer_id FROM cases WHERE number = new.case_number));
+END;
+CREATE TRIGGER search_customer_insert AFTER INSERT ON customers BEGIN
+    INSERT INTO search_index (rowid, text, kind, ref, case_number, customer_id)
+    VALUES (new.id * 4 + 3, new.name || ' ' || new.account, 'customer', new.id, NULL, new.id);
+END;
+CREATE TRIGGER search_customer_update AFTER UPDATE OF name, account ON customers BEGIN
+    DELETE FROM search_index WHERE rowid = old.id * 4 + 3;
+    INSERT INTO search_index (rowid, text, kind, ref, case_number, customer_id)
+    VALUES (new.id * 4 + 3, new.name || ' ' || new.account || ' ' || coalesce(
+        (SELECT group_concat(address, ' ') FROM customer_emails WHERE customer_id = new.id), ''),
+        'customer', new.id, NULL, new.id);
+END;
+CREATE TRIGGER search_email_insert AFTER INSERT ON customer_emails BEGIN
+    DELETE FROM search_index WHERE rowid = new.customer_id * 4 + 3;
+    INSERT INTO search_index (rowid, text, kind, ref, case_number, customer_id)
+    SELECT id * 4 + 3, name || ' ' || account || ' ' || coalesce(
+        (SELECT group_concat(address, ' ') FROM customer_emails WHERE customer_id = id), ''),
+        'customer', id, NULL, id
+    FROM customers WHERE id = new.customer_id;
+END;
+CREATE TRIGGER search_email_delete AFTER DELETE ON customer_emails BEGIN
+    DELETE FROM search_index WHERE rowid = old.customer_id * 4 + 3;
+    INSERT INTO search_index (rowid, text, kind, ref, case_number, customer_id)
+    SELECT id * 4 + 3, name || ' ' || account || ' ' || coalesce(
+        (SELECT group_concat(address, ' ') FROM customer_emails WHERE customer_id = id), ''),
+        'customer', id, NULL, id
+    FROM customers WHERE id = old.customer_id;
+END;
+"#,
 ];
 
 /// Brings the file to the schema version this build writes (refusing a

@@ -14,6 +14,7 @@ mod follow_ups;
 mod interactions;
 mod migrations;
 mod outbox;
+mod search;
 mod tasks;
 
 use std::cell::Cell;

@@ -1,0 +1,76 @@
+//! Full-text search: the FTS5 table `search_index`, kept in step by the
+//! triggers of migration 5.
+
+use dossier_sdk::{CaseNumber, CustomerId};
+use rusqlite::params;
+
+use super::SqliteTx;
+use crate::error::Result;
+use crate::store::{SearchFilter, SearchHit, SearchTx, Viewer};
+
+/// `terms` as an FTS5 query: every term must appear, each quoted so that no
+/// input is read as FTS5 syntax (`"` doubled inside a term).
+fn match_expression(terms: &[String]) -> String {
+    terms
+        .iter()
+        .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+impl SearchTx for SqliteTx<'_> {
+    fn search(
+        &self,
+        terms: &[String],
+        filter: &SearchFilter,
+        viewer: &Viewer,
+        limit: u32,
+    ) -> Result<Vec<SearchHit>> {
+        let conn = self.conn;
+        let case_filter =
+            filter.status.is_some() || filter.owner.is_some() || filter.group.is_some();
+        let sql = format!(
+            "SELECT search_index.kind, search_index.ref, search_index.case_number,
+                    search_index.customer_id,
+                    snippet(search_index, 0, '[', ']', '…', 12), bm25(search_index)
+             FROM search_index LEFT JOIN cases ON cases.number = search_index.case_number
+             WHERE search_index MATCH ?1
+               AND (search_index.case_number IS NULL OR {})
+               AND (?4 IS NULL OR cases.status = ?4)
+               AND (?5 IS NULL OR search_index.customer_id = ?5)
+               AND (?6 IS NULL OR cases.owner = ?6)
+               AND (?7 IS NULL OR cases.grp = ?7)
+               AND (NOT ?8 OR search_index.case_number IS NOT NULL)
+             ORDER BY bm25(search_index) LIMIT ?9",
+            super::cases::visible(2, 3)
+        );
+        let (all, login) = viewer.params();
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let hits = stmt
+            .query_map(
+                params![
+                    match_expression(terms),
+                    all,
+                    login,
+                    filter.status,
+                    filter.customer.map(|c| c.0),
+                    filter.owner,
+                    filter.group,
+                    case_filter,
+                    limit
+                ],
+                |r| {
+                    Ok(SearchHit {
+                        kind: r.get(0)?,
+                        id: r.get(1)?,
+                        case_number: r.get::<_, Option<i64>>(2)?.map(CaseNumber),
+                        customer: r.get::<_, Option<i64>>(3)?.map(CustomerId),
+                        snippet: r.get(4)?,
+                        rank: r.get(5)?,
+                    })
+                },
+            )?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(hits)
+    }
+}
