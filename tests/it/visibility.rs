@@ -229,3 +229,44 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn case_lists_filter_by_group_status_and_priority_and_sort_by_last_activity() {
+    let t = TestStore::new(FIELDS);
+    t.host.add_group("tier2", None).expect("group");
+    let c = t.customer("AC-1", "+33123456789");
+    let first = case(&t.host, c, Visibility::Public, None, Some("tier2"));
+    let second = case(&t.host, c, Visibility::Public, None, None);
+    let third = t
+        .host
+        .open_case(NewCase {
+            priority: Some("high".into()),
+            ..NewCase::new(c, "urgent")
+        })
+        .expect("case")
+        .number;
+    let order = |filter: &CaseFilter| -> Vec<CaseNumber> {
+        t.host
+            .list_cases(filter, Page::default())
+            .expect("list")
+            .into_iter()
+            .map(|c| c.number)
+            .collect()
+    };
+    assert_eq!(order(&CaseFilter::default()), vec![third, second, first]);
+    // A note on the oldest case makes it the most recently active.
+    t.clock.advance(chrono::Duration::minutes(5));
+    t.host
+        .add_follow_up(NewFollowUp::note(first, "ann", "called back"))
+        .expect("note");
+    assert_eq!(order(&CaseFilter::default()), vec![first, third, second]);
+    let by = |group: Option<&str>, status: Option<&str>, priority: Option<&str>| CaseFilter {
+        group: group.map(str::to_owned),
+        status: status.map(str::to_owned),
+        priority: priority.map(str::to_owned),
+        ..Default::default()
+    };
+    assert_eq!(order(&by(Some("tier2"), None, None)), vec![first]);
+    assert_eq!(order(&by(None, None, Some("high"))), vec![third]);
+    assert!(order(&by(None, Some("closed"), None)).is_empty());
+}

@@ -409,8 +409,20 @@ pub(crate) struct CaseList {
     #[arg(long)]
     closed: bool,
     /// Only cases owned by this agent.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "mine")]
     owner: Option<String>,
+    /// Only cases you own (you: --as, $DOSSIER_AGENT or $USER).
+    #[arg(long)]
+    mine: bool,
+    /// Only cases of this group.
+    #[arg(long)]
+    group: Option<String>,
+    /// Only cases in this status.
+    #[arg(long)]
+    status: Option<String>,
+    /// Only cases of this priority.
+    #[arg(long)]
+    priority: Option<String>,
     #[command(flatten)]
     page: PageArgs,
 }
@@ -492,7 +504,22 @@ pub(crate) fn case(host: &Host, cmd: CaseCmd, out: &Out) -> Result<()> {
                 } else {
                     None
                 },
-                owner: l.owner,
+                owner: if l.mine {
+                    match host.actor() {
+                        crate::events::Actor::Agent(login) => Some(login.clone()),
+                        crate::events::Actor::System => {
+                            return Err(Error::Refused(
+                                "--mine needs an agent: pass --as LOGIN (this store has no agents yet)"
+                                    .into(),
+                            ));
+                        }
+                    }
+                } else {
+                    l.owner
+                },
+                group: l.group,
+                status: l.status,
+                priority: l.priority,
             };
             output::cases(out, &host.list_cases(&filter, l.page.page())?, "no cases")?;
         }

@@ -272,7 +272,9 @@ impl Host {
         self.rt.modify_case(&self.ctx()?, number, label, change)
     }
 
-    /// Cases matching `filter`, highest number first.
+    /// The cases matching `filter` that the acting agent may see, last
+    /// activity first (the case's own last change or its newest follow-up,
+    /// whichever is later), the newest case first among equals.
     pub fn list_cases(&self, filter: &CaseFilter, page: Page) -> Result<Vec<Case>> {
         self.rt.list_cases(&self.ctx()?, filter, page)
     }

@@ -413,7 +413,7 @@ impl Runtime {
         let filter = CaseFilter {
             customer: Some(customer),
             open: open_only.then_some(true),
-            owner: None,
+            ..Default::default()
         };
         self.list_cases(
             ctx,

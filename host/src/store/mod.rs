@@ -442,6 +442,12 @@ pub struct CaseFilter {
     pub open: Option<bool>,
     /// Only cases owned by this agent.
     pub owner: Option<String>,
+    /// Only cases of this group.
+    pub group: Option<String>,
+    /// Only cases in this status.
+    pub status: Option<String>,
+    /// Only cases of this priority.
+    pub priority: Option<String>,
 }
 
 /// Which tasks a listing returns.

@@ -142,6 +142,14 @@ fn search_from_the_command_line() {
     json(d, &["case", "assign", "1", "--owner", "agent.smith"]);
     let mine = json(d, &["search", "--mine", "printer"]);
     assert_eq!(mine.as_array().map(Vec::len), Some(2), "{mine}");
+    let mine = json(d, &["case", "list", "--mine", "--status", "open"]);
+    assert_eq!(mine[0]["number"], 1);
+    assert_eq!(
+        json(d, &["case", "list", "--priority", "urgent"])
+            .as_array()
+            .map(Vec::len),
+        Some(0)
+    );
     let out = dossier(d, &["search", "--customer", "AC-9", "printer"]);
     assert_eq!(out.status.code(), Some(1));
 }

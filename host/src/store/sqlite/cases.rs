@@ -158,11 +158,17 @@ impl CaseTx for SqliteTx<'_> {
         viewer: &Viewer,
     ) -> Result<Vec<Case>> {
         let conn = self.conn;
+        // Last activity first: the case's own last change or its newest
+        // follow-up, whichever is later; newest case first among equals.
         let sql = format!(
             "SELECT {CASE_COLUMNS} FROM cases
              WHERE (?1 IS NULL OR customer_id = ?1) AND (?2 IS NULL OR is_open = ?2)
-               AND (?3 IS NULL OR owner = ?3) AND {}
-             ORDER BY number DESC LIMIT ?4 OFFSET ?5",
+               AND (?3 IS NULL OR owner = ?3) AND (?8 IS NULL OR grp = ?8)
+               AND (?9 IS NULL OR status = ?9) AND (?10 IS NULL OR priority = ?10) AND {}
+             ORDER BY max(updated_at, coalesce((SELECT created_at FROM follow_ups
+                      WHERE case_number = cases.number ORDER BY id DESC LIMIT 1), '')) DESC,
+                      number DESC
+             LIMIT ?4 OFFSET ?5",
             visible(6, 7)
         );
         let (all, login) = viewer.params();
@@ -177,7 +183,10 @@ impl CaseTx for SqliteTx<'_> {
                 page.limit,
                 page.offset,
                 all,
-                login
+                login,
+                filter.group,
+                filter.status,
+                filter.priority
             ],
         )
     }
