@@ -210,3 +210,37 @@ fn a_case_update_that_changes_the_owner_is_checked_too_but_routing_hooks_are_not
     assert_eq!(err.code(), "permission_denied");
     assert_eq!(host.case(case.number).expect("case").owner, None);
 }
+
+#[test]
+fn an_agent_writes_follow_ups_as_themselves_and_admins_as_anyone() {
+    let t = TestStore::new(FIELDS);
+    t.host.first_admin("root").expect("admin");
+    t.host
+        .add_agent(agent("ann", Role::Agent, &[]))
+        .expect("ann");
+    let c = t.customer("AC-1", "+33123456789");
+    let case = t.host.open_case(NewCase::new(c, "Printer")).expect("case");
+    let ann = t.host.as_agent("ann").expect("ann");
+    ann.add_follow_up(dossier_sdk::NewFollowUp::note(case.number, "ann", "mine"))
+        .expect("as herself");
+    let err = ann
+        .add_follow_up(dossier_sdk::NewFollowUp::note(
+            case.number,
+            "root",
+            "forged",
+        ))
+        .expect_err("as someone else");
+    assert_eq!(
+        err.to_string(),
+        "agent ann may not write a follow-up as `root`: agents write as themselves, only admins may give another author"
+    );
+    t.host
+        .as_agent("root")
+        .expect("root")
+        .add_follow_up(dossier_sdk::NewFollowUp::note(
+            case.number,
+            "ann",
+            "for ann",
+        ))
+        .expect("an admin may");
+}

@@ -4,7 +4,7 @@ use clap::Args;
 use dossier_sdk::{CaseNumber, Channel, Interaction};
 
 use super::Out;
-use super::records::default_agent;
+use super::records::acting_login;
 use crate::error::Result;
 use crate::host::Host;
 
@@ -37,7 +37,7 @@ pub(crate) struct DisposeArgs {
 pub(crate) fn run(host: &Host, args: DisposeArgs, out: &Out) -> Result<()> {
     let interaction = Interaction {
         case_number: args.case.map(CaseNumber),
-        agent: Some(args.agent.unwrap_or_else(default_agent)),
+        agent: Some(args.agent.unwrap_or_else(|| acting_login(host))),
         ..Interaction::new(args.channel)
     };
     let Some(code) = args.code.filter(|_| !args.none) else {

@@ -101,6 +101,15 @@ pub(crate) fn find_customer(host: &Host, key: &str) -> Result<Customer> {
 }
 
 /// The agent name used when `--author` is not given.
+/// The agent a command is for when the user names none: the agent acting
+/// (`--as`), else `$DOSSIER_AGENT`, then `$USER`.
+pub(crate) fn acting_login(host: &Host) -> String {
+    match host.actor() {
+        crate::events::Actor::Agent(login) => login.clone(),
+        crate::events::Actor::System => default_agent(),
+    }
+}
+
 pub(crate) fn default_agent() -> String {
     std::env::var("DOSSIER_AGENT")
         .or_else(|_| std::env::var("USER"))
@@ -642,7 +651,7 @@ pub(crate) fn follow_up(host: &Host, cmd: FollowUpCmd, out: &Out) -> Result<()> 
             };
             let mut new = NewFollowUp::note(
                 CaseNumber(a.case),
-                a.author.unwrap_or_else(default_agent),
+                a.author.unwrap_or_else(|| acting_login(host)),
                 body,
             );
             new.kind = kind;

@@ -286,8 +286,20 @@ impl Host {
 
     // ----- follow-ups ------------------------------------------------------
 
-    /// Appends a follow-up to a case. Follow-ups are never modified afterwards.
+    /// Appends a follow-up to a case. Follow-ups are never modified
+    /// afterwards. An agent writes as themselves: only `system` and admins
+    /// may give another author.
     pub fn add_follow_up(&self, new: NewFollowUp) -> Result<FollowUp> {
+        if let Actor::Agent(login) = &self.actor
+            && new.author != *login
+            && self.rt.acting_agent(login)?.role != dossier_sdk::Role::Admin
+        {
+            return Err(crate::Error::Refused(format!(
+                "agent {login} may not write a follow-up as `{}`: agents write as themselves, \
+                 only admins may give another author",
+                new.author
+            )));
+        }
         self.rt.add_follow_up(&self.ctx()?, new)
     }
 
