@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 use dossier_sdk::{
-    Channel, CustomerQuery, Email, FieldValue, FollowUpKind, Interaction, NewCase, NewCustomer,
-    NewFollowUp, NewTask, Phone, TaskKind,
+    Channel, CustomerQuery, Email, FieldValue, FollowUpKind, Interaction, NewAgent, NewCase,
+    NewCustomer, NewFollowUp, NewTask, Phone, Role, TaskKind, Visibility,
 };
 
 use super::Out;
@@ -15,6 +15,7 @@ use super::output;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::host::Host;
+use crate::store::SearchFilter;
 
 /// The example scripts the demo installs (from `scripts/`).
 const DEMO_SCRIPTS: [(&str, &str); 2] = [
@@ -245,6 +246,57 @@ pub(crate) fn run(args: DemoArgs, out: &Out) -> Result<()> {
     }
     if let Err(e) = host.assign_case(case.number, Some("agent.jones".into()), None) {
         out.say(format!("refused: {e}"))?;
+    }
+
+    step("Agents: a private case is seen by its owner, their group and supervisors only")?;
+    host.add_group("tier2", None)?;
+    for (login, role, groups) in [
+        ("agent.smith", Role::Agent, vec!["tier2".to_owned()]),
+        ("agent.jones", Role::Agent, Vec::new()),
+        ("agent.lee", Role::Supervisor, Vec::new()),
+    ] {
+        host.add_agent(NewAgent {
+            login: login.into(),
+            role,
+            groups,
+            ..Default::default()
+        })?;
+    }
+    let private = host.open_case(NewCase {
+        visibility: Visibility::Private,
+        owner: Some("agent.smith".into()),
+        group: Some("tier2".into()),
+        description: "Renegotiating Grace's support contract".into(),
+        ..NewCase::new(grace.id, "Contract renegotiation")
+    })?;
+    let jones = host.as_agent("agent.jones")?;
+    if let Err(e) = jones.case(private.number) {
+        out.say(format!("agent.jones: {e}"))?;
+    }
+    let lee = host.as_agent("agent.lee")?;
+    let seen = lee.case(private.number)?;
+    out.say(format!(
+        "agent.lee (supervisor) sees case {}: {}",
+        seen.number, seen.subject
+    ))?;
+
+    step("Search: every word must appear, best match first, only what the agent may see")?;
+    for (who, agent) in [("agent.jones", &jones), ("agent.lee", &lee)] {
+        let hits = agent.search("contract", &SearchFilter::default(), 5)?;
+        out.say(format!(
+            "{who} searching `contract`: {} result(s)",
+            hits.len()
+        ))?;
+        for hit in hits {
+            out.say(format!("  {} {}: {}", hit.kind, hit.id, hit.snippet))?;
+        }
+    }
+    let hits = jones.search("schedule", &SearchFilter::default(), 5)?;
+    for hit in hits {
+        out.say(format!(
+            "agent.jones searching `schedule`: {} {}: {}",
+            hit.kind, hit.id, hit.snippet
+        ))?;
     }
 
     if out.json() {
