@@ -239,6 +239,19 @@ fn main() -> BenchResult<()> {
     scripted_config.scripts.dir = scripts.path().to_owned();
     scripted_config.scripts.files = vec!["pop.rhai".into()];
     let scripted = Host::open(scripted_config)?;
+    // An agent without `see_all_private`: every pop and list applies the
+    // visibility condition for them. Added once to the cached file.
+    if host.agent("bench.agent").is_err() {
+        host.add_agent(dossier_sdk::NewAgent {
+            login: "bench.agent".into(),
+            ..Default::default()
+        })?;
+    }
+    let agent = host.as_agent("bench.agent")?;
+    let first_page = dossier_host::Page {
+        offset: 0,
+        limit: 20,
+    };
 
     let mut rng = Lcg(7);
     let picks: Vec<u64> = (0..2 * LOOKUPS).map(|_| rng.next() % CUSTOMERS).collect();
@@ -310,6 +323,32 @@ fn main() -> BenchResult<()> {
             "Host::screen_pop, one on_screen_pop script",
             Box::new(|i| expect(i, &numbers[i], scripted.screen_pop(call(&numbers[i]))?)),
         ),
+        (
+            "Host::screen_pop as an agent (visibility applied)",
+            Box::new(|i| expect(i, &numbers[i], agent.screen_pop(call(&numbers[i]))?)),
+        ),
+        (
+            "Host::list_cases of the caller, as system",
+            Box::new(|i| {
+                let filter = dossier_host::CaseFilter {
+                    customer: Some(CustomerId(picks[i] as i64 + 1)),
+                    ..Default::default()
+                };
+                host.list_cases(&filter, first_page)?;
+                Ok(())
+            }),
+        ),
+        (
+            "Host::list_cases of the caller, as an agent",
+            Box::new(|i| {
+                let filter = dossier_host::CaseFilter {
+                    customer: Some(CustomerId(picks[i] as i64 + 1)),
+                    ..Default::default()
+                };
+                agent.list_cases(&filter, first_page)?;
+                Ok(())
+            }),
+        ),
     ];
     let names: Vec<&str> = contenders.iter().map(|(n, _)| *n).collect();
     let stats = common::interleaved(&mut contenders, LOOKUPS, LOOKUPS, 1000)?;
@@ -341,6 +380,12 @@ fn main() -> BenchResult<()> {
         ratio(5, 4),
         ratio(3, 0),
         ratio(6, 0)
+    );
+    println!(
+        "visibility cost: pop as an agent vs as system {:.2}x (target >= 0.91x, i.e. at most 10% \
+         slower); case list as an agent vs as system {:.2}x (same target)",
+        ratio(7, 2),
+        ratio(9, 8)
     );
     println!(
         "memory: VmRSS {:.1} MiB, VmHWM {:.1} MiB after the pops, with both hosts open \

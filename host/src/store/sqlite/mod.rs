@@ -364,4 +364,28 @@ mod tests {
             })
             .expect("reads");
     }
+
+    #[test]
+    fn a_case_listing_by_customer_is_an_index_lookup() {
+        let store = SqliteStore::in_memory().expect("store");
+        let filter = crate::store::CaseFilter {
+            customer: Some(CustomerId(1)),
+            ..Default::default()
+        };
+        for viewer in [Viewer::All, Viewer::Agent("ann".into())] {
+            let (sql, values) =
+                cases::list_cases_sql(&filter, crate::store::Page::default(), &viewer);
+            let plan = store
+                .write_as("plan", "BEGIN IMMEDIATE", |conn| {
+                    let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+                    let rows: Vec<String> = stmt
+                        .query_map(rusqlite::params_from_iter(values), |r| r.get(3))?
+                        .collect::<rusqlite::Result<_>>()?;
+                    Ok(rows.join("; "))
+                })
+                .expect("plan");
+            assert!(plan.contains("cases_customer"), "{plan}");
+            assert!(!plan.contains("SCAN cases"), "{plan}");
+        }
+    }
 }

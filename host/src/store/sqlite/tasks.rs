@@ -1,7 +1,7 @@
 //! Tasks and their reminders.
 
 use chrono::{DateTime, Utc};
-use dossier_sdk::{CaseNumber, CustomerId, ObjectKind, Task, TaskId, TaskStatus};
+use dossier_sdk::{CaseNumber, CustomerId, ObjectKind, Task, TaskId};
 use rusqlite::types::Value;
 use rusqlite::{Connection, Row, params, params_from_iter};
 
@@ -136,25 +136,35 @@ impl TaskTx for SqliteTx<'_> {
 
     fn list_tasks(&self, schema: &Schema, filter: &TaskFilter, page: Page) -> Result<Vec<Task>> {
         let conn = self.conn;
+        // Only the conditions the filter sets, so each can use its index.
+        let mut conditions = vec!["1".to_owned()];
+        let mut values: Vec<Value> = Vec::new();
+        let mut condition = |sql: &str, value: Value| {
+            values.push(value);
+            conditions.push(sql.replace('?', &format!("?{}", values.len())));
+        };
+        if let Some(c) = filter.case {
+            condition("case_number = ?", c.0.into());
+        }
+        if let Some(c) = filter.customer {
+            condition("customer_id = ?", c.0.into());
+        }
+        if let Some(a) = &filter.assignee {
+            condition("assignee = ?", a.clone().into());
+        }
+        if let Some(s) = filter.status {
+            condition("status = ?", s.as_str().to_owned().into());
+        }
+        let n = values.len();
+        values.push(page.limit.into());
+        values.push(page.offset.into());
         let sql = format!(
-            "SELECT {TASK_COLUMNS} FROM tasks
-             WHERE (?1 IS NULL OR case_number = ?1) AND (?2 IS NULL OR customer_id = ?2)
-               AND (?3 IS NULL OR assignee = ?3) AND (?4 IS NULL OR status = ?4)
-             ORDER BY due_at, id LIMIT ?5 OFFSET ?6"
+            "SELECT {TASK_COLUMNS} FROM tasks WHERE {} ORDER BY due_at, id LIMIT ?{} OFFSET ?{}",
+            conditions.join(" AND "),
+            n + 1,
+            n + 2
         );
-        query_tasks(
-            conn,
-            schema,
-            &sql,
-            params![
-                filter.case.map(|c| c.0),
-                filter.customer.map(|c| c.0),
-                filter.assignee,
-                filter.status.map(TaskStatus::as_str),
-                page.limit,
-                page.offset
-            ],
-        )
+        query_tasks(conn, schema, &sql, params_from_iter(values))
     }
 
     fn due_reminder_ids(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<TaskId>> {
