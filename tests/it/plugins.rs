@@ -187,7 +187,7 @@ fn screen_pop_and_disposition_handlers_read_and_write_through_the_host() {
 
 #[test]
 fn calls_into_a_plugin_that_is_not_thread_safe_never_overlap() {
-    // The probe sleeps 20 ms per before_save and fails if another call is in
+    // The probe stays in flight (yielding the CPU) per before_save and fails if another call is in
     // progress; it does not declare itself thread-safe, so the host must
     // serialize. `test_support::fire` calls handlers without taking the
     // write lock, so only that serialization

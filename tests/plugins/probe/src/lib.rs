@@ -8,13 +8,12 @@
 //! | `priority` | `before_save` of a case: set its priority |
 //! | `note` | `before_save` of a case update: add a note with this body (host callback) |
 //! | `fail_after_save` | `after_save`: fail |
-//! | `overlap_check` | `before_save`: fail if another call is in progress (sleeps 20 ms) |
+//! | `overlap_check` | `before_save`: fail if another call is in progress (stays in flight, yielding the CPU, for a while) |
 //! | `require_note` | `before_save` of a case update closing it: veto unless it holds a note (callbacks `follow_ups`, `cases`) |
 //! | (always) | `screen_pop` with a caller: find the customer by phone (callback), pop its only open case or itself |
 //! | (always) | `disposition` `callback`: read the case and customer, plan a call task (callbacks) |
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 use dossier_sdk::prelude::*;
 use serde::Deserialize;
@@ -58,7 +57,11 @@ impl Plugin for Probe {
     fn before_save(&self, event: &mut SaveEvent) -> Result<Outcome> {
         if self.config.overlap_check {
             let others = self.in_flight.fetch_add(1, Ordering::SeqCst);
-            std::thread::sleep(Duration::from_millis(20));
+            // Stay in flight a while without sleeping: hand the CPU to any
+            // other thread that might be calling in at the same time.
+            for _ in 0..10_000 {
+                std::thread::yield_now();
+            }
             self.in_flight.fetch_sub(1, Ordering::SeqCst);
             if others > 0 {
                 return Err(Error::failed("two calls overlapped"));
