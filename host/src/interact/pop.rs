@@ -58,8 +58,11 @@ impl Step for Pop {
             .take()
             .ok_or_else(|| Error::Refused("internal error: a pop was resolved twice".into()))?;
         let region = &rt.config().phone.default_region;
-        let viewer = rt.viewer(ctx)?;
-        let pop = rt.read(|tx, schema| resolve(tx, schema, region, &viewer, interaction))?;
+        let (pop, viewer) = rt.read(|tx, schema| {
+            let viewer = crate::runtime::viewer_in(tx, ctx)?;
+            let pop = resolve(tx, schema, region, &viewer, interaction)?;
+            Ok((pop, viewer))
+        })?;
         self.viewer = Some(viewer);
         Ok(Some(Event::ScreenPop(pop)))
     }

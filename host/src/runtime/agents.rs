@@ -302,14 +302,7 @@ impl Runtime {
     pub(crate) fn viewer(&self, ctx: &Ctx) -> Result<crate::store::Viewer> {
         match ctx.actor() {
             Actor::System => Ok(crate::store::Viewer::All),
-            Actor::Agent(login) => {
-                let agent = self.acting_agent(login)?;
-                Ok(if agent.has(Permission::SeeAllPrivate) {
-                    crate::store::Viewer::All
-                } else {
-                    crate::store::Viewer::Agent(login.clone())
-                })
-            }
+            Actor::Agent(_) => self.store().read(|tx| viewer_in(tx, ctx)),
         }
     }
 
@@ -332,5 +325,26 @@ impl Runtime {
             },
             _ => Error::not_found(dossier_sdk::ObjectKind::Case, format!("#{number}")),
         })
+    }
+}
+
+/// [`Runtime::viewer`] inside a read already open, so that an agent's pop or
+/// list reads the agent and the records in one transaction.
+pub(crate) fn viewer_in(tx: &dyn crate::store::Tx, ctx: &Ctx) -> Result<crate::store::Viewer> {
+    match ctx.actor() {
+        Actor::System => Ok(crate::store::Viewer::All),
+        Actor::Agent(login) => {
+            let agent =
+                tx.agent(login)?
+                    .filter(|a| !a.disabled)
+                    .ok_or_else(|| Error::UnknownAgent {
+                        login: login.clone(),
+                    })?;
+            Ok(if agent.has(Permission::SeeAllPrivate) {
+                crate::store::Viewer::All
+            } else {
+                crate::store::Viewer::Agent(login.clone())
+            })
+        }
     }
 }

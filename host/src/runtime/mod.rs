@@ -12,6 +12,7 @@ mod records;
 mod rules;
 
 pub use agents::AgentChange;
+pub(crate) use agents::viewer_in;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

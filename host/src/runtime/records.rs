@@ -400,8 +400,10 @@ impl Runtime {
         filter: &CaseFilter,
         page: Page,
     ) -> Result<Vec<Case>> {
-        let viewer = self.viewer(_ctx)?;
-        self.read(|tx, schema| tx.list_cases(schema, filter, page, &viewer))
+        self.read(|tx, schema| {
+            let viewer = super::viewer_in(tx, _ctx)?;
+            tx.list_cases(schema, filter, page, &viewer)
+        })
     }
 
     pub(crate) fn cases_of(
