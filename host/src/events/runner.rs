@@ -72,23 +72,26 @@ impl Runtime {
             let label = step.label().to_owned();
             return self.transaction(&label, || {
                 let event = step.built_in(self, ctx)?;
-                self.dispatch(ctx, step, event)
+                let handled = self.wanted(event.as_ref());
+                self.dispatch(ctx, step, event, handled)
             });
         }
         let event = step.built_in(self, ctx)?;
-        let guarded = step.kind().guards_write()
-            && event
-                .as_ref()
-                .is_some_and(|e| self.pipeline().any_handles(e));
-        if guarded {
+        let handled = self.wanted(event.as_ref());
+        if handled && step.kind().guards_write() {
             // The step itself only read: take the write lock only if a
             // handler writes, so a pop with hooks still never waits for a
             // writer unless its hooks write.
             let label = step.label().to_owned();
-            self.guarded(&label, || self.dispatch(ctx, step, event))
+            self.guarded(&label, || self.dispatch(ctx, step, event, handled))
         } else {
-            self.dispatch(ctx, step, event)
+            self.dispatch(ctx, step, event, handled)
         }
+    }
+
+    /// Whether some handler wants `event` (asked once per run).
+    fn wanted(&self, event: Option<&Event>) -> bool {
+        event.is_some_and(|e| self.pipeline().any_handles(e))
     }
 
     fn dispatch<S: Step>(
@@ -96,11 +99,12 @@ impl Runtime {
         ctx: &Ctx,
         mut step: S,
         event: Option<Event>,
+        handled: bool,
     ) -> Result<S::Out> {
         let Some(mut event) = event else {
             return step.finish(self, ctx, None);
         };
-        if self.pipeline().any_handles(&event) {
+        if handled {
             let before = event.clone();
             let mut handler_ctx = ctx.share();
             self.pipeline().run(&mut handler_ctx, &mut event)?;

@@ -44,7 +44,8 @@ fn host_write<R>(f: impl FnOnce(&Ctx) -> crate::Result<R>) -> RhaiResult<R> {
     })
 }
 
-fn reg(name: &str, params: &[&str], doc: &str) -> FuncRegistration {
+/// A global function registration with its parameter names and doc text.
+pub(crate) fn reg(name: &str, params: &[&str], doc: &str) -> FuncRegistration {
     FuncRegistration::new(name)
         .in_global_namespace()
         .with_params_info(params.iter().copied())

@@ -11,8 +11,9 @@ use dossier_sdk::{
 };
 use rhai::{Array, Dynamic, FuncRegistration, INT, Map, Module};
 
+use super::api::reg;
 use super::convert::type_name;
-use super::records::{Rec, RhaiResult, doc_lines, host, read_only, script_error};
+use super::records::{Rec, RhaiResult, doc_lines, host, host_read, read_only, script_error};
 use crate::events::Ctx;
 use crate::store::Page;
 
@@ -23,13 +24,6 @@ pub(crate) const MAX_PER_PAGE: u32 = 500;
 /// How many follow-ups are read at a time while filtering by kind.
 const SCAN_CHUNK: u32 = 200;
 
-fn reg(name: &str, params: &[&str], doc: &str) -> FuncRegistration {
-    FuncRegistration::new(name)
-        .in_global_namespace()
-        .with_params_info(params.iter().copied())
-        .with_comments([doc_lines(doc)])
-}
-
 /// Registers the lookup functions into `module`.
 pub(crate) fn register(module: &mut Module) {
     reg(
@@ -39,7 +33,7 @@ pub(crate) fn register(module: &mut Module) {
     )
     .set_into_module(module, |query: Map| -> RhaiResult<Array> {
         let query = customer_query("find_customers", query)?;
-        let found = read(|ctx| ctx.find_customers(&query))?;
+        let found = host_read(|ctx| ctx.find_customers(&query))?;
         Ok(found.into_iter().map(read_only).collect())
     });
 
@@ -50,7 +44,7 @@ pub(crate) fn register(module: &mut Module) {
     )
     .set_into_module(module, |query: Map| -> RhaiResult<Dynamic> {
         let query = customer_query("find_customer", query)?;
-        let found = read(|ctx| ctx.find_customers(&query))?;
+        let found = host_read(|ctx| ctx.find_customers(&query))?;
         Ok(found.into_iter().next().map_or(Dynamic::UNIT, read_only))
     });
 
@@ -107,12 +101,6 @@ pub(crate) fn register(module: &mut Module) {
             module,
             |h: &mut Rec<dossier_sdk::Customer>, options: Map| cases(h.read(|c| c.id), options),
         );
-}
-
-/// Runs a read for a script, turning errors into script errors.
-fn read<R>(f: impl FnOnce(&Ctx) -> crate::Result<R>) -> RhaiResult<R> {
-    let ctx = host()?;
-    f(&ctx).map_err(|e| script_error(e.to_string()))
 }
 
 /// A value a query compares with, as text.
@@ -328,7 +316,7 @@ fn cases(customer: CustomerId, mut options: Map) -> RhaiResult<Array> {
         })?,
     };
     no_more(WHAT, &options, "open_only, status, page, per_page")?;
-    let found = read(|ctx| {
+    let found = host_read(|ctx| {
         case_page(
             ctx,
             customer,

@@ -582,7 +582,7 @@ pub(crate) fn read_only<T: ScriptRecord>(record: T) -> Dynamic {
 }
 
 /// Runs a host read for a script, turning errors into script errors.
-fn host_read<R>(f: impl FnOnce(&Ctx) -> crate::Result<R>) -> RhaiResult<R> {
+pub(crate) fn host_read<R>(f: impl FnOnce(&Ctx) -> crate::Result<R>) -> RhaiResult<R> {
     let host = host()?;
     f(&host).map_err(|e| script_error(e.to_string()))
 }
