@@ -368,14 +368,19 @@ fn in_process_handlers_run_after_the_configured_scripts_and_plugins() {
         fn handles(&self, event: &Event) -> bool {
             matches!(event, Event::BeforeSave(_))
         }
-        fn handle(&self, _ctx: &mut Ctx, event: &mut Event) -> dossier_host::Result<Outcome> {
+        fn handle(&self, ctx: &mut Ctx, event: &mut Event) -> dossier_host::Result<Outcome> {
             if let Event::BeforeSave(save) = event
                 && let Record::Case(case) = &save.record
             {
-                self.0
-                    .lock()
-                    .expect("lock")
-                    .push(format!("{} / {}", case.description, case.priority));
+                self.0.lock().expect("lock").push(format!(
+                    "{} / {} / in transaction {} / depth {} / {} / chain {}",
+                    case.description,
+                    case.priority,
+                    ctx.in_transaction(),
+                    ctx.depth(),
+                    ctx.actor(),
+                    ctx.chain().len()
+                ));
             }
             Ok(Outcome::Continue)
         }
@@ -388,7 +393,9 @@ fn in_process_handlers_run_after_the_configured_scripts_and_plugins() {
     assert_eq!(case.priority, "high", "the plugin still ran");
     assert_eq!(
         *seen.lock().expect("lock"),
-        vec!["script was here / high".to_owned()]
+        vec![
+            "script was here / high / in transaction true / depth 0 / system / chain 0".to_owned()
+        ]
     );
 }
 
