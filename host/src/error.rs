@@ -207,6 +207,14 @@ pub enum Error {
         /// What is wrong with it, with the value when that helps.
         message: String,
     },
+    /// An inbound email could not be read as a message.
+    #[error("cannot read email {source_name}: {reason}")]
+    BadEmail {
+        /// Where it came from (a file name, `stdin`, or `message`).
+        source_name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 /// Shorthand for results in this crate.
@@ -295,6 +303,7 @@ impl Error {
             Error::Io { .. } => "io",
             Error::Corrupt(_) => "corrupt",
             Error::InvalidInput { .. } => "invalid_input",
+            Error::BadEmail { .. } => "bad_email",
         }
     }
 

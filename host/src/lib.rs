@@ -43,6 +43,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 mod contact;
+mod email;
 mod error;
 mod events;
 mod host;
