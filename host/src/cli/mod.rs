@@ -12,10 +12,12 @@ mod init;
 mod input;
 mod logging;
 mod notify;
+mod ops;
 mod outbox;
 mod output;
 mod plugin;
 mod pop;
+mod progress;
 mod records;
 mod run;
 mod script;
@@ -121,6 +123,10 @@ enum Command {
     Group(agents::GroupCmd),
     /// Search cases, follow-ups and customers by the words in them, best first.
     Search(search::SearchArgs),
+    /// Copy the store into a folder while it stays in use: a consistent snapshot and a manifest.
+    Backup(ops::BackupArgs),
+    /// Replace the store with a backup; refused while anything has the store open.
+    Restore(ops::RestoreArgs),
     /// Print the completion script for a shell: bash, zsh, fish, elvish or powershell.
     Completions {
         /// The shell.
@@ -254,6 +260,8 @@ fn execute(cli: Cli) -> Result<()> {
         Command::Agent(cmd) => agents::agent(&open(&config)?, cmd, &out),
         Command::Group(cmd) => agents::group(&open(&config)?, cmd, &out),
         Command::Search(args) => search::run(&open(&config)?, args, &out),
+        Command::Backup(args) => ops::backup(&open(&config)?, args, &out),
+        Command::Restore(args) => ops::restore(&config, args, &out),
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "dossier", &mut script);
