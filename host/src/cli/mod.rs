@@ -22,6 +22,7 @@ mod records;
 mod run;
 mod script;
 mod search;
+pub(crate) mod transfer;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -123,6 +124,11 @@ enum Command {
     Group(agents::GroupCmd),
     /// Search cases, follow-ups and customers by the words in them, best first.
     Search(search::SearchArgs),
+    /// Import customers or cases from a CSV file: every row validated like any write, bad rows reported.
+    #[command(subcommand)]
+    Import(transfer::ImportCmd),
+    /// Export customers, cases or follow-ups as CSV or JSON lines, streaming.
+    Export(transfer::ExportArgs),
     /// Copy the store into a folder while it stays in use: a consistent snapshot and a manifest.
     Backup(ops::BackupArgs),
     /// Replace the store with a backup; refused while anything has the store open.
@@ -260,6 +266,18 @@ fn execute(cli: Cli) -> Result<()> {
         Command::Agent(cmd) => agents::agent(&open(&config)?, cmd, &out),
         Command::Group(cmd) => agents::group(&open(&config)?, cmd, &out),
         Command::Search(args) => search::run(&open(&config)?, args, &out),
+        Command::Import(cmd) => {
+            let host = if cmd.no_hooks() {
+                let mut config = load(&config)?;
+                config.scripts.enabled = false;
+                config.plugins.clear();
+                act_as(Host::open(config)?, as_agent.as_deref())?
+            } else {
+                open(&config)?
+            };
+            transfer::import(&host, cmd, &out)
+        }
+        Command::Export(args) => transfer::export(&open(&config)?, args),
         Command::Backup(args) => ops::backup(&open(&config)?, args, &out),
         Command::Restore(args) => ops::restore(&config, args, &out),
         Command::Completions { shell } => {
@@ -287,7 +305,11 @@ fn execute(cli: Cli) -> Result<()> {
 /// given, which needs the agent to exist); otherwise the agent must exist
 /// and be enabled.
 pub(crate) fn open_as(config: &Path, explicit: Option<&str>) -> Result<Host> {
-    let host = open(config)?;
+    act_as(open(config)?, explicit)
+}
+
+/// `host` acting as the agent the command line names (see [`open_as`]).
+fn act_as(host: Host, explicit: Option<&str>) -> Result<Host> {
     if host.agents()?.is_empty() && explicit.is_none() {
         return Ok(host);
     }
@@ -307,11 +329,16 @@ pub(crate) fn default_login() -> String {
 
 /// Loads the config and opens the host it describes.
 pub(crate) fn open(config: &Path) -> Result<Host> {
+    Host::open(load(config)?)
+}
+
+/// Loads the config, with the "run `dossier init`" error when it is missing.
+fn load(config: &Path) -> Result<Config> {
     if !config.exists() {
         return Err(Error::Refused(format!(
             "no config file at {}: run `dossier init` first, pass --config PATH, or set {CONFIG_ENV}",
             config.display()
         )));
     }
-    Host::open(Config::load(config)?)
+    Config::load(config)
 }

@@ -285,6 +285,16 @@ pub(crate) trait CustomerTx {
 
     /// A page of customers, by id.
     fn list_customers(&self, schema: &Schema, page: Page) -> Result<Vec<Customer>>;
+
+    /// Up to `limit` customers whose id is above `after`, by id: keyset
+    /// pages, so walking the whole table (an export) costs one index seek
+    /// per page however deep it is.
+    fn customers_after(
+        &self,
+        schema: &Schema,
+        after: CustomerId,
+        limit: u32,
+    ) -> Result<Vec<Customer>>;
 }
 
 /// Cases: numbers, rows, lookups and listings.
@@ -318,6 +328,16 @@ pub(crate) trait CaseTx {
 
     /// Whether case `number` exists and `viewer` may see it.
     fn case_visible(&self, number: CaseNumber, viewer: &Viewer) -> Result<bool>;
+
+    /// Up to `limit` cases `viewer` may see whose number is above `after`,
+    /// by number (keyset pages, as [`CustomerTx::customers_after`]).
+    fn cases_after(
+        &self,
+        schema: &Schema,
+        after: CaseNumber,
+        limit: u32,
+        viewer: &Viewer,
+    ) -> Result<Vec<Case>>;
 }
 
 /// Follow-ups: append-only rows and listings. There is no update or delete.
@@ -348,6 +368,16 @@ pub(crate) trait FollowUpTx {
 
     /// How many follow-ups a case has.
     fn count_follow_ups(&self, case: CaseNumber) -> Result<u64>;
+
+    /// Up to `limit` follow-ups on cases `viewer` may see whose id is above
+    /// `after`, by id (keyset pages, as [`CustomerTx::customers_after`]).
+    fn follow_ups_after(
+        &self,
+        schema: &Schema,
+        after: FollowUpId,
+        limit: u32,
+        viewer: &Viewer,
+    ) -> Result<Vec<FollowUp>>;
 }
 
 /// Tasks and their reminders, including the reminder claim.
