@@ -4,6 +4,7 @@
 //! plugins never see this type.
 
 mod agents;
+mod email;
 mod interact;
 mod scripting;
 
@@ -21,8 +22,8 @@ use crate::error::Result;
 use crate::events::{Actor, Ctx, Handler, OutboxDelivery, Pipeline};
 use crate::runtime::Runtime;
 use crate::schema::Schema;
-use crate::store::{self, CaseFilter, Page, SearchFilter, SearchHit, TaskFilter};
 use crate::store::blobs::{BlobStore, FsBlobs, MemBlobs};
+use crate::store::{self, CaseFilter, Page, SearchFilter, SearchHit, TaskFilter};
 
 /// A running Dossier: the store, the schema, the scripts and plugins.
 ///

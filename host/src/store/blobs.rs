@@ -108,11 +108,13 @@ impl BlobStore for FsBlobs {
             return Ok(id);
         }
         let dir = path.parent().unwrap_or(&self.root).to_owned();
-        fs::create_dir_all(&dir).map_err(|e| self.io("cannot create attachment folder", &dir, e))?;
+        fs::create_dir_all(&dir)
+            .map_err(|e| self.io("cannot create attachment folder", &dir, e))?;
         // Write beside the final name, flush to disk, then rename: a crash
         // leaves either no file or the whole file under its id.
         let tmp = dir.join(format!(".{id}.{}.tmp", std::process::id()));
-        let mut file = fs::File::create(&tmp).map_err(|e| self.io("cannot write attachment", &tmp, e))?;
+        let mut file =
+            fs::File::create(&tmp).map_err(|e| self.io("cannot write attachment", &tmp, e))?;
         file.write_all(bytes)
             .and_then(|()| file.sync_all())
             .map_err(|e| self.io("cannot write attachment", &tmp, e))?;
@@ -129,7 +131,10 @@ impl BlobStore for FsBlobs {
         let path = self.path_of(id);
         fs::read(&path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
-                Error::not_found(dossier_sdk::ObjectKind::FollowUp, format!("attachment {id}"))
+                Error::not_found(
+                    dossier_sdk::ObjectKind::FollowUp,
+                    format!("attachment {id}"),
+                )
             } else {
                 self.io("cannot read attachment", &path, e)
             }
@@ -148,8 +153,8 @@ impl BlobStore for FsBlobs {
             if !fan.path().is_dir() {
                 continue;
             }
-            let files =
-                fs::read_dir(fan.path()).map_err(|e| self.io("cannot list attachments", &fan.path(), e))?;
+            let files = fs::read_dir(fan.path())
+                .map_err(|e| self.io("cannot list attachments", &fan.path(), e))?;
             for file in files {
                 let file = file.map_err(|e| self.io("cannot list attachments", &fan.path(), e))?;
                 let name = file.file_name().to_string_lossy().into_owned();
@@ -204,7 +209,10 @@ impl BlobStore for MemBlobs {
             .get(id)
             .map(|(b, _)| b.clone())
             .ok_or_else(|| {
-                Error::not_found(dossier_sdk::ObjectKind::FollowUp, format!("attachment {id}"))
+                Error::not_found(
+                    dossier_sdk::ObjectKind::FollowUp,
+                    format!("attachment {id}"),
+                )
             })
     }
 
@@ -255,10 +263,10 @@ mod tests {
     fn an_id_that_is_not_a_digest_is_refused_before_any_path_is_built() {
         let blobs = FsBlobs::new(PathBuf::from("/nonexistent"));
         for bad in ["../../etc/passwd", "", "ABC", &"g".repeat(64)] {
-            assert!(matches!(
-                blobs.get(bad),
-                Err(Error::InvalidInput { .. })
-            ), "{bad}");
+            assert!(
+                matches!(blobs.get(bad), Err(Error::InvalidInput { .. })),
+                "{bad}"
+            );
         }
     }
 }

@@ -53,6 +53,9 @@ pub(crate) trait EmailTx {
     /// uses blob `blob`.
     fn add_blob_ref(&self, blob: &str, owner: &str, owner_id: i64) -> Result<()>;
 
+    /// The cases of the follow-ups that use blob `blob`.
+    fn cases_with_blob(&self, blob: &str) -> Result<Vec<CaseNumber>>;
+
     /// Every blob some row references.
     fn referenced_blobs(&self) -> Result<Vec<String>>;
 
@@ -69,8 +72,12 @@ pub(crate) trait EmailTx {
 
     /// The entries waiting for `agent` or one of `groups` (oldest first),
     /// with done ones too when `include_done`.
-    fn workbin(&self, agent: &str, groups: &[String], include_done: bool)
-    -> Result<Vec<WorkbinItem>>;
+    fn workbin(
+        &self,
+        agent: &str,
+        groups: &[String],
+        include_done: bool,
+    ) -> Result<Vec<WorkbinItem>>;
 
     /// One entry.
     fn workbin_item(&self, id: i64) -> Result<Option<WorkbinItem>>;

@@ -82,6 +82,16 @@ impl EmailTx for SqliteTx<'_> {
         Ok(())
     }
 
+    fn cases_with_blob(&self, blob: &str) -> Result<Vec<CaseNumber>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT DISTINCT f.case_number FROM blob_refs b
+             JOIN follow_ups f ON f.id = b.owner_id
+             WHERE b.blob = ?1 AND b.owner = 'follow_up' ORDER BY 1",
+        )?;
+        let rows = stmt.query_map([blob], |r| r.get(0).map(CaseNumber))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
     fn referenced_blobs(&self) -> Result<Vec<String>> {
         let mut stmt = self
             .conn
