@@ -8,6 +8,7 @@
 mod agents;
 mod demo;
 mod dispose;
+mod email;
 mod init;
 mod input;
 mod logging;
@@ -124,6 +125,15 @@ enum Command {
     Group(agents::GroupCmd),
     /// Search cases, follow-ups and customers by the words in them, best first.
     Search(search::SearchArgs),
+    /// Email: ingest raw messages (files, stdin from an MTA, a maildir) as follow-ups on their cases.
+    #[command(subcommand)]
+    Email(email::EmailCmd),
+    /// Your workbin: emails waiting for you or your group; list, show, done, save.
+    #[command(subcommand)]
+    Workbin(email::WorkbinCmd),
+    /// Attachments of emails: get one's bytes by its id.
+    #[command(subcommand)]
+    Attachment(email::AttachmentCmd),
     /// Import customers or cases from a CSV file: every row validated like any write, bad rows reported.
     #[command(subcommand)]
     Import(transfer::ImportCmd),
@@ -170,6 +180,8 @@ where
     };
     logging::install();
     let json = cli.json;
+    // An MTA pipes mail into `email ingest` and reads its exit code.
+    let sysexits = matches!(cli.command, Command::Email(email::EmailCmd::Ingest(_)));
     match execute(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if output::closed_pipe(&e) => ExitCode::SUCCESS,
@@ -179,7 +191,11 @@ where
             } else {
                 eprintln!("error: {}", printable(&e.to_string()));
             }
-            ExitCode::FAILURE
+            if sysexits {
+                ExitCode::from(email::exit_code(&e))
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
@@ -266,6 +282,9 @@ fn execute(cli: Cli) -> Result<()> {
         Command::Agent(cmd) => agents::agent(&open(&config)?, cmd, &out),
         Command::Group(cmd) => agents::group(&open(&config)?, cmd, &out),
         Command::Search(args) => search::run(&open(&config)?, args, &out),
+        Command::Email(cmd) => email::email(&open(&config)?, cmd, &out),
+        Command::Workbin(cmd) => email::workbin(&open(&config)?, cmd, &out),
+        Command::Attachment(cmd) => email::attachment(&open(&config)?, cmd, &out),
         Command::Import(cmd) => {
             let host = if cmd.no_hooks() {
                 let mut config = load(&config)?;

@@ -10,6 +10,7 @@ mod agents;
 pub(crate) mod backup;
 mod cases;
 mod customers;
+mod email;
 mod fields;
 mod follow_ups;
 mod interactions;
