@@ -9,6 +9,7 @@ mod events_table;
 mod fields;
 mod interact_scripts;
 mod notify;
+mod ops;
 mod pipeline;
 mod plugin_audit;
 mod plugin_cli;

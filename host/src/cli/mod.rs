@@ -143,6 +143,8 @@ enum Command {
     Backup(ops::BackupArgs),
     /// Replace the store with a backup; refused while anything has the store open.
     Restore(ops::RestoreArgs),
+    /// Remove attachment files no record references (never one written after gc started).
+    Gc,
     /// Print the completion script for a shell: bash, zsh, fish, elvish or powershell.
     Completions {
         /// The shell.
@@ -299,6 +301,7 @@ fn execute(cli: Cli) -> Result<()> {
         Command::Export(args) => transfer::export(&open(&config)?, args),
         Command::Backup(args) => ops::backup(&open(&config)?, args, &out),
         Command::Restore(args) => ops::restore(&config, args, &out),
+        Command::Gc => ops::gc(&open(&config)?, &out),
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "dossier", &mut script);

@@ -1,5 +1,5 @@
-//! `dossier backup`, `dossier restore`: the operator's tools on a whole
-//! store (`crate::ops` does the work).
+//! `dossier backup`, `dossier restore`, `dossier gc`: the operator's tools
+//! on a whole store (`crate::ops` does the work).
 
 use std::path::{Path, PathBuf};
 
@@ -30,6 +30,7 @@ pub(crate) struct RestoreArgs {
 fn on_progress(bar: &Bar) -> impl FnMut(Progress) + '_ {
     move |p| match p {
         Progress::Pages { done, total } => bar.step("copying pages", done, total),
+        Progress::Blobs { done, total } => bar.step("copying blobs", done, total),
         Progress::Verified { done, total } => bar.step("checking files", done, total),
     }
 }
@@ -47,12 +48,33 @@ pub(crate) fn backup(host: &Host, args: BackupArgs, out: &Out) -> Result<()> {
         return out.one(&manifest, |_| String::new());
     }
     out.say(format!(
-        "backed up {} to {}: {} file(s), {} bytes, schema version {}",
+        "backed up {} to {}: the database and {} attachment(s), {} bytes, schema version {}",
         host.config().store_path().display(),
         args.dir.display(),
-        manifest.files.len(),
+        manifest.files.len() - 1,
         total_bytes(&manifest),
         manifest.schema_version
+    ))?;
+    if !manifest.missing_blobs.is_empty() {
+        out.say(format!(
+            "warning: {} attachment(s) the records reference were already missing from the \
+             store and are not in the backup: {}",
+            manifest.missing_blobs.len(),
+            manifest.missing_blobs.join(", ")
+        ))?;
+    }
+    Ok(())
+}
+
+/// Entry point of `dossier gc`.
+pub(crate) fn gc(host: &Host, out: &Out) -> Result<()> {
+    let collected = host.gc()?;
+    if out.json() {
+        return out.one(&collected, |_| String::new());
+    }
+    out.say(format!(
+        "removed {} unreferenced attachment(s); kept {} referenced and {} written since gc started",
+        collected.removed, collected.referenced, collected.recent
     ))
 }
 

@@ -1,9 +1,11 @@
-//! The operator's tools on a whole store: backups and restores.
+//! The operator's tools on a whole store: backups, restores and the
+//! collection of unreferenced attachment blobs (`gc.rs`).
 //!
 //! A backup is a folder: the database copied through the store's online
-//! backup (one consistent snapshot while writers go on), and last a
-//! `manifest.json` naming the format, the schema version, the time and
-//! every file with its size and SHA-256. A folder without a manifest is an
+//! backup (one consistent snapshot while writers go on), the attachment
+//! blobs that snapshot references (`blobs/ab/abcd…`, as the blob store
+//! keeps them), and last a `manifest.json` naming the format, the schema
+//! version, the time and every file with its size and SHA-256. A folder without a manifest is an
 //! unfinished backup; restore refuses it, as it refuses a folder whose
 //! files do not match their manifest, and a store that is open elsewhere.
 
@@ -18,7 +20,12 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::events::Actor;
 use crate::host::Host;
+use crate::store::blobs::{BlobStore, FsBlobs, blob_id, check_id, folder_for};
 use crate::store::{self, BackupProgress};
+
+mod gc;
+
+pub use gc::Collected;
 
 /// The manifest's file name in a backup folder.
 pub const MANIFEST: &str = "manifest.json";
@@ -40,6 +47,13 @@ pub enum Progress {
         /// Pages copied.
         done: u64,
         /// Pages in the database.
+        total: u64,
+    },
+    /// Attachment blobs copied so far, of the total.
+    Blobs {
+        /// Blobs copied.
+        done: u64,
+        /// Blobs to copy.
         total: u64,
     },
     /// Files checked against the manifest so far (restore), of the total.
@@ -79,6 +93,10 @@ pub struct Manifest {
     pub created_at: DateTime<Utc>,
     /// Every file of the backup.
     pub files: Vec<BackupFile>,
+    /// Blobs the copied rows reference that the blob store did not have
+    /// (lost before the backup ran): the backup holds the rest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing_blobs: Vec<String>,
 }
 
 /// What [`restore`] did.
@@ -104,6 +122,7 @@ impl Host {
         if result.is_err() {
             let _ = std::fs::remove_file(dir.join(MANIFEST));
             let _ = std::fs::remove_file(dir.join(DB_FILE));
+            let _ = std::fs::remove_dir_all(dir.join(BLOB_DIR));
         }
         result
     }
@@ -120,7 +139,20 @@ impl Host {
                     total: p.pages_total,
                 })
             })?;
-        let files = vec![describe(dir, DB_FILE)?];
+        let mut files = vec![describe(dir, DB_FILE)?];
+        let mut missing_blobs = Vec::new();
+        let total = snapshot.blobs.len() as u64;
+        for (i, id) in snapshot.blobs.iter().enumerate() {
+            match self.runtime().blobs().get(id) {
+                Ok(bytes) => files.push(write_blob(dir, id, &bytes)?),
+                Err(Error::NotFound { .. }) => missing_blobs.push(id.clone()),
+                Err(e) => return Err(e),
+            }
+            progress(Progress::Blobs {
+                done: i as u64 + 1,
+                total,
+            });
+        }
         let manifest = Manifest {
             format: FORMAT.to_owned(),
             format_version: FORMAT_VERSION,
@@ -128,6 +160,7 @@ impl Host {
             schema_version: snapshot.schema_version,
             created_at,
             files,
+            missing_blobs,
         };
         write_manifest(dir, &manifest)?;
         Ok(manifest)
@@ -168,6 +201,34 @@ pub fn restore(
     let manifest = verify(dir, progress)?;
     let target = config.store_path();
     let lock = store::lock_for_restore(&target)?;
+    // The blobs first: a store whose rows are restored never lacks the
+    // bytes they reference. Blobs already there are the same content
+    // (their name is their hash) and are kept; extra ones are left to gc.
+    let blobs = FsBlobs::new(folder_for(&target));
+    let listed: Vec<&BackupFile> = manifest
+        .files
+        .iter()
+        .filter(|f| f.path.starts_with(&format!("{BLOB_DIR}/")))
+        .collect();
+    for (i, file) in listed.iter().enumerate() {
+        let path = dir.join(&file.path);
+        let bytes = std::fs::read(&path).map_err(|source| Error::Io {
+            what: "cannot read",
+            path: path.clone(),
+            source,
+        })?;
+        let id = blobs.put(&bytes)?;
+        if Some(id.as_str()) != file.path.rsplit('/').next() {
+            return Err(Error::NotABackup {
+                path: dir.to_owned(),
+                reason: format!("{} does not hold the content its name says", file.path),
+            });
+        }
+        progress(Progress::Blobs {
+            done: i as u64 + 1,
+            total: listed.len() as u64,
+        });
+    }
     lock.restore_from(&dir.join(DB_FILE), &mut |p: BackupProgress| {
         progress(Progress::Pages {
             done: p.pages_done,
@@ -264,6 +325,48 @@ pub fn verify(dir: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Manifest
         )));
     }
     Ok(manifest)
+}
+
+/// The folder of a backup holding the blobs.
+const BLOB_DIR: &str = "blobs";
+
+/// Writes blob `id` into the backup folder, checking that its content is
+/// what its id says, and returns its manifest entry.
+fn write_blob(dir: &Path, id: &str, bytes: &[u8]) -> Result<BackupFile> {
+    check_id(id)?;
+    if blob_id(bytes) != id {
+        return Err(Error::Corrupt(format!(
+            "attachment {id}: its bytes no longer have the SHA-256 they were stored under"
+        )));
+    }
+    let rel = format!("{BLOB_DIR}/{}/{id}", &id[..2]);
+    let path = dir.join(&rel);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|source| Error::Io {
+            what: "cannot create directory",
+            path: parent.to_owned(),
+            source,
+        })?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let io = |source| Error::Io {
+        what: "cannot write",
+        path: path.clone(),
+        source,
+    };
+    let mut file = options.open(&path).map_err(io)?;
+    file.write_all(bytes).map_err(io)?;
+    Ok(BackupFile {
+        path: rel,
+        size: bytes.len() as u64,
+        sha256: id.to_owned(),
+    })
 }
 
 /// `rel` joined to `dir` when it is a plain relative path (no `..`, no root).

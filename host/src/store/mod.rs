@@ -76,6 +76,8 @@ pub(crate) struct BackupProgress {
 pub(crate) struct Snapshot {
     /// The schema version of the copy.
     pub(crate) schema_version: i64,
+    /// The blobs the copied rows reference.
+    pub(crate) blobs: Vec<String>,
 }
 
 /// An empty store in memory.

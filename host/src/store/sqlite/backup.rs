@@ -83,8 +83,16 @@ impl SqliteStore {
 /// What the snapshot on `source` holds that a backup records beside the
 /// pages. Runs in the copy's read transaction.
 fn snapshot(source: &Connection) -> Result<Snapshot> {
+    use crate::store::EmailTx as _;
     let schema_version: i64 = source.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    Ok(Snapshot { schema_version })
+    // The blobs the copied rows reference. Rows that reference a blob are
+    // never deleted (follow-ups are append-only), so `gc` never removes one
+    // of these while the backup copies it.
+    let blobs = super::SqliteTx { conn: source }.referenced_blobs()?;
+    Ok(Snapshot {
+        schema_version,
+        blobs,
+    })
 }
 
 /// Copies every page of `source` into a new database at `dest`, in steps,
