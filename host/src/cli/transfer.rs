@@ -234,6 +234,21 @@ fn fatal(e: &Error) -> bool {
     )
 }
 
+/// Why the CSV reader could not read a row, in the words of the summary.
+fn unreadable(e: csv::Error) -> String {
+    match e.into_kind() {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => format!("has {len} cells where the header has {expected_len}"),
+        csv::ErrorKind::Utf8 { err, .. } => format!(
+            "is not UTF-8 text (cell {}, byte {})",
+            err.field() + 1,
+            err.valid_up_to()
+        ),
+        other => format!("cannot be read as CSV: {other:?}"),
+    }
+}
+
 /// The field and reason a row's error is reported with.
 fn rejection(row: u64, e: &Error) -> Reject {
     let (field, reason) = match e {
@@ -396,7 +411,7 @@ pub fn import_csv(
                         rejected.push(Reject {
                             row: at,
                             field: String::new(),
-                            reason: e.to_string(),
+                            reason: unreadable(e),
                         });
                         continue;
                     }

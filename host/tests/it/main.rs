@@ -6,6 +6,7 @@ mod conventions;
 mod email_cli;
 mod interact;
 mod notify_options;
+mod ops;
 mod process;
 mod props;
 mod script_cli;
