@@ -53,6 +53,8 @@ Examples:
   dossier task add --case 1 --subject \"Call back\" --due \"tomorrow 09:00\" --remind 15
   dossier --json pop --phone +33123456789          what a screen-pop shows, as JSON
   dossier run                                      fire reminders until Ctrl-C or SIGTERM
+  dossier import customers customers.csv --rejects bad.csv
+  dossier backup /srv/backups/today                a consistent copy while others keep writing
 
 The config is --config PATH, else $DOSSIER_CONFIG, else dossier.toml in this folder or the
 nearest parent folder that has one. `dossier completions bash|zsh|fish` prints shell
