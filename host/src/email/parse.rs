@@ -22,9 +22,6 @@
 //! Nothing here panics on any input, and valid UTF-8 never goes through
 //! charset detection.
 
-// The ingest pipeline is the caller; until it lands only the tests call in.
-#![allow(dead_code)]
-
 mod charset;
 mod html;
 #[cfg(test)]
@@ -356,6 +353,9 @@ fn read_headers(headers: &[Header<'_>], warnings: &mut Vec<String>) -> Option<Pa
             message_id: ids(&HeaderName::MessageId).into_iter().next(),
             in_reply_to: ids(&HeaderName::InReplyTo).into_iter().next(),
             references: ids(&HeaderName::References),
+            // Ingest fills in how it threaded the email and why it is automatic.
+            threaded_by: None,
+            automatic: None,
         },
         reply_to: mailboxes(headers, &HeaderName::ReplyTo),
         return_path,
