@@ -213,6 +213,7 @@ impl Ingest<'_> {
         let mut headers = self.email.headers.clone();
         headers.threaded_by = threaded_by;
         headers.automatic = self.automatic.clone();
+        headers.notes = self.email.warnings.clone();
         headers
     }
 
@@ -419,12 +420,15 @@ fn new_customer(rt: &Arc<Runtime>, ctx: &Ctx, from: &Mailbox, sender: &str) -> R
     Ok(customer.id)
 }
 
-/// Whose workbin an email joining `case` goes to: `(agent, group, why)`.
+/// A workbin an email goes to: `(agent, group, why)`.
+type WorkbinTarget = (Option<String>, Option<String>, String);
+
+/// Whose workbin an email joining `case` goes to.
 fn workbin_target(
     rt: &Arc<Runtime>,
     cfg: &EmailConfig,
     case: &dossier_sdk::Case,
-) -> Result<Option<(Option<String>, Option<String>, String)>> {
+) -> Result<Option<WorkbinTarget>> {
     for route in &cfg.workbin {
         match route {
             WorkbinRoute::LastAgent => {

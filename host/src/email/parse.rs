@@ -384,6 +384,7 @@ fn read_headers(headers: &[Header<'_>], warnings: &mut Vec<String>) -> Option<Pa
             // Ingest fills in how it threaded the email and why it is automatic.
             threaded_by: None,
             automatic: None,
+            notes: Vec::new(),
         },
         reply_to: mailboxes(headers, &HeaderName::ReplyTo),
         return_path,

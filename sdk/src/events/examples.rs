@@ -151,6 +151,7 @@ fn headers() -> EmailHeaders {
         references: vec!["m1@example.com".to_owned()],
         threaded_by: None,
         automatic: None,
+        notes: Vec::new(),
     }
 }
 
