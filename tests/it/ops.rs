@@ -413,7 +413,26 @@ fn a_restore_refuses_a_folder_that_is_not_an_intact_backup() {
 
 #[test]
 fn gc_beside_a_writer_removes_only_unreferenced_blobs_written_before_it_started() {
-    let t = TestStore::new(FIELDS);
+    let t = TestStore::new(&format!(
+        "{FIELDS}\n[email]\naddresses = [\"support@dossier.test\"]\n"
+    ));
+    // An attachment stored by email ingest, the product's own path.
+    let raw = "From: files@example.com\r\nTo: support@dossier.test\r\nSubject: a file\r\n\
+               Message-ID: <gc-file@x>\r\nMIME-Version: 1.0\r\n\
+               Content-Type: multipart/mixed; boundary=\"sep\"\r\n\r\n\
+               --sep\r\nContent-Type: text/plain\r\n\r\nOne file attached.\r\n\
+               --sep\r\nContent-Type: text/plain\r\n\
+               Content-Disposition: attachment; filename=\"notes.txt\"\r\n\r\n\
+               the attached notes\r\n--sep--\r\n";
+    let emailed = match t.host.ingest_email(raw.as_bytes()).expect("ingest") {
+        dossier_sdk::Ingested::Stored { follow_up, .. } => {
+            t.host.follow_up(follow_up).expect("follow-up").attachments[0]
+                .blob
+                .clone()
+                .expect("blob")
+        }
+        other => panic!("not stored: {other:?}"),
+    };
     let c = t.customer("AC-1", "+33123456789");
     let case = t.host.open_case(NewCase::new(c, "Printer")).expect("case");
     let kept = attach(&t.host, case.number, "kept.txt", b"referenced bytes")
@@ -453,7 +472,7 @@ fn gc_beside_a_writer_removes_only_unreferenced_blobs_written_before_it_started(
     }
     let rounds = writer.stop();
     let refs = referenced_blobs(&t.host).expect("refs");
-    assert_eq!(refs.len() as u64, rounds + 1);
+    assert_eq!(refs.len() as u64, rounds + 2);
     for id in &refs {
         t.host
             .attachment(id)
@@ -464,6 +483,7 @@ fn gc_beside_a_writer_removes_only_unreferenced_blobs_written_before_it_started(
         "a blob newer than gc's start was removed"
     );
     assert!(t.host.attachment(&kept).is_ok());
+    assert!(t.host.attachment(&emailed).is_ok());
     for id in &orphans {
         assert!(!blob_path(&t.host, id).expect("path").exists(), "{id}");
     }
