@@ -479,6 +479,11 @@ fn acknowledge(
             to: vec![step.email.headers.from.clone()],
             cc: Vec::new(),
             bcc: Vec::new(),
+            message_id: None,
+            in_reply_to: None,
+            references: Vec::new(),
+            thread_token: None,
+            attachments: Vec::new(),
             subject: format!("Re: {subject} [Case #{number}]"),
             body: format!(
                 "We received your message and opened case {number}. \
