@@ -453,6 +453,27 @@ impl SendError {
     }
 }
 
+/// Whether a rustls error (a refused certificate, a failed handshake) is
+/// among the causes of `e`: lettre reports a handshake that fails while
+/// reading the greeting of an implicit-TLS server as a network error.
+fn tls_failure(e: &lettre::transport::smtp::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        if cause.downcast_ref::<rustls::Error>().is_some() {
+            return true;
+        }
+        if let Some(io) = cause.downcast_ref::<std::io::Error>()
+            && io
+                .get_ref()
+                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
+        {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
+}
+
 /// A lettre error in one sentence, with its causes.
 fn describe(e: &lettre::transport::smtp::Error) -> String {
     let mut out = if e.is_timeout() {
@@ -500,7 +521,7 @@ pub fn send(settings: &SmtpSettings, email: &OutgoingEmail) -> Result<Delivery, 
     let mut conn =
         SmtpConnection::connect(server, Some(settings.timeout()), &hello, implicit, None).map_err(
             |e| {
-                let stage = if implicit.is_some() && e.is_tls() {
+                let stage = if implicit.is_some() && (e.is_tls() || tls_failure(&e)) {
                     Stage::Tls
                 } else {
                     Stage::Connect
@@ -638,7 +659,10 @@ fn transaction(
     };
     conn.command(Data)
         .map_err(|e| fail(SendError::before_data(Stage::Data, &e, false), &refused))?;
-    match conn.message(bytes) {
+    // lettre ends the data with CRLF "." CRLF; the message's own last CRLF
+    // is that first CRLF, or the server would get an extra empty line.
+    let data = bytes.strip_suffix(b"\r\n").unwrap_or(bytes);
+    match conn.message(data) {
         Ok(response) => Ok(Delivery {
             accepted,
             refused,

@@ -262,7 +262,15 @@ impl OutgoingEmail {
 
     /// The MIME body described on [`OutgoingEmail`].
     fn body(&self) -> Result<Body, Error> {
-        let text = SinglePart::plain(self.text.clone());
+        // lettre ends every part with CRLF: inside a multipart that CRLF
+        // belongs to the boundary, but a message that is one text part gets
+        // it as an extra line unless the text's own last newline goes.
+        let alone = self.html.is_none() && self.attachments.is_empty();
+        let text = match (alone, self.text.strip_suffix('\n')) {
+            (true, Some(shorter)) => shorter.strip_suffix('\r').unwrap_or(shorter),
+            _ => self.text.as_str(),
+        };
+        let text = SinglePart::plain(text.to_owned());
         let main = match &self.html {
             None if !self.inline.is_empty() => {
                 return Err(invalid(
