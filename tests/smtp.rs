@@ -74,6 +74,7 @@ pub struct ServerBuilder {
     auth: Option<(String, String)>,
     tls: TlsMode,
     vanish_after_data: bool,
+    refuse_message: Option<(u16, String)>,
 }
 
 /// What every connection of one server shares.
@@ -83,6 +84,7 @@ struct Shared {
     tls: TlsMode,
     tls_config: Option<Arc<ServerConfig>>,
     vanish_after_data: bool,
+    refuse_message: Option<(u16, String)>,
     session: SessionBuilder,
     messages: Mutex<Vec<Received>>,
     errors: Mutex<Vec<String>>,
@@ -137,6 +139,14 @@ impl ServerBuilder {
         self
     }
 
+    /// Answers the final dot of every message with `code` and `text`
+    /// (`554`, `"5.6.0 content refused"`, or a `4xx`), keeping nothing,
+    /// then closes the connection.
+    pub fn refuse_messages(mut self, code: u16, text: &str) -> ServerBuilder {
+        self.refuse_message = Some((code, text.to_owned()));
+        self
+    }
+
     /// Binds 127.0.0.1 on a free port and serves each connection on its
     /// own thread.
     pub fn start(self) -> SmtpServer {
@@ -161,6 +171,7 @@ impl ServerBuilder {
             tls: self.tls,
             tls_config,
             vanish_after_data: self.vanish_after_data,
+            refuse_message: self.refuse_message,
             session,
             messages: Mutex::new(Vec::new()),
             errors: Mutex::new(Vec::new()),
@@ -199,6 +210,7 @@ impl SmtpServer {
             auth: None,
             tls: TlsMode::None,
             vanish_after_data: false,
+            refuse_message: None,
         }
     }
 
@@ -314,6 +326,9 @@ impl Write for Conn {
 struct Flags {
     tls: AtomicBool,
     data_ended: AtomicBool,
+    /// Close once the reply is written: mailin stays in its DATA state
+    /// after a refused message, so the session cannot go on.
+    close: AtomicBool,
 }
 
 /// The session's handler: decides refusals and AUTH, records messages.
@@ -379,6 +394,12 @@ impl Handler for Recorder {
     }
 
     fn data_end(&mut self) -> Response {
+        if let Some((code, text)) = &self.shared.refuse_message {
+            self.data.clear();
+            self.rcpt_to.clear();
+            self.flags.close.store(true, Ordering::SeqCst);
+            return Response::custom(*code, text.clone());
+        }
         lock(&self.shared.messages).push(Received {
             helo: self.helo.clone(),
             mail_from: self.mail_from.clone(),
@@ -456,7 +477,12 @@ fn serve(tcp: TcpStream, shared: &Arc<Shared>) -> io::Result<()> {
         }
         match response.action {
             Action::NoReply => {}
-            Action::Reply => reply(reader.get_mut(), &response)?,
+            Action::Reply => {
+                reply(reader.get_mut(), &response)?;
+                if flags.close.load(Ordering::SeqCst) {
+                    return Ok(());
+                }
+            }
             Action::Close => {
                 reply(reader.get_mut(), &response)?;
                 return Ok(());

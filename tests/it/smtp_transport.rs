@@ -469,6 +469,19 @@ fn a_connection_lost_after_the_final_dot_is_an_unknown_outcome() {
 }
 
 #[test]
+fn a_message_refused_at_its_end_is_classed_by_the_reply() {
+    for (code, failure) in [(554, Failure::Permanent), (451, Failure::Transient)] {
+        let server = SmtpServer::builder()
+            .refuse_messages(code, "content refused")
+            .start();
+        let e = send(&settings(&server, "security = \"none\""), &email()).expect_err("refused");
+        assert_eq!((e.failure, e.stage), (failure, Stage::Message), "{e}");
+        assert_eq!(e.reply.as_ref().map(|r| r.code), Some(code));
+        assert!(server.messages().is_empty());
+    }
+}
+
+#[test]
 fn a_message_that_cannot_be_built_is_refused_before_connecting() {
     let server = SmtpServer::start();
     let config = settings(&server, "security = \"none\"");
@@ -506,9 +519,9 @@ fn a_message_that_cannot_be_built_is_refused_before_connecting() {
         .collect();
     assert!(server.messages().is_empty());
     insta::assert_snapshot!(errors.join("\n"), @r"
-    email not sent (permanent failure) before connecting: to[1]: has `a;b@c.com`, which is not an email address: it has a character that is not allowed where it stands
+    email not sent (permanent failure) before connecting: to[0]: has `a;b@c.com`, which is not an email address: it has a character that is not allowed where it stands
     email not sent (permanent failure) before connecting: subject: has a line break
-    email not sent (permanent failure) before connecting: headers[3]: sets `Content-Type`, which the message builder writes itself
+    email not sent (permanent failure) before connecting: headers[2]: sets `Content-Type`, which the message builder writes itself
     email not sent (permanent failure) before connecting: message_id: has `<not bare@dossier.test>`, which is not a message id (`left@right`, without angle brackets)
     email not sent (permanent failure) before connecting: to: names no recipient (To, Cc and Bcc are empty)
     email not sent (permanent failure) before connecting: inline: holds images but the message has no HTML body to show them

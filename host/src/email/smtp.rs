@@ -199,10 +199,6 @@ impl SmtpSettings {
         Ok(())
     }
 
-    fn timeout(&self) -> Duration {
-        Duration::from_millis(self.timeout_ms)
-    }
-
     /// The certificates of `ca_file`, or why they cannot be used.
     fn extra_roots(&self) -> Result<Option<Certificate>, String> {
         let Some(path) = &self.ca_file else {
@@ -396,8 +392,8 @@ pub struct SendError {
     pub reply: Option<Reply>,
     /// What went wrong, in one sentence.
     pub message: String,
-    /// The recipients refused at `RCPT TO`: all of them when the failure is
-    /// that no recipient was accepted.
+    /// The recipients refused at `RCPT TO` before the failure (all of
+    /// them when the failure is that none was accepted).
     pub refused: Vec<Refusal>,
 }
 
@@ -493,52 +489,58 @@ fn describe(e: &lettre::transport::smtp::Error) -> String {
     out
 }
 
+/// What a send works from once the settings and the message are checked.
+struct Prepared {
+    hello: ClientId,
+    /// TLS for STARTTLS, after the greeting (`security = "starttls"`).
+    starttls: Option<TlsParameters>,
+    credentials: Option<Credentials>,
+    sender: lettre::Address,
+    recipients: Vec<lettre::Address>,
+    bytes: Vec<u8>,
+}
+
 /// Sends `email` through the server of `settings`; see the module docs for
 /// what success and each [`Failure`] mean.
 pub fn send(settings: &SmtpSettings, email: &OutgoingEmail) -> Result<Delivery, SendError> {
-    let prepare = |e: String| SendError::new(Failure::Transient, Stage::Prepare, e);
-    settings.check().map_err(|e| prepare(e.to_string()))?;
-    let bytes = email
-        .to_bytes()
-        .map_err(|e| SendError::new(Failure::Permanent, Stage::Prepare, e.to_string()))?;
-    let recipients = email
-        .recipients()
-        .map_err(|e| SendError::new(Failure::Permanent, Stage::Prepare, e.to_string()))?;
-    let sender = message::lettre_address("from", &email.from.address)
-        .map_err(|e| SendError::new(Failure::Permanent, Stage::Prepare, e.to_string()))?;
-    let credentials = settings.credentials().map_err(prepare)?;
-    let hello = settings.client_id().map_err(prepare)?;
+    let settings_problem = |e: String| SendError::new(Failure::Transient, Stage::Prepare, e);
+    let message_problem =
+        |e: Error| SendError::new(Failure::Permanent, Stage::Prepare, e.to_string());
+    settings
+        .check()
+        .map_err(|e| settings_problem(e.to_string()))?;
     let tls = match settings.security {
         Security::None => None,
-        Security::Starttls | Security::Tls => Some(settings.tls_parameters().map_err(prepare)?),
+        Security::Starttls | Security::Tls => {
+            Some(settings.tls_parameters().map_err(settings_problem)?)
+        }
+    };
+    let (implicit, starttls) = match settings.security {
+        Security::Tls => (tls, None),
+        Security::None | Security::Starttls => (None, tls),
+    };
+    let prepared = Prepared {
+        hello: settings.client_id().map_err(settings_problem)?,
+        starttls,
+        credentials: settings.credentials().map_err(settings_problem)?,
+        sender: message::lettre_address("from", &email.from.address).map_err(message_problem)?,
+        recipients: email.recipients().map_err(message_problem)?,
+        bytes: email.to_bytes().map_err(message_problem)?,
     };
 
     let server = (settings.host.as_str(), settings.port());
-    let implicit = match settings.security {
-        Security::Tls => tls.as_ref(),
-        _ => None,
-    };
+    let timeout = Some(Duration::from_millis(settings.timeout_ms));
     let mut conn =
-        SmtpConnection::connect(server, Some(settings.timeout()), &hello, implicit, None).map_err(
-            |e| {
+        SmtpConnection::connect(server, timeout, &prepared.hello, implicit.as_ref(), None)
+            .map_err(|e| {
                 let stage = if implicit.is_some() && (e.is_tls() || tls_failure(&e)) {
                     Stage::Tls
                 } else {
                     Stage::Connect
                 };
                 SendError::before_data(stage, &e, true)
-            },
-        )?;
-    let result = transaction(
-        &mut conn,
-        settings,
-        tls.as_ref(),
-        &hello,
-        credentials.as_ref(),
-        &sender,
-        &recipients,
-        &bytes,
-    );
+            })?;
+    let result = transaction(&mut conn, settings, &prepared);
     match &result {
         // The message is the server's now: a failed QUIT changes nothing.
         Ok(_) => {
@@ -550,25 +552,20 @@ pub fn send(settings: &SmtpSettings, email: &OutgoingEmail) -> Result<Delivery, 
 }
 
 /// Everything after the greeting, on an open connection.
-#[allow(clippy::too_many_arguments)]
 fn transaction(
     conn: &mut SmtpConnection,
     settings: &SmtpSettings,
-    tls: Option<&TlsParameters>,
-    hello: &ClientId,
-    credentials: Option<&Credentials>,
-    sender: &lettre::Address,
-    recipients: &[lettre::Address],
-    bytes: &[u8],
+    prepared: &Prepared,
 ) -> Result<Delivery, SendError> {
-    if settings.security == Security::Starttls {
-        let Some(tls) = tls else {
-            return Err(SendError::new(
-                Failure::Transient,
-                Stage::Tls,
-                "no TLS parameters",
-            ));
-        };
+    let Prepared {
+        hello,
+        starttls,
+        credentials,
+        sender,
+        recipients,
+        bytes,
+    } = prepared;
+    if let Some(tls) = starttls {
         if !conn.can_starttls() {
             return Err(SendError::new(
                 Failure::Transient,

@@ -181,7 +181,7 @@ impl OutgoingEmail {
         let lists = [("to", &self.to), ("cc", &self.cc), ("bcc", &self.bcc)];
         for (field, list) in lists {
             for (i, mailbox) in list.iter().enumerate() {
-                let a = lettre_address(&format!("{field}[{}]", i + 1), &mailbox.address)?;
+                let a = lettre_address(&format!("{field}[{i}]"), &mailbox.address)?;
                 if !out
                     .iter()
                     .any(|b| AsRef::<str>::as_ref(b).eq_ignore_ascii_case(a.as_ref()))
@@ -202,7 +202,7 @@ impl OutgoingEmail {
     /// The message as it goes over the wire after `DATA`: headers and MIME
     /// body, CRLF line ends, before dot-stuffing. Checks every field first;
     /// a field that cannot be sent is an [`Error::InvalidInput`] naming it
-    /// (`from`, `to[2]`, `subject`, `headers[1]`, `attachments[1].content_type`).
+    /// (`from`, `to[1]`, `subject`, `headers[0]`, `attachments[0].content_type`, counting from 0).
     pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
         self.recipients()?;
         let mut builder = lettre::Message::builder()
@@ -214,7 +214,7 @@ impl OutgoingEmail {
         let lists = [("to", &self.to), ("cc", &self.cc), ("bcc", &self.bcc)];
         for (field, list) in lists {
             for (i, mailbox) in list.iter().enumerate() {
-                let m = lettre_mailbox(&format!("{field}[{}]", i + 1), mailbox)?;
+                let m = lettre_mailbox(&format!("{field}[{i}]"), mailbox)?;
                 builder = match field {
                     "to" => builder.to(m),
                     "cc" => builder.cc(m),
@@ -233,12 +233,12 @@ impl OutgoingEmail {
                 .references
                 .iter()
                 .enumerate()
-                .map(|(i, id)| bracketed_id(&format!("references[{}]", i + 1), id))
+                .map(|(i, id)| bracketed_id(&format!("references[{i}]"), id))
                 .collect::<Result<Vec<_>, _>>()?;
             builder = builder.references(ids.join(" "));
         }
         for (i, (name, value)) in self.headers.iter().enumerate() {
-            let what = format!("headers[{}]", i + 1);
+            let what = format!("headers[{i}]");
             if RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
                 return Err(invalid(
                     what,
@@ -286,7 +286,7 @@ impl OutgoingEmail {
                 } else {
                     let mut related = MultiPart::related().singlepart(html);
                     for (i, image) in self.inline.iter().enumerate() {
-                        let what = format!("inline[{}]", i + 1);
+                        let what = format!("inline[{i}]");
                         if !id_ok(&image.content_id, false) {
                             return Err(invalid(
                                 format!("{what}.content_id"),
@@ -323,7 +323,7 @@ impl OutgoingEmail {
             Body::Multi(part) => MultiPart::mixed().multipart(part),
         };
         for (i, file) in self.attachments.iter().enumerate() {
-            let what = format!("attachments[{}]", i + 1);
+            let what = format!("attachments[{i}]");
             if file.name.trim().is_empty() {
                 return Err(invalid(format!("{what}.name"), "is empty"));
             }
