@@ -7,6 +7,9 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 
+mod email;
+pub use email::{EmailConfig, TokenPlace, WorkbinRoute};
+
 /// The whole configuration. Every section has a default, so an empty file is valid.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -31,6 +34,8 @@ pub struct Config {
     pub events: EventsConfig,
     /// `[time]`: the time zone people type and read times in.
     pub time: TimeConfig,
+    /// `[email]`: our addresses, threading, blocked senders, workbins.
+    pub email: EmailConfig,
     /// The directory relative paths in this config are resolved against
     /// (the config file's directory); not a key in the file.
     #[serde(skip)]
@@ -581,6 +586,7 @@ impl Config {
             ));
         }
         self.scripts.limits.check()?;
+        self.email.check()?;
         if let Err(reason) = crate::time::zone(&self.time.zone) {
             return Err(Error::Config(format!("[time] zone {reason}")));
         }

@@ -97,6 +97,15 @@ pub mod test_support {
         crate::store::ts(t)
     }
 
+    /// What the host reads from a raw email: its headers, text and HTML,
+    /// for benchmarks that write the same rows as ingest.
+    pub fn parse_email(
+        raw: &[u8],
+    ) -> crate::Result<(dossier_sdk::EmailHeaders, String, Option<String>, String)> {
+        let e = crate::email::parse::parse(raw, "bench")?;
+        Ok((e.headers, e.text, e.html, e.key))
+    }
+
     /// Runs every handler of `host` on `event` with a root `system`
     /// context, outside any transaction, and returns the event as they left
     /// it: the handler calls alone, for benchmarks.

@@ -329,6 +329,15 @@ pub struct EmailHeaders {
     pub in_reply_to: Option<String>,
     /// The References message ids, oldest first.
     pub references: Vec<String>,
+    /// For an inbound email: how the host threaded it onto its case (the
+    /// rule that matched, and any rule it skipped and why).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threaded_by: Option<String>,
+    /// For an inbound email: why it must never get an automatic answer
+    /// (`auto-submitted: auto-replied`, `precedence: bulk`, `bounce: null
+    /// sender`, `our own address`), if it must not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub automatic: Option<String>,
 }
 
 /// What is known about an attached file; the bytes live elsewhere.
@@ -340,6 +349,13 @@ pub struct Attachment {
     pub content_type: String,
     /// Size in bytes.
     pub size: u64,
+    /// The stored content's id (its sha256, in hex), when the host keeps
+    /// the bytes: `dossier attachment get` reads them by this id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blob: Option<String>,
+    /// Why the bytes were not kept (over the size limit), when they were not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
 }
 
 /// One communication on a case: a note, an email, a chat log. Never modified once saved.

@@ -3,6 +3,7 @@
 mod agents;
 mod built;
 mod dispositions;
+mod email_ingest;
 mod errors;
 mod events_table;
 mod fields;

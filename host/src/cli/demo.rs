@@ -299,6 +299,41 @@ pub(crate) fn run(args: DemoArgs, out: &Out) -> Result<()> {
         ))?;
     }
 
+    step("Email: a customer writes in, the email opens a case, and her reply joins it")?;
+    let first = "From: Alan Turing <alan@example.org>\r\nTo: support@example.com\r\n\
+        Subject: Enigma rotor order\r\nMessage-ID: <rotor-1@example.org>\r\n\
+        Date: Mon, 23 Nov 2026 09:00:00 +0000\r\n\r\nThe rotor order on my invoice is wrong.\r\n";
+    let outcome = host.ingest_email(first.as_bytes())?;
+    out.say(format!("email 1: {}", super::email::describe(&outcome)))?;
+    let dossier_sdk::Ingested::Stored { case_number, .. } = outcome else {
+        return Err(Error::Refused(
+            "the demo's first email was not stored".into(),
+        ));
+    };
+    let smith = host.as_agent("agent.smith")?;
+    smith.add_follow_up(NewFollowUp::note(
+        case_number,
+        "agent.smith",
+        "Asked Alan for the invoice number.",
+    ))?;
+    out.say("agent.smith adds a note on the case")?;
+    // His mail client keeps only In-Reply-To, and rewrites the subject.
+    let reply = "From: Alan Turing <alan@example.org>\r\nTo: support@example.com\r\n\
+        Subject: invoice number\r\nMessage-ID: <rotor-2@example.org>\r\n\
+        In-Reply-To: <rotor-1@example.org>\r\n\r\nIt is INV-1936.\r\n";
+    let outcome = host.ingest_email(reply.as_bytes())?;
+    out.say(format!("email 2: {}", super::email::describe(&outcome)))?;
+    for item in smith.my_workbin(false)? {
+        out.say(format!(
+            "agent.smith's workbin: entry {} on case {} from {}",
+            item.id,
+            item.case_number,
+            item.from.as_ref().map(output::mailbox).unwrap_or_default()
+        ))?;
+    }
+    let again = host.ingest_email(reply.as_bytes())?;
+    out.say(format!("email 2 again: {}", super::email::describe(&again)))?;
+
     if out.json() {
         let summary = serde_json::json!({
             "customers": host.list_customers(crate::store::Page::default())?,

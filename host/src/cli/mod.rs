@@ -8,6 +8,7 @@
 mod agents;
 mod demo;
 mod dispose;
+mod email;
 mod init;
 mod input;
 mod logging;
@@ -121,6 +122,15 @@ enum Command {
     Group(agents::GroupCmd),
     /// Search cases, follow-ups and customers by the words in them, best first.
     Search(search::SearchArgs),
+    /// Email: ingest raw messages (files, stdin from an MTA, a maildir) as follow-ups on their cases.
+    #[command(subcommand)]
+    Email(email::EmailCmd),
+    /// Your workbin: emails waiting for you or your group; list, show, done, save.
+    #[command(subcommand)]
+    Workbin(email::WorkbinCmd),
+    /// Attachments of emails: get one's bytes by its id.
+    #[command(subcommand)]
+    Attachment(email::AttachmentCmd),
     /// Print the completion script for a shell: bash, zsh, fish, elvish or powershell.
     Completions {
         /// The shell.
@@ -158,6 +168,8 @@ where
     };
     logging::install();
     let json = cli.json;
+    // An MTA pipes mail into `email ingest` and reads its exit code.
+    let sysexits = matches!(cli.command, Command::Email(email::EmailCmd::Ingest(_)));
     match execute(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if output::closed_pipe(&e) => ExitCode::SUCCESS,
@@ -167,7 +179,11 @@ where
             } else {
                 eprintln!("error: {}", printable(&e.to_string()));
             }
-            ExitCode::FAILURE
+            if sysexits {
+                ExitCode::from(email::exit_code(&e))
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
@@ -254,6 +270,9 @@ fn execute(cli: Cli) -> Result<()> {
         Command::Agent(cmd) => agents::agent(&open(&config)?, cmd, &out),
         Command::Group(cmd) => agents::group(&open(&config)?, cmd, &out),
         Command::Search(args) => search::run(&open(&config)?, args, &out),
+        Command::Email(cmd) => email::email(&open(&config)?, cmd, &out),
+        Command::Workbin(cmd) => email::workbin(&open(&config)?, cmd, &out),
+        Command::Attachment(cmd) => email::attachment(&open(&config)?, cmd, &out),
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "dossier", &mut script);

@@ -2,5 +2,8 @@
 //! cases, the attachment blobs and the agent's workbin.
 
 pub(crate) mod address;
+pub(crate) mod ingest;
 pub(crate) mod parse;
 pub(crate) mod smtp;
+pub(crate) mod thread;
+pub(crate) mod workbin;

@@ -25,6 +25,7 @@ use crate::error::Result;
 use crate::events::{Ctx, Pipeline};
 use crate::schema::Schema;
 use crate::script::Scripts;
+use crate::store::blobs::BlobStore;
 use crate::store::{Store, Tx};
 
 /// Everything a host is made of; the facade holds it in an `Arc`.
@@ -32,6 +33,7 @@ pub(crate) struct Runtime {
     config: Config,
     schema: Schema,
     store: Box<dyn Store>,
+    blobs: Box<dyn BlobStore>,
     clock: Arc<dyn Clock>,
     pipeline: Pipeline,
     scripts: Option<Arc<Scripts>>,
@@ -46,6 +48,7 @@ impl Runtime {
         config: Config,
         schema: Schema,
         store: Box<dyn Store>,
+        blobs: Box<dyn BlobStore>,
         clock: Arc<dyn Clock>,
         pipeline: Pipeline,
         scripts: Option<Arc<Scripts>>,
@@ -54,6 +57,7 @@ impl Runtime {
             config,
             schema,
             store,
+            blobs,
             clock,
             pipeline,
             scripts,
@@ -71,6 +75,11 @@ impl Runtime {
 
     pub(crate) fn store(&self) -> &dyn Store {
         self.store.as_ref()
+    }
+
+    /// Where attachment bytes live.
+    pub(crate) fn blobs(&self) -> &dyn BlobStore {
+        self.blobs.as_ref()
     }
 
     pub(crate) fn pipeline(&self) -> &Pipeline {

@@ -11,7 +11,11 @@
 //! SQLite (`sqlite/`) is the one implementation; the only module with SQL.
 //! ARCHITECTURE.md says what a second backend must provide.
 
+pub(crate) mod blobs;
+mod email;
 mod sqlite;
+
+pub(crate) use email::{EmailTx, InboundRecord, NewWorkbinItem};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use dossier_sdk::{
@@ -96,7 +100,16 @@ fn ran_twice() -> Error {
 
 /// Everything a transaction can do.
 pub(crate) trait Tx:
-    CustomerTx + CaseTx + FollowUpTx + TaskTx + LookupTx + OutboxTx + SchemaTx + AgentTx + SearchTx
+    CustomerTx
+    + CaseTx
+    + FollowUpTx
+    + TaskTx
+    + LookupTx
+    + OutboxTx
+    + SchemaTx
+    + AgentTx
+    + SearchTx
+    + EmailTx
 {
 }
 
@@ -110,6 +123,7 @@ impl<T> Tx for T where
         + SchemaTx
         + AgentTx
         + SearchTx
+        + EmailTx
 {
 }
 

@@ -80,7 +80,10 @@ impl Event {
             headers: headers(),
             body: "The scheduler is down again.".to_owned(),
             case_number: Some(CaseNumber(14355)),
+            rule: "in_reply_to".to_owned(),
             priority: Some("high".to_owned()),
+            fields: custom(),
+            attachments: vec![attachment()],
         }));
         let chat = ChatEvent {
             chat: 42,
@@ -146,6 +149,18 @@ fn headers() -> EmailHeaders {
         message_id: Some("m2@example.com".to_owned()),
         in_reply_to: Some("m1@example.com".to_owned()),
         references: vec!["m1@example.com".to_owned()],
+        threaded_by: None,
+        automatic: None,
+    }
+}
+
+fn attachment() -> Attachment {
+    Attachment {
+        name: "log.txt".to_owned(),
+        content_type: "text/plain".to_owned(),
+        size: 2048,
+        blob: Some("5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef".to_owned()),
+        refused: None,
     }
 }
 
@@ -222,11 +237,7 @@ fn follow_up() -> FollowUp {
         body: "The scheduler is down again.".to_owned(),
         html: Some("<p>The scheduler is down again.</p>".to_owned()),
         email: Some(headers()),
-        attachments: vec![Attachment {
-            name: "log.txt".to_owned(),
-            content_type: "text/plain".to_owned(),
-            size: 2048,
-        }],
+        attachments: vec![attachment()],
         custom: custom(),
         created_at: at(1_767_254_400),
     }

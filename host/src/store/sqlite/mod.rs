@@ -9,6 +9,7 @@
 mod agents;
 mod cases;
 mod customers;
+mod email;
 mod fields;
 mod follow_ups;
 mod interactions;
