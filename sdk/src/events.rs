@@ -13,8 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    Attachment, CaseNumber, CustomFields, CustomerId, EmailHeaders, Mailbox, ObjectKind, Record,
-    Task,
+    Attachment, CaseNumber, CustomerId, EmailHeaders, Mailbox, ObjectKind, Record, Task,
 };
 
 mod examples;
@@ -382,10 +381,11 @@ pub struct EmailReceived {
     /// Priority to give the case; handlers may set it.
     #[serde(default)]
     pub priority: Option<String>,
-    /// Custom fields to set on the case, validated like any write;
-    /// handlers may set them.
+    /// Custom fields to set on the case, as plain JSON values (`"K-1"`,
+    /// `12`, `true`), typed and validated by the `[fields.case]` schema like
+    /// any write; handlers may set them.
     #[serde(default)]
-    pub fields: CustomFields,
+    pub fields: BTreeMap<String, serde_json::Value>,
     /// The attachments (names, types and sizes).
     #[serde(default)]
     pub attachments: Vec<Attachment>,

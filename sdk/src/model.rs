@@ -338,6 +338,11 @@ pub struct EmailHeaders {
     /// sender`, `our own address`), if it must not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub automatic: Option<String>,
+    /// For an inbound email: what the host had to guess or repair to read
+    /// it (a charset it detected, a MIME boundary it fixed), one sentence
+    /// each.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// What is known about an attached file; the bytes live elsewhere.

@@ -321,7 +321,8 @@ fn on_email_received(e) {
 
 fn with_hook() -> TestStore {
     let t = store();
-    std::fs::write(t.dir.path().join("mail.rhai"), HOOK).expect("script");
+    std::fs::create_dir_all(t.dir.path().join("scripts")).expect("scripts");
+    std::fs::write(t.dir.path().join("scripts/mail.rhai"), HOOK).expect("script");
     let config = format!("[scripts]\nfiles = [\"mail.rhai\"]\n{FIELDS}\n{CONFIG}");
     let host = t.reopen(&config).expect("reopen");
     TestStore { host, ..t }
@@ -376,11 +377,14 @@ fn an_email_received_hook_sets_priority_and_fields_replaces_the_case_or_vetoes()
     ));
     assert_eq!(
         t.host
-            .find_customers(&dossier_sdk::CustomerQuery::default())
-            .map(|c| c.len())
-            .unwrap_or(0),
-        2,
-        "the vetoed email left no customer behind"
+            .list_customers(dossier_host::Page {
+                offset: 0,
+                limit: 10
+            })
+            .expect("list")
+            .len(),
+        1,
+        "only the first sender became a customer: the second joined case 1, the third was vetoed"
     );
 }
 
@@ -397,8 +401,11 @@ fn a_hook_choosing_a_case_that_does_not_exist_is_refused_and_nothing_is_kept() {
     );
     assert!(
         t.host
-            .find_customers(&dossier_sdk::CustomerQuery::default())
-            .expect("find")
+            .list_customers(dossier_host::Page {
+                offset: 0,
+                limit: 10
+            })
+            .expect("list")
             .is_empty()
     );
 }
@@ -632,7 +639,8 @@ fn the_hook_in_docs_email_md_runs_as_written() {
     let start = guide.find("```rhai\n").expect("a rhai block") + "```rhai\n".len();
     let script = &guide[start..start + guide[start..].find("```").expect("its end")];
     let t = store();
-    std::fs::write(t.dir.path().join("doc.rhai"), script).expect("script");
+    std::fs::create_dir_all(t.dir.path().join("scripts")).expect("scripts");
+    std::fs::write(t.dir.path().join("scripts/doc.rhai"), script).expect("script");
     let config = format!("[scripts]\nfiles = [\"doc.rhai\"]\n{FIELDS}\n{CONFIG}");
     let host = t.reopen(&config).expect("reopen");
     let (case, _, _, _) = stored(

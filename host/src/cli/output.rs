@@ -310,6 +310,9 @@ fn email_lines(s: &mut String, e: &dossier_sdk::EmailHeaders, zone: &TimeZone) {
     if let Some(why) = &e.automatic {
         let _ = writeln!(s, "  automatic: {why} (never answered automatically)");
     }
+    for note in &e.notes {
+        let _ = writeln!(s, "  read with care: {note}");
+    }
 }
 
 /// A task, for people.

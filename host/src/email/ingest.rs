@@ -20,9 +20,9 @@
 use std::sync::Arc;
 
 use dossier_sdk::{
-    Attachment, Audience, CaseNumber, Cause, Channel, CustomerId, Email, EmailReceived, Event,
-    EventKind, FollowUpKind, Ingested, Interaction, Mailbox, NewCase, NewCustomer, NewFollowUp,
-    Notification, ObjectKind, PopTarget,
+    Attachment, Audience, CaseNumber, Cause, Channel, CustomFields, CustomerId, Email,
+    EmailReceived, Event, EventKind, FieldValue, FollowUpKind, Ingested, Interaction, Mailbox,
+    NewCase, NewCustomer, NewFollowUp, Notification, ObjectKind, PopTarget,
 };
 
 use super::parse::ParsedEmail;
@@ -47,6 +47,24 @@ struct Ingest<'e> {
     /// blocked sender).
     early: Option<Early>,
     proposal: Option<Proposal>,
+    /// The event's `fields`, typed by the case schema.
+    case_fields: CustomFields,
+}
+
+/// `fields` typed by the `[fields.case]` schema, naming the field a value
+/// does not fit.
+fn case_fields(
+    schema: &crate::schema::Schema,
+    fields: &std::collections::BTreeMap<String, serde_json::Value>,
+) -> Result<CustomFields> {
+    let mut out = CustomFields::new();
+    for (name, value) in fields {
+        let def = schema.require_field(ObjectKind::Case, name)?;
+        let typed = FieldValue::from_plain_json(def.ty, value)
+            .map_err(|rule| Error::invalid(ObjectKind::Case, name, rule))?;
+        out.insert(name.clone(), typed);
+    }
+    Ok(out)
 }
 
 enum Early {
@@ -140,6 +158,7 @@ impl Step for Ingest<'_> {
                 format!("{number} chosen by an email_received hook does not exist"),
             ));
         }
+        self.case_fields = case_fields(rt.schema(), &e.fields)?;
         if let Some(p) = &e.priority
             && !rt.config().case.priorities.contains(p)
         {
@@ -194,6 +213,7 @@ impl Ingest<'_> {
         let mut headers = self.email.headers.clone();
         headers.threaded_by = threaded_by;
         headers.automatic = self.automatic.clone();
+        headers.notes = self.email.warnings.clone();
         headers
     }
 
@@ -264,12 +284,12 @@ fn store(
 
     let (case, new_case) = match event.case_number {
         Some(number) => {
-            let case = if event.priority.is_some() || !event.fields.is_empty() {
+            let case = if event.priority.is_some() || !step.case_fields.is_empty() {
                 rt.modify_case(ctx, number, "email ingest", |case| {
                     if let Some(p) = &event.priority {
                         case.priority = p.clone();
                     }
-                    case.custom.extend(event.fields.clone());
+                    case.custom.extend(step.case_fields.clone());
                     Ok(())
                 })?
             } else {
@@ -290,7 +310,7 @@ fn store(
             };
             let mut new = NewCase::new(customer, subject);
             new.priority = event.priority.clone();
-            new.custom = event.fields.clone();
+            new.custom = step.case_fields.clone();
             (rt.open_case(ctx, new)?, true)
         }
     };
@@ -400,12 +420,15 @@ fn new_customer(rt: &Arc<Runtime>, ctx: &Ctx, from: &Mailbox, sender: &str) -> R
     Ok(customer.id)
 }
 
-/// Whose workbin an email joining `case` goes to: `(agent, group, why)`.
+/// A workbin an email goes to: `(agent, group, why)`.
+type WorkbinTarget = (Option<String>, Option<String>, String);
+
+/// Whose workbin an email joining `case` goes to.
 fn workbin_target(
     rt: &Arc<Runtime>,
     cfg: &EmailConfig,
     case: &dossier_sdk::Case,
-) -> Result<Option<(Option<String>, Option<String>, String)>> {
+) -> Result<Option<WorkbinTarget>> {
     for route in &cfg.workbin {
         match route {
             WorkbinRoute::LastAgent => {
@@ -504,6 +527,7 @@ impl Runtime {
             automatic,
             early: None,
             proposal: None,
+            case_fields: CustomFields::new(),
         };
         match self.run(ctx, step) {
             Err(Error::Vetoed { by, message }) if !self.store().in_write() => {

@@ -135,15 +135,16 @@ pub(crate) fn parse(raw: &[u8], source_name: &str) -> Result<ParsedEmail> {
     if raw.iter().all(u8::is_ascii_whitespace) {
         return Err(bad(source_name, "the message is empty"));
     }
+    if !starts_with_header_field(raw) {
+        return Err(bad(
+            source_name,
+            "it does not start with a header field (`Name: value`): it is not an email",
+        ));
+    }
     let message = PARSER
         .parse(raw)
         .filter(|m| !m.parts.is_empty())
-        .ok_or_else(|| {
-            bad(
-                source_name,
-                "it has no header fields: it does not start like an email",
-            )
-        })?;
+        .ok_or_else(|| bad(source_name, "it has no header fields"))?;
     if let Some((repaired, boundary)) = repair_boundary(raw, &message) {
         let fixed = PARSER.parse(&repaired).filter(|m| {
             m.parts
@@ -186,7 +187,13 @@ fn build(
         .and_then(charset::tld_of)
         .map(str::to_owned);
     let block = slice(raw, root.offset_header, root.offset_body);
-    let transcoded = transcode_headers(block, declared, sender_tld.as_deref(), &mut warnings);
+    let transcoded = transcode_headers(
+        "the message's headers",
+        block,
+        declared,
+        sender_tld.as_deref(),
+        &mut warnings,
+    );
     let reparsed = transcoded
         .as_deref()
         .and_then(|text| PARSER.parse_headers(text.as_bytes()));
@@ -261,10 +268,31 @@ fn repair_boundary(raw: &[u8], message: &Message<'_>) -> Option<(Vec<u8>, String
     Some((repaired, candidate.to_owned()))
 }
 
+/// Whether the first line (after blank ones) is an RFC 5322 header field:
+/// printable ASCII other than `:` and space, then `:` (obsolete syntax
+/// allows blanks before it). Binary files and plain text fail here with a
+/// clear reason rather than as a message with no sender.
+fn starts_with_header_field(raw: &[u8]) -> bool {
+    let line = raw.trim_ascii_start();
+    let name_len = line
+        .iter()
+        .take_while(|&&b| (33..=126).contains(&b) && b != b':')
+        .count();
+    name_len > 0
+        && line[name_len..]
+            .iter()
+            .find(|&&b| b != b' ' && b != b'\t')
+            .is_some_and(|&b| b == b':')
+}
+
 /// `raw` without a leading mbox `From ` separator line, which some MTAs
-/// prepend when they pipe a message to a command.
+/// prepend when they pipe a message to a command (`From ` followed by
+/// anything but the colon of an obsolete-syntax `From :` header).
 fn skip_mbox_separator(raw: &[u8]) -> &[u8] {
-    if raw.starts_with(b"From ") {
+    let is_separator = raw
+        .strip_prefix(b"From ")
+        .is_some_and(|rest| rest.trim_ascii_start().first() != Some(&b':'));
+    if is_separator {
         match raw.iter().position(|&b| b == b'\n') {
             Some(end) => &raw[end + 1..],
             None => &[],
@@ -356,6 +384,7 @@ fn read_headers(headers: &[Header<'_>], warnings: &mut Vec<String>) -> Option<Pa
             // Ingest fills in how it threaded the email and why it is automatic.
             threaded_by: None,
             automatic: None,
+            notes: Vec::new(),
         },
         reply_to: mailboxes(headers, &HeaderName::ReplyTo),
         return_path,
@@ -767,7 +796,13 @@ fn part_name(
         .iter()
         .find_map(content_type_of)
         .and_then(|ct| ct.attribute("charset"));
-    let transcoded = transcode_headers(block, own.or(declared), tld, warnings);
+    let transcoded = transcode_headers(
+        "an attachment's headers",
+        block,
+        own.or(declared),
+        tld,
+        warnings,
+    );
     let reparsed = transcoded
         .as_deref()
         .and_then(|text| PARSER.parse_headers(text.as_bytes()));
@@ -847,6 +882,7 @@ fn guess_type(name: &str) -> String {
 /// The header block decoded with the fallback charset, when it is not
 /// valid UTF-8; `None` (nothing to do) otherwise.
 fn transcode_headers(
+    what: &str,
     block: &[u8],
     declared: Option<&str>,
     tld: Option<&str>,
@@ -857,12 +893,12 @@ fn transcode_headers(
     }
     let decoded = charset::decode_legacy(block, declared, tld);
     warnings.push(format!(
-        "headers carry raw 8-bit text; decoded as {} ({})",
+        "{what} carry raw 8-bit text; decoded as {} ({})",
         decoded.charset,
         if decoded.guessed {
             "guessed"
         } else {
-            "the declared body charset"
+            "the declared charset"
         }
     ));
     Some(decoded.text)

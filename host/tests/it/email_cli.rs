@@ -158,9 +158,13 @@ fn sigkill_at_random_moments_of_a_maildir_run_loses_and_doubles_nothing() {
     init(d);
     // Small batches, so kills land between a batch's commit and its moves.
     let config = std::fs::read_to_string(d.join("dossier.toml")).expect("config");
+    assert!(
+        config.contains("maildir_batch = 100"),
+        "the init template sets the batch"
+    );
     std::fs::write(
         d.join("dossier.toml"),
-        format!("{config}\n[email]\nmaildir_batch = 7\n"),
+        config.replace("maildir_batch = 100", "maildir_batch = 7"),
     )
     .expect("config");
     let maildir = d.join("Maildir");
@@ -169,7 +173,7 @@ fn sigkill_at_random_moments_of_a_maildir_run_loses_and_doubles_nothing() {
     }
     let total = 400;
     for n in 0..total {
-        let reply = (n % 10 < 3 && n > 0).then_some(n - 1);
+        let reply = (n % 10 < 3 && n > 0).then(|| n - 1);
         std::fs::write(
             maildir.join("new").join(format!("{n:05}.host")),
             message(n, reply),

@@ -82,7 +82,7 @@ impl Event {
             case_number: Some(CaseNumber(14355)),
             rule: "in_reply_to".to_owned(),
             priority: Some("high".to_owned()),
-            fields: custom(),
+            fields: [("contract_ref".to_owned(), serde_json::json!("K-1"))].into(),
             attachments: vec![attachment()],
         }));
         let chat = ChatEvent {
@@ -151,6 +151,7 @@ fn headers() -> EmailHeaders {
         references: vec!["m1@example.com".to_owned()],
         threaded_by: None,
         automatic: None,
+        notes: Vec::new(),
     }
 }
 

@@ -222,6 +222,14 @@ fn raw_8bit_headers_decode_with_a_fallback_charset() {
 }
 
 #[test]
+fn raw_8bit_file_names_decode_too() {
+    let email = parsed("raw-8bit-filename.eml");
+    let names: Vec<&str> = email.attachments.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["Übersicht März.pdf", "Notiz_ä.txt"]);
+    assert!(email.text.contains("Anbei die Übersicht für März."));
+}
+
+#[test]
 fn encoded_words_in_q_and_b_decode() {
     let email = parsed("encoded-words.eml");
     assert_eq!(
@@ -557,10 +565,28 @@ fn reason(raw: &[u8]) -> String {
 fn bad_input_is_a_bad_email_error_naming_the_source() {
     assert_eq!(reason(b""), "the message is empty");
     assert_eq!(reason(b" \r\n\r\n\t"), "the message is empty");
-    assert!(reason(b"just some words\nand more words\n").contains("no header fields"));
-    assert!(reason(b"\x00\x01\x02\xff\xfe\x89PNG\r\n\x1a\n\x00\x00").contains("no"));
-    assert!(reason(b"Subject: who sent this?\r\n\r\nnobody\r\n").contains("no sender"));
-    assert!(reason(b"From ").contains("empty"));
+    let not_an_email = "it does not start with a header field (`Name: value`): it is not an email";
+    for raw in [
+        &b"just some words\nand more words\n"[..],
+        b"\x00\x01\x02\xff\xfe\x89PNG\r\n\x1a\n\x00\x00",
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00:\x00\x01",
+        b"PK\x03\x04\x14\x00\x00\x00\x08\x00",
+        b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\n",
+        b": no name\r\n\r\nbody",
+    ] {
+        assert_eq!(reason(raw), not_an_email, "{raw:?}");
+    }
+    assert_eq!(
+        reason(b"Subject: who sent this?\r\n\r\nnobody\r\n"),
+        "it has no sender: no From, Sender or Return-Path address"
+    );
+    assert_eq!(reason(b"From "), "the message is empty");
+    // `From :` is an obsolete-syntax header, not an mbox separator.
+    let obsolete = parse(b"From : Ann <ann@example.com>\r\n\r\nhi", "x");
+    assert_eq!(
+        obsolete.map(|e| e.headers.from.address).ok().as_deref(),
+        Some("ann@example.com")
+    );
     let e = parse(b"", "stdin").err().map(|e| (e.code(), e.to_string()));
     assert_eq!(
         e,
