@@ -4,6 +4,7 @@
 pub(crate) mod address;
 pub(crate) mod ingest;
 pub(crate) mod parse;
+pub(crate) mod send;
 pub(crate) mod smtp;
 pub(crate) mod thread;
 pub(crate) mod workbin;
