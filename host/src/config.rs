@@ -8,6 +8,7 @@ use serde::Deserialize;
 use crate::error::{Error, Result};
 
 mod email;
+pub use crate::email::smtp::{Security, SmtpSettings};
 pub use email::{EmailConfig, TokenPlace, WorkbinRoute};
 
 /// The whole configuration. Every section has a default, so an empty file is valid.
@@ -587,6 +588,11 @@ impl Config {
         }
         self.scripts.limits.check()?;
         self.email.check()?;
+        if let Some(smtp) = &self.email.smtp {
+            let mut resolved = smtp.clone();
+            resolved.ca_file = smtp.ca_file.as_deref().map(|p| self.resolve(p));
+            resolved.check()?;
+        }
         if let Err(reason) = crate::time::zone(&self.time.zone) {
             return Err(Error::Config(format!("[time] zone {reason}")));
         }

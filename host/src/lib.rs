@@ -81,7 +81,12 @@ pub(crate) fn props_cases(default: u32) -> u32 {
 /// Not part of it: anything here may change in any release.
 #[doc(hidden)]
 pub mod test_support {
-    pub use crate::contact::normalize_phone;
+    pub use crate::contact::{normalize_email, normalize_phone};
+    pub use crate::email::address::check as check_address;
+    pub use crate::email::smtp::{
+        Delivery, Failure, InlineImage, OutgoingAttachment, OutgoingEmail, Refusal, Reply,
+        Security, SendError, SmtpSettings, Stage, send,
+    };
     pub use crate::events::MAX_ATTEMPTS;
     pub use crate::plugin::{NativePlugin, PluginInfo, file_sha256, inspect, load};
     pub use crate::script::{definitions, hook_table_markdown, reference_markdown};

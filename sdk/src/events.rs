@@ -344,6 +344,23 @@ pub struct Notification {
     /// Blind carbon-copy recipients.
     #[serde(default)]
     pub bcc: Vec<Mailbox>,
+    /// The Message-ID the email goes out with (the host makes one when
+    /// it sends), without angle brackets; a retry reuses it.
+    #[serde(default)]
+    pub message_id: Option<String>,
+    /// The message it answers, for an email reply.
+    #[serde(default)]
+    pub in_reply_to: Option<String>,
+    /// The thread's message ids, oldest first.
+    #[serde(default)]
+    pub references: Vec<String>,
+    /// The case's thread token, which the host writes where `[email]
+    /// thread_token` says (subject, header, Reply-To plus-address).
+    #[serde(default)]
+    pub thread_token: Option<String>,
+    /// Attachments (their bytes are in the host's blob store).
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
     /// Subject line.
     pub subject: String,
     /// Plain-text body.

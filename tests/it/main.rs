@@ -24,6 +24,7 @@ mod reminders;
 mod runner;
 mod scripts;
 mod search;
+mod smtp_transport;
 mod store;
 mod store_invariants;
 mod util;

@@ -58,6 +58,9 @@ pub struct EmailConfig {
     /// How many messages `email ingest --maildir` commits per transaction.
     /// Default 100.
     pub maildir_batch: usize,
+    /// `[email.smtp]`: the server the host sends mail through, after
+    /// commit. Without it the host sends nothing itself.
+    pub smtp: Option<crate::email::smtp::SmtpSettings>,
 }
 
 impl Default for EmailConfig {
@@ -78,6 +81,7 @@ impl Default for EmailConfig {
             ],
             acknowledge: false,
             maildir_batch: 100,
+            smtp: None,
         }
     }
 }

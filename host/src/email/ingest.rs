@@ -89,7 +89,7 @@ impl Step for Ingest<'_> {
 
     fn built_in(&mut self, rt: &Arc<Runtime>, _ctx: &Ctx) -> Result<Option<Event>> {
         let cfg = &rt.config().email;
-        let case_number = thread::case_number_regex(&cfg.case_number_form)?;
+        let case_number = rt.email_rules().case_number()?;
         let key = self.email.key.clone();
         let found = rt.read(|tx, schema| {
             if let Some(seen) = tx.inbound(&key)? {
@@ -108,7 +108,7 @@ impl Step for Ingest<'_> {
             if let Some(reason) = blocked(cfg, &self.sender) {
                 return Ok(Err(Early::Blocked(reason)));
             }
-            thread::propose(tx, schema, cfg, &case_number, self.email, &self.sender).map(Ok)
+            thread::propose(tx, schema, cfg, case_number, self.email, &self.sender).map(Ok)
         })?;
         let proposal = match found {
             Ok(p) => p,
@@ -479,6 +479,11 @@ fn acknowledge(
             to: vec![step.email.headers.from.clone()],
             cc: Vec::new(),
             bcc: Vec::new(),
+            message_id: None,
+            in_reply_to: None,
+            references: Vec::new(),
+            thread_token: None,
+            attachments: Vec::new(),
             subject: format!("Re: {subject} [Case #{number}]"),
             body: format!(
                 "We received your message and opened case {number}. \

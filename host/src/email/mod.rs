@@ -1,7 +1,10 @@
 //! The email channel: parsing inbound mail (`parse`), threading it onto
 //! cases, the attachment blobs and the agent's workbin.
 
+pub(crate) mod address;
 pub(crate) mod ingest;
 pub(crate) mod parse;
+pub(crate) mod send;
+pub(crate) mod smtp;
 pub(crate) mod thread;
 pub(crate) mod workbin;

@@ -57,6 +57,27 @@ pub(crate) struct Proposal {
 static SUBJECT_TOKEN: LazyLock<Option<Regex>> =
     LazyLock::new(|| Regex::new(r"\[#([A-Z0-9]{12})\]").ok());
 
+/// The `[email]` rules compiled once per host.
+pub(crate) struct Rules {
+    /// The case number pattern, or why it does not compile.
+    case_number: std::result::Result<Regex, String>,
+}
+
+impl Rules {
+    pub(crate) fn new(cfg: &EmailConfig) -> Rules {
+        Rules {
+            case_number: case_number_regex(&cfg.case_number_form).map_err(|e| e.to_string()),
+        }
+    }
+
+    /// The regex finding a case number in a subject.
+    pub(crate) fn case_number(&self) -> Result<&Regex> {
+        self.case_number
+            .as_ref()
+            .map_err(|e| Error::Config(e.clone()))
+    }
+}
+
 /// The regex that finds a case number written in `form`.
 pub(crate) fn case_number_regex(form: &str) -> Result<Regex> {
     let escaped = regex::escape(form).replace(r"\{number\}", r"(\d{1,18})");

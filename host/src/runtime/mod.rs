@@ -41,6 +41,8 @@ pub(crate) struct Runtime {
     /// queued nothing skip the outbox query. Failed deliveries wait for the
     /// next queued event or an explicit delivery (the `run` loop).
     outbox_queued: AtomicBool,
+    /// The `[email]` rules compiled once (the case-number pattern).
+    email: crate::email::thread::Rules,
 }
 
 impl Runtime {
@@ -53,6 +55,7 @@ impl Runtime {
         pipeline: Pipeline,
         scripts: Option<Arc<Scripts>>,
     ) -> Runtime {
+        let config_email = config.email.clone();
         Runtime {
             config,
             schema,
@@ -62,6 +65,7 @@ impl Runtime {
             pipeline,
             scripts,
             outbox_queued: AtomicBool::new(false),
+            email: crate::email::thread::Rules::new(&config_email),
         }
     }
 
@@ -75,6 +79,11 @@ impl Runtime {
 
     pub(crate) fn store(&self) -> &dyn Store {
         self.store.as_ref()
+    }
+
+    /// The compiled `[email]` rules.
+    pub(crate) fn email_rules(&self) -> &crate::email::thread::Rules {
+        &self.email
     }
 
     /// Where attachment bytes live.
