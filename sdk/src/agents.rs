@@ -66,14 +66,18 @@ pub enum Permission {
     ReassignCases,
     /// See private cases that are neither one's own nor one's group's.
     SeeAllPrivate,
+    /// Transfer an inbound email to another agent's or a group's workbin
+    /// (held by every role unless an admin withdraws it).
+    TransferEmail,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 3] = [
+    pub const ALL: [Permission; 4] = [
         Permission::ManageAgents,
         Permission::ReassignCases,
         Permission::SeeAllPrivate,
+        Permission::TransferEmail,
     ];
 
     /// The snake_case name used in the CLI, errors and JSON.
@@ -82,6 +86,7 @@ impl Permission {
             Permission::ManageAgents => "manage_agents",
             Permission::ReassignCases => "reassign_cases",
             Permission::SeeAllPrivate => "see_all_private",
+            Permission::TransferEmail => "transfer_email",
         }
     }
 
@@ -92,6 +97,7 @@ impl Permission {
             Permission::ReassignCases | Permission::SeeAllPrivate => {
                 matches!(role, Role::Supervisor | Role::Admin)
             }
+            Permission::TransferEmail => true,
         }
     }
 }

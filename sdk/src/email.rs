@@ -25,6 +25,9 @@ pub struct WorkbinItem {
     /// The email follow-up, when the entry is an email.
     #[serde(default)]
     pub follow_up: Option<FollowUpId>,
+    /// The draft, when the entry is one being written.
+    #[serde(default)]
+    pub draft: Option<i64>,
     /// Who the email is from, when the entry is an email.
     #[serde(default)]
     pub from: Option<Mailbox>,

@@ -4,6 +4,7 @@ mod agents;
 mod built;
 mod dispositions;
 mod email_ingest;
+mod email_out;
 mod errors;
 mod events_table;
 mod fields;
