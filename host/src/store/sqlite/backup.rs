@@ -85,9 +85,10 @@ impl SqliteStore {
 fn snapshot(source: &Connection) -> Result<Snapshot> {
     use crate::store::EmailTx as _;
     let schema_version: i64 = source.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    // The blobs the copied rows reference. Rows that reference a blob are
-    // never deleted (follow-ups are append-only), so `gc` never removes one
-    // of these while the backup copies it.
+    // The blobs the copied rows reference. No blob reference is ever
+    // removed (follow-ups are append-only; a draft's stay when it is edited
+    // or discarded), so `gc` never removes one of these while the backup
+    // copies it.
     let blobs = super::SqliteTx { conn: source }.referenced_blobs()?;
     Ok(Snapshot {
         schema_version,
