@@ -176,11 +176,12 @@ fn an_export_reads_back_in_and_shows_only_what_the_agent_may_see() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     init(d);
-    // Read from stdin with `-`.
+    // Read from stdin with `-`; a custom field may be named `custom.NAME`,
+    // and a case's customer `#ID`.
     let out = pipe_in(
         d,
         &["--json", "import", "customers", "-"],
-        "account,name,phone,email,tier,city\n\
+        "account,name,phone,email,custom.tier,city\n\
          AC-1,\"Lovelace, Ada\",+33123456789,ada@example.com,gold,Paris\n\
          AC-2,Bob,mobile:+33612345678;+33123456700,,,\n",
     );
@@ -190,7 +191,7 @@ fn an_export_reads_back_in_and_shows_only_what_the_agent_may_see() {
     );
     let cases = "customer,subject,priority,visibility,status,product\n\
                  AC-1,Printer jam,high,public,,\n\
-                 AC-2,Private matter,,private,,\n\
+                 #2,Private matter,,private,,\n\
                  AC-1,Old ticket,,,closed,\n";
     std::fs::write(d.join("cases.csv"), cases).unwrap();
     let report = json(d, &["import", "cases", "cases.csv"]);
