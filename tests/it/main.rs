@@ -3,6 +3,7 @@
 mod agents;
 mod built;
 mod dispositions;
+mod email_compose;
 mod email_ingest;
 mod email_out;
 mod email_review;
