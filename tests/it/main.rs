@@ -7,6 +7,7 @@ mod email_ingest;
 mod email_out;
 mod errors;
 mod events_table;
+mod faq;
 mod fields;
 mod interact_scripts;
 mod notify;
