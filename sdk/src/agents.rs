@@ -69,6 +69,8 @@ pub enum Permission {
     /// Transfer an inbound email to another agent's or a group's workbin
     /// (held by every role unless an admin withdraws it).
     TransferEmail,
+    /// Review outbound email in the QA queue: approve, edit, reject.
+    ReviewEmail,
     /// Add, change and remove entries of the FAQ base (reading and
     /// searching them is open to every agent).
     ManageFaq,
@@ -76,11 +78,12 @@ pub enum Permission {
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 5] = [
+    pub const ALL: [Permission; 6] = [
         Permission::ManageAgents,
         Permission::ReassignCases,
         Permission::SeeAllPrivate,
         Permission::TransferEmail,
+        Permission::ReviewEmail,
         Permission::ManageFaq,
     ];
 
@@ -91,6 +94,7 @@ impl Permission {
             Permission::ReassignCases => "reassign_cases",
             Permission::SeeAllPrivate => "see_all_private",
             Permission::TransferEmail => "transfer_email",
+            Permission::ReviewEmail => "review_email",
             Permission::ManageFaq => "manage_faq",
         }
     }
@@ -99,7 +103,10 @@ impl Permission {
     pub fn default_for(self, role: Role) -> bool {
         match self {
             Permission::ManageAgents => role == Role::Admin,
-            Permission::ReassignCases | Permission::SeeAllPrivate | Permission::ManageFaq => {
+            Permission::ReassignCases
+            | Permission::SeeAllPrivate
+            | Permission::ReviewEmail
+            | Permission::ManageFaq => {
                 matches!(role, Role::Supervisor | Role::Admin)
             }
             Permission::TransferEmail => true,
@@ -239,6 +246,7 @@ mod tests {
                 Permission::ReassignCases,
                 Permission::SeeAllPrivate,
                 Permission::TransferEmail,
+                Permission::ReviewEmail,
                 Permission::ManageFaq
             ]
         );

@@ -5,6 +5,7 @@ mod built;
 mod dispositions;
 mod email_ingest;
 mod email_out;
+mod email_review;
 mod errors;
 mod events_table;
 mod faq;

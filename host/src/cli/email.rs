@@ -113,6 +113,9 @@ fn describe_draft(d: &Draft) -> String {
     if let Some(f) = d.follow_up {
         s.push_str(&format!("  follow-up: #{f}\n"));
     }
+    if let Some(r) = &d.remarks {
+        s.push_str(&format!("  reviewer's remarks: {r}\n"));
+    }
     s
 }
 
@@ -365,6 +368,82 @@ pub(crate) enum WorkbinCmd {
         #[arg(long = "follow-up", value_name = "ID")]
         follow_up: i64,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ReviewCmd {
+    /// Drafts waiting for review, oldest first.
+    List,
+    /// A draft in review, with its review record.
+    Show {
+        /// The draft's id.
+        id: i64,
+    },
+    /// Approve a draft: it is sent. (Edit it first with `email draft edit`.)
+    Approve {
+        /// The draft's id.
+        id: i64,
+    },
+    /// Send a draft back to its agent with remarks.
+    Reject {
+        /// The draft's id.
+        id: i64,
+        /// What to change (`-` reads stdin).
+        #[arg(long)]
+        remarks: String,
+    },
+}
+
+/// Entry point of `dossier review`.
+pub(crate) fn review(host: &Host, cmd: ReviewCmd, out: &Out) -> Result<()> {
+    match cmd {
+        ReviewCmd::List => {
+            let queue = host.review_queue()?;
+            out.table(
+                &queue,
+                &[
+                    ("ID", &|d: &Draft| d.id.to_string()),
+                    ("AGENT", &|d: &Draft| d.agent.clone()),
+                    ("CASE", &|d: &Draft| d.case_number.to_string()),
+                    ("TO", &|d: &Draft| {
+                        d.to.iter().map(mailbox).collect::<Vec<_>>().join(", ")
+                    }),
+                    ("SUBJECT", &|d: &Draft| d.subject.clone()),
+                ],
+                "nothing waits for review",
+            )
+        }
+        ReviewCmd::Show { id } => {
+            let draft = host.draft(id)?;
+            let steps = host.review_history(id)?;
+            let both = serde_json::json!({ "draft": draft, "review": steps });
+            out.one(&both, |_| {
+                let mut s = describe_draft(&draft);
+                for step in &steps {
+                    s.push_str(&format!(
+                        "  review: {} by {} at {}{}\n",
+                        step.step,
+                        step.by,
+                        step.at.format("%Y-%m-%d %H:%M"),
+                        step.remarks
+                            .as_ref()
+                            .map(|r| format!(": {r}"))
+                            .unwrap_or_default()
+                    ));
+                }
+                s
+            })
+        }
+        ReviewCmd::Approve { id } => {
+            let draft = host.approve_draft(id)?;
+            out.one(&draft, describe_draft)
+        }
+        ReviewCmd::Reject { id, remarks } => {
+            let remarks = Input::default().text("--remarks", remarks)?;
+            let draft = host.reject_draft(id, &remarks)?;
+            out.one(&draft, describe_draft)
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -138,6 +138,9 @@ enum Command {
     /// Attachments of emails: get one's bytes by its id.
     #[command(subcommand)]
     Attachment(email::AttachmentCmd),
+    /// QA review of outbound email: list the queue, show, approve, reject with remarks.
+    #[command(subcommand)]
+    Review(email::ReviewCmd),
     /// Print the completion script for a shell: bash, zsh, fish, elvish or powershell.
     Completions {
         /// The shell.
@@ -280,6 +283,7 @@ fn execute(cli: Cli) -> Result<()> {
         Command::Email(cmd) => email::email(&open(&config)?, cmd, &out),
         Command::Workbin(cmd) => email::workbin(&open(&config)?, cmd, &out),
         Command::Attachment(cmd) => email::attachment(&open(&config)?, cmd, &out),
+        Command::Review(cmd) => email::review(&open(&config)?, cmd, &out),
         Command::Faq(cmd) => faq::faq(&open(&config)?, cmd, &out),
         Command::Signature(cmd) => faq::signature_cmd(&open(&config)?, cmd, &out),
         Command::Completions { shell } => {

@@ -202,4 +202,29 @@ impl Host {
     pub fn consult(&self, email: FollowUpId, colleague: &str, question: &str) -> Result<FollowUp> {
         self.rt.consult(&self.ctx()?, email, colleague, question)
     }
+
+    /// Drafts waiting for QA review, oldest first (needs `review_email`).
+    pub fn review_queue(&self) -> Result<Vec<Draft>> {
+        self.rt.review_queue(&self.ctx()?)
+    }
+
+    /// A draft's review record: each step (submitted, rejected with
+    /// remarks, edited, approved, sent) with who and when.
+    pub fn review_history(&self, id: i64) -> Result<Vec<dossier_sdk::ReviewStep>> {
+        self.rt.review_history(&self.ctx()?, id)
+    }
+
+    /// Approves a draft in review: it is sent (the `notification` hooks
+    /// run on that send). Needs `review_email`. A reviewer may
+    /// [`edit_draft`](Host::edit_draft) before approving.
+    pub fn approve_draft(&self, id: i64) -> Result<Draft> {
+        self.rt.approve_draft(&self.ctx()?, id)
+    }
+
+    /// Sends a draft in review back to its agent with `remarks`; it shows
+    /// as rejected in their workbin, and is reviewed again when resent.
+    /// Needs `review_email`.
+    pub fn reject_draft(&self, id: i64, remarks: &str) -> Result<Draft> {
+        self.rt.reject_draft(&self.ctx()?, id, remarks)
+    }
 }

@@ -315,7 +315,21 @@ CREATE TABLE drafts (
 CREATE INDEX drafts_agent ON drafts(agent, state, id);
 ALTER TABLE workbin ADD COLUMN draft_id INTEGER REFERENCES drafts(id);
 "#,
-    // 8: the FAQ base, searched through its own FTS5 index (external
+    // 8: QA review of drafts: the reviewer's last remarks, and every step.
+    r#"
+ALTER TABLE drafts ADD COLUMN remarks TEXT;
+CREATE TABLE draft_reviews (
+    id       INTEGER PRIMARY KEY,
+    draft_id INTEGER NOT NULL REFERENCES drafts(id),
+    step     TEXT NOT NULL,
+    by_whom  TEXT NOT NULL,
+    at       TEXT NOT NULL,
+    remarks  TEXT
+);
+CREATE INDEX draft_reviews_draft ON draft_reviews(draft_id, id);
+CREATE INDEX drafts_state ON drafts(state, id);
+"#,
+    // 9: the FAQ base, searched through its own FTS5 index (external
     // content over title and body, kept in step by triggers), and the
     // signatures of agents and groups (at most one default per owner).
     r#"
