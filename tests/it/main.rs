@@ -9,6 +9,7 @@ mod email_out;
 mod email_review;
 mod errors;
 mod events_table;
+mod faq;
 mod fields;
 mod interact_scripts;
 mod notify;
