@@ -210,6 +210,10 @@ pub struct Draft {
     /// The reviewer's remarks when it was last rejected.
     #[serde(default)]
     pub remarks: Option<String>,
+    /// The signature to insert on send, by name; `None` for the agent's
+    /// default (else their group's).
+    #[serde(default)]
+    pub signature: Option<String>,
     /// When it was started.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
@@ -234,6 +238,8 @@ pub struct DraftChange {
     pub body: Option<String>,
     /// New HTML body (`Some(None)` removes it).
     pub html: Option<Option<String>>,
+    /// The signature to insert on send, by name (`Some(None)`: the default).
+    pub signature: Option<Option<String>>,
 }
 
 /// One step of a draft's QA review, with who and when.

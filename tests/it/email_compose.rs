@@ -184,3 +184,127 @@ fn an_inline_image_is_downscaled_keeps_its_alt_text_and_place_and_files_over_a_l
     assert!(sent_html.contains(&format!("cid:{cid}")), "{sent_html}");
     assert!(sent_html.contains("alt=\"Sales chart\""));
 }
+
+#[test]
+fn faq_shortcuts_expand_as_text_or_as_link_and_go_out_as_written() {
+    let server = SmtpServer::start();
+    let (t, ann) = desk(&server, "");
+    t.host
+        .faq_add(dossier_sdk::NewFaqEntry {
+            shortcut: "returns".into(),
+            title: "Returns".into(),
+            body: "Send the parcel back within 30 days.".into(),
+            link: Some("https://help.example.com/returns".into()),
+        })
+        .expect("faq");
+    let id = draft(&ann);
+    for (mode, expected) in [
+        (
+            dossier_sdk::ExpandMode::Text,
+            "Send the parcel back within 30 days.",
+        ),
+        (
+            dossier_sdk::ExpandMode::Link,
+            "https://help.example.com/returns",
+        ),
+    ] {
+        ann.edit_draft(
+            id,
+            DraftChange {
+                body: Some("About returns: /returns (see /etc/passwd)".into()),
+                ..Default::default()
+            },
+        )
+        .expect("edit");
+        let expanded = ann.expand_draft_faq(id, mode).expect("expand");
+        assert_eq!(
+            expanded.body,
+            format!("About returns: {expected} (see /etc/passwd)")
+        );
+    }
+    ann.send_draft(id).expect("send");
+    let p = MessageParser::default()
+        .parse(&server.messages()[0].data)
+        .expect("parse")
+        .body_text(0)
+        .expect("text")
+        .into_owned();
+    assert!(p.contains("https://help.example.com/returns"), "{p}");
+}
+
+#[test]
+fn the_default_signature_is_inserted_on_send_exactly_once_and_a_named_one_on_request() {
+    let server = SmtpServer::start();
+    let (_t, ann) = desk(&server, "");
+    let me = dossier_sdk::SignatureOwner::Agent("ann".into());
+    ann.add_signature(&me, "short", "Ann, Support", None, true)
+        .expect("default");
+    ann.add_signature(
+        &me,
+        "formal",
+        "Ann Lee\nCustomer Support, Dossier Ltd",
+        None,
+        false,
+    )
+    .expect("formal");
+
+    let first = draft(&ann);
+    ann.edit_draft(
+        first,
+        DraftChange {
+            body: Some("Hello.".into()),
+            ..Default::default()
+        },
+    )
+    .expect("edit");
+    ann.send_draft(first).expect("send");
+    // Already signed by hand: not signed again.
+    let second = draft(&ann);
+    ann.edit_draft(
+        second,
+        DraftChange {
+            body: Some("Hi again.\n\n-- \nAnn, Support".into()),
+            ..Default::default()
+        },
+    )
+    .expect("edit");
+    ann.send_draft(second).expect("send");
+    let third = draft(&ann);
+    ann.edit_draft(
+        third,
+        DraftChange {
+            body: Some("Dear customer.".into()),
+            signature: Some(Some("formal".into())),
+            ..Default::default()
+        },
+    )
+    .expect("edit");
+    ann.send_draft(third).expect("send");
+
+    let texts: Vec<String> = server
+        .messages()
+        .iter()
+        .map(|m| {
+            MessageParser::default()
+                .parse(&m.data)
+                .expect("parse")
+                .body_text(0)
+                .expect("text")
+                .replace("\r\n", "\n")
+        })
+        .collect();
+    assert_eq!(texts.len(), 3);
+    assert_eq!(texts[0].matches("Ann, Support").count(), 1, "{}", texts[0]);
+    assert!(
+        texts[0].contains("Hello.\n\n-- \nAnn, Support"),
+        "{}",
+        texts[0]
+    );
+    assert_eq!(texts[1].matches("Ann, Support").count(), 1, "{}", texts[1]);
+    assert!(
+        texts[2].contains("Customer Support, Dossier Ltd"),
+        "{}",
+        texts[2]
+    );
+    assert!(!texts[2].contains("Ann, Support"));
+}

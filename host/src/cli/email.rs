@@ -66,8 +66,22 @@ fn apply(host: &Host, id: i64, content: Content, input: &Input) -> Result<Draft>
         html: input
             .inline_or_file(("--html", content.html), ("--html-file", content.html_file))?
             .map(Some),
+        signature: content.signature.map(Some),
     };
     let mut draft = host.edit_draft(id, change)?;
+    if let Some(mode) = content.expand {
+        let mode = match mode.as_str() {
+            "text" => dossier_sdk::ExpandMode::Text,
+            "link" => dossier_sdk::ExpandMode::Link,
+            other => {
+                return Err(Error::input(
+                    "--expand",
+                    format!("`{other}` is neither `text` nor `link`"),
+                ));
+            }
+        };
+        draft = host.expand_draft_faq(id, mode)?;
+    }
     for path in content.attach {
         let bytes = std::fs::read(&path).map_err(|e| io_error("cannot read", &path, e))?;
         let name = path.file_name().map_or_else(
@@ -269,6 +283,12 @@ pub(crate) struct Content {
     /// The alt text of the --inline images.
     #[arg(long, default_value = "")]
     alt: String,
+    /// Expand FAQ shortcuts (`/shortcut`) in the text, into their entry's text or link.
+    #[arg(long, value_name = "text|link")]
+    expand: Option<String>,
+    /// The signature to insert on send, by name (default: yours, else your group's).
+    #[arg(long, value_name = "NAME")]
+    signature: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -168,6 +168,7 @@ impl Runtime {
             state: DraftState::Draft,
             follow_up: None,
             remarks: None,
+            signature: None,
             created_at: now,
             updated_at: now,
         };
@@ -440,6 +441,9 @@ impl Runtime {
         if let Some(body) = change.body {
             draft.body = body;
         }
+        if let Some(signature) = change.signature {
+            draft.signature = signature;
+        }
         if let Some(html) = change.html {
             draft.html = match html {
                 Some(_) if !self.config().email.rich_text => {
@@ -561,6 +565,23 @@ impl Runtime {
             });
             tx.update_draft(&draft)
         })?;
+        Ok(draft)
+    }
+
+    /// Expands the FAQ shortcuts (`/shortcut`) in draft `id`'s text: each
+    /// becomes its entry's text, or its link, as `mode` says; unknown
+    /// `/words` stay as typed.
+    pub(crate) fn expand_draft_faq(
+        &self,
+        ctx: &Ctx,
+        id: i64,
+        mode: dossier_sdk::ExpandMode,
+    ) -> Result<Draft> {
+        let mut draft = self.own_open_draft(ctx, id, "insert FAQ entries in it")?;
+        draft.body = self.expand_shortcuts(&draft.body, mode)?;
+        draft.updated_at = self.now();
+        self.store()
+            .write("expand draft", |tx| tx.update_draft(&draft))?;
         Ok(draft)
     }
 
@@ -692,6 +713,20 @@ impl Runtime {
         {
             // The text part of multipart/alternative, made from the HTML.
             draft.body = super::parse::html::to_text(html);
+        }
+        // The signature, inserted on send and never twice.
+        let group = self
+            .read(|tx, schema| tx.get_case(schema, draft.case_number))?
+            .group;
+        if let Some(sig) =
+            self.signature_for(&draft.agent, draft.signature.as_deref(), group.as_deref())?
+        {
+            draft.body = super::signatures::insert_signature_once(&draft.body, &sig.text);
+            if let (Some(html), Some(sig_html)) = (&draft.html, &sig.html)
+                && !html.contains(sig_html.as_str())
+            {
+                draft.html = Some(format!("{html}<div class=\"signature\">{sig_html}</div>"));
+            }
         }
         let token = self.thread_token(ctx, draft.case_number)?;
         let (mut headers, references) = self.draft_headers(ctx, &draft)?;

@@ -169,6 +169,12 @@ impl Host {
             .attach_inline_image(&self.ctx()?, id, name, bytes, alt)
     }
 
+    /// Expands the FAQ shortcuts (`/shortcut`) in a draft's text into
+    /// their entries' text or link, as `mode` says.
+    pub fn expand_draft_faq(&self, id: i64, mode: dossier_sdk::ExpandMode) -> Result<Draft> {
+        self.rt.expand_draft_faq(&self.ctx()?, id, mode)
+    }
+
     /// Keeps a draft on its case as a saved message (`email_saved`), not sent.
     pub fn save_draft(&self, id: i64) -> Result<Draft> {
         self.rt.save_draft(&self.ctx()?, id)

@@ -46,6 +46,8 @@ struct DraftContent {
     body: String,
     html: Option<String>,
     attachments: Vec<dossier_sdk::Attachment>,
+    #[serde(default)]
+    signature: Option<String>,
 }
 
 const DRAFT_COLUMNS: &str =
@@ -70,6 +72,7 @@ fn draft_from_row(row: &Row<'_>) -> Result<Draft> {
         body: content.body,
         html: content.html,
         attachments: content.attachments,
+        signature: content.signature,
         state: state.parse().map_err(crate::error::Error::Corrupt)?,
         follow_up: row.get::<_, Option<i64>>(7)?.map(FollowUpId),
         created_at: parse_ts(&row.get::<_, String>(8)?)?,
@@ -88,6 +91,7 @@ fn draft_content(d: &Draft) -> String {
         body: d.body.clone(),
         html: d.html.clone(),
         attachments: d.attachments.clone(),
+        signature: d.signature.clone(),
     })
 }
 
