@@ -59,6 +59,7 @@ mod time;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
 pub use email::drafts::DraftStart;
+pub use email::signatures::insert_signature_once;
 pub use error::{Error, Result};
 pub use events::{Actor, Ctx, DeliveryState, Handler, OutboxDelivery};
 pub use host::{Host, HostBuilder};
@@ -147,6 +148,7 @@ pub mod test_support {
                 size: bytes.len() as u64,
                 blob: Some(blob.clone()),
                 refused: None,
+                content_id: None,
             }];
             let f = rt.add_follow_up(&ctx, new)?;
             rt.store()

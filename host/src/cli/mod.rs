@@ -9,6 +9,7 @@ mod agents;
 mod demo;
 mod dispose;
 mod email;
+mod faq;
 mod init;
 mod input;
 mod logging;
@@ -133,9 +134,18 @@ enum Command {
     /// Your workbin: emails waiting for you or your group; list, show, done, save.
     #[command(subcommand)]
     Workbin(email::WorkbinCmd),
+    /// The FAQ base agents insert by /shortcut: add, list, show, update, remove, search.
+    #[command(subcommand)]
+    Faq(faq::FaqCmd),
+    /// Agents' and groups' signatures: add, list, remove, default.
+    #[command(subcommand)]
+    Signature(faq::SignatureCmd),
     /// Attachments of emails: get one's bytes by its id.
     #[command(subcommand)]
     Attachment(email::AttachmentCmd),
+    /// QA review of outbound email: list the queue, show, approve, reject with remarks.
+    #[command(subcommand)]
+    Review(email::ReviewCmd),
     /// Import customers or cases from a CSV file: every row validated like any write, bad rows reported.
     #[command(subcommand)]
     Import(transfer::ImportCmd),
@@ -289,6 +299,9 @@ fn execute(cli: Cli) -> Result<()> {
         Command::Email(cmd) => email::email(&open(&config)?, cmd, &out),
         Command::Workbin(cmd) => email::workbin(&open(&config)?, cmd, &out),
         Command::Attachment(cmd) => email::attachment(&open(&config)?, cmd, &out),
+        Command::Review(cmd) => email::review(&open(&config)?, cmd, &out),
+        Command::Faq(cmd) => faq::faq(&open(&config)?, cmd, &out),
+        Command::Signature(cmd) => faq::signature_cmd(&open(&config)?, cmd, &out),
         Command::Import(cmd) => {
             let host = if cmd.no_hooks() {
                 let mut config = load(&config)?;

@@ -11,6 +11,7 @@ pub(crate) mod backup;
 mod cases;
 mod customers;
 mod email;
+mod faq;
 mod fields;
 mod follow_ups;
 mod interactions;
