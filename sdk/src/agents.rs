@@ -66,14 +66,21 @@ pub enum Permission {
     ReassignCases,
     /// See private cases that are neither one's own nor one's group's.
     SeeAllPrivate,
+    /// Transfer an inbound email to another agent's or a group's workbin
+    /// (held by every role unless an admin withdraws it).
+    TransferEmail,
+    /// Review outbound email in the QA queue: approve, edit, reject.
+    ReviewEmail,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 3] = [
+    pub const ALL: [Permission; 5] = [
         Permission::ManageAgents,
         Permission::ReassignCases,
         Permission::SeeAllPrivate,
+        Permission::TransferEmail,
+        Permission::ReviewEmail,
     ];
 
     /// The snake_case name used in the CLI, errors and JSON.
@@ -82,6 +89,8 @@ impl Permission {
             Permission::ManageAgents => "manage_agents",
             Permission::ReassignCases => "reassign_cases",
             Permission::SeeAllPrivate => "see_all_private",
+            Permission::TransferEmail => "transfer_email",
+            Permission::ReviewEmail => "review_email",
         }
     }
 
@@ -89,9 +98,10 @@ impl Permission {
     pub fn default_for(self, role: Role) -> bool {
         match self {
             Permission::ManageAgents => role == Role::Admin,
-            Permission::ReassignCases | Permission::SeeAllPrivate => {
+            Permission::ReassignCases | Permission::SeeAllPrivate | Permission::ReviewEmail => {
                 matches!(role, Role::Supervisor | Role::Admin)
             }
+            Permission::TransferEmail => true,
         }
     }
 }

@@ -115,7 +115,7 @@ pub mod prelude {
 pub use serde_json;
 
 pub use agents::{Agent, Group, NewAgent, Permission, Role};
-pub use email::{Draft, DraftChange, DraftKind, DraftState, Ingested, WorkbinItem};
+pub use email::{Draft, DraftChange, DraftKind, DraftState, Ingested, ReviewStep, WorkbinItem};
 pub use error::{Error, Result};
 pub use plugin::{CaseQuery, FollowUpQuery, HostApi, Plugin, dispatch};
 

@@ -260,6 +260,8 @@ pub enum FollowUpKind {
     EmailIn,
     /// An email sent to the customer.
     EmailOut,
+    /// An email an agent wrote and kept on the case without sending it.
+    EmailSaved,
     /// A chat transcript.
     ChatLog,
     /// Written by Dossier itself (dispositions, status changes).
@@ -273,6 +275,7 @@ impl FollowUpKind {
             FollowUpKind::Note => "note",
             FollowUpKind::EmailIn => "email_in",
             FollowUpKind::EmailOut => "email_out",
+            FollowUpKind::EmailSaved => "email_saved",
             FollowUpKind::ChatLog => "chat_log",
             FollowUpKind::System => "system",
         }
@@ -286,11 +289,12 @@ impl std::str::FromStr for FollowUpKind {
             "note" => FollowUpKind::Note,
             "email_in" => FollowUpKind::EmailIn,
             "email_out" => FollowUpKind::EmailOut,
+            "email_saved" => FollowUpKind::EmailSaved,
             "chat_log" => FollowUpKind::ChatLog,
             "system" => FollowUpKind::System,
             other => {
                 return Err(format!(
-                    "unknown follow-up kind `{other}` (expected note, email_in, email_out, chat_log or system)"
+                    "unknown follow-up kind `{other}` (expected note, email_in, email_out, email_saved, chat_log or system)"
                 ));
             }
         })

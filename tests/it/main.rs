@@ -4,6 +4,8 @@ mod agents;
 mod built;
 mod dispositions;
 mod email_ingest;
+mod email_out;
+mod email_review;
 mod errors;
 mod events_table;
 mod fields;

@@ -12,17 +12,322 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
-use dossier_sdk::{FollowUpId, Ingested, WorkbinItem};
+use dossier_sdk::{Draft, DraftChange, FollowUpId, Ingested, Mailbox, WorkbinItem};
 
 use super::Out;
+use super::input::Input;
 use super::output::{self, mailbox};
+use crate::email::drafts::DraftStart;
 use crate::error::{Error, Result};
 use crate::host::Host;
+
+/// `Name <address>` or an address, as lettre reads a mailbox.
+fn parse_mailbox(option: &str, text: &str) -> Result<Mailbox> {
+    let m: lettre::message::Mailbox = text
+        .trim()
+        .parse()
+        .map_err(|e| Error::input(option, format!("`{text}` is not an email address: {e}")))?;
+    Ok(Mailbox {
+        name: m.name.filter(|n| !n.is_empty()),
+        address: m.email.to_string(),
+    })
+}
+
+fn mailboxes(option: &str, list: &[String]) -> Result<Option<Vec<Mailbox>>> {
+    if list.is_empty() {
+        return Ok(None);
+    }
+    list.iter()
+        .map(|t| parse_mailbox(option, t))
+        .collect::<Result<Vec<_>>>()
+        .map(Some)
+}
+
+/// Applies `content` to draft `id`: the edit, then the files.
+fn apply(host: &Host, id: i64, content: Content, input: &Input) -> Result<Draft> {
+    let current = host.draft(id)?;
+    let mut body =
+        input.inline_or_file(("--body", content.body), ("--body-file", content.body_file))?;
+    if let Some(note) = content.note {
+        let note = input.text("--note", note)?;
+        body = Some(format!("{note}{}", body.unwrap_or(current.body)));
+    }
+    let change = DraftChange {
+        from: content
+            .from
+            .as_deref()
+            .map(|f| parse_mailbox("--from", f))
+            .transpose()?,
+        to: mailboxes("--to", &content.to)?,
+        cc: mailboxes("--cc", &content.cc)?,
+        bcc: mailboxes("--bcc", &content.bcc)?,
+        subject: content.subject,
+        body,
+        html: None,
+    };
+    let mut draft = host.edit_draft(id, change)?;
+    for path in content.attach {
+        let bytes = std::fs::read(&path).map_err(|e| io_error("cannot read", &path, e))?;
+        let name = path.file_name().map_or_else(
+            || "attachment".to_owned(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let content_type = mime_guess::from_path(&path)
+            .first_or_octet_stream()
+            .essence_str()
+            .to_owned();
+        draft = host.attach_to_draft(id, &name, &content_type, &bytes)?;
+    }
+    Ok(draft)
+}
+
+/// A draft, for people.
+fn describe_draft(d: &Draft) -> String {
+    let list = |l: &[Mailbox]| l.iter().map(mailbox).collect::<Vec<_>>().join(", ");
+    let mut s = format!(
+        "draft {} ({}, {}) on case {} by {}\n  from: {}\n  to: {}\n",
+        d.id,
+        d.kind.as_str(),
+        d.state.as_str(),
+        d.case_number,
+        d.agent,
+        d.from.as_ref().map(mailbox).unwrap_or_default(),
+        list(&d.to)
+    );
+    if !d.cc.is_empty() {
+        s.push_str(&format!("  cc: {}\n", list(&d.cc)));
+    }
+    if !d.bcc.is_empty() {
+        s.push_str(&format!("  bcc: {}\n", list(&d.bcc)));
+    }
+    s.push_str(&format!("  subject: {}\n", d.subject));
+    for line in d.body.lines() {
+        s.push_str(&format!("  | {line}\n"));
+    }
+    for a in &d.attachments {
+        s.push_str(&format!(
+            "  attachment: {} ({}, {} bytes)\n",
+            a.name, a.content_type, a.size
+        ));
+    }
+    if let Some(f) = d.follow_up {
+        s.push_str(&format!("  follow-up: #{f}\n"));
+    }
+    if let Some(r) = &d.remarks {
+        s.push_str(&format!("  reviewer's remarks: {r}\n"));
+    }
+    s
+}
+
+fn draft_cmd(host: &Host, cmd: DraftCmd, out: &Out) -> Result<()> {
+    let input = Input::default();
+    let started = |start: DraftStart, content: Content| -> Result<Draft> {
+        let draft = host.start_draft(start)?;
+        apply(host, draft.id, content, &input)
+    };
+    let draft = match cmd {
+        DraftCmd::New {
+            case,
+            customer,
+            content,
+        } => {
+            let start = match (case, customer) {
+                (Some(n), _) => DraftStart::Case(dossier_sdk::CaseNumber(n)),
+                (None, Some(account)) => {
+                    DraftStart::Customer(host.customer_by_account(&account)?.id)
+                }
+                (None, None) => return Err(Error::input("--case", "name a case or a customer")),
+            };
+            started(start, content)?
+        }
+        DraftCmd::Reply { email, content } => {
+            started(DraftStart::Reply(FollowUpId(email)), content)?
+        }
+        DraftCmd::ReplyAll { email, content } => {
+            started(DraftStart::ReplyAll(FollowUpId(email)), content)?
+        }
+        DraftCmd::Forward { email, content } => {
+            started(DraftStart::Forward(FollowUpId(email)), content)?
+        }
+        DraftCmd::Edit { id, content } => apply(host, id, content, &input)?,
+        DraftCmd::Show { id } => host.draft(id)?,
+        DraftCmd::List => {
+            let drafts = host.my_drafts()?;
+            return out.table(
+                &drafts,
+                &[
+                    ("ID", &|d: &Draft| d.id.to_string()),
+                    ("CASE", &|d: &Draft| d.case_number.to_string()),
+                    ("KIND", &|d: &Draft| d.kind.as_str().to_owned()),
+                    ("TO", &|d: &Draft| {
+                        d.to.iter().map(mailbox).collect::<Vec<_>>().join(", ")
+                    }),
+                    ("SUBJECT", &|d: &Draft| d.subject.clone()),
+                ],
+                "no drafts",
+            );
+        }
+        DraftCmd::Save { id } => host.save_draft(id)?,
+        DraftCmd::Send { id } => host.send_draft(id)?,
+        DraftCmd::Discard { id } => host.discard_draft(id)?,
+    };
+    out.one(&draft, describe_draft)
+}
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum EmailCmd {
     /// Ingest raw emails (RFC 5322 files, `-` for stdin, or a maildir's new/ folder): each becomes a follow-up on its case.
     Ingest(IngestArgs),
+    /// Drafts: start (new, reply, reply-all, forward), edit, show, list, save, send, discard.
+    #[command(subcommand)]
+    Draft(DraftCmd),
+    /// Write and send an email in one step (a new one on a case, or a reply).
+    Send(SendArgs),
+    /// Transfer an inbound email to another agent's or a group's workbin (needs transfer_email).
+    Transfer {
+        /// The email (follow-up id).
+        email: i64,
+        /// The agent to transfer it to.
+        #[arg(
+            long = "to-agent",
+            value_name = "LOGIN",
+            required_unless_present = "to_group"
+        )]
+        to_agent: Option<String>,
+        /// The group to transfer it to.
+        #[arg(long = "to-group", value_name = "GROUP")]
+        to_group: Option<String>,
+        /// Why (`-` reads stdin).
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Send a colleague an email with a question; their answer comes back as an internal note.
+    Consult {
+        /// The email (follow-up id).
+        email: i64,
+        /// The colleague's login.
+        #[arg(long)]
+        colleague: String,
+        /// The question (`-` reads stdin).
+        #[arg(long)]
+        question: String,
+    },
+    /// Show an email's context: its headers, its case's and customer's custom fields.
+    Context {
+        /// The email (follow-up id).
+        email: i64,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct Content {
+    /// From (`Name <address>` or an address).
+    #[arg(long)]
+    from: Option<String>,
+    /// To; repeat for several (replaces the draft's list).
+    #[arg(long)]
+    to: Vec<String>,
+    /// Cc; repeat for several.
+    #[arg(long)]
+    cc: Vec<String>,
+    /// Bcc; repeat for several.
+    #[arg(long)]
+    bcc: Vec<String>,
+    /// Subject.
+    #[arg(long)]
+    subject: Option<String>,
+    /// The text (`-` reads stdin); replaces the draft's.
+    #[arg(long, conflicts_with = "body_file")]
+    body: Option<String>,
+    /// Read the text from this file (`-` for stdin).
+    #[arg(long, value_name = "PATH")]
+    body_file: Option<PathBuf>,
+    /// Put this text above what the draft holds (a reply's quote, a forward).
+    #[arg(long)]
+    note: Option<String>,
+    /// Attach a file (at most 20 MB); repeat for several.
+    #[arg(long, value_name = "FILE")]
+    attach: Vec<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DraftCmd {
+    /// Start a new draft on a case (or to a customer), for you.
+    New {
+        /// The case.
+        #[arg(long, required_unless_present = "customer")]
+        case: Option<i64>,
+        /// A customer (account number): a case is opened for the email.
+        #[arg(long, conflicts_with = "case")]
+        customer: Option<String>,
+        #[command(flatten)]
+        content: Content,
+    },
+    /// Start a reply to an inbound email.
+    Reply {
+        /// The email (follow-up id).
+        #[arg(long)]
+        email: i64,
+        #[command(flatten)]
+        content: Content,
+    },
+    /// Start a reply to everyone on an inbound email, except us.
+    ReplyAll {
+        /// The email (follow-up id).
+        #[arg(long)]
+        email: i64,
+        #[command(flatten)]
+        content: Content,
+    },
+    /// Start forwarding an inbound email (with its attachments) to an outside address.
+    Forward {
+        /// The email (follow-up id).
+        #[arg(long)]
+        email: i64,
+        #[command(flatten)]
+        content: Content,
+    },
+    /// Change a draft.
+    Edit {
+        /// The draft's id.
+        id: i64,
+        #[command(flatten)]
+        content: Content,
+    },
+    /// Show a draft.
+    Show {
+        /// The draft's id.
+        id: i64,
+    },
+    /// Your drafts still being written.
+    List,
+    /// Keep a draft on its case as a saved message, without sending it.
+    Save {
+        /// The draft's id.
+        id: i64,
+    },
+    /// Send a draft.
+    Send {
+        /// The draft's id.
+        id: i64,
+    },
+    /// Throw a draft away.
+    Discard {
+        /// The draft's id.
+        id: i64,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SendArgs {
+    /// A new email on this case.
+    #[arg(long, required_unless_present = "reply")]
+    case: Option<i64>,
+    /// A reply to this email (follow-up id).
+    #[arg(long, conflicts_with = "case")]
+    reply: Option<i64>,
+    #[command(flatten)]
+    content: Content,
 }
 
 #[derive(Debug, Args)]
@@ -63,6 +368,82 @@ pub(crate) enum WorkbinCmd {
         #[arg(long = "follow-up", value_name = "ID")]
         follow_up: i64,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ReviewCmd {
+    /// Drafts waiting for review, oldest first.
+    List,
+    /// A draft in review, with its review record.
+    Show {
+        /// The draft's id.
+        id: i64,
+    },
+    /// Approve a draft: it is sent. (Edit it first with `email draft edit`.)
+    Approve {
+        /// The draft's id.
+        id: i64,
+    },
+    /// Send a draft back to its agent with remarks.
+    Reject {
+        /// The draft's id.
+        id: i64,
+        /// What to change (`-` reads stdin).
+        #[arg(long)]
+        remarks: String,
+    },
+}
+
+/// Entry point of `dossier review`.
+pub(crate) fn review(host: &Host, cmd: ReviewCmd, out: &Out) -> Result<()> {
+    match cmd {
+        ReviewCmd::List => {
+            let queue = host.review_queue()?;
+            out.table(
+                &queue,
+                &[
+                    ("ID", &|d: &Draft| d.id.to_string()),
+                    ("AGENT", &|d: &Draft| d.agent.clone()),
+                    ("CASE", &|d: &Draft| d.case_number.to_string()),
+                    ("TO", &|d: &Draft| {
+                        d.to.iter().map(mailbox).collect::<Vec<_>>().join(", ")
+                    }),
+                    ("SUBJECT", &|d: &Draft| d.subject.clone()),
+                ],
+                "nothing waits for review",
+            )
+        }
+        ReviewCmd::Show { id } => {
+            let draft = host.draft(id)?;
+            let steps = host.review_history(id)?;
+            let both = serde_json::json!({ "draft": draft, "review": steps });
+            out.one(&both, |_| {
+                let mut s = describe_draft(&draft);
+                for step in &steps {
+                    s.push_str(&format!(
+                        "  review: {} by {} at {}{}\n",
+                        step.step,
+                        step.by,
+                        step.at.format("%Y-%m-%d %H:%M"),
+                        step.remarks
+                            .as_ref()
+                            .map(|r| format!(": {r}"))
+                            .unwrap_or_default()
+                    ));
+                }
+                s
+            })
+        }
+        ReviewCmd::Approve { id } => {
+            let draft = host.approve_draft(id)?;
+            out.one(&draft, describe_draft)
+        }
+        ReviewCmd::Reject { id, remarks } => {
+            let remarks = Input::default().text("--remarks", remarks)?;
+            let draft = host.reject_draft(id, &remarks)?;
+            out.one(&draft, describe_draft)
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -131,6 +512,79 @@ pub(crate) fn email(host: &Host, cmd: EmailCmd, out: &Out) -> Result<()> {
             Some(dir) => maildir(host, &dir, out),
             None => files(host, &args.files, out),
         },
+        EmailCmd::Draft(cmd) => draft_cmd(host, cmd, out),
+        EmailCmd::Send(args) => {
+            let input = Input::default();
+            let start = match (args.case, args.reply) {
+                (_, Some(f)) => DraftStart::Reply(FollowUpId(f)),
+                (Some(n), None) => DraftStart::Case(dossier_sdk::CaseNumber(n)),
+                (None, None) => {
+                    return Err(Error::input(
+                        "--case",
+                        "name a case or an email to reply to",
+                    ));
+                }
+            };
+            let draft = host.start_draft(start)?;
+            apply(host, draft.id, args.content, &input)?;
+            let sent = host.send_draft(draft.id)?;
+            out.one(&sent, describe_draft)
+        }
+        EmailCmd::Transfer {
+            email,
+            to_agent,
+            to_group,
+            note,
+        } => {
+            let note = Input::default().text("--note", note)?;
+            host.transfer_email(
+                FollowUpId(email),
+                to_agent.as_deref(),
+                to_group.as_deref(),
+                &note,
+            )?;
+            out.say(format!(
+                "email #{email} transferred to {}",
+                to_agent.unwrap_or_else(|| format!("group {}", to_group.unwrap_or_default()))
+            ))
+        }
+        EmailCmd::Consult {
+            email,
+            colleague,
+            question,
+        } => {
+            let question = Input::default().text("--question", question)?;
+            let note = host.consult(FollowUpId(email), &colleague, &question)?;
+            out.one(&note, |n| {
+                format!(
+                    "asked {colleague}; their answer will come back as a note on case {}\n",
+                    n.case
+                )
+            })
+        }
+        EmailCmd::Context { email } => {
+            let f = host.follow_up(FollowUpId(email))?;
+            let case = host.case(f.case)?;
+            let customer = host.customer(case.customer)?;
+            let context = serde_json::json!({
+                "email": f.email,
+                "case": { "number": case.number, "status": case.status, "custom": case.custom },
+                "customer": { "account": customer.account, "name": customer.name, "custom": customer.custom },
+            });
+            out.one(&context, |_| {
+                let zone = host.config().time.time_zone();
+                format!(
+                    "{}case {}: {}\n  fields: {}\ncustomer {} ({}):\n  fields: {}\n",
+                    output::follow_up(&f, &zone),
+                    case.number,
+                    case.subject,
+                    output::custom_inline(&case.custom),
+                    customer.name,
+                    customer.account,
+                    output::custom_inline(&customer.custom)
+                )
+            })
+        }
     }
 }
 

@@ -131,6 +131,9 @@ enum Command {
     /// Attachments of emails: get one's bytes by its id.
     #[command(subcommand)]
     Attachment(email::AttachmentCmd),
+    /// QA review of outbound email: list the queue, show, approve, reject with remarks.
+    #[command(subcommand)]
+    Review(email::ReviewCmd),
     /// Print the completion script for a shell: bash, zsh, fish, elvish or powershell.
     Completions {
         /// The shell.
@@ -273,6 +276,7 @@ fn execute(cli: Cli) -> Result<()> {
         Command::Email(cmd) => email::email(&open(&config)?, cmd, &out),
         Command::Workbin(cmd) => email::workbin(&open(&config)?, cmd, &out),
         Command::Attachment(cmd) => email::attachment(&open(&config)?, cmd, &out),
+        Command::Review(cmd) => email::review(&open(&config)?, cmd, &out),
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "dossier", &mut script);

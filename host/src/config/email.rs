@@ -61,6 +61,22 @@ pub struct EmailConfig {
     /// `[email.smtp]`: the server the host sends mail through, after
     /// commit. Without it the host sends nothing itself.
     pub smtp: Option<crate::email::smtp::SmtpSettings>,
+    /// `[email.review]`: whose outbound email goes to QA review first.
+    pub review: ReviewConfig,
+}
+
+/// `[email.review]`: whose outbound email a reviewer (`review_email`)
+/// approves before it is sent. A `notification` hook may also require
+/// review of any message by setting `review = true`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReviewConfig {
+    /// Every agent's email. Default false.
+    pub all: bool,
+    /// These agents' email.
+    pub agents: Vec<String>,
+    /// The email of these groups' members.
+    pub groups: Vec<String>,
 }
 
 impl Default for EmailConfig {
@@ -82,6 +98,7 @@ impl Default for EmailConfig {
             acknowledge: false,
             maildir_batch: 100,
             smtp: None,
+            review: ReviewConfig::default(),
         }
     }
 }

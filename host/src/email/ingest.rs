@@ -315,6 +315,19 @@ fn store(
         }
     };
 
+    // A colleague's answer to a consultation is an internal note for the
+    // agent who asked, never an email on the customer's thread.
+    let consulted = match &step.email.headers.in_reply_to {
+        Some(id) if proposal.rule == thread::rule::REPLY => rt
+            .read(|tx, schema| tx.follow_up_by_message_id(schema, id))?
+            .filter(|f| {
+                f.kind == FollowUpKind::Note
+                    && f.email.as_ref().and_then(|e| e.threaded_by.as_deref())
+                        == Some(super::drafts::CONSULTATION)
+            }),
+        _ => None,
+    };
+
     // The bytes, inside this transaction (the blob store's invariant).
     let mut attachments = event.attachments;
     for (meta, parsed) in attachments.iter_mut().zip(&step.email.attachments) {
@@ -322,12 +335,32 @@ fn store(
             meta.blob = Some(rt.blobs().put(&parsed.bytes)?);
         }
     }
+    let colleague = match &consulted {
+        Some(_) => rt
+            .read(|tx, _| tx.list_agents())?
+            .into_iter()
+            .find(|a| {
+                a.email
+                    .as_deref()
+                    .is_some_and(|e| e.eq_ignore_ascii_case(&step.sender))
+            })
+            .map(|a| a.login),
+        None => None,
+    };
     let follow_up = rt.add_follow_up(
         ctx,
         NewFollowUp {
             case: case.number,
-            kind: FollowUpKind::EmailIn,
-            author: "customer".to_owned(),
+            kind: if consulted.is_some() {
+                FollowUpKind::Note
+            } else {
+                FollowUpKind::EmailIn
+            },
+            author: match (&consulted, colleague) {
+                (Some(_), Some(login)) => login,
+                (Some(_), None) => step.sender.clone(),
+                (None, _) => "customer".to_owned(),
+            },
             body: step.email.text.clone(),
             html: step.email.html.clone(),
             email: Some(step.headers(Some(proposal.note.clone()))),
@@ -337,10 +370,14 @@ fn store(
     )?;
 
     let now = rt.now();
-    let workbin = if new_case {
-        None
-    } else {
-        workbin_target(rt, cfg, &case)?
+    let workbin = match &consulted {
+        Some(question) => Some((
+            Some(question.author.clone()),
+            None,
+            "a colleague answered your consultation".to_owned(),
+        )),
+        None if new_case => None,
+        None => workbin_target(rt, cfg, &case)?,
     };
     rt.store().write("email ingest", |tx| {
         for blob in attachments.iter().filter_map(|a| a.blob.as_deref()) {
@@ -360,6 +397,7 @@ fn store(
                 group: group.as_deref(),
                 case_number: case.number,
                 follow_up: Some(follow_up.id),
+                draft: None,
                 reason: why,
                 at: now,
             })?;

@@ -2,6 +2,7 @@
 //! cases, the attachment blobs and the agent's workbin.
 
 pub(crate) mod address;
+pub(crate) mod drafts;
 pub(crate) mod ingest;
 pub(crate) mod parse;
 pub(crate) mod send;

@@ -112,6 +112,7 @@ impl Runtime {
                 group: None,
                 case_number: f.case,
                 follow_up: Some(f.id),
+                draft: None,
                 reason: &reason,
                 at: now,
             })

@@ -1,6 +1,10 @@
 //! The facade's email operations (the work is in `crate::email`).
 
-use dossier_sdk::{CaseNumber, FollowUpId, Ingested, ThreadToken, WorkbinItem};
+use dossier_sdk::{
+    CaseNumber, Draft, DraftChange, FollowUp, FollowUpId, Ingested, ThreadToken, WorkbinItem,
+};
+
+use crate::email::drafts::DraftStart;
 
 use super::Host;
 use crate::email::parse;
@@ -109,5 +113,118 @@ impl Host {
     /// may see that follow-up.
     pub fn attachment(&self, blob: &str) -> Result<Vec<u8>> {
         self.rt.attachment(&self.ctx()?, blob)
+    }
+
+    /// Starts a draft for the acting agent: a new message on a case or to a
+    /// customer (a case is opened for it), or a reply, reply-all or
+    /// forward of an inbound email. From is the agent's profile address,
+    /// else the case group's, else the first of `[email] addresses`; a
+    /// reply quotes the email and answers its sender (reply-all also
+    /// copies everyone else on it but us); a forward carries its
+    /// attachments. The draft waits in the agent's workbin.
+    pub fn start_draft(&self, start: DraftStart) -> Result<Draft> {
+        self.rt.start_draft(&self.ctx()?, start)
+    }
+
+    /// One draft (its agent's, or anyone's with `reassign_cases`).
+    pub fn draft(&self, id: i64) -> Result<Draft> {
+        self.rt.draft(&self.ctx()?, id)
+    }
+
+    /// The acting agent's drafts still being written.
+    pub fn my_drafts(&self) -> Result<Vec<Draft>> {
+        self.rt.my_drafts(&self.ctx()?)
+    }
+
+    /// Edits a draft: each field `change` sets replaces the draft's.
+    pub fn edit_draft(&self, id: i64, change: DraftChange) -> Result<Draft> {
+        self.rt.edit_draft(&self.ctx()?, id, change)
+    }
+
+    /// Attaches a file to a draft (at most 20 MB; a larger one is refused
+    /// naming the limit, and nothing else in the draft changes).
+    pub fn attach_to_draft(
+        &self,
+        id: i64,
+        name: &str,
+        content_type: &str,
+        bytes: &[u8],
+    ) -> Result<Draft> {
+        self.rt
+            .attach_to_draft(&self.ctx()?, id, name, content_type, bytes)
+    }
+
+    /// Keeps a draft on its case as a saved message (`email_saved`), not sent.
+    pub fn save_draft(&self, id: i64) -> Result<Draft> {
+        self.rt.save_draft(&self.ctx()?, id)
+    }
+
+    /// Sends a draft: in one transaction the `notification` hooks run (and
+    /// may change or veto it), the `email_out` follow-up is written and the
+    /// message is queued; after commit it goes out over `[email.smtp]`. The
+    /// case's thread token is made on its first outbound email. Refused,
+    /// the draft unchanged, when From or To is missing
+    /// ([`Error::InvalidNotification`](crate::Error::InvalidNotification)
+    /// naming the field).
+    pub fn send_draft(&self, id: i64) -> Result<Draft> {
+        self.rt.send_draft(&self.ctx()?, id)
+    }
+
+    /// Throws a draft away.
+    pub fn discard_draft(&self, id: i64) -> Result<Draft> {
+        self.rt.discard_draft(&self.ctx()?, id)
+    }
+
+    /// Starts, edits and sends a draft in one step.
+    pub fn send_email(&self, start: DraftStart, change: DraftChange) -> Result<Draft> {
+        let draft = self.start_draft(start)?;
+        self.edit_draft(draft.id, change)?;
+        self.send_draft(draft.id)
+    }
+
+    /// Transfers an inbound email to another agent's or a group's workbin
+    /// with a note; needs `transfer_email`, and is recorded on the case.
+    pub fn transfer_email(
+        &self,
+        email: FollowUpId,
+        to_agent: Option<&str>,
+        to_group: Option<&str>,
+        note: &str,
+    ) -> Result<()> {
+        self.rt
+            .transfer_email(&self.ctx()?, email, to_agent, to_group, note)
+    }
+
+    /// Sends colleague `colleague` an inbound email with a question. Their
+    /// answer (a reply to that message, ingested like any mail) becomes an
+    /// internal note on the case, in the asking agent's workbin; the
+    /// customer never sees it. Returns the note recording the question.
+    pub fn consult(&self, email: FollowUpId, colleague: &str, question: &str) -> Result<FollowUp> {
+        self.rt.consult(&self.ctx()?, email, colleague, question)
+    }
+
+    /// Drafts waiting for QA review, oldest first (needs `review_email`).
+    pub fn review_queue(&self) -> Result<Vec<Draft>> {
+        self.rt.review_queue(&self.ctx()?)
+    }
+
+    /// A draft's review record: each step (submitted, rejected with
+    /// remarks, edited, approved, sent) with who and when.
+    pub fn review_history(&self, id: i64) -> Result<Vec<dossier_sdk::ReviewStep>> {
+        self.rt.review_history(&self.ctx()?, id)
+    }
+
+    /// Approves a draft in review: it is sent (the `notification` hooks
+    /// run on that send). Needs `review_email`. A reviewer may
+    /// [`edit_draft`](Host::edit_draft) before approving.
+    pub fn approve_draft(&self, id: i64) -> Result<Draft> {
+        self.rt.approve_draft(&self.ctx()?, id)
+    }
+
+    /// Sends a draft in review back to its agent with `remarks`; it shows
+    /// as rejected in their workbin, and is reviewed again when resent.
+    /// Needs `review_email`.
+    pub fn reject_draft(&self, id: i64, remarks: &str) -> Result<Draft> {
+        self.rt.reject_draft(&self.ctx()?, id, remarks)
     }
 }

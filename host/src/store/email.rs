@@ -2,7 +2,7 @@
 //! with what it became), the blob references, and the workbins.
 
 use chrono::{DateTime, Utc};
-use dossier_sdk::{CaseNumber, FollowUpId, WorkbinItem};
+use dossier_sdk::{CaseNumber, Draft, FollowUpId, ReviewStep, WorkbinItem};
 
 use crate::error::Result;
 
@@ -26,6 +26,8 @@ pub(crate) struct NewWorkbinItem<'a> {
     pub case_number: CaseNumber,
     /// The email follow-up, if the entry is one.
     pub follow_up: Option<FollowUpId>,
+    /// The draft, if the entry is one.
+    pub draft: Option<i64>,
     /// Why it is there.
     pub reason: &'a str,
     /// When.
@@ -85,4 +87,29 @@ pub(crate) trait EmailTx {
 
     /// Marks entry `id` done by `by`; false when it was done already.
     fn workbin_done(&self, id: i64, by: &str, at: DateTime<Utc>) -> Result<bool>;
+
+    /// Marks the open workbin entries of draft `draft` done.
+    fn workbin_done_for_draft(&self, draft: i64, by: &str, at: DateTime<Utc>) -> Result<()>;
+
+    /// Writes a new draft (its id is allocated here) and returns the id.
+    fn insert_draft(&self, draft: &Draft) -> Result<i64>;
+
+    /// Replaces a draft's content and state.
+    fn update_draft(&self, draft: &Draft) -> Result<()>;
+
+    /// One draft.
+    fn draft(&self, id: i64) -> Result<Option<Draft>>;
+
+    /// An agent's drafts still being written (or sent back by review),
+    /// oldest first.
+    fn open_drafts(&self, agent: &str) -> Result<Vec<Draft>>;
+
+    /// Drafts waiting for review, oldest first.
+    fn review_queue(&self) -> Result<Vec<Draft>>;
+
+    /// Records a review step of draft `draft`.
+    fn add_review_step(&self, draft: i64, step: &ReviewStep) -> Result<()>;
+
+    /// Draft `draft`'s review steps, in order.
+    fn review_steps(&self, draft: i64) -> Result<Vec<ReviewStep>>;
 }

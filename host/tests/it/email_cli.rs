@@ -305,3 +305,66 @@ fn an_email_shows_its_headers_and_attachment_and_the_attachment_comes_back() {
         "[].created_at" => "[time]",
     });
 }
+
+#[test]
+fn an_agent_drafts_a_reply_edits_it_from_stdin_and_saves_it_on_the_case() {
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path();
+    init(d);
+    std::fs::write(d.join("in.eml"), message(1, None)).expect("write");
+    assert!(dossier(d, &["email", "ingest", "in.eml"]).status.success());
+    let draft = json(d, &["email", "draft", "reply", "--email", "1"]);
+    let id = draft["id"].as_i64().expect("id").to_string();
+    assert_eq!(draft["to"][0]["address"], "c1@example.com");
+    assert_eq!(draft["subject"], "Re: Question 1");
+
+    let mut child = command(
+        d,
+        &[
+            "email",
+            "draft",
+            "edit",
+            &id,
+            "--body-file",
+            "-",
+            "--cc",
+            "Boss <boss@example.com>",
+        ],
+    )
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"Here is the answer.\n")
+        .expect("write");
+    let out = child.wait_with_output().expect("wait");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown = String::from_utf8_lossy(&out.stdout).into_owned();
+    let shown = shown
+        .lines()
+        .filter(|l| !l.starts_with("draft "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    insta::assert_snapshot!("edited_draft", shown);
+
+    // This store has no [email.smtp]: sending is refused and the draft stays.
+    let refused = dossier(d, &["email", "draft", "send", &id]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("[email.smtp]"));
+    let saved = json(d, &["email", "draft", "save", &id]);
+    assert_eq!(saved["state"], "saved");
+    let list = json(d, &["followup", "list", "--case", "1"]);
+    assert_eq!(list[0]["kind"], "email_saved");
+    assert_eq!(list[0]["body"], "Here is the answer.\n");
+    let again = dossier(d, &["email", "draft", "discard", &id]);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("was saved already"));
+}

@@ -1,7 +1,7 @@
 //! The email channel's tables: the ingest log, blob references, workbins.
 
 use chrono::{DateTime, Utc};
-use dossier_sdk::{CaseNumber, EmailHeaders, FollowUpId, WorkbinItem};
+use dossier_sdk::{CaseNumber, Draft, EmailHeaders, FollowUpId, ReviewStep, WorkbinItem};
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::SqliteTx;
@@ -10,7 +10,7 @@ use crate::store::{EmailTx, InboundRecord, NewWorkbinItem, from_json, parse_ts, 
 
 const WORKBIN_COLUMNS: &str = "w.id, w.agent, w.grp, w.case_number, c.subject, w.follow_up_id,
     (SELECT f.email FROM follow_ups f WHERE f.id = w.follow_up_id), w.reason, w.added_at,
-    w.done_at, w.done_by";
+    w.done_at, w.done_by, w.draft_id";
 
 fn workbin_from_row(row: &Row<'_>) -> Result<WorkbinItem> {
     let email: Option<String> = row.get(6)?;
@@ -31,6 +31,63 @@ fn workbin_from_row(row: &Row<'_>) -> Result<WorkbinItem> {
         added_at: parse_ts(&row.get::<_, String>(8)?)?,
         done_at: done.as_deref().map(parse_ts).transpose()?,
         done_by: row.get(10)?,
+        draft: row.get(11)?,
+    })
+}
+
+/// What of a draft is kept as JSON: everything an agent edits.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct DraftContent {
+    from: Option<dossier_sdk::Mailbox>,
+    to: Vec<dossier_sdk::Mailbox>,
+    cc: Vec<dossier_sdk::Mailbox>,
+    bcc: Vec<dossier_sdk::Mailbox>,
+    subject: String,
+    body: String,
+    html: Option<String>,
+    attachments: Vec<dossier_sdk::Attachment>,
+}
+
+const DRAFT_COLUMNS: &str =
+    "id, agent, case_number, kind, answers, content, state, follow_up_id, created_at, updated_at,
+     remarks";
+
+fn draft_from_row(row: &Row<'_>) -> Result<Draft> {
+    let content: DraftContent = from_json("draft", &row.get::<_, String>(5)?)?;
+    let kind: String = row.get(3)?;
+    let state: String = row.get(6)?;
+    Ok(Draft {
+        id: row.get(0)?,
+        agent: row.get(1)?,
+        case_number: CaseNumber(row.get(2)?),
+        kind: kind.parse().map_err(crate::error::Error::Corrupt)?,
+        answers: row.get::<_, Option<i64>>(4)?.map(FollowUpId),
+        from: content.from,
+        to: content.to,
+        cc: content.cc,
+        bcc: content.bcc,
+        subject: content.subject,
+        body: content.body,
+        html: content.html,
+        attachments: content.attachments,
+        state: state.parse().map_err(crate::error::Error::Corrupt)?,
+        follow_up: row.get::<_, Option<i64>>(7)?.map(FollowUpId),
+        created_at: parse_ts(&row.get::<_, String>(8)?)?,
+        updated_at: parse_ts(&row.get::<_, String>(9)?)?,
+        remarks: row.get(10)?,
+    })
+}
+
+fn draft_content(d: &Draft) -> String {
+    crate::store::to_json(&DraftContent {
+        from: d.from.clone(),
+        to: d.to.clone(),
+        cc: d.cc.clone(),
+        bcc: d.bcc.clone(),
+        subject: d.subject.clone(),
+        body: d.body.clone(),
+        html: d.html.clone(),
+        attachments: d.attachments.clone(),
     })
 }
 
@@ -107,7 +164,7 @@ impl EmailTx for SqliteTx<'_> {
             .conn
             .prepare_cached(
                 "SELECT f.author FROM follow_ups f
-                 WHERE f.case_number = ?1 AND f.kind IN ('note', 'email_out', 'chat_log')
+                 WHERE f.case_number = ?1 AND f.kind IN ('note', 'email_out', 'email_saved', 'chat_log')
                    AND EXISTS (SELECT 1 FROM agents a WHERE a.login = f.author AND a.disabled = 0)
                  ORDER BY f.id DESC LIMIT 1",
             )?
@@ -152,8 +209,8 @@ impl EmailTx for SqliteTx<'_> {
             }
         }
         conn.prepare_cached(
-            "INSERT INTO workbin (agent, grp, case_number, follow_up_id, reason, added_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO workbin (agent, grp, case_number, follow_up_id, reason, added_at, draft_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?
         .execute(params![
             item.agent,
@@ -161,7 +218,8 @@ impl EmailTx for SqliteTx<'_> {
             item.case_number.0,
             item.follow_up.map(|f| f.0),
             item.reason,
-            ts(item.at)
+            ts(item.at),
+            item.draft
         ])?;
         Ok(conn.last_insert_rowid())
     }
@@ -209,5 +267,122 @@ impl EmailTx for SqliteTx<'_> {
             )?
             .execute(params![id, ts(at), by])?;
         Ok(changed == 1)
+    }
+
+    fn workbin_done_for_draft(&self, draft: i64, by: &str, at: DateTime<Utc>) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE workbin SET done_at = ?2, done_by = ?3 WHERE draft_id = ?1 AND done_at IS NULL",
+            )?
+            .execute(params![draft, ts(at), by])?;
+        Ok(())
+    }
+
+    fn insert_draft(&self, d: &Draft) -> Result<i64> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO drafts (agent, case_number, kind, answers, content, state, follow_up_id,
+                                     created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![
+                d.agent,
+                d.case_number.0,
+                d.kind.as_str(),
+                d.answers.map(|f| f.0),
+                draft_content(d),
+                d.state.as_str(),
+                d.follow_up.map(|f| f.0),
+                ts(d.created_at),
+                ts(d.updated_at)
+            ])?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    fn update_draft(&self, d: &Draft) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE drafts SET content = ?2, state = ?3, follow_up_id = ?4, updated_at = ?5,
+                                   remarks = ?6
+                 WHERE id = ?1",
+            )?
+            .execute(params![
+                d.id,
+                draft_content(d),
+                d.state.as_str(),
+                d.follow_up.map(|f| f.0),
+                ts(d.updated_at),
+                d.remarks
+            ])?;
+        Ok(())
+    }
+
+    fn draft(&self, id: i64) -> Result<Option<Draft>> {
+        let sql = format!("SELECT {DRAFT_COLUMNS} FROM drafts WHERE id = ?1");
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query([id])?;
+        match rows.next()? {
+            Some(row) => Ok(Some(draft_from_row(row)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn open_drafts(&self, agent: &str) -> Result<Vec<Draft>> {
+        let sql = format!(
+            "SELECT {DRAFT_COLUMNS} FROM drafts WHERE agent = ?1 AND state IN ('draft', 'rejected')
+             ORDER BY id"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query([agent])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push(draft_from_row(row)?);
+        }
+        Ok(out)
+    }
+
+    fn review_queue(&self) -> Result<Vec<Draft>> {
+        let sql =
+            format!("SELECT {DRAFT_COLUMNS} FROM drafts WHERE state = 'in_review' ORDER BY id");
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query([])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push(draft_from_row(row)?);
+        }
+        Ok(out)
+    }
+
+    fn add_review_step(&self, draft: i64, step: &ReviewStep) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO draft_reviews (draft_id, step, by_whom, at, remarks)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                draft,
+                step.step,
+                step.by,
+                ts(step.at),
+                step.remarks
+            ])?;
+        Ok(())
+    }
+
+    fn review_steps(&self, draft: i64) -> Result<Vec<ReviewStep>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT step, by_whom, at, remarks FROM draft_reviews WHERE draft_id = ?1 ORDER BY id",
+        )?;
+        let mut rows = stmt.query([draft])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push(ReviewStep {
+                step: row.get(0)?,
+                by: row.get(1)?,
+                at: parse_ts(&row.get::<_, String>(2)?)?,
+                remarks: row.get(3)?,
+            });
+        }
+        Ok(out)
     }
 }

@@ -297,6 +297,38 @@ CREATE INDEX workbin_group ON workbin(grp, id) WHERE done_at IS NULL;
 CREATE UNIQUE INDEX workbin_once ON workbin(coalesce(agent, ''), coalesce(grp, ''), follow_up_id)
     WHERE done_at IS NULL AND follow_up_id IS NOT NULL;
 "#,
+    // 7: drafts (outbound emails being written: editable, unlike
+    // follow-ups), and workbin entries that are drafts.
+    r#"
+CREATE TABLE drafts (
+    id           INTEGER PRIMARY KEY,
+    agent        TEXT NOT NULL,
+    case_number  INTEGER NOT NULL REFERENCES cases(number),
+    kind         TEXT NOT NULL,
+    answers      INTEGER REFERENCES follow_ups(id),
+    content      TEXT NOT NULL,
+    state        TEXT NOT NULL,
+    follow_up_id INTEGER REFERENCES follow_ups(id),
+    created_at   TEXT NOT NULL,
+    updated_at   TEXT NOT NULL
+);
+CREATE INDEX drafts_agent ON drafts(agent, state, id);
+ALTER TABLE workbin ADD COLUMN draft_id INTEGER REFERENCES drafts(id);
+"#,
+    // 8: QA review of drafts: the reviewer's last remarks, and every step.
+    r#"
+ALTER TABLE drafts ADD COLUMN remarks TEXT;
+CREATE TABLE draft_reviews (
+    id       INTEGER PRIMARY KEY,
+    draft_id INTEGER NOT NULL REFERENCES drafts(id),
+    step     TEXT NOT NULL,
+    by_whom  TEXT NOT NULL,
+    at       TEXT NOT NULL,
+    remarks  TEXT
+);
+CREATE INDEX draft_reviews_draft ON draft_reviews(draft_id, id);
+CREATE INDEX drafts_state ON drafts(state, id);
+"#,
 ];
 
 /// Brings the file to the schema version this build writes (refusing a
