@@ -75,9 +75,9 @@ impl Runtime {
     /// transaction open on this thread. Gives it a Message-ID if it has
     /// none, and puts the thread token in the subject when `[email]
     /// thread_token` lists `subject`. Returns the notification as queued,
-    /// or as it was when the loop guard, a missing `[email.smtp]` or
-    /// `review` (it waits for QA review: the approval sends it) keeps it
-    /// from being sent (`queued` false).
+    /// or as it was when the loop guard or a missing `[email.smtp]` keeps
+    /// it from being sent (`queued` false). (`review` is decided before:
+    /// the `notification` step does not queue what waits for QA review.)
     pub(crate) fn queue_mail(
         &self,
         ctx: &Ctx,
@@ -86,10 +86,6 @@ impl Runtime {
         if self.config().email.smtp.is_none()
             || (n.to.is_empty() && n.cc.is_empty() && n.bcc.is_empty())
         {
-            return Ok((n, false));
-        }
-        if n.review {
-            tracing::info!("not sending `{}`: it waits for QA review", n.subject);
             return Ok((n, false));
         }
         if is_automatic(n.cause)
