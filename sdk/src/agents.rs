@@ -71,16 +71,20 @@ pub enum Permission {
     TransferEmail,
     /// Review outbound email in the QA queue: approve, edit, reject.
     ReviewEmail,
+    /// Add, change and remove entries of the FAQ base (reading and
+    /// searching them is open to every agent).
+    ManageFaq,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 5] = [
+    pub const ALL: [Permission; 6] = [
         Permission::ManageAgents,
         Permission::ReassignCases,
         Permission::SeeAllPrivate,
         Permission::TransferEmail,
         Permission::ReviewEmail,
+        Permission::ManageFaq,
     ];
 
     /// The snake_case name used in the CLI, errors and JSON.
@@ -91,6 +95,7 @@ impl Permission {
             Permission::SeeAllPrivate => "see_all_private",
             Permission::TransferEmail => "transfer_email",
             Permission::ReviewEmail => "review_email",
+            Permission::ManageFaq => "manage_faq",
         }
     }
 
@@ -98,7 +103,10 @@ impl Permission {
     pub fn default_for(self, role: Role) -> bool {
         match self {
             Permission::ManageAgents => role == Role::Admin,
-            Permission::ReassignCases | Permission::SeeAllPrivate | Permission::ReviewEmail => {
+            Permission::ReassignCases
+            | Permission::SeeAllPrivate
+            | Permission::ReviewEmail
+            | Permission::ManageFaq => {
                 matches!(role, Role::Supervisor | Role::Admin)
             }
             Permission::TransferEmail => true,
@@ -228,10 +236,19 @@ mod tests {
 
     #[test]
     fn roles_grant_their_defaults_and_overrides_win() {
-        assert_eq!(agent(Role::Agent).permissions(), Vec::<Permission>::new());
+        assert_eq!(
+            agent(Role::Agent).permissions(),
+            vec![Permission::TransferEmail]
+        );
         assert_eq!(
             agent(Role::Supervisor).permissions(),
-            vec![Permission::ReassignCases, Permission::SeeAllPrivate]
+            vec![
+                Permission::ReassignCases,
+                Permission::SeeAllPrivate,
+                Permission::TransferEmail,
+                Permission::ReviewEmail,
+                Permission::ManageFaq
+            ]
         );
         assert_eq!(agent(Role::Admin).permissions(), Permission::ALL.to_vec());
         let mut granted = agent(Role::Agent);

@@ -3,11 +3,13 @@
 mod agents;
 mod built;
 mod dispositions;
+mod email_compose;
 mod email_ingest;
 mod email_out;
 mod email_review;
 mod errors;
 mod events_table;
+mod faq;
 mod fields;
 mod interact_scripts;
 mod notify;

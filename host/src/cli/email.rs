@@ -63,7 +63,9 @@ fn apply(host: &Host, id: i64, content: Content, input: &Input) -> Result<Draft>
         bcc: mailboxes("--bcc", &content.bcc)?,
         subject: content.subject,
         body,
-        html: None,
+        html: input
+            .inline_or_file(("--html", content.html), ("--html-file", content.html_file))?
+            .map(Some),
     };
     let mut draft = host.edit_draft(id, change)?;
     for path in content.attach {
@@ -77,6 +79,13 @@ fn apply(host: &Host, id: i64, content: Content, input: &Input) -> Result<Draft>
             .essence_str()
             .to_owned();
         draft = host.attach_to_draft(id, &name, &content_type, &bytes)?;
+    }
+    for path in content.inline {
+        let bytes = std::fs::read(&path).map_err(|e| io_error("cannot read", &path, e))?;
+        let name = path
+            .file_name()
+            .map_or_else(|| "image".to_owned(), |n| n.to_string_lossy().into_owned());
+        draft = host.attach_inline_image(id, &name, &bytes, &content.alt)?;
     }
     Ok(draft)
 }
@@ -248,6 +257,18 @@ pub(crate) struct Content {
     /// Attach a file (at most 20 MB); repeat for several.
     #[arg(long, value_name = "FILE")]
     attach: Vec<PathBuf>,
+    /// An HTML body (`-` reads stdin), sanitized when saved; needs [email] rich_text.
+    #[arg(long, conflicts_with = "html_file")]
+    html: Option<String>,
+    /// Read the HTML body from this file (`-` for stdin).
+    #[arg(long, value_name = "PATH")]
+    html_file: Option<PathBuf>,
+    /// Show this PNG or JPEG inside the HTML body (at most 10 MB; large ones are downscaled).
+    #[arg(long, value_name = "FILE")]
+    inline: Vec<PathBuf>,
+    /// The alt text of the --inline images.
+    #[arg(long, default_value = "")]
+    alt: String,
 }
 
 #[derive(Debug, Subcommand)]

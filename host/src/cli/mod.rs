@@ -9,6 +9,7 @@ mod agents;
 mod demo;
 mod dispose;
 mod email;
+mod faq;
 mod init;
 mod input;
 mod logging;
@@ -128,6 +129,12 @@ enum Command {
     /// Your workbin: emails waiting for you or your group; list, show, done, save.
     #[command(subcommand)]
     Workbin(email::WorkbinCmd),
+    /// The FAQ base agents insert by /shortcut: add, list, show, update, remove, search.
+    #[command(subcommand)]
+    Faq(faq::FaqCmd),
+    /// Agents' and groups' signatures: add, list, remove, default.
+    #[command(subcommand)]
+    Signature(faq::SignatureCmd),
     /// Attachments of emails: get one's bytes by its id.
     #[command(subcommand)]
     Attachment(email::AttachmentCmd),
@@ -277,6 +284,8 @@ fn execute(cli: Cli) -> Result<()> {
         Command::Workbin(cmd) => email::workbin(&open(&config)?, cmd, &out),
         Command::Attachment(cmd) => email::attachment(&open(&config)?, cmd, &out),
         Command::Review(cmd) => email::review(&open(&config)?, cmd, &out),
+        Command::Faq(cmd) => faq::faq(&open(&config)?, cmd, &out),
+        Command::Signature(cmd) => faq::signature_cmd(&open(&config)?, cmd, &out),
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "dossier", &mut script);

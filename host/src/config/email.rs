@@ -63,6 +63,13 @@ pub struct EmailConfig {
     pub smtp: Option<crate::email::smtp::SmtpSettings>,
     /// `[email.review]`: whose outbound email goes to QA review first.
     pub review: ReviewConfig,
+    /// Whether drafts may have an HTML body (sanitized with ammonia when
+    /// saved, sent as multipart/alternative with a text part made from
+    /// it). Off: drafts are text only. Default true.
+    pub rich_text: bool,
+    /// An inline image whose long side is over this many pixels is
+    /// downscaled and recompressed when attached. Default 1600.
+    pub max_image_px: u32,
 }
 
 /// `[email.review]`: whose outbound email a reviewer (`review_email`)
@@ -99,6 +106,8 @@ impl Default for EmailConfig {
             maildir_batch: 100,
             smtp: None,
             review: ReviewConfig::default(),
+            rich_text: true,
+            max_image_px: 1600,
         }
     }
 }
@@ -135,6 +144,12 @@ impl EmailConfig {
                     "[email] blocked: `{entry}` is neither an address nor `@domain`"
                 )));
             }
+        }
+        if !(16..=20_000).contains(&self.max_image_px) {
+            return Err(Error::Config(format!(
+                "[email] max_image_px must be from 16 to 20000, not {}",
+                self.max_image_px
+            )));
         }
         if !(1..=MAX_BATCH).contains(&self.maildir_batch) {
             return Err(Error::Config(format!(

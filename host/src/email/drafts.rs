@@ -441,7 +441,17 @@ impl Runtime {
             draft.body = body;
         }
         if let Some(html) = change.html {
-            draft.html = html;
+            draft.html = match html {
+                Some(_) if !self.config().email.rich_text => {
+                    return Err(Error::input(
+                        "html",
+                        "rich text is off ([email] rich_text = false): this draft takes text only",
+                    ));
+                }
+                // Sanitized when saved: what the draft keeps is safe to show.
+                Some(h) => Some(super::parse::html::sanitize(&h)),
+                None => None,
+            };
         }
         draft.updated_at = self.now();
         self.store()
@@ -480,6 +490,74 @@ impl Runtime {
                 size: bytes.len() as u64,
                 blob: Some(blob),
                 refused: None,
+                content_id: None,
+            });
+            tx.update_draft(&draft)
+        })?;
+        Ok(draft)
+    }
+
+    /// Adds an image shown inside the draft's HTML body: at most 10 MB; a
+    /// picture whose long side is over `[email] max_image_px` is
+    /// downscaled and recompressed. Its `<img src="cid:…" alt="…">` goes
+    /// where the HTML names `cid:NAME` already, else at the end; the alt
+    /// text and its place are kept. Needs `[email] rich_text`.
+    pub(crate) fn attach_inline_image(
+        &self,
+        ctx: &Ctx,
+        id: i64,
+        name: &str,
+        bytes: &[u8],
+        alt: &str,
+    ) -> Result<Draft> {
+        let mut draft = self.own_open_draft(ctx, id, "add images to it")?;
+        if !self.config().email.rich_text {
+            return Err(Error::input(
+                "image",
+                "rich text is off ([email] rich_text = false): images need an HTML body",
+            ));
+        }
+        if bytes.len() > MAX_INLINE_IMAGE {
+            return Err(Error::input(
+                "image",
+                format!(
+                    "`{name}` is {:.1} MB; an inline image may be at most {} MB",
+                    bytes.len() as f64 / (1024.0 * 1024.0),
+                    MAX_INLINE_IMAGE / (1024 * 1024)
+                ),
+            ));
+        }
+        let (bytes, content_type) = fit_image(name, bytes, self.config().email.max_image_px)?;
+        let content_id = format!(
+            "{}.{}@dossier",
+            name.replace(|c: char| !c.is_ascii_alphanumeric() && c != '.', "-"),
+            draft.attachments.len()
+        );
+        let img = format!(
+            "<img src=\"cid:{content_id}\" alt=\"{}\">",
+            alt.replace('&', "&amp;")
+                .replace('"', "&quot;")
+                .replace('<', "&lt;")
+        );
+        let html = draft.html.take().unwrap_or_default();
+        let placeholder = format!("cid:{name}");
+        let html = if html.contains(&placeholder) {
+            html.replace(&placeholder, &format!("cid:{content_id}"))
+        } else {
+            format!("{html}<p>{img}</p>")
+        };
+        draft.html = Some(super::parse::html::sanitize(&html));
+        draft.updated_at = self.now();
+        self.store().write("attach image to draft", |tx| {
+            let blob = self.blobs().put(&bytes)?;
+            tx.add_blob_ref(&blob, "draft", id)?;
+            draft.attachments.push(Attachment {
+                name: name.to_owned(),
+                content_type: content_type.clone(),
+                size: bytes.len() as u64,
+                blob: Some(blob),
+                refused: None,
+                content_id: Some(content_id.clone()),
             });
             tx.update_draft(&draft)
         })?;
@@ -609,6 +687,12 @@ impl Runtime {
     ) -> Result<Draft> {
         let id = draft.id;
         let from = self.check_sendable(&draft)?;
+        if let Some(html) = &draft.html
+            && draft.body.trim().is_empty()
+        {
+            // The text part of multipart/alternative, made from the HTML.
+            draft.body = super::parse::html::to_text(html);
+        }
         let token = self.thread_token(ctx, draft.case_number)?;
         let (mut headers, references) = self.draft_headers(ctx, &draft)?;
         let cause = match draft.kind {
@@ -846,6 +930,46 @@ impl Runtime {
             )
         })
     }
+}
+
+/// The largest inline image accepted, in bytes (10 MB).
+pub(crate) const MAX_INLINE_IMAGE: usize = 10 * 1024 * 1024;
+
+/// `bytes` as an image whose long side is at most `max_px`: unchanged when
+/// it is already, else downscaled and recompressed in its own format.
+/// Returns the bytes and their MIME type.
+fn fit_image(name: &str, bytes: &[u8], max_px: u32) -> Result<(Vec<u8>, String)> {
+    let bad = |e: image::ImageError| {
+        Error::input(
+            "image",
+            format!("`{name}` is not an image this host reads (PNG, JPEG): {e}"),
+        )
+    };
+    let format = image::guess_format(bytes).map_err(bad)?;
+    let content_type = match format {
+        image::ImageFormat::Png => "image/png",
+        image::ImageFormat::Jpeg => "image/jpeg",
+        other => {
+            return Err(Error::input(
+                "image",
+                format!("`{name}` is {other:?}; inline images may be PNG or JPEG"),
+            ));
+        }
+    };
+    let picture = image::load_from_memory_with_format(bytes, format).map_err(bad)?;
+    if picture.width().max(picture.height()) <= max_px {
+        return Ok((bytes.to_vec(), content_type.to_owned()));
+    }
+    let smaller = picture.resize(max_px, max_px, image::imageops::FilterType::Triangle);
+    let mut out = std::io::Cursor::new(Vec::new());
+    match format {
+        image::ImageFormat::Jpeg => {
+            let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85);
+            smaller.write_with_encoder(encoder).map_err(bad)?;
+        }
+        _ => smaller.write_to(&mut out, format).map_err(bad)?,
+    }
+    Ok((out.into_inner(), content_type.to_owned()))
 }
 
 /// What marks a consultation note, so that ingest files the colleague's

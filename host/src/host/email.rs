@@ -154,6 +154,21 @@ impl Host {
             .attach_to_draft(&self.ctx()?, id, name, content_type, bytes)
     }
 
+    /// Adds an image shown inside a draft's HTML body (at most 10 MB;
+    /// downscaled and recompressed when its long side is over `[email]
+    /// max_image_px`), with its alt text; it goes where the HTML names
+    /// `cid:NAME`, else at the end.
+    pub fn attach_inline_image(
+        &self,
+        id: i64,
+        name: &str,
+        bytes: &[u8],
+        alt: &str,
+    ) -> Result<Draft> {
+        self.rt
+            .attach_inline_image(&self.ctx()?, id, name, bytes, alt)
+    }
+
     /// Keeps a draft on its case as a saved message (`email_saved`), not sent.
     pub fn save_draft(&self, id: i64) -> Result<Draft> {
         self.rt.save_draft(&self.ctx()?, id)

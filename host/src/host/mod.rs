@@ -5,6 +5,7 @@
 
 mod agents;
 mod email;
+mod faq;
 mod interact;
 mod scripting;
 

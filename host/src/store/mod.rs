@@ -13,9 +13,11 @@
 
 pub(crate) mod blobs;
 mod email;
+mod faq;
 mod sqlite;
 
 pub(crate) use email::{EmailTx, InboundRecord, NewWorkbinItem};
+pub(crate) use faq::FaqTx;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use dossier_sdk::{
@@ -110,6 +112,7 @@ pub(crate) trait Tx:
     + AgentTx
     + SearchTx
     + EmailTx
+    + FaqTx
 {
 }
 
@@ -124,6 +127,7 @@ impl<T> Tx for T where
         + AgentTx
         + SearchTx
         + EmailTx
+        + FaqTx
 {
 }
 

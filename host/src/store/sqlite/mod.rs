@@ -10,6 +10,7 @@ mod agents;
 mod cases;
 mod customers;
 mod email;
+mod faq;
 mod fields;
 mod follow_ups;
 mod interactions;
