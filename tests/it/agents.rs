@@ -150,7 +150,8 @@ fn reassigning_a_case_to_someone_else_needs_reassign_cases() {
         .expect("granted now");
     assert_eq!(
         t.host.agent("ann").expect("ann").permissions(),
-        vec![Permission::ReassignCases]
+        vec![Permission::ReassignCases, Permission::TransferEmail],
+        "the grant, beside what every agent holds"
     );
 }
 

@@ -18,7 +18,6 @@ mod pipeline;
 mod plugin_audit;
 mod plugin_cli;
 mod plugin_failures;
-mod plugin_smtp;
 mod plugin_webhook;
 mod plugin_webhook_tls;
 mod plugins;

@@ -107,7 +107,7 @@ enum Command {
     Pop(pop::PopArgs),
     /// End an interaction with a disposition code, or without one (--none).
     Dispose(dispose::DisposeArgs),
-    /// Check a notification and run it through the notification hooks (a sending plugin such as smtp-notify sends it).
+    /// Check a notification, run it through the notification hooks, and send it over SMTP after commit when [email.smtp] is set.
     Notify(notify::NotifyArgs),
     /// Fire task reminders as they come due and deliver the outbox, until Ctrl-C or SIGTERM.
     Run(run::RunArgs),
