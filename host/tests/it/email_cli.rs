@@ -30,7 +30,12 @@ fn message(n: usize, reply_to: Option<usize>) -> String {
 }
 
 fn stdin_ingest(d: &Path, input: &[u8]) -> std::process::Output {
-    let mut child = command(d, &["email", "ingest", "-"])
+    with_stdin(d, &["email", "ingest", "-"], input)
+}
+
+/// `dossier ARGS` with `input` on its stdin.
+fn with_stdin(d: &Path, args: &[&str], input: &[u8]) -> std::process::Output {
+    let mut child = command(d, args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -318,7 +323,7 @@ fn an_agent_drafts_a_reply_edits_it_from_stdin_and_saves_it_on_the_case() {
     assert_eq!(draft["to"][0]["address"], "c1@example.com");
     assert_eq!(draft["subject"], "Re: Question 1");
 
-    let mut child = command(
+    let out = with_stdin(
         d,
         &[
             "email",
@@ -330,19 +335,8 @@ fn an_agent_drafts_a_reply_edits_it_from_stdin_and_saves_it_on_the_case() {
             "--cc",
             "Boss <boss@example.com>",
         ],
-    )
-    .stdin(Stdio::piped())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .expect("spawn");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(b"Here is the answer.\n")
-        .expect("write");
-    let out = child.wait_with_output().expect("wait");
+        b"Here is the answer.\n",
+    );
     assert!(
         out.status.success(),
         "{}",
