@@ -38,6 +38,7 @@
 
 #![warn(missing_docs)]
 
+mod chat;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod clock;
@@ -55,6 +56,11 @@ mod script;
 mod store;
 mod time;
 
+pub use chat::{
+    AgentState, AgentStatus, Arrived, Chat, ChatFilter, ChatMessage, ChatPush, ChatState, ChatTick,
+    Ended, LogCustomer, LogState, MAX_MESSAGE_CHARS, Offer, Returned, Routed, SavedLog, Sender,
+    StateChange,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
 pub use error::{Error, Result};

@@ -66,14 +66,19 @@ pub enum Permission {
     ReassignCases,
     /// See private cases that are neither one's own nor one's group's.
     SeeAllPrivate,
+    /// Reject a chat offered to oneself (which puts one on break and offers
+    /// the chat to the next agent). Every role holds it unless an admin
+    /// withholds it.
+    RejectChat,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 3] = [
+    pub const ALL: [Permission; 4] = [
         Permission::ManageAgents,
         Permission::ReassignCases,
         Permission::SeeAllPrivate,
+        Permission::RejectChat,
     ];
 
     /// The snake_case name used in the CLI, errors and JSON.
@@ -82,6 +87,7 @@ impl Permission {
             Permission::ManageAgents => "manage_agents",
             Permission::ReassignCases => "reassign_cases",
             Permission::SeeAllPrivate => "see_all_private",
+            Permission::RejectChat => "reject_chat",
         }
     }
 
@@ -92,6 +98,7 @@ impl Permission {
             Permission::ReassignCases | Permission::SeeAllPrivate => {
                 matches!(role, Role::Supervisor | Role::Admin)
             }
+            Permission::RejectChat => true,
         }
     }
 }
@@ -218,10 +225,17 @@ mod tests {
 
     #[test]
     fn roles_grant_their_defaults_and_overrides_win() {
-        assert_eq!(agent(Role::Agent).permissions(), Vec::<Permission>::new());
+        assert_eq!(
+            agent(Role::Agent).permissions(),
+            vec![Permission::RejectChat]
+        );
         assert_eq!(
             agent(Role::Supervisor).permissions(),
-            vec![Permission::ReassignCases, Permission::SeeAllPrivate]
+            vec![
+                Permission::ReassignCases,
+                Permission::SeeAllPrivate,
+                Permission::RejectChat
+            ]
         );
         assert_eq!(agent(Role::Admin).permissions(), Permission::ALL.to_vec());
         let mut granted = agent(Role::Agent);

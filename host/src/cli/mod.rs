@@ -6,6 +6,7 @@
 //! process.
 
 mod agents;
+mod chat;
 mod demo;
 mod dispose;
 mod init;
@@ -121,6 +122,9 @@ enum Command {
     Group(agents::GroupCmd),
     /// Search cases, follow-ups and customers by the words in them, best first.
     Search(search::SearchArgs),
+    /// Chat: your state, accept, reject, send, end, log, list; simulate a day.
+    #[command(subcommand)]
+    Chat(chat::ChatCmd),
     /// Print the completion script for a shell: bash, zsh, fish, elvish or powershell.
     Completions {
         /// The shell.
@@ -254,6 +258,8 @@ fn execute(cli: Cli) -> Result<()> {
         Command::Agent(cmd) => agents::agent(&open(&config)?, cmd, &out),
         Command::Group(cmd) => agents::group(&open(&config)?, cmd, &out),
         Command::Search(args) => search::run(&open(&config)?, args, &out),
+        Command::Chat(chat::ChatCmd::Simulate(args)) => chat::simulate_cmd(args, &out),
+        Command::Chat(cmd) => chat::run(&open(&config)?, cmd, &out),
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "dossier", &mut script);

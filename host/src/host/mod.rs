@@ -4,6 +4,7 @@
 //! plugins never see this type.
 
 mod agents;
+mod chat;
 mod interact;
 mod scripting;
 

@@ -39,6 +39,8 @@ pub(crate) struct Runtime {
     /// queued nothing skip the outbox query. Failed deliveries wait for the
     /// next queued event or an explicit delivery (the `run` loop).
     outbox_queued: AtomicBool,
+    /// The chat routing cache and this process's subscribers.
+    chats: crate::chat::Chats,
 }
 
 impl Runtime {
@@ -51,6 +53,7 @@ impl Runtime {
         scripts: Option<Arc<Scripts>>,
     ) -> Runtime {
         Runtime {
+            chats: crate::chat::Chats::new(&config),
             config,
             schema,
             store,
@@ -71,6 +74,10 @@ impl Runtime {
 
     pub(crate) fn store(&self) -> &dyn Store {
         self.store.as_ref()
+    }
+
+    pub(crate) fn chats(&self) -> &crate::chat::Chats {
+        &self.chats
     }
 
     pub(crate) fn pipeline(&self) -> &Pipeline {

@@ -11,7 +11,10 @@
 //! SQLite (`sqlite/`) is the one implementation; the only module with SQL.
 //! ARCHITECTURE.md says what a second backend must provide.
 
+mod chat;
 mod sqlite;
+
+pub(crate) use chat::{ChatAgentRow, ChatEnd, ChatTx, FeedRow};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use dossier_sdk::{
@@ -96,7 +99,16 @@ fn ran_twice() -> Error {
 
 /// Everything a transaction can do.
 pub(crate) trait Tx:
-    CustomerTx + CaseTx + FollowUpTx + TaskTx + LookupTx + OutboxTx + SchemaTx + AgentTx + SearchTx
+    CustomerTx
+    + CaseTx
+    + FollowUpTx
+    + TaskTx
+    + LookupTx
+    + OutboxTx
+    + SchemaTx
+    + AgentTx
+    + SearchTx
+    + ChatTx
 {
 }
 
@@ -110,6 +122,7 @@ impl<T> Tx for T where
         + SchemaTx
         + AgentTx
         + SearchTx
+        + ChatTx
 {
 }
 

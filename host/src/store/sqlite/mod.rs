@@ -8,6 +8,7 @@
 
 mod agents;
 mod cases;
+mod chat;
 mod customers;
 mod fields;
 mod follow_ups;
