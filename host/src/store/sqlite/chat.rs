@@ -485,3 +485,78 @@ impl ChatTx for SqliteTx<'_> {
             .execute([ts(before)])?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, Utc};
+
+    use super::super::SqliteStore;
+    use super::*;
+
+    fn at(s: i64) -> DateTime<Utc> {
+        DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::seconds(s)
+    }
+
+    #[test]
+    fn a_claim_holds_only_below_capacity_for_an_available_enabled_agent() {
+        let store = SqliteStore::in_memory().expect("store");
+        store
+            .write_as("claims", "BEGIN IMMEDIATE", |conn| {
+                conn.execute_batch(
+                    "INSERT INTO agents (login, display_name, role, created_at, updated_at)
+                         VALUES ('ann', 'Ann', 'agent', 't', 't'), ('bob', 'Bob', 'agent', 't', 't');",
+                )?;
+                let tx = SqliteTx { conn };
+                assert!(!tx.chat_agent_claim("ann", 2, at(1))?, "no row: logged out");
+                tx.chat_agent_set_state("ann", AgentState::Available, None, at(1))?;
+                assert!(tx.chat_agent_claim("ann", 2, at(2))?);
+                assert!(tx.chat_agent_claim("ann", 2, at(3))?);
+                assert!(!tx.chat_agent_claim("ann", 2, at(4))?, "at capacity");
+                let row = tx.chat_agent_settle("ann", true)?;
+                assert_eq!((row.active, row.pending), (1, 1));
+                assert!(!tx.chat_agent_claim("ann", 2, at(5))?, "an active chat counts too");
+                let row = tx.chat_agent_finish("ann", at(6))?;
+                assert_eq!((row.active, row.pending, row.idle_since), (0, 1, at(6)));
+                tx.chat_agent_set_state("ann", AgentState::Break, Some("test"), at(7))?;
+                assert!(!tx.chat_agent_claim("ann", 2, at(8))?, "on break");
+                tx.chat_agent_set_state("bob", AgentState::Available, None, at(9))?;
+                conn.execute_batch("UPDATE agents SET disabled = 1 WHERE login = 'bob'")?;
+                assert!(!tx.chat_agent_claim("bob", 2, at(10))?, "disabled");
+                // Every change took the next rev.
+                let revs: Vec<i64> = tx.chat_agents_since(0)?.iter().map(|r| r.rev).collect();
+                assert_eq!(revs.len(), 2);
+                assert!(revs.iter().all(|r| *r > 0));
+                assert_eq!(tx.chat_agents_since(revs[1])?.len(), 0);
+                Ok(())
+            })
+            .expect("claims");
+    }
+
+    #[test]
+    fn a_chat_is_offered_once_and_a_missed_deadline_returns_it_once() {
+        let store = SqliteStore::in_memory().expect("store");
+        store
+            .write_as("offers", "BEGIN IMMEDIATE", |conn| {
+                let tx = SqliteTx { conn };
+                let id = tx.insert_chat("sales", r#"{"channel":"chat"}"#, at(0))?;
+                assert!(tx.chat_claim_offer(id, "ann", r#"{"channel":"chat"}"#, at(1), at(31))?);
+                assert!(!tx.chat_claim_offer(id, "bob", r#"{"channel":"chat"}"#, at(2), at(32))?);
+                assert!(!tx.chat_return(id, "ann", Some(at(30)))?, "not due yet");
+                assert!(!tx.chat_return(id, "bob", Some(at(40)))?, "not bob's");
+                assert!(tx.chat_return(id, "ann", Some(at(31)))?);
+                assert!(!tx.chat_return(id, "ann", Some(at(31)))?, "once");
+                assert_eq!(tx.oldest_waiting("sales", &[])?, Some((at(0), id)));
+                assert_eq!(tx.oldest_waiting("sales", &[id])?, None);
+                assert!(tx.chat_claim_offer(id, "bob", r#"{"channel":"chat"}"#, at(40), at(70))?);
+                assert!(
+                    !tx.chat_accept(id, "bob", at(70))?,
+                    "at the deadline: too late"
+                );
+                assert!(tx.chat_accept(id, "bob", at(69))?);
+                let chat = tx.chat(id)?.expect("chat");
+                assert_eq!((chat.state, chat.offers), (ChatState::Active, 2));
+                Ok(())
+            })
+            .expect("offers");
+    }
+}
