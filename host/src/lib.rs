@@ -85,6 +85,7 @@ pub(crate) fn props_cases(default: u32) -> u32 {
 /// Not part of it: anything here may change in any release.
 #[doc(hidden)]
 pub mod test_support {
+    pub use crate::chat::simulate::{AgentDay, SimulateOptions, Simulation, Spread, simulate};
     pub use crate::contact::normalize_phone;
     pub use crate::events::MAX_ATTEMPTS;
     pub use crate::plugin::{NativePlugin, PluginInfo, file_sha256, inspect, load};
@@ -113,6 +114,49 @@ pub mod test_support {
         host.runtime()
             .store()
             .write("read pragmas", |tx| tx.settings())
+    }
+
+    /// The chat routing index alone, for the routing-decision benchmark:
+    /// built from a `[chat]` config, fed agents' rows, asked for a queue's
+    /// next agent.
+    pub struct ChatRouter(crate::chat::Router, i64);
+
+    impl ChatRouter {
+        /// An empty index of `config`'s queues and members.
+        pub fn new(config: &crate::config::ChatConfig) -> ChatRouter {
+            ChatRouter(crate::chat::Router::new(config), 0)
+        }
+
+        /// Takes in an agent's row: available or not, their load (active
+        /// plus pending) and when they became idle.
+        pub fn set(
+            &mut self,
+            login: &str,
+            available: bool,
+            load: u32,
+            idle_since: chrono::DateTime<chrono::Utc>,
+        ) {
+            self.1 += 1;
+            self.0.apply(&crate::store::ChatAgentRow {
+                login: login.to_owned(),
+                state: if available {
+                    crate::chat::AgentState::Available
+                } else {
+                    crate::chat::AgentState::Break
+                },
+                active: load,
+                pending: 0,
+                idle_since,
+                state_since: idle_since,
+                reason: None,
+                rev: self.1,
+            });
+        }
+
+        /// The agent the next chat of `queue` goes to.
+        pub fn pick(&self, queue: &str) -> Option<&str> {
+            self.0.pick(queue).map(|(login, _)| login)
+        }
     }
 
     /// Calls `f` with a root `system` context of `host`, current on this

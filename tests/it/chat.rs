@@ -516,11 +516,11 @@ fn a_new_customers_log_waits_for_the_agent_to_create_the_customer_and_may_be_edi
     let saved = ann
         .save_chat_log(
             chat,
-            LogCustomer::New(NewCustomer {
+            LogCustomer::New(Box::new(NewCustomer {
                 account: "AC-9".into(),
                 name: "Grace Hopper".into(),
                 ..Default::default()
-            }),
+            })),
             Some(edited.clone()),
         )
         .expect("saved");

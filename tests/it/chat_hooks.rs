@@ -103,11 +103,11 @@ fn check_hooks(t: &TestStore, by: &str, footer: &str) {
     let saved = cid
         .save_chat_log(
             vip.chat,
-            LogCustomer::New(NewCustomer {
+            LogCustomer::New(Box::new(NewCustomer {
                 account: "AC-VIP".into(),
                 name: "Vip".into(),
                 ..Default::default()
-            }),
+            })),
             None,
         )
         .expect("saved");

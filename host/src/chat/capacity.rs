@@ -31,27 +31,55 @@ pub(crate) fn own(config: &ChatConfig, login: &str) -> Option<u32> {
     config.agents.get(login).and_then(|a| a.capacity)
 }
 
-/// The most chats `login` may have at once: the highest capacity among
-/// their queues (their own or the default when they are in none). At that
-/// load an available agent is busy.
-pub(crate) fn most(config: &ChatConfig, login: &str) -> u32 {
-    config
-        .queues
-        .iter()
-        .filter(|(_, q)| q.members.iter().any(|m| m == login))
-        .map(|(name, _)| limit(config, login, name))
-        .max()
-        .unwrap_or_else(|| own(config, login).unwrap_or(config.capacity))
+/// Who is in which queue, and each member's highest capacity among them,
+/// computed once from the config (a lookup per offer, not a scan of every
+/// queue's members).
+#[derive(Debug, Default)]
+pub(crate) struct Membership {
+    of: std::collections::HashMap<String, (Vec<String>, u32)>,
+    /// `[chat] capacity`, for agents in no queue.
+    default: u32,
+    own: std::collections::HashMap<String, u32>,
 }
 
-/// The queues `login` is a member of, by name.
-pub(crate) fn queues_of(config: &ChatConfig, login: &str) -> Vec<String> {
-    config
-        .queues
-        .iter()
-        .filter(|(_, q)| q.members.iter().any(|m| m == login))
-        .map(|(name, _)| name.clone())
-        .collect()
+impl Membership {
+    pub(crate) fn new(config: &ChatConfig) -> Membership {
+        let mut of: std::collections::HashMap<String, (Vec<String>, u32)> =
+            std::collections::HashMap::new();
+        for (name, queue) in &config.queues {
+            for member in &queue.members {
+                let entry = of.entry(member.clone()).or_default();
+                entry.0.push(name.clone());
+                entry.1 = entry.1.max(limit(config, member, name));
+            }
+        }
+        Membership {
+            of,
+            default: config.capacity,
+            own: config
+                .agents
+                .iter()
+                .filter_map(|(login, a)| a.capacity.map(|c| (login.clone(), c)))
+                .collect(),
+        }
+    }
+
+    /// The most chats `login` may have at once: the highest capacity among
+    /// their queues (their own or the default when they are in none). At
+    /// that load an available agent is busy.
+    pub(crate) fn most(&self, login: &str) -> u32 {
+        match self.of.get(login) {
+            Some((_, most)) => *most,
+            None => self.own.get(login).copied().unwrap_or(self.default),
+        }
+    }
+
+    /// The queues `login` is a member of, by name.
+    pub(crate) fn queues_of(&self, login: &str) -> &[String] {
+        self.of
+            .get(login)
+            .map_or(&[], |(queues, _)| queues.as_slice())
+    }
 }
 
 #[cfg(test)]

@@ -56,6 +56,8 @@ pub const MAX_MESSAGE_CHARS: usize = 1940;
 /// the subscribers of this process.
 pub(crate) struct Chats {
     pub(crate) router: Mutex<Router>,
+    /// Who is in which queue (from the config).
+    pub(crate) members: capacity::Membership,
     pub(crate) subscribers: Subscribers,
     /// Set once this process has offered what was left waiting (by a crash
     /// between a commit and the routing that follows it): the first
@@ -69,6 +71,7 @@ impl Chats {
     pub(crate) fn new(config: &crate::config::Config) -> Chats {
         Chats {
             router: Mutex::new(Router::new(&config.chat)),
+            members: capacity::Membership::new(&config.chat),
             subscribers: Subscribers::default(),
             recovered: std::sync::atomic::AtomicBool::new(false),
             pruned_at: Mutex::new(None),
@@ -429,7 +432,7 @@ pub enum LogCustomer {
     /// An existing customer the agent picked.
     Existing(CustomerId),
     /// A customer the agent creates now.
-    New(NewCustomer),
+    New(Box<NewCustomer>),
 }
 
 /// Which chats a listing returns.
@@ -467,7 +470,7 @@ pub enum ChatPush {
         /// The customer's IP address.
         ip: Option<String>,
         /// The screen-pop, as the `screen_pop` hooks left it.
-        pop: ScreenPop,
+        pop: Box<ScreenPop>,
     },
     /// The agent accepted the chat (the customer's side learns who).
     Accepted {

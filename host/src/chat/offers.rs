@@ -46,9 +46,30 @@ enum Claim {
 /// What offering one waiting chat came to.
 #[derive(Debug)]
 enum Attempt {
-    Offered(Offer),
+    /// Offered; the next chat in its queue's line, if any.
+    Offered(Offer, Option<(DateTime<Utc>, i64)>),
     NoAgent,
     Gone,
+}
+
+/// What routing knows of a queue's line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Head {
+    /// Not read yet.
+    Unknown,
+    /// Nothing waits.
+    Empty,
+    /// The oldest waiting chat: its arrival and id.
+    At(DateTime<Utc>, i64),
+}
+
+impl From<Option<(DateTime<Utc>, i64)>> for Head {
+    fn from(found: Option<(DateTime<Utc>, i64)>) -> Head {
+        match found {
+            Some((at, id)) => Head::At(at, id),
+            None => Head::Empty,
+        }
+    }
 }
 
 /// The `chat_offered` step: claims, hooks, pop, push, in one transaction.
@@ -90,13 +111,15 @@ impl Step for OfferStep {
         let interaction = self.interaction_for(&self.agent);
         let json = to_json(&interaction);
         let claimed = rt.store().write("chat offer", |tx| {
-            if !tx.chat_agent_claim(&self.agent, self.capacity, self.now)? {
+            let Some(row) = tx.chat_agent_claim(&self.agent, self.capacity, self.now)? else {
                 return Ok(Some(Claim::AgentGone));
-            }
+            };
             if !tx.chat_claim_offer(self.chat.id, &self.agent, &json, self.now, self.deadline)? {
                 tx.chat_agent_settle(&self.agent, false)?;
                 return Ok(Some(Claim::ChatGone));
             }
+            let load = row.active + row.pending;
+            note_load(rt, tx, load.saturating_sub(1), &row, self.now)?;
             Ok(None)
         })?;
         if let Some(failed) = claimed {
@@ -146,7 +169,7 @@ impl Step for OfferStep {
         let member = config
             .queues
             .get(queue)
-            .is_some_and(|q| q.members.iter().any(|m| *m == to));
+            .is_some_and(|q| q.members.contains(&to));
         if !member {
             return Err(Error::Refused(format!(
                 "a chat_offered hook offered chat {} to `{to}`, who is not a member of queue {queue}",
@@ -157,13 +180,17 @@ impl Step for OfferStep {
         let interaction = self.interaction_for(&to);
         let json = to_json(&interaction);
         rt.store().write("chat offer", |tx| {
-            if !tx.chat_agent_claim(&to, capacity, self.now)? {
+            let Some(claimed) = tx.chat_agent_claim(&to, capacity, self.now)? else {
                 return Err(Error::Refused(format!(
                     "a chat_offered hook offered chat {} to {to}, who is not available with capacity left",
                     self.chat.id
                 )));
-            }
-            tx.chat_agent_settle(&self.agent, false)?;
+            };
+            let load = claimed.active + claimed.pending;
+            note_load(rt, tx, load.saturating_sub(1), &claimed, self.now)?;
+            let released = tx.chat_agent_settle(&self.agent, false)?;
+            let load = released.active + released.pending;
+            note_load(rt, tx, load + 1, &released, self.now)?;
             if !tx.chat_move_offer(self.chat.id, &self.agent, &to, &json)? {
                 return Err(Error::Refused(format!(
                     "chat {} is no longer offered to {}",
@@ -212,14 +239,10 @@ impl Step for OfferStep {
             name,
             email: offer.interaction.email.clone(),
             ip: offer.interaction.ip.clone(),
-            pop: pop.clone(),
+            pop: Box::new(pop.clone()),
         };
         rt.store().write("chat offer", |tx| {
             tx.chat_set_pop(self.chat.id, &to_json(&pop), customer)?;
-            if let Some(row) = tx.chat_agent(&self.agent)? {
-                let load = row.active + row.pending;
-                note_load(rt, tx, load.saturating_sub(1), &row, now)?;
-            }
             feed(tx, Some(&self.agent), Some(self.chat.id), &push, now)
         })?;
         Ok(Claim::Offered(Offer {
@@ -256,10 +279,11 @@ impl Runtime {
         interaction.agent = None;
         let now = self.now();
         let json = to_json(&interaction);
-        let id = self
-            .store()
-            .write("chat arrival", |tx| tx.insert_chat(&queue, &json, now))?;
-        let routed = self.route_queues(ctx, std::slice::from_ref(&queue));
+        let (id, head) = self.store().write("chat arrival", |tx| {
+            let id = tx.insert_chat(&queue, &json, now)?;
+            Ok((id, tx.oldest_waiting(&queue, &[])?))
+        })?;
+        let routed = self.route(ctx, BTreeMap::from([(queue, Head::from(head))]));
         self.chat_pump();
         Ok(Arrived { chat: id, routed })
     }
@@ -269,53 +293,65 @@ impl Runtime {
     /// vetoed or failed keeps its place and is skipped until the next
     /// routing; what went wrong is reported in [`Routed::problems`].
     pub(crate) fn route_queues(self: &Arc<Self>, ctx: &Ctx, queues: &[String]) -> Routed {
+        self.route(
+            ctx,
+            queues.iter().map(|q| (q.clone(), Head::Unknown)).collect(),
+        )
+    }
+
+    /// [`Runtime::route_queues`] starting from the heads of line already
+    /// known.
+    fn route(self: &Arc<Self>, ctx: &Ctx, mut heads: BTreeMap<String, Head>) -> Routed {
         let mut routed = Routed::default();
-        // The head of each open queue's line: (arrival, id).
-        let mut heads: BTreeMap<String, Option<(DateTime<Utc>, i64)>> = BTreeMap::new();
         let mut skipped: Vec<i64> = Vec::new();
-        for queue in queues {
-            heads.insert(queue.clone(), None);
-        }
         loop {
             for (queue, head) in heads.iter_mut() {
-                if head.is_none() {
+                if *head == Head::Unknown {
                     match self.store().read(|tx| tx.oldest_waiting(queue, &skipped)) {
-                        Ok(found) => *head = found,
-                        Err(e) => routed.problems.push(format!("queue {queue}: {e}")),
+                        Ok(found) => *head = Head::from(found),
+                        Err(e) => {
+                            routed.problems.push(format!("queue {queue}: {e}"));
+                            *head = Head::Empty;
+                        }
                     }
                 }
             }
-            heads.retain(|_, head| head.is_some());
-            let Some((queue, (_, id))) = heads
+            heads.retain(|_, head| *head != Head::Empty);
+            let Some((queue, id)) = heads
                 .iter()
-                .filter_map(|(q, h)| h.map(|h| (q.clone(), h)))
-                .min_by_key(|(_, h)| *h)
+                .filter_map(|(q, h)| match h {
+                    Head::At(at, id) => Some(((*at, *id), q)),
+                    _ => None,
+                })
+                .min()
+                .map(|((_, id), q)| (q.clone(), id))
             else {
                 return routed;
             };
-            match self.offer_one(ctx, id) {
-                Ok(Attempt::Offered(offer)) => {
+            match self.offer_one(ctx, id, &skipped) {
+                Ok(Attempt::Offered(offer, next)) => {
                     routed.offers.push(offer);
-                    heads.insert(queue, None);
+                    heads.insert(queue, Head::from(next));
                 }
                 Ok(Attempt::NoAgent) => {
                     heads.remove(&queue);
                 }
                 Ok(Attempt::Gone) => {
-                    heads.insert(queue, None);
+                    heads.insert(queue, Head::Unknown);
                 }
                 Err(e) => {
                     routed.problems.push(format!("chat {id}: {e}"));
                     skipped.push(id);
-                    heads.insert(queue, None);
+                    heads.insert(queue, Head::Unknown);
                 }
             }
         }
     }
 
     /// Offers one waiting chat to the agent the rule picks, in its own
-    /// transaction (or the caller's, when one is open).
-    fn offer_one(self: &Arc<Self>, ctx: &Ctx, id: i64) -> Result<Attempt> {
+    /// transaction (or the caller's, when one is open); with the offer, the
+    /// next chat in that queue's line (read in the same transaction).
+    fn offer_one(self: &Arc<Self>, ctx: &Ctx, id: i64, skipped: &[i64]) -> Result<Attempt> {
         let fresh = !self.store().in_write();
         self.transaction("chat offer", || {
             let chats = self.chats();
@@ -349,7 +385,12 @@ impl Runtime {
                     failed: None,
                 };
                 match self.run(ctx, step)? {
-                    Claim::Offered(offer) => return Ok(Attempt::Offered(offer)),
+                    Claim::Offered(offer) => {
+                        let next = self
+                            .store()
+                            .read(|tx| tx.oldest_waiting(&chat.queue, skipped))?;
+                        return Ok(Attempt::Offered(offer, next));
+                    }
                     Claim::ChatGone => return Ok(Attempt::Gone),
                     Claim::AgentGone => {
                         let row = self.store().read(|tx| tx.chat_agent(&agent))?;

@@ -122,11 +122,17 @@ impl Router {
             })
             .collect();
         for (name, queue) in &config.queues {
-            let qi = queue_ix[name];
+            let Some(&qi) = queue_ix.get(name) else {
+                continue;
+            };
             for member in &queue.members {
-                let slot = &mut agents[agent_ix[member] as usize];
-                slot.queues.push(qi);
-                slot.limits.push(capacity::limit(config, member, name));
+                if let Some(slot) = agent_ix
+                    .get(member)
+                    .and_then(|&ix| agents.get_mut(ix as usize))
+                {
+                    slot.queues.push(qi);
+                    slot.limits.push(capacity::limit(config, member, name));
+                }
             }
         }
         Router {

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use dossier_sdk::Permission;
 
 use super::push::feed;
-use super::{AgentState, AgentStatus, ChatPush, Routed, StateChange, capacity};
+use super::{AgentState, AgentStatus, ChatPush, Routed, StateChange};
 use crate::error::Result;
 use crate::events::{Actor, Ctx};
 use crate::runtime::Runtime;
@@ -18,9 +18,9 @@ use crate::store::{ChatAgentRow, Tx};
 
 /// An agent with no chat row yet: logged out since ever.
 fn status_of(rt: &Runtime, login: &str, row: Option<ChatAgentRow>) -> AgentStatus {
-    let config = &rt.config().chat;
-    let most = capacity::most(config, login);
-    let queues = capacity::queues_of(config, login);
+    let members = &rt.chats().members;
+    let most = members.most(login);
+    let queues = members.queues_of(login).to_vec();
     match row {
         Some(row) => AgentStatus {
             login: login.to_owned(),
@@ -51,7 +51,7 @@ fn status_of(rt: &Runtime, login: &str, row: Option<ChatAgentRow>) -> AgentStatu
 
 /// Whether the agent can take no more chats from any of their queues.
 fn is_full(rt: &Runtime, login: &str, row: &ChatAgentRow) -> bool {
-    row.active + row.pending >= capacity::most(&rt.config().chat, login)
+    row.active + row.pending >= rt.chats().members.most(login)
 }
 
 /// After a change of load: records `busy` when the agent just reached
@@ -66,7 +66,7 @@ pub(crate) fn note_load(
     if row.state != AgentState::Available {
         return Ok(());
     }
-    let most = capacity::most(&rt.config().chat, &row.login);
+    let most = rt.chats().members.most(&row.login);
     let after = row.active + row.pending;
     if before < most && after >= most {
         tx.chat_agent_log(&row.login, "busy", Some("at capacity"), now)?;
@@ -147,7 +147,7 @@ impl Runtime {
             Ok(true)
         })?;
         let routed = if changed && state == AgentState::Available {
-            self.route_queues(ctx, &capacity::queues_of(&self.config().chat, login))
+            self.route_queues(ctx, self.chats().members.queues_of(login))
         } else {
             Routed::default()
         };

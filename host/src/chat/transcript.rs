@@ -461,10 +461,7 @@ impl Runtime {
                 chat: None,
             },
         )?;
-        ended.routed = self.route_queues(
-            ctx,
-            &super::capacity::queues_of(&self.config().chat, &login),
-        );
+        ended.routed = self.route_queues(ctx, self.chats().members.queues_of(&login));
         self.chat_pump();
         Ok(ended)
     }
@@ -529,7 +526,7 @@ impl Runtime {
                     ))
                 })?,
                 LogCustomer::Existing(customer) => self.customer(ctx, *customer)?.id,
-                LogCustomer::New(new) => self.create_customer(ctx, new.clone())?.id,
+                LogCustomer::New(new) => self.create_customer(ctx, (**new).clone())?.id,
             };
             save_log(
                 self,

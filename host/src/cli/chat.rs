@@ -355,7 +355,7 @@ pub(crate) fn run(host: &Host, cmd: ChatCmd, out: &Out) -> Result<()> {
         ChatCmd::Log(args) => {
             let who = match (args.customer, args.new_account) {
                 (Some(account), _) => LogCustomer::Existing(host.customer_by_account(&account)?.id),
-                (None, Some(account)) => LogCustomer::New(NewCustomer {
+                (None, Some(account)) => LogCustomer::New(Box::new(NewCustomer {
                     account,
                     name: args.name.unwrap_or_default(),
                     emails: args
@@ -367,7 +367,7 @@ pub(crate) fn run(host: &Host, cmd: ChatCmd, out: &Out) -> Result<()> {
                         .into_iter()
                         .collect(),
                     ..Default::default()
-                }),
+                })),
                 (None, None) => LogCustomer::Popped,
             };
             let edited = match args.text_file {
@@ -613,9 +613,15 @@ fn chat_table(host: &Host, out: &Out, chats: &[Chat]) -> Result<()> {
     out.table(chats, &columns, "no chats")
 }
 
-/// What a `dossier run` pass did for chat, for people.
+/// What a `dossier run` pass did for chat: for people, or one JSON line
+/// per missed offer (`"outcome": "timed_out"`) with `--json`.
 pub(crate) fn print_tick(tick: &ChatTick, out: &Out) -> Result<()> {
     for returned in &tick.timed_out {
+        if out.json() {
+            let line = serde_json::json!({ "outcome": "timed_out", "chat": returned });
+            super::output::emit(&format!("{line}\n"))?;
+            continue;
+        }
         out.say(format!(
             "chat {}: {} did not answer in time and is on break",
             returned.chat, returned.agent

@@ -299,6 +299,19 @@ pub(crate) fn run(args: DemoArgs, out: &Out) -> Result<()> {
         ))?;
     }
 
+    step("Chat: a simulated morning, replayed with a manual clock (`dossier chat simulate`)")?;
+    let day = crate::chat::simulate::simulate(
+        &crate::chat::simulate::SimulateOptions {
+            agents: 6,
+            chats: 120,
+            queues: 2,
+            hours: 3,
+            seed: 1,
+        },
+        &dir.join("chat-simulation.db"),
+    )?;
+    out.say(super::chat::describe_day(&day).trim_end())?;
+
     if out.json() {
         let summary = serde_json::json!({
             "customers": host.list_customers(crate::store::Page::default())?,

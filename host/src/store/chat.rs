@@ -71,8 +71,14 @@ pub(crate) trait ChatTx {
 
     /// Counts one more pending offer for an agent, only if they are an
     /// enabled agent, available, and below `capacity` (active + pending);
-    /// their idle time restarts. False when the condition does not hold.
-    fn chat_agent_claim(&self, login: &str, capacity: u32, now: DateTime<Utc>) -> Result<bool>;
+    /// their idle time restarts. Returns the row as claimed, or `None` when
+    /// the condition does not hold.
+    fn chat_agent_claim(
+        &self,
+        login: &str,
+        capacity: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ChatAgentRow>>;
 
     /// One pending offer fewer; one active chat more when `accepted`.
     fn chat_agent_settle(&self, login: &str, accepted: bool) -> Result<ChatAgentRow>;

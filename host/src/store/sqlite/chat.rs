@@ -159,17 +159,26 @@ impl ChatTx for SqliteTx<'_> {
         Ok(row)
     }
 
-    fn chat_agent_claim(&self, login: &str, capacity: u32, now: DateTime<Utc>) -> Result<bool> {
+    fn chat_agent_claim(
+        &self,
+        login: &str,
+        capacity: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ChatAgentRow>> {
         let sql = format!(
             "UPDATE chat_agents SET pending = pending + 1, idle_since = ?3, rev = {NEXT_REV}
              WHERE login = ?1 AND state = 'available' AND active + pending < ?2
-               AND EXISTS (SELECT 1 FROM agents WHERE login = ?1 AND disabled = 0)"
+               AND EXISTS (SELECT 1 FROM agents WHERE login = ?1 AND disabled = 0)
+             RETURNING {AGENT_COLUMNS}"
         );
-        let n = self
-            .conn
-            .prepare_cached(&sql)?
-            .execute(params![login, capacity, ts(now)])?;
-        Ok(n == 1)
+        self.agent_row_where(
+            &sql,
+            &[
+                login.to_owned().into(),
+                i64::from(capacity).into(),
+                ts(now).into(),
+            ],
+        )
     }
 
     fn chat_agent_settle(&self, login: &str, accepted: bool) -> Result<ChatAgentRow> {
@@ -507,21 +516,21 @@ mod tests {
                          VALUES ('ann', 'Ann', 'agent', 't', 't'), ('bob', 'Bob', 'agent', 't', 't');",
                 )?;
                 let tx = SqliteTx { conn };
-                assert!(!tx.chat_agent_claim("ann", 2, at(1))?, "no row: logged out");
+                assert!(tx.chat_agent_claim("ann", 2, at(1))?.is_none(), "no row: logged out");
                 tx.chat_agent_set_state("ann", AgentState::Available, None, at(1))?;
-                assert!(tx.chat_agent_claim("ann", 2, at(2))?);
-                assert!(tx.chat_agent_claim("ann", 2, at(3))?);
-                assert!(!tx.chat_agent_claim("ann", 2, at(4))?, "at capacity");
+                assert!(tx.chat_agent_claim("ann", 2, at(2))?.is_some());
+                assert_eq!(tx.chat_agent_claim("ann", 2, at(3))?.map(|r| r.pending), Some(2));
+                assert!(tx.chat_agent_claim("ann", 2, at(4))?.is_none(), "at capacity");
                 let row = tx.chat_agent_settle("ann", true)?;
                 assert_eq!((row.active, row.pending), (1, 1));
-                assert!(!tx.chat_agent_claim("ann", 2, at(5))?, "an active chat counts too");
+                assert!(tx.chat_agent_claim("ann", 2, at(5))?.is_none(), "an active chat counts too");
                 let row = tx.chat_agent_finish("ann", at(6))?;
                 assert_eq!((row.active, row.pending, row.idle_since), (0, 1, at(6)));
                 tx.chat_agent_set_state("ann", AgentState::Break, Some("test"), at(7))?;
-                assert!(!tx.chat_agent_claim("ann", 2, at(8))?, "on break");
+                assert!(tx.chat_agent_claim("ann", 2, at(8))?.is_none(), "on break");
                 tx.chat_agent_set_state("bob", AgentState::Available, None, at(9))?;
                 conn.execute_batch("UPDATE agents SET disabled = 1 WHERE login = 'bob'")?;
-                assert!(!tx.chat_agent_claim("bob", 2, at(10))?, "disabled");
+                assert!(tx.chat_agent_claim("bob", 2, at(10))?.is_none(), "disabled");
                 // Every change took the next rev.
                 let revs: Vec<i64> = tx.chat_agents_since(0)?.iter().map(|r| r.rev).collect();
                 assert_eq!(revs.len(), 2);
