@@ -1,1 +1,4 @@
-//! Nothing here: this crate exists for its integration tests in `it/`.
+//! Test servers the integration tests in `it/` share. The tests themselves
+//! live in `it/`.
+
+pub mod smtp;

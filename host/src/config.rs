@@ -7,6 +7,10 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 
+mod email;
+pub use crate::email::smtp::{Security, SmtpSettings};
+pub use email::{EmailConfig, TokenPlace, WorkbinRoute};
+
 /// The whole configuration. Every section has a default, so an empty file is valid.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -31,6 +35,8 @@ pub struct Config {
     pub events: EventsConfig,
     /// `[time]`: the time zone people type and read times in.
     pub time: TimeConfig,
+    /// `[email]`: our addresses, threading, blocked senders, workbins.
+    pub email: EmailConfig,
     /// `[chat]`: chat queues, capacity, the acceptance interval, logging.
     pub chat: ChatConfig,
     /// The directory relative paths in this config are resolved against
@@ -692,6 +698,12 @@ impl Config {
             ));
         }
         self.scripts.limits.check()?;
+        self.email.check()?;
+        if let Some(smtp) = &self.email.smtp {
+            let mut resolved = smtp.clone();
+            resolved.ca_file = smtp.ca_file.as_deref().map(|p| self.resolve(p));
+            resolved.check()?;
+        }
         self.chat.check()?;
         if let Err(reason) = crate::time::zone(&self.time.zone) {
             return Err(Error::Config(format!("[time] zone {reason}")));

@@ -3,9 +3,6 @@
 
 use phonenumber::Mode;
 
-/// The longest email address allowed (RFC 5321 path limit).
-pub const MAX_EMAIL_LEN: usize = 254;
-
 /// Normalizes a phone number to E.164 (`+33123456789`), reading numbers
 /// without a country code as numbers of `region`.
 pub fn normalize_phone(raw: &str, region: &str) -> Result<String, String> {
@@ -20,32 +17,13 @@ pub fn normalize_phone(raw: &str, region: &str) -> Result<String, String> {
     Ok(number.format().mode(Mode::E164).to_string())
 }
 
-/// Lower-cases and checks an email address: one `@`, a non-empty local part,
-/// a domain with a dot, no spaces, at most [`MAX_EMAIL_LEN`] characters.
+/// Lower-cases and checks an email address with
+/// [`crate::email::address::check_rule`] (the `email_address` crate's
+/// syntax, a domain with a dot, at most 254 characters), and
+/// returns the address as it is stored and looked up, or the rule it
+/// breaks phrased to follow a field name.
 pub fn normalize_email(raw: &str) -> Result<String, String> {
-    let address = raw.trim().to_lowercase();
-    if address.chars().count() > MAX_EMAIL_LEN {
-        return Err(format!(
-            "is longer than {MAX_EMAIL_LEN} characters ({})",
-            address.chars().count()
-        ));
-    }
-    let well_formed = match address.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && !domain.contains('@')
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !address.chars().any(char::is_whitespace)
-        }
-        None => false,
-    };
-    if well_formed {
-        Ok(address)
-    } else {
-        Err(format!("has `{raw}`, which is not an email address"))
-    }
+    crate::email::address::check_rule(&raw.trim().to_lowercase()).map(str::to_owned)
 }
 
 #[cfg(test)]
@@ -77,6 +55,8 @@ mod tests {
         );
         assert!(normalize_email("ada.example.com").is_err());
         assert!(normalize_email("a@b").is_err());
+        assert!(normalize_email("a;b@c.com").is_err());
+        assert!(normalize_email("p@q..com").is_err());
         let long = format!("{}@example.com", "a".repeat(250));
         assert!(normalize_email(&long).unwrap_err().contains("254"));
     }

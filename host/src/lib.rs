@@ -63,6 +63,7 @@ pub use chat::{
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
+pub use email::drafts::DraftStart;
 pub use error::{Error, Result};
 pub use events::{Actor, Ctx, DeliveryState, Handler, OutboxDelivery};
 pub use host::{Host, HostBuilder};
@@ -86,7 +87,12 @@ pub(crate) fn props_cases(default: u32) -> u32 {
 #[doc(hidden)]
 pub mod test_support {
     pub use crate::chat::simulate::{AgentDay, SimulateOptions, Simulation, Spread, simulate};
-    pub use crate::contact::normalize_phone;
+    pub use crate::contact::{normalize_email, normalize_phone};
+    pub use crate::email::address::check as check_address;
+    pub use crate::email::smtp::{
+        Delivery, Failure, InlineImage, OutgoingAttachment, OutgoingEmail, Refusal, Reply,
+        Security, SendError, SmtpSettings, Stage, send,
+    };
     pub use crate::events::MAX_ATTEMPTS;
     pub use crate::plugin::{NativePlugin, PluginInfo, file_sha256, inspect, load};
     pub use crate::script::{definitions, hook_table_markdown, reference_markdown};
@@ -97,6 +103,15 @@ pub mod test_support {
     /// for benchmarks that write the same rows as the host.
     pub fn store_time(t: chrono::DateTime<chrono::Utc>) -> String {
         crate::store::ts(t)
+    }
+
+    /// What the host reads from a raw email: its headers, text and HTML,
+    /// for benchmarks that write the same rows as ingest.
+    pub fn parse_email(
+        raw: &[u8],
+    ) -> crate::Result<(dossier_sdk::EmailHeaders, String, Option<String>, String)> {
+        let e = crate::email::parse::parse(raw, "bench")?;
+        Ok((e.headers, e.text, e.html, e.key))
     }
 
     /// Runs every handler of `host` on `event` with a root `system`

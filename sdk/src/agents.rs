@@ -66,6 +66,9 @@ pub enum Permission {
     ReassignCases,
     /// See private cases that are neither one's own nor one's group's.
     SeeAllPrivate,
+    /// Transfer an inbound email to another agent's or a group's workbin
+    /// (held by every role unless an admin withdraws it).
+    TransferEmail,
     /// Reject a chat offered to oneself (which puts one on break and offers
     /// the chat to the next agent). Every role holds it unless an admin
     /// withholds it.
@@ -74,10 +77,11 @@ pub enum Permission {
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 4] = [
+    pub const ALL: [Permission; 5] = [
         Permission::ManageAgents,
         Permission::ReassignCases,
         Permission::SeeAllPrivate,
+        Permission::TransferEmail,
         Permission::RejectChat,
     ];
 
@@ -87,6 +91,7 @@ impl Permission {
             Permission::ManageAgents => "manage_agents",
             Permission::ReassignCases => "reassign_cases",
             Permission::SeeAllPrivate => "see_all_private",
+            Permission::TransferEmail => "transfer_email",
             Permission::RejectChat => "reject_chat",
         }
     }
@@ -98,6 +103,7 @@ impl Permission {
             Permission::ReassignCases | Permission::SeeAllPrivate => {
                 matches!(role, Role::Supervisor | Role::Admin)
             }
+            Permission::TransferEmail => true,
             Permission::RejectChat => true,
         }
     }
@@ -227,13 +233,14 @@ mod tests {
     fn roles_grant_their_defaults_and_overrides_win() {
         assert_eq!(
             agent(Role::Agent).permissions(),
-            vec![Permission::RejectChat]
+            vec![Permission::TransferEmail, Permission::RejectChat]
         );
         assert_eq!(
             agent(Role::Supervisor).permissions(),
             vec![
                 Permission::ReassignCases,
                 Permission::SeeAllPrivate,
+                Permission::TransferEmail,
                 Permission::RejectChat
             ]
         );

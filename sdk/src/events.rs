@@ -12,7 +12,9 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{CaseNumber, CustomerId, EmailHeaders, Mailbox, ObjectKind, Record, Task};
+use crate::model::{
+    Attachment, CaseNumber, CustomerId, EmailHeaders, Mailbox, ObjectKind, Record, Task,
+};
 
 mod examples;
 
@@ -263,6 +265,9 @@ pub enum Cause {
     Review,
     /// Dossier itself or an automation (status changes, digests).
     System,
+    /// The automatic acknowledgement of an inbound email (`[email]
+    /// acknowledge`).
+    Acknowledgement,
 }
 
 /// `as_str`, `Display` and `FromStr` for a fieldless snake_case enum with an
@@ -312,6 +317,7 @@ named_enum!(Cause, "cause", {
     Disposition => "disposition",
     Review => "review",
     System => "system",
+    Acknowledgement => "acknowledgement",
 });
 
 /// The `notification` event: something is about to be sent to a customer or agent.
@@ -338,6 +344,23 @@ pub struct Notification {
     /// Blind carbon-copy recipients.
     #[serde(default)]
     pub bcc: Vec<Mailbox>,
+    /// The Message-ID the email goes out with (the host makes one when
+    /// it sends), without angle brackets; a retry reuses it.
+    #[serde(default)]
+    pub message_id: Option<String>,
+    /// The message it answers, for an email reply.
+    #[serde(default)]
+    pub in_reply_to: Option<String>,
+    /// The thread's message ids, oldest first.
+    #[serde(default)]
+    pub references: Vec<String>,
+    /// The case's thread token, which the host writes where `[email]
+    /// thread_token` says (subject, header, Reply-To plus-address).
+    #[serde(default)]
+    pub thread_token: Option<String>,
+    /// Attachments (their bytes are in the host's blob store).
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
     /// Subject line.
     pub subject: String,
     /// Plain-text body.
@@ -353,20 +376,36 @@ pub struct Notification {
     pub review: bool,
 }
 
-/// The `email_received` event: an inbound email was parsed, before threading.
+/// The `email_received` event: an inbound email was parsed and the host
+/// proposed where it goes; handlers may change that, or veto (the email is
+/// dropped with the veto's reason recorded, and nothing is sent back).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EmailReceived {
     /// The parsed headers.
     pub headers: EmailHeaders,
     /// Plain-text body.
     pub body: String,
-    /// The case the host matched, if any; handlers may override it. Read as
-    /// `case` too, the field's name before 0.2 (deprecated).
+    /// The case the host matched, if any; handlers may replace it, or clear
+    /// it for a new case. Read as `case` too, the field's name before 0.2
+    /// (deprecated).
     #[serde(default, alias = "case")]
     pub case_number: Option<CaseNumber>,
-    /// Priority to give a new case; handlers may set it.
+    /// The threading rule behind `case_number`: `thread_token`,
+    /// `in_reply_to`, `case_number` or `new_case` (read-only; the host
+    /// notes a handler's change itself).
+    #[serde(default)]
+    pub rule: String,
+    /// Priority to give the case; handlers may set it.
     #[serde(default)]
     pub priority: Option<String>,
+    /// Custom fields to set on the case, as plain JSON values (`"K-1"`,
+    /// `12`, `true`), typed and validated by the `[fields.case]` schema like
+    /// any write; handlers may set them.
+    #[serde(default)]
+    pub fields: BTreeMap<String, serde_json::Value>,
+    /// The attachments (names, types and sizes).
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
 }
 
 /// The `chat_offered` and `chat_ended` events.
@@ -629,10 +668,18 @@ pub const EVENTS: [EventSpec; 9] = [
         hook: "on_email_received",
         per_object: false,
         payload: "EmailReceived",
-        keys: &["headers", "body", "case_number", "priority"],
+        keys: &[
+            "headers",
+            "body",
+            "case_number",
+            "rule",
+            "priority",
+            "fields",
+            "attachments",
+        ],
         guards: true,
-        fired_when: "an inbound email was parsed, before it is threaded onto a case",
-        may_change: "`case_number` (the case to thread it onto) and `priority` (for a new case)",
+        fired_when: "an inbound email was parsed and threaded, before it is stored",
+        may_change: "`case_number` (another case, or none for a new one), `priority` and `fields` of the case; a veto drops the email",
     },
     EventSpec {
         kind: EventKind::ChatOffered,

@@ -79,6 +79,7 @@
 
 pub mod abi;
 pub mod agents;
+pub mod email;
 mod error;
 pub mod events;
 mod export;
@@ -114,6 +115,7 @@ pub mod prelude {
 pub use serde_json;
 
 pub use agents::{Agent, Group, NewAgent, Permission, Role};
+pub use email::{Draft, DraftChange, DraftKind, DraftState, Ingested, WorkbinItem};
 pub use error::{Error, Result};
 pub use plugin::{CaseQuery, FollowUpQuery, HostApi, Plugin, dispatch};
 

@@ -260,6 +260,8 @@ pub enum FollowUpKind {
     EmailIn,
     /// An email sent to the customer.
     EmailOut,
+    /// An email an agent wrote and kept on the case without sending it.
+    EmailSaved,
     /// A chat transcript.
     ChatLog,
     /// Written by Dossier itself (dispositions, status changes).
@@ -273,6 +275,7 @@ impl FollowUpKind {
             FollowUpKind::Note => "note",
             FollowUpKind::EmailIn => "email_in",
             FollowUpKind::EmailOut => "email_out",
+            FollowUpKind::EmailSaved => "email_saved",
             FollowUpKind::ChatLog => "chat_log",
             FollowUpKind::System => "system",
         }
@@ -286,11 +289,12 @@ impl std::str::FromStr for FollowUpKind {
             "note" => FollowUpKind::Note,
             "email_in" => FollowUpKind::EmailIn,
             "email_out" => FollowUpKind::EmailOut,
+            "email_saved" => FollowUpKind::EmailSaved,
             "chat_log" => FollowUpKind::ChatLog,
             "system" => FollowUpKind::System,
             other => {
                 return Err(format!(
-                    "unknown follow-up kind `{other}` (expected note, email_in, email_out, chat_log or system)"
+                    "unknown follow-up kind `{other}` (expected note, email_in, email_out, email_saved, chat_log or system)"
                 ));
             }
         })
@@ -329,6 +333,20 @@ pub struct EmailHeaders {
     pub in_reply_to: Option<String>,
     /// The References message ids, oldest first.
     pub references: Vec<String>,
+    /// For an inbound email: how the host threaded it onto its case (the
+    /// rule that matched, and any rule it skipped and why).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threaded_by: Option<String>,
+    /// For an inbound email: why it must never get an automatic answer
+    /// (`auto-submitted: auto-replied`, `precedence: bulk`, `bounce: null
+    /// sender`, `our own address`), if it must not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub automatic: Option<String>,
+    /// For an inbound email: what the host had to guess or repair to read
+    /// it (a charset it detected, a MIME boundary it fixed), one sentence
+    /// each.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// What is known about an attached file; the bytes live elsewhere.
@@ -340,6 +358,13 @@ pub struct Attachment {
     pub content_type: String,
     /// Size in bytes.
     pub size: u64,
+    /// The stored content's id (its sha256, in hex), when the host keeps
+    /// the bytes: `dossier attachment get` reads them by this id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blob: Option<String>,
+    /// Why the bytes were not kept (over the size limit), when they were not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
 }
 
 /// One communication on a case: a note, an email, a chat log. Never modified once saved.

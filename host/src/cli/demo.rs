@@ -54,7 +54,21 @@ pub(crate) fn run(args: DemoArgs, out: &Out) -> Result<()> {
         }
     };
     let config_path = dir.join("dossier.toml");
-    std::fs::write(&config_path, TEMPLATE).map_err(|source| Error::Io {
+    // No mail server comes with the demo: outbound mail points at a port
+    // on this machine where nothing listens, so it is queued after commit
+    // and waits in the outbox, as it would while a real relay is down.
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|source| Error::Io {
+            what: "cannot pick a local port for the demo's mail server in",
+            path: dir.clone(),
+            source,
+        })?;
+    let config = format!(
+        "{TEMPLATE}\n[email.smtp]\nhost = \"127.0.0.1\"\nport = {closed_port}\nsecurity = \"none\"\ntimeout_ms = 2000\n"
+    );
+    std::fs::write(&config_path, config).map_err(|source| Error::Io {
         what: "cannot write",
         path: config_path.clone(),
         source,
@@ -299,6 +313,101 @@ pub(crate) fn run(args: DemoArgs, out: &Out) -> Result<()> {
         ))?;
     }
 
+    step("Email: a customer writes in, the email opens a case, and his reply joins it")?;
+    let first = "From: Alan Turing <alan@example.org>\r\nTo: support@example.com\r\n\
+        Subject: Enigma rotor order\r\nMessage-ID: <rotor-1@example.org>\r\n\
+        Date: Mon, 23 Nov 2026 09:00:00 +0000\r\n\r\nThe rotor order on my invoice is wrong.\r\n";
+    let outcome = host.ingest_email(first.as_bytes())?;
+    out.say(format!("email 1: {}", super::email::describe(&outcome)))?;
+    let dossier_sdk::Ingested::Stored { case_number, .. } = outcome else {
+        return Err(Error::Refused(
+            "the demo's first email was not stored".into(),
+        ));
+    };
+    let smith = host.as_agent("agent.smith")?;
+    smith.add_follow_up(NewFollowUp::note(
+        case_number,
+        "agent.smith",
+        "Asked Alan for the invoice number.",
+    ))?;
+    out.say("agent.smith adds a note on the case")?;
+    // His mail client keeps only In-Reply-To, and rewrites the subject.
+    let reply = "From: Alan Turing <alan@example.org>\r\nTo: support@example.com\r\n\
+        Subject: invoice number\r\nMessage-ID: <rotor-2@example.org>\r\n\
+        In-Reply-To: <rotor-1@example.org>\r\n\r\nIt is INV-1936.\r\n";
+    let outcome = host.ingest_email(reply.as_bytes())?;
+    out.say(format!("email 2: {}", super::email::describe(&outcome)))?;
+    for item in smith.my_workbin(false)? {
+        out.say(format!(
+            "agent.smith's workbin: entry {} on case {} from {}",
+            item.id,
+            item.case_number,
+            item.from.as_ref().map(output::mailbox).unwrap_or_default()
+        ))?;
+    }
+    let again = host.ingest_email(reply.as_bytes())?;
+    out.say(format!("email 2 again: {}", super::email::describe(&again)))?;
+
+    step("agent.smith replies; the reply is committed, then sent, and Alan's answer threads back")?;
+    let mut bin = smith.my_workbin(false)?;
+    let Some(email) = bin.pop().and_then(|item| item.follow_up) else {
+        return Err(Error::Refused(
+            "the demo's email is not in the workbin".into(),
+        ));
+    };
+    let draft = smith.start_draft(crate::email::drafts::DraftStart::Reply(email))?;
+    let draft = smith.edit_draft(
+        draft.id,
+        dossier_sdk::DraftChange {
+            body: Some(format!(
+                "Thank you, Alan: INV-1936 is corrected.{}",
+                draft.body
+            )),
+            ..Default::default()
+        },
+    )?;
+    let sent = smith.send_draft(draft.id)?;
+    let out_email = host.follow_up(
+        sent.follow_up
+            .ok_or_else(|| Error::Refused("the demo's reply has no follow-up".into()))?,
+    )?;
+    let headers = out_email.email.clone().unwrap_or_default();
+    out.say(format!(
+        "sent as follow-up #{}: \"{}\" to {}, Message-ID <{}>",
+        out_email.id,
+        headers.subject,
+        headers
+            .to
+            .iter()
+            .map(output::mailbox)
+            .collect::<Vec<_>>()
+            .join(", "),
+        headers.message_id.clone().unwrap_or_default()
+    ))?;
+    for d in host.pending_outbox()? {
+        out.say(format!(
+            "outbox: delivery {} {} after {} attempt(s), retried with backoff by `dossier run`: {}",
+            d.id,
+            match d.state {
+                crate::events::DeliveryState::Failed => "failed",
+                crate::events::DeliveryState::Dead => "dead",
+                _ => "pending",
+            },
+            d.attempts,
+            d.last_error.unwrap_or_default()
+        ))?;
+    }
+    let answer = format!(
+        "From: Alan Turing <alan@example.org>\r\nTo: support@example.com\r\n\
+         Subject: {}\r\nMessage-ID: <rotor-3@example.org>\r\nIn-Reply-To: <{}>\r\n\r\nPerfect, thanks.\r\n",
+        headers.subject,
+        headers.message_id.unwrap_or_default()
+    );
+    let outcome = host.ingest_email(answer.as_bytes())?;
+    out.say(format!(
+        "Alan's answer: {}",
+        super::email::describe(&outcome)
+    ))?;
     step("Chat: a simulated morning, replayed with a manual clock (`dossier chat simulate`)")?;
     let day = crate::chat::simulate::simulate(
         &crate::chat::simulate::SimulateOptions {

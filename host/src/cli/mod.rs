@@ -9,6 +9,7 @@ mod agents;
 mod chat;
 mod demo;
 mod dispose;
+mod email;
 mod init;
 mod input;
 mod logging;
@@ -122,6 +123,15 @@ enum Command {
     Group(agents::GroupCmd),
     /// Search cases, follow-ups and customers by the words in them, best first.
     Search(search::SearchArgs),
+    /// Email: ingest raw messages (files, stdin from an MTA, a maildir) as follow-ups on their cases.
+    #[command(subcommand)]
+    Email(email::EmailCmd),
+    /// Your workbin: emails waiting for you or your group; list, show, done, save.
+    #[command(subcommand)]
+    Workbin(email::WorkbinCmd),
+    /// Attachments of emails: get one's bytes by its id.
+    #[command(subcommand)]
+    Attachment(email::AttachmentCmd),
     /// Chat: your state, accept, reject, send, end, log, list; simulate a day.
     #[command(subcommand)]
     Chat(chat::ChatCmd),
@@ -162,6 +172,8 @@ where
     };
     logging::install();
     let json = cli.json;
+    // An MTA pipes mail into `email ingest` and reads its exit code.
+    let sysexits = matches!(cli.command, Command::Email(email::EmailCmd::Ingest(_)));
     match execute(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if output::closed_pipe(&e) => ExitCode::SUCCESS,
@@ -171,7 +183,11 @@ where
             } else {
                 eprintln!("error: {}", printable(&e.to_string()));
             }
-            ExitCode::FAILURE
+            if sysexits {
+                ExitCode::from(email::exit_code(&e))
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
@@ -258,6 +274,9 @@ fn execute(cli: Cli) -> Result<()> {
         Command::Agent(cmd) => agents::agent(&open(&config)?, cmd, &out),
         Command::Group(cmd) => agents::group(&open(&config)?, cmd, &out),
         Command::Search(args) => search::run(&open(&config)?, args, &out),
+        Command::Email(cmd) => email::email(&open(&config)?, cmd, &out),
+        Command::Workbin(cmd) => email::workbin(&open(&config)?, cmd, &out),
+        Command::Attachment(cmd) => email::attachment(&open(&config)?, cmd, &out),
         Command::Chat(chat::ChatCmd::Simulate(args)) => chat::simulate_cmd(args, &out),
         Command::Chat(cmd) => chat::run(&open(&config)?, cmd, &out),
         Command::Completions { shell } => {

@@ -261,13 +261,58 @@ pub(crate) fn follow_up(f: &FollowUp, zone: &TimeZone) -> String {
         crate::time::show_short(f.created_at, zone)
     );
     if let Some(e) = &f.email {
-        let _ = writeln!(s, "  subject: {}", e.subject);
+        email_lines(&mut s, e, zone);
     }
     for line in f.body.lines() {
         let _ = writeln!(s, "  | {line}");
     }
+    for a in &f.attachments {
+        let stored = match (&a.blob, &a.refused) {
+            (_, Some(why)) => why.clone(),
+            (Some(blob), None) => format!("`dossier attachment get {blob}`"),
+            (None, None) => "not stored".to_owned(),
+        };
+        let _ = writeln!(
+            s,
+            "  attachment: {} ({}, {} bytes): {stored}",
+            a.name, a.content_type, a.size
+        );
+    }
     custom_lines(&mut s, &f.custom);
     s
+}
+
+/// `Name <address>`, or the address alone.
+pub(crate) fn mailbox(m: &dossier_sdk::Mailbox) -> String {
+    match &m.name {
+        Some(name) if !name.is_empty() => format!("{name} <{}>", m.address),
+        _ => m.address.clone(),
+    }
+}
+
+/// The headers the thread view shows.
+fn email_lines(s: &mut String, e: &dossier_sdk::EmailHeaders, zone: &TimeZone) {
+    let list = |l: &[dossier_sdk::Mailbox]| l.iter().map(mailbox).collect::<Vec<_>>().join(", ");
+    let _ = writeln!(s, "  from: {}", mailbox(&e.from));
+    if !e.to.is_empty() {
+        let _ = writeln!(s, "  to: {}", list(&e.to));
+    }
+    if !e.cc.is_empty() {
+        let _ = writeln!(s, "  cc: {}", list(&e.cc));
+    }
+    if let Some(date) = e.date {
+        let _ = writeln!(s, "  date: {}", crate::time::show_short(date, zone));
+    }
+    let _ = writeln!(s, "  subject: {}", e.subject);
+    if let Some(how) = &e.threaded_by {
+        let _ = writeln!(s, "  threaded by: {how}");
+    }
+    if let Some(why) = &e.automatic {
+        let _ = writeln!(s, "  automatic: {why} (never answered automatically)");
+    }
+    for note in &e.notes {
+        let _ = writeln!(s, "  read with care: {note}");
+    }
 }
 
 /// A task, for people.

@@ -195,6 +195,33 @@ impl Runtime {
             })?;
             return Ok(false);
         }
+        if d.handler == crate::email::send::SMTP_DELIVERY {
+            use crate::email::send::Attempt;
+            let attempt = d.attempts + 1;
+            return match self.deliver_mail(&event, now) {
+                Attempt::Delivered => {
+                    self.store()
+                        .write("outbox delivery", |tx| tx.outbox_mark_delivered(d.id, now))?;
+                    Ok(true)
+                }
+                Attempt::Dead(message) => {
+                    dead(message)?;
+                    Ok(false)
+                }
+                Attempt::Retry(message) if attempt >= MAX_ATTEMPTS => {
+                    dead(format!("{message} (gave up after {attempt} attempts)"))?;
+                    Ok(false)
+                }
+                Attempt::Retry(message) => {
+                    tracing::warn!(key = %entry.key, attempt, "email delivery failed: {message}");
+                    let backoff = Duration::seconds(1i64 << d.attempts.min(12));
+                    self.store().write("outbox delivery", |tx| {
+                        tx.outbox_mark_failed(d.id, &message, now + backoff)
+                    })?;
+                    Ok(false)
+                }
+            };
+        }
         let Some(registered) = self.pipeline().by_key(&d.handler) else {
             dead(format!(
                 "handler `{}` is not loaded any more (it was when the event was queued)",

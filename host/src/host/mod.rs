@@ -5,6 +5,7 @@
 
 mod agents;
 mod chat;
+mod email;
 mod interact;
 mod scripting;
 
@@ -22,6 +23,7 @@ use crate::error::Result;
 use crate::events::{Actor, Ctx, Handler, OutboxDelivery, Pipeline};
 use crate::runtime::Runtime;
 use crate::schema::Schema;
+use crate::store::blobs::{BlobStore, FsBlobs, MemBlobs};
 use crate::store::{self, CaseFilter, Page, SearchFilter, SearchHit, TaskFilter};
 
 /// A running Dossier: the store, the schema, the scripts and plugins.
@@ -70,10 +72,12 @@ impl HostBuilder {
     /// custom field schema against the records, loads scripts and plugins.
     pub fn open(self) -> Result<Host> {
         let schema = Schema::from_config(&self.config.fields, &self.config.phone.default_region)?;
-        let store = if self.in_memory {
-            store::in_memory()?
+        let (store, blobs): (_, Box<dyn BlobStore>) = if self.in_memory {
+            (store::in_memory()?, Box::new(MemBlobs::default()))
         } else {
-            store::open(&self.config.store_path())?
+            let path = self.config.store_path();
+            let blobs = Box::new(FsBlobs::new(store::blobs::folder_for(&path)));
+            (store::open(&path)?, blobs)
         };
         // Most opens find the definitions as the config has them: check on
         // a reader first, so that a read-only command never waits for the
@@ -93,6 +97,7 @@ impl HostBuilder {
             self.config,
             schema,
             store,
+            blobs,
             self.clock,
             Pipeline::new(handlers),
             scripts,

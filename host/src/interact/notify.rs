@@ -18,6 +18,8 @@ use crate::runtime::Runtime;
 /// The `notification` step: check, let hooks change or veto, check again.
 struct Notify {
     notification: Option<Notification>,
+    /// Whether the host sends mail itself (`[email.smtp]`).
+    sends: bool,
 }
 
 impl Step for Notify {
@@ -32,7 +34,8 @@ impl Step for Notify {
     }
 
     fn writes(&self) -> bool {
-        false
+        // Mail is queued in the outbox in the same transaction.
+        self.sends
     }
 
     fn built_in(&mut self, _rt: &Arc<Runtime>, _ctx: &Ctx) -> Result<Option<Event>> {
@@ -65,9 +68,9 @@ impl Step for Notify {
         })
     }
 
-    fn finish(self, _rt: &Arc<Runtime>, _ctx: &Ctx, event: Option<Event>) -> Result<Notification> {
+    fn finish(self, rt: &Arc<Runtime>, ctx: &Ctx, event: Option<Event>) -> Result<Notification> {
         match event {
-            Some(Event::Notification(n)) => Ok(n),
+            Some(Event::Notification(n)) => Ok(rt.queue_mail(ctx, n)?.0),
             _ => Err(Error::Refused(
                 "internal error: a notification lost its event".into(),
             )),
@@ -87,6 +90,7 @@ impl Runtime {
             ctx,
             Notify {
                 notification: Some(notification),
+                sends: self.config().email.smtp.is_some(),
             },
         )
     }

@@ -25,6 +25,7 @@ use crate::error::Result;
 use crate::events::{Ctx, Pipeline};
 use crate::schema::Schema;
 use crate::script::Scripts;
+use crate::store::blobs::BlobStore;
 use crate::store::{Store, Tx};
 
 /// Everything a host is made of; the facade holds it in an `Arc`.
@@ -32,6 +33,7 @@ pub(crate) struct Runtime {
     config: Config,
     schema: Schema,
     store: Box<dyn Store>,
+    blobs: Box<dyn BlobStore>,
     clock: Arc<dyn Clock>,
     pipeline: Pipeline,
     scripts: Option<Arc<Scripts>>,
@@ -39,6 +41,8 @@ pub(crate) struct Runtime {
     /// queued nothing skip the outbox query. Failed deliveries wait for the
     /// next queued event or an explicit delivery (the `run` loop).
     outbox_queued: AtomicBool,
+    /// The `[email]` rules compiled once (the case-number pattern).
+    email: crate::email::thread::Rules,
     /// The chat routing cache and this process's subscribers.
     chats: crate::chat::Chats,
 }
@@ -48,19 +52,23 @@ impl Runtime {
         config: Config,
         schema: Schema,
         store: Box<dyn Store>,
+        blobs: Box<dyn BlobStore>,
         clock: Arc<dyn Clock>,
         pipeline: Pipeline,
         scripts: Option<Arc<Scripts>>,
     ) -> Runtime {
+        let config_email = config.email.clone();
         Runtime {
             chats: crate::chat::Chats::new(&config),
             config,
             schema,
             store,
+            blobs,
             clock,
             pipeline,
             scripts,
             outbox_queued: AtomicBool::new(false),
+            email: crate::email::thread::Rules::new(&config_email),
         }
     }
 
@@ -74,6 +82,16 @@ impl Runtime {
 
     pub(crate) fn store(&self) -> &dyn Store {
         self.store.as_ref()
+    }
+
+    /// The compiled `[email]` rules.
+    pub(crate) fn email_rules(&self) -> &crate::email::thread::Rules {
+        &self.email
+    }
+
+    /// Where attachment bytes live.
+    pub(crate) fn blobs(&self) -> &dyn BlobStore {
+        self.blobs.as_ref()
     }
 
     pub(crate) fn chats(&self) -> &crate::chat::Chats {

@@ -368,6 +368,8 @@ impl Runtime {
             let new = Case {
                 created_at: old.created_at,
                 updated_at: now,
+                // Host-managed: made on the first outbound email.
+                thread_token: old.thread_token.clone(),
                 ..case
             };
             Ok((Record::Case(new), Some(Record::Case(old))))

@@ -11,10 +11,13 @@
 //! SQLite (`sqlite/`) is the one implementation; the only module with SQL.
 //! ARCHITECTURE.md says what a second backend must provide.
 
+pub(crate) mod blobs;
 mod chat;
+mod email;
 mod sqlite;
 
 pub(crate) use chat::{ChatAgentRow, ChatEnd, ChatTx, FeedRow};
+pub(crate) use email::{EmailTx, InboundRecord, NewWorkbinItem};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use dossier_sdk::{
@@ -108,6 +111,7 @@ pub(crate) trait Tx:
     + SchemaTx
     + AgentTx
     + SearchTx
+    + EmailTx
     + ChatTx
 {
 }
@@ -122,6 +126,7 @@ impl<T> Tx for T where
         + SchemaTx
         + AgentTx
         + SearchTx
+        + EmailTx
         + ChatTx
 {
 }

@@ -4,6 +4,7 @@ mod agents_cli;
 mod chat_cli;
 mod cli;
 mod conventions;
+mod email_cli;
 mod interact;
 mod notify_options;
 mod process;

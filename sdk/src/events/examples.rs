@@ -80,7 +80,10 @@ impl Event {
             headers: headers(),
             body: "The scheduler is down again.".to_owned(),
             case_number: Some(CaseNumber(14355)),
+            rule: "in_reply_to".to_owned(),
             priority: Some("high".to_owned()),
+            fields: [("contract_ref".to_owned(), serde_json::json!("K-1"))].into(),
+            attachments: vec![attachment()],
         }));
         let chat = ChatEvent {
             chat: 42,
@@ -146,6 +149,19 @@ fn headers() -> EmailHeaders {
         message_id: Some("m2@example.com".to_owned()),
         in_reply_to: Some("m1@example.com".to_owned()),
         references: vec!["m1@example.com".to_owned()],
+        threaded_by: None,
+        automatic: None,
+        notes: Vec::new(),
+    }
+}
+
+fn attachment() -> Attachment {
+    Attachment {
+        name: "log.txt".to_owned(),
+        content_type: "text/plain".to_owned(),
+        size: 2048,
+        blob: Some("5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef".to_owned()),
+        refused: None,
     }
 }
 
@@ -158,6 +174,11 @@ fn notification() -> Notification {
         to: vec![mailbox("Ada Lovelace", "ada@example.com")],
         cc: vec![mailbox("Charles Babbage", "charles@example.com")],
         bcc: vec![mailbox("Audit", "audit@example.com")],
+        message_id: None,
+        in_reply_to: None,
+        references: Vec::new(),
+        thread_token: None,
+        attachments: Vec::new(),
         subject: "Re: Scheduler down".to_owned(),
         body: "It is running again.".to_owned(),
         html: Some("<p>It is running again.</p>".to_owned()),
@@ -222,11 +243,7 @@ fn follow_up() -> FollowUp {
         body: "The scheduler is down again.".to_owned(),
         html: Some("<p>The scheduler is down again.</p>".to_owned()),
         email: Some(headers()),
-        attachments: vec![Attachment {
-            name: "log.txt".to_owned(),
-            content_type: "text/plain".to_owned(),
-            size: 2048,
-        }],
+        attachments: vec![attachment()],
         custom: custom(),
         created_at: at(1_767_254_400),
     }

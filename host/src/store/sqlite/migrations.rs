@@ -259,7 +259,63 @@ CREATE TRIGGER search_email_delete AFTER DELETE ON customer_emails BEGIN
     FROM customers WHERE id = old.customer_id;
 END;
 "#,
-    // 6 (chat): agents' loads and states (each change to a row takes the next
+    // 6: the email channel. Which blobs rows reference (for `gc`); every
+    // email ingested, by its key (Message-ID, or the hash of its bytes),
+    // with the follow-up it became or why it was dropped, so ingesting it
+    // again does nothing; the agents' workbins.
+    r#"
+CREATE TABLE blob_refs (
+    blob     TEXT NOT NULL,
+    owner    TEXT NOT NULL,
+    owner_id INTEGER NOT NULL,
+    PRIMARY KEY (blob, owner, owner_id)
+) WITHOUT ROWID;
+
+CREATE TABLE inbound_emails (
+    key          TEXT PRIMARY KEY,
+    follow_up_id INTEGER REFERENCES follow_ups(id),
+    sender       TEXT NOT NULL,
+    subject      TEXT NOT NULL,
+    dropped      TEXT,
+    received_at  TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE workbin (
+    id           INTEGER PRIMARY KEY,
+    agent        TEXT,
+    grp          TEXT,
+    case_number  INTEGER NOT NULL REFERENCES cases(number),
+    follow_up_id INTEGER REFERENCES follow_ups(id),
+    reason       TEXT NOT NULL,
+    added_at     TEXT NOT NULL,
+    done_at      TEXT,
+    done_by      TEXT,
+    CHECK (agent IS NOT NULL OR grp IS NOT NULL)
+);
+CREATE INDEX workbin_agent ON workbin(agent, id) WHERE done_at IS NULL;
+CREATE INDEX workbin_group ON workbin(grp, id) WHERE done_at IS NULL;
+CREATE UNIQUE INDEX workbin_once ON workbin(coalesce(agent, ''), coalesce(grp, ''), follow_up_id)
+    WHERE done_at IS NULL AND follow_up_id IS NOT NULL;
+"#,
+    // 7: drafts (outbound emails being written: editable, unlike
+    // follow-ups), and workbin entries that are drafts.
+    r#"
+CREATE TABLE drafts (
+    id           INTEGER PRIMARY KEY,
+    agent        TEXT NOT NULL,
+    case_number  INTEGER NOT NULL REFERENCES cases(number),
+    kind         TEXT NOT NULL,
+    answers      INTEGER REFERENCES follow_ups(id),
+    content      TEXT NOT NULL,
+    state        TEXT NOT NULL,
+    follow_up_id INTEGER REFERENCES follow_ups(id),
+    created_at   TEXT NOT NULL,
+    updated_at   TEXT NOT NULL
+);
+CREATE INDEX drafts_agent ON drafts(agent, state, id);
+ALTER TABLE workbin ADD COLUMN draft_id INTEGER REFERENCES drafts(id);
+"#,
+    // 8 (chat): agents' loads and states (each change to a row takes the next
     // `rev`, so a routing cache asks for what changed since it last looked)
     // and their history; chats with their offer, deadline and log; the
     // transcript (append-only, like follow-ups); the push feed.

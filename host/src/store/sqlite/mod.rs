@@ -10,6 +10,7 @@ mod agents;
 mod cases;
 mod chat;
 mod customers;
+mod email;
 mod fields;
 mod follow_ups;
 mod interactions;

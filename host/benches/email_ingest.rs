@@ -1,0 +1,292 @@
+//! Inbound email: a generated maildir of 10,000 messages (30% of them
+//! replies threaded by In-Reply-To, 2,000 senders, a fifth of them
+//! multipart/alternative with HTML) through `Host::ingest_emails` in
+//! batches of 100 (the maildir batch: parsing, threading, the screen-pop by
+//! sender, storing), against raw rusqlite writing the same rows in the same
+//! batches on a store of the same schema: the ingest-log check, the
+//! In-Reply-To lookup, the customer lookup by address (a new customer when
+//! there is none), the case, the follow-up with the same headers JSON, and
+//! the ingest-log row. The raw side is handed the messages already parsed;
+//! the product parses them.
+//!
+//! Both sides have the host's pragmas and keep their prepared statements
+//! (`common::configure`); neither runs `ANALYZE`. Batches of the two are
+//! interleaved in blocks of 5, each side on a fresh store.
+//!
+//! `cargo bench -p dossier-host --bench email_ingest` (add `-- 20000` for
+//! more messages).
+
+mod common;
+
+use std::path::Path;
+use std::time::Instant;
+
+use common::{BenchResult, Contender};
+use dossier_host::{Config, Host};
+use rusqlite::{Connection, OptionalExtension, params};
+
+const BATCH: usize = 100;
+
+fn message(n: usize) -> String {
+    let sender = (n * 7919) % 2000;
+    let reply = (n % 10 < 3 && n > 0).then(|| n - 1 - (n * 31) % n.min(50));
+    let threading = reply
+        .map(|r| format!("In-Reply-To: <m{r}@example.com>\r\nReferences: <m{r}@example.com>\r\n"))
+        .unwrap_or_default();
+    let body = format!(
+        "Hello,\r\n\r\nI am writing about order {n}. The parcel did not arrive and the \
+         tracking page has said \"in transit\" for a week.\r\nCould you look into it?\r\n\r\n\
+         Regards,\r\nCustomer {sender}\r\n"
+    );
+    let (content, text) = if n.is_multiple_of(5) {
+        (
+            "Content-Type: multipart/alternative; boundary=\"alt\"\r\n".to_owned(),
+            format!(
+                "--alt\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n\
+                 --alt\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<html><body><p>{}</p>\
+                 <script>alert(1)</script></body></html>\r\n--alt--\r\n",
+                body.replace("\r\n", "<br>")
+            ),
+        )
+    } else {
+        (
+            "Content-Type: text/plain; charset=utf-8\r\n".to_owned(),
+            body,
+        )
+    };
+    format!(
+        "Return-Path: <c{sender}@example.com>\r\nFrom: Customer {sender} <c{sender}@example.com>\r\n\
+         To: Support <support@example.com>\r\nSubject: Order {n}: where is my parcel?\r\n\
+         Message-ID: <m{n}@example.com>\r\nDate: Mon, 23 Nov 2026 09:00:00 +0000\r\n\
+         MIME-Version: 1.0\r\n{threading}{content}\r\n{text}"
+    )
+}
+
+/// The maildir, generated once and kept under `target/bench-data`.
+fn maildir(count: usize) -> BenchResult<Vec<Vec<u8>>> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/bench-data")
+        .join(format!("maildir-{count}"))
+        .join("new");
+    if !dir.join(format!("{:06}.bench", count - 1)).is_file() {
+        std::fs::create_dir_all(&dir)?;
+        for n in 0..count {
+            std::fs::write(dir.join(format!("{n:06}.bench")), message(n))?;
+        }
+    }
+    let mut out = Vec::with_capacity(count);
+    for n in 0..count {
+        out.push(std::fs::read(dir.join(format!("{n:06}.bench")))?);
+    }
+    Ok(out)
+}
+
+fn open_host(dir: &Path) -> BenchResult<Host> {
+    let path = dir.join("dossier.toml");
+    std::fs::write(
+        &path,
+        "[email]\naddresses = [\"support@example.com\"]\nmaildir_batch = 100\n",
+    )?;
+    Ok(Host::open(Config::load(&path)?)?)
+}
+
+/// Resident memory in KiB, from /proc.
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+struct Parsed {
+    headers: dossier_sdk::EmailHeaders,
+    text: String,
+    html: Option<String>,
+    key: String,
+}
+
+/// The raw side: the same rows through statements it keeps.
+fn raw_batch(conn: &Connection, emails: &[Parsed], now: &str) -> BenchResult<()> {
+    let tx = conn.unchecked_transaction()?;
+    for e in emails {
+        let seen: Option<i64> = tx
+            .prepare_cached("SELECT 1 FROM inbound_emails WHERE key = ?1")?
+            .query_row([&e.key], |r| r.get(0))
+            .optional()?;
+        if seen.is_some() {
+            continue;
+        }
+        let mut case: Option<i64> = None;
+        if let Some(id) = &e.headers.in_reply_to {
+            case = tx
+                .prepare_cached("SELECT case_number FROM follow_ups WHERE message_id = ?1")?
+                .query_row([id], |r| r.get(0))
+                .optional()?;
+        }
+        let case = match case {
+            Some(c) => c,
+            None => {
+                let address = e.headers.from.address.to_lowercase();
+                let customer: Option<i64> = tx
+                    .prepare_cached("SELECT customer_id FROM customer_emails WHERE address = ?1")?
+                    .query_row([&address], |r| r.get(0))
+                    .optional()?;
+                let customer = match customer {
+                    Some(c) => c,
+                    None => {
+                        let name = e.headers.from.name.clone().unwrap_or_default();
+                        tx.prepare_cached(
+                            "INSERT INTO customers (account, name, address, custom, created_at, updated_at)
+                             VALUES (?1, ?2, '{}', '{}', ?3, ?3)",
+                        )?
+                        .execute(params![format!("RAW-{address}"), name, now])?;
+                        let id = tx.last_insert_rowid();
+                        tx.prepare_cached(
+                            "INSERT INTO customer_emails (customer_id, position, label, address) VALUES (?1, 0, 'email', ?2)",
+                        )?
+                        .execute(params![id, address])?;
+                        id
+                    }
+                };
+                tx.prepare_cached(
+                    "INSERT INTO cases (customer_id, subject, description, status, is_open, visibility,
+                                        severity, priority, custom, created_at, updated_at)
+                     VALUES (?1, ?2, '', 'open', 1, 'public', 'minor', 'normal', '{}', ?3, ?3)",
+                )?
+                .execute(params![customer, e.headers.subject, now])?;
+                tx.last_insert_rowid()
+            }
+        };
+        let headers = serde_json::to_string(&e.headers)?;
+        tx.prepare_cached(
+            "INSERT INTO follow_ups (case_number, kind, author, body, html, email, message_id,
+                                     attachments, custom, created_at)
+             VALUES (?1, 'email_in', 'customer', ?2, ?3, ?4, ?5, '[]', '{}', ?6)",
+        )?
+        .execute(params![
+            case,
+            e.text,
+            e.html,
+            headers,
+            e.headers.message_id,
+            now
+        ])?;
+        let follow_up = tx.last_insert_rowid();
+        tx.prepare_cached(
+            "INSERT INTO inbound_emails (key, follow_up_id, sender, subject, dropped, received_at)
+             VALUES (?1, ?2, ?3, ?4, NULL, ?5)",
+        )?
+        .execute(params![
+            e.key,
+            follow_up,
+            e.headers.from.address,
+            e.headers.subject,
+            now
+        ])?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+fn main() -> BenchResult<()> {
+    let count: usize = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(10_000);
+    let count = count.div_ceil(BATCH) * BATCH;
+    println!(
+        "email ingest: {count} messages in batches of {BATCH}; {}",
+        common::machine()
+    );
+    let raw_messages = maildir(count)?;
+
+    // Parsing alone, for scale.
+    let t = Instant::now();
+    let mut parsed = Vec::with_capacity(count);
+    for raw in &raw_messages {
+        let (headers, text, html, key) = dossier_host::test_support::parse_email(raw)?;
+        parsed.push(Parsed {
+            headers,
+            text,
+            html,
+            key,
+        });
+    }
+    let parse_rate = count as f64 / t.elapsed().as_secs_f64();
+
+    let product_dir = tempfile::tempdir()?;
+    let host = open_host(product_dir.path())?;
+    let raw_dir = tempfile::tempdir()?;
+    // The same schema, made by the host, then written raw.
+    drop(open_host(raw_dir.path())?);
+    let raw = common::raw_writer(&raw_dir.path().join("dossier.db"))?;
+    let now = dossier_host::test_support::store_time(chrono::Utc::now());
+
+    let rss_start = rss_kib();
+    let mut rss_mid = 0;
+    let batches = count / BATCH;
+    let mut product = |b: usize| -> BenchResult<()> {
+        let messages: Vec<(&str, &[u8])> = raw_messages[b * BATCH..(b + 1) * BATCH]
+            .iter()
+            .map(|m| ("bench", m.as_slice()))
+            .collect();
+        for result in host.ingest_emails(&messages) {
+            result?;
+        }
+        if b == batches / 2 {
+            rss_mid = rss_kib();
+        }
+        Ok(())
+    };
+    let mut raw_side = |b: usize| raw_batch(&raw, &parsed[b * BATCH..(b + 1) * BATCH], &now);
+    let mut contenders: Vec<Contender<'_>> = vec![
+        (
+            "Host::ingest_emails (parse, thread, pop, store)",
+            Box::new(&mut product),
+        ),
+        (
+            "raw rusqlite, the same rows, pre-parsed",
+            Box::new(&mut raw_side),
+        ),
+    ];
+    let stats = common::interleaved(&mut contenders, batches, 0, 5)?;
+    drop(contenders);
+    let rss_end = rss_kib();
+    println!("per batch of {BATCH}:");
+    common::report(
+        &[
+            "Host::ingest_emails (parse, thread, pop, store)",
+            "raw rusqlite, same rows",
+        ],
+        &stats,
+        1,
+    );
+    println!(
+        "product: {:.0} emails/s; raw: {:.0} emails/s; ratio {:.2}x; parsing alone {:.0} emails/s",
+        stats[0].per_second * BATCH as f64,
+        stats[1].per_second * BATCH as f64,
+        stats[0].per_second / stats[1].per_second,
+        parse_rate
+    );
+    println!(
+        "resident memory: {} MiB at start, {} MiB half way, {} MiB at the end",
+        rss_start / 1024,
+        rss_mid / 1024,
+        rss_end / 1024
+    );
+    let check: (i64, i64) = Connection::open(product_dir.path().join("dossier.db"))?.query_row(
+        "SELECT (SELECT count(*) FROM follow_ups WHERE kind = 'email_in'), (SELECT count(*) FROM cases)",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    println!(
+        "product store: {} email follow-ups on {} cases",
+        check.0, check.1
+    );
+    Ok(())
+}

@@ -1,0 +1,744 @@
+//! `dossier email ingest`, `dossier workbin …` and `dossier attachment get`.
+//!
+//! `email ingest` is what a mail transfer agent pipes mail into (as with
+//! rt-mailgate), so its exit codes follow sysexits(3): 0 when every message
+//! was stored, dropped or seen before; 65 (`EX_DATAERR`) when a message
+//! cannot be read as an email, which the MTA bounces; 64 (`EX_USAGE`) for
+//! a wrong argument; 75 (`EX_TEMPFAIL`) for anything else (the store, a
+//! failing script, a missing config), which the MTA retries later, so a
+//! setup problem never bounces mail.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand};
+use dossier_sdk::{Draft, DraftChange, FollowUpId, Ingested, Mailbox, WorkbinItem};
+
+use super::Out;
+use super::input::Input;
+use super::output::{self, mailbox};
+use crate::email::drafts::DraftStart;
+use crate::error::{Error, Result};
+use crate::host::Host;
+
+/// `Name <address>` or an address, as lettre reads a mailbox.
+fn parse_mailbox(option: &str, text: &str) -> Result<Mailbox> {
+    let m: lettre::message::Mailbox = text
+        .trim()
+        .parse()
+        .map_err(|e| Error::input(option, format!("`{text}` is not an email address: {e}")))?;
+    Ok(Mailbox {
+        name: m.name.filter(|n| !n.is_empty()),
+        address: m.email.to_string(),
+    })
+}
+
+fn mailboxes(option: &str, list: &[String]) -> Result<Option<Vec<Mailbox>>> {
+    if list.is_empty() {
+        return Ok(None);
+    }
+    list.iter()
+        .map(|t| parse_mailbox(option, t))
+        .collect::<Result<Vec<_>>>()
+        .map(Some)
+}
+
+/// Applies `content` to draft `id`: the edit, then the files.
+fn apply(host: &Host, id: i64, content: Content, input: &Input) -> Result<Draft> {
+    let current = host.draft(id)?;
+    let mut body =
+        input.inline_or_file(("--body", content.body), ("--body-file", content.body_file))?;
+    if let Some(note) = content.note {
+        let note = input.text("--note", note)?;
+        body = Some(format!("{note}{}", body.unwrap_or(current.body)));
+    }
+    let change = DraftChange {
+        from: content
+            .from
+            .as_deref()
+            .map(|f| parse_mailbox("--from", f))
+            .transpose()?,
+        to: mailboxes("--to", &content.to)?,
+        cc: mailboxes("--cc", &content.cc)?,
+        bcc: mailboxes("--bcc", &content.bcc)?,
+        subject: content.subject,
+        body,
+        html: None,
+    };
+    let mut draft = host.edit_draft(id, change)?;
+    for path in content.attach {
+        let bytes = std::fs::read(&path).map_err(|e| io_error("cannot read", &path, e))?;
+        let name = path.file_name().map_or_else(
+            || "attachment".to_owned(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let content_type = mime_guess::from_path(&path)
+            .first_or_octet_stream()
+            .essence_str()
+            .to_owned();
+        draft = host.attach_to_draft(id, &name, &content_type, &bytes)?;
+    }
+    Ok(draft)
+}
+
+/// A draft, for people.
+fn describe_draft(d: &Draft) -> String {
+    let list = |l: &[Mailbox]| l.iter().map(mailbox).collect::<Vec<_>>().join(", ");
+    let mut s = format!(
+        "draft {} ({}, {}) on case {} by {}\n  from: {}\n  to: {}\n",
+        d.id,
+        d.kind.as_str(),
+        d.state.as_str(),
+        d.case_number,
+        d.agent,
+        d.from.as_ref().map(mailbox).unwrap_or_default(),
+        list(&d.to)
+    );
+    if !d.cc.is_empty() {
+        s.push_str(&format!("  cc: {}\n", list(&d.cc)));
+    }
+    if !d.bcc.is_empty() {
+        s.push_str(&format!("  bcc: {}\n", list(&d.bcc)));
+    }
+    s.push_str(&format!("  subject: {}\n", d.subject));
+    for line in d.body.lines() {
+        s.push_str(&format!("  | {line}\n"));
+    }
+    for a in &d.attachments {
+        s.push_str(&format!(
+            "  attachment: {} ({}, {} bytes)\n",
+            a.name, a.content_type, a.size
+        ));
+    }
+    if let Some(f) = d.follow_up {
+        s.push_str(&format!("  follow-up: #{f}\n"));
+    }
+    s
+}
+
+fn draft_cmd(host: &Host, cmd: DraftCmd, out: &Out) -> Result<()> {
+    let input = Input::default();
+    let started = |start: DraftStart, content: Content| -> Result<Draft> {
+        let draft = host.start_draft(start)?;
+        apply(host, draft.id, content, &input)
+    };
+    let draft = match cmd {
+        DraftCmd::New {
+            case,
+            customer,
+            content,
+        } => {
+            let start = match (case, customer) {
+                (Some(n), _) => DraftStart::Case(dossier_sdk::CaseNumber(n)),
+                (None, Some(account)) => {
+                    DraftStart::Customer(host.customer_by_account(&account)?.id)
+                }
+                (None, None) => return Err(Error::input("--case", "name a case or a customer")),
+            };
+            started(start, content)?
+        }
+        DraftCmd::Reply { email, content } => {
+            started(DraftStart::Reply(FollowUpId(email)), content)?
+        }
+        DraftCmd::ReplyAll { email, content } => {
+            started(DraftStart::ReplyAll(FollowUpId(email)), content)?
+        }
+        DraftCmd::Forward { email, content } => {
+            started(DraftStart::Forward(FollowUpId(email)), content)?
+        }
+        DraftCmd::Edit { id, content } => apply(host, id, content, &input)?,
+        DraftCmd::Show { id } => host.draft(id)?,
+        DraftCmd::List => {
+            let drafts = host.my_drafts()?;
+            return out.table(
+                &drafts,
+                &[
+                    ("ID", &|d: &Draft| d.id.to_string()),
+                    ("CASE", &|d: &Draft| d.case_number.to_string()),
+                    ("KIND", &|d: &Draft| d.kind.as_str().to_owned()),
+                    ("TO", &|d: &Draft| {
+                        d.to.iter().map(mailbox).collect::<Vec<_>>().join(", ")
+                    }),
+                    ("SUBJECT", &|d: &Draft| d.subject.clone()),
+                ],
+                "no drafts",
+            );
+        }
+        DraftCmd::Save { id } => host.save_draft(id)?,
+        DraftCmd::Send { id } => host.send_draft(id)?,
+        DraftCmd::Discard { id } => host.discard_draft(id)?,
+    };
+    out.one(&draft, describe_draft)
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum EmailCmd {
+    /// Ingest raw emails (RFC 5322 files, `-` for stdin, or a maildir's new/ folder): each becomes a follow-up on its case.
+    Ingest(IngestArgs),
+    /// Drafts: start (new, reply, reply-all, forward), edit, show, list, save, send, discard.
+    #[command(subcommand)]
+    Draft(DraftCmd),
+    /// Write and send an email in one step (a new one on a case, or a reply).
+    Send(SendArgs),
+    /// Transfer an inbound email to another agent's or a group's workbin (needs transfer_email).
+    Transfer {
+        /// The email (follow-up id).
+        email: i64,
+        /// The agent to transfer it to.
+        #[arg(
+            long = "to-agent",
+            value_name = "LOGIN",
+            required_unless_present = "to_group"
+        )]
+        to_agent: Option<String>,
+        /// The group to transfer it to.
+        #[arg(long = "to-group", value_name = "GROUP")]
+        to_group: Option<String>,
+        /// Why (`-` reads stdin).
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Send a colleague an email with a question; their answer comes back as an internal note.
+    Consult {
+        /// The email (follow-up id).
+        email: i64,
+        /// The colleague's login.
+        #[arg(long)]
+        colleague: String,
+        /// The question (`-` reads stdin).
+        #[arg(long)]
+        question: String,
+    },
+    /// Show an email's context: its headers, its case's and customer's custom fields.
+    Context {
+        /// The email (follow-up id).
+        email: i64,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct Content {
+    /// From (`Name <address>` or an address).
+    #[arg(long)]
+    from: Option<String>,
+    /// To; repeat for several (replaces the draft's list).
+    #[arg(long)]
+    to: Vec<String>,
+    /// Cc; repeat for several.
+    #[arg(long)]
+    cc: Vec<String>,
+    /// Bcc; repeat for several.
+    #[arg(long)]
+    bcc: Vec<String>,
+    /// Subject.
+    #[arg(long)]
+    subject: Option<String>,
+    /// The text (`-` reads stdin); replaces the draft's.
+    #[arg(long, conflicts_with = "body_file")]
+    body: Option<String>,
+    /// Read the text from this file (`-` for stdin).
+    #[arg(long, value_name = "PATH")]
+    body_file: Option<PathBuf>,
+    /// Put this text above what the draft holds (a reply's quote, a forward).
+    #[arg(long)]
+    note: Option<String>,
+    /// Attach a file (at most 20 MB); repeat for several.
+    #[arg(long, value_name = "FILE")]
+    attach: Vec<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DraftCmd {
+    /// Start a new draft on a case (or to a customer), for you.
+    New {
+        /// The case.
+        #[arg(long, required_unless_present = "customer")]
+        case: Option<i64>,
+        /// A customer (account number): a case is opened for the email.
+        #[arg(long, conflicts_with = "case")]
+        customer: Option<String>,
+        #[command(flatten)]
+        content: Content,
+    },
+    /// Start a reply to an inbound email.
+    Reply {
+        /// The email (follow-up id).
+        #[arg(long)]
+        email: i64,
+        #[command(flatten)]
+        content: Content,
+    },
+    /// Start a reply to everyone on an inbound email, except us.
+    ReplyAll {
+        /// The email (follow-up id).
+        #[arg(long)]
+        email: i64,
+        #[command(flatten)]
+        content: Content,
+    },
+    /// Start forwarding an inbound email (with its attachments) to an outside address.
+    Forward {
+        /// The email (follow-up id).
+        #[arg(long)]
+        email: i64,
+        #[command(flatten)]
+        content: Content,
+    },
+    /// Change a draft.
+    Edit {
+        /// The draft's id.
+        id: i64,
+        #[command(flatten)]
+        content: Content,
+    },
+    /// Show a draft.
+    Show {
+        /// The draft's id.
+        id: i64,
+    },
+    /// Your drafts still being written.
+    List,
+    /// Keep a draft on its case as a saved message, without sending it.
+    Save {
+        /// The draft's id.
+        id: i64,
+    },
+    /// Send a draft.
+    Send {
+        /// The draft's id.
+        id: i64,
+    },
+    /// Throw a draft away.
+    Discard {
+        /// The draft's id.
+        id: i64,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SendArgs {
+    /// A new email on this case.
+    #[arg(long, required_unless_present = "reply")]
+    case: Option<i64>,
+    /// A reply to this email (follow-up id).
+    #[arg(long, conflicts_with = "case")]
+    reply: Option<i64>,
+    #[command(flatten)]
+    content: Content,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct IngestArgs {
+    /// Message files; `-` reads one message from stdin (an MTA pipe).
+    #[arg(required_unless_present = "maildir")]
+    files: Vec<PathBuf>,
+    /// Ingest every message in DIR/new, moving each to DIR/cur once its
+    /// batch has committed.
+    #[arg(long, value_name = "DIR", conflicts_with = "files")]
+    maildir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum WorkbinCmd {
+    /// What waits in your workbin (or another agent's, with --agent).
+    List {
+        /// Another agent's workbin (needs reassign_cases).
+        #[arg(long)]
+        agent: Option<String>,
+        /// Include entries marked done.
+        #[arg(long)]
+        all: bool,
+    },
+    /// One entry, with its email.
+    Show {
+        /// The entry's id.
+        id: i64,
+    },
+    /// Mark an entry done: it leaves the workbin.
+    Done {
+        /// The entry's id.
+        id: i64,
+    },
+    /// Save an email (a follow-up) to your workbin for later.
+    Save {
+        /// The follow-up's id.
+        #[arg(long = "follow-up", value_name = "ID")]
+        follow_up: i64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AttachmentCmd {
+    /// Write an attachment's bytes to a file, or to stdout.
+    Get {
+        /// The attachment's id, as `followup show` lists it.
+        id: String,
+        /// The file to write [default: stdout].
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+}
+
+/// The sysexits(3) code for a failed `email ingest`.
+pub(crate) fn exit_code(error: &Error) -> u8 {
+    match error {
+        Error::BadEmail { .. } => 65,
+        Error::InvalidInput { .. } => 64,
+        _ => 75,
+    }
+}
+
+/// What became of one message, for people.
+pub(crate) fn describe(outcome: &Ingested) -> String {
+    match outcome {
+        Ingested::Stored {
+            case_number,
+            follow_up,
+            new_case,
+            threaded_by,
+            workbin,
+        } => {
+            let case = if *new_case {
+                format!("opened case {case_number}")
+            } else {
+                format!("joined case {case_number}")
+            };
+            let bin = workbin
+                .as_ref()
+                .map(|w| format!(", in {w}'s workbin"))
+                .unwrap_or_default();
+            format!("{case} as follow-up #{follow_up}{bin}: {threaded_by}")
+        }
+        Ingested::Duplicate { follow_up, dropped } => match (follow_up, dropped) {
+            (Some(f), _) => format!("seen before: follow-up #{f}; nothing new written"),
+            (None, Some(why)) => format!("seen before and dropped ({why}); nothing new written"),
+            (None, None) => "seen before; nothing new written".to_owned(),
+        },
+        Ingested::Dropped { reason } => format!("dropped: {reason}"),
+    }
+}
+
+fn io_error(what: &'static str, path: &Path, source: std::io::Error) -> Error {
+    Error::Io {
+        what,
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Entry point of `dossier email`.
+pub(crate) fn email(host: &Host, cmd: EmailCmd, out: &Out) -> Result<()> {
+    match cmd {
+        EmailCmd::Ingest(args) => match args.maildir {
+            Some(dir) => maildir(host, &dir, out),
+            None => files(host, &args.files, out),
+        },
+        EmailCmd::Draft(cmd) => draft_cmd(host, cmd, out),
+        EmailCmd::Send(args) => {
+            let input = Input::default();
+            let start = match (args.case, args.reply) {
+                (_, Some(f)) => DraftStart::Reply(FollowUpId(f)),
+                (Some(n), None) => DraftStart::Case(dossier_sdk::CaseNumber(n)),
+                (None, None) => {
+                    return Err(Error::input(
+                        "--case",
+                        "name a case or an email to reply to",
+                    ));
+                }
+            };
+            let draft = host.start_draft(start)?;
+            apply(host, draft.id, args.content, &input)?;
+            let sent = host.send_draft(draft.id)?;
+            out.one(&sent, describe_draft)
+        }
+        EmailCmd::Transfer {
+            email,
+            to_agent,
+            to_group,
+            note,
+        } => {
+            let note = Input::default().text("--note", note)?;
+            host.transfer_email(
+                FollowUpId(email),
+                to_agent.as_deref(),
+                to_group.as_deref(),
+                &note,
+            )?;
+            out.say(format!(
+                "email #{email} transferred to {}",
+                to_agent.unwrap_or_else(|| format!("group {}", to_group.unwrap_or_default()))
+            ))
+        }
+        EmailCmd::Consult {
+            email,
+            colleague,
+            question,
+        } => {
+            let question = Input::default().text("--question", question)?;
+            let note = host.consult(FollowUpId(email), &colleague, &question)?;
+            out.one(&note, |n| {
+                format!(
+                    "asked {colleague}; their answer will come back as a note on case {}\n",
+                    n.case
+                )
+            })
+        }
+        EmailCmd::Context { email } => {
+            let f = host.follow_up(FollowUpId(email))?;
+            let case = host.case(f.case)?;
+            let customer = host.customer(case.customer)?;
+            let context = serde_json::json!({
+                "email": f.email,
+                "case": { "number": case.number, "status": case.status, "custom": case.custom },
+                "customer": { "account": customer.account, "name": customer.name, "custom": customer.custom },
+            });
+            out.one(&context, |_| {
+                let zone = host.config().time.time_zone();
+                format!(
+                    "{}case {}: {}\n  fields: {}\ncustomer {} ({}):\n  fields: {}\n",
+                    output::follow_up(&f, &zone),
+                    case.number,
+                    case.subject,
+                    output::custom_inline(&case.custom),
+                    customer.name,
+                    customer.account,
+                    output::custom_inline(&customer.custom)
+                )
+            })
+        }
+    }
+}
+
+/// What a run over several messages returns when some failed (each was
+/// reported as it went): still a `BadEmail` when every failure was one, so
+/// the exit code keeps its meaning.
+fn summary(failures: Vec<Error>, total: usize) -> Result<()> {
+    let Some(first) = failures.first() else {
+        return Ok(());
+    };
+    if total == 1 {
+        return Err(failures
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| Error::Refused(String::new())));
+    }
+    let n = failures.len();
+    if failures.iter().all(|e| matches!(e, Error::BadEmail { .. })) {
+        Err(Error::BadEmail {
+            source_name: format!("input ({n} of {total} messages)"),
+            reason: "they are not emails; see the errors above".to_owned(),
+        })
+    } else {
+        Err(Error::Refused(format!(
+            "{n} of {total} messages were not ingested (first: {first})"
+        )))
+    }
+}
+
+/// One line per message: its name and what became of it. A failure is
+/// printed here only when there are several messages (a single one's error
+/// is the command's).
+fn report(out: &Out, name: &str, result: &Result<Ingested>, several: bool) -> Result<()> {
+    match result {
+        Ok(outcome) => {
+            if out.json() {
+                output::emit(&format!(
+                    "{}\n",
+                    serde_json::json!({ "source": name, "result": outcome })
+                ))
+            } else {
+                out.say(format!("{name}: {}", describe(outcome)))
+            }
+        }
+        Err(e) => {
+            if several {
+                eprintln!("error: {e}");
+            }
+            Ok(())
+        }
+    }
+}
+
+fn files(host: &Host, paths: &[PathBuf], out: &Out) -> Result<()> {
+    let mut failures = Vec::new();
+    for path in paths {
+        let (name, bytes) = if path.as_os_str() == "-" {
+            let mut bytes = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut bytes)
+                .map_err(|e| io_error("cannot read", Path::new("stdin"), e))?;
+            ("stdin".to_owned(), bytes)
+        } else {
+            let bytes = std::fs::read(path).map_err(|e| io_error("cannot read", path, e))?;
+            (path.display().to_string(), bytes)
+        };
+        let result = host.ingest_email_from(&bytes, &name);
+        report(out, &name, &result, paths.len() > 1)?;
+        if let Err(e) = result {
+            failures.push(e);
+        }
+    }
+    summary(failures, paths.len())
+}
+
+/// Ingests DIR/new in batches of `[email] maildir_batch`; a message moves
+/// to DIR/cur only after the transaction holding it has committed, so a
+/// crash leaves it in new/ (and ingesting it again finds it already
+/// stored). A message that cannot be read stays in new/ and is reported.
+fn maildir(host: &Host, dir: &Path, out: &Out) -> Result<()> {
+    let new = dir.join("new");
+    let cur = dir.join("cur");
+    std::fs::create_dir_all(&cur).map_err(|e| io_error("cannot create", &cur, e))?;
+    let mut names: Vec<String> = std::fs::read_dir(&new)
+        .map_err(|e| io_error("cannot list", &new, e))?
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| entry.file_type().is_ok_and(|t| t.is_file()))
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| !name.starts_with('.'))
+        .collect();
+    names.sort();
+    let batch = host.config().email.maildir_batch;
+    let mut failures = Vec::new();
+    let mut stored = 0usize;
+    for chunk in names.chunks(batch) {
+        let mut messages = Vec::with_capacity(chunk.len());
+        for name in chunk {
+            let path = new.join(name);
+            match std::fs::read(&path) {
+                Ok(bytes) => messages.push((name.as_str(), bytes)),
+                // Taken by another ingest meanwhile.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io_error("cannot read", &path, e)),
+            }
+        }
+        let refs: Vec<(&str, &[u8])> = messages.iter().map(|(n, b)| (*n, b.as_slice())).collect();
+        let results = host.ingest_emails(&refs);
+        for ((name, _), result) in messages.iter().zip(results) {
+            report(out, name, &result, true)?;
+            match result {
+                Ok(_) => {
+                    stored += 1;
+                    let flagged = if name.contains(":2,") {
+                        (*name).to_owned()
+                    } else {
+                        format!("{name}:2,S")
+                    };
+                    let (from, to) = (new.join(name), cur.join(flagged));
+                    match std::fs::rename(&from, &to) {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(e) => return Err(io_error("cannot move", &from, e)),
+                    }
+                }
+                Err(e) => failures.push(e),
+            }
+        }
+    }
+    out.say(format!(
+        "{stored} message(s) ingested from {}{}",
+        new.display(),
+        if failures.is_empty() {
+            String::new()
+        } else {
+            format!(", {} left in new/ (see the errors above)", failures.len())
+        }
+    ))?;
+    let total = stored + failures.len();
+    summary(failures, total.max(2))
+}
+
+fn describe_item(item: &WorkbinItem) -> String {
+    let whose = match (&item.agent, &item.group) {
+        (Some(a), _) => a.clone(),
+        (None, Some(g)) => format!("group {g}"),
+        (None, None) => String::new(),
+    };
+    let mut s = format!(
+        "workbin entry {} ({whose}): case {} — {}\n  {}\n",
+        item.id, item.case_number, item.subject, item.reason
+    );
+    if let Some(from) = &item.from {
+        s.push_str(&format!("  from: {}\n", mailbox(from)));
+    }
+    if let Some(f) = item.follow_up {
+        s.push_str(&format!("  email: follow-up #{f}\n"));
+    }
+    if let (Some(at), Some(by)) = (item.done_at, &item.done_by) {
+        s.push_str(&format!("  done by {by} at {at}\n"));
+    }
+    s
+}
+
+/// Entry point of `dossier workbin`.
+pub(crate) fn workbin(host: &Host, cmd: WorkbinCmd, out: &Out) -> Result<()> {
+    match cmd {
+        WorkbinCmd::List { agent, all } => {
+            let items = match agent {
+                Some(a) if !all => host.workbin(&a)?,
+                Some(a) => host.workbin(&a)?.into_iter().collect(),
+                None => host.my_workbin(all)?,
+            };
+            out.table(
+                &items,
+                &[
+                    ("ID", &|i: &WorkbinItem| i.id.to_string()),
+                    ("CASE", &|i: &WorkbinItem| i.case_number.to_string()),
+                    ("FROM", &|i: &WorkbinItem| {
+                        i.from.as_ref().map(mailbox).unwrap_or_default()
+                    }),
+                    ("SUBJECT", &|i: &WorkbinItem| i.subject.clone()),
+                    ("WHY", &|i: &WorkbinItem| i.reason.clone()),
+                    ("DONE", &|i: &WorkbinItem| {
+                        i.done_by.clone().unwrap_or_default()
+                    }),
+                ],
+                "your workbin is empty",
+            )
+        }
+        WorkbinCmd::Show { id } => {
+            let item = host.workbin_entry(id)?;
+            out.one(&item, describe_item)?;
+            if let (Some(f), false) = (item.follow_up, out.json()) {
+                let zone = host.config().time.time_zone();
+                output::emit(&output::follow_up(&host.follow_up(f)?, &zone))?;
+            }
+            Ok(())
+        }
+        WorkbinCmd::Done { id } => {
+            let item = host.workbin_done(id)?;
+            out.one(&item, |i| format!("workbin entry {} done\n", i.id))
+        }
+        WorkbinCmd::Save { follow_up } => {
+            let item = host.save_to_workbin(FollowUpId(follow_up))?;
+            out.one(&item, describe_item)
+        }
+    }
+}
+
+/// Entry point of `dossier attachment`.
+pub(crate) fn attachment(host: &Host, cmd: AttachmentCmd, out: &Out) -> Result<()> {
+    match cmd {
+        AttachmentCmd::Get { id, output } => {
+            let bytes = host.attachment(&id)?;
+            match output {
+                Some(path) => {
+                    std::fs::write(&path, &bytes)
+                        .map_err(|e| io_error("cannot write", &path, e))?;
+                    out.say(format!(
+                        "{} bytes written to {}",
+                        bytes.len(),
+                        path.display()
+                    ))
+                }
+                None => {
+                    use std::io::Write;
+                    let mut stdout = std::io::stdout().lock();
+                    stdout
+                        .write_all(&bytes)
+                        .and_then(|()| stdout.flush())
+                        .map_err(|e| io_error("cannot write to", Path::new(output::STDOUT), e))
+                }
+            }
+        }
+    }
+}

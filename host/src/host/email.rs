@@ -1,0 +1,205 @@
+//! The facade's email operations (the work is in `crate::email`).
+
+use dossier_sdk::{
+    CaseNumber, Draft, DraftChange, FollowUp, FollowUpId, Ingested, ThreadToken, WorkbinItem,
+};
+
+use crate::email::drafts::DraftStart;
+
+use super::Host;
+use crate::email::parse;
+use crate::error::Result;
+use crate::events::{Actor, Ctx};
+
+impl Host {
+    fn system_ctx(&self) -> Result<Ctx> {
+        Ctx::for_call(&self.rt, &Actor::System)
+    }
+
+    /// Ingests one raw RFC 5322 message: it becomes an `email_in`
+    /// follow-up on the case it threads onto (thread token, then
+    /// In-Reply-To/References, then a trusted case number in the subject),
+    /// or on a new case for the sender's customer; see `docs/email.md`.
+    /// Runs as `system`, whoever the handle acts as.
+    ///
+    /// Ingesting the same message again writes nothing
+    /// ([`Ingested::Duplicate`]); a blocked sender or a hook's veto drops it
+    /// with the reason recorded ([`Ingested::Dropped`]). A message that
+    /// cannot be read is [`Error::BadEmail`](crate::Error::BadEmail).
+    pub fn ingest_email(&self, raw: &[u8]) -> Result<Ingested> {
+        self.ingest_email_from(raw, "message")
+    }
+
+    /// [`Host::ingest_email`], naming where the message came from (a file
+    /// name, `stdin`) in errors.
+    pub fn ingest_email_from(&self, raw: &[u8], source_name: &str) -> Result<Ingested> {
+        let email = parse::parse(raw, source_name)?;
+        self.rt.ingest_email(&self.system_ctx()?, &email)
+    }
+
+    /// Ingests several messages, committing them together when all
+    /// succeed; when one fails, each is ingested on its own so the others
+    /// are kept. Returns one result per message, in order.
+    pub fn ingest_emails(&self, messages: &[(&str, &[u8])]) -> Vec<Result<Ingested>> {
+        let ctx = match self.system_ctx() {
+            Ok(ctx) => ctx,
+            Err(e) => {
+                let message = e.to_string();
+                return messages
+                    .iter()
+                    .map(|_| Err(crate::Error::Refused(message.clone())))
+                    .collect();
+            }
+        };
+        let mut out: Vec<Option<Result<Ingested>>> = Vec::with_capacity(messages.len());
+        let mut parsed = Vec::new();
+        let mut slots = Vec::new();
+        for (i, (name, raw)) in messages.iter().enumerate() {
+            match parse::parse(raw, name) {
+                Ok(email) => {
+                    parsed.push(email);
+                    slots.push(i);
+                    out.push(None);
+                }
+                Err(e) => out.push(Some(Err(e))),
+            }
+        }
+        for (slot, result) in slots.into_iter().zip(self.rt.ingest_batch(&ctx, &parsed)) {
+            out[slot] = Some(result);
+        }
+        out.into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(crate::Error::Refused("internal error".into()))))
+            .collect()
+    }
+
+    /// Case `number`'s thread token, made and saved on the case the first
+    /// time it is asked for (the first outbound email asks). Inbound mail
+    /// carrying it, as `[#TOKEN]` in the subject, an `X-Dossier-Thread`
+    /// header or a plus-address, joins the case.
+    pub fn thread_token(&self, number: CaseNumber) -> Result<ThreadToken> {
+        self.rt.thread_token(&self.ctx()?, number)
+    }
+
+    /// What waits in the acting agent's workbin, oldest first (their own
+    /// entries and their groups'); done entries too with `include_done`.
+    pub fn my_workbin(&self, include_done: bool) -> Result<Vec<WorkbinItem>> {
+        self.rt.workbin(&self.ctx()?, None, include_done)
+    }
+
+    /// What waits in `agent`'s workbin. Reading another agent's needs
+    /// `reassign_cases`.
+    pub fn workbin(&self, agent: &str) -> Result<Vec<WorkbinItem>> {
+        self.rt.workbin(&self.ctx()?, Some(agent), false)
+    }
+
+    /// One workbin entry the actor may see.
+    pub fn workbin_entry(&self, id: i64) -> Result<WorkbinItem> {
+        self.rt.workbin_entry(&self.ctx()?, id)
+    }
+
+    /// Marks workbin entry `id` done: it leaves the workbin.
+    pub fn workbin_done(&self, id: i64) -> Result<WorkbinItem> {
+        self.rt.workbin_done(&self.ctx()?, id)
+    }
+
+    /// Saves follow-up `follow_up` (an email) to the acting agent's workbin
+    /// for later.
+    pub fn save_to_workbin(&self, follow_up: FollowUpId) -> Result<WorkbinItem> {
+        self.rt.save_to_workbin(&self.ctx()?, follow_up)
+    }
+
+    /// The bytes of an attachment, by the id its follow-up lists
+    /// ([`Attachment::blob`](dossier_sdk::Attachment::blob)), when the actor
+    /// may see that follow-up.
+    pub fn attachment(&self, blob: &str) -> Result<Vec<u8>> {
+        self.rt.attachment(&self.ctx()?, blob)
+    }
+
+    /// Starts a draft for the acting agent: a new message on a case or to a
+    /// customer (a case is opened for it), or a reply, reply-all or
+    /// forward of an inbound email. From is the agent's profile address,
+    /// else the case group's, else the first of `[email] addresses`; a
+    /// reply quotes the email and answers its sender (reply-all also
+    /// copies everyone else on it but us); a forward carries its
+    /// attachments. The draft waits in the agent's workbin.
+    pub fn start_draft(&self, start: DraftStart) -> Result<Draft> {
+        self.rt.start_draft(&self.ctx()?, start)
+    }
+
+    /// One draft (its agent's, or anyone's with `reassign_cases`).
+    pub fn draft(&self, id: i64) -> Result<Draft> {
+        self.rt.draft(&self.ctx()?, id)
+    }
+
+    /// The acting agent's drafts still being written.
+    pub fn my_drafts(&self) -> Result<Vec<Draft>> {
+        self.rt.my_drafts(&self.ctx()?)
+    }
+
+    /// Edits a draft: each field `change` sets replaces the draft's.
+    pub fn edit_draft(&self, id: i64, change: DraftChange) -> Result<Draft> {
+        self.rt.edit_draft(&self.ctx()?, id, change)
+    }
+
+    /// Attaches a file to a draft (at most 20 MB; a larger one is refused
+    /// naming the limit, and nothing else in the draft changes).
+    pub fn attach_to_draft(
+        &self,
+        id: i64,
+        name: &str,
+        content_type: &str,
+        bytes: &[u8],
+    ) -> Result<Draft> {
+        self.rt
+            .attach_to_draft(&self.ctx()?, id, name, content_type, bytes)
+    }
+
+    /// Keeps a draft on its case as a saved message (`email_saved`), not sent.
+    pub fn save_draft(&self, id: i64) -> Result<Draft> {
+        self.rt.save_draft(&self.ctx()?, id)
+    }
+
+    /// Sends a draft: in one transaction the `notification` hooks run (and
+    /// may change or veto it), the `email_out` follow-up is written and the
+    /// message is queued; after commit it goes out over `[email.smtp]`. The
+    /// case's thread token is made on its first outbound email. Refused,
+    /// the draft unchanged, when From or To is missing
+    /// ([`Error::InvalidNotification`](crate::Error::InvalidNotification)
+    /// naming the field).
+    pub fn send_draft(&self, id: i64) -> Result<Draft> {
+        self.rt.send_draft(&self.ctx()?, id)
+    }
+
+    /// Throws a draft away.
+    pub fn discard_draft(&self, id: i64) -> Result<Draft> {
+        self.rt.discard_draft(&self.ctx()?, id)
+    }
+
+    /// Starts, edits and sends a draft in one step.
+    pub fn send_email(&self, start: DraftStart, change: DraftChange) -> Result<Draft> {
+        let draft = self.start_draft(start)?;
+        self.edit_draft(draft.id, change)?;
+        self.send_draft(draft.id)
+    }
+
+    /// Transfers an inbound email to another agent's or a group's workbin
+    /// with a note; needs `transfer_email`, and is recorded on the case.
+    pub fn transfer_email(
+        &self,
+        email: FollowUpId,
+        to_agent: Option<&str>,
+        to_group: Option<&str>,
+        note: &str,
+    ) -> Result<()> {
+        self.rt
+            .transfer_email(&self.ctx()?, email, to_agent, to_group, note)
+    }
+
+    /// Sends colleague `colleague` an inbound email with a question. Their
+    /// answer (a reply to that message, ingested like any mail) becomes an
+    /// internal note on the case, in the asking agent's workbin; the
+    /// customer never sees it. Returns the note recording the question.
+    pub fn consult(&self, email: FollowUpId, colleague: &str, question: &str) -> Result<FollowUp> {
+        self.rt.consult(&self.ctx()?, email, colleague, question)
+    }
+}

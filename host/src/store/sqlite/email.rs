@@ -1,0 +1,338 @@
+//! The email channel's tables: the ingest log, blob references, workbins.
+
+use chrono::{DateTime, Utc};
+use dossier_sdk::{CaseNumber, Draft, EmailHeaders, FollowUpId, WorkbinItem};
+use rusqlite::{OptionalExtension, Row, params};
+
+use super::SqliteTx;
+use crate::error::Result;
+use crate::store::{EmailTx, InboundRecord, NewWorkbinItem, from_json, parse_ts, ts};
+
+const WORKBIN_COLUMNS: &str = "w.id, w.agent, w.grp, w.case_number, c.subject, w.follow_up_id,
+    (SELECT f.email FROM follow_ups f WHERE f.id = w.follow_up_id), w.reason, w.added_at,
+    w.done_at, w.done_by, w.draft_id";
+
+fn workbin_from_row(row: &Row<'_>) -> Result<WorkbinItem> {
+    let email: Option<String> = row.get(6)?;
+    let from = email
+        .map(|e| from_json::<EmailHeaders>("follow-up email headers", &e))
+        .transpose()?
+        .map(|h| h.from);
+    let done: Option<String> = row.get(9)?;
+    Ok(WorkbinItem {
+        id: row.get(0)?,
+        agent: row.get(1)?,
+        group: row.get(2)?,
+        case_number: CaseNumber(row.get(3)?),
+        subject: row.get(4)?,
+        follow_up: row.get::<_, Option<i64>>(5)?.map(FollowUpId),
+        from,
+        reason: row.get(7)?,
+        added_at: parse_ts(&row.get::<_, String>(8)?)?,
+        done_at: done.as_deref().map(parse_ts).transpose()?,
+        done_by: row.get(10)?,
+        draft: row.get(11)?,
+    })
+}
+
+/// What of a draft is kept as JSON: everything an agent edits.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct DraftContent {
+    from: Option<dossier_sdk::Mailbox>,
+    to: Vec<dossier_sdk::Mailbox>,
+    cc: Vec<dossier_sdk::Mailbox>,
+    bcc: Vec<dossier_sdk::Mailbox>,
+    subject: String,
+    body: String,
+    html: Option<String>,
+    attachments: Vec<dossier_sdk::Attachment>,
+}
+
+const DRAFT_COLUMNS: &str =
+    "id, agent, case_number, kind, answers, content, state, follow_up_id, created_at, updated_at";
+
+fn draft_from_row(row: &Row<'_>) -> Result<Draft> {
+    let content: DraftContent = from_json("draft", &row.get::<_, String>(5)?)?;
+    let kind: String = row.get(3)?;
+    let state: String = row.get(6)?;
+    Ok(Draft {
+        id: row.get(0)?,
+        agent: row.get(1)?,
+        case_number: CaseNumber(row.get(2)?),
+        kind: kind.parse().map_err(crate::error::Error::Corrupt)?,
+        answers: row.get::<_, Option<i64>>(4)?.map(FollowUpId),
+        from: content.from,
+        to: content.to,
+        cc: content.cc,
+        bcc: content.bcc,
+        subject: content.subject,
+        body: content.body,
+        html: content.html,
+        attachments: content.attachments,
+        state: state.parse().map_err(crate::error::Error::Corrupt)?,
+        follow_up: row.get::<_, Option<i64>>(7)?.map(FollowUpId),
+        created_at: parse_ts(&row.get::<_, String>(8)?)?,
+        updated_at: parse_ts(&row.get::<_, String>(9)?)?,
+    })
+}
+
+fn draft_content(d: &Draft) -> String {
+    crate::store::to_json(&DraftContent {
+        from: d.from.clone(),
+        to: d.to.clone(),
+        cc: d.cc.clone(),
+        bcc: d.bcc.clone(),
+        subject: d.subject.clone(),
+        body: d.body.clone(),
+        html: d.html.clone(),
+        attachments: d.attachments.clone(),
+    })
+}
+
+impl EmailTx for SqliteTx<'_> {
+    fn inbound(&self, key: &str) -> Result<Option<InboundRecord>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT follow_up_id, dropped FROM inbound_emails WHERE key = ?1")?
+            .query_row([key], |r| {
+                Ok(InboundRecord {
+                    follow_up: r.get::<_, Option<i64>>(0)?.map(FollowUpId),
+                    dropped: r.get(1)?,
+                })
+            })
+            .optional()?)
+    }
+
+    fn insert_inbound(
+        &self,
+        key: &str,
+        follow_up: Option<FollowUpId>,
+        sender: &str,
+        subject: &str,
+        dropped: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO inbound_emails (key, follow_up_id, sender, subject, dropped, received_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                key,
+                follow_up.map(|f| f.0),
+                sender,
+                subject,
+                dropped,
+                ts(at)
+            ])?;
+        Ok(())
+    }
+
+    fn add_blob_ref(&self, blob: &str, owner: &str, owner_id: i64) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO blob_refs (blob, owner, owner_id) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![blob, owner, owner_id])?;
+        Ok(())
+    }
+
+    fn cases_with_blob(&self, blob: &str) -> Result<Vec<CaseNumber>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT DISTINCT f.case_number FROM blob_refs b
+             JOIN follow_ups f ON f.id = b.owner_id
+             WHERE b.blob = ?1 AND b.owner = 'follow_up' ORDER BY 1",
+        )?;
+        let rows = stmt.query_map([blob], |r| r.get(0).map(CaseNumber))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    fn referenced_blobs(&self) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT DISTINCT blob FROM blob_refs ORDER BY blob")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<String>>>()?)
+    }
+
+    fn last_agent_on_case(&self, case: CaseNumber) -> Result<Option<String>> {
+        // Newest first along the (case_number, id) index; the first
+        // author who is an agent.
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT f.author FROM follow_ups f
+                 WHERE f.case_number = ?1 AND f.kind IN ('note', 'email_out', 'email_saved', 'chat_log')
+                   AND EXISTS (SELECT 1 FROM agents a WHERE a.login = f.author AND a.disabled = 0)
+                 ORDER BY f.id DESC LIMIT 1",
+            )?
+            .query_row([case.0], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn thread_addresses(&self, case: CaseNumber) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT email FROM follow_ups WHERE case_number = ?1 AND email IS NOT NULL",
+        )?;
+        let rows = stmt.query_map([case.0], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let headers: EmailHeaders = from_json("follow-up email headers", &row?)?;
+            let all = std::iter::once(&headers.from)
+                .chain(&headers.to)
+                .chain(&headers.cc);
+            for mailbox in all {
+                let address = mailbox.address.to_lowercase();
+                if !address.is_empty() && !out.contains(&address) {
+                    out.push(address);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn insert_workbin(&self, item: &NewWorkbinItem<'_>) -> Result<i64> {
+        let conn = self.conn;
+        if let Some(follow_up) = item.follow_up {
+            let existing: Option<i64> = conn
+                .prepare_cached(
+                    "SELECT id FROM workbin WHERE coalesce(agent, '') = coalesce(?1, '')
+                       AND coalesce(grp, '') = coalesce(?2, '') AND follow_up_id = ?3
+                       AND done_at IS NULL",
+                )?
+                .query_row(params![item.agent, item.group, follow_up.0], |r| r.get(0))
+                .optional()?;
+            if let Some(id) = existing {
+                return Ok(id);
+            }
+        }
+        conn.prepare_cached(
+            "INSERT INTO workbin (agent, grp, case_number, follow_up_id, reason, added_at, draft_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?
+        .execute(params![
+            item.agent,
+            item.group,
+            item.case_number.0,
+            item.follow_up.map(|f| f.0),
+            item.reason,
+            ts(item.at),
+            item.draft
+        ])?;
+        Ok(conn.last_insert_rowid())
+    }
+
+    fn workbin(
+        &self,
+        agent: &str,
+        groups: &[String],
+        include_done: bool,
+    ) -> Result<Vec<WorkbinItem>> {
+        let groups = serde_json::to_string(groups).unwrap_or_else(|_| "[]".to_owned());
+        let sql = format!(
+            "SELECT {WORKBIN_COLUMNS} FROM workbin w JOIN cases c ON c.number = w.case_number
+             WHERE (w.agent = ?1 OR w.grp IN (SELECT value FROM json_each(?2)))
+               AND (?3 OR w.done_at IS NULL)
+             ORDER BY w.id"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(params![agent, groups, include_done])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push(workbin_from_row(row)?);
+        }
+        Ok(out)
+    }
+
+    fn workbin_item(&self, id: i64) -> Result<Option<WorkbinItem>> {
+        let sql = format!(
+            "SELECT {WORKBIN_COLUMNS} FROM workbin w JOIN cases c ON c.number = w.case_number
+             WHERE w.id = ?1"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query([id])?;
+        match rows.next()? {
+            Some(row) => Ok(Some(workbin_from_row(row)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn workbin_done(&self, id: i64, by: &str, at: DateTime<Utc>) -> Result<bool> {
+        let changed = self
+            .conn
+            .prepare_cached(
+                "UPDATE workbin SET done_at = ?2, done_by = ?3 WHERE id = ?1 AND done_at IS NULL",
+            )?
+            .execute(params![id, ts(at), by])?;
+        Ok(changed == 1)
+    }
+
+    fn workbin_done_for_draft(&self, draft: i64, by: &str, at: DateTime<Utc>) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE workbin SET done_at = ?2, done_by = ?3 WHERE draft_id = ?1 AND done_at IS NULL",
+            )?
+            .execute(params![draft, ts(at), by])?;
+        Ok(())
+    }
+
+    fn insert_draft(&self, d: &Draft) -> Result<i64> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO drafts (agent, case_number, kind, answers, content, state, follow_up_id,
+                                     created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![
+                d.agent,
+                d.case_number.0,
+                d.kind.as_str(),
+                d.answers.map(|f| f.0),
+                draft_content(d),
+                d.state.as_str(),
+                d.follow_up.map(|f| f.0),
+                ts(d.created_at),
+                ts(d.updated_at)
+            ])?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    fn update_draft(&self, d: &Draft) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE drafts SET content = ?2, state = ?3, follow_up_id = ?4, updated_at = ?5
+                 WHERE id = ?1",
+            )?
+            .execute(params![
+                d.id,
+                draft_content(d),
+                d.state.as_str(),
+                d.follow_up.map(|f| f.0),
+                ts(d.updated_at)
+            ])?;
+        Ok(())
+    }
+
+    fn draft(&self, id: i64) -> Result<Option<Draft>> {
+        let sql = format!("SELECT {DRAFT_COLUMNS} FROM drafts WHERE id = ?1");
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query([id])?;
+        match rows.next()? {
+            Some(row) => Ok(Some(draft_from_row(row)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn open_drafts(&self, agent: &str) -> Result<Vec<Draft>> {
+        let sql = format!(
+            "SELECT {DRAFT_COLUMNS} FROM drafts WHERE agent = ?1 AND state = 'draft' ORDER BY id"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query([agent])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push(draft_from_row(row)?);
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,428 @@
+//! Outbound email end to end: drafts sent by agents through the host's
+//! outbox to a real SMTP server on 127.0.0.1 (`dossier_tests::smtp`), and
+//! the customer's answer threaded back by ingest.
+
+use dossier_host::{AgentChange, DraftStart, Error, Host};
+use dossier_sdk::{
+    DraftChange, DraftState, FollowUpId, FollowUpKind, Ingested, Mailbox, NewAgent, Permission,
+    Role,
+};
+use dossier_tests::smtp::{Received, SmtpServer};
+use mail_parser::{MessageParser, MimeHeaders};
+
+use crate::util::{FIELDS, TestStore};
+
+fn config(server: &SmtpServer, tls: &str) -> String {
+    format!(
+        "{FIELDS}\n[email]\naddresses = [\"support@dossier.test\"]\n\
+         [email.smtp]\nhost = \"127.0.0.1\"\nport = {}\nhello_name = \"crm.dossier.test\"\n{tls}\n",
+        server.port()
+    )
+}
+
+/// A store sending to `server`, with agents ann (the first admin's helper)
+/// and ben, and one inbound email from Ada that opened case 1.
+fn desk(server: &SmtpServer, tls: &str) -> (TestStore, Host, FollowUpId) {
+    let t = TestStore::new(&config(server, tls));
+    let root = t.host.first_admin("root").expect("admin").expect("made");
+    let root = t.host.as_agent(&root.login).expect("root");
+    for login in ["ann", "ben"] {
+        root.add_agent(NewAgent {
+            login: login.into(),
+            display_name: format!("{login} Agent"),
+            email: Some(format!("{login}@dossier.test")),
+            role: Role::Agent,
+            groups: Vec::new(),
+        })
+        .expect("agent");
+    }
+    let raw = "From: Ada Lovelace <ada@example.com>\r\nTo: Support <support@dossier.test>\r\n\
+        Cc: Charles <charles@example.com>, Support Copy <support@dossier.test>\r\n\
+        Subject: Printer on fire\r\nMessage-ID: <ada-1@example.com>\r\n\
+        Date: Mon, 23 Nov 2026 09:00:00 +0000\r\n\r\nIt is on fire.\r\n.A line starting with a dot.\r\n";
+    let f = match t.host.ingest_email(raw.as_bytes()).expect("ingest") {
+        Ingested::Stored { follow_up, .. } => follow_up,
+        other => panic!("{other:?}"),
+    };
+    let ann = t.host.as_agent("ann").expect("ann");
+    (t, ann, f)
+}
+
+fn parsed(m: &Received) -> mail_parser::Message<'_> {
+    MessageParser::default().parse(&m.data).expect("a message")
+}
+
+#[test]
+fn a_reply_goes_out_after_commit_with_its_headers_and_the_answer_threads_back() {
+    let server = SmtpServer::start();
+    let (t, ann, email) = desk(&server, "security = \"none\"");
+    let draft = ann.start_draft(DraftStart::Reply(email)).expect("draft");
+    assert_eq!(draft.subject, "Re: Printer on fire");
+    assert_eq!(draft.to[0].address, "ada@example.com");
+    assert_eq!(
+        draft.from.as_ref().map(|m| m.address.as_str()),
+        Some("ann@dossier.test")
+    );
+    assert!(draft.body.contains("> It is on fire."), "{}", draft.body);
+    assert!(
+        ann.my_workbin(false)
+            .expect("bin")
+            .iter()
+            .any(|i| i.draft == Some(draft.id)),
+        "the draft waits in the workbin"
+    );
+    ann.edit_draft(
+        draft.id,
+        DraftChange {
+            body: Some(format!("We are on our way.\n.Bring water.\n{}", draft.body)),
+            ..Default::default()
+        },
+    )
+    .expect("edit");
+    let sent = ann.send_draft(draft.id).expect("send");
+    assert_eq!(sent.state, DraftState::Sent);
+    assert!(
+        !ann.my_workbin(false)
+            .expect("bin")
+            .iter()
+            .any(|i| i.draft == Some(draft.id))
+    );
+
+    let messages = server.messages();
+    assert_eq!(messages.len(), 1, "delivered once, right after the commit");
+    let m = &messages[0];
+    assert_eq!(m.mail_from, "ann@dossier.test");
+    assert_eq!(m.rcpt_to, ["ada@example.com"]);
+    let p = parsed(m);
+    let token = t
+        .host
+        .thread_token(dossier_sdk::CaseNumber(1))
+        .expect("token");
+    assert_eq!(
+        p.subject(),
+        Some(format!("Re: Printer on fire [#{token}]").as_str())
+    );
+    assert!(p.date().is_some());
+    assert_eq!(p.header_raw("MIME-Version").map(str::trim), Some("1.0"));
+    assert_eq!(p.in_reply_to().as_text(), Some("ada-1@example.com"));
+    assert_eq!(p.references().as_text(), Some("ada-1@example.com"));
+    assert_eq!(
+        p.header_raw("X-Dossier-Thread").map(str::trim),
+        Some(token.as_str())
+    );
+    let text = p.body_text(0).expect("text");
+    assert!(
+        text.contains("\n.Bring water."),
+        "dot-stuffing undone: {text}"
+    );
+    let message_id = p.message_id().expect("Message-ID").to_owned();
+
+    let out = t
+        .host
+        .follow_up(sent.follow_up.expect("follow-up"))
+        .expect("email_out");
+    assert_eq!(out.kind, FollowUpKind::EmailOut);
+    assert_eq!(out.author, "ann");
+    assert_eq!(
+        out.email.as_ref().and_then(|e| e.message_id.as_deref()),
+        Some(message_id.as_str())
+    );
+
+    // Ada answers from a client that keeps only In-Reply-To.
+    let answer = format!(
+        "From: ada@example.com\r\nTo: support@dossier.test\r\nSubject: thanks\r\n\
+         Message-ID: <ada-2@example.com>\r\nIn-Reply-To: <{message_id}>\r\n\r\nThank you!\r\n"
+    );
+    match t.host.ingest_email(answer.as_bytes()).expect("answer") {
+        Ingested::Stored {
+            case_number,
+            new_case,
+            workbin,
+            ..
+        } => {
+            assert_eq!(case_number.0, 1);
+            assert!(!new_case);
+            assert_eq!(
+                workbin.as_deref(),
+                Some("ann"),
+                "the last agent on the case"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn sending_without_from_or_to_is_refused_naming_the_field_and_the_draft_stays() {
+    let server = SmtpServer::start();
+    let (_t, ann, email) = desk(&server, "security = \"none\"");
+    let draft = ann.start_draft(DraftStart::Reply(email)).expect("draft");
+    ann.edit_draft(
+        draft.id,
+        DraftChange {
+            to: Some(Vec::new()),
+            ..Default::default()
+        },
+    )
+    .expect("edit");
+    let err = ann.send_draft(draft.id).expect_err("no To");
+    assert!(
+        matches!(&err, Error::InvalidNotification { field, .. } if field == "to"),
+        "{err}"
+    );
+    let kept = ann.draft(draft.id).expect("draft");
+    assert_eq!(kept.state, DraftState::Draft);
+    assert_eq!(kept.body, draft.body);
+    assert!(server.messages().is_empty());
+
+    let bad = ann.edit_draft(
+        draft.id,
+        DraftChange {
+            to: Some(vec![Mailbox {
+                name: None,
+                address: "a;b@c.com".into(),
+            }]),
+            ..Default::default()
+        },
+    );
+    let err = bad
+        .and_then(|_| ann.send_draft(draft.id))
+        .expect_err("bad address");
+    assert!(err.to_string().contains("a;b@c.com"), "{err}");
+    assert_eq!(ann.draft(draft.id).expect("draft").state, DraftState::Draft);
+
+    // Another agent cannot send ann's draft.
+    let ben = ann.as_agent("ben").expect("ben");
+    assert!(ben.send_draft(draft.id).is_err());
+}
+
+#[test]
+fn reply_all_copies_everyone_but_us_and_one_refused_recipient_spares_the_others() {
+    let server = SmtpServer::builder()
+        .refuse("charles@example.com", 550, "no such user")
+        .start();
+    let (t, ann, email) = desk(&server, "security = \"none\"");
+    let draft = ann.start_draft(DraftStart::ReplyAll(email)).expect("draft");
+    let cc: Vec<&str> = draft.cc.iter().map(|m| m.address.as_str()).collect();
+    assert_eq!(cc, ["charles@example.com"], "support@ (ours) left out");
+    ann.edit_draft(
+        draft.id,
+        DraftChange {
+            cc: Some(vec![
+                Mailbox {
+                    name: None,
+                    address: "charles@example.com".into(),
+                },
+                Mailbox {
+                    name: None,
+                    address: "dana@example.com".into(),
+                },
+            ]),
+            ..Default::default()
+        },
+    )
+    .expect("edit");
+    ann.send_draft(draft.id).expect("send");
+    let m = &server.messages()[0];
+    assert_eq!(m.rcpt_to, ["ada@example.com", "dana@example.com"]);
+    let (notes, _) = t
+        .host
+        .follow_ups(
+            dossier_sdk::CaseNumber(1),
+            dossier_host::Page {
+                offset: 0,
+                limit: 20,
+            },
+        )
+        .expect("list");
+    assert!(
+        notes.iter().any(|f| f.kind == FollowUpKind::System
+            && f.body.contains("refused for charles@example.com (550")),
+        "the refusal is on the case"
+    );
+}
+
+#[test]
+fn a_forward_carries_the_note_above_and_the_attachments_along_over_tls() {
+    let server = SmtpServer::builder().starttls().start();
+    let dir = tempfile::tempdir().expect("dir");
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, server.ca_pem().expect("a CA")).expect("ca");
+    let (t, ann, _) = desk(
+        &server,
+        &format!(
+            "security = \"starttls\"\nca_file = {:?}",
+            ca.display().to_string()
+        ),
+    );
+    let raw = "From: ada@example.com\r\nTo: support@dossier.test\r\nSubject: The log\r\n\
+        Message-ID: <log@example.com>\r\nMIME-Version: 1.0\r\n\
+        Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n\
+        See the log.\r\n--b\r\nContent-Type: text/plain; name=\"app.log\"\r\n\
+        Content-Disposition: attachment; filename=\"app.log\"\r\n\r\nERROR 42\r\n--b--\r\n";
+    let Ingested::Stored { follow_up, .. } = t.host.ingest_email(raw.as_bytes()).expect("in")
+    else {
+        panic!("not stored")
+    };
+    let draft = ann
+        .start_draft(DraftStart::Forward(follow_up))
+        .expect("forward");
+    assert_eq!(draft.subject, "Fwd: The log");
+    assert_eq!(draft.attachments.len(), 1);
+    ann.edit_draft(
+        draft.id,
+        DraftChange {
+            to: Some(vec![Mailbox {
+                name: None,
+                address: "vendor@partner.example".into(),
+            }]),
+            body: Some(format!("Could you look at this?{}", draft.body)),
+            ..Default::default()
+        },
+    )
+    .expect("edit");
+    ann.send_draft(draft.id).expect("send");
+    let messages = server.messages();
+    let m = &messages[0];
+    assert!(m.tls, "sent over STARTTLS with the test's own certificate");
+    let p = parsed(m);
+    let text = p.body_text(0).expect("text");
+    let note = text.find("Could you look at this?").expect("note");
+    let quoted = text
+        .find("---------- Forwarded message")
+        .expect("forwarded");
+    assert!(note < quoted, "the note goes above the message");
+    let attachment = p.attachments().next().expect("attachment");
+    assert_eq!(attachment.attachment_name(), Some("app.log"));
+    assert_eq!(attachment.contents(), b"ERROR 42");
+}
+
+#[test]
+fn transfer_needs_its_permission_and_lands_in_the_other_workbin() {
+    let server = SmtpServer::start();
+    let (t, ann, email) = desk(&server, "security = \"none\"");
+    let root = t.host.as_agent("root").expect("root");
+    root.update_agent(
+        "ann",
+        AgentChange {
+            grant: vec![(Permission::TransferEmail, false)],
+            ..Default::default()
+        },
+    )
+    .expect("revoke");
+    let err = ann
+        .transfer_email(email, Some("ben"), None, "billing question")
+        .expect_err("refused");
+    assert!(
+        matches!(
+            &err,
+            Error::PermissionDenied {
+                permission: Permission::TransferEmail,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    root.update_agent(
+        "ann",
+        AgentChange {
+            reset: vec![Permission::TransferEmail],
+            ..Default::default()
+        },
+    )
+    .expect("grant");
+    ann.transfer_email(email, Some("ben"), None, "billing question")
+        .expect("transfer");
+    let ben = t.host.as_agent("ben").expect("ben");
+    let bin = ben.my_workbin(false).expect("bin");
+    assert_eq!(bin.len(), 1);
+    assert_eq!(bin[0].follow_up, Some(email));
+    assert!(
+        bin[0]
+            .reason
+            .contains("transferred by ann: billing question")
+    );
+    let (list, _) = t
+        .host
+        .follow_ups(
+            dossier_sdk::CaseNumber(1),
+            dossier_host::Page {
+                offset: 0,
+                limit: 20,
+            },
+        )
+        .expect("list");
+    assert!(
+        list.iter()
+            .any(|f| f.body.contains("ann transferred email"))
+    );
+}
+
+#[test]
+fn a_consulted_colleagues_answer_is_an_internal_note_the_customer_never_sees() {
+    let server = SmtpServer::start();
+    let (t, ann, email) = desk(&server, "security = \"none\"");
+    let asked = ann
+        .consult(email, "ben", "Is this covered by the warranty?")
+        .expect("consult");
+    assert_eq!(asked.kind, FollowUpKind::Note);
+    let messages = server.messages();
+    assert_eq!(messages.len(), 1);
+    assert_eq!(
+        messages[0].rcpt_to,
+        ["ben@dossier.test"],
+        "only the colleague"
+    );
+    let p = parsed(&messages[0]);
+    let question_id = p.message_id().expect("id").to_owned();
+    assert!(p.body_text(0).expect("text").contains("It is on fire."));
+
+    let answer = format!(
+        "From: Ben <ben@dossier.test>\r\nTo: ann@dossier.test\r\nSubject: Re: Consultation\r\n\
+         Message-ID: <ben-1@dossier.test>\r\nIn-Reply-To: <{question_id}>\r\n\r\nYes, two years.\r\n"
+    );
+    let Ingested::Stored {
+        follow_up,
+        case_number,
+        workbin,
+        ..
+    } = t.host.ingest_email(answer.as_bytes()).expect("answer")
+    else {
+        panic!("not stored")
+    };
+    assert_eq!(case_number.0, 1);
+    assert_eq!(workbin.as_deref(), Some("ann"));
+    let note = t.host.follow_up(follow_up).expect("note");
+    assert_eq!(
+        note.kind,
+        FollowUpKind::Note,
+        "internal, not an email on the thread"
+    );
+    assert_eq!(note.author, "ben");
+    assert_eq!(server.messages().len(), 1, "nothing went to the customer");
+}
+
+#[test]
+fn an_acknowledgement_is_marked_auto_submitted_and_automatic_mail_gets_none() {
+    let server = SmtpServer::start();
+    let t = TestStore::new(
+        &config(&server, "security = \"none\"")
+            .replace("[email]\n", "[email]\nacknowledge = true\n"),
+    );
+    t.host
+        .ingest_email(b"From: x@example.com\r\nSubject: hi\r\nMessage-ID: <x1@e>\r\n\r\nhello\r\n")
+        .expect("person");
+    t.host
+        .ingest_email(
+            b"From: y@example.com\r\nSubject: away\r\nAuto-Submitted: auto-replied\r\nMessage-ID: <y1@e>\r\n\r\nout\r\n",
+        )
+        .expect("robot");
+    let messages = server.messages();
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].rcpt_to, ["x@example.com"]);
+    let p = parsed(&messages[0]);
+    assert_eq!(
+        p.header_raw("Auto-Submitted").map(str::trim),
+        Some("auto-replied")
+    );
+}
