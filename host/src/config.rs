@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 
 mod email;
 pub use crate::email::smtp::{Security, SmtpSettings};
-pub use email::{EmailConfig, TokenPlace, WorkbinRoute};
+pub use email::{EmailConfig, ReviewConfig, TokenPlace, WorkbinRoute};
 
 /// The whole configuration. Every section has a default, so an empty file is valid.
 #[derive(Debug, Clone, Default, Deserialize)]

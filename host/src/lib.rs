@@ -64,6 +64,7 @@ pub use chat::{
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
 pub use email::drafts::DraftStart;
+pub use email::signatures::insert_signature_once;
 pub use error::{Error, Result};
 pub use events::{Actor, Ctx, DeliveryState, Handler, OutboxDelivery};
 pub use host::{Host, HostBuilder};

@@ -69,6 +69,11 @@ pub enum Permission {
     /// Transfer an inbound email to another agent's or a group's workbin
     /// (held by every role unless an admin withdraws it).
     TransferEmail,
+    /// Review outbound email in the QA queue: approve, edit, reject.
+    ReviewEmail,
+    /// Add, change and remove entries of the FAQ base (reading and
+    /// searching them is open to every agent).
+    ManageFaq,
     /// Reject a chat offered to oneself (which puts one on break and offers
     /// the chat to the next agent). Every role holds it unless an admin
     /// withholds it.
@@ -77,11 +82,13 @@ pub enum Permission {
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 5] = [
+    pub const ALL: [Permission; 7] = [
         Permission::ManageAgents,
         Permission::ReassignCases,
         Permission::SeeAllPrivate,
         Permission::TransferEmail,
+        Permission::ReviewEmail,
+        Permission::ManageFaq,
         Permission::RejectChat,
     ];
 
@@ -92,6 +99,8 @@ impl Permission {
             Permission::ReassignCases => "reassign_cases",
             Permission::SeeAllPrivate => "see_all_private",
             Permission::TransferEmail => "transfer_email",
+            Permission::ReviewEmail => "review_email",
+            Permission::ManageFaq => "manage_faq",
             Permission::RejectChat => "reject_chat",
         }
     }
@@ -100,7 +109,10 @@ impl Permission {
     pub fn default_for(self, role: Role) -> bool {
         match self {
             Permission::ManageAgents => role == Role::Admin,
-            Permission::ReassignCases | Permission::SeeAllPrivate => {
+            Permission::ReassignCases
+            | Permission::SeeAllPrivate
+            | Permission::ReviewEmail
+            | Permission::ManageFaq => {
                 matches!(role, Role::Supervisor | Role::Admin)
             }
             Permission::TransferEmail => true,
@@ -241,6 +253,8 @@ mod tests {
                 Permission::ReassignCases,
                 Permission::SeeAllPrivate,
                 Permission::TransferEmail,
+                Permission::ReviewEmail,
+                Permission::ManageFaq,
                 Permission::RejectChat
             ]
         );

@@ -130,6 +130,10 @@ pub enum DraftState {
     Sent,
     /// Thrown away.
     Discarded,
+    /// Waiting in the QA review queue.
+    InReview,
+    /// Sent back by a reviewer with remarks; the agent edits and sends again.
+    Rejected,
 }
 
 impl DraftState {
@@ -140,6 +144,8 @@ impl DraftState {
             DraftState::Saved => "saved",
             DraftState::Sent => "sent",
             DraftState::Discarded => "discarded",
+            DraftState::InReview => "in_review",
+            DraftState::Rejected => "rejected",
         }
     }
 }
@@ -152,6 +158,8 @@ impl std::str::FromStr for DraftState {
             "saved" => DraftState::Saved,
             "sent" => DraftState::Sent,
             "discarded" => DraftState::Discarded,
+            "in_review" => DraftState::InReview,
+            "rejected" => DraftState::Rejected,
             other => return Err(format!("unknown draft state `{other}`")),
         })
     }
@@ -199,6 +207,13 @@ pub struct Draft {
     /// The follow-up it became, once saved or sent.
     #[serde(default)]
     pub follow_up: Option<FollowUpId>,
+    /// The reviewer's remarks when it was last rejected.
+    #[serde(default)]
+    pub remarks: Option<String>,
+    /// The signature to insert on send, by name; `None` for the agent's
+    /// default (else their group's).
+    #[serde(default)]
+    pub signature: Option<String>,
     /// When it was started.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
@@ -223,4 +238,20 @@ pub struct DraftChange {
     pub body: Option<String>,
     /// New HTML body (`Some(None)` removes it).
     pub html: Option<Option<String>>,
+    /// The signature to insert on send, by name (`Some(None)`: the default).
+    pub signature: Option<Option<String>>,
+}
+
+/// One step of a draft's QA review, with who and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewStep {
+    /// `submitted`, `rejected`, `edited`, `approved` or `sent`.
+    pub step: String,
+    /// Who took it.
+    pub by: String,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The reviewer's remarks (on a rejection).
+    #[serde(default)]
+    pub remarks: Option<String>,
 }

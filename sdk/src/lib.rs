@@ -83,6 +83,7 @@ pub mod email;
 mod error;
 pub mod events;
 mod export;
+pub mod faq;
 pub mod fields;
 pub mod model;
 mod plugin;
@@ -115,8 +116,9 @@ pub mod prelude {
 pub use serde_json;
 
 pub use agents::{Agent, Group, NewAgent, Permission, Role};
-pub use email::{Draft, DraftChange, DraftKind, DraftState, Ingested, WorkbinItem};
+pub use email::{Draft, DraftChange, DraftKind, DraftState, Ingested, ReviewStep, WorkbinItem};
 pub use error::{Error, Result};
+pub use faq::{ExpandMode, FaqChange, FaqEntry, NewFaqEntry, Signature, SignatureOwner};
 pub use plugin::{CaseQuery, FollowUpQuery, HostApi, Plugin, dispatch};
 
 pub use events::{

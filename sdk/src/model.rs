@@ -365,6 +365,10 @@ pub struct Attachment {
     /// Why the bytes were not kept (over the size limit), when they were not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refused: Option<String>,
+    /// For an image shown inside the HTML body: the Content-ID its
+    /// `<img src="cid:…">` names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_id: Option<String>,
 }
 
 /// One communication on a case: a note, an email, a chat log. Never modified once saved.

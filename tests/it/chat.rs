@@ -12,7 +12,8 @@ use dossier_host::{
     LogState, Page, Sender,
 };
 use dossier_sdk::{
-    Channel, Email, FollowUpKind, Interaction, NewAgent, NewCustomer, Permission, PopTarget, Role,
+    Channel, Email, ExpandMode, FollowUpKind, Interaction, NewAgent, NewCustomer, Permission,
+    PopTarget, Role,
 };
 
 use crate::util::TestStore;
@@ -830,4 +831,48 @@ fn an_agent_disabled_while_available_is_refused_by_the_claim_and_skipped() {
     assert_eq!(host.chat(chat).expect("chat").agent.as_deref(), Some("bob"));
     let (_, to) = arrive(host, "sales");
     assert_eq!(to.as_deref(), Some("bob"), "ann stays out");
+}
+
+#[test]
+fn an_agent_inserts_faq_answers_by_shortcut() {
+    let t = centre(CHAT);
+    let host = &t.host;
+    host.faq_add(dossier_sdk::NewFaqEntry {
+        shortcut: "refund".into(),
+        title: "Refunds".into(),
+        body: "Refunds reach your card within 5 working days.".into(),
+        link: Some("https://help.example.com/refunds".into()),
+    })
+    .expect("faq entry");
+    available(host, "ann");
+    let (chat, _) = arrive(host, "sales");
+    let ann = desk(host, "ann");
+    ann.accept_chat(chat).expect("accepted");
+    let sent = ann
+        .chat_message_with_faq(chat, "Good news: /refund Anything else?", ExpandMode::Text)
+        .expect("sent");
+    assert_eq!(
+        sent.text,
+        "Good news: Refunds reach your card within 5 working days. Anything else?"
+    );
+    let sent = ann
+        .chat_message_with_faq(chat, "See /refund", ExpandMode::Link)
+        .expect("sent");
+    assert_eq!(sent.text, "See https://help.example.com/refunds");
+    // Without asking, a shortcut is sent as typed; an unknown one is kept.
+    let sent = ann.chat_message(chat, "/refund").expect("sent");
+    assert_eq!(sent.text, "/refund");
+    let sent = ann
+        .chat_message_with_faq(chat, "/nosuch entry", ExpandMode::Text)
+        .expect("sent");
+    assert_eq!(sent.text, "/nosuch entry");
+    // The length counts the inserted answer; the refusal gives back what was typed.
+    let typed = format!("{} /refund", "x".repeat(1900));
+    let err = ann
+        .chat_message_with_faq(chat, typed.clone(), ExpandMode::Text)
+        .expect_err("too long once expanded");
+    assert!(
+        matches!(&err, Error::MessageTooLong { text, .. } if *text == typed),
+        "{err:?}"
+    );
 }

@@ -4,7 +4,10 @@
 //! Messages are stored in order (the transcript is append-only, like
 //! follow-ups: the store refuses `UPDATE` and `DELETE` on it) with sender
 //! and time, at most [`MAX_MESSAGE_CHARS`] characters each; a longer one is
-//! refused with [`Error::MessageTooLong`], which carries the text back.
+//! refused with [`Error::MessageTooLong`], which carries the text back. An
+//! agent may insert FAQ answers by shortcut: `/shortcut` tokens naming an
+//! entry of the FAQ base are replaced by its text or link before the
+//! length is checked.
 //! Typing indicators are read-only: a check on a reader, then straight to
 //! the subscribers.
 //!
@@ -19,8 +22,8 @@
 use std::sync::Arc;
 
 use dossier_sdk::{
-    ChatEvent, CustomerId, Event, EventKind, FollowUpKind, Interaction, NewCase, NewFollowUp,
-    Permission,
+    ChatEvent, CustomerId, Event, EventKind, ExpandMode, FollowUpKind, Interaction, NewCase,
+    NewFollowUp, Permission,
 };
 
 use super::push::feed;
@@ -36,29 +39,22 @@ use crate::interact::{disposition_code, finish_interaction};
 use crate::runtime::Runtime;
 use crate::store::ChatEnd;
 
-/// **Extension point for FAQ answers by shortcut.** An agent's message
-/// passes through here before it is checked and stored, so that a
-/// shortcut the agent typed can be replaced by the FAQ entry's text or
-/// link. There is no FAQ base yet (issue 13): until there is, the text is
-/// returned as typed.
-fn insert_faq_answers(text: String) -> String {
-    text
-}
-
-/// Refuses what may not be sent as a chat message, giving the text back.
-fn check_text(text: String) -> Result<String> {
-    let chars = text.chars().count();
+/// Refuses what may not be sent as a chat message. `sent` is the text as it
+/// would be stored (FAQ answers inserted), `typed` what the agent typed,
+/// which the error gives back.
+fn check_text(sent: String, typed: String) -> Result<String> {
+    let chars = sent.chars().count();
     if chars > MAX_MESSAGE_CHARS {
         return Err(Error::MessageTooLong {
             chars,
             max: MAX_MESSAGE_CHARS,
-            text,
+            text: typed,
         });
     }
-    if text.trim().is_empty() {
+    if sent.trim().is_empty() {
         return Err(Error::Refused("a chat message cannot be empty".into()));
     }
-    Ok(text)
+    Ok(sent)
 }
 
 /// Who speaks: the agent on the chat (checked), or the customer (only the
@@ -383,12 +379,15 @@ impl Runtime {
         id: i64,
         from: Sender,
         text: String,
+        faq: Option<ExpandMode>,
     ) -> Result<ChatMessage> {
-        let text = match from {
-            Sender::Agent => insert_faq_answers(text),
-            Sender::Customer => text,
+        // FAQ answers by shortcut (`/refund`), from the FAQ base, read on a
+        // reader before the write.
+        let sent = match faq {
+            Some(mode) => self.expand_shortcuts(&text, mode)?,
+            None => text.clone(),
         };
-        let text = check_text(text)?;
+        let text = check_text(sent, text)?;
         let now = self.now();
         let message = self.store().write("chat message", |tx| {
             let chat = tx.chat(id)?.ok_or(Error::UnknownChat { id })?;

@@ -105,6 +105,9 @@ pub(crate) struct SendArgs {
     /// Send it as the customer (standing in for the chat server).
     #[arg(long)]
     customer: bool,
+    /// Insert FAQ answers: each /shortcut naming an FAQ entry becomes its text or its link.
+    #[arg(long, value_name = "text|link", conflicts_with = "customer")]
+    expand: Option<dossier_sdk::ExpandMode>,
 }
 
 #[derive(Debug, Args)]
@@ -457,7 +460,10 @@ fn send(host: &Host, args: SendArgs, out: &Out) -> Result<()> {
     let sent = if args.customer {
         host.as_chat_server().customer_message(args.id, text)
     } else {
-        host.chat_message(args.id, text)
+        match args.expand {
+            Some(mode) => host.chat_message_with_faq(args.id, text, mode),
+            None => host.chat_message(args.id, text),
+        }
     };
     let message = match sent {
         Ok(message) => message,

@@ -63,9 +63,25 @@ fn apply(host: &Host, id: i64, content: Content, input: &Input) -> Result<Draft>
         bcc: mailboxes("--bcc", &content.bcc)?,
         subject: content.subject,
         body,
-        html: None,
+        html: input
+            .inline_or_file(("--html", content.html), ("--html-file", content.html_file))?
+            .map(Some),
+        signature: content.signature.map(Some),
     };
     let mut draft = host.edit_draft(id, change)?;
+    if let Some(mode) = content.expand {
+        let mode = match mode.as_str() {
+            "text" => dossier_sdk::ExpandMode::Text,
+            "link" => dossier_sdk::ExpandMode::Link,
+            other => {
+                return Err(Error::input(
+                    "--expand",
+                    format!("`{other}` is neither `text` nor `link`"),
+                ));
+            }
+        };
+        draft = host.expand_draft_faq(id, mode)?;
+    }
     for path in content.attach {
         let bytes = std::fs::read(&path).map_err(|e| io_error("cannot read", &path, e))?;
         let name = path.file_name().map_or_else(
@@ -77,6 +93,13 @@ fn apply(host: &Host, id: i64, content: Content, input: &Input) -> Result<Draft>
             .essence_str()
             .to_owned();
         draft = host.attach_to_draft(id, &name, &content_type, &bytes)?;
+    }
+    for path in content.inline {
+        let bytes = std::fs::read(&path).map_err(|e| io_error("cannot read", &path, e))?;
+        let name = path
+            .file_name()
+            .map_or_else(|| "image".to_owned(), |n| n.to_string_lossy().into_owned());
+        draft = host.attach_inline_image(id, &name, &bytes, &content.alt)?;
     }
     Ok(draft)
 }
@@ -112,6 +135,9 @@ fn describe_draft(d: &Draft) -> String {
     }
     if let Some(f) = d.follow_up {
         s.push_str(&format!("  follow-up: #{f}\n"));
+    }
+    if let Some(r) = &d.remarks {
+        s.push_str(&format!("  reviewer's remarks: {r}\n"));
     }
     s
 }
@@ -245,6 +271,24 @@ pub(crate) struct Content {
     /// Attach a file (at most 20 MB); repeat for several.
     #[arg(long, value_name = "FILE")]
     attach: Vec<PathBuf>,
+    /// An HTML body (`-` reads stdin), sanitized when saved; needs [email] rich_text.
+    #[arg(long, conflicts_with = "html_file")]
+    html: Option<String>,
+    /// Read the HTML body from this file (`-` for stdin).
+    #[arg(long, value_name = "PATH")]
+    html_file: Option<PathBuf>,
+    /// Show this PNG or JPEG inside the HTML body (at most 10 MB; large ones are downscaled).
+    #[arg(long, value_name = "FILE")]
+    inline: Vec<PathBuf>,
+    /// The alt text of the --inline images.
+    #[arg(long, default_value = "")]
+    alt: String,
+    /// Expand FAQ shortcuts (`/shortcut`) in the text, into their entry's text or link.
+    #[arg(long, value_name = "text|link")]
+    expand: Option<String>,
+    /// The signature to insert on send, by name (default: yours, else your group's).
+    #[arg(long, value_name = "NAME")]
+    signature: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -365,6 +409,82 @@ pub(crate) enum WorkbinCmd {
         #[arg(long = "follow-up", value_name = "ID")]
         follow_up: i64,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ReviewCmd {
+    /// Drafts waiting for review, oldest first.
+    List,
+    /// A draft in review, with its review record.
+    Show {
+        /// The draft's id.
+        id: i64,
+    },
+    /// Approve a draft: it is sent. (Edit it first with `email draft edit`.)
+    Approve {
+        /// The draft's id.
+        id: i64,
+    },
+    /// Send a draft back to its agent with remarks.
+    Reject {
+        /// The draft's id.
+        id: i64,
+        /// What to change (`-` reads stdin).
+        #[arg(long)]
+        remarks: String,
+    },
+}
+
+/// Entry point of `dossier review`.
+pub(crate) fn review(host: &Host, cmd: ReviewCmd, out: &Out) -> Result<()> {
+    match cmd {
+        ReviewCmd::List => {
+            let queue = host.review_queue()?;
+            out.table(
+                &queue,
+                &[
+                    ("ID", &|d: &Draft| d.id.to_string()),
+                    ("AGENT", &|d: &Draft| d.agent.clone()),
+                    ("CASE", &|d: &Draft| d.case_number.to_string()),
+                    ("TO", &|d: &Draft| {
+                        d.to.iter().map(mailbox).collect::<Vec<_>>().join(", ")
+                    }),
+                    ("SUBJECT", &|d: &Draft| d.subject.clone()),
+                ],
+                "nothing waits for review",
+            )
+        }
+        ReviewCmd::Show { id } => {
+            let draft = host.draft(id)?;
+            let steps = host.review_history(id)?;
+            let both = serde_json::json!({ "draft": draft, "review": steps });
+            out.one(&both, |_| {
+                let mut s = describe_draft(&draft);
+                for step in &steps {
+                    s.push_str(&format!(
+                        "  review: {} by {} at {}{}\n",
+                        step.step,
+                        step.by,
+                        step.at.format("%Y-%m-%d %H:%M"),
+                        step.remarks
+                            .as_ref()
+                            .map(|r| format!(": {r}"))
+                            .unwrap_or_default()
+                    ));
+                }
+                s
+            })
+        }
+        ReviewCmd::Approve { id } => {
+            let draft = host.approve_draft(id)?;
+            out.one(&draft, describe_draft)
+        }
+        ReviewCmd::Reject { id, remarks } => {
+            let remarks = Input::default().text("--remarks", remarks)?;
+            let draft = host.reject_draft(id, &remarks)?;
+            out.one(&draft, describe_draft)
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -10,6 +10,7 @@ mod chat;
 mod demo;
 mod dispose;
 mod email;
+mod faq;
 mod init;
 mod input;
 mod logging;
@@ -129,9 +130,18 @@ enum Command {
     /// Your workbin: emails waiting for you or your group; list, show, done, save.
     #[command(subcommand)]
     Workbin(email::WorkbinCmd),
+    /// The FAQ base agents insert by /shortcut: add, list, show, update, remove, search.
+    #[command(subcommand)]
+    Faq(faq::FaqCmd),
+    /// Agents' and groups' signatures: add, list, remove, default.
+    #[command(subcommand)]
+    Signature(faq::SignatureCmd),
     /// Attachments of emails: get one's bytes by its id.
     #[command(subcommand)]
     Attachment(email::AttachmentCmd),
+    /// QA review of outbound email: list the queue, show, approve, reject with remarks.
+    #[command(subcommand)]
+    Review(email::ReviewCmd),
     /// Chat: your state, accept, reject, send, end, log, list; simulate a day.
     #[command(subcommand)]
     Chat(chat::ChatCmd),
@@ -277,6 +287,9 @@ fn execute(cli: Cli) -> Result<()> {
         Command::Email(cmd) => email::email(&open(&config)?, cmd, &out),
         Command::Workbin(cmd) => email::workbin(&open(&config)?, cmd, &out),
         Command::Attachment(cmd) => email::attachment(&open(&config)?, cmd, &out),
+        Command::Review(cmd) => email::review(&open(&config)?, cmd, &out),
+        Command::Faq(cmd) => faq::faq(&open(&config)?, cmd, &out),
+        Command::Signature(cmd) => faq::signature_cmd(&open(&config)?, cmd, &out),
         Command::Chat(chat::ChatCmd::Simulate(args)) => chat::simulate_cmd(args, &out),
         Command::Chat(cmd) => chat::run(&open(&config)?, cmd, &out),
         Command::Completions { shell } => {

@@ -61,6 +61,29 @@ pub struct EmailConfig {
     /// `[email.smtp]`: the server the host sends mail through, after
     /// commit. Without it the host sends nothing itself.
     pub smtp: Option<crate::email::smtp::SmtpSettings>,
+    /// `[email.review]`: whose outbound email goes to QA review first.
+    pub review: ReviewConfig,
+    /// Whether drafts may have an HTML body (sanitized with ammonia when
+    /// saved, sent as multipart/alternative with a text part made from
+    /// it). Off: drafts are text only. Default true.
+    pub rich_text: bool,
+    /// An inline image whose long side is over this many pixels is
+    /// downscaled and recompressed when attached. Default 1600.
+    pub max_image_px: u32,
+}
+
+/// `[email.review]`: whose outbound email a reviewer (`review_email`)
+/// approves before it is sent. A `notification` hook may also require
+/// review of any message by setting `review = true`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReviewConfig {
+    /// Every agent's email. Default false.
+    pub all: bool,
+    /// These agents' email.
+    pub agents: Vec<String>,
+    /// The email of these groups' members.
+    pub groups: Vec<String>,
 }
 
 impl Default for EmailConfig {
@@ -82,6 +105,9 @@ impl Default for EmailConfig {
             acknowledge: false,
             maildir_batch: 100,
             smtp: None,
+            review: ReviewConfig::default(),
+            rich_text: true,
+            max_image_px: 1600,
         }
     }
 }
@@ -118,6 +144,12 @@ impl EmailConfig {
                     "[email] blocked: `{entry}` is neither an address nor `@domain`"
                 )));
             }
+        }
+        if !(16..=20_000).contains(&self.max_image_px) {
+            return Err(Error::Config(format!(
+                "[email] max_image_px must be from 16 to 20000, not {}",
+                self.max_image_px
+            )));
         }
         if !(1..=MAX_BATCH).contains(&self.maildir_batch) {
             return Err(Error::Config(format!(

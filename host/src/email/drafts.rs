@@ -167,6 +167,8 @@ impl Runtime {
             attachments: Vec::new(),
             state: DraftState::Draft,
             follow_up: None,
+            remarks: None,
+            signature: None,
             created_at: now,
             updated_at: now,
         };
@@ -286,18 +288,141 @@ impl Runtime {
                 draft.agent
             )));
         }
-        if draft.state != DraftState::Draft {
+        if !matches!(draft.state, DraftState::Draft | DraftState::Rejected) {
             return Err(Error::Refused(format!(
-                "draft {id} was {} already",
-                draft.state.as_str()
+                "draft {id} is {} already",
+                draft.state.as_str().replace('_', " ")
             )));
         }
         Ok(draft)
     }
 
+    /// Draft `id` in the review queue, for a reviewer (`review_email`).
+    fn draft_in_review(&self, ctx: &Ctx, id: i64, action: &str) -> Result<Draft> {
+        self.require(ctx, Permission::ReviewEmail, action)?;
+        let draft = self.draft(ctx, id)?;
+        if draft.state != DraftState::InReview {
+            return Err(Error::Refused(format!(
+                "draft {id} is not waiting for review (it is {})",
+                draft.state.as_str().replace('_', " ")
+            )));
+        }
+        Ok(draft)
+    }
+
+    fn actor_name(ctx: &Ctx) -> String {
+        match ctx.actor() {
+            Actor::Agent(l) => l.clone(),
+            Actor::System => "system".to_owned(),
+        }
+    }
+
+    fn review_step(&self, draft: i64, step: &str, by: &str, remarks: Option<&str>) -> Result<()> {
+        let step = dossier_sdk::ReviewStep {
+            step: step.to_owned(),
+            by: by.to_owned(),
+            at: self.now(),
+            remarks: remarks.map(str::to_owned),
+        };
+        self.store()
+            .write("review step", |tx| tx.add_review_step(draft, &step))
+    }
+
+    /// Whether `[email.review]` sends `agent`'s email to review.
+    fn review_required(&self, agent: &str) -> Result<bool> {
+        let cfg = &self.config().email.review;
+        if cfg.all || cfg.agents.iter().any(|a| a == agent) {
+            return Ok(true);
+        }
+        if cfg.groups.is_empty() {
+            return Ok(false);
+        }
+        let agent = self.acting_agent(agent)?;
+        Ok(agent.groups.iter().any(|g| cfg.groups.contains(g)))
+    }
+
+    /// Puts `draft` in the review queue (`why` says what required it).
+    fn submit_for_review(&self, mut draft: Draft, why: &str) -> Result<Draft> {
+        draft.state = DraftState::InReview;
+        draft.updated_at = self.now();
+        let by = draft.agent.clone();
+        let id = draft.id;
+        self.store().write("submit for review", |tx| {
+            tx.update_draft(&draft)?;
+            tx.workbin_done_for_draft(id, &by, draft.updated_at)
+        })?;
+        self.review_step(id, "submitted", &by, Some(why))?;
+        Ok(draft)
+    }
+
+    /// Drafts waiting for review, oldest first (needs `review_email`).
+    pub(crate) fn review_queue(&self, ctx: &Ctx) -> Result<Vec<Draft>> {
+        self.require(ctx, Permission::ReviewEmail, "read the review queue")?;
+        self.store().read(|tx| tx.review_queue())
+    }
+
+    /// Draft `id`'s review record: submitted, rejected (with remarks),
+    /// edited, approved, sent, each with who and when.
+    pub(crate) fn review_history(
+        &self,
+        ctx: &Ctx,
+        id: i64,
+    ) -> Result<Vec<dossier_sdk::ReviewStep>> {
+        self.draft(ctx, id)?;
+        self.store().read(|tx| tx.review_steps(id))
+    }
+
+    /// Sends draft `id` back to its agent with `remarks`; it shows as
+    /// rejected, with the remarks, in their workbin.
+    pub(crate) fn reject_draft(&self, ctx: &Ctx, id: i64, remarks: &str) -> Result<Draft> {
+        let mut draft = self.draft_in_review(ctx, id, "reject email in review")?;
+        let by = Self::actor_name(ctx);
+        draft.state = DraftState::Rejected;
+        draft.remarks = Some(remarks.to_owned());
+        draft.updated_at = self.now();
+        let reason = format!("rejected by {by}: {remarks}");
+        self.store().write("reject draft", |tx| {
+            tx.update_draft(&draft)?;
+            tx.insert_workbin(&NewWorkbinItem {
+                agent: Some(&draft.agent),
+                group: None,
+                case_number: draft.case_number,
+                follow_up: None,
+                draft: Some(id),
+                reason: &reason,
+                at: draft.updated_at,
+            })?;
+            Ok(())
+        })?;
+        self.review_step(id, "rejected", &by, Some(remarks))?;
+        Ok(draft)
+    }
+
+    /// Approves draft `id`, which is then sent (its `notification` hooks
+    /// run on that send, as `system` on the agent's behalf).
+    pub(crate) fn approve_draft(self: &Arc<Self>, ctx: &Ctx, id: i64) -> Result<Draft> {
+        let draft = self.draft_in_review(ctx, id, "approve email in review")?;
+        let by = Self::actor_name(ctx);
+        self.review_step(id, "approved", &by, None)?;
+        let system = crate::runtime::system(self);
+        let sent = self.deliver_draft(&system, draft, true)?;
+        self.review_step(id, "sent", &by, None)?;
+        Ok(sent)
+    }
+
     /// Edits draft `id` (its own agent only, while it is a draft).
     pub(crate) fn edit_draft(&self, ctx: &Ctx, id: i64, change: DraftChange) -> Result<Draft> {
-        let mut draft = self.own_open_draft(ctx, id, "edit it")?;
+        let in_review = self
+            .store()
+            .read(|tx| tx.draft(id))?
+            .is_some_and(|d| d.state == DraftState::InReview);
+        let mut draft = if in_review {
+            let d = self.draft_in_review(ctx, id, "edit email in review")?;
+            self.review_step(id, "edited", &Self::actor_name(ctx), None)?;
+            d
+        } else {
+            self.own_open_draft(ctx, id, "edit it")?
+        };
         if let Some(from) = change.from {
             draft.from = Some(from);
         }
@@ -316,8 +441,21 @@ impl Runtime {
         if let Some(body) = change.body {
             draft.body = body;
         }
+        if let Some(signature) = change.signature {
+            draft.signature = signature;
+        }
         if let Some(html) = change.html {
-            draft.html = html;
+            draft.html = match html {
+                Some(_) if !self.config().email.rich_text => {
+                    return Err(Error::input(
+                        "html",
+                        "rich text is off ([email] rich_text = false): this draft takes text only",
+                    ));
+                }
+                // Sanitized when saved: what the draft keeps is safe to show.
+                Some(h) => Some(super::parse::html::sanitize(&h)),
+                None => None,
+            };
         }
         draft.updated_at = self.now();
         self.store()
@@ -356,9 +494,94 @@ impl Runtime {
                 size: bytes.len() as u64,
                 blob: Some(blob),
                 refused: None,
+                content_id: None,
             });
             tx.update_draft(&draft)
         })?;
+        Ok(draft)
+    }
+
+    /// Adds an image shown inside the draft's HTML body: at most 10 MB; a
+    /// picture whose long side is over `[email] max_image_px` is
+    /// downscaled and recompressed. Its `<img src="cid:…" alt="…">` goes
+    /// where the HTML names `cid:NAME` already, else at the end; the alt
+    /// text and its place are kept. Needs `[email] rich_text`.
+    pub(crate) fn attach_inline_image(
+        &self,
+        ctx: &Ctx,
+        id: i64,
+        name: &str,
+        bytes: &[u8],
+        alt: &str,
+    ) -> Result<Draft> {
+        let mut draft = self.own_open_draft(ctx, id, "add images to it")?;
+        if !self.config().email.rich_text {
+            return Err(Error::input(
+                "image",
+                "rich text is off ([email] rich_text = false): images need an HTML body",
+            ));
+        }
+        if bytes.len() > MAX_INLINE_IMAGE {
+            return Err(Error::input(
+                "image",
+                format!(
+                    "`{name}` is {:.1} MB; an inline image may be at most {} MB",
+                    bytes.len() as f64 / (1024.0 * 1024.0),
+                    MAX_INLINE_IMAGE / (1024 * 1024)
+                ),
+            ));
+        }
+        let (bytes, content_type) = fit_image(name, bytes, self.config().email.max_image_px)?;
+        let content_id = format!(
+            "{}.{}@dossier",
+            name.replace(|c: char| !c.is_ascii_alphanumeric() && c != '.', "-"),
+            draft.attachments.len()
+        );
+        let img = format!(
+            "<img src=\"cid:{content_id}\" alt=\"{}\">",
+            alt.replace('&', "&amp;")
+                .replace('"', "&quot;")
+                .replace('<', "&lt;")
+        );
+        let html = draft.html.take().unwrap_or_default();
+        let placeholder = format!("cid:{name}");
+        let html = if html.contains(&placeholder) {
+            html.replace(&placeholder, &format!("cid:{content_id}"))
+        } else {
+            format!("{html}<p>{img}</p>")
+        };
+        draft.html = Some(super::parse::html::sanitize(&html));
+        draft.updated_at = self.now();
+        self.store().write("attach image to draft", |tx| {
+            let blob = self.blobs().put(&bytes)?;
+            tx.add_blob_ref(&blob, "draft", id)?;
+            draft.attachments.push(Attachment {
+                name: name.to_owned(),
+                content_type: content_type.clone(),
+                size: bytes.len() as u64,
+                blob: Some(blob),
+                refused: None,
+                content_id: Some(content_id.clone()),
+            });
+            tx.update_draft(&draft)
+        })?;
+        Ok(draft)
+    }
+
+    /// Expands the FAQ shortcuts (`/shortcut`) in draft `id`'s text: each
+    /// becomes its entry's text, or its link, as `mode` says; unknown
+    /// `/words` stay as typed.
+    pub(crate) fn expand_draft_faq(
+        &self,
+        ctx: &Ctx,
+        id: i64,
+        mode: dossier_sdk::ExpandMode,
+    ) -> Result<Draft> {
+        let mut draft = self.own_open_draft(ctx, id, "insert FAQ entries in it")?;
+        draft.body = self.expand_shortcuts(&draft.body, mode)?;
+        draft.updated_at = self.now();
+        self.store()
+            .write("expand draft", |tx| tx.update_draft(&draft))?;
         Ok(draft)
     }
 
@@ -444,8 +667,19 @@ impl Runtime {
 
     /// Sends draft `id`: see the module docs. Refused, with the draft left
     /// as it was, when From or To is missing or an address is malformed.
+    /// When `[email.review]` covers the agent, or a `notification` hook
+    /// sets `review`, the draft goes to the review queue instead.
     pub(crate) fn send_draft(self: &Arc<Self>, ctx: &Ctx, id: i64) -> Result<Draft> {
-        let mut draft = self.own_open_draft(ctx, id, "send it")?;
+        let draft = self.own_open_draft(ctx, id, "send it")?;
+        if self.review_required(&draft.agent)? {
+            self.check_sendable(&draft)?;
+            return self.submit_for_review(draft, "[email.review] covers this agent");
+        }
+        self.deliver_draft(ctx, draft, false)
+    }
+
+    fn check_sendable(&self, draft: &Draft) -> Result<Mailbox> {
+        let id = draft.id;
         let missing = |field: &str| Error::InvalidNotification {
             field: field.to_owned(),
             rule: format!("is missing: draft {id} cannot be sent without it"),
@@ -462,6 +696,38 @@ impl Runtime {
                 "this store sends no mail: configure [email.smtp] in dossier.toml".into(),
             ));
         }
+        Ok(from)
+    }
+
+    /// The send itself (after review when `approved`).
+    fn deliver_draft(
+        self: &Arc<Self>,
+        ctx: &Ctx,
+        mut draft: Draft,
+        approved: bool,
+    ) -> Result<Draft> {
+        let id = draft.id;
+        let from = self.check_sendable(&draft)?;
+        if let Some(html) = &draft.html
+            && draft.body.trim().is_empty()
+        {
+            // The text part of multipart/alternative, made from the HTML.
+            draft.body = super::parse::html::to_text(html);
+        }
+        // The signature, inserted on send and never twice.
+        let group = self
+            .read(|tx, schema| tx.get_case(schema, draft.case_number))?
+            .group;
+        if let Some(sig) =
+            self.signature_for(&draft.agent, draft.signature.as_deref(), group.as_deref())?
+        {
+            draft.body = super::signatures::insert_signature_once(&draft.body, &sig.text);
+            if let (Some(html), Some(sig_html)) = (&draft.html, &sig.html)
+                && !html.contains(sig_html.as_str())
+            {
+                draft.html = Some(format!("{html}<div class=\"signature\">{sig_html}</div>"));
+            }
+        }
         let token = self.thread_token(ctx, draft.case_number)?;
         let (mut headers, references) = self.draft_headers(ctx, &draft)?;
         let cause = match draft.kind {
@@ -473,8 +739,8 @@ impl Runtime {
         } else {
             Audience::Customer
         };
-        self.transaction("send draft", || {
-            let sent = self.notify(
+        let held = self.transaction("send draft", || {
+            let sent = self.notify_as(
                 ctx,
                 Notification {
                     case_number: Some(draft.case_number),
@@ -495,7 +761,12 @@ impl Runtime {
                     signature: None,
                     review: false,
                 },
+                approved,
             )?;
+            if sent.review && !approved {
+                // A hook asked for review: nothing was queued.
+                return Ok(true);
+            }
             // What went out, as the hooks left it.
             headers.from = sent.from.clone();
             headers.to = sent.to.clone();
@@ -526,8 +797,12 @@ impl Runtime {
                 }
                 tx.update_draft(&draft)?;
                 tx.workbin_done_for_draft(id, &by, draft.updated_at)
-            })
+            })?;
+            Ok(false)
         })?;
+        if held {
+            return self.submit_for_review(draft, "a notification hook requires review");
+        }
         Ok(draft)
     }
 
@@ -690,6 +965,46 @@ impl Runtime {
             )
         })
     }
+}
+
+/// The largest inline image accepted, in bytes (10 MB).
+pub(crate) const MAX_INLINE_IMAGE: usize = 10 * 1024 * 1024;
+
+/// `bytes` as an image whose long side is at most `max_px`: unchanged when
+/// it is already, else downscaled and recompressed in its own format.
+/// Returns the bytes and their MIME type.
+fn fit_image(name: &str, bytes: &[u8], max_px: u32) -> Result<(Vec<u8>, String)> {
+    let bad = |e: image::ImageError| {
+        Error::input(
+            "image",
+            format!("`{name}` is not an image this host reads (PNG, JPEG): {e}"),
+        )
+    };
+    let format = image::guess_format(bytes).map_err(bad)?;
+    let content_type = match format {
+        image::ImageFormat::Png => "image/png",
+        image::ImageFormat::Jpeg => "image/jpeg",
+        other => {
+            return Err(Error::input(
+                "image",
+                format!("`{name}` is {other:?}; inline images may be PNG or JPEG"),
+            ));
+        }
+    };
+    let picture = image::load_from_memory_with_format(bytes, format).map_err(bad)?;
+    if picture.width().max(picture.height()) <= max_px {
+        return Ok((bytes.to_vec(), content_type.to_owned()));
+    }
+    let smaller = picture.resize(max_px, max_px, image::imageops::FilterType::Triangle);
+    let mut out = std::io::Cursor::new(Vec::new());
+    match format {
+        image::ImageFormat::Jpeg => {
+            let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85);
+            smaller.write_with_encoder(encoder).map_err(bad)?;
+        }
+        _ => smaller.write_to(&mut out, format).map_err(bad)?,
+    }
+    Ok((out.into_inner(), content_type.to_owned()))
 }
 
 /// What marks a consultation note, so that ingest files the colleague's

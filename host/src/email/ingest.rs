@@ -227,6 +227,7 @@ impl Ingest<'_> {
                 size: a.bytes.len() as u64,
                 blob: None,
                 refused: (a.bytes.len() > MAX_ATTACHMENT).then(|| too_large(a.bytes.len())),
+                content_id: None,
             })
             .collect()
     }

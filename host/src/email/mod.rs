@@ -3,9 +3,11 @@
 
 pub(crate) mod address;
 pub(crate) mod drafts;
+pub(crate) mod faq;
 pub(crate) mod ingest;
 pub(crate) mod parse;
 pub(crate) mod send;
+pub(crate) mod signatures;
 pub(crate) mod smtp;
 pub(crate) mod thread;
 pub(crate) mod workbin;

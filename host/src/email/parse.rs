@@ -23,7 +23,7 @@
 //! charset detection.
 
 mod charset;
-mod html;
+pub(crate) mod html;
 #[cfg(test)]
 mod tests;
 

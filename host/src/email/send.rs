@@ -20,7 +20,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use dossier_sdk::{Cause, Event, Mailbox, Notification};
 
-use super::smtp::{self, Failure, OutgoingAttachment, OutgoingEmail, SmtpSettings};
+use super::smtp::{self, Failure, InlineImage, OutgoingAttachment, OutgoingEmail, SmtpSettings};
 use crate::config::TokenPlace;
 use crate::error::{Error, Result};
 use crate::events::Ctx;
@@ -174,17 +174,26 @@ impl Runtime {
             _ => {}
         }
         let mut attachments = Vec::new();
+        let mut inline = Vec::new();
         for a in &n.attachments {
             let Some(blob) = &a.blob else { continue };
-            attachments.push(OutgoingAttachment {
-                name: a.name.clone(),
-                content_type: a.content_type.clone(),
-                bytes: if with_bytes {
-                    self.blobs().get(blob)?
-                } else {
-                    Vec::new()
-                },
-            });
+            let bytes = if with_bytes {
+                self.blobs().get(blob)?
+            } else {
+                Vec::new()
+            };
+            match (&a.content_id, &n.html) {
+                (Some(cid), Some(_)) => inline.push(InlineImage {
+                    content_id: cid.clone(),
+                    content_type: a.content_type.clone(),
+                    bytes,
+                }),
+                _ => attachments.push(OutgoingAttachment {
+                    name: a.name.clone(),
+                    content_type: a.content_type.clone(),
+                    bytes,
+                }),
+            }
         }
         let text = match &n.signature {
             Some(sig) if !sig.is_empty() && !n.body.contains(sig.as_str()) => {
@@ -202,7 +211,7 @@ impl Runtime {
             text,
             html: n.html.clone(),
             attachments,
-            inline: Vec::new(),
+            inline,
             message_id: n.message_id.clone().unwrap_or_default(),
             in_reply_to: n.in_reply_to.clone(),
             references: n.references.clone(),

@@ -8,7 +8,7 @@
 
 use std::sync::mpsc::Receiver;
 
-use dossier_sdk::Interaction;
+use dossier_sdk::{ExpandMode, Interaction};
 
 use super::Host;
 use crate::chat::{
@@ -49,14 +49,29 @@ impl Host {
     /// back.
     pub fn chat_message(&self, chat: i64, text: impl Into<String>) -> Result<ChatMessage> {
         self.rt
-            .chat_message(&self.ctx()?, chat, Sender::Agent, text.into())
+            .chat_message(&self.ctx()?, chat, Sender::Agent, text.into(), None)
+    }
+
+    /// [`Host::chat_message`] with FAQ answers inserted by shortcut: each
+    /// `/shortcut` naming an entry of the FAQ base becomes the entry's text
+    /// ([`ExpandMode::Text`]) or link ([`ExpandMode::Link`]; its text when
+    /// it has none), as [`Host::expand_faq`] does, before the length is
+    /// checked (a refusal gives back the text as typed).
+    pub fn chat_message_with_faq(
+        &self,
+        chat: i64,
+        text: impl Into<String>,
+        mode: ExpandMode,
+    ) -> Result<ChatMessage> {
+        self.rt
+            .chat_message(&self.ctx()?, chat, Sender::Agent, text.into(), Some(mode))
     }
 
     /// The customer writes (the chat server calls this, as `system`), from
     /// arrival until the chat ends. Same length rule as agents.
     pub fn customer_message(&self, chat: i64, text: impl Into<String>) -> Result<ChatMessage> {
         self.rt
-            .chat_message(&self.ctx()?, chat, Sender::Customer, text.into())
+            .chat_message(&self.ctx()?, chat, Sender::Customer, text.into(), None)
     }
 
     /// The acting agent is typing in their active chat: the customer's

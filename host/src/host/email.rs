@@ -154,6 +154,27 @@ impl Host {
             .attach_to_draft(&self.ctx()?, id, name, content_type, bytes)
     }
 
+    /// Adds an image shown inside a draft's HTML body (at most 10 MB;
+    /// downscaled and recompressed when its long side is over `[email]
+    /// max_image_px`), with its alt text; it goes where the HTML names
+    /// `cid:NAME`, else at the end.
+    pub fn attach_inline_image(
+        &self,
+        id: i64,
+        name: &str,
+        bytes: &[u8],
+        alt: &str,
+    ) -> Result<Draft> {
+        self.rt
+            .attach_inline_image(&self.ctx()?, id, name, bytes, alt)
+    }
+
+    /// Expands the FAQ shortcuts (`/shortcut`) in a draft's text into
+    /// their entries' text or link, as `mode` says.
+    pub fn expand_draft_faq(&self, id: i64, mode: dossier_sdk::ExpandMode) -> Result<Draft> {
+        self.rt.expand_draft_faq(&self.ctx()?, id, mode)
+    }
+
     /// Keeps a draft on its case as a saved message (`email_saved`), not sent.
     pub fn save_draft(&self, id: i64) -> Result<Draft> {
         self.rt.save_draft(&self.ctx()?, id)
@@ -201,5 +222,30 @@ impl Host {
     /// customer never sees it. Returns the note recording the question.
     pub fn consult(&self, email: FollowUpId, colleague: &str, question: &str) -> Result<FollowUp> {
         self.rt.consult(&self.ctx()?, email, colleague, question)
+    }
+
+    /// Drafts waiting for QA review, oldest first (needs `review_email`).
+    pub fn review_queue(&self) -> Result<Vec<Draft>> {
+        self.rt.review_queue(&self.ctx()?)
+    }
+
+    /// A draft's review record: each step (submitted, rejected with
+    /// remarks, edited, approved, sent) with who and when.
+    pub fn review_history(&self, id: i64) -> Result<Vec<dossier_sdk::ReviewStep>> {
+        self.rt.review_history(&self.ctx()?, id)
+    }
+
+    /// Approves a draft in review: it is sent (the `notification` hooks
+    /// run on that send). Needs `review_email`. A reviewer may
+    /// [`edit_draft`](Host::edit_draft) before approving.
+    pub fn approve_draft(&self, id: i64) -> Result<Draft> {
+        self.rt.approve_draft(&self.ctx()?, id)
+    }
+
+    /// Sends a draft in review back to its agent with `remarks`; it shows
+    /// as rejected in their workbin, and is reviewed again when resent.
+    /// Needs `review_email`.
+    pub fn reject_draft(&self, id: i64, remarks: &str) -> Result<Draft> {
+        self.rt.reject_draft(&self.ctx()?, id, remarks)
     }
 }

@@ -6,6 +6,7 @@
 mod agents;
 mod chat;
 mod email;
+mod faq;
 mod interact;
 mod scripting;
 

@@ -20,6 +20,8 @@ struct Notify {
     notification: Option<Notification>,
     /// Whether the host sends mail itself (`[email.smtp]`).
     sends: bool,
+    /// Whether a reviewer approved it (a hook's `review` no longer holds it).
+    approved: bool,
 }
 
 impl Step for Notify {
@@ -70,6 +72,7 @@ impl Step for Notify {
 
     fn finish(self, rt: &Arc<Runtime>, ctx: &Ctx, event: Option<Event>) -> Result<Notification> {
         match event {
+            Some(Event::Notification(n)) if n.review && !self.approved => Ok(n),
             Some(Event::Notification(n)) => Ok(rt.queue_mail(ctx, n)?.0),
             _ => Err(Error::Refused(
                 "internal error: a notification lost its event".into(),
@@ -86,11 +89,23 @@ impl Runtime {
         ctx: &Ctx,
         notification: Notification,
     ) -> Result<Notification> {
+        self.notify_as(ctx, notification, false)
+    }
+
+    /// [`Runtime::notify`]; a notification with `review` set is checked
+    /// and returned, not queued, unless `approved` (a reviewer approved it).
+    pub(crate) fn notify_as(
+        self: &Arc<Self>,
+        ctx: &Ctx,
+        notification: Notification,
+        approved: bool,
+    ) -> Result<Notification> {
         self.run(
             ctx,
             Notify {
                 notification: Some(notification),
                 sends: self.config().email.smtp.is_some(),
+                approved,
             },
         )
     }

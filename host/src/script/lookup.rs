@@ -1,6 +1,6 @@
 //! Reads scripts make beyond the record in hand: finding customers by phone,
 //! email, account or an indexed field, and paging through a case's
-//! follow-ups or a customer's cases.
+//! follow-ups or a customer's cases, and reading the FAQ base.
 //!
 //! Every read goes through the context of the event the hook serves, so it
 //! sees the transaction's own uncommitted rows. Options come as an object
@@ -75,6 +75,30 @@ pub(crate) fn register(module: &mut Module) {
         cases(CustomerId(id), options)
     });
 
+    reg(
+        "faq",
+        &["shortcut: &str", "?"],
+        "The FAQ entry with this shortcut (with or without its `/`, any case) as a map:\n`shortcut`, `title`, `body`, `link` (`()` when it has none), `created_at`, `updated_at`;\nor `()` when there is none.",
+    )
+    .set_into_module(module, |shortcut: &str| -> RhaiResult<Dynamic> {
+        match host_read(|ctx| ctx.rt().faq_find(shortcut))? {
+            Some(entry) => faq_map(&entry),
+            None => Ok(Dynamic::UNIT),
+        }
+    });
+
+    reg(
+        "faq_search",
+        &["words: &str", "Array"],
+        "The FAQ entries holding every word of `words` in their title or body, best first\n(at most 20), as `faq` returns them. Words are matched as words, never as search syntax.",
+    )
+    .set_into_module(module, |words: &str| -> RhaiResult<Array> {
+        host_read(|ctx| ctx.rt().faq_search(words, 20))?
+            .iter()
+            .map(faq_map)
+            .collect()
+    });
+
     FuncRegistration::new("follow_ups")
         .in_global_namespace()
         .with_params_info(["c: &mut Case", "options: Map", "Array"])
@@ -101,6 +125,11 @@ pub(crate) fn register(module: &mut Module) {
             module,
             |h: &mut Rec<dossier_sdk::Customer>, options: Map| cases(h.read(|c| c.id), options),
         );
+}
+
+/// An FAQ entry as the map scripts get.
+fn faq_map(entry: &dossier_sdk::FaqEntry) -> RhaiResult<Dynamic> {
+    rhai::serde::to_dynamic(entry).map_err(|e| script_error(format!("faq: {e}")))
 }
 
 /// A value a query compares with, as text.

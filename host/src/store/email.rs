@@ -2,7 +2,7 @@
 //! with what it became), the blob references, and the workbins.
 
 use chrono::{DateTime, Utc};
-use dossier_sdk::{CaseNumber, Draft, FollowUpId, WorkbinItem};
+use dossier_sdk::{CaseNumber, Draft, FollowUpId, ReviewStep, WorkbinItem};
 
 use crate::error::Result;
 
@@ -100,6 +100,16 @@ pub(crate) trait EmailTx {
     /// One draft.
     fn draft(&self, id: i64) -> Result<Option<Draft>>;
 
-    /// An agent's drafts still being written, oldest first.
+    /// An agent's drafts still being written (or sent back by review),
+    /// oldest first.
     fn open_drafts(&self, agent: &str) -> Result<Vec<Draft>>;
+
+    /// Drafts waiting for review, oldest first.
+    fn review_queue(&self) -> Result<Vec<Draft>>;
+
+    /// Records a review step of draft `draft`.
+    fn add_review_step(&self, draft: i64, step: &ReviewStep) -> Result<()>;
+
+    /// Draft `draft`'s review steps, in order.
+    fn review_steps(&self, draft: i64) -> Result<Vec<ReviewStep>>;
 }

@@ -14,10 +14,12 @@
 pub(crate) mod blobs;
 mod chat;
 mod email;
+mod faq;
 mod sqlite;
 
 pub(crate) use chat::{ChatAgentRow, ChatEnd, ChatTx, FeedRow};
 pub(crate) use email::{EmailTx, InboundRecord, NewWorkbinItem};
+pub(crate) use faq::FaqTx;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use dossier_sdk::{
@@ -112,6 +114,7 @@ pub(crate) trait Tx:
     + AgentTx
     + SearchTx
     + EmailTx
+    + FaqTx
     + ChatTx
 {
 }
@@ -127,6 +130,7 @@ impl<T> Tx for T where
         + AgentTx
         + SearchTx
         + EmailTx
+        + FaqTx
         + ChatTx
 {
 }

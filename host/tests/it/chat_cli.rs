@@ -104,6 +104,25 @@ fn an_agent_takes_a_chat_from_state_to_log() {
         "Sorry, Ada: it leaves today.",
     );
     assert_eq!(stdout(&out), "sent in chat 1 as ann\n");
+    json(
+        d,
+        &[
+            "faq",
+            "add",
+            "late",
+            "--title",
+            "Late orders",
+            "--body",
+            "Late orders ship first.",
+        ],
+    );
+    let sent = json(
+        d,
+        &[
+            "--as", "ann", "chat", "send", "1", "--expand", "text", "--text", "/late",
+        ],
+    );
+    assert_eq!(sent["text"], "Late orders ship first.");
     insta::assert_snapshot!(
         failure(d, &["--as", "ann", "chat", "end", "1"]),
         @"

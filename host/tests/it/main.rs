@@ -5,6 +5,7 @@ mod chat_cli;
 mod cli;
 mod conventions;
 mod email_cli;
+mod faq_cli;
 mod interact;
 mod notify_options;
 mod process;

@@ -162,6 +162,7 @@ fn attachment() -> Attachment {
         size: 2048,
         blob: Some("5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef".to_owned()),
         refused: None,
+        content_id: None,
     }
 }
 

@@ -1,7 +1,7 @@
 //! The email channel's tables: the ingest log, blob references, workbins.
 
 use chrono::{DateTime, Utc};
-use dossier_sdk::{CaseNumber, Draft, EmailHeaders, FollowUpId, WorkbinItem};
+use dossier_sdk::{CaseNumber, Draft, EmailHeaders, FollowUpId, ReviewStep, WorkbinItem};
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::SqliteTx;
@@ -46,10 +46,13 @@ struct DraftContent {
     body: String,
     html: Option<String>,
     attachments: Vec<dossier_sdk::Attachment>,
+    #[serde(default)]
+    signature: Option<String>,
 }
 
 const DRAFT_COLUMNS: &str =
-    "id, agent, case_number, kind, answers, content, state, follow_up_id, created_at, updated_at";
+    "id, agent, case_number, kind, answers, content, state, follow_up_id, created_at, updated_at,
+     remarks";
 
 fn draft_from_row(row: &Row<'_>) -> Result<Draft> {
     let content: DraftContent = from_json("draft", &row.get::<_, String>(5)?)?;
@@ -69,10 +72,12 @@ fn draft_from_row(row: &Row<'_>) -> Result<Draft> {
         body: content.body,
         html: content.html,
         attachments: content.attachments,
+        signature: content.signature,
         state: state.parse().map_err(crate::error::Error::Corrupt)?,
         follow_up: row.get::<_, Option<i64>>(7)?.map(FollowUpId),
         created_at: parse_ts(&row.get::<_, String>(8)?)?,
         updated_at: parse_ts(&row.get::<_, String>(9)?)?,
+        remarks: row.get(10)?,
     })
 }
 
@@ -86,6 +91,7 @@ fn draft_content(d: &Draft) -> String {
         body: d.body.clone(),
         html: d.html.clone(),
         attachments: d.attachments.clone(),
+        signature: d.signature.clone(),
     })
 }
 
@@ -300,7 +306,8 @@ impl EmailTx for SqliteTx<'_> {
     fn update_draft(&self, d: &Draft) -> Result<()> {
         self.conn
             .prepare_cached(
-                "UPDATE drafts SET content = ?2, state = ?3, follow_up_id = ?4, updated_at = ?5
+                "UPDATE drafts SET content = ?2, state = ?3, follow_up_id = ?4, updated_at = ?5,
+                                   remarks = ?6
                  WHERE id = ?1",
             )?
             .execute(params![
@@ -308,7 +315,8 @@ impl EmailTx for SqliteTx<'_> {
                 draft_content(d),
                 d.state.as_str(),
                 d.follow_up.map(|f| f.0),
-                ts(d.updated_at)
+                ts(d.updated_at),
+                d.remarks
             ])?;
         Ok(())
     }
@@ -325,13 +333,59 @@ impl EmailTx for SqliteTx<'_> {
 
     fn open_drafts(&self, agent: &str) -> Result<Vec<Draft>> {
         let sql = format!(
-            "SELECT {DRAFT_COLUMNS} FROM drafts WHERE agent = ?1 AND state = 'draft' ORDER BY id"
+            "SELECT {DRAFT_COLUMNS} FROM drafts WHERE agent = ?1 AND state IN ('draft', 'rejected')
+             ORDER BY id"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let mut rows = stmt.query([agent])?;
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {
             out.push(draft_from_row(row)?);
+        }
+        Ok(out)
+    }
+
+    fn review_queue(&self) -> Result<Vec<Draft>> {
+        let sql =
+            format!("SELECT {DRAFT_COLUMNS} FROM drafts WHERE state = 'in_review' ORDER BY id");
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query([])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push(draft_from_row(row)?);
+        }
+        Ok(out)
+    }
+
+    fn add_review_step(&self, draft: i64, step: &ReviewStep) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO draft_reviews (draft_id, step, by_whom, at, remarks)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                draft,
+                step.step,
+                step.by,
+                ts(step.at),
+                step.remarks
+            ])?;
+        Ok(())
+    }
+
+    fn review_steps(&self, draft: i64) -> Result<Vec<ReviewStep>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT step, by_whom, at, remarks FROM draft_reviews WHERE draft_id = ?1 ORDER BY id",
+        )?;
+        let mut rows = stmt.query([draft])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push(ReviewStep {
+                step: row.get(0)?,
+                by: row.get(1)?,
+                at: parse_ts(&row.get::<_, String>(2)?)?,
+                remarks: row.get(3)?,
+            });
         }
         Ok(out)
     }

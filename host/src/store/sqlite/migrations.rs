@@ -315,7 +315,63 @@ CREATE TABLE drafts (
 CREATE INDEX drafts_agent ON drafts(agent, state, id);
 ALTER TABLE workbin ADD COLUMN draft_id INTEGER REFERENCES drafts(id);
 "#,
-    // 8 (chat): agents' loads and states (each change to a row takes the next
+    // 8: QA review of drafts: the reviewer's last remarks, and every step.
+    r#"
+ALTER TABLE drafts ADD COLUMN remarks TEXT;
+CREATE TABLE draft_reviews (
+    id       INTEGER PRIMARY KEY,
+    draft_id INTEGER NOT NULL REFERENCES drafts(id),
+    step     TEXT NOT NULL,
+    by_whom  TEXT NOT NULL,
+    at       TEXT NOT NULL,
+    remarks  TEXT
+);
+CREATE INDEX draft_reviews_draft ON draft_reviews(draft_id, id);
+CREATE INDEX drafts_state ON drafts(state, id);
+"#,
+    // 9: the FAQ base, searched through its own FTS5 index (external
+    // content over title and body, kept in step by triggers), and the
+    // signatures of agents and groups (at most one default per owner).
+    r#"
+CREATE TABLE faq_entries (
+    id         INTEGER PRIMARY KEY,
+    shortcut   TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    title      TEXT NOT NULL,
+    body       TEXT NOT NULL,
+    link       TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE VIRTUAL TABLE faq_index USING fts5(
+    title, body, content = 'faq_entries', content_rowid = 'id',
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER faq_index_insert AFTER INSERT ON faq_entries BEGIN
+    INSERT INTO faq_index (rowid, title, body) VALUES (new.id, new.title, new.body);
+END;
+CREATE TRIGGER faq_index_delete AFTER DELETE ON faq_entries BEGIN
+    INSERT INTO faq_index (faq_index, rowid, title, body)
+    VALUES ('delete', old.id, old.title, old.body);
+END;
+CREATE TRIGGER faq_index_update AFTER UPDATE OF title, body ON faq_entries BEGIN
+    INSERT INTO faq_index (faq_index, rowid, title, body)
+    VALUES ('delete', old.id, old.title, old.body);
+    INSERT INTO faq_index (rowid, title, body) VALUES (new.id, new.title, new.body);
+END;
+CREATE TABLE signatures (
+    id         INTEGER PRIMARY KEY,
+    owner_kind TEXT NOT NULL CHECK (owner_kind IN ('agent', 'group')),
+    owner      TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    text       TEXT NOT NULL,
+    html       TEXT,
+    is_default INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    UNIQUE (owner_kind, owner, name)
+);
+CREATE UNIQUE INDEX signatures_one_default ON signatures(owner_kind, owner) WHERE is_default;
+"#,
+    // 10: chat. Agents' loads and states (each change to a row takes the next
     // `rev`, so a routing cache asks for what changed since it last looked)
     // and their history; chats with their offer, deadline and log; the
     // transcript (append-only, like follow-ups); the push feed.

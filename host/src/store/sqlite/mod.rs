@@ -11,6 +11,7 @@ mod cases;
 mod chat;
 mod customers;
 mod email;
+mod faq;
 mod fields;
 mod follow_ups;
 mod interactions;

@@ -10,7 +10,7 @@ use crate::store::{SearchFilter, SearchHit, SearchTx, Viewer};
 
 /// `terms` as an FTS5 query: every term must appear, each quoted so that no
 /// input is read as FTS5 syntax (`"` doubled inside a term).
-fn match_expression(terms: &[String]) -> String {
+pub(super) fn match_expression(terms: &[String]) -> String {
     terms
         .iter()
         .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))

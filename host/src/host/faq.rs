@@ -1,0 +1,106 @@
+//! The facade's FAQ base and signature operations (the work is in
+//! `crate::email::faq` and `crate::email::signatures`).
+
+use dossier_sdk::{ExpandMode, FaqChange, FaqEntry, NewFaqEntry, Signature, SignatureOwner};
+
+use super::Host;
+use crate::error::Result;
+
+impl Host {
+    /// Adds an FAQ entry. Needs `manage_faq` (supervisors and admins by
+    /// default). The shortcut (ASCII letters, digits, `-`, `_`; a leading
+    /// `/` is dropped) must be unique ignoring case; title and body must not
+    /// be blank; the link, if any, must be an `http`, `https` or `mailto`
+    /// URL.
+    pub fn faq_add(&self, new: NewFaqEntry) -> Result<FaqEntry> {
+        self.rt.faq_add(&self.ctx()?, new)
+    }
+
+    /// Every FAQ entry, by shortcut. Open to every agent.
+    pub fn faq_list(&self) -> Result<Vec<FaqEntry>> {
+        self.ctx()?;
+        self.rt.faq_list()
+    }
+
+    /// The FAQ entry `shortcut` (with or without `/`, any case), or
+    /// `Error::Refused` naming it when there is none.
+    pub fn faq_entry(&self, shortcut: &str) -> Result<FaqEntry> {
+        self.ctx()?;
+        self.rt.faq_entry(shortcut)
+    }
+
+    /// Changes an FAQ entry's title, body or link. Needs `manage_faq`.
+    pub fn faq_update(&self, shortcut: &str, change: FaqChange) -> Result<FaqEntry> {
+        self.rt.faq_update(&self.ctx()?, shortcut, change)
+    }
+
+    /// Removes an FAQ entry and returns it. Needs `manage_faq`.
+    pub fn faq_remove(&self, shortcut: &str) -> Result<FaqEntry> {
+        self.rt.faq_remove(&self.ctx()?, shortcut)
+    }
+
+    /// The FAQ entries holding every word of `words` in their title or
+    /// body, best first (bm25; a word in the title counts twice), at most
+    /// `limit` (1 to 100). Words are matched as words, never read as
+    /// search syntax.
+    pub fn faq_search(&self, words: &str, limit: u32) -> Result<Vec<FaqEntry>> {
+        self.ctx()?;
+        self.rt.faq_search(words, limit)
+    }
+
+    /// `text` with each `/shortcut` that names an FAQ entry replaced by the
+    /// entry's body ([`ExpandMode::Text`]) or its link
+    /// ([`ExpandMode::Link`], the body for an entry without one). A token
+    /// starts the text or follows whitespace and ends at the end,
+    /// whitespace or punctuation; other `/words` (`/etc/passwd`) are kept.
+    pub fn expand_faq(&self, text: &str, mode: ExpandMode) -> Result<String> {
+        self.ctx()?;
+        self.rt.expand_shortcuts(text, mode)
+    }
+
+    /// Adds a signature to an agent or group; `default` makes it the
+    /// owner's default (an owner's first signature always is). An agent
+    /// manages their own; another's, or a group's, needs `manage_agents`.
+    /// The HTML is sanitized (ammonia).
+    pub fn add_signature(
+        &self,
+        owner: &SignatureOwner,
+        name: &str,
+        text: &str,
+        html: Option<&str>,
+        default: bool,
+    ) -> Result<Signature> {
+        self.rt
+            .add_signature(&self.ctx()?, owner, name, text, html, default)
+    }
+
+    /// An agent's or group's signatures, by name.
+    pub fn signatures(&self, owner: &SignatureOwner) -> Result<Vec<Signature>> {
+        self.ctx()?;
+        self.rt.signatures(owner)
+    }
+
+    /// Removes a signature and returns it (same permission as adding).
+    pub fn remove_signature(&self, owner: &SignatureOwner, name: &str) -> Result<Signature> {
+        self.rt.remove_signature(&self.ctx()?, owner, name)
+    }
+
+    /// Makes signature `name` its owner's default (kept with the agent's
+    /// profile; same permission as adding).
+    pub fn set_default_signature(&self, owner: &SignatureOwner, name: &str) -> Result<Signature> {
+        self.rt.set_default_signature(&self.ctx()?, owner, name)
+    }
+
+    /// The signature `agent` signs with: `name` among the agent's, else
+    /// among `group`'s (an error when neither has it); with no name, the
+    /// agent's default, else the group's default, else `None`.
+    pub fn signature_for(
+        &self,
+        agent: &str,
+        name: Option<&str>,
+        group: Option<&str>,
+    ) -> Result<Option<Signature>> {
+        self.ctx()?;
+        self.rt.signature_for(agent, name, group)
+    }
+}

@@ -1,0 +1,225 @@
+//! The FAQ base (`faq_entries`, searched through the FTS5 table
+//! `faq_index` the triggers of its migration keep in step) and the
+//! signatures.
+
+use dossier_sdk::{FaqEntry, Signature, SignatureOwner};
+use rusqlite::{OptionalExtension, Row, params};
+
+use super::SqliteTx;
+use super::search::match_expression;
+use crate::error::{Error, Result};
+use crate::store::{FaqTx, parse_ts, ts};
+
+const FAQ_COLUMNS: &str = "shortcut, title, body, link, created_at, updated_at";
+
+fn faq_from_row(row: &Row<'_>) -> Result<FaqEntry> {
+    Ok(FaqEntry {
+        shortcut: row.get(0)?,
+        title: row.get(1)?,
+        body: row.get(2)?,
+        link: row.get(3)?,
+        created_at: parse_ts(&row.get::<_, String>(4)?)?,
+        updated_at: parse_ts(&row.get::<_, String>(5)?)?,
+    })
+}
+
+const SIGNATURE_COLUMNS: &str = "owner_kind, owner, name, text, html, is_default, created_at";
+
+fn signature_from_row(row: &Row<'_>) -> Result<Signature> {
+    let kind: String = row.get(0)?;
+    let name: String = row.get(1)?;
+    let owner = match kind.as_str() {
+        "agent" => SignatureOwner::Agent(name),
+        "group" => SignatureOwner::Group(name),
+        other => {
+            return Err(Error::Corrupt(format!(
+                "signatures: unknown owner kind `{other}`"
+            )));
+        }
+    };
+    Ok(Signature {
+        owner,
+        name: row.get(2)?,
+        text: row.get(3)?,
+        html: row.get(4)?,
+        is_default: row.get(5)?,
+        created_at: parse_ts(&row.get::<_, String>(6)?)?,
+    })
+}
+
+impl SqliteTx<'_> {
+    fn faq_rows(&self, sql: &str, params: impl rusqlite::Params) -> Result<Vec<FaqEntry>> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let mut rows = stmt.query(params)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push(faq_from_row(row)?);
+        }
+        Ok(out)
+    }
+
+    fn signature_rows(&self, sql: &str, params: impl rusqlite::Params) -> Result<Vec<Signature>> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let mut rows = stmt.query(params)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push(signature_from_row(row)?);
+        }
+        Ok(out)
+    }
+
+    fn clear_default(&self, owner: &SignatureOwner) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE signatures SET is_default = 0
+                 WHERE owner_kind = ?1 AND owner = ?2 AND is_default",
+            )?
+            .execute(params![owner.kind(), owner.name()])?;
+        Ok(())
+    }
+}
+
+impl FaqTx for SqliteTx<'_> {
+    fn insert_faq(&self, e: &FaqEntry) -> Result<bool> {
+        let n = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO faq_entries (shortcut, title, body, link, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (shortcut) DO NOTHING",
+            )?
+            .execute(params![
+                e.shortcut,
+                e.title,
+                e.body,
+                e.link,
+                ts(e.created_at),
+                ts(e.updated_at)
+            ])?;
+        Ok(n == 1)
+    }
+
+    fn faq(&self, shortcut: &str) -> Result<Option<FaqEntry>> {
+        let sql = format!("SELECT {FAQ_COLUMNS} FROM faq_entries WHERE shortcut = ?1");
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let row = stmt
+            .query_row([shortcut], |r| Ok(faq_from_row(r)))
+            .optional()?;
+        row.transpose()
+    }
+
+    fn list_faq(&self) -> Result<Vec<FaqEntry>> {
+        let sql = format!("SELECT {FAQ_COLUMNS} FROM faq_entries ORDER BY shortcut");
+        self.faq_rows(&sql, [])
+    }
+
+    fn update_faq(&self, e: &FaqEntry) -> Result<bool> {
+        let n = self
+            .conn
+            .prepare_cached(
+                "UPDATE faq_entries SET title = ?2, body = ?3, link = ?4, updated_at = ?5
+                 WHERE shortcut = ?1",
+            )?
+            .execute(params![
+                e.shortcut,
+                e.title,
+                e.body,
+                e.link,
+                ts(e.updated_at)
+            ])?;
+        Ok(n == 1)
+    }
+
+    fn delete_faq(&self, shortcut: &str) -> Result<bool> {
+        let n = self
+            .conn
+            .prepare_cached("DELETE FROM faq_entries WHERE shortcut = ?1")?
+            .execute([shortcut])?;
+        Ok(n == 1)
+    }
+
+    fn search_faq(&self, terms: &[String], limit: u32) -> Result<Vec<FaqEntry>> {
+        let sql = "SELECT f.shortcut, f.title, f.body, f.link, f.created_at, f.updated_at
+             FROM faq_index JOIN faq_entries f ON f.id = faq_index.rowid
+             WHERE faq_index MATCH ?1
+             ORDER BY bm25(faq_index, 2.0, 1.0), f.shortcut LIMIT ?2";
+        self.faq_rows(sql, params![match_expression(terms), limit])
+    }
+
+    fn insert_signature(&self, s: &Signature) -> Result<bool> {
+        if self.signature(&s.owner, &s.name)?.is_some() {
+            return Ok(false);
+        }
+        if s.is_default {
+            self.clear_default(&s.owner)?;
+        }
+        self.conn
+            .prepare_cached(
+                "INSERT INTO signatures (owner_kind, owner, name, text, html, is_default, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                s.owner.kind(),
+                s.owner.name(),
+                s.name,
+                s.text,
+                s.html,
+                s.is_default,
+                ts(s.created_at)
+            ])?;
+        Ok(true)
+    }
+
+    fn signatures(&self, owner: &SignatureOwner) -> Result<Vec<Signature>> {
+        let sql = format!(
+            "SELECT {SIGNATURE_COLUMNS} FROM signatures
+             WHERE owner_kind = ?1 AND owner = ?2 ORDER BY name"
+        );
+        self.signature_rows(&sql, params![owner.kind(), owner.name()])
+    }
+
+    fn signature(&self, owner: &SignatureOwner, name: &str) -> Result<Option<Signature>> {
+        let sql = format!(
+            "SELECT {SIGNATURE_COLUMNS} FROM signatures
+             WHERE owner_kind = ?1 AND owner = ?2 AND name = ?3"
+        );
+        Ok(self
+            .signature_rows(&sql, params![owner.kind(), owner.name(), name])?
+            .into_iter()
+            .next())
+    }
+
+    fn default_signature(&self, owner: &SignatureOwner) -> Result<Option<Signature>> {
+        let sql = format!(
+            "SELECT {SIGNATURE_COLUMNS} FROM signatures
+             WHERE owner_kind = ?1 AND owner = ?2 AND is_default"
+        );
+        Ok(self
+            .signature_rows(&sql, params![owner.kind(), owner.name()])?
+            .into_iter()
+            .next())
+    }
+
+    fn delete_signature(&self, owner: &SignatureOwner, name: &str) -> Result<bool> {
+        let n = self
+            .conn
+            .prepare_cached(
+                "DELETE FROM signatures WHERE owner_kind = ?1 AND owner = ?2 AND name = ?3",
+            )?
+            .execute(params![owner.kind(), owner.name(), name])?;
+        Ok(n == 1)
+    }
+
+    fn set_default_signature(&self, owner: &SignatureOwner, name: &str) -> Result<bool> {
+        if self.signature(owner, name)?.is_none() {
+            return Ok(false);
+        }
+        self.clear_default(owner)?;
+        self.conn
+            .prepare_cached(
+                "UPDATE signatures SET is_default = 1
+                 WHERE owner_kind = ?1 AND owner = ?2 AND name = ?3",
+            )?
+            .execute(params![owner.kind(), owner.name(), name])?;
+        Ok(true)
+    }
+}

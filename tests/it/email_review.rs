@@ -1,0 +1,205 @@
+//! QA review of outbound email through the Host, against the loopback SMTP
+//! server: review by config, by a hook, and the reject → edit → approve
+//! cycle with its record.
+
+use dossier_host::{DraftStart, Error, Host};
+use dossier_sdk::{DraftChange, DraftState, Ingested, NewAgent, Permission, Role};
+use dossier_tests::smtp::SmtpServer;
+use mail_parser::MessageParser;
+
+use crate::util::{FIELDS, TestStore};
+
+fn desk(server: &SmtpServer, review: &str, script: Option<&str>) -> (TestStore, Host, Host) {
+    let scripts = if script.is_some() {
+        "[scripts]\nfiles = [\"hold.rhai\"]\n"
+    } else {
+        ""
+    };
+    let config = format!(
+        "{scripts}{FIELDS}\n[email]\naddresses = [\"support@dossier.test\"]\n\
+         [email.smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\n\
+         [email.review]\n{review}\n",
+        server.port()
+    );
+    let t = TestStore::new(&config.replace(scripts, ""));
+    if let Some(script) = script {
+        std::fs::create_dir_all(t.dir.path().join("scripts")).expect("scripts");
+        std::fs::write(t.dir.path().join("scripts/hold.rhai"), script).expect("script");
+    }
+    let host = t.reopen(&config).expect("reopen");
+    let t = TestStore { host, ..t };
+    let root = t.host.first_admin("root").expect("admin").expect("made");
+    let root = t.host.as_agent(&root.login).expect("root");
+    for (login, role) in [
+        ("ann", Role::Agent),
+        ("ben", Role::Agent),
+        ("sue", Role::Supervisor),
+    ] {
+        root.add_agent(NewAgent {
+            login: login.into(),
+            display_name: login.into(),
+            email: Some(format!("{login}@dossier.test")),
+            role,
+            groups: Vec::new(),
+        })
+        .expect("agent");
+    }
+    let raw =
+        b"From: Ada <ada@example.com>\r\nTo: support@dossier.test\r\nSubject: Refund please\r\n\
+        Message-ID: <r1@example.com>\r\n\r\nMy order arrived broken.\r\n";
+    assert!(matches!(
+        t.host.ingest_email(raw).expect("ingest"),
+        Ingested::Stored { .. }
+    ));
+    let ann = t.host.as_agent("ann").expect("ann");
+    let sue = t.host.as_agent("sue").expect("sue");
+    (t, ann, sue)
+}
+
+fn reply(ann: &Host, body: &str) -> i64 {
+    let draft = ann
+        .start_draft(DraftStart::Reply(dossier_sdk::FollowUpId(1)))
+        .expect("draft");
+    ann.edit_draft(
+        draft.id,
+        DraftChange {
+            body: Some(body.to_owned()),
+            ..Default::default()
+        },
+    )
+    .expect("edit");
+    draft.id
+}
+
+#[test]
+fn a_rejected_draft_is_edited_reviewed_again_and_sent_once_approved() {
+    let server = SmtpServer::start();
+    let (t, ann, sue) = desk(&server, "all = true", None);
+    let id = reply(&ann, "Refund sent.");
+    assert_eq!(
+        ann.send_draft(id).expect("submit").state,
+        DraftState::InReview
+    );
+    assert!(
+        server.messages().is_empty(),
+        "nothing goes out before review"
+    );
+
+    let ben = t.host.as_agent("ben").expect("ben");
+    assert!(matches!(
+        ben.approve_draft(id),
+        Err(Error::PermissionDenied {
+            permission: Permission::ReviewEmail,
+            ..
+        })
+    ));
+    assert_eq!(sue.review_queue().expect("queue").len(), 1);
+    sue.reject_draft(id, "Say when the refund arrives.")
+        .expect("reject");
+    let bin = ann.my_workbin(false).expect("bin");
+    let entry = bin
+        .iter()
+        .find(|i| i.draft == Some(id))
+        .expect("back in the workbin");
+    assert!(
+        entry
+            .reason
+            .contains("rejected by sue: Say when the refund arrives.")
+    );
+    let draft = ann.draft(id).expect("draft");
+    assert_eq!(draft.state, DraftState::Rejected);
+    assert_eq!(
+        draft.remarks.as_deref(),
+        Some("Say when the refund arrives.")
+    );
+
+    ann.edit_draft(
+        id,
+        DraftChange {
+            body: Some("Refund sent; it arrives within 5 days.".into()),
+            ..Default::default()
+        },
+    )
+    .expect("edit");
+    assert_eq!(
+        ann.send_draft(id).expect("resubmit").state,
+        DraftState::InReview
+    );
+    assert!(server.messages().is_empty());
+    // The reviewer edits before approving.
+    sue.edit_draft(
+        id,
+        DraftChange {
+            body: Some("Refund sent; it arrives within 5 working days.".into()),
+            ..Default::default()
+        },
+    )
+    .expect("reviewer edit");
+    assert!(
+        ann.edit_draft(id, DraftChange::default()).is_err(),
+        "in review: not the agent's to edit"
+    );
+    let sent = sue.approve_draft(id).expect("approve");
+    assert_eq!(sent.state, DraftState::Sent);
+    let messages = server.messages();
+    assert_eq!(messages.len(), 1);
+    let p = MessageParser::default()
+        .parse(&messages[0].data)
+        .expect("parse");
+    assert!(
+        p.body_text(0)
+            .expect("text")
+            .contains("within 5 working days")
+    );
+    assert_eq!(messages[0].mail_from, "ann@dossier.test");
+
+    let steps: Vec<(String, String)> = ann
+        .review_history(id)
+        .expect("history")
+        .into_iter()
+        .map(|s| (s.step, s.by))
+        .collect();
+    let expected = [
+        ("submitted", "ann"),
+        ("rejected", "sue"),
+        ("submitted", "ann"),
+        ("edited", "sue"),
+        ("approved", "sue"),
+        ("sent", "sue"),
+    ];
+    assert_eq!(
+        steps,
+        expected.map(|(a, b)| (a.to_owned(), b.to_owned())).to_vec()
+    );
+}
+
+const HOLD: &str = r#"
+// Anything about refunds is checked by a supervisor first.
+fn on_notification(n) {
+    if n.subject.to_lower().contains("refund") {
+        n.review = true;
+    }
+}
+"#;
+
+#[test]
+fn a_hook_can_require_review_of_a_message_that_would_not_need_it() {
+    let server = SmtpServer::start();
+    let (_t, ann, sue) = desk(&server, "all = false", Some(HOLD));
+    let id = reply(&ann, "Refund sent.");
+    let held = ann.send_draft(id).expect("send");
+    assert_eq!(held.state, DraftState::InReview);
+    assert!(server.messages().is_empty());
+    assert!(held.follow_up.is_none(), "no email_out before approval");
+    let history = ann.review_history(id).expect("history");
+    assert_eq!(
+        history[0].remarks.as_deref(),
+        Some("a notification hook requires review")
+    );
+    sue.approve_draft(id).expect("approve");
+    assert_eq!(
+        server.messages().len(),
+        1,
+        "the hook ran again on the approved send, which went out"
+    );
+}
