@@ -92,6 +92,8 @@ pub struct Simulation {
     pub chats: u32,
     /// Queues.
     pub queues: u32,
+    /// Hours the chats arrived over.
+    pub hours: u32,
     /// Offers made (a chat offered again after a timeout counts twice).
     pub offers: u32,
     /// Offers left to expire.
@@ -434,6 +436,7 @@ pub fn simulate(options: &SimulateOptions, store: &Path) -> Result<Simulation> {
         agents: options.agents,
         chats: options.chats,
         queues: options.queues,
+        hours: options.hours,
         offers: day.offers,
         timeouts: day.timeouts,
         rejections: day.rejections,

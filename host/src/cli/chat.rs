@@ -222,10 +222,12 @@ pub(crate) fn simulate_cmd(args: SimulateArgs, out: &Out) -> Result<()> {
 /// A simulated day, for people.
 pub(crate) fn describe_day(day: &Simulation) -> String {
     let mut s = format!(
-        "{} chats in {} queues over the day, {} agents: {} offers, {} timed out, {} rejected, \
+        "{} chats in {} queues over {} hour{}, {} agents: {} offers, {} timed out, {} rejected, \
          {} ended ({} logged as cases at once), {} never offered\n",
         day.chats,
         day.queues,
+        day.hours,
+        if day.hours == 1 { "" } else { "s" },
         day.agents,
         day.offers,
         day.timeouts,

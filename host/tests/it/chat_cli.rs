@@ -303,7 +303,7 @@ fn simulate_replays_the_same_day_for_the_same_seed() {
     );
     let people = stdout(&dossier(d, &args[..]));
     assert!(
-        people.starts_with("60 chats in 2 queues over the day, 4 agents: "),
+        people.starts_with("60 chats in 2 queues over 1 hour, 4 agents: "),
         "{people}"
     );
     assert!(people.contains("agent00003"), "{people}");
