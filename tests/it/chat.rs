@@ -876,3 +876,38 @@ fn an_agent_inserts_faq_answers_by_shortcut() {
         "{err:?}"
     );
 }
+
+#[test]
+fn a_subscriber_a_day_behind_is_told_which_pushes_it_missed() {
+    let t = centre(CHAT);
+    let host = &t.host;
+    available(host, "ann");
+    let (chat, _) = arrive(host, "sales");
+    let ann = desk(host, "ann");
+    ann.accept_chat(chat).expect("accepted");
+    let slow = host.subscribe("ann").expect("subscribe");
+    for i in 0..1030 {
+        host.customer_message(chat, format!("m{i}")).expect("sent");
+    }
+    // A day later the six pushes it had no room for are pruned.
+    t.clock.advance(Duration::hours(25));
+    host.customer_message(chat, "a day later").expect("sent");
+    host.tick().expect("tick: prunes");
+    let first = pushes(&slow);
+    assert_eq!(first.len(), 1024);
+    host.tick().expect("tick: pumps");
+    let rest = pushes(&slow);
+    assert_eq!(rest.len(), 2, "{rest:?}");
+    match (&first[1023], &rest[0], &rest[1]) {
+        (
+            ChatPush::Message { message: last },
+            ChatPush::Missed { after, resumed_at },
+            ChatPush::Message { message: next },
+        ) => {
+            assert_eq!(last.text, "m1023");
+            assert_eq!(resumed_at - after, 7, "six pushes lost in between");
+            assert_eq!(next.text, "a day later");
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -88,9 +88,14 @@ impl Runtime {
             .lock()
             .is_none_or(|at| now - at >= chrono::Duration::hours(1));
         if due {
+            // Look on a reader first: most passes have nothing to prune and
+            // need not take the write lock.
             let horizon = now - chrono::Duration::hours(RETENTION_HOURS);
-            self.store()
-                .write("chat feed prune", |tx| tx.feed_prune(horizon))?;
+            let oldest = self.store().read(|tx| tx.feed_oldest())?;
+            if oldest.is_some_and(|at| at < horizon) {
+                self.store()
+                    .write("chat feed prune", |tx| tx.feed_prune(horizon))?;
+            }
             *chats.pruned_at.lock() = Some(now);
         }
         tick.pushed = chats.subscribers.pump(self)?;

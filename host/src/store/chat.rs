@@ -182,6 +182,9 @@ pub(crate) trait ChatTx {
     /// The last push's sequence number (0 when none).
     fn feed_last(&self) -> Result<i64>;
 
+    /// When the oldest push kept was written.
+    fn feed_oldest(&self) -> Result<Option<DateTime<Utc>>>;
+
     /// Drops pushes kept before `before`; returns how many.
     fn feed_prune(&self, before: DateTime<Utc>) -> Result<usize>;
 }

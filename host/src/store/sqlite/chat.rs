@@ -487,6 +487,14 @@ impl ChatTx for SqliteTx<'_> {
             .query_row([], |r| r.get(0))?)
     }
 
+    fn feed_oldest(&self) -> Result<Option<DateTime<Utc>>> {
+        let oldest: Option<String> = self
+            .conn
+            .prepare_cached("SELECT min(at) FROM chat_feed")?
+            .query_row([], |r| r.get(0))?;
+        opt_ts(oldest)
+    }
+
     fn feed_prune(&self, before: DateTime<Utc>) -> Result<usize> {
         Ok(self
             .conn
