@@ -75,6 +75,7 @@ pub struct ServerBuilder {
     tls: TlsMode,
     vanish_after_data: bool,
     refuse_message: Option<(u16, String)>,
+    port: u16,
 }
 
 /// What every connection of one server shares.
@@ -147,8 +148,16 @@ impl ServerBuilder {
         self
     }
 
-    /// Binds 127.0.0.1 on a free port and serves each connection on its
-    /// own thread.
+    /// Listens on `port` instead of a free port the server picks: to bring
+    /// a server up where a client already points (a port found free with
+    /// [`free_port`], on which nothing listened until now).
+    pub fn port(mut self, port: u16) -> ServerBuilder {
+        self.port = port;
+        self
+    }
+
+    /// Binds 127.0.0.1 on a free port (or the one [`port`](Self::port)
+    /// names) and serves each connection on its own thread.
     pub fn start(self) -> SmtpServer {
         let (ca_pem, tls_config) = match self.tls {
             TlsMode::None => (None, None),
@@ -177,7 +186,7 @@ impl ServerBuilder {
             errors: Mutex::new(Vec::new()),
             stop: AtomicBool::new(false),
         });
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+        let listener = TcpListener::bind(("127.0.0.1", self.port)).expect("bind 127.0.0.1");
         let port = listener.local_addr().expect("local address").port();
         let accepting = shared.clone();
         std::thread::spawn(move || {
@@ -211,6 +220,7 @@ impl SmtpServer {
             tls: TlsMode::None,
             vanish_after_data: false,
             refuse_message: None,
+            port: 0,
         }
     }
 
@@ -248,6 +258,14 @@ impl Drop for SmtpServer {
         // Wake the accepting thread so it sees the flag.
         let _ = TcpStream::connect(("127.0.0.1", self.port));
     }
+}
+
+/// A port on 127.0.0.1 on which nothing listens: bound once to find it,
+/// then closed, so a client connecting there is refused (a server that is
+/// down) until a server [starts](ServerBuilder::port) on it.
+pub fn free_port() -> u16 {
+    let probe = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+    probe.local_addr().expect("local address").port()
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

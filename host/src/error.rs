@@ -207,6 +207,23 @@ pub enum Error {
         /// What is wrong with it, with the value when that helps.
         message: String,
     },
+    /// A restore found the store open elsewhere (a host, `dossier run`,
+    /// a `sqlite3` shell): it never overwrites a store in use.
+    #[error(
+        "{path} is in use: another process has the store open; stop it (hosts, `dossier run`, sqlite3 shells) and restore again"
+    )]
+    StoreInUse {
+        /// The store file.
+        path: PathBuf,
+    },
+    /// The folder given to restore is not a complete, intact backup.
+    #[error("{path} is not a Dossier backup: {reason}")]
+    NotABackup {
+        /// The folder.
+        path: PathBuf,
+        /// What is missing or wrong.
+        reason: String,
+    },
     /// An inbound email could not be read as a message.
     #[error("cannot read email {source_name}: {reason}")]
     BadEmail {
@@ -281,7 +298,7 @@ fn valid_codes(channel: dossier_sdk::Channel, valid: &[String]) -> String {
 
 impl Error {
     /// Every code [`Error::code`] returns, in declaration order.
-    pub const CODES: [&'static str; 28] = [
+    pub const CODES: [&'static str; 31] = [
         "config_read",
         "config_parse",
         "config_invalid",
@@ -307,6 +324,9 @@ impl Error {
         "io",
         "corrupt",
         "invalid_input",
+        "store_in_use",
+        "not_a_backup",
+        "bad_email",
         "unknown_chat",
         "unknown_queue",
         "message_too_long",
@@ -342,6 +362,8 @@ impl Error {
             Error::Io { .. } => "io",
             Error::Corrupt(_) => "corrupt",
             Error::InvalidInput { .. } => "invalid_input",
+            Error::StoreInUse { .. } => "store_in_use",
+            Error::NotABackup { .. } => "not_a_backup",
             Error::BadEmail { .. } => "bad_email",
             Error::UnknownChat { .. } => "unknown_chat",
             Error::UnknownQueue { .. } => "unknown_queue",

@@ -49,6 +49,7 @@ mod error;
 mod events;
 mod host;
 mod interact;
+mod ops;
 mod plugin;
 mod runtime;
 pub mod schema;
@@ -69,6 +70,7 @@ pub use error::{Error, Result};
 pub use events::{Actor, Ctx, DeliveryState, Handler, OutboxDelivery};
 pub use host::{Host, HostBuilder};
 pub use interact::{Disposed, FiredReminder, Tick};
+pub use ops::{BackupFile, Collected, MANIFEST, Manifest, Progress, Restored, restore, verify};
 pub use runtime::AgentChange;
 pub use script::{DryRun, DryRunOutcome, ReloadReport, Scripts};
 pub use store::{CaseFilter, Page, SearchFilter, SearchHit, TaskFilter};
@@ -131,6 +133,57 @@ pub mod test_support {
             .store()
             .write("read pragmas", |tx| tx.settings())
     }
+
+    /// Adds a note carrying one attachment to `case` the way email ingest
+    /// stores one: in one write transaction, the bytes put in the blob
+    /// store, the follow-up written, the reference recorded. For the tests
+    /// of backups and `gc`, which need attachments without an email parser.
+    pub fn attach(
+        host: &crate::Host,
+        case: dossier_sdk::CaseNumber,
+        name: &str,
+        bytes: &[u8],
+    ) -> crate::Result<dossier_sdk::FollowUp> {
+        let rt = host.runtime();
+        rt.transaction("attach", || {
+            let blob = rt.blobs().put(bytes)?;
+            let ctx = crate::runtime::system(rt);
+            let mut new = dossier_sdk::NewFollowUp::note(case, "system", "attached a file");
+            new.attachments = vec![dossier_sdk::Attachment {
+                name: name.to_owned(),
+                content_type: "application/octet-stream".to_owned(),
+                size: bytes.len() as u64,
+                blob: Some(blob.clone()),
+                refused: None,
+                content_id: None,
+            }];
+            let f = rt.add_follow_up(&ctx, new)?;
+            rt.store()
+                .write("attach", |tx| tx.add_blob_ref(&blob, "follow_up", f.id.0))?;
+            Ok(f)
+        })
+    }
+
+    /// Puts `bytes` in `host`'s blob store with no row referencing them,
+    /// as a write that rolled back after storing its attachment leaves
+    /// them; returns the blob's id.
+    pub fn put_blob(host: &crate::Host, bytes: &[u8]) -> crate::Result<String> {
+        host.runtime().blobs().put(bytes)
+    }
+
+    /// The file of blob `id` in `host`'s blob folder.
+    pub fn blob_path(host: &crate::Host, id: &str) -> Option<std::path::PathBuf> {
+        let root = host.runtime().blobs().root()?;
+        Some(root.join(&id[..2.min(id.len())]).join(id))
+    }
+
+    /// Every blob some row of `host`'s store references.
+    pub fn referenced_blobs(host: &crate::Host) -> crate::Result<Vec<String>> {
+        host.runtime().store().read(|tx| tx.referenced_blobs())
+    }
+
+    #[cfg(feature = "cli")]
+    pub use crate::cli::transfer::{DEFAULT_BATCH, ImportReport, Reject, import_csv};
 
     /// The chat routing index alone, for the routing-decision benchmark:
     /// built from a `[chat]` config, fed agents' rows, asked for a queue's

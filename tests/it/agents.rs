@@ -154,7 +154,8 @@ fn reassigning_a_case_to_someone_else_needs_reassign_cases() {
             Permission::ReassignCases,
             Permission::TransferEmail,
             Permission::RejectChat
-        ]
+        ],
+        "the grant, beside what every agent holds"
     );
 }
 

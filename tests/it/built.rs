@@ -9,7 +9,6 @@ use std::sync::OnceLock;
 /// Every cdylib the tests load, by package name.
 const PLUGINS: &[&str] = &[
     "webhook-plugin",
-    "smtp-notify-plugin",
     "audit-log-plugin",
     "noop-plugin",
     "probe-plugin",

@@ -99,7 +99,7 @@ fn list_shows_every_configured_plugin_and_fails_if_one_is_refused() {
 #[test]
 fn inspect_shows_the_handshake_and_the_lines_to_enable_it() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let lib = plugin("smtp-notify-plugin");
+    let lib = plugin("webhook-plugin");
     let out = dossier(
         dir.path(),
         &["plugin", "inspect", &lib.display().to_string()],
@@ -112,8 +112,21 @@ fn inspect_shows_the_handshake_and_the_lines_to_enable_it() {
         &["plugin", "inspect", "--json", &lib.display().to_string()],
     );
     let info: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    assert_eq!(info["name"], "smtp-notify");
-    assert_eq!(info["events"], serde_json::json!(["notification"]));
+    assert_eq!(info["name"], "webhook");
+    assert_eq!(
+        info["events"],
+        serde_json::json!([
+            "before_save",
+            "after_save",
+            "screen_pop",
+            "disposition",
+            "notification",
+            "email_received",
+            "chat_offered",
+            "chat_ended",
+            "task_reminder"
+        ])
+    );
     assert_eq!(info["thread_safe"], true);
     assert_eq!(info["sha256"], sha256(&lib));
 

@@ -5,10 +5,12 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Barrier};
 
 use chrono::Duration;
-use dossier_host::{Ctx, Error, Handler, Host, Page};
+use dossier_host::{Ctx, DeliveryState, Error, Handler, Host, Page};
 use dossier_sdk::{
     CustomerId, Event, NewCase, NewFollowUp, NewTask, Outcome, TaskId, TaskKind, TaskStatus,
 };
+use dossier_tests::smtp::{SmtpServer, free_port};
+use mail_parser::MessageParser;
 
 use crate::pop::{INTERACT, add_customer};
 use crate::util::{TestStore, open_with};
@@ -272,34 +274,166 @@ fn a_tick_fires_what_is_due_and_says_when_to_wake_up() {
     assert_eq!(t.host.tick().unwrap().next_reminder, None);
 }
 
+/// `INTERACT` with the host sending mail through `port` on 127.0.0.1.
+pub(crate) fn mail_config(port: u16) -> String {
+    format!(
+        "{INTERACT}\n[email.smtp]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\n\
+         hello_name = \"crm.dossier.test\"\ntimeout_ms = 60000\n"
+    )
+}
+
 #[test]
-fn the_smtp_notify_plugin_mails_the_assignee_once() {
-    let (port, received) = crate::plugin_smtp::smtp_server(None);
-    let config = format!("{INTERACT}{}", crate::plugin_smtp::config(port));
+fn a_reminder_is_mailed_to_the_assignee_once_after_its_claim_commits() {
+    let server = SmtpServer::start();
+    let config = mail_config(server.port());
     let t = TestStore::new(&config);
     let grace = add_customer(&t.host, "AC-000002", "Grace Hopper", "+12125550100", "");
     plan(&t.host, grace, 30, 15, "Ann@Example.com");
-    let at = t.host.now() + Duration::minutes(15);
 
-    let fired = t.host.due_reminders(at).unwrap();
-    assert_eq!(fired.len(), 1);
-    assert_eq!(fired[0].problem, None);
-    let mail = received
-        .recv_timeout(crate::util::PATIENCE)
-        .expect("the SMTP server got the reminder");
-    assert_eq!(mail.rcpt_to, vec!["RCPT TO:<ann@example.com>"]);
+    t.clock.advance(Duration::minutes(14));
+    assert!(t.host.tick().unwrap().fired.is_empty());
+    assert!(server.messages().is_empty(), "not due yet");
+
+    t.clock.advance(Duration::minutes(1));
+    let tick = t.host.tick().unwrap();
+    assert_eq!(tick.fired.len(), 1);
+    assert_eq!(tick.fired[0].problem, None);
+    let queued = tick.fired[0]
+        .reminder
+        .notification
+        .as_ref()
+        .expect("a notification");
+    let message_id = queued
+        .message_id
+        .as_deref()
+        .expect("queued with a Message-ID");
+    assert!(
+        message_id.ends_with("@localhost.localdomain"),
+        "{message_id}"
+    );
+
+    // Sent after the claim committed, by the time the pass returns.
+    let messages = server.messages();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let mail = &messages[0];
+    assert_eq!(mail.helo, "crm.dossier.test");
+    assert_eq!(mail.mail_from, "dossier@localhost.localdomain");
+    assert_eq!(mail.rcpt_to, vec!["ann@example.com"]);
+    let parsed = MessageParser::default().parse(&mail.data).expect("parses");
+    assert_eq!(parsed.message_id(), Some(message_id));
     assert_eq!(
-        mail.header("Subject"),
+        parsed.header_raw("Auto-Submitted").map(str::trim),
+        Some("auto-generated"),
+        "a reminder is automatic mail"
+    );
+    assert_eq!(
+        parsed.date().map(|d| d.to_timestamp()),
+        Some(t.host.now().timestamp())
+    );
+    assert_eq!(
+        parsed.subject(),
         Some("Reminder: Call back in 30 min at 2026-11-23 09:30 UTC")
     );
-    assert!(mail.body().contains("Customer: Grace Hopper (AC-000002)"));
-    // Fired: a second poll, by this host or a restarted one, sends nothing.
-    assert!(t.host.due_reminders(at).unwrap().is_empty());
+    let from = parsed.from().and_then(|a| a.first()).expect("From");
+    assert_eq!(from.address(), Some("dossier@localhost.localdomain"));
+    assert_eq!(from.name(), Some("Dossier"));
     assert!(
-        t.reopen(&config)
-            .unwrap()
-            .due_reminders(at)
-            .unwrap()
-            .is_empty()
+        parsed
+            .body_text(0)
+            .is_some_and(|b| b.contains("Customer: Grace Hopper (AC-000002)")),
+        "{:?}",
+        parsed.body_text(0)
     );
+    assert!(
+        t.host.pending_outbox().unwrap().is_empty(),
+        "the delivery is done"
+    );
+
+    // Fired and delivered: later passes, by this host or a restarted one,
+    // send nothing more.
+    t.clock.advance(Duration::hours(2));
+    assert!(t.host.tick().unwrap().fired.is_empty());
+    let restarted = t.reopen(&config).unwrap();
+    let tick = restarted.tick().unwrap();
+    assert!(tick.fired.is_empty());
+    assert_eq!(tick.delivered, 0);
+    assert_eq!(server.messages().len(), 1);
+}
+
+#[test]
+fn a_reminder_for_a_server_that_is_down_stays_failed_in_the_outbox_until_a_retry_delivers_it_once()
+{
+    let port = free_port();
+    let config = mail_config(port);
+    let t = TestStore::new(&config);
+    let grace = add_customer(&t.host, "AC-000002", "Grace Hopper", "+12125550100", "");
+    plan(&t.host, grace, 30, 15, "ann@example.com");
+    t.clock.advance(Duration::minutes(15));
+
+    let tick = t.host.tick().unwrap();
+    assert_eq!(
+        tick.fired.len(),
+        1,
+        "the reminder fires even though mail fails"
+    );
+    assert_eq!(tick.fired[0].problem, None);
+    let message_id = tick.fired[0]
+        .reminder
+        .notification
+        .as_ref()
+        .unwrap()
+        .message_id
+        .clone()
+        .unwrap();
+    let failed = t.host.pending_outbox().unwrap();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    let d = &failed[0];
+    assert_eq!(d.handler, "smtp");
+    assert_eq!(d.idempotency_key, format!("email:{message_id}"));
+    assert_eq!(d.state, DeliveryState::Failed);
+    assert_eq!(d.attempts, 1);
+    assert_eq!(
+        d.next_attempt_at,
+        Some(t.host.now() + Duration::seconds(1)),
+        "retried with backoff"
+    );
+    let error = d.last_error.as_deref().unwrap_or_default();
+    assert!(
+        error.starts_with("email not sent (temporary failure)") && error.contains("connect"),
+        "{error}"
+    );
+
+    // Before the backoff ends nothing is tried; after it, the server is
+    // still down: a second failure, a longer wait.
+    assert_eq!(t.host.deliver_outbox().unwrap(), 0);
+    assert_eq!(t.host.pending_outbox().unwrap()[0].attempts, 1);
+    t.clock.advance(Duration::seconds(1));
+    assert_eq!(t.host.deliver_outbox().unwrap(), 0);
+    let again = &t.host.pending_outbox().unwrap()[0];
+    assert_eq!(again.attempts, 2);
+    assert_eq!(
+        again.next_attempt_at,
+        Some(t.host.now() + Duration::seconds(2))
+    );
+
+    // The server comes up; a restarted host's retry delivers it, once.
+    let server = SmtpServer::builder().port(port).start();
+    let restarted = t.reopen(&config).unwrap();
+    assert_eq!(restarted.retry_outbox(None).unwrap(), 1);
+    assert!(restarted.pending_outbox().unwrap().is_empty());
+    let messages = server.messages();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert_eq!(messages[0].rcpt_to, vec!["ann@example.com"]);
+    let parsed = MessageParser::default()
+        .parse(&messages[0].data)
+        .expect("parses");
+    assert_eq!(
+        parsed.message_id(),
+        Some(message_id.as_str()),
+        "the retry reuses the Message-ID made at queue time"
+    );
+    t.clock.advance(Duration::hours(1));
+    assert_eq!(restarted.tick().unwrap().delivered, 0);
+    assert_eq!(t.host.retry_outbox(None).unwrap(), 0);
+    assert_eq!(server.messages().len(), 1);
 }

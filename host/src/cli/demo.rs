@@ -66,7 +66,7 @@ pub(crate) fn run(args: DemoArgs, out: &Out) -> Result<()> {
             source,
         })?;
     let config = format!(
-        "{TEMPLATE}\n[email.smtp]\nhost = \"127.0.0.1\"\nport = {closed_port}\nsecurity = \"none\"\ntimeout_ms = 2000\n"
+        "{TEMPLATE}\n[email.smtp]\nhost = \"127.0.0.1\"\nport = {closed_port}\nsecurity = \"none\"\ntimeout_ms = 2000\n\n[email.review]\nagents = [\"agent.jones\"]\n"
     );
     std::fs::write(&config_path, config).map_err(|source| Error::Io {
         what: "cannot write",
@@ -420,6 +420,49 @@ pub(crate) fn run(args: DemoArgs, out: &Out) -> Result<()> {
         &dir.join("chat-simulation.db"),
     )?;
     out.say(super::chat::describe_day(&day).trim_end())?;
+
+    step("QA review: agent.jones is new, so a supervisor checks his email before it goes out")?;
+    let draft = jones.start_draft(crate::email::drafts::DraftStart::Case(case_number))?;
+    jones.edit_draft(
+        draft.id,
+        dossier_sdk::DraftChange {
+            body: Some("Your invoice is fixed.".into()),
+            ..Default::default()
+        },
+    )?;
+    let held = jones.send_draft(draft.id)?;
+    out.say(format!(
+        "agent.jones sends draft {}: {}",
+        held.id,
+        held.state.as_str()
+    ))?;
+    let rejected = lee.reject_draft(held.id, "Say which invoice, and thank him.")?;
+    out.say(format!(
+        "agent.lee rejects it: {}",
+        rejected.remarks.unwrap_or_default()
+    ))?;
+    jones.edit_draft(
+        held.id,
+        dossier_sdk::DraftChange {
+            body: Some("Thank you, Alan: invoice INV-1936 is fixed.".into()),
+            ..Default::default()
+        },
+    )?;
+    jones.send_draft(held.id)?;
+    let approved = lee.approve_draft(held.id)?;
+    out.say(format!(
+        "agent.lee approves the new text: draft {} is {}",
+        approved.id,
+        approved.state.as_str()
+    ))?;
+    for s in jones.review_history(held.id)? {
+        out.say(format!(
+            "  review: {} by {}{}",
+            s.step,
+            s.by,
+            s.remarks.map(|r| format!(" ({r})")).unwrap_or_default()
+        ))?;
+    }
 
     if out.json() {
         let summary = serde_json::json!({

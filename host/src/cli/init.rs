@@ -69,3 +69,41 @@ pub(crate) fn run(path: &Path, args: InitArgs, out: &Out) -> Result<()> {
     })?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::email::smtp::Security;
+
+    /// The template with its commented `[email.smtp]` example turned on.
+    fn with_smtp_example() -> String {
+        let mut out = String::new();
+        let mut in_example = false;
+        for line in TEMPLATE.lines() {
+            in_example = (in_example && line.starts_with("# ")) || line == "# [email.smtp]";
+            out.push_str(if in_example { &line[2..] } else { line });
+            out.push('\n');
+        }
+        out
+    }
+
+    #[test]
+    fn the_template_loads_and_so_does_its_smtp_example() {
+        let path = Path::new("/nonexistent/dossier.toml");
+        let plain = Config::parse(TEMPLATE, path).expect("the template loads");
+        assert!(plain.email.smtp.is_none(), "commented out: nothing is sent");
+
+        let text = with_smtp_example();
+        assert!(text.contains("\n[email.smtp]\nhost = \"smtp.example.com\"\n"));
+        let config = Config::parse(&text, path).expect("the example loads");
+        let smtp = config.email.smtp.expect("[email.smtp]");
+        assert_eq!(smtp.host, "smtp.example.com");
+        assert_eq!(smtp.security, Security::Starttls);
+        assert_eq!(smtp.port(), 587);
+        assert_eq!(smtp.user.as_deref(), Some("dossier@example.com"));
+        assert_eq!(smtp.password_env.as_deref(), Some("SMTP_PASSWORD"));
+        assert_eq!(smtp.timeout_ms, 30_000);
+        assert_eq!(smtp.hello_name.as_deref(), Some("crm.example.com"));
+        assert_eq!(config.email.addresses, ["support@example.com"]);
+    }
+}

@@ -15,14 +15,17 @@ mod init;
 mod input;
 mod logging;
 mod notify;
+mod ops;
 mod outbox;
 mod output;
 mod plugin;
 mod pop;
+mod progress;
 mod records;
 mod run;
 mod script;
 mod search;
+pub(crate) mod transfer;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -52,6 +55,8 @@ Examples:
   dossier task add --case 1 --subject \"Call back\" --due \"tomorrow 09:00\" --remind 15
   dossier --json pop --phone +33123456789          what a screen-pop shows, as JSON
   dossier run                                      fire reminders until Ctrl-C or SIGTERM
+  dossier import customers customers.csv --rejects bad.csv
+  dossier backup /srv/backups/today                a consistent copy while others keep writing
 
 The config is --config PATH, else $DOSSIER_CONFIG, else dossier.toml in this folder or the
 nearest parent folder that has one. `dossier completions bash|zsh|fish` prints shell
@@ -103,7 +108,7 @@ enum Command {
     Pop(pop::PopArgs),
     /// End an interaction with a disposition code, or without one (--none).
     Dispose(dispose::DisposeArgs),
-    /// Check a notification and run it through the notification hooks (a sending plugin such as smtp-notify sends it).
+    /// Check a notification, run it through the notification hooks, and send it over SMTP after commit when [email.smtp] is set.
     Notify(notify::NotifyArgs),
     /// Fire task reminders as they come due and deliver the outbox, until Ctrl-C or SIGTERM.
     Run(run::RunArgs),
@@ -142,6 +147,17 @@ enum Command {
     /// QA review of outbound email: list the queue, show, approve, reject with remarks.
     #[command(subcommand)]
     Review(email::ReviewCmd),
+    /// Import customers or cases from a CSV file: every row validated like any write, bad rows reported.
+    #[command(subcommand)]
+    Import(transfer::ImportCmd),
+    /// Export customers, cases or follow-ups as CSV or JSON lines, streaming.
+    Export(transfer::ExportArgs),
+    /// Copy the store into a folder while it stays in use: a consistent snapshot and a manifest.
+    Backup(ops::BackupArgs),
+    /// Replace the store with a backup; refused while anything has the store open.
+    Restore(ops::RestoreArgs),
+    /// Remove attachment files no record references (never one written after gc started).
+    Gc,
     /// Chat: your state, accept, reject, send, end, log, list; simulate a day.
     #[command(subcommand)]
     Chat(chat::ChatCmd),
@@ -290,6 +306,21 @@ fn execute(cli: Cli) -> Result<()> {
         Command::Review(cmd) => email::review(&open(&config)?, cmd, &out),
         Command::Faq(cmd) => faq::faq(&open(&config)?, cmd, &out),
         Command::Signature(cmd) => faq::signature_cmd(&open(&config)?, cmd, &out),
+        Command::Import(cmd) => {
+            let host = if cmd.no_hooks() {
+                let mut config = load(&config)?;
+                config.scripts.enabled = false;
+                config.plugins.clear();
+                act_as(Host::open(config)?, as_agent.as_deref())?
+            } else {
+                open(&config)?
+            };
+            transfer::import(&host, cmd, &out)
+        }
+        Command::Export(args) => transfer::export(&open(&config)?, args),
+        Command::Backup(args) => ops::backup(&open(&config)?, args, &out),
+        Command::Restore(args) => ops::restore(&config, args, &out),
+        Command::Gc => ops::gc(&open(&config)?, &out),
         Command::Chat(chat::ChatCmd::Simulate(args)) => chat::simulate_cmd(args, &out),
         Command::Chat(cmd) => chat::run(&open(&config)?, cmd, &out),
         Command::Completions { shell } => {
@@ -317,7 +348,11 @@ fn execute(cli: Cli) -> Result<()> {
 /// given, which needs the agent to exist); otherwise the agent must exist
 /// and be enabled.
 pub(crate) fn open_as(config: &Path, explicit: Option<&str>) -> Result<Host> {
-    let host = open(config)?;
+    act_as(open(config)?, explicit)
+}
+
+/// `host` acting as the agent the command line names (see [`open_as`]).
+fn act_as(host: Host, explicit: Option<&str>) -> Result<Host> {
     if host.agents()?.is_empty() && explicit.is_none() {
         return Ok(host);
     }
@@ -337,11 +372,16 @@ pub(crate) fn default_login() -> String {
 
 /// Loads the config and opens the host it describes.
 pub(crate) fn open(config: &Path) -> Result<Host> {
+    Host::open(load(config)?)
+}
+
+/// Loads the config, with the "run `dossier init`" error when it is missing.
+fn load(config: &Path) -> Result<Config> {
     if !config.exists() {
         return Err(Error::Refused(format!(
             "no config file at {}: run `dossier init` first, pass --config PATH, or set {CONFIG_ENV}",
             config.display()
         )));
     }
-    Host::open(Config::load(config)?)
+    Config::load(config)
 }

@@ -1,6 +1,8 @@
 //! `dossier notify`: run a notification through the checks and the
-//! `notification` hooks and show the result. The host sends nothing itself;
-//! a plugin handling `notification` (such as `smtp-notify`) does.
+//! `notification` hooks and show the result. With `[email.smtp]` the host
+//! queues it in the outbox in the same transaction and, once that commits,
+//! sends it over SMTP; the last line says how that went. Without it nothing
+//! is sent.
 
 use clap::Args;
 use dossier_sdk::{Audience, CaseNumber, Cause, Mailbox, Notification};
@@ -100,6 +102,7 @@ pub(crate) fn run(host: &Host, args: NotifyArgs, out: &Out) -> Result<()> {
         review: false,
     };
     let checked = host.notify(notification)?;
+    let status = sending(host, &checked)?;
     out.one(&checked, |n| {
         let list = |m: &[Mailbox]| {
             m.iter()
@@ -118,8 +121,34 @@ pub(crate) fn run(host: &Host, args: NotifyArgs, out: &Out) -> Result<()> {
         if let Some(sig) = &n.signature {
             s.push_str(&format!("{sig}\n"));
         }
-        s.push_str("(checked and passed the notification hooks; sent only if a plugin such as smtp-notify is configured)\n");
+        s.push_str(&format!(
+            "(checked and passed the notification hooks; {status})\n"
+        ));
         s
     })?;
     Ok(())
+}
+
+/// What became of `n` after the hooks: not sent (and why), sent, or
+/// queued with a failed first attempt (the outbox retries it).
+fn sending(host: &Host, n: &Notification) -> Result<String> {
+    if host.config().email.smtp.is_none() {
+        return Ok("not sent: [email.smtp] is not configured".to_owned());
+    }
+    if n.review {
+        return Ok("not sent: it waits for QA review".to_owned());
+    }
+    let Some(id) = &n.message_id else {
+        return Ok("not sent".to_owned());
+    };
+    let key = format!("email:{id}");
+    let waiting = host.pending_outbox()?;
+    Ok(match waiting.iter().find(|d| d.idempotency_key == key) {
+        None => format!("sent over SMTP as <{id}>"),
+        Some(d) => format!(
+            "queued as <{id}>, not sent yet: {}; the outbox tries again (`dossier outbox list`, `dossier outbox retry {}`)",
+            d.last_error.as_deref().unwrap_or("not tried yet"),
+            d.id
+        ),
+    })
 }

@@ -203,7 +203,7 @@ impl AddressArgs {
     }
 }
 
-fn labelled(s: &str, default: &str) -> (String, String) {
+pub(crate) fn labelled(s: &str, default: &str) -> (String, String) {
     match s.split_once(':') {
         Some((label, value)) if !label.is_empty() && !label.contains(['@', '+', ' ']) => {
             (label.to_owned(), value.to_owned())
@@ -213,8 +213,17 @@ fn labelled(s: &str, default: &str) -> (String, String) {
 }
 
 fn phones(raw: &[String]) -> Vec<Phone> {
-    raw.iter()
-        .enumerate()
+    phones_from(raw.iter().map(String::as_str))
+}
+
+fn emails(raw: &[String]) -> Vec<Email> {
+    emails_from(raw.iter().map(String::as_str))
+}
+
+/// Phones as typed (`label:number` or a bare number, labelled `main`
+/// first and `other` after).
+pub(crate) fn phones_from<'a>(raw: impl Iterator<Item = &'a str>) -> Vec<Phone> {
+    raw.enumerate()
         .map(|(i, p)| {
             let (label, number) = labelled(p, if i == 0 { "main" } else { "other" });
             Phone { label, number }
@@ -222,9 +231,9 @@ fn phones(raw: &[String]) -> Vec<Phone> {
         .collect()
 }
 
-fn emails(raw: &[String]) -> Vec<Email> {
-    raw.iter()
-        .enumerate()
+/// Email addresses as typed, labelled like [`phones_from`].
+pub(crate) fn emails_from<'a>(raw: impl Iterator<Item = &'a str>) -> Vec<Email> {
+    raw.enumerate()
         .map(|(i, e)| {
             let (label, address) = labelled(e, if i == 0 { "main" } else { "other" });
             Email { label, address }

@@ -76,13 +76,16 @@ impl Runtime {
     /// none, and puts the thread token in the subject when `[email]
     /// thread_token` lists `subject`. Returns the notification as queued,
     /// or as it was when the loop guard or a missing `[email.smtp]` keeps
-    /// it from being sent (`queued` false).
+    /// it from being sent (`queued` false). (`review` is decided before:
+    /// the `notification` step does not queue what waits for QA review.)
     pub(crate) fn queue_mail(
         &self,
         ctx: &Ctx,
         mut n: Notification,
     ) -> Result<(Notification, bool)> {
-        if self.config().email.smtp.is_none() || n.to.is_empty() {
+        if self.config().email.smtp.is_none()
+            || (n.to.is_empty() && n.cc.is_empty() && n.bcc.is_empty())
+        {
             return Ok((n, false));
         }
         if is_automatic(n.cause)

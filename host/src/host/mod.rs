@@ -186,6 +186,18 @@ impl Host {
         self.rt.transaction(label, || f(self))
     }
 
+    /// Runs `f` so that when it fails, only what `f` wrote is undone.
+    /// Inside [`Host::transaction`] this is a savepoint: the transaction
+    /// goes on with everything written before, and `f`'s error is returned
+    /// for the caller to report (one bad row of an import rolls back alone
+    /// while the batch commits). Outside a transaction `f` gets its own.
+    pub fn savepoint<T>(&self, label: &str, f: impl FnOnce(&Host) -> Result<T>) -> Result<T> {
+        if !self.rt.store().in_write() {
+            return self.transaction(label, f);
+        }
+        self.rt.store().savepoint(label, |_| f(self))
+    }
+
     // ----- customers -------------------------------------------------------
 
     /// Creates a customer: normalizes phones and emails, fills custom field
@@ -219,6 +231,14 @@ impl Host {
     /// A page of customers, by id.
     pub fn list_customers(&self, page: Page) -> Result<Vec<Customer>> {
         self.rt.list_customers(&self.ctx()?, page)
+    }
+
+    /// Up to `limit` customers whose id is above `after`, by id: pages for
+    /// walking every customer (start at `CustomerId(0)`, continue after the
+    /// last id returned), each one index seek however far in.
+    pub fn customers_after(&self, after: CustomerId, limit: u32) -> Result<Vec<Customer>> {
+        self.rt
+            .read(|tx, schema| tx.customers_after(schema, after, limit.clamp(1, 10_000)))
     }
 
     // ----- cases -----------------------------------------------------------
@@ -291,6 +311,16 @@ impl Host {
         self.rt.cases_of(&self.ctx()?, customer, open_only)
     }
 
+    /// Up to `limit` cases the acting agent may see whose number is above
+    /// `after`, by number (pages as [`Host::customers_after`]).
+    pub fn cases_after(&self, after: CaseNumber, limit: u32) -> Result<Vec<Case>> {
+        let ctx = self.ctx()?;
+        self.rt.read(|tx, schema| {
+            let viewer = crate::runtime::viewer_in(tx, &ctx)?;
+            tx.cases_after(schema, after, limit.clamp(1, 10_000), &viewer)
+        })
+    }
+
     // ----- follow-ups ------------------------------------------------------
 
     /// Appends a follow-up to a case. Follow-ups are never modified
@@ -323,6 +353,16 @@ impl Host {
     /// A page of a case's follow-ups, newest first, and the total count.
     pub fn follow_ups(&self, case: CaseNumber, page: Page) -> Result<(Vec<FollowUp>, u64)> {
         self.rt.follow_ups(&self.ctx()?, case, page)
+    }
+
+    /// Up to `limit` follow-ups on cases the acting agent may see whose id
+    /// is above `after`, by id (pages as [`Host::customers_after`]).
+    pub fn follow_ups_after(&self, after: FollowUpId, limit: u32) -> Result<Vec<FollowUp>> {
+        let ctx = self.ctx()?;
+        self.rt.read(|tx, schema| {
+            let viewer = crate::runtime::viewer_in(tx, &ctx)?;
+            tx.follow_ups_after(schema, after, limit.clamp(1, 10_000), &viewer)
+        })
     }
 
     // ----- tasks -----------------------------------------------------------

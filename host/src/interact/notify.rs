@@ -2,9 +2,10 @@
 //! an agent, where scripts and plugins may change recipients, subject, body
 //! and signature, or veto.
 //!
-//! [`Host::notify`](crate::Host::notify) decides what may be sent and whether it may be; the
-//! sending itself is a `notification` handler's job (the `smtp-notify`
-//! plugin).
+//! [`Host::notify`](crate::Host::notify) decides what may be sent and whether it may be.
+//! With `[email.smtp]`, what passes is queued in the outbox in the same
+//! transaction and sent over SMTP after commit (`email::send`); without it
+//! nothing is sent, though a `notification` handler still sees it.
 
 use std::sync::Arc;
 

@@ -32,7 +32,8 @@ use crate::runtime::Runtime;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FiredReminder {
     /// The event as the hooks left it. Its `notification` is the one that
-    /// passed the `notification` hooks, what a sending plugin (smtp-notify) was handed.
+    /// passed the `notification` hooks: with `[email.smtp]`, queued in the
+    /// claim's transaction (with its Message-ID) and mailed after commit.
     pub reminder: TaskReminder,
     /// Set when a `task_reminder` or `notification` hook vetoed or failed:
     /// what the hooks wrote was rolled back, and the reminder still counts

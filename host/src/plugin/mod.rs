@@ -35,6 +35,7 @@ use serde::Serialize;
 
 use crate::config::{Config, PluginConfig};
 use crate::error::{Error, Result};
+pub(crate) use hash::hex;
 pub use hash::{HashStatus, file_sha256};
 use library::{PluginLibrary, refuse};
 pub use native::NativePlugin;

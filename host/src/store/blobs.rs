@@ -30,15 +30,12 @@ pub(crate) trait BlobStore: Send + Sync {
     fn get(&self, id: &str) -> Result<Vec<u8>>;
 
     /// Every blob with the time it was last written.
-    #[allow(dead_code)] // `dossier gc` and `backup` use it (issue 15, next)
     fn list(&self) -> Result<Vec<(String, SystemTime)>>;
 
     /// Deletes blob `id` (no error if it is gone already).
-    #[allow(dead_code)] // `dossier gc` uses it (issue 15, next)
     fn remove(&self, id: &str) -> Result<()>;
 
     /// The folder holding the files, for a store on disk.
-    #[allow(dead_code)] // `dossier backup` uses it (issue 15, next)
     fn root(&self) -> Option<&Path>;
 }
 

@@ -59,7 +59,6 @@ pub(crate) trait EmailTx {
     fn cases_with_blob(&self, blob: &str) -> Result<Vec<CaseNumber>>;
 
     /// Every blob some row references.
-    #[allow(dead_code)] // `dossier gc` uses it (issue 15, next)
     fn referenced_blobs(&self) -> Result<Vec<String>>;
 
     /// The login of the agent who last wrote on `case` (a note, an email,

@@ -35,6 +35,55 @@ pub(crate) fn open(path: &std::path::Path) -> Result<Box<dyn Store>> {
     Ok(Box::new(sqlite::SqliteStore::open(path)?))
 }
 
+/// Locks the store file at `target` (creating it if missing) for a restore:
+/// refused while any other connection has it open. See
+/// `sqlite/backup.rs` for how "in use" is told.
+pub(crate) fn lock_for_restore(target: &std::path::Path) -> Result<RestoreLock> {
+    sqlite::backup::lock_for_restore(target).map(RestoreLock)
+}
+
+/// The newest schema version this build reads and writes.
+pub(crate) fn supported_schema_version() -> i64 {
+    sqlite::backup::supported_schema_version()
+}
+
+/// The schema version of the backed-up database file at `path` (in the
+/// backup folder `dir`, which errors name).
+pub(crate) fn file_schema_version(path: &std::path::Path, dir: &std::path::Path) -> Result<i64> {
+    sqlite::backup::file_schema_version(path, dir)
+}
+
+/// A store file held alone for a restore; dropping it releases the file.
+pub(crate) struct RestoreLock(sqlite::backup::RestoreLock);
+
+impl RestoreLock {
+    /// Replaces the whole store with the database file at `source`, all or
+    /// nothing.
+    pub(crate) fn restore_from(
+        self,
+        source: &std::path::Path,
+        progress: &mut dyn FnMut(BackupProgress),
+    ) -> Result<()> {
+        self.0.restore_from(source, progress)
+    }
+}
+
+/// How far a backup or restore of the database has gone, in pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BackupProgress {
+    pub(crate) pages_done: u64,
+    pub(crate) pages_total: u64,
+}
+
+/// What a backup's snapshot held besides its pages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Snapshot {
+    /// The schema version of the copy.
+    pub(crate) schema_version: i64,
+    /// The blobs the copied rows reference.
+    pub(crate) blobs: Vec<String>,
+}
+
 /// An empty store in memory.
 pub(crate) fn in_memory() -> Result<Box<dyn Store>> {
     Ok(Box::new(sqlite::SqliteStore::in_memory()?))
@@ -63,6 +112,21 @@ pub(crate) trait Store: Send + Sync {
 
     /// Whether this thread is inside [`Store::write_with`].
     fn in_write(&self) -> bool;
+
+    /// Runs `f` inside the write transaction this thread has open, so that
+    /// if `f` fails only what `f` wrote is undone (a savepoint) and the
+    /// transaction goes on; `f`'s error is returned. Outside a write it is
+    /// refused. One bad row of an import rolls back alone this way.
+    fn savepoint_with(&self, label: &str, f: &mut dyn FnMut(&dyn Tx) -> Result<()>) -> Result<()>;
+
+    /// Copies one consistent snapshot of the whole store into a new file at
+    /// `dest` (which must not exist), while writers go on committing; calls
+    /// `progress` after each step of the copy.
+    fn backup_to(
+        &self,
+        dest: &std::path::Path,
+        progress: &mut dyn FnMut(BackupProgress),
+    ) -> Result<Snapshot>;
 }
 
 /// Runs the once-only closure `f` through one of the object-safe `*_with`
@@ -90,6 +154,15 @@ impl dyn Store + '_ {
     /// [`Store::write_with`] for a closure that returns a value.
     pub(crate) fn write<T>(&self, label: &str, f: impl FnOnce(&dyn Tx) -> Result<T>) -> Result<T> {
         once(f, |g| self.write_with(label, g))
+    }
+
+    /// [`Store::savepoint_with`] for a closure that returns a value.
+    pub(crate) fn savepoint<T>(
+        &self,
+        label: &str,
+        f: impl FnOnce(&dyn Tx) -> Result<T>,
+    ) -> Result<T> {
+        once(f, |g| self.savepoint_with(label, g))
     }
 
     /// [`Store::guard_with`] for a closure that returns a value.
@@ -236,6 +309,16 @@ pub(crate) trait CustomerTx {
 
     /// A page of customers, by id.
     fn list_customers(&self, schema: &Schema, page: Page) -> Result<Vec<Customer>>;
+
+    /// Up to `limit` customers whose id is above `after`, by id: keyset
+    /// pages, so walking the whole table (an export) costs one index seek
+    /// per page however deep it is.
+    fn customers_after(
+        &self,
+        schema: &Schema,
+        after: CustomerId,
+        limit: u32,
+    ) -> Result<Vec<Customer>>;
 }
 
 /// Cases: numbers, rows, lookups and listings.
@@ -269,6 +352,16 @@ pub(crate) trait CaseTx {
 
     /// Whether case `number` exists and `viewer` may see it.
     fn case_visible(&self, number: CaseNumber, viewer: &Viewer) -> Result<bool>;
+
+    /// Up to `limit` cases `viewer` may see whose number is above `after`,
+    /// by number (keyset pages, as [`CustomerTx::customers_after`]).
+    fn cases_after(
+        &self,
+        schema: &Schema,
+        after: CaseNumber,
+        limit: u32,
+        viewer: &Viewer,
+    ) -> Result<Vec<Case>>;
 }
 
 /// Follow-ups: append-only rows and listings. There is no update or delete.
@@ -299,6 +392,16 @@ pub(crate) trait FollowUpTx {
 
     /// How many follow-ups a case has.
     fn count_follow_ups(&self, case: CaseNumber) -> Result<u64>;
+
+    /// Up to `limit` follow-ups on cases `viewer` may see whose id is above
+    /// `after`, by id (keyset pages, as [`CustomerTx::customers_after`]).
+    fn follow_ups_after(
+        &self,
+        schema: &Schema,
+        after: FollowUpId,
+        limit: u32,
+        viewer: &Viewer,
+    ) -> Result<Vec<FollowUp>>;
 }
 
 /// Tasks and their reminders, including the reminder claim.

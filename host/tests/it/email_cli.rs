@@ -366,5 +366,5 @@ fn an_agent_drafts_a_reply_edits_it_from_stdin_and_saves_it_on_the_case() {
     assert_eq!(list[0]["kind"], "email_saved");
     assert_eq!(list[0]["body"], "Here is the answer.\n");
     let again = dossier(d, &["email", "draft", "discard", &id]);
-    assert!(String::from_utf8_lossy(&again.stderr).contains("was saved already"));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("is saved already"));
 }

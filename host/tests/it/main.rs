@@ -8,6 +8,7 @@ mod email_cli;
 mod faq_cli;
 mod interact;
 mod notify_options;
+mod ops;
 mod process;
 mod props;
 mod script_cli;

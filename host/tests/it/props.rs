@@ -143,6 +143,10 @@ const TEMPLATES: &[&[&str]] = &[
     ],
     &["plugin", "inspect", "{}"],
     &["completions", "{}"],
+    &["import", "customers", "{}"],
+    &["import", "cases", "{}"],
+    &["export", "{}"],
+    &["restore", "{}"],
 ];
 
 /// Text people might type, and text nobody would.
@@ -245,6 +249,7 @@ fn free_text_arguments_never_crash_the_binary() {
                 ("{}", Some("--field" | "--context")) => "tier=gold",
                 ("{}", Some("--kind")) => "note",
                 ("{}", Some("completions")) => "bash",
+                ("{}", Some("export")) => "customers",
                 ("{}", _) => "x",
                 (other, _) => other,
             })

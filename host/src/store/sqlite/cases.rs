@@ -174,6 +174,22 @@ impl CaseTx for SqliteTx<'_> {
             .optional()?
             .is_some())
     }
+
+    fn cases_after(
+        &self,
+        schema: &Schema,
+        after: CaseNumber,
+        limit: u32,
+        viewer: &Viewer,
+    ) -> Result<Vec<Case>> {
+        let (all, login) = viewer.params();
+        let sql = format!(
+            "SELECT {CASE_COLUMNS} FROM cases WHERE number > ?1 AND {}
+             ORDER BY number LIMIT ?4",
+            visible(2, 3)
+        );
+        query_cases(self.conn, schema, &sql, params![after.0, all, login, limit])
+    }
 }
 
 /// The condition a case row must meet for a viewer: public, or the viewer

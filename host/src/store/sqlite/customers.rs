@@ -245,4 +245,18 @@ impl CustomerTx for SqliteTx<'_> {
             params![page.limit, page.offset],
         )
     }
+
+    fn customers_after(
+        &self,
+        schema: &Schema,
+        after: CustomerId,
+        limit: u32,
+    ) -> Result<Vec<Customer>> {
+        query_customers(
+            self.conn,
+            schema,
+            &format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id > ?1 ORDER BY id LIMIT ?2"),
+            params![after.0, limit],
+        )
+    }
 }

@@ -7,7 +7,7 @@ use rusqlite::{OptionalExtension, Row, params};
 use super::SqliteTx;
 use crate::error::{Error, Result};
 use crate::schema::Schema;
-use crate::store::{FollowUpTx, Page, from_json, parse_ts, to_json, ts};
+use crate::store::{FollowUpTx, Page, Viewer, from_json, parse_ts, to_json, ts};
 
 const FOLLOW_UP_COLUMNS: &str =
     "id, case_number, kind, author, body, html, email, attachments, custom, created_at";
@@ -117,5 +117,28 @@ impl FollowUpTx for SqliteTx<'_> {
         Ok(conn
             .prepare_cached("SELECT count(*) FROM follow_ups WHERE case_number = ?1")?
             .query_row([case.0], |r| r.get::<_, i64>(0))? as u64)
+    }
+
+    fn follow_ups_after(
+        &self,
+        schema: &Schema,
+        after: FollowUpId,
+        limit: u32,
+        viewer: &Viewer,
+    ) -> Result<Vec<FollowUp>> {
+        let (all, login) = viewer.params();
+        // The case's visibility, looked up by its primary key per row.
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {FOLLOW_UP_COLUMNS} FROM follow_ups WHERE id > ?1
+                 AND EXISTS (SELECT 1 FROM cases WHERE number = follow_ups.case_number AND {})
+             ORDER BY id LIMIT ?4",
+            super::cases::visible(2, 3)
+        ))?;
+        let mut rows = stmt.query(params![after.0, all, login, limit])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push(follow_up_from_row(schema, row)?);
+        }
+        Ok(out)
     }
 }

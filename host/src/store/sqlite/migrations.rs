@@ -451,6 +451,11 @@ CREATE INDEX chat_feed_at ON chat_feed(at);
 "#,
 ];
 
+/// The schema version this build writes.
+pub(crate) fn latest() -> i64 {
+    STEPS.len() as i64
+}
+
 /// Brings the file to the schema version this build writes (refusing a
 /// newer one).
 pub(crate) fn run(conn: &Connection) -> Result<()> {

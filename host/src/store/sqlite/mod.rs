@@ -7,6 +7,7 @@
 //! lets them read while the writer writes).
 
 mod agents;
+pub(crate) mod backup;
 mod cases;
 mod chat;
 mod customers;
@@ -75,13 +76,18 @@ fn configure(conn: &Connection) -> Result<()> {
     conn.busy_timeout(Duration::from_secs(5))?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // Statement journals (one per savepoint: an imported row, a statement
+    // whose triggers write), sorts and temporary indexes in memory: with
+    // the default they spill to files in /var/tmp, and an import spent most
+    // of its time writing them.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     Ok(())
 }
 
 /// Refuses a file that cannot be a store before SQLite touches it, and
 /// creates a missing one readable by its owner only (the WAL and shared
 /// memory files SQLite makes beside it take the same mode).
-fn check_file(path: &Path) -> Result<()> {
+pub(super) fn check_file(path: &Path) -> Result<()> {
     let not_a_store = |reason: &str| Error::NotAStore {
         path: path.to_owned(),
         reason: reason.to_owned(),
@@ -267,6 +273,35 @@ impl Store for SqliteStore {
 
     fn in_write(&self) -> bool {
         SqliteStore::in_write(self)
+    }
+
+    fn savepoint_with(&self, label: &str, f: &mut dyn FnMut(&dyn Tx) -> Result<()>) -> Result<()> {
+        let writer = self.writer.lock();
+        if writer.depth.get() == 0 {
+            return Err(Error::Refused(format!(
+                "internal error: {label} asked for a savepoint outside a write"
+            )));
+        }
+        exec_cached(&writer.conn, "SAVEPOINT row")?;
+        let result = f(&SqliteTx { conn: &writer.conn });
+        if result.is_err() {
+            exec_cached(&writer.conn, "ROLLBACK TO row")?;
+        }
+        exec_cached(&writer.conn, "RELEASE row")?;
+        result
+    }
+
+    fn backup_to(
+        &self,
+        dest: &Path,
+        progress: &mut dyn FnMut(super::BackupProgress),
+    ) -> Result<super::Snapshot> {
+        if self.in_write() {
+            return Err(Error::Refused(
+                "a backup cannot run inside a write transaction".into(),
+            ));
+        }
+        self.backup_file(dest, progress)
     }
 }
 

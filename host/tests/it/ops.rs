@@ -1,0 +1,313 @@
+//! `dossier import`, `export`, `backup`, `restore` and `gc` as a user runs
+//! them: bad rows reported and skipped while the good ones land, headers
+//! checked before any row, hooks run unless `--no-hooks`, exports that read
+//! back in, and the operator's commands end to end.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::Stdio;
+
+use crate::util::{command, dossier, failure, json};
+
+fn init(d: &Path) {
+    assert!(dossier(d, &["init"]).status.success());
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A file of good and bad customers: a bad row in the middle of each batch
+/// of two, so good rows share a transaction with bad ones.
+const CUSTOMERS: &str = "\
+account,name,phone,email,tier,loyalty_id,city,id
+AC-1,Ada Lovelace,+33123456789,Ada@Example.com,gold,LC-000001,Paris,17
+AC-2,Bad Phone,not a phone,bob@example.com,silver,,,
+AC-3,Cy,01 23 45 67 80,cy@example.com,bronze,,Lyon,
+AC-1,Duplicate Account,,,,,,
+AC-5,Eve,,eve@example.com,platinum,,,
+AC-6,Fay,mobile:+33612345678;work:+33123456700,,,,,
+AC-7,,,,,,,
+AC-8,Gus,,not an email,,,,
+AC-9,Too,many,cells,,,,,,,
+AC-10,Hal,,hal@example.com,,LC-12,,
+AC-11,Veto Me,,,,,,
+AC-12,Ivy,,ivy@example.com,,,,
+";
+
+const VETO: &str = r#"
+fn before_save_customer(c) {
+    if c.name.contains("Veto") {
+        veto("names with Veto are refused");
+    }
+}
+"#;
+
+/// The template runs every `scripts/*.rhai`.
+fn with_veto_script(d: &Path) {
+    std::fs::create_dir_all(d.join("scripts")).unwrap();
+    std::fs::write(d.join("scripts/veto.rhai"), VETO).unwrap();
+}
+
+#[test]
+fn an_import_reports_bad_rows_and_keeps_every_good_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    init(d);
+    with_veto_script(d);
+    std::fs::write(d.join("customers.csv"), CUSTOMERS).unwrap();
+    let out = dossier(
+        d,
+        &[
+            "import",
+            "customers",
+            "customers.csv",
+            "--batch",
+            "2",
+            "--rejects",
+            "rejects.csv",
+        ],
+    );
+    // No progress bar when stderr is not a terminal, and nothing else.
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    insta::assert_snapshot!(stdout(&out));
+    insta::assert_snapshot!(std::fs::read_to_string(d.join("rejects.csv")).unwrap());
+
+    let customers = json(d, &["customer", "list", "--per-page", "100"]);
+    let accounts: Vec<&str> = customers
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["account"].as_str().unwrap())
+        .collect();
+    assert_eq!(accounts, ["AC-1", "AC-3", "AC-6", "AC-12"]);
+    // Rows are written like any write: normalized, defaults filled.
+    assert_eq!(customers[0]["emails"][0]["address"], "ada@example.com");
+    assert_eq!(customers[1]["phones"][0]["number"], "+33123456780");
+    assert_eq!(customers[2]["phones"][1]["label"], "work");
+    assert_eq!(customers[3]["custom"]["tier"]["choice"], "bronze");
+    assert_eq!(customers[0]["address"]["city"], "Paris");
+
+    // As JSON, the same report.
+    std::fs::write(
+        d.join("more.csv"),
+        "account,name\nAC-20,Jo\nAC-21,Veto Again\n",
+    )
+    .unwrap();
+    let report = json(d, &["import", "customers", "more.csv"]);
+    assert_eq!(report["imported"], 1);
+    assert_eq!(report["rejected"], 1);
+    assert_eq!(report["rejects"][0]["row"], 3);
+    assert!(
+        report["rejects"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("names with Veto are refused"),
+        "{report}"
+    );
+    // Without hooks the veto does not run; only admins may skip them.
+    std::fs::write(d.join("veto.csv"), "account,name\nAC-30,Veto Three\n").unwrap();
+    json(d, &["agent", "add", "ann", "--role", "agent"]);
+    let refused = failure(
+        d,
+        &[
+            "--as",
+            "ann",
+            "import",
+            "customers",
+            "veto.csv",
+            "--no-hooks",
+        ],
+    );
+    assert!(refused.contains("only admins"), "{refused}");
+    let report = json(d, &["import", "customers", "veto.csv", "--no-hooks"]);
+    assert_eq!(report["imported"], 1, "{report}");
+}
+
+#[test]
+fn an_unknown_column_is_refused_before_any_row_with_the_nearest_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    init(d);
+    std::fs::write(d.join("typo.csv"), "account,name,tierr\nAC-1,Ada,gold\n").unwrap();
+    std::fs::write(d.join("missing.csv"), "account,phone\nAC-1,+33123456789\n").unwrap();
+    std::fs::write(d.join("twice.csv"), "account,name,name\nAC-1,Ada,Ada\n").unwrap();
+    std::fs::write(d.join("cases.csv"), "customer,subjet\nAC-1,Printer\n").unwrap();
+    insta::assert_snapshot!(
+        [
+            failure(d, &["import", "customers", "typo.csv"]),
+            failure(d, &["import", "customers", "missing.csv"]),
+            failure(d, &["import", "customers", "twice.csv"]),
+            failure(d, &["import", "cases", "cases.csv"]),
+            failure(d, &["import", "customers", "nowhere.csv"]),
+        ]
+        .join("\n\n")
+    );
+    assert_eq!(json(d, &["customer", "list"]), serde_json::json!([]));
+}
+
+fn pipe_in(d: &Path, args: &[&str], input: &str) -> std::process::Output {
+    let mut child = command(d, args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn an_export_reads_back_in_and_shows_only_what_the_agent_may_see() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    init(d);
+    // Read from stdin with `-`; a custom field may be named `custom.NAME`,
+    // and a case's customer `#ID`.
+    let out = pipe_in(
+        d,
+        &["--json", "import", "customers", "-"],
+        "account,name,phone,email,custom.tier,city\n\
+         AC-1,\"Lovelace, Ada\",+33123456789,ada@example.com,gold,Paris\n\
+         AC-2,Bob,mobile:+33612345678;+33123456700,,,\n",
+    );
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["imported"],
+        2
+    );
+    let cases = "customer,subject,priority,visibility,status,product\n\
+                 AC-1,Printer jam,high,public,,\n\
+                 #2,Private matter,,private,,\n\
+                 AC-1,Old ticket,,,closed,\n";
+    std::fs::write(d.join("cases.csv"), cases).unwrap();
+    let report = json(d, &["import", "cases", "cases.csv"]);
+    assert_eq!(report["imported"], 3, "{report}");
+    assert_eq!(json(d, &["case", "show", "3"])["status"], "closed");
+
+    let customers = stdout(&dossier(d, &["export", "customers"]));
+    let cases = stdout(&dossier(d, &["export", "cases", "--format", "csv"]));
+    let redact = |s: &str| {
+        s.lines()
+            .map(|l| {
+                let cells: Vec<&str> = l.split(',').collect();
+                // The last two cells are created_at and updated_at.
+                let keep = cells.len().saturating_sub(2);
+                if l.starts_with("id,") || l.starts_with("number,") {
+                    l.to_owned()
+                } else {
+                    format!("{},[time],[time]", cells[..keep].join(","))
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    insta::assert_snapshot!(format!("{}\n\n{}", redact(&customers), redact(&cases)));
+
+    // What was exported imports into another store as it was.
+    let other = tempfile::tempdir().unwrap();
+    let o = other.path();
+    init(o);
+    std::fs::write(o.join("customers.csv"), &customers).unwrap();
+    let report = json(o, &["import", "customers", "customers.csv"]);
+    assert_eq!(report["imported"], 2, "{report}");
+    assert_eq!(
+        report["ignored_columns"],
+        serde_json::json!(["id", "created_at", "updated_at"])
+    );
+    std::fs::write(o.join("cases.csv"), &cases).unwrap();
+    assert_eq!(json(o, &["import", "cases", "cases.csv"])["imported"], 3);
+    let again = stdout(&dossier(o, &["export", "customers"]));
+    assert_eq!(redact(&again), redact(&customers));
+    let again = stdout(&dossier(o, &["export", "cases"]));
+    assert_eq!(redact(&again), redact(&cases));
+
+    // JSON lines: one record per line, as --json prints it.
+    let lines = stdout(&dossier(d, &["export", "customers", "--format", "jsonl"]));
+    let first: serde_json::Value = serde_json::from_str(lines.lines().next().unwrap()).unwrap();
+    assert_eq!(first, json(d, &["customer", "show", "AC-1"]));
+    assert_eq!(lines.lines().count(), 2);
+
+    // An agent without see_all_private sees neither the private case nor
+    // its follow-ups.
+    json(d, &["agent", "add", "ann", "--role", "agent"]);
+    json(
+        d,
+        &["followup", "add", "--case", "2", "--note", "private words"],
+    );
+    json(
+        d,
+        &["followup", "add", "--case", "1", "--note", "public words"],
+    );
+    let as_ann = stdout(&dossier(d, &["--as", "ann", "export", "cases"]));
+    assert_eq!(as_ann.lines().count(), 3, "{as_ann}");
+    assert!(!as_ann.contains("Private matter"));
+    let notes = stdout(&dossier(
+        d,
+        &["--as", "ann", "export", "follow-ups", "--format", "jsonl"],
+    ));
+    assert_eq!(notes.lines().count(), 1, "{notes}");
+    assert!(notes.contains("public words"));
+    let notes = stdout(&dossier(d, &["export", "follow-ups", "-o", "all.jsonl"]));
+    assert!(notes.is_empty());
+    assert_eq!(
+        std::fs::read_to_string(d.join("all.jsonl"))
+            .unwrap()
+            .lines()
+            .count(),
+        3,
+        "a header and two follow-ups (CSV, the default)"
+    );
+}
+
+#[test]
+fn backup_restore_and_gc_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    init(d);
+    json(
+        d,
+        &["customer", "add", "--account", "AC-1", "--name", "Ada"],
+    );
+    let manifest = json(d, &["backup", "saved"]);
+    assert_eq!(manifest["format"], "dossier-backup");
+    assert_eq!(manifest["files"][0]["path"], "dossier.db");
+    json(
+        d,
+        &["customer", "add", "--account", "AC-2", "--name", "Bob"],
+    );
+    insta::assert_snapshot!(
+        [
+            failure(d, &["backup", "saved"]),
+            failure(d, &["restore", "."]),
+        ]
+        .join("\n\n")
+    );
+    let restored = json(d, &["restore", "saved"]);
+    assert_eq!(
+        restored["manifest"]["schema_version"],
+        manifest["schema_version"]
+    );
+    let accounts = json(d, &["customer", "list"]);
+    assert_eq!(accounts.as_array().unwrap().len(), 1);
+    let gc = json(d, &["gc"]);
+    assert_eq!(gc["removed"], 0);
+    let human = stdout(&dossier(d, &["gc"]));
+    assert_eq!(
+        human,
+        "removed 0 unreferenced attachment(s); kept 0 referenced and 0 written since gc started\n"
+    );
+}
