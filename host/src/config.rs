@@ -37,6 +37,8 @@ pub struct Config {
     pub time: TimeConfig,
     /// `[email]`: our addresses, threading, blocked senders, workbins.
     pub email: EmailConfig,
+    /// `[chat]`: chat queues, capacity, the acceptance interval, logging.
+    pub chat: ChatConfig,
     /// The directory relative paths in this config are resolved against
     /// (the config file's directory); not a key in the file.
     #[serde(skip)]
@@ -294,6 +296,115 @@ impl TimeConfig {
     #[cfg_attr(not(feature = "cli"), allow(dead_code))]
     pub(crate) fn time_zone(&self) -> jiff::tz::TimeZone {
         crate::time::zone(&self.zone).unwrap_or(jiff::tz::TimeZone::UTC)
+    }
+}
+
+/// `[chat]`: how chats are routed to agents and what becomes of them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChatConfig {
+    /// How many chats an agent handles at once, pending offers included,
+    /// unless their queue or their `[chat.agents.<login>]` says otherwise.
+    /// From 1 to 100; default 6.
+    pub capacity: u32,
+    /// How long an offer waits for the agent to accept, in seconds; no
+    /// answer by then puts the agent on break and offers the chat to the
+    /// next agent. From 1 to 3600; default 30.
+    pub accept_seconds: u32,
+    /// Save each ended chat's transcript as a case with a `chat_log`
+    /// follow-up (for a customer the pop identified; otherwise once the
+    /// agent picks or creates the customer). Default true.
+    pub auto_log: bool,
+    /// `[chat.queues.<name>]`: the queues chats arrive in.
+    pub queues: BTreeMap<String, ChatQueueConfig>,
+    /// `[chat.agents.<login>]`: per-agent settings.
+    pub agents: BTreeMap<String, ChatAgentConfig>,
+}
+
+impl Default for ChatConfig {
+    fn default() -> Self {
+        ChatConfig {
+            capacity: 6,
+            accept_seconds: 30,
+            auto_log: true,
+            queues: BTreeMap::new(),
+            agents: BTreeMap::new(),
+        }
+    }
+}
+
+/// `[chat.queues.<name>]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChatQueueConfig {
+    /// The logins of the agents who take this queue's chats. An agent may
+    /// be in several queues.
+    pub members: Vec<String>,
+    /// The most chats (pending offers included) a member may have when
+    /// offered one of this queue's; the lower of this and the agent's own
+    /// capacity applies. From 1 to 100; unset means the agent's capacity.
+    pub capacity: Option<u32>,
+}
+
+/// `[chat.agents.<login>]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChatAgentConfig {
+    /// This agent's capacity instead of `[chat] capacity`. From 1 to 100.
+    pub capacity: Option<u32>,
+}
+
+/// The most concurrent chats any capacity setting may allow.
+pub const MAX_CHAT_CAPACITY: u32 = 100;
+
+impl ChatConfig {
+    fn check(&self) -> Result<()> {
+        let capacity = |what: String, value: u32| {
+            if (1..=MAX_CHAT_CAPACITY).contains(&value) {
+                Ok(())
+            } else {
+                Err(Error::Config(format!(
+                    "{what} must be from 1 to {MAX_CHAT_CAPACITY}, not {value}"
+                )))
+            }
+        };
+        capacity("[chat] capacity".into(), self.capacity)?;
+        if !(1..=3600).contains(&self.accept_seconds) {
+            return Err(Error::Config(format!(
+                "[chat] accept_seconds must be from 1 to 3600, not {}",
+                self.accept_seconds
+            )));
+        }
+        let word = |s: &str| {
+            !s.is_empty()
+                && s.chars().count() <= 64
+                && s.chars()
+                    .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'))
+        };
+        for (name, queue) in &self.queues {
+            if !word(name) {
+                return Err(Error::Config(format!(
+                    "[chat.queues.{name}]: a queue name is 1 to 64 letters, digits, `.`, `_`, `-` or `@`"
+                )));
+            }
+            if let Some(c) = queue.capacity {
+                capacity(format!("[chat.queues.{name}] capacity"), c)?;
+            }
+            let mut seen = std::collections::BTreeSet::new();
+            for login in &queue.members {
+                if !seen.insert(login.as_str()) {
+                    return Err(Error::Config(format!(
+                        "[chat.queues.{name}] lists member `{login}` twice"
+                    )));
+                }
+            }
+        }
+        for (login, agent) in &self.agents {
+            if let Some(c) = agent.capacity {
+                capacity(format!("[chat.agents.{login}] capacity"), c)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -593,6 +704,7 @@ impl Config {
             resolved.ca_file = smtp.ca_file.as_deref().map(|p| self.resolve(p));
             resolved.check()?;
         }
+        self.chat.check()?;
         if let Err(reason) = crate::time::zone(&self.time.zone) {
             return Err(Error::Config(format!("[time] zone {reason}")));
         }

@@ -232,6 +232,42 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// No chat has this id.
+    #[error("there is no chat {id}")]
+    UnknownChat {
+        /// The id asked for.
+        id: i64,
+    },
+    /// A chat named a queue that `[chat.queues]` does not configure.
+    #[error("unknown chat queue `{queue}`; {}", known_queues(.known))]
+    UnknownQueue {
+        /// The queue named.
+        queue: String,
+        /// The configured queues.
+        known: Vec<String>,
+    },
+    /// A chat message is longer than a chat message may be. The text is
+    /// kept here, whole, so that nothing typed is lost.
+    #[error(
+        "a chat message holds at most {max} characters; this one has {chars}: shorten it (the text was kept)"
+    )]
+    MessageTooLong {
+        /// How many characters it has.
+        chars: usize,
+        /// The most a message may have (1940).
+        max: usize,
+        /// The text, as given.
+        text: String,
+    },
+}
+
+/// The end of an unknown-queue error.
+fn known_queues(known: &[String]) -> String {
+    if known.is_empty() {
+        "no queue is configured (add one under [chat.queues.<name>])".to_owned()
+    } else {
+        format!("queues: {}", known.join(", "))
+    }
 }
 
 /// Shorthand for results in this crate.
@@ -262,7 +298,7 @@ fn valid_codes(channel: dossier_sdk::Channel, valid: &[String]) -> String {
 
 impl Error {
     /// Every code [`Error::code`] returns, in declaration order.
-    pub const CODES: [&'static str; 28] = [
+    pub const CODES: [&'static str; 31] = [
         "config_read",
         "config_parse",
         "config_invalid",
@@ -291,6 +327,9 @@ impl Error {
         "store_in_use",
         "not_a_backup",
         "bad_email",
+        "unknown_chat",
+        "unknown_queue",
+        "message_too_long",
     ];
 
     /// A stable, machine-readable name for the kind of error (`validation`,
@@ -326,6 +365,9 @@ impl Error {
             Error::StoreInUse { .. } => "store_in_use",
             Error::NotABackup { .. } => "not_a_backup",
             Error::BadEmail { .. } => "bad_email",
+            Error::UnknownChat { .. } => "unknown_chat",
+            Error::UnknownQueue { .. } => "unknown_queue",
+            Error::MessageTooLong { .. } => "message_too_long",
         }
     }
 

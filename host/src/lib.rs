@@ -38,6 +38,7 @@
 
 #![warn(missing_docs)]
 
+mod chat;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod clock;
@@ -56,6 +57,11 @@ mod script;
 mod store;
 mod time;
 
+pub use chat::{
+    AgentState, AgentStatus, Arrived, Chat, ChatFilter, ChatMessage, ChatPush, ChatState, ChatTick,
+    Ended, LogCustomer, LogState, MAX_MESSAGE_CHARS, Offer, Returned, Routed, SavedLog, Sender,
+    StateChange,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
 pub use email::drafts::DraftStart;
@@ -83,6 +89,7 @@ pub(crate) fn props_cases(default: u32) -> u32 {
 /// Not part of it: anything here may change in any release.
 #[doc(hidden)]
 pub mod test_support {
+    pub use crate::chat::simulate::{AgentDay, SimulateOptions, Simulation, Spread, simulate};
     pub use crate::contact::{normalize_email, normalize_phone};
     pub use crate::email::address::check as check_address;
     pub use crate::email::smtp::{
@@ -177,6 +184,49 @@ pub mod test_support {
 
     #[cfg(feature = "cli")]
     pub use crate::cli::transfer::{DEFAULT_BATCH, ImportReport, Reject, import_csv};
+
+    /// The chat routing index alone, for the routing-decision benchmark:
+    /// built from a `[chat]` config, fed agents' rows, asked for a queue's
+    /// next agent.
+    pub struct ChatRouter(crate::chat::Router, i64);
+
+    impl ChatRouter {
+        /// An empty index of `config`'s queues and members.
+        pub fn new(config: &crate::config::ChatConfig) -> ChatRouter {
+            ChatRouter(crate::chat::Router::new(config), 0)
+        }
+
+        /// Takes in an agent's row: available or not, their load (active
+        /// plus pending) and when they became idle.
+        pub fn set(
+            &mut self,
+            login: &str,
+            available: bool,
+            load: u32,
+            idle_since: chrono::DateTime<chrono::Utc>,
+        ) {
+            self.1 += 1;
+            self.0.apply(&crate::store::ChatAgentRow {
+                login: login.to_owned(),
+                state: if available {
+                    crate::chat::AgentState::Available
+                } else {
+                    crate::chat::AgentState::Break
+                },
+                active: load,
+                pending: 0,
+                idle_since,
+                state_since: idle_since,
+                reason: None,
+                rev: self.1,
+            });
+        }
+
+        /// The agent the next chat of `queue` goes to.
+        pub fn pick(&self, queue: &str) -> Option<&str> {
+            self.0.pick(queue).map(|(login, _)| login)
+        }
+    }
 
     /// Calls `f` with a root `system` context of `host`, current on this
     /// thread as during a real event (so plugin callbacks reach it).

@@ -74,17 +74,22 @@ pub enum Permission {
     /// Add, change and remove entries of the FAQ base (reading and
     /// searching them is open to every agent).
     ManageFaq,
+    /// Reject a chat offered to oneself (which puts one on break and offers
+    /// the chat to the next agent). Every role holds it unless an admin
+    /// withholds it.
+    RejectChat,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 6] = [
+    pub const ALL: [Permission; 7] = [
         Permission::ManageAgents,
         Permission::ReassignCases,
         Permission::SeeAllPrivate,
         Permission::TransferEmail,
         Permission::ReviewEmail,
         Permission::ManageFaq,
+        Permission::RejectChat,
     ];
 
     /// The snake_case name used in the CLI, errors and JSON.
@@ -96,6 +101,7 @@ impl Permission {
             Permission::TransferEmail => "transfer_email",
             Permission::ReviewEmail => "review_email",
             Permission::ManageFaq => "manage_faq",
+            Permission::RejectChat => "reject_chat",
         }
     }
 
@@ -110,6 +116,7 @@ impl Permission {
                 matches!(role, Role::Supervisor | Role::Admin)
             }
             Permission::TransferEmail => true,
+            Permission::RejectChat => true,
         }
     }
 }
@@ -238,7 +245,7 @@ mod tests {
     fn roles_grant_their_defaults_and_overrides_win() {
         assert_eq!(
             agent(Role::Agent).permissions(),
-            vec![Permission::TransferEmail]
+            vec![Permission::TransferEmail, Permission::RejectChat]
         );
         assert_eq!(
             agent(Role::Supervisor).permissions(),
@@ -247,7 +254,8 @@ mod tests {
                 Permission::SeeAllPrivate,
                 Permission::TransferEmail,
                 Permission::ReviewEmail,
-                Permission::ManageFaq
+                Permission::ManageFaq,
+                Permission::RejectChat
             ]
         );
         assert_eq!(agent(Role::Admin).permissions(), Permission::ALL.to_vec());

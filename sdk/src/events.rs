@@ -693,8 +693,8 @@ pub const EVENTS: [EventSpec; 9] = [
         payload: "ChatEvent",
         keys: &["chat", "interaction", "agent", "transcript"],
         guards: true,
-        fired_when: "a chat is being offered to an agent",
-        may_change: "`agent`, the agent it is offered to",
+        fired_when: "a chat is offered to the agent the longest-idle rule picked, in the transaction that claims the offer, before the screen-pop",
+        may_change: "`agent`: another member of the queue with capacity left; a veto leaves the chat in line",
     },
     EventSpec {
         kind: EventKind::ChatEnded,
@@ -703,8 +703,8 @@ pub const EVENTS: [EventSpec; 9] = [
         payload: "ChatEvent",
         keys: &["chat", "interaction", "agent", "transcript"],
         guards: true,
-        fired_when: "a chat ended, in the transaction that writes its transcript",
-        may_change: "`transcript`, the text that is written",
+        fired_when: "a chat ended, in the transaction that ends it and saves its log",
+        may_change: "`transcript`, the text that is logged (cleared: nothing is logged)",
     },
     EventSpec {
         kind: EventKind::TaskReminder,

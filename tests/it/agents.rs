@@ -150,7 +150,11 @@ fn reassigning_a_case_to_someone_else_needs_reassign_cases() {
         .expect("granted now");
     assert_eq!(
         t.host.agent("ann").expect("ann").permissions(),
-        vec![Permission::ReassignCases, Permission::TransferEmail],
+        vec![
+            Permission::ReassignCases,
+            Permission::TransferEmail,
+            Permission::RejectChat
+        ],
         "the grant, beside what every agent holds"
     );
 }

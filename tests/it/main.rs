@@ -2,6 +2,9 @@
 
 mod agents;
 mod built;
+mod chat;
+mod chat_hooks;
+mod chat_props;
 mod dispositions;
 mod email_compose;
 mod email_ingest;

@@ -58,7 +58,9 @@ fn inspect_reports_the_handshake_without_creating_anything() {
             EventKind::BeforeSave,
             EventKind::AfterSave,
             EventKind::ScreenPop,
-            EventKind::Disposition
+            EventKind::Disposition,
+            EventKind::ChatOffered,
+            EventKind::ChatEnded
         ]
     );
     assert!(!info.thread_safe);

@@ -408,6 +408,18 @@ pub(crate) fn run(args: DemoArgs, out: &Out) -> Result<()> {
         "Alan's answer: {}",
         super::email::describe(&outcome)
     ))?;
+    step("Chat: a simulated morning, replayed with a manual clock (`dossier chat simulate`)")?;
+    let day = crate::chat::simulate::simulate(
+        &crate::chat::simulate::SimulateOptions {
+            agents: 6,
+            chats: 120,
+            queues: 2,
+            hours: 3,
+            seed: 1,
+        },
+        &dir.join("chat-simulation.db"),
+    )?;
+    out.say(super::chat::describe_day(&day).trim_end())?;
 
     step("QA review: agent.jones is new, so a supervisor checks his email before it goes out")?;
     let draft = jones.start_draft(crate::email::drafts::DraftStart::Case(case_number))?;

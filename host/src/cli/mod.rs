@@ -6,6 +6,7 @@
 //! process.
 
 mod agents;
+mod chat;
 mod demo;
 mod dispose;
 mod email;
@@ -157,6 +158,9 @@ enum Command {
     Restore(ops::RestoreArgs),
     /// Remove attachment files no record references (never one written after gc started).
     Gc,
+    /// Chat: your state, accept, reject, send, end, log, list; simulate a day.
+    #[command(subcommand)]
+    Chat(chat::ChatCmd),
     /// Print the completion script for a shell: bash, zsh, fish, elvish or powershell.
     Completions {
         /// The shell.
@@ -317,6 +321,8 @@ fn execute(cli: Cli) -> Result<()> {
         Command::Backup(args) => ops::backup(&open(&config)?, args, &out),
         Command::Restore(args) => ops::restore(&config, args, &out),
         Command::Gc => ops::gc(&open(&config)?, &out),
+        Command::Chat(chat::ChatCmd::Simulate(args)) => chat::simulate_cmd(args, &out),
+        Command::Chat(cmd) => chat::run(&open(&config)?, cmd, &out),
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "dossier", &mut script);

@@ -83,7 +83,7 @@ pub(crate) fn run(host: &Host, args: RunArgs, out: &Out) -> Result<()> {
             return Ok(());
         }
         let until_next = |t: chrono::DateTime<chrono::Utc>| (t - now).to_std().unwrap_or_default();
-        let wait = [tick.next_reminder, until]
+        let wait = [tick.next_reminder, tick.chat.next_deadline, until]
             .into_iter()
             .flatten()
             .map(until_next)
@@ -160,7 +160,7 @@ fn print_tick(tick: &Tick, out: &Out, zone: &TimeZone) -> Result<()> {
     if tick.delivered > 0 {
         out.say(format!("delivered {} outbox entries", tick.delivered))?;
     }
-    Ok(())
+    super::chat::print_tick(&tick.chat, out)
 }
 
 /// A fired reminder, for people.

@@ -106,11 +106,13 @@ impl Host {
     }
 
     /// One pass of the `dossier run` loop at the host clock's time: fires
-    /// due reminders, delivers the outbox, and says when the next reminder
-    /// is due.
+    /// due reminders and chat acceptance deadlines, delivers the outbox,
+    /// hands chat subscribers what other processes committed, and says when
+    /// the next reminder and deadline are due.
     pub fn tick(&self) -> Result<Tick> {
         let at = self.now();
         let fired = self.due_reminders(at)?;
+        let chat = self.rt.chat_tick(at)?;
         let delivered = self.deliver_outbox()?;
         let next_reminder = self.next_reminder_at()?;
         Ok(Tick {
@@ -118,6 +120,7 @@ impl Host {
             fired,
             delivered,
             next_reminder,
+            chat,
         })
     }
 }

@@ -4,6 +4,7 @@
 //! plugins never see this type.
 
 mod agents;
+mod chat;
 mod email;
 mod faq;
 mod interact;

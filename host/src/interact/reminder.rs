@@ -52,6 +52,8 @@ pub struct Tick {
     pub delivered: usize,
     /// When the next unfired reminder is due, if any: the loop may sleep until then.
     pub next_reminder: Option<DateTime<Utc>>,
+    /// Chat: missed offers fired, pushes handed out, the next deadline.
+    pub chat: crate::chat::ChatTick,
 }
 
 /// The `task_reminder` step: claim, hooks, the notification they leave,

@@ -43,6 +43,8 @@ pub(crate) struct Runtime {
     outbox_queued: AtomicBool,
     /// The `[email]` rules compiled once (the case-number pattern).
     email: crate::email::thread::Rules,
+    /// The chat routing cache and this process's subscribers.
+    chats: crate::chat::Chats,
 }
 
 impl Runtime {
@@ -57,6 +59,7 @@ impl Runtime {
     ) -> Runtime {
         let config_email = config.email.clone();
         Runtime {
+            chats: crate::chat::Chats::new(&config),
             config,
             schema,
             store,
@@ -89,6 +92,10 @@ impl Runtime {
     /// Where attachment bytes live.
     pub(crate) fn blobs(&self) -> &dyn BlobStore {
         self.blobs.as_ref()
+    }
+
+    pub(crate) fn chats(&self) -> &crate::chat::Chats {
+        &self.chats
     }
 
     pub(crate) fn pipeline(&self) -> &Pipeline {

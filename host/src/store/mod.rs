@@ -12,10 +12,12 @@
 //! ARCHITECTURE.md says what a second backend must provide.
 
 pub(crate) mod blobs;
+mod chat;
 mod email;
 mod faq;
 mod sqlite;
 
+pub(crate) use chat::{ChatAgentRow, ChatEnd, ChatTx, FeedRow};
 pub(crate) use email::{EmailTx, InboundRecord, NewWorkbinItem};
 pub(crate) use faq::FaqTx;
 
@@ -186,6 +188,7 @@ pub(crate) trait Tx:
     + SearchTx
     + EmailTx
     + FaqTx
+    + ChatTx
 {
 }
 
@@ -201,6 +204,7 @@ impl<T> Tx for T where
         + SearchTx
         + EmailTx
         + FaqTx
+        + ChatTx
 {
 }
 

@@ -300,6 +300,7 @@ fn the_demo_runs_on_the_embedded_default() {
         "does not match the pattern",
         "found #1 Ada Lovelace by phone",
         "only open cases can be assigned",
+        "120 chats in 2 queues over 3 hours, 6 agents",
     ] {
         assert!(
             text.contains(expected),

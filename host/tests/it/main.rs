@@ -1,6 +1,7 @@
 //! The `dossier` binary, run as a user would, in a fresh directory per test.
 
 mod agents_cli;
+mod chat_cli;
 mod cli;
 mod conventions;
 mod email_cli;

@@ -371,6 +371,84 @@ CREATE TABLE signatures (
 );
 CREATE UNIQUE INDEX signatures_one_default ON signatures(owner_kind, owner) WHERE is_default;
 "#,
+    // 10: chat. Agents' loads and states (each change to a row takes the next
+    // `rev`, so a routing cache asks for what changed since it last looked)
+    // and their history; chats with their offer, deadline and log; the
+    // transcript (append-only, like follow-ups); the push feed.
+    r#"
+CREATE TABLE chat_agents (
+    login       TEXT PRIMARY KEY REFERENCES agents(login),
+    state       TEXT NOT NULL,
+    active      INTEGER NOT NULL DEFAULT 0 CHECK (active >= 0),
+    pending     INTEGER NOT NULL DEFAULT 0 CHECK (pending >= 0),
+    idle_since  TEXT NOT NULL,
+    state_since TEXT NOT NULL,
+    reason      TEXT,
+    rev         INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX chat_agents_rev ON chat_agents(rev);
+
+CREATE TABLE chat_agent_log (
+    id     INTEGER PRIMARY KEY,
+    login  TEXT NOT NULL,
+    state  TEXT NOT NULL,
+    reason TEXT,
+    at     TEXT NOT NULL
+);
+CREATE INDEX chat_agent_log_login ON chat_agent_log(login, id);
+
+CREATE TABLE chats (
+    id          INTEGER PRIMARY KEY,
+    queue       TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    interaction TEXT NOT NULL,
+    arrived_at  TEXT NOT NULL,
+    agent       TEXT,
+    offered_at  TEXT,
+    deadline    TEXT,
+    accepted_at TEXT,
+    ended_at    TEXT,
+    offers      INTEGER NOT NULL DEFAULT 0,
+    pop         TEXT,
+    customer_id INTEGER,
+    disposition TEXT,
+    note        TEXT,
+    log         TEXT NOT NULL DEFAULT 'pending',
+    log_text    TEXT,
+    case_number INTEGER REFERENCES cases(number)
+);
+CREATE INDEX chats_waiting ON chats(queue, arrived_at, id) WHERE state = 'waiting';
+CREATE INDEX chats_deadline ON chats(deadline) WHERE state = 'offered';
+CREATE INDEX chats_agent ON chats(agent, id) WHERE agent IS NOT NULL;
+CREATE INDEX chats_needs_customer ON chats(agent, id) WHERE log = 'needs_customer';
+
+CREATE TABLE chat_messages (
+    id     INTEGER PRIMARY KEY,
+    chat   INTEGER NOT NULL REFERENCES chats(id),
+    sender TEXT NOT NULL,
+    author TEXT NOT NULL,
+    text   TEXT NOT NULL,
+    at     TEXT NOT NULL
+);
+CREATE INDEX chat_messages_chat ON chat_messages(chat, id);
+CREATE TRIGGER chat_messages_append_only_update BEFORE UPDATE ON chat_messages
+BEGIN
+    SELECT RAISE(ABORT, 'chat transcripts are append-only: UPDATE refused');
+END;
+CREATE TRIGGER chat_messages_append_only_delete BEFORE DELETE ON chat_messages
+BEGIN
+    SELECT RAISE(ABORT, 'chat transcripts are append-only: DELETE refused');
+END;
+
+CREATE TABLE chat_feed (
+    seq   INTEGER PRIMARY KEY AUTOINCREMENT,
+    agent TEXT,
+    chat  INTEGER,
+    push  TEXT NOT NULL,
+    at    TEXT NOT NULL
+);
+CREATE INDEX chat_feed_at ON chat_feed(at);
+"#,
 ];
 
 /// The schema version this build writes.

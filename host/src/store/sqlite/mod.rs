@@ -9,6 +9,7 @@
 mod agents;
 pub(crate) mod backup;
 mod cases;
+mod chat;
 mod customers;
 mod email;
 mod faq;

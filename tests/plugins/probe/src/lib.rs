@@ -12,6 +12,9 @@
 //! | `require_note` | `before_save` of a case update closing it: veto unless it holds a note (callbacks `follow_ups`, `cases`) |
 //! | (always) | `screen_pop` with a caller: find the customer by phone (callback), pop its only open case or itself |
 //! | (always) | `disposition` `callback`: read the case and customer, plan a call task (callbacks) |
+//! | `chat_agent` | `chat_offered`: offer the chat to this agent instead |
+//! | `veto_chat_from` | `chat_offered`: veto chats from this email address |
+//! | `chat_footer` | `chat_ended`: append this line to the transcript |
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -27,6 +30,9 @@ struct Config {
     fail_after_save: bool,
     overlap_check: bool,
     require_note: bool,
+    chat_agent: Option<String>,
+    veto_chat_from: Option<String>,
+    chat_footer: Option<String>,
 }
 
 /// The plugin instance.
@@ -42,6 +48,8 @@ impl Plugin for Probe {
         EventKind::AfterSave,
         EventKind::ScreenPop,
         EventKind::Disposition,
+        EventKind::ChatOffered,
+        EventKind::ChatEnded,
     ];
 
     fn new(config: dossier_sdk::serde_json::Value, host: HostApi) -> Result<Self> {
@@ -143,6 +151,30 @@ impl Plugin for Probe {
             },
         };
         pop.reason = format!("probe: caller is {}", customer.account);
+        Ok(Outcome::Continue)
+    }
+
+    fn chat_offered(&self, chat: &mut ChatEvent) -> Result<Outcome> {
+        if let Some(from) = &self.config.veto_chat_from
+            && chat.interaction.email.as_deref() == Some(from.as_str())
+        {
+            return Ok(Outcome::Veto(format!("probe: no chats from {from}")));
+        }
+        if let Some(agent) = &self.config.chat_agent {
+            self.host.info(&format!(
+                "chat {} offered to {:?}, giving it to {agent}",
+                chat.chat, chat.agent
+            ));
+            chat.agent = Some(agent.clone());
+        }
+        Ok(Outcome::Continue)
+    }
+
+    fn chat_ended(&self, chat: &mut ChatEvent) -> Result<Outcome> {
+        if let (Some(footer), Some(transcript)) = (&self.config.chat_footer, &mut chat.transcript) {
+            transcript.push_str(footer);
+            transcript.push('\n');
+        }
         Ok(Outcome::Continue)
     }
 

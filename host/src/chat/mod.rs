@@ -1,0 +1,538 @@
+//! The chat channel: queues, agents' states and capacity, offers with an
+//! acceptance deadline, the transcript, and what an ended chat becomes.
+//!
+//! **The store decides.** Agent states, chats, offers and deadlines are rows
+//! of the store (`store::ChatTx`). An offer is a pair of conditional writes
+//! in one transaction: the agent's load goes up only while they are
+//! available and below the capacity that applies (`UPDATE … WHERE active +
+//! pending < ?cap`), and the chat leaves the line only while it is still
+//! waiting (`UPDATE … WHERE state = 'waiting'`). SQLite has one writer, so
+//! two hosts on one file, or two CLI commands, can never give an agent more
+//! than their capacity or one chat to two agents.
+//!
+//! - `router.rs`: the in-memory index that makes the routing decision (the
+//!   longest-idle rule) in microseconds. It is a cache: rebuilt from the
+//!   store on the first routing after open, brought up to date from the
+//!   store's change counter at the start of every offer, and checked by the
+//!   claim.
+//! - `capacity.rs`: which capacity applies to an agent in a queue.
+//! - `states.rs`: agents' states (available, break, offline, logged out;
+//!   busy when at capacity), every change recorded with its time.
+//! - `offers.rs`: arrivals, the `chat_offered` step, accept, reject, and
+//!   routing the waiting chats when capacity frees up.
+//! - `deadlines.rs`: acceptance deadlines coming due (`Host::tick`).
+//! - `transcript.rs`: messages, typing, the `chat_ended` step, and the chat
+//!   log saved as a case.
+//! - `push.rs`: what `Host::subscribe` streams to a desktop.
+//! - `simulate.rs`: a generated day on a throw-away store.
+//!
+//! `docs/chat.md` is the user-facing account.
+
+mod capacity;
+mod deadlines;
+mod offers;
+pub(crate) mod push;
+mod router;
+pub(crate) mod simulate;
+mod states;
+mod transcript;
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use dossier_sdk::{Case, CaseNumber, CustomerId, FollowUp, Interaction, NewCustomer, ScreenPop};
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+
+use crate::interact::Disposed;
+
+pub(crate) use push::Subscribers;
+pub(crate) use router::Router;
+
+/// The most characters one chat message may hold.
+pub const MAX_MESSAGE_CHARS: usize = 1940;
+
+/// What the runtime keeps for chat besides the store: the routing cache and
+/// the subscribers of this process.
+pub(crate) struct Chats {
+    pub(crate) router: Mutex<Router>,
+    /// Who is in which queue (from the config).
+    pub(crate) members: capacity::Membership,
+    pub(crate) subscribers: Subscribers,
+    /// Set once this process has offered what was left waiting (by a crash
+    /// between a commit and the routing that follows it): the first
+    /// `Host::tick` does it.
+    pub(crate) recovered: std::sync::atomic::AtomicBool,
+    /// When this process last pruned old pushes (once an hour at most).
+    pub(crate) pruned_at: Mutex<Option<DateTime<Utc>>>,
+}
+
+impl Chats {
+    pub(crate) fn new(config: &crate::config::Config) -> Chats {
+        Chats {
+            router: Mutex::new(Router::new(&config.chat)),
+            members: capacity::Membership::new(&config.chat),
+            subscribers: Subscribers::default(),
+            recovered: std::sync::atomic::AtomicBool::new(false),
+            pruned_at: Mutex::new(None),
+        }
+    }
+}
+
+/// An agent's chat state, as they set it (or a reject or a missed offer
+/// set it). "Busy" is not a state of its own: it is an available agent at
+/// capacity ([`AgentStatus::busy`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentState {
+    /// Takes chats from their queues.
+    Available,
+    /// On break: keeps their chats, gets no new ones. Rejecting an offer or
+    /// letting it expire puts an agent here.
+    Break,
+    /// Working offline: keeps their chats, gets no new ones.
+    Offline,
+    /// Not at their desk (every agent starts here).
+    #[default]
+    LoggedOut,
+}
+
+impl AgentState {
+    /// Every state.
+    pub const ALL: [AgentState; 4] = [
+        AgentState::Available,
+        AgentState::Break,
+        AgentState::Offline,
+        AgentState::LoggedOut,
+    ];
+
+    /// The snake_case name kept in the store and shown in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AgentState::Available => "available",
+            AgentState::Break => "break",
+            AgentState::Offline => "offline",
+            AgentState::LoggedOut => "logged_out",
+        }
+    }
+
+    /// Parses [`AgentState::as_str`]'s names (`logged-out` too).
+    pub fn parse(s: &str) -> Option<AgentState> {
+        let s = s.replace('-', "_");
+        AgentState::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+}
+
+impl fmt::Display for AgentState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where an agent stands for chat.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AgentStatus {
+    /// The agent.
+    pub login: String,
+    /// Their state.
+    pub state: AgentState,
+    /// Available but at capacity in every queue they belong to.
+    pub busy: bool,
+    /// Chats they accepted and have not ended.
+    pub active: u32,
+    /// Offers waiting for their answer.
+    pub pending: u32,
+    /// The most chats they may have (their own capacity, before any
+    /// queue's lower one).
+    pub capacity: u32,
+    /// The queues they take chats from.
+    pub queues: Vec<String>,
+    /// When the state was set.
+    pub since: DateTime<Utc>,
+    /// Why, when the host set it (`rejected chat 12`, `no answer to chat 12`).
+    pub reason: Option<String>,
+    /// When they were last offered a chat, ended one, or became available:
+    /// the longest-idle rule compares it.
+    pub idle_since: DateTime<Utc>,
+}
+
+/// One recorded change of an agent's state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StateChange {
+    /// The agent.
+    pub login: String,
+    /// `available`, `busy`, `break`, `offline` or `logged_out`.
+    pub state: String,
+    /// Why, when the host changed it.
+    pub reason: Option<String>,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// Where a chat is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChatState {
+    /// In its queue's line.
+    Waiting,
+    /// Offered to an agent, until they accept or reject or the deadline passes.
+    Offered,
+    /// Accepted: the agent and the customer talk.
+    Active,
+    /// Over.
+    Ended,
+}
+
+impl ChatState {
+    /// The snake_case name kept in the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChatState::Waiting => "waiting",
+            ChatState::Offered => "offered",
+            ChatState::Active => "active",
+            ChatState::Ended => "ended",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Option<ChatState> {
+        [
+            ChatState::Waiting,
+            ChatState::Offered,
+            ChatState::Active,
+            ChatState::Ended,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == s)
+    }
+}
+
+impl fmt::Display for ChatState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What became of a chat's log (its transcript as a case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogState {
+    /// The chat has not ended.
+    Pending,
+    /// Saved as a case ([`Chat::case_number`]).
+    Saved,
+    /// Ended with `[chat] auto_log` on, but the customer is not known: the
+    /// agent must pick or create them ([`Host::save_chat_log`](crate::Host::save_chat_log)).
+    NeedsCustomer,
+    /// Ended with `[chat] auto_log` off: nothing was saved; the agent may
+    /// still save it.
+    NotLogged,
+}
+
+impl LogState {
+    /// The snake_case name kept in the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogState::Pending => "pending",
+            LogState::Saved => "saved",
+            LogState::NeedsCustomer => "needs_customer",
+            LogState::NotLogged => "not_logged",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Option<LogState> {
+        [
+            LogState::Pending,
+            LogState::Saved,
+            LogState::NeedsCustomer,
+            LogState::NotLogged,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == s)
+    }
+}
+
+/// One chat, as the store keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Chat {
+    /// Its id (what `dossier chat accept ID` takes).
+    pub id: i64,
+    /// The queue it arrived in.
+    pub queue: String,
+    /// Where it is in its life.
+    pub state: ChatState,
+    /// What the chat server said about the customer (name in
+    /// `context.name`, email, IP address, account or case they named).
+    pub interaction: Interaction,
+    /// When it arrived: its place in line, kept across offers.
+    pub arrived_at: DateTime<Utc>,
+    /// The agent it is offered to or was accepted by.
+    pub agent: Option<String>,
+    /// When it was last offered.
+    pub offered_at: Option<DateTime<Utc>>,
+    /// When the current offer expires.
+    pub deadline: Option<DateTime<Utc>>,
+    /// When the agent accepted it.
+    pub accepted_at: Option<DateTime<Utc>>,
+    /// When it ended.
+    pub ended_at: Option<DateTime<Utc>>,
+    /// How many times it was offered.
+    pub offers: u32,
+    /// What the last offer popped for the agent.
+    pub pop: Option<ScreenPop>,
+    /// The customer, when the pop identified one (or the agent picked one).
+    pub customer: Option<CustomerId>,
+    /// The disposition code it ended with.
+    pub disposition: Option<String>,
+    /// The agent's note at the end.
+    pub note: Option<String>,
+    /// What became of its log.
+    pub log: LogState,
+    /// The case its log was saved as.
+    pub case_number: Option<CaseNumber>,
+}
+
+impl Chat {
+    /// The customer's name as the chat form gave it (`context.name`).
+    pub fn visitor_name(&self) -> Option<&str> {
+        self.interaction.context.get("name").map(String::as_str)
+    }
+}
+
+/// Who wrote a chat message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sender {
+    /// The customer (the chat server sends on their behalf).
+    Customer,
+    /// The agent handling the chat.
+    Agent,
+}
+
+impl Sender {
+    /// The snake_case name kept in the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sender::Customer => "customer",
+            Sender::Agent => "agent",
+        }
+    }
+}
+
+/// One message of a transcript.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    /// Its id: transcripts are in id order.
+    pub id: i64,
+    /// The chat.
+    pub chat: i64,
+    /// Customer or agent.
+    pub sender: Sender,
+    /// The agent's login, or the customer's name (`customer` when the chat
+    /// form gave none).
+    pub author: String,
+    /// The text, at most [`MAX_MESSAGE_CHARS`] characters.
+    pub text: String,
+    /// When it was sent.
+    pub at: DateTime<Utc>,
+}
+
+/// One offer made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Offer {
+    /// The chat.
+    pub chat: i64,
+    /// Its queue.
+    pub queue: String,
+    /// The agent it went to.
+    pub agent: String,
+    /// When the offer expires.
+    pub deadline: DateTime<Utc>,
+}
+
+/// What routing the waiting chats did after a change freed capacity (or a
+/// chat arrived).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Routed {
+    /// The offers made, in the order they were made.
+    pub offers: Vec<Offer>,
+    /// Chats whose offer a `chat_offered` or `screen_pop` hook vetoed or
+    /// failed: each stays in line, in its place, and is offered again at
+    /// the next routing.
+    pub problems: Vec<String>,
+}
+
+/// What [`Host::chat_arrived`](crate::Host::chat_arrived) did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Arrived {
+    /// The new chat's id.
+    pub chat: i64,
+    /// The offers routing made (this chat's, if an agent was free and no
+    /// older chat waited in its queue).
+    pub routed: Routed,
+}
+
+/// What [`Host::reject_chat`](crate::Host::reject_chat) and a missed
+/// deadline did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Returned {
+    /// The chat, back in line (or already offered again: see `routed`).
+    pub chat: i64,
+    /// The agent who rejected it or let it expire, now on break.
+    pub agent: String,
+    /// The offers routing made afterwards.
+    pub routed: Routed,
+}
+
+/// What one [`Host::tick`](crate::Host::tick) did for chat.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ChatTick {
+    /// Offers whose acceptance deadline passed: each agent is on break, each
+    /// chat went back in line (and maybe to the next agent).
+    pub timed_out: Vec<Returned>,
+    /// The first tick of a process routes every queue once, for chats a
+    /// crash left waiting between a commit and its routing.
+    pub recovered: Routed,
+    /// Pushes handed to this process's subscribers.
+    pub pushed: usize,
+    /// The soonest acceptance deadline still running: the loop may sleep
+    /// until then.
+    pub next_deadline: Option<DateTime<Utc>>,
+}
+
+/// What [`Host::end_chat`](crate::Host::end_chat) did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Ended {
+    /// The chat as it ended.
+    pub chat: Chat,
+    /// The transcript as the `chat_ended` hooks left it.
+    pub transcript: String,
+    /// The log, when it was saved at once (a known customer, `[chat]
+    /// auto_log` on).
+    pub log: Option<SavedLog>,
+    /// The offers routing made with the capacity this freed.
+    pub routed: Routed,
+}
+
+/// A chat log saved as a case.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SavedLog {
+    /// The new case, as saved (closed when the disposition code closes cases).
+    pub case: Case,
+    /// The `chat_log` follow-up holding the transcript.
+    pub follow_up: FollowUp,
+    /// The disposition recorded on the case, when the chat ended with one.
+    pub disposed: Option<Disposed>,
+}
+
+/// Whom a chat log is saved for, when the pop did not identify the customer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LogCustomer {
+    /// The customer the pop found (refused when it found none).
+    Popped,
+    /// An existing customer the agent picked.
+    Existing(CustomerId),
+    /// A customer the agent creates now.
+    New(Box<NewCustomer>),
+}
+
+/// Which chats a listing returns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChatFilter {
+    /// Only chats offered to, or handled by, this agent.
+    pub agent: Option<String>,
+    /// Only chats in these states (all states when empty).
+    pub states: Vec<ChatState>,
+    /// Only ended chats whose log still needs a customer.
+    pub needs_customer: bool,
+    /// At most this many, newest first (default 100).
+    pub limit: Option<u32>,
+}
+
+/// Something an agent's desktop (or the customer's chat window) must show,
+/// as [`Host::subscribe`](crate::Host::subscribe) streams it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "push", rename_all = "snake_case")]
+pub enum ChatPush {
+    /// A chat is offered to the agent: who the customer is and what popped.
+    Offered {
+        /// The chat.
+        chat: i64,
+        /// Its queue.
+        queue: String,
+        /// The agent it is offered to.
+        agent: String,
+        /// When the offer expires.
+        deadline: DateTime<Utc>,
+        /// The customer's name: the chat form's, else the popped customer's.
+        name: Option<String>,
+        /// The customer's email address.
+        email: Option<String>,
+        /// The customer's IP address.
+        ip: Option<String>,
+        /// The screen-pop, as the `screen_pop` hooks left it.
+        pop: Box<ScreenPop>,
+    },
+    /// The agent accepted the chat (the customer's side learns who).
+    Accepted {
+        /// The chat.
+        chat: i64,
+        /// The agent.
+        agent: String,
+    },
+    /// A message was sent.
+    Message {
+        /// The message.
+        message: ChatMessage,
+    },
+    /// The other side is typing (never stored; see `docs/chat.md`).
+    Typing {
+        /// The chat.
+        chat: i64,
+        /// Who types.
+        from: Sender,
+    },
+    /// The agent let the offer expire: they are on break, the chat goes to
+    /// the next agent.
+    TimedOut {
+        /// The chat.
+        chat: i64,
+        /// The agent.
+        agent: String,
+    },
+    /// The agent rejected the offer: they are on break, the chat goes to the
+    /// next agent.
+    Rejected {
+        /// The chat.
+        chat: i64,
+        /// The agent.
+        agent: String,
+    },
+    /// The agent's state changed.
+    State {
+        /// The agent.
+        agent: String,
+        /// The new state.
+        state: AgentState,
+        /// Why, when the host changed it.
+        reason: Option<String>,
+    },
+    /// The chat ended.
+    Ended {
+        /// The chat.
+        chat: i64,
+        /// The agent who handled it.
+        agent: Option<String>,
+        /// The case its log was saved as, if it was.
+        case_number: Option<CaseNumber>,
+    },
+    /// The subscriber fell so far behind that pushes it had not received
+    /// were pruned from the store (after a day): those after `after` and
+    /// before `resumed_at` are lost to it; it may reread chats and
+    /// transcripts to catch up.
+    Missed {
+        /// The last push it got.
+        after: i64,
+        /// The first push it gets again.
+        resumed_at: i64,
+    },
+}

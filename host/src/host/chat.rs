@@ -1,0 +1,207 @@
+//! The facade's chat operations (the work is in `crate::chat`;
+//! `docs/chat.md` is the guide).
+//!
+//! A chat server (acting as `system`) reports arrivals and the customer's
+//! messages and typing; agents' desktops (acting as the agent, through
+//! [`Host::as_agent`]) set their state, accept or reject offers, write,
+//! type and end chats, and subscribe to what they must show.
+
+use std::sync::mpsc::Receiver;
+
+use dossier_sdk::{ExpandMode, Interaction};
+
+use super::Host;
+use crate::chat::{
+    AgentState, AgentStatus, Arrived, Chat, ChatFilter, ChatMessage, ChatPush, Ended, LogCustomer,
+    Returned, Routed, SavedLog, Sender, StateChange,
+};
+use crate::error::{Error, Result};
+use crate::events::Actor;
+
+impl Host {
+    /// A chat arrived: `interaction.queue` names its queue (one of
+    /// `[chat.queues]`, else [`Error::UnknownQueue`]); the customer's name is
+    /// `interaction.context["name"]`, with their email, IP address and the
+    /// account or case they gave. The chat joins the queue's line and is
+    /// offered at once if a member is ready and no older chat waits there:
+    /// the offer runs `chat_offered`, then the screen-pop for the agent.
+    pub fn chat_arrived(&self, interaction: Interaction) -> Result<Arrived> {
+        self.rt.chat_arrived(&self.ctx()?, interaction)
+    }
+
+    /// Accepts the chat offered to the acting agent, before its deadline.
+    pub fn accept_chat(&self, chat: i64) -> Result<Chat> {
+        self.rt.accept_chat(&self.ctx()?, chat)
+    }
+
+    /// Rejects the chat offered to the acting agent. Needs `reject_chat`:
+    /// without it the refusal is
+    /// [`Error::PermissionDenied`](crate::Error::PermissionDenied) and the
+    /// offer stands. A rejection puts the agent on break and offers the
+    /// chat to the next agent; it keeps its place in line.
+    pub fn reject_chat(&self, chat: i64) -> Result<Returned> {
+        self.rt.reject_chat(&self.ctx()?, chat)
+    }
+
+    /// The acting agent writes in their active chat. At most
+    /// [`MAX_MESSAGE_CHARS`](crate::MAX_MESSAGE_CHARS) characters: a longer
+    /// text is refused with [`Error::MessageTooLong`], which gives the text
+    /// back.
+    pub fn chat_message(&self, chat: i64, text: impl Into<String>) -> Result<ChatMessage> {
+        self.rt
+            .chat_message(&self.ctx()?, chat, Sender::Agent, text.into(), None)
+    }
+
+    /// [`Host::chat_message`] with FAQ answers inserted by shortcut: each
+    /// `/shortcut` naming an entry of the FAQ base becomes the entry's text
+    /// ([`ExpandMode::Text`]) or link ([`ExpandMode::Link`]; its text when
+    /// it has none), as [`Host::expand_faq`] does, before the length is
+    /// checked (a refusal gives back the text as typed).
+    pub fn chat_message_with_faq(
+        &self,
+        chat: i64,
+        text: impl Into<String>,
+        mode: ExpandMode,
+    ) -> Result<ChatMessage> {
+        self.rt
+            .chat_message(&self.ctx()?, chat, Sender::Agent, text.into(), Some(mode))
+    }
+
+    /// The customer writes (the chat server calls this, as `system`), from
+    /// arrival until the chat ends. Same length rule as agents.
+    pub fn customer_message(&self, chat: i64, text: impl Into<String>) -> Result<ChatMessage> {
+        self.rt
+            .chat_message(&self.ctx()?, chat, Sender::Customer, text.into(), None)
+    }
+
+    /// The acting agent is typing in their active chat: the customer's
+    /// subscribers ([`Host::subscribe_chat`]) are told. Never stored, never
+    /// takes the write lock.
+    pub fn agent_typing(&self, chat: i64) -> Result<()> {
+        self.rt.chat_typing(&self.ctx()?, chat, Sender::Agent)
+    }
+
+    /// The customer is typing (as `system`): the agent's subscribers are
+    /// told. Never stored, never takes the write lock.
+    pub fn customer_typing(&self, chat: i64) -> Result<()> {
+        self.rt.chat_typing(&self.ctx()?, chat, Sender::Customer)
+    }
+
+    /// A chat's transcript, in order, with sender and time.
+    pub fn chat_transcript(&self, chat: i64) -> Result<Vec<ChatMessage>> {
+        self.rt.chat_transcript(chat)
+    }
+
+    /// Ends the acting agent's active chat with disposition `code` (one of
+    /// `[dispositions.chat]`; required when it says `required = true`).
+    /// In one transaction: `chat_ended` runs (hooks may change the
+    /// transcript, or clear it so nothing is logged), the chat ends, and,
+    /// with `[chat] auto_log` on and a customer the pop identified, the
+    /// transcript becomes a new case of that customer with a `chat_log`
+    /// follow-up and the disposition recorded on it. The capacity freed
+    /// goes to the waiting chats of the agent's queues.
+    pub fn end_chat(&self, chat: i64, code: Option<&str>, note: Option<String>) -> Result<Ended> {
+        self.rt.end_chat(&self.ctx()?, chat, code, note)
+    }
+
+    /// Saves the log of an ended chat that was not logged at its end: the
+    /// pop found no customer (the agent picks an existing one or creates
+    /// one: `who`), or `[chat] auto_log` is off. `edited` replaces the
+    /// transcript's text in the log (the stored transcript is unchanged).
+    /// The disposition the chat ended with is recorded on the new case
+    /// when the customer was unknown.
+    pub fn save_chat_log(
+        &self,
+        chat: i64,
+        who: LogCustomer,
+        edited: Option<String>,
+    ) -> Result<SavedLog> {
+        self.rt.save_chat_log(&self.ctx()?, chat, who, edited)
+    }
+
+    /// Sets the acting agent's chat state (`system`, or an agent with
+    /// `manage_agents`, may set anyone's with [`Host::set_agent_state`]).
+    /// Becoming available offers them the waiting chats of their queues.
+    pub fn set_chat_state(&self, state: AgentState) -> Result<(AgentStatus, Routed)> {
+        let Actor::Agent(login) = &self.actor else {
+            return Err(Error::Refused(
+                "system has no chat state: set an agent's with set_agent_state".into(),
+            ));
+        };
+        self.rt.set_chat_state(&self.ctx()?, login, state)
+    }
+
+    /// Sets `login`'s chat state: their own, or anyone's with `manage_agents`.
+    pub fn set_agent_state(&self, login: &str, state: AgentState) -> Result<(AgentStatus, Routed)> {
+        self.rt.set_chat_state(&self.ctx()?, login, state)
+    }
+
+    /// Where `login` stands for chat: state, busy, load, capacity, queues.
+    pub fn chat_status(&self, login: &str) -> Result<AgentStatus> {
+        self.rt.chat_status(login)
+    }
+
+    /// The chat status of every enabled agent.
+    pub fn chat_statuses(&self) -> Result<Vec<AgentStatus>> {
+        self.rt.chat_statuses()
+    }
+
+    /// `login`'s recorded state changes (busy and available again
+    /// included), newest first, at most `limit`.
+    pub fn chat_history(&self, login: &str, limit: u32) -> Result<Vec<StateChange>> {
+        self.rt.chat_history(login, limit)
+    }
+
+    /// The soonest acceptance deadline of an offer still running, if any:
+    /// an embedder's own loop calls [`Host::tick`] then.
+    pub fn next_chat_deadline(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+        self.rt.store().read(|tx| tx.next_chat_deadline())
+    }
+
+    /// One chat.
+    pub fn chat(&self, chat: i64) -> Result<Chat> {
+        self.rt.chat(chat)
+    }
+
+    /// The chats matching `filter`, newest first.
+    pub fn chats(&self, filter: &ChatFilter) -> Result<Vec<Chat>> {
+        self.rt.list_chats(filter)
+    }
+
+    /// The same host acting as the chat server (`system`): the CLI's
+    /// stand-in for one.
+    #[cfg_attr(not(feature = "cli"), allow(dead_code))]
+    pub(crate) fn as_chat_server(&self) -> Host {
+        Host {
+            rt: self.rt.clone(),
+            actor: Actor::System,
+        }
+    }
+
+    /// A stream of what `agent`'s desktop must show, as it happens: offers
+    /// (with the customer's name, email, IP address and the screen-pop),
+    /// messages of their chats, the customer typing, timeouts, rejections,
+    /// state changes, ends. Committed pushes come from the store's feed, in
+    /// commit order, none lost for a subscriber that keeps up; a slow one
+    /// gets them late (see `docs/chat.md`). Pushes committed by another
+    /// process reach this one's subscribers at its next chat operation or
+    /// [`Host::tick`]. Dropping the receiver ends the subscription.
+    pub fn subscribe(&self, agent: &str) -> Result<Receiver<ChatPush>> {
+        self.rt.agent(agent)?;
+        self.rt
+            .chats()
+            .subscribers
+            .subscribe(&self.rt, crate::chat::push::Who::Agent(agent.to_owned()))
+    }
+
+    /// A stream of what the customer's chat window must show: the agent
+    /// joining, messages, the agent typing, the end. Same delivery as
+    /// [`Host::subscribe`].
+    pub fn subscribe_chat(&self, chat: i64) -> Result<Receiver<ChatPush>> {
+        self.rt.chat(chat)?;
+        self.rt
+            .chats()
+            .subscribers
+            .subscribe(&self.rt, crate::chat::push::Who::Chat(chat))
+    }
+}

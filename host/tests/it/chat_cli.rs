@@ -1,0 +1,310 @@
+//! `dossier chat …` through the real binary: an agent's desk from state to
+//! log, a message too long kept in a file, the reject permission, a missed
+//! offer fired by `dossier run --once`, and `chat simulate`.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::Stdio;
+
+use crate::util::{command, dossier, failure, json};
+
+/// A fresh store from `dossier init`, with a `sales` queue for ann and the
+/// admin (the tests run as agent.smith), and ann added.
+fn desk() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path();
+    json(d, &["init"]);
+    let mut config = std::fs::OpenOptions::new()
+        .append(true)
+        .open(d.join("dossier.toml"))
+        .expect("config");
+    writeln!(
+        config,
+        "\n[chat.queues.sales]\nmembers = [\"ann\", \"agent.smith\"]"
+    )
+    .expect("queue");
+    json(d, &["agent", "add", "ann", "--name", "Ann Lee"]);
+    dir
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn with_stdin(d: &Path, args: &[&str], input: &str) -> std::process::Output {
+    let mut child = command(d, args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("output")
+}
+
+#[test]
+fn an_agent_takes_a_chat_from_state_to_log() {
+    let dir = desk();
+    let d = dir.path();
+    assert_eq!(
+        stdout(&dossier(d, &["--as", "ann", "chat", "state", "available"])),
+        "ann: available — 0 active, 0 offered, capacity 6; queues sales\n"
+    );
+    let arrived = json(
+        d,
+        &[
+            "chat",
+            "arrive",
+            "--queue",
+            "sales",
+            "--name",
+            "Ada",
+            "--email",
+            "ada@example.com",
+            "--ip",
+            "203.0.113.7",
+        ],
+    );
+    assert_eq!(arrived["chat"], 1);
+    assert_eq!(arrived["routed"]["offers"][0]["agent"], "ann");
+    let list = stdout(&dossier(d, &["--as", "ann", "chat", "list"]));
+    assert!(list.starts_with("chat"), "{list}");
+    assert!(list.contains("offered") && list.contains("Ada"), "{list}");
+    assert_eq!(
+        stdout(&dossier(d, &["--as", "ann", "chat", "accept", "1"])),
+        "accepted chat 1 from Ada\n"
+    );
+    assert_eq!(
+        stdout(&dossier(
+            d,
+            &[
+                "chat",
+                "send",
+                "1",
+                "--customer",
+                "--text",
+                "My order is late."
+            ]
+        )),
+        "sent in chat 1 as Ada\n"
+    );
+    let out = with_stdin(
+        d,
+        &["--as", "ann", "chat", "send", "1", "--text", "-"],
+        "Sorry, Ada: it leaves today.",
+    );
+    assert_eq!(stdout(&out), "sent in chat 1 as ann\n");
+    json(
+        d,
+        &[
+            "faq",
+            "add",
+            "late",
+            "--title",
+            "Late orders",
+            "--body",
+            "Late orders ship first.",
+        ],
+    );
+    let sent = json(
+        d,
+        &[
+            "--as", "ann", "chat", "send", "1", "--expand", "text", "--text", "/late",
+        ],
+    );
+    assert_eq!(sent["text"], "Late orders ship first.");
+    insta::assert_snapshot!(
+        failure(d, &["--as", "ann", "chat", "end", "1"]),
+        @"
+    $ dossier --as ann chat end 1
+    exit 1: error: chat interactions must end with a disposition code; valid codes: answered, follow_up
+    "
+    );
+    let ended = stdout(&dossier(
+        d,
+        &[
+            "--as",
+            "ann",
+            "chat",
+            "end",
+            "1",
+            "--disposition",
+            "answered",
+        ],
+    ));
+    assert_eq!(
+        ended,
+        "chat 1 ended; the customer is not known: save its log with \
+         `dossier chat log 1 --customer ACCOUNT` or --new-account\n"
+    );
+    let logged = json(
+        d,
+        &[
+            "--as",
+            "ann",
+            "chat",
+            "log",
+            "1",
+            "--new-account",
+            "AC-7",
+            "--name",
+            "Ada Lovelace",
+            "--email",
+            "ada@example.com",
+        ],
+    );
+    assert_eq!(logged["case"]["status"], "closed", "`answered` closes");
+    assert_eq!(logged["follow_up"]["kind"], "chat_log");
+    let body = logged["follow_up"]["body"].as_str().expect("body");
+    assert!(body.contains("Ada (customer): My order is late."), "{body}");
+    assert!(
+        body.contains("ann (agent): Sorry, Ada: it leaves today."),
+        "{body}"
+    );
+    let shown = stdout(&dossier(d, &["chat", "show", "1"]));
+    assert!(
+        shown.starts_with(
+            "chat 1 in sales: ended (ann)\n  customer: Ada, ada@example.com, IP 203.0.113.7\n"
+        ),
+        "{shown}"
+    );
+    assert!(shown.contains("logged as case 1"), "{shown}");
+    let status = json(d, &["chat", "status", "ann", "--history"]);
+    let states: Vec<&str> = status
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter_map(|c| c["state"].as_str())
+        .collect();
+    assert_eq!(states, vec!["available"]);
+}
+
+#[test]
+fn a_message_too_long_is_saved_to_a_file_not_lost() {
+    let dir = desk();
+    let d = dir.path();
+    stdout(&dossier(d, &["--as", "ann", "chat", "state", "available"]));
+    json(d, &["chat", "arrive", "--queue", "sales"]);
+    stdout(&dossier(d, &["--as", "ann", "chat", "accept", "1"]));
+    let long = format!("{}\n", "word ".repeat(400));
+    let out = with_stdin(
+        d,
+        &["--as", "ann", "chat", "send", "1", "--text", "-"],
+        &long,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let draft = d.join("chat-1-draft.txt");
+    // Beside the store, named relative to where the command runs.
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: --text: a chat message holds at most 1940 characters; this one has 2001. \
+         It was saved to chat-1-draft.txt: shorten it there and send it with \
+         --text-file chat-1-draft.txt\n"
+    );
+    assert_eq!(std::fs::read_to_string(&draft).expect("draft"), long);
+    std::fs::write(&draft, "word ".repeat(10)).expect("shortened");
+    let sent = json(
+        d,
+        &[
+            "--as",
+            "ann",
+            "chat",
+            "send",
+            "1",
+            "--text-file",
+            draft.to_str().expect("path"),
+        ],
+    );
+    assert_eq!(sent["text"], "word ".repeat(10));
+}
+
+#[test]
+fn a_reject_without_the_permission_is_refused_and_a_missed_offer_fires_in_run() {
+    let dir = desk();
+    let d = dir.path();
+    json(d, &["agent", "update", "ann", "--withhold", "reject_chat"]);
+    stdout(&dossier(d, &["--as", "ann", "chat", "state", "available"]));
+    json(d, &["chat", "arrive", "--queue", "sales", "--name", "Bo"]);
+    insta::assert_snapshot!(
+        failure(d, &["--as", "ann", "chat", "reject", "1"]),
+        @"
+    $ dossier --as ann chat reject 1
+    exit 1: error: agent ann may not reject chat 1: the `reject_chat` permission is missing
+    "
+    );
+    let chat = json(d, &["chat", "show", "1"]);
+    assert_eq!(chat["chat"]["state"], "offered", "the offer stands");
+    // The agent does not answer: move the deadline into the past (the
+    // test cannot wait for the clock), and the loop's pass fires it.
+    let conn = rusqlite::Connection::open(d.join("dossier.db")).expect("db");
+    conn.execute(
+        "UPDATE chats SET deadline = '2000-01-01T00:00:00.000000Z' WHERE id = 1",
+        [],
+    )
+    .expect("deadline");
+    let run = stdout(&dossier(d, &["run", "--once"]));
+    assert_eq!(run, "chat 1: ann did not answer in time and is on break\n");
+    let ann = json(d, &["chat", "status", "ann"]);
+    assert_eq!(ann["state"], "break");
+    assert_eq!(ann["reason"], "no answer to chat 1");
+    // The admin takes the queue: the chat, back in line, goes to them.
+    let admin = stdout(&dossier(d, &["chat", "state", "available"]));
+    assert_eq!(
+        admin,
+        "agent.smith: available — 0 active, 1 offered, capacity 6; queues sales\n\
+         chat 1 offered to agent.smith (sales)\n"
+    );
+    let table = stdout(&dossier(d, &["chat", "status", "--all"]));
+    assert!(table.contains("ann") && table.contains("break"), "{table}");
+    let out = dossier(d, &["--as", "ann", "chat", "state", "asleep"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(
+        "unknown chat state `asleep` (expected available, break, offline or logged-out)"
+    ));
+}
+
+#[test]
+fn simulate_replays_the_same_day_for_the_same_seed() {
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path();
+    let args = [
+        "chat", "simulate", "--agents", "4", "--chats", "60", "--hours", "1", "--seed", "7",
+    ];
+    let first = json(d, &args);
+    let second = json(d, &args);
+    let comparable = |v: &serde_json::Value| {
+        let mut v = v.clone();
+        for wall in ["wall_seconds", "offers_per_second", "arrival_to_offer_us"] {
+            v[wall] = serde_json::Value::Null;
+        }
+        v
+    };
+    assert_eq!(comparable(&first), comparable(&second));
+    assert_eq!(first["chats"], 60);
+    assert_eq!(first["ended"], 60);
+    assert_eq!(first["per_agent"].as_array().expect("agents").len(), 4);
+    let offers = first["offers"].as_u64().expect("offers");
+    let timeouts = first["timeouts"].as_u64().expect("timeouts");
+    let rejections = first["rejections"].as_u64().expect("rejections");
+    assert_eq!(
+        offers,
+        60 + timeouts + rejections,
+        "each miss is offered again"
+    );
+    let people = stdout(&dossier(d, &args[..]));
+    assert!(
+        people.starts_with("60 chats in 2 queues over 1 hour, 4 agents: "),
+        "{people}"
+    );
+    assert!(people.contains("agent00003"), "{people}");
+}

@@ -1,0 +1,217 @@
+//! Two hosts on one store file, driven by random interleavings of
+//! arrivals, state changes, accepts, rejects, ends and clock jumps with
+//! ticks. After every step, read with raw SQL: no agent is ever past their
+//! capacity, each agent's counts are exactly their offered and active
+//! chats, every chat is offered to at most one agent, and no chat waits
+//! while a member of its queue could take it (routing is event-driven and
+//! misses nothing).
+
+use std::collections::BTreeMap;
+
+use chrono::Duration;
+use dossier_host::{AgentState, ChatFilter, ChatState, Host};
+use proptest::prelude::*;
+
+use crate::chat::{centre, visitor};
+
+const PROPS: &str = r#"
+[scripts]
+enabled = false
+
+[chat]
+capacity = 2
+accept_seconds = 30
+
+[chat.queues.q]
+members = ["ann", "bob", "cid"]
+
+[chat.queues.r]
+members = ["bob", "cid"]
+capacity = 1
+
+[chat.agents.cid]
+capacity = 3
+"#;
+
+const AGENTS: [&str; 3] = ["ann", "bob", "cid"];
+const QUEUES: [&str; 2] = ["q", "r"];
+
+/// The capacity of each member in each queue, as PROPS configures it.
+fn limit(agent: &str, queue: &str) -> i64 {
+    match (agent, queue) {
+        (_, "r") => 1,
+        ("cid", _) => 3,
+        _ => 2,
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Arrive(usize, usize),
+    State(usize, usize, AgentState),
+    Accept(usize, usize),
+    Reject(usize, usize),
+    End(usize, usize),
+    Wait(usize, i64),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let host = 0..2usize;
+    let agent = 0..AGENTS.len();
+    let state = prop::sample::select(AgentState::ALL.to_vec());
+    prop_oneof![
+        3 => (host.clone(), 0..QUEUES.len()).prop_map(|(h, q)| Op::Arrive(h, q)),
+        2 => (host.clone(), agent.clone(), state).prop_map(|(h, a, s)| Op::State(h, a, s)),
+        3 => (host.clone(), agent.clone()).prop_map(|(h, a)| Op::Accept(h, a)),
+        1 => (host.clone(), agent.clone()).prop_map(|(h, a)| Op::Reject(h, a)),
+        2 => (host.clone(), agent).prop_map(|(h, a)| Op::End(h, a)),
+        1 => (host, 5..40i64).prop_map(|(h, s)| Op::Wait(h, s)),
+    ]
+}
+
+fn first_chat(host: &Host, agent: &str, state: ChatState) -> Option<i64> {
+    host.chats(&ChatFilter {
+        agent: Some(agent.into()),
+        states: vec![state],
+        ..Default::default()
+    })
+    .expect("list")
+    .last()
+    .map(|c| c.id)
+}
+
+fn step(hosts: &[Host], clock: &dossier_host::ManualClock, op: &Op) {
+    match *op {
+        Op::Arrive(h, q) => {
+            hosts[h]
+                .chat_arrived(visitor(QUEUES[q], "V", "v@example.com"))
+                .expect("arrive");
+        }
+        Op::State(h, a, state) => {
+            hosts[h]
+                .as_agent(AGENTS[a])
+                .expect("agent")
+                .set_chat_state(state)
+                .expect("state");
+        }
+        Op::Accept(h, a) => {
+            if let Some(id) = first_chat(&hosts[h], AGENTS[a], ChatState::Offered) {
+                hosts[h]
+                    .as_agent(AGENTS[a])
+                    .expect("agent")
+                    .accept_chat(id)
+                    .expect("accept");
+            }
+        }
+        Op::Reject(h, a) => {
+            if let Some(id) = first_chat(&hosts[h], AGENTS[a], ChatState::Offered) {
+                hosts[h]
+                    .as_agent(AGENTS[a])
+                    .expect("agent")
+                    .reject_chat(id)
+                    .expect("reject");
+            }
+        }
+        Op::End(h, a) => {
+            if let Some(id) = first_chat(&hosts[h], AGENTS[a], ChatState::Active) {
+                hosts[h]
+                    .as_agent(AGENTS[a])
+                    .expect("agent")
+                    .end_chat(id, None, None)
+                    .expect("end");
+            }
+        }
+        Op::Wait(h, secs) => {
+            clock.advance(Duration::seconds(secs));
+            hosts[h].tick().expect("tick");
+        }
+    }
+}
+
+fn check(db: &std::path::Path) -> Result<(), TestCaseError> {
+    let conn = rusqlite::Connection::open(db).expect("raw");
+    let mut rows = conn
+        .prepare("SELECT login, state, active, pending FROM chat_agents")
+        .expect("query");
+    let agents: BTreeMap<String, (String, i64, i64)> = rows
+        .query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?))))
+        .expect("rows")
+        .collect::<rusqlite::Result<_>>()
+        .expect("rows");
+    let count = |agent: &str, state: &str| -> i64 {
+        conn.query_row(
+            "SELECT count(*) FROM chats WHERE agent = ?1 AND state = ?2",
+            [agent, state],
+            |r| r.get(0),
+        )
+        .expect("count")
+    };
+    for (login, (_, active, pending)) in &agents {
+        prop_assert_eq!(*active, count(login, "active"), "{} active", login);
+        prop_assert_eq!(*pending, count(login, "offered"), "{} pending", login);
+        let most = if login == "cid" { 3 } else { 2 };
+        prop_assert!(
+            active + pending <= most,
+            "{} has {} > {}",
+            login,
+            active + pending,
+            most
+        );
+    }
+    let misplaced: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM chats
+             WHERE (state IN ('offered', 'active') AND agent IS NULL)
+                OR (state = 'waiting' AND agent IS NOT NULL)",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    prop_assert_eq!(
+        misplaced,
+        0,
+        "offered and active chats have an agent, waiting ones none"
+    );
+    // Nothing waits that a member could take.
+    for queue in QUEUES {
+        let waiting: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM chats WHERE state = 'waiting' AND queue = ?1",
+                [queue],
+                |r| r.get(0),
+            )
+            .expect("count");
+        if waiting == 0 {
+            continue;
+        }
+        for (login, (state, active, pending)) in &agents {
+            let member = queue == "q" || login != "ann";
+            prop_assert!(
+                !(member && state == "available" && active + pending < limit(login, queue)),
+                "{} waiting in {} while {} could take one",
+                waiting,
+                queue,
+                login
+            );
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(16),
+        .. ProptestConfig::default()
+    })]
+
+    #[test]
+    fn two_hosts_never_exceed_capacity_nor_offer_a_chat_twice(ops in prop::collection::vec(op(), 1..40)) {
+        let t = centre(PROPS);
+        let second = t.reopen(PROPS).expect("second host");
+        let hosts = [t.host.clone(), second];
+        for op in &ops {
+            step(&hosts, &t.clock, op);
+            check(&t.db_path())?;
+        }
+    }
+}
