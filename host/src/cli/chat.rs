@@ -189,25 +189,7 @@ fn parse_chat_state(s: &str) -> std::result::Result<ChatState, String> {
 
 /// Entry point of `dossier chat simulate`, which needs no config.
 pub(crate) fn simulate_cmd(args: SimulateArgs, out: &Out) -> Result<()> {
-    let temp;
-    let dir = match &args.keep {
-        Some(dir) => {
-            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-                what: "cannot create directory",
-                path: dir.clone(),
-                source,
-            })?;
-            dir.clone()
-        }
-        None => {
-            temp = tempfile::tempdir().map_err(|source| Error::Io {
-                what: "cannot create a temporary directory in",
-                path: std::env::temp_dir(),
-                source,
-            })?;
-            temp.path().to_owned()
-        }
-    };
+    let (_temp, dir) = super::demo::work_dir(args.keep.as_deref())?;
     let options = SimulateOptions {
         agents: args.agents,
         chats: args.chats,

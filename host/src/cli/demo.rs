@@ -33,26 +33,34 @@ pub(crate) struct DemoArgs {
     keep: Option<PathBuf>,
 }
 
-pub(crate) fn run(args: DemoArgs, out: &Out) -> Result<()> {
-    let temp;
-    let dir = match &args.keep {
+/// The folder a throw-away session works in: `keep` (created if needed),
+/// or a temporary one, removed when the returned guard drops.
+pub(crate) fn work_dir(
+    keep: Option<&std::path::Path>,
+) -> Result<(Option<tempfile::TempDir>, PathBuf)> {
+    match keep {
         Some(dir) => {
             std::fs::create_dir_all(dir).map_err(|source| Error::Io {
                 what: "cannot create directory",
-                path: dir.clone(),
+                path: dir.to_owned(),
                 source,
             })?;
-            dir.clone()
+            Ok((None, dir.to_owned()))
         }
         None => {
-            temp = tempfile::tempdir().map_err(|source| Error::Io {
+            let temp = tempfile::tempdir().map_err(|source| Error::Io {
                 what: "cannot create a temporary directory in",
                 path: std::env::temp_dir(),
                 source,
             })?;
-            temp.path().to_owned()
+            let dir = temp.path().to_owned();
+            Ok((Some(temp), dir))
         }
-    };
+    }
+}
+
+pub(crate) fn run(args: DemoArgs, out: &Out) -> Result<()> {
+    let (_temp, dir) = super::demo::work_dir(args.keep.as_deref())?;
     let config_path = dir.join("dossier.toml");
     // No mail server comes with the demo: outbound mail points at a port
     // on this machine where nothing listens, so it is queued after commit
