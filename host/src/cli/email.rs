@@ -632,16 +632,15 @@ pub(crate) fn email(host: &Host, cmd: EmailCmd, out: &Out) -> Result<()> {
 /// What a run over several messages returns when some failed (each was
 /// reported as it went): still a `BadEmail` when every failure was one, so
 /// the exit code keeps its meaning.
-fn summary(failures: Vec<Error>, total: usize) -> Result<()> {
-    let Some(first) = failures.first() else {
+fn summary(mut failures: Vec<Error>, total: usize, several: bool) -> Result<()> {
+    if failures.is_empty() {
         return Ok(());
-    };
-    if total == 1 {
-        return Err(failures
-            .into_iter()
-            .next()
-            .unwrap_or_else(|| Error::Refused(String::new())));
     }
+    if !several {
+        // One message: its own error is the command's (already unprinted).
+        return Err(failures.swap_remove(0));
+    }
+    let first = &failures[0];
     let n = failures.len();
     if failures.iter().all(|e| matches!(e, Error::BadEmail { .. })) {
         Err(Error::BadEmail {
@@ -698,7 +697,7 @@ fn files(host: &Host, paths: &[PathBuf], out: &Out) -> Result<()> {
             failures.push(e);
         }
     }
-    summary(failures, paths.len())
+    summary(failures, paths.len(), paths.len() > 1)
 }
 
 /// Ingests DIR/new in batches of `[email] maildir_batch`; a message moves
@@ -764,7 +763,7 @@ fn maildir(host: &Host, dir: &Path, out: &Out) -> Result<()> {
         }
     ))?;
     let total = stored + failures.len();
-    summary(failures, total.max(2))
+    summary(failures, total, true)
 }
 
 fn describe_item(item: &WorkbinItem) -> String {
