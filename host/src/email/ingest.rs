@@ -99,9 +99,9 @@ impl Step for Ingest<'_> {
                 })));
             }
             // A message we sent ourselves coming back (a Bcc to support).
-            if let Some(f) = tx.follow_up_by_message_id(schema, &key)? {
+            if let Some((id, _, _)) = tx.message_follow_up(&key)? {
                 return Ok(Err(Early::Duplicate(Ingested::Duplicate {
-                    follow_up: Some(f.id),
+                    follow_up: Some(id),
                     dropped: None,
                 })));
             }
@@ -281,7 +281,9 @@ fn store(
     let mut interaction = Interaction::new(Channel::Email);
     interaction.email = Some(step.sender.clone());
     interaction.case_number = event.case_number;
-    let pop = rt.screen_pop(ctx, interaction)?;
+    // The target decides the customer; the open cases are not needed here
+    // (listed only if an on_screen_pop handler may see the pop).
+    let pop = rt.screen_pop_target(ctx, interaction)?;
 
     let (case, new_case) = match event.case_number {
         Some(number) => {
@@ -319,12 +321,15 @@ fn store(
     // A colleague's answer to a consultation is an internal note for the
     // agent who asked, never an email on the customer's thread.
     let consulted = match &step.email.headers.in_reply_to {
+        // Only a note can be a consultation: the others are not read whole.
         Some(id) if proposal.rule == thread::rule::REPLY => rt
-            .read(|tx, schema| tx.follow_up_by_message_id(schema, id))?
+            .read(|tx, schema| match tx.message_follow_up(id)? {
+                Some((note, _, FollowUpKind::Note)) => tx.get_follow_up(schema, note).map(Some),
+                _ => Ok(None),
+            })?
             .filter(|f| {
-                f.kind == FollowUpKind::Note
-                    && f.email.as_ref().and_then(|e| e.threaded_by.as_deref())
-                        == Some(super::drafts::CONSULTATION)
+                f.email.as_ref().and_then(|e| e.threaded_by.as_deref())
+                    == Some(super::drafts::CONSULTATION)
             }),
         _ => None,
     };

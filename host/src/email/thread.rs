@@ -204,9 +204,9 @@ pub(crate) fn propose(
                 .map(|id| ("References", id)),
         );
     for (header, id) in replied {
-        if let Some(f) = tx.follow_up_by_message_id(schema, id)? {
-            let why = format!("{header} <{id}> is an email on case {}", f.case);
-            return Ok(decided(f.case, rule::REPLY, why, &skipped));
+        if let Some((_, case, _)) = tx.message_follow_up(id)? {
+            let why = format!("{header} <{id}> is an email on case {case}");
+            return Ok(decided(case, rule::REPLY, why, &skipped));
         }
     }
 

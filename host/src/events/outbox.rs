@@ -87,9 +87,15 @@ impl Runtime {
         if self.pipeline().is_empty() {
             return Ok(());
         }
-        let mut event = SaveEvent::new(op, record.clone());
-        event.changed = Record::changed_fields(old, record);
-        let event = Event::AfterSave(event);
+        let mut event = Event::AfterSave(SaveEvent::new(op, record.clone()));
+        // Listing the changed fields serializes both records: only for an
+        // event some handler may take.
+        if !self.pipeline().may_handle(&event) {
+            return Ok(());
+        }
+        if let Event::AfterSave(save) = &mut event {
+            save.changed = Record::changed_fields(old, record);
+        }
         let handlers: Vec<&str> = self
             .pipeline()
             .handling(&event)

@@ -35,6 +35,9 @@ struct Pop {
     interaction: Option<Interaction>,
     /// Whose pop it is: which private cases it may name.
     viewer: Option<Viewer>,
+    /// The caller shows the pop's open cases. Without that, they are read
+    /// only when a handler may see the pop (email ingest needs the target).
+    open_cases: bool,
 }
 
 impl Step for Pop {
@@ -58,13 +61,19 @@ impl Step for Pop {
             .take()
             .ok_or_else(|| Error::Refused("internal error: a pop was resolved twice".into()))?;
         let region = &rt.config().phone.default_region;
-        let (pop, viewer) = rt.read(|tx, schema| {
+        let wants_open_cases = self.open_cases;
+        let (event, viewer) = rt.read(|tx, schema| {
             let viewer = crate::runtime::viewer_in(tx, ctx)?;
-            let pop = resolve(tx, schema, region, &viewer, interaction)?;
-            Ok((pop, viewer))
+            let mut event = Event::ScreenPop(resolve(tx, schema, region, &viewer, interaction)?);
+            if (wants_open_cases || rt.pipeline().may_handle(&event))
+                && let Event::ScreenPop(pop) = &mut event
+            {
+                pop.open_cases = open_cases_of(tx, &viewer, &pop.target)?;
+            }
+            Ok((event, viewer))
         })?;
         self.viewer = Some(viewer);
-        Ok(Some(Event::ScreenPop(pop)))
+        Ok(Some(event))
     }
 
     fn recheck(
@@ -117,12 +126,30 @@ impl Runtime {
             Pop {
                 interaction: Some(interaction),
                 viewer: None,
+                open_cases: true,
+            },
+        )
+    }
+
+    /// The same pop for a caller that uses only its target and reason:
+    /// the open cases are listed only when a handler may see the pop.
+    pub(crate) fn screen_pop_target(
+        self: &Arc<Self>,
+        ctx: &Ctx,
+        interaction: Interaction,
+    ) -> Result<ScreenPop> {
+        self.run(
+            ctx,
+            Pop {
+                interaction: Some(interaction),
+                viewer: None,
+                open_cases: false,
             },
         )
     }
 }
 
-/// The built-in resolution.
+/// The built-in resolution, without the open cases (the step adds them).
 fn resolve(
     tx: &dyn Tx,
     schema: &Schema,
@@ -275,12 +302,11 @@ fn resolve(
             )
         }
     };
-    let open_cases = open_cases_of(tx, viewer, &target)?;
     Ok(ScreenPop {
         interaction,
         target,
         reason,
-        open_cases,
+        open_cases: Vec::new(),
     })
 }
 
