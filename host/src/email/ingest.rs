@@ -322,10 +322,18 @@ fn store(
     // agent who asked, never an email on the customer's thread.
     let consulted = match &step.email.headers.in_reply_to {
         // Only a note can be a consultation: the others are not read whole.
+        // Threading already looked the header up when it matched on it (a
+        // follow-up, once written, never changes).
         Some(id) if proposal.rule == thread::rule::REPLY => rt
-            .read(|tx, schema| match tx.message_follow_up(id)? {
-                Some((note, _, FollowUpKind::Note)) => tx.get_follow_up(schema, note).map(Some),
-                _ => Ok(None),
+            .read(|tx, schema| {
+                let replied = match proposal.in_reply_to {
+                    Some((follow_up, kind)) => Some((follow_up, kind)),
+                    None => tx.message_follow_up(id)?.map(|(f, _, kind)| (f, kind)),
+                };
+                match replied {
+                    Some((note, FollowUpKind::Note)) => tx.get_follow_up(schema, note).map(Some),
+                    _ => Ok(None),
+                }
             })?
             .filter(|f| {
                 f.email.as_ref().and_then(|e| e.threaded_by.as_deref())
@@ -353,6 +361,10 @@ fn store(
             .map(|a| a.login),
         None => None,
     };
+    // The event's copy of the headers is the email's (hooks cannot change
+    // them): it becomes the follow-up's, with the threading note.
+    let mut headers = event.headers;
+    headers.threaded_by = Some(proposal.note.clone());
     let follow_up = rt.add_follow_up(
         ctx,
         NewFollowUp {
@@ -369,7 +381,7 @@ fn store(
             },
             body: step.email.text.clone(),
             html: step.email.html.clone(),
-            email: Some(step.headers(Some(proposal.note.clone()))),
+            email: Some(headers),
             attachments: attachments.clone(),
             custom: Default::default(),
         },

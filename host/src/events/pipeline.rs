@@ -94,8 +94,7 @@ impl Pipeline {
     /// an in-process handler may look at anything, so with one registered
     /// the answer is yes.
     pub(crate) fn may_handle(&self, event: &Event) -> bool {
-        self.handlers.len() > self.by_kind
-            || self.handlers.iter().any(|r| r.handler.handles(event))
+        self.handlers.len() > self.by_kind || self.handlers.iter().any(|r| r.handler.handles(event))
     }
 
     /// The handlers that want `event`, in run order.
