@@ -169,7 +169,10 @@ fn a_customer_edited_in_one_write_is_found_by_what_it_holds_now_and_never_by_old
     assert_eq!(customers("ada@analytical.example"), vec![ada.id.0]);
     assert_eq!(customers("ada@engine.example"), vec![ada.id.0]);
     assert!(customers("ada@home.example").is_empty(), "a stale address");
-    assert!(customers("countess@old.example").is_empty(), "a removed address");
+    assert!(
+        customers("countess@old.example").is_empty(),
+        "a removed address"
+    );
     // The other customer's row is untouched; each customer has one row.
     assert_eq!(customers("grace@navy.example"), vec![grace.id.0]);
     assert_eq!(customers("lovelace"), vec![ada.id.0]);

@@ -35,9 +35,10 @@ struct Pop {
     interaction: Option<Interaction>,
     /// Whose pop it is: which private cases it may name.
     viewer: Option<Viewer>,
-    /// The caller shows the pop's open cases. Without that, they are read
-    /// only when a handler may see the pop (email ingest needs the target).
-    open_cases: bool,
+    /// The caller shows the whole pop. Without that (email ingest needs
+    /// only the target), the open cases and the customer's name in the
+    /// reason are read only when a handler may see the pop.
+    whole: bool,
 }
 
 impl Step for Pop {
@@ -61,19 +62,26 @@ impl Step for Pop {
             .take()
             .ok_or_else(|| Error::Refused("internal error: a pop was resolved twice".into()))?;
         let region = &rt.config().phone.default_region;
-        let wants_open_cases = self.open_cases;
-        let (event, viewer) = rt.read(|tx, schema| {
+        // Handlers that decide by kind are asked with an empty pop.
+        let whole = self.whole
+            || rt.pipeline().may_handle(&Event::ScreenPop(ScreenPop {
+                interaction: Interaction::new(interaction.channel),
+                target: PopTarget::Candidates {
+                    customers: Vec::new(),
+                },
+                reason: String::new(),
+                open_cases: Vec::new(),
+            }));
+        let (pop, viewer) = rt.read(|tx, schema| {
             let viewer = crate::runtime::viewer_in(tx, ctx)?;
-            let mut event = Event::ScreenPop(resolve(tx, schema, region, &viewer, interaction)?);
-            if (wants_open_cases || rt.pipeline().may_handle(&event))
-                && let Event::ScreenPop(pop) = &mut event
-            {
+            let mut pop = resolve(tx, schema, region, &viewer, interaction, whole)?;
+            if whole {
                 pop.open_cases = open_cases_of(tx, &viewer, &pop.target)?;
             }
-            Ok((event, viewer))
+            Ok((pop, viewer))
         })?;
         self.viewer = Some(viewer);
-        Ok(Some(event))
+        Ok(Some(Event::ScreenPop(pop)))
     }
 
     fn recheck(
@@ -126,13 +134,14 @@ impl Runtime {
             Pop {
                 interaction: Some(interaction),
                 viewer: None,
-                open_cases: true,
+                whole: true,
             },
         )
     }
 
-    /// The same pop for a caller that uses only its target and reason:
-    /// the open cases are listed only when a handler may see the pop.
+    /// The same pop for a caller that uses only its target: unless a
+    /// handler may see the pop, its open cases are not listed and its
+    /// reason names a customer by id, not by name and account.
     pub(crate) fn screen_pop_target(
         self: &Arc<Self>,
         ctx: &Ctx,
@@ -143,20 +152,29 @@ impl Runtime {
             Pop {
                 interaction: Some(interaction),
                 viewer: None,
-                open_cases: false,
+                whole: false,
             },
         )
     }
 }
 
 /// The built-in resolution, without the open cases (the step adds them).
+/// With `names`, the reason names a customer it found by name and account.
 fn resolve(
     tx: &dyn Tx,
     schema: &Schema,
     region: &str,
     viewer: &Viewer,
     interaction: Interaction,
+    names: bool,
 ) -> Result<ScreenPop> {
+    let name_of = |tx: &dyn Tx, id: CustomerId| {
+        if names {
+            name_of(tx, id)
+        } else {
+            Ok(format!("customer #{id}"))
+        }
+    };
     let mut misses: Vec<String> = Vec::new();
     let mut found = None;
 
