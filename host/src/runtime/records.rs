@@ -576,8 +576,10 @@ impl Runtime {
                 "a search needs at least one word to look for".into(),
             ));
         }
-        let viewer = self.viewer(ctx)?;
-        self.store()
-            .read(|tx| tx.search(&terms, filter, &viewer, limit.clamp(1, 1000)))
+        // The agent and the index in one read, as a pop or a list does.
+        self.store().read(|tx| {
+            let viewer = super::viewer_in(tx, ctx)?;
+            tx.search(&terms, filter, &viewer, limit.clamp(1, 1000))
+        })
     }
 }

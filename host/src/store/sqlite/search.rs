@@ -29,10 +29,16 @@ impl SearchTx for SqliteTx<'_> {
         let conn = self.conn;
         let case_filter =
             filter.status.is_some() || filter.owner.is_some() || filter.group.is_some();
+        // `ORDER BY rank` (bm25 by default), not `ORDER BY bm25(..)`: FTS5
+        // then ranks the matches itself and hands them over best first, so
+        // the join, the conditions and the snippet run only on the rows read
+        // until `LIMIT` is reached. Sorting by the function's value instead
+        // made SQLite compute every matching row's snippet and case before
+        // keeping the best 20: three times slower for a word in 5,000 rows.
         let sql = format!(
             "SELECT search_index.kind, search_index.ref, search_index.case_number,
                     search_index.customer_id,
-                    snippet(search_index, 0, '[', ']', '…', 12), bm25(search_index)
+                    snippet(search_index, 0, '[', ']', '…', 12), rank
              FROM search_index LEFT JOIN cases ON cases.number = search_index.case_number
              WHERE search_index MATCH ?1
                AND (search_index.case_number IS NULL OR {})
@@ -41,7 +47,7 @@ impl SearchTx for SqliteTx<'_> {
                AND (?6 IS NULL OR cases.owner = ?6)
                AND (?7 IS NULL OR cases.grp = ?7)
                AND (NOT ?8 OR search_index.case_number IS NOT NULL)
-             ORDER BY bm25(search_index) LIMIT ?9",
+             ORDER BY rank LIMIT ?9",
             super::cases::visible(2, 3)
         );
         let (all, login) = viewer.params();
