@@ -9,13 +9,13 @@
 //! `ANALYZE` and nothing is pre-read into a cache.
 //!
 //! Run with `cargo bench -p dossier-host --bench search`. The first run
-//! generates the database under `target/bench-data/` (a few minutes on two
-//! cores); later runs reuse it. Set `DOSSIER_BENCH_REGENERATE=1` to rebuild.
+//! generates the database under `target/bench-data/` (one to two minutes on
+//! two cores); later runs reuse it. Set `DOSSIER_BENCH_REGENERATE=1` to rebuild.
 //! See `BENCHMARKS.md`, "Full-text search on 1M follow-ups".
 
 mod common;
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -263,14 +263,14 @@ fn generate(db: &Path) -> BenchResult<()> {
     conn.execute_batch(
         "CREATE VIRTUAL TABLE temp.search_terms USING fts5vocab(main, search_index, 'row')",
     )?;
-    let wanted: HashMap<String, ()> = words.vocabulary.iter().map(|w| (w.clone(), ())).collect();
+    let wanted: HashSet<&str> = words.vocabulary.iter().map(String::as_str).collect();
     let mut terms = String::new();
     {
         let mut stmt = conn.prepare("SELECT term, doc FROM temp.search_terms")?;
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
             let term: String = row.get(0)?;
-            if wanted.contains_key(&term) {
+            if wanted.contains(term.as_str()) {
                 let doc: i64 = row.get(1)?;
                 terms.push_str(&format!("{term} {doc}\n"));
             }
@@ -360,7 +360,7 @@ fn raw_search(conn: &Connection, query: &str) -> BenchResult<Vec<RawHit>> {
     Ok(hits)
 }
 
-/// `count` queries of `words` distinct words each, drawn from `band`.
+/// `count` queries of `words` distinct words each, drawn from `pool`.
 fn queries(pool: &[&str], words: usize, count: usize, seed: u64) -> Vec<String> {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
     (0..count)

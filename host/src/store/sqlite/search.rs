@@ -25,7 +25,8 @@ pub(super) fn match_expression(terms: &[String]) -> String {
 /// over best first, so the case join, the conditions and the snippet run
 /// only on the rows read until `LIMIT` is reached. Sorting by the
 /// function's value made SQLite compute every match's snippet and case
-/// before keeping the best: three times slower for a word in 5,000 rows.
+/// before keeping the best: two to three times slower for a word in
+/// 3,000 to 20,000 rows (`benches/search.rs`).
 static SEARCH: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT search_index.kind, search_index.ref, search_index.case_number,
