@@ -125,6 +125,9 @@ impl LookupTx for SqliteTx<'_> {
                 pop.only = Some((row.get(3)?, row.get(4)?, numbers));
             }
         }
+        // The index yields ids in order; make sure of it.
+        pop.customers.sort_unstable();
+        pop.customers.dedup();
         if pop.customers.len() != 1 {
             pop.only = None;
         }
@@ -183,8 +186,9 @@ pub(super) static OPEN_CASE_NUMBERS: LazyLock<String> = LazyLock::new(|| {
 /// row): whether the viewer may act at all (`?3`, one who sees every case
 /// without asking, or an enabled agent `?4`) and whether they see every
 /// private case (`?3`, or the agent holds `see_all_private`: their
-/// override, else their role's default). Then each customer having the
-/// number (through `customer_phones_number`, which keeps them in id order),
+/// override, else their role's default), the agent read once. Then each
+/// customer having the number (through `customer_phones_number`, which
+/// yields them in id order, so no sort is needed),
 /// their account and name, and their open cases the viewer may see (from
 /// the `cases_customer` index alone, which carries the columns of the
 /// visibility condition). A number several customers share reads each
@@ -198,21 +202,20 @@ pub(crate) static POP_BY_PHONE: LazyLock<String> = LazyLock::new(|| {
         .collect::<Vec<_>>()
         .join(", ");
     format!(
-        "SELECT v.ok, v.sees_all, p.customer_id, c.account, c.name,
+        "SELECT ?3 OR v.a IS NOT NULL, ?3 OR coalesce(v.a, 0), p.customer_id, c.account, c.name,
                 (SELECT group_concat(number, ',') FROM
                     (SELECT number FROM cases
                       WHERE customer_id = p.customer_id AND is_open = 1
-                        AND (v.sees_all OR visibility <> 'private' OR owner = ?4
+                        AND (?3 OR coalesce(v.a, 0) OR visibility <> 'private' OR owner = ?4
                              OR grp IN (SELECT name FROM agent_groups WHERE login = ?4))
                       ORDER BY number DESC LIMIT ?2))
-           FROM (SELECT ?3 OR a IS NOT NULL AS ok, ?3 OR coalesce(a, 0) AS sees_all
-                   FROM (SELECT (SELECT CASE WHEN disabled THEN NULL
-                                    ELSE coalesce(json_extract(overrides, '$.{perm}'),
-                                                  role IN ({see_all_roles})) END
-                                   FROM agents WHERE login = ?4) AS a)) v
-           LEFT JOIN customer_phones p ON p.number = ?1 AND v.ok
+           FROM (SELECT (SELECT CASE WHEN disabled THEN NULL
+                                ELSE coalesce(json_extract(overrides, '$.{perm}'),
+                                              role IN ({see_all_roles})) END
+                           FROM agents WHERE login = ?4) AS a) v
+           LEFT JOIN customer_phones p ON p.number = ?1 AND (?3 OR v.a IS NOT NULL)
            LEFT JOIN customers c ON c.id = p.customer_id
-          ORDER BY p.customer_id LIMIT 100",
+          LIMIT 100",
         perm = Permission::SeeAllPrivate.as_str(),
     )
 });

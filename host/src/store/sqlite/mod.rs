@@ -532,6 +532,8 @@ mod tests {
                 let plan = plan.join("\n");
                 assert!(plan.contains("COVERING INDEX cases_customer"), "{plan}");
                 assert!(plan.contains("INDEX customer_phones_number"), "{plan}");
+                assert!(!plan.contains("TEMP B-TREE"), "no sort: {plan}");
+                assert_eq!(plan.matches("SEARCH agents").count(), 1, "{plan}");
                 Ok(())
             })
             .expect("reads");
