@@ -18,7 +18,7 @@ use dossier_sdk::{
 
 use crate::contact::{normalize_email, normalize_phone};
 use crate::error::{Error, Result};
-use crate::events::{Ctx, Step};
+use crate::events::{Actor, Ctx, Step};
 use crate::runtime::Runtime;
 use crate::schema::Schema;
 use crate::store::{Tx, Viewer};
@@ -72,14 +72,24 @@ impl Step for Pop {
                 reason: String::new(),
                 open_cases: Vec::new(),
             }));
-        let (pop, viewer) = rt.read(|tx, schema| {
-            let viewer = crate::runtime::viewer_in(tx, ctx)?;
-            let mut pop = resolve(tx, schema, region, &viewer, interaction, whole)?;
-            if whole {
-                pop.open_cases = open_cases_of(tx, &viewer, &pop.target)?;
-            }
+        // A call that carries only a phone number (what a CTI connector
+        // sends) is resolved in one statement, which needs no snapshot
+        // around it; anything else reads several and gets one.
+        let phone_only = interaction.case_number.is_none()
+            && non_empty(&interaction.account).is_none()
+            && non_empty(&interaction.email).is_none();
+        let read = |tx: &dyn Tx, schema: &Schema| {
+            let mut sight = Sight { ctx, viewer: None };
+            let pop = resolve(tx, schema, region, &mut sight, interaction, whole)?;
+            // Every pop checks its agent, even one that read nothing.
+            let viewer = sight.viewer(tx)?.clone();
             Ok((pop, viewer))
-        })?;
+        };
+        let (pop, viewer) = if phone_only {
+            rt.read_each(read)?
+        } else {
+            rt.read(read)?
+        };
         self.viewer = Some(viewer);
         Ok(Some(Event::ScreenPop(pop)))
     }
@@ -158,18 +168,46 @@ impl Runtime {
     }
 }
 
-/// The built-in resolution, without the open cases (the step adds them).
-/// With `names`, the reason names a customer it found by name and account.
+/// Whose eyes a pop is for, found out by the first read that needs it: the
+/// pop by phone reads the agent in its own statement.
+struct Sight<'c> {
+    ctx: &'c Ctx,
+    viewer: Option<Viewer>,
+}
+
+impl Sight<'_> {
+    /// The viewer, reading the acting agent if no read did yet.
+    fn viewer(&mut self, tx: &dyn Tx) -> Result<&Viewer> {
+        if self.viewer.is_none() {
+            self.viewer = Some(crate::runtime::viewer_in(tx, self.ctx)?);
+        }
+        self.viewer
+            .as_ref()
+            .ok_or_else(|| Error::Refused("internal error: a pop lost its viewer".into()))
+    }
+
+    /// The viewer for a statement that checks the agent itself.
+    fn unchecked(&self) -> Viewer {
+        match (&self.viewer, self.ctx.actor()) {
+            (Some(viewer), _) => viewer.clone(),
+            (None, Actor::System) => Viewer::All,
+            (None, Actor::Agent(login)) => Viewer::Agent(login.clone()),
+        }
+    }
+}
+
+/// The built-in resolution. Not `whole`, it lists no open cases and names
+/// a customer it found by id only.
 fn resolve(
     tx: &dyn Tx,
     schema: &Schema,
     region: &str,
-    viewer: &Viewer,
+    sight: &mut Sight<'_>,
     interaction: Interaction,
-    names: bool,
+    whole: bool,
 ) -> Result<ScreenPop> {
     let name_of = |tx: &dyn Tx, id: CustomerId| {
-        if names {
+        if whole {
             name_of(tx, id)
         } else {
             Ok(format!("customer #{id}"))
@@ -179,7 +217,7 @@ fn resolve(
     let mut found = None;
 
     if let Some(number) = interaction.case_number {
-        match tx.case_owner(number, viewer)? {
+        match tx.case_owner(number, sight.viewer(tx)?)? {
             Some((customer, is_open)) => {
                 let state = if is_open { "" } else { " (closed)" };
                 found = Some((
@@ -219,13 +257,27 @@ fn resolve(
     };
     let mut phone = None;
     let mut email = None;
+    // What the phone lookup read besides the ids: the only customer's
+    // account, name and open cases, so a pop by phone is one statement.
+    let mut by_phone_only = None;
     if found.is_none() {
         let mut by_phone = Vec::new();
+        let mut lookup = |number: &str| -> Result<Vec<CustomerId>> {
+            let found = tx.pop_by_phone(number, MAX_OPEN_CASES, &sight.unchecked())?;
+            let Some(viewer) = found.viewer else {
+                return Err(unknown_agent(sight.ctx));
+            };
+            sight.viewer = Some(viewer);
+            by_phone_only = found
+                .only
+                .and_then(|only| found.customers.first().map(|&id| (id, only)));
+            Ok(found.customers)
+        };
         if let Some(raw) = raw_phone {
             // Stored numbers are E.164, so a number already in that form that
             // matches needs no parsing, which is most of a pop's cost.
             if looks_e164(raw) {
-                by_phone = tx.customer_ids_by_phone(raw)?;
+                by_phone = lookup(raw)?;
             }
             if !by_phone.is_empty() {
                 phone = Some(raw.to_owned());
@@ -233,7 +285,7 @@ fn resolve(
                 match normalize_phone(raw, region) {
                     Ok(number) => {
                         if number != raw {
-                            by_phone = tx.customer_ids_by_phone(&number)?;
+                            by_phone = lookup(&number)?;
                         }
                         phone = Some(number);
                     }
@@ -282,9 +334,15 @@ fn resolve(
             0 => {}
             1 => {
                 let customer = ids[0];
+                let name = match &by_phone_only {
+                    Some((id, (account, name, _))) if *id == customer => {
+                        format!("{name} ({account})")
+                    }
+                    _ => name_of(tx, customer)?,
+                };
                 found = Some((
                     PopTarget::Customer { customer },
-                    format!("{source} matches {}", name_of(tx, customer)?),
+                    format!("{source} matches {name}"),
                 ));
             }
             total => {
@@ -320,12 +378,27 @@ fn resolve(
             )
         }
     };
+    let open_cases = match (&target, by_phone_only) {
+        _ if !whole => Vec::new(),
+        (PopTarget::Customer { customer }, Some((id, (_, _, open)))) if *customer == id => open,
+        _ => open_cases_of(tx, sight.viewer(tx)?, &target)?,
+    };
     Ok(ScreenPop {
         interaction,
         target,
         reason,
-        open_cases: Vec::new(),
+        open_cases,
     })
+}
+
+/// The refusal of an agent the store does not know or has disabled.
+fn unknown_agent(ctx: &Ctx) -> Error {
+    Error::UnknownAgent {
+        login: match ctx.actor() {
+            Actor::Agent(login) => login.clone(),
+            Actor::System => "system".to_owned(),
+        },
+    }
 }
 
 /// `+` and 7 to 15 digits, the first not zero: the form the store keeps.
@@ -346,7 +419,7 @@ fn with_misses(reason: String, misses: &[String]) -> String {
     }
 }
 
-/// `Grace Hopper (AC-000002)`.
+/// `Grace Hopper (AC-000002)` (the same words as the pop by phone's).
 fn name_of(tx: &dyn Tx, id: CustomerId) -> Result<String> {
     Ok(match tx.customer_brief(id)? {
         Some((account, name)) => format!("{name} ({account})"),

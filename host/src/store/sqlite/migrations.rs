@@ -449,7 +449,19 @@ CREATE TABLE chat_feed (
 );
 CREATE INDEX chat_feed_at ON chat_feed(at);
 "#,
-    // 11: search_index is written once per changed record per transaction.
+    // 11: a customer's open cases, visibility condition included, answered
+    // from the index alone (a screen-pop as an agent read every open case's
+    // row to learn whether it was private).
+    r#"
+DROP INDEX cases_customer;
+CREATE INDEX cases_customer ON cases(customer_id, is_open, number, visibility, owner, grp);
+"#,
+    // 12: the hook that wrote a follow-up or task, when one did.
+    r#"
+ALTER TABLE follow_ups ADD COLUMN via TEXT;
+ALTER TABLE tasks ADD COLUMN via TEXT;
+"#,
+    // 13: search_index is written once per changed record per transaction.
     // The triggers of step 5 rewrote a customer's row for the customer and
     // again for each of its email rows, and FTS5 flushed its pending terms
     // at every statement savepoint between them; now triggers only note

@@ -1,6 +1,6 @@
 //! Keeping `search_index` in step with the records it indexes.
 //!
-//! Triggers (migration 11) do not write the index: each insert or change of
+//! Triggers (migration 13) do not write the index: each insert or change of
 //! a case, follow-up, customer or customer email only notes the record in
 //! `search_dirty` (kind 1 case, 2 follow-up, 3 customer, as in the index's
 //! rowids), once per record however many of its rows change. [`sync`]
@@ -317,7 +317,7 @@ mod tests {
         let path = dir.path().join("dossier.db");
         {
             let conn = Connection::open(&path)?;
-            super::super::migrations::run_to(&conn, 10)?;
+            super::super::migrations::run_to(&conn, 12)?;
             conn.execute_batch(&format!(
                 "{ADA}
                  INSERT INTO cases (number, customer_id, subject, description, status, is_open,
