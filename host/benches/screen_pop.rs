@@ -119,6 +119,11 @@ fn generate(db: &Path) -> BenchResult<()> {
             ])?;
         }
     }
+    // The triggers noted every record; index them as the store does before
+    // each commit, so the host finds the index as its own writes leave it.
+    for sql in dossier_host::test_support::SEARCH_SYNC_SQL {
+        tx.execute(sql, [])?;
+    }
     tx.commit()?;
     // No ANALYZE: the host never runs it, so the planner works from the
     // indexes alone, for both sides.

@@ -125,6 +125,10 @@ impl RawWriter {
                      NULL, '[]', '{}', ?2)",
         )?
         .execute(params![n, now])?;
+        // The search index, as the store writes it before its commit.
+        for sql in dossier_host::test_support::SEARCH_SYNC_SQL {
+            conn.prepare_cached(sql)?.execute([])?;
+        }
         conn.prepare_cached("COMMIT")?.execute([])?;
         Ok(())
     }

@@ -344,6 +344,14 @@ mod tests {
                 )
                 .expect("triggers");
             assert_eq!(old, 0, "the old triggers are gone");
+            let hashsize: i64 = conn
+                .query_row(
+                    "SELECT v FROM search_index_config WHERE k = 'hashsize'",
+                    [],
+                    |r| r.get(0),
+                )
+                .expect("hashsize");
+            assert_eq!(hashsize, 32768);
         });
         Ok(())
     }
