@@ -226,6 +226,10 @@ macro_rules! struct_patch {
 /// value (an [`Event`], a [`Record`]): the same variants holding patches,
 /// tagged like the enum's own JSON. A patch applies only to the variant it
 /// names.
+///
+/// The variants hold their patches boxed: a patch with every field unset is
+/// hundreds of bytes, and the decoder's layers would otherwise copy it at
+/// every level (measured: a third of decoding a one-field patch).
 macro_rules! enum_patch {
     (
         $(#[$meta:meta])*
@@ -240,7 +244,7 @@ macro_rules! enum_patch {
         pub enum $patch {
             $(
                 #[doc = concat!("Changes a [`", stringify!($target), "::", stringify!($variant), "`].")]
-                $variant($inner_patch),
+                $variant(Box<$inner_patch>),
             )*
         }
 
@@ -260,7 +264,8 @@ macro_rules! enum_patch {
                 match (before, after) {
                     $(
                         ($target::$variant(before), $target::$variant(after)) => {
-                            <$inner as Patchable>::diff(before, after).map($patch::$variant)
+                            <$inner as Patchable>::diff(before, after)
+                                .map(|patch| $patch::$variant(Box::new(patch)))
                         }
                     )*
                     (_, after) => Some(<$target as Patchable>::full(after)),
@@ -269,7 +274,9 @@ macro_rules! enum_patch {
 
             fn full(value: Self) -> $patch {
                 match value {
-                    $($target::$variant(value) => $patch::$variant(<$inner as Patchable>::full(value)),)*
+                    $($target::$variant(value) => {
+                        $patch::$variant(Box::new(<$inner as Patchable>::full(value)))
+                    })*
                 }
             }
 
@@ -286,7 +293,7 @@ macro_rules! enum_patch {
 
             fn apply(&mut self, patch: $patch) {
                 match (self, patch) {
-                    $(($target::$variant(value), $patch::$variant(patch)) => value.apply(patch),)*
+                    $(($target::$variant(value), $patch::$variant(patch)) => value.apply(*patch),)*
                     #[allow(unreachable_patterns)]
                     _ => {}
                 }
@@ -646,11 +653,13 @@ mod tests {
 
         // A record of another kind diffs to a full patch of that kind.
         let patch = EventPatch::diff(&case_event, customer.clone());
-        assert!(matches!(
-            &patch,
-            Some(EventPatch::BeforeSave(SaveEventPatch { record: Some(RecordPatch::Customer(c)), .. }))
-                if c.name.is_some() && c.custom.is_some()
-        ));
+        let Some(EventPatch::BeforeSave(save)) = &patch else {
+            panic!("a before_save patch: {patch:?}");
+        };
+        assert!(
+            matches!(&save.record, Some(RecordPatch::Customer(c)) if c.name.is_some() && c.custom.is_some()),
+            "{save:?}"
+        );
 
         // Another kind of event.
         let chat = examples

@@ -120,10 +120,10 @@ unsafe extern "C" fn handle(
         Mode::WrongKind => {
             let reply = Reply {
                 outcome: Outcome::Continue,
-                patch: Some(EventPatch::ChatEnded(ChatEventPatch {
+                patch: Some(EventPatch::ChatEnded(Box::new(ChatEventPatch {
                     transcript: Some(Some("hello".into())),
                     ..ChatEventPatch::default()
-                })),
+                }))),
             };
             (status::OK, serde_json::to_vec(&reply).unwrap_or_default())
         }
