@@ -126,8 +126,17 @@ pub mod test_support {
         Ok(event)
     }
 
+    /// The one statement a screen-pop by phone runs (`?1` the E.164 number,
+    /// `?2` the open-case limit, `?3` whether the viewer sees every private
+    /// case, `?4` their login): for benchmarks whose raw side must run the
+    /// very same reads.
+    pub fn pop_by_phone_sql() -> &'static str {
+        crate::store::sqlite::POP_BY_PHONE_SQL.as_str()
+    }
+
     /// The connection settings of `host`'s writer: `journal_mode`,
-    /// `synchronous`, `foreign_keys`, `busy_timeout`, as SQLite reports them.
+    /// `synchronous`, `foreign_keys`, `busy_timeout`, `temp_store`, `mmap_size`,
+    /// as SQLite reports them.
     pub fn pragmas(host: &crate::Host) -> crate::Result<Vec<(String, String)>> {
         host.runtime()
             .store()

@@ -133,7 +133,8 @@ fn the_pragmas_are_those_architecture_md_names() {
     assert!(
         architecture.contains(
             "SQLite with WAL, `synchronous = NORMAL`, foreign keys on,\n  5 s busy timeout"
-        ),
+        ) && architecture.contains("memory map of up to 1 GiB\n  (`mmap_size`)")
+            && architecture.contains("temporary storage (statement journals"),
         "ARCHITECTURE.md no longer states the pragmas this test checks"
     );
     let pragmas = dossier_host::test_support::pragmas(&t.host).expect("pragmas");
@@ -144,6 +145,9 @@ fn the_pragmas_are_those_architecture_md_names() {
             ("synchronous".to_owned(), "1".to_owned()),
             ("foreign_keys".to_owned(), "1".to_owned()),
             ("busy_timeout".to_owned(), "5000".to_owned()),
+            // 2 is MEMORY.
+            ("temp_store".to_owned(), "2".to_owned()),
+            ("mmap_size".to_owned(), (1_i64 << 30).to_string()),
         ]
     );
 }

@@ -22,6 +22,7 @@ pub fn configure(conn: &Connection) -> BenchResult<()> {
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
+    conn.pragma_update(None, "mmap_size", 1_i64 << 30)?;
     Ok(())
 }
 

@@ -58,11 +58,22 @@ impl Step for Pop {
             .take()
             .ok_or_else(|| Error::Refused("internal error: a pop was resolved twice".into()))?;
         let region = &rt.config().phone.default_region;
-        let (pop, viewer) = rt.read(|tx, schema| {
+        // A call that carries only a phone number (what a CTI connector
+        // sends) is resolved in one statement, which needs no snapshot
+        // around it; anything else reads several and gets one.
+        let phone_only = interaction.case_number.is_none()
+            && non_empty(&interaction.account).is_none()
+            && non_empty(&interaction.email).is_none();
+        let read = |tx: &dyn Tx, schema: &Schema| {
             let viewer = crate::runtime::viewer_in(tx, ctx)?;
             let pop = resolve(tx, schema, region, &viewer, interaction)?;
             Ok((pop, viewer))
-        })?;
+        };
+        let (pop, viewer) = if phone_only {
+            rt.read_each(read)?
+        } else {
+            rt.read(read)?
+        };
         self.viewer = Some(viewer);
         Ok(Some(Event::ScreenPop(pop)))
     }
@@ -174,13 +185,23 @@ fn resolve(
     };
     let mut phone = None;
     let mut email = None;
+    // What the phone lookup read besides the ids: the only customer's
+    // account, name and open cases, so a pop by phone is one statement.
+    let mut by_phone_only = None;
     if found.is_none() {
         let mut by_phone = Vec::new();
+        let mut lookup = |number: &str| -> Result<Vec<CustomerId>> {
+            let found = tx.pop_by_phone(number, MAX_OPEN_CASES, viewer)?;
+            by_phone_only = found
+                .only
+                .and_then(|only| found.customers.first().map(|&id| (id, only)));
+            Ok(found.customers)
+        };
         if let Some(raw) = raw_phone {
             // Stored numbers are E.164, so a number already in that form that
             // matches needs no parsing, which is most of a pop's cost.
             if looks_e164(raw) {
-                by_phone = tx.customer_ids_by_phone(raw)?;
+                by_phone = lookup(raw)?;
             }
             if !by_phone.is_empty() {
                 phone = Some(raw.to_owned());
@@ -188,7 +209,7 @@ fn resolve(
                 match normalize_phone(raw, region) {
                     Ok(number) => {
                         if number != raw {
-                            by_phone = tx.customer_ids_by_phone(&number)?;
+                            by_phone = lookup(&number)?;
                         }
                         phone = Some(number);
                     }
@@ -237,9 +258,15 @@ fn resolve(
             0 => {}
             1 => {
                 let customer = ids[0];
+                let name = match &by_phone_only {
+                    Some((id, (account, name, _))) if *id == customer => {
+                        format!("{name} ({account})")
+                    }
+                    _ => name_of(tx, customer)?,
+                };
                 found = Some((
                     PopTarget::Customer { customer },
-                    format!("{source} matches {}", name_of(tx, customer)?),
+                    format!("{source} matches {name}"),
                 ));
             }
             total => {
@@ -275,7 +302,10 @@ fn resolve(
             )
         }
     };
-    let open_cases = open_cases_of(tx, viewer, &target)?;
+    let open_cases = match (&target, by_phone_only) {
+        (PopTarget::Customer { customer }, Some((id, (_, _, open)))) if *customer == id => open,
+        _ => open_cases_of(tx, viewer, &target)?,
+    };
     Ok(ScreenPop {
         interaction,
         target,
@@ -302,7 +332,7 @@ fn with_misses(reason: String, misses: &[String]) -> String {
     }
 }
 
-/// `Grace Hopper (AC-000002)`.
+/// `Grace Hopper (AC-000002)` (the same words as the pop by phone's).
 fn name_of(tx: &dyn Tx, id: CustomerId) -> Result<String> {
     Ok(match tx.customer_brief(id)? {
         Some((account, name)) => format!("{name} ({account})"),

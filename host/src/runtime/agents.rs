@@ -66,8 +66,13 @@ impl Runtime {
         match ctx.actor() {
             Actor::System => Ok(()),
             Actor::Agent(login) => {
-                let agent = self.acting_agent(login)?;
-                if agent.has(permission) {
+                let holds = self
+                    .store()
+                    .read(|tx| tx.agent_holds(login, permission))?
+                    .ok_or_else(|| Error::UnknownAgent {
+                        login: login.clone(),
+                    })?;
+                if holds {
                     Ok(())
                 } else {
                     Err(Error::PermissionDenied {
@@ -333,18 +338,12 @@ impl Runtime {
 pub(crate) fn viewer_in(tx: &dyn crate::store::Tx, ctx: &Ctx) -> Result<crate::store::Viewer> {
     match ctx.actor() {
         Actor::System => Ok(crate::store::Viewer::All),
-        Actor::Agent(login) => {
-            let agent =
-                tx.agent(login)?
-                    .filter(|a| !a.disabled)
-                    .ok_or_else(|| Error::UnknownAgent {
-                        login: login.clone(),
-                    })?;
-            Ok(if agent.has(Permission::SeeAllPrivate) {
-                crate::store::Viewer::All
-            } else {
-                crate::store::Viewer::Agent(login.clone())
-            })
-        }
+        Actor::Agent(login) => match tx.agent_holds(login, Permission::SeeAllPrivate)? {
+            None => Err(Error::UnknownAgent {
+                login: login.clone(),
+            }),
+            Some(true) => Ok(crate::store::Viewer::All),
+            Some(false) => Ok(crate::store::Viewer::Agent(login.clone())),
+        },
     }
 }

@@ -122,6 +122,12 @@ impl Runtime {
         self.store.read(|tx| f(tx, &self.schema))
     }
 
+    /// Like [`Runtime::read`], without a snapshot: each statement sees the
+    /// latest commit (see [`Store::read_each_with`](crate::store::Store::read_each_with)).
+    pub(crate) fn read_each<T>(&self, f: impl FnOnce(&dyn Tx, &Schema) -> Result<T>) -> Result<T> {
+        self.store.read_each(|tx| f(tx, &self.schema))
+    }
+
     /// Runs `f` inside one write transaction, joining the one this thread
     /// already has open. When the outermost one commits, queued after-save
     /// deliveries go out.

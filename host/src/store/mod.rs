@@ -15,7 +15,7 @@ pub(crate) mod blobs;
 mod chat;
 mod email;
 mod faq;
-mod sqlite;
+pub(crate) mod sqlite;
 
 pub(crate) use chat::{ChatAgentRow, ChatEnd, ChatTx, FeedRow};
 pub(crate) use email::{EmailTx, InboundRecord, NewWorkbinItem};
@@ -23,8 +23,8 @@ pub(crate) use faq::FaqTx;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use dossier_sdk::{
-    Agent, Case, CaseNumber, Customer, CustomerId, FollowUp, FollowUpId, Group, Task, TaskId,
-    TaskStatus,
+    Agent, Case, CaseNumber, Customer, CustomerId, FollowUp, FollowUpId, Group, Permission, Task,
+    TaskId, TaskStatus,
 };
 
 use crate::error::{Error, Result};
@@ -99,6 +99,12 @@ pub(crate) trait Store: Send + Sync {
     /// waits for a writer.
     fn read_with(&self, f: &mut dyn FnMut(&dyn Tx) -> Result<()>) -> Result<()>;
 
+    /// Like [`Store::read_with`], without a snapshot around `f`: each
+    /// statement sees the latest commit. For reads that are one statement
+    /// (a screen-pop by phone), which a snapshot would only slow down; a
+    /// read of several statements that must agree uses `read_with`.
+    fn read_each_with(&self, f: &mut dyn FnMut(&dyn Tx) -> Result<()>) -> Result<()>;
+
     /// Runs `f` in the write transaction: begins one, or joins the one this
     /// thread has open; the outermost call commits when `f` succeeds and
     /// rolls back when it fails. `label` names the write in errors.
@@ -149,6 +155,11 @@ impl dyn Store + '_ {
     /// [`Store::read_with`] for a closure that returns a value.
     pub(crate) fn read<T>(&self, f: impl FnOnce(&dyn Tx) -> Result<T>) -> Result<T> {
         once(f, |g| self.read_with(g))
+    }
+
+    /// [`Store::read_each_with`] for a closure that returns a value.
+    pub(crate) fn read_each<T>(&self, f: impl FnOnce(&dyn Tx) -> Result<T>) -> Result<T> {
+        once(f, |g| self.read_each_with(g))
     }
 
     /// [`Store::write_with`] for a closure that returns a value.
@@ -263,6 +274,11 @@ pub(crate) trait AgentTx {
 
     /// One agent by login.
     fn agent(&self, login: &str) -> Result<Option<Agent>>;
+
+    /// Whether the agent with this login is enabled and holds
+    /// `permission` (`None`: no such agent, or disabled): the check every
+    /// operation an agent runs makes, without reading the whole agent.
+    fn agent_holds(&self, login: &str, permission: Permission) -> Result<Option<bool>>;
 
     /// Every agent, by login.
     fn list_agents(&self) -> Result<Vec<Agent>>;
@@ -446,9 +462,6 @@ pub(crate) trait LookupTx {
     /// The id of the customer with this account number.
     fn customer_id_by_account(&self, account: &str) -> Result<Option<CustomerId>>;
 
-    /// Ids of customers having this (E.164) phone number, lowest first, at most 100.
-    fn customer_ids_by_phone(&self, number: &str) -> Result<Vec<CustomerId>>;
-
     /// Ids of customers having this (lower-cased) email address, lowest first, at most 100.
     fn customer_ids_by_email(&self, address: &str) -> Result<Vec<CustomerId>>;
 
@@ -467,6 +480,12 @@ pub(crate) trait LookupTx {
         limit: u32,
         viewer: &Viewer,
     ) -> Result<Vec<CaseNumber>>;
+
+    /// A screen-pop's reads by phone in one go: the customers having this
+    /// (E.164) number and, when exactly one does, their account, name and
+    /// open cases as [`LookupTx::customer_brief`] and
+    /// [`LookupTx::open_case_numbers`] would return them.
+    fn pop_by_phone(&self, number: &str, limit: u32, viewer: &Viewer) -> Result<PhonePop>;
 
     /// How likely a customer is the one calling, when several share a number:
     /// whether they have an open case, when their cases last changed, when the
@@ -637,6 +656,16 @@ pub(crate) struct DeliveryRow {
     pub(crate) dead_at: Option<DateTime<Utc>>,
     pub(crate) last_error: Option<String>,
     pub(crate) created_at: DateTime<Utc>,
+}
+
+/// What [`LookupTx::pop_by_phone`] found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct PhonePop {
+    /// The customers having the number, lowest id first, at most 100.
+    pub(crate) customers: Vec<CustomerId>,
+    /// When exactly one customer has it: their account number, name and
+    /// open case numbers (newest first, those the viewer may see).
+    pub(crate) only: Option<(String, String, Vec<CaseNumber>)>,
 }
 
 /// Whose eyes a read is for: which private cases it may return.

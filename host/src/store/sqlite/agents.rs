@@ -1,6 +1,6 @@
 //! Agents, groups and who belongs to which.
 
-use dossier_sdk::{Agent, Group, Role};
+use dossier_sdk::{Agent, Group, Permission, Role};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::SqliteTx;
@@ -119,6 +119,34 @@ impl AgentTx for SqliteTx<'_> {
             Some(row) => Ok(Some(agent_from_row(row)?)),
             None => Ok(None),
         }
+    }
+
+    fn agent_holds(&self, login: &str, permission: Permission) -> Result<Option<bool>> {
+        let conn = self.conn;
+        let mut stmt = conn.prepare_cached(
+            "SELECT role, overrides FROM agents WHERE login = ?1 AND NOT disabled",
+        )?;
+        let mut rows = stmt.query([login])?;
+        let Some(row) = rows.next()? else {
+            return Ok(None);
+        };
+        let role: String = row.get(0)?;
+        let role = role
+            .parse::<Role>()
+            .map_err(|e| Error::Corrupt(format!("agent role: {e}")))?;
+        let overrides: String = row.get(1)?;
+        // Most agents have no override: skip decoding the empty object.
+        let set = if overrides.trim() == "{}" {
+            None
+        } else {
+            from_json::<std::collections::BTreeMap<Permission, bool>>(
+                "agent permissions",
+                &overrides,
+            )?
+            .get(&permission)
+            .copied()
+        };
+        Ok(Some(set.unwrap_or_else(|| permission.default_for(role))))
     }
 
     fn list_agents(&self) -> Result<Vec<Agent>> {

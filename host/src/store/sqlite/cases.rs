@@ -197,7 +197,7 @@ impl CaseTx for SqliteTx<'_> {
 /// `?login`). Spelled once, used by every case read that filters.
 pub(super) fn visible(all: usize, login: usize) -> String {
     format!(
-        "(visibility <> 'private' OR ?{all} OR owner = ?{login}
+        "(?{all} OR visibility <> 'private' OR owner = ?{login}
           OR grp IN (SELECT name FROM agent_groups WHERE login = ?{login}))"
     )
 }

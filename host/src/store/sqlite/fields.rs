@@ -209,6 +209,8 @@ impl SchemaTx for SqliteTx<'_> {
             "synchronous",
             "foreign_keys",
             "busy_timeout",
+            "temp_store",
+            "mmap_size",
         ] {
             let value: rusqlite::types::Value =
                 self.conn.pragma_query_value(None, name, |r| r.get(0))?;

@@ -8,8 +8,8 @@ use dossier_sdk::{CaseNumber, CustomerId};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::SqliteTx;
-use crate::error::Result;
-use crate::store::{LookupTx, Viewer, parse_ts, ts};
+use crate::error::{Error, Result};
+use crate::store::{LookupTx, PhonePop, Viewer, parse_ts, ts};
 
 fn ids(conn: &Connection, sql: &str, key: &str) -> Result<Vec<CustomerId>> {
     let mut stmt = conn.prepare_cached(sql)?;
@@ -27,16 +27,6 @@ impl LookupTx for SqliteTx<'_> {
             .query_row([account], |r| r.get(0))
             .optional()?
             .map(CustomerId))
-    }
-
-    fn customer_ids_by_phone(&self, number: &str) -> Result<Vec<CustomerId>> {
-        let conn = self.conn;
-        ids(
-            conn,
-            "SELECT DISTINCT customer_id FROM customer_phones WHERE number = ?1
-             ORDER BY customer_id LIMIT 100",
-            number,
-        )
     }
 
     fn customer_ids_by_email(&self, address: &str) -> Result<Vec<CustomerId>> {
@@ -89,6 +79,42 @@ impl LookupTx for SqliteTx<'_> {
         Ok(numbers)
     }
 
+    fn pop_by_phone(&self, number: &str, limit: u32, viewer: &Viewer) -> Result<PhonePop> {
+        let conn = self.conn;
+        let (all, login) = viewer.params();
+        let mut stmt = conn.prepare_cached(&POP_BY_PHONE)?;
+        let mut rows = stmt.query(params![number, limit, all, login])?;
+        let mut pop = PhonePop::default();
+        while let Some(row) = rows.next()? {
+            let id = CustomerId(row.get(0)?);
+            // A customer holding the number twice comes twice.
+            if pop.customers.last() != Some(&id) {
+                pop.customers.push(id);
+            }
+            if pop.only.is_none() {
+                let open: Option<String> = row.get(3)?;
+                let mut numbers = open
+                    .as_deref()
+                    .unwrap_or_default()
+                    .split(',')
+                    .filter(|n| !n.is_empty())
+                    .map(|n| {
+                        n.parse().map(CaseNumber).map_err(|_| {
+                            Error::Corrupt(format!("case number `{n}` in a pop by phone"))
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                // `group_concat` promises no order.
+                numbers.sort_unstable_by(|a, b| b.cmp(a));
+                pop.only = Some((row.get(1)?, row.get(2)?, numbers));
+            }
+        }
+        if pop.customers.len() != 1 {
+            pop.only = None;
+        }
+        Ok(pop)
+    }
+
     fn candidate_rank(&self, id: CustomerId) -> Result<(bool, Option<String>, String)> {
         let conn = self.conn;
         Ok(conn
@@ -133,6 +159,27 @@ pub(super) static OPEN_CASE_NUMBERS: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT number FROM cases WHERE customer_id = ?1 AND is_open = 1 AND {}
          ORDER BY number DESC LIMIT ?2",
+        super::cases::visible(3, 4)
+    )
+});
+
+/// The pop by phone in one statement: each customer having the number
+/// (through `customer_phones_number`, which keeps them in id order), their
+/// account and name, and their open cases the viewer may see (from the
+/// `cases_customer` index alone, which carries the columns of the
+/// visibility condition). A number several customers share
+/// reads each one's open cases, which the pop then does not use: rarer
+/// than a number one customer has, and cheaper than asking first.
+pub(crate) static POP_BY_PHONE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT p.customer_id, c.account, c.name,
+                (SELECT group_concat(number, ',') FROM
+                    (SELECT number FROM cases
+                      WHERE customer_id = p.customer_id AND is_open = 1 AND {}
+                      ORDER BY number DESC LIMIT ?2))
+           FROM customer_phones p JOIN customers c ON c.id = p.customer_id
+          WHERE p.number = ?1
+          ORDER BY p.customer_id LIMIT 100",
         super::cases::visible(3, 4)
     )
 });

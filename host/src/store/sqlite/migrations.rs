@@ -449,6 +449,13 @@ CREATE TABLE chat_feed (
 );
 CREATE INDEX chat_feed_at ON chat_feed(at);
 "#,
+    // 11: a customer's open cases, visibility condition included, answered
+    // from the index alone (a screen-pop as an agent read every open case's
+    // row to learn whether it was private).
+    r#"
+DROP INDEX cases_customer;
+CREATE INDEX cases_customer ON cases(customer_id, is_open, number, visibility, owner, grp);
+"#,
 ];
 
 /// The schema version this build writes.
