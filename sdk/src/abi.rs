@@ -21,7 +21,7 @@
 //! 4. The host calls [`PluginTable::create`] with the plugin's config (JSON)
 //!    and a [`HostTable`] of callbacks; it gets back an opaque instance and a
 //!    [`Created`] document.
-//! 5. For each event, [`PluginTable::handle`] takes the [`Event`] as JSON
+//! 5. For each event, [`PluginTable::handle`] takes the [`Event`](crate::events::Event) as JSON
 //!    and answers a [`Reply`]: the outcome and, when the handler changed
 //!    the event, a [`patch::EventPatch`] of what it changed (since ABI 3;
 //!    ABI 2 sent the whole event back).
@@ -197,7 +197,7 @@ pub struct PluginTable {
         instance: *mut *mut c_void,
         out: *mut Buffer,
     ) -> i32,
-    /// Handles one [`Event`] (JSON). On success fills `out` with a [`Reply`]
+    /// Handles one [`Event`](crate::events::Event) (JSON). On success fills `out` with a [`Reply`]
     /// as JSON; on failure with a message. May be called from several
     /// threads at once only if the handshake said `thread_safe`.
     pub handle: unsafe extern "C" fn(
