@@ -157,19 +157,22 @@ fn memory_kib() -> (u64, u64) {
 }
 
 /// What an application without Dossier would run for the same pop: the
-/// host's own pop-by-phone statement (the phone index, the customer's
-/// account and name, their open cases, in one statement, so one snapshot
-/// without a transaction around it), the viewer seeing every case, as the
-/// host's `system` pop. It gets the number already in E.164, so it skips the
+/// host's own pop-by-phone statement (the viewer's standing, the phone
+/// index, the customer's account and name, their open cases, in one
+/// statement, so one snapshot without a transaction around it), the viewer
+/// seeing every case, as the host's `system` pop. It gets the number already in E.164, so it skips the
 /// normalization the host may do.
 fn raw_pop(conn: &Connection, number: &str) -> BenchResult<(i64, usize)> {
     let mut stmt = conn.prepare_cached(dossier_host::test_support::pop_by_phone_sql())?;
     let mut rows = stmt.query(params![number, 20, true, Option::<&str>::None])?;
     let mut found = (0, 0);
     while let Some(row) = rows.next()? {
-        let id: i64 = row.get(0)?;
-        let (_account, _name): (String, String) = (row.get(1)?, row.get(2)?);
-        let mut open: Vec<i64> = match row.get::<_, Option<String>>(3)? {
+        let (_ok, _sees_all): (bool, bool) = (row.get(0)?, row.get(1)?);
+        let Some(id) = row.get::<_, Option<i64>>(2)? else {
+            continue;
+        };
+        let (_account, _name): (String, String) = (row.get(3)?, row.get(4)?);
+        let mut open: Vec<i64> = match row.get::<_, Option<String>>(5)? {
             Some(open) => open
                 .split(',')
                 .filter(|n| !n.is_empty())

@@ -396,6 +396,13 @@ pub struct FollowUp {
     /// Admin-defined fields, checked against the `[fields.follow_up]` schema.
     #[serde(default)]
     pub custom: CustomFields,
+    /// The script or plugin hook that wrote it (`audit.rhai
+    /// (after_save_case)`), when a hook did: the author is still the actor
+    /// whose action ran the hook. `None` for a write a person, the host or
+    /// an embedder made directly. Set by the host; what a caller puts here
+    /// is ignored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
     /// When it was saved.
     pub created_at: DateTime<Utc>,
 }
@@ -516,6 +523,13 @@ pub struct Task {
     /// Admin-defined fields, checked against the `[fields.task]` schema.
     #[serde(default)]
     pub custom: CustomFields,
+    /// The script or plugin hook that wrote it (`audit.rhai
+    /// (after_save_case)`), when a hook did: the author is still the actor
+    /// whose action ran the hook. `None` for a write a person, the host or
+    /// an embedder made directly. Set by the host; what a caller puts here
+    /// is ignored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
     /// When it was first saved.
     pub created_at: DateTime<Utc>,
     /// When it was last saved.

@@ -95,6 +95,14 @@ fn unknown_and_disabled_agents_cannot_act() {
         .assign_case(case.number, Some("ann".into()), None)
         .expect_err("disabled");
     assert_eq!(err.code(), "unknown_agent");
+    // So does every screen-pop, whether the number is known, unknown or
+    // not a number at all (the pop by phone reads the agent itself).
+    for caller in ["+33123456789", "+33999999999", "garbage"] {
+        let mut call = dossier_sdk::Interaction::new(dossier_sdk::Channel::Phone);
+        call.caller = Some(caller.into());
+        let err = ann.screen_pop(call).expect_err("disabled");
+        assert_eq!(err.code(), "unknown_agent", "{caller}");
+    }
 }
 
 #[test]

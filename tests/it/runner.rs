@@ -774,3 +774,114 @@ fn the_after_save_event_names_the_fields_that_changed() {
         vec!["priority".to_owned(), "custom.contract_ref".to_owned()]
     );
 }
+
+// ----- who wrote it -------------------------------------------------------------
+
+/// A hook's writes are the acting agent's, marked with the hook that made
+/// them; the agent's own writes carry no mark.
+#[test]
+fn a_hooks_writes_are_the_actors_and_name_the_hook() {
+    let env = Env::new(
+        "",
+        &[(
+            "marks.rhai",
+            r#"
+fn before_save_case(c) {
+    add_follow_up(#{ case_number: c.number, body: "opened by the desk" });
+    add_task(#{ case_number: c.number, subject: "Call back", due_at: "2026-11-24" });
+}
+"#,
+        )],
+    );
+    let host = env.host();
+    let ada = ada(&host);
+    host.add_agent(dossier_sdk::NewAgent {
+        login: "ann".into(),
+        ..Default::default()
+    })
+    .expect("ann");
+    let ann = host.as_agent("ann").expect("ann acts");
+    let case = ann.open_case(NewCase::new(ada.id, "Broken")).expect("case");
+    let own = ann
+        .add_follow_up(NewFollowUp::note(case.number, "ann", "my own note"))
+        .expect("note");
+    assert_eq!(own.via, None);
+
+    let (notes, _) = ann.follow_ups(case.number, Page::default()).expect("list");
+    let marked: Vec<_> = notes.iter().filter(|f| f.via.is_some()).collect();
+    assert_eq!(marked.len(), 1, "{notes:?}");
+    assert_eq!(marked[0].body, "opened by the desk");
+    assert_eq!(marked[0].author, "ann");
+    assert_eq!(
+        marked[0].via.as_deref(),
+        Some("scripts/marks.rhai (before_save_case)")
+    );
+    let tasks = host
+        .list_tasks(&Default::default(), Page::default())
+        .expect("tasks");
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(
+        tasks[0].via.as_deref(),
+        Some("scripts/marks.rhai (before_save_case)")
+    );
+    // Read back from the file by a fresh host, the mark is kept; an update
+    // cannot rewrite it.
+    drop(host);
+    let host = env.host();
+    let mut task = host
+        .list_tasks(&Default::default(), Page::default())
+        .expect("tasks")
+        .remove(0);
+    task.via = None;
+    task.subject = "Call back today".into();
+    let task = host.update_task(task).expect("updated");
+    assert_eq!(
+        task.via.as_deref(),
+        Some("scripts/marks.rhai (before_save_case)")
+    );
+}
+
+/// A new case whose hook only changes it is written once, after the hook;
+/// one whose hook looks at the store is there for the hook to see.
+#[test]
+fn a_new_case_is_written_before_its_hooks_only_when_a_hook_looks_at_the_store() {
+    let env = Env::new(
+        "",
+        &[(
+            "shape.rhai",
+            r#"
+fn before_save_case(c) {
+    c.priority = "high";
+    if c.subject == "look" {
+        let seen = find_case(c.number);
+        c.description = "seen as " + seen.subject;
+    }
+}
+"#,
+        )],
+    );
+    let host = env.host();
+    let ada = ada(&host);
+    // Count the updates of case rows, from the file itself.
+    env.db()
+        .execute_batch(
+            "CREATE TABLE case_updates (number INTEGER);
+             CREATE TRIGGER count_case_updates AFTER UPDATE ON cases
+             BEGIN INSERT INTO case_updates VALUES (NEW.number); END;",
+        )
+        .expect("counter");
+    let quiet = host.open_case(NewCase::new(ada.id, "quiet")).expect("case");
+    assert_eq!(quiet.priority, "high");
+    assert_eq!(env.count("case_updates"), 0, "written once");
+
+    let look = host.open_case(NewCase::new(ada.id, "look")).expect("case");
+    assert_eq!(look.description, "seen as look");
+    assert_eq!(
+        env.count("case_updates"),
+        1,
+        "written before, then rewritten"
+    );
+    let stored = host.case(look.number).expect("read");
+    assert_eq!(stored.description, "seen as look");
+    assert_eq!(stored.priority, "high");
+}

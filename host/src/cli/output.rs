@@ -260,6 +260,9 @@ pub(crate) fn follow_up(f: &FollowUp, zone: &TimeZone) -> String {
         f.author,
         crate::time::show_short(f.created_at, zone)
     );
+    if let Some(via) = &f.via {
+        let _ = writeln!(s, "  written by the hook {via}");
+    }
     if let Some(e) = &f.email {
         email_lines(&mut s, e, zone);
     }
@@ -331,6 +334,9 @@ pub(crate) fn task(t: &Task, zone: &TimeZone) -> String {
     if let Some(a) = &t.assignee {
         let _ = write!(s, ", for {a}");
     }
+    if let Some(via) = &t.via {
+        let _ = write!(s, ", planned by the hook {via}");
+    }
     s.push('\n');
     custom_lines(&mut s, &t.custom);
     s
@@ -389,7 +395,10 @@ pub(crate) fn follow_ups(out: &Out, list: &[FollowUp], zone: &TimeZone, empty: &
                 crate::time::show_short(f.created_at, zone)
             }),
             ("KIND", &|f: &FollowUp| f.kind.as_str().to_owned()),
-            ("AUTHOR", &|f: &FollowUp| f.author.clone()),
+            ("AUTHOR", &|f: &FollowUp| match &f.via {
+                Some(via) => format!("{} via {via}", f.author),
+                None => f.author.clone(),
+            }),
             ("TEXT", &|f: &FollowUp| match &f.email {
                 Some(e) => format!("subject: {}\n{}", e.subject, f.body.trim_end()),
                 None => f.body.trim_end().to_owned(),

@@ -49,6 +49,9 @@ impl fmt::Display for Actor {
     }
 }
 
+/// A write put off by [`Ctx::defer`].
+pub(crate) type Deferred = Box<dyn FnOnce() -> Result<()>>;
+
 /// The context a [`Handler`](crate::Handler) receives with each event.
 ///
 /// It says who the operation runs as ([`actor`](Ctx::actor)), how deep in a
@@ -69,6 +72,13 @@ struct State {
     /// The handler (script file, plugin) running right now, set by the
     /// runner: a write it makes names it in the child's chain.
     running: RefCell<Option<String>>,
+    /// The handler whose write this context is (what `running` was in the
+    /// parent when it made this child); `None` for a person's or the host's
+    /// own operation.
+    via: Option<String>,
+    /// A write the running step put off until a handler first looks at
+    /// the store (see [`Ctx::defer`]).
+    deferred: RefCell<Option<Deferred>>,
     idempotency_key: Option<String>,
     /// Set when a child was refused for depth; shared by the whole family,
     /// so the origin learns of it however deep the refusal happened.
@@ -100,6 +110,8 @@ impl Ctx {
                 depth,
                 chain,
                 running: RefCell::new(None),
+                via: None,
+                deferred: RefCell::new(None),
                 idempotency_key: key,
                 exhausted: Rc::new(Cell::new(false)),
             }),
@@ -192,6 +204,38 @@ impl Ctx {
         self.state.exhausted.get()
     }
 
+    /// The script or plugin hook this context's writes come from (`None`
+    /// when no handler made them): stored with the follow-ups and tasks they
+    /// create.
+    pub fn via(&self) -> Option<&str> {
+        self.state.via.as_deref()
+    }
+
+    /// Puts `write` off until a handler of this context first reads or
+    /// writes the store ([`Ctx::flush`]): a new case or customer is written
+    /// before its hooks only when a hook could see it, and once otherwise.
+    /// A write already waiting on this context runs first.
+    pub(crate) fn defer(&self, write: Deferred) -> Result<()> {
+        self.flush()?;
+        *self.state.deferred.borrow_mut() = Some(write);
+        Ok(())
+    }
+
+    /// Runs the deferred write, if one is waiting.
+    pub(crate) fn flush(&self) -> Result<()> {
+        let write = self.state.deferred.borrow_mut().take();
+        match write {
+            Some(write) => write(),
+            None => Ok(()),
+        }
+    }
+
+    /// Drops the deferred write if it is still waiting; `true` if it was
+    /// (so nothing wrote it yet).
+    pub(crate) fn cancel_deferred(&self) -> bool {
+        self.state.deferred.borrow_mut().take().is_some()
+    }
+
     /// Marks `name` (a script file, a plugin) as the handler now running.
     /// Returns what was marked before, to restore afterwards.
     pub(crate) fn set_running(&self, name: Option<String>) -> Option<String> {
@@ -201,8 +245,10 @@ impl Ctx {
     /// The context of a write this one causes: one level deeper, the
     /// running handler added to the chain. Refused past the maximum depth.
     pub(crate) fn child(&self) -> Result<Ctx> {
+        self.flush()?;
         let mut chain = self.state.chain.clone();
-        if let Some(running) = self.state.running.borrow().as_ref() {
+        let via = self.state.running.borrow().clone();
+        if let Some(running) = &via {
             chain.push(running.clone());
         }
         let depth = self.state.depth + 1;
@@ -220,6 +266,7 @@ impl Ctx {
         );
         if let Some(state) = Rc::get_mut(&mut child.state) {
             state.exhausted = self.state.exhausted.clone();
+            state.via = via;
         }
         Ok(child)
     }
@@ -235,32 +282,38 @@ impl Ctx {
 
     /// One customer by id.
     pub fn customer(&self, id: CustomerId) -> Result<Customer> {
+        self.flush()?;
         self.rt().customer(self, id)
     }
 
     /// One case by number.
     pub fn case(&self, number: CaseNumber) -> Result<Case> {
+        self.flush()?;
         self.rt().case(self, number)
     }
 
     /// One task by id.
     pub fn task(&self, id: TaskId) -> Result<Task> {
+        self.flush()?;
         self.rt().task(self, id)
     }
 
     /// Customers matching every criterion of `query` (see
     /// [`Host::find_customers`](crate::Host::find_customers)).
     pub fn find_customers(&self, query: &CustomerQuery) -> Result<Vec<Customer>> {
+        self.flush()?;
         self.rt().find_customers(self, query)
     }
 
     /// A customer's cases, newest first; only open ones if `open_only`.
     pub fn cases_of(&self, customer: CustomerId, open_only: bool) -> Result<Vec<Case>> {
+        self.flush()?;
         self.rt().cases_of(self, customer, open_only)
     }
 
     /// A page of a case's follow-ups, newest first, and the total count.
     pub fn follow_ups(&self, case: CaseNumber, page: Page) -> Result<(Vec<FollowUp>, u64)> {
+        self.flush()?;
         self.rt().follow_ups(self, case, page)
     }
 

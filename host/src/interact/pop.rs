@@ -18,7 +18,7 @@ use dossier_sdk::{
 
 use crate::contact::{normalize_email, normalize_phone};
 use crate::error::{Error, Result};
-use crate::events::{Ctx, Step};
+use crate::events::{Actor, Ctx, Step};
 use crate::runtime::Runtime;
 use crate::schema::Schema;
 use crate::store::{Tx, Viewer};
@@ -65,8 +65,10 @@ impl Step for Pop {
             && non_empty(&interaction.account).is_none()
             && non_empty(&interaction.email).is_none();
         let read = |tx: &dyn Tx, schema: &Schema| {
-            let viewer = crate::runtime::viewer_in(tx, ctx)?;
-            let pop = resolve(tx, schema, region, &viewer, interaction)?;
+            let mut sight = Sight { ctx, viewer: None };
+            let pop = resolve(tx, schema, region, &mut sight, interaction)?;
+            // Every pop checks its agent, even one that read nothing.
+            let viewer = sight.viewer(tx)?.clone();
             Ok((pop, viewer))
         };
         let (pop, viewer) = if phone_only {
@@ -133,19 +135,47 @@ impl Runtime {
     }
 }
 
+/// Whose eyes a pop is for, found out by the first read that needs it: the
+/// pop by phone reads the agent in its own statement.
+struct Sight<'c> {
+    ctx: &'c Ctx,
+    viewer: Option<Viewer>,
+}
+
+impl Sight<'_> {
+    /// The viewer, reading the acting agent if no read did yet.
+    fn viewer(&mut self, tx: &dyn Tx) -> Result<&Viewer> {
+        if self.viewer.is_none() {
+            self.viewer = Some(crate::runtime::viewer_in(tx, self.ctx)?);
+        }
+        self.viewer
+            .as_ref()
+            .ok_or_else(|| Error::Refused("internal error: a pop lost its viewer".into()))
+    }
+
+    /// The viewer for a statement that checks the agent itself.
+    fn unchecked(&self) -> Viewer {
+        match (&self.viewer, self.ctx.actor()) {
+            (Some(viewer), _) => viewer.clone(),
+            (None, Actor::System) => Viewer::All,
+            (None, Actor::Agent(login)) => Viewer::Agent(login.clone()),
+        }
+    }
+}
+
 /// The built-in resolution.
 fn resolve(
     tx: &dyn Tx,
     schema: &Schema,
     region: &str,
-    viewer: &Viewer,
+    sight: &mut Sight<'_>,
     interaction: Interaction,
 ) -> Result<ScreenPop> {
     let mut misses: Vec<String> = Vec::new();
     let mut found = None;
 
     if let Some(number) = interaction.case_number {
-        match tx.case_owner(number, viewer)? {
+        match tx.case_owner(number, sight.viewer(tx)?)? {
             Some((customer, is_open)) => {
                 let state = if is_open { "" } else { " (closed)" };
                 found = Some((
@@ -191,7 +221,11 @@ fn resolve(
     if found.is_none() {
         let mut by_phone = Vec::new();
         let mut lookup = |number: &str| -> Result<Vec<CustomerId>> {
-            let found = tx.pop_by_phone(number, MAX_OPEN_CASES, viewer)?;
+            let found = tx.pop_by_phone(number, MAX_OPEN_CASES, &sight.unchecked())?;
+            let Some(viewer) = found.viewer else {
+                return Err(unknown_agent(sight.ctx));
+            };
+            sight.viewer = Some(viewer);
             by_phone_only = found
                 .only
                 .and_then(|only| found.customers.first().map(|&id| (id, only)));
@@ -304,7 +338,7 @@ fn resolve(
     };
     let open_cases = match (&target, by_phone_only) {
         (PopTarget::Customer { customer }, Some((id, (_, _, open)))) if *customer == id => open,
-        _ => open_cases_of(tx, viewer, &target)?,
+        _ => open_cases_of(tx, sight.viewer(tx)?, &target)?,
     };
     Ok(ScreenPop {
         interaction,
@@ -312,6 +346,16 @@ fn resolve(
         reason,
         open_cases,
     })
+}
+
+/// The refusal of an agent the store does not know or has disabled.
+fn unknown_agent(ctx: &Ctx) -> Error {
+    Error::UnknownAgent {
+        login: match ctx.actor() {
+            Actor::Agent(login) => login.clone(),
+            Actor::System => "system".to_owned(),
+        },
+    }
 }
 
 /// `+` and 7 to 15 digits, the first not zero: the form the store keeps.

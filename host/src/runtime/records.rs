@@ -6,10 +6,11 @@
 //! hooks see the final id and case numbers have no gaps), checked by the
 //! built-in rules, then handed to hooks; a record a hook changed is checked
 //! again; then it is written and its `after_save` event queued in the
-//! outbox. New customers and cases are inserted *before* their hooks run
-//! (and rewritten if a hook changed them), so a hook can attach a follow-up
-//! or task to the record being created; follow-ups and tasks, which nothing
-//! refers to, are written once, after their hooks.
+//! outbox. New customers and cases are inserted before their hooks first
+//! look at the store (and rewritten if a hook also changed them), so a hook
+//! can attach a follow-up or task to the record being created; one whose
+//! hooks only change it is written once, after them. Follow-ups and tasks,
+//! which nothing refers to, are written once, after their hooks.
 
 use std::sync::Arc;
 
@@ -100,13 +101,17 @@ impl Step for Save<'_> {
         let kind = record.kind();
         self.identity = Some((kind, record.id()));
         self.old = old;
-        // A new customer or case is inserted before its hooks run, so that
-        // what they write about it (a follow-up on a new case) can refer to
-        // it; a veto or failure rolls the row back with the rest.
+        // A new customer or case is inserted before its hooks look at the
+        // store, so that what they write about it (a follow-up on a new
+        // case) can refer to it; a veto or failure rolls the row back with
+        // the rest. A hook that only changes the record never makes it
+        // wait, and the record is written once, after the hooks.
         self.early =
             op == SaveOp::Create && matches!(kind, ObjectKind::Customer | ObjectKind::Case);
         if self.early {
-            rt.persist(ctx, op, &record)?;
+            let early = record.clone();
+            let rt = rt.clone();
+            ctx.defer(Box::new(move || rt.persist_new(&early)))?;
         }
         Ok(Some(Event::BeforeSave(SaveEvent::new(op, record))))
     }
@@ -144,7 +149,8 @@ impl Step for Save<'_> {
             ));
         };
         let record = save.record;
-        if !self.early {
+        if !self.early || ctx.cancel_deferred() {
+            // Not written yet: no hook looked at the store.
             rt.persist(ctx, self.op, &record)?;
         } else if self.changed {
             rt.persist(ctx, SaveOp::Update, &record)?;
@@ -163,7 +169,7 @@ impl Runtime {
         label: &'b str,
         build: impl FnOnce(&dyn Tx, &Schema) -> Result<(Record, Option<Record>)> + 'b,
     ) -> Result<Record> {
-        self.run(
+        let saved = self.run(
             ctx,
             Save {
                 op,
@@ -174,7 +180,26 @@ impl Runtime {
                 changed: false,
                 identity: None,
             },
-        )
+        );
+        if saved.is_err() {
+            // A refused save's record must not be written by whoever
+            // looks at the store next through this context.
+            ctx.cancel_deferred();
+        }
+        saved
+    }
+
+    /// Inserts a new customer or case before its hooks see the store.
+    fn persist_new(&self, record: &Record) -> Result<()> {
+        let is_open = |status: &str| self.config().case.is_open(status);
+        self.store().write("write record", |tx| match record {
+            Record::Customer(c) => tx.insert_customer(c),
+            Record::Case(c) => tx.insert_case(c, is_open(&c.status)),
+            other => Err(Error::Refused(format!(
+                "internal error: a new {} cannot be written before its hooks",
+                other.kind()
+            ))),
+        })
     }
 
     fn persist(&self, ctx: &Ctx, op: SaveOp, record: &Record) -> Result<()> {
@@ -445,6 +470,7 @@ impl Runtime {
                 attachments: new.attachments,
                 custom: new.custom,
                 created_at: now,
+                via: ctx.via().map(str::to_owned),
             };
             Ok((Record::FollowUp(follow_up), None))
         })
@@ -517,6 +543,7 @@ impl Runtime {
                 status: TaskStatus::Planned,
                 assignee: new.assignee,
                 custom: new.custom,
+                via: ctx.via().map(str::to_owned),
                 created_at: now,
                 updated_at: now,
             };
@@ -536,6 +563,7 @@ impl Runtime {
             let new = Task {
                 created_at: old.created_at,
                 updated_at: now,
+                via: old.via.clone(),
                 ..task
             };
             Ok((Record::Task(new), Some(Record::Task(old))))
@@ -576,8 +604,10 @@ impl Runtime {
                 "a search needs at least one word to look for".into(),
             ));
         }
-        let viewer = self.viewer(ctx)?;
-        self.store()
-            .read(|tx| tx.search(&terms, filter, &viewer, limit.clamp(1, 1000)))
+        // The agent and the index in one read, as a pop or a list does.
+        self.store().read(|tx| {
+            let viewer = super::viewer_in(tx, ctx)?;
+            tx.search(&terms, filter, &viewer, limit.clamp(1, 1000))
+        })
     }
 }

@@ -112,7 +112,7 @@ pub(crate) fn register(module: &mut Module) {
     reg(
         "add_follow_up",
         &["follow_up: Map", "FollowUp"],
-        "Appends a follow-up to a case in the current transaction and returns it (read-only).\nKeys: `case_number` (required), `body` (required), `kind` (default \"note\"), `author`\n(default \"system\"), `html`, `custom`. The follow-up's own hooks run.",
+        "Appends a follow-up to a case in the current transaction and returns it (read-only).\nKeys: `case_number` (required), `body` (required), `kind` (default \"note\"), `author`\n(default: the acting agent, or \"system\"), `html`, `custom`. The follow-up's own hooks run.",
     )
     .set_into_module(module, |fu: Map| -> RhaiResult<Dynamic> {
         let new = new_follow_up(fu)?;
@@ -303,7 +303,14 @@ fn new_follow_up(map: Map) -> RhaiResult<NewFollowUp> {
     let new = NewFollowUp {
         case: CaseNumber(case),
         kind,
-        author: k.string("author")?.unwrap_or_else(|| "system".to_owned()),
+        // By default the actor whose action ran the hook writes it.
+        author: match k.string("author")? {
+            Some(author) => author,
+            None => match host()?.actor() {
+                crate::events::Actor::Agent(login) => login.clone(),
+                crate::events::Actor::System => "system".to_owned(),
+            },
+        },
         body: k.required("body")?,
         html: k.string("html")?,
         email: None,

@@ -481,10 +481,12 @@ pub(crate) trait LookupTx {
         viewer: &Viewer,
     ) -> Result<Vec<CaseNumber>>;
 
-    /// A screen-pop's reads by phone in one go: the customers having this
-    /// (E.164) number and, when exactly one does, their account, name and
-    /// open cases as [`LookupTx::customer_brief`] and
-    /// [`LookupTx::open_case_numbers`] would return them.
+    /// A screen-pop's reads by phone in one go: who the viewer is (for
+    /// `Viewer::Agent`, whether they are enabled and hold
+    /// `see_all_private`, read in the same statement), the customers having
+    /// this (E.164) number and, when exactly one does, their account, name
+    /// and open cases as [`LookupTx::customer_brief`] and
+    /// [`LookupTx::open_case_numbers`] would return them for that viewer.
     fn pop_by_phone(&self, number: &str, limit: u32, viewer: &Viewer) -> Result<PhonePop>;
 
     /// How likely a customer is the one calling, when several share a number:
@@ -661,6 +663,10 @@ pub(crate) struct DeliveryRow {
 /// What [`LookupTx::pop_by_phone`] found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct PhonePop {
+    /// Whose eyes the pop is for, as the store resolved it: `All` for one
+    /// who sees every case, `Agent` otherwise; `None` when the agent is
+    /// unknown or disabled (and nothing else was read).
+    pub(crate) viewer: Option<Viewer>,
     /// The customers having the number, lowest id first, at most 100.
     pub(crate) customers: Vec<CustomerId>,
     /// When exactly one customer has it: their account number, name and

@@ -247,6 +247,7 @@ fn follow_up() -> FollowUp {
         attachments: vec![attachment()],
         custom: custom(),
         created_at: at(1_767_254_400),
+        via: Some("triage.rhai (before_save_case)".to_owned()),
     }
 }
 
@@ -262,6 +263,7 @@ fn task() -> Task {
         status: TaskStatus::Planned,
         assignee: Some("grace@example.com".to_owned()),
         custom: custom(),
+        via: Some("callbacks.rhai (after_save_case)".to_owned()),
         created_at: at(1_767_225_600),
         updated_at: at(1_767_229_200),
     }

@@ -10,7 +10,7 @@ use crate::schema::Schema;
 use crate::store::{FollowUpTx, Page, Viewer, from_json, parse_ts, to_json, ts};
 
 const FOLLOW_UP_COLUMNS: &str =
-    "id, case_number, kind, author, body, html, email, attachments, custom, created_at";
+    "id, case_number, kind, author, body, html, email, attachments, custom, created_at, via";
 
 fn follow_up_from_row(schema: &Schema, row: &Row<'_>) -> Result<FollowUp> {
     let kind: String = row.get(2)?;
@@ -31,6 +31,7 @@ fn follow_up_from_row(schema: &Schema, row: &Row<'_>) -> Result<FollowUp> {
         attachments: from_json::<Vec<Attachment>>("follow-up attachments", &attachments)?,
         custom: schema.decode(ObjectKind::FollowUp, &custom)?,
         created_at: parse_ts(&created)?,
+        via: row.get(10)?,
     })
 }
 
@@ -48,8 +49,8 @@ impl FollowUpTx for SqliteTx<'_> {
         let message_id = f.email.as_ref().and_then(|e| e.message_id.clone());
         conn.prepare_cached(
             "INSERT INTO follow_ups (id, case_number, kind, author, body, html, email, message_id,
-                                     attachments, custom, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                                     attachments, custom, created_at, via)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         )?
         .execute(params![
             f.id.0,
@@ -63,6 +64,7 @@ impl FollowUpTx for SqliteTx<'_> {
             to_json(&f.attachments),
             Schema::encode(&f.custom),
             ts(f.created_at),
+            f.via,
         ])?;
         Ok(())
     }

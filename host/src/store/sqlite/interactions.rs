@@ -4,7 +4,7 @@
 use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
-use dossier_sdk::{CaseNumber, CustomerId};
+use dossier_sdk::{CaseNumber, CustomerId, Permission, Role};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::SqliteTx;
@@ -86,13 +86,29 @@ impl LookupTx for SqliteTx<'_> {
         let mut rows = stmt.query(params![number, limit, all, login])?;
         let mut pop = PhonePop::default();
         while let Some(row) = rows.next()? {
-            let id = CustomerId(row.get(0)?);
+            if !row.get::<_, bool>(0)? {
+                return Ok(PhonePop {
+                    viewer: None,
+                    ..PhonePop::default()
+                });
+            }
+            if pop.viewer.is_none() {
+                pop.viewer = Some(match (row.get::<_, bool>(1)?, login) {
+                    (false, Some(login)) => Viewer::Agent(login.to_owned()),
+                    _ => Viewer::All,
+                });
+            }
+            // The viewer's row alone: nobody has the number.
+            let Some(id) = row.get::<_, Option<i64>>(2)? else {
+                continue;
+            };
+            let id = CustomerId(id);
             // A customer holding the number twice comes twice.
             if pop.customers.last() != Some(&id) {
                 pop.customers.push(id);
             }
             if pop.only.is_none() {
-                let open: Option<String> = row.get(3)?;
+                let open: Option<String> = row.get(5)?;
                 let mut numbers = open
                     .as_deref()
                     .unwrap_or_default()
@@ -106,9 +122,12 @@ impl LookupTx for SqliteTx<'_> {
                     .collect::<Result<Vec<_>>>()?;
                 // `group_concat` promises no order.
                 numbers.sort_unstable_by(|a, b| b.cmp(a));
-                pop.only = Some((row.get(1)?, row.get(2)?, numbers));
+                pop.only = Some((row.get(3)?, row.get(4)?, numbers));
             }
         }
+        // The index yields ids in order; make sure of it.
+        pop.customers.sort_unstable();
+        pop.customers.dedup();
         if pop.customers.len() != 1 {
             pop.only = None;
         }
@@ -163,24 +182,41 @@ pub(super) static OPEN_CASE_NUMBERS: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// The pop by phone in one statement: each customer having the number
-/// (through `customer_phones_number`, which keeps them in id order), their
-/// account and name, and their open cases the viewer may see (from the
-/// `cases_customer` index alone, which carries the columns of the
-/// visibility condition). A number several customers share
-/// reads each one's open cases, which the pop then does not use: rarer
-/// than a number one customer has, and cheaper than asking first.
+/// The pop by phone in one statement. First who is looking (`v`, one
+/// row): whether the viewer may act at all (`?3`, one who sees every case
+/// without asking, or an enabled agent `?4`) and whether they see every
+/// private case (`?3`, or the agent holds `see_all_private`: their
+/// override, else their role's default), the agent read once. Then each
+/// customer having the number (through `customer_phones_number`, which
+/// yields them in id order, so no sort is needed),
+/// their account and name, and their open cases the viewer may see (from
+/// the `cases_customer` index alone, which carries the columns of the
+/// visibility condition). A number several customers share reads each
+/// one's open cases, which the pop then does not use: rarer than a number
+/// one customer has, and cheaper than asking first.
 pub(crate) static POP_BY_PHONE: LazyLock<String> = LazyLock::new(|| {
+    let see_all_roles = Role::ALL
+        .into_iter()
+        .filter(|r| Permission::SeeAllPrivate.default_for(*r))
+        .map(|r| format!("'{}'", r.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
     format!(
-        "SELECT p.customer_id, c.account, c.name,
+        "SELECT ?3 OR v.a IS NOT NULL, ?3 OR coalesce(v.a, 0), p.customer_id, c.account, c.name,
                 (SELECT group_concat(number, ',') FROM
                     (SELECT number FROM cases
-                      WHERE customer_id = p.customer_id AND is_open = 1 AND {}
+                      WHERE customer_id = p.customer_id AND is_open = 1
+                        AND (?3 OR coalesce(v.a, 0) OR visibility <> 'private' OR owner = ?4
+                             OR grp IN (SELECT name FROM agent_groups WHERE login = ?4))
                       ORDER BY number DESC LIMIT ?2))
-           FROM customer_phones p JOIN customers c ON c.id = p.customer_id
-          WHERE p.number = ?1
-          ORDER BY p.customer_id LIMIT 100",
-        super::cases::visible(3, 4)
+           FROM (SELECT (SELECT CASE WHEN disabled THEN NULL
+                                ELSE coalesce(json_extract(overrides, '$.{perm}'),
+                                              role IN ({see_all_roles})) END
+                           FROM agents WHERE login = ?4) AS a) v
+           LEFT JOIN customer_phones p ON p.number = ?1 AND (?3 OR v.a IS NOT NULL)
+           LEFT JOIN customers c ON c.id = p.customer_id
+          LIMIT 100",
+        perm = Permission::SeeAllPrivate.as_str(),
     )
 });
 

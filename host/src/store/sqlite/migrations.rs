@@ -456,6 +456,11 @@ CREATE INDEX chat_feed_at ON chat_feed(at);
 DROP INDEX cases_customer;
 CREATE INDEX cases_customer ON cases(customer_id, is_open, number, visibility, owner, grp);
 "#,
+    // 12: the hook that wrote a follow-up or task, when one did.
+    r#"
+ALTER TABLE follow_ups ADD COLUMN via TEXT;
+ALTER TABLE tasks ADD COLUMN via TEXT;
+"#,
 ];
 
 /// The schema version this build writes.

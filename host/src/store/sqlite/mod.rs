@@ -451,7 +451,14 @@ mod tests {
                          (2, 1, 's', '', 'closed', 0, 'public', 'minor', 'normal', NULL, 't', 't'),
                          (3, 1, 's', '', 'open', 1, 'private', 'minor', 'normal', 'ann', 't', 't'),
                          (4, 1, 's', '', 'open', 1, 'public', 'minor', 'normal', NULL, 't', 't'),
-                         (5, 2, 's', '', 'open', 1, 'public', 'minor', 'normal', NULL, 't', 't');",
+                         (5, 2, 's', '', 'open', 1, 'public', 'minor', 'normal', NULL, 't', 't');
+                     INSERT INTO agents (login, display_name, role, overrides, disabled,
+                                         created_at, updated_at) VALUES
+                         ('bob', 'Bob', 'agent', '{}', 0, 't', 't'),
+                         ('sue', 'Sue', 'supervisor', '{}', 0, 't', 't'),
+                         ('sam', 'Sam', 'supervisor', '{\"see_all_private\": false}', 0, 't', 't'),
+                         ('amy', 'Amy', 'agent', '{\"see_all_private\": true}', 0, 't', 't'),
+                         ('old', 'Old', 'admin', '{}', 1, 't', 't');",
                 )?;
                 Ok(())
             })
@@ -459,7 +466,8 @@ mod tests {
         store
             .write_as("reads", "BEGIN IMMEDIATE", |conn| {
                 let tx = SqliteTx { conn };
-                let ada = |open: &[i64]| PhonePop {
+                let ada = |viewer: Viewer, open: &[i64]| PhonePop {
+                    viewer: Some(viewer),
                     customers: vec![CustomerId(1)],
                     only: Some((
                         "AC-1".into(),
@@ -468,21 +476,48 @@ mod tests {
                     )),
                 };
                 // Ada holds the number twice; she is one customer.
-                assert_eq!(tx.pop_by_phone("+331", 20, &Viewer::All)?, ada(&[4, 3, 1]));
-                assert_eq!(tx.pop_by_phone("+331", 2, &Viewer::All)?, ada(&[4, 3]));
-                let bob = Viewer::Agent("bob".into());
-                assert_eq!(tx.pop_by_phone("+331", 20, &bob)?, ada(&[4, 1]));
+                let all = || Viewer::All;
+                let agent = |login: &str| Viewer::Agent(login.into());
+                assert_eq!(tx.pop_by_phone("+331", 20, &all())?, ada(all(), &[4, 3, 1]));
+                assert_eq!(tx.pop_by_phone("+331", 2, &all())?, ada(all(), &[4, 3]));
+                // The agent's permission is read in the same statement: by
+                // role, or an admin's override either way.
+                for (login, sees) in [("bob", false), ("sue", true), ("sam", false), ("amy", true)]
+                {
+                    let (viewer, open) = if sees {
+                        (all(), &[4, 3, 1][..])
+                    } else {
+                        (agent(login), &[4, 1][..])
+                    };
+                    assert_eq!(
+                        tx.pop_by_phone("+331", 20, &agent(login))?,
+                        ada(viewer, open),
+                        "{login}"
+                    );
+                }
+                // Unknown or disabled: nothing read.
+                for login in ["nobody", "old"] {
+                    assert_eq!(
+                        tx.pop_by_phone("+331", 20, &agent(login))?,
+                        PhonePop::default(),
+                        "{login}"
+                    );
+                }
                 // Shared by two customers: candidates, nothing more read.
                 assert_eq!(
                     tx.pop_by_phone("+332", 20, &Viewer::All)?,
                     PhonePop {
+                        viewer: Some(all()),
                         customers: vec![CustomerId(2), CustomerId(3)],
                         only: None,
                     }
                 );
                 assert_eq!(
-                    tx.pop_by_phone("+339", 20, &Viewer::All)?,
-                    PhonePop::default()
+                    tx.pop_by_phone("+339", 20, &agent("bob"))?,
+                    PhonePop {
+                        viewer: Some(agent("bob")),
+                        ..PhonePop::default()
+                    }
                 );
                 let stmt = conn.prepare_cached(&interactions::POP_BY_PHONE)?;
                 assert_eq!(stmt.get_status(StatementStatus::RePrepare), 0);
@@ -497,6 +532,8 @@ mod tests {
                 let plan = plan.join("\n");
                 assert!(plan.contains("COVERING INDEX cases_customer"), "{plan}");
                 assert!(plan.contains("INDEX customer_phones_number"), "{plan}");
+                assert!(!plan.contains("TEMP B-TREE"), "no sort: {plan}");
+                assert_eq!(plan.matches("SEARCH agents").count(), 1, "{plan}");
                 Ok(())
             })
             .expect("reads");

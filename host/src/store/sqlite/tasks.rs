@@ -30,7 +30,7 @@ fn task_values(t: &Task) -> [Value; 13] {
 }
 
 const TASK_COLUMNS: &str = "id, customer_id, case_number, kind, subject, due_at, reminder_minutes,
-    status, assignee, custom, created_at, updated_at";
+    status, assignee, custom, created_at, updated_at, via";
 
 fn task_from_row(schema: &Schema, row: &Row<'_>) -> Result<Task> {
     let kind: String = row.get(3)?;
@@ -52,6 +52,7 @@ fn task_from_row(schema: &Schema, row: &Row<'_>) -> Result<Task> {
         custom: schema.decode(ObjectKind::Task, &custom)?,
         created_at: parse_ts(&created)?,
         updated_at: parse_ts(&updated)?,
+        via: row.get(12)?,
     })
 }
 
@@ -83,10 +84,12 @@ impl TaskTx for SqliteTx<'_> {
         let conn = self.conn;
         conn.prepare_cached(
             "INSERT INTO tasks (id, customer_id, case_number, kind, subject, due_at, reminder_minutes,
-                                remind_at, status, assignee, custom, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                                remind_at, status, assignee, custom, created_at, updated_at, via)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         )?
-        .execute(params_from_iter(task_values(t)))?;
+        .execute(params_from_iter(
+            task_values(t).into_iter().chain([t.via.clone().into()]),
+        ))?;
         Ok(())
     }
 
