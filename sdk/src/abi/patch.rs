@@ -353,6 +353,7 @@ struct_patch! {
         html: Option<String>,
         email: Option<EmailHeaders>,
         attachments: Vec<Attachment>,
+        via: Option<String>,
         created_at: DateTime<Utc>,
     }
     merge {
@@ -372,6 +373,7 @@ struct_patch! {
         reminder_minutes: Option<u32>,
         status: TaskStatus,
         assignee: Option<String>,
+        via: Option<String>,
         created_at: DateTime<Utc>,
         updated_at: DateTime<Utc>,
     }
