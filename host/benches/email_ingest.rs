@@ -6,8 +6,9 @@
 //! batches on a store of the same schema: the ingest-log check, the
 //! In-Reply-To lookup, the customer lookup by address (a new customer when
 //! there is none), the case, the follow-up with the same headers JSON, and
-//! the ingest-log row. The raw side is handed the messages already parsed;
-//! the product parses them.
+//! the ingest-log row, then (as the store does before each commit) the
+//! search index rows of the records the batch wrote. The raw side is
+//! handed the messages already parsed; the product parses them.
 //!
 //! Both sides have the host's pragmas and keep their prepared statements
 //! (`common::configure`); neither runs `ANALYZE`. Batches of the two are
@@ -188,6 +189,10 @@ fn raw_batch(conn: &Connection, emails: &[Parsed], now: &str) -> BenchResult<()>
             e.headers.subject,
             now
         ])?;
+    }
+    // The search index, as the store writes it before its commit.
+    for sql in dossier_host::test_support::SEARCH_SYNC_SQL {
+        tx.prepare_cached(sql)?.execute([])?;
     }
     tx.commit()?;
     Ok(())

@@ -13,8 +13,9 @@
 //!   (phones normalized, emails checked, custom fields parsed and checked),
 //!   one savepoint per row, the host's create path;
 //! - **raw**: the same rows already parsed, inserted with the host's own
-//!   statements (customer, phone and email rows; the search triggers fire
-//!   alike), prepared once and kept.
+//!   statements (customer, phone and email rows; the search triggers note
+//!   the customers alike, and the batch ends with the statements the store
+//!   runs before its commit to index them), prepared once and kept.
 //!
 //! Both sides get fresh stores the host created (same schema, indexes,
 //! pragmas: `common::configure`), on the same file system.
@@ -27,7 +28,7 @@ mod common;
 use std::path::Path;
 
 use common::{BenchResult, Contender};
-use dossier_host::test_support::{DEFAULT_BATCH, import_csv, store_time};
+use dossier_host::test_support::{DEFAULT_BATCH, SEARCH_SYNC_SQL, import_csv, store_time};
 use dossier_host::{Config, Host};
 use dossier_sdk::ObjectKind;
 use rusqlite::{Connection, params};
@@ -106,6 +107,10 @@ impl Raw {
                  VALUES (?1, 0, 'main', ?2)",
             )?
             .execute(params![id, format!("c{i}@example.com")])?;
+        }
+        // The search index, as the store writes it before its commit.
+        for sql in SEARCH_SYNC_SQL {
+            conn.prepare_cached(sql)?.execute([])?;
         }
         conn.prepare_cached("COMMIT")?.execute([])?;
         Ok(())

@@ -191,6 +191,12 @@ pub mod test_support {
         host.runtime().store().read(|tx| tx.referenced_blobs())
     }
 
+    /// The statements the store runs in each write transaction before it
+    /// commits, to index the records the write changed (triggers note them
+    /// in `search_dirty`). A raw SQLite writer on a store's file runs them
+    /// too, before its `COMMIT`, to leave the search index as the host would.
+    pub const SEARCH_SYNC_SQL: [&str; 4] = crate::store::SEARCH_SYNC_SQL;
+
     #[cfg(feature = "cli")]
     pub use crate::cli::transfer::{DEFAULT_BATCH, ImportReport, Reject, import_csv};
 

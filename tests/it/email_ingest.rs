@@ -654,3 +654,106 @@ fn the_hook_in_docs_email_md_runs_as_written() {
         Some(&dossier_sdk::FieldValue::Text("PARTNER".into()))
     );
 }
+
+/// Sends every email's screen-pop to customer `.0`, keeping what it saw.
+struct PopTo(dossier_sdk::CustomerId, Mutex<Vec<dossier_sdk::ScreenPop>>);
+
+impl Handler for PopTo {
+    fn name(&self) -> &str {
+        "pop-to"
+    }
+    fn handles(&self, event: &Event) -> bool {
+        matches!(event, Event::ScreenPop(p) if p.interaction.channel == dossier_sdk::Channel::Email)
+    }
+    fn handle(&self, _ctx: &mut Ctx, event: &mut Event) -> dossier_host::Result<Outcome> {
+        if let Event::ScreenPop(pop) = event {
+            self.1.lock().expect("lock").push(pop.clone());
+            pop.target = dossier_sdk::PopTarget::Customer { customer: self.0 };
+        }
+        Ok(Outcome::Continue)
+    }
+}
+
+/// Ada (who writes from ada@example.com, with one open case) and Grace.
+fn ada_and_grace(host: &Host) -> (dossier_sdk::Customer, dossier_sdk::Customer) {
+    let ada = host
+        .create_customer(NewCustomer {
+            account: "AC-1".into(),
+            name: "Ada Lovelace".into(),
+            emails: vec![dossier_sdk::Email {
+                label: "work".into(),
+                address: "ada@example.com".into(),
+            }],
+            ..Default::default()
+        })
+        .expect("ada");
+    let grace = host
+        .create_customer(NewCustomer {
+            account: "AC-2".into(),
+            name: "Grace Hopper".into(),
+            ..Default::default()
+        })
+        .expect("grace");
+    host.open_case(NewCase::new(ada.id, "Earlier question"))
+        .expect("case");
+    (ada, grace)
+}
+
+#[test]
+fn an_on_screen_pop_handler_sees_the_whole_pop_of_an_email_and_chooses_its_customer() {
+    let mut t = store();
+    let (ada, grace) = ada_and_grace(&t.host);
+    let seen = Arc::new(PopTo(grace.id, Mutex::new(Vec::new())));
+    t.set_handlers(vec![seen.clone()]);
+    let (number, _, new_case, _) = stored(
+        t.host
+            .ingest_email(&mail("ada@example.com", "Printer", "p1@x", "", "jams"))
+            .expect("ingest"),
+    );
+    assert!(new_case);
+    assert_eq!(t.host.case(number).expect("case").customer, grace.id);
+    let pops = seen.1.lock().expect("lock");
+    assert_eq!(pops.len(), 1);
+    // What a call's pop would show: the open cases, the customer named.
+    assert_eq!(pops[0].open_cases.len(), 1);
+    assert_eq!(
+        pops[0].target,
+        dossier_sdk::PopTarget::Customer { customer: ada.id }
+    );
+    assert!(
+        pops[0].reason.contains("Ada Lovelace (AC-1)"),
+        "{}",
+        pops[0].reason
+    );
+}
+
+#[test]
+fn an_on_screen_pop_script_sees_an_emails_open_cases() {
+    let t = store();
+    let (_, grace) = ada_and_grace(&t.host);
+    std::fs::create_dir_all(t.dir.path().join("scripts")).expect("scripts dir");
+    std::fs::write(
+        t.dir.path().join("scripts/pop.rhai"),
+        format!(
+            r#"
+fn on_screen_pop(pop) {{
+    if pop.interaction.channel == "email" && pop.open_cases.len() == 1 {{
+        pop.target = #{{ pop: "customer", customer: {} }};
+    }}
+}}
+"#,
+            grace.id
+        ),
+    )
+    .expect("script");
+    let host = t
+        .reopen(&format!(
+            "{FIELDS}\n{CONFIG}\n[scripts]\nfiles = [\"pop.rhai\"]\n"
+        ))
+        .expect("reopen");
+    let (number, _, _, _) = stored(
+        host.ingest_email(&mail("ada@example.com", "Printer", "p1@x", "", "jams"))
+            .expect("ingest"),
+    );
+    assert_eq!(host.case(number).expect("case").customer, grace.id);
+}

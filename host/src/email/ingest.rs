@@ -99,9 +99,9 @@ impl Step for Ingest<'_> {
                 })));
             }
             // A message we sent ourselves coming back (a Bcc to support).
-            if let Some(f) = tx.follow_up_by_message_id(schema, &key)? {
+            if let Some((id, _, _)) = tx.message_follow_up(&key)? {
                 return Ok(Err(Early::Duplicate(Ingested::Duplicate {
-                    follow_up: Some(f.id),
+                    follow_up: Some(id),
                     dropped: None,
                 })));
             }
@@ -281,7 +281,9 @@ fn store(
     let mut interaction = Interaction::new(Channel::Email);
     interaction.email = Some(step.sender.clone());
     interaction.case_number = event.case_number;
-    let pop = rt.screen_pop(ctx, interaction)?;
+    // The target decides the customer; the open cases are not needed here
+    // (listed only if an on_screen_pop handler may see the pop).
+    let pop = rt.screen_pop_target(ctx, interaction)?;
 
     let (case, new_case) = match event.case_number {
         Some(number) => {
@@ -319,12 +321,23 @@ fn store(
     // A colleague's answer to a consultation is an internal note for the
     // agent who asked, never an email on the customer's thread.
     let consulted = match &step.email.headers.in_reply_to {
+        // Only a note can be a consultation: the others are not read whole.
+        // Threading already looked the header up when it matched on it (a
+        // follow-up, once written, never changes).
         Some(id) if proposal.rule == thread::rule::REPLY => rt
-            .read(|tx, schema| tx.follow_up_by_message_id(schema, id))?
+            .read(|tx, schema| {
+                let replied = match proposal.in_reply_to {
+                    Some((follow_up, kind)) => Some((follow_up, kind)),
+                    None => tx.message_follow_up(id)?.map(|(f, _, kind)| (f, kind)),
+                };
+                match replied {
+                    Some((note, FollowUpKind::Note)) => tx.get_follow_up(schema, note).map(Some),
+                    _ => Ok(None),
+                }
+            })?
             .filter(|f| {
-                f.kind == FollowUpKind::Note
-                    && f.email.as_ref().and_then(|e| e.threaded_by.as_deref())
-                        == Some(super::drafts::CONSULTATION)
+                f.email.as_ref().and_then(|e| e.threaded_by.as_deref())
+                    == Some(super::drafts::CONSULTATION)
             }),
         _ => None,
     };
@@ -348,6 +361,10 @@ fn store(
             .map(|a| a.login),
         None => None,
     };
+    // The event's copy of the headers is the email's (hooks cannot change
+    // them): it becomes the follow-up's, with the threading note.
+    let mut headers = event.headers;
+    headers.threaded_by = Some(proposal.note.clone());
     let follow_up = rt.add_follow_up(
         ctx,
         NewFollowUp {
@@ -364,7 +381,7 @@ fn store(
             },
             body: step.email.text.clone(),
             html: step.email.html.clone(),
-            email: Some(step.headers(Some(proposal.note.clone()))),
+            email: Some(headers),
             attachments: attachments.clone(),
             custom: Default::default(),
         },

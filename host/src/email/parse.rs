@@ -561,7 +561,18 @@ fn is_unsplit_multipart(part: &MessagePart<'_>) -> bool {
 /// `text` with CRLF (and lone CR) line ends made LF.
 fn normalize_newlines(text: &str) -> Cow<'_, str> {
     if text.contains('\r') {
-        Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n"))
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(at) = rest.find('\r') {
+            out.push_str(&rest[..at]);
+            out.push('\n');
+            rest = &rest[at + 1..];
+            if let Some(after) = rest.strip_prefix('\n') {
+                rest = after;
+            }
+        }
+        out.push_str(rest);
+        Cow::Owned(out)
     } else {
         Cow::Borrowed(text)
     }

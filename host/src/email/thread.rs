@@ -21,7 +21,7 @@
 
 use std::sync::LazyLock;
 
-use dossier_sdk::{CaseNumber, ThreadToken};
+use dossier_sdk::{CaseNumber, FollowUpId, FollowUpKind, ThreadToken};
 use regex::Regex;
 
 use super::parse::ParsedEmail;
@@ -52,6 +52,9 @@ pub(crate) struct Proposal {
     pub rule: &'static str,
     /// What the follow-up records.
     pub note: String,
+    /// The follow-up the In-Reply-To header names, when rule 2 matched on
+    /// it: its id and kind (ingest asks whether it was a consultation).
+    pub in_reply_to: Option<(FollowUpId, FollowUpKind)>,
 }
 
 static SUBJECT_TOKEN: LazyLock<Option<Regex>> =
@@ -163,6 +166,7 @@ pub(crate) fn propose(
             case: Some(case),
             rule,
             note,
+            in_reply_to: None,
         }
     };
 
@@ -204,9 +208,13 @@ pub(crate) fn propose(
                 .map(|id| ("References", id)),
         );
     for (header, id) in replied {
-        if let Some(f) = tx.follow_up_by_message_id(schema, id)? {
-            let why = format!("{header} <{id}> is an email on case {}", f.case);
-            return Ok(decided(f.case, rule::REPLY, why, &skipped));
+        if let Some((follow_up, case, kind)) = tx.message_follow_up(id)? {
+            let why = format!("{header} <{id}> is an email on case {case}");
+            let mut proposal = decided(case, rule::REPLY, why, &skipped);
+            if header == "In-Reply-To" {
+                proposal.in_reply_to = Some((follow_up, kind));
+            }
+            return Ok(proposal);
         }
     }
 
@@ -250,6 +258,7 @@ pub(crate) fn propose(
         case: None,
         rule: rule::NEW_CASE,
         note,
+        in_reply_to: None,
     })
 }
 

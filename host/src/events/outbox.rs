@@ -76,27 +76,41 @@ pub struct OutboxDelivery {
 
 impl Runtime {
     /// Queues the `after_save` event of a write made with `ctx`, one
-    /// delivery per handler that wants it; nothing when none does.
+    /// delivery per handler that wants it; nothing when none does. Hands
+    /// `record` back.
     pub(crate) fn queue_after_save(
         &self,
         ctx: &Ctx,
         op: SaveOp,
-        record: &Record,
+        record: Record,
         old: Option<&Record>,
-    ) -> Result<()> {
+    ) -> Result<Record> {
         if self.pipeline().is_empty() {
-            return Ok(());
+            return Ok(record);
         }
-        let mut event = SaveEvent::new(op, record.clone());
-        event.changed = Record::changed_fields(old, record);
-        let event = Event::AfterSave(event);
+        // The record goes into the event and comes back out, never copied.
+        let mut event = Event::AfterSave(SaveEvent::new(op, record));
+        let back = |event: Event| match event {
+            Event::AfterSave(save) => Ok(save.record),
+            _ => Err(Error::Refused(
+                "internal error: an after-save event lost its record".into(),
+            )),
+        };
+        // Listing the changed fields serializes both records: only for an
+        // event some handler may take.
+        if !self.pipeline().may_handle(&event) {
+            return back(event);
+        }
+        if let Event::AfterSave(save) = &mut event {
+            save.changed = Record::changed_fields(old, &save.record);
+        }
         let handlers: Vec<&str> = self
             .pipeline()
             .handling(&event)
             .map(|r| r.key.as_str())
             .collect();
         if handlers.is_empty() {
-            return Ok(());
+            return back(event);
         }
         let op_name = match op {
             SaveOp::Create => "create",
@@ -106,13 +120,26 @@ impl Runtime {
         let chain = store::to_json(&ctx.chain());
         let actor = store::to_json(ctx.actor());
         let now = self.now();
+        let (kind, id) = match &event {
+            Event::AfterSave(save) => (save.record.kind(), save.record.id()),
+            _ => return back(event),
+        };
         self.store().write("queue after-save", |tx| {
-            let id = tx.outbox_next_id()?;
-            let key = format!("{}:{}:{op_name}:{id}", record.kind(), record.id());
-            tx.outbox_enqueue(id, &key, &json, ctx.depth(), &chain, &actor, now, &handlers)
+            let id_ = tx.outbox_next_id()?;
+            let key = format!("{kind}:{id}:{op_name}:{id_}");
+            tx.outbox_enqueue(
+                id_,
+                &key,
+                &json,
+                ctx.depth(),
+                &chain,
+                &actor,
+                now,
+                &handlers,
+            )
         })?;
         self.note_queued();
-        Ok(())
+        back(event)
     }
 
     /// Delivers due after-save deliveries; returns how many succeeded.

@@ -45,13 +45,21 @@ pub(crate) struct Registered {
 #[derive(Default)]
 pub(crate) struct Pipeline {
     handlers: Vec<Registered>,
+    /// How many handlers, from the first, decide `handles` by the event's
+    /// kind alone (and a save's record kind): scripts and plugins.
+    by_kind: usize,
 }
 
 impl Pipeline {
     /// Builds the pipeline from its parts, in run order. Delivery keys are
     /// the handlers' names, made unique with `#2`, `#3` when two share one
-    /// (the same plugin configured twice).
-    pub(crate) fn new(handlers: impl IntoIterator<Item = Arc<dyn Handler>>) -> Pipeline {
+    /// (the same plugin configured twice). The first `by_kind` handlers
+    /// (scripts and plugins) want an event by its kind and a save's record
+    /// kind alone, never by what it holds (see [`Pipeline::may_handle`]).
+    pub(crate) fn new(
+        handlers: impl IntoIterator<Item = Arc<dyn Handler>>,
+        by_kind: usize,
+    ) -> Pipeline {
         let mut out: Vec<Registered> = Vec::new();
         for handler in handlers {
             let name = handler.name().to_owned();
@@ -63,7 +71,11 @@ impl Pipeline {
             }
             out.push(Registered { key, handler });
         }
-        Pipeline { handlers: out }
+        let by_kind = by_kind.min(out.len());
+        Pipeline {
+            handlers: out,
+            by_kind,
+        }
     }
 
     /// Whether any handler is registered.
@@ -74,6 +86,15 @@ impl Pipeline {
     /// Whether any handler wants `event`.
     pub(crate) fn any_handles(&self, event: &Event) -> bool {
         self.handlers.iter().any(|r| r.handler.handles(event))
+    }
+
+    /// Whether some handler may want `event` once its costly parts (a
+    /// save's changed fields, a pop's open cases) are filled in: `event` may
+    /// lack them. Scripts and plugins are asked, since they decide by kind;
+    /// an in-process handler may look at anything, so with one registered
+    /// the answer is yes.
+    pub(crate) fn may_handle(&self, event: &Event) -> bool {
+        self.handlers.len() > self.by_kind || self.handlers.iter().any(|r| r.handler.handles(event))
     }
 
     /// The handlers that want `event`, in run order.

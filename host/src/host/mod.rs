@@ -93,6 +93,7 @@ impl HostBuilder {
             handlers.push(scripts.clone());
         }
         handlers.extend(plugins.into_iter().map(|p| p as Arc<dyn Handler>));
+        let by_kind = handlers.len();
         handlers.extend(self.handlers);
         let rt = Runtime::new(
             self.config,
@@ -100,7 +101,7 @@ impl HostBuilder {
             store,
             blobs,
             self.clock,
-            Pipeline::new(handlers),
+            Pipeline::new(handlers, by_kind),
             scripts,
         );
         Ok(Host {

@@ -35,6 +35,10 @@ struct Pop {
     interaction: Option<Interaction>,
     /// Whose pop it is: which private cases it may name.
     viewer: Option<Viewer>,
+    /// The caller shows the whole pop. Without that (email ingest needs
+    /// only the target), the open cases and the customer's name in the
+    /// reason are read only when a handler may see the pop.
+    whole: bool,
 }
 
 impl Step for Pop {
@@ -58,6 +62,16 @@ impl Step for Pop {
             .take()
             .ok_or_else(|| Error::Refused("internal error: a pop was resolved twice".into()))?;
         let region = &rt.config().phone.default_region;
+        // Handlers that decide by kind are asked with an empty pop.
+        let whole = self.whole
+            || rt.pipeline().may_handle(&Event::ScreenPop(ScreenPop {
+                interaction: Interaction::new(interaction.channel),
+                target: PopTarget::Candidates {
+                    customers: Vec::new(),
+                },
+                reason: String::new(),
+                open_cases: Vec::new(),
+            }));
         // A call that carries only a phone number (what a CTI connector
         // sends) is resolved in one statement, which needs no snapshot
         // around it; anything else reads several and gets one.
@@ -66,7 +80,7 @@ impl Step for Pop {
             && non_empty(&interaction.email).is_none();
         let read = |tx: &dyn Tx, schema: &Schema| {
             let mut sight = Sight { ctx, viewer: None };
-            let pop = resolve(tx, schema, region, &mut sight, interaction)?;
+            let pop = resolve(tx, schema, region, &mut sight, interaction, whole)?;
             // Every pop checks its agent, even one that read nothing.
             let viewer = sight.viewer(tx)?.clone();
             Ok((pop, viewer))
@@ -130,6 +144,25 @@ impl Runtime {
             Pop {
                 interaction: Some(interaction),
                 viewer: None,
+                whole: true,
+            },
+        )
+    }
+
+    /// The same pop for a caller that uses only its target: unless a
+    /// handler may see the pop, its open cases are not listed and its
+    /// reason names a customer by id, not by name and account.
+    pub(crate) fn screen_pop_target(
+        self: &Arc<Self>,
+        ctx: &Ctx,
+        interaction: Interaction,
+    ) -> Result<ScreenPop> {
+        self.run(
+            ctx,
+            Pop {
+                interaction: Some(interaction),
+                viewer: None,
+                whole: false,
             },
         )
     }
@@ -163,14 +196,23 @@ impl Sight<'_> {
     }
 }
 
-/// The built-in resolution.
+/// The built-in resolution. Not `whole`, it lists no open cases and names
+/// a customer it found by id only.
 fn resolve(
     tx: &dyn Tx,
     schema: &Schema,
     region: &str,
     sight: &mut Sight<'_>,
     interaction: Interaction,
+    whole: bool,
 ) -> Result<ScreenPop> {
+    let name_of = |tx: &dyn Tx, id: CustomerId| {
+        if whole {
+            name_of(tx, id)
+        } else {
+            Ok(format!("customer #{id}"))
+        }
+    };
     let mut misses: Vec<String> = Vec::new();
     let mut found = None;
 
@@ -337,6 +379,7 @@ fn resolve(
         }
     };
     let open_cases = match (&target, by_phone_only) {
+        _ if !whole => Vec::new(),
         (PopTarget::Customer { customer }, Some((id, (_, _, open)))) if *customer == id => open,
         _ => open_cases_of(tx, sight.viewer(tx)?, &target)?,
     };

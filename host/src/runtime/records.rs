@@ -155,8 +155,7 @@ impl Step for Save<'_> {
         } else if self.changed {
             rt.persist(ctx, SaveOp::Update, &record)?;
         }
-        rt.queue_after_save(ctx, self.op, &record, self.old.as_ref())?;
-        Ok(record)
+        rt.queue_after_save(ctx, self.op, record, self.old.as_ref())
     }
 }
 

@@ -30,6 +30,11 @@ use dossier_sdk::{
 use crate::error::{Error, Result};
 use crate::schema::Schema;
 
+/// The statements that bring the search index up to date with the records
+/// changed in a write, as the store runs them before each commit (the
+/// benchmarks' raw side runs them too, so both do the same indexing).
+pub(crate) const SEARCH_SYNC_SQL: [&str; 4] = sqlite::search_sync::SYNC;
+
 /// Opens (creating and migrating if needed) the store file at `path`.
 pub(crate) fn open(path: &std::path::Path) -> Result<Box<dyn Store>> {
     Ok(Box::new(sqlite::SqliteStore::open(path)?))
@@ -397,6 +402,13 @@ pub(crate) trait FollowUpTx {
         schema: &Schema,
         message_id: &str,
     ) -> Result<Option<FollowUp>>;
+
+    /// The id, case and kind of the follow-up that recorded the email with
+    /// this Message-ID, without reading the rest of it.
+    fn message_follow_up(
+        &self,
+        message_id: &str,
+    ) -> Result<Option<(FollowUpId, CaseNumber, dossier_sdk::FollowUpKind)>>;
 
     /// A page of a case's follow-ups, newest first.
     fn list_follow_ups(

@@ -765,3 +765,23 @@ proptest! {
         check_outcome(&parse(&raw, "fuzz"))?;
     }
 }
+
+#[test]
+fn line_ends_become_lf_whatever_mix_a_text_has() {
+    assert_eq!(normalize_newlines("a\r\nb\rc\n\r\nd\r"), "a\nb\nc\n\nd\n");
+    assert_eq!(normalize_newlines("\r\r\n"), "\n\n");
+    assert!(matches!(
+        normalize_newlines("no breaks\n"),
+        Cow::Borrowed(_)
+    ));
+}
+
+proptest! {
+    #[test]
+    fn newline_normalization_matches_two_replacements(text in "[a\r\n]{0,40}") {
+        prop_assert_eq!(
+            normalize_newlines(&text).into_owned(),
+            text.replace("\r\n", "\n").replace('\r', "\n")
+        );
+    }
+}

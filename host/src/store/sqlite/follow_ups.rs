@@ -1,7 +1,9 @@
 //! Follow-ups: inserted and read, never updated or deleted (the triggers in
 //! the first migration refuse it even to raw SQL).
 
-use dossier_sdk::{Attachment, CaseNumber, EmailHeaders, FollowUp, FollowUpId, ObjectKind};
+use dossier_sdk::{
+    Attachment, CaseNumber, EmailHeaders, FollowUp, FollowUpId, FollowUpKind, ObjectKind,
+};
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::SqliteTx;
@@ -92,6 +94,26 @@ impl FollowUpTx for SqliteTx<'_> {
             .query_row([message_id], |r| r.get(0))
             .optional()?;
         id.map(|id| self.get_follow_up(schema, FollowUpId(id)))
+            .transpose()
+    }
+
+    fn message_follow_up(
+        &self,
+        message_id: &str,
+    ) -> Result<Option<(FollowUpId, CaseNumber, FollowUpKind)>> {
+        let found: Option<(i64, i64, String)> = self
+            .conn
+            .prepare_cached("SELECT id, case_number, kind FROM follow_ups WHERE message_id = ?1")?
+            .query_row([message_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?;
+        found
+            .map(|(id, case, kind)| {
+                Ok((
+                    FollowUpId(id),
+                    CaseNumber(case),
+                    kind.parse().map_err(Error::Corrupt)?,
+                ))
+            })
             .transpose()
     }
 

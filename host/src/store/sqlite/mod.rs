@@ -19,6 +19,7 @@ mod interactions;
 mod migrations;
 mod outbox;
 mod search;
+pub(crate) mod search_sync;
 mod tasks;
 
 pub(crate) use interactions::POP_BY_PHONE as POP_BY_PHONE_SQL;
@@ -354,7 +355,11 @@ impl DepthGuard<'_> {
         self.finished = true;
         if self.outer {
             if ok {
-                if let Err(e) = exec_cached(&self.writer.conn, "COMMIT") {
+                // The search index is written once per transaction, for
+                // every record it changed (`search_sync.rs`).
+                let committed = search_sync::sync(&self.writer.conn)
+                    .and_then(|()| exec_cached(&self.writer.conn, "COMMIT"));
+                if let Err(e) = committed {
                     let _ = self.writer.conn.execute_batch("ROLLBACK");
                     return Err(e);
                 }

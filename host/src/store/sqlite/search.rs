@@ -1,5 +1,5 @@
-//! Full-text search: the FTS5 table `search_index`, kept in step by the
-//! triggers of migration 5.
+//! Full-text search: the FTS5 table `search_index`, kept in step by
+//! `search_sync.rs`.
 
 use std::sync::LazyLock;
 
@@ -54,6 +54,10 @@ impl SearchTx for SqliteTx<'_> {
         limit: u32,
     ) -> Result<Vec<SearchHit>> {
         let conn = self.conn;
+        // Inside a write, the index first takes in what the write changed.
+        if !conn.is_autocommit() && !conn.is_readonly(rusqlite::MAIN_DB)? {
+            super::search_sync::sync(conn)?;
+        }
         let case_filter =
             filter.status.is_some() || filter.owner.is_some() || filter.group.is_some();
         let (all, login) = viewer.params();
