@@ -1,6 +1,8 @@
 //! Benchmark: the round trip of one `before_save` event through a loaded
 //! native plugin, against the same event serialized and deserialized
-//! in-process (the baseline), measured in the same run.
+//! in-process (the baseline), measured in the same run; and the round trip
+//! of a plugin that changes one field (its reply carries a patch) against
+//! one that changes nothing (issue 9's target: at most 1.3x).
 //!
 //! Run with `cargo bench -p dossier-host --bench plugin_round_trip`. It
 //! builds the test plugins it loads (`noop-plugin`, `probe-plugin`) with the
@@ -96,10 +98,9 @@ fn event() -> Event {
 }
 
 /// Nanoseconds per call of each case, measured in interleaved rounds so
-/// that a change in machine load hits every case alike. Returns, per case,
-/// the median time, the fastest sample, and the median of its per-round
-/// ratio to case 0.
-fn measure(cases: &mut [&mut dyn FnMut()]) -> Vec<(f64, f64, f64)> {
+/// that a change in machine load hits every case alike: per case, the time
+/// of one call in each round.
+fn measure(cases: &mut [&mut dyn FnMut()]) -> Vec<Vec<f64>> {
     // Warm up, and size one sample of each case to about 20 ms.
     let mut per_sample = Vec::new();
     for f in cases.iter_mut() {
@@ -122,19 +123,20 @@ fn measure(cases: &mut [&mut dyn FnMut()]) -> Vec<(f64, f64, f64)> {
             times[i].push(start.elapsed().as_nanos() as f64 / per_sample[i] as f64);
         }
     }
-    let median = |v: &[f64]| {
-        let mut v = v.to_vec();
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
     times
-        .iter()
-        .map(|t| {
-            let ratios: Vec<f64> = t.iter().zip(&times[0]).map(|(a, b)| a / b).collect();
-            let fastest = t.iter().copied().fold(f64::INFINITY, f64::min);
-            (median(t), fastest, median(&ratios))
-        })
-        .collect()
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// The median over rounds of `case`'s time over `base`'s time in the same
+/// round.
+fn ratio(case: &[f64], base: &[f64]) -> f64 {
+    let ratios: Vec<f64> = case.iter().zip(base).map(|(a, b)| a / b).collect();
+    median(&ratios)
 }
 
 /// Entry point of the benchmark.
@@ -143,16 +145,21 @@ fn main() -> Result<(), BoxError> {
     let config = Config::parse(
         &format!(
             "[[plugins]]\npath = {:?}\ntrust = true\n\n\
-             [[plugins]]\npath = {:?}\ntrust = true\n[plugins.config]\npriority = \"high\"\n",
+             [[plugins]]\npath = {:?}\ntrust = true\n[plugins.config]\npriority = \"high\"\n\
+             [[plugins]]\npath = {:?}\ntrust = true\n",
             library(&dir, "noop-plugin"),
+            library(&dir, "probe-plugin"),
             library(&dir, "probe-plugin"),
         ),
         Path::new("bench.toml"),
     )?;
     let plugins = dossier_host::test_support::load(&config)?;
-    let (noop, probe) = match plugins.as_slice() {
-        [noop, probe] => (noop.clone(), probe.clone()),
-        _ => return Err("expected two plugins".into()),
+    // The probe twice: changing the case's priority, and with an empty
+    // config, changing nothing (a control: the same plugin, serialized calls
+    // and all, without the patch).
+    let (noop, probe, idle) = match plugins.as_slice() {
+        [noop, probe, idle] => (noop.clone(), probe.clone(), idle.clone()),
+        _ => return Err("expected three plugins".into()),
     };
     // A host to pass to handlers; the event does not touch its store.
     let host = Host::open_in_memory(Config::parse("", Path::new("bench.toml"))?)?;
@@ -174,19 +181,33 @@ fn main() -> Result<(), BoxError> {
         let outcome = with_ctx(&host, |ctx| noop.handle(ctx, black_box(&mut e)));
         black_box((outcome.ok(), e));
     };
+    let probe_handler = probe.clone();
     let mut through_probe = || {
         let mut e = event.clone();
         let outcome = with_ctx(&host, |ctx| probe.handle(ctx, black_box(&mut e)));
         black_box((outcome.ok(), e));
     };
-    let results = measure(&mut [
+    let mut through_idle = || {
+        let mut e = event.clone();
+        let outcome = with_ctx(&host, |ctx| idle.handle(ctx, black_box(&mut e)));
+        black_box((outcome.ok(), e));
+    };
+    let times = measure(&mut [
         &mut baseline,
         &mut clone,
         &mut through_noop,
         &mut through_probe,
+        &mut through_idle,
     ]);
-    let [base, clone, noop, probe] = results.as_slice() else {
-        return Err("four cases measured".into());
+    let [base, clone, noop, probe, idle] = times.as_slice() else {
+        return Err("five cases measured".into());
+    };
+    let patch = {
+        let mut e = event.clone();
+        let before = e.clone();
+        with_ctx(&host, |ctx| probe_handler.handle(ctx, &mut e))?;
+        let patch = dossier_sdk::abi::patch::EventPatch::diff(&before, e);
+        serde_json::to_string(&patch)?
     };
 
     println!(
@@ -197,16 +218,29 @@ fn main() -> Result<(), BoxError> {
         "{:<56} {:>8} {:>8} {:>7}",
         "case", "median", "fastest", "ratio"
     );
-    for (name, (median, fastest, ratio)) in [
+    for (name, t) in [
         ("baseline: serialize + deserialize in-process", base),
         ("clone of the event (included in the rows below)", clone),
-        ("no-op plugin (event unchanged: reply without event)", noop),
-        ("probe plugin (changes the event: reply carries it)", probe),
+        ("no-op plugin (event unchanged: reply without patch)", noop),
+        ("probe plugin (changes one field: reply with patch)", probe),
+        ("probe plugin, empty config (changes nothing)", idle),
     ] {
-        println!("{name:<56} {median:>8.0} {fastest:>8.0} {ratio:>6.2}x");
+        let fastest = t.iter().copied().fold(f64::INFINITY, f64::min);
+        println!(
+            "{name:<56} {:>8.0} {fastest:>8.0} {:>6.2}x",
+            median(t),
+            ratio(t, base)
+        );
     }
     println!(
         "(ratio: median over rounds of the case's time / the baseline's time in the same round)"
     );
+    println!(
+        "changes one field / changes nothing, median over rounds: probe / no-op {:.2}x \
+         (target: at most 1.3x), probe / empty-config probe {:.2}x",
+        ratio(probe, noop),
+        ratio(probe, idle)
+    );
+    println!("the probe's patch, {} bytes: {patch}", patch.len());
     Ok(())
 }

@@ -21,8 +21,10 @@
 //! 4. The host calls [`PluginTable::create`] with the plugin's config (JSON)
 //!    and a [`HostTable`] of callbacks; it gets back an opaque instance and a
 //!    [`Created`] document.
-//! 5. For each event, [`PluginTable::handle`] takes the [`Event`] as JSON
-//!    and answers a [`Reply`].
+//! 5. For each event, [`PluginTable::handle`] takes the [`Event`](crate::events::Event) as JSON
+//!    and answers a [`Reply`]: the outcome and, when the handler changed
+//!    the event, a [`patch::EventPatch`] of what it changed (since ABI 3;
+//!    ABI 2 sent the whole event back).
 //! 6. [`PluginTable::destroy`] drops the instance; only after that may the
 //!    host unload the library.
 //!
@@ -46,10 +48,16 @@ use std::ffi::c_void;
 
 use serde::{Deserialize, Serialize};
 
-use crate::events::{Event, EventKind, Outcome};
+use crate::events::{EventKind, Outcome};
+
+pub mod patch;
 
 /// The version of this ABI. A host and a plugin must agree on it exactly.
-pub const ABI_VERSION: u32 = 2;
+///
+/// It changes whenever a table's layout or a document's shape does. 3: a
+/// [`Reply`] carries a [`patch::EventPatch`] of what the handler changed
+/// instead of the whole event. 2: the `follow_ups` and `cases` callbacks.
+pub const ABI_VERSION: u32 = 3;
 
 /// The name of the symbol every plugin library exports.
 pub const ENTRY_SYMBOL: &str = "dossier_plugin_entry";
@@ -189,7 +197,7 @@ pub struct PluginTable {
         instance: *mut *mut c_void,
         out: *mut Buffer,
     ) -> i32,
-    /// Handles one [`Event`] (JSON). On success fills `out` with a [`Reply`]
+    /// Handles one [`Event`](crate::events::Event) (JSON). On success fills `out` with a [`Reply`]
     /// as JSON; on failure with a message. May be called from several
     /// threads at once only if the handshake said `thread_safe`.
     pub handle: unsafe extern "C" fn(
@@ -333,14 +341,18 @@ pub struct Created {
 }
 
 /// A plugin's answer to one event.
+///
+/// Unknown members are refused, so that a reply of another ABI (ABI 2's
+/// `event`) is an error rather than a change silently lost.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Reply {
     /// Continue or veto.
     pub outcome: Outcome,
-    /// The event as the handler left it, when it changed; `None` when the
-    /// handler left it alone (so the host need not decode it again).
+    /// What the handler changed, when it changed something (see
+    /// [`patch`]); `None` when it left the event alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub event: Option<Event>,
+    pub patch: Option<patch::EventPatch>,
 }
 
 /// Checks that a plugin built with SDK `plugin_sdk` can run in a host built
@@ -444,12 +456,16 @@ mod tests {
     }
 
     #[test]
-    fn reply_omits_unchanged_event() {
+    fn reply_omits_an_absent_patch_and_refuses_unknown_members() {
         let r = Reply {
             outcome: Outcome::Continue,
-            event: None,
+            patch: None,
         };
         let json = serde_json::to_string(&r).unwrap_or_default();
         assert_eq!(json, r#"{"outcome":{"outcome":"continue"}}"#);
+        // ABI 2 sent the whole event back.
+        let old = r#"{"outcome":{"outcome":"continue"},"event":{"event":"chat_ended","data":{}}}"#;
+        let err = serde_json::from_str::<Reply>(old).unwrap_err().to_string();
+        assert!(err.contains("unknown field `event`"), "{err}");
     }
 }

@@ -42,6 +42,15 @@ pub enum Error {
     /// The two sides of the boundary do not speak the same ABI.
     #[error("{0}")]
     Abi(String),
+    /// A patch (`abi::patch`) names another kind of event or record than
+    /// the one it was applied to.
+    #[error("a patch for a {found} cannot apply to a {expected}")]
+    PatchMismatch {
+        /// What the patch was applied to (`case record`, `before_save event`).
+        expected: String,
+        /// What the patch is for.
+        found: String,
+    },
     /// Code on the other side of the boundary panicked; the panic was caught.
     #[error("panicked: {0}")]
     Panic(String),

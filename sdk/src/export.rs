@@ -8,6 +8,7 @@ use std::ffi::c_void;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Once;
 
+use crate::abi::patch::EventPatch;
 use crate::abi::{
     ABI_VERSION, Buffer, Created, Handshake, HostTable, PluginTable, Reply, TableHeader,
     panic_message, status,
@@ -182,9 +183,10 @@ unsafe extern "C" fn handle<P: Plugin>(
         })?;
         let before = event.clone();
         let outcome = dispatch(plugin, &mut event)?;
-        // Send the event back only when it changed: the host then skips decoding it.
-        let event = (event != before).then_some(event);
-        to_json("reply", &Reply { outcome, event })
+        // Send back only what changed, if anything: the host applies it to
+        // the event it holds instead of decoding a whole one.
+        let patch = EventPatch::diff(&before, event);
+        to_json("reply", &Reply { outcome, patch })
     };
     // SAFETY: the host passes a writable buffer slot.
     unsafe { guarded(out, body) }
@@ -240,6 +242,7 @@ mod tests {
 
     use super::*;
     use crate::abi::EntryFn;
+    use crate::abi::patch::Patchable;
     use crate::events::{EventKind, Outcome, SaveEvent, SaveOp};
     use crate::model::{Case, CaseNumber, CustomerId, Record, Visibility};
 
@@ -418,21 +421,31 @@ mod tests {
         let plugin = Instance::create(r#"{"tag":"vip"}"#)
             .unwrap_or_else(|c| panic!("create failed: {}", String::from_utf8_lossy(&c.bytes)));
 
-        let call = plugin.handle(&case("hello"));
+        let before = case("hello");
+        let call = plugin.handle(&before);
         assert_eq!(call.code, status::OK);
+        // Only the changed field comes back.
+        assert_eq!(
+            String::from_utf8_lossy(&call.bytes),
+            r#"{"outcome":{"outcome":"continue"},"patch":{"event":"before_save","data":{"record":{"object":"case","record":{"subject":"[vip] hello"}}}}}"#
+        );
         let reply: Reply = serde_json::from_slice(&call.bytes).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(reply.outcome, Outcome::Continue);
-        match reply.event {
-            Some(Event::BeforeSave(SaveEvent {
+        let mut event = before;
+        event
+            .patch(reply.patch.unwrap_or_else(|| panic!("a patch")))
+            .unwrap_or_else(|e| panic!("{e}"));
+        match event {
+            Event::BeforeSave(SaveEvent {
                 record: Record::Case(c),
                 ..
-            })) => assert_eq!(c.subject, "[vip] hello"),
+            }) => assert_eq!(c.subject, "[vip] hello"),
             other => panic!("unexpected {other:?}"),
         }
 
         let call = plugin.handle(&case("keep"));
         let reply: Reply = serde_json::from_slice(&call.bytes).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(reply.event, None, "an unchanged event is not sent back");
+        assert_eq!(reply.patch, None, "an unchanged event sends no patch");
 
         let call = plugin.handle(&case("veto me"));
         let reply: Reply = serde_json::from_slice(&call.bytes).unwrap_or_else(|e| panic!("{e}"));

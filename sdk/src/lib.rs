@@ -67,7 +67,8 @@
 //!
 //! Host and plugin may be built by different compilers, so they share only a
 //! C ABI ([`abi`]): `#[repr(C)]` tables that start with their size and ABI
-//! version, and events and replies as JSON bytes. A panic on either side is
+//! version, and events and replies as JSON bytes (a reply carries only what
+//! the handler changed, [`abi::patch`]). A panic on either side is
 //! caught and becomes an error; each side frees what it allocated. The
 //! [`declare_plugin!`] macro writes all of it: plugin code is safe Rust.
 //!

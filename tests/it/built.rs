@@ -15,6 +15,7 @@ const PLUGINS: &[&str] = &[
     "panicky-plugin",
     "garbage-plugin",
     "wrong-abi-plugin",
+    "old-abi-plugin",
     "old-sdk-plugin",
     "no-entry-plugin",
 ];

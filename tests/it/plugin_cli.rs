@@ -138,7 +138,7 @@ fn inspect_shows_the_handshake_and_the_lines_to_enable_it() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         redact(&text(&out.stderr)),
-        "error: plugin [TARGET]/libwrong_abi_plugin.so: is incompatible: its plugin table speaks plugin ABI version 3, but this build speaks version 2; rebuild the plugin against dossier-sdk [SDK] (plugin ABI 2)\n"
+        "error: plugin [TARGET]/libwrong_abi_plugin.so: is incompatible: its plugin table speaks plugin ABI version 4, but this build speaks version 3; rebuild the plugin against dossier-sdk [SDK] (plugin ABI 3)\n"
     );
 }
 

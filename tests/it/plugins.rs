@@ -289,7 +289,7 @@ fn garbage_answers_are_errors_and_roll_the_write_back() {
     for (mode, expected) in [
         (
             "bytes",
-            "answered the before_save event with an unreadable reply",
+            "answered the before_save event with an unreadable reply: expected value at line 1 column 1",
         ),
         (
             "status",
@@ -297,7 +297,23 @@ fn garbage_answers_are_errors_and_roll_the_write_back() {
         ),
         (
             "wrong_kind",
-            "turned a before_save event into a chat_ended event",
+            "turned a before_save event into a chat_ended event; a handler may change an event but not its kind",
+        ),
+        (
+            "wrong_record",
+            "answered the before_save event with a patch that does not fit it: a patch for a case record cannot apply to a customer record",
+        ),
+        (
+            "bad_value",
+            "answered the before_save event with an unreadable reply: invalid type: integer `5`, expected a string",
+        ),
+        (
+            "unknown_field",
+            "answered the before_save event with an unreadable reply: unknown field `nickname`, expected one of `id`, `account`, `name`",
+        ),
+        (
+            "old_reply",
+            "answered the before_save event with an unreadable reply: unknown field `event`, expected `outcome` or `patch`",
         ),
     ] {
         let t = TestStore::new(&entry("garbage-plugin", &format!("mode = \"{mode}\"")));
@@ -309,18 +325,96 @@ fn garbage_answers_are_errors_and_roll_the_write_back() {
                 ..Default::default()
             })
             .expect_err(mode);
+        assert!(
+            matches!(&err, Error::Plugin { plugin, .. } if plugin == "garbage"),
+            "{mode}: {err:?}"
+        );
         let message = err.to_string();
         assert!(
-            message.starts_with("plugin garbage: ") && message.contains(expected),
+            message.starts_with(&format!("plugin garbage: {expected}")),
             "{mode}: {message}"
         );
+        // The customer was inserted before its hooks ran: it went with the
+        // rolled-back write, and so did its after_save entry.
         assert_eq!(count(&t.db_path(), "customers"), 0, "{mode}");
+        assert_eq!(count(&t.db_path(), "outbox"), 0, "{mode}");
     }
     let err = open_error(&entry("garbage-plugin", "mode = \"created\""));
     assert!(
         err.contains("answered an unreadable creation report"),
         "{err}"
     );
+}
+
+#[test]
+fn a_plugins_changes_arrive_through_its_patch() {
+    // The probe changes a standard field, sets one custom field, removes
+    // another and clears the owner; its reply carries only those, and the
+    // host applies them to the case it holds.
+    let t = TestStore::new(&format!(
+        "{}{}",
+        crate::util::FIELDS,
+        entry(
+            "probe-plugin",
+            "priority = \"high\"\nset_custom = { contract_ref = { text = \"K-77\" } }\n\
+             remove_custom = [\"budget\"]\nclear_owner = true"
+        )
+    ));
+    let ada = ada(&t.host);
+    let mut new = NewCase::new(ada.id, "Printer on fire");
+    new.owner = Some("grace".into());
+    new.group = Some("tier2".into());
+    new.custom.insert(
+        "contract_ref".into(),
+        dossier_sdk::FieldValue::Text("K-1".into()),
+    );
+    new.custom.insert(
+        "budget".into(),
+        dossier_sdk::FieldValue::Decimal("12.50".parse().expect("decimal")),
+    );
+    new.custom.insert(
+        "escalation_contact".into(),
+        dossier_sdk::FieldValue::Email("boss@example.com".into()),
+    );
+    let case = t.host.open_case(new).expect("case opened");
+    let stored = t.host.case(case.number).expect("read back");
+    assert_eq!(stored, case, "what the write returned is what it stored");
+    assert_eq!(case.priority, "high");
+    assert_eq!(case.owner, None, "the owner was cleared");
+    assert_eq!(case.group.as_deref(), Some("tier2"), "untouched");
+    assert_eq!(case.subject, "Printer on fire", "untouched");
+    assert_eq!(
+        case.custom,
+        dossier_sdk::CustomFields::from([
+            (
+                "contract_ref".to_owned(),
+                dossier_sdk::FieldValue::Text("K-77".into())
+            ),
+            (
+                "escalation_contact".to_owned(),
+                dossier_sdk::FieldValue::Email("boss@example.com".into())
+            ),
+        ]),
+        "one custom field changed, one removed, one untouched"
+    );
+
+    // A patched value goes through the host's checks like any change: the
+    // schema allows 8 characters of `contract_ref`.
+    let t = TestStore::new(&format!(
+        "{}{}",
+        crate::util::FIELDS,
+        entry(
+            "probe-plugin",
+            "set_custom = { contract_ref = { text = \"MUCH-TOO-LONG\" } }"
+        )
+    ));
+    let ada = self::ada(&t.host);
+    let err = t
+        .host
+        .open_case(NewCase::new(ada.id, "Printer on fire"))
+        .expect_err("the patched field is checked");
+    assert!(err.to_string().contains("contract_ref"), "{err}");
+    assert_eq!(count(&t.db_path(), "cases"), 0);
 }
 
 #[test]
@@ -335,6 +429,19 @@ fn incompatible_libraries_are_refused_naming_the_file_and_what_to_rebuild() {
             "plugin {}: is incompatible: its plugin table speaks plugin ABI version {}, but this build speaks version {abi}; rebuild the plugin against dossier-sdk {sdk} (plugin ABI {abi})",
             wrong_abi.display(),
             abi + 1
+        )
+    );
+
+    // A library of the previous ABI (whose replies carried the whole event)
+    // has the same table layout: only its version tells it apart.
+    let old_abi = plugin("old-abi-plugin");
+    let err = open_error(&entry("old-abi-plugin", ""));
+    assert_eq!(
+        err,
+        format!(
+            "plugin {}: is incompatible: its plugin table speaks plugin ABI version {}, but this build speaks version {abi}; rebuild the plugin against dossier-sdk {sdk} (plugin ABI {abi})",
+            old_abi.display(),
+            abi - 1
         )
     );
 

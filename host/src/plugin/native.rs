@@ -6,6 +6,7 @@ use std::ffi::c_void;
 use std::sync::Arc;
 use std::time::Duration;
 
+use dossier_sdk::abi::patch::Patchable;
 use dossier_sdk::abi::{Buffer, Created, HostTable, Reply, status};
 use dossier_sdk::{Event, EventKind, Outcome};
 use parking_lot::ReentrantMutex;
@@ -216,14 +217,20 @@ impl Handler for NativePlugin {
             reply
         };
         let reply = reply.map_err(|m| self.fail(m))?;
-        if let Some(changed) = reply.event {
-            if changed.kind() != kind {
+        // The reply carries what the handler changed, applied to the event
+        // held here; a patch that does not fit changes nothing.
+        if let Some(patch) = reply.patch {
+            if patch.kind() != kind {
                 return Err(self.fail(format!(
                     "turned a {kind} event into a {} event; a handler may change an event but not its kind",
-                    changed.kind()
+                    patch.kind()
                 )));
             }
-            *event = changed;
+            event.patch(patch).map_err(|e| {
+                self.fail(format!(
+                    "answered the {kind} event with a patch that does not fit it: {e}"
+                ))
+            })?;
         }
         Ok(reply.outcome)
     }

@@ -3,25 +3,45 @@
 //!
 //! - `bytes`: `handle` answers OK with bytes that are not JSON;
 //! - `status`: `handle` answers an unknown status code;
-//! - `wrong_kind`: `handle` answers a reply that turns the event into
-//!   another kind of event;
+//! - `wrong_kind`: `handle` answers a patch for another kind of event;
+//! - `wrong_record`: a patch for a case on a customer's `before_save`;
+//! - `bad_value`: a patch setting a customer's `name` to a number;
+//! - `unknown_field`: a patch setting a field customers do not have;
+//! - `old_reply`: the reply of ABI 2, which carried the whole event back;
 //! - `created`: `create` answers OK with a document that is not `Created`.
+//!
+//! The patches other than `wrong_kind` are written as JSON by hand, as a
+//! plugin not built with the SDK could.
 //!
 //! The table is written by hand (not with `declare_plugin!`) to be able to
 //! misbehave.
 
 use std::ffi::c_void;
 
+use dossier_sdk::abi::patch::{ChatEventPatch, EventPatch};
 use dossier_sdk::abi::{
     Buffer, Created, Handshake, HostTable, PluginTable, Reply, TableHeader, status,
 };
-use dossier_sdk::{Channel, ChatEvent, Event, EventKind, Interaction, Outcome};
+use dossier_sdk::{EventKind, Outcome};
 
 #[derive(Clone, Copy, PartialEq)]
 enum Mode {
     Bytes,
     Status,
     WrongKind,
+    /// A reply written by hand, as JSON.
+    Json(&'static str),
+}
+
+/// The reply around a patch of a `before_save` event's record.
+macro_rules! record_patch {
+    ($record:literal) => {
+        concat!(
+            r#"{"outcome":{"outcome":"continue"},"patch":{"event":"before_save","data":{"record":"#,
+            $record,
+            "}}}"
+        )
+    };
 }
 
 /// # Safety
@@ -60,6 +80,18 @@ unsafe extern "C" fn create(
         Some("bytes") => Mode::Bytes,
         Some("status") => Mode::Status,
         Some("wrong_kind") => Mode::WrongKind,
+        Some("wrong_record") => Mode::Json(record_patch!(
+            r#"{"object":"case","record":{"subject":"x"}}"#
+        )),
+        Some("bad_value") => Mode::Json(record_patch!(
+            r#"{"object":"customer","record":{"name":5}}"#
+        )),
+        Some("unknown_field") => Mode::Json(record_patch!(
+            r#"{"object":"customer","record":{"nickname":"Ada"}}"#
+        )),
+        Some("old_reply") => Mode::Json(
+            r#"{"outcome":{"outcome":"continue"},"event":{"event":"before_save","data":{"op":"create","record":{"object":"customer","record":{"id":1,"account":"AC-1","name":"Eve","created_at":"2026-11-23T09:00:00Z","updated_at":"2026-11-23T09:00:00Z"}}}}}"#,
+        ),
         // SAFETY: the host passes a writable slot.
         Some("created") => return unsafe { answer(out, status::OK, b"[1, 2".to_vec()) },
         _ => return unsafe { answer(out, status::ERROR, b"unknown mode".to_vec()) },
@@ -88,15 +120,14 @@ unsafe extern "C" fn handle(
         Mode::WrongKind => {
             let reply = Reply {
                 outcome: Outcome::Continue,
-                event: Some(Event::ChatEnded(ChatEvent {
-                    chat: 1,
-                    interaction: Interaction::new(Channel::Chat),
-                    agent: None,
-                    transcript: None,
-                })),
+                patch: Some(EventPatch::ChatEnded(Box::new(ChatEventPatch {
+                    transcript: Some(Some("hello".into())),
+                    ..ChatEventPatch::default()
+                }))),
             };
             (status::OK, serde_json::to_vec(&reply).unwrap_or_default())
         }
+        Mode::Json(reply) => (status::OK, reply.as_bytes().to_vec()),
     };
     // SAFETY: the host passes a writable slot.
     unsafe { answer(out, code, bytes) }

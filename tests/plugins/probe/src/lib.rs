@@ -6,6 +6,9 @@
 //! |---|---|
 //! | `veto_subject` | `before_save` of a case whose subject contains it: veto |
 //! | `priority` | `before_save` of a case: set its priority |
+//! | `set_custom` | `before_save` of a case: set these custom fields (a table of name to value, `{ text = "K-1" }`) |
+//! | `remove_custom` | `before_save` of a case: remove these custom fields |
+//! | `clear_owner` | `before_save` of a case: clear its owner |
 //! | `note` | `before_save` of a case update: add a note with this body (host callback) |
 //! | `fail_after_save` | `after_save`: fail |
 //! | `overlap_check` | `before_save`: fail if another call is in progress (stays in flight, yielding the CPU, for a while) |
@@ -16,6 +19,7 @@
 //! | `veto_chat_from` | `chat_offered`: veto chats from this email address |
 //! | `chat_footer` | `chat_ended`: append this line to the transcript |
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use dossier_sdk::prelude::*;
@@ -26,6 +30,9 @@ use serde::Deserialize;
 struct Config {
     veto_subject: Option<String>,
     priority: Option<String>,
+    set_custom: BTreeMap<String, FieldValue>,
+    remove_custom: Vec<String>,
+    clear_owner: bool,
     note: Option<String>,
     fail_after_save: bool,
     overlap_check: bool,
@@ -104,6 +111,15 @@ impl Plugin for Probe {
         }
         if let Some(priority) = &self.config.priority {
             case.priority = priority.clone();
+        }
+        for (name, value) in &self.config.set_custom {
+            case.custom.insert(name.clone(), value.clone());
+        }
+        for name in &self.config.remove_custom {
+            case.custom.remove(name);
+        }
+        if self.config.clear_owner {
+            case.owner = None;
         }
         if let (Some(body), SaveOp::Update) = (&self.config.note, event.op) {
             let saved =
