@@ -32,13 +32,6 @@ const LOOKUPS: usize = 200_000;
 /// no `ANALYZE` statistics in the file.
 const DONE_MARK: &str = "screen-pop-v2 complete";
 
-fn data_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join("target")
-        .join("bench-data")
-}
-
 fn config_for(db: &Path) -> Config {
     let mut config = Config::default();
     config.store.path = db.to_owned();
@@ -213,7 +206,7 @@ fn on_screen_pop(pop) {
 "#;
 
 fn main() -> BenchResult<()> {
-    let dir = data_dir();
+    let dir = common::data_dir();
     std::fs::create_dir_all(&dir)?;
     let db = dir.join("screen-pop-1m.db");
     if std::env::var_os("DOSSIER_BENCH_GENERATE_ONLY").is_some() {

@@ -92,13 +92,6 @@ impl Band {
     }
 }
 
-fn data_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join("target")
-        .join("bench-data")
-}
-
 fn config_for(db: &Path) -> Config {
     let mut config = Config::default();
     config.store.path = db.to_owned();
@@ -396,7 +389,7 @@ fn same_hits(query: &str, host: &[SearchHit], raw: &[RawHit]) -> BenchResult<()>
 }
 
 fn main() -> BenchResult<()> {
-    let dir = data_dir();
+    let dir = common::data_dir();
     std::fs::create_dir_all(&dir)?;
     let db = dir.join("search-1m.db");
     if std::env::var_os("DOSSIER_BENCH_GENERATE_ONLY").is_some() {

@@ -26,6 +26,14 @@ pub fn configure(conn: &Connection) -> BenchResult<()> {
     Ok(())
 }
 
+/// Where generated bench data is kept between runs: `target/bench-data/`.
+pub fn data_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("target")
+        .join("bench-data")
+}
+
 /// A raw writer on the host's file, as the host opens its own.
 pub fn raw_writer(db: &Path) -> BenchResult<Connection> {
     let conn = Connection::open(db)?;
