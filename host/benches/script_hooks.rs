@@ -112,6 +112,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         case_creation(dirs[2].path(), Some(TEN_LINE_HOOK))?,
         hook_call_alone(dirs[3].path())?,
     ];
+    // For profiling: `DOSSIER_BENCH_ONLY=alone` runs the cases whose name
+    // contains the text, 100 rounds each, and prints their times alone.
+    if let Ok(only) = std::env::var("DOSSIER_BENCH_ONLY") {
+        for (name, op) in names.iter().zip(&mut ops) {
+            if !name.contains(only.as_str()) {
+                continue;
+            }
+            let started = Instant::now();
+            for i in 0..100 * WRITES_PER_ROUND {
+                op(i)?;
+            }
+            let each = started.elapsed().as_secs_f64() * 1e6 / (100 * WRITES_PER_ROUND) as f64;
+            println!("{name}: {each:.2} µs per operation; {}", common::machine());
+        }
+        return Ok(());
+    }
     // Warm up, then interleave the cases round by round so that a change in
     // machine load hits them alike.
     for op in &mut ops {

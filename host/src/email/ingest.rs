@@ -608,25 +608,68 @@ impl Runtime {
         }
     }
 
-    /// Ingests `emails` in one transaction; if any fails, the batch is
-    /// rolled back and each is ingested in its own transaction, so one bad
-    /// email (a failing hook, a veto) never costs the others.
+    /// Ingests `count` messages, `emails` being each one's parse in order
+    /// (a failed parse is that message's result), in one transaction, each
+    /// stored as it arrives; if any fails, the batch is rolled back and
+    /// each is ingested in its own transaction, so one bad email (a failing
+    /// hook, a veto) never costs the others.
     pub(crate) fn ingest_batch(
         self: &Arc<Self>,
         ctx: &Ctx,
-        emails: &[ParsedEmail],
+        count: usize,
+        emails: impl Iterator<Item = Result<ParsedEmail>>,
     ) -> Vec<Result<Ingested>> {
-        if emails.len() > 1 {
-            let together = self.transaction("email ingest batch", || {
-                emails
-                    .iter()
-                    .map(|e| self.ingest_email(ctx, e))
-                    .collect::<Result<Vec<_>>>()
-            });
-            if let Ok(all) = together {
-                return all.into_iter().map(Ok).collect();
+        let mut emails = emails.take(count).enumerate();
+        let mut out: Vec<Option<Result<Ingested>>> = Vec::with_capacity(count);
+        out.resize_with(count, || None);
+        let mut kept: Vec<(usize, ParsedEmail)> = Vec::new();
+        let take = |i: usize, parsed: Result<ParsedEmail>, out: &mut Vec<Option<_>>| match parsed {
+            Ok(email) => Some(email),
+            Err(e) => {
+                out[i] = Some(Err(e));
+                None
+            }
+        };
+        // Each message is threaded and stored as soon as it is parsed (the
+        // parsing of the next ones goes on meanwhile, on another thread).
+        let together = self.transaction("email ingest batch", || {
+            let mut done = Vec::new();
+            for (i, parsed) in emails.by_ref() {
+                if let Some(email) = take(i, parsed, &mut out) {
+                    let result = self.ingest_email(ctx, &email);
+                    kept.push((i, email));
+                    done.push(result?);
+                }
+            }
+            Ok(done)
+        });
+        // A failed batch stopped early: the messages it did not reach.
+        for (i, parsed) in emails {
+            if let Some(email) = take(i, parsed, &mut out) {
+                kept.push((i, email));
             }
         }
-        emails.iter().map(|e| self.ingest_email(ctx, e)).collect()
+        match together {
+            Ok(done) => {
+                for ((i, _), result) in kept.iter().zip(done) {
+                    out[*i] = Some(Ok(result));
+                }
+            }
+            // One failed: each on its own, so the others are kept.
+            Err(_) => {
+                for (i, email) in &kept {
+                    out[*i] = Some(self.ingest_email(ctx, email));
+                }
+            }
+        }
+        out.into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|| {
+                    Err(Error::Refused(
+                        "the message was not read: the email parser stopped".into(),
+                    ))
+                })
+            })
+            .collect()
     }
 }

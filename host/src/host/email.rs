@@ -51,25 +51,43 @@ impl Host {
                     .collect();
             }
         };
-        let mut out: Vec<Option<Result<Ingested>>> = Vec::with_capacity(messages.len());
-        let mut parsed = Vec::new();
-        let mut slots = Vec::new();
-        for (i, (name, raw)) in messages.iter().enumerate() {
-            match parse::parse(raw, name) {
-                Ok(email) => {
-                    parsed.push(email);
-                    slots.push(i);
-                    out.push(None);
+        if messages.len() < 2 {
+            let parsed = messages.iter().map(|(name, raw)| parse::parse(raw, name));
+            return self.rt.ingest_batch(&ctx, messages.len(), parsed);
+        }
+        // Parsing (MIME, charsets, HTML sanitizing) runs ahead on a second
+        // thread while this one threads and stores. The channel is
+        // unbounded: the batch is in memory already, and a parser that
+        // waited for room would be woken once per message.
+        std::thread::scope(|scope| {
+            let (send, receive) = std::sync::mpsc::channel();
+            let parser = std::thread::Builder::new()
+                .name("dossier-email-parse".into())
+                .spawn_scoped(scope, move || {
+                    for (name, raw) in messages {
+                        if send.send(parse::parse(raw, name)).is_err() {
+                            break;
+                        }
+                    }
+                });
+            match parser {
+                Ok(parser) => {
+                    let results = self
+                        .rt
+                        .ingest_batch(&ctx, messages.len(), receive.into_iter());
+                    // A parser that panicked left the rest unread: those
+                    // messages say so (`ingest_batch` fills them), and the
+                    // panic stops here rather than in the caller.
+                    let _ = parser.join();
+                    results
                 }
-                Err(e) => out.push(Some(Err(e))),
+                // No thread to be had: parse here.
+                Err(_) => {
+                    let parsed = messages.iter().map(|(name, raw)| parse::parse(raw, name));
+                    self.rt.ingest_batch(&ctx, messages.len(), parsed)
+                }
             }
-        }
-        for (slot, result) in slots.into_iter().zip(self.rt.ingest_batch(&ctx, &parsed)) {
-            out[slot] = Some(result);
-        }
-        out.into_iter()
-            .map(|r| r.unwrap_or_else(|| Err(crate::Error::Refused("internal error".into()))))
-            .collect()
+        })
     }
 
     /// Case `number`'s thread token, made and saved on the case the first
