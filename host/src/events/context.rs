@@ -71,7 +71,7 @@ struct State {
     chain: Vec<String>,
     /// The handler (script file, plugin) running right now, set by the
     /// runner: a write it makes names it in the child's chain.
-    running: RefCell<Option<String>>,
+    running: RefCell<Option<Arc<str>>>,
     /// The handler whose write this context is (what `running` was in the
     /// parent when it made this child); `None` for a person's or the host's
     /// own operation.
@@ -238,7 +238,7 @@ impl Ctx {
 
     /// Marks `name` (a script file, a plugin) as the handler now running.
     /// Returns what was marked before, to restore afterwards.
-    pub(crate) fn set_running(&self, name: Option<String>) -> Option<String> {
+    pub(crate) fn set_running(&self, name: Option<Arc<str>>) -> Option<Arc<str>> {
         self.state.running.replace(name)
     }
 
@@ -247,7 +247,7 @@ impl Ctx {
     pub(crate) fn child(&self) -> Result<Ctx> {
         self.flush()?;
         let mut chain = self.state.chain.clone();
-        let via = self.state.running.borrow().clone();
+        let via = self.state.running.borrow().as_deref().map(str::to_owned);
         if let Some(running) = &via {
             chain.push(running.clone());
         }

@@ -263,7 +263,7 @@ impl Runtime {
             chain,
             Some(entry.key.clone()),
         );
-        let outcome = pipeline::call(&mut ctx, registered.handler.as_ref(), &mut event);
+        let outcome = pipeline::call(&mut ctx, registered, &mut event);
         match outcome {
             Ok(()) => {
                 self.store()

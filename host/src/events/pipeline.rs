@@ -8,6 +8,7 @@ use dossier_sdk::{Event, Outcome};
 
 use super::context::{self, Ctx};
 use crate::error::{Error, Result};
+use crate::script::{HOOKS, hook_index};
 
 /// Something that handles events: the admin's scripts, one native plugin,
 /// or an embedder's in-process handler added with
@@ -39,6 +40,9 @@ pub trait Handler: Send + Sync {
 pub(crate) struct Registered {
     pub(crate) key: String,
     pub(crate) handler: Arc<dyn Handler>,
+    /// `"<name> (<hook>)"` for each hook, in [`HOOKS`] order: what a write
+    /// the handler makes is marked with, made once rather than per call.
+    running: Vec<Arc<str>>,
 }
 
 /// The ordered handlers of one host. Fixed once the host is open.
@@ -69,7 +73,15 @@ impl Pipeline {
                 n += 1;
                 key = format!("{name}#{n}");
             }
-            out.push(Registered { key, handler });
+            let running = HOOKS
+                .iter()
+                .map(|hook| Arc::from(format!("{name} ({hook})")))
+                .collect();
+            out.push(Registered {
+                key,
+                handler,
+                running,
+            });
         }
         let by_kind = by_kind.min(out.len());
         Pipeline {
@@ -112,7 +124,7 @@ impl Pipeline {
     pub(crate) fn run(&self, ctx: &mut Ctx, event: &mut Event) -> Result<()> {
         for registered in &self.handlers {
             if registered.handler.handles(event) {
-                call(ctx, registered.handler.as_ref(), event)?;
+                call(ctx, registered, event)?;
             }
         }
         Ok(())
@@ -121,9 +133,11 @@ impl Pipeline {
 
 /// Calls one handler with `ctx` current on the thread, and checks that it
 /// left an event of the same kind.
-pub(crate) fn call(ctx: &mut Ctx, handler: &dyn Handler, event: &mut Event) -> Result<()> {
+pub(crate) fn call(ctx: &mut Ctx, registered: &Registered, event: &mut Event) -> Result<()> {
+    let handler = registered.handler.as_ref();
     let kind = event.kind();
-    let outer = ctx.set_running(Some(format!("{} ({})", handler.name(), event.hook_name())));
+    let running = registered.running.get(hook_index(event)).cloned();
+    let outer = ctx.set_running(running);
     let outcome = {
         let _current = context::enter(ctx);
         handler.handle(ctx, event)

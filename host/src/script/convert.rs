@@ -127,8 +127,13 @@ pub(crate) fn to_opt_string(value: Dynamic) -> Result<Option<String>, String> {
 
 /// A string; `Err` names what was given instead.
 pub(crate) fn to_string(value: Dynamic) -> Result<String, String> {
-    if value.is_string() || value.is_char() {
-        Ok(value.to_string())
+    if value.is_string() {
+        // Taken out whole, not formatted through `Display`.
+        value
+            .into_string()
+            .map_err(|t| format!("expects a string, got {t}"))
+    } else if let Ok(c) = value.as_char() {
+        Ok(c.to_string())
     } else {
         Err(format!("expects a string, got {}", type_name(&value)))
     }

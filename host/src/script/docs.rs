@@ -202,7 +202,9 @@ struct TypeDoc {
 /// The Markdown reference of every type, property and function scripts can
 /// use: `dossier script docs`.
 pub fn reference_markdown() -> String {
-    let engine = engine::build(&ScriptLimits::default());
+    // Dossier's module alone: the language packages are Rhai's to document.
+    let mut engine = rhai::Engine::new_raw();
+    engine.register_global_module(engine::dossier_module().into());
     let json = engine
         .gen_fn_metadata_to_json(false)
         .unwrap_or_else(|_| "{}".to_owned());

@@ -27,17 +27,25 @@ const CLOCK_CHECK_EVERY: u64 = 16;
 /// no module resolver.
 pub(crate) fn build(limits: &ScriptLimits) -> Engine {
     let mut engine = Engine::new_raw();
-    for package in [
-        CorePackage::new().as_shared_module(),
-        LogicPackage::new().as_shared_module(),
-        BasicArrayPackage::new().as_shared_module(),
-        BasicMapPackage::new().as_shared_module(),
-        MoreStringPackage::new().as_shared_module(),
-        BasicMathPackage::new().as_shared_module(),
-    ] {
-        engine.register_global_module(package);
-    }
-    engine.register_global_module(dossier_module().into());
+    // One module holds the language packages and Dossier's own functions:
+    // Rhai looks a function up in each global module in turn, afresh on
+    // every hook call, so one module is one lookup instead of up to seven.
+    // Dossier's functions come last and win a name clash, as when they were
+    // a module of their own registered after the packages.
+    let mut all = Module::new();
+    CorePackage::init(&mut all);
+    LogicPackage::init(&mut all);
+    BasicArrayPackage::init(&mut all);
+    BasicMapPackage::init(&mut all);
+    MoreStringPackage::init(&mut all);
+    BasicMathPackage::init(&mut all);
+    all.combine_flatten(dossier_module());
+    // Rhai's packages list their functions in manifests searched one by
+    // one (hashing each entry) on every lookup that reaches them; put them
+    // all in the module's hash table once, here.
+    all.register_lazy_functions();
+    all.build_index();
+    engine.register_global_module(all.into());
 
     engine.disable_symbol("eval");
     engine.disable_symbol("import");

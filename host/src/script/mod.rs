@@ -75,7 +75,7 @@ pub const HOOKS: [&str; 15] = [
 
 /// The index in [`HOOKS`] of the hook for `event`, without allocating
 /// (unlike [`Event::hook_name`], which it agrees with).
-fn hook_index(event: &Event) -> usize {
+pub(crate) fn hook_index(event: &Event) -> usize {
     let object = |r: &Record| match r {
         Record::Customer(_) => 0,
         Record::Case(_) => 1,
@@ -120,6 +120,9 @@ pub(crate) struct LoadedScript {
     ast: AST,
     /// Bit `i` set when the script defines `HOOKS[i]`.
     hooks: u32,
+    /// `"<name> (<hook>)"` for each hook, in [`HOOKS`] order: what the
+    /// script's writes are marked with.
+    running: Vec<Arc<str>>,
     warnings: Vec<String>,
     stamp: Option<Stamp>,
 }
@@ -370,12 +373,17 @@ impl Scripts {
                 None => {}
             }
         }
+        let running = HOOKS
+            .iter()
+            .map(|hook| Arc::from(format!("{name} ({hook})")))
+            .collect();
         Ok(LoadedScript {
             path: path.to_owned(),
             name,
             text,
             ast,
             hooks,
+            running,
             warnings,
             stamp,
         })
@@ -475,7 +483,8 @@ impl Scripts {
         let deadline = (self.limits.timeout_ms > 0)
             .then(|| Instant::now() + Duration::from_millis(self.limits.timeout_ms));
         // Writes this script makes name it (not just "scripts") in their chain.
-        let outer = ctx.set_running(Some(format!("{} ({hook})", script.name)));
+        let running = HOOKS.iter().position(|h| *h == hook);
+        let outer = ctx.set_running(running.and_then(|i| script.running.get(i).cloned()));
         let guard = context::enter(
             Frame {
                 script: script.clone(),
