@@ -212,7 +212,7 @@ pub(crate) static POP_BY_PHONE: LazyLock<String> = LazyLock::new(|| {
            FROM (SELECT (SELECT CASE WHEN disabled THEN NULL
                                 ELSE coalesce(json_extract(overrides, '$.{perm}'),
                                               role IN ({see_all_roles})) END
-                           FROM agents WHERE login = ?4) AS a) v
+                           FROM agents WHERE ?4 IS NOT NULL AND login = ?4) AS a) v
            LEFT JOIN customer_phones p ON p.number = ?1 AND (?3 OR v.a IS NOT NULL)
            LEFT JOIN customers c ON c.id = p.customer_id
           LIMIT 100",
