@@ -35,6 +35,9 @@ const DONE_MARK: &str = "screen-pop-v2 complete";
 fn config_for(db: &Path) -> Config {
     let mut config = Config::default();
     config.store.path = db.to_owned();
+    // The default script folder is relative to the working directory: run
+    // from the repository root, it held the cookbook's scripts.
+    config.scripts.enabled = false;
     config
 }
 
@@ -234,6 +237,7 @@ fn main() -> BenchResult<()> {
     let scripts = tempfile::tempdir()?;
     std::fs::write(scripts.path().join("pop.rhai"), POP_SCRIPT)?;
     let mut scripted_config = config_for(&db);
+    scripted_config.scripts.enabled = true;
     scripted_config.scripts.dir = scripts.path().to_owned();
     scripted_config.scripts.files = vec!["pop.rhai".into()];
     let scripted = Host::open(scripted_config)?;
