@@ -15,8 +15,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::Instant;
 
 use common::{BenchResult, Contender};
@@ -125,7 +124,7 @@ fn generate(db: &Path) -> BenchResult<()> {
     // indexes alone, for both sides.
     conn.pragma_update(None, "journal_mode", "WAL")?;
     drop(conn);
-    std::fs::write(done_mark(db), DONE_MARK)?;
+    common::write_done_mark(db, DONE_MARK)?;
     eprintln!(
         "generated {CUSTOMERS} customers and {CASES} cases in {:.1?}",
         started.elapsed()
@@ -133,14 +132,8 @@ fn generate(db: &Path) -> BenchResult<()> {
     Ok(())
 }
 
-fn done_mark(db: &Path) -> PathBuf {
-    db.with_extension("done")
-}
-
 fn is_generated(db: &Path) -> bool {
-    db.exists()
-        && std::fs::read_to_string(done_mark(db)).is_ok_and(|m| m == DONE_MARK)
-        && std::env::var_os("DOSSIER_BENCH_REGENERATE").is_none()
+    common::has_done_mark(db, DONE_MARK)
 }
 
 /// Resident and peak memory of this process, in KiB, from /proc/self/status.
@@ -212,22 +205,8 @@ fn main() -> BenchResult<()> {
     let dir = common::data_dir();
     std::fs::create_dir_all(&dir)?;
     let db = dir.join("screen-pop-1m.db");
-    if std::env::var_os("DOSSIER_BENCH_GENERATE_ONLY").is_some() {
-        return generate(&db);
-    }
-    if !is_generated(&db) {
-        // Generate in a child process, so its page cache does not count in
-        // this process's peak memory.
-        eprintln!(
-            "generating {} (once; cached for later runs)...",
-            db.display()
-        );
-        let status = Command::new(std::env::current_exe()?)
-            .env("DOSSIER_BENCH_GENERATE_ONLY", "1")
-            .status()?;
-        if !status.success() {
-            return Err(format!("data generation failed: {status}").into());
-        }
+    if common::generate_once(&db, is_generated, generate)? {
+        return Ok(());
     }
 
     let (rss_start, _) = memory_kib();

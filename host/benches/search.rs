@@ -17,7 +17,6 @@ mod common;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Instant;
 
 use common::{BenchResult, Contender};
@@ -279,7 +278,7 @@ fn generate(db: &Path) -> BenchResult<()> {
     // No ANALYZE: the host never runs it.
     conn.pragma_update(None, "journal_mode", "WAL")?;
     drop(conn);
-    std::fs::write(done_mark(db), DONE_MARK)?;
+    common::write_done_mark(db, DONE_MARK)?;
     eprintln!(
         "generated {CUSTOMERS} customers, {CASES} cases and {FOLLOW_UPS} follow-ups in {:.1?}",
         started.elapsed()
@@ -291,19 +290,12 @@ fn agent(k: u64) -> String {
     format!("agent.{k:02}")
 }
 
-fn done_mark(db: &Path) -> PathBuf {
-    db.with_extension("done")
-}
-
 fn terms_file(db: &Path) -> PathBuf {
     db.with_extension("terms")
 }
 
 fn is_generated(db: &Path) -> bool {
-    db.exists()
-        && terms_file(db).exists()
-        && std::fs::read_to_string(done_mark(db)).is_ok_and(|m| m == DONE_MARK)
-        && std::env::var_os("DOSSIER_BENCH_REGENERATE").is_none()
+    common::has_done_mark(db, DONE_MARK) && terms_file(db).exists()
 }
 
 /// Each vocabulary word found in the index, with the number of index rows
@@ -392,20 +384,8 @@ fn main() -> BenchResult<()> {
     let dir = common::data_dir();
     std::fs::create_dir_all(&dir)?;
     let db = dir.join("search-1m.db");
-    if std::env::var_os("DOSSIER_BENCH_GENERATE_ONLY").is_some() {
-        return generate(&db);
-    }
-    if !is_generated(&db) {
-        eprintln!(
-            "generating {} (once; cached for later runs)...",
-            db.display()
-        );
-        let status = Command::new(std::env::current_exe()?)
-            .env("DOSSIER_BENCH_GENERATE_ONLY", "1")
-            .status()?;
-        if !status.success() {
-            return Err(format!("data generation failed: {status}").into());
-        }
+    if common::generate_once(&db, is_generated, generate)? {
+        return Ok(());
     }
     let terms = read_terms(&db)?;
     let host = Host::open(config_for(&db))?;
