@@ -51,9 +51,12 @@ impl Host {
                     .collect();
             }
         };
-        if messages.len() < 2 {
+        let parse_here = || {
             let parsed = messages.iter().map(|(name, raw)| parse::parse(raw, name));
-            return self.rt.ingest_batch(&ctx, messages.len(), parsed);
+            self.rt.ingest_batch(&ctx, messages.len(), parsed)
+        };
+        if messages.len() < 2 {
+            return parse_here();
         }
         // Parsing (MIME, charsets, HTML sanitizing) runs ahead on a second
         // thread while this one threads and stores. The channel is
@@ -82,10 +85,7 @@ impl Host {
                     results
                 }
                 // No thread to be had: parse here.
-                Err(_) => {
-                    let parsed = messages.iter().map(|(name, raw)| parse::parse(raw, name));
-                    self.rt.ingest_batch(&ctx, messages.len(), parsed)
-                }
+                Err(_) => parse_here(),
             }
         })
     }

@@ -472,19 +472,20 @@ impl Scripts {
         self.loaded.read().clone()
     }
 
-    /// Calls `hook` of `script` with `arg`; a veto comes back as `Ok(Some)`.
+    /// Calls hook `HOOKS[index]` of `script` with `arg`; a veto comes back
+    /// as `Ok(Some)`.
     fn call(
         &self,
         ctx: &Ctx,
         script: &Arc<LoadedScript>,
-        hook: &'static str,
+        index: usize,
         arg: Dynamic,
     ) -> Result<Option<String>> {
+        let hook = HOOKS[index];
         let deadline = (self.limits.timeout_ms > 0)
             .then(|| Instant::now() + Duration::from_millis(self.limits.timeout_ms));
         // Writes this script makes name it (not just "scripts") in their chain.
-        let running = HOOKS.iter().position(|h| *h == hook);
-        let outer = ctx.set_running(running.and_then(|i| script.running.get(i).cloned()));
+        let outer = ctx.set_running(script.running.get(index).cloned());
         let guard = context::enter(
             Frame {
                 script: script.clone(),
@@ -530,7 +531,6 @@ impl Scripts {
     /// Runs every script's hook for `event`, in order.
     fn run(&self, ctx: &Ctx, event: &mut Event) -> Result<Option<(String, String)>> {
         let index = hook_index(event);
-        let hook = HOOKS[index];
         let scripts: Vec<Arc<LoadedScript>> = self
             .snapshot()
             .iter()
@@ -556,40 +556,40 @@ impl Scripts {
                 let (record, veto) = match record {
                     Record::Customer(r) => {
                         let prior = prior(before, is_new, changed);
-                        self.run_record(ctx, &scripts, hook, r, access(is_new), prior)
+                        self.run_record(ctx, &scripts, index, r, access(is_new), prior)
                     }
                     Record::Case(r) => {
                         let prior = prior(before, is_new, changed);
-                        self.run_record(ctx, &scripts, hook, r, access(is_new), prior)
+                        self.run_record(ctx, &scripts, index, r, access(is_new), prior)
                     }
                     Record::FollowUp(r) => {
                         let prior = prior(before, is_new, changed);
-                        self.run_record(ctx, &scripts, hook, r, access(is_new), prior)
+                        self.run_record(ctx, &scripts, index, r, access(is_new), prior)
                     }
                     Record::Task(r) => {
                         let prior = prior(before, is_new, changed);
-                        self.run_record(ctx, &scripts, hook, r, access(is_new), prior)
+                        self.run_record(ctx, &scripts, index, r, access(is_new), prior)
                     }
                 };
                 e.record = record;
                 veto
             }
-            Event::ScreenPop(v) => self.run_map(ctx, &scripts, hook, v),
-            Event::Disposition(v) => self.run_map(ctx, &scripts, hook, v),
-            Event::Notification(v) => self.run_map(ctx, &scripts, hook, v),
-            Event::EmailReceived(v) => self.run_map(ctx, &scripts, hook, v),
-            Event::ChatOffered(v) | Event::ChatEnded(v) => self.run_map(ctx, &scripts, hook, v),
-            Event::TaskReminder(v) => self.run_map(ctx, &scripts, hook, v),
+            Event::ScreenPop(v) => self.run_map(ctx, &scripts, index, v),
+            Event::Disposition(v) => self.run_map(ctx, &scripts, index, v),
+            Event::Notification(v) => self.run_map(ctx, &scripts, index, v),
+            Event::EmailReceived(v) => self.run_map(ctx, &scripts, index, v),
+            Event::ChatOffered(v) | Event::ChatEnded(v) => self.run_map(ctx, &scripts, index, v),
+            Event::TaskReminder(v) => self.run_map(ctx, &scripts, index, v),
         }
     }
 
-    /// Runs a record hook; always hands the record back (changed or not) so
-    /// the event stays whole even on error.
+    /// Runs record hook `HOOKS[index]`; always hands the record back
+    /// (changed or not) so the event stays whole even on error.
     fn run_record<T: ScriptRecord>(
         &self,
         ctx: &Ctx,
         scripts: &[Arc<LoadedScript>],
-        hook: &'static str,
+        index: usize,
         record: T,
         access: Access,
         prior: Prior<T>,
@@ -597,7 +597,7 @@ impl Scripts {
         let handle = Rec::with_prior(record, access, prior);
         let mut outcome = Ok(None);
         for script in scripts {
-            match self.call(ctx, script, hook, Dynamic::from(handle.clone())) {
+            match self.call(ctx, script, index, Dynamic::from(handle.clone())) {
                 Ok(None) => {}
                 Ok(Some(message)) => {
                     outcome = Ok(Some((script.name.clone(), message)));
@@ -612,16 +612,18 @@ impl Scripts {
         (handle.into_inner().into_record(), outcome)
     }
 
-    /// Runs a hook that receives the event as an object map, then reads the
-    /// map back into `value`. The map also carries the deprecated `case` key
-    /// beside each `case_number` (see [`convert::add_deprecated_keys`]).
+    /// Runs hook `HOOKS[index]`, which receives the event as an object map,
+    /// then reads the map back into `value`. The map also carries the
+    /// deprecated `case` key beside each `case_number` (see
+    /// [`convert::add_deprecated_keys`]).
     fn run_map<T: Serialize + DeserializeOwned>(
         &self,
         ctx: &Ctx,
         scripts: &[Arc<LoadedScript>],
-        hook: &'static str,
+        index: usize,
         value: &mut T,
     ) -> Result<Option<(String, String)>> {
+        let hook = HOOKS[index];
         for script in scripts {
             let mut map = rhai::serde::to_dynamic(&*value).map_err(|e| {
                 script.source().error(
@@ -632,7 +634,7 @@ impl Scripts {
             convert::add_deprecated_keys(&mut map);
             let before = map.clone();
             let handle = payload::Payload::root(map, hook.trim_start_matches("on_"));
-            if let Some(message) = self.call(ctx, script, hook, Dynamic::from(handle.clone()))? {
+            if let Some(message) = self.call(ctx, script, index, Dynamic::from(handle.clone()))? {
                 return Ok(Some((script.name.clone(), message)));
             }
             let mut after = handle.into_value();
