@@ -5,10 +5,11 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::error::{Error, Result};
+use dossier_types::{Error, Result};
 
 mod email;
 pub use crate::email::smtp::{Security, SmtpSettings};
+pub use dossier_types::schema::{ChoiceConfig, FieldConfig, FieldsConfig};
 pub use email::{EmailConfig, ReviewConfig, TokenPlace, WorkbinRoute};
 
 /// The whole configuration. Every section has a default, so an empty file is valid.
@@ -170,62 +171,6 @@ impl CaseConfig {
             })
             .unwrap_or("closed")
     }
-}
-
-/// `[fields.*]`: custom field definitions per object, by field name.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct FieldsConfig {
-    /// `[fields.customer.<name>]`.
-    pub customer: BTreeMap<String, FieldConfig>,
-    /// `[fields.case.<name>]`.
-    pub case: BTreeMap<String, FieldConfig>,
-    /// `[fields.follow_up.<name>]`.
-    pub follow_up: BTreeMap<String, FieldConfig>,
-    /// `[fields.task.<name>]`.
-    pub task: BTreeMap<String, FieldConfig>,
-}
-
-/// One choice of a `choice` or `multi_choice` field.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ChoiceConfig {
-    /// Stored key.
-    pub key: String,
-    /// What agents see. Defaults to the key.
-    #[serde(default)]
-    pub label: Option<String>,
-}
-
-/// One custom field as written in the config.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FieldConfig {
-    /// `text`, `integer`, `decimal`, `bool`, `date`, `datetime`, `choice`,
-    /// `multi_choice`, `email`, `phone` or `url`.
-    #[serde(rename = "type")]
-    pub ty: String,
-    /// What agents see. Defaults to the field name.
-    #[serde(default)]
-    pub label: Option<String>,
-    /// A record without a value (and without a default) is refused.
-    #[serde(default)]
-    pub required: bool,
-    /// Value given to new records that do not set the field, in the field's text form.
-    #[serde(default)]
-    pub default: Option<toml::Value>,
-    /// Allowed keys, for `choice` and `multi_choice`.
-    #[serde(default)]
-    pub choices: Vec<ChoiceConfig>,
-    /// Longest allowed text, in characters.
-    #[serde(default)]
-    pub max_length: Option<usize>,
-    /// A regular expression the whole text value must match.
-    #[serde(default)]
-    pub pattern: Option<String>,
-    /// Whether lookups by this field use an index.
-    #[serde(default)]
-    pub indexed: bool,
 }
 
 /// `[dispositions.<channel>]`.
@@ -689,7 +634,7 @@ impl Config {
                 )));
             }
         }
-        if let Err(rule) = crate::contact::normalize_email(&self.reminders.from) {
+        if let Err(rule) = dossier_types::contact::normalize_email(&self.reminders.from) {
             return Err(Error::Config(format!("[reminders] from {rule}")));
         }
         if self.reminders.poll_seconds == 0 {
@@ -775,7 +720,7 @@ mod props {
 
     fn config(default: u32) -> ProptestConfig {
         ProptestConfig {
-            cases: crate::props_cases(default),
+            cases: dossier_types::props_cases(default),
             failure_persistence: None,
             ..ProptestConfig::default()
         }

@@ -43,18 +43,14 @@ mod chat;
 pub mod cli;
 pub mod clock;
 pub mod config;
-mod contact;
 mod email;
-mod error;
 mod events;
 mod host;
 mod interact;
 mod ops;
 mod plugin;
 mod runtime;
-pub mod schema;
 mod script;
-mod store;
 mod time;
 
 pub use chat::{
@@ -64,34 +60,22 @@ pub use chat::{
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
+pub use dossier_store::{CaseFilter, Page, SearchFilter, SearchHit, TaskFilter};
+pub use dossier_types::{Error, Result, schema};
 pub use email::drafts::DraftStart;
 pub use email::signatures::insert_signature_once;
-pub use error::{Error, Result};
 pub use events::{Actor, Ctx, DeliveryState, Handler, OutboxDelivery};
 pub use host::{Host, HostBuilder};
 pub use interact::{Disposed, FiredReminder, Tick};
 pub use ops::{BackupFile, Collected, MANIFEST, Manifest, Progress, Restored, restore, verify};
 pub use runtime::AgentChange;
 pub use script::{DryRun, DryRunOutcome, ReloadReport, Scripts};
-pub use store::{CaseFilter, Page, SearchFilter, SearchHit, TaskFilter};
-
-/// How many cases each property test runs: `PROPTEST_CASES` if set (for
-/// long runs, see RELIABILITY.md), else `default`, bounded for CI.
-#[cfg(test)]
-pub(crate) fn props_cases(default: u32) -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// What the project's own tests and benchmarks reach below the public API.
 /// Not part of it: anything here may change in any release.
 #[doc(hidden)]
 pub mod test_support {
     pub use crate::chat::simulate::{AgentDay, SimulateOptions, Simulation, Spread, simulate};
-    pub use crate::contact::{normalize_email, normalize_phone};
-    pub use crate::email::address::check as check_address;
     pub use crate::email::smtp::{
         Delivery, Failure, InlineImage, OutgoingAttachment, OutgoingEmail, Refusal, Reply,
         Security, SendError, SmtpSettings, Stage, send,
@@ -99,13 +83,15 @@ pub mod test_support {
     pub use crate::events::MAX_ATTEMPTS;
     pub use crate::plugin::{NativePlugin, PluginInfo, file_sha256, inspect, load};
     pub use crate::script::{definitions, hook_table_markdown, reference_markdown};
+    pub use dossier_types::address::check as check_address;
+    pub use dossier_types::contact::{normalize_email, normalize_phone};
 
     use dossier_sdk::Event;
 
     /// A time as the store writes it (fixed-width RFC 3339, microseconds),
     /// for benchmarks that write the same rows as the host.
     pub fn store_time(t: chrono::DateTime<chrono::Utc>) -> String {
-        crate::store::ts(t)
+        dossier_store::ts(t)
     }
 
     /// What the host reads from a raw email: its headers, text and HTML,
@@ -131,7 +117,7 @@ pub mod test_support {
     /// case, `?4` their login): for benchmarks whose raw side must run the
     /// very same reads.
     pub fn pop_by_phone_sql() -> &'static str {
-        crate::store::sqlite::POP_BY_PHONE_SQL.as_str()
+        dossier_store::sqlite::POP_BY_PHONE_SQL.as_str()
     }
 
     /// The connection settings of `host`'s writer: `journal_mode`,
@@ -195,7 +181,7 @@ pub mod test_support {
     /// commits, to index the records the write changed (triggers note them
     /// in `search_dirty`). A raw SQLite writer on a store's file runs them
     /// too, before its `COMMIT`, to leave the search index as the host would.
-    pub const SEARCH_SYNC_SQL: [&str; 4] = crate::store::SEARCH_SYNC_SQL;
+    pub const SEARCH_SYNC_SQL: [&str; 4] = dossier_store::SEARCH_SYNC_SQL;
 
     #[cfg(feature = "cli")]
     pub use crate::cli::transfer::{DEFAULT_BATCH, ImportReport, Reject, import_csv};
@@ -221,7 +207,7 @@ pub mod test_support {
             idle_since: chrono::DateTime<chrono::Utc>,
         ) {
             self.1 += 1;
-            self.0.apply(&crate::store::ChatAgentRow {
+            self.0.apply(&dossier_store::ChatAgentRow {
                 login: login.to_owned(),
                 state: if available {
                     crate::chat::AgentState::Available

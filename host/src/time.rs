@@ -20,7 +20,7 @@ use jiff::civil;
 use jiff::tz::TimeZone;
 use jiff::{Span, Timestamp, Zoned};
 
-use crate::error::{Error, Result};
+use dossier_types::{Error, Result};
 
 /// The earliest time the store keeps: 0001-01-01T00:00:00Z.
 const EARLIEST_MICROS: i64 = -62_135_596_800_000_000;
@@ -337,11 +337,11 @@ mod props {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::store::{parse_ts, ts};
+    use dossier_store::{parse_ts, ts};
 
     fn config() -> ProptestConfig {
         ProptestConfig {
-            cases: crate::props_cases(256),
+            cases: dossier_types::props_cases(256),
             failure_persistence: None,
             ..ProptestConfig::default()
         }

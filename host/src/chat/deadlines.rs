@@ -14,8 +14,8 @@ use chrono::{DateTime, Utc};
 use super::push::{RETENTION_HOURS, feed};
 use super::states::put_on_break;
 use super::{ChatPush, Returned};
-use crate::error::Result;
 use crate::runtime::{Runtime, system};
+use dossier_types::Result;
 
 /// How many deadlines one tick fires at most; the rest wait for the next.
 const PER_TICK: u32 = 1000;

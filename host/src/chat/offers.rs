@@ -25,10 +25,10 @@ use dossier_sdk::{ChatEvent, Event, EventKind, Interaction, Permission, PopTarge
 use super::push::feed;
 use super::states::{note_load, put_on_break};
 use super::{Arrived, Chat, ChatPush, ChatState, Offer, Returned, Routed, capacity};
-use crate::error::{Error, Result};
 use crate::events::{Actor, Ctx, Step};
 use crate::runtime::Runtime;
-use crate::store::to_json;
+use dossier_store::to_json;
+use dossier_types::{Error, Result};
 
 /// How many agents one offer tries when claims fail (the cache was behind).
 const MAX_TRIES: usize = 8;
@@ -430,7 +430,7 @@ impl Runtime {
             if !tx.chat_accept(id, &login, now)? {
                 return Err(Error::Refused(format!(
                     "the offer of chat {id} to {login} expired at {}; it goes to the next agent",
-                    chat.deadline.map(crate::store::ts).unwrap_or_default()
+                    chat.deadline.map(dossier_store::ts).unwrap_or_default()
                 )));
             }
             tx.chat_agent_settle(&login, true)?;

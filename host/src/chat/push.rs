@@ -26,9 +26,9 @@ use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 
 use super::{Chat, ChatPush, Sender};
-use crate::error::Result;
 use crate::runtime::Runtime;
-use crate::store::{FeedRow, Tx, to_json};
+use dossier_store::{FeedRow, Tx, to_json};
+use dossier_types::Result;
 
 /// How many pushes a subscriber's channel holds before the pump waits for it.
 pub(crate) const CHANNEL: usize = 1024;

@@ -32,8 +32,8 @@ use std::collections::{BTreeSet, HashMap};
 use super::AgentState;
 use super::capacity;
 use crate::config::ChatConfig;
-use crate::error::Result;
-use crate::store::{ChatAgentRow, Tx};
+use dossier_store::{ChatAgentRow, Tx};
+use dossier_types::Result;
 
 /// A ready agent's place in a queue: fewest chats, then idle longest,
 /// then login order (the agent's index follows login order).

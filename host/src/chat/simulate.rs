@@ -25,8 +25,8 @@ use serde::Serialize;
 use super::{AgentState, Offer};
 use crate::clock::ManualClock;
 use crate::config::{ChannelDispositions, ChatQueueConfig, Config, DispositionCode};
-use crate::error::{Error, Result};
 use crate::host::Host;
+use dossier_types::{Error, Result};
 
 /// What to simulate.
 #[derive(Debug, Clone, PartialEq, Eq)]

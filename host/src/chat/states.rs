@@ -11,10 +11,10 @@ use dossier_sdk::Permission;
 
 use super::push::feed;
 use super::{AgentState, AgentStatus, ChatPush, Routed, StateChange};
-use crate::error::Result;
 use crate::events::{Actor, Ctx};
 use crate::runtime::Runtime;
-use crate::store::{ChatAgentRow, Tx};
+use dossier_store::{ChatAgentRow, Tx};
+use dossier_types::Result;
 
 /// An agent with no chat row yet: logged out since ever.
 fn status_of(rt: &Runtime, login: &str, row: Option<ChatAgentRow>) -> AgentStatus {

@@ -33,11 +33,11 @@ use super::{
     SavedLog, Sender,
 };
 use crate::config::DispositionCode;
-use crate::error::{Error, Result};
 use crate::events::{Actor, Ctx, Step};
 use crate::interact::{disposition_code, finish_interaction};
 use crate::runtime::Runtime;
-use crate::store::ChatEnd;
+use dossier_store::ChatEnd;
+use dossier_types::{Error, Result};
 
 /// Refuses what may not be sent as a chat message. `sent` is the text as it
 /// would be stored (FAQ answers inserted), `typed` what the agent typed,

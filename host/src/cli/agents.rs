@@ -4,9 +4,9 @@ use clap::Subcommand;
 use dossier_sdk::{Agent, Group, NewAgent, Permission, Role};
 
 use super::Out;
-use crate::error::Result;
 use crate::host::Host;
 use crate::runtime::AgentChange;
+use dossier_types::Result;
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum AgentCmd {

@@ -14,8 +14,8 @@ use crate::chat::simulate::{SimulateOptions, Simulation, simulate};
 use crate::chat::{
     AgentState, AgentStatus, Chat, ChatFilter, ChatState, ChatTick, LogCustomer, LogState, Routed,
 };
-use crate::error::{Error, Result};
 use crate::host::Host;
+use dossier_types::{Error, Result};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum ChatCmd {

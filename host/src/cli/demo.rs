@@ -13,9 +13,9 @@ use super::Out;
 use super::init::TEMPLATE;
 use super::output;
 use crate::config::Config;
-use crate::error::{Error, Result};
 use crate::host::Host;
-use crate::store::SearchFilter;
+use dossier_store::SearchFilter;
+use dossier_types::{Error, Result};
 
 /// The example scripts the demo installs (from `scripts/`).
 const DEMO_SCRIPTS: [(&str, &str); 2] = [
@@ -204,7 +204,7 @@ pub(crate) fn run(args: DemoArgs, out: &Out) -> Result<()> {
         case.owner.as_deref().unwrap_or("-"),
         case.group.as_deref().unwrap_or("-")
     ))?;
-    let (items, total) = host.follow_ups(case.number, crate::store::Page::default())?;
+    let (items, total) = host.follow_ups(case.number, dossier_store::Page::default())?;
     out.say(format!("{total} follow-ups, newest first:"))?;
     for f in &items {
         out.say(output::follow_up(f, &jiff::tz::TimeZone::UTC).trim_end())?;
@@ -474,7 +474,7 @@ pub(crate) fn run(args: DemoArgs, out: &Out) -> Result<()> {
 
     if out.json() {
         let summary = serde_json::json!({
-            "customers": host.list_customers(crate::store::Page::default())?,
+            "customers": host.list_customers(dossier_store::Page::default())?,
             "case": host.case(case.number)?,
             "follow_ups": items,
             "task": task,

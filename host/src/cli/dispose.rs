@@ -5,8 +5,8 @@ use dossier_sdk::{CaseNumber, Channel, Interaction};
 
 use super::Out;
 use super::records::acting_login;
-use crate::error::Result;
 use crate::host::Host;
+use dossier_types::Result;
 
 #[derive(Debug, Args)]
 pub(crate) struct DisposeArgs {

@@ -18,8 +18,8 @@ use super::Out;
 use super::input::Input;
 use super::output::{self, mailbox};
 use crate::email::drafts::DraftStart;
-use crate::error::{Error, Result};
 use crate::host::Host;
+use dossier_types::{Error, Result};
 
 /// `Name <address>` or an address, as lettre reads a mailbox.
 fn parse_mailbox(option: &str, text: &str) -> Result<Mailbox> {

@@ -8,9 +8,9 @@ use dossier_sdk::{FaqChange, FaqEntry, NewFaqEntry, Signature, SignatureOwner};
 
 use super::Out;
 use super::input::Input;
-use crate::error::{Error, Result};
 use crate::events::Actor;
 use crate::host::Host;
+use dossier_types::{Error, Result};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum FaqCmd {

@@ -6,8 +6,8 @@ use clap::Args;
 
 use super::Out;
 use crate::config::Config;
-use crate::error::{Error, Result};
 use crate::host::Host;
+use dossier_types::{Error, Result};
 
 /// The config `init` writes: every section commented, with example custom fields.
 pub(crate) const TEMPLATE: &str = include_str!("dossier.toml");

@@ -34,8 +34,8 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::config::Config;
-use crate::error::{Error, Result};
 use crate::host::Host;
+use dossier_types::{Error, Result};
 
 pub(crate) use output::Out;
 

@@ -8,8 +8,8 @@ use clap::Args;
 use dossier_sdk::{Audience, CaseNumber, Cause, Mailbox, Notification};
 
 use super::Out;
-use crate::error::Result;
 use crate::host::Host;
+use dossier_types::Result;
 
 #[derive(Debug, Args)]
 pub(crate) struct NotifyArgs {

@@ -8,9 +8,9 @@ use clap::Args;
 use super::Out;
 use super::progress::Bar;
 use crate::config::Config;
-use crate::error::{Error, Result};
 use crate::host::Host;
 use crate::ops::{Manifest, Progress};
+use dossier_types::{Error, Result};
 
 #[derive(Debug, Args)]
 pub(crate) struct BackupArgs {

@@ -4,9 +4,9 @@
 use clap::Subcommand;
 
 use super::Out;
-use crate::error::Result;
 use crate::events::{DeliveryState, OutboxDelivery};
 use crate::host::Host;
+use dossier_types::Result;
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum OutboxCmd {

@@ -7,7 +7,7 @@ use dossier_sdk::{Case, Customer, FollowUp, Task};
 use jiff::tz::TimeZone;
 use serde::Serialize;
 
-use crate::error::{Error, Result};
+use dossier_types::{Error, Result};
 
 /// Where and how a command prints its results.
 pub(crate) struct Out {

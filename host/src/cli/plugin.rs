@@ -8,8 +8,8 @@ use dossier_sdk::EventKind;
 
 use super::Out;
 use crate::config::Config;
-use crate::error::{Error, Result};
 use crate::plugin::{self, ConfiguredPlugin, HashStatus, PluginInfo};
+use dossier_types::{Error, Result};
 
 /// `dossier plugin ...`
 #[derive(Debug, Subcommand)]

@@ -6,8 +6,8 @@ use clap::Args;
 use dossier_sdk::{CaseNumber, Channel, Direction, Interaction, PopTarget, ScreenPop};
 
 use super::Out;
-use crate::error::Result;
 use crate::host::Host;
+use dossier_types::Result;
 
 #[derive(Debug, Args)]
 pub(crate) struct PopArgs {

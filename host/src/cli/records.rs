@@ -13,9 +13,9 @@ use std::path::PathBuf;
 use super::Out;
 use super::input::Input;
 use super::output;
-use crate::error::{Error, Result};
 use crate::host::Host;
-use crate::store::{CaseFilter, Page, TaskFilter};
+use dossier_store::{CaseFilter, Page, TaskFilter};
+use dossier_types::{Error, Result};
 
 /// `--page` and `--per-page`.
 #[derive(Debug, Clone, Copy, Args)]

@@ -10,9 +10,9 @@ use jiff::tz::TimeZone;
 use super::Out;
 use super::output::emit;
 use super::records::parse_when;
-use crate::error::{Error, Result};
 use crate::host::Host;
 use crate::interact::{FiredReminder, Tick};
+use dossier_types::{Error, Result};
 
 /// Never wait less than this between passes, so a reminder that another
 /// process is claiming at the same moment cannot make the loop spin.

@@ -8,8 +8,8 @@ use serde_json::json;
 use super::Out;
 use super::output::{emit, to_json};
 use crate::config::Config;
-use crate::error::{Error, Result};
 use crate::script::{DryRun, DryRunOutcome, Scripts, definitions, reference_markdown};
+use dossier_types::{Error, Result};
 
 /// `dossier script ...`.
 #[derive(Debug, Subcommand)]

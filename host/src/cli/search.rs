@@ -3,10 +3,10 @@
 use clap::Args;
 
 use super::Out;
-use crate::error::{Error, Result};
 use crate::events::Actor;
 use crate::host::Host;
-use crate::store::{SearchFilter, SearchHit};
+use dossier_store::{SearchFilter, SearchHit};
+use dossier_types::{Error, Result};
 
 #[derive(Debug, Args)]
 pub(crate) struct SearchArgs {

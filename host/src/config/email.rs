@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use crate::error::{Error, Result};
+use dossier_types::{Error, Result};
 
 /// Where a thread token may sit in an inbound email (and, when the outbound
 /// side lands, where it is written).
@@ -118,7 +118,7 @@ const MAX_BATCH: usize = 10_000;
 impl EmailConfig {
     pub(super) fn check(&self) -> Result<()> {
         for address in &self.addresses {
-            if let Err(rule) = crate::contact::normalize_email(address) {
+            if let Err(rule) = dossier_types::contact::normalize_email(address) {
                 return Err(Error::Config(format!(
                     "[email] addresses: `{address}` {rule}"
                 )));
@@ -139,7 +139,7 @@ impl EmailConfig {
         for entry in &self.blocked {
             let address = entry.strip_prefix('@').map(|d| format!("x@{d}"));
             let check = address.as_deref().unwrap_or(entry);
-            if crate::contact::normalize_email(check).is_err() {
+            if dossier_types::contact::normalize_email(check).is_err() {
                 return Err(Error::Config(format!(
                     "[email] blocked: `{entry}` is neither an address nor `@domain`"
                 )));

@@ -16,10 +16,10 @@ use dossier_sdk::{
 };
 
 use super::ingest::MAX_ATTACHMENT;
-use crate::error::{Error, Result};
 use crate::events::{Actor, Ctx};
 use crate::runtime::Runtime;
-use crate::store::NewWorkbinItem;
+use dossier_store::NewWorkbinItem;
+use dossier_types::{Error, Result};
 
 /// Where a draft starts from.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,9 +6,9 @@
 
 use dossier_sdk::{ExpandMode, FaqChange, FaqEntry, NewFaqEntry, Permission};
 
-use crate::error::{Error, Result};
 use crate::events::Ctx;
 use crate::runtime::Runtime;
+use dossier_types::{Error, Result};
 
 /// The longest shortcut, in characters.
 pub(crate) const MAX_SHORTCUT: usize = 64;

@@ -28,10 +28,10 @@ use dossier_sdk::{
 use super::parse::ParsedEmail;
 use super::thread::{self, Proposal};
 use crate::config::{EmailConfig, WorkbinRoute};
-use crate::error::{Error, Result};
 use crate::events::{Ctx, Step};
 use crate::runtime::Runtime;
-use crate::store::NewWorkbinItem;
+use dossier_store::NewWorkbinItem;
+use dossier_types::{Error, Result};
 
 /// The largest attachment kept, in bytes (20 MB).
 pub(crate) const MAX_ATTACHMENT: usize = 20 * 1024 * 1024;
@@ -54,7 +54,7 @@ struct Ingest<'e> {
 /// `fields` typed by the `[fields.case]` schema, naming the field a value
 /// does not fit.
 fn case_fields(
-    schema: &crate::schema::Schema,
+    schema: &dossier_types::schema::Schema,
     fields: &std::collections::BTreeMap<String, serde_json::Value>,
 ) -> Result<CustomFields> {
     let mut out = CustomFields::new();
@@ -450,7 +450,7 @@ fn new_customer(rt: &Arc<Runtime>, ctx: &Ctx, from: &Mailbox, sender: &str) -> R
         .filter(|n| !n.is_empty())
         .map(str::to_owned)
         .unwrap_or_else(|| sender.split('@').next().unwrap_or(sender).to_owned());
-    let digest = crate::store::blobs::blob_id(sender.as_bytes());
+    let digest = dossier_store::blobs::blob_id(sender.as_bytes());
     let base = format!("EM-{}", digest[..8].to_ascii_uppercase());
     let mut account = base.clone();
     let mut n = 1;

@@ -1,7 +1,6 @@
 //! The email channel: parsing inbound mail (`parse`), threading it onto
 //! cases, the attachment blobs and the agent's workbin.
 
-pub(crate) mod address;
 pub(crate) mod drafts;
 pub(crate) mod faq;
 pub(crate) mod ingest;

@@ -38,7 +38,7 @@ use mail_parser::{
 };
 use sha2::{Digest, Sha256};
 
-use crate::error::{Error, Result};
+use dossier_types::{Error, Result};
 
 /// One inbound message as the host uses it.
 #[derive(Debug, Clone, PartialEq, Eq)]

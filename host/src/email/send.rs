@@ -22,10 +22,10 @@ use dossier_sdk::{Cause, Event, Mailbox, Notification};
 
 use super::smtp::{self, Failure, InlineImage, OutgoingAttachment, OutgoingEmail, SmtpSettings};
 use crate::config::TokenPlace;
-use crate::error::{Error, Result};
 use crate::events::Ctx;
 use crate::runtime::Runtime;
-use crate::store;
+use dossier_store as store;
+use dossier_types::{Error, Result};
 
 /// The outbox handler name of the built-in SMTP deliverer.
 pub(crate) const SMTP_DELIVERY: &str = "smtp";

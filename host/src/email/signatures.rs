@@ -7,9 +7,9 @@
 
 use dossier_sdk::{Permission, Signature, SignatureOwner};
 
-use crate::error::{Error, Result};
 use crate::events::{Actor, Ctx};
 use crate::runtime::Runtime;
+use dossier_types::{Error, Result};
 
 /// The longest signature name, in characters.
 const MAX_NAME: usize = 64;

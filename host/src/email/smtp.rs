@@ -51,7 +51,7 @@ use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use serde::Deserialize;
 
-use crate::error::Error;
+use dossier_types::Error;
 
 pub use message::{InlineImage, OutgoingAttachment, OutgoingEmail};
 

@@ -26,9 +26,9 @@ use regex::Regex;
 
 use super::parse::ParsedEmail;
 use crate::config::{EmailConfig, TokenPlace};
-use crate::error::{Error, Result};
-use crate::schema::Schema;
-use crate::store::{Tx, Viewer};
+use dossier_store::{Tx, Viewer};
+use dossier_types::schema::Schema;
+use dossier_types::{Error, Result};
 
 /// The name the follow-up and the `email_received` event give each rule.
 pub(crate) mod rule {

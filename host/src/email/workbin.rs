@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use dossier_sdk::{FollowUpId, ObjectKind, Permission, WorkbinItem};
 
-use crate::error::{Error, Result};
 use crate::events::{Actor, Ctx};
 use crate::runtime::Runtime;
-use crate::store::NewWorkbinItem;
+use dossier_store::NewWorkbinItem;
+use dossier_types::{Error, Result};
 
 impl Runtime {
     /// The login the context acts as, refusing `system` for `action`.
@@ -123,7 +123,7 @@ impl Runtime {
     /// The bytes of attachment `blob`, when the actor may see a follow-up
     /// that carries it.
     pub(crate) fn attachment(&self, ctx: &Ctx, blob: &str) -> Result<Vec<u8>> {
-        crate::store::blobs::check_id(blob)?;
+        dossier_store::blobs::check_id(blob)?;
         let viewer = self.viewer(ctx)?;
         let cases = self.store().read(|tx| tx.cases_with_blob(blob))?;
         let mut visible = false;

@@ -26,9 +26,9 @@ use dossier_sdk::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
 use crate::runtime::Runtime;
-use crate::store::Page;
+use dossier_store::Page;
+use dossier_types::{Error, Result};
 
 /// Who an operation runs as.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -193,7 +193,7 @@ impl Ctx {
     }
 
     /// The compiled custom field schema.
-    pub(crate) fn schema(&self) -> &crate::schema::Schema {
+    pub(crate) fn schema(&self) -> &dossier_types::schema::Schema {
         self.state.rt.schema()
     }
 

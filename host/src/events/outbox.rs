@@ -12,9 +12,9 @@ use serde::Serialize;
 
 use super::context::{Actor, Ctx};
 use super::pipeline;
-use crate::error::{Error, Result};
 use crate::runtime::Runtime;
-use crate::store::{self, DueDelivery};
+use dossier_store::DueDelivery;
+use dossier_types::{Error, Result};
 
 /// How long a claimed delivery is reserved for the process delivering it.
 const LEASE_SECONDS: i64 = 60;
@@ -116,9 +116,9 @@ impl Runtime {
             SaveOp::Create => "create",
             SaveOp::Update => "update",
         };
-        let json = store::to_json(&event);
-        let chain = store::to_json(&ctx.chain());
-        let actor = store::to_json(ctx.actor());
+        let json = dossier_store::to_json(&event);
+        let chain = dossier_store::to_json(&ctx.chain());
+        let actor = dossier_store::to_json(ctx.actor());
         let now = self.now();
         let (kind, id) = match &event {
             Event::AfterSave(save) => (save.record.kind(), save.record.id()),
@@ -411,7 +411,7 @@ mod tests {
         seen.lock().expect("lock").clear();
         // An entry as step 2 of the migrations leaves one queued earlier.
         let rt = host.runtime();
-        let event = store::to_json(&Event::AfterSave(SaveEvent::new(
+        let event = dossier_store::to_json(&Event::AfterSave(SaveEvent::new(
             SaveOp::Update,
             Record::Customer(ada),
         )));

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use dossier_sdk::{Event, Outcome};
 
 use super::context::{self, Ctx};
-use crate::error::{Error, Result};
 use crate::script::{HOOKS, hook_index};
+use dossier_types::{Error, Result};
 
 /// Something that handles events: the admin's scripts, one native plugin,
 /// or an embedder's in-process handler added with

@@ -26,8 +26,8 @@ use std::sync::Arc;
 use dossier_sdk::{Event, EventKind};
 
 use super::Ctx;
-use crate::error::Result;
 use crate::runtime::Runtime;
+use dossier_types::Result;
 
 /// What a feature plugs into the runner.
 pub(crate) trait Step {

@@ -3,8 +3,8 @@
 use dossier_sdk::{Agent, Group, NewAgent};
 
 use super::Host;
-use crate::error::Result;
 use crate::runtime::AgentChange;
+use dossier_types::Result;
 
 impl Host {
     /// Adds an agent. Needs `manage_agents` (held by admins, and by

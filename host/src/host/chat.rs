@@ -15,8 +15,8 @@ use crate::chat::{
     AgentState, AgentStatus, Arrived, Chat, ChatFilter, ChatMessage, ChatPush, Ended, LogCustomer,
     Returned, Routed, SavedLog, Sender, StateChange,
 };
-use crate::error::{Error, Result};
 use crate::events::Actor;
+use dossier_types::{Error, Result};
 
 impl Host {
     /// A chat arrived: `interaction.queue` names its queue (one of

@@ -8,8 +8,8 @@ use crate::email::drafts::DraftStart;
 
 use super::Host;
 use crate::email::parse;
-use crate::error::Result;
 use crate::events::{Actor, Ctx};
+use dossier_types::Result;
 
 impl Host {
     fn system_ctx(&self) -> Result<Ctx> {

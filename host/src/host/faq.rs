@@ -4,7 +4,7 @@
 use dossier_sdk::{ExpandMode, FaqChange, FaqEntry, NewFaqEntry, Signature, SignatureOwner};
 
 use super::Host;
-use crate::error::Result;
+use dossier_types::Result;
 
 impl Host {
     /// Adds an FAQ entry. Needs `manage_faq` (supervisors and admins by

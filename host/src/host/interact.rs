@@ -6,8 +6,8 @@ use dossier_sdk::{Channel, Interaction, Notification, ScreenPop};
 
 use super::Host;
 use crate::config::{ChannelDispositions, DispositionCode};
-use crate::error::Result;
 use crate::interact::{self, Disposed, FiredReminder, Tick};
+use dossier_types::Result;
 
 impl Host {
     /// Decides what to show the agent for `interaction` (see

@@ -20,12 +20,12 @@ use dossier_sdk::{
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
-use crate::error::Result;
 use crate::events::{Actor, Ctx, Handler, OutboxDelivery, Pipeline};
 use crate::runtime::Runtime;
-use crate::schema::Schema;
-use crate::store::blobs::{BlobStore, FsBlobs, MemBlobs};
-use crate::store::{self, CaseFilter, Page, SearchFilter, SearchHit, TaskFilter};
+use dossier_store::blobs::{BlobStore, FsBlobs, MemBlobs};
+use dossier_store::{CaseFilter, Page, SearchFilter, SearchHit, TaskFilter};
+use dossier_types::Result;
+use dossier_types::schema::Schema;
 
 /// A running Dossier: the store, the schema, the scripts and plugins.
 ///
@@ -74,11 +74,11 @@ impl HostBuilder {
     pub fn open(self) -> Result<Host> {
         let schema = Schema::from_config(&self.config.fields, &self.config.phone.default_region)?;
         let (store, blobs): (_, Box<dyn BlobStore>) = if self.in_memory {
-            (store::in_memory()?, Box::new(MemBlobs::default()))
+            (dossier_store::in_memory()?, Box::new(MemBlobs::default()))
         } else {
             let path = self.config.store_path();
-            let blobs = Box::new(FsBlobs::new(store::blobs::folder_for(&path)));
-            (store::open(&path)?, blobs)
+            let blobs = Box::new(FsBlobs::new(dossier_store::blobs::folder_for(&path)));
+            (dossier_store::open(&path)?, blobs)
         };
         // Most opens find the definitions as the config has them: check on
         // a reader first, so that a read-only command never waits for the

@@ -3,8 +3,8 @@
 use serde_json::Value;
 
 use super::Host;
-use crate::error::Result;
 use crate::script::{DryRun, ReloadReport};
+use dossier_types::Result;
 
 impl Host {
     /// Recompiles every script now. A script that fails to compile keeps

@@ -14,9 +14,9 @@ use dossier_sdk::{
 use serde::Serialize;
 
 use crate::config::{ChannelDispositions, Config, DispositionCode};
-use crate::error::{Error, Result};
 use crate::events::{Ctx, Step};
 use crate::runtime::Runtime;
+use dossier_types::{Error, Result};
 
 /// What [`Host::dispose`](crate::Host::dispose) did.
 #[derive(Debug, Clone, PartialEq, Serialize)]

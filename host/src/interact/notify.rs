@@ -11,10 +11,10 @@ use std::sync::Arc;
 
 use dossier_sdk::{Event, EventKind, Mailbox, Notification};
 
-use crate::contact::normalize_email;
-use crate::error::{Error, Result};
 use crate::events::{Ctx, Step};
 use crate::runtime::Runtime;
+use dossier_types::contact::normalize_email;
+use dossier_types::{Error, Result};
 
 /// The `notification` step: check, let hooks change or veto, check again.
 struct Notify {

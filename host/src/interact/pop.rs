@@ -16,12 +16,12 @@ use dossier_sdk::{
     ScreenPop,
 };
 
-use crate::contact::{normalize_email, normalize_phone};
-use crate::error::{Error, Result};
 use crate::events::{Actor, Ctx, Step};
 use crate::runtime::Runtime;
-use crate::schema::Schema;
-use crate::store::{Tx, Viewer};
+use dossier_store::{Tx, Viewer};
+use dossier_types::contact::{normalize_email, normalize_phone};
+use dossier_types::schema::Schema;
+use dossier_types::{Error, Result};
 
 /// How many open cases a pop lists.
 const MAX_OPEN_CASES: u32 = 20;

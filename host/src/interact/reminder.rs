@@ -23,10 +23,10 @@ use dossier_sdk::{
 };
 use serde::Serialize;
 
-use crate::contact::normalize_email;
-use crate::error::{Error, Result};
 use crate::events::{Actor, Ctx, Step};
 use crate::runtime::Runtime;
+use dossier_types::contact::normalize_email;
+use dossier_types::{Error, Result};
 
 /// One reminder that fired.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -17,8 +17,8 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
-use crate::error::{Error, Result};
 use crate::host::Host;
+use dossier_types::{Error, Result};
 
 /// What a collection did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

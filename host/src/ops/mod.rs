@@ -17,11 +17,11 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::config::Config;
-use crate::error::{Error, Result};
 use crate::events::Actor;
 use crate::host::Host;
-use crate::store::blobs::{BlobStore, FsBlobs, blob_id, check_id, folder_for};
-use crate::store::{self, BackupProgress};
+use dossier_store::BackupProgress;
+use dossier_store::blobs::{BlobStore, FsBlobs, blob_id, check_id, folder_for};
+use dossier_types::{Error, Result};
 
 mod gc;
 
@@ -200,7 +200,7 @@ pub fn restore(
 ) -> Result<Restored> {
     let manifest = verify(dir, progress)?;
     let target = config.store_path();
-    let lock = store::lock_for_restore(&target)?;
+    let lock = dossier_store::lock_for_restore(&target)?;
     // The blobs first: a store whose rows are restored never lacks the
     // bytes they reference. Blobs already there are the same content
     // (their name is their hash) and are kept; extra ones are left to gc.
@@ -280,7 +280,7 @@ pub fn verify(dir: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Manifest
             manifest.format_version
         )));
     }
-    let supported = store::supported_schema_version();
+    let supported = dossier_store::supported_schema_version();
     if manifest.schema_version > supported {
         return Err(Error::SchemaTooNew {
             found: manifest.schema_version,
@@ -317,7 +317,7 @@ pub fn verify(dir: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Manifest
             total,
         });
     }
-    let found = store::file_schema_version(&dir.join(DB_FILE), dir)?;
+    let found = dossier_store::file_schema_version(&dir.join(DB_FILE), dir)?;
     if found != manifest.schema_version {
         return Err(not_a_backup(format!(
             "{DB_FILE} has schema version {found}, the manifest says {}",

@@ -17,8 +17,8 @@ use dossier_sdk::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::error::{Error, Result};
 use crate::events::{Ctx, context};
+use dossier_types::{Error, Result};
 
 /// What the callbacks of one plugin instance know: its name, for the log.
 pub(crate) struct Context {
@@ -196,14 +196,14 @@ unsafe extern "C" fn cases(
 }
 
 /// The store page of a plugin's query, refusing what the scripts refuse.
-fn page(number: u32, per_page: u32) -> Result<crate::store::Page> {
+fn page(number: u32, per_page: u32) -> Result<dossier_store::Page> {
     if number == 0 || !(1..=crate::script::MAX_PER_PAGE).contains(&per_page) {
         return Err(Error::Refused(format!(
             "a page is numbered from 1 and holds 1 to {} rows, not page {number} of {per_page}",
             crate::script::MAX_PER_PAGE
         )));
     }
-    Ok(crate::store::Page::number(number, per_page))
+    Ok(dossier_store::Page::number(number, per_page))
 }
 
 unsafe extern "C" fn log(context: *const c_void, level: u32, message: *const u8, len: usize) {

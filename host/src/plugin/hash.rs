@@ -4,7 +4,7 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use crate::error::{Error, Result};
+use dossier_types::{Error, Result};
 
 /// The lower-case hex SHA-256 of the file at `path`.
 pub fn file_sha256(path: &Path) -> Result<String> {

@@ -9,7 +9,7 @@ use dossier_sdk::abi::{
     check_sdk_version, status,
 };
 
-use crate::error::{Error, Result};
+use dossier_types::{Error, Result};
 
 /// A loaded plugin library whose handshake passed.
 ///

@@ -34,7 +34,7 @@ use dossier_sdk::abi::LogLevel;
 use serde::Serialize;
 
 use crate::config::{Config, PluginConfig};
-use crate::error::{Error, Result};
+use dossier_types::{Error, Result};
 pub(crate) use hash::hex;
 pub use hash::{HashStatus, file_sha256};
 use library::{PluginLibrary, refuse};

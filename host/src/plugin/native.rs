@@ -13,8 +13,8 @@ use parking_lot::ReentrantMutex;
 
 use super::callbacks::{self, Context};
 use super::library::PluginLibrary;
-use crate::error::{Error, Result};
 use crate::events::{Ctx, Handler};
+use dossier_types::{Error, Result};
 
 /// A created plugin instance.
 ///

@@ -11,9 +11,9 @@ use std::sync::Arc;
 use dossier_sdk::{Agent, CaseNumber, Group, NewAgent, Permission, Role};
 
 use super::Runtime;
-use crate::contact::normalize_email;
-use crate::error::{Error, Result};
 use crate::events::{Actor, Ctx};
+use dossier_types::contact::normalize_email;
+use dossier_types::{Error, Result};
 
 /// What an admin may change on an agent; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -304,9 +304,9 @@ impl Runtime {
 
 impl Runtime {
     /// Which private cases the context's actor may see.
-    pub(crate) fn viewer(&self, ctx: &Ctx) -> Result<crate::store::Viewer> {
+    pub(crate) fn viewer(&self, ctx: &Ctx) -> Result<dossier_store::Viewer> {
         match ctx.actor() {
-            Actor::System => Ok(crate::store::Viewer::All),
+            Actor::System => Ok(dossier_store::Viewer::All),
             Actor::Agent(_) => self.store().read(|tx| viewer_in(tx, ctx)),
         }
     }
@@ -317,14 +317,14 @@ impl Runtime {
     pub(crate) fn require_visible(
         &self,
         ctx: &Ctx,
-        viewer: &crate::store::Viewer,
+        viewer: &dossier_store::Viewer,
         number: CaseNumber,
     ) -> Result<()> {
         if self.store().read(|tx| tx.case_visible(number, viewer))? {
             return Ok(());
         }
         Err(match ctx.actor() {
-            Actor::Agent(login) if *viewer != crate::store::Viewer::All => Error::Hidden {
+            Actor::Agent(login) if *viewer != dossier_store::Viewer::All => Error::Hidden {
                 what: format!("case {number}"),
                 login: login.clone(),
             },
@@ -335,15 +335,15 @@ impl Runtime {
 
 /// [`Runtime::viewer`] inside a read already open, so that an agent's pop or
 /// list reads the agent and the records in one transaction.
-pub(crate) fn viewer_in(tx: &dyn crate::store::Tx, ctx: &Ctx) -> Result<crate::store::Viewer> {
+pub(crate) fn viewer_in(tx: &dyn dossier_store::Tx, ctx: &Ctx) -> Result<dossier_store::Viewer> {
     match ctx.actor() {
-        Actor::System => Ok(crate::store::Viewer::All),
+        Actor::System => Ok(dossier_store::Viewer::All),
         Actor::Agent(login) => match tx.agent_holds(login, Permission::SeeAllPrivate)? {
             None => Err(Error::UnknownAgent {
                 login: login.clone(),
             }),
-            Some(true) => Ok(crate::store::Viewer::All),
-            Some(false) => Ok(crate::store::Viewer::Agent(login.clone())),
+            Some(true) => Ok(dossier_store::Viewer::All),
+            Some(false) => Ok(dossier_store::Viewer::Agent(login.clone())),
         },
     }
 }

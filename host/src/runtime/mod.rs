@@ -21,12 +21,12 @@ use chrono::{DateTime, SubsecRound, Utc};
 
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::error::Result;
 use crate::events::{Ctx, Pipeline};
-use crate::schema::Schema;
 use crate::script::Scripts;
-use crate::store::blobs::BlobStore;
-use crate::store::{Store, Tx};
+use dossier_store::blobs::BlobStore;
+use dossier_store::{Store, Tx};
+use dossier_types::Result;
+use dossier_types::schema::Schema;
 
 /// Everything a host is made of; the facade holds it in an `Arc`.
 pub(crate) struct Runtime {
@@ -123,7 +123,7 @@ impl Runtime {
     }
 
     /// Like [`Runtime::read`], without a snapshot: each statement sees the
-    /// latest commit (see [`Store::read_each_with`](crate::store::Store::read_each_with)).
+    /// latest commit (see [`Store::read_each_with`](dossier_store::Store::read_each_with)).
     pub(crate) fn read_each<T>(&self, f: impl FnOnce(&dyn Tx, &Schema) -> Result<T>) -> Result<T> {
         self.store.read_each(|tx| f(tx, &self.schema))
     }

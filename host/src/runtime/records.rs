@@ -21,11 +21,11 @@ use dossier_sdk::{
 };
 
 use super::Runtime;
-use crate::contact::{normalize_email, normalize_phone};
-use crate::error::{Error, Result};
 use crate::events::{Actor, Ctx, Step};
-use crate::schema::Schema;
-use crate::store::{self, CaseFilter, Page, TaskFilter, Tx, Viewer};
+use dossier_store::{CaseFilter, Page, TaskFilter, Tx, Viewer};
+use dossier_types::contact::{normalize_email, normalize_phone};
+use dossier_types::schema::Schema;
+use dossier_types::{Error, Result};
 
 /// Builds the record to save inside the write transaction; for an update,
 /// also returns the record as stored before.
@@ -294,7 +294,7 @@ impl Runtime {
 
     /// The store criteria for `query`: phone and email normalized, an
     /// indexed custom field's value parsed by its type.
-    fn customer_criteria(&self, query: &CustomerQuery) -> Result<Vec<store::Criterion>> {
+    fn customer_criteria(&self, query: &CustomerQuery) -> Result<Vec<dossier_store::Criterion>> {
         let phone = query
             .phone
             .as_deref()
@@ -325,11 +325,11 @@ impl Runtime {
             None => None,
         };
         let mut criteria = Vec::new();
-        criteria.extend(phone.map(store::Criterion::Phone));
-        criteria.extend(email.map(store::Criterion::Email));
-        criteria.extend(query.account.clone().map(store::Criterion::Account));
-        criteria.extend(field.map(|(name, value)| store::Criterion::Field(name, value)));
-        criteria.extend(query.name.clone().map(store::Criterion::Name));
+        criteria.extend(phone.map(dossier_store::Criterion::Phone));
+        criteria.extend(email.map(dossier_store::Criterion::Email));
+        criteria.extend(query.account.clone().map(dossier_store::Criterion::Account));
+        criteria.extend(field.map(|(name, value)| dossier_store::Criterion::Field(name, value)));
+        criteria.extend(query.name.clone().map(dossier_store::Criterion::Name));
         if criteria.is_empty() {
             return Err(Error::Refused(
                 "a customer search needs at least one of phone, email, account, name or field"
@@ -594,9 +594,9 @@ impl Runtime {
         &self,
         ctx: &Ctx,
         query: &str,
-        filter: &store::SearchFilter,
+        filter: &dossier_store::SearchFilter,
         limit: u32,
-    ) -> Result<Vec<store::SearchHit>> {
+    ) -> Result<Vec<dossier_store::SearchHit>> {
         let terms: Vec<String> = query.split_whitespace().map(str::to_owned).collect();
         if terms.is_empty() {
             return Err(Error::Refused(

@@ -5,9 +5,9 @@ use chrono::SubsecRound;
 use dossier_sdk::{Record, SaveOp};
 
 use super::Runtime;
-use crate::contact::{normalize_email, normalize_phone};
-use crate::error::{Error, Result};
-use crate::store::Tx;
+use dossier_store::Tx;
+use dossier_types::contact::{normalize_email, normalize_phone};
+use dossier_types::{Error, Result};
 
 impl Runtime {
     /// Built-in checks and normalization of a record about to be written.

@@ -18,7 +18,7 @@ use dossier_sdk::ObjectKind;
 use rhai::{ASTNode, Engine, Expr, Position};
 
 use super::HOOKS;
-use crate::schema::Schema;
+use dossier_types::schema::Schema;
 
 /// One problem found, at a position of the script.
 #[derive(Debug, Clone, PartialEq, Eq)]

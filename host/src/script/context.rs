@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use dossier_sdk::Record;
 
-use crate::error::Error;
+use dossier_types::Error;
 
 use super::LoadedScript;
 

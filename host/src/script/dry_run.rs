@@ -11,10 +11,10 @@ use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
 use super::{HOOKS, context};
-use crate::error::{Error, Result};
 use crate::events::{Handler, context as event_context};
 use crate::runtime::{Runtime, system};
-use crate::store::ts;
+use dossier_store::ts;
+use dossier_types::{Error, Result};
 
 /// The refusal that makes the dry-run transaction roll back.
 const ROLLBACK: &str = "dry run: rolled back";

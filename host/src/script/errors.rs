@@ -5,7 +5,7 @@ use rhai::{EvalAltResult, ParseError, Position};
 
 use super::api::{TIMEOUT_MARK, VETO_MARK};
 use crate::config::ScriptLimits;
-use crate::error::Error;
+use dossier_types::Error;
 
 /// A script's name and text, for messages.
 pub(crate) struct Source<'a> {

@@ -15,7 +15,7 @@ use super::api::reg;
 use super::convert::type_name;
 use super::records::{Rec, RhaiResult, doc_lines, host, host_read, read_only, script_error};
 use crate::events::Ctx;
-use crate::store::Page;
+use dossier_store::Page;
 
 /// Rows per page when a script does not say.
 const DEFAULT_PER_PAGE: u32 = 50;

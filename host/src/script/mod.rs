@@ -41,8 +41,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::config::{Config, ScriptLimits};
-use crate::error::{Error, Result};
 use crate::events::{Ctx, Handler};
+use dossier_types::{Error, Result};
 
 use context::Frame;
 use errors::Source;
@@ -247,8 +247,10 @@ impl Scripts {
     /// error with its position: `dossier script check`.
     pub fn check(config: &Config) -> Result<CheckReport> {
         let scripts = Scripts::unloaded(config);
-        let schema =
-            crate::schema::Schema::from_config(&config.fields, &config.phone.default_region)?;
+        let schema = dossier_types::schema::Schema::from_config(
+            &config.fields,
+            &config.phone.default_region,
+        )?;
         let known = check::Known::from_engine(&scripts.engine);
         let mut report = CheckReport::default();
         for (path, name) in scripts.paths()? {

@@ -735,7 +735,7 @@ fn check_outcome(result: &Result<ParsedEmail>) -> std::result::Result<(), TestCa
 
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: crate::props_cases(256),
+        cases: dossier_types::props_cases(256),
         failure_persistence: None,
         ..ProptestConfig::default()
     })]

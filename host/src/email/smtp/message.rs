@@ -8,8 +8,8 @@ use dossier_sdk::model::Mailbox;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Attachment, Mailbox as LettreMailbox, MultiPart, SinglePart};
 
-use crate::email::address;
-use crate::error::Error;
+use dossier_types::Error;
+use dossier_types::address;
 
 /// Headers the builder writes itself, which [`OutgoingEmail::headers`] may
 /// not set (lower case).

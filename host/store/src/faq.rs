@@ -4,10 +4,10 @@
 
 use dossier_sdk::{FaqEntry, Signature, SignatureOwner};
 
-use crate::error::Result;
+use dossier_types::Result;
 
 /// The FAQ base's and the signatures' tables.
-pub(crate) trait FaqTx {
+pub trait FaqTx {
     /// Adds `entry`; `false` when its shortcut is taken (ignoring case).
     fn insert_faq(&self, entry: &FaqEntry) -> Result<bool>;
 

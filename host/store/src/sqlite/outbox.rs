@@ -1,12 +1,13 @@
 //! The outbox: after-save events recorded in the write's transaction, and
 //! one delivery per (event, handler), each retried on its own.
 
+use super::db;
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::SqliteTx;
-use crate::error::Result;
-use crate::store::{DeliveryRow, DueDelivery, EntryRow, OutboxTx, parse_ts, ts};
+use crate::{DeliveryRow, DueDelivery, EntryRow, OutboxTx, parse_ts, ts};
+use dossier_types::Result;
 
 fn delivery_row(r: &Row<'_>) -> rusqlite::Result<[rusqlite::types::Value; 12]> {
     Ok([
@@ -55,9 +56,10 @@ fn decode_delivery(v: [rusqlite::types::Value; 12]) -> Result<DeliveryRow> {
 impl OutboxTx for SqliteTx<'_> {
     fn outbox_next_id(&self) -> Result<i64> {
         let conn = self.conn;
-        Ok(conn
-            .prepare_cached("SELECT coalesce(max(id), 0) + 1 FROM outbox")?
-            .query_row([], |r| r.get(0))?)
+        conn.prepare_cached("SELECT coalesce(max(id), 0) + 1 FROM outbox")
+            .map_err(db)?
+            .query_row([], |r| r.get(0))
+            .map_err(db)
     }
 
     fn outbox_enqueue(
@@ -75,24 +77,28 @@ impl OutboxTx for SqliteTx<'_> {
         conn.prepare_cached(
             "INSERT INTO outbox (id, idempotency_key, event, depth, chain, actor, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )?
-        .execute(params![id, key, event, depth, chain, actor, ts(now)])?;
+        )
+        .map_err(db)?
+        .execute(params![id, key, event, depth, chain, actor, ts(now)])
+        .map_err(db)?;
         let mut insert = conn.prepare_cached(
             "INSERT INTO outbox_deliveries (entry_id, handler, next_attempt_at) VALUES (?1, ?2, ?3)",
-        )?;
+        ).map_err(db)?;
         for handler in handlers {
-            insert.execute(params![id, handler, ts(now)])?;
+            insert.execute(params![id, handler, ts(now)]).map_err(db)?;
         }
         Ok(())
     }
 
     fn outbox_due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<DueDelivery>> {
         let conn = self.conn;
-        let mut stmt = conn.prepare_cached(
-            "SELECT id, entry_id, handler, attempts FROM outbox_deliveries
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT id, entry_id, handler, attempts FROM outbox_deliveries
              WHERE delivered_at IS NULL AND dead_at IS NULL AND next_attempt_at <= ?1
              ORDER BY id LIMIT ?2",
-        )?;
+            )
+            .map_err(db)?;
         let rows = stmt
             .query_map(params![ts(now), limit], |r| {
                 Ok(DueDelivery {
@@ -101,8 +107,10 @@ impl OutboxTx for SqliteTx<'_> {
                     handler: r.get(2)?,
                     attempts: r.get(3)?,
                 })
-            })?
-            .collect::<rusqlite::Result<_>>()?;
+            })
+            .map_err(db)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(db)?;
         Ok(rows)
     }
 
@@ -117,8 +125,8 @@ impl OutboxTx for SqliteTx<'_> {
             .prepare_cached(
                 "UPDATE outbox_deliveries SET next_attempt_at = ?3
                  WHERE id = ?1 AND delivered_at IS NULL AND dead_at IS NULL AND next_attempt_at <= ?2",
-            )?
-            .execute(params![id, ts(now), ts(lease_until)])?;
+            ).map_err(db)?
+            .execute(params![id, ts(now), ts(lease_until)]).map_err(db)?;
         Ok(n == 1)
     }
 
@@ -132,39 +140,46 @@ impl OutboxTx for SqliteTx<'_> {
         let conn = self.conn;
         let mut insert = conn.prepare_cached(
             "INSERT OR IGNORE INTO outbox_deliveries (entry_id, handler, next_attempt_at) VALUES (?1, ?2, ?3)",
-        )?;
+        ).map_err(db)?;
         for handler in handlers {
-            insert.execute(params![entry, handler, ts(now)])?;
+            insert
+                .execute(params![entry, handler, ts(now)])
+                .map_err(db)?;
         }
-        conn.prepare_cached("DELETE FROM outbox_deliveries WHERE id = ?1")?
-            .execute(params![id])?;
+        conn.prepare_cached("DELETE FROM outbox_deliveries WHERE id = ?1")
+            .map_err(db)?
+            .execute(params![id])
+            .map_err(db)?;
         Ok(())
     }
 
     fn outbox_entry(&self, entry: i64) -> Result<Option<EntryRow>> {
         let conn = self.conn;
-        Ok(conn
-            .prepare_cached(
-                "SELECT idempotency_key, event, depth, chain, actor FROM outbox WHERE id = ?1",
-            )?
-            .query_row(params![entry], |r| {
-                Ok(EntryRow {
-                    key: r.get(0)?,
-                    event: r.get(1)?,
-                    depth: r.get(2)?,
-                    chain: r.get(3)?,
-                    actor: r.get(4)?,
-                })
+        conn.prepare_cached(
+            "SELECT idempotency_key, event, depth, chain, actor FROM outbox WHERE id = ?1",
+        )
+        .map_err(db)?
+        .query_row(params![entry], |r| {
+            Ok(EntryRow {
+                key: r.get(0)?,
+                event: r.get(1)?,
+                depth: r.get(2)?,
+                chain: r.get(3)?,
+                actor: r.get(4)?,
             })
-            .optional()?)
+        })
+        .optional()
+        .map_err(db)
     }
 
     fn outbox_mark_delivered(&self, id: i64, now: DateTime<Utc>) -> Result<()> {
         let conn = self.conn;
         conn.prepare_cached(
             "UPDATE outbox_deliveries SET delivered_at = ?2, attempts = attempts + 1 WHERE id = ?1",
-        )?
-        .execute(params![id, ts(now)])?;
+        )
+        .map_err(db)?
+        .execute(params![id, ts(now)])
+        .map_err(db)?;
         Ok(())
     }
 
@@ -173,8 +188,8 @@ impl OutboxTx for SqliteTx<'_> {
         conn.prepare_cached(
             "UPDATE outbox_deliveries SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3
              WHERE id = ?1",
-        )?
-        .execute(params![id, error, ts(retry_at)])?;
+        ).map_err(db)?
+        .execute(params![id, error, ts(retry_at)]).map_err(db)?;
         Ok(())
     }
 
@@ -183,8 +198,10 @@ impl OutboxTx for SqliteTx<'_> {
         conn.prepare_cached(
             "UPDATE outbox_deliveries SET attempts = attempts + 1, last_error = ?2, dead_at = ?3
              WHERE id = ?1",
-        )?
-        .execute(params![id, error, ts(now)])?;
+        )
+        .map_err(db)?
+        .execute(params![id, error, ts(now)])
+        .map_err(db)?;
         Ok(())
     }
 
@@ -195,10 +212,12 @@ impl OutboxTx for SqliteTx<'_> {
                     d.next_attempt_at, d.delivered_at, d.dead_at, d.last_error, o.created_at
              FROM outbox_deliveries d JOIN outbox o ON o.id = d.entry_id
              WHERE d.delivered_at IS NULL ORDER BY d.id LIMIT ?1",
-        )?;
+        ).map_err(db)?;
         let raw: Vec<_> = stmt
-            .query_map(params![limit], delivery_row)?
-            .collect::<rusqlite::Result<_>>()?;
+            .query_map(params![limit], delivery_row)
+            .map_err(db)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(db)?;
         raw.into_iter().map(decode_delivery).collect()
     }
 
@@ -209,14 +228,18 @@ impl OutboxTx for SqliteTx<'_> {
                 .prepare_cached(
                     "UPDATE outbox_deliveries SET dead_at = NULL, next_attempt_at = ?2
                      WHERE id = ?1 AND delivered_at IS NULL",
-                )?
-                .execute(params![id, ts(now)])?,
+                )
+                .map_err(db)?
+                .execute(params![id, ts(now)])
+                .map_err(db)?,
             None => conn
                 .prepare_cached(
                     "UPDATE outbox_deliveries SET dead_at = NULL, next_attempt_at = ?1
                      WHERE delivered_at IS NULL AND (attempts > 0 OR dead_at IS NOT NULL)",
-                )?
-                .execute(params![ts(now)])?,
+                )
+                .map_err(db)?
+                .execute(params![ts(now)])
+                .map_err(db)?,
         };
         Ok(n)
     }

@@ -1,12 +1,13 @@
 //! Customers and their phone and email tables.
 
+use super::db;
 use dossier_sdk::{Address, Customer, CustomerId, Email, ObjectKind, Phone};
 use rusqlite::{Connection, Row, params};
 
 use super::SqliteTx;
-use crate::error::{Error, Result};
-use crate::schema::Schema;
-use crate::store::{Criterion, CustomerTx, Page, from_json, parse_ts, to_json, ts};
+use crate::{Criterion, CustomerTx, Page, from_json, parse_ts, to_json, ts};
+use dossier_types::schema::Schema;
+use dossier_types::{Error, Result};
 
 fn map_unique(e: rusqlite::Error, account: &str) -> Error {
     match &e {
@@ -18,22 +19,26 @@ fn map_unique(e: rusqlite::Error, account: &str) -> Error {
                 key: format!("account {account}"),
             }
         }
-        _ => Error::from(e),
+        _ => db(e),
     }
 }
 
 fn write_contacts(conn: &Connection, c: &Customer) -> Result<()> {
     let mut phone = conn.prepare_cached(
         "INSERT INTO customer_phones (customer_id, position, label, number) VALUES (?1, ?2, ?3, ?4)",
-    )?;
+    ).map_err(db)?;
     for (i, p) in c.phones.iter().enumerate() {
-        phone.execute(params![c.id.0, i as i64, p.label, p.number])?;
+        phone
+            .execute(params![c.id.0, i as i64, p.label, p.number])
+            .map_err(db)?;
     }
     let mut email = conn.prepare_cached(
         "INSERT INTO customer_emails (customer_id, position, label, address) VALUES (?1, ?2, ?3, ?4)",
-    )?;
+    ).map_err(db)?;
     for (i, e) in c.emails.iter().enumerate() {
-        email.execute(params![c.id.0, i as i64, e.label, e.address])?;
+        email
+            .execute(params![c.id.0, i as i64, e.label, e.address])
+            .map_err(db)?;
     }
     Ok(())
 }
@@ -47,18 +52,18 @@ const CUSTOMER_COLUMNS: &str = "id, account, name, address, custom, created_at, 
         (SELECT label, address FROM customer_emails WHERE customer_id = customers.id ORDER BY position))";
 
 fn customer_from_row(schema: &Schema, row: &Row<'_>) -> Result<Customer> {
-    let address: String = row.get(3)?;
-    let custom: String = row.get(4)?;
-    let created: String = row.get(5)?;
-    let updated: String = row.get(6)?;
-    let phones: String = row.get(7)?;
-    let emails: String = row.get(8)?;
+    let address: String = row.get(3).map_err(db)?;
+    let custom: String = row.get(4).map_err(db)?;
+    let created: String = row.get(5).map_err(db)?;
+    let updated: String = row.get(6).map_err(db)?;
+    let phones: String = row.get(7).map_err(db)?;
+    let emails: String = row.get(8).map_err(db)?;
     let phones: Vec<(String, String)> = from_json("customer phones", &phones)?;
     let emails: Vec<(String, String)> = from_json("customer emails", &emails)?;
     Ok(Customer {
-        id: CustomerId(row.get(0)?),
-        account: row.get(1)?,
-        name: row.get(2)?,
+        id: CustomerId(row.get(0).map_err(db)?),
+        account: row.get(1).map_err(db)?,
+        name: row.get(2).map_err(db)?,
         address: from_json::<Address>("customer address", &address)?,
         phones: phones
             .into_iter()
@@ -80,10 +85,10 @@ fn query_customers(
     sql: &str,
     params: impl rusqlite::Params,
 ) -> Result<Vec<Customer>> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let mut rows = stmt.query(params)?;
+    let mut stmt = conn.prepare_cached(sql).map_err(db)?;
+    let mut rows = stmt.query(params).map_err(db)?;
     let mut out = Vec::new();
-    while let Some(row) = rows.next()? {
+    while let Some(row) = rows.next().map_err(db)? {
         out.push(customer_from_row(schema, row)?);
     }
     Ok(out)
@@ -141,8 +146,10 @@ impl CustomerTx for SqliteTx<'_> {
     fn next_customer_id(&self) -> Result<CustomerId> {
         let conn = self.conn;
         let id: i64 = conn
-            .prepare_cached("SELECT coalesce(max(id), 0) + 1 FROM customers")?
-            .query_row([], |r| r.get(0))?;
+            .prepare_cached("SELECT coalesce(max(id), 0) + 1 FROM customers")
+            .map_err(db)?
+            .query_row([], |r| r.get(0))
+            .map_err(db)?;
         Ok(CustomerId(id))
     }
 
@@ -151,7 +158,8 @@ impl CustomerTx for SqliteTx<'_> {
         conn.prepare_cached(
             "INSERT INTO customers (id, account, name, address, custom, created_at, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )?
+        )
+        .map_err(db)?
         .execute(params![
             c.id.0,
             c.account,
@@ -171,7 +179,7 @@ impl CustomerTx for SqliteTx<'_> {
             .prepare_cached(
                 "UPDATE customers SET account = ?2, name = ?3, address = ?4, custom = ?5, updated_at = ?6
                  WHERE id = ?1",
-            )?
+            ).map_err(db)?
             .execute(params![
                 c.id.0,
                 c.account,
@@ -184,10 +192,14 @@ impl CustomerTx for SqliteTx<'_> {
         if n == 0 {
             return Err(Error::not_found(ObjectKind::Customer, format!("#{}", c.id)));
         }
-        conn.prepare_cached("DELETE FROM customer_phones WHERE customer_id = ?1")?
-            .execute([c.id.0])?;
-        conn.prepare_cached("DELETE FROM customer_emails WHERE customer_id = ?1")?
-            .execute([c.id.0])?;
+        conn.prepare_cached("DELETE FROM customer_phones WHERE customer_id = ?1")
+            .map_err(db)?
+            .execute([c.id.0])
+            .map_err(db)?;
+        conn.prepare_cached("DELETE FROM customer_emails WHERE customer_id = ?1")
+            .map_err(db)?
+            .execute([c.id.0])
+            .map_err(db)?;
         write_contacts(conn, c)
     }
 
@@ -227,12 +239,16 @@ impl CustomerTx for SqliteTx<'_> {
         let Some((sql, values)) = find_customers_sql(criteria) else {
             return Ok(String::new());
         };
-        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+        let mut stmt = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .map_err(db)?;
         let rows: Vec<String> = stmt
             .query_map(rusqlite::params_from_iter(values), |r| {
                 r.get::<_, String>(3)
-            })?
-            .collect::<rusqlite::Result<_>>()?;
+            })
+            .map_err(db)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(db)?;
         Ok(rows.join("; "))
     }
 

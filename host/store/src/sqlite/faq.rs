@@ -2,32 +2,33 @@
 //! `faq_index` the triggers of its migration keep in step) and the
 //! signatures.
 
+use super::db;
 use dossier_sdk::{FaqEntry, Signature, SignatureOwner};
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::SqliteTx;
 use super::search::match_expression;
-use crate::error::{Error, Result};
-use crate::store::{FaqTx, parse_ts, ts};
+use crate::{FaqTx, parse_ts, ts};
+use dossier_types::{Error, Result};
 
 const FAQ_COLUMNS: &str = "shortcut, title, body, link, created_at, updated_at";
 
 fn faq_from_row(row: &Row<'_>) -> Result<FaqEntry> {
     Ok(FaqEntry {
-        shortcut: row.get(0)?,
-        title: row.get(1)?,
-        body: row.get(2)?,
-        link: row.get(3)?,
-        created_at: parse_ts(&row.get::<_, String>(4)?)?,
-        updated_at: parse_ts(&row.get::<_, String>(5)?)?,
+        shortcut: row.get(0).map_err(db)?,
+        title: row.get(1).map_err(db)?,
+        body: row.get(2).map_err(db)?,
+        link: row.get(3).map_err(db)?,
+        created_at: parse_ts(&row.get::<_, String>(4).map_err(db)?)?,
+        updated_at: parse_ts(&row.get::<_, String>(5).map_err(db)?)?,
     })
 }
 
 const SIGNATURE_COLUMNS: &str = "owner_kind, owner, name, text, html, is_default, created_at";
 
 fn signature_from_row(row: &Row<'_>) -> Result<Signature> {
-    let kind: String = row.get(0)?;
-    let name: String = row.get(1)?;
+    let kind: String = row.get(0).map_err(db)?;
+    let name: String = row.get(1).map_err(db)?;
     let owner = match kind.as_str() {
         "agent" => SignatureOwner::Agent(name),
         "group" => SignatureOwner::Group(name),
@@ -39,30 +40,30 @@ fn signature_from_row(row: &Row<'_>) -> Result<Signature> {
     };
     Ok(Signature {
         owner,
-        name: row.get(2)?,
-        text: row.get(3)?,
-        html: row.get(4)?,
-        is_default: row.get(5)?,
-        created_at: parse_ts(&row.get::<_, String>(6)?)?,
+        name: row.get(2).map_err(db)?,
+        text: row.get(3).map_err(db)?,
+        html: row.get(4).map_err(db)?,
+        is_default: row.get(5).map_err(db)?,
+        created_at: parse_ts(&row.get::<_, String>(6).map_err(db)?)?,
     })
 }
 
 impl SqliteTx<'_> {
     fn faq_rows(&self, sql: &str, params: impl rusqlite::Params) -> Result<Vec<FaqEntry>> {
-        let mut stmt = self.conn.prepare_cached(sql)?;
-        let mut rows = stmt.query(params)?;
+        let mut stmt = self.conn.prepare_cached(sql).map_err(db)?;
+        let mut rows = stmt.query(params).map_err(db)?;
         let mut out = Vec::new();
-        while let Some(row) = rows.next()? {
+        while let Some(row) = rows.next().map_err(db)? {
             out.push(faq_from_row(row)?);
         }
         Ok(out)
     }
 
     fn signature_rows(&self, sql: &str, params: impl rusqlite::Params) -> Result<Vec<Signature>> {
-        let mut stmt = self.conn.prepare_cached(sql)?;
-        let mut rows = stmt.query(params)?;
+        let mut stmt = self.conn.prepare_cached(sql).map_err(db)?;
+        let mut rows = stmt.query(params).map_err(db)?;
         let mut out = Vec::new();
-        while let Some(row) = rows.next()? {
+        while let Some(row) = rows.next().map_err(db)? {
             out.push(signature_from_row(row)?);
         }
         Ok(out)
@@ -73,8 +74,10 @@ impl SqliteTx<'_> {
             .prepare_cached(
                 "UPDATE signatures SET is_default = 0
                  WHERE owner_kind = ?1 AND owner = ?2 AND is_default",
-            )?
-            .execute(params![owner.kind(), owner.name()])?;
+            )
+            .map_err(db)?
+            .execute(params![owner.kind(), owner.name()])
+            .map_err(db)?;
         Ok(())
     }
 }
@@ -86,7 +89,8 @@ impl FaqTx for SqliteTx<'_> {
             .prepare_cached(
                 "INSERT INTO faq_entries (shortcut, title, body, link, created_at, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (shortcut) DO NOTHING",
-            )?
+            )
+            .map_err(db)?
             .execute(params![
                 e.shortcut,
                 e.title,
@@ -94,16 +98,18 @@ impl FaqTx for SqliteTx<'_> {
                 e.link,
                 ts(e.created_at),
                 ts(e.updated_at)
-            ])?;
+            ])
+            .map_err(db)?;
         Ok(n == 1)
     }
 
     fn faq(&self, shortcut: &str) -> Result<Option<FaqEntry>> {
         let sql = format!("SELECT {FAQ_COLUMNS} FROM faq_entries WHERE shortcut = ?1");
-        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(db)?;
         let row = stmt
             .query_row([shortcut], |r| Ok(faq_from_row(r)))
-            .optional()?;
+            .optional()
+            .map_err(db)?;
         row.transpose()
     }
 
@@ -118,22 +124,26 @@ impl FaqTx for SqliteTx<'_> {
             .prepare_cached(
                 "UPDATE faq_entries SET title = ?2, body = ?3, link = ?4, updated_at = ?5
                  WHERE shortcut = ?1",
-            )?
+            )
+            .map_err(db)?
             .execute(params![
                 e.shortcut,
                 e.title,
                 e.body,
                 e.link,
                 ts(e.updated_at)
-            ])?;
+            ])
+            .map_err(db)?;
         Ok(n == 1)
     }
 
     fn delete_faq(&self, shortcut: &str) -> Result<bool> {
         let n = self
             .conn
-            .prepare_cached("DELETE FROM faq_entries WHERE shortcut = ?1")?
-            .execute([shortcut])?;
+            .prepare_cached("DELETE FROM faq_entries WHERE shortcut = ?1")
+            .map_err(db)?
+            .execute([shortcut])
+            .map_err(db)?;
         Ok(n == 1)
     }
 
@@ -156,7 +166,7 @@ impl FaqTx for SqliteTx<'_> {
             .prepare_cached(
                 "INSERT INTO signatures (owner_kind, owner, name, text, html, is_default, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?
+            ).map_err(db)?
             .execute(params![
                 s.owner.kind(),
                 s.owner.name(),
@@ -165,7 +175,7 @@ impl FaqTx for SqliteTx<'_> {
                 s.html,
                 s.is_default,
                 ts(s.created_at)
-            ])?;
+            ]).map_err(db)?;
         Ok(true)
     }
 
@@ -204,8 +214,10 @@ impl FaqTx for SqliteTx<'_> {
             .conn
             .prepare_cached(
                 "DELETE FROM signatures WHERE owner_kind = ?1 AND owner = ?2 AND name = ?3",
-            )?
-            .execute(params![owner.kind(), owner.name(), name])?;
+            )
+            .map_err(db)?
+            .execute(params![owner.kind(), owner.name(), name])
+            .map_err(db)?;
         Ok(n == 1)
     }
 
@@ -218,8 +230,10 @@ impl FaqTx for SqliteTx<'_> {
             .prepare_cached(
                 "UPDATE signatures SET is_default = 1
                  WHERE owner_kind = ?1 AND owner = ?2 AND name = ?3",
-            )?
-            .execute(params![owner.kind(), owner.name(), name])?;
+            )
+            .map_err(db)?
+            .execute(params![owner.kind(), owner.name(), name])
+            .map_err(db)?;
         Ok(true)
     }
 }

@@ -1,37 +1,38 @@
 //! The email channel's tables: the ingest log, blob references, workbins.
 
+use super::db;
 use chrono::{DateTime, Utc};
 use dossier_sdk::{CaseNumber, Draft, EmailHeaders, FollowUpId, ReviewStep, WorkbinItem};
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::SqliteTx;
-use crate::error::Result;
-use crate::store::{EmailTx, InboundRecord, NewWorkbinItem, from_json, parse_ts, ts};
+use crate::{EmailTx, InboundRecord, NewWorkbinItem, from_json, parse_ts, ts};
+use dossier_types::Result;
 
 const WORKBIN_COLUMNS: &str = "w.id, w.agent, w.grp, w.case_number, c.subject, w.follow_up_id,
     (SELECT f.email FROM follow_ups f WHERE f.id = w.follow_up_id), w.reason, w.added_at,
     w.done_at, w.done_by, w.draft_id";
 
 fn workbin_from_row(row: &Row<'_>) -> Result<WorkbinItem> {
-    let email: Option<String> = row.get(6)?;
+    let email: Option<String> = row.get(6).map_err(db)?;
     let from = email
         .map(|e| from_json::<EmailHeaders>("follow-up email headers", &e))
         .transpose()?
         .map(|h| h.from);
-    let done: Option<String> = row.get(9)?;
+    let done: Option<String> = row.get(9).map_err(db)?;
     Ok(WorkbinItem {
-        id: row.get(0)?,
-        agent: row.get(1)?,
-        group: row.get(2)?,
-        case_number: CaseNumber(row.get(3)?),
-        subject: row.get(4)?,
-        follow_up: row.get::<_, Option<i64>>(5)?.map(FollowUpId),
+        id: row.get(0).map_err(db)?,
+        agent: row.get(1).map_err(db)?,
+        group: row.get(2).map_err(db)?,
+        case_number: CaseNumber(row.get(3).map_err(db)?),
+        subject: row.get(4).map_err(db)?,
+        follow_up: row.get::<_, Option<i64>>(5).map_err(db)?.map(FollowUpId),
         from,
-        reason: row.get(7)?,
-        added_at: parse_ts(&row.get::<_, String>(8)?)?,
+        reason: row.get(7).map_err(db)?,
+        added_at: parse_ts(&row.get::<_, String>(8).map_err(db)?)?,
         done_at: done.as_deref().map(parse_ts).transpose()?,
-        done_by: row.get(10)?,
-        draft: row.get(11)?,
+        done_by: row.get(10).map_err(db)?,
+        draft: row.get(11).map_err(db)?,
     })
 }
 
@@ -55,15 +56,15 @@ const DRAFT_COLUMNS: &str =
      remarks";
 
 fn draft_from_row(row: &Row<'_>) -> Result<Draft> {
-    let content: DraftContent = from_json("draft", &row.get::<_, String>(5)?)?;
-    let kind: String = row.get(3)?;
-    let state: String = row.get(6)?;
+    let content: DraftContent = from_json("draft", &row.get::<_, String>(5).map_err(db)?)?;
+    let kind: String = row.get(3).map_err(db)?;
+    let state: String = row.get(6).map_err(db)?;
     Ok(Draft {
-        id: row.get(0)?,
-        agent: row.get(1)?,
-        case_number: CaseNumber(row.get(2)?),
-        kind: kind.parse().map_err(crate::error::Error::Corrupt)?,
-        answers: row.get::<_, Option<i64>>(4)?.map(FollowUpId),
+        id: row.get(0).map_err(db)?,
+        agent: row.get(1).map_err(db)?,
+        case_number: CaseNumber(row.get(2).map_err(db)?),
+        kind: kind.parse().map_err(dossier_types::Error::Corrupt)?,
+        answers: row.get::<_, Option<i64>>(4).map_err(db)?.map(FollowUpId),
         from: content.from,
         to: content.to,
         cc: content.cc,
@@ -73,16 +74,16 @@ fn draft_from_row(row: &Row<'_>) -> Result<Draft> {
         html: content.html,
         attachments: content.attachments,
         signature: content.signature,
-        state: state.parse().map_err(crate::error::Error::Corrupt)?,
-        follow_up: row.get::<_, Option<i64>>(7)?.map(FollowUpId),
-        created_at: parse_ts(&row.get::<_, String>(8)?)?,
-        updated_at: parse_ts(&row.get::<_, String>(9)?)?,
-        remarks: row.get(10)?,
+        state: state.parse().map_err(dossier_types::Error::Corrupt)?,
+        follow_up: row.get::<_, Option<i64>>(7).map_err(db)?.map(FollowUpId),
+        created_at: parse_ts(&row.get::<_, String>(8).map_err(db)?)?,
+        updated_at: parse_ts(&row.get::<_, String>(9).map_err(db)?)?,
+        remarks: row.get(10).map_err(db)?,
     })
 }
 
 fn draft_content(d: &Draft) -> String {
-    crate::store::to_json(&DraftContent {
+    crate::to_json(&DraftContent {
         from: d.from.clone(),
         to: d.to.clone(),
         cc: d.cc.clone(),
@@ -97,16 +98,17 @@ fn draft_content(d: &Draft) -> String {
 
 impl EmailTx for SqliteTx<'_> {
     fn inbound(&self, key: &str) -> Result<Option<InboundRecord>> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT follow_up_id, dropped FROM inbound_emails WHERE key = ?1")?
+        self.conn
+            .prepare_cached("SELECT follow_up_id, dropped FROM inbound_emails WHERE key = ?1")
+            .map_err(db)?
             .query_row([key], |r| {
                 Ok(InboundRecord {
                     follow_up: r.get::<_, Option<i64>>(0)?.map(FollowUpId),
                     dropped: r.get(1)?,
                 })
             })
-            .optional()?)
+            .optional()
+            .map_err(db)
     }
 
     fn insert_inbound(
@@ -122,7 +124,7 @@ impl EmailTx for SqliteTx<'_> {
             .prepare_cached(
                 "INSERT INTO inbound_emails (key, follow_up_id, sender, subject, dropped, received_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?
+            ).map_err(db)?
             .execute(params![
                 key,
                 follow_up.map(|f| f.0),
@@ -130,7 +132,7 @@ impl EmailTx for SqliteTx<'_> {
                 subject,
                 dropped,
                 ts(at)
-            ])?;
+            ]).map_err(db)?;
         Ok(())
     }
 
@@ -138,52 +140,65 @@ impl EmailTx for SqliteTx<'_> {
         self.conn
             .prepare_cached(
                 "INSERT OR IGNORE INTO blob_refs (blob, owner, owner_id) VALUES (?1, ?2, ?3)",
-            )?
-            .execute(params![blob, owner, owner_id])?;
+            )
+            .map_err(db)?
+            .execute(params![blob, owner, owner_id])
+            .map_err(db)?;
         Ok(())
     }
 
     fn cases_with_blob(&self, blob: &str) -> Result<Vec<CaseNumber>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT DISTINCT f.case_number FROM blob_refs b
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT DISTINCT f.case_number FROM blob_refs b
              JOIN follow_ups f ON f.id = b.owner_id
              WHERE b.blob = ?1 AND b.owner = 'follow_up' ORDER BY 1",
-        )?;
-        let rows = stmt.query_map([blob], |r| r.get(0).map(CaseNumber))?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            )
+            .map_err(db)?;
+        let rows = stmt
+            .query_map([blob], |r| r.get(0).map(CaseNumber))
+            .map_err(db)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)
     }
 
     fn referenced_blobs(&self) -> Result<Vec<String>> {
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT DISTINCT blob FROM blob_refs ORDER BY blob")?;
-        let rows = stmt.query_map([], |r| r.get(0))?;
-        Ok(rows.collect::<rusqlite::Result<Vec<String>>>()?)
+            .prepare_cached("SELECT DISTINCT blob FROM blob_refs ORDER BY blob")
+            .map_err(db)?;
+        let rows = stmt.query_map([], |r| r.get(0)).map_err(db)?;
+        rows.collect::<rusqlite::Result<Vec<String>>>().map_err(db)
     }
 
     fn last_agent_on_case(&self, case: CaseNumber) -> Result<Option<String>> {
         // Newest first along the (case_number, id) index; the first
         // author who is an agent.
-        Ok(self
+        self
             .conn
             .prepare_cached(
                 "SELECT f.author FROM follow_ups f
                  WHERE f.case_number = ?1 AND f.kind IN ('note', 'email_out', 'email_saved', 'chat_log')
                    AND EXISTS (SELECT 1 FROM agents a WHERE a.login = f.author AND a.disabled = 0)
                  ORDER BY f.id DESC LIMIT 1",
-            )?
+            ).map_err(db)?
             .query_row([case.0], |r| r.get(0))
-            .optional()?)
+            .optional().map_err(db)
     }
 
     fn thread_addresses(&self, case: CaseNumber) -> Result<Vec<String>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT email FROM follow_ups WHERE case_number = ?1 AND email IS NOT NULL",
-        )?;
-        let rows = stmt.query_map([case.0], |r| r.get::<_, String>(0))?;
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT email FROM follow_ups WHERE case_number = ?1 AND email IS NOT NULL",
+            )
+            .map_err(db)?;
+        let rows = stmt
+            .query_map([case.0], |r| r.get::<_, String>(0))
+            .map_err(db)?;
         let mut out = Vec::new();
         for row in rows {
-            let headers: EmailHeaders = from_json("follow-up email headers", &row?)?;
+            let headers: EmailHeaders = from_json("follow-up email headers", &row.map_err(db)?)?;
             let all = std::iter::once(&headers.from)
                 .chain(&headers.to)
                 .chain(&headers.cc);
@@ -205,9 +220,11 @@ impl EmailTx for SqliteTx<'_> {
                     "SELECT id FROM workbin WHERE coalesce(agent, '') = coalesce(?1, '')
                        AND coalesce(grp, '') = coalesce(?2, '') AND follow_up_id = ?3
                        AND done_at IS NULL",
-                )?
+                )
+                .map_err(db)?
                 .query_row(params![item.agent, item.group, follow_up.0], |r| r.get(0))
-                .optional()?;
+                .optional()
+                .map_err(db)?;
             if let Some(id) = existing {
                 return Ok(id);
             }
@@ -215,7 +232,7 @@ impl EmailTx for SqliteTx<'_> {
         conn.prepare_cached(
             "INSERT INTO workbin (agent, grp, case_number, follow_up_id, reason, added_at, draft_id)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )?
+        ).map_err(db)?
         .execute(params![
             item.agent,
             item.group,
@@ -224,7 +241,7 @@ impl EmailTx for SqliteTx<'_> {
             item.reason,
             ts(item.at),
             item.draft
-        ])?;
+        ]).map_err(db)?;
         Ok(conn.last_insert_rowid())
     }
 
@@ -241,10 +258,12 @@ impl EmailTx for SqliteTx<'_> {
                AND (?3 OR w.done_at IS NULL)
              ORDER BY w.id"
         );
-        let mut stmt = self.conn.prepare_cached(&sql)?;
-        let mut rows = stmt.query(params![agent, groups, include_done])?;
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(db)?;
+        let mut rows = stmt
+            .query(params![agent, groups, include_done])
+            .map_err(db)?;
         let mut out = Vec::new();
-        while let Some(row) = rows.next()? {
+        while let Some(row) = rows.next().map_err(db)? {
             out.push(workbin_from_row(row)?);
         }
         Ok(out)
@@ -255,9 +274,9 @@ impl EmailTx for SqliteTx<'_> {
             "SELECT {WORKBIN_COLUMNS} FROM workbin w JOIN cases c ON c.number = w.case_number
              WHERE w.id = ?1"
         );
-        let mut stmt = self.conn.prepare_cached(&sql)?;
-        let mut rows = stmt.query([id])?;
-        match rows.next()? {
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(db)?;
+        let mut rows = stmt.query([id]).map_err(db)?;
+        match rows.next().map_err(db)? {
             Some(row) => Ok(Some(workbin_from_row(row)?)),
             None => Ok(None),
         }
@@ -268,8 +287,10 @@ impl EmailTx for SqliteTx<'_> {
             .conn
             .prepare_cached(
                 "UPDATE workbin SET done_at = ?2, done_by = ?3 WHERE id = ?1 AND done_at IS NULL",
-            )?
-            .execute(params![id, ts(at), by])?;
+            )
+            .map_err(db)?
+            .execute(params![id, ts(at), by])
+            .map_err(db)?;
         Ok(changed == 1)
     }
 
@@ -277,8 +298,8 @@ impl EmailTx for SqliteTx<'_> {
         self.conn
             .prepare_cached(
                 "UPDATE workbin SET done_at = ?2, done_by = ?3 WHERE draft_id = ?1 AND done_at IS NULL",
-            )?
-            .execute(params![draft, ts(at), by])?;
+            ).map_err(db)?
+            .execute(params![draft, ts(at), by]).map_err(db)?;
         Ok(())
     }
 
@@ -288,7 +309,7 @@ impl EmailTx for SqliteTx<'_> {
                 "INSERT INTO drafts (agent, case_number, kind, answers, content, state, follow_up_id,
                                      created_at, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )?
+            ).map_err(db)?
             .execute(params![
                 d.agent,
                 d.case_number.0,
@@ -299,7 +320,7 @@ impl EmailTx for SqliteTx<'_> {
                 d.follow_up.map(|f| f.0),
                 ts(d.created_at),
                 ts(d.updated_at)
-            ])?;
+            ]).map_err(db)?;
         Ok(self.conn.last_insert_rowid())
     }
 
@@ -309,7 +330,8 @@ impl EmailTx for SqliteTx<'_> {
                 "UPDATE drafts SET content = ?2, state = ?3, follow_up_id = ?4, updated_at = ?5,
                                    remarks = ?6
                  WHERE id = ?1",
-            )?
+            )
+            .map_err(db)?
             .execute(params![
                 d.id,
                 draft_content(d),
@@ -317,15 +339,16 @@ impl EmailTx for SqliteTx<'_> {
                 d.follow_up.map(|f| f.0),
                 ts(d.updated_at),
                 d.remarks
-            ])?;
+            ])
+            .map_err(db)?;
         Ok(())
     }
 
     fn draft(&self, id: i64) -> Result<Option<Draft>> {
         let sql = format!("SELECT {DRAFT_COLUMNS} FROM drafts WHERE id = ?1");
-        let mut stmt = self.conn.prepare_cached(&sql)?;
-        let mut rows = stmt.query([id])?;
-        match rows.next()? {
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(db)?;
+        let mut rows = stmt.query([id]).map_err(db)?;
+        match rows.next().map_err(db)? {
             Some(row) => Ok(Some(draft_from_row(row)?)),
             None => Ok(None),
         }
@@ -336,10 +359,10 @@ impl EmailTx for SqliteTx<'_> {
             "SELECT {DRAFT_COLUMNS} FROM drafts WHERE agent = ?1 AND state IN ('draft', 'rejected')
              ORDER BY id"
         );
-        let mut stmt = self.conn.prepare_cached(&sql)?;
-        let mut rows = stmt.query([agent])?;
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(db)?;
+        let mut rows = stmt.query([agent]).map_err(db)?;
         let mut out = Vec::new();
-        while let Some(row) = rows.next()? {
+        while let Some(row) = rows.next().map_err(db)? {
             out.push(draft_from_row(row)?);
         }
         Ok(out)
@@ -348,10 +371,10 @@ impl EmailTx for SqliteTx<'_> {
     fn review_queue(&self) -> Result<Vec<Draft>> {
         let sql =
             format!("SELECT {DRAFT_COLUMNS} FROM drafts WHERE state = 'in_review' ORDER BY id");
-        let mut stmt = self.conn.prepare_cached(&sql)?;
-        let mut rows = stmt.query([])?;
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(db)?;
+        let mut rows = stmt.query([]).map_err(db)?;
         let mut out = Vec::new();
-        while let Some(row) = rows.next()? {
+        while let Some(row) = rows.next().map_err(db)? {
             out.push(draft_from_row(row)?);
         }
         Ok(out)
@@ -362,29 +385,31 @@ impl EmailTx for SqliteTx<'_> {
             .prepare_cached(
                 "INSERT INTO draft_reviews (draft_id, step, by_whom, at, remarks)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?
+            )
+            .map_err(db)?
             .execute(params![
                 draft,
                 step.step,
                 step.by,
                 ts(step.at),
                 step.remarks
-            ])?;
+            ])
+            .map_err(db)?;
         Ok(())
     }
 
     fn review_steps(&self, draft: i64) -> Result<Vec<ReviewStep>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT step, by_whom, at, remarks FROM draft_reviews WHERE draft_id = ?1 ORDER BY id",
-        )?;
-        let mut rows = stmt.query([draft])?;
+        ).map_err(db)?;
+        let mut rows = stmt.query([draft]).map_err(db)?;
         let mut out = Vec::new();
-        while let Some(row) = rows.next()? {
+        while let Some(row) = rows.next().map_err(db)? {
             out.push(ReviewStep {
-                step: row.get(0)?,
-                by: row.get(1)?,
-                at: parse_ts(&row.get::<_, String>(2)?)?,
-                remarks: row.get(3)?,
+                step: row.get(0).map_err(db)?,
+                by: row.get(1).map_err(db)?,
+                at: parse_ts(&row.get::<_, String>(2).map_err(db)?)?,
+                remarks: row.get(3).map_err(db)?,
             });
         }
         Ok(out)

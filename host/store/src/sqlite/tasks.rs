@@ -1,14 +1,15 @@
 //! Tasks and their reminders.
 
+use super::db;
 use chrono::{DateTime, Utc};
 use dossier_sdk::{CaseNumber, CustomerId, ObjectKind, Task, TaskId};
 use rusqlite::types::Value;
 use rusqlite::{Connection, Row, params, params_from_iter};
 
 use super::SqliteTx;
-use crate::error::{Error, Result};
-use crate::schema::Schema;
-use crate::store::{Page, TaskFilter, TaskTx, parse_ts, ts};
+use crate::{Page, TaskFilter, TaskTx, parse_ts, ts};
+use dossier_types::schema::Schema;
+use dossier_types::{Error, Result};
 
 /// A task's column values, numbered as the INSERT and UPDATE above use them.
 fn task_values(t: &Task) -> [Value; 13] {
@@ -33,26 +34,26 @@ const TASK_COLUMNS: &str = "id, customer_id, case_number, kind, subject, due_at,
     status, assignee, custom, created_at, updated_at, via";
 
 fn task_from_row(schema: &Schema, row: &Row<'_>) -> Result<Task> {
-    let kind: String = row.get(3)?;
-    let due: String = row.get(5)?;
-    let status: String = row.get(7)?;
-    let custom: String = row.get(9)?;
-    let created: String = row.get(10)?;
-    let updated: String = row.get(11)?;
+    let kind: String = row.get(3).map_err(db)?;
+    let due: String = row.get(5).map_err(db)?;
+    let status: String = row.get(7).map_err(db)?;
+    let custom: String = row.get(9).map_err(db)?;
+    let created: String = row.get(10).map_err(db)?;
+    let updated: String = row.get(11).map_err(db)?;
     Ok(Task {
-        id: TaskId(row.get(0)?),
-        customer: row.get::<_, Option<i64>>(1)?.map(CustomerId),
-        case: row.get::<_, Option<i64>>(2)?.map(CaseNumber),
+        id: TaskId(row.get(0).map_err(db)?),
+        customer: row.get::<_, Option<i64>>(1).map_err(db)?.map(CustomerId),
+        case: row.get::<_, Option<i64>>(2).map_err(db)?.map(CaseNumber),
         kind: kind.parse().map_err(Error::Corrupt)?,
-        subject: row.get(4)?,
+        subject: row.get(4).map_err(db)?,
         due_at: parse_ts(&due)?,
-        reminder_minutes: row.get(6)?,
+        reminder_minutes: row.get(6).map_err(db)?,
         status: status.parse().map_err(Error::Corrupt)?,
-        assignee: row.get(8)?,
+        assignee: row.get(8).map_err(db)?,
         custom: schema.decode(ObjectKind::Task, &custom)?,
         created_at: parse_ts(&created)?,
         updated_at: parse_ts(&updated)?,
-        via: row.get(12)?,
+        via: row.get(12).map_err(db)?,
     })
 }
 
@@ -62,10 +63,10 @@ fn query_tasks(
     sql: &str,
     params: impl rusqlite::Params,
 ) -> Result<Vec<Task>> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let mut rows = stmt.query(params)?;
+    let mut stmt = conn.prepare_cached(sql).map_err(db)?;
+    let mut rows = stmt.query(params).map_err(db)?;
     let mut out = Vec::new();
-    while let Some(row) = rows.next()? {
+    while let Some(row) = rows.next().map_err(db)? {
         out.push(task_from_row(schema, row)?);
     }
     Ok(out)
@@ -75,8 +76,10 @@ impl TaskTx for SqliteTx<'_> {
     fn next_task_id(&self) -> Result<TaskId> {
         let conn = self.conn;
         let id: i64 = conn
-            .prepare_cached("SELECT coalesce(max(id), 0) + 1 FROM tasks")?
-            .query_row([], |r| r.get(0))?;
+            .prepare_cached("SELECT coalesce(max(id), 0) + 1 FROM tasks")
+            .map_err(db)?
+            .query_row([], |r| r.get(0))
+            .map_err(db)?;
         Ok(TaskId(id))
     }
 
@@ -86,26 +89,30 @@ impl TaskTx for SqliteTx<'_> {
             "INSERT INTO tasks (id, customer_id, case_number, kind, subject, due_at, reminder_minutes,
                                 remind_at, status, assignee, custom, created_at, updated_at, via)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-        )?
+        ).map_err(db)?
         .execute(params_from_iter(
             task_values(t).into_iter().chain([t.via.clone().into()]),
-        ))?;
+        )).map_err(db)?;
         Ok(())
     }
 
     fn set_task_origin(&self, id: TaskId, depth: u32, chain: &[String]) -> Result<()> {
         let conn = self.conn;
-        conn.prepare_cached("UPDATE tasks SET depth = ?2, chain = ?3 WHERE id = ?1")?
-            .execute(params![id.0, depth, crate::store::to_json(&chain)])?;
+        conn.prepare_cached("UPDATE tasks SET depth = ?2, chain = ?3 WHERE id = ?1")
+            .map_err(db)?
+            .execute(params![id.0, depth, crate::to_json(&chain)])
+            .map_err(db)?;
         Ok(())
     }
 
     fn task_origin(&self, id: TaskId) -> Result<(u32, Vec<String>)> {
         let conn = self.conn;
         let (depth, chain): (u32, String) = conn
-            .prepare_cached("SELECT depth, chain FROM tasks WHERE id = ?1")?
-            .query_row(params![id.0], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok((depth, crate::store::from_json("task chain", &chain)?))
+            .prepare_cached("SELECT depth, chain FROM tasks WHERE id = ?1")
+            .map_err(db)?
+            .query_row(params![id.0], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(db)?;
+        Ok((depth, crate::from_json("task chain", &chain)?))
     }
 
     fn update_task(&self, t: &Task) -> Result<()> {
@@ -117,8 +124,10 @@ impl TaskTx for SqliteTx<'_> {
                      reminded_at = CASE WHEN remind_at IS ?8 THEN reminded_at ELSE NULL END,
                      remind_at = ?8, status = ?9, assignee = ?10, custom = ?11, updated_at = ?13
                  WHERE id = ?1",
-            )?
-            .execute(params_from_iter(task_values(t)))?;
+            )
+            .map_err(db)?
+            .execute(params_from_iter(task_values(t)))
+            .map_err(db)?;
         if n == 0 {
             return Err(Error::not_found(ObjectKind::Task, format!("#{}", t.id)));
         }
@@ -176,10 +185,12 @@ impl TaskTx for SqliteTx<'_> {
             "SELECT id FROM tasks
              WHERE remind_at IS NOT NULL AND reminded_at IS NULL AND status = 'planned' AND remind_at <= ?1
              ORDER BY remind_at, id LIMIT ?2",
-        )?;
+        ).map_err(db)?;
         let ids = stmt
-            .query_map(params![ts(now), limit], |r| r.get(0).map(TaskId))?
-            .collect::<rusqlite::Result<_>>()?;
+            .query_map(params![ts(now), limit], |r| r.get(0).map(TaskId))
+            .map_err(db)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(db)?;
         Ok(ids)
     }
 
@@ -190,8 +201,10 @@ impl TaskTx for SqliteTx<'_> {
                 "UPDATE tasks SET reminded_at = ?2
                  WHERE id = ?1 AND reminded_at IS NULL AND status = 'planned'
                    AND remind_at IS NOT NULL AND remind_at <= ?2",
-            )?
-            .execute(params![id.0, ts(now)])?;
+            )
+            .map_err(db)?
+            .execute(params![id.0, ts(now)])
+            .map_err(db)?;
         Ok(n == 1)
     }
 }

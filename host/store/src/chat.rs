@@ -8,50 +8,52 @@
 use chrono::{DateTime, Utc};
 use dossier_sdk::{CaseNumber, CustomerId};
 
-use crate::chat::{AgentState, Chat, ChatFilter, ChatMessage, LogState, Sender, StateChange};
-use crate::error::Result;
+use dossier_types::Result;
+use dossier_types::chat::{
+    AgentState, Chat, ChatFilter, ChatMessage, LogState, Sender, StateChange,
+};
 
 /// An agent's chat row. Agents who never set a chat state have none (they
 /// are logged out).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ChatAgentRow {
-    pub(crate) login: String,
-    pub(crate) state: AgentState,
-    pub(crate) active: u32,
-    pub(crate) pending: u32,
-    pub(crate) idle_since: DateTime<Utc>,
-    pub(crate) state_since: DateTime<Utc>,
-    pub(crate) reason: Option<String>,
+pub struct ChatAgentRow {
+    pub login: String,
+    pub state: AgentState,
+    pub active: u32,
+    pub pending: u32,
+    pub idle_since: DateTime<Utc>,
+    pub state_since: DateTime<Utc>,
+    pub reason: Option<String>,
     /// The store's change counter when the row last changed: every change
     /// to any agent's row takes the next value, so a cache asks for the
     /// rows changed since the last value it saw.
-    pub(crate) rev: i64,
+    pub rev: i64,
 }
 
 /// One push kept for subscribers.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct FeedRow {
-    pub(crate) seq: i64,
-    pub(crate) agent: Option<String>,
-    pub(crate) chat: Option<i64>,
+pub struct FeedRow {
+    pub seq: i64,
+    pub agent: Option<String>,
+    pub chat: Option<i64>,
     /// The push, as JSON.
-    pub(crate) push: String,
+    pub push: String,
 }
 
 /// How an ended chat's row is written.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ChatEnd<'a> {
-    pub(crate) agent: &'a str,
-    pub(crate) now: DateTime<Utc>,
-    pub(crate) disposition: Option<&'a str>,
-    pub(crate) note: Option<&'a str>,
-    pub(crate) log: LogState,
+pub struct ChatEnd<'a> {
+    pub agent: &'a str,
+    pub now: DateTime<Utc>,
+    pub disposition: Option<&'a str>,
+    pub note: Option<&'a str>,
+    pub log: LogState,
     /// The transcript as the hooks left it, kept until the log is saved.
-    pub(crate) log_text: Option<&'a str>,
+    pub log_text: Option<&'a str>,
 }
 
 /// Chat routing state, transcripts and the push feed.
-pub(crate) trait ChatTx {
+pub trait ChatTx {
     /// One agent's chat row.
     fn chat_agent(&self, login: &str) -> Result<Option<ChatAgentRow>>;
 

@@ -1,6 +1,7 @@
 //! The lookups screen-pops and the reminder loop need, kept narrow so that a
 //! pop by phone costs a handful of index probes and no JSON decoding.
 
+use super::db;
 use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
@@ -8,14 +9,16 @@ use dossier_sdk::{CaseNumber, CustomerId, Permission, Role};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::SqliteTx;
-use crate::error::{Error, Result};
-use crate::store::{LookupTx, PhonePop, Viewer, parse_ts, ts};
+use crate::{LookupTx, PhonePop, Viewer, parse_ts, ts};
+use dossier_types::{Error, Result};
 
 fn ids(conn: &Connection, sql: &str, key: &str) -> Result<Vec<CustomerId>> {
-    let mut stmt = conn.prepare_cached(sql)?;
+    let mut stmt = conn.prepare_cached(sql).map_err(db)?;
     let ids = stmt
-        .query_map([key], |r| r.get(0).map(CustomerId))?
-        .collect::<rusqlite::Result<_>>()?;
+        .query_map([key], |r| r.get(0).map(CustomerId))
+        .map_err(db)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(db)?;
     Ok(ids)
 }
 
@@ -23,9 +26,11 @@ impl LookupTx for SqliteTx<'_> {
     fn customer_id_by_account(&self, account: &str) -> Result<Option<CustomerId>> {
         let conn = self.conn;
         Ok(conn
-            .prepare_cached("SELECT id FROM customers WHERE account = ?1")?
+            .prepare_cached("SELECT id FROM customers WHERE account = ?1")
+            .map_err(db)?
             .query_row([account], |r| r.get(0))
-            .optional()?
+            .optional()
+            .map_err(db)?
             .map(CustomerId))
     }
 
@@ -41,10 +46,11 @@ impl LookupTx for SqliteTx<'_> {
 
     fn customer_brief(&self, id: CustomerId) -> Result<Option<(String, String)>> {
         let conn = self.conn;
-        Ok(conn
-            .prepare_cached("SELECT account, name FROM customers WHERE id = ?1")?
+        conn.prepare_cached("SELECT account, name FROM customers WHERE id = ?1")
+            .map_err(db)?
             .query_row([id.0], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?)
+            .optional()
+            .map_err(db)
     }
 
     fn case_owner(
@@ -54,12 +60,13 @@ impl LookupTx for SqliteTx<'_> {
     ) -> Result<Option<(CustomerId, bool)>> {
         let conn = self.conn;
         let (all, login) = viewer.params();
-        Ok(conn
-            .prepare_cached(&CASE_OWNER)?
+        conn.prepare_cached(&CASE_OWNER)
+            .map_err(db)?
             .query_row(params![number.0, all, login], |r| {
                 Ok((CustomerId(r.get(0)?), r.get(1)?))
             })
-            .optional()?)
+            .optional()
+            .map_err(db)
     }
 
     fn open_case_numbers(
@@ -70,36 +77,38 @@ impl LookupTx for SqliteTx<'_> {
     ) -> Result<Vec<CaseNumber>> {
         let conn = self.conn;
         let (all, login) = viewer.params();
-        let mut stmt = conn.prepare_cached(&OPEN_CASE_NUMBERS)?;
+        let mut stmt = conn.prepare_cached(&OPEN_CASE_NUMBERS).map_err(db)?;
         let numbers = stmt
             .query_map(params![customer.0, limit, all, login], |r| {
                 r.get(0).map(CaseNumber)
-            })?
-            .collect::<rusqlite::Result<_>>()?;
+            })
+            .map_err(db)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(db)?;
         Ok(numbers)
     }
 
     fn pop_by_phone(&self, number: &str, limit: u32, viewer: &Viewer) -> Result<PhonePop> {
         let conn = self.conn;
         let (all, login) = viewer.params();
-        let mut stmt = conn.prepare_cached(&POP_BY_PHONE)?;
-        let mut rows = stmt.query(params![number, limit, all, login])?;
+        let mut stmt = conn.prepare_cached(&POP_BY_PHONE).map_err(db)?;
+        let mut rows = stmt.query(params![number, limit, all, login]).map_err(db)?;
         let mut pop = PhonePop::default();
-        while let Some(row) = rows.next()? {
-            if !row.get::<_, bool>(0)? {
+        while let Some(row) = rows.next().map_err(db)? {
+            if !row.get::<_, bool>(0).map_err(db)? {
                 return Ok(PhonePop {
                     viewer: None,
                     ..PhonePop::default()
                 });
             }
             if pop.viewer.is_none() {
-                pop.viewer = Some(match (row.get::<_, bool>(1)?, login) {
+                pop.viewer = Some(match (row.get::<_, bool>(1).map_err(db)?, login) {
                     (false, Some(login)) => Viewer::Agent(login.to_owned()),
                     _ => Viewer::All,
                 });
             }
             // The viewer's row alone: nobody has the number.
-            let Some(id) = row.get::<_, Option<i64>>(2)? else {
+            let Some(id) = row.get::<_, Option<i64>>(2).map_err(db)? else {
                 continue;
             };
             let id = CustomerId(id);
@@ -108,7 +117,7 @@ impl LookupTx for SqliteTx<'_> {
                 pop.customers.push(id);
             }
             if pop.only.is_none() {
-                let open: Option<String> = row.get(5)?;
+                let open: Option<String> = row.get(5).map_err(db)?;
                 let mut numbers = open
                     .as_deref()
                     .unwrap_or_default()
@@ -122,7 +131,7 @@ impl LookupTx for SqliteTx<'_> {
                     .collect::<Result<Vec<_>>>()?;
                 // `group_concat` promises no order.
                 numbers.sort_unstable_by(|a, b| b.cmp(a));
-                pop.only = Some((row.get(3)?, row.get(4)?, numbers));
+                pop.only = Some((row.get(3).map_err(db)?, row.get(4).map_err(db)?, numbers));
             }
         }
         // The index yields ids in order; make sure of it.
@@ -142,9 +151,11 @@ impl LookupTx for SqliteTx<'_> {
                         (SELECT max(updated_at) FROM cases WHERE customer_id = ?1),
                         updated_at
                  FROM customers WHERE id = ?1",
-            )?
+            )
+            .map_err(db)?
             .query_row([id.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .optional()?
+            .optional()
+            .map_err(db)?
             .unwrap_or((false, None, String::new())))
     }
 
@@ -154,8 +165,10 @@ impl LookupTx for SqliteTx<'_> {
             .prepare_cached(
                 "SELECT min(remind_at) FROM tasks
                  WHERE remind_at IS NOT NULL AND reminded_at IS NULL AND status = 'planned'",
-            )?
-            .query_row([], |r| r.get(0))?;
+            )
+            .map_err(db)?
+            .query_row([], |r| r.get(0))
+            .map_err(db)?;
         next.as_deref().map(parse_ts).transpose()
     }
 
@@ -166,15 +179,17 @@ impl LookupTx for SqliteTx<'_> {
                 "SELECT count(*) FROM tasks
                  WHERE remind_at IS NOT NULL AND reminded_at IS NULL AND status = 'planned'
                    AND remind_at <= ?1",
-            )?
-            .query_row([ts(now)], |r| r.get(0))?;
+            )
+            .map_err(db)?
+            .query_row([ts(now)], |r| r.get(0))
+            .map_err(db)?;
         Ok(n.unsigned_abs())
     }
 }
 
 /// The open cases of a customer a viewer may see, newest first (what every
 /// pop lists).
-pub(super) static OPEN_CASE_NUMBERS: LazyLock<String> = LazyLock::new(|| {
+pub static OPEN_CASE_NUMBERS: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT number FROM cases WHERE customer_id = ?1 AND is_open = 1 AND {}
          ORDER BY number DESC LIMIT ?2",
@@ -194,7 +209,7 @@ pub(super) static OPEN_CASE_NUMBERS: LazyLock<String> = LazyLock::new(|| {
 /// visibility condition). A number several customers share reads each
 /// one's open cases, which the pop then does not use: rarer than a number
 /// one customer has, and cheaper than asking first.
-pub(crate) static POP_BY_PHONE: LazyLock<String> = LazyLock::new(|| {
+pub static POP_BY_PHONE: LazyLock<String> = LazyLock::new(|| {
     let see_all_roles = Role::ALL
         .into_iter()
         .filter(|r| Permission::SeeAllPrivate.default_for(*r))

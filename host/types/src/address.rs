@@ -67,7 +67,7 @@ fn describe(e: &email_address::Error) -> &'static str {
 /// \`a;b@c.com\`, which is not an email address: …", "is longer than 254
 /// characters (255)". Callers that name the record and field wrap it in
 /// their own error ([`Error::Validation`], [`Error::InvalidNotification`]).
-pub(crate) fn check_rule(raw: &str) -> Result<&str, String> {
+pub fn check_rule(raw: &str) -> Result<&str, String> {
     let address = raw.trim();
     match problem(address) {
         None => Ok(address),

@@ -1,13 +1,14 @@
 //! Cases.
 
+use super::db;
 use dossier_sdk::{Case, CaseNumber, CustomerId, ObjectKind, ThreadToken};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 
 use super::SqliteTx;
-use crate::error::{Error, Result};
-use crate::schema::Schema;
-use crate::store::{CaseFilter, CaseTx, Page, Viewer, parse_ts, ts};
+use crate::{CaseFilter, CaseTx, Page, Viewer, parse_ts, ts};
+use dossier_types::schema::Schema;
+use dossier_types::{Error, Result};
 
 /// A case's column values, numbered as the INSERT and UPDATE above use them.
 fn case_values(c: &Case, is_open: bool) -> [Value; 16] {
@@ -39,23 +40,23 @@ const CASE_COLUMNS: &str =
     priority, owner, grp, last_disposition, thread_token, custom, created_at, updated_at";
 
 fn case_from_row(schema: &Schema, row: &Row<'_>) -> Result<Case> {
-    let visibility: String = row.get(5)?;
-    let token: Option<String> = row.get(11)?;
-    let custom: String = row.get(12)?;
-    let created: String = row.get(13)?;
-    let updated: String = row.get(14)?;
+    let visibility: String = row.get(5).map_err(db)?;
+    let token: Option<String> = row.get(11).map_err(db)?;
+    let custom: String = row.get(12).map_err(db)?;
+    let created: String = row.get(13).map_err(db)?;
+    let updated: String = row.get(14).map_err(db)?;
     Ok(Case {
-        number: CaseNumber(row.get(0)?),
-        customer: CustomerId(row.get(1)?),
-        subject: row.get(2)?,
-        description: row.get(3)?,
-        status: row.get(4)?,
+        number: CaseNumber(row.get(0).map_err(db)?),
+        customer: CustomerId(row.get(1).map_err(db)?),
+        subject: row.get(2).map_err(db)?,
+        description: row.get(3).map_err(db)?,
+        status: row.get(4).map_err(db)?,
         visibility: visibility.parse().map_err(Error::Corrupt)?,
-        severity: row.get(6)?,
-        priority: row.get(7)?,
-        owner: row.get(8)?,
-        group: row.get(9)?,
-        last_disposition: row.get(10)?,
+        severity: row.get(6).map_err(db)?,
+        priority: row.get(7).map_err(db)?,
+        owner: row.get(8).map_err(db)?,
+        group: row.get(9).map_err(db)?,
+        last_disposition: row.get(10).map_err(db)?,
         thread_token: token
             .map(|t| ThreadToken::parse(&t))
             .transpose()
@@ -72,10 +73,10 @@ fn query_cases(
     sql: &str,
     params: impl rusqlite::Params,
 ) -> Result<Vec<Case>> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let mut rows = stmt.query(params)?;
+    let mut stmt = conn.prepare_cached(sql).map_err(db)?;
+    let mut rows = stmt.query(params).map_err(db)?;
     let mut out = Vec::new();
-    while let Some(row) = rows.next()? {
+    while let Some(row) = rows.next().map_err(db)? {
         out.push(case_from_row(schema, row)?);
     }
     Ok(out)
@@ -85,8 +86,10 @@ impl CaseTx for SqliteTx<'_> {
     fn next_case_number(&self) -> Result<CaseNumber> {
         let conn = self.conn;
         let n: i64 = conn
-            .prepare_cached("SELECT coalesce(max(number), 0) + 1 FROM cases")?
-            .query_row([], |r| r.get(0))?;
+            .prepare_cached("SELECT coalesce(max(number), 0) + 1 FROM cases")
+            .map_err(db)?
+            .query_row([], |r| r.get(0))
+            .map_err(db)?;
         Ok(CaseNumber(n))
     }
 
@@ -97,8 +100,8 @@ impl CaseTx for SqliteTx<'_> {
                                 severity, priority, owner, grp, last_disposition, thread_token, custom,
                                 created_at, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-        )?
-        .execute(params_from_iter(case_values(c, is_open)))?;
+        ).map_err(db)?
+        .execute(params_from_iter(case_values(c, is_open))).map_err(db)?;
         Ok(())
     }
 
@@ -110,8 +113,8 @@ impl CaseTx for SqliteTx<'_> {
                      is_open = ?6, visibility = ?7, severity = ?8, priority = ?9, owner = ?10, grp = ?11,
                      last_disposition = ?12, thread_token = ?13, custom = ?14, updated_at = ?16
                  WHERE number = ?1",
-            )?
-            .execute(params_from_iter(case_values(c, is_open)))?;
+            ).map_err(db)?
+            .execute(params_from_iter(case_values(c, is_open))).map_err(db)?;
         if n == 0 {
             return Err(Error::not_found(ObjectKind::Case, format!("#{}", c.number)));
         }
@@ -133,9 +136,11 @@ impl CaseTx for SqliteTx<'_> {
     fn case_exists(&self, number: CaseNumber) -> Result<bool> {
         let conn = self.conn;
         Ok(conn
-            .prepare_cached("SELECT 1 FROM cases WHERE number = ?1")?
+            .prepare_cached("SELECT 1 FROM cases WHERE number = ?1")
+            .map_err(db)?
             .query_row([number.0], |_| Ok(()))
-            .optional()?
+            .optional()
+            .map_err(db)?
             .is_some())
     }
 
@@ -169,9 +174,11 @@ impl CaseTx for SqliteTx<'_> {
             visible(2, 3)
         );
         Ok(conn
-            .prepare_cached(&sql)?
+            .prepare_cached(&sql)
+            .map_err(db)?
             .query_row(params![number.0, all, login], |_| Ok(()))
-            .optional()?
+            .optional()
+            .map_err(db)?
             .is_some())
     }
 
@@ -195,7 +202,7 @@ impl CaseTx for SqliteTx<'_> {
 /// The condition a case row must meet for a viewer: public, or the viewer
 /// sees everything (parameter `?all`), owns it or is in its group (parameter
 /// `?login`). Spelled once, used by every case read that filters.
-pub(super) fn visible(all: usize, login: usize) -> String {
+pub fn visible(all: usize, login: usize) -> String {
     format!(
         "(?{all} OR visibility <> 'private' OR owner = ?{login}
           OR grp IN (SELECT name FROM agent_groups WHERE login = ?{login}))"
@@ -203,11 +210,7 @@ pub(super) fn visible(all: usize, login: usize) -> String {
 }
 
 /// The statement `list_cases` runs for `filter`, and its values.
-pub(super) fn list_cases_sql(
-    filter: &CaseFilter,
-    page: Page,
-    viewer: &Viewer,
-) -> (String, Vec<Value>) {
+pub fn list_cases_sql(filter: &CaseFilter, page: Page, viewer: &Viewer) -> (String, Vec<Value>) {
     // Only the conditions the filter sets, so that SQLite can use the
     // index of each (`x = ?` is an index lookup where `?n IS NULL OR x =
     // ?n` is a scan: with the planner-stability guarantee on, a plan

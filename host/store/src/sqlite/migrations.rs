@@ -1,9 +1,10 @@
 //! Numbered migrations, keyed on `PRAGMA user_version`, run on open inside
 //! one transaction. Append new steps; never edit a released one.
 
+use super::db;
 use rusqlite::Connection;
 
-use crate::error::{Error, Result};
+use dossier_types::{Error, Result};
 
 const STEPS: &[&str] = &[
     // 1: the object hierarchy, custom field bookkeeping, the outbox.
@@ -562,19 +563,19 @@ INSERT INTO search_dirty (kind, id)
 ];
 
 /// The schema version this build writes.
-pub(crate) fn latest() -> i64 {
+pub fn latest() -> i64 {
     STEPS.len() as i64
 }
 
 /// Brings the file to the schema version this build writes (refusing a
 /// newer one).
-pub(crate) fn run(conn: &Connection) -> Result<()> {
+pub fn run(conn: &Connection) -> Result<()> {
     run_steps(conn, STEPS, super::search_sync::sync)
 }
 
 /// Brings the file to version `version` only, as an older build left it.
 #[cfg(test)]
-pub(crate) fn run_to(conn: &Connection, version: usize) -> Result<()> {
+pub fn run_to(conn: &Connection, version: usize) -> Result<()> {
     run_steps(conn, &STEPS[..version], |_| Ok(()))
 }
 
@@ -588,7 +589,9 @@ fn run_steps(
     finish: fn(&Connection) -> Result<()>,
 ) -> Result<()> {
     let latest = steps.len() as i64;
-    let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let current: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(db)?;
     if current > latest {
         return Err(Error::SchemaTooNew {
             found: current,
@@ -598,16 +601,17 @@ fn run_steps(
     if current == latest {
         return Ok(());
     }
-    conn.execute_batch("BEGIN IMMEDIATE")?;
+    conn.execute_batch("BEGIN IMMEDIATE").map_err(db)?;
     let result = (|| -> Result<()> {
         for (i, step) in steps.iter().enumerate().skip(current as usize) {
-            conn.execute_batch(step)?;
-            conn.pragma_update(None, "user_version", (i + 1) as i64)?;
+            conn.execute_batch(step).map_err(db)?;
+            conn.pragma_update(None, "user_version", (i + 1) as i64)
+                .map_err(db)?;
         }
         finish(conn)
     })();
     match result {
-        Ok(()) => conn.execute_batch("COMMIT")?,
+        Ok(()) => conn.execute_batch("COMMIT").map_err(db)?,
         Err(e) => {
             let _ = conn.execute_batch("ROLLBACK");
             return Err(e);

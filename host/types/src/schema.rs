@@ -6,9 +6,65 @@ use std::collections::BTreeMap;
 use dossier_sdk::{CustomFields, FieldType, FieldValue, ObjectKind};
 use regex::Regex;
 
-use crate::config::{FieldConfig, FieldsConfig};
 use crate::contact::{normalize_email, normalize_phone};
 use crate::error::{Error, Result};
+use serde::Deserialize;
+
+/// `[fields.*]`: custom field definitions per object, by field name.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FieldsConfig {
+    /// `[fields.customer.<name>]`.
+    pub customer: BTreeMap<String, FieldConfig>,
+    /// `[fields.case.<name>]`.
+    pub case: BTreeMap<String, FieldConfig>,
+    /// `[fields.follow_up.<name>]`.
+    pub follow_up: BTreeMap<String, FieldConfig>,
+    /// `[fields.task.<name>]`.
+    pub task: BTreeMap<String, FieldConfig>,
+}
+
+/// One choice of a `choice` or `multi_choice` field.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChoiceConfig {
+    /// Stored key.
+    pub key: String,
+    /// What agents see. Defaults to the key.
+    #[serde(default)]
+    pub label: Option<String>,
+}
+
+/// One custom field as written in the config.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldConfig {
+    /// `text`, `integer`, `decimal`, `bool`, `date`, `datetime`, `choice`,
+    /// `multi_choice`, `email`, `phone` or `url`.
+    #[serde(rename = "type")]
+    pub ty: String,
+    /// What agents see. Defaults to the field name.
+    #[serde(default)]
+    pub label: Option<String>,
+    /// A record without a value (and without a default) is refused.
+    #[serde(default)]
+    pub required: bool,
+    /// Value given to new records that do not set the field, in the field's text form.
+    #[serde(default)]
+    pub default: Option<toml::Value>,
+    /// Allowed keys, for `choice` and `multi_choice`.
+    #[serde(default)]
+    pub choices: Vec<ChoiceConfig>,
+    /// Longest allowed text, in characters.
+    #[serde(default)]
+    pub max_length: Option<usize>,
+    /// A regular expression the whole text value must match.
+    #[serde(default)]
+    pub pattern: Option<String>,
+    /// Whether lookups by this field use an index.
+    #[serde(default)]
+    pub indexed: bool,
+}
 
 /// One choice of a `choice` or `multi_choice` field.
 #[derive(Debug, Clone, PartialEq, Eq)]

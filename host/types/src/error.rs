@@ -1,4 +1,4 @@
-//! The host's one error type.
+//! The host's one error type, shared by every host crate.
 
 use std::path::PathBuf;
 
@@ -371,7 +371,8 @@ impl Error {
         }
     }
 
-    pub(crate) fn invalid(object: ObjectKind, field: &str, rule: impl Into<String>) -> Error {
+    /// A [`Error::Validation`] of `object`'s `field`.
+    pub fn invalid(object: ObjectKind, field: &str, rule: impl Into<String>) -> Error {
         Error::Validation {
             object,
             field: field.to_owned(),
@@ -379,15 +380,16 @@ impl Error {
         }
     }
 
-    #[cfg_attr(not(feature = "cli"), allow(dead_code))]
-    pub(crate) fn input(what: impl Into<String>, message: impl Into<String>) -> Error {
+    /// An [`Error::InvalidInput`] about `what`.
+    pub fn input(what: impl Into<String>, message: impl Into<String>) -> Error {
         Error::InvalidInput {
             what: what.into(),
             message: message.into(),
         }
     }
 
-    pub(crate) fn not_found(object: ObjectKind, key: impl Into<String>) -> Error {
+    /// An [`Error::NotFound`] of `object` looked up by `key`.
+    pub fn not_found(object: ObjectKind, key: impl Into<String>) -> Error {
         Error::NotFound {
             object,
             key: key.into(),

@@ -4,11 +4,11 @@
 use chrono::{DateTime, Utc};
 use dossier_sdk::{CaseNumber, Draft, FollowUpId, ReviewStep, WorkbinItem};
 
-use crate::error::Result;
+use dossier_types::Result;
 
 /// What the ingest log says about one key.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct InboundRecord {
+pub struct InboundRecord {
     /// The follow-up it became, if it was stored.
     pub follow_up: Option<FollowUpId>,
     /// Why it was dropped, if it was.
@@ -17,7 +17,7 @@ pub(crate) struct InboundRecord {
 
 /// A new workbin entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct NewWorkbinItem<'a> {
+pub struct NewWorkbinItem<'a> {
     /// The agent, for a personal entry.
     pub agent: Option<&'a str>,
     /// The group, for a group's entry.
@@ -35,7 +35,7 @@ pub(crate) struct NewWorkbinItem<'a> {
 }
 
 /// The email channel's tables.
-pub(crate) trait EmailTx {
+pub trait EmailTx {
     /// The ingest log's entry for `key`, if the email was seen before.
     fn inbound(&self, key: &str) -> Result<Option<InboundRecord>>;
 

@@ -18,12 +18,12 @@ pub fn normalize_phone(raw: &str, region: &str) -> Result<String, String> {
 }
 
 /// Lower-cases and checks an email address with
-/// [`crate::email::address::check_rule`] (the `email_address` crate's
+/// [`crate::address::check_rule`] (the `email_address` crate's
 /// syntax, a domain with a dot, at most 254 characters), and
 /// returns the address as it is stored and looked up, or the rule it
 /// breaks phrased to follow a field name.
 pub fn normalize_email(raw: &str) -> Result<String, String> {
-    crate::email::address::check_rule(&raw.trim().to_lowercase()).map(str::to_owned)
+    crate::address::check_rule(&raw.trim().to_lowercase()).map(str::to_owned)
 }
 
 #[cfg(test)]

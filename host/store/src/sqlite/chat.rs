@@ -1,16 +1,17 @@
 //! Chat routing rows, transcripts and the push feed.
 
+use super::db;
 use chrono::{DateTime, Utc};
 use dossier_sdk::{CaseNumber, CustomerId};
 use rusqlite::types::Value;
 use rusqlite::{OptionalExtension, Row, params, params_from_iter};
 
 use super::SqliteTx;
-use crate::chat::{
+use crate::{ChatAgentRow, ChatEnd, ChatTx, FeedRow, from_json, parse_ts, ts};
+use dossier_types::chat::{
     AgentState, Chat, ChatFilter, ChatMessage, ChatState, LogState, Sender, StateChange,
 };
-use crate::error::{Error, Result};
-use crate::store::{ChatAgentRow, ChatEnd, ChatTx, FeedRow, from_json, parse_ts, ts};
+use dossier_types::{Error, Result};
 
 /// The next value of the agents' change counter. `chat_agents_rev` is a
 /// unique index, so `max` is one index step; the write lock makes it unique.
@@ -19,17 +20,17 @@ const NEXT_REV: &str = "(SELECT coalesce(max(rev), 0) + 1 FROM chat_agents)";
 const AGENT_COLUMNS: &str = "login, state, active, pending, idle_since, state_since, reason, rev";
 
 fn agent_from_row(row: &Row<'_>) -> Result<ChatAgentRow> {
-    let state: String = row.get(1)?;
+    let state: String = row.get(1).map_err(db)?;
     Ok(ChatAgentRow {
-        login: row.get(0)?,
+        login: row.get(0).map_err(db)?,
         state: AgentState::parse(&state)
             .ok_or_else(|| Error::Corrupt(format!("chat agent state `{state}`")))?,
-        active: row.get(2)?,
-        pending: row.get(3)?,
-        idle_since: parse_ts(&row.get::<_, String>(4)?)?,
-        state_since: parse_ts(&row.get::<_, String>(5)?)?,
-        reason: row.get(6)?,
-        rev: row.get(7)?,
+        active: row.get(2).map_err(db)?,
+        pending: row.get(3).map_err(db)?,
+        idle_since: parse_ts(&row.get::<_, String>(4).map_err(db)?)?,
+        state_since: parse_ts(&row.get::<_, String>(5).map_err(db)?)?,
+        reason: row.get(6).map_err(db)?,
+        rev: row.get(7).map_err(db)?,
     })
 }
 
@@ -41,65 +42,65 @@ fn opt_ts(value: Option<String>) -> Result<Option<DateTime<Utc>>> {
 }
 
 fn chat_from_row(row: &Row<'_>) -> Result<Chat> {
-    let state: String = row.get(2)?;
-    let log: String = row.get(15)?;
-    let pop: Option<String> = row.get(11)?;
+    let state: String = row.get(2).map_err(db)?;
+    let log: String = row.get(15).map_err(db)?;
+    let pop: Option<String> = row.get(11).map_err(db)?;
     Ok(Chat {
-        id: row.get(0)?,
-        queue: row.get(1)?,
+        id: row.get(0).map_err(db)?,
+        queue: row.get(1).map_err(db)?,
         state: ChatState::parse(&state)
             .ok_or_else(|| Error::Corrupt(format!("chat state `{state}`")))?,
-        interaction: from_json("chat interaction", &row.get::<_, String>(3)?)?,
-        arrived_at: parse_ts(&row.get::<_, String>(4)?)?,
-        agent: row.get(5)?,
-        offered_at: opt_ts(row.get(6)?)?,
-        deadline: opt_ts(row.get(7)?)?,
-        accepted_at: opt_ts(row.get(8)?)?,
-        ended_at: opt_ts(row.get(9)?)?,
-        offers: row.get(10)?,
+        interaction: from_json("chat interaction", &row.get::<_, String>(3).map_err(db)?)?,
+        arrived_at: parse_ts(&row.get::<_, String>(4).map_err(db)?)?,
+        agent: row.get(5).map_err(db)?,
+        offered_at: opt_ts(row.get(6).map_err(db)?)?,
+        deadline: opt_ts(row.get(7).map_err(db)?)?,
+        accepted_at: opt_ts(row.get(8).map_err(db)?)?,
+        ended_at: opt_ts(row.get(9).map_err(db)?)?,
+        offers: row.get(10).map_err(db)?,
         pop: pop
             .as_deref()
             .map(|p| from_json("chat pop", p))
             .transpose()?,
-        customer: row.get::<_, Option<i64>>(12)?.map(CustomerId),
-        disposition: row.get(13)?,
-        note: row.get(14)?,
+        customer: row.get::<_, Option<i64>>(12).map_err(db)?.map(CustomerId),
+        disposition: row.get(13).map_err(db)?,
+        note: row.get(14).map_err(db)?,
         log: LogState::parse(&log).ok_or_else(|| Error::Corrupt(format!("chat log `{log}`")))?,
-        case_number: row.get::<_, Option<i64>>(16)?.map(CaseNumber),
+        case_number: row.get::<_, Option<i64>>(16).map_err(db)?.map(CaseNumber),
     })
 }
 
 fn message_from_row(row: &Row<'_>) -> Result<ChatMessage> {
-    let sender: String = row.get(2)?;
+    let sender: String = row.get(2).map_err(db)?;
     Ok(ChatMessage {
-        id: row.get(0)?,
-        chat: row.get(1)?,
+        id: row.get(0).map_err(db)?,
+        chat: row.get(1).map_err(db)?,
         sender: match sender.as_str() {
             "customer" => Sender::Customer,
             "agent" => Sender::Agent,
             other => return Err(Error::Corrupt(format!("chat message sender `{other}`"))),
         },
-        author: row.get(3)?,
-        text: row.get(4)?,
-        at: parse_ts(&row.get::<_, String>(5)?)?,
+        author: row.get(3).map_err(db)?,
+        text: row.get(4).map_err(db)?,
+        at: parse_ts(&row.get::<_, String>(5).map_err(db)?)?,
     })
 }
 
 impl SqliteTx<'_> {
     fn agent_row_where(&self, sql: &str, values: &[Value]) -> Result<Option<ChatAgentRow>> {
-        let mut stmt = self.conn.prepare_cached(sql)?;
-        let mut rows = stmt.query(params_from_iter(values))?;
-        match rows.next()? {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(db)?;
+        let mut rows = stmt.query(params_from_iter(values)).map_err(db)?;
+        match rows.next().map_err(db)? {
             Some(row) => Ok(Some(agent_from_row(row)?)),
             None => Ok(None),
         }
     }
 
     fn chats_where(&self, sql: &str, values: Vec<Value>) -> Result<Vec<Chat>> {
-        let mut stmt = self.conn.prepare_cached(sql)?;
-        let mut rows = stmt.query(params_from_iter(values))?;
+        let mut stmt = self.conn.prepare_cached(sql).map_err(db)?;
+        let mut rows = stmt.query(params_from_iter(values)).map_err(db)?;
         let mut out = Vec::new();
-        while let Some(row) = rows.next()? {
+        while let Some(row) = rows.next().map_err(db)? {
             out.push(chat_from_row(row)?);
         }
         Ok(out)
@@ -114,10 +115,10 @@ impl ChatTx for SqliteTx<'_> {
 
     fn chat_agents_since(&self, rev: i64) -> Result<Vec<ChatAgentRow>> {
         let sql = format!("SELECT {AGENT_COLUMNS} FROM chat_agents WHERE rev > ?1 ORDER BY rev");
-        let mut stmt = self.conn.prepare_cached(&sql)?;
-        let mut rows = stmt.query([rev])?;
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(db)?;
+        let mut rows = stmt.query([rev]).map_err(db)?;
         let mut out = Vec::new();
-        while let Some(row) = rows.next()? {
+        while let Some(row) = rows.next().map_err(db)? {
             out.push(agent_from_row(row)?);
         }
         Ok(out)
@@ -211,24 +212,29 @@ impl ChatTx for SqliteTx<'_> {
         self.conn
             .prepare_cached(
                 "INSERT INTO chat_agent_log (login, state, reason, at) VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![login, state, reason, ts(now)])?;
+            )
+            .map_err(db)?
+            .execute(params![login, state, reason, ts(now)])
+            .map_err(db)?;
         Ok(())
     }
 
     fn chat_agent_history(&self, login: &str, limit: u32) -> Result<Vec<StateChange>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT login, state, reason, at FROM chat_agent_log WHERE login = ?1
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT login, state, reason, at FROM chat_agent_log WHERE login = ?1
              ORDER BY id DESC LIMIT ?2",
-        )?;
-        let mut rows = stmt.query(params![login, limit])?;
+            )
+            .map_err(db)?;
+        let mut rows = stmt.query(params![login, limit]).map_err(db)?;
         let mut out = Vec::new();
-        while let Some(row) = rows.next()? {
+        while let Some(row) = rows.next().map_err(db)? {
             out.push(StateChange {
-                login: row.get(0)?,
-                state: row.get(1)?,
-                reason: row.get(2)?,
-                at: parse_ts(&row.get::<_, String>(3)?)?,
+                login: row.get(0).map_err(db)?,
+                state: row.get(1).map_err(db)?,
+                reason: row.get(2).map_err(db)?,
+                at: parse_ts(&row.get::<_, String>(3).map_err(db)?)?,
             });
         }
         Ok(out)
@@ -239,8 +245,10 @@ impl ChatTx for SqliteTx<'_> {
             .prepare_cached(
                 "INSERT INTO chats (queue, state, interaction, arrived_at)
                  VALUES (?1, 'waiting', ?2, ?3)",
-            )?
-            .execute(params![queue, interaction, ts(now)])?;
+            )
+            .map_err(db)?
+            .execute(params![queue, interaction, ts(now)])
+            .map_err(db)?;
         Ok(self.conn.last_insert_rowid())
     }
 
@@ -258,9 +266,11 @@ impl ChatTx for SqliteTx<'_> {
                  WHERE state = 'waiting' AND queue = ?1
                    AND id NOT IN (SELECT value FROM json_each(?2))
                  ORDER BY arrived_at, id LIMIT 1",
-            )?
+            )
+            .map_err(db)?
             .query_row(params![queue, skip], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
+            .optional()
+            .map_err(db)?;
         found.map(|(at, id)| Ok((parse_ts(&at)?, id))).transpose()
     }
 
@@ -278,8 +288,10 @@ impl ChatTx for SqliteTx<'_> {
                 "UPDATE chats SET state = 'offered', agent = ?2, interaction = ?3,
                      offered_at = ?4, deadline = ?5, offers = offers + 1
                  WHERE id = ?1 AND state = 'waiting'",
-            )?
-            .execute(params![id, agent, interaction, ts(now), ts(deadline)])?;
+            )
+            .map_err(db)?
+            .execute(params![id, agent, interaction, ts(now), ts(deadline)])
+            .map_err(db)?;
         Ok(n == 1)
     }
 
@@ -289,15 +301,19 @@ impl ChatTx for SqliteTx<'_> {
             .prepare_cached(
                 "UPDATE chats SET agent = ?3, interaction = ?4
                  WHERE id = ?1 AND state = 'offered' AND agent = ?2",
-            )?
-            .execute(params![id, from, to, interaction])?;
+            )
+            .map_err(db)?
+            .execute(params![id, from, to, interaction])
+            .map_err(db)?;
         Ok(n == 1)
     }
 
     fn chat_set_pop(&self, id: i64, pop: &str, customer: Option<CustomerId>) -> Result<()> {
         self.conn
-            .prepare_cached("UPDATE chats SET pop = ?2, customer_id = ?3 WHERE id = ?1")?
-            .execute(params![id, pop, customer.map(|c| c.0)])?;
+            .prepare_cached("UPDATE chats SET pop = ?2, customer_id = ?3 WHERE id = ?1")
+            .map_err(db)?
+            .execute(params![id, pop, customer.map(|c| c.0)])
+            .map_err(db)?;
         Ok(())
     }
 
@@ -307,8 +323,10 @@ impl ChatTx for SqliteTx<'_> {
             .prepare_cached(
                 "UPDATE chats SET state = 'active', accepted_at = ?3, deadline = NULL
                  WHERE id = ?1 AND state = 'offered' AND agent = ?2 AND deadline > ?3",
-            )?
-            .execute(params![id, agent, ts(now)])?;
+            )
+            .map_err(db)?
+            .execute(params![id, agent, ts(now)])
+            .map_err(db)?;
         Ok(n == 1)
     }
 
@@ -320,8 +338,10 @@ impl ChatTx for SqliteTx<'_> {
                      interaction = json_set(interaction, '$.agent', NULL)
                  WHERE id = ?1 AND state = 'offered' AND agent = ?2
                    AND (?3 IS NULL OR deadline <= ?3)",
-            )?
-            .execute(params![id, agent, due_at.map(ts)])?;
+            )
+            .map_err(db)?
+            .execute(params![id, agent, due_at.map(ts)])
+            .map_err(db)?;
         Ok(n == 1)
     }
 
@@ -332,7 +352,8 @@ impl ChatTx for SqliteTx<'_> {
                 "UPDATE chats SET state = 'ended', ended_at = ?3, disposition = ?4, note = ?5,
                      log = ?6, log_text = ?7
                  WHERE id = ?1 AND state = 'active' AND agent = ?2",
-            )?
+            )
+            .map_err(db)?
             .execute(params![
                 id,
                 end.agent,
@@ -341,7 +362,8 @@ impl ChatTx for SqliteTx<'_> {
                 end.note,
                 end.log.as_str(),
                 end.log_text
-            ])?;
+            ])
+            .map_err(db)?;
         Ok(n == 1)
     }
 
@@ -351,36 +373,45 @@ impl ChatTx for SqliteTx<'_> {
             .prepare_cached(
                 "UPDATE chats SET log = 'saved', case_number = ?2, customer_id = ?3, log_text = NULL
                  WHERE id = ?1 AND state = 'ended' AND log <> 'saved'",
-            )?
-            .execute(params![id, case.0, customer.0])?;
+            ).map_err(db)?
+            .execute(params![id, case.0, customer.0]).map_err(db)?;
         Ok(n == 1)
     }
 
     fn chat_log_text(&self, id: i64) -> Result<Option<String>> {
         Ok(self
             .conn
-            .prepare_cached("SELECT log_text FROM chats WHERE id = ?1")?
+            .prepare_cached("SELECT log_text FROM chats WHERE id = ?1")
+            .map_err(db)?
             .query_row([id], |r| r.get::<_, Option<String>>(0))
-            .optional()?
+            .optional()
+            .map_err(db)?
             .flatten())
     }
 
     fn due_chat_offers(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<i64>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id FROM chats WHERE state = 'offered' AND deadline <= ?1
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id FROM chats WHERE state = 'offered' AND deadline <= ?1
              ORDER BY deadline, id LIMIT ?2",
-        )?;
+            )
+            .map_err(db)?;
         let ids = stmt
-            .query_map(params![ts(now), limit], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
+            .query_map(params![ts(now), limit], |r| r.get(0))
+            .map_err(db)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(db)?;
         Ok(ids)
     }
 
     fn next_chat_deadline(&self) -> Result<Option<DateTime<Utc>>> {
         let next: Option<String> = self
             .conn
-            .prepare_cached("SELECT min(deadline) FROM chats WHERE state = 'offered'")?
-            .query_row([], |r| r.get(0))?;
+            .prepare_cached("SELECT min(deadline) FROM chats WHERE state = 'offered'")
+            .map_err(db)?
+            .query_row([], |r| r.get(0))
+            .map_err(db)?;
         opt_ts(next)
     }
 
@@ -424,8 +455,10 @@ impl ChatTx for SqliteTx<'_> {
             .prepare_cached(
                 "INSERT INTO chat_messages (chat, sender, author, text, at)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?
-            .execute(params![chat, sender.as_str(), author, text, ts(now)])?;
+            )
+            .map_err(db)?
+            .execute(params![chat, sender.as_str(), author, text, ts(now)])
+            .map_err(db)?;
         Ok(ChatMessage {
             id: self.conn.last_insert_rowid(),
             chat,
@@ -439,10 +472,10 @@ impl ChatTx for SqliteTx<'_> {
     fn chat_messages(&self, chat: i64) -> Result<Vec<ChatMessage>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, chat, sender, author, text, at FROM chat_messages WHERE chat = ?1 ORDER BY id",
-        )?;
-        let mut rows = stmt.query([chat])?;
+        ).map_err(db)?;
+        let mut rows = stmt.query([chat]).map_err(db)?;
         let mut out = Vec::new();
-        while let Some(row) = rows.next()? {
+        while let Some(row) = rows.next().map_err(db)? {
             out.push(message_from_row(row)?);
         }
         Ok(out)
@@ -456,17 +489,20 @@ impl ChatTx for SqliteTx<'_> {
         now: DateTime<Utc>,
     ) -> Result<i64> {
         self.conn
-            .prepare_cached(
-                "INSERT INTO chat_feed (agent, chat, push, at) VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![agent, chat, push, ts(now)])?;
+            .prepare_cached("INSERT INTO chat_feed (agent, chat, push, at) VALUES (?1, ?2, ?3, ?4)")
+            .map_err(db)?
+            .execute(params![agent, chat, push, ts(now)])
+            .map_err(db)?;
         Ok(self.conn.last_insert_rowid())
     }
 
     fn feed_since(&self, seq: i64, limit: u32) -> Result<Vec<FeedRow>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT seq, agent, chat, push FROM chat_feed WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-        )?;
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT seq, agent, chat, push FROM chat_feed WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )
+            .map_err(db)?;
         let rows = stmt
             .query_map(params![seq, limit], |r| {
                 Ok(FeedRow {
@@ -475,31 +511,37 @@ impl ChatTx for SqliteTx<'_> {
                     chat: r.get(2)?,
                     push: r.get(3)?,
                 })
-            })?
-            .collect::<rusqlite::Result<_>>()?;
+            })
+            .map_err(db)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(db)?;
         Ok(rows)
     }
 
     fn feed_last(&self) -> Result<i64> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT coalesce(max(seq), 0) FROM chat_feed")?
-            .query_row([], |r| r.get(0))?)
+        self.conn
+            .prepare_cached("SELECT coalesce(max(seq), 0) FROM chat_feed")
+            .map_err(db)?
+            .query_row([], |r| r.get(0))
+            .map_err(db)
     }
 
     fn feed_oldest(&self) -> Result<Option<DateTime<Utc>>> {
         let oldest: Option<String> = self
             .conn
-            .prepare_cached("SELECT min(at) FROM chat_feed")?
-            .query_row([], |r| r.get(0))?;
+            .prepare_cached("SELECT min(at) FROM chat_feed")
+            .map_err(db)?
+            .query_row([], |r| r.get(0))
+            .map_err(db)?;
         opt_ts(oldest)
     }
 
     fn feed_prune(&self, before: DateTime<Utc>) -> Result<usize> {
-        Ok(self
-            .conn
-            .prepare_cached("DELETE FROM chat_feed WHERE at < ?1")?
-            .execute([ts(before)])?)
+        self.conn
+            .prepare_cached("DELETE FROM chat_feed WHERE at < ?1")
+            .map_err(db)?
+            .execute([ts(before)])
+            .map_err(db)
     }
 }
 
@@ -522,7 +564,7 @@ mod tests {
                 conn.execute_batch(
                     "INSERT INTO agents (login, display_name, role, created_at, updated_at)
                          VALUES ('ann', 'Ann', 'agent', 't', 't'), ('bob', 'Bob', 'agent', 't', 't');",
-                )?;
+                ).map_err(db)?;
                 let tx = SqliteTx { conn };
                 assert!(tx.chat_agent_claim("ann", 2, at(1))?.is_none(), "no row: logged out");
                 tx.chat_agent_set_state("ann", AgentState::Available, None, at(1))?;
@@ -537,7 +579,7 @@ mod tests {
                 tx.chat_agent_set_state("ann", AgentState::Break, Some("test"), at(7))?;
                 assert!(tx.chat_agent_claim("ann", 2, at(8))?.is_none(), "on break");
                 tx.chat_agent_set_state("bob", AgentState::Available, None, at(9))?;
-                conn.execute_batch("UPDATE agents SET disabled = 1 WHERE login = 'bob'")?;
+                conn.execute_batch("UPDATE agents SET disabled = 1 WHERE login = 'bob'").map_err(db)?;
                 assert!(tx.chat_agent_claim("bob", 2, at(10))?.is_none(), "disabled");
                 // Every change took the next rev.
                 let revs: Vec<i64> = tx.chat_agents_since(0)?.iter().map(|r| r.rev).collect();

@@ -11,15 +11,15 @@
 //! SQLite (`sqlite/`) is the one implementation; the only module with SQL.
 //! ARCHITECTURE.md says what a second backend must provide.
 
-pub(crate) mod blobs;
+pub mod blobs;
 mod chat;
 mod email;
 mod faq;
-pub(crate) mod sqlite;
+pub mod sqlite;
 
-pub(crate) use chat::{ChatAgentRow, ChatEnd, ChatTx, FeedRow};
-pub(crate) use email::{EmailTx, InboundRecord, NewWorkbinItem};
-pub(crate) use faq::FaqTx;
+pub use chat::{ChatAgentRow, ChatEnd, ChatTx, FeedRow};
+pub use email::{EmailTx, InboundRecord, NewWorkbinItem};
+pub use faq::FaqTx;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use dossier_sdk::{
@@ -27,44 +27,44 @@ use dossier_sdk::{
     TaskId, TaskStatus,
 };
 
-use crate::error::{Error, Result};
-use crate::schema::Schema;
+use dossier_types::schema::Schema;
+use dossier_types::{Error, Result};
 
 /// The statements that bring the search index up to date with the records
 /// changed in a write, as the store runs them before each commit (the
 /// benchmarks' raw side runs them too, so both do the same indexing).
-pub(crate) const SEARCH_SYNC_SQL: [&str; 4] = sqlite::search_sync::SYNC;
+pub const SEARCH_SYNC_SQL: [&str; 4] = sqlite::search_sync::SYNC;
 
 /// Opens (creating and migrating if needed) the store file at `path`.
-pub(crate) fn open(path: &std::path::Path) -> Result<Box<dyn Store>> {
+pub fn open(path: &std::path::Path) -> Result<Box<dyn Store>> {
     Ok(Box::new(sqlite::SqliteStore::open(path)?))
 }
 
 /// Locks the store file at `target` (creating it if missing) for a restore:
 /// refused while any other connection has it open. See
 /// `sqlite/backup.rs` for how "in use" is told.
-pub(crate) fn lock_for_restore(target: &std::path::Path) -> Result<RestoreLock> {
+pub fn lock_for_restore(target: &std::path::Path) -> Result<RestoreLock> {
     sqlite::backup::lock_for_restore(target).map(RestoreLock)
 }
 
 /// The newest schema version this build reads and writes.
-pub(crate) fn supported_schema_version() -> i64 {
+pub fn supported_schema_version() -> i64 {
     sqlite::backup::supported_schema_version()
 }
 
 /// The schema version of the backed-up database file at `path` (in the
 /// backup folder `dir`, which errors name).
-pub(crate) fn file_schema_version(path: &std::path::Path, dir: &std::path::Path) -> Result<i64> {
+pub fn file_schema_version(path: &std::path::Path, dir: &std::path::Path) -> Result<i64> {
     sqlite::backup::file_schema_version(path, dir)
 }
 
 /// A store file held alone for a restore; dropping it releases the file.
-pub(crate) struct RestoreLock(sqlite::backup::RestoreLock);
+pub struct RestoreLock(sqlite::backup::RestoreLock);
 
 impl RestoreLock {
     /// Replaces the whole store with the database file at `source`, all or
     /// nothing.
-    pub(crate) fn restore_from(
+    pub fn restore_from(
         self,
         source: &std::path::Path,
         progress: &mut dyn FnMut(BackupProgress),
@@ -75,22 +75,22 @@ impl RestoreLock {
 
 /// How far a backup or restore of the database has gone, in pages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct BackupProgress {
-    pub(crate) pages_done: u64,
-    pub(crate) pages_total: u64,
+pub struct BackupProgress {
+    pub pages_done: u64,
+    pub pages_total: u64,
 }
 
 /// What a backup's snapshot held besides its pages.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Snapshot {
+pub struct Snapshot {
     /// The schema version of the copy.
-    pub(crate) schema_version: i64,
+    pub schema_version: i64,
     /// The blobs the copied rows reference.
-    pub(crate) blobs: Vec<String>,
+    pub blobs: Vec<String>,
 }
 
 /// An empty store in memory.
-pub(crate) fn in_memory() -> Result<Box<dyn Store>> {
+pub fn in_memory() -> Result<Box<dyn Store>> {
     Ok(Box::new(sqlite::SqliteStore::in_memory()?))
 }
 
@@ -98,7 +98,7 @@ pub(crate) fn in_memory() -> Result<Box<dyn Store>> {
 ///
 /// The object-safe core takes `FnMut` callbacks; use the generic
 /// [`read`](dyn Store::read) and [`write`](dyn Store::write) on `dyn Store`.
-pub(crate) trait Store: Send + Sync {
+pub trait Store: Send + Sync {
     /// Runs `f` on one consistent snapshot. On a thread inside a write, `f`
     /// runs in that write, so hooks see the transaction's own rows. Never
     /// waits for a writer.
@@ -158,31 +158,27 @@ fn once<T>(
 
 impl dyn Store + '_ {
     /// [`Store::read_with`] for a closure that returns a value.
-    pub(crate) fn read<T>(&self, f: impl FnOnce(&dyn Tx) -> Result<T>) -> Result<T> {
+    pub fn read<T>(&self, f: impl FnOnce(&dyn Tx) -> Result<T>) -> Result<T> {
         once(f, |g| self.read_with(g))
     }
 
     /// [`Store::read_each_with`] for a closure that returns a value.
-    pub(crate) fn read_each<T>(&self, f: impl FnOnce(&dyn Tx) -> Result<T>) -> Result<T> {
+    pub fn read_each<T>(&self, f: impl FnOnce(&dyn Tx) -> Result<T>) -> Result<T> {
         once(f, |g| self.read_each_with(g))
     }
 
     /// [`Store::write_with`] for a closure that returns a value.
-    pub(crate) fn write<T>(&self, label: &str, f: impl FnOnce(&dyn Tx) -> Result<T>) -> Result<T> {
+    pub fn write<T>(&self, label: &str, f: impl FnOnce(&dyn Tx) -> Result<T>) -> Result<T> {
         once(f, |g| self.write_with(label, g))
     }
 
     /// [`Store::savepoint_with`] for a closure that returns a value.
-    pub(crate) fn savepoint<T>(
-        &self,
-        label: &str,
-        f: impl FnOnce(&dyn Tx) -> Result<T>,
-    ) -> Result<T> {
+    pub fn savepoint<T>(&self, label: &str, f: impl FnOnce(&dyn Tx) -> Result<T>) -> Result<T> {
         once(f, |g| self.savepoint_with(label, g))
     }
 
     /// [`Store::guard_with`] for a closure that returns a value.
-    pub(crate) fn guard<T>(&self, label: &str, f: impl FnOnce(&dyn Tx) -> Result<T>) -> Result<T> {
+    pub fn guard<T>(&self, label: &str, f: impl FnOnce(&dyn Tx) -> Result<T>) -> Result<T> {
         once(f, |g| self.guard_with(label, g))
     }
 }
@@ -192,7 +188,7 @@ fn ran_twice() -> Error {
 }
 
 /// Everything a transaction can do.
-pub(crate) trait Tx:
+pub trait Tx:
     CustomerTx
     + CaseTx
     + FollowUpTx
@@ -225,7 +221,7 @@ impl<T> Tx for T where
 }
 
 /// Full-text search over cases, follow-ups and customers.
-pub(crate) trait SearchTx {
+pub trait SearchTx {
     /// The best `limit` matches of `terms` (each a word the text must
     /// contain) that `viewer` may see, ranked (bm25), with `filter` applied.
     fn search(
@@ -269,7 +265,7 @@ pub struct SearchHit {
 }
 
 /// Agents and groups.
-pub(crate) trait AgentTx {
+pub trait AgentTx {
     /// Writes a new agent and their group memberships; refused when the
     /// login is taken.
     fn insert_agent(&self, agent: &Agent) -> Result<()>;
@@ -305,7 +301,7 @@ pub(crate) trait AgentTx {
 }
 
 /// Customers: ids, rows, lookups and listings.
-pub(crate) trait CustomerTx {
+pub trait CustomerTx {
     /// The next customer id, allocated inside the write transaction so hooks see it.
     fn next_customer_id(&self) -> Result<CustomerId>;
 
@@ -343,7 +339,7 @@ pub(crate) trait CustomerTx {
 }
 
 /// Cases: numbers, rows, lookups and listings.
-pub(crate) trait CaseTx {
+pub trait CaseTx {
     /// The next case number: sequential, allocated inside the write transaction.
     fn next_case_number(&self) -> Result<CaseNumber>;
 
@@ -386,7 +382,7 @@ pub(crate) trait CaseTx {
 }
 
 /// Follow-ups: append-only rows and listings. There is no update or delete.
-pub(crate) trait FollowUpTx {
+pub trait FollowUpTx {
     /// The next follow-up id, allocated inside the write transaction.
     fn next_follow_up_id(&self) -> Result<FollowUpId>;
 
@@ -433,7 +429,7 @@ pub(crate) trait FollowUpTx {
 }
 
 /// Tasks and their reminders, including the reminder claim.
-pub(crate) trait TaskTx {
+pub trait TaskTx {
     /// The next task id, allocated inside the write transaction.
     fn next_task_id(&self) -> Result<TaskId>;
 
@@ -470,7 +466,7 @@ pub(crate) trait TaskTx {
 }
 
 /// The narrow reads of screen-pop and the reminder loop: ids and briefs, no record decoding.
-pub(crate) trait LookupTx {
+pub trait LookupTx {
     /// The id of the customer with this account number.
     fn customer_id_by_account(&self, account: &str) -> Result<Option<CustomerId>>;
 
@@ -514,7 +510,7 @@ pub(crate) trait LookupTx {
 }
 
 /// The outbox: entries, one delivery per (entry, handler), claims with leases.
-pub(crate) trait OutboxTx {
+pub trait OutboxTx {
     /// The id the next entry will get. Allocated inside the write transaction,
     /// so the idempotency key can contain it.
     fn outbox_next_id(&self) -> Result<i64>;
@@ -574,7 +570,7 @@ pub(crate) trait OutboxTx {
 }
 
 /// Custom field bookkeeping, and what the backend reports about itself.
-pub(crate) trait SchemaTx {
+pub trait SchemaTx {
     /// Whether the stored definitions and indexes are exactly what
     /// [`sync_field_defs`] would write for `schema`: then opening the store
     /// needs no write at all, and a reader never waits for the write lock.
@@ -623,7 +619,7 @@ pub struct TaskFilter {
 
 /// One condition of a customer search; all conditions of a search must hold.
 #[derive(Debug, Clone)]
-pub(crate) enum Criterion {
+pub enum Criterion {
     /// A phone number, already in E.164.
     Phone(String),
     /// An email address, already lower-cased.
@@ -638,57 +634,57 @@ pub(crate) enum Criterion {
 
 /// A delivery whose attempt is due.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct DueDelivery {
-    pub(crate) id: i64,
-    pub(crate) entry: i64,
-    pub(crate) handler: String,
-    pub(crate) attempts: u32,
+pub struct DueDelivery {
+    pub id: i64,
+    pub entry: i64,
+    pub handler: String,
+    pub attempts: u32,
 }
 
 /// An outbox entry: the event and where its chain stood.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct EntryRow {
-    pub(crate) key: String,
-    pub(crate) event: String,
-    pub(crate) depth: u32,
-    pub(crate) chain: String,
-    pub(crate) actor: String,
+pub struct EntryRow {
+    pub key: String,
+    pub event: String,
+    pub depth: u32,
+    pub chain: String,
+    pub actor: String,
 }
 
 /// One delivery as `dossier outbox list` shows it (the raw columns).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct DeliveryRow {
-    pub(crate) id: i64,
-    pub(crate) entry: i64,
-    pub(crate) handler: String,
-    pub(crate) key: String,
-    pub(crate) event: String,
-    pub(crate) depth: u32,
-    pub(crate) attempts: u32,
-    pub(crate) next_attempt_at: DateTime<Utc>,
-    pub(crate) delivered_at: Option<DateTime<Utc>>,
-    pub(crate) dead_at: Option<DateTime<Utc>>,
-    pub(crate) last_error: Option<String>,
-    pub(crate) created_at: DateTime<Utc>,
+pub struct DeliveryRow {
+    pub id: i64,
+    pub entry: i64,
+    pub handler: String,
+    pub key: String,
+    pub event: String,
+    pub depth: u32,
+    pub attempts: u32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub dead_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
 }
 
 /// What [`LookupTx::pop_by_phone`] found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct PhonePop {
+pub struct PhonePop {
     /// Whose eyes the pop is for, as the store resolved it: `All` for one
     /// who sees every case, `Agent` otherwise; `None` when the agent is
     /// unknown or disabled (and nothing else was read).
-    pub(crate) viewer: Option<Viewer>,
+    pub viewer: Option<Viewer>,
     /// The customers having the number, lowest id first, at most 100.
-    pub(crate) customers: Vec<CustomerId>,
+    pub customers: Vec<CustomerId>,
     /// When exactly one customer has it: their account number, name and
     /// open case numbers (newest first, those the viewer may see).
-    pub(crate) only: Option<(String, String, Vec<CaseNumber>)>,
+    pub only: Option<(String, String, Vec<CaseNumber>)>,
 }
 
 /// Whose eyes a read is for: which private cases it may return.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Viewer {
+pub enum Viewer {
     /// Every case (`system`, holders of `see_all_private`, the host's own
     /// internal reads).
     All,
@@ -699,7 +695,7 @@ pub(crate) enum Viewer {
 
 impl Viewer {
     /// The SQL parameters of the visibility condition: (sees all, login).
-    pub(crate) fn params(&self) -> (bool, Option<&str>) {
+    pub fn params(&self) -> (bool, Option<&str>) {
         match self {
             Viewer::All => (true, None),
             Viewer::Agent(login) => (false, Some(login)),
@@ -736,24 +732,24 @@ impl Page {
 }
 
 /// Formats a time the way the store keeps it: fixed width, so text order is time order.
-pub(crate) fn ts(t: DateTime<Utc>) -> String {
+pub fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
 /// Reads a time written by [`ts`].
-pub(crate) fn parse_ts(s: &str) -> Result<DateTime<Utc>> {
+pub fn parse_ts(s: &str) -> Result<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| Error::Corrupt(format!("timestamp `{s}`: {e}")))
 }
 
 /// Decodes a JSON column.
-pub(crate) fn from_json<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> Result<T> {
+pub fn from_json<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> Result<T> {
     serde_json::from_str(s).map_err(|e| Error::Corrupt(format!("{what}: {e}")))
 }
 
 /// Encodes a JSON column.
-pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> String {
+pub fn to_json<T: serde::Serialize>(value: &T) -> String {
     // Serializing plain data structs to a String cannot fail.
     serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
 }

@@ -7,7 +7,7 @@
 //! lets them read while the writer writes).
 
 mod agents;
-pub(crate) mod backup;
+pub mod backup;
 mod cases;
 mod chat;
 mod customers;
@@ -19,10 +19,10 @@ mod interactions;
 mod migrations;
 mod outbox;
 mod search;
-pub(crate) mod search_sync;
+pub mod search_sync;
 mod tasks;
 
-pub(crate) use interactions::POP_BY_PHONE as POP_BY_PHONE_SQL;
+pub use interactions::POP_BY_PHONE as POP_BY_PHONE_SQL;
 
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
@@ -32,12 +32,12 @@ use parking_lot::{Mutex, ReentrantMutex};
 use rusqlite::{Connection, OpenFlags};
 
 use super::{Store, Tx};
-use crate::error::{Error, Result};
+use dossier_types::{Error, Result};
 
 /// A transaction (read or write) on one connection: what implements the
 /// store's [`Tx`] traits. The connection's statement cache keeps every
 /// statement prepared, so a hot path parses its SQL once per connection.
-pub(crate) struct SqliteTx<'c> {
+pub struct SqliteTx<'c> {
     conn: &'c Connection,
 }
 
@@ -57,7 +57,7 @@ struct Writer {
 }
 
 /// The database: see the module docs.
-pub(crate) struct SqliteStore {
+pub struct SqliteStore {
     writer: ReentrantMutex<Writer>,
     readers: Mutex<Vec<Connection>>,
     /// `None` for an in-memory store, whose readers all go through the writer.
@@ -75,20 +75,24 @@ fn configure(conn: &Connection) -> Result<()> {
     conn.set_db_config(
         rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
         true,
-    )?;
-    conn.busy_timeout(Duration::from_secs(5))?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    )
+    .map_err(db)?;
+    conn.busy_timeout(Duration::from_secs(5)).map_err(db)?;
+    conn.pragma_update(None, "foreign_keys", "ON").map_err(db)?;
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(db)?;
     // Statement journals (one per savepoint: an imported row, a statement
     // whose triggers write), sorts and temporary indexes in memory: with
     // the default they spill to files in /var/tmp, and an import spent most
     // of its time writing them.
-    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    conn.pragma_update(None, "temp_store", "MEMORY")
+        .map_err(db)?;
     // Read the file through a memory map instead of copying every page a
     // read touches out of the OS cache: a screen-pop on a store larger than
     // SQLite's page cache spent 40% of its time in those copies. WAL frames
     // are still read the ordinary way; writes do not go through the map.
-    conn.pragma_update(None, "mmap_size", MMAP_SIZE)?;
+    conn.pragma_update(None, "mmap_size", MMAP_SIZE)
+        .map_err(db)?;
     Ok(())
 }
 
@@ -99,7 +103,7 @@ const MMAP_SIZE: i64 = 1 << 30;
 /// Refuses a file that cannot be a store before SQLite touches it, and
 /// creates a missing one readable by its owner only (the WAL and shared
 /// memory files SQLite makes beside it take the same mode).
-pub(super) fn check_file(path: &Path) -> Result<()> {
+pub fn check_file(path: &Path) -> Result<()> {
     let not_a_store = |reason: &str| Error::NotAStore {
         path: path.to_owned(),
         reason: reason.to_owned(),
@@ -145,7 +149,7 @@ pub(super) fn check_file(path: &Path) -> Result<()> {
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and migrates it.
-    pub(crate) fn open(path: &Path) -> Result<SqliteStore> {
+    pub fn open(path: &Path) -> Result<SqliteStore> {
         if let Some(dir) = path.parent()
             && !dir.as_os_str().is_empty()
         {
@@ -156,13 +160,15 @@ impl SqliteStore {
             })?;
         }
         check_file(path)?;
-        let conn = Connection::open(path)?;
-        let (version, tables): (i64, i64) = conn.query_row(
-            "SELECT (SELECT user_version FROM pragma_user_version),
+        let conn = Connection::open(path).map_err(db)?;
+        let (version, tables): (i64, i64) = conn
+            .query_row(
+                "SELECT (SELECT user_version FROM pragma_user_version),
                     (SELECT count(*) FROM sqlite_master)",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(db)?;
         if version == 0 && tables > 0 {
             return Err(Error::NotAStore {
                 path: path.to_owned(),
@@ -172,13 +178,14 @@ impl SqliteStore {
                 ),
             });
         }
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(db)?;
         SqliteStore::with_writer(conn, Some(path.to_owned()))
     }
 
     /// An empty in-memory database.
-    pub(crate) fn in_memory() -> Result<SqliteStore> {
-        SqliteStore::with_writer(Connection::open_in_memory()?, None)
+    pub fn in_memory() -> Result<SqliteStore> {
+        SqliteStore::with_writer(Connection::open_in_memory().map_err(db)?, None)
     }
 
     fn with_writer(conn: Connection, path: Option<PathBuf>) -> Result<SqliteStore> {
@@ -227,13 +234,13 @@ impl SqliteStore {
     }
 
     /// Whether the current thread is inside [`SqliteStore::write_as`].
-    pub(crate) fn in_write(&self) -> bool {
+    pub fn in_write(&self) -> bool {
         self.writer.is_owned_by_current_thread()
     }
 
     /// Runs `f` on a reader connection, or on the writer when this thread is
     /// inside a write (so hooks see the transaction's uncommitted rows).
-    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         self.read_on_reader(true, f)
     }
 
@@ -261,7 +268,8 @@ impl SqliteStore {
                     OpenFlags::SQLITE_OPEN_READ_ONLY
                         | OpenFlags::SQLITE_OPEN_NO_MUTEX
                         | OpenFlags::SQLITE_OPEN_URI,
-                )?;
+                )
+                .map_err(db)?;
                 configure(&conn)?;
                 conn
             }
@@ -336,10 +344,10 @@ impl Store for SqliteStore {
     }
 }
 
-impl From<rusqlite::Error> for Error {
-    fn from(e: rusqlite::Error) -> Error {
-        Error::Db(e.to_string())
-    }
+/// A database failure as the host reports it: the database's own message.
+/// Every rusqlite error leaves the backend through here.
+pub(crate) fn db(e: rusqlite::Error) -> Error {
+    Error::Db(e.to_string())
 }
 
 /// Ends a `write` call: commits or rolls back the outermost one, and rolls
@@ -391,7 +399,10 @@ impl Writer {
 /// Runs a parameterless statement through the connection's statement cache,
 /// so hot paths (BEGIN, COMMIT) are parsed once per connection.
 fn exec_cached(conn: &Connection, sql: &str) -> Result<()> {
-    conn.prepare_cached(sql)?.execute([])?;
+    conn.prepare_cached(sql)
+        .map_err(db)?
+        .execute([])
+        .map_err(db)?;
     Ok(())
 }
 
@@ -401,7 +412,7 @@ mod tests {
     use rusqlite::StatementStatus;
 
     use super::*;
-    use crate::store::{LookupTx, PhonePop, Viewer};
+    use crate::{LookupTx, PhonePop, Viewer};
 
     #[test]
     fn a_cached_statement_is_not_planned_again_when_it_is_reused() {
@@ -414,7 +425,8 @@ mod tests {
                      INSERT INTO cases (number, customer_id, subject, description, status, is_open,
                          visibility, severity, priority, created_at, updated_at)
                          VALUES (1, 1, 's', '', 'open', 1, 'public', 'minor', 'normal', 't', 't');",
-                )?;
+                )
+                .map_err(db)?;
                 Ok(())
             })
             .expect("rows");
@@ -431,7 +443,9 @@ mod tests {
                 // `LIMIT ?2` and the partial index on `cases.owner` used to
                 // make SQLite re-plan this statement whenever rusqlite's
                 // cache cleared its bindings.
-                let stmt = conn.prepare_cached(&interactions::OPEN_CASE_NUMBERS)?;
+                let stmt = conn
+                    .prepare_cached(&interactions::OPEN_CASE_NUMBERS)
+                    .map_err(db)?;
                 assert_eq!(stmt.get_status(StatementStatus::RePrepare), 0);
                 Ok(())
             })
@@ -464,7 +478,8 @@ mod tests {
                          ('sam', 'Sam', 'supervisor', '{\"see_all_private\": false}', 0, 't', 't'),
                          ('amy', 'Amy', 'agent', '{\"see_all_private\": true}', 0, 't', 't'),
                          ('old', 'Old', 'admin', '{}', 1, 't', 't');",
-                )?;
+                )
+                .map_err(db)?;
                 Ok(())
             })
             .expect("rows");
@@ -524,16 +539,21 @@ mod tests {
                         ..PhonePop::default()
                     }
                 );
-                let stmt = conn.prepare_cached(&interactions::POP_BY_PHONE)?;
+                let stmt = conn
+                    .prepare_cached(&interactions::POP_BY_PHONE)
+                    .map_err(db)?;
                 assert_eq!(stmt.get_status(StatementStatus::RePrepare), 0);
                 // The open cases come from the index, visibility included.
                 let plan: Vec<String> = conn
                     .prepare(&format!(
                         "EXPLAIN QUERY PLAN {}",
                         *interactions::POP_BY_PHONE
-                    ))?
-                    .query_map(rusqlite::params!["+331", 20, false, "bob"], |r| r.get(3))?
-                    .collect::<rusqlite::Result<_>>()?;
+                    ))
+                    .map_err(db)?
+                    .query_map(rusqlite::params!["+331", 20, false, "bob"], |r| r.get(3))
+                    .map_err(db)?
+                    .collect::<rusqlite::Result<_>>()
+                    .map_err(db)?;
                 let plan = plan.join("\n");
                 assert!(plan.contains("COVERING INDEX cases_customer"), "{plan}");
                 assert!(plan.contains("INDEX customer_phones_number"), "{plan}");
@@ -547,19 +567,22 @@ mod tests {
     #[test]
     fn a_case_listing_by_customer_is_an_index_lookup() {
         let store = SqliteStore::in_memory().expect("store");
-        let filter = crate::store::CaseFilter {
+        let filter = crate::CaseFilter {
             customer: Some(CustomerId(1)),
             ..Default::default()
         };
         for viewer in [Viewer::All, Viewer::Agent("ann".into())] {
-            let (sql, values) =
-                cases::list_cases_sql(&filter, crate::store::Page::default(), &viewer);
+            let (sql, values) = cases::list_cases_sql(&filter, crate::Page::default(), &viewer);
             let plan = store
                 .write_as("plan", "BEGIN IMMEDIATE", |conn| {
-                    let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+                    let mut stmt = conn
+                        .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                        .map_err(db)?;
                     let rows: Vec<String> = stmt
-                        .query_map(rusqlite::params_from_iter(values), |r| r.get(3))?
-                        .collect::<rusqlite::Result<_>>()?;
+                        .query_map(rusqlite::params_from_iter(values), |r| r.get(3))
+                        .map_err(db)?
+                        .collect::<rusqlite::Result<_>>()
+                        .map_err(db)?;
                     Ok(rows.join("; "))
                 })
                 .expect("plan");

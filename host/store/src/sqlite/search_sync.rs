@@ -17,9 +17,10 @@
 //! to merge. Written here, a batch of 500 customers is one statement and
 //! one segment.
 
+use super::db;
 use rusqlite::Connection;
 
-use crate::error::Result;
+use dossier_types::Result;
 
 /// Whether any record waits to be indexed.
 const PENDING: &str = "SELECT EXISTS (SELECT 1 FROM search_dirty)";
@@ -61,7 +62,7 @@ macro_rules! noted_rows {
 /// old terms first); add the rows it has not, with a plain insert (a
 /// `REPLACE` of a row that is not there still costs a delete); forget the
 /// notes. Whether the index has a row is a lookup in its content table.
-pub(crate) const SYNC: [&str; 4] = [
+pub const SYNC: [&str; 4] = [
     "DELETE FROM search_index WHERE rowid IN (
          SELECT d.id * 4 + d.kind FROM search_dirty d
          WHERE CASE d.kind
@@ -83,11 +84,18 @@ pub(crate) const SYNC: [&str; 4] = [
 /// Brings `search_index` up to date with the records noted in
 /// `search_dirty`, inside the caller's write transaction. Costs one read
 /// when nothing changed.
-pub(super) fn sync(conn: &Connection) -> Result<()> {
-    let pending: bool = conn.prepare_cached(PENDING)?.query_row([], |r| r.get(0))?;
+pub fn sync(conn: &Connection) -> Result<()> {
+    let pending: bool = conn
+        .prepare_cached(PENDING)
+        .map_err(db)?
+        .query_row([], |r| r.get(0))
+        .map_err(db)?;
     if pending {
         for sql in SYNC {
-            conn.prepare_cached(sql)?.execute([])?;
+            conn.prepare_cached(sql)
+                .map_err(db)?
+                .execute([])
+                .map_err(db)?;
         }
     }
     Ok(())
@@ -95,11 +103,12 @@ pub(super) fn sync(conn: &Connection) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use crate::sqlite::db;
     use rusqlite::Connection;
 
     use super::super::SqliteStore;
-    use crate::error::Result;
-    use crate::store::Store;
+    use crate::Store;
+    use dossier_types::Result;
 
     /// Every index row: rowid, text, kind, ref, case number, customer.
     type IndexRow = (i64, String, String, i64, Option<i64>, Option<i64>);
@@ -135,7 +144,7 @@ mod tests {
     fn write(store: &SqliteStore, sql: &str) {
         store
             .write_as("test", "BEGIN IMMEDIATE", |conn| {
-                conn.execute_batch(sql)?;
+                conn.execute_batch(sql).map_err(db)?;
                 Ok(())
             })
             .expect("write");
@@ -263,25 +272,26 @@ mod tests {
         let store = SqliteStore::in_memory().expect("store");
         store
             .write_as("test", "BEGIN IMMEDIATE", |conn| {
-                conn.execute_batch(ADA)?;
+                conn.execute_batch(ADA).map_err(db)?;
                 let failed = store.savepoint_with("row", &mut |_| {
                     with_conn(&store, |conn| {
                         conn.execute_batch(
                             "INSERT INTO customers (id, account, name, created_at, updated_at)
                                  VALUES (2, 'AC-2', 'Grace Hopper', 't', 't');",
                         )
-                    })?;
-                    Err(crate::error::Error::Refused("bad row".into()))
+                    })
+                    .map_err(db)?;
+                    Err(dossier_types::Error::Refused("bad row".into()))
                 });
                 assert!(failed.is_err());
                 assert_eq!(notes(conn), 1, "only Ada's note is left");
                 // A search on the writer inside the write indexes first.
                 let tx = super::super::SqliteTx { conn };
-                let found = crate::store::SearchTx::search(
+                let found = crate::SearchTx::search(
                     &tx,
                     &["lovelace".to_owned()],
                     &Default::default(),
-                    &crate::store::Viewer::All,
+                    &crate::Viewer::All,
                     10,
                 )?;
                 assert_eq!(found.len(), 1);
@@ -316,7 +326,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let path = dir.path().join("dossier.db");
         {
-            let conn = Connection::open(&path)?;
+            let conn = Connection::open(&path).map_err(db)?;
             super::super::migrations::run_to(&conn, 12)?;
             conn.execute_batch(&format!(
                 "{ADA}
@@ -326,7 +336,8 @@ mod tests {
                              't', 't');
                  INSERT INTO follow_ups (id, case_number, kind, author, body, created_at)
                      VALUES (1, 1, 'note', 'ann', 'The fuser is worn', 't');"
-            ))?;
+            ))
+            .map_err(db)?;
         }
         let store = SqliteStore::open(&path)?;
         with_conn(&store, |conn| {

@@ -2,18 +2,19 @@
 //! compatibility check against a new config, and the expression indexes of
 //! indexed fields.
 
+use super::db;
 use std::collections::BTreeSet;
 
 use dossier_sdk::{FieldType, ObjectKind};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::SqliteTx;
-use crate::error::{Error, Result};
-use crate::schema::Schema;
-use crate::store::SchemaTx;
+use crate::SchemaTx;
+use dossier_types::schema::Schema;
+use dossier_types::{Error, Result};
 
 /// The table that holds records of `object`.
-pub(crate) fn table(object: ObjectKind) -> &'static str {
+pub fn table(object: ObjectKind) -> &'static str {
     match object {
         ObjectKind::Customer => "customers",
         ObjectKind::Case => "cases",
@@ -35,7 +36,11 @@ fn is_used(conn: &Connection, object: ObjectKind, name: &str) -> Result<bool> {
         table(object),
         field_expr(name)
     );
-    Ok(conn.query_row(&sql, [], |_| Ok(())).optional()?.is_some())
+    Ok(conn
+        .query_row(&sql, [], |_| Ok(()))
+        .optional()
+        .map_err(db)?
+        .is_some())
 }
 
 fn choice_is_used(
@@ -59,14 +64,15 @@ fn choice_is_used(
     };
     Ok(conn
         .query_row(&sql, [key], |_| Ok(()))
-        .optional()?
+        .optional()
+        .map_err(db)?
         .is_some())
 }
 
 /// A subquery selecting `id_column` of the rows of `table` whose custom field
 /// `field` equals parameter `?{param}`, spelled so the field's expression index
 /// serves it.
-pub(crate) fn field_id_subquery(table: &str, id_column: &str, field: &str, param: usize) -> String {
+pub fn field_id_subquery(table: &str, id_column: &str, field: &str, param: usize) -> String {
     format!(
         "SELECT {id_column} FROM {table} WHERE {} = ?{param}",
         field_expr(field)
@@ -74,7 +80,7 @@ pub(crate) fn field_id_subquery(table: &str, id_column: &str, field: &str, param
 }
 
 /// The SQL value `json_extract` yields for a plain-JSON scalar.
-pub(crate) fn json_to_sql(value: &serde_json::Value) -> rusqlite::types::Value {
+pub fn json_to_sql(value: &serde_json::Value) -> rusqlite::types::Value {
     use rusqlite::types::Value;
     match value {
         serde_json::Value::Bool(b) => Value::Integer(i64::from(*b)),
@@ -92,12 +98,16 @@ impl SchemaTx for SqliteTx<'_> {
     fn field_defs_current(&self, schema: &Schema) -> Result<bool> {
         let conn = self.conn;
         for object in ObjectKind::ALL {
-            let mut stmt = conn.prepare(
-                "SELECT name, type, choices FROM field_defs WHERE object = ?1 ORDER BY name",
-            )?;
+            let mut stmt = conn
+                .prepare(
+                    "SELECT name, type, choices FROM field_defs WHERE object = ?1 ORDER BY name",
+                )
+                .map_err(db)?;
             let stored: Vec<(String, String, String)> = stmt
-                .query_map([object.as_str()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                .collect::<rusqlite::Result<_>>()?;
+                .query_map([object.as_str()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .map_err(db)?
+                .collect::<rusqlite::Result<_>>()
+                .map_err(db)?;
             let mut wanted: Vec<(String, String, String)> = schema
                 .fields(object)
                 .iter()
@@ -121,7 +131,8 @@ impl SchemaTx for SqliteTx<'_> {
                         [&index],
                         |_| Ok(()),
                     )
-                    .optional()?
+                    .optional()
+                    .map_err(db)?
                     .is_some();
                 if !exists {
                     return Ok(false);
@@ -134,11 +145,14 @@ impl SchemaTx for SqliteTx<'_> {
     fn sync_field_defs(&self, schema: &Schema) -> Result<()> {
         let conn = self.conn;
         for object in ObjectKind::ALL {
-            let mut stmt =
-                conn.prepare("SELECT name, type, choices FROM field_defs WHERE object = ?1")?;
+            let mut stmt = conn
+                .prepare("SELECT name, type, choices FROM field_defs WHERE object = ?1")
+                .map_err(db)?;
             let stored: Vec<(String, String, String)> = stmt
-                .query_map([object.as_str()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                .collect::<rusqlite::Result<_>>()?;
+                .query_map([object.as_str()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .map_err(db)?
+                .collect::<rusqlite::Result<_>>()
+                .map_err(db)?;
             for (name, ty, choices) in stored {
                 let refuse = |reason: String| Error::IncompatibleField {
                     object,
@@ -177,7 +191,8 @@ impl SchemaTx for SqliteTx<'_> {
             conn.execute(
                 "DELETE FROM field_defs WHERE object = ?1",
                 [object.as_str()],
-            )?;
+            )
+            .map_err(db)?;
             for def in schema.fields(object) {
                 conn.execute(
                     "INSERT INTO field_defs (object, name, type, choices) VALUES (?1, ?2, ?3, ?4)",
@@ -187,7 +202,8 @@ impl SchemaTx for SqliteTx<'_> {
                         def.ty.as_str(),
                         serde_json::Value::from(def.choice_keys()).to_string()
                     ],
-                )?;
+                )
+                .map_err(db)?;
                 if def.indexed {
                     conn.execute_batch(&format!(
                         "CREATE INDEX IF NOT EXISTS cf_{obj}_{name} ON {table}({expr})",
@@ -195,7 +211,8 @@ impl SchemaTx for SqliteTx<'_> {
                         name = def.name,
                         table = table(object),
                         expr = field_expr(&def.name),
-                    ))?;
+                    ))
+                    .map_err(db)?;
                 }
             }
         }
@@ -212,8 +229,10 @@ impl SchemaTx for SqliteTx<'_> {
             "temp_store",
             "mmap_size",
         ] {
-            let value: rusqlite::types::Value =
-                self.conn.pragma_query_value(None, name, |r| r.get(0))?;
+            let value: rusqlite::types::Value = self
+                .conn
+                .pragma_query_value(None, name, |r| r.get(0))
+                .map_err(db)?;
             let text = match value {
                 rusqlite::types::Value::Integer(i) => i.to_string(),
                 rusqlite::types::Value::Text(t) => t,

@@ -17,10 +17,10 @@ use std::time::SystemTime;
 use parking_lot::Mutex;
 use sha2::{Digest, Sha256};
 
-use crate::error::{Error, Result};
+use dossier_types::{Error, Result};
 
 /// Where attachment bytes live.
-pub(crate) trait BlobStore: Send + Sync {
+pub trait BlobStore: Send + Sync {
     /// Stores `bytes` (once per distinct content) and returns their id, the
     /// sha256 in lower-case hex. Storing content that exists refreshes its
     /// time, so a collector that started earlier leaves it alone.
@@ -40,7 +40,7 @@ pub(crate) trait BlobStore: Send + Sync {
 }
 
 /// The id `put` gives `bytes`.
-pub(crate) fn blob_id(bytes: &[u8]) -> String {
+pub fn blob_id(bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);
     let mut hex = String::with_capacity(64);
     for b in digest {
@@ -51,7 +51,7 @@ pub(crate) fn blob_id(bytes: &[u8]) -> String {
 
 /// Checks that `id` is a blob id (64 lower-case hex digits), so a path
 /// built from it never leaves the folder.
-pub(crate) fn check_id(id: &str) -> Result<()> {
+pub fn check_id(id: &str) -> Result<()> {
     if id.len() == 64 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
         Ok(())
     } else {
@@ -64,19 +64,19 @@ pub(crate) fn check_id(id: &str) -> Result<()> {
 
 /// The blob folder for the database at `db`: its file name with the
 /// extension replaced by `blobs`.
-pub(crate) fn folder_for(db: &Path) -> PathBuf {
+pub fn folder_for(db: &Path) -> PathBuf {
     db.with_extension("blobs")
 }
 
 /// Blobs as files: `ROOT/ab/abcdef…` (the first two hex digits fan the
 /// files out over 256 folders).
-pub(crate) struct FsBlobs {
+pub struct FsBlobs {
     root: PathBuf,
 }
 
 impl FsBlobs {
     /// The store at `root`; the folder is made on the first `put`.
-    pub(crate) fn new(root: PathBuf) -> FsBlobs {
+    pub fn new(root: PathBuf) -> FsBlobs {
         FsBlobs { root }
     }
 
@@ -189,7 +189,7 @@ impl BlobStore for FsBlobs {
 
 /// Blobs in memory, for an in-memory store.
 #[derive(Default)]
-pub(crate) struct MemBlobs {
+pub struct MemBlobs {
     blobs: Mutex<HashMap<String, (Vec<u8>, SystemTime)>>,
 }
 

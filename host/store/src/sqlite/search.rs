@@ -1,18 +1,19 @@
 //! Full-text search: the FTS5 table `search_index`, kept in step by
 //! `search_sync.rs`.
 
+use super::db;
 use std::sync::LazyLock;
 
 use dossier_sdk::{CaseNumber, CustomerId};
 use rusqlite::params;
 
 use super::SqliteTx;
-use crate::error::Result;
-use crate::store::{SearchFilter, SearchHit, SearchTx, Viewer};
+use crate::{SearchFilter, SearchHit, SearchTx, Viewer};
+use dossier_types::Result;
 
 /// `terms` as an FTS5 query: every term must appear, each quoted so that no
 /// input is read as FTS5 syntax (`"` doubled inside a term).
-pub(super) fn match_expression(terms: &[String]) -> String {
+pub fn match_expression(terms: &[String]) -> String {
     terms
         .iter()
         .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
@@ -55,13 +56,13 @@ impl SearchTx for SqliteTx<'_> {
     ) -> Result<Vec<SearchHit>> {
         let conn = self.conn;
         // Inside a write, the index first takes in what the write changed.
-        if !conn.is_autocommit() && !conn.is_readonly(rusqlite::MAIN_DB)? {
+        if !conn.is_autocommit() && !conn.is_readonly(rusqlite::MAIN_DB).map_err(db)? {
             super::search_sync::sync(conn)?;
         }
         let case_filter =
             filter.status.is_some() || filter.owner.is_some() || filter.group.is_some();
         let (all, login) = viewer.params();
-        let mut stmt = conn.prepare_cached(&SEARCH)?;
+        let mut stmt = conn.prepare_cached(&SEARCH).map_err(db)?;
         let hits = stmt
             .query_map(
                 params![
@@ -85,8 +86,10 @@ impl SearchTx for SqliteTx<'_> {
                         rank: r.get(5)?,
                     })
                 },
-            )?
-            .collect::<rusqlite::Result<_>>()?;
+            )
+            .map_err(db)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(db)?;
         Ok(hits)
     }
 }
@@ -94,7 +97,7 @@ impl SearchTx for SqliteTx<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::sqlite::SqliteStore;
+    use crate::sqlite::SqliteStore;
 
     #[test]
     fn the_search_leaves_ranking_to_fts5_and_sorts_nothing_itself() {
@@ -102,7 +105,8 @@ mod tests {
         store
             .read(|conn| {
                 let plan: Vec<String> = conn
-                    .prepare(&format!("EXPLAIN QUERY PLAN {}", *SEARCH))?
+                    .prepare(&format!("EXPLAIN QUERY PLAN {}", *SEARCH))
+                    .map_err(db)?
                     .query_map(
                         params![
                             "\"x\"",
@@ -116,8 +120,10 @@ mod tests {
                             20
                         ],
                         |r| r.get::<_, String>(3),
-                    )?
-                    .collect::<rusqlite::Result<_>>()?;
+                    )
+                    .map_err(db)?
+                    .collect::<rusqlite::Result<_>>()
+                    .map_err(db)?;
                 // A temporary B-tree for the ORDER BY would mean SQLite
                 // computes every match's snippet and case before sorting.
                 assert!(

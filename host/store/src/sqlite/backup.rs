@@ -20,14 +20,15 @@
 //! and then locked exclusively (`locking_mode = EXCLUSIVE`) until the
 //! restore is done; anyone opening it meanwhile waits, then fails.
 
+use super::db;
 use std::path::Path;
 
 use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags};
 
 use super::{SqliteStore, configure, migrations};
-use crate::error::{Error, Result};
-use crate::store::{BackupProgress, Snapshot};
+use crate::{BackupProgress, Snapshot};
+use dossier_types::{Error, Result};
 
 /// Pages copied per backup step: 1 MiB of 4 KiB pages. Small enough that
 /// progress moves on a large store, large enough that a step's overhead
@@ -35,14 +36,14 @@ use crate::store::{BackupProgress, Snapshot};
 const PAGES_PER_STEP: i32 = 256;
 
 /// The newest schema version this build reads and writes.
-pub(crate) fn supported_schema_version() -> i64 {
+pub fn supported_schema_version() -> i64 {
     migrations::latest()
 }
 
 impl SqliteStore {
     /// Copies a consistent snapshot of the database into a new file at
     /// `dest` (which must not exist), reporting progress after each step.
-    pub(crate) fn backup_file(
+    pub fn backup_file(
         &self,
         dest: &Path,
         progress: &mut dyn FnMut(BackupProgress),
@@ -60,11 +61,12 @@ impl SqliteStore {
                     OpenFlags::SQLITE_OPEN_READ_ONLY
                         | OpenFlags::SQLITE_OPEN_NO_MUTEX
                         | OpenFlags::SQLITE_OPEN_URI,
-                )?;
+                )
+                .map_err(db)?;
                 configure(&source)?;
                 // The snapshot the whole copy comes from: held until the
                 // copy is done and what it references has been listed.
-                source.execute_batch("BEGIN")?;
+                source.execute_batch("BEGIN").map_err(db)?;
                 let result = copy(&source, dest, progress).and_then(|()| snapshot(&source));
                 let _ = source.execute_batch("COMMIT");
                 result
@@ -83,8 +85,10 @@ impl SqliteStore {
 /// What the snapshot on `source` holds that a backup records beside the
 /// pages. Runs in the copy's read transaction.
 fn snapshot(source: &Connection) -> Result<Snapshot> {
-    use crate::store::EmailTx as _;
-    let schema_version: i64 = source.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    use crate::EmailTx as _;
+    let schema_version: i64 = source
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(db)?;
     // The blobs the copied rows reference. No blob reference is ever
     // removed (follow-ups are append-only; a draft's stay when it is edited
     // or discarded), so `gc` never removes one of these while the backup
@@ -101,15 +105,17 @@ fn snapshot(source: &Connection) -> Result<Snapshot> {
 fn copy(source: &Connection, dest: &Path, progress: &mut dyn FnMut(BackupProgress)) -> Result<()> {
     // Pin the read snapshot before the first step, so that every step reads
     // from it (`sqlite3_backup_step` uses the open read transaction).
-    source.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
-        r.get::<_, i64>(0)
-    })?;
+    source
+        .query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .map_err(db)?;
     create_private(dest)?;
-    let mut target = Connection::open(dest)?;
+    let mut target = Connection::open(dest).map_err(db)?;
     {
-        let backup = Backup::new(source, &mut target)?;
+        let backup = Backup::new(source, &mut target).map_err(db)?;
         loop {
-            let step = backup.step(PAGES_PER_STEP)?;
+            let step = backup.step(PAGES_PER_STEP).map_err(db)?;
             let p = backup.progress();
             let total = u64::try_from(p.pagecount).unwrap_or(0);
             let remaining = u64::try_from(p.remaining).unwrap_or(0);
@@ -136,14 +142,16 @@ fn copy(source: &Connection, dest: &Path, progress: &mut dyn FnMut(BackupProgres
             }
         }
     }
-    let mode: String = target.query_row("PRAGMA journal_mode = DELETE", [], |r| r.get(0))?;
+    let mode: String = target
+        .query_row("PRAGMA journal_mode = DELETE", [], |r| r.get(0))
+        .map_err(db)?;
     if !mode.eq_ignore_ascii_case("delete") {
         return Err(Error::Db(format!(
             "the backup {} stayed in {mode} journal mode",
             dest.display()
         )));
     }
-    target.close().map_err(|(_, e)| Error::from(e))?;
+    target.close().map_err(|(_, e)| db(e))?;
     Ok(())
 }
 
@@ -165,7 +173,7 @@ fn create_private(path: &Path) -> Result<()> {
 }
 
 /// A target store, opened alone and locked for the whole restore.
-pub(crate) struct RestoreLock {
+pub struct RestoreLock {
     conn: Connection,
 }
 
@@ -173,7 +181,7 @@ pub(crate) struct RestoreLock {
 /// refused with [`Error::StoreInUse`] while any other connection has it
 /// open, and with [`Error::NotAStore`] when it is another program's file.
 /// Until the returned lock is dropped, nobody else can read or write it.
-pub(crate) fn lock_for_restore(target: &Path) -> Result<RestoreLock> {
+pub fn lock_for_restore(target: &Path) -> Result<RestoreLock> {
     if let Some(dir) = target.parent()
         && !dir.as_os_str().is_empty()
     {
@@ -188,13 +196,13 @@ pub(crate) fn lock_for_restore(target: &Path) -> Result<RestoreLock> {
         Ok(_) => {}
         Err(_) => create_private(target)?,
     }
-    let conn = Connection::open(target)?;
+    let conn = Connection::open(target).map_err(db)?;
     let in_use = || Error::StoreInUse {
         path: target.to_owned(),
     };
     // No waiting: a store in use is refused at once, not after the busy
     // timeout.
-    conn.busy_timeout(std::time::Duration::ZERO)?;
+    conn.busy_timeout(std::time::Duration::ZERO).map_err(db)?;
     let (version, tables): (i64, i64) = conn
         .query_row(
             "SELECT (SELECT user_version FROM pragma_user_version),
@@ -221,7 +229,8 @@ pub(crate) fn lock_for_restore(target: &Path) -> Result<RestoreLock> {
     }
     // Keep every lock taken from here on until the connection closes, and
     // take the exclusive one now: new readers are kept out too.
-    conn.pragma_update(None, "locking_mode", "EXCLUSIVE")?;
+    conn.pragma_update(None, "locking_mode", "EXCLUSIVE")
+        .map_err(db)?;
     conn.execute_batch("BEGIN EXCLUSIVE; COMMIT;")
         .map_err(|e| busy_or(e, &in_use))?;
     Ok(RestoreLock { conn })
@@ -231,13 +240,13 @@ pub(crate) fn lock_for_restore(target: &Path) -> Result<RestoreLock> {
 fn busy_or(e: rusqlite::Error, in_use: &dyn Fn() -> Error) -> Error {
     match e.sqlite_error_code() {
         Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => in_use(),
-        _ => Error::from(e),
+        _ => db(e),
     }
 }
 
 /// The schema version of the database file at `path`, read without
 /// changing it; [`Error::NotABackup`] when it is not a SQLite database.
-pub(crate) fn file_schema_version(path: &Path, dir: &Path) -> Result<i64> {
+pub fn file_schema_version(path: &Path, dir: &Path) -> Result<i64> {
     let not_a_backup = |reason: String| Error::NotABackup {
         path: dir.to_owned(),
         reason,
@@ -254,7 +263,7 @@ pub(crate) fn file_schema_version(path: &Path, dir: &Path) -> Result<i64> {
 impl RestoreLock {
     /// Replaces the whole database with the one at `source`, in one write
     /// transaction of the target (all or nothing).
-    pub(crate) fn restore_from(
+    pub fn restore_from(
         mut self,
         source: &Path,
         progress: &mut dyn FnMut(BackupProgress),
@@ -262,11 +271,12 @@ impl RestoreLock {
         let from = Connection::open_with_flags(
             source,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
+        )
+        .map_err(db)?;
         {
-            let backup = Backup::new(&from, &mut self.conn)?;
+            let backup = Backup::new(&from, &mut self.conn).map_err(db)?;
             // One step: the target is written in one transaction.
-            let step = backup.step(-1)?;
+            let step = backup.step(-1).map_err(db)?;
             let p = backup.progress();
             let total = u64::try_from(p.pagecount).unwrap_or(0);
             if step != StepResult::Done {
@@ -281,16 +291,19 @@ impl RestoreLock {
             });
         }
         // Back to WAL, as the host runs it, before anyone else opens it.
-        self.conn.pragma_update(None, "locking_mode", "NORMAL")?;
+        self.conn
+            .pragma_update(None, "locking_mode", "NORMAL")
+            .map_err(db)?;
         let mode: String = self
             .conn
-            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .map_err(db)?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(Error::Db(format!(
                 "the restored store stayed in {mode} journal mode"
             )));
         }
-        self.conn.close().map_err(|(_, e)| Error::from(e))?;
+        self.conn.close().map_err(|(_, e)| db(e))?;
         Ok(())
     }
 }
