@@ -1,0 +1,1 @@
+//! The tidy rules (filled in by the tidy work).
