@@ -2,7 +2,6 @@
 //! cases, the attachment blobs and the agent's workbin.
 
 pub(crate) mod drafts;
-pub(crate) mod faq;
 pub(crate) mod ingest;
 pub(crate) mod parse;
 pub(crate) mod send;

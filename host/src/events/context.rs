@@ -21,8 +21,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use dossier_sdk::{
-    Case, CaseNumber, Customer, CustomerId, CustomerQuery, FollowUp, NewFollowUp, NewTask, Task,
-    TaskId,
+    Case, CaseNumber, Customer, CustomerId, CustomerQuery, FollowUp, FollowUpKind, NewFollowUp,
+    NewTask, Task, TaskId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -48,6 +48,12 @@ impl fmt::Display for Actor {
         }
     }
 }
+
+/// The most rows one paged read returns (scripts and plugins alike).
+pub const MAX_PER_PAGE: u32 = 500;
+
+/// How many follow-ups are read at a time while filtering by kind.
+const SCAN_CHUNK: u32 = 200;
 
 /// A write put off by [`Ctx::defer`].
 pub(crate) type Deferred = Box<dyn FnOnce() -> Result<()>>;
@@ -315,6 +321,62 @@ impl Ctx {
     pub fn follow_ups(&self, case: CaseNumber, page: Page) -> Result<(Vec<FollowUp>, u64)> {
         self.flush()?;
         self.rt().follow_ups(self, case, page)
+    }
+
+    /// A page of a case's follow-ups, newest first, only of `kinds` unless it
+    /// is empty: what scripts' `follow_ups` and plugins' `HostApi::follow_ups`
+    /// return.
+    pub fn follow_up_page(
+        &self,
+        case: CaseNumber,
+        kinds: &[FollowUpKind],
+        page: Page,
+    ) -> Result<Vec<FollowUp>> {
+        if kinds.is_empty() {
+            return self.follow_ups(case, page).map(|(rows, _)| rows);
+        }
+        // The store pages without a kind filter: read in chunks, keep the
+        // matching ones, until the requested page is full.
+        let wanted = page.offset as usize + page.limit as usize;
+        let mut matching = Vec::new();
+        let mut offset = 0u32;
+        loop {
+            let chunk = Page {
+                offset,
+                limit: SCAN_CHUNK,
+            };
+            let (rows, total) = self.follow_ups(case, chunk)?;
+            let got = u32::try_from(rows.len()).unwrap_or(u32::MAX);
+            matching.extend(rows.into_iter().filter(|f| kinds.contains(&f.kind)));
+            offset = offset.saturating_add(got);
+            if matching.len() >= wanted || got == 0 || u64::from(offset) >= total {
+                break;
+            }
+        }
+        Ok(matching
+            .into_iter()
+            .skip(page.offset as usize)
+            .take(page.limit as usize)
+            .collect())
+    }
+
+    /// A page of a customer's cases, newest first, only open ones if
+    /// `open_only`, only of `statuses` unless it is empty: what scripts'
+    /// `cases_of` and plugins' `HostApi::cases` return.
+    pub fn case_page(
+        &self,
+        customer: CustomerId,
+        open_only: bool,
+        statuses: &[String],
+        page: Page,
+    ) -> Result<Vec<Case>> {
+        Ok(self
+            .cases_of(customer, open_only)?
+            .into_iter()
+            .filter(|c| statuses.is_empty() || statuses.contains(&c.status))
+            .skip(page.offset as usize)
+            .take(page.limit as usize)
+            .collect())
     }
 
     // ----- what a handler may write -----------------------------------------

@@ -3,13 +3,17 @@
 //! after-save events past the commit.
 
 pub(crate) mod context;
+mod hooks;
 mod outbox;
 mod pipeline;
 mod runner;
 
-pub use context::{Actor, Ctx};
+pub use context::{Actor, Ctx, MAX_PER_PAGE};
+pub use hooks::HOOKS;
 pub use outbox::{DeliveryState, MAX_ATTEMPTS, OutboxDelivery};
 pub use pipeline::Handler;
+
+pub(crate) use hooks::hook_index;
 
 pub(crate) use pipeline::Pipeline;
 pub(crate) use runner::Step;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use dossier_sdk::{Event, Outcome};
 
 use super::context::{self, Ctx};
-use crate::script::{HOOKS, hook_index};
+use super::hooks::{HOOKS, hook_index};
 use dossier_types::{Error, Result};
 
 /// Something that handles events: the admin's scripts, one native plugin,

@@ -1,5 +1,5 @@
 //! The facade's FAQ base and signature operations (the work is in
-//! `crate::email::faq` and `crate::email::signatures`).
+//! `crate::runtime::faq` and `crate::email::signatures`).
 
 use dossier_sdk::{ExpandMode, FaqChange, FaqEntry, NewFaqEntry, Signature, SignatureOwner};
 

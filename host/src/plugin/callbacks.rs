@@ -169,7 +169,7 @@ unsafe extern "C" fn follow_ups(
     unsafe {
         serve(out, |host| {
             let q: FollowUpQuery = request("follow-up query", query, len)?;
-            crate::script::follow_up_page(host, q.case_number, &q.kinds, page(q.page, q.per_page)?)
+            host.follow_up_page(q.case_number, &q.kinds, page(q.page, q.per_page)?)
         })
     }
 }
@@ -184,8 +184,7 @@ unsafe extern "C" fn cases(
     unsafe {
         serve(out, |host| {
             let q: CaseQuery = request("case query", query, len)?;
-            crate::script::case_page(
-                host,
+            host.case_page(
                 q.customer,
                 q.open_only,
                 &q.statuses,
@@ -197,10 +196,10 @@ unsafe extern "C" fn cases(
 
 /// The store page of a plugin's query, refusing what the scripts refuse.
 fn page(number: u32, per_page: u32) -> Result<dossier_store::Page> {
-    if number == 0 || !(1..=crate::script::MAX_PER_PAGE).contains(&per_page) {
+    if number == 0 || !(1..=crate::events::MAX_PER_PAGE).contains(&per_page) {
         return Err(Error::Refused(format!(
             "a page is numbered from 1 and holds 1 to {} rows, not page {number} of {per_page}",
-            crate::script::MAX_PER_PAGE
+            crate::events::MAX_PER_PAGE
         )));
     }
     Ok(dossier_store::Page::number(number, per_page))

@@ -8,6 +8,7 @@
 //!   and again after hooks changed it.
 
 mod agents;
+mod faq;
 mod records;
 mod rules;
 

@@ -6,23 +6,17 @@
 //! sees the transaction's own uncommitted rows. Options come as an object
 //! map whose unknown keys are errors naming the key.
 
-use dossier_sdk::{
-    Case, CaseNumber, CustomerId, CustomerQuery, FollowUp, FollowUpKind, ObjectKind,
-};
+use dossier_sdk::{Case, CaseNumber, CustomerId, CustomerQuery, FollowUpKind, ObjectKind};
 use rhai::{Array, Dynamic, FuncRegistration, INT, Map, Module};
 
 use super::api::reg;
 use super::convert::type_name;
 use super::records::{Rec, RhaiResult, doc_lines, host, host_read, read_only, script_error};
-use crate::events::Ctx;
+use crate::events::MAX_PER_PAGE;
 use dossier_store::Page;
 
 /// Rows per page when a script does not say.
 const DEFAULT_PER_PAGE: u32 = 50;
-/// The most rows one call returns (scripts and plugins alike).
-pub(crate) const MAX_PER_PAGE: u32 = 500;
-/// How many follow-ups are read at a time while filtering by kind.
-const SCAN_CHUNK: u32 = 200;
 
 /// Registers the lookup functions into `module`.
 pub(crate) fn register(module: &mut Module) {
@@ -270,65 +264,10 @@ fn follow_ups(case: CaseNumber, mut options: Map) -> RhaiResult<Array> {
         .transpose()?;
     no_more(WHAT, &options, "kind, page, per_page")?;
     let ctx = host()?;
-    let rows = follow_up_page(&ctx, case, kinds.as_deref().unwrap_or(&[]), page)
+    let rows = ctx
+        .follow_up_page(case, kinds.as_deref().unwrap_or(&[]), page)
         .map_err(|e| script_error(e.to_string()))?;
     Ok(rows.into_iter().map(read_only).collect())
-}
-
-/// A page of a case's follow-ups, newest first, only of `kinds` unless it
-/// is empty: what scripts' `follow_ups` and plugins' `HostApi::follow_ups`
-/// return.
-pub(crate) fn follow_up_page(
-    ctx: &Ctx,
-    case: CaseNumber,
-    kinds: &[FollowUpKind],
-    page: Page,
-) -> crate::Result<Vec<FollowUp>> {
-    if kinds.is_empty() {
-        return ctx.follow_ups(case, page).map(|(rows, _)| rows);
-    }
-    // The store pages without a kind filter: read in chunks, keep the
-    // matching ones, until the requested page is full.
-    let wanted = page.offset as usize + page.limit as usize;
-    let mut matching = Vec::new();
-    let mut offset = 0u32;
-    loop {
-        let chunk = Page {
-            offset,
-            limit: SCAN_CHUNK,
-        };
-        let (rows, total) = ctx.follow_ups(case, chunk)?;
-        let got = u32::try_from(rows.len()).unwrap_or(u32::MAX);
-        matching.extend(rows.into_iter().filter(|f| kinds.contains(&f.kind)));
-        offset = offset.saturating_add(got);
-        if matching.len() >= wanted || got == 0 || u64::from(offset) >= total {
-            break;
-        }
-    }
-    Ok(matching
-        .into_iter()
-        .skip(page.offset as usize)
-        .take(page.limit as usize)
-        .collect())
-}
-
-/// A page of a customer's cases, newest first, only open ones if
-/// `open_only`, only of `statuses` unless it is empty: what scripts'
-/// `cases_of` and plugins' `HostApi::cases` return.
-pub(crate) fn case_page(
-    ctx: &Ctx,
-    customer: CustomerId,
-    open_only: bool,
-    statuses: &[String],
-    page: Page,
-) -> crate::Result<Vec<Case>> {
-    Ok(ctx
-        .cases_of(customer, open_only)?
-        .into_iter()
-        .filter(|c| statuses.is_empty() || statuses.contains(&c.status))
-        .skip(page.offset as usize)
-        .take(page.limit as usize)
-        .collect())
 }
 
 fn cases(customer: CustomerId, mut options: Map) -> RhaiResult<Array> {
@@ -346,8 +285,7 @@ fn cases(customer: CustomerId, mut options: Map) -> RhaiResult<Array> {
     };
     no_more(WHAT, &options, "open_only, status, page, per_page")?;
     let found = host_read(|ctx| {
-        case_page(
-            ctx,
+        ctx.case_page(
             customer,
             open_only,
             statuses.as_deref().unwrap_or(&[]),
