@@ -173,8 +173,8 @@ impl Host {
     #[cfg_attr(not(feature = "cli"), allow(dead_code))]
     pub(crate) fn as_chat_server(&self) -> Host {
         Host {
-            rt: self.rt.clone(),
             actor: Actor::System,
+            ..self.clone()
         }
     }
 

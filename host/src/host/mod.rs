@@ -35,6 +35,9 @@ use dossier_types::schema::Schema;
 #[derive(Clone)]
 pub struct Host {
     rt: Arc<Runtime>,
+    /// The admin's scripts (also the pipeline's first handler), unless
+    /// `[scripts] enabled = false`.
+    scripts: Option<Arc<crate::script::Scripts>>,
     /// Who this handle's operations run as (`system` unless
     /// [`Host::as_agent`] made it).
     actor: Actor,
@@ -102,10 +105,10 @@ impl HostBuilder {
             blobs,
             self.clock,
             Pipeline::new(handlers, by_kind),
-            scripts,
         );
         Ok(Host {
             rt: Arc::new(rt),
+            scripts,
             actor: Actor::System,
         })
     }
@@ -170,8 +173,8 @@ impl Host {
     pub fn as_agent(&self, login: &str) -> Result<Host> {
         self.rt.acting_agent(login)?;
         Ok(Host {
-            rt: self.rt.clone(),
             actor: Actor::Agent(login.to_owned()),
+            ..self.clone()
         })
     }
 
@@ -436,7 +439,7 @@ impl Host {
 
     /// The admin's scripts, unless `[scripts] enabled = false`.
     pub fn scripts(&self) -> Option<&Arc<crate::script::Scripts>> {
-        self.rt.scripts()
+        self.scripts.as_ref()
     }
 
     pub(crate) fn runtime(&self) -> &Arc<Runtime> {

@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use super::Host;
 use crate::script::{DryRun, ReloadReport};
-use dossier_types::Result;
+use dossier_types::{Error, Result};
 
 impl Host {
     /// Recompiles every script now. A script that fails to compile keeps
@@ -35,6 +35,9 @@ impl Host {
     /// ...). A whole event (`{"event": "screen_pop", "data": {...}}`) is
     /// accepted too.
     pub fn test_hook(&self, hook: &str, input: &Value) -> Result<DryRun> {
-        self.runtime().test_hook(hook, input)
+        let scripts = self.scripts().ok_or_else(|| {
+            Error::Refused("scripts are disabled ([scripts] enabled = false)".into())
+        })?;
+        scripts.test_hook(self.runtime(), hook, input)
     }
 }

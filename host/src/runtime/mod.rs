@@ -23,7 +23,6 @@ use chrono::{DateTime, SubsecRound, Utc};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::events::{Ctx, Pipeline};
-use crate::script::Scripts;
 use dossier_store::blobs::BlobStore;
 use dossier_store::{Store, Tx};
 use dossier_types::Result;
@@ -37,7 +36,6 @@ pub(crate) struct Runtime {
     blobs: Box<dyn BlobStore>,
     clock: Arc<dyn Clock>,
     pipeline: Pipeline,
-    scripts: Option<Arc<Scripts>>,
     /// Set when a write queued an after-save delivery, so that commits which
     /// queued nothing skip the outbox query. Failed deliveries wait for the
     /// next queued event or an explicit delivery (the `run` loop).
@@ -56,7 +54,6 @@ impl Runtime {
         blobs: Box<dyn BlobStore>,
         clock: Arc<dyn Clock>,
         pipeline: Pipeline,
-        scripts: Option<Arc<Scripts>>,
     ) -> Runtime {
         let config_email = config.email.clone();
         Runtime {
@@ -67,7 +64,6 @@ impl Runtime {
             blobs,
             clock,
             pipeline,
-            scripts,
             outbox_queued: AtomicBool::new(false),
             email: crate::email::thread::Rules::new(&config_email),
         }
@@ -101,10 +97,6 @@ impl Runtime {
 
     pub(crate) fn pipeline(&self) -> &Pipeline {
         &self.pipeline
-    }
-
-    pub(crate) fn scripts(&self) -> Option<&Arc<Scripts>> {
-        self.scripts.as_ref()
     }
 
     /// The host clock's time, truncated to microseconds, the precision the

@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 
 use std::sync::Arc;
 
-use super::{HOOKS, context};
+use super::{HOOKS, Scripts, context};
 use crate::events::{Handler, context as event_context};
 use crate::runtime::{Runtime, system};
 use dossier_store::ts;
@@ -56,13 +56,11 @@ pub struct DryRun {
     pub printed: Vec<String>,
 }
 
-impl Runtime {
+impl Scripts {
     /// Runs every script's `hook` on `input` in a transaction that is always
     /// rolled back: see [`Host::test_hook`](crate::Host::test_hook).
-    pub(crate) fn test_hook(self: &Arc<Self>, hook: &str, input: &Value) -> Result<DryRun> {
-        let scripts = self.scripts().cloned().ok_or_else(|| {
-            Error::Refused("scripts are disabled ([scripts] enabled = false)".into())
-        })?;
+    pub(crate) fn test_hook(&self, rt: &Arc<Runtime>, hook: &str, input: &Value) -> Result<DryRun> {
+        let scripts = self;
         if !HOOKS.contains(&hook) {
             return Err(Error::Refused(format!(
                 "`{hook}` is not a hook (hooks: {})",
@@ -72,12 +70,12 @@ impl Runtime {
         if !scripts.defines(hook) {
             return Err(Error::Refused(format!("no script defines `{hook}`")));
         }
-        let event = self.event_for(hook, input)?;
+        let event = Inputs(rt).event_for(hook, input)?;
         let mut result = None;
-        let tx = self.transaction("script test (rolled back)", || {
+        let tx = rt.transaction("script test (rolled back)", || {
             let outer = context::start_capture();
             let mut event = event;
-            let mut ctx = system(self);
+            let mut ctx = system(rt);
             let handled = {
                 let _current = event_context::enter(&ctx);
                 scripts.handle(&mut ctx, &mut event)
@@ -107,7 +105,12 @@ impl Runtime {
             )),
         }
     }
+}
 
+/// Reads a dry run's input as an event, with the host's config and schema.
+struct Inputs<'a>(&'a Runtime);
+
+impl Inputs<'_> {
     fn event_for(&self, hook: &str, input: &Value) -> Result<Event> {
         let bad = |what: &str, e: serde_json::Error| {
             Error::Refused(format!("the input is not a valid {what}: {e}"))
@@ -205,8 +208,8 @@ impl Runtime {
                 "the input must be a JSON object (a {kind})"
             )));
         };
-        let now = ts(self.now());
-        let cfg = &self.config().case;
+        let now = ts(self.0.now());
+        let cfg = &self.0.config().case;
         let mut merged = match kind {
             ObjectKind::Customer => json!({
                 "id": 0, "account": "", "name": "", "created_at": now, "updated_at": now,
@@ -244,7 +247,7 @@ impl Runtime {
         };
         let mut out = Map::new();
         for (name, value) in fields {
-            let def = self.schema().require_field(kind, name)?;
+            let def = self.0.schema().require_field(kind, name)?;
             let tagged = match value {
                 Value::Object(o)
                     if o.len() == 1 && o.keys().all(|k| FieldType::parse(k).is_some()) =>
