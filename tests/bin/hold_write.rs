@@ -6,6 +6,8 @@
 //! closes it rolls back and exits. Tests use it to show which commands
 //! never wait for a writer.
 
+#![forbid(unsafe_code)]
+
 use std::io::{Read, Write};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

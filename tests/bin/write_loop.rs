@@ -8,6 +8,8 @@
 //! line. When stdin closes it finishes the round, prints `done N` and
 //! exits. Tests run backups, restores and `gc` against it.
 
+#![forbid(unsafe_code)]
+
 use std::io::{Read, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -55,12 +55,13 @@ impl Writer {
 
     /// Waits until the writer has committed `n` rounds in all.
     fn wait_for(&mut self, n: u64) {
-        while self.last < n {
-            self.last = self
-                .rounds
-                .recv_timeout(PATIENCE)
-                .expect("the writer keeps committing");
-        }
+        let (last, rounds) = (&mut self.last, &self.rounds);
+        dossier_tests::wait_until("the writer to keep committing", PATIENCE, || {
+            while let Ok(done) = rounds.try_recv() {
+                *last = done;
+            }
+            *last >= n
+        });
     }
 
     /// Closes its stdin and returns how many rounds it committed.

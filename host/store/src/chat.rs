@@ -17,12 +17,19 @@ use dossier_types::chat::{
 /// are logged out).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChatAgentRow {
+    /// The agent.
     pub login: String,
+    /// Their chat state.
     pub state: AgentState,
+    /// Chats they are handling.
     pub active: u32,
+    /// Offers they have not answered yet.
     pub pending: u32,
+    /// When their last chat ended (or they became available): the longest-idle rule.
     pub idle_since: DateTime<Utc>,
+    /// When their state last changed.
     pub state_since: DateTime<Utc>,
+    /// Why it changed, when not by the agent (a missed offer, a reject).
     pub reason: Option<String>,
     /// The store's change counter when the row last changed: every change
     /// to any agent's row takes the next value, so a cache asks for the
@@ -33,8 +40,11 @@ pub struct ChatAgentRow {
 /// One push kept for subscribers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FeedRow {
+    /// Its place in the feed (never reused).
     pub seq: i64,
+    /// The agent whose desktop it is for, if any.
     pub agent: Option<String>,
+    /// The chat whose window it is for, if any.
     pub chat: Option<i64>,
     /// The push, as JSON.
     pub push: String,
@@ -43,10 +53,15 @@ pub struct FeedRow {
 /// How an ended chat's row is written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChatEnd<'a> {
+    /// The agent who ends it.
     pub agent: &'a str,
+    /// When.
     pub now: DateTime<Utc>,
+    /// The disposition code given.
     pub disposition: Option<&'a str>,
+    /// The agent's note.
     pub note: Option<&'a str>,
+    /// What becomes of its log.
     pub log: LogState,
     /// The transcript as the hooks left it, kept until the log is saved.
     pub log_text: Option<&'a str>,

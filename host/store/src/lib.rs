@@ -11,6 +11,9 @@
 //! SQLite (`sqlite/`) is the one implementation; the only module with SQL.
 //! ARCHITECTURE.md says what a second backend must provide.
 
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
 pub mod blobs;
 mod chat;
 mod email;
@@ -76,7 +79,9 @@ impl RestoreLock {
 /// How far a backup or restore of the database has gone, in pages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BackupProgress {
+    /// Pages copied so far.
     pub pages_done: u64,
+    /// Pages in the whole database.
     pub pages_total: u64,
 }
 
@@ -635,36 +640,57 @@ pub enum Criterion {
 /// A delivery whose attempt is due.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DueDelivery {
+    /// The delivery's row id.
     pub id: i64,
+    /// The outbox entry it delivers.
     pub entry: i64,
+    /// The handler key it goes to.
     pub handler: String,
+    /// Attempts made before this one.
     pub attempts: u32,
 }
 
 /// An outbox entry: the event and where its chain stood.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntryRow {
+    /// The entry's idempotency key.
     pub key: String,
+    /// The event, as JSON.
     pub event: String,
+    /// The causal depth of the write that queued it.
     pub depth: u32,
+    /// The causal chain of that write, as a JSON array.
     pub chain: String,
+    /// Who made that write, as JSON.
     pub actor: String,
 }
 
 /// One delivery as `dossier outbox list` shows it (the raw columns).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryRow {
+    /// The delivery's row id.
     pub id: i64,
+    /// The outbox entry it delivers.
     pub entry: i64,
+    /// The handler key it goes to.
     pub handler: String,
+    /// The entry's idempotency key.
     pub key: String,
+    /// The event, as JSON.
     pub event: String,
+    /// The causal depth of the write that queued it.
     pub depth: u32,
+    /// Attempts made so far.
     pub attempts: u32,
+    /// When the next attempt is due.
     pub next_attempt_at: DateTime<Utc>,
+    /// When it was delivered, if it was.
     pub delivered_at: Option<DateTime<Utc>>,
+    /// When it was given up, if it was.
     pub dead_at: Option<DateTime<Utc>>,
+    /// The last attempt's failure.
     pub last_error: Option<String>,
+    /// When it was queued.
     pub created_at: DateTime<Utc>,
 }
 
