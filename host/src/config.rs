@@ -8,9 +8,10 @@ use serde::Deserialize;
 use dossier_types::{Error, Result};
 
 mod email;
-pub use crate::email::smtp::{Security, SmtpSettings};
 pub use dossier_types::schema::{ChoiceConfig, FieldConfig, FieldsConfig};
-pub use email::{EmailConfig, ReviewConfig, TokenPlace, WorkbinRoute};
+pub use email::{
+    EmailConfig, ReviewConfig, Security, SmtpSettings, TokenPlace, WorkbinRoute, check_hello_name,
+};
 
 /// The whole configuration. Every section has a default, so an empty file is valid.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -540,6 +541,16 @@ impl Config {
         Config::parse(&text, path)
     }
 
+    /// The `[email.smtp]` settings with `ca_file` resolved against the
+    /// config's folder, when the host sends mail.
+    pub fn smtp_settings(&self) -> Option<SmtpSettings> {
+        self.email.smtp.as_ref().map(|s| {
+            let mut s = s.clone();
+            s.ca_file = s.ca_file.as_deref().map(|p| self.resolve(p));
+            s
+        })
+    }
+
     /// Resolves a path from the config against the config file's directory.
     pub fn resolve(&self, path: &Path) -> PathBuf {
         if path.is_absolute() {
@@ -644,10 +655,8 @@ impl Config {
         }
         self.scripts.limits.check()?;
         self.email.check()?;
-        if let Some(smtp) = &self.email.smtp {
-            let mut resolved = smtp.clone();
-            resolved.ca_file = smtp.ca_file.as_deref().map(|p| self.resolve(p));
-            resolved.check()?;
+        if let Some(smtp) = self.smtp_settings() {
+            smtp.check()?;
         }
         self.chat.check()?;
         if let Err(reason) = crate::time::zone(&self.time.zone) {

@@ -1,5 +1,7 @@
 //! `[email]`: the email channel.
 
+use std::path::PathBuf;
+
 use serde::Deserialize;
 
 use dossier_types::{Error, Result};
@@ -60,7 +62,7 @@ pub struct EmailConfig {
     pub maildir_batch: usize,
     /// `[email.smtp]`: the server the host sends mail through, after
     /// commit. Without it the host sends nothing itself.
-    pub smtp: Option<crate::email::smtp::SmtpSettings>,
+    pub smtp: Option<SmtpSettings>,
     /// `[email.review]`: whose outbound email goes to QA review first.
     pub review: ReviewConfig,
     /// Whether drafts may have an HTML body (sanitized with ammonia when
@@ -158,5 +160,181 @@ impl EmailConfig {
             )));
         }
         Ok(())
+    }
+}
+
+/// How the connection to the SMTP server is protected.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Security {
+    /// Plain SMTP, no TLS: only for a relay on the same host or a trusted
+    /// network. AUTH is refused in this mode (the password would travel in
+    /// clear). Default port 25.
+    None,
+    /// Plain connection upgraded with STARTTLS before anything else; a
+    /// server that does not offer STARTTLS is refused, never used in
+    /// clear. Default port 587 (submission).
+    #[default]
+    Starttls,
+    /// TLS from the first byte (implicit TLS, "SMTPS"). Default port 465.
+    Tls,
+}
+
+impl Security {
+    /// The usual port for this mode.
+    pub fn default_port(self) -> u16 {
+        match self {
+            Security::None => 25,
+            Security::Starttls => 587,
+            Security::Tls => 465,
+        }
+    }
+}
+
+/// The `[email.smtp]` table: where and how the host sends mail.
+///
+/// ```toml
+/// [email.smtp]
+/// host = "smtp.example.com"
+/// security = "starttls"          # none | starttls | tls
+/// port = 587                     # default: 25, 587 or 465 by security
+/// user = "dossier@example.com"
+/// password_env = "SMTP_PASSWORD" # the password is read from this variable
+/// timeout_ms = 30000
+/// ca_file = "/etc/dossier/relay-ca.pem"
+/// hello_name = "crm.example.com"
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    /// The server's host name or IP address; TLS checks its certificate
+    /// against this name.
+    pub host: String,
+    /// Its port; by default the usual one for [`security`](Self::security).
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// `none`, `starttls` (the default) or `tls`.
+    #[serde(default)]
+    pub security: Security,
+    /// The AUTH user name; no AUTH without it. Needs [`password_env`](Self::password_env)
+    /// and a `security` other than `none`.
+    #[serde(default)]
+    pub user: Option<String>,
+    /// The name of the environment variable holding the AUTH password, so
+    /// that the secret stays out of `dossier.toml`. Read at each send: a
+    /// variable that is unset then fails that send (as transient).
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// Limit, in milliseconds, on connecting and on each command's reply
+    /// (1 to 600000; default 30000).
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
+    /// A PEM file of certificates to trust besides the Mozilla roots: the
+    /// CA of a private relay, or of a test server.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// The name given in EHLO; by default the machine's host name.
+    #[serde(default)]
+    pub hello_name: Option<String>,
+}
+
+fn default_timeout_ms() -> u64 {
+    30_000
+}
+
+impl SmtpSettings {
+    /// Settings for `host` with every default: STARTTLS on port 587, no
+    /// AUTH, a 30 s timeout.
+    pub fn new(host: impl Into<String>) -> SmtpSettings {
+        SmtpSettings {
+            host: host.into(),
+            port: None,
+            security: Security::default(),
+            user: None,
+            password_env: None,
+            timeout_ms: default_timeout_ms(),
+            ca_file: None,
+            hello_name: None,
+        }
+    }
+
+    /// The port connected to.
+    pub fn port(&self) -> u16 {
+        self.port.unwrap_or(self.security.default_port())
+    }
+
+    /// Checks what can be checked without connecting: a host, a timeout in
+    /// range, `user` and `password_env` together and never over `none`, a
+    /// readable `ca_file` holding certificates, a usable `hello_name`. An
+    /// [`Error::Config`] naming the key. The password variable itself is
+    /// read only when sending (the process that sends may be the only one
+    /// given the secret).
+    pub fn check(&self) -> Result<(), Error> {
+        let bad = |key: &str, why: String| Error::Config(format!("[email.smtp] {key} {why}"));
+        if self.host.trim().is_empty() {
+            return Err(bad("host", "is empty".into()));
+        }
+        if !(1..=600_000).contains(&self.timeout_ms) {
+            return Err(bad(
+                "timeout_ms",
+                format!("must be between 1 and 600000 (is {})", self.timeout_ms),
+            ));
+        }
+        if self.port == Some(0) {
+            return Err(bad("port", "must not be 0".into()));
+        }
+        match (&self.user, &self.password_env) {
+            (Some(_), None) => {
+                return Err(bad("user", "is set without password_env".into()));
+            }
+            (None, Some(_)) => {
+                return Err(bad("password_env", "is set without user".into()));
+            }
+            (Some(_), Some(_)) if self.security == Security::None => {
+                return Err(bad(
+                    "user",
+                    "needs security = \"starttls\" or \"tls\": AUTH over a plain connection would send the password in clear".into(),
+                ));
+            }
+            _ => {}
+        }
+        if let Some(name) = &self.hello_name {
+            check_hello_name(name).map_err(|why| bad("hello_name", why))?;
+        }
+        self.ca_pem().map_err(|why| bad("ca_file", why))?;
+        Ok(())
+    }
+
+    /// The bytes of `ca_file` (`None` without one), or why they cannot be
+    /// used: unreadable, or holding no PEM certificate.
+    pub fn ca_pem(&self) -> Result<Option<Vec<u8>>, String> {
+        let Some(path) = &self.ca_file else {
+            return Ok(None);
+        };
+        let pem =
+            std::fs::read(path).map_err(|e| format!("{}: cannot be read ({e})", path.display()))?;
+        if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+            return Err(format!("{}: holds no PEM certificate", path.display()));
+        }
+        Ok(Some(pem))
+    }
+}
+
+/// Checks an EHLO name: a domain of letters, digits, dots and dashes, or an
+/// address literal in brackets.
+pub fn check_hello_name(name: &str) -> Result<(), String> {
+    let literal = name.starts_with('[') && name.ends_with(']');
+    let well_formed = !name.is_empty()
+        && name.len() <= 255
+        && (literal
+            || name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-'));
+    if well_formed {
+        Ok(())
+    } else {
+        Err(format!(
+            "has `{name}`, which is not a host name (letters, digits, dots and dashes)"
+        ))
     }
 }

@@ -22,7 +22,7 @@ use dossier_sdk::{Cause, Event, Mailbox, Notification};
 
 use super::smtp::{self, Failure, InlineImage, OutgoingAttachment, OutgoingEmail, SmtpSettings};
 use crate::config::TokenPlace;
-use crate::events::Ctx;
+use crate::events::{Attempt, Ctx, Delivery};
 use crate::runtime::Runtime;
 use dossier_store as store;
 use dossier_types::{Error, Result};
@@ -30,14 +30,22 @@ use dossier_types::{Error, Result};
 /// The outbox handler name of the built-in SMTP deliverer.
 pub(crate) const SMTP_DELIVERY: &str = "smtp";
 
-/// What the outbox does with one delivery attempt's result.
-pub(crate) enum Attempt {
-    /// Done.
-    Delivered,
-    /// Try again later (with backoff).
-    Retry(String),
-    /// Never try again.
-    Dead(String),
+/// The mail channel's way out: notifications queued for, and sent through,
+/// `[email.smtp]`.
+pub(crate) struct Smtp;
+
+impl Delivery for Smtp {
+    fn name(&self) -> &str {
+        SMTP_DELIVERY
+    }
+
+    fn queue(&self, rt: &Arc<Runtime>, ctx: &Ctx, n: Notification) -> Result<(Notification, bool)> {
+        rt.queue_mail(ctx, n)
+    }
+
+    fn deliver(&self, rt: &Arc<Runtime>, event: &Event, now: DateTime<Utc>) -> Attempt {
+        rt.deliver_mail(event, now)
+    }
 }
 
 /// Whether `cause` is something no person decided at that moment.
@@ -62,13 +70,7 @@ impl Runtime {
     /// The `[email.smtp]` settings with `ca_file` resolved against the
     /// config's folder, when the host sends mail.
     pub(crate) fn smtp_settings(&self) -> Option<SmtpSettings> {
-        self.config().email.smtp.as_ref().map(|s| {
-            let mut s = s.clone();
-            if let Some(ca) = &s.ca_file {
-                s.ca_file = Some(self.config().resolve(ca));
-            }
-            s
-        })
+        self.config().smtp_settings()
     }
 
     /// Queues `n` (as the hooks left it) for delivery after commit, in the

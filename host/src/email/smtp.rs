@@ -42,226 +42,75 @@
 mod message;
 
 use std::fmt;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{Certificate, SmtpConnection, TlsParameters};
 use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
-use serde::Deserialize;
 
 use dossier_types::Error;
 
 pub use message::{InlineImage, OutgoingAttachment, OutgoingEmail};
 
-/// How the connection to the SMTP server is protected.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Security {
-    /// Plain SMTP, no TLS: only for a relay on the same host or a trusted
-    /// network. AUTH is refused in this mode (the password would travel in
-    /// clear). Default port 25.
-    None,
-    /// Plain connection upgraded with STARTTLS before anything else; a
-    /// server that does not offer STARTTLS is refused, never used in
-    /// clear. Default port 587 (submission).
-    #[default]
-    Starttls,
-    /// TLS from the first byte (implicit TLS, "SMTPS"). Default port 465.
-    Tls,
+pub use crate::config::{Security, SmtpSettings};
+
+/// The certificates of `settings`' `ca_file`, or why they cannot be used.
+fn extra_roots(settings: &SmtpSettings) -> Result<Option<Certificate>, String> {
+    let Some(pem) = settings.ca_pem()? else {
+        return Ok(None);
+    };
+    let path = settings
+        .ca_file
+        .as_deref()
+        .unwrap_or(std::path::Path::new(""));
+    Certificate::from_pem(&pem)
+        .map(Some)
+        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
-impl Security {
-    /// The usual port for this mode.
-    pub fn default_port(self) -> u16 {
-        match self {
-            Security::None => 25,
-            Security::Starttls => 587,
-            Security::Tls => 465,
-        }
-    }
+/// Checks what [`SmtpSettings::check`] checks, and that `ca_file`'s
+/// certificates parse: what sending needs before it connects.
+pub(crate) fn check_settings(settings: &SmtpSettings) -> Result<(), Error> {
+    settings.check()?;
+    extra_roots(settings).map_err(|why| Error::Config(format!("[email.smtp] ca_file {why}")))?;
+    Ok(())
 }
 
-/// The `[email.smtp]` table: where and how the host sends mail.
-///
-/// ```toml
-/// [email.smtp]
-/// host = "smtp.example.com"
-/// security = "starttls"          # none | starttls | tls
-/// port = 587                     # default: 25, 587 or 465 by security
-/// user = "dossier@example.com"
-/// password_env = "SMTP_PASSWORD" # the password is read from this variable
-/// timeout_ms = 30000
-/// ca_file = "/etc/dossier/relay-ca.pem"
-/// hello_name = "crm.example.com"
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SmtpSettings {
-    /// The server's host name or IP address; TLS checks its certificate
-    /// against this name.
-    pub host: String,
-    /// Its port; by default the usual one for [`security`](Self::security).
-    #[serde(default)]
-    pub port: Option<u16>,
-    /// `none`, `starttls` (the default) or `tls`.
-    #[serde(default)]
-    pub security: Security,
-    /// The AUTH user name; no AUTH without it. Needs [`password_env`](Self::password_env)
-    /// and a `security` other than `none`.
-    #[serde(default)]
-    pub user: Option<String>,
-    /// The name of the environment variable holding the AUTH password, so
-    /// that the secret stays out of `dossier.toml`. Read at each send: a
-    /// variable that is unset then fails that send (as transient).
-    #[serde(default)]
-    pub password_env: Option<String>,
-    /// Limit, in milliseconds, on connecting and on each command's reply
-    /// (1 to 600000; default 30000).
-    #[serde(default = "default_timeout_ms")]
-    pub timeout_ms: u64,
-    /// A PEM file of certificates to trust besides the Mozilla roots: the
-    /// CA of a private relay, or of a test server.
-    #[serde(default)]
-    pub ca_file: Option<PathBuf>,
-    /// The name given in EHLO; by default the machine's host name.
-    #[serde(default)]
-    pub hello_name: Option<String>,
+fn tls_parameters(settings: &SmtpSettings) -> Result<TlsParameters, String> {
+    let mut builder = TlsParameters::builder(settings.host.clone());
+    if let Some(roots) = extra_roots(settings)? {
+        builder = builder.add_root_certificate(roots);
+    }
+    builder.build_rustls().map_err(|e| e.to_string())
 }
 
-fn default_timeout_ms() -> u64 {
-    30_000
-}
-
-impl SmtpSettings {
-    /// Settings for `host` with every default: STARTTLS on port 587, no
-    /// AUTH, a 30 s timeout.
-    pub fn new(host: impl Into<String>) -> SmtpSettings {
-        SmtpSettings {
-            host: host.into(),
-            port: None,
-            security: Security::default(),
-            user: None,
-            password_env: None,
-            timeout_ms: default_timeout_ms(),
-            ca_file: None,
-            hello_name: None,
-        }
-    }
-
-    /// The port connected to.
-    pub fn port(&self) -> u16 {
-        self.port.unwrap_or(self.security.default_port())
-    }
-
-    /// Checks what can be checked without connecting: a host, a timeout in
-    /// range, `user` and `password_env` together and never over `none`, a
-    /// readable `ca_file` holding certificates, a usable `hello_name`. An
-    /// [`Error::Config`] naming the key. The password variable itself is
-    /// read only when sending (the process that sends may be the only one
-    /// given the secret).
-    pub fn check(&self) -> Result<(), Error> {
-        let bad = |key: &str, why: String| Error::Config(format!("[email.smtp] {key} {why}"));
-        if self.host.trim().is_empty() {
-            return Err(bad("host", "is empty".into()));
-        }
-        if !(1..=600_000).contains(&self.timeout_ms) {
-            return Err(bad(
-                "timeout_ms",
-                format!("must be between 1 and 600000 (is {})", self.timeout_ms),
-            ));
-        }
-        if self.port == Some(0) {
-            return Err(bad("port", "must not be 0".into()));
-        }
-        match (&self.user, &self.password_env) {
-            (Some(_), None) => {
-                return Err(bad("user", "is set without password_env".into()));
-            }
-            (None, Some(_)) => {
-                return Err(bad("password_env", "is set without user".into()));
-            }
-            (Some(_), Some(_)) if self.security == Security::None => {
-                return Err(bad(
-                    "user",
-                    "needs security = \"starttls\" or \"tls\": AUTH over a plain connection would send the password in clear".into(),
-                ));
-            }
-            _ => {}
-        }
-        if let Some(name) = &self.hello_name {
-            hello_name(name).map_err(|why| bad("hello_name", why))?;
-        }
-        if self.ca_file.is_some() {
-            self.extra_roots().map_err(|why| bad("ca_file", why))?;
-        }
-        Ok(())
-    }
-
-    /// The certificates of `ca_file`, or why they cannot be used.
-    fn extra_roots(&self) -> Result<Option<Certificate>, String> {
-        let Some(path) = &self.ca_file else {
-            return Ok(None);
-        };
-        let pem =
-            std::fs::read(path).map_err(|e| format!("{}: cannot be read ({e})", path.display()))?;
-        if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
-            return Err(format!("{}: holds no PEM certificate", path.display()));
-        }
-        Certificate::from_pem(&pem)
-            .map(Some)
-            .map_err(|e| format!("{}: {e}", path.display()))
-    }
-
-    fn tls_parameters(&self) -> Result<TlsParameters, String> {
-        let mut builder = TlsParameters::builder(self.host.clone());
-        if let Some(roots) = self.extra_roots()? {
-            builder = builder.add_root_certificate(roots);
-        }
-        builder.build_rustls().map_err(|e| e.to_string())
-    }
-
-    fn client_id(&self) -> Result<ClientId, String> {
-        match &self.hello_name {
-            Some(name) => hello_name(name),
-            None => Ok(ClientId::default()),
-        }
-    }
-
-    fn credentials(&self) -> Result<Option<Credentials>, String> {
-        let (Some(user), Some(var)) = (&self.user, &self.password_env) else {
-            return Ok(None);
-        };
-        match std::env::var(var) {
-            Ok(password) => Ok(Some(Credentials::new(user.clone(), password))),
-            Err(std::env::VarError::NotPresent) => Err(format!(
-                "the environment variable {var} ([email.smtp] password_env) is not set"
-            )),
-            Err(std::env::VarError::NotUnicode(_)) => Err(format!(
-                "the environment variable {var} ([email.smtp] password_env) is not UTF-8"
-            )),
-        }
+fn client_id(settings: &SmtpSettings) -> Result<ClientId, String> {
+    match &settings.hello_name {
+        Some(name) => hello_name(name),
+        None => Ok(ClientId::default()),
     }
 }
 
-/// An EHLO name: a domain of letters, digits, dots and dashes, or an
-/// address literal in brackets.
+fn credentials(settings: &SmtpSettings) -> Result<Option<Credentials>, String> {
+    let (Some(user), Some(var)) = (&settings.user, &settings.password_env) else {
+        return Ok(None);
+    };
+    match std::env::var(var) {
+        Ok(password) => Ok(Some(Credentials::new(user.clone(), password))),
+        Err(std::env::VarError::NotPresent) => Err(format!(
+            "the environment variable {var} ([email.smtp] password_env) is not set"
+        )),
+        Err(std::env::VarError::NotUnicode(_)) => Err(format!(
+            "the environment variable {var} ([email.smtp] password_env) is not UTF-8"
+        )),
+    }
+}
+
+/// An EHLO name as lettre's type, once checked.
 fn hello_name(name: &str) -> Result<ClientId, String> {
-    let literal = name.starts_with('[') && name.ends_with(']');
-    let well_formed = !name.is_empty()
-        && name.len() <= 255
-        && (literal
-            || name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-'));
-    if well_formed {
-        Ok(ClientId::Domain(name.to_owned()))
-    } else {
-        Err(format!(
-            "has `{name}`, which is not a host name (letters, digits, dots and dashes)"
-        ))
-    }
+    crate::config::check_hello_name(name)?;
+    Ok(ClientId::Domain(name.to_owned()))
 }
 
 /// A reply line from the server: its code and text.
@@ -506,13 +355,11 @@ pub fn send(settings: &SmtpSettings, email: &OutgoingEmail) -> Result<Delivery, 
     let settings_problem = |e: String| SendError::new(Failure::Transient, Stage::Prepare, e);
     let message_problem =
         |e: Error| SendError::new(Failure::Permanent, Stage::Prepare, e.to_string());
-    settings
-        .check()
-        .map_err(|e| settings_problem(e.to_string()))?;
+    check_settings(settings).map_err(|e| settings_problem(e.to_string()))?;
     let tls = match settings.security {
         Security::None => None,
         Security::Starttls | Security::Tls => {
-            Some(settings.tls_parameters().map_err(settings_problem)?)
+            Some(tls_parameters(settings).map_err(settings_problem)?)
         }
     };
     let (implicit, starttls) = match settings.security {
@@ -520,9 +367,9 @@ pub fn send(settings: &SmtpSettings, email: &OutgoingEmail) -> Result<Delivery, 
         Security::None | Security::Starttls => (None, tls),
     };
     let prepared = Prepared {
-        hello: settings.client_id().map_err(settings_problem)?,
+        hello: client_id(settings).map_err(settings_problem)?,
         starttls,
-        credentials: settings.credentials().map_err(settings_problem)?,
+        credentials: credentials(settings).map_err(settings_problem)?,
         sender: message::lettre_address("from", &email.from.address).map_err(message_problem)?,
         recipients: email.recipients().map_err(message_problem)?,
         bytes: email.to_bytes().map_err(message_problem)?,

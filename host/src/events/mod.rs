@@ -10,7 +10,7 @@ mod runner;
 
 pub use context::{Actor, Ctx, MAX_PER_PAGE};
 pub use hooks::HOOKS;
-pub use outbox::{DeliveryState, MAX_ATTEMPTS, OutboxDelivery};
+pub use outbox::{Attempt, Delivery, DeliveryState, MAX_ATTEMPTS, OutboxDelivery};
 pub use pipeline::Handler;
 
 pub(crate) use hooks::hook_index;

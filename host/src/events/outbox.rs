@@ -7,7 +7,7 @@ use std::cell::Cell;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use dossier_sdk::{Event, Record, SaveEvent, SaveOp};
+use dossier_sdk::{Event, Notification, Record, SaveEvent, SaveOp};
 use serde::Serialize;
 
 use super::context::{Actor, Ctx};
@@ -28,6 +28,37 @@ thread_local! {
     /// during delivery leave their new entries to the loop already running
     /// instead of recursing into it.
     static DELIVERING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// What a [`Delivery`] does with one attempt's result.
+pub enum Attempt {
+    /// Done.
+    Delivered,
+    /// Try again later (with the outbox's backoff).
+    Retry(String),
+    /// Never try again.
+    Dead(String),
+}
+
+/// A way out of the host for notifications: the mail channel registers one
+/// (SMTP). The `notification` step hands it every notification the hooks
+/// let through, inside the transaction that caused it; it queues an outbox
+/// entry for itself there, and the outbox calls it back after commit, once
+/// per attempt. The core names no channel: without a delivery, a
+/// notification is checked, run through its hooks and returned, never sent.
+pub trait Delivery: Send + Sync {
+    /// The handler key of its outbox deliveries (`smtp`); never a handler's
+    /// name.
+    fn name(&self) -> &str;
+
+    /// Queues `n` (as the hooks left it) in the transaction open on this
+    /// thread. Returns the notification as queued (it may add a Message-ID
+    /// or a thread token) and whether it will be sent.
+    fn queue(&self, rt: &Arc<Runtime>, ctx: &Ctx, n: Notification) -> Result<(Notification, bool)>;
+
+    /// One attempt at delivering `event`, queued by [`Delivery::queue`],
+    /// outside any transaction.
+    fn deliver(&self, rt: &Arc<Runtime>, event: &Event, now: DateTime<Utc>) -> Attempt;
 }
 
 /// Where a delivery stands.
@@ -222,10 +253,9 @@ impl Runtime {
             })?;
             return Ok(false);
         }
-        if d.handler == crate::email::send::SMTP_DELIVERY {
-            use crate::email::send::Attempt;
+        if let Some(delivery) = self.delivery().filter(|x| x.name() == d.handler) {
             let attempt = d.attempts + 1;
-            return match self.deliver_mail(&event, now) {
+            return match delivery.deliver(self, &event, now) {
                 Attempt::Delivered => {
                     self.store()
                         .write("outbox delivery", |tx| tx.outbox_mark_delivered(d.id, now))?;

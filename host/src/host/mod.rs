@@ -76,6 +76,11 @@ impl HostBuilder {
     /// custom field schema against the records, loads scripts and plugins.
     pub fn open(self) -> Result<Host> {
         let schema = Schema::from_config(&self.config.fields, &self.config.phone.default_region)?;
+        // The config checked what it can alone; the mail channel checks
+        // that `ca_file`'s certificates parse.
+        if let Some(smtp) = self.config.smtp_settings() {
+            crate::email::smtp::check_settings(&smtp)?;
+        }
         let (store, blobs): (_, Box<dyn BlobStore>) = if self.in_memory {
             (dossier_store::in_memory()?, Box::new(MemBlobs::default()))
         } else {
@@ -105,6 +110,7 @@ impl HostBuilder {
             blobs,
             self.clock,
             Pipeline::new(handlers, by_kind),
+            Some(Arc::new(crate::email::send::Smtp)),
         );
         Ok(Host {
             rt: Arc::new(rt),

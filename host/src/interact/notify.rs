@@ -74,7 +74,10 @@ impl Step for Notify {
     fn finish(self, rt: &Arc<Runtime>, ctx: &Ctx, event: Option<Event>) -> Result<Notification> {
         match event {
             Some(Event::Notification(n)) if n.review && !self.approved => Ok(n),
-            Some(Event::Notification(n)) => Ok(rt.queue_mail(ctx, n)?.0),
+            Some(Event::Notification(n)) => match rt.delivery() {
+                Some(delivery) => Ok(delivery.queue(rt, ctx, n)?.0),
+                None => Ok(n),
+            },
             _ => Err(Error::Refused(
                 "internal error: a notification lost its event".into(),
             )),

@@ -22,7 +22,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::events::{Ctx, Pipeline};
+use crate::events::{Ctx, Delivery, Pipeline};
 use dossier_store::blobs::BlobStore;
 use dossier_store::{Store, Tx};
 use dossier_types::Result;
@@ -36,6 +36,9 @@ pub(crate) struct Runtime {
     blobs: Box<dyn BlobStore>,
     clock: Arc<dyn Clock>,
     pipeline: Pipeline,
+    /// Where notifications leave the host (the mail channel's SMTP), if
+    /// anywhere.
+    delivery: Option<Arc<dyn Delivery>>,
     /// Set when a write queued an after-save delivery, so that commits which
     /// queued nothing skip the outbox query. Failed deliveries wait for the
     /// next queued event or an explicit delivery (the `run` loop).
@@ -54,6 +57,7 @@ impl Runtime {
         blobs: Box<dyn BlobStore>,
         clock: Arc<dyn Clock>,
         pipeline: Pipeline,
+        delivery: Option<Arc<dyn Delivery>>,
     ) -> Runtime {
         let config_email = config.email.clone();
         Runtime {
@@ -64,6 +68,7 @@ impl Runtime {
             blobs,
             clock,
             pipeline,
+            delivery,
             outbox_queued: AtomicBool::new(false),
             email: crate::email::thread::Rules::new(&config_email),
         }
@@ -93,6 +98,11 @@ impl Runtime {
 
     pub(crate) fn chats(&self) -> &crate::chat::Chats {
         &self.chats
+    }
+
+    /// Where notifications leave the host, if anywhere.
+    pub(crate) fn delivery(&self) -> Option<&Arc<dyn Delivery>> {
+        self.delivery.as_ref()
     }
 
     pub(crate) fn pipeline(&self) -> &Pipeline {
