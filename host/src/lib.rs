@@ -36,22 +36,27 @@
 //! library installs no subscriber: an embedder installs its own, and the
 //! `dossier` binary installs one on stderr filtered by `DOSSIER_LOG`.
 
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod chat;
+use dossier_chat as chat;
+#[cfg(feature = "cli")]
+pub(crate) use dossier_core::time;
+pub use dossier_core::{clock, config};
+pub(crate) use dossier_core::{events, runtime};
 #[cfg(feature = "cli")]
 pub mod cli;
-pub mod clock;
-pub mod config;
-mod email;
-mod events;
+#[cfg(test)]
+mod config_props;
+use dossier_email as email;
 mod host;
-mod interact;
+use dossier_interact as interact;
 mod ops;
-mod plugin;
-mod runtime;
-mod script;
-mod time;
+#[cfg(test)]
+mod outbox_tests;
+use dossier_plugins as plugin;
+mod prelude;
+use dossier_scripts as script;
 
 pub use chat::{
     AgentState, AgentStatus, Arrived, Chat, ChatFilter, ChatMessage, ChatPush, ChatState, ChatTick,
@@ -65,8 +70,8 @@ pub use dossier_types::{Error, Result, schema};
 pub use email::drafts::DraftStart;
 pub use email::signatures::insert_signature_once;
 pub use events::{Actor, Ctx, DeliveryState, Handler, OutboxDelivery};
-pub use host::{Host, HostBuilder};
-pub use interact::{Disposed, FiredReminder, Tick};
+pub use host::{Host, HostBuilder, Tick};
+pub use interact::{Disposed, FiredReminder};
 pub use ops::{BackupFile, Collected, MANIFEST, Manifest, Progress, Restored, restore, verify};
 pub use runtime::AgentChange;
 pub use script::{DryRun, DryRunOutcome, ReloadReport, Scripts};
@@ -75,7 +80,6 @@ pub use script::{DryRun, DryRunOutcome, ReloadReport, Scripts};
 /// Not part of it: anything here may change in any release.
 #[doc(hidden)]
 pub mod test_support {
-    pub use crate::chat::simulate::{AgentDay, SimulateOptions, Simulation, Spread, simulate};
     pub use crate::email::smtp::{
         Delivery, Failure, InlineImage, OutgoingAttachment, OutgoingEmail, Refusal, Reply,
         Security, SendError, SmtpSettings, Stage, send,
@@ -183,6 +187,8 @@ pub mod test_support {
     /// too, before its `COMMIT`, to leave the search index as the host would.
     pub const SEARCH_SYNC_SQL: [&str; 4] = dossier_store::SEARCH_SYNC_SQL;
 
+    #[cfg(feature = "cli")]
+    pub use crate::cli::simulate::{AgentDay, SimulateOptions, Simulation, Spread, simulate};
     #[cfg(feature = "cli")]
     pub use crate::cli::transfer::{DEFAULT_BATCH, ImportReport, Reject, import_csv};
 

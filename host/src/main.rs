@@ -1,5 +1,7 @@
 //! The `dossier` command-line tool.
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 /// Entry point of the `dossier` binary: everything, error messages and the

@@ -10,10 +10,10 @@ use dossier_sdk::{Channel, Email, Interaction, NewCustomer};
 use super::Out;
 use super::input::Input;
 use super::output::Column;
-use crate::chat::simulate::{SimulateOptions, Simulation, simulate};
 use crate::chat::{
     AgentState, AgentStatus, Chat, ChatFilter, ChatState, ChatTick, LogCustomer, LogState, Routed,
 };
+use crate::cli::simulate::{SimulateOptions, Simulation, simulate};
 use crate::host::Host;
 use dossier_types::{Error, Result};
 

@@ -417,8 +417,8 @@ pub(crate) fn run(args: DemoArgs, out: &Out) -> Result<()> {
         super::email::describe(&outcome)
     ))?;
     step("Chat: a simulated morning, replayed with a manual clock (`dossier chat simulate`)")?;
-    let day = crate::chat::simulate::simulate(
-        &crate::chat::simulate::SimulateOptions {
+    let day = crate::cli::simulate::simulate(
+        &crate::cli::simulate::SimulateOptions {
             agents: 6,
             chats: 120,
             queues: 2,

@@ -25,6 +25,7 @@ mod records;
 mod run;
 mod script;
 mod search;
+pub(crate) mod simulate;
 pub(crate) mod transfer;
 
 use std::ffi::OsString;

@@ -10,8 +10,9 @@ use jiff::tz::TimeZone;
 use super::Out;
 use super::output::emit;
 use super::records::parse_when;
+use crate::Tick;
 use crate::host::Host;
-use crate::interact::{FiredReminder, Tick};
+use crate::interact::FiredReminder;
 use dossier_types::{Error, Result};
 
 /// Never wait less than this between passes, so a reminder that another

@@ -16,6 +16,7 @@ use crate::chat::{
     Returned, Routed, SavedLog, Sender, StateChange,
 };
 use crate::events::Actor;
+use crate::prelude::*;
 use dossier_types::{Error, Result};
 
 impl Host {

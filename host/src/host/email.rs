@@ -9,6 +9,7 @@ use crate::email::drafts::DraftStart;
 use super::Host;
 use crate::email::parse;
 use crate::events::{Actor, Ctx};
+use crate::prelude::*;
 use dossier_types::Result;
 
 impl Host {

@@ -4,6 +4,7 @@
 use dossier_sdk::{ExpandMode, FaqChange, FaqEntry, NewFaqEntry, Signature, SignatureOwner};
 
 use super::Host;
+use crate::prelude::*;
 use dossier_types::Result;
 
 impl Host {

@@ -6,8 +6,26 @@ use dossier_sdk::{Channel, Interaction, Notification, ScreenPop};
 
 use super::Host;
 use crate::config::{ChannelDispositions, DispositionCode};
-use crate::interact::{self, Disposed, FiredReminder, Tick};
+use crate::interact::{self, Disposed, FiredReminder};
+use crate::prelude::*;
 use dossier_types::Result;
+use serde::Serialize;
+
+/// What one pass of the background loop ([`Host::tick`]) did: reminders,
+/// the outbox, chat deadlines.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Tick {
+    /// The host clock's time at the start of the pass.
+    pub at: DateTime<Utc>,
+    /// The reminders this pass fired (not those another host fired).
+    pub fired: Vec<FiredReminder>,
+    /// Outbox entries delivered.
+    pub delivered: usize,
+    /// When the next unfired reminder is due, if any: the loop may sleep until then.
+    pub next_reminder: Option<DateTime<Utc>>,
+    /// Chat: missed offers fired, pushes handed out, the next deadline.
+    pub chat: crate::chat::ChatTick,
+}
 
 impl Host {
     /// Decides what to show the agent for `interaction` (see

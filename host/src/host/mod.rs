@@ -8,6 +8,7 @@ mod chat;
 mod email;
 mod faq;
 mod interact;
+pub use interact::Tick;
 mod scripting;
 
 use std::sync::Arc;

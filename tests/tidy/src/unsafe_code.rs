@@ -19,8 +19,8 @@ use crate::{Violation, pattern};
 pub const UNSAFE_ALLOWED: &[(&str, &str)] = &[
     ("dossier-sdk", "the plugin ABI glue"),
     (
-        "dossier-host",
-        "the plugin loader, until it moves to dossier-plugins",
+        "dossier-plugins",
+        "the plugin loader and the host callbacks",
     ),
 ];
 

@@ -580,7 +580,7 @@ pub const NOTE: &str = "declare_plugin! is for plugins";
 "#,
         ),
         ("sdk/src/lib.rs", "//! The ABI glue.\n"),
-        ("host/src/lib.rs", "//! The loader.\n"),
+        ("host/plugins/src/lib.rs", "//! The loader.\n"),
         (
             "plugins/webhook/src/lib.rs",
             "dossier_sdk::declare_plugin!(Webhook);\n",
@@ -620,9 +620,9 @@ pub const NOTE: &str = "declare_plugin! is for plugins";
             ),
             package(
                 &root,
-                "dossier-host",
-                "host/Cargo.toml",
-                &[("lib", "host/src/lib.rs")],
+                "dossier-plugins",
+                "host/plugins/Cargo.toml",
+                &[("lib", "host/plugins/src/lib.rs")],
                 &[],
             ),
             package(

@@ -1,0 +1,374 @@
+//! The routing decision, in memory: which available member of a queue gets
+//! its next chat.
+//!
+//! **The longest-idle rule.** Among the queue's members who are available
+//! and below the capacity that applies to them in that queue (pending offers
+//! count as chats), the chat goes to the one with the fewest chats (active
+//! plus pending: an offer counts here as it does for capacity, so a burst
+//! of arrivals spreads over agents instead of piling onto the one who was
+//! idle longest); among those, to the one idle longest: the earliest of
+//! when they were last offered a chat, last ended one, or became available
+//! (`idle_since`); among those, the first login in alphabetical order. An
+//! agent in several queues is one person in each: their load and idle time
+//! are the same whichever queue asks.
+//!
+//! Each queue keeps its ready members in a `BTreeSet` ordered by that rule,
+//! so the decision is the set's first element, and a change to an agent
+//! moves them in the sets of their queues: both O(log n).
+//!
+//! The index is a cache of the store's `chat_agents` rows. It is built from
+//! all of them on the first routing after open, then brought up to date at
+//! the start of each offer from the rows changed since (each change takes
+//! the next value of a counter, `rev`). That read is made inside the offer's
+//! write transaction before anything is written, so it sees exactly what
+//! other hosts committed. An offer made inside a transaction the caller
+//! opened (`Host::transaction`) may read that transaction's uncommitted
+//! rows, which could still roll back: such a read marks the cache suspect,
+//! and the next offer rebuilds it from scratch. The claim checks capacity
+//! in SQL whatever the cache says.
+
+use std::collections::{BTreeSet, HashMap};
+
+use super::AgentState;
+use super::capacity;
+use dossier_core::config::ChatConfig;
+use dossier_store::{ChatAgentRow, Tx};
+use dossier_types::Result;
+
+/// A ready agent's place in a queue: fewest chats, then idle longest,
+/// then login order (the agent's index follows login order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Key {
+    load: u32,
+    idle_us: i64,
+    agent: u32,
+}
+
+#[derive(Debug)]
+struct Queue {
+    /// Members ready to take one of this queue's chats.
+    ready: BTreeSet<Key>,
+}
+
+#[derive(Debug)]
+struct Slot {
+    login: String,
+    /// Indexes of the queues the agent belongs to.
+    queues: Vec<u16>,
+    /// Capacity in each of those queues (same order).
+    limits: Vec<u32>,
+    state: AgentState,
+    load: u32,
+    idle_us: i64,
+    /// A claim failed although the row allowed it (the agent is disabled):
+    /// left out until their row changes again.
+    blocked: bool,
+}
+
+impl Slot {
+    fn key(&self, agent: u32) -> Key {
+        Key {
+            load: self.load,
+            idle_us: self.idle_us,
+            agent,
+        }
+    }
+
+    fn ready_in(&self, i: usize) -> bool {
+        self.state == AgentState::Available && !self.blocked && self.load < self.limits[i]
+    }
+}
+
+/// The routing index: see the module docs.
+#[derive(Debug)]
+pub struct Router {
+    queues: Vec<Queue>,
+    queue_ix: HashMap<String, u16>,
+    agents: Vec<Slot>,
+    agent_ix: HashMap<String, u32>,
+    /// The highest `rev` applied.
+    watermark: i64,
+    built: bool,
+    suspect: bool,
+}
+
+impl Router {
+    /// An empty index of the configured queues and their members.
+    pub fn new(config: &ChatConfig) -> Router {
+        let names: Vec<&String> = config.queues.keys().collect();
+        let queue_ix: HashMap<String, u16> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| ((*n).clone(), u16::try_from(i).unwrap_or(u16::MAX)))
+            .collect();
+        let mut logins: Vec<&String> = config.queues.values().flat_map(|q| &q.members).collect();
+        logins.sort();
+        logins.dedup();
+        let agent_ix: HashMap<String, u32> = logins
+            .iter()
+            .enumerate()
+            .map(|(i, l)| ((*l).clone(), u32::try_from(i).unwrap_or(u32::MAX)))
+            .collect();
+        let mut agents: Vec<Slot> = logins
+            .iter()
+            .map(|login| Slot {
+                login: (*login).clone(),
+                queues: Vec::new(),
+                limits: Vec::new(),
+                state: AgentState::LoggedOut,
+                load: 0,
+                idle_us: 0,
+                blocked: false,
+            })
+            .collect();
+        for (name, queue) in &config.queues {
+            let Some(&qi) = queue_ix.get(name) else {
+                continue;
+            };
+            for member in &queue.members {
+                if let Some(slot) = agent_ix
+                    .get(member)
+                    .and_then(|&ix| agents.get_mut(ix as usize))
+                {
+                    slot.queues.push(qi);
+                    slot.limits.push(capacity::limit(config, member, name));
+                }
+            }
+        }
+        Router {
+            queues: config
+                .queues
+                .values()
+                .map(|_| Queue {
+                    ready: BTreeSet::new(),
+                })
+                .collect(),
+            queue_ix,
+            agents,
+            agent_ix,
+            watermark: 0,
+            built: false,
+            suspect: false,
+        }
+    }
+
+    /// Brings the index up to date with the store, inside a write
+    /// transaction. `fresh` says nothing was written in it yet, so what it
+    /// reads is committed: otherwise the index is marked suspect and the
+    /// next fresh sync rebuilds it.
+    pub fn sync(&mut self, tx: &dyn Tx, fresh: bool) -> Result<()> {
+        if !self.built || (self.suspect && fresh) {
+            self.clear();
+            self.built = true;
+            self.suspect = false;
+        }
+        let rows = tx.chat_agents_since(self.watermark)?;
+        for row in &rows {
+            self.apply(row);
+        }
+        if !fresh {
+            self.suspect = true;
+        }
+        Ok(())
+    }
+
+    fn clear(&mut self) {
+        for q in &mut self.queues {
+            q.ready.clear();
+        }
+        for slot in &mut self.agents {
+            slot.state = AgentState::LoggedOut;
+            slot.load = 0;
+            slot.idle_us = 0;
+            slot.blocked = false;
+        }
+        self.watermark = 0;
+    }
+
+    /// Takes `row` into the index.
+    pub fn apply(&mut self, row: &ChatAgentRow) {
+        self.watermark = self.watermark.max(row.rev);
+        let Some(&ix) = self.agent_ix.get(&row.login) else {
+            return; // in no queue
+        };
+        self.update(ix, |slot| {
+            slot.state = row.state;
+            slot.load = row.active + row.pending;
+            slot.idle_us = row.idle_since.timestamp_micros();
+            slot.blocked = false;
+        });
+    }
+
+    fn update(&mut self, ix: u32, change: impl FnOnce(&mut Slot)) {
+        let slot = &mut self.agents[ix as usize];
+        let old = slot.key(ix);
+        for (i, &q) in slot.queues.iter().enumerate() {
+            if slot.ready_in(i) {
+                self.queues[q as usize].ready.remove(&old);
+            }
+        }
+        change(slot);
+        let new = slot.key(ix);
+        for (i, &q) in slot.queues.iter().enumerate() {
+            if slot.ready_in(i) {
+                self.queues[q as usize].ready.insert(new);
+            }
+        }
+    }
+
+    /// The agent the next chat of `queue` goes to, and the capacity that
+    /// applies to them there. `None` when no member is ready (or the queue
+    /// is not configured).
+    pub fn pick(&self, queue: &str) -> Option<(&str, u32)> {
+        let qi = *self.queue_ix.get(queue)?;
+        let key = self.queues[qi as usize].ready.first()?;
+        let slot = &self.agents[key.agent as usize];
+        let i = slot.queues.iter().position(|&q| q == qi)?;
+        Some((slot.login.as_str(), slot.limits[i]))
+    }
+
+    /// A claim on `login` failed. With `row` the store's current row: when
+    /// it says the claim should have held (the agent is disabled), the
+    /// agent is left out until their row changes; otherwise the row is
+    /// taken in. Without a row, the agent is left out.
+    pub fn claim_failed(&mut self, login: &str, row: Option<&ChatAgentRow>) {
+        let Some(&ix) = self.agent_ix.get(login) else {
+            return;
+        };
+        match row {
+            Some(row) if !self.row_matches(ix, row) => self.apply(row),
+            _ => self.update(ix, |slot| slot.blocked = true),
+        }
+    }
+
+    fn row_matches(&self, ix: u32, row: &ChatAgentRow) -> bool {
+        let slot = &self.agents[ix as usize];
+        slot.state == row.state
+            && slot.load == row.active + row.pending
+            && slot.idle_us == row.idle_since.timestamp_micros()
+    }
+
+    /// How many members of `queue` are ready now.
+    #[cfg(test)]
+    pub fn ready_count(&self, queue: &str) -> usize {
+        self.queue_ix
+            .get(queue)
+            .map_or(0, |&q| self.queues[q as usize].ready.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, Duration, Utc};
+
+    use super::*;
+    use dossier_core::config::{ChatAgentConfig, ChatQueueConfig};
+
+    fn config(queues: &[(&str, &[&str], Option<u32>)]) -> ChatConfig {
+        let mut c = ChatConfig::default();
+        for (name, members, capacity) in queues {
+            c.queues.insert(
+                (*name).to_owned(),
+                ChatQueueConfig {
+                    members: members.iter().map(|m| (*m).to_owned()).collect(),
+                    capacity: *capacity,
+                },
+            );
+        }
+        c
+    }
+
+    fn at(minutes: i64) -> DateTime<Utc> {
+        DateTime::<Utc>::UNIX_EPOCH + Duration::minutes(minutes)
+    }
+
+    struct Rows(i64);
+
+    impl Rows {
+        fn row(&mut self, login: &str, state: AgentState, load: u32, idle: i64) -> ChatAgentRow {
+            self.0 += 1;
+            ChatAgentRow {
+                login: login.to_owned(),
+                state,
+                active: load,
+                pending: 0,
+                idle_since: at(idle),
+                state_since: at(0),
+                reason: None,
+                rev: self.0,
+            }
+        }
+    }
+
+    #[test]
+    fn fewest_chats_first_then_idle_longest_then_login() {
+        let mut r = Router::new(&config(&[("sales", &["ann", "bob", "cid"], None)]));
+        let mut rows = Rows(0);
+        r.apply(&rows.row("ann", AgentState::Available, 1, 0));
+        r.apply(&rows.row("bob", AgentState::Available, 0, 5));
+        r.apply(&rows.row("cid", AgentState::Available, 0, 3));
+        assert_eq!(
+            r.pick("sales"),
+            Some(("cid", 6)),
+            "fewest, then idle longest"
+        );
+        r.apply(&rows.row("cid", AgentState::Available, 0, 5));
+        assert_eq!(
+            r.pick("sales"),
+            Some(("bob", 6)),
+            "same idle time: login order"
+        );
+        r.apply(&rows.row("bob", AgentState::Break, 0, 5));
+        r.apply(&rows.row("cid", AgentState::Offline, 0, 5));
+        assert_eq!(r.pick("sales"), Some(("ann", 6)), "only the available one");
+        r.apply(&rows.row("ann", AgentState::Available, 6, 0));
+        assert_eq!(r.pick("sales"), None, "at capacity");
+        assert_eq!(r.pick("nowhere"), None);
+    }
+
+    #[test]
+    fn an_agent_in_two_queues_is_one_person_in_each() {
+        let mut r = Router::new(&config(&[
+            ("billing", &["ann", "bob"], None),
+            ("sales", &["ann", "cid"], Some(2)),
+        ]));
+        let mut rows = Rows(0);
+        r.apply(&rows.row("ann", AgentState::Available, 0, 0));
+        r.apply(&rows.row("bob", AgentState::Available, 0, 1));
+        r.apply(&rows.row("cid", AgentState::Available, 0, 2));
+        assert_eq!(r.pick("billing"), Some(("ann", 6)));
+        assert_eq!(r.pick("sales"), Some(("ann", 2)));
+        // Ann takes a billing chat: sales sees her load and idle time too.
+        r.apply(&rows.row("ann", AgentState::Available, 1, 10));
+        assert_eq!(r.pick("sales"), Some(("cid", 2)));
+        assert_eq!(r.pick("billing"), Some(("bob", 6)));
+        // At sales' capacity of 2 she is out of sales, still in billing.
+        r.apply(&rows.row("ann", AgentState::Available, 2, 10));
+        r.apply(&rows.row("bob", AgentState::Available, 3, 1));
+        r.apply(&rows.row("cid", AgentState::Available, 2, 2));
+        assert_eq!(r.pick("sales"), None);
+        assert_eq!(r.pick("billing"), Some(("ann", 6)));
+    }
+
+    #[test]
+    fn an_agents_own_capacity_and_a_failed_claim_leave_them_out() {
+        let mut c = config(&[("sales", &["ann", "bob"], None)]);
+        c.agents
+            .insert("ann".into(), ChatAgentConfig { capacity: Some(1) });
+        let mut r = Router::new(&c);
+        let mut rows = Rows(0);
+        r.apply(&rows.row("ann", AgentState::Available, 1, 0));
+        r.apply(&rows.row("bob", AgentState::Available, 2, 9));
+        assert_eq!(
+            r.pick("sales"),
+            Some(("bob", 6)),
+            "ann is at her own capacity"
+        );
+        let bob = rows.row("bob", AgentState::Available, 2, 9);
+        r.claim_failed("bob", Some(&bob));
+        assert_eq!(r.pick("sales"), None, "blocked until his row changes");
+        r.apply(&rows.row("bob", AgentState::Available, 1, 9));
+        assert_eq!(r.pick("sales"), Some(("bob", 6)));
+        assert_eq!(r.ready_count("sales"), 1);
+    }
+}

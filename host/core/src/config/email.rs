@@ -1,0 +1,341 @@
+//! `[email]`: the email channel.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use dossier_types::{Error, Result};
+
+/// Where a thread token may sit in an inbound email (and, when the outbound
+/// side lands, where it is written).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenPlace {
+    /// In the subject as `[#TOKEN]`.
+    Subject,
+    /// In an `X-Dossier-Thread` header.
+    Header,
+    /// As a plus-address of one of our addresses: `support+TOKEN@…`.
+    PlusAddress,
+}
+
+/// Whose workbin an email that joins an existing case goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkbinRoute {
+    /// The agent who last wrote on the case.
+    LastAgent,
+    /// The case's owner.
+    Owner,
+    /// The case's group.
+    Group,
+}
+
+/// `[email]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EmailConfig {
+    /// Our own addresses (`support@example.com`). Mail from them is never
+    /// answered automatically; their plus-addresses carry thread tokens.
+    /// The first is the sender of acknowledgements.
+    pub addresses: Vec<String>,
+    /// Where inbound mail's thread token is looked for, in this order.
+    /// Default `["subject", "header", "plus_address"]`.
+    pub thread_token: Vec<TokenPlace>,
+    /// How a case number is written in a subject, `{number}` standing for
+    /// it. Default `[Case #{number}]`. Trusted only when the sender is the
+    /// case's customer or already on its thread.
+    pub case_number_form: String,
+    /// Senders whose mail is dropped on ingest, with the reason recorded:
+    /// an address (`spam@example.com`) or a whole domain (`@example.net`).
+    pub blocked: Vec<String>,
+    /// Whose workbin an email joining an existing case goes to: the first
+    /// of these that names someone. Default `["last_agent", "owner",
+    /// "group"]`; empty for none.
+    pub workbin: Vec<WorkbinRoute>,
+    /// Answer each email that opens a case with an acknowledgement (a
+    /// notification with cause `acknowledgement`, from the first address).
+    /// Never for automatic mail, bounces or our own. Default false.
+    pub acknowledge: bool,
+    /// How many messages `email ingest --maildir` commits per transaction.
+    /// Default 100.
+    pub maildir_batch: usize,
+    /// `[email.smtp]`: the server the host sends mail through, after
+    /// commit. Without it the host sends nothing itself.
+    pub smtp: Option<SmtpSettings>,
+    /// `[email.review]`: whose outbound email goes to QA review first.
+    pub review: ReviewConfig,
+    /// Whether drafts may have an HTML body (sanitized with ammonia when
+    /// saved, sent as multipart/alternative with a text part made from
+    /// it). Off: drafts are text only. Default true.
+    pub rich_text: bool,
+    /// An inline image whose long side is over this many pixels is
+    /// downscaled and recompressed when attached. Default 1600.
+    pub max_image_px: u32,
+}
+
+/// `[email.review]`: whose outbound email a reviewer (`review_email`)
+/// approves before it is sent. A `notification` hook may also require
+/// review of any message by setting `review = true`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReviewConfig {
+    /// Every agent's email. Default false.
+    pub all: bool,
+    /// These agents' email.
+    pub agents: Vec<String>,
+    /// The email of these groups' members.
+    pub groups: Vec<String>,
+}
+
+impl Default for EmailConfig {
+    fn default() -> Self {
+        EmailConfig {
+            addresses: Vec::new(),
+            thread_token: vec![
+                TokenPlace::Subject,
+                TokenPlace::Header,
+                TokenPlace::PlusAddress,
+            ],
+            case_number_form: "[Case #{number}]".to_owned(),
+            blocked: Vec::new(),
+            workbin: vec![
+                WorkbinRoute::LastAgent,
+                WorkbinRoute::Owner,
+                WorkbinRoute::Group,
+            ],
+            acknowledge: false,
+            maildir_batch: 100,
+            smtp: None,
+            review: ReviewConfig::default(),
+            rich_text: true,
+            max_image_px: 1600,
+        }
+    }
+}
+
+/// The largest `maildir_batch`.
+const MAX_BATCH: usize = 10_000;
+
+impl EmailConfig {
+    /// Checks what can be checked without connecting: see [`SmtpSettings`]'s fields.
+    pub fn check(&self) -> Result<()> {
+        for address in &self.addresses {
+            if let Err(rule) = dossier_types::contact::normalize_email(address) {
+                return Err(Error::Config(format!(
+                    "[email] addresses: `{address}` {rule}"
+                )));
+            }
+        }
+        if self.acknowledge && self.addresses.is_empty() {
+            return Err(Error::Config(
+                "[email] acknowledge needs at least one address in [email] addresses to send from"
+                    .into(),
+            ));
+        }
+        if self.case_number_form.matches("{number}").count() != 1 {
+            return Err(Error::Config(format!(
+                "[email] case_number_form `{}` must contain `{{number}}` exactly once",
+                self.case_number_form
+            )));
+        }
+        for entry in &self.blocked {
+            let address = entry.strip_prefix('@').map(|d| format!("x@{d}"));
+            let check = address.as_deref().unwrap_or(entry);
+            if dossier_types::contact::normalize_email(check).is_err() {
+                return Err(Error::Config(format!(
+                    "[email] blocked: `{entry}` is neither an address nor `@domain`"
+                )));
+            }
+        }
+        if !(16..=20_000).contains(&self.max_image_px) {
+            return Err(Error::Config(format!(
+                "[email] max_image_px must be from 16 to 20000, not {}",
+                self.max_image_px
+            )));
+        }
+        if !(1..=MAX_BATCH).contains(&self.maildir_batch) {
+            return Err(Error::Config(format!(
+                "[email] maildir_batch must be from 1 to {MAX_BATCH}, not {}",
+                self.maildir_batch
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// How the connection to the SMTP server is protected.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Security {
+    /// Plain SMTP, no TLS: only for a relay on the same host or a trusted
+    /// network. AUTH is refused in this mode (the password would travel in
+    /// clear). Default port 25.
+    None,
+    /// Plain connection upgraded with STARTTLS before anything else; a
+    /// server that does not offer STARTTLS is refused, never used in
+    /// clear. Default port 587 (submission).
+    #[default]
+    Starttls,
+    /// TLS from the first byte (implicit TLS, "SMTPS"). Default port 465.
+    Tls,
+}
+
+impl Security {
+    /// The usual port for this mode.
+    pub fn default_port(self) -> u16 {
+        match self {
+            Security::None => 25,
+            Security::Starttls => 587,
+            Security::Tls => 465,
+        }
+    }
+}
+
+/// The `[email.smtp]` table: where and how the host sends mail.
+///
+/// ```toml
+/// [email.smtp]
+/// host = "smtp.example.com"
+/// security = "starttls"          # none | starttls | tls
+/// port = 587                     # default: 25, 587 or 465 by security
+/// user = "dossier@example.com"
+/// password_env = "SMTP_PASSWORD" # the password is read from this variable
+/// timeout_ms = 30000
+/// ca_file = "/etc/dossier/relay-ca.pem"
+/// hello_name = "crm.example.com"
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    /// The server's host name or IP address; TLS checks its certificate
+    /// against this name.
+    pub host: String,
+    /// Its port; by default the usual one for [`security`](Self::security).
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// `none`, `starttls` (the default) or `tls`.
+    #[serde(default)]
+    pub security: Security,
+    /// The AUTH user name; no AUTH without it. Needs [`password_env`](Self::password_env)
+    /// and a `security` other than `none`.
+    #[serde(default)]
+    pub user: Option<String>,
+    /// The name of the environment variable holding the AUTH password, so
+    /// that the secret stays out of `dossier.toml`. Read at each send: a
+    /// variable that is unset then fails that send (as transient).
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// Limit, in milliseconds, on connecting and on each command's reply
+    /// (1 to 600000; default 30000).
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
+    /// A PEM file of certificates to trust besides the Mozilla roots: the
+    /// CA of a private relay, or of a test server.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// The name given in EHLO; by default the machine's host name.
+    #[serde(default)]
+    pub hello_name: Option<String>,
+}
+
+fn default_timeout_ms() -> u64 {
+    30_000
+}
+
+impl SmtpSettings {
+    /// Settings for `host` with every default: STARTTLS on port 587, no
+    /// AUTH, a 30 s timeout.
+    pub fn new(host: impl Into<String>) -> SmtpSettings {
+        SmtpSettings {
+            host: host.into(),
+            port: None,
+            security: Security::default(),
+            user: None,
+            password_env: None,
+            timeout_ms: default_timeout_ms(),
+            ca_file: None,
+            hello_name: None,
+        }
+    }
+
+    /// The port connected to.
+    pub fn port(&self) -> u16 {
+        self.port.unwrap_or(self.security.default_port())
+    }
+
+    /// Checks what can be checked without connecting: a host, a timeout in
+    /// range, `user` and `password_env` together and never over `none`, a
+    /// readable `ca_file` holding certificates, a usable `hello_name`. An
+    /// [`Error::Config`] naming the key. The password variable itself is
+    /// read only when sending (the process that sends may be the only one
+    /// given the secret).
+    pub fn check(&self) -> Result<(), Error> {
+        let bad = |key: &str, why: String| Error::Config(format!("[email.smtp] {key} {why}"));
+        if self.host.trim().is_empty() {
+            return Err(bad("host", "is empty".into()));
+        }
+        if !(1..=600_000).contains(&self.timeout_ms) {
+            return Err(bad(
+                "timeout_ms",
+                format!("must be between 1 and 600000 (is {})", self.timeout_ms),
+            ));
+        }
+        if self.port == Some(0) {
+            return Err(bad("port", "must not be 0".into()));
+        }
+        match (&self.user, &self.password_env) {
+            (Some(_), None) => {
+                return Err(bad("user", "is set without password_env".into()));
+            }
+            (None, Some(_)) => {
+                return Err(bad("password_env", "is set without user".into()));
+            }
+            (Some(_), Some(_)) if self.security == Security::None => {
+                return Err(bad(
+                    "user",
+                    "needs security = \"starttls\" or \"tls\": AUTH over a plain connection would send the password in clear".into(),
+                ));
+            }
+            _ => {}
+        }
+        if let Some(name) = &self.hello_name {
+            check_hello_name(name).map_err(|why| bad("hello_name", why))?;
+        }
+        self.ca_pem().map_err(|why| bad("ca_file", why))?;
+        Ok(())
+    }
+
+    /// The bytes of `ca_file` (`None` without one), or why they cannot be
+    /// used: unreadable, or holding no PEM certificate.
+    pub fn ca_pem(&self) -> Result<Option<Vec<u8>>, String> {
+        let Some(path) = &self.ca_file else {
+            return Ok(None);
+        };
+        let pem =
+            std::fs::read(path).map_err(|e| format!("{}: cannot be read ({e})", path.display()))?;
+        if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+            return Err(format!("{}: holds no PEM certificate", path.display()));
+        }
+        Ok(Some(pem))
+    }
+}
+
+/// Checks an EHLO name: a domain of letters, digits, dots and dashes, or an
+/// address literal in brackets.
+pub fn check_hello_name(name: &str) -> Result<(), String> {
+    let literal = name.starts_with('[') && name.ends_with(']');
+    let well_formed = !name.is_empty()
+        && name.len() <= 255
+        && (literal
+            || name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-'));
+    if well_formed {
+        Ok(())
+    } else {
+        Err(format!(
+            "has `{name}`, which is not a host name (letters, digits, dots and dashes)"
+        ))
+    }
+}

@@ -1,0 +1,686 @@
+//! Ingest: one parsed email becomes an `email_in` follow-up on the case it
+//! threads onto, or on a new case, in one write transaction.
+//!
+//! The `email_received` step, through the runner:
+//!
+//! 1. built in: the ingest log says whether this key was seen before
+//!    (nothing new is written then); a blocked sender is dropped with the
+//!    reason logged; otherwise the threading rules propose `{case, rule}`;
+//! 2. `on_email_received` hooks may replace the case, set the case's
+//!    priority and fields, or veto (the caller logs the veto as a drop);
+//! 3. finish: the screen-pop runs by the sender's address (so
+//!    `on_screen_pop` scripts apply to email too) and names the customer of
+//!    a new case, creating one named from the display name for an unknown
+//!    sender; the attachments go to the blob store (at most 20 MB each, a
+//!    larger one is refused with the reason on the follow-up); the
+//!    follow-up, the log entry and the workbin entry are written; an
+//!    acknowledgement is sent through `notification` when configured and
+//!    the mail is not automatic.
+
+use std::sync::Arc;
+
+use dossier_sdk::{
+    Attachment, Audience, CaseNumber, Cause, Channel, CustomFields, CustomerId, Email,
+    EmailReceived, Event, EventKind, FieldValue, FollowUpKind, Ingested, Interaction, Mailbox,
+    NewCase, NewCustomer, NewFollowUp, Notification, ObjectKind, PopTarget,
+};
+
+use super::parse::ParsedEmail;
+use super::thread::{self, Proposal};
+use crate::prelude::*;
+use dossier_core::config::{EmailConfig, WorkbinRoute};
+use dossier_core::events::{Ctx, Step};
+use dossier_core::runtime::Runtime;
+use dossier_interact::prelude::*;
+use dossier_store::NewWorkbinItem;
+use dossier_types::{Error, Result};
+
+/// The largest attachment kept, in bytes (20 MB).
+pub const MAX_ATTACHMENT: usize = 20 * 1024 * 1024;
+
+/// The `email_received` step: see the module docs.
+struct Ingest<'e> {
+    email: &'e ParsedEmail,
+    /// The sender's address, lower case.
+    sender: String,
+    /// Why the email must never get an automatic answer, if it must not.
+    automatic: Option<String>,
+    /// What the built-in step decided without handlers (a duplicate, a
+    /// blocked sender).
+    early: Option<Early>,
+    proposal: Option<Proposal>,
+    /// The event's `fields`, typed by the case schema.
+    case_fields: CustomFields,
+}
+
+/// `fields` typed by the `[fields.case]` schema, naming the field a value
+/// does not fit.
+fn case_fields(
+    schema: &dossier_types::schema::Schema,
+    fields: &std::collections::BTreeMap<String, serde_json::Value>,
+) -> Result<CustomFields> {
+    let mut out = CustomFields::new();
+    for (name, value) in fields {
+        let def = schema.require_field(ObjectKind::Case, name)?;
+        let typed = FieldValue::from_plain_json(def.ty, value)
+            .map_err(|rule| Error::invalid(ObjectKind::Case, name, rule))?;
+        out.insert(name.clone(), typed);
+    }
+    Ok(out)
+}
+
+enum Early {
+    Duplicate(Ingested),
+    Blocked(String),
+}
+
+impl Step for Ingest<'_> {
+    type Out = Ingested;
+
+    fn kind(&self) -> EventKind {
+        EventKind::EmailReceived
+    }
+
+    fn label(&self) -> &str {
+        "email ingest"
+    }
+
+    fn writes(&self) -> bool {
+        true
+    }
+
+    fn built_in(&mut self, rt: &Arc<Runtime>, _ctx: &Ctx) -> Result<Option<Event>> {
+        let cfg = &rt.config().email;
+        let rules = rt.email_rules();
+        let case_number = rules.case_number()?;
+        let key = self.email.key.clone();
+        let found = rt.read(|tx, schema| {
+            if let Some(seen) = tx.inbound(&key)? {
+                return Ok(Err(Early::Duplicate(Ingested::Duplicate {
+                    follow_up: seen.follow_up,
+                    dropped: seen.dropped,
+                })));
+            }
+            // A message we sent ourselves coming back (a Bcc to support).
+            if let Some((id, _, _)) = tx.message_follow_up(&key)? {
+                return Ok(Err(Early::Duplicate(Ingested::Duplicate {
+                    follow_up: Some(id),
+                    dropped: None,
+                })));
+            }
+            if let Some(reason) = blocked(cfg, &self.sender) {
+                return Ok(Err(Early::Blocked(reason)));
+            }
+            thread::propose(tx, schema, cfg, case_number, self.email, &self.sender).map(Ok)
+        })?;
+        let proposal = match found {
+            Ok(p) => p,
+            Err(early) => {
+                self.early = Some(early);
+                return Ok(None);
+            }
+        };
+        let event = EmailReceived {
+            headers: self.headers(None),
+            body: self.email.text.clone(),
+            case_number: proposal.case,
+            rule: proposal.rule.to_owned(),
+            priority: None,
+            fields: Default::default(),
+            attachments: self.attachment_meta(),
+        };
+        self.proposal = Some(proposal);
+        Ok(Some(Event::EmailReceived(event)))
+    }
+
+    fn recheck(
+        &mut self,
+        rt: &Arc<Runtime>,
+        _ctx: &Ctx,
+        built: &Event,
+        event: &mut Event,
+    ) -> Result<()> {
+        let (Event::EmailReceived(e), Event::EmailReceived(built)) = (event, built) else {
+            return Err(Error::Refused(
+                "an email_received hook replaced the event".into(),
+            ));
+        };
+        // The email itself is what arrived: hooks decide where it goes, not
+        // what it says.
+        e.headers = built.headers.clone();
+        e.body = built.body.clone();
+        e.rule = built.rule.clone();
+        e.attachments = built.attachments.clone();
+        if let Some(number) = e.case_number
+            && e.case_number != built.case_number
+            && !rt.read(|tx, _| tx.case_exists(number))?
+        {
+            return Err(Error::invalid(
+                ObjectKind::Case,
+                "case_number",
+                format!("{number} chosen by an email_received hook does not exist"),
+            ));
+        }
+        self.case_fields = case_fields(rt.schema(), &e.fields)?;
+        if let Some(p) = &e.priority
+            && !rt.config().case.priorities.contains(p)
+        {
+            return Err(Error::invalid(
+                ObjectKind::Case,
+                "priority",
+                format!(
+                    "`{p}` set by an email_received hook is not one of the priorities ({})",
+                    rt.config().case.priorities.join(", ")
+                ),
+            ));
+        }
+        if e.case_number != built.case_number
+            && let Some(p) = &mut self.proposal
+        {
+            p.note = match e.case_number {
+                Some(n) => format!(
+                    "an email_received hook chose case {n} (built in: {})",
+                    p.note
+                ),
+                None => format!(
+                    "an email_received hook chose a new case (built in: {})",
+                    p.note
+                ),
+            };
+        }
+        Ok(())
+    }
+
+    fn finish(mut self, rt: &Arc<Runtime>, ctx: &Ctx, event: Option<Event>) -> Result<Ingested> {
+        match (event, self.early.take()) {
+            (None, Some(Early::Duplicate(seen))) => Ok(seen),
+            (None, Some(Early::Blocked(reason))) => {
+                record_drop(rt, self.email, &self.sender, &reason)?;
+                Ok(Ingested::Dropped { reason })
+            }
+            (Some(Event::EmailReceived(e)), None) => {
+                let proposal = self.proposal.clone().ok_or_else(lost)?;
+                store(rt, ctx, self, e, proposal)
+            }
+            _ => Err(lost()),
+        }
+    }
+}
+
+fn lost() -> Error {
+    Error::Refused("internal error: an email ingest lost its event".into())
+}
+
+impl Ingest<'_> {
+    fn headers(&self, threaded_by: Option<String>) -> dossier_sdk::EmailHeaders {
+        let mut headers = self.email.headers.clone();
+        headers.threaded_by = threaded_by;
+        headers.automatic = self.automatic.clone();
+        headers.notes = self.email.warnings.clone();
+        headers
+    }
+
+    fn attachment_meta(&self) -> Vec<Attachment> {
+        self.email
+            .attachments
+            .iter()
+            .map(|a| Attachment {
+                name: a.name.clone(),
+                content_type: a.content_type.clone(),
+                size: a.bytes.len() as u64,
+                blob: None,
+                refused: (a.bytes.len() > MAX_ATTACHMENT).then(|| too_large(a.bytes.len())),
+                content_id: None,
+            })
+            .collect()
+    }
+}
+
+fn too_large(size: usize) -> String {
+    format!(
+        "not kept: {:.1} MB is over the {} MB limit for an attachment",
+        size as f64 / (1024.0 * 1024.0),
+        MAX_ATTACHMENT / (1024 * 1024)
+    )
+}
+
+/// Why mail from `sender` is dropped, if `[email] blocked` lists it.
+fn blocked(cfg: &EmailConfig, sender: &str) -> Option<String> {
+    let domain = sender.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
+    cfg.blocked.iter().find_map(|entry| {
+        let hit = match entry.strip_prefix('@') {
+            Some(d) => d.eq_ignore_ascii_case(domain),
+            None => entry.eq_ignore_ascii_case(sender),
+        };
+        hit.then(|| format!("the sender {sender} is blocked by `{entry}` in [email] blocked"))
+    })
+}
+
+/// Logs `email` as dropped for `reason`, so ingesting it again does nothing.
+fn record_drop(rt: &Arc<Runtime>, email: &ParsedEmail, sender: &str, reason: &str) -> Result<()> {
+    let now = rt.now();
+    rt.store().write("email drop", |tx| {
+        tx.insert_inbound(
+            &email.key,
+            None,
+            sender,
+            &email.headers.subject,
+            Some(reason),
+            now,
+        )
+    })
+}
+
+/// Writes the email where the event says.
+fn store(
+    rt: &Arc<Runtime>,
+    ctx: &Ctx,
+    step: Ingest<'_>,
+    event: EmailReceived,
+    proposal: Proposal,
+) -> Result<Ingested> {
+    let cfg = &rt.config().email;
+    let from = &step.email.headers.from;
+    let mut interaction = Interaction::new(Channel::Email);
+    interaction.email = Some(step.sender.clone());
+    interaction.case_number = event.case_number;
+    // The target decides the customer; the open cases are not needed here
+    // (listed only if an on_screen_pop handler may see the pop).
+    let pop = rt.screen_pop_target(ctx, interaction)?;
+
+    let (case, new_case) = match event.case_number {
+        Some(number) => {
+            let case = if event.priority.is_some() || !step.case_fields.is_empty() {
+                rt.modify_case(ctx, number, "email ingest", |case| {
+                    if let Some(p) = &event.priority {
+                        case.priority = p.clone();
+                    }
+                    case.custom.extend(step.case_fields.clone());
+                    Ok(())
+                })?
+            } else {
+                rt.read(|tx, schema| tx.get_case(schema, number))?
+            };
+            (case, false)
+        }
+        None => {
+            let customer = match pop.target {
+                PopTarget::Case { customer, .. } | PopTarget::Customer { customer } => customer,
+                PopTarget::Candidates { customers } if !customers.is_empty() => customers[0],
+                _ => new_customer(rt, ctx, from, &step.sender)?,
+            };
+            let subject = if step.email.headers.subject.trim().is_empty() {
+                "(no subject)".to_owned()
+            } else {
+                step.email.headers.subject.clone()
+            };
+            let mut new = NewCase::new(customer, subject);
+            new.priority = event.priority.clone();
+            new.custom = step.case_fields.clone();
+            (rt.open_case(ctx, new)?, true)
+        }
+    };
+
+    // A colleague's answer to a consultation is an internal note for the
+    // agent who asked, never an email on the customer's thread.
+    let consulted = match &step.email.headers.in_reply_to {
+        // Only a note can be a consultation: the others are not read whole.
+        // Threading already looked the header up when it matched on it (a
+        // follow-up, once written, never changes).
+        Some(id) if proposal.rule == thread::rule::REPLY => rt
+            .read(|tx, schema| {
+                let replied = match proposal.in_reply_to {
+                    Some((follow_up, kind)) => Some((follow_up, kind)),
+                    None => tx.message_follow_up(id)?.map(|(f, _, kind)| (f, kind)),
+                };
+                match replied {
+                    Some((note, FollowUpKind::Note)) => tx.get_follow_up(schema, note).map(Some),
+                    _ => Ok(None),
+                }
+            })?
+            .filter(|f| {
+                f.email.as_ref().and_then(|e| e.threaded_by.as_deref())
+                    == Some(super::drafts::CONSULTATION)
+            }),
+        _ => None,
+    };
+
+    // The bytes, inside this transaction (the blob store's invariant).
+    let mut attachments = event.attachments;
+    for (meta, parsed) in attachments.iter_mut().zip(&step.email.attachments) {
+        if meta.refused.is_none() {
+            meta.blob = Some(rt.blobs().put(&parsed.bytes)?);
+        }
+    }
+    let colleague = match &consulted {
+        Some(_) => rt
+            .read(|tx, _| tx.list_agents())?
+            .into_iter()
+            .find(|a| {
+                a.email
+                    .as_deref()
+                    .is_some_and(|e| e.eq_ignore_ascii_case(&step.sender))
+            })
+            .map(|a| a.login),
+        None => None,
+    };
+    // The event's copy of the headers is the email's (hooks cannot change
+    // them): it becomes the follow-up's, with the threading note.
+    let mut headers = event.headers;
+    headers.threaded_by = Some(proposal.note.clone());
+    let follow_up = rt.add_follow_up(
+        ctx,
+        NewFollowUp {
+            case: case.number,
+            kind: if consulted.is_some() {
+                FollowUpKind::Note
+            } else {
+                FollowUpKind::EmailIn
+            },
+            author: match (&consulted, colleague) {
+                (Some(_), Some(login)) => login,
+                (Some(_), None) => step.sender.clone(),
+                (None, _) => "customer".to_owned(),
+            },
+            body: step.email.text.clone(),
+            html: step.email.html.clone(),
+            email: Some(headers),
+            attachments: attachments.clone(),
+            custom: Default::default(),
+        },
+    )?;
+
+    let now = rt.now();
+    let workbin = match &consulted {
+        Some(question) => Some((
+            Some(question.author.clone()),
+            None,
+            "a colleague answered your consultation".to_owned(),
+        )),
+        None if new_case => None,
+        None => workbin_target(rt, cfg, &case)?,
+    };
+    rt.store().write("email ingest", |tx| {
+        for blob in attachments.iter().filter_map(|a| a.blob.as_deref()) {
+            tx.add_blob_ref(blob, "follow_up", follow_up.id.0)?;
+        }
+        tx.insert_inbound(
+            &step.email.key,
+            Some(follow_up.id),
+            &step.sender,
+            &step.email.headers.subject,
+            None,
+            now,
+        )?;
+        if let Some((agent, group, why)) = &workbin {
+            tx.insert_workbin(&NewWorkbinItem {
+                agent: agent.as_deref(),
+                group: group.as_deref(),
+                case_number: case.number,
+                follow_up: Some(follow_up.id),
+                draft: None,
+                reason: why,
+                at: now,
+            })?;
+        }
+        Ok(())
+    })?;
+
+    if new_case && cfg.acknowledge && step.automatic.is_none() {
+        acknowledge(rt, ctx, cfg, &step, case.number)?;
+    }
+
+    Ok(Ingested::Stored {
+        case_number: case.number,
+        follow_up: follow_up.id,
+        new_case,
+        threaded_by: proposal.note,
+        workbin: workbin.map(|(agent, group, _)| match (agent, group) {
+            (Some(a), _) => a,
+            (None, Some(g)) => format!("group {g}"),
+            (None, None) => String::new(),
+        }),
+    })
+}
+
+/// A customer for an unknown sender, named from the display name (or the
+/// address's local part), with an account number made from the address.
+fn new_customer(rt: &Arc<Runtime>, ctx: &Ctx, from: &Mailbox, sender: &str) -> Result<CustomerId> {
+    let name = from
+        .name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned)
+        .unwrap_or_else(|| sender.split('@').next().unwrap_or(sender).to_owned());
+    let digest = dossier_store::blobs::blob_id(sender.as_bytes());
+    let base = format!("EM-{}", digest[..8].to_ascii_uppercase());
+    let mut account = base.clone();
+    let mut n = 1;
+    while rt
+        .read(|tx, _| tx.customer_id_by_account(&account))?
+        .is_some()
+    {
+        n += 1;
+        account = format!("{base}-{n}");
+    }
+    let customer = rt.create_customer(
+        ctx,
+        NewCustomer {
+            account,
+            name,
+            emails: vec![Email {
+                label: "email".to_owned(),
+                address: sender.to_owned(),
+            }],
+            ..Default::default()
+        },
+    )?;
+    Ok(customer.id)
+}
+
+/// A workbin an email goes to: `(agent, group, why)`.
+type WorkbinTarget = (Option<String>, Option<String>, String);
+
+/// Whose workbin an email joining `case` goes to.
+fn workbin_target(
+    rt: &Arc<Runtime>,
+    cfg: &EmailConfig,
+    case: &dossier_sdk::Case,
+) -> Result<Option<WorkbinTarget>> {
+    for route in &cfg.workbin {
+        match route {
+            WorkbinRoute::LastAgent => {
+                if let Some(agent) = rt.read(|tx, _| tx.last_agent_on_case(case.number))? {
+                    let why = "an email joined the case (the last agent on it)".to_owned();
+                    return Ok(Some((Some(agent), None, why)));
+                }
+            }
+            WorkbinRoute::Owner => {
+                if let Some(owner) = &case.owner {
+                    let why = "an email joined the case (its owner)".to_owned();
+                    return Ok(Some((Some(owner.clone()), None, why)));
+                }
+            }
+            WorkbinRoute::Group => {
+                if let Some(group) = &case.group {
+                    let why = "an email joined the case (its group)".to_owned();
+                    return Ok(Some((None, Some(group.clone()), why)));
+                }
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Answers the email that opened case `number`.
+fn acknowledge(
+    rt: &Arc<Runtime>,
+    ctx: &Ctx,
+    cfg: &EmailConfig,
+    step: &Ingest<'_>,
+    number: CaseNumber,
+) -> Result<()> {
+    let Some(ours) = cfg.addresses.first() else {
+        return Ok(());
+    };
+    let subject = &step.email.headers.subject;
+    rt.notify(
+        ctx,
+        Notification {
+            case_number: Some(number),
+            audience: Audience::Customer,
+            cause: Cause::Acknowledgement,
+            from: Mailbox {
+                name: None,
+                address: ours.clone(),
+            },
+            to: vec![step.email.headers.from.clone()],
+            cc: Vec::new(),
+            bcc: Vec::new(),
+            message_id: None,
+            in_reply_to: None,
+            references: Vec::new(),
+            thread_token: None,
+            attachments: Vec::new(),
+            subject: format!("Re: {subject} [Case #{number}]"),
+            body: format!(
+                "We received your message and opened case {number}. \
+                 Reply to this email to add to it."
+            ),
+            html: None,
+            signature: None,
+            review: false,
+        },
+    )?;
+    Ok(())
+}
+
+/// Why `email` must never be answered automatically, if it must not: what
+/// its headers say, or that it comes from one of our own addresses.
+fn automatic(cfg: &EmailConfig, email: &ParsedEmail, sender: &str) -> Option<String> {
+    use super::parse::AutoReason;
+    if let Some(reason) = &email.auto {
+        return Some(match reason {
+            AutoReason::AutoSubmitted(v) => format!("auto-submitted: {v}"),
+            AutoReason::Precedence(v) => format!("precedence: {v}"),
+            AutoReason::Bounce(why) => format!("bounce: {why}"),
+        });
+    }
+    cfg.addresses
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(sender))
+        .then(|| "from our own address".to_owned())
+}
+
+/// Inbound email, on the runtime.
+pub trait EmailIngest {
+    /// Ingests one parsed email as `system`: see the module docs. A hook's
+    /// veto drops the email, logging the reason.
+    fn ingest_email(self: &Arc<Self>, ctx: &Ctx, email: &ParsedEmail) -> Result<Ingested>;
+
+    /// Ingests `count` messages, `emails` being each one's parse in order
+    /// (a failed parse is that message's result), in one transaction, each
+    /// stored as it arrives; if any fails, the batch is rolled back and
+    /// each is ingested in its own transaction, so one bad email (a failing
+    /// hook, a veto) never costs the others.
+    fn ingest_batch(
+        self: &Arc<Self>,
+        ctx: &Ctx,
+        count: usize,
+        emails: impl Iterator<Item = Result<ParsedEmail>>,
+    ) -> Vec<Result<Ingested>>;
+}
+
+impl EmailIngest for Runtime {
+    fn ingest_email(self: &Arc<Self>, ctx: &Ctx, email: &ParsedEmail) -> Result<Ingested> {
+        let sender = email.headers.from.address.trim().to_lowercase();
+        let automatic = automatic(&self.config().email, email, &sender);
+        let key = email.key.clone();
+        let subject = email.headers.subject.clone();
+        let step = Ingest {
+            email,
+            sender: sender.clone(),
+            automatic,
+            early: None,
+            proposal: None,
+            case_fields: CustomFields::new(),
+        };
+        match self.run(ctx, step) {
+            Err(Error::Vetoed { by, message }) if !self.store().in_write() => {
+                let reason = format!("vetoed by {by}: {message}");
+                let now = self.now();
+                self.transaction("email drop", || {
+                    self.store().write("email drop", |tx| {
+                        if tx.inbound(&key)?.is_none() {
+                            tx.insert_inbound(&key, None, &sender, &subject, Some(&reason), now)?;
+                        }
+                        Ok(())
+                    })
+                })?;
+                Ok(Ingested::Dropped { reason })
+            }
+            other => other,
+        }
+    }
+
+    fn ingest_batch(
+        self: &Arc<Self>,
+        ctx: &Ctx,
+        count: usize,
+        emails: impl Iterator<Item = Result<ParsedEmail>>,
+    ) -> Vec<Result<Ingested>> {
+        let mut emails = emails.take(count).enumerate();
+        let mut out: Vec<Option<Result<Ingested>>> = Vec::with_capacity(count);
+        out.resize_with(count, || None);
+        let mut kept: Vec<(usize, ParsedEmail)> = Vec::new();
+        let take = |i: usize, parsed: Result<ParsedEmail>, out: &mut Vec<Option<_>>| match parsed {
+            Ok(email) => Some(email),
+            Err(e) => {
+                out[i] = Some(Err(e));
+                None
+            }
+        };
+        // Each message is threaded and stored as soon as it is parsed (the
+        // parsing of the next ones goes on meanwhile, on another thread).
+        let together = self.transaction("email ingest batch", || {
+            let mut done = Vec::new();
+            for (i, parsed) in emails.by_ref() {
+                if let Some(email) = take(i, parsed, &mut out) {
+                    let result = self.ingest_email(ctx, &email);
+                    kept.push((i, email));
+                    done.push(result?);
+                }
+            }
+            Ok(done)
+        });
+        // A failed batch stopped early: the messages it did not reach.
+        for (i, parsed) in emails {
+            if let Some(email) = take(i, parsed, &mut out) {
+                kept.push((i, email));
+            }
+        }
+        match together {
+            Ok(done) => {
+                for ((i, _), result) in kept.iter().zip(done) {
+                    out[*i] = Some(Ok(result));
+                }
+            }
+            // One failed: each on its own, so the others are kept.
+            Err(_) => {
+                for (i, email) in &kept {
+                    out[*i] = Some(self.ingest_email(ctx, email));
+                }
+            }
+        }
+        out.into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|| {
+                    Err(Error::Refused(
+                        "the message was not read: the email parser stopped".into(),
+                    ))
+                })
+            })
+            .collect()
+    }
+}

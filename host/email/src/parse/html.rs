@@ -1,0 +1,77 @@
+//! HTML bodies: sanitized with ammonia before anything keeps or reads them,
+//! and turned into text with html2text when the message has no text part.
+
+use std::sync::LazyLock;
+
+/// The sanitizer: ammonia's defaults (no scripts, styles, event handlers,
+/// forms or frames; links get `rel="noopener noreferrer"`), plus the `cid:`
+/// scheme so inline images can still name the attachment they show.
+static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
+    let mut builder = ammonia::Builder::default();
+    builder.add_url_schemes(["cid"]);
+    // A title is the page's, not the message's: its text is dropped too.
+    builder.add_clean_content_tags(["title"]);
+    builder
+});
+
+/// Width text made from HTML is wrapped to, as a mail client wraps text.
+const TEXT_WIDTH: usize = 78;
+
+/// `html` with everything unsafe to show removed.
+pub fn sanitize(html: &str) -> String {
+    SANITIZER.clean(html).to_string()
+}
+
+/// Readable text from already sanitized HTML: paragraphs, lists and quotes
+/// kept, links as numbered footnotes, entities decoded, wrapped at 78
+/// columns.
+pub fn to_text(sanitized: &str) -> String {
+    // Raw mode reads a table cell after cell: mail layouts are tables, and
+    // drawn as grids they would be unreadable. No bold or italic markers.
+    let text = html2text::config::plain_no_decorate()
+        .link_footnotes(true)
+        .raw_mode(true)
+        .allow_width_overflow()
+        .string_from_read(sanitized.as_bytes(), TEXT_WIDTH)
+        // html2text fails only on I/O from a byte slice (never) or a layout
+        // too narrow (allowed above); mail-parser's own converter is the
+        // fallback so a message never loses its text.
+        .unwrap_or_else(|_| mail_parser::decoders::html::html_to_text(sanitized));
+    trim_lines(&text)
+}
+
+/// Trailing spaces removed from every line and blank lines at the end dropped.
+fn trim_lines(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    let end = out.trim_end().len();
+    out.truncate(end);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scripts_and_handlers_are_removed_and_cid_images_kept() {
+        let clean = sanitize(
+            r#"<p onclick="steal()">Hi<script>alert(1)</script></p><img src="cid:logo@x"><a href="javascript:x()">x</a>"#,
+        );
+        assert!(!clean.contains("script"), "{clean}");
+        assert!(!clean.contains("onclick"), "{clean}");
+        assert!(!clean.contains("javascript"), "{clean}");
+        assert!(clean.contains(r#"src="cid:logo@x""#), "{clean}");
+    }
+
+    #[test]
+    fn text_decodes_entities_and_keeps_paragraphs() {
+        let text = to_text(&sanitize(
+            "<p>Caf&eacute; &amp; cr&egrave;me</p><p>Second&nbsp;line</p>",
+        ));
+        assert_eq!(text, "Café & crème\n\nSecond\u{a0}line");
+    }
+}

@@ -1,0 +1,251 @@
+//! Task reminders: each fires exactly once, however many hosts poll the file.
+//!
+//! A task with `reminder_minutes` has a reminder time (`due_at` minus those
+//! minutes). Firing one is a write transaction that first *claims* it (an
+//! `UPDATE … WHERE reminded_at IS NULL`, which only one transaction can win:
+//! SQLite serializes writers, across processes too), then runs the
+//! `task_reminder` hooks and the notification they leave, and commits all of
+//! it together. So:
+//!
+//! - a crash before commit leaves the reminder unclaimed, and it fires after
+//!   restart, with none of the first attempt's writes;
+//! - two hosts polling at once each see a reminder or not, never both;
+//! - a hook that vetoes or fails has its writes rolled back; the reminder is
+//!   then claimed on its own and reported with the problem, so a broken hook
+//!   cannot make a reminder fire again at every poll.
+
+use std::cell::Cell;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use dossier_sdk::{
+    Audience, Cause, Event, EventKind, Mailbox, Notification, Task, TaskId, TaskReminder,
+};
+use serde::Serialize;
+
+use crate::prelude::*;
+use dossier_core::events::{Actor, Ctx, Step};
+use dossier_core::runtime::Runtime;
+use dossier_types::contact::normalize_email;
+use dossier_types::{Error, Result};
+
+/// One reminder that fired.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FiredReminder {
+    /// The event as the hooks left it. Its `notification` is the one that
+    /// passed the `notification` hooks: with `[email.smtp]`, queued in the
+    /// claim's transaction (with its Message-ID) and mailed after commit.
+    pub reminder: TaskReminder,
+    /// Set when a `task_reminder` or `notification` hook vetoed or failed:
+    /// what the hooks wrote was rolled back, and the reminder still counts
+    /// as fired.
+    pub problem: Option<String>,
+}
+
+/// The `task_reminder` step: claim, hooks, the notification they leave,
+/// all in one transaction.
+struct Remind<'c> {
+    id: TaskId,
+    now: DateTime<Utc>,
+    /// Set once the claim succeeded (inside the transaction): a failure
+    /// after it means the hooks failed, not the claim.
+    claimed: &'c Cell<bool>,
+    task: Option<Task>,
+}
+
+impl Step for Remind<'_> {
+    type Out = Option<TaskReminder>;
+
+    fn kind(&self) -> EventKind {
+        EventKind::TaskReminder
+    }
+
+    fn label(&self) -> &str {
+        "task reminder"
+    }
+
+    fn writes(&self) -> bool {
+        true
+    }
+
+    fn built_in(&mut self, rt: &Arc<Runtime>, ctx: &Ctx) -> Result<Option<Event>> {
+        if !claim(rt, self.id, self.now)? {
+            return Ok(None);
+        }
+        self.claimed.set(true);
+        let task = rt.task(ctx, self.id)?;
+        let notification = draft_reminder_notification(rt, ctx, &task)?;
+        self.task = Some(task.clone());
+        Ok(Some(Event::TaskReminder(TaskReminder {
+            task,
+            fired_at: self.now,
+            notification,
+        })))
+    }
+
+    fn recheck(
+        &mut self,
+        _rt: &Arc<Runtime>,
+        _ctx: &Ctx,
+        _built: &Event,
+        event: &mut Event,
+    ) -> Result<()> {
+        let Event::TaskReminder(reminder) = event else {
+            return Err(Error::Refused(
+                "a task_reminder hook replaced the event".into(),
+            ));
+        };
+        if Some(&reminder.task) != self.task.as_ref() || reminder.fired_at != self.now {
+            return Err(Error::Refused(
+                "a task_reminder hook may change only `notification`; to change the task, update it with the task functions".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn finish(self, rt: &Arc<Runtime>, ctx: &Ctx, event: Option<Event>) -> Result<Self::Out> {
+        let Some(Event::TaskReminder(mut reminder)) = event else {
+            return Ok(None);
+        };
+        if let Some(n) = reminder.notification.take() {
+            reminder.notification = Some(rt.notify(ctx, n)?);
+        }
+        Ok(Some(reminder))
+    }
+}
+
+/// Task reminders, on the runtime.
+pub trait Reminders {
+    /// One reminder pass at `now`: see `Host::due_reminders`.
+    fn due_reminders(self: &Arc<Self>, now: DateTime<Utc>) -> Result<Vec<FiredReminder>>;
+
+    /// Claims and fires one reminder; `None` if someone else had it.
+    fn fire_reminder(
+        self: &Arc<Self>,
+        id: TaskId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<FiredReminder>>;
+}
+
+impl Reminders for Runtime {
+    fn due_reminders(self: &Arc<Self>, now: DateTime<Utc>) -> Result<Vec<FiredReminder>> {
+        // The pass fires the reminders due when it starts. One that a hook
+        // plans during the pass (a snooze to a time already past) is not in
+        // the list: it fires on a later pass, so a pass always ends.
+        let ids = self.store().read(|tx| tx.due_reminder_ids(now, u32::MAX))?;
+        let mut fired = Vec::new();
+        for id in ids {
+            fired.extend(self.fire_reminder(id, now)?);
+        }
+        Ok(fired)
+    }
+
+    fn fire_reminder(
+        self: &Arc<Self>,
+        id: TaskId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<FiredReminder>> {
+        // A reminder is its own origin, unless a hook planned the task: then
+        // it continues that hook's chain, which bounds snooze loops.
+        let (depth, chain) = self.store().read(|tx| tx.task_origin(id))?;
+        let ctx = Ctx::resumed(self.clone(), Actor::System, depth, chain, None);
+        let claimed = Cell::new(false);
+        let attempt = self.run(
+            &ctx,
+            Remind {
+                id,
+                now,
+                claimed: &claimed,
+                task: None,
+            },
+        );
+        match attempt {
+            Ok(reminder) => Ok(reminder.map(|reminder| FiredReminder {
+                reminder,
+                problem: None,
+            })),
+            Err(problem) if claimed.get() => {
+                // Everything the hooks wrote is rolled back; the reminder
+                // still fires, once, without them.
+                let claimed =
+                    self.transaction("task reminder without hooks", || claim(self, id, now))?;
+                if !claimed {
+                    return Ok(None);
+                }
+                Ok(Some(FiredReminder {
+                    reminder: TaskReminder {
+                        task: self.task(&ctx, id)?,
+                        fired_at: now,
+                        notification: None,
+                    },
+                    problem: Some(problem.to_string()),
+                }))
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// The notice the assignee gets when the assignee is an email address
+/// and `[reminders] notify_assignee` is on (the default).
+fn draft_reminder_notification(
+    rt: &Runtime,
+    _ctx: &Ctx,
+    task: &Task,
+) -> Result<Option<Notification>> {
+    let config = &rt.config().reminders;
+    let address = match task.assignee.as_deref().map(normalize_email) {
+        Some(Ok(address)) if config.notify_assignee => address,
+        _ => return Ok(None),
+    };
+    let customer = match task.customer {
+        Some(id) => rt
+            .store()
+            .read(|tx| tx.customer_brief(id))?
+            .map(|(account, name)| format!("{name} ({account})")),
+        None => None,
+    };
+    let due = task.due_at.format("%Y-%m-%d %H:%M UTC");
+    let mut body = format!(
+        "Task #{}: {} {}\nDue: {due}\n",
+        task.id,
+        task.kind.as_str(),
+        task.subject
+    );
+    if let Some(customer) = customer {
+        body.push_str(&format!("Customer: {customer}\n"));
+    }
+    if let Some(case) = task.case {
+        body.push_str(&format!("Case: {case}\n"));
+    }
+    Ok(Some(Notification {
+        case_number: task.case,
+        audience: Audience::Agent,
+        cause: Cause::Reminder,
+        from: Mailbox {
+            name: Some("Dossier".to_owned()),
+            address: config.from.clone(),
+        },
+        to: vec![Mailbox {
+            name: None,
+            address,
+        }],
+        cc: Vec::new(),
+        bcc: Vec::new(),
+        message_id: None,
+        in_reply_to: None,
+        references: Vec::new(),
+        thread_token: None,
+        attachments: Vec::new(),
+        subject: format!("Reminder: {} at {due}", task.subject),
+        body,
+        html: None,
+        signature: None,
+        review: false,
+    }))
+}
+
+fn claim(rt: &Runtime, id: TaskId, now: DateTime<Utc>) -> Result<bool> {
+    rt.store()
+        .write("claim reminder", |tx| tx.claim_reminder(id, now))
+}
