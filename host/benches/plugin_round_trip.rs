@@ -153,7 +153,7 @@ fn main() -> Result<(), BoxError> {
         ),
         Path::new("bench.toml"),
     )?;
-    let plugins = dossier_host::test_support::load(&config)?;
+    let plugins = dossier_plugins::load(&config)?;
     // The probe twice: changing the case's priority, and with an empty
     // config, changing nothing (a control: the same plugin, serialized calls
     // and all, without the patch).

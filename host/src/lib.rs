@@ -24,10 +24,23 @@
 //!
 //! ## Features
 //!
-//! - `cli` (default): the `cli` module behind the `dossier` binary, with
-//!   its argument parser and log subscriber. Embedders who only want the
-//!   library turn it off:
-//!   `dossier-host = { version = "0.1", default-features = false }`.
+//! All on by default; an embedder picks what they carry with
+//! `dossier-host = { version = "0.1", default-features = false, features = [...] }`.
+//! Without any, the host keeps the store, records, agents, the FAQ base,
+//! screen-pops, dispositions, notifications (checked and hooked, not sent)
+//! and reminders.
+//!
+//! - `email`: the mail channel (inbound parsing and threading, drafts, QA
+//!   review, signatures, sending through `[email.smtp]`).
+//! - `chat`: the chat channel (queues, routing, offers, transcripts).
+//! - `scripts`: the admin's Rhai scripts.
+//! - `plugins`: native plugins.
+//! - `cli`: the `cli` module behind the `dossier` binary (it turns the
+//!   other four on).
+//!
+//! A config that asks for what the build lacks (`[[plugins]]`, scripts in
+//! `[scripts]`, `[email.smtp]`, `[chat.queues]`) is refused when the host
+//! opens, naming the feature, rather than silently ignored.
 //!
 //! ## Logging
 //!
@@ -39,25 +52,33 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "chat")]
 use dossier_chat as chat;
 #[cfg(feature = "cli")]
 pub(crate) use dossier_core::time;
 pub use dossier_core::{clock, config};
 pub(crate) use dossier_core::{events, runtime};
+#[cfg(feature = "email")]
+use dossier_email as email;
+use dossier_interact as interact;
+#[cfg(feature = "plugins")]
+use dossier_plugins as plugin;
+#[cfg(feature = "scripts")]
+use dossier_scripts as script;
+
 #[cfg(feature = "cli")]
 pub mod cli;
 #[cfg(test)]
 mod config_props;
-use dossier_email as email;
+#[cfg(test)]
+mod feature_tests;
 mod host;
-use dossier_interact as interact;
 mod ops;
 #[cfg(test)]
 mod outbox_tests;
-use dossier_plugins as plugin;
 mod prelude;
-use dossier_scripts as script;
 
+#[cfg(feature = "chat")]
 pub use chat::{
     AgentState, AgentStatus, Arrived, Chat, ChatFilter, ChatMessage, ChatPush, ChatState, ChatTick,
     Ended, LogCustomer, LogState, MAX_MESSAGE_CHARS, Offer, Returned, Routed, SavedLog, Sender,
@@ -67,28 +88,22 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
 pub use dossier_store::{CaseFilter, Page, SearchFilter, SearchHit, TaskFilter};
 pub use dossier_types::{Error, Result, schema};
+#[cfg(feature = "email")]
 pub use email::drafts::DraftStart;
+#[cfg(feature = "email")]
 pub use email::signatures::insert_signature_once;
 pub use events::{Actor, Ctx, DeliveryState, Handler, OutboxDelivery};
 pub use host::{Host, HostBuilder, Tick};
 pub use interact::{Disposed, FiredReminder};
 pub use ops::{BackupFile, Collected, MANIFEST, Manifest, Progress, Restored, restore, verify};
 pub use runtime::AgentChange;
+#[cfg(feature = "scripts")]
 pub use script::{DryRun, DryRunOutcome, ReloadReport, Scripts};
 
 /// What the project's own tests and benchmarks reach below the public API.
 /// Not part of it: anything here may change in any release.
 #[doc(hidden)]
 pub mod test_support {
-    pub use crate::email::smtp::{
-        Delivery, Failure, InlineImage, OutgoingAttachment, OutgoingEmail, Refusal, Reply,
-        Security, SendError, SmtpSettings, Stage, send,
-    };
-    pub use crate::events::MAX_ATTEMPTS;
-    pub use crate::plugin::{NativePlugin, PluginInfo, file_sha256, inspect, load};
-    pub use crate::script::{definitions, hook_table_markdown, reference_markdown};
-    pub use dossier_types::address::check as check_address;
-    pub use dossier_types::contact::{normalize_email, normalize_phone};
 
     use dossier_sdk::Event;
 
@@ -98,6 +113,7 @@ pub mod test_support {
         dossier_store::ts(t)
     }
 
+    #[cfg(feature = "email")]
     /// What the host reads from a raw email: its headers, text and HTML,
     /// for benchmarks that write the same rows as ingest.
     pub fn parse_email(
@@ -192,11 +208,13 @@ pub mod test_support {
     #[cfg(feature = "cli")]
     pub use crate::cli::transfer::{DEFAULT_BATCH, ImportReport, Reject, import_csv};
 
+    #[cfg(feature = "chat")]
     /// The chat routing index alone, for the routing-decision benchmark:
     /// built from a `[chat]` config, fed agents' rows, asked for a queue's
     /// next agent.
     pub struct ChatRouter(crate::chat::Router, i64);
 
+    #[cfg(feature = "chat")]
     impl ChatRouter {
         /// An empty index of `config`'s queues and members.
         pub fn new(config: &crate::config::ChatConfig) -> ChatRouter {

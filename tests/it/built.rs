@@ -84,7 +84,7 @@ pub fn dossier_bin() -> PathBuf {
 
 /// The lower-case hex SHA-256 of a file, as `sha256 =` in the config wants it.
 pub fn sha256(path: &Path) -> String {
-    dossier_host::test_support::file_sha256(path).expect("hash plugin library")
+    dossier_plugins::file_sha256(path).expect("hash plugin library")
 }
 
 /// A `[[plugins]]` entry for `package` with its correct hash and `config`

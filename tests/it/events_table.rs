@@ -5,8 +5,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use dossier_host::test_support::hook_table_markdown;
 use dossier_host::{Config, Error, Host, ManualClock, Scripts};
+use dossier_scripts::hook_table_markdown;
 use dossier_sdk::{
     Audience, CaseNumber, Cause, Channel, CustomerId, Event, Interaction, Mailbox, NewCase,
     NewTask, Notification, PopTarget, TaskKind,

@@ -47,7 +47,7 @@ fn ada(host: &Host) -> dossier_sdk::Customer {
 #[test]
 fn inspect_reports_the_handshake_without_creating_anything() {
     let path = plugin("probe-plugin");
-    let info = dossier_host::test_support::inspect(&path).expect("inspect");
+    let info = dossier_plugins::inspect(&path).expect("inspect");
     assert_eq!(info.name, "probe");
     assert_eq!(info.version, "0.1.0");
     assert_eq!(info.sdk_version, dossier_sdk::SDK_VERSION);
@@ -464,7 +464,7 @@ fn incompatible_libraries_are_refused_naming_the_file_and_what_to_rebuild() {
     );
 
     // `inspect` refuses them the same way.
-    let err = dossier_host::test_support::inspect(&wrong_abi).expect_err("refused");
+    let err = dossier_plugins::inspect(&wrong_abi).expect_err("refused");
     assert!(err.to_string().contains("rebuild the plugin"), "{err}");
 }
 

@@ -543,7 +543,7 @@ fn backoff_grows_and_a_delivery_that_keeps_failing_goes_dead() {
     }
     let dead = &host.pending_outbox().expect("outbox")[0];
     assert_eq!(dead.state, DeliveryState::Dead);
-    assert_eq!(dead.attempts, dossier_host::test_support::MAX_ATTEMPTS);
+    assert_eq!(dead.attempts, dossier_core::events::MAX_ATTEMPTS);
     assert!(
         dead.last_error
             .as_deref()

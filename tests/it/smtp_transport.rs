@@ -8,12 +8,14 @@ use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 
 use chrono::{TimeZone, Utc};
-use dossier_host::test_support::{
+use dossier_email::smtp::{
     Failure, InlineImage, OutgoingAttachment, OutgoingEmail, Security, SendError, SmtpSettings,
-    Stage, check_address, normalize_email, send,
+    Stage, send,
 };
 use dossier_sdk::model::Mailbox;
 use dossier_tests::smtp::{Received, SmtpServer};
+use dossier_types::address::check as check_address;
+use dossier_types::contact::normalize_email;
 use mail_parser::{MessageParser, MimeHeaders};
 use tempfile::TempDir;
 

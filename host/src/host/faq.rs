@@ -1,9 +1,12 @@
 //! The facade's FAQ base and signature operations (the work is in
 //! `crate::runtime::faq` and `crate::email::signatures`).
 
-use dossier_sdk::{ExpandMode, FaqChange, FaqEntry, NewFaqEntry, Signature, SignatureOwner};
+use dossier_sdk::{ExpandMode, FaqChange, FaqEntry, NewFaqEntry};
+#[cfg(feature = "email")]
+use dossier_sdk::{Signature, SignatureOwner};
 
 use super::Host;
+#[cfg(feature = "email")]
 use crate::prelude::*;
 use dossier_types::Result;
 
@@ -63,6 +66,7 @@ impl Host {
     /// owner's default (an owner's first signature always is). An agent
     /// manages their own; another's, or a group's, needs `manage_agents`.
     /// The HTML is sanitized (ammonia).
+    #[cfg(feature = "email")]
     pub fn add_signature(
         &self,
         owner: &SignatureOwner,
@@ -76,18 +80,21 @@ impl Host {
     }
 
     /// An agent's or group's signatures, by name.
+    #[cfg(feature = "email")]
     pub fn signatures(&self, owner: &SignatureOwner) -> Result<Vec<Signature>> {
         self.ctx()?;
         self.rt.signatures(owner)
     }
 
     /// Removes a signature and returns it (same permission as adding).
+    #[cfg(feature = "email")]
     pub fn remove_signature(&self, owner: &SignatureOwner, name: &str) -> Result<Signature> {
         self.rt.remove_signature(&self.ctx()?, owner, name)
     }
 
     /// Makes signature `name` its owner's default (kept with the agent's
     /// profile; same permission as adding).
+    #[cfg(feature = "email")]
     pub fn set_default_signature(&self, owner: &SignatureOwner, name: &str) -> Result<Signature> {
         self.rt.set_default_signature(&self.ctx()?, owner, name)
     }
@@ -95,6 +102,7 @@ impl Host {
     /// The signature `agent` signs with: `name` among the agent's, else
     /// among `group`'s (an error when neither has it); with no name, the
     /// agent's default, else the group's default, else `None`.
+    #[cfg(feature = "email")]
     pub fn signature_for(
         &self,
         agent: &str,

@@ -24,6 +24,7 @@ pub struct Tick {
     /// When the next unfired reminder is due, if any: the loop may sleep until then.
     pub next_reminder: Option<DateTime<Utc>>,
     /// Chat: missed offers fired, pushes handed out, the next deadline.
+    #[cfg(feature = "chat")]
     pub chat: crate::chat::ChatTick,
 }
 
@@ -130,6 +131,7 @@ impl Host {
     pub fn tick(&self) -> Result<Tick> {
         let at = self.now();
         let fired = self.due_reminders(at)?;
+        #[cfg(feature = "chat")]
         let chat = self.rt.chat_tick(at)?;
         let delivered = self.deliver_outbox()?;
         let next_reminder = self.next_reminder_at()?;
@@ -138,6 +140,7 @@ impl Host {
             fired,
             delivered,
             next_reminder,
+            #[cfg(feature = "chat")]
             chat,
         })
     }

@@ -4,11 +4,14 @@
 //! plugins never see this type.
 
 mod agents;
+#[cfg(feature = "chat")]
 mod chat;
+#[cfg(feature = "email")]
 mod email;
 mod faq;
 mod interact;
 pub use interact::Tick;
+#[cfg(feature = "scripts")]
 mod scripting;
 
 use std::sync::Arc;
@@ -38,6 +41,7 @@ pub struct Host {
     rt: Arc<Runtime>,
     /// The admin's scripts (also the pipeline's first handler), unless
     /// `[scripts] enabled = false`.
+    #[cfg(feature = "scripts")]
     scripts: Option<Arc<crate::script::Scripts>>,
     /// Who this handle's operations run as (`system` unless
     /// [`Host::as_agent`] made it).
@@ -79,9 +83,11 @@ impl HostBuilder {
         let schema = Schema::from_config(&self.config.fields, &self.config.phone.default_region)?;
         // The config checked what it can alone; the mail channel checks
         // that `ca_file`'s certificates parse.
+        #[cfg(feature = "email")]
         if let Some(smtp) = self.config.smtp_settings() {
             crate::email::smtp::check_settings(&smtp)?;
         }
+        refuse_what_this_build_lacks(&self.config)?;
         let (store, blobs): (_, Box<dyn BlobStore>) = if self.in_memory {
             (dossier_store::in_memory()?, Box::new(MemBlobs::default()))
         } else {
@@ -95,13 +101,19 @@ impl HostBuilder {
         if !store.read(|tx| tx.field_defs_current(&schema))? {
             store.write("custom field definitions", |tx| tx.sync_field_defs(&schema))?;
         }
-        let scripts = crate::script::Scripts::from_config(&self.config)?.map(Arc::new);
-        let plugins = crate::plugin::load(&self.config)?;
         let mut handlers: Vec<Arc<dyn Handler>> = Vec::new();
+        #[cfg(feature = "scripts")]
+        let scripts = crate::script::Scripts::from_config(&self.config)?.map(Arc::new);
+        #[cfg(feature = "scripts")]
         if let Some(scripts) = &scripts {
             handlers.push(scripts.clone());
         }
-        handlers.extend(plugins.into_iter().map(|p| p as Arc<dyn Handler>));
+        #[cfg(feature = "plugins")]
+        handlers.extend(
+            crate::plugin::load(&self.config)?
+                .into_iter()
+                .map(|p| p as Arc<dyn Handler>),
+        );
         let by_kind = handlers.len();
         handlers.extend(self.handlers);
         let rt = Runtime::new(
@@ -111,14 +123,64 @@ impl HostBuilder {
             blobs,
             self.clock,
             Pipeline::new(handlers, by_kind),
-            Some(Arc::new(crate::email::send::Smtp)),
+            delivery(),
         );
         Ok(Host {
             rt: Arc::new(rt),
+            #[cfg(feature = "scripts")]
             scripts,
             actor: Actor::System,
         })
     }
+}
+
+/// Where notifications leave this build: SMTP with the mail channel,
+/// nowhere without it.
+fn delivery() -> Option<Arc<dyn crate::events::Delivery>> {
+    #[cfg(feature = "email")]
+    return Some(Arc::new(crate::email::send::Smtp));
+    #[cfg(not(feature = "email"))]
+    return None;
+}
+
+/// Refuses a config that asks for what this build of the facade was built
+/// without (a Cargo feature turned off), so that nothing configured is
+/// silently ignored.
+fn refuse_what_this_build_lacks(config: &Config) -> Result<()> {
+    let lacking = |what: &str, feature: &str| -> Result<()> {
+        Err(dossier_types::Error::Config(format!(
+            "{what}, but this build of dossier-host has no {feature} (its `{feature}` feature is off)"
+        )))
+    };
+    #[cfg(not(feature = "plugins"))]
+    if !config.plugins.is_empty() {
+        return lacking("[[plugins]] lists plugins to load", "plugins");
+    }
+    #[cfg(not(feature = "scripts"))]
+    if config.scripts.enabled && has_scripts(config) {
+        return lacking("[scripts] has scripts to run", "scripts");
+    }
+    #[cfg(not(feature = "email"))]
+    if config.email.smtp.is_some() {
+        return lacking("[email.smtp] says where to send mail", "email");
+    }
+    #[cfg(not(feature = "chat"))]
+    if !config.chat.queues.is_empty() {
+        return lacking("[chat.queues] configures chat queues", "chat");
+    }
+    let _ = (config, lacking);
+    Ok(())
+}
+
+/// Whether `[scripts]` names files or its folder holds `.rhai` files.
+#[cfg(not(feature = "scripts"))]
+fn has_scripts(config: &Config) -> bool {
+    !config.scripts.files.is_empty()
+        || std::fs::read_dir(config.resolve(&config.scripts.dir)).is_ok_and(|entries| {
+            entries
+                .flatten()
+                .any(|e| e.path().extension().is_some_and(|x| x == "rhai"))
+        })
 }
 
 impl std::fmt::Debug for Host {
@@ -445,6 +507,7 @@ impl Host {
     }
 
     /// The admin's scripts, unless `[scripts] enabled = false`.
+    #[cfg(feature = "scripts")]
     pub fn scripts(&self) -> Option<&Arc<crate::script::Scripts>> {
         self.scripts.as_ref()
     }

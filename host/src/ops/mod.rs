@@ -440,7 +440,7 @@ pub(crate) fn hash_file(path: &Path) -> Result<(u64, String)> {
         hasher.update(&buf[..n]);
         size += n as u64;
     }
-    Ok((size, crate::plugin::hex(&hasher.finalize())))
+    Ok((size, hex(&hasher.finalize())))
 }
 
 /// Writes the manifest last and atomically (a temporary file renamed), so
@@ -467,4 +467,9 @@ fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<()> {
         .and_then(|()| file.sync_all())
         .map_err(|e| io("cannot write", e))?;
     std::fs::rename(&tmp, dir.join(MANIFEST)).map_err(|e| io("cannot rename", e))
+}
+
+/// `bytes` as lower-case hexadecimal (a manifest's SHA-256 sums).
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -1,7 +1,7 @@
 //! `script check`, `script test` (dry run) and the generated reference.
 
-use dossier_host::test_support::{definitions, reference_markdown};
 use dossier_host::{DryRunOutcome, Scripts};
+use dossier_scripts::{definitions, reference_markdown};
 use dossier_sdk::{Event, Record};
 use serde_json::json;
 
