@@ -46,22 +46,14 @@ fn queue(i: u32) -> String {
 }
 
 fn chat_config(agents: u32, capacity: u32) -> ChatConfig {
-    let mut chat = ChatConfig {
-        capacity,
-        ..ChatConfig::default()
-    };
+    let mut chat = ChatConfig::default();
+    chat.capacity = capacity;
     for q in 0..QUEUES {
         let members = (0..agents)
             .filter(|a| a % QUEUES == q || (a % 3 == 0 && (a + 1) % QUEUES == q))
             .map(login)
             .collect();
-        chat.queues.insert(
-            queue(q),
-            ChatQueueConfig {
-                members,
-                capacity: None,
-            },
-        );
+        chat.queues.insert(queue(q), ChatQueueConfig::new(members));
     }
     chat
 }

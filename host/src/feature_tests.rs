@@ -3,11 +3,22 @@
 //! nothing configured is silently ignored. (CI runs these with
 //! `cargo test -p dossier-host --no-default-features --lib`.)
 
-use std::path::Path;
-
-use crate::{Config, Error, Host};
+use crate::{Config, Host};
+#[cfg(not(all(
+    feature = "plugins",
+    feature = "scripts",
+    feature = "email",
+    feature = "chat"
+)))]
+use {crate::Error, std::path::Path};
 
 /// Opens a host on `text` (with a store in `dir`) and returns the refusal.
+#[cfg(not(all(
+    feature = "plugins",
+    feature = "scripts",
+    feature = "email",
+    feature = "chat"
+)))]
 fn refusal(dir: &Path, text: &str) -> String {
     let config = Config::parse(text, &dir.join("dossier.toml")).expect("the config parses");
     match Host::open(config) {

@@ -267,13 +267,9 @@ mod tests {
     fn config(queues: &[(&str, &[&str], Option<u32>)]) -> ChatConfig {
         let mut c = ChatConfig::default();
         for (name, members, capacity) in queues {
-            c.queues.insert(
-                (*name).to_owned(),
-                ChatQueueConfig {
-                    members: members.iter().map(|m| (*m).to_owned()).collect(),
-                    capacity: *capacity,
-                },
-            );
+            let mut queue = ChatQueueConfig::new(members.iter().map(|m| (*m).to_owned()).collect());
+            queue.capacity = *capacity;
+            c.queues.insert((*name).to_owned(), queue);
         }
         c
     }
@@ -354,7 +350,7 @@ mod tests {
     fn an_agents_own_capacity_and_a_failed_claim_leave_them_out() {
         let mut c = config(&[("sales", &["ann", "bob"], None)]);
         c.agents
-            .insert("ann".into(), ChatAgentConfig { capacity: Some(1) });
+            .insert("ann".into(), ChatAgentConfig::with_capacity(1));
         let mut r = Router::new(&c);
         let mut rows = Rows(0);
         r.apply(&rows.row("ann", AgentState::Available, 1, 0));

@@ -14,6 +14,7 @@ pub use email::{
 };
 
 /// The whole configuration. Every section has a default, so an empty file is valid.
+#[non_exhaustive]
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -48,6 +49,7 @@ pub struct Config {
 }
 
 /// `[store]`.
+#[non_exhaustive]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StoreConfig {
@@ -67,6 +69,7 @@ impl Default for StoreConfig {
 }
 
 /// `[phone]`.
+#[non_exhaustive]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PhoneConfig {
@@ -83,6 +86,7 @@ impl Default for PhoneConfig {
 }
 
 /// One case status.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StatusDef {
@@ -95,7 +99,20 @@ pub struct StatusDef {
     pub open: bool,
 }
 
+impl StatusDef {
+    /// A status `key` shown as itself; `open` says whether cases in it count
+    /// as open.
+    pub fn new(key: impl Into<String>, open: bool) -> StatusDef {
+        StatusDef {
+            key: key.into(),
+            label: None,
+            open,
+        }
+    }
+}
+
 /// `[case]`.
+#[non_exhaustive]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CaseConfig {
@@ -175,6 +192,7 @@ impl CaseConfig {
 }
 
 /// `[dispositions.<channel>]`.
+#[non_exhaustive]
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ChannelDispositions {
@@ -184,7 +202,16 @@ pub struct ChannelDispositions {
     pub codes: Vec<DispositionCode>,
 }
 
+impl ChannelDispositions {
+    /// A channel's `codes`; `required` says whether an interaction must end
+    /// with one.
+    pub fn new(required: bool, codes: Vec<DispositionCode>) -> ChannelDispositions {
+        ChannelDispositions { required, codes }
+    }
+}
+
 /// One disposition code.
+#[non_exhaustive]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DispositionCode {
@@ -198,7 +225,19 @@ pub struct DispositionCode {
     pub closes_case: bool,
 }
 
+impl DispositionCode {
+    /// A code shown as itself that leaves the case open.
+    pub fn new(code: impl Into<String>) -> DispositionCode {
+        DispositionCode {
+            code: code.into(),
+            label: None,
+            closes_case: false,
+        }
+    }
+}
+
 /// `[events]`.
+#[non_exhaustive]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EventsConfig {
@@ -219,6 +258,7 @@ impl Default for EventsConfig {
 }
 
 /// `[time]`.
+#[non_exhaustive]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TimeConfig {
@@ -245,6 +285,7 @@ impl TimeConfig {
 }
 
 /// `[chat]`: how chats are routed to agents and what becomes of them.
+#[non_exhaustive]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ChatConfig {
@@ -279,6 +320,7 @@ impl Default for ChatConfig {
 }
 
 /// `[chat.queues.<name>]`.
+#[non_exhaustive]
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ChatQueueConfig {
@@ -291,12 +333,32 @@ pub struct ChatQueueConfig {
     pub capacity: Option<u32>,
 }
 
+impl ChatQueueConfig {
+    /// A queue whose chats go to `members`, each at their own capacity.
+    pub fn new(members: Vec<String>) -> ChatQueueConfig {
+        ChatQueueConfig {
+            members,
+            capacity: None,
+        }
+    }
+}
+
 /// `[chat.agents.<login>]`.
+#[non_exhaustive]
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ChatAgentConfig {
     /// This agent's capacity instead of `[chat] capacity`. From 1 to 100.
     pub capacity: Option<u32>,
+}
+
+impl ChatAgentConfig {
+    /// An agent whose capacity is `capacity` instead of `[chat] capacity`.
+    pub fn with_capacity(capacity: u32) -> ChatAgentConfig {
+        ChatAgentConfig {
+            capacity: Some(capacity),
+        }
+    }
 }
 
 /// The most concurrent chats any capacity setting may allow.
@@ -354,6 +416,7 @@ impl ChatConfig {
 }
 
 /// `[reminders]`.
+#[non_exhaustive]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RemindersConfig {
@@ -378,6 +441,7 @@ impl Default for RemindersConfig {
 }
 
 /// `[scripts]`.
+#[non_exhaustive]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ScriptsConfig {
@@ -409,6 +473,7 @@ impl Default for ScriptsConfig {
 /// ([`ScriptLimits::RANGES`]): Rhai reads 0 as "no limit", and a ceiling
 /// keeps a limit from being so large that it no longer limits anything
 /// before the process runs out of memory or stack.
+#[non_exhaustive]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ScriptLimits {
@@ -489,6 +554,7 @@ impl ScriptLimits {
 }
 
 /// One `[[plugins]]` entry.
+#[non_exhaustive]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PluginConfig {
@@ -503,6 +569,19 @@ pub struct PluginConfig {
     /// Handed to the plugin when it is created.
     #[serde(default)]
     pub config: toml::Table,
+}
+
+impl PluginConfig {
+    /// The library at `path`, whose SHA-256 must be `sha256` (hex), with an
+    /// empty plugin config.
+    pub fn new(path: impl Into<PathBuf>, sha256: impl Into<String>) -> PluginConfig {
+        PluginConfig {
+            path: path.into(),
+            sha256: Some(sha256.into()),
+            trust: false,
+            config: toml::Table::new(),
+        }
+    }
 }
 
 /// One line: where (line and column, 1-based) and what, without the
@@ -682,6 +761,50 @@ mod tests {
 
     fn parse(text: &str) -> Result<Config> {
         Config::parse(text, Path::new("dossier.toml"))
+    }
+
+    /// The config structs are `#[non_exhaustive]` (a key added later is not a
+    /// breaking change), so code outside this crate builds them from
+    /// `Default` and these constructors; what they build passes the checks
+    /// a loaded file passes, and compiles into a schema.
+    #[test]
+    fn a_config_built_with_the_constructors_passes_the_checks() {
+        let mut config = Config::default();
+        config
+            .case
+            .statuses
+            .push(StatusDef::new("waiting_on_parts", true));
+        let mut resolved = DispositionCode::new("resolved");
+        resolved.closes_case = true;
+        config.dispositions.insert(
+            "phone".into(),
+            ChannelDispositions::new(true, vec![resolved]),
+        );
+        config
+            .chat
+            .queues
+            .insert("sales".into(), ChatQueueConfig::new(vec!["ann".into()]));
+        config
+            .chat
+            .agents
+            .insert("ann".into(), ChatAgentConfig::with_capacity(3));
+        config
+            .plugins
+            .push(PluginConfig::new("libaudit.so", "00ff"));
+        let mut tier = FieldConfig::new("choice");
+        tier.choices = vec![ChoiceConfig::new("gold"), ChoiceConfig::new("standard")];
+        tier.indexed = true;
+        config.fields.customer.insert("tier".into(), tier);
+        config.check().expect("the checks pass");
+        let schema = dossier_types::schema::Schema::from_config(&config.fields, "FR")
+            .expect("the fields compile");
+        assert!(
+            schema
+                .field(dossier_sdk::ObjectKind::Customer, "tier")
+                .is_some()
+        );
+        assert_eq!(config.dispositions["phone"].codes[0].code, "resolved");
+        assert_eq!(config.chat.agents["ann"].capacity, Some(3));
     }
 
     #[test]

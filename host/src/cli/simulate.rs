@@ -209,29 +209,22 @@ fn config(options: &SimulateOptions, store: &Path) -> Config {
     let mut config = Config::default();
     config.store.path = store.to_owned();
     config.scripts.enabled = false;
+    let mut answered = DispositionCode::new("answered");
+    answered.label = Some("Question answered".into());
+    answered.closes_case = true;
     config.dispositions.insert(
         "chat".into(),
-        ChannelDispositions {
-            required: true,
-            codes: vec![DispositionCode {
-                code: "answered".into(),
-                label: Some("Question answered".into()),
-                closes_case: true,
-            }],
-        },
+        ChannelDispositions::new(true, vec![answered]),
     );
     for q in 0..options.queues {
         let members = (0..options.agents)
             .filter(|a| a % options.queues == q || (a % 3 == 0 && (a + 1) % options.queues == q))
             .map(login)
             .collect();
-        config.chat.queues.insert(
-            queue(q),
-            ChatQueueConfig {
-                members,
-                capacity: None,
-            },
-        );
+        config
+            .chat
+            .queues
+            .insert(queue(q), ChatQueueConfig::new(members));
     }
     config
 }

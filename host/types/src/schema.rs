@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use serde::Deserialize;
 
 /// `[fields.*]`: custom field definitions per object, by field name.
+#[non_exhaustive]
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct FieldsConfig {
@@ -25,6 +26,7 @@ pub struct FieldsConfig {
 }
 
 /// One choice of a `choice` or `multi_choice` field.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChoiceConfig {
@@ -35,7 +37,18 @@ pub struct ChoiceConfig {
     pub label: Option<String>,
 }
 
+impl ChoiceConfig {
+    /// A choice stored as `key` and shown as itself.
+    pub fn new(key: impl Into<String>) -> ChoiceConfig {
+        ChoiceConfig {
+            key: key.into(),
+            label: None,
+        }
+    }
+}
+
 /// One custom field as written in the config.
+#[non_exhaustive]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FieldConfig {
@@ -64,6 +77,23 @@ pub struct FieldConfig {
     /// Whether lookups by this field use an index.
     #[serde(default)]
     pub indexed: bool,
+}
+
+impl FieldConfig {
+    /// An optional, unindexed field of type `ty` (`text`, `integer`,
+    /// `choice`, ...) with every other setting at its default.
+    pub fn new(ty: impl Into<String>) -> FieldConfig {
+        FieldConfig {
+            ty: ty.into(),
+            label: None,
+            required: false,
+            default: None,
+            choices: Vec::new(),
+            max_length: None,
+            pattern: None,
+            indexed: false,
+        }
+    }
 }
 
 /// One choice of a `choice` or `multi_choice` field.

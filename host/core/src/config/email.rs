@@ -32,6 +32,7 @@ pub enum WorkbinRoute {
 }
 
 /// `[email]`.
+#[non_exhaustive]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EmailConfig {
@@ -77,6 +78,7 @@ pub struct EmailConfig {
 /// `[email.review]`: whose outbound email a reviewer (`review_email`)
 /// approves before it is sent. A `notification` hook may also require
 /// review of any message by setting `review = true`.
+#[non_exhaustive]
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ReviewConfig {
@@ -205,6 +207,7 @@ impl Security {
 /// ca_file = "/etc/dossier/relay-ca.pem"
 /// hello_name = "crm.example.com"
 /// ```
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SmtpSettings {
