@@ -35,8 +35,9 @@
 //! - `chat`: the chat channel (queues, routing, offers, transcripts).
 //! - `scripts`: the admin's Rhai scripts.
 //! - `plugins`: native plugins.
-//! - `cli`: the `cli` module behind the `dossier` binary (it turns the
-//!   other four on).
+//!
+//! The `dossier` command line is its own crate, `dossier-cli`, on this
+//! facade.
 //!
 //! A config that asks for what the build lacks (`[[plugins]]`, scripts in
 //! `[scripts]`, `[email.smtp]`, `[chat.queues]`) is refused when the host
@@ -44,7 +45,7 @@
 //!
 //! ## Logging
 //!
-//! Plugin log lines and script `print`/`debug` output are [`tracing`]
+//! Plugin log lines and script `print`/`debug` output are `tracing`
 //! events (targets `dossier_host::plugin` and `dossier_host::script`). The
 //! library installs no subscriber: an embedder installs its own, and the
 //! `dossier` binary installs one on stderr filtered by `DOSSIER_LOG`.
@@ -54,9 +55,7 @@
 
 #[cfg(feature = "chat")]
 use dossier_chat as chat;
-#[cfg(feature = "cli")]
-pub(crate) use dossier_core::time;
-pub use dossier_core::{clock, config};
+pub use dossier_core::{clock, config, time};
 pub(crate) use dossier_core::{events, runtime};
 #[cfg(feature = "email")]
 use dossier_email as email;
@@ -66,8 +65,6 @@ use dossier_plugins as plugin;
 #[cfg(feature = "scripts")]
 use dossier_scripts as script;
 
-#[cfg(feature = "cli")]
-pub mod cli;
 #[cfg(test)]
 mod config_props;
 #[cfg(test)]
@@ -99,6 +96,20 @@ pub use ops::{BackupFile, Collected, MANIFEST, Manifest, Progress, Restored, res
 pub use runtime::AgentChange;
 #[cfg(feature = "scripts")]
 pub use script::{DryRun, DryRunOutcome, ReloadReport, Scripts};
+
+/// What a tool shows of native plugin libraries before any host loads them:
+/// `dossier plugin inspect` and `dossier plugin list`.
+#[cfg(feature = "plugins")]
+pub mod plugins {
+    pub use dossier_plugins::{ConfiguredPlugin, HashStatus, PluginInfo, inspect, list};
+}
+
+/// The reference of what scripts can call, generated from the engine:
+/// `dossier script docs`.
+#[cfg(feature = "scripts")]
+pub mod scripts {
+    pub use dossier_scripts::{definitions, reference_markdown};
+}
 
 /// What the project's own tests and benchmarks reach below the public API.
 /// Not part of it: anything here may change in any release.
@@ -202,11 +213,6 @@ pub mod test_support {
     /// in `search_dirty`). A raw SQLite writer on a store's file runs them
     /// too, before its `COMMIT`, to leave the search index as the host would.
     pub const SEARCH_SYNC_SQL: [&str; 4] = dossier_store::SEARCH_SYNC_SQL;
-
-    #[cfg(feature = "cli")]
-    pub use crate::cli::simulate::{AgentDay, SimulateOptions, Simulation, Spread, simulate};
-    #[cfg(feature = "cli")]
-    pub use crate::cli::transfer::{DEFAULT_BATCH, ImportReport, Reject, import_csv};
 
     #[cfg(feature = "chat")]
     /// The chat routing index alone, for the routing-decision benchmark:

@@ -39,7 +39,7 @@ fn profile_dir() -> &'static Path {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         // Two builds: target selection (`--bin`) applies to every `-p` of one
         // command, so a combined command would skip the plugins' libraries.
-        let bin = vec!["-p", "dossier-host", "--bin", "dossier"];
+        let bin = vec!["-p", "dossier-cli", "--bin", "dossier"];
         let mut libs = vec!["--lib"];
         for p in PLUGINS {
             libs.extend(["-p", p]);

@@ -220,6 +220,12 @@ pub fn show_short(at: DateTime<Utc>, zone: &TimeZone) -> String {
     }
 }
 
+/// `t` as the store writes it: fixed-width RFC 3339 UTC with microseconds,
+/// so that text order is time order (what exports print).
+pub fn stored(t: DateTime<Utc>) -> String {
+    dossier_store::ts(t)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -169,10 +169,10 @@ impl Host {
         self.rt.list_chats(filter)
     }
 
-    /// The same host acting as the chat server (`system`): the CLI's
-    /// stand-in for one.
-    #[cfg_attr(not(feature = "cli"), allow(dead_code))]
-    pub(crate) fn as_chat_server(&self) -> Host {
+    /// The same host acting as the chat server (`system`): what a chat
+    /// front end calls the customer's side on (the CLI's `chat arrive` and
+    /// `chat send --customer` stand in for one).
+    pub fn as_chat_server(&self) -> Host {
         Host {
             actor: Actor::System,
             ..self.clone()

@@ -166,8 +166,10 @@ impl Host {
         Ok(manifest)
     }
 
-    /// Refuses unless this handle runs as `system` or an admin agent.
-    pub(crate) fn require_admin(&self, action: &str) -> Result<()> {
+    /// Refuses unless this handle runs as `system` or an admin agent: what
+    /// operator operations (backup, restore, gc, an import without hooks)
+    /// require.
+    pub fn require_admin(&self, action: &str) -> Result<()> {
         match self.actor() {
             Actor::System => Ok(()),
             Actor::Agent(login) => {

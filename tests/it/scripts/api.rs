@@ -310,7 +310,7 @@ fn a_malformed_change_names_the_field_and_what_it_expected() {
 fn customers_are_found_by_an_indexed_field_and_not_by_others() {
     let env = Env::new("", &[]);
     let template =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../host/src/cli/dossier.toml");
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../host/cli/src/dossier.toml");
     std::fs::copy(&template, env.config_path()).expect("copy the init template");
     env.write_script(
         "find.rhai",

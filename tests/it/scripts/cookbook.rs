@@ -32,7 +32,7 @@ fn recipes() -> Vec<String> {
 /// A Dossier directory with the `dossier init` template and one recipe.
 fn env_with(name: &str) -> Env {
     let template =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../host/src/cli/dossier.toml");
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../host/cli/src/dossier.toml");
     let env = Env::new("", &[]);
     std::fs::copy(&template, env.config_path()).expect("copy the init template");
     env.write_script(name, &recipe(name));

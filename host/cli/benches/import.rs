@@ -1,5 +1,5 @@
 //! CSV import throughput: `dossier import customers` (the CLI's own
-//! importer, `test_support::import_csv`) against raw rusqlite inserting
+//! importer, `dossier_cli::test_support::import_csv`) against raw rusqlite inserting
 //! the same rows in the same batches, in the same run, interleaved.
 //!
 //! The file has an account, a name, an E.164 phone, an email and two custom
@@ -23,12 +23,14 @@
 //! `cargo bench -p dossier-host --bench import` (add `-- ROWS` to change
 //! the 100,000 rows per side).
 
+#[path = "../../benches/common/mod.rs"]
 mod common;
 
 use std::path::Path;
 
 use common::{BenchResult, Contender};
-use dossier_host::test_support::{DEFAULT_BATCH, SEARCH_SYNC_SQL, import_csv, store_time};
+use dossier_cli::test_support::{DEFAULT_BATCH, import_csv};
+use dossier_host::test_support::{SEARCH_SYNC_SQL, store_time};
 use dossier_host::{Config, Host};
 use dossier_sdk::ObjectKind;
 use rusqlite::{Connection, params};

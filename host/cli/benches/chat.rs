@@ -22,6 +22,7 @@
 //! `cargo bench -p dossier-host --bench chat` (add `-- 20000` for more offer
 //! operations per contender, `-- quick` to skip 100,000 agents).
 
+#[path = "../../benches/common/mod.rs"]
 mod common;
 
 use std::path::Path;
@@ -29,8 +30,9 @@ use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
 use common::{BenchResult, Contender};
+use dossier_cli::test_support::{SimulateOptions, simulate};
 use dossier_host::config::{ChatConfig, ChatQueueConfig};
-use dossier_host::test_support::{ChatRouter, SimulateOptions, simulate, store_time};
+use dossier_host::test_support::{ChatRouter, store_time};
 use dossier_host::{AgentState, Config, Host};
 use dossier_sdk::{Channel, Interaction, NewAgent};
 use rusqlite::{Connection, params};

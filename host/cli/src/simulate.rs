@@ -22,11 +22,11 @@ use chrono::{DateTime, Duration, Utc};
 use dossier_sdk::{Channel, Email, Interaction, NewAgent, NewCustomer};
 use serde::Serialize;
 
-use crate::chat::{AgentState, Offer};
-use crate::clock::ManualClock;
-use crate::config::{ChannelDispositions, ChatQueueConfig, Config, DispositionCode};
-use crate::host::Host;
-use dossier_types::{Error, Result};
+use dossier_host::Host;
+use dossier_host::ManualClock;
+use dossier_host::config::{ChannelDispositions, ChatQueueConfig, Config, DispositionCode};
+use dossier_host::{AgentState, Offer};
+use dossier_host::{Error, Result};
 
 /// What to simulate.
 #[derive(Debug, Clone, PartialEq, Eq)]

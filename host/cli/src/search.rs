@@ -3,10 +3,10 @@
 use clap::Args;
 
 use super::Out;
-use crate::events::Actor;
-use crate::host::Host;
-use dossier_store::{SearchFilter, SearchHit};
-use dossier_types::{Error, Result};
+use dossier_host::Actor;
+use dossier_host::Host;
+use dossier_host::{Error, Result};
+use dossier_host::{SearchFilter, SearchHit};
 
 #[derive(Debug, Args)]
 pub(crate) struct SearchArgs {

@@ -8,8 +8,8 @@ use clap::Args;
 use dossier_sdk::{Audience, CaseNumber, Cause, Mailbox, Notification};
 
 use super::Out;
-use crate::host::Host;
-use dossier_types::Result;
+use dossier_host::Host;
+use dossier_host::Result;
 
 #[derive(Debug, Args)]
 pub(crate) struct NotifyArgs {

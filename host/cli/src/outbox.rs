@@ -4,9 +4,9 @@
 use clap::Subcommand;
 
 use super::Out;
-use crate::events::{DeliveryState, OutboxDelivery};
-use crate::host::Host;
-use dossier_types::Result;
+use dossier_host::Host;
+use dossier_host::Result;
+use dossier_host::{DeliveryState, OutboxDelivery};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum OutboxCmd {
@@ -64,7 +64,7 @@ fn describe(d: &OutboxDelivery, zone: &jiff::tz::TimeZone) -> String {
     {
         s.push_str(&format!(
             "    next attempt {}\n",
-            crate::time::show_seconds(next, zone)
+            dossier_host::time::show_seconds(next, zone)
         ));
     }
     if let Some(error) = &d.last_error {

@@ -8,9 +8,9 @@ use dossier_sdk::{FaqChange, FaqEntry, NewFaqEntry, Signature, SignatureOwner};
 
 use super::Out;
 use super::input::Input;
-use crate::events::Actor;
-use crate::host::Host;
-use dossier_types::{Error, Result};
+use dossier_host::Actor;
+use dossier_host::Host;
+use dossier_host::{Error, Result};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum FaqCmd {

@@ -5,9 +5,9 @@ use std::path::Path;
 use clap::Args;
 
 use super::Out;
-use crate::config::Config;
-use crate::host::Host;
-use dossier_types::{Error, Result};
+use dossier_host::Host;
+use dossier_host::config::Config;
+use dossier_host::{Error, Result};
 
 /// The config `init` writes: every section commented, with example custom fields.
 pub(crate) const TEMPLATE: &str = include_str!("dossier.toml");
@@ -73,7 +73,7 @@ pub(crate) fn run(path: &Path, args: InitArgs, out: &Out) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::email::smtp::Security;
+    use dossier_host::config::Security;
 
     /// The template with its commented `[email.smtp]` example turned on.
     fn with_smtp_example() -> String {

@@ -12,10 +12,10 @@ use dossier_sdk::{
 use super::Out;
 use super::init::TEMPLATE;
 use super::output;
-use crate::config::Config;
-use crate::host::Host;
-use dossier_store::SearchFilter;
-use dossier_types::{Error, Result};
+use dossier_host::Host;
+use dossier_host::SearchFilter;
+use dossier_host::config::Config;
+use dossier_host::{Error, Result};
 
 /// The example scripts the demo installs (from `scripts/`).
 const DEMO_SCRIPTS: [(&str, &str); 2] = [
@@ -204,7 +204,7 @@ pub(crate) fn run(args: DemoArgs, out: &Out) -> Result<()> {
         case.owner.as_deref().unwrap_or("-"),
         case.group.as_deref().unwrap_or("-")
     ))?;
-    let (items, total) = host.follow_ups(case.number, dossier_store::Page::default())?;
+    let (items, total) = host.follow_ups(case.number, dossier_host::Page::default())?;
     out.say(format!("{total} follow-ups, newest first:"))?;
     for f in &items {
         out.say(output::follow_up(f, &jiff::tz::TimeZone::UTC).trim_end())?;
@@ -363,7 +363,7 @@ pub(crate) fn run(args: DemoArgs, out: &Out) -> Result<()> {
             "the demo's email is not in the workbin".into(),
         ));
     };
-    let draft = smith.start_draft(crate::email::drafts::DraftStart::Reply(email))?;
+    let draft = smith.start_draft(dossier_host::DraftStart::Reply(email))?;
     let draft = smith.edit_draft(
         draft.id,
         dossier_sdk::DraftChange {
@@ -397,8 +397,8 @@ pub(crate) fn run(args: DemoArgs, out: &Out) -> Result<()> {
             "outbox: delivery {} {} after {} attempt(s), retried with backoff by `dossier run`: {}",
             d.id,
             match d.state {
-                crate::events::DeliveryState::Failed => "failed",
-                crate::events::DeliveryState::Dead => "dead",
+                dossier_host::DeliveryState::Failed => "failed",
+                dossier_host::DeliveryState::Dead => "dead",
                 _ => "pending",
             },
             d.attempts,
@@ -417,8 +417,8 @@ pub(crate) fn run(args: DemoArgs, out: &Out) -> Result<()> {
         super::email::describe(&outcome)
     ))?;
     step("Chat: a simulated morning, replayed with a manual clock (`dossier chat simulate`)")?;
-    let day = crate::cli::simulate::simulate(
-        &crate::cli::simulate::SimulateOptions {
+    let day = crate::simulate::simulate(
+        &crate::simulate::SimulateOptions {
             agents: 6,
             chats: 120,
             queues: 2,
@@ -430,7 +430,7 @@ pub(crate) fn run(args: DemoArgs, out: &Out) -> Result<()> {
     out.say(super::chat::describe_day(&day).trim_end())?;
 
     step("QA review: agent.jones is new, so a supervisor checks his email before it goes out")?;
-    let draft = jones.start_draft(crate::email::drafts::DraftStart::Case(case_number))?;
+    let draft = jones.start_draft(dossier_host::DraftStart::Case(case_number))?;
     jones.edit_draft(
         draft.id,
         dossier_sdk::DraftChange {
@@ -474,7 +474,7 @@ pub(crate) fn run(args: DemoArgs, out: &Out) -> Result<()> {
 
     if out.json() {
         let summary = serde_json::json!({
-            "customers": host.list_customers(dossier_store::Page::default())?,
+            "customers": host.list_customers(dossier_host::Page::default())?,
             "case": host.case(case.number)?,
             "follow_ups": items,
             "task": task,

@@ -8,12 +8,12 @@ use crate::util::{command, dossier, json};
 #[test]
 fn run_returns_the_exit_code_instead_of_ending_the_process() {
     // Were `cli::run` to call `process::exit`, this test binary would end here.
-    let code = dossier_host::cli::run(["dossier", "customer", "add", "--account", "AC-1"]);
+    let code = dossier_cli::run(["dossier", "customer", "add", "--account", "AC-1"]);
     assert_eq!(code, ExitCode::from(2), "a usage error");
 
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("nowhere.toml");
-    let code = dossier_host::cli::run([
+    let code = dossier_cli::run([
         "dossier",
         "--config",
         missing.to_str().unwrap(),

@@ -7,7 +7,7 @@ use dossier_sdk::{Case, Customer, FollowUp, Task};
 use jiff::tz::TimeZone;
 use serde::Serialize;
 
-use dossier_types::{Error, Result};
+use dossier_host::{Error, Result};
 
 /// Where and how a command prints its results.
 pub(crate) struct Out {
@@ -258,7 +258,7 @@ pub(crate) fn follow_up(f: &FollowUp, zone: &TimeZone) -> String {
         f.case,
         f.kind.as_str(),
         f.author,
-        crate::time::show_short(f.created_at, zone)
+        dossier_host::time::show_short(f.created_at, zone)
     );
     if let Some(via) = &f.via {
         let _ = writeln!(s, "  written by the hook {via}");
@@ -304,7 +304,7 @@ fn email_lines(s: &mut String, e: &dossier_sdk::EmailHeaders, zone: &TimeZone) {
         let _ = writeln!(s, "  cc: {}", list(&e.cc));
     }
     if let Some(date) = e.date {
-        let _ = writeln!(s, "  date: {}", crate::time::show_short(date, zone));
+        let _ = writeln!(s, "  date: {}", dossier_host::time::show_short(date, zone));
     }
     let _ = writeln!(s, "  subject: {}", e.subject);
     if let Some(how) = &e.threaded_by {
@@ -326,7 +326,7 @@ pub(crate) fn task(t: &Task, zone: &TimeZone) -> String {
         t.status.as_str(),
         t.kind.as_str(),
         t.subject,
-        crate::time::show(t.due_at, zone)
+        dossier_host::time::show(t.due_at, zone)
     );
     if let Some(m) = t.reminder_minutes {
         let _ = write!(s, ", reminder {m} min before");
@@ -392,7 +392,7 @@ pub(crate) fn follow_ups(out: &Out, list: &[FollowUp], zone: &TimeZone, empty: &
         &[
             ("ID", &|f: &FollowUp| format!("#{}", f.id)),
             ("AT", &|f: &FollowUp| {
-                crate::time::show_short(f.created_at, zone)
+                dossier_host::time::show_short(f.created_at, zone)
             }),
             ("KIND", &|f: &FollowUp| f.kind.as_str().to_owned()),
             ("AUTHOR", &|f: &FollowUp| match &f.via {
@@ -416,7 +416,7 @@ pub(crate) fn tasks(out: &Out, list: &[Task], zone: &TimeZone, empty: &str) -> R
             ("ID", &|t: &Task| format!("#{}", t.id)),
             ("STATUS", &|t: &Task| t.status.as_str().to_owned()),
             ("KIND", &|t: &Task| t.kind.as_str().to_owned()),
-            ("DUE", &|t: &Task| crate::time::show(t.due_at, zone)),
+            ("DUE", &|t: &Task| dossier_host::time::show(t.due_at, zone)),
             ("REMINDER", &|t: &Task| {
                 t.reminder_minutes
                     .map(|m| format!("{m} min before"))

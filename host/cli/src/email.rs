@@ -17,9 +17,9 @@ use dossier_sdk::{Draft, DraftChange, FollowUpId, Ingested, Mailbox, WorkbinItem
 use super::Out;
 use super::input::Input;
 use super::output::{self, mailbox};
-use crate::email::drafts::DraftStart;
-use crate::host::Host;
-use dossier_types::{Error, Result};
+use dossier_host::DraftStart;
+use dossier_host::Host;
+use dossier_host::{Error, Result};
 
 /// `Name <address>` or an address, as lettre reads a mailbox.
 fn parse_mailbox(option: &str, text: &str) -> Result<Mailbox> {

@@ -5,8 +5,8 @@ use dossier_sdk::{CaseNumber, Channel, Interaction};
 
 use super::Out;
 use super::records::acting_login;
-use crate::host::Host;
-use dossier_types::Result;
+use dossier_host::Host;
+use dossier_host::Result;
 
 #[derive(Debug, Args)]
 pub(crate) struct DisposeArgs {

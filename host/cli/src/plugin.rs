@@ -7,9 +7,9 @@ use clap::Subcommand;
 use dossier_sdk::EventKind;
 
 use super::Out;
-use crate::config::Config;
-use crate::plugin::{self, ConfiguredPlugin, HashStatus, PluginInfo};
-use dossier_types::{Error, Result};
+use dossier_host::config::Config;
+use dossier_host::plugins::{self as plugin, ConfiguredPlugin, HashStatus, PluginInfo};
+use dossier_host::{Error, Result};
 
 /// `dossier plugin ...`
 #[derive(Debug, Subcommand)]

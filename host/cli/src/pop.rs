@@ -6,8 +6,8 @@ use clap::Args;
 use dossier_sdk::{CaseNumber, Channel, Direction, Interaction, PopTarget, ScreenPop};
 
 use super::Out;
-use crate::host::Host;
-use dossier_types::Result;
+use dossier_host::Host;
+use dossier_host::Result;
 
 #[derive(Debug, Args)]
 pub(crate) struct PopArgs {

@@ -29,8 +29,8 @@ use serde::Serialize;
 use super::Out;
 use super::progress::Bar;
 use super::records::{closest, emails_from, find_customer, phones_from};
-use crate::host::Host;
-use dossier_types::{Error, Result};
+use dossier_host::Host;
+use dossier_host::{Error, Result};
 
 /// Rows per write transaction unless `--batch` says otherwise.
 pub const DEFAULT_BATCH: u32 = 500;
@@ -875,8 +875,8 @@ fn export_csv(host: &Host, what: ExportWhat, sink: &mut Sink) -> Result<u64> {
             Record::FollowUp(f) => (&f.custom, f.created_at, None),
         };
         cells.extend(custom_cells(custom, &fields));
-        cells.push(dossier_store::ts(created));
-        cells.extend(updated.map(dossier_store::ts));
+        cells.push(dossier_host::time::stored(created));
+        cells.extend(updated.map(dossier_host::time::stored));
         writer.write_record(&cells).map_err(to_error)
     })?;
     writer.flush().map_err(|e| Error::Io {

@@ -7,10 +7,10 @@ use clap::Args;
 
 use super::Out;
 use super::progress::Bar;
-use crate::config::Config;
-use crate::host::Host;
-use crate::ops::{Manifest, Progress};
-use dossier_types::{Error, Result};
+use dossier_host::Host;
+use dossier_host::config::Config;
+use dossier_host::{Error, Result};
+use dossier_host::{Manifest, Progress};
 
 #[derive(Debug, Args)]
 pub(crate) struct BackupArgs {
@@ -91,7 +91,7 @@ pub(crate) fn restore(config: &Path, args: RestoreArgs, out: &Out) -> Result<()>
     }
     let config = Config::load(config)?;
     let bar = Bar::new();
-    let restored = crate::ops::restore(&config, &args.dir, &mut on_progress(&bar))?;
+    let restored = dossier_host::restore(&config, &args.dir, &mut on_progress(&bar))?;
     bar.finish();
     if out.json() {
         return out.one(&restored, |_| String::new());
@@ -100,7 +100,7 @@ pub(crate) fn restore(config: &Path, args: RestoreArgs, out: &Out) -> Result<()>
         "restored {} from {} (taken {}, schema version {})",
         restored.store.display(),
         args.dir.display(),
-        crate::time::show(restored.manifest.created_at, &config.time.time_zone()),
+        dossier_host::time::show(restored.manifest.created_at, &config.time.time_zone()),
         restored.manifest.schema_version
     ))
 }

@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 
 /// Entry point of the `dossier` binary: everything, error messages and the
-/// exit code included, happens in `dossier_host::cli::run`.
+/// exit code included, happens in `dossier_cli::run`.
 fn main() -> ExitCode {
-    dossier_host::cli::run(std::env::args_os())
+    dossier_cli::run(std::env::args_os())
 }

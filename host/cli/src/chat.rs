@@ -10,12 +10,12 @@ use dossier_sdk::{Channel, Email, Interaction, NewCustomer};
 use super::Out;
 use super::input::Input;
 use super::output::Column;
-use crate::chat::{
+use crate::simulate::{SimulateOptions, Simulation, simulate};
+use dossier_host::Host;
+use dossier_host::{
     AgentState, AgentStatus, Chat, ChatFilter, ChatState, ChatTick, LogCustomer, LogState, Routed,
 };
-use crate::cli::simulate::{SimulateOptions, Simulation, simulate};
-use crate::host::Host;
-use dossier_types::{Error, Result};
+use dossier_host::{Error, Result};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum ChatCmd {
@@ -278,7 +278,7 @@ pub(crate) fn run(host: &Host, cmd: ChatCmd, out: &Out) -> Result<()> {
                     for c in changes {
                         s.push_str(&format!(
                             "  {} {}{}\n",
-                            crate::time::show_seconds(c.at, &zone),
+                            dossier_host::time::show_seconds(c.at, &zone),
                             c.state,
                             c.reason
                                 .as_deref()
@@ -401,7 +401,7 @@ pub(crate) fn run(host: &Host, cmd: ChatCmd, out: &Out) -> Result<()> {
                 for m in &transcript {
                     s.push_str(&format!(
                         "  [{}] {} ({}): {}\n",
-                        crate::time::show_seconds(m.at, &zone),
+                        dossier_host::time::show_seconds(m.at, &zone),
                         m.author,
                         m.sender.as_str(),
                         m.text
@@ -539,12 +539,12 @@ fn describe_chat(c: &Chat, zone: &jiff::tz::TimeZone) -> String {
     }
     s.push_str(&format!(
         "  arrived {}",
-        crate::time::show_seconds(c.arrived_at, zone)
+        dossier_host::time::show_seconds(c.arrived_at, zone)
     ));
     if let Some(deadline) = c.deadline {
         s.push_str(&format!(
             ", offer expires {}",
-            crate::time::show_seconds(deadline, zone)
+            dossier_host::time::show_seconds(deadline, zone)
         ));
     }
     s.push('\n');
@@ -591,7 +591,7 @@ fn chat_table(host: &Host, out: &Out, chats: &[Chat]) -> Result<()> {
             .or_else(|| c.interaction.email.clone())
             .unwrap_or_default()
     };
-    let arrived = |c: &Chat| crate::time::show_seconds(c.arrived_at, &zone);
+    let arrived = |c: &Chat| dossier_host::time::show_seconds(c.arrived_at, &zone);
     let columns: [Column<'_, Chat>; 6] = [
         ("chat", &id),
         ("queue", &queue),

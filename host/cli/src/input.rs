@@ -10,7 +10,7 @@ use std::cell::RefCell;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
-use dossier_types::{Error, Result};
+use dossier_host::{Error, Result};
 
 /// The spelling that means stdin.
 pub(crate) const STDIN: &str = "-";

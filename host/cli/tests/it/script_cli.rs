@@ -26,7 +26,7 @@ fn session(dir: &Path, args: &[&str]) -> String {
 
 fn example(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../scripts")
+        .join("../../scripts")
         .join(name);
     std::fs::read_to_string(path).expect("example script")
 }

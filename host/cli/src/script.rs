@@ -7,9 +7,10 @@ use serde_json::json;
 
 use super::Out;
 use super::output::{emit, to_json};
-use crate::config::Config;
-use crate::script::{DryRun, DryRunOutcome, Scripts, definitions, reference_markdown};
-use dossier_types::{Error, Result};
+use dossier_host::config::Config;
+use dossier_host::scripts::{definitions, reference_markdown};
+use dossier_host::{DryRun, DryRunOutcome, Scripts};
+use dossier_host::{Error, Result};
 
 /// `dossier script ...`.
 #[derive(Debug, Subcommand)]

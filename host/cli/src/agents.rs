@@ -4,9 +4,9 @@ use clap::Subcommand;
 use dossier_sdk::{Agent, Group, NewAgent, Permission, Role};
 
 use super::Out;
-use crate::host::Host;
-use crate::runtime::AgentChange;
-use dossier_types::Result;
+use dossier_host::AgentChange;
+use dossier_host::Host;
+use dossier_host::Result;
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum AgentCmd {

@@ -13,9 +13,9 @@ use std::path::PathBuf;
 use super::Out;
 use super::input::Input;
 use super::output;
-use crate::host::Host;
-use dossier_store::{CaseFilter, Page, TaskFilter};
-use dossier_types::{Error, Result};
+use dossier_host::Host;
+use dossier_host::{CaseFilter, Page, TaskFilter};
+use dossier_host::{Error, Result};
 
 /// `--page` and `--per-page`.
 #[derive(Debug, Clone, Copy, Args)]
@@ -105,8 +105,8 @@ pub(crate) fn find_customer(host: &Host, key: &str) -> Result<Customer> {
 /// (`--as`), else `$DOSSIER_AGENT`, then `$USER`.
 pub(crate) fn acting_login(host: &Host) -> String {
     match host.actor() {
-        crate::events::Actor::Agent(login) => login.clone(),
-        crate::events::Actor::System => default_agent(),
+        dossier_host::Actor::Agent(login) => login.clone(),
+        dossier_host::Actor::System => default_agent(),
     }
 }
 
@@ -119,7 +119,7 @@ pub(crate) fn default_agent() -> String {
 /// Parses the time given to option `option` (`--due`), relative to the
 /// host's clock and in its `[time] zone`; the error names the option.
 pub(crate) fn parse_when(host: &Host, option: &str, input: &str) -> Result<DateTime<Utc>> {
-    crate::time::parse_when(input, host.now(), &host.config().time.time_zone())
+    dossier_host::time::parse_when(input, host.now(), &host.config().time.time_zone())
         .map_err(|message| Error::input(option, message))
 }
 
@@ -524,8 +524,8 @@ pub(crate) fn case(host: &Host, cmd: CaseCmd, out: &Out) -> Result<()> {
                 },
                 owner: if l.mine {
                     match host.actor() {
-                        crate::events::Actor::Agent(login) => Some(login.clone()),
-                        crate::events::Actor::System => {
+                        dossier_host::Actor::Agent(login) => Some(login.clone()),
+                        dossier_host::Actor::System => {
                             return Err(Error::Refused(
                                 "--mine needs an agent: pass --as LOGIN (this store has no agents yet)"
                                     .into(),
@@ -757,7 +757,7 @@ pub(crate) fn task(host: &Host, cmd: TaskCmd, out: &Out) -> Result<()> {
             let due_at = parse_when(host, "--due", &a.due)?;
             if let Some(minutes) = a.remind {
                 let at = due_at - chrono::Duration::minutes(i64::from(minutes));
-                if !crate::time::is_storable(at) {
+                if !dossier_host::time::is_storable(at) {
                     return Err(Error::input(
                         "--remind",
                         format!(

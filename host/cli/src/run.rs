@@ -10,10 +10,10 @@ use jiff::tz::TimeZone;
 use super::Out;
 use super::output::emit;
 use super::records::parse_when;
-use crate::Tick;
-use crate::host::Host;
-use crate::interact::FiredReminder;
-use dossier_types::{Error, Result};
+use dossier_host::FiredReminder;
+use dossier_host::Host;
+use dossier_host::Tick;
+use dossier_host::{Error, Result};
 
 /// Never wait less than this between passes, so a reminder that another
 /// process is claiming at the same moment cannot make the loop spin.
@@ -177,7 +177,7 @@ fn describe(fired: &FiredReminder, zone: &TimeZone) -> String {
         task.id,
         task.kind.as_str(),
         task.subject,
-        crate::time::show(task.due_at, zone)
+        dossier_host::time::show(task.due_at, zone)
     );
     if let Some(a) = &task.assignee {
         s.push_str(&format!(", for {a}"));

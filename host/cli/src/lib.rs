@@ -1,9 +1,15 @@
-//! The `dossier` command line: argument parsing and one module per command group.
+//! # dossier-cli
+//!
+//! The `dossier` command line: argument parsing and one module per command
+//! group, on the `dossier-host` facade alone (it names no lower crate).
 //!
 //! Commands print records for people by default and as JSON with `--json`.
 //! Errors come back as the host's [`Error`]; [`run`] prints them as one
 //! sentence and turns them into the exit code, so nothing in here ends the
-//! process.
+//! process. Not a library API: the binary and the project's tests use it.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod agents;
 mod chat;
@@ -25,8 +31,16 @@ mod records;
 mod run;
 mod script;
 mod search;
-pub(crate) mod simulate;
-pub(crate) mod transfer;
+mod simulate;
+mod transfer;
+
+/// What the project's benchmarks reach below the command line: the
+/// simulated chat day and the CSV importer. Not an API.
+#[doc(hidden)]
+pub mod test_support {
+    pub use crate::simulate::{AgentDay, SimulateOptions, Simulation, Spread, simulate};
+    pub use crate::transfer::{DEFAULT_BATCH, ImportReport, Reject, import_csv};
+}
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -34,9 +48,9 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
-use crate::config::Config;
-use crate::host::Host;
-use dossier_types::{Error, Result};
+use dossier_host::Host;
+use dossier_host::config::Config;
+use dossier_host::{Error, Result};
 
 pub(crate) use output::Out;
 
