@@ -83,7 +83,10 @@ pub use chat::{
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
-pub use dossier_store::{CaseFilter, Page, SearchFilter, SearchHit, TaskFilter};
+pub use dossier_core::runtime::credentials::{
+    MintedToken, OpenSession, SessionSecrets, generate_password,
+};
+pub use dossier_store::{ApiToken, CaseFilter, Page, SearchFilter, SearchHit, TaskFilter};
 pub use dossier_types::{Error, Result, schema};
 #[cfg(feature = "email")]
 pub use email::drafts::DraftStart;

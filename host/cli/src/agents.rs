@@ -1,12 +1,14 @@
 //! `dossier agent …` and `dossier group …`: who works in the contact centre.
 
+use std::io::{BufRead, IsTerminal};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
 use clap::Subcommand;
 use dossier_sdk::{Agent, Group, NewAgent, Permission, Role};
 
 use super::Out;
-use dossier_host::AgentChange;
-use dossier_host::Host;
-use dossier_host::Result;
+use dossier_host::{AgentChange, ApiToken, Error, Host, Result};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum AgentCmd {
@@ -72,6 +74,46 @@ pub(crate) enum AgentCmd {
     Enable {
         /// The login.
         login: String,
+    },
+    /// Set the password an agent signs in to `dossier serve` with (one's
+    /// own; manage_agents for anyone's). Asked at the terminal (twice), or
+    /// read from the first line of --password-file or of stdin. Signs the
+    /// agent out of their open sessions.
+    Password {
+        /// The login.
+        login: String,
+        /// Read the password from the first line of this file (`-`: stdin).
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+    },
+    /// API tokens: what integrations send as `Authorization: Bearer TOKEN`.
+    #[command(subcommand)]
+    Token(TokenCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TokenCmd {
+    /// Make a token acting as LOGIN (one's own; manage_agents for anyone's)
+    /// and print it, once: only its hash is kept.
+    New {
+        /// The agent the token acts as.
+        login: String,
+        /// How long it works: `90d`, `12h`, `1w` [default: until revoked].
+        #[arg(long, value_name = "DURATION")]
+        expires: Option<String>,
+        /// What the token is for ("CTI connector").
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// List tokens: LOGIN's, or every one you may see.
+    List {
+        /// Only this agent's tokens.
+        login: Option<String>,
+    },
+    /// Revoke a token: it stops working at its next use.
+    Revoke {
+        /// The token's id (see `agent token list`).
+        id: i64,
     },
 }
 
@@ -191,7 +233,140 @@ pub(crate) fn agent(host: &Host, cmd: AgentCmd, out: &Out) -> Result<()> {
             };
             out.one(&host.update_agent(&login, change)?, describe)
         }
+        AgentCmd::Password {
+            login,
+            password_file,
+        } => {
+            let password = match password_file {
+                Some(path) => password_from_file(&path)?,
+                None => ask_password(&login)?,
+            };
+            host.set_password(&login, &password)?;
+            out.one(&serde_json::json!({ "login": login, "password_set": true }), |_| {
+                format!("password set for {login}; their open sessions were closed\n")
+            })
+        }
+        AgentCmd::Token(cmd) => token(host, cmd, out),
     }
+}
+
+/// Entry point of `dossier agent token`.
+fn token(host: &Host, cmd: TokenCmd, out: &Out) -> Result<()> {
+    match cmd {
+        TokenCmd::New {
+            login,
+            expires,
+            label,
+        } => {
+            let expires_at = expires
+                .map(|d| Ok::<_, Error>(host.now() + parse_duration(&d)?))
+                .transpose()?;
+            let minted = host.mint_token(&login, &label, expires_at)?;
+            let shown = serde_json::json!({
+                "token": minted.secret,
+                "id": minted.token.id,
+                "login": minted.token.login,
+                "expires_at": minted.token.expires_at,
+            });
+            out.one(&shown, |_| {
+                format!(
+                    "{}\n(token #{} for {}; shown once: keep it now; expires {})\n",
+                    minted.secret,
+                    minted.token.id,
+                    minted.token.login,
+                    when(minted.token.expires_at)
+                )
+            })
+        }
+        TokenCmd::List { login } => out.table(
+            &host.tokens(login.as_deref())?,
+            &[
+                ("ID", &|t: &ApiToken| t.id.to_string()),
+                ("LOGIN", &|t: &ApiToken| t.login.clone()),
+                ("LABEL", &|t: &ApiToken| t.label.clone()),
+                ("CREATED", &|t: &ApiToken| t.created_at.to_rfc3339()),
+                ("EXPIRES", &|t: &ApiToken| when(t.expires_at)),
+                ("STATE", &|t: &ApiToken| {
+                    if t.revoked_at.is_some() {
+                        "revoked"
+                    } else if t.usable_at(host.now()) {
+                        "live"
+                    } else {
+                        "expired"
+                    }
+                    .to_owned()
+                }),
+            ],
+            "no tokens: `dossier agent token new LOGIN`",
+        ),
+        TokenCmd::Revoke { id } => out.one(&host.revoke_token(id)?, |t: &ApiToken| {
+            format!("token #{} of {} revoked\n", t.id, t.login)
+        }),
+    }
+}
+
+fn when(t: Option<DateTime<Utc>>) -> String {
+    t.map_or_else(|| "never".to_owned(), |t| t.to_rfc3339())
+}
+
+/// A duration as people write it (`90d`, `12h`, `1w`, `2h30m`), days of 24
+/// hours.
+fn parse_duration(text: &str) -> Result<chrono::Duration> {
+    let refuse = |why: String| Error::input("--expires", why);
+    let span: jiff::Span = text
+        .parse()
+        .map_err(|e| refuse(format!("`{text}` is not a duration like 90d or 12h: {e}")))?;
+    let d = span
+        .to_duration(jiff::SpanRelativeTo::days_are_24_hours())
+        .map_err(|e| refuse(format!("`{text}`: {e}")))?;
+    if d.is_negative() || d.is_zero() {
+        return Err(refuse(format!("`{text}` must be longer than nothing")));
+    }
+    chrono::Duration::from_std(d.unsigned_abs()).map_err(|e| refuse(format!("`{text}`: {e}")))
+}
+
+/// The first line of `path` (`-`: stdin), without its line end.
+fn password_from_file(path: &Path) -> Result<String> {
+    let text = if path == Path::new("-") {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|source| Error::Io {
+                what: "cannot read the password from",
+                path: path.to_owned(),
+                source,
+            })?;
+        line
+    } else {
+        std::fs::read_to_string(path).map_err(|source| Error::Io {
+            what: "cannot read the password from",
+            path: path.to_owned(),
+            source,
+        })?
+    };
+    Ok(text.lines().next().unwrap_or_default().to_owned())
+}
+
+/// Asks for `login`'s new password at the terminal, twice; reads one line
+/// of stdin when it is not a terminal.
+pub(crate) fn ask_password(login: &str) -> Result<String> {
+    if !std::io::stdin().is_terminal() {
+        return password_from_file(Path::new("-"));
+    }
+    let prompt = |text: &str| {
+        rpassword::prompt_password(text).map_err(|source| Error::Io {
+            what: "cannot read the password from",
+            path: PathBuf::from("the terminal"),
+            source,
+        })
+    };
+    let first = prompt(&format!("new password for {login}: "))?;
+    let again = prompt("again: ")?;
+    if first != again {
+        return Err(Error::input("password", "the two entries differ; nothing was changed"));
+    }
+    Ok(first)
 }
 
 /// Entry point of `dossier group`.

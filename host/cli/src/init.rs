@@ -1,5 +1,6 @@
 //! `dossier init`: a commented config and an empty database.
 
+use std::io::IsTerminal;
 use std::path::Path;
 
 use clap::Args;
@@ -44,20 +45,46 @@ pub(crate) fn run(path: &Path, args: InitArgs, out: &Out) -> Result<()> {
     })?;
     let db = config.store_path();
     let host = Host::open(config)?;
+    let named = args.admin.is_some();
     let login = args.admin.unwrap_or_else(super::default_login);
     let admin = host.first_admin(&login)?;
+    // A first admin named on the command line can sign in to `dossier
+    // serve` at once: asked at a terminal, generated (and shown once)
+    // when init runs from a script.
+    let generated = match (&admin, named) {
+        (Some(a), true) if std::io::stdin().is_terminal() => {
+            host.set_password(&a.login, &super::agents::ask_password(&a.login)?)?;
+            None
+        }
+        (Some(a), true) => {
+            let password = dossier_host::generate_password()?;
+            host.set_password(&a.login, &password)?;
+            Some(password)
+        }
+        _ => None,
+    };
     let summary = serde_json::json!({
         "config": path.display().to_string(),
         "database": db.display().to_string(),
         "scripts": scripts.display().to_string(),
         "admin": admin.as_ref().map(|a| a.login.clone()),
+        "password": generated,
     });
     out.one(&summary, |_| {
         let admin = match &admin {
-            Some(a) => format!(
-                "first admin: {} (add agents with `dossier agent add`)\n",
-                a.login
-            ),
+            Some(a) => {
+                let mut s = format!(
+                    "first admin: {} (add agents with `dossier agent add`)\n",
+                    a.login
+                );
+                if let Some(p) = &generated {
+                    s.push_str(&format!(
+                        "their password for `dossier serve`, shown once: {p}\n(change it with `dossier agent password {}`)\n",
+                        a.login
+                    ));
+                }
+                s
+            }
             None => "the store already has agents\n".to_owned(),
         };
         format!(

@@ -31,6 +31,7 @@ mod records;
 mod run;
 mod script;
 mod search;
+mod serve;
 mod simulate;
 mod transfer;
 
@@ -127,6 +128,8 @@ enum Command {
     Notify(notify::NotifyArgs),
     /// Fire task reminders as they come due and deliver the outbox, until Ctrl-C or SIGTERM.
     Run(run::RunArgs),
+    /// Serve the HTTP/JSON API agents and integrations sign in to, until SIGTERM or Ctrl-C.
+    Serve(serve::ServeArgs),
     /// Rhai scripts: check, test a hook on a JSON file (dry run), docs.
     #[command(subcommand)]
     Script(script::ScriptCmd),
@@ -308,7 +311,11 @@ fn execute(cli: Cli) -> Result<()> {
         Command::Pop(args) => pop::run(&open(&config)?, args, &out),
         Command::Dispose(args) => dispose::run(&open(&config)?, args, &out),
         Command::Notify(args) => notify::run(&open(&config)?, args, &out),
-        Command::Run(args) => run::run(&open(&config)?, args, &out),
+        Command::Run(args) => {
+            refuse_when_served(&config)?;
+            run::run(&open(&config)?, args, &out)
+        }
+        Command::Serve(args) => serve::run(&config, args, as_agent.as_deref()),
         Command::Script(cmd) => script::run(&config, cmd, &out),
         Command::Plugin(cmd) => plugin::run(&config, cmd, &out),
         Command::Outbox(cmd) => outbox::run(&open(&config)?, cmd, &out),
@@ -354,6 +361,21 @@ fn execute(cli: Cli) -> Result<()> {
                 })?;
             output::emit(&String::from_utf8_lossy(&page))
         }
+    }
+}
+
+/// Refuses to start `dossier run` on a store a server holds: the server
+/// does that work (from `dossier serve` part 2 on), and two loops would
+/// compete for the same reminders.
+fn refuse_when_served(config: &Path) -> Result<()> {
+    let store = load(config)?.store_path();
+    match dossier_server::lock::held(&store) {
+        Ok(Some(server)) => Err(Error::Refused(format!(
+            "a server serves {} ({server}): it does what `dossier run` would; stop it first",
+            store.display()
+        ))),
+        Ok(None) => Ok(()),
+        Err(e) => Err(Error::Refused(e.to_string())),
     }
 }
 

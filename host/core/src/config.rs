@@ -42,6 +42,8 @@ pub struct Config {
     pub email: EmailConfig,
     /// `[chat]`: chat queues, capacity, the acceptance interval, logging.
     pub chat: ChatConfig,
+    /// `[server]`: how `dossier serve` listens and keeps sessions.
+    pub server: ServerConfig,
     /// The directory relative paths in this config are resolved against
     /// (the config file's directory); not a key in the file.
     #[serde(skip)]
@@ -415,6 +417,43 @@ impl ChatConfig {
     }
 }
 
+/// `[server]`: `dossier serve`.
+#[non_exhaustive]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Where `dossier serve` listens unless `--listen` says otherwise.
+    /// Default `127.0.0.1:8440`.
+    pub listen: String,
+    /// How long a browser session lasts, in hours. Default 12.
+    pub session_hours: u32,
+    /// Mark the session cookie `Secure`: set it when a TLS proxy fronts the
+    /// server. Default false.
+    pub secure_cookies: bool,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: "127.0.0.1:8440".to_owned(),
+            session_hours: 12,
+            secure_cookies: false,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The listening address, checked.
+    pub fn listen_addr(&self) -> Result<std::net::SocketAddr> {
+        self.listen.parse().map_err(|_| {
+            Error::Config(format!(
+                "[server] listen `{}` is not an address and port like 127.0.0.1:8440",
+                self.listen
+            ))
+        })
+    }
+}
+
 /// `[reminders]`.
 #[non_exhaustive]
 #[derive(Debug, Clone, Deserialize)]
@@ -644,6 +683,13 @@ impl Config {
     }
 
     fn check(&self) -> Result<()> {
+        self.server.listen_addr()?;
+        if !(1..=8760).contains(&self.server.session_hours) {
+            return Err(Error::Config(format!(
+                "[server] session_hours must be from 1 to 8760, not {}",
+                self.server.session_hours
+            )));
+        }
         if !(1..=MAX_EVENT_DEPTH).contains(&self.events.max_depth) {
             return Err(Error::Config(format!(
                 "[events] max_depth must be from 1 to {MAX_EVENT_DEPTH}, not {}",

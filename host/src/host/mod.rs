@@ -4,6 +4,7 @@
 //! plugins never see this type.
 
 mod agents;
+mod auth;
 #[cfg(feature = "chat")]
 mod chat;
 #[cfg(feature = "email")]
@@ -241,10 +242,15 @@ impl Host {
     /// [`Error::UnknownAgent`](crate::Error::UnknownAgent).
     pub fn as_agent(&self, login: &str) -> Result<Host> {
         self.rt.acting_agent(login)?;
-        Ok(Host {
-            actor: Actor::Agent(login.to_owned()),
+        Ok(self.acting(login.to_owned()))
+    }
+
+    /// This handle acting as `login`, already checked enabled.
+    fn acting(&self, login: String) -> Host {
+        Host {
+            actor: Actor::Agent(login),
             ..self.clone()
-        })
+        }
     }
 
     /// Who this handle's operations run as.

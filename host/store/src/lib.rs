@@ -16,11 +16,13 @@
 
 pub mod blobs;
 mod chat;
+mod credentials;
 mod email;
 mod faq;
 pub mod sqlite;
 
 pub use chat::{ChatAgentRow, ChatEnd, ChatTx, FeedRow};
+pub use credentials::{ApiToken, CredentialTx, NewApiToken, SessionRow};
 pub use email::{EmailTx, InboundRecord, NewWorkbinItem};
 pub use faq::FaqTx;
 
@@ -206,6 +208,7 @@ pub trait Tx:
     + EmailTx
     + FaqTx
     + ChatTx
+    + CredentialTx
 {
 }
 
@@ -222,6 +225,7 @@ impl<T> Tx for T where
         + EmailTx
         + FaqTx
         + ChatTx
+        + CredentialTx
 {
 }
 

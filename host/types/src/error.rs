@@ -259,6 +259,12 @@ pub enum Error {
         /// The text, as given.
         text: String,
     },
+    /// An API token id names no token the actor may see.
+    #[error("there is no token #{id} of yours (see `dossier agent token list`)")]
+    UnknownToken {
+        /// The id asked for.
+        id: i64,
+    },
 }
 
 /// The end of an unknown-queue error.
@@ -298,7 +304,7 @@ fn valid_codes(channel: dossier_sdk::Channel, valid: &[String]) -> String {
 
 impl Error {
     /// Every code [`Error::code`] returns, in declaration order.
-    pub const CODES: [&'static str; 31] = [
+    pub const CODES: [&'static str; 32] = [
         "config_read",
         "config_parse",
         "config_invalid",
@@ -330,6 +336,7 @@ impl Error {
         "unknown_chat",
         "unknown_queue",
         "message_too_long",
+        "unknown_token",
     ];
 
     /// A stable, machine-readable name for the kind of error (`validation`,
@@ -368,6 +375,7 @@ impl Error {
             Error::UnknownChat { .. } => "unknown_chat",
             Error::UnknownQueue { .. } => "unknown_queue",
             Error::MessageTooLong { .. } => "message_too_long",
+            Error::UnknownToken { .. } => "unknown_token",
         }
     }
 

@@ -8,6 +8,7 @@
 //!   and again after hooks changed it.
 
 mod agents;
+pub mod credentials;
 mod faq;
 mod records;
 mod rules;

@@ -560,6 +560,38 @@ INSERT INTO search_dirty (kind, id)
     UNION ALL SELECT 2, id FROM follow_ups
     UNION ALL SELECT 3, id FROM customers;
 "#,
+    // 14: what agents sign in to the server with. Hashes only: an argon2id
+    // PHC string per password; SHA-256 of each API token's and session's
+    // secret (random, 256 bits, so a fast hash is enough). A token is
+    // revoked by time, not deleted, so `agent token list` shows it.
+    r#"
+CREATE TABLE agent_passwords (
+    login   TEXT PRIMARY KEY REFERENCES agents(login) ON DELETE CASCADE,
+    hash    TEXT NOT NULL,
+    set_at  TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE api_tokens (
+    id          INTEGER PRIMARY KEY,
+    login       TEXT NOT NULL REFERENCES agents(login) ON DELETE CASCADE,
+    hash        TEXT NOT NULL UNIQUE,
+    label       TEXT NOT NULL DEFAULT '',
+    created_at  TEXT NOT NULL,
+    expires_at  TEXT,
+    revoked_at  TEXT
+);
+CREATE INDEX api_tokens_login ON api_tokens(login);
+
+CREATE TABLE sessions (
+    hash        TEXT PRIMARY KEY,
+    login       TEXT NOT NULL REFERENCES agents(login) ON DELETE CASCADE,
+    csrf_hash   TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    expires_at  TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX sessions_login ON sessions(login);
+CREATE INDEX sessions_expires ON sessions(expires_at);
+"#,
 ];
 
 /// The schema version this build writes.

@@ -10,6 +10,7 @@ mod agents;
 pub mod backup;
 mod cases;
 mod chat;
+mod credentials;
 mod customers;
 mod email;
 mod faq;

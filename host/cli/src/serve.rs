@@ -1,0 +1,86 @@
+//! `dossier serve`: the HTTP/JSON API agents and integrations sign in to
+//! (the server itself is the `dossier-server` crate). It holds a lock file
+//! beside the store while it runs, so `dossier run` and a second server
+//! know the store is served.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use clap::Args;
+use dossier_host::{Error, Host, Result};
+use dossier_server::{Server, ServerError, ServerOptions};
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Where to listen, ADDRESS:PORT [default: [server] listen, 127.0.0.1:8440].
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+}
+
+/// A server error as the CLI prints it.
+fn host_error(e: ServerError) -> Error {
+    match e {
+        ServerError::Host(e) => e,
+        other => Error::Refused(other.to_string()),
+    }
+}
+
+/// Entry point of `dossier serve`. The server acts for whoever signs in;
+/// `--as` has no meaning here and is refused.
+pub(crate) fn run(config: &Path, args: ServeArgs, as_agent: Option<&str>) -> Result<()> {
+    if let Some(login) = as_agent {
+        return Err(Error::Refused(format!(
+            "`dossier serve` takes no --as ({login}): every request acts as the agent who signed in"
+        )));
+    }
+    let config = super::load(config)?;
+    let listen = match args.listen {
+        Some(addr) => addr,
+        None => config.server.listen_addr()?,
+    };
+    let mut options = ServerOptions::listening_on(listen);
+    options.session_ttl = chrono::Duration::hours(i64::from(config.server.session_hours));
+    options.secure_cookies = config.server.secure_cookies;
+    let store = config.store_path();
+    let _lock = dossier_server::lock::ServeLock::acquire(&store, &listen.to_string())
+        .map_err(host_error)?;
+    let host = Host::open(config)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("dossier-serve")
+        .max_blocking_threads(64)
+        .build()
+        .map_err(|e| Error::Refused(format!("cannot start the server's runtime: {e}")))?;
+    runtime
+        .block_on(async move {
+            let server = Server::bind(host, options).await?;
+            eprintln!(
+                "dossier serve: listening on http://{} (SIGTERM or Ctrl-C stops)",
+                server.local_addr()
+            );
+            server.run(stopped()).await
+        })
+        .map_err(host_error)?;
+    eprintln!("dossier serve: stopped");
+    Ok(())
+}
+
+/// Completes at SIGTERM or Ctrl-C: the server then stops accepting and
+/// finishes the requests in flight.
+async fn stopped() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

@@ -1,0 +1,239 @@
+//! `dossier serve`: the one door to a store. Agents' desktops, CTI
+//! connectors, integrations in any language and supervisors' screens reach
+//! Dossier through this HTTP/JSON API under `/api/v1/`, as an authenticated
+//! agent, with the visibility and permissions they have everywhere.
+//!
+//! - Requests run the blocking [`Host`] on tokio's bounded blocking pool;
+//!   every write goes through one writer queue (`writer.rs`), so requests
+//!   never fail on SQLite's lock.
+//! - Agents sign in with a password (a session cookie and a CSRF token for
+//!   browsers) or send an API token (`auth.rs`).
+//! - Errors are RFC 9457 problem details carrying the host's stable codes
+//!   (`error.rs`); the OpenAPI document is generated from the routes
+//!   (`/api/v1/openapi.json`); `/health`, `/ready` and Prometheus
+//!   `/metrics` serve operations.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), dossier_server::ServerError> {
+//! let config = dossier_host::Config::load(std::path::Path::new("dossier.toml"))?;
+//! let host = dossier_host::Host::open(config)?;
+//! let server = dossier_server::Server::bind(host, dossier_server::ServerOptions::default()).await?;
+//! println!("listening on {}", server.local_addr());
+//! server.run(async { let _ = tokio::signal::ctrl_c().await; }).await
+//! # }
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod api;
+mod auth;
+mod error;
+pub mod lock;
+mod metrics;
+mod writer;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
+use axum::http::{Method, Uri};
+use axum::response::IntoResponse;
+use dossier_host::Host;
+use serde::de::DeserializeOwned;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+
+pub use auth::{CSRF_HEADER, Limits, SESSION_COOKIE};
+pub use error::{Problem, Result, SERVER_CODES, STATUS_OF_CODE, ServerError, status_of};
+
+/// How the server runs.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ServerOptions {
+    /// Where it listens [default: 127.0.0.1:8440].
+    pub listen: SocketAddr,
+    /// How long a browser session lasts [default: 12 hours].
+    pub session_ttl: chrono::Duration,
+    /// The largest request body accepted, in bytes [default: 1 MiB].
+    pub max_body: usize,
+    /// Mark the session cookie `Secure` (set when serving TLS, or behind a
+    /// TLS proxy) [default: false].
+    pub secure_cookies: bool,
+    /// How many writes may wait for the writer before the next is answered
+    /// 503 [default: 1024].
+    pub write_queue: usize,
+    /// Failed sign-ins allowed before sign-ins are refused for a while.
+    pub limits: Limits,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8440)),
+            session_ttl: chrono::Duration::hours(12),
+            max_body: 1024 * 1024,
+            secure_cookies: false,
+            write_queue: 1024,
+            limits: Limits::default(),
+        }
+    }
+}
+
+impl ServerOptions {
+    /// The defaults, listening on `listen`.
+    pub fn listening_on(listen: SocketAddr) -> ServerOptions {
+        ServerOptions {
+            listen,
+            ..ServerOptions::default()
+        }
+    }
+}
+
+/// What every request handler shares.
+pub(crate) struct AppState {
+    host: Host,
+    writer: writer::Writer,
+    limiter: auth::Limiter,
+    metrics: metrics::Metrics,
+    options: ServerOptions,
+}
+
+/// A JSON request body of `T`: unknown fields, bad JSON and bodies over the
+/// limit are refused as problem details naming what is wrong.
+pub(crate) struct Body<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
+    type Rejection = ServerError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(Body(value)),
+            Err(rejection) => Err(refused_body(rejection)),
+        }
+    }
+}
+
+fn refused_body(rejection: JsonRejection) -> ServerError {
+    if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        return ServerError::TooLarge { limit: 0 };
+    }
+    let message = rejection.body_text();
+    // serde names the field in "unknown field `x`" and "missing field `x`".
+    let field = ["unknown field `", "missing field `"]
+        .iter()
+        .find_map(|start| {
+            let at = message.find(start)? + start.len();
+            let end = message[at..].find('`')?;
+            Some(message[at..at + end].to_owned())
+        });
+    ServerError::BadRequest { message, field }
+}
+
+/// The server, bound to its address, not yet serving.
+pub struct Server {
+    listener: tokio::net::TcpListener,
+    app: Router,
+}
+
+/// The OpenAPI document of every route, as `/api/v1/openapi.json` serves it.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().split_for_parts().1
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "Dossier", description = "The contact-centre CRM's HTTP API. Authenticate with `Authorization: Bearer TOKEN` (`dossier agent token new`) or a session cookie from `POST /api/v1/session` (then send `X-CSRF-Token` on writes). Errors are RFC 9457 problem details with a stable `code`."),
+    components(schemas(Problem))
+)]
+struct ApiDoc;
+
+/// Every route, registered with its OpenAPI operation (a route cannot be
+/// served without being documented).
+fn routes() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(utoipa_axum::routes!(auth::sign_in, auth::sign_out))
+        .routes(utoipa_axum::routes!(auth::me))
+        .merge(api::routes())
+}
+
+impl Server {
+    /// Binds `options.listen` for `host` and starts the writer.
+    pub async fn bind(host: Host, options: ServerOptions) -> Result<Server> {
+        let listener = tokio::net::TcpListener::bind(options.listen)
+            .await
+            .map_err(|source| ServerError::Io {
+                what: format!("cannot listen on {}", options.listen),
+                source,
+            })?;
+        let state = Arc::new(AppState {
+            writer: writer::Writer::start(options.write_queue)?,
+            limiter: auth::Limiter::new(options.limits),
+            metrics: metrics::Metrics::new(),
+            host,
+            options,
+        });
+        let (api, doc) = routes().split_for_parts();
+        let doc = Arc::new(doc);
+        let app = Router::new()
+            .merge(api)
+            .route(
+                "/api/v1/openapi.json",
+                axum::routing::get(move || {
+                    let doc = doc.clone();
+                    async move { axum::Json(doc.as_ref().clone()) }
+                }),
+            )
+            .route("/health", axum::routing::get(|| async { "ok\n" }))
+            .route("/ready", axum::routing::get(ready))
+            .route("/metrics", axum::routing::get(metrics::metrics))
+            .fallback(no_route)
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                metrics::record,
+            ))
+            .layer(DefaultBodyLimit::max(state.options.max_body))
+            .with_state(state);
+        Ok(Server { listener, app })
+    }
+
+    /// The address it listens on (the port the system chose for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting and lets the
+    /// requests in flight finish.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
+        axum::serve(
+            self.listener,
+            self.app
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|source| ServerError::Io {
+            what: "serving stopped".into(),
+            source,
+        })
+    }
+}
+
+/// `GET /ready`: 200 once the store answers a read.
+async fn ready(State(state): State<Arc<AppState>>) -> Result<&'static str> {
+    let host = state.host.clone();
+    writer::read(move || host.agents().map(drop)).await??;
+    Ok("ready\n")
+}
+
+async fn no_route(method: Method, uri: Uri) -> impl IntoResponse {
+    ServerError::NoRoute {
+        method: method.to_string(),
+        path: uri.path().to_owned(),
+    }
+}
