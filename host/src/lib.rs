@@ -74,6 +74,7 @@ mod ops;
 #[cfg(test)]
 mod outbox_tests;
 mod prelude;
+mod typed;
 
 #[cfg(feature = "chat")]
 pub use chat::{
@@ -95,10 +96,14 @@ pub use email::signatures::insert_signature_once;
 pub use events::{Actor, Ctx, DeliveryState, Handler, OutboxDelivery};
 pub use host::{Host, HostBuilder, Tick};
 pub use interact::{Disposed, FiredReminder};
-pub use ops::{BackupFile, Collected, MANIFEST, Manifest, Progress, Restored, restore, verify};
+pub use ops::{
+    BackupFile, Collected, DEFAULT_BATCH, ExportFormat, ExportKind, ImportReport, MANIFEST,
+    Manifest, Progress, Reject, Restored, restore, verify,
+};
 pub use runtime::AgentChange;
 #[cfg(feature = "scripts")]
 pub use script::{DryRun, DryRunOutcome, ReloadReport, Scripts};
+pub use typed::{emails_from, phones_from};
 
 /// What a tool shows of native plugin libraries before any host loads them:
 /// `dossier plugin inspect` and `dossier plugin list`.

@@ -1,6 +1,7 @@
-//! CSV import throughput: `dossier import customers` (the CLI's own
-//! importer, `dossier_cli::test_support::import_csv`) against raw rusqlite inserting
-//! the same rows in the same batches, in the same run, interleaved.
+//! CSV import throughput: `dossier import customers` (the facade's
+//! importer, `Host::import_csv`, which the command calls) against raw
+//! rusqlite inserting the same rows in the same batches, in the same run,
+//! interleaved.
 //!
 //! The file has an account, a name, an E.164 phone, an email and two custom
 //! fields (`tier`, an indexed choice, and `loyalty_id`, a text with a
@@ -20,7 +21,7 @@
 //! Both sides get fresh stores the host created (same schema, indexes,
 //! pragmas: `common::configure`), on the same file system.
 //!
-//! `cargo bench -p dossier-host --bench import` (add `-- ROWS` to change
+//! `cargo bench -p dossier-cli --bench import` (add `-- ROWS` to change
 //! the 100,000 rows per side).
 
 #[path = "../../benches/common/mod.rs"]
@@ -29,9 +30,8 @@ mod common;
 use std::path::Path;
 
 use common::{BenchResult, Contender};
-use dossier_cli::test_support::{DEFAULT_BATCH, import_csv};
 use dossier_host::test_support::{SEARCH_SYNC_SQL, store_time};
-use dossier_host::{Config, Host};
+use dossier_host::{Config, DEFAULT_BATCH, Host};
 use dossier_sdk::ObjectKind;
 use rusqlite::{Connection, params};
 
@@ -152,8 +152,7 @@ fn main() -> BenchResult<()> {
         (
             "dossier import (no hooks)",
             Box::new(|b| {
-                let report = import_csv(
-                    &product,
+                let report = product.import_csv(
                     ObjectKind::Customer,
                     chunks[b].as_bytes(),
                     "bench.csv",

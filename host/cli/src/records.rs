@@ -3,9 +3,8 @@
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 use dossier_sdk::{
-    Address, CaseNumber, CustomFields, Customer, CustomerId, CustomerQuery, Email, FollowUpKind,
-    NewCase, NewCustomer, NewFollowUp, NewTask, ObjectKind, Phone, TaskId, TaskKind, TaskStatus,
-    Visibility,
+    Address, CaseNumber, CustomFields, CustomerQuery, Email, FollowUpKind, NewCase, NewCustomer,
+    NewFollowUp, NewTask, ObjectKind, Phone, TaskId, TaskKind, TaskStatus, Visibility,
 };
 
 use std::path::PathBuf;
@@ -13,9 +12,9 @@ use std::path::PathBuf;
 use super::Out;
 use super::input::Input;
 use super::output;
-use dossier_host::Host;
 use dossier_host::{CaseFilter, Page, TaskFilter};
 use dossier_host::{Error, Result};
+use dossier_host::{Host, emails_from, phones_from};
 
 /// `--page` and `--per-page`.
 #[derive(Debug, Clone, Copy, Args)]
@@ -49,55 +48,13 @@ fn custom_fields(
 ) -> Result<CustomFields> {
     let mut custom = CustomFields::new();
     for (name, value) in pairs {
-        known_field(host, object, name)?;
+        host.check_custom_field(object, name)?;
         custom.insert(
             name.clone(),
             host.schema().parse_value(object, name, value)?,
         );
     }
     Ok(custom)
-}
-
-/// Checks that `object` has a custom field `name`; the error for a
-/// misspelt one suggests the nearest defined name ("did you mean `tier`?").
-pub(crate) fn known_field(host: &Host, object: ObjectKind, name: &str) -> Result<()> {
-    let schema = host.schema();
-    if schema.field(object, name).is_some() {
-        return Ok(());
-    }
-    let known: Vec<&str> = schema
-        .fields(object)
-        .iter()
-        .map(|f| f.name.as_str())
-        .collect();
-    let rule = match (closest(name, &known), known.is_empty()) {
-        (_, true) => format!("is not a custom field ({object} has none)"),
-        (Some(near), false) => format!(
-            "is not a custom field; did you mean `{near}`? (known: {})",
-            known.join(", ")
-        ),
-        (None, false) => format!("is not a custom field (known: {})", known.join(", ")),
-    };
-    Err(Error::invalid(object, name, rule))
-}
-
-/// The candidate nearest to `typed`, if one is near enough to be a typo
-/// (Jaro-Winkler similarity above 0.8, as clap uses for commands).
-pub(crate) fn closest<'a>(typed: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    candidates
-        .iter()
-        .map(|c| (strsim::jaro_winkler(typed, c), *c))
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
-}
-
-/// Finds a customer by account number, or by id when given as `#12`.
-pub(crate) fn find_customer(host: &Host, key: &str) -> Result<Customer> {
-    match key.strip_prefix('#').map(str::parse::<i64>) {
-        Some(Ok(id)) => host.customer(CustomerId(id)),
-        _ => host.customer_by_account(key),
-    }
 }
 
 /// The agent name used when `--author` is not given.
@@ -203,42 +160,12 @@ impl AddressArgs {
     }
 }
 
-pub(crate) fn labelled(s: &str, default: &str) -> (String, String) {
-    match s.split_once(':') {
-        Some((label, value)) if !label.is_empty() && !label.contains(['@', '+', ' ']) => {
-            (label.to_owned(), value.to_owned())
-        }
-        _ => (default.to_owned(), s.to_owned()),
-    }
-}
-
 fn phones(raw: &[String]) -> Vec<Phone> {
     phones_from(raw.iter().map(String::as_str))
 }
 
 fn emails(raw: &[String]) -> Vec<Email> {
     emails_from(raw.iter().map(String::as_str))
-}
-
-/// Phones as typed (`label:number` or a bare number, labelled `main`
-/// first and `other` after).
-pub(crate) fn phones_from<'a>(raw: impl Iterator<Item = &'a str>) -> Vec<Phone> {
-    raw.enumerate()
-        .map(|(i, p)| {
-            let (label, number) = labelled(p, if i == 0 { "main" } else { "other" });
-            Phone { label, number }
-        })
-        .collect()
-}
-
-/// Email addresses as typed, labelled like [`phones_from`].
-pub(crate) fn emails_from<'a>(raw: impl Iterator<Item = &'a str>) -> Vec<Email> {
-    raw.enumerate()
-        .map(|(i, e)| {
-            let (label, address) = labelled(e, if i == 0 { "main" } else { "other" });
-            Email { label, address }
-        })
-        .collect()
 }
 
 #[derive(Debug, Args)]
@@ -301,12 +228,12 @@ pub(crate) fn customer(host: &Host, cmd: CustomerCmd, out: &Out) -> Result<()> {
             })?;
             out.one(&c, output::customer)?;
         }
-        CustomerCmd::Show { key } => out.one(&find_customer(host, &key)?, output::customer)?,
+        CustomerCmd::Show { key } => out.one(&host.customer_by_key(&key)?, output::customer)?,
         CustomerCmd::List(p) => {
             output::customers(out, &host.list_customers(p.page())?, "no customers")?;
         }
         CustomerCmd::Update(u) => {
-            let mut c = find_customer(host, &u.key)?;
+            let mut c = host.customer_by_key(&u.key)?;
             if let Some(n) = u.name {
                 c.name = n;
             }
@@ -323,7 +250,7 @@ pub(crate) fn customer(host: &Host, cmd: CustomerCmd, out: &Out) -> Result<()> {
                 u.address.apply(&mut c.address);
             }
             for name in &u.unset {
-                known_field(host, ObjectKind::Customer, name)?;
+                host.check_custom_field(ObjectKind::Customer, name)?;
                 c.custom.remove(name);
             }
             c.custom
@@ -333,7 +260,7 @@ pub(crate) fn customer(host: &Host, cmd: CustomerCmd, out: &Out) -> Result<()> {
         }
         CustomerCmd::Find(f) => {
             if let Some((name, _)) = &f.field {
-                known_field(host, ObjectKind::Customer, name)?;
+                host.check_custom_field(ObjectKind::Customer, name)?;
             }
             let found = host.find_customers(&CustomerQuery {
                 phone: f.phone,
@@ -488,7 +415,7 @@ pub(crate) fn case(host: &Host, cmd: CaseCmd, out: &Out) -> Result<()> {
                     ("--description-file", o.description_file),
                 )?
                 .unwrap_or_default();
-            let customer = find_customer(host, &o.customer)?;
+            let customer = host.customer_by_key(&o.customer)?;
             let c = host.open_case(NewCase {
                 customer: customer.id,
                 subject: o.subject,
@@ -511,7 +438,7 @@ pub(crate) fn case(host: &Host, cmd: CaseCmd, out: &Out) -> Result<()> {
             let customer = l
                 .customer
                 .as_deref()
-                .map(|k| find_customer(host, k).map(|c| c.id))
+                .map(|k| host.customer_by_key(k).map(|c| c.id))
                 .transpose()?;
             let filter = CaseFilter {
                 customer,
@@ -548,7 +475,7 @@ pub(crate) fn case(host: &Host, cmd: CaseCmd, out: &Out) -> Result<()> {
             )?;
             let custom = custom_fields(host, ObjectKind::Case, &u.fields)?;
             for name in &u.unset {
-                known_field(host, ObjectKind::Case, name)?;
+                host.check_custom_field(ObjectKind::Case, name)?;
             }
             let c = host.modify_case(CaseNumber(u.number), "update case", |c| {
                 if let Some(v) = u.subject {
@@ -752,7 +679,7 @@ pub(crate) fn task(host: &Host, cmd: TaskCmd, out: &Out) -> Result<()> {
             let customer = a
                 .customer
                 .as_deref()
-                .map(|k| find_customer(host, k).map(|c| c.id))
+                .map(|k| host.customer_by_key(k).map(|c| c.id))
                 .transpose()?;
             let due_at = parse_when(host, "--due", &a.due)?;
             if let Some(minutes) = a.remind {
@@ -783,7 +710,7 @@ pub(crate) fn task(host: &Host, cmd: TaskCmd, out: &Out) -> Result<()> {
             let customer = l
                 .customer
                 .as_deref()
-                .map(|k| find_customer(host, k).map(|c| c.id))
+                .map(|k| host.customer_by_key(k).map(|c| c.id))
                 .transpose()?;
             let filter = TaskFilter {
                 case: l.case.map(CaseNumber),

@@ -20,13 +20,14 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use dossier_sdk::{
     Case, CaseNumber, Customer, CustomerId, CustomerQuery, FollowUp, FollowUpId, NewCase,
-    NewCustomer, NewFollowUp, NewTask, Task, TaskId, TaskStatus,
+    NewCustomer, NewFollowUp, NewTask, ObjectKind, Task, TaskId, TaskStatus,
 };
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::events::{Actor, Ctx, Handler, OutboxDelivery, Pipeline};
 use crate::runtime::Runtime;
+use crate::typed::closest;
 use dossier_store::blobs::{BlobStore, FsBlobs, MemBlobs};
 use dossier_store::{CaseFilter, Page, SearchFilter, SearchHit, TaskFilter};
 use dossier_types::Result;
@@ -223,6 +224,30 @@ impl Host {
         self.rt.schema()
     }
 
+    /// Checks that `object` has a custom field `name`; the error for a
+    /// misspelt one ([`Error::Validation`](crate::Error::Validation))
+    /// suggests the nearest defined name ("did you mean `tier`?").
+    pub fn check_custom_field(&self, object: ObjectKind, name: &str) -> Result<()> {
+        let schema = self.schema();
+        if schema.field(object, name).is_some() {
+            return Ok(());
+        }
+        let known: Vec<&str> = schema
+            .fields(object)
+            .iter()
+            .map(|f| f.name.as_str())
+            .collect();
+        let rule = match (closest(name, &known), known.is_empty()) {
+            (_, true) => format!("is not a custom field ({object} has none)"),
+            (Some(near), false) => format!(
+                "is not a custom field; did you mean `{near}`? (known: {})",
+                known.join(", ")
+            ),
+            (None, false) => format!("is not a custom field (known: {})", known.join(", ")),
+        };
+        Err(crate::Error::invalid(object, name, rule))
+    }
+
     /// The host clock's current time, truncated to microseconds, the
     /// precision the store keeps, so a record returned by a write equals
     /// the same record read back.
@@ -298,6 +323,15 @@ impl Host {
     /// One customer by account number.
     pub fn customer_by_account(&self, account: &str) -> Result<Customer> {
         self.rt.customer_by_account(&self.ctx()?, account)
+    }
+
+    /// One customer by account number, or by id when `key` is `#12`: how
+    /// the command line and a case import's `customer` column name one.
+    pub fn customer_by_key(&self, key: &str) -> Result<Customer> {
+        match key.strip_prefix('#').map(str::parse::<i64>) {
+            Some(Ok(id)) => self.customer(CustomerId(id)),
+            _ => self.customer_by_account(key),
+        }
     }
 
     /// Customers matching every criterion of `query`, lowest id first (at

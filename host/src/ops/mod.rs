@@ -1,5 +1,6 @@
-//! The operator's tools on a whole store: backups, restores and the
-//! collection of unreferenced attachment blobs (`gc.rs`).
+//! The operator's tools on a whole store: backups, restores, the
+//! collection of unreferenced attachment blobs (`gc.rs`), CSV imports
+//! (`import.rs`) and CSV or JSON-lines exports (`export.rs`).
 //!
 //! A backup is a folder: the database copied through the store's online
 //! backup (one consistent snapshot while writers go on), the attachment
@@ -23,9 +24,15 @@ use dossier_store::BackupProgress;
 use dossier_store::blobs::{BlobStore, FsBlobs, blob_id, check_id, folder_for};
 use dossier_types::{Error, Result};
 
+mod export;
 mod gc;
+mod import;
+#[cfg(test)]
+mod transfer_tests;
 
+pub use export::{ExportFormat, ExportKind};
 pub use gc::Collected;
+pub use import::{DEFAULT_BATCH, ImportReport, Reject};
 
 /// The manifest's file name in a backup folder.
 pub const MANIFEST: &str = "manifest.json";
