@@ -242,9 +242,10 @@ pub(crate) fn agent(host: &Host, cmd: AgentCmd, out: &Out) -> Result<()> {
                 None => ask_password(&login)?,
             };
             host.set_password(&login, &password)?;
-            out.one(&serde_json::json!({ "login": login, "password_set": true }), |_| {
-                format!("password set for {login}; their open sessions were closed\n")
-            })
+            out.one(
+                &serde_json::json!({ "login": login, "password_set": true }),
+                |_| format!("password set for {login}; their open sessions were closed\n"),
+            )
         }
         AgentCmd::Token(cmd) => token(host, cmd, out),
     }
@@ -364,7 +365,10 @@ pub(crate) fn ask_password(login: &str) -> Result<String> {
     let first = prompt(&format!("new password for {login}: "))?;
     let again = prompt("again: ")?;
     if first != again {
-        return Err(Error::input("password", "the two entries differ; nothing was changed"));
+        return Err(Error::input(
+            "password",
+            "the two entries differ; nothing was changed",
+        ));
     }
     Ok(first)
 }

@@ -41,6 +41,29 @@ mod transfer;
 #[doc(hidden)]
 pub mod test_support {
     pub use crate::simulate::{AgentDay, SimulateOptions, Simulation, Spread, simulate};
+
+    /// Every command that does something, as typed after `dossier`
+    /// (`case open`, `agent token new`), for the test that maps each one
+    /// to its HTTP route.
+    pub fn command_paths() -> Vec<String> {
+        fn walk(command: &clap::Command, prefix: &str, out: &mut Vec<String>) {
+            for sub in command.get_subcommands() {
+                let path = format!("{prefix}{}", sub.get_name());
+                if sub.has_subcommands() {
+                    walk(sub, &format!("{path} "), out);
+                } else {
+                    out.push(path);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(
+            &<super::Cli as clap::CommandFactory>::command(),
+            "",
+            &mut out,
+        );
+        out
+    }
 }
 
 use std::ffi::OsString;

@@ -74,7 +74,9 @@ impl FromRequestParts<Arc<AppState>> for Caller {
         if let Some(token) = bearer(&parts.headers) {
             let token = token.to_owned();
             let acting = read(move || host.with_token(&token)).await??;
-            return acting.map(|host| Caller { host }).ok_or(ServerError::Unauthenticated);
+            return acting
+                .map(|host| Caller { host })
+                .ok_or(ServerError::Unauthenticated);
         }
         let Some(secret) = session_cookie(&parts.headers) else {
             return Err(ServerError::Unauthenticated);
@@ -134,7 +136,10 @@ impl Limiter {
     }
 
     fn keys(login: &str, address: IpAddr) -> [(String, u32); 2] {
-        [(format!("login:{login}"), 0), (format!("address:{address}"), 1)]
+        [
+            (format!("login:{login}"), 0),
+            (format!("address:{address}"), 1),
+        ]
     }
 
     /// Refuses when `login` or `address` used up its failures.
@@ -153,7 +158,10 @@ impl Limiter {
             if let Some((start, n)) = failures.get(&key)
                 && *n >= allowed
             {
-                let left = self.limits.window.saturating_sub(now.duration_since(*start));
+                let left = self
+                    .limits
+                    .window
+                    .saturating_sub(now.duration_since(*start));
                 return Err(ServerError::RateLimited {
                     retry_after: left.as_secs().max(1),
                 });
@@ -255,7 +263,10 @@ pub(crate) async fn sign_out(
 ) -> Result<impl IntoResponse> {
     if let Some(secret) = session_cookie(&headers) {
         let host = state.host.clone();
-        state.writer.run(move || host.close_session(&secret)).await??;
+        state
+            .writer
+            .run(move || host.close_session(&secret))
+            .await??;
     }
     let gone = format!("{SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
     Ok((
@@ -290,10 +301,16 @@ mod tests {
         limiter.failed("ann", here);
         let refused = limiter.check("ann", here).expect_err("two failures");
         assert!(matches!(refused, ServerError::RateLimited { retry_after } if retry_after <= 60));
-        limiter.check("bob", here).expect("another login from here: 2 of 3");
+        limiter
+            .check("bob", here)
+            .expect("another login from here: 2 of 3");
         limiter.failed("bob", here);
-        limiter.check("cid", here).expect_err("the address used its 3");
+        limiter
+            .check("cid", here)
+            .expect_err("the address used its 3");
         limiter.succeeded("ann");
-        limiter.check("ann", [10, 0, 0, 2].into()).expect("ann elsewhere, after a success");
+        limiter
+            .check("ann", [10, 0, 0, 2].into())
+            .expect("ann elsewhere, after a success");
     }
 }

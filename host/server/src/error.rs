@@ -269,7 +269,10 @@ mod tests {
             assert_eq!(n, 1, "code `{code}` is in the status table {n} times");
         }
         for (code, _) in STATUS_OF_CODE {
-            assert!(codes.contains(code), "the status table names unknown code `{code}`");
+            assert!(
+                codes.contains(code),
+                "the status table names unknown code `{code}`"
+            );
         }
     }
 

@@ -106,22 +106,36 @@ pub(crate) struct AppState {
 /// limit are refused as problem details naming what is wrong.
 pub(crate) struct Body<T>(pub T);
 
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
+impl<T: DeserializeOwned> FromRequest<Arc<AppState>> for Body<T> {
     type Rejection = ServerError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self> {
+    async fn from_request(req: Request, state: &Arc<AppState>) -> Result<Self> {
+        let limit = state.options.max_body;
+        // Refused from its declared length, before a byte of it is read.
+        let declared = req
+            .headers()
+            .get(axum::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > limit as u64) {
+            return Err(ServerError::TooLarge { limit });
+        }
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(value)) => Ok(Body(value)),
-            Err(rejection) => Err(refused_body(rejection)),
+            Err(rejection) => Err(refused_body(rejection, limit)),
         }
     }
 }
 
-fn refused_body(rejection: JsonRejection) -> ServerError {
+fn refused_body(rejection: JsonRejection, limit: usize) -> ServerError {
     if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-        return ServerError::TooLarge { limit: 0 };
+        return ServerError::TooLarge { limit };
     }
     let message = rejection.body_text();
+    let message = message
+        .strip_prefix("Failed to deserialize the JSON body into the target type: ")
+        .unwrap_or(&message)
+        .to_owned();
     // serde names the field in "unknown field `x`" and "missing field `x`".
     let field = ["unknown field `", "missing field `"]
         .iter()
@@ -146,7 +160,10 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    info(title = "Dossier", description = "The contact-centre CRM's HTTP API. Authenticate with `Authorization: Bearer TOKEN` (`dossier agent token new`) or a session cookie from `POST /api/v1/session` (then send `X-CSRF-Token` on writes). Errors are RFC 9457 problem details with a stable `code`."),
+    info(
+        title = "Dossier",
+        description = "The contact-centre CRM's HTTP API. Authenticate with `Authorization: Bearer TOKEN` (`dossier agent token new`) or a session cookie from `POST /api/v1/session` (then send `X-CSRF-Token` on writes). Errors are RFC 9457 problem details with a stable `code`."
+    ),
     components(schemas(Problem))
 )]
 struct ApiDoc;
@@ -212,8 +229,7 @@ impl Server {
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
         axum::serve(
             self.listener,
-            self.app
-                .into_make_service_with_connect_info::<SocketAddr>(),
+            self.app.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
         .await

@@ -112,7 +112,10 @@ mod tests {
         drop(lock);
         assert_eq!(held(&store).expect("check"), None);
         use std::os::unix::fs::PermissionsExt as _;
-        let mode = std::fs::metadata(path_for(&store)).expect("meta").permissions().mode();
+        let mode = std::fs::metadata(path_for(&store))
+            .expect("meta")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 }

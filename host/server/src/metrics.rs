@@ -96,7 +96,23 @@ pub(crate) async fn record(
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let path = request.uri().path().to_owned();
-    let response = next.run(request).await;
+    let has_body = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .is_some_and(|v| v.as_bytes() != b"0")
+        || request
+            .headers()
+            .contains_key(axum::http::header::TRANSFER_ENCODING);
+    let mut response = next.run(request).await;
+    // A request refused before its body was read leaves the rest of the
+    // body on the connection, which then cannot carry another request:
+    // say so, so that clients do not reuse it.
+    if has_body && (response.status().is_client_error() || response.status().is_server_error()) {
+        response.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+    }
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
     tracing::info!(target: "dossier_server::access", %method, %path, status, micros = elapsed.as_micros() as u64);

@@ -122,12 +122,20 @@ mod tests {
     async fn a_full_queue_is_refused_at_once_not_waited_on() {
         let writer = Writer::start(1).expect("writer");
         let (hold, release) = std::sync::mpsc::channel::<()>();
+        let (started, running) = std::sync::mpsc::channel::<()>();
         let first = tokio::spawn({
             let writer = writer.clone();
-            async move { writer.run(move || release.recv().is_ok()).await }
+            async move {
+                writer
+                    .run(move || {
+                        let _ = started.send(());
+                        release.recv().is_ok()
+                    })
+                    .await
+            }
         });
-        // Wait until the first write is running (the queue is then empty).
-        while writer.depth() == 0 {
+        // Wait until the first write runs on the writer (the queue is then empty).
+        while running.try_recv().is_err() {
             tokio::task::yield_now().await;
         }
         let second = tokio::spawn({
@@ -139,7 +147,10 @@ mod tests {
             tokio::task::yield_now().await;
         }
         let third = writer.run(|| true).await;
-        assert!(matches!(third, Err(ServerError::Overloaded(_))), "{third:?}");
+        assert!(
+            matches!(third, Err(ServerError::Overloaded(_))),
+            "{third:?}"
+        );
         hold.send(()).expect("release");
         assert!(first.await.expect("first").expect("ran"));
         assert!(second.await.expect("second").expect("ran"));

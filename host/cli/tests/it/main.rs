@@ -12,6 +12,7 @@ mod ops;
 mod process;
 mod props;
 mod script_cli;
+mod serve;
 mod signals;
 mod times;
 mod util;

@@ -5,8 +5,8 @@
 
 use std::sync::Arc;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use chrono::{DateTime, Duration, Utc};
 use dossier_sdk::{Agent, Permission};
 use dossier_store::{ApiToken, NewApiToken, SessionRow};
@@ -124,8 +124,8 @@ fn hash_password(password: &str) -> Result<String> {
     let mut salt = [0u8; 16];
     getrandom::fill(&mut salt)
         .map_err(|e| Error::Refused(format!("the system's random source failed: {e}")))?;
-    let salt = SaltString::encode_b64(&salt)
-        .map_err(|e| Error::Refused(format!("password salt: {e}")))?;
+    let salt =
+        SaltString::encode_b64(&salt).map_err(|e| Error::Refused(format!("password salt: {e}")))?;
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
@@ -214,7 +214,9 @@ impl Runtime {
         if label.chars().count() > MAX_LABEL_CHARS || label.chars().any(char::is_control) {
             return Err(Error::input(
                 "label",
-                format!("must be at most {MAX_LABEL_CHARS} characters, none of them control characters"),
+                format!(
+                    "must be at most {MAX_LABEL_CHARS} characters, none of them control characters"
+                ),
             ));
         }
         let now = self.now();
@@ -249,9 +251,14 @@ impl Runtime {
     /// an agent sees their own).
     pub fn tokens(&self, ctx: &Ctx, login: Option<&str>) -> Result<Vec<ApiToken>> {
         match (login, ctx.actor()) {
-            (Some(login), _) => self.require_self_or_admin(ctx, login, "list another agent's tokens")?,
+            (Some(login), _) => {
+                self.require_self_or_admin(ctx, login, "list another agent's tokens")?
+            }
             (None, Actor::Agent(me)) => {
-                if self.require(ctx, Permission::ManageAgents, "list every agent's tokens").is_err() {
+                if self
+                    .require(ctx, Permission::ManageAgents, "list every agent's tokens")
+                    .is_err()
+                {
                     let me = me.clone();
                     return self.store().read(|tx| tx.api_tokens(Some(&me)));
                 }
@@ -265,7 +272,10 @@ impl Runtime {
     /// not the actor's to see is not found.
     pub fn revoke_token(self: &Arc<Self>, ctx: &Ctx, id: i64) -> Result<ApiToken> {
         let not_found = || Error::UnknownToken { id };
-        let token = self.store().read(|tx| tx.api_token(id))?.ok_or_else(not_found)?;
+        let token = self
+            .store()
+            .read(|tx| tx.api_token(id))?
+            .ok_or_else(not_found)?;
         if self
             .require_self_or_admin(ctx, &token.login, "revoke another agent's token")
             .is_err()
@@ -273,7 +283,8 @@ impl Runtime {
             return Err(not_found());
         }
         let now = self.now();
-        self.store().write("revoke token", |tx| tx.revoke_api_token(id, now))?;
+        self.store()
+            .write("revoke token", |tx| tx.revoke_api_token(id, now))?;
         Ok(ApiToken {
             revoked_at: token.revoked_at.or(Some(now)),
             ..token
@@ -336,18 +347,22 @@ impl Runtime {
             if row.expires_at <= now {
                 return Ok(None);
             }
-            Ok(tx.agent(&row.login)?.filter(|a| !a.disabled).map(|agent| OpenSession {
-                agent,
-                expires_at: row.expires_at,
-                csrf_hash: row.csrf_hash,
-            }))
+            Ok(tx
+                .agent(&row.login)?
+                .filter(|a| !a.disabled)
+                .map(|agent| OpenSession {
+                    agent,
+                    expires_at: row.expires_at,
+                    csrf_hash: row.csrf_hash,
+                }))
         })
     }
 
     /// Ends the session whose cookie is `secret`; `false` when none was open.
     pub fn close_session(self: &Arc<Self>, secret: &str) -> Result<bool> {
         let hash = secret_hash(secret);
-        self.store().write("close session", |tx| tx.delete_session(&hash))
+        self.store()
+            .write("close session", |tx| tx.delete_session(&hash))
     }
 }
 

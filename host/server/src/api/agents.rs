@@ -129,7 +129,10 @@ async fn update_agent(
         reset: b.reset,
         disabled: b.disabled,
     };
-    write_as(&state, caller.host, move |host| host.update_agent(&login, change)).await
+    write_as(&state, caller.host, move |host| {
+        host.update_agent(&login, change)
+    })
+    .await
 }
 
 /// A new password.
@@ -151,7 +154,10 @@ async fn set_password(
     Path(login): Path<String>,
     Body(b): Body<PasswordBody>,
 ) -> Result<axum::http::StatusCode> {
-    let _ = write_as(&state, caller.host, move |host| host.set_password(&login, &b.password)).await?;
+    let _ = write_as(&state, caller.host, move |host| {
+        host.set_password(&login, &b.password)
+    })
+    .await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
@@ -248,7 +254,10 @@ async fn add_group(
     caller: Caller,
     Body(b): Body<GroupBody>,
 ) -> Result<Json<Group>> {
-    write_as(&state, caller.host, move |host| host.add_group(&b.name, b.email)).await
+    write_as(&state, caller.host, move |host| {
+        host.add_group(&b.name, b.email)
+    })
+    .await
 }
 
 /// A group's members' logins.

@@ -93,9 +93,9 @@ async fn disposition_codes(
     caller: Caller,
     Path(channel): Path<String>,
 ) -> Result<Json<ChannelCodes>> {
-    let channel: Channel = channel
-        .parse()
-        .map_err(|e| ServerError::bad_field("channel", format!("{e}")))?;
+    let channel = channel
+        .parse::<Channel>()
+        .map_err(|e: String| ServerError::bad_field("channel", e))?;
     read_as(caller.host, move |host| {
         let d = host.dispositions(channel);
         Ok(ChannelCodes {

@@ -421,7 +421,10 @@ async fn close_case(
     caller: Caller,
     Path(number): Path<i64>,
 ) -> Result<Json<Case>> {
-    write_as(&state, caller.host, move |host| host.close_case(CaseNumber(number))).await
+    write_as(&state, caller.host, move |host| {
+        host.close_case(CaseNumber(number))
+    })
+    .await
 }
 
 // ----- follow-ups ------------------------------------------------------------
@@ -628,5 +631,8 @@ async fn finish_task(
     Path(id): Path<i64>,
     Body(end): Body<TaskEnd>,
 ) -> Result<Json<Task>> {
-    write_as(&state, caller.host, move |host| host.finish_task(TaskId(id), end.status)).await
+    write_as(&state, caller.host, move |host| {
+        host.finish_task(TaskId(id), end.status)
+    })
+    .await
 }
