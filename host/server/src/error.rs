@@ -277,6 +277,18 @@ mod tests {
     }
 
     #[test]
+    fn docs_api_md_prints_the_status_table_as_the_server_answers() {
+        let doc = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/api.md"),
+        )
+        .expect("docs/api.md");
+        for (code, status) in STATUS_OF_CODE {
+            let row = format!("| `{code}` | {status} |");
+            assert!(doc.contains(&row), "docs/api.md lacks the row {row}");
+        }
+    }
+
+    #[test]
     fn a_hidden_record_reads_as_an_absent_one() {
         let e = ServerError::Host(Error::Hidden {
             what: "case 7".into(),
