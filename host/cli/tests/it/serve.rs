@@ -11,9 +11,9 @@ use serde_json::{Value, json};
 use super::util::{command, json as cli_json};
 
 /// A running `dossier serve`, stopped when dropped.
-struct Served {
+pub(super) struct Served {
     child: Child,
-    base: String,
+    pub(super) base: String,
 }
 
 impl Drop for Served {
@@ -46,16 +46,16 @@ fn serve(dir: &Path) -> Served {
 
 /// A store with an admin `boss` (password in the answer), agents `ann`
 /// and `bob` with passwords, and a served API.
-struct Centre {
-    dir: tempfile::TempDir,
-    served: Served,
+pub(super) struct Centre {
+    pub(super) dir: tempfile::TempDir,
+    pub(super) served: Served,
     http: ureq::Agent,
 }
 
-const PASSWORD: &str = "correct horse battery";
+pub(super) const PASSWORD: &str = "correct horse battery";
 
 impl Centre {
-    fn new() -> Centre {
+    pub(super) fn new() -> Centre {
         let dir = tempfile::tempdir().expect("dir");
         let init = cli_json(dir.path(), &["init", "--admin", "boss"]);
         assert!(
@@ -99,7 +99,7 @@ impl Centre {
     }
 
     /// A fresh API token for `login`, made by the operator on the CLI.
-    fn token(&self, login: &str) -> String {
+    pub(super) fn token(&self, login: &str) -> String {
         let t = cli_json(
             self.dir.path(),
             &["--as", "boss", "agent", "token", "new", login],
