@@ -3,6 +3,8 @@
 //! blocks, and the machine line (cores, load average) each report prints.
 #![allow(dead_code)] // each bench uses the parts it needs
 
+pub mod pop_data;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
