@@ -41,6 +41,12 @@ pub(crate) fn run(config: &Path, args: ServeArgs, as_agent: Option<&str>) -> Res
     let mut options = ServerOptions::listening_on(listen);
     options.session_ttl = chrono::Duration::hours(i64::from(config.server.session_hours));
     options.secure_cookies = config.server.secure_cookies;
+    if let (Some(cert), Some(key)) = (&config.server.tls_cert, &config.server.tls_key) {
+        let tls = dossier_server::tls::server_config(&config.resolve(cert), &config.resolve(key))
+            .map_err(host_error)?;
+        options.tls = Some(tls);
+        options.secure_cookies = true;
+    }
     let store = config.store_path();
     let _lock = dossier_server::lock::ServeLock::acquire(&store, &listen.to_string())
         .map_err(host_error)?;
@@ -55,7 +61,8 @@ pub(crate) fn run(config: &Path, args: ServeArgs, as_agent: Option<&str>) -> Res
         .block_on(async move {
             let server = Server::bind(host, options).await?;
             eprintln!(
-                "dossier serve: listening on http://{} (SIGTERM or Ctrl-C stops)",
+                "dossier serve: listening on {}://{} (SIGTERM or Ctrl-C stops)",
+                if server.is_tls() { "https" } else { "http" },
                 server.local_addr()
             );
             server.run(stopped()).await

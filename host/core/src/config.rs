@@ -428,8 +428,13 @@ pub struct ServerConfig {
     /// How long a browser session lasts, in hours. Default 12.
     pub session_hours: u32,
     /// Mark the session cookie `Secure`: set it when a TLS proxy fronts the
-    /// server. Default false.
+    /// server (serving TLS itself sets it anyway). Default false.
     pub secure_cookies: bool,
+    /// Serve HTTPS with this certificate chain (PEM, relative to the config
+    /// file); needs `tls_key`. Default: plain HTTP.
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM, relative to the config file).
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -438,6 +443,8 @@ impl Default for ServerConfig {
             listen: "127.0.0.1:8440".to_owned(),
             session_hours: 12,
             secure_cookies: false,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -684,6 +691,12 @@ impl Config {
 
     fn check(&self) -> Result<()> {
         self.server.listen_addr()?;
+        if self.server.tls_cert.is_some() != self.server.tls_key.is_some() {
+            return Err(Error::Config(
+                "[server] tls_cert and tls_key go together: set both to serve HTTPS, or neither"
+                    .into(),
+            ));
+        }
         if !(1..=8760).contains(&self.server.session_hours) {
             return Err(Error::Config(format!(
                 "[server] session_hours must be from 1 to 8760, not {}",

@@ -5,7 +5,7 @@
 //! they have everywhere; there is no `--as` over HTTP.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -216,10 +216,10 @@ pub(crate) struct SessionInfo {
         (status = 429, body = crate::error::Problem)))]
 pub(crate) async fn sign_in(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(peer): ConnectInfo<crate::ClientAddr>,
     Body(body): Body<SignIn>,
 ) -> Result<impl IntoResponse> {
-    let address = peer.ip();
+    let address = peer.0.ip();
     state.limiter.check(&body.login, address)?;
     let host = state.host.clone();
     let (login, password) = (body.login.clone(), body.password);

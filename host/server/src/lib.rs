@@ -31,6 +31,7 @@ mod auth;
 mod error;
 pub mod lock;
 mod metrics;
+pub mod tls;
 mod writer;
 
 use std::future::Future;
@@ -68,6 +69,9 @@ pub struct ServerOptions {
     pub write_queue: usize,
     /// Failed sign-ins allowed before sign-ins are refused for a while.
     pub limits: Limits,
+    /// Serve HTTPS with this rustls config (see [`tls::server_config`])
+    /// instead of plain HTTP [default: none].
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl Default for ServerOptions {
@@ -79,6 +83,7 @@ impl Default for ServerOptions {
             secure_cookies: false,
             write_queue: 1024,
             limits: Limits::default(),
+            tls: None,
         }
     }
 }
@@ -150,6 +155,7 @@ fn refused_body(rejection: JsonRejection, limit: usize) -> ServerError {
 /// The server, bound to its address, not yet serving.
 pub struct Server {
     listener: tokio::net::TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
     app: Router,
 }
 
@@ -186,6 +192,7 @@ impl Server {
                 what: format!("cannot listen on {}", options.listen),
                 source,
             })?;
+        let tls = options.tls.clone();
         let state = Arc::new(AppState {
             writer: writer::Writer::start(options.write_queue)?,
             limiter: auth::Limiter::new(options.limits),
@@ -214,7 +221,7 @@ impl Server {
             ))
             .layer(DefaultBodyLimit::max(state.options.max_body))
             .with_state(state);
-        Ok(Server { listener, app })
+        Ok(Server { listener, tls, app })
     }
 
     /// The address it listens on (the port the system chose for port 0).
@@ -227,16 +234,51 @@ impl Server {
     /// Serves until `shutdown` completes, then stops accepting and lets the
     /// requests in flight finish.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
-        axum::serve(
-            self.listener,
-            self.app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|source| ServerError::Io {
+        let app = self.app.into_make_service_with_connect_info::<ClientAddr>();
+        let served = match self.tls {
+            Some(config) => {
+                let listener = tls::TlsListener::new(self.listener, config);
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+            }
+            None => {
+                axum::serve(self.listener, app)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+            }
+        };
+        served.map_err(|source| ServerError::Io {
             what: "serving stopped".into(),
             source,
         })
+    }
+
+    /// Whether it serves HTTPS.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+}
+
+/// The address a connection came from, plain or TLS (what the sign-in
+/// limiter counts failures by).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClientAddr(pub SocketAddr);
+
+impl
+    axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, tokio::net::TcpListener>>
+    for ClientAddr
+{
+    fn connect_info(stream: axum::serve::IncomingStream<'_, tokio::net::TcpListener>) -> Self {
+        ClientAddr(*stream.remote_addr())
+    }
+}
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, tls::TlsListener>>
+    for ClientAddr
+{
+    fn connect_info(stream: axum::serve::IncomingStream<'_, tls::TlsListener>) -> Self {
+        ClientAddr(*stream.remote_addr())
     }
 }
 

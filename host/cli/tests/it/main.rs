@@ -14,6 +14,7 @@ mod props;
 mod script_cli;
 mod serve;
 mod serve_python;
+mod serve_tls;
 mod signals;
 mod times;
 mod util;

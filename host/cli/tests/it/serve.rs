@@ -24,7 +24,7 @@ impl Drop for Served {
 }
 
 /// `dossier serve` on a free port in `dir`; returns once it listens.
-fn serve(dir: &Path) -> Served {
+pub(super) fn serve(dir: &Path) -> Served {
     let mut child = command(dir, &["serve", "--listen", "127.0.0.1:0"])
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
