@@ -12,7 +12,7 @@ use super::util::{command, json as cli_json};
 
 /// A running `dossier serve`, stopped when dropped.
 pub(super) struct Served {
-    child: Child,
+    pub(super) child: Child,
     pub(super) base: String,
 }
 
