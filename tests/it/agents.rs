@@ -195,6 +195,38 @@ fn the_last_enabled_admin_cannot_be_demoted_or_disabled() {
 }
 
 #[test]
+fn the_last_holder_of_manage_agents_cannot_withhold_it_from_themself() {
+    let t = TestStore::new(FIELDS);
+    t.host.first_admin("root").expect("admin");
+    let withhold = || AgentChange {
+        grant: vec![(Permission::ManageAgents, false)],
+        ..Default::default()
+    };
+    let err = t.host.update_agent("root", withhold()).expect_err("last holder");
+    assert!(
+        err.to_string().contains("last agent holding manage_agents"),
+        "{err}"
+    );
+    assert!(t.host.agent("root").expect("root").has(Permission::ManageAgents));
+    // With a second holder (a plain agent granted it), it may go.
+    t.host.add_agent(agent("ann", Role::Agent, &[])).expect("ann");
+    t.host
+        .update_agent(
+            "ann",
+            AgentChange {
+                grant: vec![(Permission::ManageAgents, true)],
+                ..Default::default()
+            },
+        )
+        .expect("granted");
+    t.host.update_agent("root", withhold()).expect("ann still manages");
+    assert!(!t.host.agent("root").expect("root").has(Permission::ManageAgents));
+    // Now ann is the last holder: she cannot give it up either, nor be disabled.
+    let err = t.host.disable_agent("ann").expect_err("last holder");
+    assert!(err.to_string().contains("manage_agents"), "{err}");
+}
+
+#[test]
 fn a_case_update_that_changes_the_owner_is_checked_too_but_routing_hooks_are_not() {
     let t = TestStore::new(FIELDS);
     std::fs::create_dir_all(t.dir.path().join("scripts")).expect("scripts");

@@ -158,6 +158,7 @@ impl Runtime {
                     login: login.to_owned(),
                 })?;
                 let was_admin = agent.role == Role::Admin && !agent.disabled;
+                let was_manager = agent.has(Permission::ManageAgents);
                 if let Some(name) = change.display_name {
                     agent.display_name = name;
                 }
@@ -191,6 +192,19 @@ impl Runtime {
                     if admins <= 1 {
                         return Err(Error::Refused(format!(
                             "{login} is the last enabled admin: make another agent admin first"
+                        )));
+                    }
+                }
+                if was_manager && !agent.has(Permission::ManageAgents) {
+                    let managers = tx
+                        .list_agents()?
+                        .into_iter()
+                        .filter(|a| a.has(Permission::ManageAgents))
+                        .count();
+                    if managers <= 1 {
+                        return Err(Error::Refused(format!(
+                            "{login} is the last agent holding manage_agents: nobody could manage \
+                             agents again; grant it to another agent first"
                         )));
                     }
                 }
