@@ -202,14 +202,24 @@ fn the_last_holder_of_manage_agents_cannot_withhold_it_from_themself() {
         grant: vec![(Permission::ManageAgents, false)],
         ..Default::default()
     };
-    let err = t.host.update_agent("root", withhold()).expect_err("last holder");
+    let err = t
+        .host
+        .update_agent("root", withhold())
+        .expect_err("last holder");
     assert!(
         err.to_string().contains("last agent holding manage_agents"),
         "{err}"
     );
-    assert!(t.host.agent("root").expect("root").has(Permission::ManageAgents));
+    assert!(
+        t.host
+            .agent("root")
+            .expect("root")
+            .has(Permission::ManageAgents)
+    );
     // With a second holder (a plain agent granted it), it may go.
-    t.host.add_agent(agent("ann", Role::Agent, &[])).expect("ann");
+    t.host
+        .add_agent(agent("ann", Role::Agent, &[]))
+        .expect("ann");
     t.host
         .update_agent(
             "ann",
@@ -219,8 +229,15 @@ fn the_last_holder_of_manage_agents_cannot_withhold_it_from_themself() {
             },
         )
         .expect("granted");
-    t.host.update_agent("root", withhold()).expect("ann still manages");
-    assert!(!t.host.agent("root").expect("root").has(Permission::ManageAgents));
+    t.host
+        .update_agent("root", withhold())
+        .expect("ann still manages");
+    assert!(
+        !t.host
+            .agent("root")
+            .expect("root")
+            .has(Permission::ManageAgents)
+    );
     // Now ann is the last holder: she cannot give it up either, nor be disabled.
     let err = t.host.disable_agent("ann").expect_err("last holder");
     assert!(err.to_string().contains("manage_agents"), "{err}");

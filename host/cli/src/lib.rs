@@ -364,7 +364,7 @@ fn execute(cli: Cli) -> Result<()> {
         }
         Command::Export(args) => transfer::export(&open(&config)?, args),
         Command::Backup(args) => ops::backup(&open(&config)?, args, &out),
-        Command::Restore(args) => ops::restore(&config, args, &out),
+        Command::Restore(args) => ops::restore(&config, args, &out, as_agent.as_deref()),
         Command::Gc => ops::gc(&open(&config)?, &out),
         Command::Chat(chat::ChatCmd::Simulate(args)) => chat::simulate_cmd(args, &out),
         Command::Chat(cmd) => chat::run(&open(&config)?, cmd, &out),

@@ -80,7 +80,12 @@ pub(crate) fn gc(host: &Host, out: &Out) -> Result<()> {
 
 /// Entry point of `dossier restore DIR`: reads the config only, since no
 /// host may be open on the store it overwrites.
-pub(crate) fn restore(config: &Path, args: RestoreArgs, out: &Out) -> Result<()> {
+pub(crate) fn restore(
+    config: &Path,
+    args: RestoreArgs,
+    out: &Out,
+    as_agent: Option<&str>,
+) -> Result<()> {
     if !config.exists() {
         return Err(Error::Refused(format!(
             "no config file at {}: restore needs the config naming the store to overwrite \
@@ -88,6 +93,15 @@ pub(crate) fn restore(config: &Path, args: RestoreArgs, out: &Out) -> Result<()>
             config.display(),
             super::CONFIG_ENV
         )));
+    }
+    // Only an admin overwrites a store (data written since the backup is
+    // lost); a store that is gone has nobody to ask, and anyone who can
+    // run this on the machine may bring it back.
+    if Config::load(config)?.store_path().exists() {
+        let host = super::open_as(config, as_agent)?;
+        host.require_admin("restore the store")?;
+        // Closed before the restore, which refuses a store anything has open.
+        drop(host);
     }
     let config = Config::load(config)?;
     let bar = Bar::new();

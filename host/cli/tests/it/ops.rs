@@ -311,3 +311,38 @@ fn backup_restore_and_gc_from_the_command_line() {
         "removed 0 unreferenced attachment(s); kept 0 referenced and 0 written since gc started\n"
     );
 }
+
+#[test]
+fn only_an_admin_restores_a_store_that_exists() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    init(d);
+    json(d, &["agent", "add", "ann"]);
+    json(
+        d,
+        &["customer", "add", "--account", "AC-1", "--name", "Ada"],
+    );
+    json(d, &["backup", "saved"]);
+    json(
+        d,
+        &["customer", "add", "--account", "AC-2", "--name", "Bob"],
+    );
+    for who in ["ann", "nobody"] {
+        let out = dossier(d, &["--as", who, "restore", "saved"]);
+        assert!(!out.status.success(), "{who} restored the store");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("only admins may")
+                || err.contains("unknown agent")
+                || err.contains("nobody"),
+            "{who}: {err}"
+        );
+    }
+    assert_eq!(
+        json(d, &["customer", "list"]).as_array().unwrap().len(),
+        2,
+        "nothing was lost"
+    );
+    json(d, &["restore", "saved"]);
+    assert_eq!(json(d, &["customer", "list"]).as_array().unwrap().len(), 1);
+}
