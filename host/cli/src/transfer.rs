@@ -67,6 +67,16 @@ pub(crate) fn import(host: &Host, cmd: ImportCmd, out: &Out) -> Result<()> {
     if args.no_hooks {
         host.require_admin("import without hooks")?;
     }
+    if let Some(path) = &args.rejects {
+        host.refuse_store_file(path, "--rejects")?;
+        if args.file != Path::new("-") && same_file(path, &args.file) {
+            return Err(Error::Refused(format!(
+                "--rejects {} is the file being imported: writing it would wipe the input; \
+                 choose another file",
+                path.display()
+            )));
+        }
+    }
     let mut rejects = match &args.rejects {
         Some(path) => Some(csv::Writer::from_writer(create_private(path)?)),
         None => None,
@@ -162,6 +172,15 @@ pub(crate) fn import(host: &Host, cmd: ImportCmd, out: &Out) -> Result<()> {
     Ok(())
 }
 
+/// Whether `a` and `b` name the same existing file (links and `..`
+/// resolved).
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
 /// Creates (or truncates) `path`, readable by its owner only: imports and
 /// exports hold customers' details.
 fn create_private(path: &Path) -> Result<std::fs::File> {
@@ -234,6 +253,9 @@ impl From<Format> for ExportFormat {
 
 /// Entry point of `dossier export`.
 pub(crate) fn export(host: &Host, args: ExportArgs) -> Result<()> {
+    if let Some(path) = &args.output {
+        host.refuse_store_file(path, "export -o")?;
+    }
     let (mut out, dest): (Box<dyn Write>, PathBuf) = match &args.output {
         Some(path) => (
             Box::new(std::io::BufWriter::new(create_private(path)?)),

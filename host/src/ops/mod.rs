@@ -173,6 +173,20 @@ impl Host {
         Ok(manifest)
     }
 
+    /// Refuses `path` as an output file (`what`: "--rejects", "export -o")
+    /// when it is part of the store: the database, its `-wal`, `-shm` or
+    /// `-journal`, or anything inside the attachments folder.
+    pub fn refuse_store_file(&self, path: &Path, what: &str) -> Result<()> {
+        if part_of_store(&self.config().store_path(), path) {
+            return Err(Error::Refused(format!(
+                "{what} {} is part of the store itself: writing it would destroy the store; \
+                 choose another file",
+                path.display()
+            )));
+        }
+        Ok(())
+    }
+
     /// Refuses unless this handle runs as `system` or an admin agent: what
     /// operator operations (backup, restore, gc, an import without hooks)
     /// require.
@@ -481,4 +495,59 @@ fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<()> {
 /// `bytes` as lower-case hexadecimal (a manifest's SHA-256 sums).
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `path` with its folder resolved (symbolic links, `..`), the file name
+/// kept: the file itself may not exist yet.
+fn resolved(path: &Path) -> PathBuf {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let folder = parent.canonicalize().unwrap_or_else(|_| parent.to_owned());
+    match path.file_name() {
+        Some(name) => folder.join(name),
+        None => folder,
+    }
+}
+
+/// Whether `path` is the store at `db`, one of its side files, or inside
+/// its attachments folder.
+fn part_of_store(db: &Path, path: &Path) -> bool {
+    let (db, path) = (resolved(db), resolved(path));
+    let side = |suffix: &str| {
+        let mut name = db.as_os_str().to_owned();
+        name.push(suffix);
+        PathBuf::from(name)
+    };
+    let blobs = resolved(&folder_for(&db));
+    path == db
+        || ["-wal", "-shm", "-journal"].iter().any(|s| path == side(s))
+        || path.starts_with(&blobs)
+}
+
+#[cfg(test)]
+mod store_file_tests {
+    use super::*;
+
+    #[test]
+    fn the_database_its_side_files_and_blobs_are_part_of_the_store() {
+        let dir = tempfile::tempdir().expect("dir");
+        let db = dir.path().join("dossier.db");
+        std::fs::write(&db, b"").expect("db");
+        std::fs::create_dir_all(dir.path().join("dossier.blobs/ab")).expect("blobs");
+        for part in [
+            "dossier.db",
+            "dossier.db-wal",
+            "dossier.db-shm",
+            "dossier.blobs/ab/abcd",
+        ] {
+            assert!(part_of_store(&db, &dir.path().join(part)), "{part}");
+        }
+        let sneaky = dir.path().join("dossier.blobs/../dossier.db");
+        assert!(part_of_store(&db, &sneaky), "a path through ..");
+        for other in ["export.csv", "dossier.db.csv", "dossier.blobs.csv"] {
+            assert!(!part_of_store(&db, &dir.path().join(other)), "{other}");
+        }
+    }
 }

@@ -346,3 +346,56 @@ fn only_an_admin_restores_a_store_that_exists() {
     json(d, &["restore", "saved"]);
     assert_eq!(json(d, &["customer", "list"]).as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn exports_and_rejects_never_overwrite_the_store_or_the_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    init(d);
+    json(
+        d,
+        &["customer", "add", "--account", "AC-1", "--name", "Ada"],
+    );
+    let db = std::fs::read(d.join("dossier.db")).unwrap();
+    std::fs::create_dir_all(d.join("dossier.blobs")).unwrap();
+    for target in [
+        "dossier.db",
+        "dossier.db-wal",
+        "dossier.db-shm",
+        "dossier.blobs/x",
+        "./sub/../dossier.db",
+    ] {
+        std::fs::create_dir_all(d.join("sub")).unwrap();
+        let out = dossier(d, &["export", "customers", "-o", target]);
+        assert!(!out.status.success(), "export -o {target} was allowed");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("part of the store itself"), "{target}: {err}");
+    }
+    assert_eq!(std::fs::read(d.join("dossier.db")).unwrap().len(), db.len());
+    assert_eq!(
+        json(d, &["customer", "list"]).as_array().unwrap().len(),
+        1,
+        "the store is intact"
+    );
+
+    let csv = "account,name\nAC-2,Bob\n";
+    std::fs::write(d.join("in.csv"), csv).unwrap();
+    let out = dossier(d, &["import", "customers", "in.csv", "--rejects", "in.csv"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the file being imported"));
+    assert_eq!(
+        std::fs::read_to_string(d.join("in.csv")).unwrap(),
+        csv,
+        "the input is intact"
+    );
+    let out = dossier(
+        d,
+        &["import", "customers", "in.csv", "--rejects", "dossier.db"],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("part of the store itself"));
+    json(
+        d,
+        &["import", "customers", "in.csv", "--rejects", "bad.csv"],
+    );
+}
