@@ -15,6 +15,7 @@ mod script_cli;
 mod serve;
 mod serve_cli;
 mod serve_python;
+mod serve_search;
 mod serve_tls;
 mod signals;
 mod times;

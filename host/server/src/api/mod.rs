@@ -5,7 +5,9 @@
 
 mod agents;
 mod interact;
+mod outbox;
 mod records;
+mod search;
 
 use std::sync::Arc;
 
@@ -23,6 +25,8 @@ pub(crate) fn routes() -> OpenApiRouter<Arc<AppState>> {
         .merge(records::routes())
         .merge(interact::routes())
         .merge(agents::routes())
+        .merge(search::routes())
+        .merge(outbox::routes())
 }
 
 /// The most items one page holds.
