@@ -13,6 +13,7 @@ mod process;
 mod props;
 mod script_cli;
 mod serve;
+mod serve_channels;
 mod signals;
 mod times;
 mod util;

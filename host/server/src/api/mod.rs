@@ -4,6 +4,8 @@
 //! writer (writes).
 
 mod agents;
+mod chat;
+mod email;
 mod interact;
 mod records;
 
@@ -23,6 +25,8 @@ pub(crate) fn routes() -> OpenApiRouter<Arc<AppState>> {
         .merge(records::routes())
         .merge(interact::routes())
         .merge(agents::routes())
+        .merge(email::routes())
+        .merge(chat::routes())
 }
 
 /// The most items one page holds.
