@@ -266,6 +266,33 @@ fn an_inbound_email_reaches_the_workbin_and_is_answered_over_http() {
     );
     assert!(streamed.starts_with("HTTP/1.1 413"), "{streamed}");
     assert!(streamed.contains(r#""code":"too_large""#), "{streamed}");
+    // Over the 1 MiB of JSON bodies, under the 20 MB of attachments: kept.
+    let (status, other) = call(
+        &c,
+        "POST",
+        "/api/v1/drafts",
+        Auth::Token(&ann),
+        Some(&json!({"case": 1, "subject": "Scratch"})),
+    );
+    assert_eq!(status, 200, "{other}");
+    let other = other["id"].as_i64().expect("id");
+    let (status, big) = upload(
+        &c,
+        &format!("/api/v1/drafts/{other}/attachments?name=scan.pdf"),
+        &ann,
+        "application/pdf",
+        vec![7u8; 2 * 1024 * 1024],
+    );
+    assert_eq!(status, 200, "{big}");
+    assert_eq!(big["attachments"][0]["size"], 2 * 1024 * 1024);
+    let (status, gone) = call(
+        &c,
+        "DELETE",
+        &format!("/api/v1/drafts/{other}"),
+        Auth::Token(&ann),
+        None,
+    );
+    assert_eq!((status, gone["state"].as_str()), (200, Some("discarded")));
     let (_, mine) = call(&c, "GET", "/api/v1/drafts", Auth::Token(&ann), None);
     assert_eq!(mine["items"][0]["id"], id, "{mine}");
     assert_eq!(
