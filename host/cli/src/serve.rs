@@ -59,35 +59,39 @@ pub(crate) fn run(config: &Path, args: ServeArgs, as_agent: Option<&str>) -> Res
         .map_err(|e| Error::Refused(format!("cannot start the server's runtime: {e}")))?;
     runtime
         .block_on(async move {
+            // The handlers are in place before the server says it listens,
+            // so a SIGTERM sent as soon as it does stops it cleanly.
+            let stop = stopped()?;
             let server = Server::bind(host, options).await?;
             eprintln!(
                 "dossier serve: listening on {}://{} (SIGTERM or Ctrl-C stops)",
                 if server.is_tls() { "https" } else { "http" },
                 server.local_addr()
             );
-            server.run(stopped()).await
+            server.run(stop).await
         })
         .map_err(host_error)?;
     eprintln!("dossier serve: stopped");
     Ok(())
 }
 
-/// Completes at SIGTERM or Ctrl-C: the server then stops accepting and
-/// finishes the requests in flight.
-async fn stopped() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
+/// A future completing at SIGTERM or Ctrl-C (the server then stops
+/// accepting and finishes the requests in flight); the handlers are
+/// installed when this returns.
+fn stopped() -> Result<impl std::future::Future<Output = ()>, ServerError> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let watch = |kind: SignalKind, name: &str| {
+        signal(kind).map_err(|source| ServerError::Io {
+            what: format!("cannot watch for {name}"),
+            source,
+        })
     };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    let mut term = watch(SignalKind::terminate(), "SIGTERM")?;
+    let mut int = watch(SignalKind::interrupt(), "Ctrl-C (SIGINT)")?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
         }
-    };
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
-    }
+    })
 }

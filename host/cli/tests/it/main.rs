@@ -13,6 +13,7 @@ mod process;
 mod props;
 mod script_cli;
 mod serve;
+mod serve_channels;
 mod serve_cli;
 mod serve_python;
 mod serve_search;

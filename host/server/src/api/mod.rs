@@ -4,6 +4,8 @@
 //! writer (writes).
 
 mod agents;
+mod chat;
+mod email;
 mod interact;
 mod outbox;
 mod records;
@@ -27,6 +29,8 @@ pub(crate) fn routes() -> OpenApiRouter<Arc<AppState>> {
         .merge(agents::routes())
         .merge(search::routes())
         .merge(outbox::routes())
+        .merge(email::routes())
+        .merge(chat::routes())
 }
 
 /// The most items one page holds.
