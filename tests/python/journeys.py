@@ -6,7 +6,9 @@ environment. Each journey asserts what an integration would rely on; any
 failure exits non-zero with the journey's name.
 """
 
+import json
 import os
+import subprocess
 import sys
 
 import requests
@@ -117,6 +119,57 @@ def journey_pages_walk_every_customer():
     assert {f"PG-{i}" for i in range(7)} <= set(seen), seen
 
 
+def operator(*args):
+    """What the operator's CLI prints as JSON (the chat server's stand-in
+    until the server takes chat visitors)."""
+    out = subprocess.run(
+        [os.environ["DOSSIER_BIN"], "--as", "boss", "--json", *args],
+        cwd=os.environ["DOSSIER_DIR"], capture_output=True, text=True, check=True,
+    )
+    return json.loads(out.stdout)
+
+
+def journey_reply_to_an_email():
+    ann = sign_in("ann")
+    bin_ = ann.get(f"{BASE}/api/v1/workbin").json()
+    item = next(i for i in bin_["items"] if i.get("follow_up"))
+    case, email = item["case_number"], item["follow_up"]
+    draft = ann.post(f"{BASE}/api/v1/emails/{email}/reply",
+                     json={"note": "Dear Ada,\n\nYour invoice is on its way.\n\n"})
+    assert draft.status_code == 200, draft.text
+    draft = draft.json()
+    assert draft["to"][0]["address"] == "ada@example.com", draft
+    assert draft["body"].startswith("Dear Ada,"), draft["body"]
+    sent = ann.post(f"{BASE}/api/v1/drafts/{draft['id']}/send")
+    assert sent.status_code == 200, sent.text
+    assert sent.json()["state"] == "sent", sent.json()
+    kinds = [f["kind"] for f in ann.get(f"{BASE}/api/v1/cases/{case}/follow-ups",
+                                        params={"limit": 50}).json()["items"]]
+    assert "email_out" in kinds, kinds
+    assert ann.post(f"{BASE}/api/v1/workbin/{item['id']}/done").status_code == 200
+
+
+def journey_accept_a_chat_and_answer_it():
+    ann = sign_in("ann")
+    r = ann.put(f"{BASE}/api/v1/agents/me/chat-state", json={"state": "available"})
+    assert r.status_code == 200, r.text
+    arrived = operator("chat", "arrive", "--queue", "sales", "--name", "Ada",
+                       "--email", "ada@example.com")
+    chat = arrived["chat"]
+    offered = ann.get(f"{BASE}/api/v1/chats").json()["items"]
+    assert [c["id"] for c in offered] == [chat], offered
+    accepted = ann.post(f"{BASE}/api/v1/chats/{chat}/accept")
+    assert accepted.status_code == 200 and accepted.json()["state"] == "active", accepted.text
+    said = ann.post(f"{BASE}/api/v1/chats/{chat}/messages",
+                    json={"text": "Hello Ada, how can I help?"})
+    assert said.status_code == 200 and said.json()["author"] == "ann", said.text
+    ended = ann.post(f"{BASE}/api/v1/chats/{chat}/end", json={"disposition": "answered"})
+    assert ended.status_code == 200, ended.text
+    assert ended.json()["chat"]["state"] == "ended", ended.json()
+    shown = ann.get(f"{BASE}/api/v1/chats/{chat}").json()
+    assert [m["text"] for m in shown["transcript"]] == ["Hello Ada, how can I help?"], shown
+
+
 def journey_the_openapi_document_describes_the_api():
     doc = requests.get(f"{BASE}/api/v1/openapi.json").json()
     assert doc["openapi"].startswith("3."), doc["openapi"]
@@ -128,6 +181,8 @@ JOURNEYS = [
     journey_pop_open_a_case_and_add_a_follow_up,
     journey_another_agents_private_case_is_not_found,
     journey_pages_walk_every_customer,
+    journey_reply_to_an_email,
+    journey_accept_a_chat_and_answer_it,
     journey_the_openapi_document_describes_the_api,
 ]
 
