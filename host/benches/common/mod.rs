@@ -30,10 +30,13 @@ pub fn configure(conn: &Connection) -> BenchResult<()> {
 
 /// Where generated bench data is kept between runs: `target/bench-data/`.
 pub fn data_dir() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join("target")
-        .join("bench-data")
+    // The workspace root holds Cargo.lock, whichever crate's bench this is.
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = manifest
+        .ancestors()
+        .find(|dir| dir.join("Cargo.lock").is_file())
+        .unwrap_or(manifest);
+    root.join("target").join("bench-data")
 }
 
 /// Where a generated file's "complete" mark is kept.

@@ -54,7 +54,7 @@ pub(crate) fn run(config: &Path, args: ServeArgs, as_agent: Option<&str>) -> Res
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("dossier-serve")
-        .max_blocking_threads(64)
+        .max_blocking_threads(dossier_server::BLOCKING_THREADS)
         .build()
         .map_err(|e| Error::Refused(format!("cannot start the server's runtime: {e}")))?;
     runtime

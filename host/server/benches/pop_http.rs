@@ -2,7 +2,9 @@
 //! on 1,000,000 customers and 3,000,000 cases: 64 concurrent clients, each
 //! with a keep-alive connection to a real server on 127.0.0.1, against 64
 //! threads calling `Host::screen_pop` on the same host, as the same agent,
-//! for the same callers. Contenders alternate block by block, so load from
+//! for the same callers. The clients are 64 tasks on one client thread
+//! (hyper's HTTP/1.1 client), sharing the machine's cores with the server,
+//! as a load generator on the same host would. Contenders alternate block by block, so load from
 //! elsewhere falls on both alike. The load generator is this file: bounded
 //! in requests (`BLOCKS` x `PER_BLOCK` per contender) and time (it stops
 //! with an error past `DEADLINE`), loopback only.
@@ -111,7 +113,7 @@ fn main() -> BenchResult<()> {
     let server = std::thread::spawn(move || -> Result<(), String> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
-            .max_blocking_threads(64)
+            .max_blocking_threads(dossier_server::BLOCKING_THREADS)
             .build()
             .map_err(|e| e.to_string())?;
         runtime.block_on(async move {
@@ -134,16 +136,6 @@ fn main() -> BenchResult<()> {
     let mut rng = Lcg(11);
     let total = (BLOCKS + 1) * PER_BLOCK;
     let picks: Arc<Vec<u64>> = Arc::new((0..total).map(|_| rng.next() % CUSTOMERS).collect());
-    let clients: Vec<ureq::Agent> = (0..CLIENTS)
-        .map(|_| {
-            ureq::Agent::config_builder()
-                .http_status_as_error(false)
-                .max_idle_connections_per_host(1)
-                .build()
-                .into()
-        })
-        .collect();
-
     let in_process = |_client: usize, i: usize| -> BenchResult<()> {
         let pick = picks[i];
         let pop = agent.screen_pop(Interaction {
@@ -156,21 +148,67 @@ fn main() -> BenchResult<()> {
             other => Err(format!("popped {other:?}").into()),
         }
     };
-    let over_http = |client: usize, i: usize| -> BenchResult<()> {
-        let pick = picks[i];
-        let body = format!(r#"{{"channel":"phone","caller":"{}"}}"#, phone_of(pick));
-        let mut response = clients[client]
-            .post(&url)
-            .header("authorization", &format!("Bearer {token}"))
-            .header("content-type", "application/json")
-            .send(body.as_bytes())?;
-        let text = response.body_mut().read_to_string()?;
-        let want = format!(r#""target":{{"pop":"customer","customer":{}}}"#, pick + 1);
-        if response.status().as_u16() == 200 && text.contains(&want) {
-            Ok(())
-        } else {
-            Err(format!("{}: {text}", response.status()).into())
-        }
+    // The clients: 64 tasks on a runtime of one thread of their own, each
+    // keeping its connection alive (hyper's pooled HTTP/1.1 client).
+    let client_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    let client = {
+        let _entered = client_rt.enter();
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .pool_max_idle_per_host(CLIENTS)
+            .build_http::<http_body_util::Full<hyper::body::Bytes>>()
+    };
+    let uri: hyper::Uri = url.parse()?;
+    let bearer = format!("Bearer {token}");
+    let http_block = |first: usize| -> BenchResult<Block> {
+        let each = PER_BLOCK / CLIENTS;
+        let started = Instant::now();
+        let results = client_rt.block_on(async {
+            let mut tasks = tokio::task::JoinSet::new();
+            for c in 0..CLIENTS {
+                let (client, uri, bearer, picks) =
+                    (client.clone(), uri.clone(), bearer.clone(), picks.clone());
+                tasks.spawn(async move {
+                    let mut times = Vec::with_capacity(each);
+                    for k in 0..each {
+                        let pick = picks[first + c * each + k];
+                        let body =
+                            format!(r#"{{"channel":"phone","caller":"{}"}}"#, phone_of(pick));
+                        let request = hyper::Request::post(uri.clone())
+                            .header("authorization", &bearer)
+                            .header("content-type", "application/json")
+                            .body(http_body_util::Full::new(hyper::body::Bytes::from(body)))
+                            .map_err(|e| e.to_string())?;
+                        let t = Instant::now();
+                        let response = client.request(request).await.map_err(|e| e.to_string())?;
+                        let status = response.status();
+                        let bytes = http_body_util::BodyExt::collect(response.into_body())
+                            .await
+                            .map_err(|e| e.to_string())?
+                            .to_bytes();
+                        times.push(t.elapsed());
+                        let want =
+                            format!(r#""target":{{"pop":"customer","customer":{}}}"#, pick + 1);
+                        let text = String::from_utf8_lossy(&bytes);
+                        if status != 200 || !text.contains(&want) {
+                            return Err(format!("{status}: {text}"));
+                        }
+                    }
+                    Ok::<_, String>(times)
+                });
+            }
+            let mut all = Vec::with_capacity(PER_BLOCK);
+            while let Some(done) = tasks.join_next().await {
+                all.extend(done.map_err(|e| e.to_string())??);
+            }
+            Ok::<_, String>(all)
+        })?;
+        Ok(Block {
+            latencies: results,
+            wall: started.elapsed(),
+        })
     };
 
     let started = Instant::now();
@@ -178,10 +216,10 @@ fn main() -> BenchResult<()> {
     println!("{}", common::machine());
     // Warm-up: one block each, not measured.
     block(BLOCKS * PER_BLOCK, &in_process)?;
-    block(BLOCKS * PER_BLOCK, &over_http)?;
-    let contenders: [(&str, Pop<'_>); 2] = [
-        ("in process: Host::screen_pop, 64 threads", &in_process),
-        ("HTTP: POST /api/v1/pops, 64 keep-alive clients", &over_http),
+    http_block(BLOCKS * PER_BLOCK)?;
+    let names = [
+        "in process: Host::screen_pop, 64 threads",
+        "HTTP: POST /api/v1/pops, 64 keep-alive clients",
     ];
     let mut latencies = [Vec::new(), Vec::new()];
     let mut walls = [Duration::ZERO; 2];
@@ -189,7 +227,11 @@ fn main() -> BenchResult<()> {
         // Alternate which contender goes first in each block.
         let order = if b % 2 == 0 { [0, 1] } else { [1, 0] };
         for c in order {
-            let done = block(b * PER_BLOCK, contenders[c].1)?;
+            let done = if c == 0 {
+                block(b * PER_BLOCK, &in_process)?
+            } else {
+                http_block(b * PER_BLOCK)?
+            };
             latencies[c].extend(done.latencies);
             walls[c] += done.wall;
             if started.elapsed() > DEADLINE {
@@ -202,7 +244,7 @@ fn main() -> BenchResult<()> {
         "", "p50 µs", "p99 µs", "pops/s", "vs base"
     );
     let base = (BLOCKS * PER_BLOCK) as f64 / walls[0].as_secs_f64();
-    for (c, (name, _)) in contenders.iter().enumerate() {
+    for (c, name) in names.iter().enumerate() {
         latencies[c].sort_unstable();
         let per_second = (BLOCKS * PER_BLOCK) as f64 / walls[c].as_secs_f64();
         println!(

@@ -71,7 +71,7 @@ impl TlsListener {
         let (send, ready) = mpsc::channel(READY_BACKLOG);
         tokio::spawn(async move {
             loop {
-                let (tcp, peer) = match listener.accept().await {
+                let (mut tcp, peer) = match listener.accept().await {
                     Ok(accepted) => accepted,
                     Err(e) => {
                         // Out of file descriptors and the like: wait a little.
@@ -83,6 +83,7 @@ impl TlsListener {
                 if send.is_closed() {
                     return;
                 }
+                crate::no_delay(&mut tcp);
                 let (acceptor, send) = (acceptor.clone(), send.clone());
                 tokio::spawn(async move {
                     match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
