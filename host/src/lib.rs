@@ -94,7 +94,7 @@ pub use email::drafts::DraftStart;
 #[cfg(feature = "email")]
 pub use email::signatures::insert_signature_once;
 pub use events::{Actor, Ctx, DeliveryState, Handler, OutboxDelivery};
-pub use host::{Host, HostBuilder, Tick};
+pub use host::{Host, HostBuilder, NotifyOutcome, Tick};
 pub use interact::{Disposed, FiredReminder};
 pub use ops::{
     BackupFile, Collected, DEFAULT_BATCH, ExportFormat, ExportKind, ImportReport, MANIFEST,

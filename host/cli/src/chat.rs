@@ -13,7 +13,7 @@ use super::output::Column;
 use crate::simulate::{SimulateOptions, Simulation, simulate};
 use dossier_host::Host;
 use dossier_host::{
-    AgentState, AgentStatus, Chat, ChatFilter, ChatState, ChatTick, LogCustomer, LogState, Routed,
+    AgentState, AgentStatus, Chat, ChatState, ChatTick, LogCustomer, LogState, Routed,
 };
 use dossier_host::{Error, Result};
 
@@ -370,25 +370,8 @@ pub(crate) fn run(host: &Host, cmd: ChatCmd, out: &Out) -> Result<()> {
             })
         }
         ChatCmd::List { all, state, limit } => {
-            let filter = ChatFilter {
-                agent: (!all).then(|| super::records::acting_login(host)),
-                states: match state {
-                    Some(state) => vec![state],
-                    None if all => Vec::new(),
-                    None => vec![ChatState::Offered, ChatState::Active],
-                },
-                needs_customer: false,
-                limit: Some(limit),
-            };
-            let mut chats = host.chats(&filter)?;
-            if !all && state.is_none() {
-                chats.extend(host.chats(&ChatFilter {
-                    needs_customer: true,
-                    limit: Some(limit),
-                    ..filter.clone()
-                })?);
-                chats.sort_by_key(|c| std::cmp::Reverse(c.id));
-            }
+            let agent = (!all).then(|| super::records::acting_login(host));
+            let chats = host.chat_worklist(agent, state, limit)?;
             chat_table(host, out, &chats)
         }
         ChatCmd::Show { id } => {

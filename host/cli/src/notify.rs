@@ -8,8 +8,8 @@ use clap::Args;
 use dossier_sdk::{Audience, CaseNumber, Cause, Mailbox, Notification};
 
 use super::Out;
-use dossier_host::Host;
 use dossier_host::Result;
+use dossier_host::{Host, NotifyOutcome};
 
 #[derive(Debug, Args)]
 pub(crate) struct NotifyArgs {
@@ -129,26 +129,18 @@ pub(crate) fn run(host: &Host, args: NotifyArgs, out: &Out) -> Result<()> {
     Ok(())
 }
 
-/// What became of `n` after the hooks: not sent (and why), sent, or
-/// queued with a failed first attempt (the outbox retries it).
+/// What became of `n` after the hooks, as people read it: the CLI names
+/// the commands that show and retry a queued delivery.
 fn sending(host: &Host, n: &Notification) -> Result<String> {
-    if host.config().email.smtp.is_none() {
-        return Ok("not sent: [email.smtp] is not configured".to_owned());
-    }
-    if n.review {
-        return Ok("not sent: it waits for QA review".to_owned());
-    }
-    let Some(id) = &n.message_id else {
-        return Ok("not sent".to_owned());
-    };
-    let key = format!("email:{id}");
-    let waiting = host.pending_outbox()?;
-    Ok(match waiting.iter().find(|d| d.idempotency_key == key) {
-        None => format!("sent over SMTP as <{id}>"),
-        Some(d) => format!(
-            "queued as <{id}>, not sent yet: {}; the outbox tries again (`dossier outbox list`, `dossier outbox retry {}`)",
-            d.last_error.as_deref().unwrap_or("not tried yet"),
-            d.id
+    Ok(match host.notification_outcome(n)? {
+        NotifyOutcome::Queued {
+            message_id,
+            delivery,
+            error,
+        } => format!(
+            "queued as <{message_id}>, not sent yet: {}; the outbox tries again (`dossier outbox list`, `dossier outbox retry {delivery}`)",
+            error.as_deref().unwrap_or("not tried yet")
         ),
+        other => other.to_string(),
     })
 }

@@ -12,8 +12,8 @@ use dossier_sdk::{ExpandMode, Interaction};
 
 use super::Host;
 use crate::chat::{
-    AgentState, AgentStatus, Arrived, Chat, ChatFilter, ChatMessage, ChatPush, Ended, LogCustomer,
-    Returned, Routed, SavedLog, Sender, StateChange,
+    AgentState, AgentStatus, Arrived, Chat, ChatFilter, ChatMessage, ChatPush, ChatState, Ended,
+    LogCustomer, Returned, Routed, SavedLog, Sender, StateChange,
 };
 use crate::events::Actor;
 use crate::prelude::*;
@@ -167,6 +167,41 @@ impl Host {
     /// The chats matching `filter`, newest first.
     pub fn chats(&self, filter: &ChatFilter) -> Result<Vec<Chat>> {
         self.rt.list_chats(filter)
+    }
+
+    /// An agent's chat worklist, newest first, at most `limit`: `agent`'s
+    /// chats in `state`, or, without a state, those offered to them or
+    /// active, and their ended chats still waiting for a customer to be
+    /// logged to. `agent: None` lists every agent's (in `state`, or all).
+    pub fn chat_worklist(
+        &self,
+        agent: Option<String>,
+        state: Option<ChatState>,
+        limit: u32,
+    ) -> Result<Vec<Chat>> {
+        let mine = agent.is_some();
+        let filter = ChatFilter {
+            agent,
+            states: match state {
+                Some(state) => vec![state],
+                None if !mine => Vec::new(),
+                None => vec![ChatState::Offered, ChatState::Active],
+            },
+            needs_customer: false,
+            limit: Some(limit),
+        };
+        let mut chats = self.chats(&filter)?;
+        if mine && state.is_none() {
+            chats.extend(self.chats(&ChatFilter {
+                needs_customer: true,
+                states: Vec::new(),
+                ..filter
+            })?);
+            chats.sort_by_key(|c| std::cmp::Reverse(c.id));
+            chats.dedup_by_key(|c| c.id);
+            chats.truncate(limit as usize);
+        }
+        Ok(chats)
     }
 
     /// The same host acting as the chat server (`system`): what a chat

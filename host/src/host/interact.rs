@@ -105,6 +105,38 @@ impl Host {
         self.rt.notify(&self.ctx()?, notification)
     }
 
+    /// What became of `notification`, as [`Host::notify`] returned it:
+    /// not sent (and why), sent, or queued after a failed first attempt
+    /// (the outbox retries it).
+    pub fn notification_outcome(&self, notification: &Notification) -> Result<NotifyOutcome> {
+        if self.config().email.smtp.is_none() {
+            return Ok(NotifyOutcome::NoSmtp);
+        }
+        if notification.review {
+            return Ok(NotifyOutcome::InReview);
+        }
+        let Some(id) = &notification.message_id else {
+            return Ok(NotifyOutcome::NotSent);
+        };
+        let key = format!("email:{id}");
+        Ok(
+            match self
+                .pending_outbox()?
+                .into_iter()
+                .find(|d| d.idempotency_key == key)
+            {
+                None => NotifyOutcome::Sent {
+                    message_id: id.clone(),
+                },
+                Some(d) => NotifyOutcome::Queued {
+                    message_id: id.clone(),
+                    delivery: d.id,
+                    error: d.last_error,
+                },
+            },
+        )
+    }
+
     /// Fires every reminder due at `now` that has not fired yet, and returns
     /// those this call fired. Each reminder fires exactly once across all
     /// hosts sharing the store, and across restarts. A reminder that a
@@ -143,5 +175,54 @@ impl Host {
             #[cfg(feature = "chat")]
             chat,
         })
+    }
+}
+
+/// What became of a notification once its hooks passed it
+/// ([`Host::notification_outcome`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum NotifyOutcome {
+    /// Not sent: `[email.smtp]` is not configured.
+    NoSmtp,
+    /// Not sent: it waits for QA review.
+    InReview,
+    /// Not sent: nothing asked for it to go out.
+    NotSent,
+    /// Sent over SMTP.
+    Sent {
+        /// Its Message-ID.
+        message_id: String,
+    },
+    /// Queued: the first attempt failed, or none was made yet; the outbox
+    /// tries again.
+    Queued {
+        /// Its Message-ID.
+        message_id: String,
+        /// The outbox delivery carrying it.
+        delivery: i64,
+        /// Why the last attempt failed, if one did.
+        error: Option<String>,
+    },
+}
+
+impl std::fmt::Display for NotifyOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotifyOutcome::NoSmtp => f.write_str("not sent: [email.smtp] is not configured"),
+            NotifyOutcome::InReview => f.write_str("not sent: it waits for QA review"),
+            NotifyOutcome::NotSent => f.write_str("not sent"),
+            NotifyOutcome::Sent { message_id } => write!(f, "sent over SMTP as <{message_id}>"),
+            NotifyOutcome::Queued {
+                message_id,
+                delivery,
+                error,
+            } => write!(
+                f,
+                "queued as <{message_id}>, not sent yet: {}; the outbox tries again (delivery {delivery})",
+                error.as_deref().unwrap_or("not tried yet")
+            ),
+        }
     }
 }

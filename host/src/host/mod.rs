@@ -11,7 +11,7 @@ mod chat;
 mod email;
 mod faq;
 mod interact;
-pub use interact::Tick;
+pub use interact::{NotifyOutcome, Tick};
 #[cfg(feature = "scripts")]
 mod scripting;
 

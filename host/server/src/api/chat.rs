@@ -8,8 +8,8 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use dossier_host::{
-    AgentState, AgentStatus, Chat, ChatFilter, ChatMessage, ChatState, Ended, LogCustomer,
-    Returned, Routed, SavedLog, StateChange,
+    AgentState, AgentStatus, Chat, ChatMessage, ChatState, Ended, LogCustomer, Returned, Routed,
+    SavedLog, StateChange,
 };
 use dossier_sdk::{Email, ExpandMode, NewCustomer};
 use serde::{Deserialize, Serialize};
@@ -201,26 +201,7 @@ async fn list_chats(caller: Caller, Query(q): Query<ChatList>) -> Result<Json<Pa
     let (all, me) = (q.all, caller.login());
     read_as(caller.host, move |host| {
         let wanted = offset.saturating_add(limit).saturating_add(1);
-        let filter = ChatFilter {
-            agent: (!all).then_some(me),
-            states: match state {
-                Some(state) => vec![state],
-                None if all => Vec::new(),
-                None => vec![ChatState::Offered, ChatState::Active],
-            },
-            needs_customer: false,
-            limit: Some(wanted),
-        };
-        let mut chats = host.chats(&filter)?;
-        if !all && state.is_none() {
-            chats.extend(host.chats(&ChatFilter {
-                needs_customer: true,
-                states: Vec::new(),
-                ..filter.clone()
-            })?);
-            chats.sort_by_key(|c| std::cmp::Reverse(c.id));
-            chats.dedup_by_key(|c| c.id);
-        }
+        let chats = host.chat_worklist((!all).then_some(me), state, wanted)?;
         let fetched: Vec<Chat> = chats.into_iter().skip(offset as usize).collect();
         Ok(Paged::from_extra(fetched, limit, |kept| {
             i64::from(offset) + kept.len() as i64

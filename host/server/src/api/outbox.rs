@@ -119,36 +119,13 @@ async fn notify(
             review: false,
         };
         let checked = host.notify(notification)?;
-        let delivery = sending(host, &checked)?;
+        let delivery = host.notification_outcome(&checked)?.to_string();
         Ok(Notified {
             notification: checked,
             delivery,
         })
     })
     .await
-}
-
-/// What became of `n` after the hooks, as `dossier notify` says it.
-fn sending(host: &Host, n: &Notification) -> dossier_host::Result<String> {
-    if host.config().email.smtp.is_none() {
-        return Ok("not sent: [email.smtp] is not configured".to_owned());
-    }
-    if n.review {
-        return Ok("not sent: it waits for QA review".to_owned());
-    }
-    let Some(id) = &n.message_id else {
-        return Ok("not sent".to_owned());
-    };
-    let key = format!("email:{id}");
-    let waiting = host.pending_outbox()?;
-    Ok(match waiting.iter().find(|d| d.idempotency_key == key) {
-        None => format!("sent over SMTP as <{id}>"),
-        Some(d) => format!(
-            "queued as <{id}>, not sent yet: {}; the outbox tries again (delivery {})",
-            d.last_error.as_deref().unwrap_or("not tried yet"),
-            d.id
-        ),
-    })
 }
 
 // ----- outbox --------------------------------------------------------------------
