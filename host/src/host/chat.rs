@@ -88,9 +88,30 @@ impl Host {
         self.rt.chat_typing(&self.ctx()?, chat, Sender::Customer)
     }
 
-    /// A chat's transcript, in order, with sender and time.
+    /// A chat's transcript, in order, with sender and time. A chat logged
+    /// to a case the acting agent may not see is hidden from them, like
+    /// the case.
     pub fn chat_transcript(&self, chat: i64) -> Result<Vec<ChatMessage>> {
+        self.check_chat_visible(&self.rt.chat(chat)?)?;
         self.rt.chat_transcript(chat)
+    }
+
+    /// Refuses with [`Error::Hidden`] when `chat` was logged to a case the
+    /// acting agent may not see.
+    fn check_chat_visible(&self, chat: &Chat) -> Result<()> {
+        if let (Actor::Agent(login), Some(number)) = (&self.actor, chat.case_number) {
+            match self.case(number) {
+                Ok(_) => {}
+                Err(Error::Hidden { .. }) => {
+                    return Err(Error::Hidden {
+                        what: format!("chat {}", chat.id),
+                        login: login.clone(),
+                    });
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
     /// Ends the acting agent's active chat with disposition `code` (one of
@@ -159,9 +180,12 @@ impl Host {
         self.rt.store().read(|tx| tx.next_chat_deadline())
     }
 
-    /// One chat.
+    /// One chat; hidden, like its case, when it was logged to a case the
+    /// acting agent may not see.
     pub fn chat(&self, chat: i64) -> Result<Chat> {
-        self.rt.chat(chat)
+        let found = self.rt.chat(chat)?;
+        self.check_chat_visible(&found)?;
+        Ok(found)
     }
 
     /// The chats matching `filter`, newest first.

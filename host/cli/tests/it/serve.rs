@@ -341,7 +341,7 @@ fn revoked_tokens_and_disabled_agents_are_refused_at_their_next_request() {
         Auth::Token(&ann),
         None,
     );
-    let id = tokens[0]["id"].as_i64().expect("id");
+    let id = tokens["items"][0]["id"].as_i64().expect("id");
     assert_eq!(
         call(
             &c,

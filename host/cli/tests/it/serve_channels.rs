@@ -526,6 +526,29 @@ fn an_agent_takes_a_chat_from_state_to_log_over_http() {
         Some(2),
         "{shown}"
     );
+    // Once its case is private to ann, bob finds no such chat.
+    let number = logged["case"]["number"].as_i64().expect("case");
+    let (status, private) = call(
+        &c,
+        "PATCH",
+        &format!("/api/v1/cases/{number}"),
+        Auth::Token(&ann),
+        Some(&json!({"visibility": "private"})),
+    );
+    assert_eq!(status, 200, "{private}");
+    assert_eq!(private["owner"], "ann", "{private}");
+    let (status, hidden) = call(
+        &c,
+        "GET",
+        &format!("/api/v1/chats/{chat}"),
+        Auth::Token(&bob),
+        None,
+    );
+    assert_eq!(
+        (status, hidden["detail"].as_str()),
+        (404, Some(format!("chat {chat} not found").as_str())),
+        "{hidden}"
+    );
     let (status, mine) = call(
         &c,
         "GET",

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{read_as, write_as};
+use super::{Paged, read_as, write_as};
 use crate::auth::Caller;
 use crate::error::{Problem, Result};
 use crate::{AppState, Body};
@@ -30,9 +30,9 @@ pub(super) fn routes() -> OpenApiRouter<Arc<AppState>> {
 
 /// Every agent, by login.
 #[utoipa::path(get, path = "/api/v1/agents", tag = "agents",
-    responses((status = 200, body = Vec<Object>), (status = 401, body = Problem)))]
-async fn list_agents(caller: Caller) -> Result<Json<Vec<Agent>>> {
-    read_as(caller.host, |host| host.agents()).await
+    responses((status = 200, description = "every item, in one page", body = Object), (status = 401, body = Problem)))]
+async fn list_agents(caller: Caller) -> Result<Json<Paged<Agent>>> {
+    read_as(caller.host, |host| host.agents().map(Paged::whole)).await
 }
 
 /// A new agent.
@@ -164,9 +164,12 @@ async fn set_password(
 /// An agent's API tokens (one's own; `manage_agents` for anyone's).
 #[utoipa::path(get, path = "/api/v1/agents/{login}/tokens", tag = "agents",
     params(("login" = String, Path, description = "the agent's login")),
-    responses((status = 200, body = Vec<Object>), (status = 403, body = Problem)))]
-async fn list_tokens(caller: Caller, Path(login): Path<String>) -> Result<Json<Vec<ApiToken>>> {
-    read_as(caller.host, move |host| host.tokens(Some(&login))).await
+    responses((status = 200, description = "every item, in one page", body = Object), (status = 403, body = Problem)))]
+async fn list_tokens(caller: Caller, Path(login): Path<String>) -> Result<Json<Paged<ApiToken>>> {
+    read_as(caller.host, move |host| {
+        host.tokens(Some(&login)).map(Paged::whole)
+    })
+    .await
 }
 
 /// A token to make.
@@ -231,9 +234,9 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Strin
 
 /// Every group.
 #[utoipa::path(get, path = "/api/v1/groups", tag = "agents",
-    responses((status = 200, body = Vec<Object>)))]
-async fn list_groups(caller: Caller) -> Result<Json<Vec<Group>>> {
-    read_as(caller.host, |host| host.groups()).await
+    responses((status = 200, description = "every item, in one page", body = Object)))]
+async fn list_groups(caller: Caller) -> Result<Json<Paged<Group>>> {
+    read_as(caller.host, |host| host.groups().map(Paged::whole)).await
 }
 
 /// A new group.
@@ -263,7 +266,10 @@ async fn add_group(
 /// A group's members' logins.
 #[utoipa::path(get, path = "/api/v1/groups/{name}/members", tag = "agents",
     params(("name" = String, Path, description = "the group's name")),
-    responses((status = 200, body = Vec<String>)))]
-async fn group_members(caller: Caller, Path(name): Path<String>) -> Result<Json<Vec<String>>> {
-    read_as(caller.host, move |host| host.group_members(&name)).await
+    responses((status = 200, description = "every member, in one page", body = Object)))]
+async fn group_members(caller: Caller, Path(name): Path<String>) -> Result<Json<Paged<String>>> {
+    read_as(caller.host, move |host| {
+        host.group_members(&name).map(Paged::whole)
+    })
+    .await
 }

@@ -261,14 +261,7 @@ async fn start(
     responses((status = 200, description = "the caller's drafts (one page)", body = Object),
         (status = 401, body = Problem)))]
 async fn list_drafts(caller: Caller) -> Result<Json<Paged<Draft>>> {
-    read_as(caller.host, |host| Ok(unpaged(host.my_drafts()?))).await
-}
-
-fn unpaged<T>(items: Vec<T>) -> Paged<T> {
-    Paged {
-        items,
-        next_cursor: None,
-    }
+    read_as(caller.host, |host| Ok(Paged::whole(host.my_drafts()?))).await
 }
 
 /// Starts a new draft for the caller on a case, or to a customer (a case
@@ -704,7 +697,7 @@ async fn list_workbin(
             Some(agent) => host.workbin(&agent)?,
             None => host.my_workbin(q.all)?,
         };
-        Ok(unpaged(items))
+        Ok(Paged::whole(items))
     })
     .await
 }
@@ -858,7 +851,7 @@ async fn get_attachment(
 #[utoipa::path(get, path = "/api/v1/review", tag = "review",
     responses((status = 200, description = "the drafts (one page)", body = Object), (status = 403, body = Problem)))]
 async fn review_queue(caller: Caller) -> Result<Json<Paged<Draft>>> {
-    read_as(caller.host, |host| Ok(unpaged(host.review_queue()?))).await
+    read_as(caller.host, |host| Ok(Paged::whole(host.review_queue()?))).await
 }
 
 /// A draft and its review record.

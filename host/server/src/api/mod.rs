@@ -86,6 +86,15 @@ pub(crate) struct Paged<T> {
 }
 
 impl<T> Paged<T> {
+    /// A list that is always short (agents, groups, tokens): every item,
+    /// one page, no cursor.
+    pub fn whole(items: Vec<T>) -> Self {
+        Paged {
+            items,
+            next_cursor: None,
+        }
+    }
+
     /// A page from `fetched`, read with one item more than `limit` to learn
     /// whether another page follows; `next` is the position after the last
     /// item kept.
