@@ -183,8 +183,7 @@ async fn list_chats(caller: Caller, Query(q): Query<ChatList>) -> Result<Json<Pa
         limit: q.limit,
         cursor: q.cursor,
     };
-    let (limit, offset) = (paging.limit()?, paging.position()?);
-    let offset = u32::try_from(offset).map_err(|_| ServerError::bad_field("cursor", "too far"))?;
+    let page = paging.page()?;
     let state = q
         .state
         .map(|s| {
@@ -200,12 +199,9 @@ async fn list_chats(caller: Caller, Query(q): Query<ChatList>) -> Result<Json<Pa
         .transpose()?;
     let (all, me) = (q.all, caller.login());
     read_as(caller.host, move |host| {
-        let wanted = offset.saturating_add(limit).saturating_add(1);
+        let wanted = page.offset.saturating_add(page.limit);
         let chats = host.chat_worklist((!all).then_some(me), state, wanted)?;
-        let fetched: Vec<Chat> = chats.into_iter().skip(offset as usize).collect();
-        Ok(Paged::from_extra(fetched, limit, |kept| {
-            i64::from(offset) + kept.len() as i64
-        }))
+        Ok(Paged::slice(chats, page))
     })
     .await
 }

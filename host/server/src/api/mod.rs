@@ -14,7 +14,7 @@ mod search;
 use std::sync::Arc;
 
 use axum::Json;
-use dossier_host::Host;
+use dossier_host::{Host, Page};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -60,6 +60,19 @@ impl Paging {
         }
     }
 
+    /// The page asked, as an offset page of the store holding one item more
+    /// than the limit, so that [`Paged::after`] learns whether another
+    /// page follows.
+    pub fn page(&self) -> Result<Page> {
+        let limit = self.limit()?;
+        let offset = u32::try_from(self.position()?)
+            .map_err(|_| ServerError::bad_field("cursor", "the cursor is too far"))?;
+        Ok(Page {
+            offset,
+            limit: limit + 1,
+        })
+    }
+
     /// The position the cursor holds (0 for the first page).
     pub fn position(&self) -> Result<i64> {
         match &self.cursor {
@@ -86,6 +99,24 @@ pub(crate) struct Paged<T> {
 }
 
 impl<T> Paged<T> {
+    /// The page of items `fetched` with `page` (from [`Paging::page`]).
+    pub fn after(fetched: Vec<T>, page: Page) -> Self {
+        let limit = page.limit.saturating_sub(1);
+        Self::from_extra(fetched, limit, |kept| {
+            i64::from(page.offset) + kept.len() as i64
+        })
+    }
+
+    /// The page `page` (from [`Paging::page`]) of a list read whole.
+    pub fn slice(all: impl IntoIterator<Item = T>, page: Page) -> Self {
+        let fetched = all
+            .into_iter()
+            .skip(page.offset as usize)
+            .take(page.limit as usize)
+            .collect();
+        Self::after(fetched, page)
+    }
+
     /// A list that is always short (agents, groups, tokens): every item,
     /// one page, no cursor.
     pub fn whole(items: Vec<T>) -> Self {

@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 
 use super::{Paged, Paging, read_as, write_as};
 use crate::auth::Caller;
-use crate::error::{Problem, Result, ServerError};
+use crate::error::{Problem, Result};
 use crate::{AppState, Body};
 
 pub(super) fn routes() -> OpenApiRouter<Arc<AppState>> {
@@ -157,20 +157,10 @@ async fn list_outbox(
     caller: Caller,
     Query(paging): Query<Paging>,
 ) -> Result<Json<Paged<OutboxDelivery>>> {
-    let (limit, position) = (paging.limit()?, paging.position()?);
-    let skip =
-        usize::try_from(position).map_err(|_| ServerError::bad_field("cursor", "too far"))?;
+    let page = paging.page()?;
     read_as(caller.host, move |host| {
         require_manage_agents(host, "see the outbox")?;
-        let fetched: Vec<OutboxDelivery> = host
-            .pending_outbox()?
-            .into_iter()
-            .skip(skip)
-            .take(limit as usize + 1)
-            .collect();
-        Ok(Paged::from_extra(fetched, limit, |kept| {
-            position + kept.len() as i64
-        }))
+        Ok(Paged::slice(host.pending_outbox()?, page))
     })
     .await
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use chrono::{DateTime, Utc};
-use dossier_host::{CaseFilter, Page, TaskFilter};
+use dossier_host::{CaseFilter, TaskFilter};
 use dossier_sdk::{
     Address, Case, CaseNumber, CustomFields, Customer, CustomerId, CustomerQuery, Email, FollowUp,
     FollowUpId, FollowUpKind, NewCase, NewCustomer, NewFollowUp, NewTask, Phone, Task, TaskId,
@@ -18,7 +18,7 @@ use utoipa_axum::routes;
 
 use super::{Paged, Paging, read_as, write_as};
 use crate::auth::Caller;
-use crate::error::{Problem, Result, ServerError};
+use crate::error::{Problem, Result};
 use crate::{AppState, Body};
 
 pub(super) fn routes() -> OpenApiRouter<Arc<AppState>> {
@@ -240,8 +240,7 @@ async fn list_cases(caller: Caller, Query(q): Query<CaseList>) -> Result<Json<Pa
         limit: q.limit,
         cursor: q.cursor,
     };
-    let (limit, offset) = (paging.limit()?, paging.position()?);
-    let offset = u32::try_from(offset).map_err(|_| ServerError::bad_field("cursor", "too far"))?;
+    let page = paging.page()?;
     let filter = CaseFilter {
         customer: q.customer.map(CustomerId),
         open: q.open,
@@ -251,14 +250,7 @@ async fn list_cases(caller: Caller, Query(q): Query<CaseList>) -> Result<Json<Pa
         priority: q.priority,
     };
     read_as(caller.host, move |host| {
-        let page = Page {
-            offset,
-            limit: limit + 1,
-        };
-        let fetched = host.list_cases(&filter, page)?;
-        Ok(Paged::from_extra(fetched, limit, |kept| {
-            i64::from(offset) + kept.len() as i64
-        }))
+        Ok(Paged::after(host.list_cases(&filter, page)?, page))
     })
     .await
 }
@@ -438,17 +430,10 @@ async fn list_follow_ups(
     Path(number): Path<i64>,
     Query(paging): Query<Paging>,
 ) -> Result<Json<Paged<FollowUp>>> {
-    let (limit, offset) = (paging.limit()?, paging.position()?);
-    let offset = u32::try_from(offset).map_err(|_| ServerError::bad_field("cursor", "too far"))?;
+    let page = paging.page()?;
     read_as(caller.host, move |host| {
-        let page = Page {
-            offset,
-            limit: limit + 1,
-        };
         let (fetched, _) = host.follow_ups(CaseNumber(number), page)?;
-        Ok(Paged::from_extra(fetched, limit, |kept| {
-            i64::from(offset) + kept.len() as i64
-        }))
+        Ok(Paged::after(fetched, page))
     })
     .await
 }
@@ -530,8 +515,7 @@ async fn list_tasks(caller: Caller, Query(q): Query<TaskList>) -> Result<Json<Pa
         limit: q.limit,
         cursor: q.cursor,
     };
-    let (limit, offset) = (paging.limit()?, paging.position()?);
-    let offset = u32::try_from(offset).map_err(|_| ServerError::bad_field("cursor", "too far"))?;
+    let page = paging.page()?;
     let filter = TaskFilter {
         case: q.case.map(CaseNumber),
         customer: q.customer.map(CustomerId),
@@ -539,14 +523,7 @@ async fn list_tasks(caller: Caller, Query(q): Query<TaskList>) -> Result<Json<Pa
         status: q.status,
     };
     read_as(caller.host, move |host| {
-        let page = Page {
-            offset,
-            limit: limit + 1,
-        };
-        let fetched = host.list_tasks(&filter, page)?;
-        Ok(Paged::from_extra(fetched, limit, |kept| {
-            i64::from(offset) + kept.len() as i64
-        }))
+        Ok(Paged::after(host.list_tasks(&filter, page)?, page))
     })
     .await
 }

@@ -169,19 +169,9 @@ async fn list_faq(caller: Caller, Query(f): Query<FaqList>) -> Result<Json<Paged
         limit: f.limit,
         cursor: f.cursor,
     };
-    let (limit, position) = (paging.limit()?, paging.position()?);
-    let skip =
-        usize::try_from(position).map_err(|_| ServerError::bad_field("cursor", "too far"))?;
+    let page = paging.page()?;
     read_as(caller.host, move |host| {
-        let fetched: Vec<FaqEntry> = host
-            .faq_list()?
-            .into_iter()
-            .skip(skip)
-            .take(limit as usize + 1)
-            .collect();
-        Ok(Paged::from_extra(fetched, limit, |kept| {
-            position + kept.len() as i64
-        }))
+        Ok(Paged::slice(host.faq_list()?, page))
     })
     .await
 }
