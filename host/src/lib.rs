@@ -87,14 +87,19 @@ pub use config::Config;
 pub use dossier_core::runtime::credentials::{
     MintedToken, OpenSession, SessionSecrets, generate_password,
 };
-pub use dossier_store::{ApiToken, CaseFilter, Page, SearchFilter, SearchHit, TaskFilter};
+pub use dossier_store::{
+    ApiToken, CaseFilter, EventScope, LogBounds, LoggedEvent, Page, SearchFilter, SearchHit,
+    TaskFilter,
+};
 pub use dossier_types::{Error, Result, schema};
 #[cfg(feature = "email")]
 pub use email::drafts::DraftStart;
 #[cfg(feature = "email")]
 pub use email::signatures::insert_signature_once;
 pub use events::{Actor, Ctx, DeliveryState, Handler, OutboxDelivery};
-pub use host::{Host, HostBuilder, NotifyOutcome, Tick};
+#[cfg(feature = "chat")]
+pub use host::VisitorChat;
+pub use host::{Host, HostBuilder, NotifyOutcome, PushedPop, Tick};
 pub use interact::{Disposed, FiredReminder};
 pub use ops::{
     BackupFile, Collected, DEFAULT_BATCH, ExportFormat, ExportKind, ImportReport, MANIFEST,

@@ -78,11 +78,15 @@ pub enum Permission {
     /// the chat to the next agent). Every role holds it unless an admin
     /// withholds it.
     RejectChat,
+    /// Report interactions for other agents as a CTI connector does: the
+    /// screen-pop is computed as the agent named and pushed to their screen
+    /// (`POST /api/v1/interactions`). Admins hold it.
+    Cti,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 7] = [
+    pub const ALL: [Permission; 8] = [
         Permission::ManageAgents,
         Permission::ReassignCases,
         Permission::SeeAllPrivate,
@@ -90,6 +94,7 @@ impl Permission {
         Permission::ReviewEmail,
         Permission::ManageFaq,
         Permission::RejectChat,
+        Permission::Cti,
     ];
 
     /// The snake_case name used in the CLI, errors and JSON.
@@ -102,13 +107,14 @@ impl Permission {
             Permission::ReviewEmail => "review_email",
             Permission::ManageFaq => "manage_faq",
             Permission::RejectChat => "reject_chat",
+            Permission::Cti => "cti",
         }
     }
 
     /// Whether `role` holds this permission unless an admin overrides it.
     pub fn default_for(self, role: Role) -> bool {
         match self {
-            Permission::ManageAgents => role == Role::Admin,
+            Permission::ManageAgents | Permission::Cti => role == Role::Admin,
             Permission::ReassignCases
             | Permission::SeeAllPrivate
             | Permission::ReviewEmail

@@ -643,7 +643,7 @@ fn typing_reaches_the_other_side_without_a_write_even_while_another_holds_the_lo
             .expect("count")
     };
     let raw = rusqlite::Connection::open(t.db_path()).expect("raw");
-    let before = (count(&raw, "chat_feed"), count(&raw, "chat_messages"));
+    let before = (count(&raw, "event_log"), count(&raw, "chat_messages"));
     // Another connection holds the write lock: a write would wait for it
     // (and fail after the 5 s busy timeout).
     raw.execute_batch(
@@ -668,7 +668,7 @@ fn typing_reaches_the_other_side_without_a_write_even_while_another_holds_the_lo
         }]
     );
     assert_eq!(
-        (count(&raw, "chat_feed"), count(&raw, "chat_messages")),
+        (count(&raw, "event_log"), count(&raw, "chat_messages")),
         before,
         "never stored"
     );

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::push::{RETENTION_HOURS, feed};
+use super::push::feed;
 use super::states::put_on_break;
 use super::{ChatPush, Returned};
 use crate::prelude::*;
@@ -91,21 +91,6 @@ impl ChatDeadlines for Runtime {
             && !self.config().chat.queues.is_empty()
         {
             tick.recovered = self.route_queues(&system(self), &super::offers::all_queues(self));
-        }
-        let due = chats
-            .pruned_at
-            .lock()
-            .is_none_or(|at| now - at >= chrono::Duration::hours(1));
-        if due {
-            // Look on a reader first: most passes have nothing to prune and
-            // need not take the write lock.
-            let horizon = now - chrono::Duration::hours(RETENTION_HOURS);
-            let oldest = self.store().read(|tx| tx.feed_oldest())?;
-            if oldest.is_some_and(|at| at < horizon) {
-                self.store()
-                    .write("chat feed prune", |tx| tx.feed_prune(horizon))?;
-            }
-            *chats.pruned_at.lock() = Some(now);
         }
         tick.pushed = chats.subscribers.pump(self)?;
         tick.next_deadline = self.store().read(|tx| tx.next_chat_deadline())?;

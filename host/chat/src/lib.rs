@@ -63,8 +63,6 @@ pub struct Chats {
     /// between a commit and the routing that follows it): the first
     /// `Host::tick` does it.
     pub recovered: std::sync::atomic::AtomicBool,
-    /// When this process last pruned old pushes (once an hour at most).
-    pub pruned_at: Mutex<Option<DateTime<Utc>>>,
 }
 
 /// The chat channel's state on the runtime, made on first use.
@@ -87,7 +85,6 @@ impl Chats {
             members: capacity::Membership::new(&config.chat),
             subscribers: Subscribers::default(),
             recovered: std::sync::atomic::AtomicBool::new(false),
-            pruned_at: Mutex::new(None),
         }
     }
 }
@@ -278,6 +275,24 @@ pub enum ChatPush {
         /// The first push it gets again.
         resumed_at: i64,
     },
+}
+
+impl ChatPush {
+    /// The push's tag, as its JSON names it and the event log keeps it as
+    /// the event's kind.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ChatPush::Offered { .. } => "offered",
+            ChatPush::Accepted { .. } => "accepted",
+            ChatPush::Message { .. } => "message",
+            ChatPush::Typing { .. } => "typing",
+            ChatPush::TimedOut { .. } => "timed_out",
+            ChatPush::Rejected { .. } => "rejected",
+            ChatPush::State { .. } => "state",
+            ChatPush::Ended { .. } => "ended",
+            ChatPush::Missed { .. } => "missed",
+        }
+    }
 }
 
 /// The chat channel's operations on the runtime, as extension traits: `use dossier_chat::prelude::*;` to call them.

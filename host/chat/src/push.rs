@@ -3,7 +3,7 @@
 //!
 //! Every push that follows from a committed change (an offer and its pop, a
 //! message, an accept, a timeout, a state change, an end) is written to the
-//! store's `chat_feed` in the transaction that made the change: the
+//! store's event log in the transaction that made the change: the
 //! transactional outbox, the same pattern as the after-save outbox, but read
 //! by every subscriber rather than claimed by one deliverer, since each
 //! desktop must see it. A pump reads the feed in sequence order (commit
@@ -14,8 +14,8 @@
 //! A subscriber's channel holds [`CHANNEL`] pushes. When it is full the
 //! pump stops for that subscriber and leaves its place: the pushes wait in
 //! the store, and the next pump resumes from there, so a slow subscriber
-//! gets every committed push, in order, late. Pushes are kept a day
-//! ([`RETENTION_HOURS`]); one that far behind gets a
+//! gets every committed push, in order, late. Events are kept a day by
+//! default (`[events] keep_hours`); one that far behind gets a
 //! [`ChatPush::Missed`] saying which it lost. Typing indicators are never
 //! stored: they go straight to the matching subscribers of this process and
 //! are dropped for a subscriber whose channel is full.
@@ -27,14 +27,11 @@ use parking_lot::Mutex;
 
 use super::{Chat, ChatPush, Sender};
 use dossier_core::runtime::Runtime;
-use dossier_store::{FeedRow, Tx, to_json};
+use dossier_store::{EventScope, LoggedEvent, Tx};
 use dossier_types::Result;
 
 /// How many pushes a subscriber's channel holds before the pump waits for it.
 pub const CHANNEL: usize = 1024;
-
-/// How long the store keeps pushes.
-pub const RETENTION_HOURS: i64 = 24;
 
 /// How many feed rows one read of a pump takes.
 const PAGE: u32 = 500;
@@ -51,7 +48,7 @@ pub enum Who {
 }
 
 impl Who {
-    fn wants(&self, row: &FeedRow, push: &ChatPush) -> bool {
+    fn wants(&self, row: &LoggedEvent, push: &ChatPush) -> bool {
         match self {
             Who::Agent(login) => row.agent.as_deref() == Some(login.as_str()),
             Who::Chat(id) => {
@@ -82,8 +79,8 @@ pub struct Subscribers {
     pumping: Mutex<()>,
 }
 
-/// Keeps `push` in the feed for `agent`'s and `chat`'s subscribers, in the
-/// transaction `tx` belongs to.
+/// Keeps `push` in the event log for `agent`'s and `chat`'s subscribers,
+/// in the transaction `tx` belongs to; the event's kind is the push's tag.
 pub fn feed(
     tx: &dyn Tx,
     agent: Option<&str>,
@@ -91,13 +88,14 @@ pub fn feed(
     push: &ChatPush,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    tx.feed_push(agent, chat, &to_json(push), now).map(drop)
+    tx.log_event(agent, chat, push.kind(), &dossier_store::to_json(push), now)
+        .map(drop)
 }
 
 impl Subscribers {
     /// A new subscriber, getting the pushes committed from now on.
     pub fn subscribe(&self, rt: &Runtime, who: Who) -> Result<Receiver<ChatPush>> {
-        let last = rt.store().read(|tx| tx.feed_last())?;
+        let last = rt.store().read(|tx| tx.event_log_bounds())?.last;
         let (tx, rx) = sync_channel(CHANNEL);
         self.subs.lock().push(Sub {
             who,
@@ -125,14 +123,17 @@ impl Subscribers {
             let Some(from) = self.subs.lock().iter().map(|s| s.cursor).min() else {
                 return Ok(sent);
             };
-            let rows = rt.store().read(|tx| tx.feed_since(from, PAGE))?;
+            let rows = rt
+                .store()
+                .read(|tx| tx.events_after(from, EventScope::All, PAGE))?;
             let Some(last) = rows.last().map(|r| r.seq) else {
                 return Ok(sent);
             };
-            let decoded: Vec<(FeedRow, Option<ChatPush>)> = rows
+            let decoded: Vec<(LoggedEvent, Option<ChatPush>)> = rows
                 .into_iter()
                 .map(|row| {
-                    let push = serde_json::from_str::<ChatPush>(&row.push).ok();
+                    // Events other than chat pushes are not for these subscribers.
+                    let push = serde_json::from_str::<ChatPush>(&row.data).ok();
                     (row, push)
                 })
                 .collect();
@@ -175,7 +176,7 @@ impl Subscribers {
 
 /// Gives `sub` the rows after its cursor that it wants, until its channel
 /// is full; false when its receiver is gone.
-fn deliver(sub: &mut Sub, rows: &[(FeedRow, Option<ChatPush>)], sent: &mut usize) -> bool {
+fn deliver(sub: &mut Sub, rows: &[(LoggedEvent, Option<ChatPush>)], sent: &mut usize) -> bool {
     for (row, push) in rows {
         if row.seq <= sub.cursor {
             continue;

@@ -216,7 +216,7 @@ impl Raw {
             ])?;
         self.conn
             .prepare_cached(
-                "INSERT INTO chat_feed (agent, chat, push, at) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO event_log (agent, chat, kind, data, at) VALUES (?1, ?2, 'offered', ?3, ?4)",
             )?
             .execute(params![agent, chat, interaction, now])?;
         self.conn.prepare_cached("COMMIT")?.execute([])?;

@@ -247,6 +247,11 @@ pub struct EventsConfig {
     /// (a hook's write is one level deeper than what caused it). Going past
     /// it is an error naming the chain. From 1 to 64; default 16.
     pub max_depth: u32,
+    /// How long the event log keeps what agents' screens and chat
+    /// visitors' windows are told (offers, messages, pops, reminders, ...),
+    /// in hours: a stream reconnecting later than that is told to reload.
+    /// From 1 to 720; default 24.
+    pub log_hours: u32,
 }
 
 /// The deepest `[events] max_depth` accepted: each level nests a hook call
@@ -255,7 +260,10 @@ pub const MAX_EVENT_DEPTH: u32 = 64;
 
 impl Default for EventsConfig {
     fn default() -> Self {
-        EventsConfig { max_depth: 16 }
+        EventsConfig {
+            max_depth: 16,
+            log_hours: 24,
+        }
     }
 }
 
@@ -701,6 +709,12 @@ impl Config {
             return Err(Error::Config(format!(
                 "[server] session_hours must be from 1 to 8760, not {}",
                 self.server.session_hours
+            )));
+        }
+        if !(1..=720).contains(&self.events.log_hours) {
+            return Err(Error::Config(format!(
+                "[events] log_hours must be from 1 to 720, not {}",
+                self.events.log_hours
             )));
         }
         if !(1..=MAX_EVENT_DEPTH).contains(&self.events.max_depth) {

@@ -116,8 +116,13 @@ impl Step for Remind<'_> {
 
 /// Task reminders, on the runtime.
 pub trait Reminders {
-    /// One reminder pass at `now`: see `Host::due_reminders`.
-    fn due_reminders(self: &Arc<Self>, now: DateTime<Utc>) -> Result<Vec<FiredReminder>>;
+    /// One reminder pass at `now`, firing at most `limit` reminders: see
+    /// `Host::due_reminders`.
+    fn due_reminders(
+        self: &Arc<Self>,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<FiredReminder>>;
 
     /// Claims and fires one reminder; `None` if someone else had it.
     fn fire_reminder(
@@ -128,11 +133,15 @@ pub trait Reminders {
 }
 
 impl Reminders for Runtime {
-    fn due_reminders(self: &Arc<Self>, now: DateTime<Utc>) -> Result<Vec<FiredReminder>> {
+    fn due_reminders(
+        self: &Arc<Self>,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<FiredReminder>> {
         // The pass fires the reminders due when it starts. One that a hook
         // plans during the pass (a snooze to a time already past) is not in
         // the list: it fires on a later pass, so a pass always ends.
-        let ids = self.store().read(|tx| tx.due_reminder_ids(now, u32::MAX))?;
+        let ids = self.store().read(|tx| tx.due_reminder_ids(now, limit))?;
         let mut fired = Vec::new();
         for id in ids {
             fired.extend(self.fire_reminder(id, now)?);
@@ -245,7 +254,30 @@ fn draft_reminder_notification(
     }))
 }
 
+/// Claims the reminder of task `id` (false when another host had it) and,
+/// in the same transaction, tells the assignee's screen when the assignee
+/// is an agent: a `reminder` event in the event log.
 fn claim(rt: &Runtime, id: TaskId, now: DateTime<Utc>) -> Result<bool> {
-    rt.store()
-        .write("claim reminder", |tx| tx.claim_reminder(id, now))
+    let schema = rt.schema();
+    rt.store().write("claim reminder", move |tx| {
+        if !tx.claim_reminder(id, now)? {
+            return Ok(false);
+        }
+        let task = tx.get_task(schema, id)?;
+        if let Some(login) = task.assignee.as_deref()
+            && tx.agent(login)?.is_some()
+        {
+            let event = serde_json::json!({
+                "task": task.id,
+                "subject": task.subject,
+                "kind": task.kind.as_str(),
+                "due_at": task.due_at,
+                "case": task.case,
+                "customer": task.customer,
+                "fired_at": now,
+            });
+            tx.log_event(Some(login), None, "reminder", &event.to_string(), now)?;
+        }
+        Ok(true)
+    })
 }

@@ -45,7 +45,7 @@ impl Caller {
     }
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
@@ -163,6 +163,7 @@ impl Limiter {
                     .window
                     .saturating_sub(now.duration_since(*start));
                 return Err(ServerError::RateLimited {
+                    what: "too many failed sign-ins".into(),
                     retry_after: left.as_secs().max(1),
                 });
             }
@@ -300,7 +301,9 @@ mod tests {
         limiter.failed("ann", here);
         limiter.failed("ann", here);
         let refused = limiter.check("ann", here).expect_err("two failures");
-        assert!(matches!(refused, ServerError::RateLimited { retry_after } if retry_after <= 60));
+        assert!(
+            matches!(refused, ServerError::RateLimited { retry_after, .. } if retry_after <= 60)
+        );
         limiter
             .check("bob", here)
             .expect("another login from here: 2 of 3");

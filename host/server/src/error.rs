@@ -30,9 +30,12 @@ pub enum ServerError {
         "the X-CSRF-Token header is missing or wrong: send the csrf value the sign-in returned"
     )]
     Csrf,
-    /// Too many failed sign-ins for this login or from this address.
-    #[error("too many failed sign-ins; try again in {retry_after} s")]
+    /// Too many failed sign-ins for this login or from this address, or
+    /// too many chats or messages from one chat visitor.
+    #[error("{what}; try again in {retry_after} s")]
     RateLimited {
+        /// What there was too much of.
+        what: String,
         /// Seconds until sign-ins are accepted again.
         retry_after: u64,
     },
@@ -238,7 +241,7 @@ impl IntoResponse for ServerError {
             HeaderValue::from_static("application/problem+json"),
         );
         match self {
-            ServerError::RateLimited { retry_after } => {
+            ServerError::RateLimited { retry_after, .. } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
             }
             ServerError::Unauthenticated => {

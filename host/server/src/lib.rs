@@ -28,7 +28,9 @@
 
 mod api;
 mod auth;
+mod background;
 mod error;
+mod events;
 pub mod lock;
 mod metrics;
 pub mod tls;
@@ -81,6 +83,40 @@ pub struct ServerOptions {
     /// Serve HTTPS with this rustls config (see [`tls::server_config`])
     /// instead of plain HTTP [default: none].
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// How often an idle event stream sends a heartbeat, so proxies keep
+    /// it open [default: 15 s].
+    pub heartbeat: std::time::Duration,
+    /// The most reminders one background pass fires before letting the
+    /// requests waiting for the writer in [default: 50].
+    pub reminders_per_pass: u32,
+    /// Run reminders, deadlines, the outbox and pruning in the server
+    /// [default: true]; off only for benchmarks that drive passes
+    /// themselves.
+    pub background: bool,
+    /// How many chats one address may start through the visitor endpoint
+    /// in 15 minutes, and how many messages and typing signals a visitor
+    /// may send in a minute.
+    pub visitor_limits: VisitorLimits,
+}
+
+/// What the chat visitor endpoint allows one client.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct VisitorLimits {
+    /// Chats one address may start in 15 minutes [default: 10].
+    pub starts_per_address: u32,
+    /// Messages and typing signals one chat's visitor may send in a
+    /// minute [default: 120].
+    pub sends_per_minute: u32,
+}
+
+impl Default for VisitorLimits {
+    fn default() -> Self {
+        VisitorLimits {
+            starts_per_address: 10,
+            sends_per_minute: 120,
+        }
+    }
 }
 
 impl Default for ServerOptions {
@@ -93,6 +129,10 @@ impl Default for ServerOptions {
             write_queue: 1024,
             limits: Limits::default(),
             tls: None,
+            heartbeat: std::time::Duration::from_secs(15),
+            reminders_per_pass: 50,
+            background: true,
+            visitor_limits: VisitorLimits::default(),
         }
     }
 }
@@ -114,6 +154,11 @@ pub(crate) struct AppState {
     limiter: auth::Limiter,
     metrics: metrics::Metrics,
     options: ServerOptions,
+    hub: Arc<events::Hub>,
+    /// Woken after each write: the background loop looks again for the
+    /// next deadline.
+    wake: Arc<tokio::sync::Notify>,
+    visitors: api::visitor::Limiter,
 }
 
 /// A JSON request body of `T`: unknown fields, bad JSON and bodies over the
@@ -166,6 +211,7 @@ pub struct Server {
     listener: tokio::net::TcpListener,
     tls: Option<Arc<rustls::ServerConfig>>,
     app: Router,
+    state: Arc<AppState>,
 }
 
 /// The OpenAPI document of every route, as `/api/v1/openapi.json` serves it.
@@ -202,12 +248,26 @@ impl Server {
                 source,
             })?;
         let tls = options.tls.clone();
+        let hub = Arc::new(events::Hub::new(host.clone())?);
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let after: writer::After = {
+            let (hub, wake) = (hub.clone(), wake.clone());
+            Arc::new(move || {
+                if let Err(e) = hub.pump() {
+                    tracing::warn!(target: "dossier_server::background", "event pump failed: {e}");
+                }
+                wake.notify_one();
+            })
+        };
         let state = Arc::new(AppState {
-            writer: writer::Writer::start(options.write_queue)?,
+            writer: writer::Writer::start(options.write_queue, after)?,
             limiter: auth::Limiter::new(options.limits),
             metrics: metrics::Metrics::new(),
+            visitors: api::visitor::Limiter::new(options.visitor_limits),
             host,
             options,
+            hub,
+            wake,
         });
         let (api, doc) = routes().split_for_parts();
         let doc = Arc::new(doc);
@@ -229,8 +289,13 @@ impl Server {
                 metrics::record,
             ))
             .layer(DefaultBodyLimit::max(state.options.max_body))
-            .with_state(state);
-        Ok(Server { listener, tls, app })
+            .with_state(state.clone());
+        Ok(Server {
+            listener,
+            tls,
+            app,
+            state,
+        })
     }
 
     /// The address it listens on (the port the system chose for port 0).
@@ -243,6 +308,11 @@ impl Server {
     /// Serves until `shutdown` completes, then stops accepting and lets the
     /// requests in flight finish.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
+        let mut background = Vec::new();
+        if self.state.options.background {
+            background.push(tokio::spawn(background::passes(self.state.clone())));
+        }
+        background.push(tokio::spawn(background::foreign_pump(self.state.clone())));
         let app = self.app.into_make_service_with_connect_info::<ClientAddr>();
         let served = match self.tls {
             Some(config) => {
@@ -257,6 +327,9 @@ impl Server {
                     .await
             }
         };
+        for task in background {
+            task.abort();
+        }
         served.map_err(|source| ServerError::Io {
             what: "serving stopped".into(),
             source,

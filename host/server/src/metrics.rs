@@ -1,5 +1,5 @@
 //! Prometheus text metrics at `/metrics`: requests by route and status,
-//! their latency, and the writer's queue depth.
+//! their latency, the writer's queue depth and the open event streams.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -34,6 +34,7 @@ pub(crate) struct Metrics {
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram>,
     queue: Gauge,
+    streams: Gauge,
 }
 
 fn latency_histogram() -> Histogram {
@@ -49,6 +50,12 @@ impl Metrics {
             latency_histogram as fn() -> Histogram,
         );
         let queue = Gauge::default();
+        let streams = Gauge::default();
+        registry.register(
+            "event_streams",
+            "Event streams open (agents' screens and chat visitors)",
+            streams.clone(),
+        );
         registry.register(
             "http_requests",
             "HTTP requests answered, by method, route and status",
@@ -69,12 +76,15 @@ impl Metrics {
             requests,
             latency,
             queue,
+            streams,
         }
     }
 
-    /// The text exposition, with the writer's depth as of now.
-    pub(crate) fn render(&self, writer_depth: i64) -> String {
+    /// The text exposition, with the writer's depth and the open streams
+    /// as of now.
+    pub(crate) fn render(&self, writer_depth: i64, streams: i64) -> String {
         self.queue.set(writer_depth);
+        self.streams.set(streams);
         let mut out = String::new();
         if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
             out.clear();
@@ -139,6 +149,8 @@ pub(crate) async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResp
             axum::http::header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        state.metrics.render(state.writer.depth()),
+        state
+            .metrics
+            .render(state.writer.depth(), state.hub.open_streams()),
     )
 }

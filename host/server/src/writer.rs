@@ -12,6 +12,10 @@ use crate::error::{Result, ServerError};
 
 type Job = Box<dyn FnOnce() + Send>;
 
+/// What the writer runs after each write (hand the event streams what it
+/// logged, wake the background loop).
+pub(crate) type After = Arc<dyn Fn() + Send + Sync>;
+
 /// The queue in front of the writer thread.
 #[derive(Clone)]
 pub(crate) struct Writer {
@@ -21,8 +25,9 @@ pub(crate) struct Writer {
 
 impl Writer {
     /// Starts the writer thread with room for `capacity` waiting writes;
-    /// a write that finds the queue full is answered 503 at once.
-    pub(crate) fn start(capacity: usize) -> Result<Writer> {
+    /// a write that finds the queue full is answered 503 at once. `after`
+    /// runs on the writer thread after each write, before the next.
+    pub(crate) fn start(capacity: usize, after: After) -> Result<Writer> {
         let (queue, jobs) = sync_channel::<Job>(capacity);
         std::thread::Builder::new()
             .name("dossier-writer".into())
@@ -30,6 +35,7 @@ impl Writer {
                 // Ends when every sender is gone: the server stopped.
                 for job in jobs {
                     job();
+                    after();
                 }
             })
             .map_err(|source| ServerError::Io {
@@ -89,7 +95,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn concurrent_writes_never_overlap_and_all_run() {
-        let writer = Writer::start(256).expect("writer");
+        let writer = Writer::start(256, Arc::new(|| {})).expect("writer");
         let running = Arc::new(AtomicI64::new(0));
         let most = Arc::new(AtomicI64::new(0));
         let mut tasks = Vec::new();
@@ -120,7 +126,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_queue_is_refused_at_once_not_waited_on() {
-        let writer = Writer::start(1).expect("writer");
+        let writer = Writer::start(1, Arc::new(|| {})).expect("writer");
         let (hold, release) = std::sync::mpsc::channel::<()>();
         let (started, running) = std::sync::mpsc::channel::<()>();
         let first = tokio::spawn({

@@ -16,6 +16,15 @@ use crate::chat::{
     LogCustomer, Returned, Routed, SavedLog, Sender, StateChange,
 };
 use crate::events::Actor;
+
+/// A chat a visitor started ([`Host::start_visitor_chat`]).
+#[derive(Debug, Clone)]
+pub struct VisitorChat {
+    /// The chat and the offer routing made for it, if an agent was free.
+    pub arrived: Arrived,
+    /// The secret the visitor presents on every later call; shown once.
+    pub secret: String,
+}
 use crate::prelude::*;
 use dossier_types::{Error, Result};
 
@@ -226,6 +235,31 @@ impl Host {
             chats.truncate(limit as usize);
         }
         Ok(chats)
+    }
+
+    /// A visitor starts a chat through the server's visitor endpoint:
+    /// [`Host::chat_arrived`] as the chat server, then a secret only this
+    /// visitor gets, which every later call of theirs presents
+    /// ([`Host::visitor_chat`]). The store keeps only its hash.
+    pub fn start_visitor_chat(&self, interaction: Interaction) -> Result<VisitorChat> {
+        let arrived = self.as_chat_server().chat_arrived(interaction)?;
+        let (secret, hash) = dossier_core::runtime::credentials::visitor_secret()?;
+        self.rt.store().write("chat visitor secret", |tx| {
+            tx.set_visitor_secret(arrived.chat, &hash)
+        })?;
+        Ok(VisitorChat { arrived, secret })
+    }
+
+    /// The chat whose visitor holds `secret`; [`Error::UnknownChat`] for a
+    /// wrong secret, exactly as for a chat that does not exist.
+    pub fn visitor_chat(&self, chat: i64, secret: &str) -> Result<Chat> {
+        let hash = self.rt.store().read(|tx| tx.visitor_secret(chat))?;
+        match hash {
+            Some(hash) if dossier_core::runtime::credentials::secret_matches(secret, &hash) => {
+                self.rt.chat(chat)
+            }
+            _ => Err(Error::UnknownChat { id: chat }),
+        }
     }
 
     /// The same host acting as the chat server (`system`): what a chat

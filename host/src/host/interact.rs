@@ -19,6 +19,9 @@ pub struct Tick {
     pub at: DateTime<Utc>,
     /// The reminders this pass fired (not those another host fired).
     pub fired: Vec<FiredReminder>,
+    /// Whether reminders that were due remain unfired (the pass hit its
+    /// limit, [`Host::tick_limited`]).
+    pub more: bool,
     /// Outbox entries delivered.
     pub delivered: usize,
     /// When the next unfired reminder is due, if any: the loop may sleep until then.
@@ -143,7 +146,7 @@ impl Host {
     /// reminder hook plans during the call, even one already due, fires on
     /// a later call, so a call always ends.
     pub fn due_reminders(&self, now: DateTime<Utc>) -> Result<Vec<FiredReminder>> {
-        self.rt.due_reminders(now)
+        self.rt.due_reminders(now, u32::MAX)
     }
 
     /// How many reminders are due at `now` and have not fired.
@@ -158,18 +161,30 @@ impl Host {
 
     /// One pass of the `dossier run` loop at the host clock's time: fires
     /// due reminders and chat acceptance deadlines, delivers the outbox,
-    /// hands chat subscribers what other processes committed, and says when
-    /// the next reminder and deadline are due.
+    /// prunes the event log (at most hourly), hands chat subscribers what
+    /// other processes committed, and says when the next reminder and
+    /// deadline are due.
     pub fn tick(&self) -> Result<Tick> {
+        self.tick_limited(u32::MAX)
+    }
+
+    /// [`Host::tick`] firing at most `max_reminders` reminders, so that a
+    /// server can let other writes in between passes: when
+    /// [`Tick::more`] is set, reminders remain due and the next pass should
+    /// follow at once.
+    pub fn tick_limited(&self, max_reminders: u32) -> Result<Tick> {
         let at = self.now();
-        let fired = self.due_reminders(at)?;
+        let fired = self.rt.due_reminders(at, max_reminders)?;
+        let more = fired.len() as u64 >= u64::from(max_reminders);
         #[cfg(feature = "chat")]
         let chat = self.rt.chat_tick(at)?;
         let delivered = self.deliver_outbox()?;
+        self.prune_event_log_hourly(at)?;
         let next_reminder = self.next_reminder_at()?;
         Ok(Tick {
             at,
             fired,
+            more,
             delivered,
             next_reminder,
             #[cfg(feature = "chat")]

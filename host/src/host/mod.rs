@@ -9,8 +9,12 @@ mod auth;
 mod chat;
 #[cfg(feature = "email")]
 mod email;
+mod events;
 mod faq;
 mod interact;
+#[cfg(feature = "chat")]
+pub use chat::VisitorChat;
+pub use events::PushedPop;
 pub use interact::{NotifyOutcome, Tick};
 #[cfg(feature = "scripts")]
 mod scripting;

@@ -37,19 +37,6 @@ pub struct ChatAgentRow {
     pub rev: i64,
 }
 
-/// One push kept for subscribers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FeedRow {
-    /// Its place in the feed (never reused).
-    pub seq: i64,
-    /// The agent whose desktop it is for, if any.
-    pub agent: Option<String>,
-    /// The chat whose window it is for, if any.
-    pub chat: Option<i64>,
-    /// The push, as JSON.
-    pub push: String,
-}
-
 /// How an ended chat's row is written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChatEnd<'a> {
@@ -168,6 +155,12 @@ pub trait ChatTx {
     /// The soonest deadline of an offered chat.
     fn next_chat_deadline(&self) -> Result<Option<DateTime<Utc>>>;
 
+    /// Keeps the hash of the secret a chat's visitor was given.
+    fn set_visitor_secret(&self, id: i64, hash: &str) -> Result<()>;
+
+    /// The hash of the secret a chat's visitor was given, if any.
+    fn visitor_secret(&self, id: i64) -> Result<Option<String>>;
+
     /// Chats matching `filter`, newest first.
     fn list_chats(&self, filter: &ChatFilter) -> Result<Vec<Chat>>;
 
@@ -183,25 +176,4 @@ pub trait ChatTx {
 
     /// A chat's transcript, in order.
     fn chat_messages(&self, chat: i64) -> Result<Vec<ChatMessage>>;
-
-    /// Keeps a push for the subscribers of `agent` and of `chat`.
-    fn feed_push(
-        &self,
-        agent: Option<&str>,
-        chat: Option<i64>,
-        push: &str,
-        now: DateTime<Utc>,
-    ) -> Result<i64>;
-
-    /// Pushes after `seq`, in order, at most `limit`.
-    fn feed_since(&self, seq: i64, limit: u32) -> Result<Vec<FeedRow>>;
-
-    /// The last push's sequence number (0 when none).
-    fn feed_last(&self) -> Result<i64>;
-
-    /// When the oldest push kept was written.
-    fn feed_oldest(&self) -> Result<Option<DateTime<Utc>>>;
-
-    /// Drops pushes kept before `before`; returns how many.
-    fn feed_prune(&self, before: DateTime<Utc>) -> Result<usize>;
 }

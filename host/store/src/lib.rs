@@ -18,12 +18,14 @@ pub mod blobs;
 mod chat;
 mod credentials;
 mod email;
+mod events;
 mod faq;
 pub mod sqlite;
 
-pub use chat::{ChatAgentRow, ChatEnd, ChatTx, FeedRow};
+pub use chat::{ChatAgentRow, ChatEnd, ChatTx};
 pub use credentials::{ApiToken, CredentialTx, NewApiToken, SessionRow};
 pub use email::{EmailTx, InboundRecord, NewWorkbinItem};
+pub use events::{EventLogTx, EventScope, LogBounds, LoggedEvent};
 pub use faq::FaqTx;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -209,6 +211,7 @@ pub trait Tx:
     + FaqTx
     + ChatTx
     + CredentialTx
+    + EventLogTx
 {
 }
 
@@ -226,6 +229,7 @@ impl<T> Tx for T where
         + FaqTx
         + ChatTx
         + CredentialTx
+        + EventLogTx
 {
 }
 

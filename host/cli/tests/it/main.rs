@@ -15,6 +15,7 @@ mod script_cli;
 mod serve;
 mod serve_channels;
 mod serve_cli;
+mod serve_events;
 mod serve_python;
 mod serve_search;
 mod serve_tls;

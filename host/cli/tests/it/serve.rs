@@ -62,14 +62,17 @@ impl Centre {
     /// [`Centre::new`] with `extra` appended to its dossier.toml before
     /// the server starts.
     pub(super) fn with_config(extra: &str) -> Centre {
+        Centre::with_edited_config(|text| format!("{text}{extra}"))
+    }
+
+    /// [`Centre::new`] with its dossier.toml rewritten by `edit` before
+    /// the server starts.
+    pub(super) fn with_edited_config(edit: impl FnOnce(&str) -> String) -> Centre {
         let dir = tempfile::tempdir().expect("dir");
         let init = cli_json(dir.path(), &["init", "--admin", "boss"]);
-        if !extra.is_empty() {
-            let config = dir.path().join("dossier.toml");
-            let mut text = std::fs::read_to_string(&config).expect("config");
-            text.push_str(extra);
-            std::fs::write(&config, text).expect("config");
-        }
+        let config = dir.path().join("dossier.toml");
+        let text = std::fs::read_to_string(&config).expect("config");
+        std::fs::write(&config, edit(&text)).expect("config");
         assert!(
             init["password"].as_str().is_some_and(|p| p.len() >= 10),
             "{init}"

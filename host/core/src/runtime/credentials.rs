@@ -89,6 +89,23 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// What a chat visitor's secret starts with.
+pub const VISITOR_PREFIX: &str = "dcv_";
+
+/// A new chat visitor's secret (shown once, to the visitor) and the hash
+/// the store keeps of it.
+pub fn visitor_secret() -> Result<(String, String)> {
+    let secret = format!("{VISITOR_PREFIX}{}", random_secret()?);
+    let hash = secret_hash(&secret);
+    Ok((secret, hash))
+}
+
+/// Whether `secret` is the one `hash` was made from (compared in constant
+/// time).
+pub fn secret_matches(secret: &str, hash: &str) -> bool {
+    constant_time_eq(secret_hash(secret).as_bytes(), hash.as_bytes())
+}
+
 /// Generates a password for a first admin: 20 characters from an alphabet
 /// without look-alikes.
 pub fn generate_password() -> Result<String> {

@@ -1,15 +1,18 @@
 //! The routes under `/api/v1/`: one module per family of resources. Every
-//! handler takes a [`Caller`](crate::auth::Caller), so every route needs a
-//! credential, and runs its host call on the blocking pool (reads) or the
-//! writer (writes).
+//! handler but the chat visitor's takes a [`Caller`](crate::auth::Caller),
+//! so every route needs a credential (a visitor's is their chat's secret),
+//! and runs its host call on the blocking pool (reads) or the writer
+//! (writes).
 
 mod agents;
 mod chat;
 mod email;
+mod events;
 mod interact;
 mod outbox;
 mod records;
 mod search;
+pub(crate) mod visitor;
 
 use std::sync::Arc;
 
@@ -31,6 +34,8 @@ pub(crate) fn routes() -> OpenApiRouter<Arc<AppState>> {
         .merge(outbox::routes())
         .merge(email::routes())
         .merge(chat::routes())
+        .merge(events::routes())
+        .merge(visitor::routes())
 }
 
 /// The most items one page holds.

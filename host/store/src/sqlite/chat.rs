@@ -7,7 +7,7 @@ use rusqlite::types::Value;
 use rusqlite::{OptionalExtension, Row, params, params_from_iter};
 
 use super::SqliteTx;
-use crate::{ChatAgentRow, ChatEnd, ChatTx, FeedRow, from_json, parse_ts, ts};
+use crate::{ChatAgentRow, ChatEnd, ChatTx, from_json, parse_ts, ts};
 use dossier_types::chat::{
     AgentState, Chat, ChatFilter, ChatMessage, ChatState, LogState, Sender, StateChange,
 };
@@ -108,6 +108,25 @@ impl SqliteTx<'_> {
 }
 
 impl ChatTx for SqliteTx<'_> {
+    fn set_visitor_secret(&self, id: i64, hash: &str) -> Result<()> {
+        self.conn
+            .prepare_cached("UPDATE chats SET visitor_secret = ?2 WHERE id = ?1")
+            .map_err(db)?
+            .execute(params![id, hash])
+            .map_err(db)
+            .map(drop)
+    }
+
+    fn visitor_secret(&self, id: i64) -> Result<Option<String>> {
+        self.conn
+            .prepare_cached("SELECT visitor_secret FROM chats WHERE id = ?1")
+            .map_err(db)?
+            .query_row([id], |r| r.get::<_, Option<String>>(0))
+            .optional()
+            .map_err(db)
+            .map(Option::flatten)
+    }
+
     fn chat_agent(&self, login: &str) -> Result<Option<ChatAgentRow>> {
         let sql = format!("SELECT {AGENT_COLUMNS} FROM chat_agents WHERE login = ?1");
         self.agent_row_where(&sql, &[login.to_owned().into()])
@@ -479,69 +498,6 @@ impl ChatTx for SqliteTx<'_> {
             out.push(message_from_row(row)?);
         }
         Ok(out)
-    }
-
-    fn feed_push(
-        &self,
-        agent: Option<&str>,
-        chat: Option<i64>,
-        push: &str,
-        now: DateTime<Utc>,
-    ) -> Result<i64> {
-        self.conn
-            .prepare_cached("INSERT INTO chat_feed (agent, chat, push, at) VALUES (?1, ?2, ?3, ?4)")
-            .map_err(db)?
-            .execute(params![agent, chat, push, ts(now)])
-            .map_err(db)?;
-        Ok(self.conn.last_insert_rowid())
-    }
-
-    fn feed_since(&self, seq: i64, limit: u32) -> Result<Vec<FeedRow>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT seq, agent, chat, push FROM chat_feed WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-            )
-            .map_err(db)?;
-        let rows = stmt
-            .query_map(params![seq, limit], |r| {
-                Ok(FeedRow {
-                    seq: r.get(0)?,
-                    agent: r.get(1)?,
-                    chat: r.get(2)?,
-                    push: r.get(3)?,
-                })
-            })
-            .map_err(db)?
-            .collect::<rusqlite::Result<_>>()
-            .map_err(db)?;
-        Ok(rows)
-    }
-
-    fn feed_last(&self) -> Result<i64> {
-        self.conn
-            .prepare_cached("SELECT coalesce(max(seq), 0) FROM chat_feed")
-            .map_err(db)?
-            .query_row([], |r| r.get(0))
-            .map_err(db)
-    }
-
-    fn feed_oldest(&self) -> Result<Option<DateTime<Utc>>> {
-        let oldest: Option<String> = self
-            .conn
-            .prepare_cached("SELECT min(at) FROM chat_feed")
-            .map_err(db)?
-            .query_row([], |r| r.get(0))
-            .map_err(db)?;
-        opt_ts(oldest)
-    }
-
-    fn feed_prune(&self, before: DateTime<Utc>) -> Result<usize> {
-        self.conn
-            .prepare_cached("DELETE FROM chat_feed WHERE at < ?1")
-            .map_err(db)?
-            .execute([ts(before)])
-            .map_err(db)
     }
 }
 

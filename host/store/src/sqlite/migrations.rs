@@ -592,6 +592,58 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_login ON sessions(login);
 CREATE INDEX sessions_expires ON sessions(expires_at);
 "#,
+    // 15: the chat feed becomes the store's event log: everything an
+    // agent's screen (or a chat visitor's window) must be told, written in
+    // the transaction that made the change, read in commit order by `seq`.
+    // `kind` names the event (the chat pushes' tag); `data` is its JSON.
+    // Per-agent and per-chat reads (a stream catching up) use their own
+    // index. A visitor's chat keeps the SHA-256 of the secret the visitor
+    // endpoint gave at its start.
+    r#"
+ALTER TABLE chat_feed RENAME TO event_log;
+ALTER TABLE event_log RENAME COLUMN push TO data;
+ALTER TABLE event_log ADD COLUMN kind TEXT NOT NULL DEFAULT '';
+UPDATE event_log SET kind = coalesce(json_extract(data, '$.push'), '');
+DROP INDEX chat_feed_at;
+CREATE INDEX event_log_at ON event_log(at);
+CREATE INDEX event_log_agent ON event_log(agent, seq) WHERE agent IS NOT NULL;
+CREATE INDEX event_log_chat ON event_log(chat, seq) WHERE chat IS NOT NULL;
+
+ALTER TABLE chats ADD COLUMN visitor_secret TEXT;
+
+-- Workbin changes and review decisions are logged by triggers, so no
+-- code path that changes a workbin or decides a review can forget to.
+-- A group's item is told to each member. No subject in the event: the
+-- screen rereads its workbin, which applies the viewer.
+CREATE TRIGGER event_workbin_added AFTER INSERT ON workbin BEGIN
+    INSERT INTO event_log (agent, chat, kind, data, at)
+    SELECT who, NULL, 'workbin',
+        json_object('change', 'added', 'item', new.id, 'case', new.case_number,
+                    'group', new.grp, 'reason', new.reason, 'draft', new.draft_id),
+        new.added_at
+    FROM (SELECT new.agent AS who WHERE new.agent IS NOT NULL
+          UNION SELECT login FROM agent_groups WHERE name = new.grp AND new.agent IS NULL);
+END;
+CREATE TRIGGER event_workbin_done AFTER UPDATE OF done_at ON workbin
+WHEN old.done_at IS NULL AND new.done_at IS NOT NULL BEGIN
+    INSERT INTO event_log (agent, chat, kind, data, at)
+    SELECT who, NULL, 'workbin',
+        json_object('change', 'done', 'item', new.id, 'case', new.case_number,
+                    'group', new.grp, 'by', new.done_by, 'draft', new.draft_id),
+        new.done_at
+    FROM (SELECT new.agent AS who WHERE new.agent IS NOT NULL
+          UNION SELECT login FROM agent_groups WHERE name = new.grp AND new.agent IS NULL);
+END;
+CREATE TRIGGER event_review_decided AFTER INSERT ON draft_reviews
+WHEN new.step IN ('approved', 'rejected', 'edited') BEGIN
+    INSERT INTO event_log (agent, chat, kind, data, at)
+    SELECT d.agent, NULL, 'review',
+        json_object('draft', new.draft_id, 'decision', new.step, 'by', new.by_whom,
+                    'remarks', new.remarks, 'case', d.case_number),
+        new.at
+    FROM drafts d WHERE d.id = new.draft_id;
+END;
+"#,
 ];
 
 /// The schema version this build writes.

@@ -13,6 +13,7 @@ mod chat;
 mod credentials;
 mod customers;
 mod email;
+mod events;
 mod faq;
 mod fields;
 mod follow_ups;
