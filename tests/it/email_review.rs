@@ -2,7 +2,7 @@
 //! server: review by config, by a hook, and the reject → edit → approve
 //! cycle with its record.
 
-use dossier_host::{DraftStart, Error, Host};
+use dossier_host::{DraftStart, Error, EventScope, Host};
 use dossier_sdk::{DraftChange, DraftState, Ingested, NewAgent, Permission, Role};
 use dossier_tests::smtp::SmtpServer;
 use mail_parser::MessageParser;
@@ -141,6 +141,36 @@ fn a_rejected_draft_is_edited_reviewed_again_and_sent_once_approved() {
     );
     let sent = sue.approve_draft(id).expect("approve");
     assert_eq!(sent.state, DraftState::Sent);
+    // Ann's screen was told each decision and her workbin's changes, in
+    // the event log; sue's events are not ann's to read.
+    let told = ann
+        .events_after(EventScope::Agent("ann"), 0, 100)
+        .expect("ann's events");
+    let decisions: Vec<String> = told
+        .iter()
+        .filter(|e| e.kind == "review")
+        .map(|e| {
+            let data: serde_json::Value = serde_json::from_str(&e.data).expect("json");
+            assert_eq!(data["draft"], id, "{data}");
+            data["decision"].as_str().unwrap_or_default().to_owned()
+        })
+        .collect();
+    assert_eq!(decisions, ["rejected", "edited", "approved"]);
+    let rejected = told.iter().find(|e| e.kind == "review").expect("review");
+    assert!(rejected.data.contains("Say when the refund arrives."));
+    assert!(
+        told.iter()
+            .any(|e| e.kind == "workbin" && e.data.contains("\"added\"")),
+        "{told:?}"
+    );
+    assert!(
+        told.iter().all(|e| !e.data.contains("Refund please")),
+        "no subject in the events: the screen rereads its workbin: {told:?}"
+    );
+    assert!(matches!(
+        ann.events_after(EventScope::Agent("sue"), 0, 100),
+        Err(Error::Hidden { .. })
+    ));
     let messages = server.messages();
     assert_eq!(messages.len(), 1);
     let p = MessageParser::default()

@@ -11,6 +11,7 @@ mod email_ingest;
 mod email_out;
 mod email_review;
 mod errors;
+mod event_log;
 mod events_table;
 mod faq;
 mod fields;

@@ -1,6 +1,7 @@
 //! `dossier chat …`: an agent's chat desk (state, accept, reject, send,
-//! end, log, list, show), the chat server's side for trying it out
-//! (`arrive`, `send --customer`), and `simulate`, a generated day.
+//! end, log, list, show), the customer's side as a test and demo tool
+//! (`arrive`, `send --customer`; real visitors come through `dossier
+//! serve`'s visitor endpoint), and `simulate`, a generated day.
 
 use std::path::PathBuf;
 
@@ -81,7 +82,7 @@ pub(crate) enum ChatCmd {
         /// The chat's id.
         id: i64,
     },
-    /// Stand in for the chat server: a chat arrives in a queue.
+    /// A chat arrives in a queue (a test and demo tool: real visitors start chats through `dossier serve`).
     Arrive(ArriveArgs),
     /// Replay a generated day of chats on a throw-away store and print per-agent counts,
     /// waiting times and timeouts.
@@ -102,7 +103,7 @@ pub(crate) struct SendArgs {
     /// Read the message from this file (`-` for stdin).
     #[arg(long, value_name = "PATH")]
     text_file: Option<PathBuf>,
-    /// Send it as the customer (standing in for the chat server).
+    /// Send it as the customer (a test and demo tool, like `chat arrive`).
     #[arg(long)]
     customer: bool,
     /// Insert FAQ answers: each /shortcut naming an FAQ entry becomes its text or its link.

@@ -103,6 +103,9 @@ pub(crate) struct Hub {
     next_id: AtomicU64,
     /// How many streams are open (metrics).
     open: AtomicI64,
+    /// Set when the server stops: every stream ends, so the graceful
+    /// shutdown does not wait for clients that never hang up.
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 /// A stream's place in the hub; leaving it unregisters the stream.
@@ -138,7 +141,13 @@ impl Hub {
             pumping: Mutex::new(()),
             next_id: AtomicU64::new(1),
             open: AtomicI64::new(0),
+            closing: tokio::sync::watch::Sender::new(false),
         })
+    }
+
+    /// Ends every stream, now and from now on (the server is stopping).
+    pub(crate) fn close(&self) {
+        self.closing.send_replace(true);
     }
 
     /// How many streams are open.
@@ -262,8 +271,14 @@ pub(crate) fn stream(
 ) -> Sse<ReceiverStream<std::result::Result<Event, Infallible>>> {
     let (out, body) = mpsc::channel(16);
     let registration = hub.register(key);
+    let mut closing = hub.closing.subscribe();
     tokio::spawn(async move {
-        if let Err(e) = feed(registration, start, heartbeat, &out).await {
+        let fed = tokio::select! {
+            fed = feed(registration, start, heartbeat, &out) => fed,
+            // The server stops: end the response, so its connection closes.
+            _ = closing.wait_for(|closing| *closing) => Ok(()),
+        };
+        if let Err(e) = fed {
             let problem = Event::default()
                 .event("error")
                 .data(serde_json::json!({ "detail": e.to_string() }).to_string());

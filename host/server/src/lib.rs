@@ -313,6 +313,13 @@ impl Server {
             background.push(tokio::spawn(background::passes(self.state.clone())));
         }
         background.push(tokio::spawn(background::foreign_pump(self.state.clone())));
+        let hub = self.state.hub.clone();
+        let shutdown = async move {
+            shutdown.await;
+            // Streams never finish by themselves: end them, so the
+            // requests in flight can.
+            hub.close();
+        };
         let app = self.app.into_make_service_with_connect_info::<ClientAddr>();
         let served = match self.tls {
             Some(config) => {

@@ -558,3 +558,36 @@ fn during_a_1500_reminder_pass_handled_by_the_server_notes_through_the_api_succe
     );
     eprintln!("10 of 10 notes during the pass; slowest {slowest:?}");
 }
+
+#[test]
+fn sigterm_ends_open_streams_and_the_server_exits() {
+    let mut c = Centre::new();
+    let ann = c.token("ann");
+    let stream = open(&c, "/api/v1/events", Some(&ann), None);
+    let pid = c.served.child.id().to_string();
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(term.success());
+    let (tx, rx) = channel();
+    let exit = std::thread::scope(|s| {
+        let child = &mut c.served.child;
+        s.spawn(move || {
+            let _ = tx.send(child.wait());
+        });
+        match rx.recv_timeout(WAIT) {
+            Ok(exit) => exit.expect("wait"),
+            Err(_) => {
+                // Do not leave it running; the assertion below fails.
+                let _ = std::process::Command::new("kill")
+                    .args(["-KILL", &pid])
+                    .status();
+                panic!("dossier serve still runs 10 s after SIGTERM with a stream open");
+            }
+        }
+    });
+    assert!(exit.success(), "{exit:?}");
+    // The stream ended with the server.
+    assert!(stream.next(WAIT).is_none());
+}

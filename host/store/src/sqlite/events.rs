@@ -117,8 +117,7 @@ impl EventLogTx for SqliteTx<'_> {
 mod tests {
     use chrono::{DateTime, Duration, Utc};
 
-    use super::super::SqliteStore;
-    use crate::{EventScope, Store, Tx};
+    use crate::{EventScope, Tx};
 
     fn at(s: i64) -> DateTime<Utc> {
         DateTime::<Utc>::UNIX_EPOCH + Duration::seconds(s)
@@ -127,7 +126,7 @@ mod tests {
     #[test]
     fn events_come_back_in_order_per_scope_and_the_last_number_survives_pruning() {
         let dir = tempfile::tempdir().expect("dir");
-        let store = SqliteStore::open(&dir.path().join("s.db")).expect("store");
+        let store = crate::open(&dir.path().join("s.db")).expect("store");
         store
             .write("log", |tx: &dyn Tx| {
                 tx.log_event(Some("ann"), None, "pop", "{}", at(10))?;

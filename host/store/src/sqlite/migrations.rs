@@ -613,13 +613,14 @@ ALTER TABLE chats ADD COLUMN visitor_secret TEXT;
 
 -- Workbin changes and review decisions are logged by triggers, so no
 -- code path that changes a workbin or decides a review can forget to.
--- A group's item is told to each member. No subject in the event: the
--- screen rereads its workbin, which applies the viewer.
+-- A group's item is told to each member. No subject and no reason (a
+-- reason may quote one) in the event: the screen rereads its workbin,
+-- which applies the viewer.
 CREATE TRIGGER event_workbin_added AFTER INSERT ON workbin BEGIN
     INSERT INTO event_log (agent, chat, kind, data, at)
     SELECT who, NULL, 'workbin',
         json_object('change', 'added', 'item', new.id, 'case', new.case_number,
-                    'group', new.grp, 'reason', new.reason, 'draft', new.draft_id),
+                    'group', new.grp, 'draft', new.draft_id),
         new.added_at
     FROM (SELECT new.agent AS who WHERE new.agent IS NOT NULL
           UNION SELECT login FROM agent_groups WHERE name = new.grp AND new.agent IS NULL);
