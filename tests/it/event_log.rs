@@ -127,10 +127,9 @@ fn the_log_keeps_events_log_hours_and_never_reuses_a_number() {
     t.clock.advance(Duration::hours(3));
     t.host.tick().expect("tick");
     assert_eq!(t.host.event_log_bounds().expect("bounds").first, None);
-    let refused = t
-        .reopen("[events]\nlog_hours = 0\n")
-        .err()
-        .expect("refused");
+    let Err(refused) = t.reopen("[events]\nlog_hours = 0\n") else {
+        panic!("log_hours = 0 was accepted");
+    };
     assert!(
         refused
             .to_string()
