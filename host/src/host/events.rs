@@ -63,7 +63,7 @@ impl Host {
     pub fn prune_event_log(&self, now: DateTime<Utc>) -> Result<usize> {
         let horizon = now - chrono::Duration::hours(i64::from(self.config().events.log_hours));
         let oldest = self.rt.store().read(|tx| tx.oldest_event_at())?;
-        if !oldest.is_some_and(|at| at < horizon) {
+        if oldest.is_none_or(|at| at >= horizon) {
             return Ok(0);
         }
         self.rt
