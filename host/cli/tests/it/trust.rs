@@ -1,0 +1,144 @@
+//! Issue 27's trust boundaries as the command line meets them: what an
+//! agent is shown of tasks, which follow-ups they may write by hand.
+
+use std::path::Path;
+
+use crate::util::{dossier, json};
+
+/// A store with admin `agent.smith`, agents `ann` and `bob`, customer
+/// AC-1 with public case 1 and ann's private case 2, each with a task
+/// whose reminder is due.
+fn two_agents_and_a_private_case(d: &Path) {
+    json(d, &["init"]);
+    json(d, &["agent", "add", "ann"]);
+    json(d, &["agent", "add", "bob"]);
+    json(
+        d,
+        &["customer", "add", "--account", "AC-1", "--name", "Ada"],
+    );
+    json(
+        d,
+        &["case", "open", "--customer", "AC-1", "--subject", "Printer"],
+    );
+    json(
+        d,
+        &[
+            "case",
+            "open",
+            "--customer",
+            "AC-1",
+            "--subject",
+            "Private matter",
+            "--private",
+            "--owner",
+            "ann",
+        ],
+    );
+    for (case, subject) in [("1", "public call"), ("2", "secret call")] {
+        json(
+            d,
+            &[
+                "task",
+                "add",
+                "--case",
+                case,
+                "--subject",
+                subject,
+                "--due",
+                "2020-01-02 10:00",
+                "--remind",
+                "15",
+            ],
+        );
+    }
+}
+
+fn subjects(listed: &serde_json::Value) -> Vec<&str> {
+    let mut s: Vec<&str> = listed
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|t| {
+            t["subject"]
+                .as_str()
+                .or(t["reminder"]["task"]["subject"].as_str())
+        })
+        .collect();
+    s.sort_unstable();
+    s
+}
+
+#[test]
+fn task_list_and_reminders_show_an_agent_only_the_tasks_of_cases_they_may_see() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    two_agents_and_a_private_case(d);
+    let both = vec!["public call", "secret call"];
+    assert_eq!(subjects(&json(d, &["task", "list"])), both);
+    assert_eq!(subjects(&json(d, &["--as", "ann", "task", "list"])), both);
+    for filter in [
+        &["task", "list"][..],
+        &["task", "list", "--case", "2"],
+        &["task", "list", "--customer", "AC-1"],
+        &["task", "list", "--status", "planned"],
+    ] {
+        let mut args = vec!["--as", "bob"];
+        args.extend_from_slice(filter);
+        let listed = json(d, &args);
+        assert!(
+            !subjects(&listed).contains(&"secret call"),
+            "{filter:?}: {listed}"
+        );
+    }
+    let human = dossier(d, &["--as", "bob", "task", "list"]);
+    assert!(human.status.success());
+    assert!(!String::from_utf8_lossy(&human.stdout).contains("secret"));
+
+    // Bob's pass fires both reminders, and shows him his own.
+    let fired = json(d, &["--as", "bob", "task", "reminders"]);
+    assert_eq!(subjects(&fired), vec!["public call"], "{fired}");
+    assert_eq!(
+        json(d, &["--as", "bob", "task", "reminders"]),
+        serde_json::json!([])
+    );
+}
+
+#[test]
+fn an_agent_may_not_write_system_or_email_in_follow_ups_by_hand() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    two_agents_and_a_private_case(d);
+    for kind in ["system", "email_in"] {
+        for who in ["ann", "agent.smith"] {
+            let out = dossier(
+                d,
+                &[
+                    "--json", "--as", who, "followup", "add", "--case", "1", "--kind", kind,
+                    "--body", "forged",
+                ],
+            );
+            assert_eq!(out.status.code(), Some(1), "{who} {kind}");
+            let error: serde_json::Value = serde_json::from_slice(&out.stderr).expect("json");
+            assert_eq!(error["error"]["code"], "permission_denied");
+            let message = error["error"]["message"].as_str().unwrap_or_default();
+            assert_eq!(
+                message,
+                format!(
+                    "agent {who} may not write a follow-up of kind `{kind}`: only Dossier itself writes {kind} follow-ups; write a note instead"
+                )
+            );
+        }
+    }
+    let listed = json(d, &["followup", "list", "--case", "1"]);
+    assert_eq!(listed, serde_json::json!([]));
+    // The kinds an agent does write by hand still go in.
+    for kind in ["note", "email_out", "chat_log"] {
+        let written = json(
+            d,
+            &[
+                "--as", "ann", "followup", "add", "--case", "1", "--kind", kind, "--body", "mine",
+            ],
+        );
+        assert_eq!(written["kind"], kind);
+    }
+}
