@@ -671,7 +671,7 @@ fn report(out: &Out, name: &str, result: &Result<Ingested>, several: bool) -> Re
         }
         Err(e) => {
             if several {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", output::printable(&e.to_string()));
             }
             Ok(())
         }
@@ -819,7 +819,7 @@ pub(crate) fn workbin(host: &Host, cmd: WorkbinCmd, out: &Out) -> Result<()> {
             out.one(&item, describe_item)?;
             if let (Some(f), false) = (item.follow_up, out.json()) {
                 let zone = host.config().time.time_zone();
-                output::emit(&output::follow_up(&host.follow_up(f)?, &zone))?;
+                output::show(&output::follow_up(&host.follow_up(f)?, &zone))?;
             }
             Ok(())
         }

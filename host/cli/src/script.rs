@@ -6,7 +6,7 @@ use clap::Subcommand;
 use serde_json::json;
 
 use super::Out;
-use super::output::{emit, to_json};
+use super::output::{emit, show, to_json};
 use dossier_host::config::Config;
 use dossier_host::scripts::{definitions, reference_markdown};
 use dossier_host::{DryRun, DryRunOutcome, Scripts};
@@ -91,13 +91,13 @@ fn check(config: &Path, out: &Out) -> Result<()> {
                 .filter(|e| matches!(e, Error::Script { file, .. } if *file == s.name))
                 .count();
             let status = if mistakes == 0 { "ok   " } else { "check" };
-            emit(&format!("{status} {} ({hooks})\n", s.name))?;
+            show(&format!("{status} {} ({hooks})\n", s.name))?;
             for w in &s.warnings {
-                emit(&format!("      warning: {w}\n"))?;
+                show(&format!("      warning: {w}\n"))?;
             }
         }
         for e in report.errors.iter().chain(&report.findings) {
-            emit(&format!("error {e}\n"))?;
+            show(&format!("error {e}\n"))?;
         }
         if report.scripts.is_empty() && report.errors.is_empty() {
             emit(&format!(

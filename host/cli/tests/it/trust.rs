@@ -142,3 +142,70 @@ fn an_agent_may_not_write_system_or_email_in_follow_ups_by_hand() {
         assert_eq!(written["kind"], kind);
     }
 }
+
+/// Whether `text` holds a character a terminal acts on (other than the
+/// line break and the tab): C0, DEL, C1, bidirectional overrides.
+fn drives_a_terminal(text: &str) -> bool {
+    text.chars().any(|c| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    })
+}
+
+#[test]
+fn human_output_escapes_control_characters_and_json_keeps_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    json(d, &["init"]);
+    let name = "Eve\u{1b}]0;owned\u{7}";
+    let subject = "\u{1b}[31mURGENT\u{1b}[0m\rrefund \u{9b}2J\u{7f} \u{202e}fdp.exe";
+    let note = "line one\n\u{1b}[2Kline two\u{8}\u{8}";
+    json(d, &["customer", "add", "--account", "AC-1", "--name", name]);
+    json(
+        d,
+        &["case", "open", "--customer", "AC-1", "--subject", subject],
+    );
+    json(d, &["followup", "add", "--case", "1", "--note", note]);
+    json(
+        d,
+        &[
+            "task",
+            "add",
+            "--case",
+            "1",
+            "--subject",
+            subject,
+            "--due",
+            "2030-01-02 10:00",
+        ],
+    );
+    for args in [
+        &["case", "show", "1"][..],
+        &["case", "list"],
+        &["customer", "show", "AC-1"],
+        &["customer", "list"],
+        &["followup", "list", "--case", "1"],
+        &["task", "list"],
+    ] {
+        let out = dossier(d, args);
+        assert!(out.status.success(), "{args:?}");
+        let text = String::from_utf8(out.stdout).expect("UTF-8");
+        assert!(!drives_a_terminal(&text), "{args:?} printed raw: {text:?}");
+        assert!(
+            text.contains("\\u{1b}"),
+            "{args:?} shows the escape: {text}"
+        );
+    }
+    let shown = String::from_utf8(dossier(d, &["case", "show", "1"]).stdout).unwrap();
+    assert!(
+        shown.contains("\\u{1b}[31mURGENT\\u{1b}[0m\\rrefund \\u{9b}2J\\u{7f} \\u{202e}fdp.exe"),
+        "{shown}"
+    );
+    // JSON keeps the text exactly as stored.
+    assert_eq!(json(d, &["case", "show", "1"])["subject"], subject);
+    assert_eq!(json(d, &["customer", "show", "AC-1"])["name"], name);
+    assert_eq!(
+        json(d, &["followup", "list", "--case", "1"])[0]["body"],
+        note
+    );
+}
