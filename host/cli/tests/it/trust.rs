@@ -209,3 +209,82 @@ fn human_output_escapes_control_characters_and_json_keeps_them() {
         note
     );
 }
+
+#[test]
+fn a_csv_export_guards_formulas_unless_raw_and_reads_back_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    json(d, &["init"]);
+    let formula = "=HYPERLINK(\"http://evil.test/\",\"click\")";
+    json(
+        d,
+        &[
+            "customer",
+            "add",
+            "--account",
+            "AC-1",
+            "--name",
+            formula,
+            "--phone",
+            "+33123456789",
+        ],
+    );
+    json(
+        d,
+        &[
+            "case",
+            "open",
+            "--customer",
+            "AC-1",
+            "--subject",
+            "+1 call me",
+        ],
+    );
+    let export = |args: &[&str]| {
+        let out = dossier(d, args);
+        assert!(out.status.success(), "{args:?}");
+        String::from_utf8(out.stdout).expect("UTF-8")
+    };
+    let customers = export(&["export", "customers"]);
+    let row = customers.lines().nth(1).expect("a row");
+    assert!(
+        row.starts_with(
+            "1,AC-1,\"'=HYPERLINK(\"\"http://evil.test/\"\",\"\"click\"\")\",main:+33123456789,"
+        ),
+        "{row}"
+    );
+    let raw = export(&["export", "customers", "--raw-csv"]);
+    assert!(
+        raw.lines()
+            .nth(1)
+            .expect("a row")
+            .starts_with("1,AC-1,\"=HYPERLINK("),
+        "{raw}"
+    );
+    let cases = export(&["export", "cases", "-o", "cases.csv"]);
+    assert!(cases.is_empty());
+    let cases = std::fs::read_to_string(d.join("cases.csv")).unwrap();
+    assert!(cases.contains(",'+1 call me,"), "{cases}");
+
+    // Into another store and out again: the same bytes but the times.
+    let other = tempfile::tempdir().unwrap();
+    let o = other.path();
+    json(o, &["init"]);
+    std::fs::write(o.join("customers.csv"), &customers).unwrap();
+    std::fs::write(o.join("cases.csv"), &cases).unwrap();
+    assert_eq!(
+        json(o, &["import", "customers", "customers.csv"])["imported"],
+        1
+    );
+    assert_eq!(json(o, &["import", "cases", "cases.csv"])["imported"], 1);
+    assert_eq!(json(o, &["customer", "show", "AC-1"])["name"], formula);
+    let untimed = |csv: &str| {
+        csv.lines()
+            .map(|l| l.rsplitn(3, ',').nth(2).unwrap_or(l).to_owned())
+            .collect::<Vec<_>>()
+    };
+    let again = String::from_utf8(dossier(o, &["export", "customers"]).stdout).unwrap();
+    assert_eq!(untimed(&again), untimed(&customers));
+    let again = String::from_utf8(dossier(o, &["export", "cases"]).stdout).unwrap();
+    assert_eq!(untimed(&again), untimed(&cases));
+}
