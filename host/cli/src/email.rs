@@ -707,7 +707,7 @@ fn files(host: &Host, paths: &[PathBuf], out: &Out) -> Result<()> {
 fn maildir(host: &Host, dir: &Path, out: &Out) -> Result<()> {
     let new = dir.join("new");
     let cur = dir.join("cur");
-    std::fs::create_dir_all(&cur).map_err(|e| io_error("cannot create", &cur, e))?;
+    dossier_host::files::create_dir_all(&cur)?;
     let mut names: Vec<String> = std::fs::read_dir(&new)
         .map_err(|e| io_error("cannot list", &new, e))?
         .filter_map(|entry| entry.ok())
@@ -841,8 +841,7 @@ pub(crate) fn attachment(host: &Host, cmd: AttachmentCmd, out: &Out) -> Result<(
             let bytes = host.attachment(&id)?;
             match output {
                 Some(path) => {
-                    std::fs::write(&path, &bytes)
-                        .map_err(|e| io_error("cannot write", &path, e))?;
+                    dossier_host::files::write(&path, &bytes)?;
                     out.say(format!(
                         "{} bytes written to {}",
                         bytes.len(),

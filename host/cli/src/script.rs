@@ -203,11 +203,7 @@ fn docs(file: Option<&Path>, dir: Option<&Path>, out: &Out) -> Result<()> {
         None => emit(&markdown)?,
     }
     if let Some(dir) = dir {
-        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-            what: "cannot create directory",
-            path: dir.to_owned(),
-            source,
-        })?;
+        dossier_host::files::create_dir_all(dir)?;
         let path = dir.join("dossier.d.rhai");
         write(&path, &definitions())?;
         if file.is_some() {
@@ -220,9 +216,5 @@ fn docs(file: Option<&Path>, dir: Option<&Path>, out: &Out) -> Result<()> {
 }
 
 fn write(path: &Path, text: &str) -> Result<()> {
-    std::fs::write(path, text).map_err(|source| Error::Io {
-        what: "cannot write",
-        path: path.to_owned(),
-        source,
-    })
+    dossier_host::files::write(path, text.as_bytes())
 }

@@ -184,18 +184,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 /// Creates (or truncates) `path`, readable by its owner only: imports and
 /// exports hold customers' details.
 fn create_private(path: &Path) -> Result<std::fs::File> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options.open(path).map_err(|source| Error::Io {
-        what: "cannot create",
-        path: path.to_owned(),
-        source,
-    })
+    dossier_host::files::create(path, dossier_host::files::Existing::Replace)
 }
 
 // ----- export --------------------------------------------------------------

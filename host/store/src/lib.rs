@@ -19,6 +19,7 @@ mod chat;
 mod credentials;
 mod email;
 mod faq;
+pub mod files;
 pub mod sqlite;
 
 pub use chat::{ChatAgentRow, ChatEnd, ChatTx, FeedRow};

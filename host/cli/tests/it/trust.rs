@@ -288,3 +288,86 @@ fn a_csv_export_guards_formulas_unless_raw_and_reads_back_byte_for_byte() {
     let again = String::from_utf8(dossier(o, &["export", "cases"]).stdout).unwrap();
     assert_eq!(untimed(&again), untimed(&cases));
 }
+
+/// Every file under `dir` (itself included) with its mode, folders first.
+#[cfg(unix)]
+fn modes(dir: &Path) -> Vec<(std::path::PathBuf, bool, u32)> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(dir).unwrap();
+    let mut out = vec![(
+        dir.to_owned(),
+        meta.is_dir(),
+        meta.permissions().mode() & 0o777,
+    )];
+    if meta.is_dir() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            out.extend(modes(&entry.unwrap().path()));
+        }
+    }
+    out
+}
+
+#[cfg(unix)]
+#[test]
+fn blobs_their_folders_saved_attachments_exports_and_backups_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    json(d, &["init"]);
+    let raw = "From: Ada <ada@example.com>\r\nTo: support@example.com\r\nSubject: Logs\r\n\
+        Message-ID: <logs@example.com>\r\nDate: Mon, 23 Nov 2026 09:00:00 +0000\r\n\
+        MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+        --b\r\nContent-Type: text/plain\r\n\r\nLogs attached.\r\n\
+        --b\r\nContent-Type: text/plain; name=\"app.log\"\r\n\
+        Content-Disposition: attachment; filename=\"app.log\"\r\n\r\nsecret log\r\n--b--\r\n";
+    std::fs::write(d.join("logs.eml"), raw).unwrap();
+    assert!(
+        dossier(d, &["email", "ingest", "logs.eml"])
+            .status
+            .success()
+    );
+    let blob = json(d, &["followup", "list", "--case", "1"])[0]["attachments"][0]["blob"]
+        .as_str()
+        .expect("a blob")
+        .to_owned();
+
+    let blobs = modes(&d.join("dossier.blobs"));
+    assert!(blobs.iter().any(|(_, is_dir, _)| !is_dir), "{blobs:?}");
+    for (path, is_dir, mode) in &blobs {
+        let want = if *is_dir { 0o700 } else { 0o600 };
+        assert_eq!(*mode, want, "{} is {mode:o}", path.display());
+    }
+
+    // `attachment get -o`: a new file, and one that was there, readable
+    // by others, replaced.
+    assert!(
+        dossier(d, &["attachment", "get", &blob, "-o", "got.log"])
+            .status
+            .success()
+    );
+    std::fs::write(d.join("old.log"), "x").unwrap();
+    std::fs::set_permissions(d.join("old.log"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert!(
+        dossier(d, &["attachment", "get", &blob, "-o", "old.log"])
+            .status
+            .success()
+    );
+    assert!(
+        dossier(d, &["export", "customers", "-o", "customers.csv"])
+            .status
+            .success()
+    );
+    json(d, &["backup", "saved"]);
+    let mut written = vec![
+        (d.join("got.log"), false, 0),
+        (d.join("old.log"), false, 0),
+        (d.join("customers.csv"), false, 0),
+    ];
+    written.extend(modes(&d.join("saved")));
+    for (path, is_dir, _) in written {
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        let want = if is_dir { 0o700 } else { 0o600 };
+        assert_eq!(mode, want, "{} is {mode:o}", path.display());
+    }
+    assert_eq!(std::fs::read(d.join("old.log")).unwrap(), b"secret log");
+}
