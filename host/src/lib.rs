@@ -87,6 +87,9 @@ pub use config::Config;
 pub use dossier_core::runtime::credentials::{
     MintedToken, OpenSession, SessionSecrets, generate_password,
 };
+/// Creating files and folders readable by their owner only (`0600`,
+/// `0700`), as everything Dossier writes is.
+pub use dossier_store::files;
 pub use dossier_store::{
     ApiToken, CaseFilter, EventScope, LogBounds, LoggedEvent, Page, SearchFilter, SearchHit,
     TaskFilter,

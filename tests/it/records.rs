@@ -72,3 +72,48 @@ fn updates_keep_creation_time_and_bump_update_time() {
     assert!(saved.updated_at > saved.created_at);
     assert_eq!(t.host.customer(c).unwrap(), saved);
 }
+
+/// `system` and `email_in` follow-ups record what Dossier did or received:
+/// an agent (even an admin) may not write one through the facade; the host
+/// itself (the system actor) still does.
+#[test]
+fn agents_may_not_write_the_follow_up_kinds_only_dossier_writes() {
+    use dossier_sdk::{FollowUpKind, NewAgent, NewFollowUp, Role};
+    let t = TestStore::new(FIELDS);
+    for (login, role) in [("ann", Role::Agent), ("root", Role::Admin)] {
+        t.host
+            .add_agent(NewAgent {
+                login: login.into(),
+                role,
+                ..Default::default()
+            })
+            .expect("agent");
+    }
+    let c = t.customer("AC-1", "+33123456789");
+    let case = t.host.open_case(NewCase::new(c, "x")).expect("case").number;
+    for login in ["ann", "root"] {
+        let agent = t.host.as_agent(login).expect("agent");
+        for kind in [FollowUpKind::System, FollowUpKind::EmailIn] {
+            let err = agent
+                .add_follow_up(NewFollowUp {
+                    kind,
+                    ..NewFollowUp::note(case, login, "forged")
+                })
+                .expect_err("refused");
+            assert_eq!(err.code(), "permission_denied");
+            assert!(
+                matches!(&err, dossier_host::Error::ReservedFollowUpKind { kind: k, .. } if k == kind.as_str()),
+                "{err}"
+            );
+        }
+        agent
+            .add_follow_up(NewFollowUp::note(case, login, "a note"))
+            .expect("a note is fine");
+    }
+    t.host
+        .add_follow_up(NewFollowUp {
+            kind: FollowUpKind::System,
+            ..NewFollowUp::note(case, "system", "the host's own")
+        })
+        .expect("the system actor writes it");
+}

@@ -270,3 +270,96 @@ fn case_lists_filter_by_group_status_and_priority_and_sort_by_last_activity() {
     assert_eq!(order(&by(None, None, Some("high"))), vec![third]);
     assert!(order(&by(None, Some("closed"), None)).is_empty());
 }
+
+/// Tasks are read with their case: an agent never lists, reads, finishes
+/// or is shown the reminder of a task on a private case they may not see;
+/// reminders still fire for everyone, whoever runs the pass.
+#[test]
+fn tasks_and_their_reminders_are_seen_with_their_case_only() {
+    use dossier_host::TaskFilter;
+    use dossier_sdk::{NewTask, TaskKind, TaskStatus};
+
+    let t = TestStore::new(FIELDS);
+    agent(&t.host, "ann", Role::Agent, &[]);
+    agent(&t.host, "bob", Role::Agent, &[]);
+    let c = t.customer("AC-1", "+33123456789");
+    let public = case(&t.host, c, Visibility::Public, None, None);
+    let anns = case(&t.host, c, Visibility::Private, Some("ann"), None);
+    let task = |case: Option<CaseNumber>, subject: &str| {
+        t.host
+            .add_task(NewTask {
+                customer: Some(c),
+                case,
+                kind: TaskKind::Call,
+                subject: subject.into(),
+                due_at: t.host.now() + chrono::Duration::minutes(30),
+                reminder_minutes: Some(20),
+                assignee: None,
+                custom: Default::default(),
+            })
+            .expect("task")
+            .id
+    };
+    let on_public = task(Some(public), "public call");
+    let on_private = task(Some(anns), "ann's secret call");
+    let on_customer = task(None, "customer call");
+    let (ann, bob) = (
+        t.host.as_agent("ann").expect("ann"),
+        t.host.as_agent("bob").expect("bob"),
+    );
+    let listed = |host: &Host, filter: TaskFilter| -> BTreeSet<_> {
+        host.list_tasks(&filter, Page::default())
+            .expect("tasks")
+            .into_iter()
+            .map(|t| t.id)
+            .collect()
+    };
+    let everything = [on_public, on_private, on_customer].into();
+    assert_eq!(listed(&t.host, TaskFilter::default()), everything);
+    assert_eq!(listed(&ann, TaskFilter::default()), everything);
+    assert_eq!(
+        listed(&bob, TaskFilter::default()),
+        [on_public, on_customer].into()
+    );
+    for filter in [
+        TaskFilter {
+            case: Some(anns),
+            ..Default::default()
+        },
+        TaskFilter {
+            customer: Some(c),
+            status: Some(TaskStatus::Planned),
+            ..Default::default()
+        },
+    ] {
+        assert!(!listed(&bob, filter).contains(&on_private));
+    }
+    assert_eq!(bob.task(on_private).expect_err("hidden").code(), "hidden");
+    assert_eq!(
+        bob.task(dossier_sdk::TaskId(999))
+            .expect_err("absent")
+            .code(),
+        "hidden"
+    );
+    assert_eq!(
+        bob.finish_task(on_private, TaskStatus::Done)
+            .expect_err("hidden")
+            .code(),
+        "hidden"
+    );
+    assert_eq!(
+        ann.task(on_private).expect("own").subject,
+        "ann's secret call"
+    );
+
+    // Bob runs the pass: all three fire, he is shown the two he may see.
+    t.clock.advance(chrono::Duration::minutes(15));
+    let shown: BTreeSet<_> = bob
+        .due_reminders(t.host.now())
+        .expect("pass")
+        .into_iter()
+        .map(|f| f.reminder.task.id)
+        .collect();
+    assert_eq!(shown, [on_public, on_customer].into());
+    assert_eq!(t.host.count_due_reminders(t.host.now()).expect("count"), 0);
+}

@@ -438,11 +438,7 @@ fn send(host: &Host, args: SendArgs, out: &Out) -> Result<()> {
         Err(Error::MessageTooLong { chars, max, text }) => {
             // Keep what was typed: it may have come from stdin.
             let path = draft_path(host, args.id);
-            std::fs::write(&path, &text).map_err(|source| Error::Io {
-                what: "cannot save the message to",
-                path: path.clone(),
-                source,
-            })?;
+            dossier_host::files::write(&path, text.as_bytes())?;
             return Err(Error::input(
                 option,
                 format!(

@@ -40,11 +40,7 @@ pub(crate) fn work_dir(
 ) -> Result<(Option<tempfile::TempDir>, PathBuf)> {
     match keep {
         Some(dir) => {
-            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-                what: "cannot create directory",
-                path: dir.to_owned(),
-                source,
-            })?;
+            dossier_host::files::create_dir_all(dir)?;
             Ok((None, dir.to_owned()))
         }
         None => {
@@ -76,21 +72,12 @@ pub(crate) fn run(args: DemoArgs, out: &Out) -> Result<()> {
     let config = format!(
         "{TEMPLATE}\n[email.smtp]\nhost = \"127.0.0.1\"\nport = {closed_port}\nsecurity = \"none\"\ntimeout_ms = 2000\n\n[email.review]\nagents = [\"agent.jones\"]\n"
     );
-    std::fs::write(&config_path, config).map_err(|source| Error::Io {
-        what: "cannot write",
-        path: config_path.clone(),
-        source,
-    })?;
+    dossier_host::files::write(&config_path, config.as_bytes())?;
     // Two of the example admin scripts: a computed field and a validation.
     let scripts = dir.join("scripts");
     for (name, text) in DEMO_SCRIPTS {
-        std::fs::create_dir_all(&scripts)
-            .and_then(|()| std::fs::write(scripts.join(name), text))
-            .map_err(|source| Error::Io {
-                what: "cannot write",
-                path: scripts.join(name),
-                source,
-            })?;
+        dossier_host::files::create_dir_all(&scripts)?;
+        dossier_host::files::write(&scripts.join(name), text.as_bytes())?;
     }
     let host = Host::open(Config::load(&config_path)?)?;
     out.say(format!(

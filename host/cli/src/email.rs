@@ -671,7 +671,7 @@ fn report(out: &Out, name: &str, result: &Result<Ingested>, several: bool) -> Re
         }
         Err(e) => {
             if several {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", output::printable(&e.to_string()));
             }
             Ok(())
         }
@@ -707,7 +707,7 @@ fn files(host: &Host, paths: &[PathBuf], out: &Out) -> Result<()> {
 fn maildir(host: &Host, dir: &Path, out: &Out) -> Result<()> {
     let new = dir.join("new");
     let cur = dir.join("cur");
-    std::fs::create_dir_all(&cur).map_err(|e| io_error("cannot create", &cur, e))?;
+    dossier_host::files::create_dir_all(&cur)?;
     let mut names: Vec<String> = std::fs::read_dir(&new)
         .map_err(|e| io_error("cannot list", &new, e))?
         .filter_map(|entry| entry.ok())
@@ -819,7 +819,7 @@ pub(crate) fn workbin(host: &Host, cmd: WorkbinCmd, out: &Out) -> Result<()> {
             out.one(&item, describe_item)?;
             if let (Some(f), false) = (item.follow_up, out.json()) {
                 let zone = host.config().time.time_zone();
-                output::emit(&output::follow_up(&host.follow_up(f)?, &zone))?;
+                output::show(&output::follow_up(&host.follow_up(f)?, &zone))?;
             }
             Ok(())
         }
@@ -841,8 +841,7 @@ pub(crate) fn attachment(host: &Host, cmd: AttachmentCmd, out: &Out) -> Result<(
             let bytes = host.attachment(&id)?;
             match output {
                 Some(path) => {
-                    std::fs::write(&path, &bytes)
-                        .map_err(|e| io_error("cannot write", &path, e))?;
+                    dossier_host::files::write(&path, &bytes)?;
                     out.say(format!(
                         "{} bytes written to {}",
                         bytes.len(),

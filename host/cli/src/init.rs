@@ -32,17 +32,9 @@ pub(crate) fn run(path: &Path, args: InitArgs, out: &Out) -> Result<()> {
     }
     // Check the template parses before writing it, so init never leaves a broken file.
     let config = Config::parse(TEMPLATE, path)?;
-    std::fs::write(path, TEMPLATE).map_err(|source| Error::Io {
-        what: "cannot write",
-        path: path.to_owned(),
-        source,
-    })?;
+    dossier_host::files::write(path, TEMPLATE.as_bytes())?;
     let scripts = config.resolve(&config.scripts.dir);
-    std::fs::create_dir_all(&scripts).map_err(|source| Error::Io {
-        what: "cannot create directory",
-        path: scripts.clone(),
-        source,
-    })?;
+    dossier_host::files::create_dir_all(&scripts)?;
     let db = config.store_path();
     let host = Host::open(config)?;
     let named = args.admin.is_some();

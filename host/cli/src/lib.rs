@@ -248,7 +248,7 @@ where
             if json {
                 eprintln!("{}", json_error(&e));
             } else {
-                eprintln!("error: {}", printable(&e.to_string()));
+                eprintln!("error: {}", output::printable(&e.to_string()));
             }
             if sysexits {
                 ExitCode::from(email::exit_code(&e))
@@ -257,23 +257,6 @@ where
             }
         }
     }
-}
-
-/// `message` safe for a terminal: errors quote what the user typed, and a
-/// control character in it (an escape sequence, a carriage return) must not
-/// reach the terminal as such, so it is shown escaped (`\u{1b}`). Line
-/// breaks and tabs stay: some messages (a script's source line and caret)
-/// use them.
-fn printable(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
-    for c in message.chars() {
-        if c.is_control() && c != '\n' && c != '\t' {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// `error` as `--json` prints it: `{"error": {"code": ..., "message": ...}}`,

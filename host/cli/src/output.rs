@@ -33,6 +33,39 @@ pub(crate) fn emit(text: &str) -> Result<()> {
         })
 }
 
+/// Writes text for people to stdout: [`emit`] after [`printable`], so that
+/// what customers and colleagues typed (a subject, a name, a chat message)
+/// cannot drive the terminal. Every human form goes through here; JSON and
+/// generated files (completions, the manual, script docs) use [`emit`].
+pub(crate) fn show(text: &str) -> Result<()> {
+    emit(&printable(text))
+}
+
+/// `text` safe for a terminal: every control character but the line break
+/// and the tab (C0 such as ESC and CR, DEL, C1 such as CSI) and the
+/// bidirectional overrides and isolates are shown escaped (`\u{1b}`), so an
+/// escape sequence or a carriage return in a record prints as text instead
+/// of moving the cursor, recolouring or rewriting the line. JSON keeps
+/// the text as stored.
+pub(crate) fn printable(text: &str) -> String {
+    let unsafe_char = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(unsafe_char) {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Whether `error` is [`emit`] finding stdout closed by its reader.
 pub(crate) fn closed_pipe(error: &Error) -> bool {
     matches!(
@@ -61,7 +94,7 @@ impl Out {
         if self.json {
             emit(&format!("{}\n", to_json(value)))
         } else {
-            emit(&human(value))
+            show(&human(value))
         }
     }
 
@@ -75,9 +108,9 @@ impl Out {
         if self.json {
             emit(&format!("{}\n", to_json(&values)))
         } else if values.is_empty() {
-            emit(&format!("{empty}\n"))
+            show(&format!("{empty}\n"))
         } else {
-            values.iter().try_for_each(|v| emit(&human(v)))
+            values.iter().try_for_each(|v| show(&human(v)))
         }
     }
 
@@ -86,7 +119,7 @@ impl Out {
         if self.json {
             Ok(())
         } else {
-            emit(&format!("{}\n", line.as_ref()))
+            show(&format!("{}\n", line.as_ref()))
         }
     }
 }
@@ -106,7 +139,7 @@ impl Out {
         if self.json {
             emit(&format!("{}\n", to_json(&values)))
         } else if values.is_empty() {
-            emit(&format!("{empty}\n"))
+            show(&format!("{empty}\n"))
         } else {
             emit(&table(values, columns, colour()))
         }
@@ -150,7 +183,9 @@ fn table<T>(values: &[T], columns: &[Column<'_, T>], colour: bool) -> String {
     }));
     for value in values {
         table.add_row(columns.iter().enumerate().map(|(i, (_, show))| {
-            let cell = Cell::new(show(value));
+            // Each cell made printable here, before the table's own
+            // colours are added around it.
+            let cell = Cell::new(printable(&show(value)));
             if colour && i == 0 {
                 cell.fg(Color::Cyan)
             } else {

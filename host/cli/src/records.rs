@@ -549,7 +549,8 @@ pub(crate) struct FollowUpAdd {
     /// Read the note's text from this file (`-` for stdin).
     #[arg(long, value_name = "PATH", conflicts_with_all = ["body_text", "kind"])]
     note_file: Option<PathBuf>,
-    /// Kind: note, email_in, email_out, chat_log or system.
+    /// Kind: note, email_out, email_saved or chat_log; `system` and
+    /// `email_in` are Dossier's own, refused to an agent.
     #[arg(long, requires = "body_text")]
     kind: Option<FollowUpKind>,
     /// The text, with --kind (`-` reads it from stdin).

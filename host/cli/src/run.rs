@@ -155,7 +155,7 @@ fn print_tick(tick: &Tick, out: &Out, zone: &TimeZone) -> Result<()> {
                 serde_json::to_string(&Reported::from(fired)).unwrap_or_default()
             ))?;
         } else {
-            emit(&describe(fired, zone))?;
+            super::output::show(&describe(fired, zone))?;
         }
     }
     if tick.delivered > 0 {

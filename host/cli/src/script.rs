@@ -6,7 +6,7 @@ use clap::Subcommand;
 use serde_json::json;
 
 use super::Out;
-use super::output::{emit, to_json};
+use super::output::{emit, show, to_json};
 use dossier_host::config::Config;
 use dossier_host::scripts::{definitions, reference_markdown};
 use dossier_host::{DryRun, DryRunOutcome, Scripts};
@@ -91,13 +91,13 @@ fn check(config: &Path, out: &Out) -> Result<()> {
                 .filter(|e| matches!(e, Error::Script { file, .. } if *file == s.name))
                 .count();
             let status = if mistakes == 0 { "ok   " } else { "check" };
-            emit(&format!("{status} {} ({hooks})\n", s.name))?;
+            show(&format!("{status} {} ({hooks})\n", s.name))?;
             for w in &s.warnings {
-                emit(&format!("      warning: {w}\n"))?;
+                show(&format!("      warning: {w}\n"))?;
             }
         }
         for e in report.errors.iter().chain(&report.findings) {
-            emit(&format!("error {e}\n"))?;
+            show(&format!("error {e}\n"))?;
         }
         if report.scripts.is_empty() && report.errors.is_empty() {
             emit(&format!(
@@ -203,11 +203,7 @@ fn docs(file: Option<&Path>, dir: Option<&Path>, out: &Out) -> Result<()> {
         None => emit(&markdown)?,
     }
     if let Some(dir) = dir {
-        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-            what: "cannot create directory",
-            path: dir.to_owned(),
-            source,
-        })?;
+        dossier_host::files::create_dir_all(dir)?;
         let path = dir.join("dossier.d.rhai");
         write(&path, &definitions())?;
         if file.is_some() {
@@ -220,9 +216,5 @@ fn docs(file: Option<&Path>, dir: Option<&Path>, out: &Out) -> Result<()> {
 }
 
 fn write(path: &Path, text: &str) -> Result<()> {
-    std::fs::write(path, text).map_err(|source| Error::Io {
-        what: "cannot write",
-        path: path.to_owned(),
-        source,
-    })
+    dossier_host::files::write(path, text.as_bytes())
 }

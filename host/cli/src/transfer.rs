@@ -184,18 +184,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 /// Creates (or truncates) `path`, readable by its owner only: imports and
 /// exports hold customers' details.
 fn create_private(path: &Path) -> Result<std::fs::File> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options.open(path).map_err(|source| Error::Io {
-        what: "cannot create",
-        path: path.to_owned(),
-        source,
-    })
+    dossier_host::files::create(path, dossier_host::files::Existing::Replace)
 }
 
 // ----- export --------------------------------------------------------------
@@ -230,6 +219,11 @@ pub(crate) struct ExportArgs {
     /// Write to this file instead of stdout.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: Option<PathBuf>,
+    /// CSV cells exactly as stored, for programs: no `'` guarding a
+    /// free-text cell a spreadsheet would read as a formula (`=`, `+`, `-`,
+    /// `@`, tab, CR first).
+    #[arg(long)]
+    raw_csv: bool,
 }
 
 impl From<ExportWhat> for ExportKind {
@@ -266,7 +260,11 @@ pub(crate) fn export(host: &Host, args: ExportArgs) -> Result<()> {
             PathBuf::from(super::output::STDOUT),
         ),
     };
-    let count = host.export(args.what.into(), args.format.into(), &mut out, &dest)?;
+    let format = match args.format {
+        Format::Csv if args.raw_csv => ExportFormat::RawCsv,
+        format => format.into(),
+    };
+    let count = host.export(args.what.into(), format, &mut out, &dest)?;
     if let Some(path) = &args.output {
         let what = match args.what {
             ExportWhat::Customers => "customers",

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use dossier_sdk::{Channel, Interaction, Notification, ScreenPop};
 
 use super::Host;
+use crate::Actor;
 use crate::config::{ChannelDispositions, DispositionCode};
 use crate::interact::{self, Disposed, FiredReminder};
 use crate::prelude::*;
@@ -145,8 +146,22 @@ impl Host {
     /// hosts sharing the store, and across restarts. A reminder that a
     /// reminder hook plans during the call, even one already due, fires on
     /// a later call, so a call always ends.
+    ///
+    /// Reminders fire for everyone, whoever calls; an agent is shown only
+    /// those of tasks they may see (of no case, or of a case they may see).
     pub fn due_reminders(&self, now: DateTime<Utc>) -> Result<Vec<FiredReminder>> {
-        self.rt.due_reminders(now, u32::MAX)
+        let fired = self.rt.due_reminders(now, u32::MAX)?;
+        if matches!(self.actor(), Actor::System) {
+            return Ok(fired);
+        }
+        let ctx = self.ctx()?;
+        let mut shown = Vec::with_capacity(fired.len());
+        for f in fired {
+            if self.rt.task_visible(&ctx, &f.reminder.task)? {
+                shown.push(f);
+            }
+        }
+        Ok(shown)
     }
 
     /// How many reminders are due at `now` and have not fired.

@@ -442,8 +442,21 @@ impl Host {
 
     /// Appends a follow-up to a case. Follow-ups are never modified
     /// afterwards. An agent writes as themselves: only `system` and admins
-    /// may give another author.
+    /// may give another author. Follow-ups of kind `system` and `email_in`
+    /// record what Dossier did or received: an agent may not write them
+    /// ([`Error::ReservedFollowUpKind`](crate::Error::ReservedFollowUpKind)).
     pub fn add_follow_up(&self, new: NewFollowUp) -> Result<FollowUp> {
+        if let Actor::Agent(login) = &self.actor
+            && matches!(
+                new.kind,
+                dossier_sdk::FollowUpKind::System | dossier_sdk::FollowUpKind::EmailIn
+            )
+        {
+            return Err(crate::Error::ReservedFollowUpKind {
+                login: login.clone(),
+                kind: new.kind.as_str().to_owned(),
+            });
+        }
         if let Actor::Agent(login) = &self.actor
             && new.author != *login
             && self.rt.acting_agent(login)?.role != dossier_sdk::Role::Admin

@@ -34,10 +34,48 @@ pub enum ExportKind {
 #[non_exhaustive]
 pub enum ExportFormat {
     /// A header row, then one row per record; custom fields are columns.
+    /// Free-text cells (names, subjects, bodies, text custom fields) that a
+    /// spreadsheet would read as a formula are guarded with a leading `'`
+    /// (OWASP); [`Host::import_csv`] takes the guard off again.
     Csv,
+    /// [`ExportFormat::Csv`] without the formula guard: every cell exactly
+    /// as stored, for programs rather than spreadsheets.
+    RawCsv,
     /// One JSON object per line, the record as `--json` prints it (the
     /// sdk type's serde form).
     Jsonl,
+}
+
+/// Whether a spreadsheet would read a cell as a formula (OWASP's list:
+/// `=`, `+`, `-`, `@`, tab, carriage return), or the cell is a guard
+/// quote in front of such a cell (so that a value really starting with
+/// `'=` survives the round trip).
+fn formula_like(cell: &str) -> bool {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => true,
+        Some('\'') => formula_like(&cell[1..]),
+        _ => false,
+    }
+}
+
+/// A free-text cell as a CSV export writes it: with a `'` in front when a
+/// spreadsheet would read it as a formula (`=HYPERLINK(...)` becomes
+/// `'=HYPERLINK(...)`), as is otherwise. [`unguard`] undoes it exactly.
+pub(crate) fn guard(cell: String) -> String {
+    if formula_like(&cell) {
+        format!("'{cell}")
+    } else {
+        cell
+    }
+}
+
+/// A cell as [`guard`] received it: the guard quote taken off when the
+/// cell carries one, as is otherwise.
+pub(crate) fn unguard(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if formula_like(rest) => rest,
+        _ => cell,
+    }
 }
 
 /// Records per page read from the store.
@@ -76,10 +114,19 @@ fn custom_headers(host: &Host, object: ObjectKind, standard: &[&str]) -> Vec<(St
         .collect()
 }
 
-fn custom_cells(custom: &CustomFields, fields: &[(String, String)]) -> Vec<String> {
+/// The custom field cells, text fields through `text` (the guard or not).
+fn custom_cells(
+    custom: &CustomFields,
+    fields: &[(String, String)],
+    text: fn(String) -> String,
+) -> Vec<String> {
     fields
         .iter()
-        .map(|(name, _)| custom.get(name).map(|v| v.to_string()).unwrap_or_default())
+        .map(|(name, _)| match custom.get(name) {
+            Some(v @ dossier_sdk::FieldValue::Text(_)) => text(v.to_string()),
+            Some(v) => v.to_string(),
+            None => String::new(),
+        })
         .collect()
 }
 
@@ -114,7 +161,8 @@ impl Host {
             path: dest.to_owned(),
         };
         let count = match format {
-            ExportFormat::Csv => export_csv(self, what, &mut sink)?,
+            ExportFormat::Csv => export_csv(self, what, &mut sink, guard)?,
+            ExportFormat::RawCsv => export_csv(self, what, &mut sink, |cell| cell)?,
             ExportFormat::Jsonl => export_jsonl(self, what, &mut sink)?,
         };
         sink.out.flush().map_err(|e| sink.io(e))?;
@@ -225,7 +273,15 @@ const CASE_EXPORT: &[&str] = &[
 const FOLLOW_UP_EXPORT: &[&str] = &["id", "case", "kind", "author", "body"];
 const TIMES: &[&str] = &["created_at", "updated_at"];
 
-fn export_csv(host: &Host, what: ExportKind, sink: &mut Sink<'_>) -> Result<u64> {
+/// Writes the CSV; free-text cells go through `text` ([`guard`], or as is
+/// for [`ExportFormat::RawCsv`]). Phones, emails, numbers, times, kinds and
+/// logins never do.
+fn export_csv(
+    host: &Host,
+    what: ExportKind,
+    sink: &mut Sink<'_>,
+    text: fn(String) -> String,
+) -> Result<u64> {
     let (object, standard, times) = match what {
         ExportKind::Customers => (ObjectKind::Customer, CUSTOMER_EXPORT, TIMES),
         ExportKind::Cases => (ObjectKind::Case, CASE_EXPORT, TIMES),
@@ -257,8 +313,8 @@ fn export_csv(host: &Host, what: ExportKind, sink: &mut Sink<'_>) -> Result<u64>
         let mut cells: Vec<String> = match record {
             Record::Customer(c) => vec![
                 c.id.to_string(),
-                c.account.clone(),
-                c.name.clone(),
+                text(c.account.clone()),
+                text(c.name.clone()),
                 joined(
                     c.phones
                         .iter()
@@ -269,12 +325,12 @@ fn export_csv(host: &Host, what: ExportKind, sink: &mut Sink<'_>) -> Result<u64>
                         .iter()
                         .map(|e| (e.label.as_str(), e.address.as_str())),
                 ),
-                c.address.line1.clone(),
-                c.address.line2.clone(),
-                c.address.postal_code.clone(),
-                c.address.city.clone(),
-                c.address.region.clone(),
-                c.address.country.clone(),
+                text(c.address.line1.clone()),
+                text(c.address.line2.clone()),
+                text(c.address.postal_code.clone()),
+                text(c.address.city.clone()),
+                text(c.address.region.clone()),
+                text(c.address.country.clone()),
             ],
             Record::Case(c) => {
                 if accounts.len() > 10_000 {
@@ -290,9 +346,9 @@ fn export_csv(host: &Host, what: ExportKind, sink: &mut Sink<'_>) -> Result<u64>
                 };
                 vec![
                     c.number.to_string(),
-                    account,
-                    c.subject.clone(),
-                    c.description.clone(),
+                    text(account),
+                    text(c.subject.clone()),
+                    text(c.description.clone()),
                     c.status.clone(),
                     c.severity.clone(),
                     c.priority.clone(),
@@ -306,8 +362,8 @@ fn export_csv(host: &Host, what: ExportKind, sink: &mut Sink<'_>) -> Result<u64>
                 f.id.to_string(),
                 f.case.to_string(),
                 f.kind.as_str().to_owned(),
-                f.author.clone(),
-                f.body.clone(),
+                text(f.author.clone()),
+                text(f.body.clone()),
             ],
         };
         let (custom, created, updated) = match record {
@@ -315,7 +371,7 @@ fn export_csv(host: &Host, what: ExportKind, sink: &mut Sink<'_>) -> Result<u64>
             Record::Case(c) => (&c.custom, c.created_at, Some(c.updated_at)),
             Record::FollowUp(f) => (&f.custom, f.created_at, None),
         };
-        cells.extend(custom_cells(custom, &fields));
+        cells.extend(custom_cells(custom, &fields, text));
         cells.push(crate::time::stored(created));
         cells.extend(updated.map(crate::time::stored));
         writer.write_record(&cells).map_err(to_error)

@@ -81,7 +81,7 @@ impl Host {
             path: marker.clone(),
             source,
         };
-        let file = std::fs::File::create(&marker).map_err(|e| io("cannot create", e))?;
+        let file = dossier_store::files::create(&marker, dossier_store::files::Existing::Replace)?;
         let time = file
             .metadata()
             .and_then(|m| m.modified())

@@ -231,6 +231,16 @@ fn custom_value(
     Ok(())
 }
 
+/// A cell's value with an export's formula guard taken off
+/// ([`super::export::unguard`]), so that export and import round-trip;
+/// phones and emails are never guarded and are taken as they are.
+fn unguarded(column: &Column, value: &str) -> String {
+    match column {
+        Column::Phone | Column::Email => value.to_owned(),
+        _ => super::export::unguard(value).to_owned(),
+    }
+}
+
 /// The customer a row describes.
 fn customer_row(host: &Host, columns: &[Column], row: &csv::StringRecord) -> Result<NewCustomer> {
     let mut new = NewCustomer {
@@ -245,7 +255,7 @@ fn customer_row(host: &Host, columns: &[Column], row: &csv::StringRecord) -> Res
         if value.is_empty() {
             continue;
         }
-        let value = value.to_owned();
+        let value = unguarded(column, value);
         match column {
             Column::Account => new.account = value,
             Column::Name => new.name = value,
@@ -275,7 +285,7 @@ fn case_row(host: &Host, columns: &[Column], row: &csv::StringRecord) -> Result<
         if value.is_empty() {
             continue;
         }
-        let value = value.to_owned();
+        let value = unguarded(column, value);
         match column {
             Column::Customer => customer = Some(host.customer_by_key(&value)?.id),
             Column::Subject => new.subject = value,

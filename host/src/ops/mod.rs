@@ -22,6 +22,7 @@ use crate::events::Actor;
 use crate::host::Host;
 use dossier_store::BackupProgress;
 use dossier_store::blobs::{BlobStore, FsBlobs, blob_id, check_id, folder_for};
+use dossier_store::files;
 use dossier_types::{Error, Result};
 
 mod export;
@@ -365,26 +366,14 @@ fn write_blob(dir: &Path, id: &str, bytes: &[u8]) -> Result<BackupFile> {
     let rel = format!("{BLOB_DIR}/{}/{id}", &id[..2]);
     let path = dir.join(&rel);
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|source| Error::Io {
-            what: "cannot create directory",
-            path: parent.to_owned(),
-            source,
-        })?;
+        files::create_dir_all(parent)?;
     }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let io = |source| Error::Io {
+    let mut file = files::create(&path, files::Existing::Refuse)?;
+    file.write_all(bytes).map_err(|source| Error::Io {
         what: "cannot write",
         path: path.clone(),
         source,
-    };
-    let mut file = options.open(&path).map_err(io)?;
-    file.write_all(bytes).map_err(io)?;
+    })?;
     Ok(BackupFile {
         path: rel,
         size: bytes.len() as u64,
@@ -412,20 +401,7 @@ fn prepare_dir(dir: &Path) -> Result<()> {
             }
             Ok(())
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let mut builder = std::fs::DirBuilder::new();
-            builder.recursive(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::DirBuilderExt;
-                builder.mode(0o700);
-            }
-            builder.create(dir).map_err(|source| Error::Io {
-                what: "cannot create directory",
-                path: dir.to_owned(),
-                source,
-            })
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => files::create_dir_all(dir),
         Err(source) => Err(Error::Io {
             what: "cannot read directory",
             path: dir.to_owned(),
@@ -477,14 +453,7 @@ fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<()> {
     };
     let json = serde_json::to_vec_pretty(manifest)
         .map_err(|e| Error::Refused(format!("internal error: manifest: {e}")))?;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(&tmp).map_err(|e| io("cannot create", e))?;
+    let mut file = files::create(&tmp, files::Existing::Replace)?;
     file.write_all(&json)
         .and_then(|()| file.write_all(b"\n"))
         .and_then(|()| file.sync_all())

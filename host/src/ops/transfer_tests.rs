@@ -91,7 +91,7 @@ fn export(host: &Host, what: ExportKind, format: ExportFormat) -> String {
         .expect("export runs");
     let text = String::from_utf8(out).expect("UTF-8");
     let records = match format {
-        ExportFormat::Csv => text.lines().count() - 1,
+        ExportFormat::Csv | ExportFormat::RawCsv => text.lines().count() - 1,
         ExportFormat::Jsonl => text.lines().count(),
     };
     assert_eq!(count, records as u64, "{text}");
@@ -232,4 +232,88 @@ fn an_export_holds_only_what_the_acting_agent_may_see() {
     assert!(notes.contains("public words") && !notes.contains("private words"));
     let notes = export(&host, ExportKind::FollowUps, ExportFormat::Jsonl);
     assert_eq!(notes.lines().count(), 2, "{notes}");
+}
+
+/// Cells a spreadsheet would run: names, addresses, subjects, text fields.
+const FORMULAS: &str = "\
+account,name,phone,street,city,tier
+AC-1,\"=HYPERLINK(\"\"http://evil.test/\"\",\"\"click\"\")\",+33123456789,@SUM(A1),+cmd,gold
+AC-2,''=already quoted,mobile:+33612345678,-2+3,Paris,
+AC-3,Plain Name,,,,
+";
+
+#[test]
+fn free_text_cells_a_spreadsheet_would_run_are_guarded_and_read_back_exactly() {
+    let (_dir, host) = open();
+    let (report, _) = import(&host, ObjectKind::Customer, FORMULAS);
+    assert_eq!(report.imported, 3, "{report:?}");
+    let stored = customers(&host);
+    assert_eq!(
+        stored[0].name,
+        "=HYPERLINK(\"http://evil.test/\",\"click\")"
+    );
+    assert_eq!(stored[1].name, "'=already quoted");
+    host.open_case(dossier_sdk::NewCase {
+        description: "\tindented".into(),
+        custom: [(
+            "product".to_owned(),
+            dossier_sdk::FieldValue::Text("-rm -rf".into()),
+        )]
+        .into_iter()
+        .collect(),
+        ..dossier_sdk::NewCase::new(stored[0].id, "=1+1")
+    })
+    .expect("case");
+
+    let csv = export(&host, ExportKind::Customers, ExportFormat::Csv);
+    let rows: Vec<csv::StringRecord> = csv::Reader::from_reader(csv.as_bytes())
+        .records()
+        .collect::<std::result::Result<_, _>>()
+        .expect("rows");
+    // name, phone, street, city of each row.
+    let cells = |r: &csv::StringRecord| [2, 3, 5, 8].map(|i| r[i].to_owned());
+    assert_eq!(
+        cells(&rows[0]),
+        [
+            "'=HYPERLINK(\"http://evil.test/\",\"click\")",
+            "main:+33123456789",
+            "'@SUM(A1)",
+            "'+cmd"
+        ]
+    );
+    assert_eq!(
+        cells(&rows[1]),
+        ["''=already quoted", "mobile:+33612345678", "'-2+3", "Paris"]
+    );
+    assert_eq!(cells(&rows[2]), ["Plain Name", "", "", ""]);
+    let cases = export(&host, ExportKind::Cases, ExportFormat::Csv);
+    let case = csv::Reader::from_reader(cases.as_bytes())
+        .records()
+        .next()
+        .expect("a case")
+        .expect("a row");
+    assert_eq!(&case[2], "'=1+1");
+    assert_eq!(&case[3], "'\tindented");
+    assert_eq!(&case[11], "'-rm -rf", "product, a text field");
+    assert_eq!(&case[0], "1", "numbers untouched");
+
+    // Raw: every cell as stored.
+    let raw = export(&host, ExportKind::Customers, ExportFormat::RawCsv);
+    assert!(
+        raw.contains("\n1,AC-1,\"=HYPERLINK(\"\"http://evil.test/\"\",\"\"click\"\")\",main:+33123456789,,@SUM(A1),,,+cmd,"),
+        "{raw}"
+    );
+
+    // The guard comes off on import: the same records, the same bytes.
+    let (_other_dir, other) = open();
+    let (report, _) = import(&other, ObjectKind::Customer, &csv);
+    assert_eq!(report.imported, 3, "{report:?}");
+    assert_eq!(customers(&other), stored);
+    assert_eq!(
+        export(&other, ExportKind::Customers, ExportFormat::Csv),
+        csv
+    );
+    let (report, _) = import(&other, ObjectKind::Case, &cases);
+    assert_eq!(report.imported, 1, "{report:?}");
+    assert_eq!(export(&other, ExportKind::Cases, ExportFormat::Csv), cases);
 }

@@ -108,13 +108,12 @@ impl BlobStore for FsBlobs {
             return Ok(id);
         }
         let dir = path.parent().unwrap_or(&self.root).to_owned();
-        fs::create_dir_all(&dir)
-            .map_err(|e| self.io("cannot create attachment folder", &dir, e))?;
+        // Owner-only, as the files in it (`files`).
+        crate::files::create_dir_all(&dir)?;
         // Write beside the final name, flush to disk, then rename: a crash
         // leaves either no file or the whole file under its id.
         let tmp = dir.join(format!(".{id}.{}.tmp", std::process::id()));
-        let mut file =
-            fs::File::create(&tmp).map_err(|e| self.io("cannot write attachment", &tmp, e))?;
+        let mut file = crate::files::create(&tmp, crate::files::Existing::Replace)?;
         file.write_all(bytes)
             .and_then(|()| file.sync_all())
             .map_err(|e| self.io("cannot write attachment", &tmp, e))?;

@@ -20,6 +20,7 @@ mod credentials;
 mod email;
 mod events;
 mod faq;
+pub mod files;
 pub mod sqlite;
 
 pub use chat::{ChatAgentRow, ChatEnd, ChatTx};
@@ -464,8 +465,15 @@ pub trait TaskTx {
     /// One task by id.
     fn get_task(&self, schema: &Schema, id: TaskId) -> Result<Task>;
 
-    /// Tasks matching `filter`, soonest due first.
-    fn list_tasks(&self, schema: &Schema, filter: &TaskFilter, page: Page) -> Result<Vec<Task>>;
+    /// Tasks matching `filter` that `viewer` may see (those of no case, and
+    /// those of a case the viewer may see), soonest due first.
+    fn list_tasks(
+        &self,
+        schema: &Schema,
+        filter: &TaskFilter,
+        page: Page,
+        viewer: &Viewer,
+    ) -> Result<Vec<Task>>;
 
     /// Ids of planned tasks whose reminder time is at or before `now` and has
     /// not fired, oldest first.

@@ -156,6 +156,19 @@ pub enum Error {
         /// What was refused, phrased to follow "may not".
         action: String,
     },
+    /// An agent wrote a follow-up of a kind only the host itself writes
+    /// (`system`, `email_in`): those record what Dossier did or received,
+    /// and a hand-written one would pass for it. Its code is
+    /// `permission_denied`, as no permission grants it.
+    #[error(
+        "agent {login} may not write a follow-up of kind `{kind}`: only Dossier itself writes {kind} follow-ups; write a note instead"
+    )]
+    ReservedFollowUpKind {
+        /// The acting agent.
+        login: String,
+        /// The kind refused (`system`, `email_in`).
+        kind: String,
+    },
     /// A record the acting agent may not see, or that does not exist: the
     /// two are refused alike, so the refusal tells nothing about which.
     #[error(
@@ -362,7 +375,9 @@ impl Error {
             Error::ChainTooDeep { .. } => "chain_too_deep",
             Error::Db(_) => "database",
             Error::UnknownAgent { .. } => "unknown_agent",
-            Error::PermissionDenied { .. } => "permission_denied",
+            Error::PermissionDenied { .. } | Error::ReservedFollowUpKind { .. } => {
+                "permission_denied"
+            }
             Error::Hidden { .. } => "hidden",
             Error::NotAStore { .. } => "not_a_store",
             Error::SchemaTooNew { .. } => "schema_too_new",

@@ -212,6 +212,16 @@ fn a_message_too_long_is_saved_to_a_file_not_lost() {
          --text-file chat-1-draft.txt\n"
     );
     assert_eq!(std::fs::read_to_string(&draft).expect("draft"), long);
+    #[cfg(unix)]
+    {
+        // What the agent typed is readable by its owner only.
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&draft)
+            .expect("draft")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
     std::fs::write(&draft, "word ".repeat(10)).expect("shortened");
     let sent = json(
         d,

@@ -165,7 +165,14 @@ fn records_can_be_updated_listed_and_closed() {
     json(
         d,
         &[
-            "followup", "add", "--case", "2", "--kind", "email_in", "--body", "two",
+            "followup",
+            "add",
+            "--case",
+            "2",
+            "--kind",
+            "email_out",
+            "--body",
+            "two",
         ],
     );
     let listed = json(d, &["followup", "list", "--case", "2"]);

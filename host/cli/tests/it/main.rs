@@ -21,4 +21,5 @@ mod serve_search;
 mod serve_tls;
 mod signals;
 mod times;
+mod trust;
 mod util;

@@ -83,6 +83,13 @@ impl Step for Save<'_> {
             if let Some(number) = case {
                 rt.require_visible(ctx, &viewer, number)?;
             }
+            // Nor may they move a task off a case they may not see.
+            if let Some(Record::Task(Task {
+                case: Some(number), ..
+            })) = &old
+            {
+                rt.require_visible(ctx, &viewer, *number)?;
+            }
         }
         // The caller's own assignment needs `reassign_cases` when it gives
         // the case to someone else; what the admin's hooks route afterwards
@@ -542,9 +549,29 @@ impl Runtime {
         .and_then(expect_record)
     }
 
-    /// One task by id.
-    pub fn task(&self, _ctx: &Ctx, id: TaskId) -> Result<Task> {
-        self.read(|tx, schema| tx.get_task(schema, id))
+    /// One task by id, if the actor may see its case (a task of no case
+    /// is seen by everyone).
+    pub fn task(&self, ctx: &Ctx, id: TaskId) -> Result<Task> {
+        let viewer = self.viewer(ctx)?;
+        let found = self
+            .read(|tx, schema| tx.get_task(schema, id))
+            .and_then(|t| match t.case {
+                Some(case) => self.require_visible(ctx, &viewer, case).map(|()| t),
+                None => Ok(t),
+            });
+        // An agent is told the same whether the task does not exist or sits
+        // on a case they may not see.
+        match (found, ctx.actor()) {
+            (Err(Error::NotFound { .. } | Error::Hidden { .. }), Actor::Agent(login))
+                if viewer != Viewer::All =>
+            {
+                Err(Error::Hidden {
+                    what: format!("task {id}"),
+                    login: login.clone(),
+                })
+            }
+            (found, _) => found,
+        }
     }
 
     /// Saves a changed task through the `Save` step.
@@ -563,9 +590,26 @@ impl Runtime {
         .and_then(expect_record)
     }
 
-    /// A page of the tasks `filter` selects.
-    pub fn list_tasks(&self, _ctx: &Ctx, filter: &TaskFilter, page: Page) -> Result<Vec<Task>> {
-        self.read(|tx, schema| tx.list_tasks(schema, filter, page))
+    /// A page of the tasks `filter` selects that the actor may see: those
+    /// of no case and those of a case the actor may see.
+    pub fn list_tasks(&self, ctx: &Ctx, filter: &TaskFilter, page: Page) -> Result<Vec<Task>> {
+        self.read(|tx, schema| {
+            let viewer = super::viewer_in(tx, ctx)?;
+            tx.list_tasks(schema, filter, page, &viewer)
+        })
+    }
+
+    /// Whether the actor may see `task`: it has no case, or its case is
+    /// one the actor may see. What an agent is shown of work the system
+    /// did for everyone (reminders fired) is filtered with it.
+    pub fn task_visible(&self, ctx: &Ctx, task: &Task) -> Result<bool> {
+        match task.case {
+            None => Ok(true),
+            Some(case) => {
+                let viewer = self.viewer(ctx)?;
+                self.store().read(|tx| tx.case_visible(case, &viewer))
+            }
+        }
     }
 }
 

@@ -158,18 +158,7 @@ fn copy(source: &Connection, dest: &Path, progress: &mut dyn FnMut(BackupProgres
 /// Creates `path` empty, readable by its owner only (a backup holds what
 /// the store holds).
 fn create_private(path: &Path) -> Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options.open(path).map(drop).map_err(|source| Error::Io {
-        what: "cannot create",
-        path: path.to_owned(),
-        source,
-    })
+    crate::files::create(path, crate::files::Existing::Refuse).map(drop)
 }
 
 /// A target store, opened alone and locked for the whole restore.
@@ -185,11 +174,7 @@ pub fn lock_for_restore(target: &Path) -> Result<RestoreLock> {
     if let Some(dir) = target.parent()
         && !dir.as_os_str().is_empty()
     {
-        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-            what: "cannot create directory",
-            path: dir.to_owned(),
-            source,
-        })?;
+        crate::files::create_dir_all(dir)?;
     }
     match std::fs::metadata(target) {
         Ok(meta) if meta.len() > 0 => super::check_file(target)?,

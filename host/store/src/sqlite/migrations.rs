@@ -645,6 +645,16 @@ WHEN new.step IN ('approved', 'rejected', 'edited') BEGIN
     FROM drafts d WHERE d.id = new.draft_id;
 END;
 "#,
+    // 16: chat transcripts are immutable against `INSERT OR REPLACE` too,
+    // as follow-ups are since step 3: REPLACE deletes the old row without
+    // firing delete triggers, so refuse an insert whose id is taken.
+    r#"
+CREATE TRIGGER chat_messages_append_only_replace BEFORE INSERT ON chat_messages
+WHEN EXISTS (SELECT 1 FROM chat_messages WHERE id = NEW.id)
+BEGIN
+    SELECT RAISE(ABORT, 'chat transcripts are append-only: an insert may not replace a message');
+END;
+"#,
 ];
 
 /// The schema version this build writes.
@@ -737,6 +747,46 @@ mod tests {
             .query_row("SELECT depth FROM outbox WHERE id = 1", [], |r| r.get(0))
             .expect("new column");
         assert_eq!(depth, 0);
+    }
+
+    #[test]
+    fn a_chat_message_is_never_replaced_updated_or_deleted() {
+        let conn = Connection::open_in_memory().expect("db");
+        run(&conn).expect("migrated");
+        conn.execute_batch(
+            "INSERT INTO chats (id, queue, state, interaction, arrived_at)
+                 VALUES (1, 'web', 'ended', '{}', 't0');
+             INSERT INTO chat_messages (id, chat, sender, author, text, at)
+                 VALUES (1, 1, 'customer', 'Ann', 'my card was charged twice', 't1');",
+        )
+        .expect("a chat and its first message");
+        let attempts = [
+            "INSERT OR REPLACE INTO chat_messages (id, chat, sender, author, text, at)
+                 VALUES (1, 1, 'customer', 'Ann', 'all is well', 't1')",
+            "REPLACE INTO chat_messages (id, chat, sender, author, text, at)
+                 VALUES (1, 1, 'customer', 'Ann', 'all is well', 't1')",
+            "INSERT INTO chat_messages (id, chat, sender, author, text, at)
+                 VALUES (1, 1, 'customer', 'Ann', 'all is well', 't1')
+                 ON CONFLICT (id) DO UPDATE SET text = excluded.text",
+            "UPDATE chat_messages SET text = 'all is well' WHERE id = 1",
+            "DELETE FROM chat_messages WHERE id = 1",
+        ];
+        for sql in attempts {
+            let err = conn.execute(sql, []).expect_err(sql);
+            assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+        }
+        let text: String = conn
+            .query_row("SELECT text FROM chat_messages WHERE id = 1", [], |r| {
+                r.get(0)
+            })
+            .expect("the message");
+        assert_eq!(text, "my card was charged twice");
+        conn.execute(
+            "INSERT INTO chat_messages (id, chat, sender, author, text, at)
+                 VALUES (2, 1, 'agent', 'bob', 'refunded', 't2')",
+            [],
+        )
+        .expect("a new message is appended as before");
     }
 
     #[test]

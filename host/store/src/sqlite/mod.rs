@@ -128,18 +128,7 @@ pub fn check_file(path: &Path) -> Result<()> {
             }
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                options.mode(0o600);
-            }
-            options.open(path).map(drop).map_err(|source| Error::Io {
-                what: "cannot create",
-                path: path.to_owned(),
-                source,
-            })
+            crate::files::create(path, crate::files::Existing::Refuse).map(drop)
         }
         Err(source) => Err(Error::Io {
             what: "cannot read",
@@ -155,11 +144,7 @@ impl SqliteStore {
         if let Some(dir) = path.parent()
             && !dir.as_os_str().is_empty()
         {
-            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-                what: "cannot create directory",
-                path: dir.to_owned(),
-                source,
-            })?;
+            crate::files::create_dir_all(dir)?;
         }
         check_file(path)?;
         let conn = Connection::open(path).map_err(db)?;

@@ -7,7 +7,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, Row, params, params_from_iter};
 
 use super::SqliteTx;
-use crate::{Page, TaskFilter, TaskTx, parse_ts, ts};
+use crate::{Page, TaskFilter, TaskTx, Viewer, parse_ts, ts};
 use dossier_types::schema::Schema;
 use dossier_types::{Error, Result};
 
@@ -146,7 +146,13 @@ impl TaskTx for SqliteTx<'_> {
         .ok_or_else(|| Error::not_found(ObjectKind::Task, format!("#{id}")))
     }
 
-    fn list_tasks(&self, schema: &Schema, filter: &TaskFilter, page: Page) -> Result<Vec<Task>> {
+    fn list_tasks(
+        &self,
+        schema: &Schema,
+        filter: &TaskFilter,
+        page: Page,
+        viewer: &Viewer,
+    ) -> Result<Vec<Task>> {
         let conn = self.conn;
         // Only the conditions the filter sets, so each can use its index.
         let mut conditions = vec!["1".to_owned()];
@@ -166,6 +172,16 @@ impl TaskTx for SqliteTx<'_> {
         }
         if let Some(s) = filter.status {
             condition("status = ?", s.as_str().to_owned().into());
+        }
+        // A task on a case is seen with its case; one on no case by all.
+        if let (false, Some(login)) = viewer.params() {
+            values.push(Value::from(false));
+            values.push(Value::from(login.to_owned()));
+            let n = values.len();
+            conditions.push(format!(
+                "(case_number IS NULL OR case_number IN (SELECT number FROM cases WHERE {}))",
+                super::cases::visible(n - 1, n)
+            ));
         }
         let n = values.len();
         values.push(page.limit.into());
