@@ -82,11 +82,15 @@ pub enum Permission {
     /// screen-pop is computed as the agent named and pushed to their screen
     /// (`POST /api/v1/interactions`). Admins hold it.
     Cti,
+    /// Send mail from any address: without it, an agent's mail goes out
+    /// only from their own address, one of their groups' or one of the
+    /// configured shared addresses (`[email] addresses`). Admins hold it.
+    SendAs,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 8] = [
+    pub const ALL: [Permission; 9] = [
         Permission::ManageAgents,
         Permission::ReassignCases,
         Permission::SeeAllPrivate,
@@ -95,6 +99,7 @@ impl Permission {
         Permission::ManageFaq,
         Permission::RejectChat,
         Permission::Cti,
+        Permission::SendAs,
     ];
 
     /// The snake_case name used in the CLI, errors and JSON.
@@ -108,13 +113,14 @@ impl Permission {
             Permission::ManageFaq => "manage_faq",
             Permission::RejectChat => "reject_chat",
             Permission::Cti => "cti",
+            Permission::SendAs => "send_as",
         }
     }
 
     /// Whether `role` holds this permission unless an admin overrides it.
     pub fn default_for(self, role: Role) -> bool {
         match self {
-            Permission::ManageAgents | Permission::Cti => role == Role::Admin,
+            Permission::ManageAgents | Permission::Cti | Permission::SendAs => role == Role::Admin,
             Permission::ReassignCases
             | Permission::SeeAllPrivate
             | Permission::ReviewEmail

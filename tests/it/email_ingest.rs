@@ -461,6 +461,31 @@ fn a_new_case_is_acknowledged_but_automatic_mail_never_is() {
         ("MAILER-DAEMON@mx.example.com", "", "bounce"),
         ("someone@example.com", "Return-Path: <>\r\n", "bounce"),
         ("support@dossier.test", "", "our own address"),
+        // Every form of our own addresses: any case, any +tag; and the
+        // reminders' From.
+        ("Support+Case-7@Dossier.Test", "", "our own address"),
+        ("dossier+x@localhost.localdomain", "", "our own address"),
+        // Autoresponders' own markers, and RFC 3834's auto_reply.
+        (
+            "vacation@example.com",
+            "X-Autoreply: yes\r\n",
+            "autoresponder marker: X-Autoreply",
+        ),
+        (
+            "away@example.com",
+            "X-Autorespond: Out of office\r\n",
+            "autoresponder marker: X-Autorespond",
+        ),
+        (
+            "exchange@example.com",
+            "X-Auto-Response-Suppress: All\r\n",
+            "autoresponder marker: X-Auto-Response-Suppress",
+        ),
+        (
+            "responder@example.com",
+            "Precedence: auto_reply\r\n",
+            "precedence: auto_reply",
+        ),
     ];
     for (i, (from, extra, why)) in automatic.iter().enumerate() {
         let (_, f, new_case, _) = stored(
