@@ -86,11 +86,16 @@ pub enum Permission {
     /// only from their own address, one of their groups' or one of the
     /// configured shared addresses (`[email] addresses`). Admins hold it.
     SendAs,
+    /// Ingest inbound email (`dossier email ingest`, the MTA's pipe): it
+    /// writes into any case, private ones included, so it is the admins'
+    /// and the MTA's own agent's. The system (an embedder's own handle)
+    /// ingests without it.
+    IngestEmail,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 9] = [
+    pub const ALL: [Permission; 10] = [
         Permission::ManageAgents,
         Permission::ReassignCases,
         Permission::SeeAllPrivate,
@@ -100,6 +105,7 @@ impl Permission {
         Permission::RejectChat,
         Permission::Cti,
         Permission::SendAs,
+        Permission::IngestEmail,
     ];
 
     /// The snake_case name used in the CLI, errors and JSON.
@@ -114,13 +120,17 @@ impl Permission {
             Permission::RejectChat => "reject_chat",
             Permission::Cti => "cti",
             Permission::SendAs => "send_as",
+            Permission::IngestEmail => "ingest_email",
         }
     }
 
     /// Whether `role` holds this permission unless an admin overrides it.
     pub fn default_for(self, role: Role) -> bool {
         match self {
-            Permission::ManageAgents | Permission::Cti | Permission::SendAs => role == Role::Admin,
+            Permission::ManageAgents
+            | Permission::Cti
+            | Permission::SendAs
+            | Permission::IngestEmail => role == Role::Admin,
             Permission::ReassignCases
             | Permission::SeeAllPrivate
             | Permission::ReviewEmail
