@@ -82,11 +82,20 @@ pub enum Permission {
     /// screen-pop is computed as the agent named and pushed to their screen
     /// (`POST /api/v1/interactions`). Admins hold it.
     Cti,
+    /// Send mail from any address: without it, an agent's mail goes out
+    /// only from their own address, one of their groups' or one of the
+    /// configured shared addresses (`[email] addresses`). Admins hold it.
+    SendAs,
+    /// Ingest inbound email (`dossier email ingest`, the MTA's pipe): it
+    /// writes into any case, private ones included, so it is the admins'
+    /// and the MTA's own agent's. The system (an embedder's own handle)
+    /// ingests without it.
+    IngestEmail,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 8] = [
+    pub const ALL: [Permission; 10] = [
         Permission::ManageAgents,
         Permission::ReassignCases,
         Permission::SeeAllPrivate,
@@ -95,6 +104,8 @@ impl Permission {
         Permission::ManageFaq,
         Permission::RejectChat,
         Permission::Cti,
+        Permission::SendAs,
+        Permission::IngestEmail,
     ];
 
     /// The snake_case name used in the CLI, errors and JSON.
@@ -108,13 +119,18 @@ impl Permission {
             Permission::ManageFaq => "manage_faq",
             Permission::RejectChat => "reject_chat",
             Permission::Cti => "cti",
+            Permission::SendAs => "send_as",
+            Permission::IngestEmail => "ingest_email",
         }
     }
 
     /// Whether `role` holds this permission unless an admin overrides it.
     pub fn default_for(self, role: Role) -> bool {
         match self {
-            Permission::ManageAgents | Permission::Cti => role == Role::Admin,
+            Permission::ManageAgents
+            | Permission::Cti
+            | Permission::SendAs
+            | Permission::IngestEmail => role == Role::Admin,
             Permission::ReassignCases
             | Permission::SeeAllPrivate
             | Permission::ReviewEmail

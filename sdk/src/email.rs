@@ -77,6 +77,9 @@ pub enum Ingested {
         /// Why.
         reason: String,
     },
+    /// The email was stored on a case the agent who ingested it may not
+    /// see (a private case): that it was stored is all they are told.
+    StoredUnseen,
 }
 
 /// How a draft started.

@@ -461,6 +461,31 @@ fn a_new_case_is_acknowledged_but_automatic_mail_never_is() {
         ("MAILER-DAEMON@mx.example.com", "", "bounce"),
         ("someone@example.com", "Return-Path: <>\r\n", "bounce"),
         ("support@dossier.test", "", "our own address"),
+        // Every form of our own addresses: any case, any +tag; and the
+        // reminders' From.
+        ("Support+Case-7@Dossier.Test", "", "our own address"),
+        ("dossier+x@localhost.localdomain", "", "our own address"),
+        // Autoresponders' own markers, and RFC 3834's auto_reply.
+        (
+            "vacation@example.com",
+            "X-Autoreply: yes\r\n",
+            "autoresponder marker: X-Autoreply",
+        ),
+        (
+            "away@example.com",
+            "X-Autorespond: Out of office\r\n",
+            "autoresponder marker: X-Autorespond",
+        ),
+        (
+            "exchange@example.com",
+            "X-Auto-Response-Suppress: All\r\n",
+            "autoresponder marker: X-Auto-Response-Suppress",
+        ),
+        (
+            "responder@example.com",
+            "Precedence: auto_reply\r\n",
+            "precedence: auto_reply",
+        ),
     ];
     for (i, (from, extra, why)) in automatic.iter().enumerate() {
         let (_, f, new_case, _) = stored(
@@ -756,4 +781,86 @@ fn on_screen_pop(pop) {{
             .expect("ingest"),
     );
     assert_eq!(host.case(number).expect("case").customer, grace.id);
+}
+
+#[test]
+fn ingest_needs_ingest_email_and_tells_the_mta_agent_only_what_it_may_see() {
+    let t = store();
+    let root = t.host.first_admin("root").expect("admin").expect("made");
+    let root = t.host.as_agent(&root.login).expect("root");
+    for login in ["ann", "bob", "mta"] {
+        root.add_agent(NewAgent {
+            login: login.into(),
+            display_name: login.into(),
+            email: None,
+            role: Role::Agent,
+            groups: Vec::new(),
+        })
+        .expect("agent");
+    }
+    root.update_agent(
+        "mta",
+        dossier_host::AgentChange {
+            grant: vec![(dossier_sdk::Permission::IngestEmail, true)],
+            ..Default::default()
+        },
+    )
+    .expect("grant");
+    let (case, ..) = stored(
+        t.host
+            .ingest_email(&mail("ada@example.com", "Refund", "m1@x", "", "Please."))
+            .expect("as system"),
+    );
+    // Bob takes the case private.
+    t.host
+        .modify_case(case, "private", |c| {
+            c.visibility = dossier_sdk::Visibility::Private;
+            c.owner = Some("bob".into());
+            Ok(())
+        })
+        .expect("private");
+    let reply = mail(
+        "ada@example.com",
+        "Re: Refund",
+        "m2@x",
+        "In-Reply-To: <m1@x>\r\n",
+        "Any news?",
+    );
+    // A plain agent may not ingest at all: it writes into private cases.
+    let ann = t.host.as_agent("ann").expect("ann");
+    assert!(matches!(
+        ann.ingest_email(&reply),
+        Err(Error::PermissionDenied {
+            permission: dossier_sdk::Permission::IngestEmail,
+            ..
+        })
+    ));
+    assert!(ann.ingest_emails(&[("a", &reply)])[0].is_err());
+    // The MTA's agent ingests, and is not told the private case's number.
+    let mta = t.host.as_agent("mta").expect("mta");
+    assert_eq!(
+        mta.ingest_email(&reply).expect("ingested"),
+        Ingested::StoredUnseen
+    );
+    let (follow_ups, _) = t
+        .host
+        .follow_ups(
+            case,
+            dossier_host::Page {
+                offset: 0,
+                limit: 50,
+            },
+        )
+        .expect("list");
+    assert!(
+        follow_ups.iter().any(|f| f.body.contains("Any news?")),
+        "the email joined bob's case"
+    );
+    // A new public case it may see is named.
+    let (opened, _, new_case, _) = stored(
+        mta.ingest_email(&mail("grace@example.com", "Hello", "g1@x", "", "Hi"))
+            .expect("ingested"),
+    );
+    assert!(new_case);
+    assert_ne!(opened, case);
 }

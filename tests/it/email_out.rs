@@ -2,10 +2,10 @@
 //! outbox to a real SMTP server on 127.0.0.1 (`dossier_tests::smtp`), and
 //! the customer's answer threaded back by ingest.
 
-use dossier_host::{AgentChange, DraftStart, Error, Host};
+use dossier_host::{AgentChange, DraftStart, Error, Host, NotifyOutcome};
 use dossier_sdk::{
-    DraftChange, DraftState, FollowUpId, FollowUpKind, Ingested, Mailbox, NewAgent, Permission,
-    Role,
+    Audience, Cause, DraftChange, DraftState, FollowUpId, FollowUpKind, Ingested, Mailbox,
+    NewAgent, Notification, Permission, Role,
 };
 use dossier_tests::smtp::{Received, SmtpServer};
 use mail_parser::{MessageParser, MimeHeaders};
@@ -298,6 +298,98 @@ fn a_forward_carries_the_note_above_and_the_attachments_along_over_tls() {
 }
 
 #[test]
+fn an_agent_sends_only_from_their_own_their_groups_or_shared_addresses_without_send_as() {
+    let server = SmtpServer::start();
+    let (t, ann, email) = desk(&server, "security = \"none\"");
+    let root = t.host.as_agent("root").expect("root");
+    root.add_group("billing", Some("billing@dossier.test".into()))
+        .expect("group");
+    root.update_agent(
+        "ann",
+        AgentChange {
+            groups: Some(vec!["billing".into()]),
+            ..Default::default()
+        },
+    )
+    .expect("group");
+    let from = |address: &str| DraftChange {
+        from: Some(Mailbox {
+            name: None,
+            address: address.into(),
+        }),
+        ..Default::default()
+    };
+    // Someone else's address: refused in the host, the draft kept.
+    let draft = ann.start_draft(DraftStart::Reply(email)).expect("draft");
+    ann.edit_draft(draft.id, from("ceo@dossier.test"))
+        .expect("edit");
+    let err = ann.send_draft(draft.id).expect_err("not hers");
+    assert!(
+        matches!(&err, Error::PermissionDenied { permission: Permission::SendAs, login, .. } if login == "ann"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("ceo@dossier.test"), "{err}");
+    assert_eq!(ann.draft(draft.id).expect("kept").state, DraftState::Draft);
+    // And through notify, as a script or the API would.
+    let notice = Notification {
+        case_number: Some(dossier_sdk::CaseNumber(1)),
+        audience: Audience::Customer,
+        cause: Cause::Manual,
+        from: Mailbox {
+            name: None,
+            address: "ceo@dossier.test".into(),
+        },
+        to: vec![Mailbox {
+            name: None,
+            address: "ada@example.com".into(),
+        }],
+        cc: Vec::new(),
+        bcc: Vec::new(),
+        message_id: None,
+        in_reply_to: None,
+        references: Vec::new(),
+        thread_token: None,
+        attachments: Vec::new(),
+        subject: "Hello".into(),
+        body: "Hi".into(),
+        html: None,
+        signature: None,
+        review: false,
+    };
+    assert!(matches!(
+        ann.notify(notice.clone()),
+        Err(Error::PermissionDenied {
+            permission: Permission::SendAs,
+            ..
+        })
+    ));
+    assert!(server.messages().is_empty());
+    // Her own, her group's and the shared address (any +tag) are hers.
+    for ok in [
+        "ann@dossier.test",
+        "Billing@Dossier.test",
+        "support+case-1@dossier.test",
+    ] {
+        let mut n = notice.clone();
+        n.from.address = ok.into();
+        ann.notify(n).unwrap_or_else(|e| panic!("{ok}: {e}"));
+    }
+    assert_eq!(server.messages().len(), 3);
+    // With `send_as`, any address; the system is not checked.
+    root.update_agent(
+        "ann",
+        AgentChange {
+            grant: vec![(Permission::SendAs, true)],
+            ..Default::default()
+        },
+    )
+    .expect("grant");
+    ann.notify(notice.clone()).expect("send_as");
+    t.host.notify(notice).expect("system");
+    assert_eq!(server.messages().len(), 5);
+}
+
+#[test]
 fn transfer_needs_its_permission_and_lands_in_the_other_workbin() {
     let server = SmtpServer::start();
     let (t, ann, email) = desk(&server, "security = \"none\"");
@@ -400,6 +492,60 @@ fn a_consulted_colleagues_answer_is_an_internal_note_the_customer_never_sees() {
     );
     assert_eq!(note.author, "ben");
     assert_eq!(server.messages().len(), 1, "nothing went to the customer");
+}
+
+#[test]
+fn an_automatic_notice_answering_automatic_mail_is_never_sent_but_a_persons_reply_is() {
+    let server = SmtpServer::start();
+    let t = TestStore::new(&config(&server, "security = \"none\""));
+    t.host
+        .ingest_email(
+            b"From: robot@example.com\r\nSubject: away\r\nX-Autoreply: yes\r\nMessage-ID: <r1@e>\r\n\r\nout\r\n",
+        )
+        .expect("robot");
+    let notice = |cause| Notification {
+        case_number: Some(dossier_sdk::CaseNumber(1)),
+        audience: Audience::Customer,
+        cause,
+        from: Mailbox {
+            name: None,
+            address: "support@dossier.test".into(),
+        },
+        to: vec![Mailbox {
+            name: None,
+            address: "robot@example.com".into(),
+        }],
+        cc: Vec::new(),
+        bcc: Vec::new(),
+        message_id: None,
+        in_reply_to: Some("r1@e".into()),
+        references: vec!["r1@e".into()],
+        thread_token: None,
+        attachments: Vec::new(),
+        subject: "Re: away".into(),
+        body: "We got your message.".into(),
+        html: None,
+        signature: None,
+        review: false,
+    };
+    for cause in [Cause::System, Cause::Acknowledgement, Cause::Reminder] {
+        let n = t.host.notify(notice(cause)).expect("notify");
+        assert!(
+            matches!(
+                t.host.notification_outcome(&n).expect("outcome"),
+                NotifyOutcome::NotSent
+            ),
+            "{cause:?}"
+        );
+    }
+    assert!(server.messages().is_empty(), "nothing answered the robot");
+    // A person may still answer it.
+    let n = t.host.notify(notice(Cause::Manual)).expect("notify");
+    assert!(matches!(
+        t.host.notification_outcome(&n).expect("outcome"),
+        NotifyOutcome::Sent { .. }
+    ));
+    assert_eq!(server.messages().len(), 1);
 }
 
 #[test]

@@ -535,6 +535,7 @@ pub(crate) fn describe(outcome: &Ingested) -> String {
             (None, None) => "seen before; nothing new written".to_owned(),
         },
         Ingested::Dropped { reason } => format!("dropped: {reason}"),
+        Ingested::StoredUnseen => "stored on a case you may not see".to_owned(),
     }
 }
 

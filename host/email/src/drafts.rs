@@ -782,6 +782,9 @@ impl EmailDrafts for Runtime {
         if draft.to.is_empty() {
             return Err(missing("to"));
         }
+        // The draft's author answers for its From, whoever sends it on
+        // (a reviewer approving it sends as the system).
+        self.require_from(&draft.agent, &from.address)?;
         if self.config().email.smtp.is_none() {
             return Err(Error::Refused(
                 "this store sends no mail: configure [email.smtp] in dossier.toml".into(),

@@ -28,11 +28,12 @@ use dossier_sdk::{
 use super::parse::ParsedEmail;
 use super::thread::{self, Proposal};
 use crate::prelude::*;
-use dossier_core::config::{EmailConfig, WorkbinRoute};
+use dossier_core::config::{Config, EmailConfig, WorkbinRoute};
 use dossier_core::events::{Ctx, Step};
 use dossier_core::runtime::Runtime;
 use dossier_interact::prelude::*;
 use dossier_store::NewWorkbinItem;
+use dossier_types::contact::address_without_tag;
 use dossier_types::{Error, Result};
 
 /// The largest attachment kept, in bytes (20 MB).
@@ -557,19 +558,26 @@ fn acknowledge(
 }
 
 /// Why `email` must never be answered automatically, if it must not: what
-/// its headers say, or that it comes from one of our own addresses.
-fn automatic(cfg: &EmailConfig, email: &ParsedEmail, sender: &str) -> Option<String> {
+/// its headers say, or that it comes from one of our own addresses (those
+/// of `[email] addresses` and the reminders' From, in any case and with
+/// any `+tag`).
+fn automatic(config: &Config, email: &ParsedEmail, sender: &str) -> Option<String> {
     use super::parse::AutoReason;
     if let Some(reason) = &email.auto {
         return Some(match reason {
             AutoReason::AutoSubmitted(v) => format!("auto-submitted: {v}"),
             AutoReason::Precedence(v) => format!("precedence: {v}"),
+            AutoReason::Marker(header) => format!("autoresponder marker: {header}"),
             AutoReason::Bounce(why) => format!("bounce: {why}"),
         });
     }
-    cfg.addresses
+    let sender = address_without_tag(sender);
+    config
+        .email
+        .addresses
         .iter()
-        .any(|a| a.eq_ignore_ascii_case(sender))
+        .chain(std::iter::once(&config.reminders.from))
+        .any(|ours| address_without_tag(ours) == sender)
         .then(|| "from our own address".to_owned())
 }
 
@@ -595,7 +603,7 @@ pub trait EmailIngest {
 impl EmailIngest for Runtime {
     fn ingest_email(self: &Arc<Self>, ctx: &Ctx, email: &ParsedEmail) -> Result<Ingested> {
         let sender = email.headers.from.address.trim().to_lowercase();
-        let automatic = automatic(&self.config().email, email, &sender);
+        let automatic = automatic(self.config(), email, &sender);
         let key = email.key.clone();
         let subject = email.headers.subject.clone();
         let step = Ingest {

@@ -89,8 +89,12 @@ pub struct ParsedAttachment {
 pub enum AutoReason {
     /// `Auto-Submitted` with a value other than `no`.
     AutoSubmitted(String),
-    /// `Precedence: bulk`, `junk` or `list`.
+    /// `Precedence: bulk`, `junk`, `list` or `auto_reply`.
     Precedence(String),
+    /// An autoresponder's own marker: `X-Autoreply`, `X-Autorespond`, or
+    /// Exchange's `X-Auto-Response-Suppress` with a value other than
+    /// `none`; the string names the header.
+    Marker(String),
     /// A bounce: null sender, `MAILER-DAEMON`/`postmaster` sender, or a
     /// delivery status report; the string says which.
     Bounce(String),
@@ -122,11 +126,14 @@ static PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
 });
 
 /// Headers mail-parser has no name for that are read as raw text.
-const RAW_HEADERS: [&str; 4] = [
+const RAW_HEADERS: [&str; 7] = [
     "Precedence",
     "X-Original-To",
     "Envelope-To",
     "X-Dossier-Thread",
+    "X-Autoreply",
+    "X-Autorespond",
+    "X-Auto-Response-Suppress",
 ];
 
 /// Parses `raw`. `source_name` names it in errors (a file, `stdin`).
@@ -465,8 +472,18 @@ fn classify(
     }
     if let Some(value) = text_header(headers, &HeaderName::Other("Precedence".into())) {
         let keyword = first_token(&value);
-        if matches!(keyword.as_str(), "bulk" | "junk" | "list") {
+        if matches!(keyword.as_str(), "bulk" | "junk" | "list" | "auto_reply") {
             return Some(AutoReason::Precedence(keyword));
+        }
+    }
+    // Vacation programs that predate RFC 3834 mark their replies with a
+    // header of their own; any value but an explicit "no" counts.
+    for marker in ["X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress"] {
+        if let Some(value) = text_header(headers, &HeaderName::Other(marker.into())) {
+            let keyword = first_token(&value);
+            if !matches!(keyword.as_str(), "no" | "none" | "false") {
+                return Some(AutoReason::Marker(marker.to_owned()));
+            }
         }
     }
     None

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use dossier_sdk::{Event, EventKind, Mailbox, Notification};
 
-use dossier_core::events::{Ctx, Step};
+use dossier_core::events::{Actor, Ctx, Step};
 use dossier_core::runtime::Runtime;
 use dossier_types::contact::normalize_email;
 use dossier_types::{Error, Result};
@@ -41,19 +41,20 @@ impl Step for Notify {
         self.sends
     }
 
-    fn built_in(&mut self, _rt: &Arc<Runtime>, _ctx: &Ctx) -> Result<Option<Event>> {
+    fn built_in(&mut self, rt: &Arc<Runtime>, ctx: &Ctx) -> Result<Option<Event>> {
         let mut notification = self
             .notification
             .take()
             .ok_or_else(|| Error::Refused("internal error: a notification ran twice".into()))?;
         check(&mut notification)?;
+        check_sender(rt, ctx, &notification)?;
         Ok(Some(Event::Notification(notification)))
     }
 
     fn recheck(
         &mut self,
-        _rt: &Arc<Runtime>,
-        _ctx: &Ctx,
+        rt: &Arc<Runtime>,
+        ctx: &Ctx,
         _built: &Event,
         event: &mut Event,
     ) -> Result<()> {
@@ -68,7 +69,8 @@ impl Step for Notify {
                 rule: format!("{rule} (after the notification hooks)"),
             },
             other => other,
-        })
+        })?;
+        check_sender(rt, ctx, notification)
     }
 
     fn finish(self, rt: &Arc<Runtime>, ctx: &Ctx, event: Option<Event>) -> Result<Notification> {
@@ -120,6 +122,15 @@ impl Notifications for Runtime {
                 approved,
             },
         )
+    }
+}
+
+/// An agent's mail goes out from an address that is theirs
+/// (`Runtime::require_from`); the system's is not checked.
+fn check_sender(rt: &Runtime, ctx: &Ctx, n: &Notification) -> Result<()> {
+    match ctx.actor() {
+        Actor::Agent(login) => rt.require_from(login, &n.from.address),
+        Actor::System => Ok(()),
     }
 }
 

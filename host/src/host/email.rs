@@ -21,7 +21,9 @@ impl Host {
     /// follow-up on the case it threads onto (thread token, then
     /// In-Reply-To/References, then a trusted case number in the subject),
     /// or on a new case for the sender's customer; see `docs/email.md`.
-    /// Runs as `system`, whoever the handle acts as.
+    /// Runs as `system`; an agent's handle needs the `ingest_email`
+    /// permission (the MTA's pipe runs as an agent holding it), and is told
+    /// [`Ingested::StoredUnseen`] for a case they may not see.
     ///
     /// Ingesting the same message again writes nothing
     /// ([`Ingested::Duplicate`]); a blocked sender or a hook's veto drops it
@@ -34,15 +36,48 @@ impl Host {
     /// [`Host::ingest_email`], naming where the message came from (a file
     /// name, `stdin`) in errors.
     pub fn ingest_email_from(&self, raw: &[u8], source_name: &str) -> Result<Ingested> {
+        self.may_ingest()?;
         let email = parse::parse(raw, source_name)?;
-        self.rt.ingest_email(&self.system_ctx()?, &email)
+        let outcome = self.rt.ingest_email(&self.system_ctx()?, &email)?;
+        self.as_seen(outcome)
+    }
+
+    /// An agent ingests only with `ingest_email`; the system always may.
+    fn may_ingest(&self) -> Result<()> {
+        self.rt.require(
+            &self.ctx()?,
+            dossier_sdk::Permission::IngestEmail,
+            "ingest email",
+        )
+    }
+
+    /// What the acting agent may be told of an ingest: the number of a
+    /// case they may not see is not theirs to learn.
+    fn as_seen(&self, outcome: Ingested) -> Result<Ingested> {
+        match outcome {
+            Ingested::Stored { case_number, .. } if matches!(self.actor, Actor::Agent(_)) => {
+                match self.case(case_number) {
+                    Ok(_) => Ok(outcome),
+                    Err(crate::Error::Hidden { .. }) => Ok(Ingested::StoredUnseen),
+                    Err(e) => Err(e),
+                }
+            }
+            other => Ok(other),
+        }
     }
 
     /// Ingests several messages, committing them together when all
     /// succeed; when one fails, each is ingested on its own so the others
     /// are kept. Returns one result per message, in order.
     pub fn ingest_emails(&self, messages: &[(&str, &[u8])]) -> Vec<Result<Ingested>> {
-        let ctx = match self.system_ctx() {
+        self.ingest_emails_unseen(messages)
+            .into_iter()
+            .map(|r| r.and_then(|outcome| self.as_seen(outcome)))
+            .collect()
+    }
+
+    fn ingest_emails_unseen(&self, messages: &[(&str, &[u8])]) -> Vec<Result<Ingested>> {
+        let ctx = match self.may_ingest().and_then(|()| self.system_ctx()) {
             Ok(ctx) => ctx,
             Err(e) => {
                 let message = e.to_string();

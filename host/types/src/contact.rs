@@ -17,6 +17,20 @@ pub fn normalize_phone(raw: &str, region: &str) -> Result<String, String> {
     Ok(number.format().mode(Mode::E164).to_string())
 }
 
+/// `address` lower-cased, without the `+tag` of its local part
+/// (`Support+Case-7@Example.com` is `support@example.com`): how our own
+/// addresses are recognised in every form they take.
+pub fn address_without_tag(address: &str) -> String {
+    let address = address.trim().to_lowercase();
+    match address.rsplit_once('@') {
+        Some((local, domain)) => {
+            let local = local.split_once('+').map_or(local, |(base, _)| base);
+            format!("{local}@{domain}")
+        }
+        None => address,
+    }
+}
+
 /// Lower-cases and checks an email address with
 /// [`crate::address::check_rule`] (the `email_address` crate's
 /// syntax, a domain with a dot, at most 254 characters), and

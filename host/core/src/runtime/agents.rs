@@ -12,7 +12,7 @@ use dossier_sdk::{Agent, CaseNumber, Group, NewAgent, Permission, Role};
 
 use super::Runtime;
 use crate::events::{Actor, Ctx};
-use dossier_types::contact::normalize_email;
+use dossier_types::contact::{address_without_tag, normalize_email};
 use dossier_types::{Error, Result};
 
 /// What an admin may change on an agent; `None` leaves a field as it is.
@@ -58,6 +58,53 @@ impl Runtime {
                 login: login.to_owned(),
             }),
         }
+    }
+
+    /// Refuses mail from `address` by agent `login` unless it is theirs:
+    /// their own address, one of their groups', one of `[email] addresses`
+    /// or the reminders' From (those two in any `+tag` form), or they hold
+    /// `send_as`. What the system sends is not checked here.
+    pub fn require_from(&self, login: &str, address: &str) -> Result<()> {
+        let address = address.trim().to_lowercase();
+        let untagged = address_without_tag(&address);
+        let config = self.config();
+        let shared = config
+            .email
+            .addresses
+            .iter()
+            .chain(std::iter::once(&config.reminders.from))
+            .any(|ours| address_without_tag(ours) == untagged);
+        if shared {
+            return Ok(());
+        }
+        let agent = self.agent(login)?;
+        let mut own = agent.email.iter().cloned().collect::<Vec<_>>();
+        for name in &agent.groups {
+            if let Some(email) = self
+                .store()
+                .read(|tx| tx.group(name))?
+                .and_then(|g| g.email)
+            {
+                own.push(email);
+            }
+        }
+        if own.iter().any(|a| a.trim().eq_ignore_ascii_case(&address)) {
+            return Ok(());
+        }
+        let holds = self
+            .store()
+            .read(|tx| tx.agent_holds(login, Permission::SendAs))?
+            .unwrap_or(false);
+        if holds {
+            return Ok(());
+        }
+        Err(Error::PermissionDenied {
+            login: login.to_owned(),
+            permission: Permission::SendAs,
+            action: format!(
+                "send mail from {address} (an agent sends from their own address, their groups' or [email] addresses)"
+            ),
+        })
     }
 
     /// Refuses unless the context's actor holds `permission`; `action`

@@ -504,6 +504,28 @@ fn each_bounce_sign_alone_is_a_bounce() {
         None
     );
     assert_eq!(
+        with_headers("From: a@example.com\r\nPrecedence: auto_reply").auto,
+        Some(AutoReason::Precedence("auto_reply".into()))
+    );
+    for (header, name) in [
+        ("X-Autoreply: yes", "X-Autoreply"),
+        ("X-Autorespond: Out of office", "X-Autorespond"),
+        (
+            "X-Auto-Response-Suppress: DR, OOF, AutoReply",
+            "X-Auto-Response-Suppress",
+        ),
+    ] {
+        assert_eq!(
+            with_headers(&format!("From: a@example.com\r\n{header}")).auto,
+            Some(AutoReason::Marker(name.into())),
+            "{header}"
+        );
+    }
+    assert_eq!(
+        with_headers("From: a@example.com\r\nX-Auto-Response-Suppress: None").auto,
+        None
+    );
+    assert_eq!(
         with_headers("From: a@example.com\r\nList-Id: <support.example.com>").auto,
         None
     );
