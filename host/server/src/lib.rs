@@ -241,12 +241,24 @@ fn routes() -> OpenApiRouter<Arc<AppState>> {
 impl Server {
     /// Binds `options.listen` for `host` and starts the writer.
     pub async fn bind(host: Host, options: ServerOptions) -> Result<Server> {
-        let listener = tokio::net::TcpListener::bind(options.listen)
-            .await
-            .map_err(|source| ServerError::Io {
-                what: format!("cannot listen on {}", options.listen),
-                source,
-            })?;
+        // A listen backlog of 1,024, not tokio's 128: when every agent's
+        // event stream reconnects at once (a restart, a network blip),
+        // connections beyond the backlog are dropped and retried a second
+        // later (BENCHMARKS.md, "Event streams").
+        let listener = (|| {
+            let socket = if options.listen.is_ipv4() {
+                tokio::net::TcpSocket::new_v4()?
+            } else {
+                tokio::net::TcpSocket::new_v6()?
+            };
+            socket.set_reuseaddr(true)?;
+            socket.bind(options.listen)?;
+            socket.listen(1024)
+        })()
+        .map_err(|source| ServerError::Io {
+            what: format!("cannot listen on {}", options.listen),
+            source,
+        })?;
         let tls = options.tls.clone();
         let hub = Arc::new(events::Hub::new(host.clone())?);
         let wake = Arc::new(tokio::sync::Notify::new());
