@@ -103,6 +103,8 @@ pub(crate) struct Hub {
     next_id: AtomicU64,
     /// How many streams are open (metrics).
     open: AtomicI64,
+    /// How many times a stream fell behind and caught up from the log.
+    pub(crate) lags: AtomicU64,
     /// Set when the server stops: every stream ends, so the graceful
     /// shutdown does not wait for clients that never hang up.
     closing: tokio::sync::watch::Sender<bool>,
@@ -141,6 +143,7 @@ impl Hub {
             pumping: Mutex::new(()),
             next_id: AtomicU64::new(1),
             open: AtomicI64::new(0),
+            lags: AtomicU64::new(0),
             closing: tokio::sync::watch::Sender::new(false),
         })
     }
@@ -197,12 +200,12 @@ impl Hub {
                 for row in rows {
                     let row = Arc::new(row);
                     if let Some(agent) = &row.agent {
-                        hand(slots.get(&Key::Agent(agent.clone())), &row);
+                        hand(slots.get(&Key::Agent(agent.clone())), &row, &self.lags);
                     }
                     if let Some(chat) = row.chat
                         && VISITOR_KINDS.contains(&row.kind.as_str())
                     {
-                        hand(slots.get(&Key::Chat(chat)), &row);
+                        hand(slots.get(&Key::Chat(chat)), &row, &self.lags);
                     }
                 }
             }
@@ -229,7 +232,7 @@ impl Hub {
 
 /// Gives `row` to each stream of `slots` that keeps up; marks lagging
 /// those whose buffer is full.
-fn hand(slots: Option<&Vec<Slot>>, row: &Arc<LoggedEvent>) {
+fn hand(slots: Option<&Vec<Slot>>, row: &Arc<LoggedEvent>, lags: &AtomicU64) {
     for slot in slots.into_iter().flatten() {
         if slot.lagging.load(Ordering::Acquire) {
             continue;
@@ -237,8 +240,18 @@ fn hand(slots: Option<&Vec<Slot>>, row: &Arc<LoggedEvent>) {
         if let Err(mpsc::error::TrySendError::Full(_)) = slot.tx.try_send(Item::Logged(row.clone()))
         {
             slot.lagging.store(true, Ordering::Release);
+            lags.fetch_add(1, Ordering::Relaxed);
         }
     }
+}
+
+/// Where a stream starts, resolved when it registers.
+#[derive(Debug, Clone, Copy)]
+enum Begin {
+    /// After this position, the pump's when the stream registered.
+    At(i64),
+    /// After the client's `Last-Event-ID`, checked against the log.
+    After(i64),
 }
 
 /// Where a new stream starts.
@@ -271,6 +284,13 @@ pub(crate) fn stream(
 ) -> Sse<ReceiverStream<std::result::Result<Event, Infallible>>> {
     let (out, body) = mpsc::channel(16);
     let registration = hub.register(key);
+    // "Now" is the moment the stream registered: what the pump hands out
+    // after it reaches the stream, and the log covers what was committed
+    // but not yet pumped.
+    let start = match start {
+        Start::Now => Begin::At(hub.position.load(Ordering::Acquire)),
+        Start::After(after) => Begin::After(after),
+    };
     let mut closing = hub.closing.subscribe();
     tokio::spawn(async move {
         let fed = tokio::select! {
@@ -323,7 +343,7 @@ fn logged(event: &LoggedEvent) -> Event {
 /// Runs one stream until its client leaves.
 async fn feed(
     mut reg: Registration,
-    start: Start,
+    start: Begin,
     heartbeat: Duration,
     out: &Out,
 ) -> std::result::Result<(), crate::error::ServerError> {
@@ -335,7 +355,7 @@ async fn feed(
 
 async fn run(
     reg: &mut Registration,
-    start: Start,
+    start: Begin,
     heartbeat: Duration,
     out: &Out,
 ) -> std::result::Result<(), Stop> {
@@ -343,8 +363,8 @@ async fn run(
     let bounds = crate::writer::read(move || host.event_log_bounds()).await??;
     send(out, Event::default().retry(Duration::from_secs(2))).await?;
     let mut cursor = match start {
-        Start::Now => bounds.last,
-        Start::After(after) => {
+        Begin::At(position) => position,
+        Begin::After(after) => {
             // Missed events were pruned, or the id is not one the log gave.
             let pruned = match bounds.first {
                 Some(first) => after < first - 1,
@@ -453,5 +473,108 @@ async fn live(
             reg.lagging.store(false, Ordering::Release);
             return Ok(cursor);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use axum::response::IntoResponse;
+    use dossier_host::{Config, Host};
+    use dossier_sdk::{Channel, Interaction, NewAgent, Role};
+    use http_body_util::BodyExt;
+
+    use super::*;
+
+    /// A store with an admin `root` and an agent `ann`; the system handle.
+    fn desk(dir: &std::path::Path) -> Host {
+        let config = dir.join("dossier.toml");
+        std::fs::write(&config, "").expect("config");
+        let host = Host::open(Config::load(&config).expect("load")).expect("open");
+        host.first_admin("root").expect("admin");
+        host.as_agent("root")
+            .expect("root")
+            .add_agent(NewAgent {
+                login: "ann".into(),
+                display_name: "Ann".into(),
+                email: None,
+                role: Role::Agent,
+                groups: Vec::new(),
+            })
+            .expect("ann");
+        host
+    }
+
+    /// The ids of the `pop` events in an SSE body's text.
+    fn pop_ids(text: &str) -> Vec<i64> {
+        text.split("\n\n")
+            .filter(|block| block.lines().any(|l| l == "event: pop"))
+            .filter_map(|block| {
+                block
+                    .lines()
+                    .find_map(|l| l.strip_prefix("id: "))
+                    .and_then(|id| id.parse().ok())
+            })
+            .collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stream_that_falls_behind_catches_up_from_the_log_without_a_gap_or_a_duplicate() {
+        let dir = tempfile::tempdir().expect("dir");
+        let host = desk(dir.path());
+        let root = host.as_agent("root").expect("root");
+        let hub = Arc::new(Hub::new(host.clone()).expect("hub"));
+        let sse = stream(
+            &hub,
+            Key::Agent("ann".into()),
+            Start::Now,
+            Duration::from_secs(3600),
+        );
+        let mut body = sse.into_response().into_body();
+        // Nobody reads the stream while four times its buffer is written
+        // and pumped: the pump must never wait for it.
+        let total = STREAM_BUFFER * 4;
+        let mut expected = Vec::new();
+        for _ in 0..total {
+            let pushed = root
+                .push_pop("ann", Interaction::new(Channel::Phone))
+                .expect("pop");
+            expected.push(pushed.event);
+            hub.pump().expect("pump");
+        }
+        assert!(
+            hub.lags.load(Ordering::Relaxed) > 0,
+            "the stream never fell behind: the test proves nothing"
+        );
+        let mut text = String::new();
+        while pop_ids(&text).len() < total {
+            let frame = tokio::time::timeout(Duration::from_secs(10), body.frame())
+                .await
+                .expect("the stream goes on")
+                .expect("a frame")
+                .expect("no error");
+            if let Ok(data) = frame.into_data() {
+                text.push_str(&String::from_utf8_lossy(&data));
+            }
+        }
+        assert_eq!(pop_ids(&text), expected, "every event once, in order");
+        // Caught up, it is fed live again.
+        let live = root
+            .push_pop("ann", Interaction::new(Channel::Phone))
+            .expect("pop");
+        hub.pump().expect("pump");
+        while pop_ids(&text).len() <= total {
+            let frame = tokio::time::timeout(Duration::from_secs(10), body.frame())
+                .await
+                .expect("the live event comes")
+                .expect("a frame")
+                .expect("no error");
+            if let Ok(data) = frame.into_data() {
+                text.push_str(&String::from_utf8_lossy(&data));
+            }
+        }
+        assert_eq!(pop_ids(&text).last(), Some(&live.event));
+        hub.close();
     }
 }

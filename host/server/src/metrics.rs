@@ -35,6 +35,7 @@ pub(crate) struct Metrics {
     latency: Family<RouteLabels, Histogram>,
     queue: Gauge,
     streams: Gauge,
+    lags: Gauge,
 }
 
 fn latency_histogram() -> Histogram {
@@ -51,6 +52,12 @@ impl Metrics {
         );
         let queue = Gauge::default();
         let streams = Gauge::default();
+        let lags = Gauge::default();
+        registry.register(
+            "event_stream_lags",
+            "Times an event stream fell behind its buffer and caught up from the log, since the server started",
+            lags.clone(),
+        );
         registry.register(
             "event_streams",
             "Event streams open (agents' screens and chat visitors)",
@@ -77,14 +84,16 @@ impl Metrics {
             latency,
             queue,
             streams,
+            lags,
         }
     }
 
     /// The text exposition, with the writer's depth and the open streams
     /// as of now.
-    pub(crate) fn render(&self, writer_depth: i64, streams: i64) -> String {
+    pub(crate) fn render(&self, writer_depth: i64, streams: i64, lags: u64) -> String {
         self.queue.set(writer_depth);
         self.streams.set(streams);
+        self.lags.set(i64::try_from(lags).unwrap_or(i64::MAX));
         let mut out = String::new();
         if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
             out.clear();
@@ -149,8 +158,10 @@ pub(crate) async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResp
             axum::http::header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        state
-            .metrics
-            .render(state.writer.depth(), state.hub.open_streams()),
+        state.metrics.render(
+            state.writer.depth(),
+            state.hub.open_streams(),
+            state.hub.lags.load(std::sync::atomic::Ordering::Relaxed),
+        ),
     )
 }
