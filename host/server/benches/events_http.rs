@@ -435,15 +435,15 @@ fn run() -> BenchResult<()> {
     let result = drive(addr, pid, &config_path, &boss_token, &tokens, started);
     // Closing its stdin stops the server; it is killed if it lingers.
     drop(child.stdin.take());
-    let stop = Instant::now();
-    while child.try_wait()?.is_none() {
-        if stop.elapsed() > Duration::from_secs(10) {
-            eprintln!("the server did not stop within 10 s: killed");
-            child.kill()?;
-            child.wait()?;
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
+    let (exited, exit) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = exited.send(child.wait());
+    });
+    if exit.recv_timeout(Duration::from_secs(10)).is_err() {
+        eprintln!("the server did not stop within 10 s: killed");
+        std::process::Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status()?;
     }
     result
 }
@@ -473,12 +473,13 @@ fn drive(
     let samples = Arc::new(Mutex::new(Vec::<(u64, u64)>::new()));
     let sampler = {
         let (sampling, samples) = (sampling.clone(), samples.clone());
-        std::thread::spawn(move || {
+        rt.spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_millis(100));
             while sampling.load(Ordering::Relaxed) {
+                every.tick().await;
                 if let Some(m) = memory(pid) {
                     samples.lock().push(m);
                 }
-                std::thread::sleep(Duration::from_millis(100));
             }
         })
     };
@@ -611,10 +612,10 @@ fn drive(
         work.push(rt.spawn(async move {
             let mut rng = Lcg(1 + n as u64);
             let mut sent = Vec::new();
-            let mut every = tokio::time::interval(STEP);
-            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             // Spread the agents' first requests over one step.
-            tokio::time::sleep(STEP * n as u32 / WORKERS as u32).await;
+            let first = tokio::time::Instant::now() + STEP * n as u32 / WORKERS as u32;
+            let mut every = tokio::time::interval_at(first, STEP);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let mut s = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 every.tick().await;
@@ -698,7 +699,7 @@ fn drive(
         reconnects.push(took);
         open = tasks;
         block.store(2 * b + 1, Ordering::Relaxed);
-        std::thread::sleep(ON_TIME);
+        pace(&rt, ON_TIME);
         if b + 1 == ON_BLOCKS {
             break;
         }
@@ -707,7 +708,7 @@ fn drive(
         for t in open.drain(..) {
             t.abort();
         }
-        std::thread::sleep(OFF_TIME);
+        pace(&rt, OFF_TIME);
         if started.elapsed() > DEADLINE {
             return Err(format!("the bench ran past its {DEADLINE:?} deadline").into());
         }
@@ -723,20 +724,21 @@ fn drive(
     let host = Host::open(Config::load(config_path)?)?;
     let end = host.event_log_bounds()?.last;
     let waited = Instant::now();
-    while received
-        .iter()
-        .any(|r| r.lock().last_id.is_none_or(|id| id < end))
-    {
-        if waited.elapsed() > HEARTBEAT * 10 {
-            break;
+    rt.block_on(async {
+        let mut every = tokio::time::interval(Duration::from_millis(50));
+        while received
+            .iter()
+            .any(|r| r.lock().last_id.is_none_or(|id| id < end))
+            && waited.elapsed() <= HEARTBEAT * 10
+        {
+            every.tick().await;
         }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    });
     for t in open.drain(..) {
         t.abort();
     }
     sampling.store(false, Ordering::Relaxed);
-    sampler.join().map_err(|_| "the sampler panicked")?;
+    rt.block_on(sampler).map_err(|_| "the sampler panicked")?;
 
     // Lost, duplicated, out of order: each stream against the log.
     let mut problems = Vec::new();
@@ -968,4 +970,14 @@ fn drive(
         return Err(format!("{} problems with the streams", problems.len()).into());
     }
     Ok(())
+}
+
+/// Lets the load run for `time` (a block's length): the load's own pace,
+/// on the runtime's timer, not a wait for something to happen.
+fn pace(rt: &tokio::runtime::Runtime, time: Duration) {
+    rt.block_on(async {
+        let mut clock = tokio::time::interval(time);
+        clock.tick().await; // the first tick is now
+        clock.tick().await;
+    });
 }
