@@ -389,7 +389,8 @@ fn a_reminder_for_a_server_that_is_down_stays_failed_in_the_outbox_until_a_retry
     assert_eq!(failed.len(), 1, "{failed:?}");
     let d = &failed[0];
     assert_eq!(d.handler, "smtp");
-    assert_eq!(d.idempotency_key, format!("email:{message_id}"));
+    // The outbox entry's id is part of the key, as ARCHITECTURE.md says.
+    assert_eq!(d.idempotency_key, format!("email:{}:{message_id}", d.entry));
     assert_eq!(d.state, DeliveryState::Failed);
     assert_eq!(d.attempts, 1);
     assert_eq!(

@@ -140,7 +140,9 @@ impl EmailSend for Runtime {
         let key_id = n.message_id.clone().unwrap_or_default();
         self.store().write("queue email", |tx| {
             let id = tx.outbox_next_id()?;
-            let key = format!("email:{key_id}");
+            // The entry id makes the key unique whatever the Message-ID
+            // (a hook may set one; a frozen clock repeats nothing here).
+            let key = format!("email:{id}:{key_id}");
             tx.outbox_enqueue(
                 id,
                 &key,

@@ -122,12 +122,21 @@ impl Host {
         let Some(id) = &notification.message_id else {
             return Ok(NotifyOutcome::NotSent);
         };
-        let key = format!("email:{id}");
+        // `email:ENTRY:MESSAGE-ID`; entries queued before 0.2 are keyed
+        // `email:MESSAGE-ID`.
+        let is_this = |key: &str| {
+            key.strip_prefix("email:").is_some_and(|rest| {
+                rest == id
+                    || rest
+                        .split_once(':')
+                        .is_some_and(|(entry, mid)| entry.parse::<i64>().is_ok() && mid == id)
+            })
+        };
         Ok(
             match self
                 .pending_outbox()?
                 .into_iter()
-                .find(|d| d.idempotency_key == key)
+                .find(|d| is_this(&d.idempotency_key))
             {
                 None => NotifyOutcome::Sent {
                     message_id: id.clone(),
