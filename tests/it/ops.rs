@@ -12,6 +12,7 @@ use std::sync::mpsc;
 use dossier_host::test_support::{attach, blob_path, put_blob, referenced_blobs};
 use dossier_host::{Config, Error, Host, Progress};
 use dossier_sdk::{NewCase, NewCustomer};
+use sha2::Digest;
 
 use crate::built::dossier_bin;
 use crate::util::{FIELDS, PATIENCE, TestStore};
@@ -400,11 +401,52 @@ fn a_restore_refuses_a_folder_that_is_not_an_intact_backup() {
             "does not match the manifest",
         ),
     ];
+    // An extra blob whose name is not its content's hash (the manifest's
+    // size and hash being right for its bytes).
+    let stray: &[u8] = b"bytes under another blob's name";
+    let misnamed = copy("misnamed", &|dir| {
+        let path = format!("blobs/00/{}", "0".repeat(64));
+        std::fs::create_dir_all(dir.join("blobs/00")).expect("dir");
+        std::fs::write(dir.join(&path), stray).expect("blob");
+        let at = dir.join("manifest.json");
+        let mut m: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&at).expect("manifest")).expect("json");
+        let sha: String = sha2::Sha256::digest(stray)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        m["files"]
+            .as_array_mut()
+            .expect("files")
+            .push(serde_json::json!({"path": path, "size": stray.len(), "sha256": sha}));
+        std::fs::write(&at, m.to_string()).expect("manifest");
+    });
+    let mut cases = cases;
+    cases.push((
+        "a misnamed blob",
+        misnamed,
+        "not_a_backup",
+        "does not hold the content its name says",
+    ));
     for (what, dir, code, words) in cases {
         let err = dossier_host::restore(&config, &dir, &mut |_| {}).expect_err(what);
         assert_eq!(err.code(), code, "{what}: {err}");
         assert!(err.to_string().contains(words), "{what}: {err}");
     }
+    // Nothing of a refused backup reached the live store's files.
+    let mut found = Vec::new();
+    let mut dirs = vec![target.path().to_owned()];
+    while let Some(d) = dirs.pop() {
+        for entry in std::fs::read_dir(&d).expect("dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if std::fs::read(&path).is_ok_and(|b| b == stray) {
+                found.push(path);
+            }
+        }
+    }
+    assert!(found.is_empty(), "a refused backup wrote {found:?}");
     let host = Host::open(config.clone()).expect("target opens");
     host.customer_by_account("TARGET")
         .expect("the target was not touched");

@@ -223,6 +223,18 @@ pub fn restore(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Restored> {
     let manifest = verify(dir, progress)?;
+    // Every blob's name must be its content's hash (verified above) before
+    // any is written into the live store: a refusal writes nothing.
+    for file in &manifest.files {
+        if let Some(name) = file.path.strip_prefix(&format!("{BLOB_DIR}/"))
+            && name.rsplit('/').next() != Some(file.sha256.as_str())
+        {
+            return Err(Error::NotABackup {
+                path: dir.to_owned(),
+                reason: format!("{} does not hold the content its name says", file.path),
+            });
+        }
+    }
     let target = config.store_path();
     let lock = dossier_store::lock_for_restore(&target)?;
     // The blobs first: a store whose rows are restored never lacks the
