@@ -5,7 +5,7 @@
 use dossier_host::{AgentChange, DraftStart, Error, Host, NotifyOutcome};
 use dossier_sdk::{
     Audience, Cause, DraftChange, DraftState, FollowUpId, FollowUpKind, Ingested, Mailbox,
-    NewAgent, Notification, Permission, Role,
+    NewAgent, Notification, Permission, Role, SignatureOwner,
 };
 use dossier_tests::smtp::{Received, SmtpServer};
 use mail_parser::{MessageParser, MimeHeaders};
@@ -546,6 +546,75 @@ fn an_automatic_notice_answering_automatic_mail_is_never_sent_but_a_persons_repl
         NotifyOutcome::Sent { .. }
     ));
     assert_eq!(server.messages().len(), 1);
+}
+
+#[test]
+fn every_html_body_is_sanitized_at_send_and_signatures_use_the_same_policy() {
+    let server = SmtpServer::start();
+    let t = TestStore::new(&config(&server, "security = \"none\""));
+    // HTML set by the caller of `Host::notify` (a hook or plugin alike):
+    // cleaned on the way out, with the policy inbound mail is read with.
+    let n = t
+        .host
+        .notify(Notification {
+            case_number: None,
+            audience: Audience::Customer,
+            cause: Cause::Manual,
+            from: Mailbox {
+                name: None,
+                address: "support@dossier.test".into(),
+            },
+            to: vec![Mailbox {
+                name: None,
+                address: "ada@example.com".into(),
+            }],
+            cc: Vec::new(),
+            bcc: Vec::new(),
+            message_id: None,
+            in_reply_to: None,
+            references: Vec::new(),
+            thread_token: None,
+            attachments: Vec::new(),
+            subject: "Hello".into(),
+            body: "Hi".into(),
+            html: Some(
+                "<p onclick=\"steal()\">Hi</p><script>alert(1)</script>\
+                 <img src=\"cid:logo\" alt=\"logo\"><a href=\"javascript:x()\">x</a>"
+                    .into(),
+            ),
+            signature: None,
+            review: false,
+        })
+        .expect("notify");
+    assert!(n.message_id.is_some());
+    let messages = server.messages();
+    assert_eq!(messages.len(), 1);
+    let html = parsed(&messages[0])
+        .body_html(0)
+        .expect("an html part")
+        .into_owned();
+    for gone in ["<script", "onclick", "alert(1)", "javascript:"] {
+        assert!(!html.contains(gone), "{gone} went out: {html}");
+    }
+    assert!(html.contains("cid:logo"), "inline images stay: {html}");
+    // A signature's HTML keeps what mail keeps (an inline image by cid:),
+    // and loses what mail loses.
+    let root = t.host.first_admin("root").expect("admin").expect("made");
+    let sig = t
+        .host
+        .as_agent(&root.login)
+        .expect("root")
+        .add_signature(
+            &SignatureOwner::Agent(root.login.clone()),
+            "main",
+            "Root",
+            Some("<img src=\"cid:sig\"><b onmouseover=\"x()\">Root</b>"),
+            true,
+        )
+        .expect("signature");
+    let sig_html = sig.html.expect("html");
+    assert!(sig_html.contains("cid:sig"), "{sig_html}");
+    assert!(!sig_html.contains("onmouseover"), "{sig_html}");
 }
 
 #[test]

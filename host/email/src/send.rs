@@ -229,7 +229,10 @@ impl EmailSend for Runtime {
             reply_to,
             subject: n.subject.clone(),
             text,
-            html: n.html.clone(),
+            // One policy for every HTML body that leaves, whoever set it
+            // (a draft, `Host::notify`, a hook, a plugin): the one inbound
+            // mail is cleaned with.
+            html: n.html.as_deref().map(super::parse::html::sanitize),
             attachments,
             inline,
             message_id: n.message_id.clone().unwrap_or_default(),

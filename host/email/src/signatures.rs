@@ -149,7 +149,7 @@ impl EmailSignatures for Runtime {
             owner: owner.clone(),
             name: name.to_owned(),
             text: text.trim_end().to_owned(),
-            html: html.map(|h| ammonia::clean(h.trim())),
+            html: html.map(|h| super::parse::html::sanitize(h.trim())),
             is_default: default,
             created_at: ctx.now(),
         };
