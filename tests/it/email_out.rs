@@ -52,6 +52,33 @@ fn parsed(m: &Received) -> mail_parser::Message<'_> {
     MessageParser::default().parse(&m.data).expect("a message")
 }
 
+/// A text notification on case 1 from `from` to `to`.
+fn notice(cause: Cause, from: &str, to: &str, subject: &str) -> Notification {
+    let mailbox = |address: &str| Mailbox {
+        name: None,
+        address: address.into(),
+    };
+    Notification {
+        case_number: Some(dossier_sdk::CaseNumber(1)),
+        audience: Audience::Customer,
+        cause,
+        from: mailbox(from),
+        to: vec![mailbox(to)],
+        cc: Vec::new(),
+        bcc: Vec::new(),
+        message_id: None,
+        in_reply_to: None,
+        references: Vec::new(),
+        thread_token: None,
+        attachments: Vec::new(),
+        subject: subject.into(),
+        body: "Hi".into(),
+        html: None,
+        signature: None,
+        review: false,
+    }
+}
+
 #[test]
 fn a_reply_goes_out_after_commit_with_its_headers_and_the_answer_threads_back() {
     let server = SmtpServer::start();
@@ -331,31 +358,12 @@ fn an_agent_sends_only_from_their_own_their_groups_or_shared_addresses_without_s
     assert!(err.to_string().contains("ceo@dossier.test"), "{err}");
     assert_eq!(ann.draft(draft.id).expect("kept").state, DraftState::Draft);
     // And through notify, as a script or the API would.
-    let notice = Notification {
-        case_number: Some(dossier_sdk::CaseNumber(1)),
-        audience: Audience::Customer,
-        cause: Cause::Manual,
-        from: Mailbox {
-            name: None,
-            address: "ceo@dossier.test".into(),
-        },
-        to: vec![Mailbox {
-            name: None,
-            address: "ada@example.com".into(),
-        }],
-        cc: Vec::new(),
-        bcc: Vec::new(),
-        message_id: None,
-        in_reply_to: None,
-        references: Vec::new(),
-        thread_token: None,
-        attachments: Vec::new(),
-        subject: "Hello".into(),
-        body: "Hi".into(),
-        html: None,
-        signature: None,
-        review: false,
-    };
+    let notice = notice(
+        Cause::Manual,
+        "ceo@dossier.test",
+        "ada@example.com",
+        "Hello",
+    );
     assert!(matches!(
         ann.notify(notice.clone()),
         Err(Error::PermissionDenied {
@@ -504,29 +512,14 @@ fn an_automatic_notice_answering_automatic_mail_is_never_sent_but_a_persons_repl
         )
         .expect("robot");
     let notice = |cause| Notification {
-        case_number: Some(dossier_sdk::CaseNumber(1)),
-        audience: Audience::Customer,
-        cause,
-        from: Mailbox {
-            name: None,
-            address: "support@dossier.test".into(),
-        },
-        to: vec![Mailbox {
-            name: None,
-            address: "robot@example.com".into(),
-        }],
-        cc: Vec::new(),
-        bcc: Vec::new(),
-        message_id: None,
         in_reply_to: Some("r1@e".into()),
         references: vec!["r1@e".into()],
-        thread_token: None,
-        attachments: Vec::new(),
-        subject: "Re: away".into(),
-        body: "We got your message.".into(),
-        html: None,
-        signature: None,
-        review: false,
+        ..notice(
+            cause,
+            "support@dossier.test",
+            "robot@example.com",
+            "Re: away",
+        )
     };
     for cause in [Cause::System, Cause::Acknowledgement, Cause::Reminder] {
         let n = t.host.notify(notice(cause)).expect("notify");
@@ -558,32 +551,17 @@ fn every_html_body_is_sanitized_at_send_and_signatures_use_the_same_policy() {
         .host
         .notify(Notification {
             case_number: None,
-            audience: Audience::Customer,
-            cause: Cause::Manual,
-            from: Mailbox {
-                name: None,
-                address: "support@dossier.test".into(),
-            },
-            to: vec![Mailbox {
-                name: None,
-                address: "ada@example.com".into(),
-            }],
-            cc: Vec::new(),
-            bcc: Vec::new(),
-            message_id: None,
-            in_reply_to: None,
-            references: Vec::new(),
-            thread_token: None,
-            attachments: Vec::new(),
-            subject: "Hello".into(),
-            body: "Hi".into(),
             html: Some(
                 "<p onclick=\"steal()\">Hi</p><script>alert(1)</script>\
                  <img src=\"cid:logo\" alt=\"logo\"><a href=\"javascript:x()\">x</a>"
                     .into(),
             ),
-            signature: None,
-            review: false,
+            ..notice(
+                Cause::Manual,
+                "support@dossier.test",
+                "ada@example.com",
+                "Hello",
+            )
         })
         .expect("notify");
     assert!(n.message_id.is_some());
