@@ -298,6 +298,21 @@ fn drafts_and_workbins_of_a_private_case_are_hidden_from_reviewers_who_may_not_s
         hidden(reviewer.approve_draft(id).map(|_| ()));
         hidden(reviewer.reject_draft(id, "Peeked.").map(|_| ()));
     }
+    // Without `review_email` either, the refusal is the same: a draft in
+    // review on a case one may not see does not tell its state.
+    t.host
+        .add_agent(NewAgent {
+            login: "cal".into(),
+            ..Default::default()
+        })
+        .expect("cal");
+    let cal = t.host.as_agent("cal").expect("cal");
+    for draft in [id, open] {
+        assert!(matches!(
+            cal.edit_draft(draft, DraftChange::default()),
+            Err(Error::Hidden { .. })
+        ));
+    }
     // Sue may read ann's workbin, but not what waits there on ann's case.
     let anns = t.host.workbin("ann").expect("ann's workbin");
     assert!(!anns.is_empty());

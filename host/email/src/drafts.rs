@@ -557,10 +557,9 @@ impl EmailDrafts for Runtime {
     }
 
     fn edit_draft(&self, ctx: &Ctx, id: i64, change: DraftChange) -> Result<Draft> {
-        let in_review = self
-            .store()
-            .read(|tx| tx.draft(id))?
-            .is_some_and(|d| d.state == DraftState::InReview);
+        // Read as the actor, so that a draft they may not see is refused
+        // before its state decides which refusal they would get.
+        let in_review = self.draft(ctx, id)?.state == DraftState::InReview;
         let mut draft = if in_review {
             let d = self.draft_in_review(ctx, id, "edit email in review")?;
             self.review_step(id, "edited", &Self::actor_name(ctx), None)?;
