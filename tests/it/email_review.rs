@@ -233,3 +233,176 @@ fn a_hook_can_require_review_of_a_message_that_would_not_need_it() {
         "the hook ran again on the approved send, which went out"
     );
 }
+
+/// A draft is seen with its case: a reviewer or supervisor who may not see
+/// a private case neither lists, reads, edits, approves nor rejects its
+/// drafts, nor reads its entries in anyone's workbin; the refusal is the
+/// case's own (`hidden`), as for a draft that does not exist.
+#[test]
+fn drafts_and_workbins_of_a_private_case_are_hidden_from_reviewers_who_may_not_see_it() {
+    use dossier_host::AgentChange;
+    use dossier_sdk::Visibility;
+
+    let server = SmtpServer::start();
+    let (t, ann, sue) = desk(&server, "all = true", None);
+    let mut case = t.host.case(dossier_sdk::CaseNumber(1)).expect("case");
+    case.visibility = Visibility::Private;
+    case.owner = Some("ann".into());
+    t.host.update_case(case).expect("private");
+    // Sue supervises without `see_all_private`; ben reviews mail.
+    t.host
+        .update_agent(
+            "sue",
+            AgentChange {
+                grant: vec![(Permission::SeeAllPrivate, false)],
+                ..Default::default()
+            },
+        )
+        .expect("sue");
+    t.host
+        .update_agent(
+            "ben",
+            AgentChange {
+                grant: vec![(Permission::ReviewEmail, true)],
+                ..Default::default()
+            },
+        )
+        .expect("ben");
+    let ben = t.host.as_agent("ben").expect("ben");
+    let id = reply(&ann, "Refund sent.");
+    let open = reply(&ann, "Still writing.");
+    ann.send_draft(id).expect("submit");
+
+    for reviewer in [&sue, &ben] {
+        assert!(reviewer.review_queue().expect("queue").is_empty());
+        let hidden = |r: Result<_, Error>| match r {
+            Err(e @ Error::Hidden { .. }) => e.to_string(),
+            other => panic!("expected hidden, got {other:?}"),
+        };
+        let absent = hidden(reviewer.draft(999).map(|_| ()));
+        let refusal = hidden(reviewer.draft(id).map(|_| ()));
+        assert_eq!(absent.replace("999", &id.to_string()), refusal);
+        hidden(reviewer.draft(open).map(|_| ()));
+        hidden(reviewer.review_history(id).map(|_| ()));
+        hidden(
+            reviewer
+                .edit_draft(
+                    id,
+                    DraftChange {
+                        body: Some("Peeked.".into()),
+                        ..Default::default()
+                    },
+                )
+                .map(|_| ()),
+        );
+        hidden(reviewer.approve_draft(id).map(|_| ()));
+        hidden(reviewer.reject_draft(id, "Peeked.").map(|_| ()));
+    }
+    // Without `review_email` either, the refusal is the same: a draft in
+    // review on a case one may not see does not tell its state.
+    t.host
+        .add_agent(NewAgent {
+            login: "cal".into(),
+            ..Default::default()
+        })
+        .expect("cal");
+    let cal = t.host.as_agent("cal").expect("cal");
+    for draft in [id, open] {
+        assert!(matches!(
+            cal.edit_draft(draft, DraftChange::default()),
+            Err(Error::Hidden { .. })
+        ));
+    }
+    // Sue may read ann's workbin, but not what waits there on ann's case.
+    let anns = t.host.workbin("ann").expect("ann's workbin");
+    assert!(!anns.is_empty());
+    assert!(sue.workbin("ann").expect("workbin").is_empty());
+    for item in &anns {
+        assert!(matches!(
+            sue.workbin_entry(item.id),
+            Err(Error::Hidden { .. })
+        ));
+        assert!(matches!(
+            sue.workbin_done(item.id),
+            Err(Error::Hidden { .. })
+        ));
+    }
+    assert_eq!(ann.my_workbin(false).expect("own").len(), anns.len());
+    assert_eq!(ann.draft(id).expect("own").body, "Refund sent.");
+    assert!(server.messages().is_empty(), "nothing was sent");
+
+    // Once the case is sue's team's to see, she reviews it.
+    t.host
+        .update_agent(
+            "sue",
+            AgentChange {
+                reset: vec![Permission::SeeAllPrivate],
+                ..Default::default()
+            },
+        )
+        .expect("sue");
+    assert_eq!(sue.review_queue().expect("queue").len(), 1);
+    assert_eq!(sue.workbin("ann").expect("workbin").len(), anns.len());
+    sue.approve_draft(id).expect("approve");
+    assert_eq!(server.messages().len(), 1);
+}
+
+/// Transferring a private case's email to someone who may not see the case
+/// would show them its subject in their workbin: refused, naming who and
+/// why; it goes through once they may see it.
+#[test]
+fn an_email_on_a_private_case_is_transferred_only_to_agents_who_may_see_it() {
+    use dossier_sdk::{FollowUpId, Visibility};
+
+    let server = SmtpServer::start();
+    let (t, ann, _sue) = desk(&server, "all = false", None);
+    t.host.add_group("tier2", None).expect("group");
+    let mut case = t.host.case(dossier_sdk::CaseNumber(1)).expect("case");
+    case.visibility = Visibility::Private;
+    case.owner = Some("ann".into());
+    t.host.update_case(case.clone()).expect("private");
+    t.host
+        .update_agent(
+            "ben",
+            dossier_host::AgentChange {
+                groups: Some(vec!["tier2".into()]),
+                ..Default::default()
+            },
+        )
+        .expect("ben");
+    let email = FollowUpId(1);
+    match ann.transfer_email(email, Some("ben"), None, "can you take it?") {
+        Err(e @ Error::RecipientCannotSee { .. }) => {
+            assert_eq!(e.code(), "recipient_cannot_see");
+            assert_eq!(
+                e.to_string(),
+                "agent ben may not see case 1: it is private; give them the case (as its owner or group) first, or hand it to someone who may see it"
+            );
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert!(matches!(
+        ann.transfer_email(email, None, Some("tier2"), "anyone?"),
+        Err(Error::RecipientCannotSee { ref recipient, .. })
+            if recipient == "group tier2 (its member ben)"
+    ));
+    let ben = t.host.as_agent("ben").expect("ben");
+    assert!(ben.my_workbin(false).expect("bin").is_empty());
+    // A supervisor may see every case: the email goes to her.
+    ann.transfer_email(email, Some("sue"), None, "please check")
+        .expect("to sue");
+
+    // Once the case is tier2's, ben and his group may take it.
+    case.group = Some("tier2".into());
+    t.host.update_case(case).expect("tier2's");
+    ann.transfer_email(email, Some("ben"), None, "yours now")
+        .expect("to ben");
+    ann.transfer_email(email, None, Some("tier2"), "the team's")
+        .expect("to tier2");
+    assert!(
+        ben.my_workbin(false)
+            .expect("bin")
+            .iter()
+            .any(|i| i.follow_up == Some(email))
+    );
+}

@@ -4,9 +4,10 @@
 
 use std::collections::BTreeSet;
 
-use dossier_host::{CaseFilter, Host, Page};
+use dossier_host::{AgentChange, CaseFilter, DraftStart, Host, Page};
 use dossier_sdk::{
-    CaseNumber, Channel, CustomerId, Interaction, NewAgent, NewCase, NewFollowUp, Role, Visibility,
+    CaseNumber, Channel, CustomerId, DraftChange, DraftState, Interaction, Mailbox, NewAgent,
+    NewCase, NewFollowUp, Permission, Role, Visibility,
 };
 use proptest::prelude::*;
 
@@ -131,22 +132,67 @@ fn private_cases_are_seen_by_their_owner_group_and_supervisors_only() {
     assert_eq!(t.host.case(anns).expect("case").subject, "case");
 }
 
-/// One generated world: agents (with groups and roles) and cases.
+/// Who an agent is, for what they may read: their role and the overrides
+/// that matter to drafts and workbins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Persona {
+    Agent,
+    /// An agent granted `review_email`.
+    Reviewer,
+    Supervisor,
+    /// A supervisor whose `see_all_private` is withheld.
+    BlindSupervisor,
+    Admin,
+}
+
+impl Persona {
+    fn role(self) -> Role {
+        match self {
+            Persona::Agent | Persona::Reviewer => Role::Agent,
+            Persona::Supervisor | Persona::BlindSupervisor => Role::Supervisor,
+            Persona::Admin => Role::Admin,
+        }
+    }
+
+    fn grants(self) -> Vec<(Permission, bool)> {
+        match self {
+            Persona::Reviewer => vec![(Permission::ReviewEmail, true)],
+            Persona::BlindSupervisor => vec![(Permission::SeeAllPrivate, false)],
+            _ => Vec::new(),
+        }
+    }
+
+    fn sees_all(self) -> bool {
+        matches!(self, Persona::Supervisor | Persona::Admin)
+    }
+
+    fn reviews(self) -> bool {
+        self != Persona::Agent
+    }
+
+    fn reassigns(self) -> bool {
+        self.role() != Role::Agent
+    }
+}
+
+/// One generated world: agents (with groups and personas) and cases.
 #[derive(Debug, Clone)]
 struct World {
-    agents: Vec<(Role, Vec<usize>)>,
+    agents: Vec<(Persona, Vec<usize>)>,
     cases: Vec<(bool, Option<usize>, Option<usize>)>,
 }
 
 const GROUPS: usize = 3;
 
 fn world() -> impl Strategy<Value = World> {
-    let role = prop_oneof![
-        4 => Just(Role::Agent),
-        1 => Just(Role::Supervisor),
-        1 => Just(Role::Admin)
+    let persona = prop_oneof![
+        3 => Just(Persona::Agent),
+        1 => Just(Persona::Reviewer),
+        1 => Just(Persona::Supervisor),
+        1 => Just(Persona::BlindSupervisor),
+        1 => Just(Persona::Admin)
     ];
-    let agents = prop::collection::vec((role, prop::collection::vec(0..GROUPS, 0..=2)), 1..=4);
+    let agents = prop::collection::vec((persona, prop::collection::vec(0..GROUPS, 0..=2)), 1..=4);
     agents.prop_flat_map(|agents| {
         let n = agents.len();
         let cases = prop::collection::vec(
@@ -169,6 +215,24 @@ fn group(i: usize) -> String {
     format!("g{i}")
 }
 
+/// Mail is reviewed before it goes out (nothing is sent: no outbox runs).
+fn reviewed_mail() -> String {
+    format!(
+        "{FIELDS}\n[email]\naddresses = [\"support@dossier.test\"]\n\
+         [email.smtp]\nhost = \"127.0.0.1\"\nport = 9\nsecurity = \"none\"\n\
+         [email.review]\nall = true\n"
+    )
+}
+
+/// A draft of the generated world: its id, its case's index, its writer,
+/// and whether it waits for review.
+struct MadeDraft {
+    id: i64,
+    case: usize,
+    writer: usize,
+    in_review: bool,
+}
+
 proptest! {
     #![proptest_config(ProptestConfig {
         cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(24),
@@ -176,17 +240,22 @@ proptest! {
     })]
 
     /// For every actor and every read path: no case or follow-up the actor
-    /// may not see is returned, and every one they may see is.
+    /// may not see is returned, and every one they may see is; drafts (one
+    /// in review, one being written, per case), the review queue and
+    /// workbins (one's own and others') are seen with their case.
     #[test]
     fn no_read_path_shows_a_case_its_actor_may_not_see(w in world()) {
-        let t = TestStore::new(FIELDS);
+        let t = TestStore::new(&reviewed_mail());
         for g in 0..GROUPS {
             t.host.add_group(&group(g), None).expect("group");
         }
-        for (i, (role, groups)) in w.agents.iter().enumerate() {
+        for (i, (persona, groups)) in w.agents.iter().enumerate() {
             let names: Vec<String> = groups.iter().map(|g| group(*g)).collect();
             let names: Vec<&str> = names.iter().map(String::as_str).collect();
-            agent(&t.host, &login(i), *role, &names);
+            agent(&t.host, &login(i), persona.role(), &names);
+            t.host
+                .update_agent(&login(i), AgentChange { grant: persona.grants(), ..Default::default() })
+                .expect("grant");
         }
         let c = t.customer("AC-1", "+33123456789");
         let mut numbers = Vec::new();
@@ -198,18 +267,40 @@ proptest! {
             t.host.add_follow_up(NewFollowUp::note(n, "system", "note")).expect("note");
             numbers.push(n);
         }
-        for (i, (role, groups)) in w.agents.iter().enumerate() {
+        let sees = |i: usize, k: usize| {
+            let (persona, groups) = &w.agents[i];
+            let (private, owner, grp) = &w.cases[k];
+            !private
+                || persona.sees_all()
+                || *owner == Some(i)
+                || grp.is_some_and(|g| groups.contains(&g))
+        };
+        // The first agent who may see a case writes two drafts on it.
+        let mut drafts = Vec::new();
+        for (k, n) in numbers.iter().enumerate() {
+            let Some(writer) = (0..w.agents.len()).find(|i| sees(*i, k)) else {
+                continue;
+            };
+            let me = t.host.as_agent(&login(writer)).expect("writer");
+            for in_review in [true, false] {
+                let d = me.start_draft(DraftStart::Case(*n)).expect("draft");
+                me.edit_draft(d.id, DraftChange {
+                    to: Some(vec![Mailbox { name: None, address: "ada@example.com".into() }]),
+                    ..Default::default()
+                }).expect("edit");
+                if in_review {
+                    prop_assert_eq!(me.send_draft(d.id).expect("submit").state, DraftState::InReview);
+                }
+                drafts.push(MadeDraft { id: d.id, case: k, writer, in_review });
+            }
+        }
+        let case_of = |n: CaseNumber| numbers.iter().position(|m| *m == n).expect("ours");
+        for (i, (persona, _)) in w.agents.iter().enumerate() {
             let me = t.host.as_agent(&login(i)).expect("agent");
-            let expected: BTreeSet<CaseNumber> = w
-                .cases
+            let expected: BTreeSet<CaseNumber> = numbers
                 .iter()
-                .zip(&numbers)
-                .filter(|((private, owner, grp), _)| {
-                    !private
-                        || *role != Role::Agent
-                        || *owner == Some(i)
-                        || grp.is_some_and(|g| groups.contains(&g))
-                })
+                .enumerate()
+                .filter(|(k, _)| sees(i, *k))
                 .map(|(_, n)| *n)
                 .collect();
             prop_assert_eq!(&listed(&me), &expected);
@@ -226,6 +317,66 @@ proptest! {
                 prop_assert_eq!(me.case(*n).is_ok(), sees);
                 prop_assert_eq!(me.follow_ups(*n, Page::default()).is_ok(), sees);
             }
+
+            // Drafts and the review queue.
+            let queue = me.review_queue();
+            if persona.reviews() {
+                let got: BTreeSet<i64> = queue.expect("queue").into_iter().map(|d| d.id).collect();
+                let want: BTreeSet<i64> = drafts
+                    .iter()
+                    .filter(|d| d.in_review && sees(i, d.case))
+                    .map(|d| d.id)
+                    .collect();
+                prop_assert_eq!(got, want);
+            } else {
+                prop_assert_eq!(queue.expect_err("no review_email").code(), "permission_denied");
+            }
+            for d in &drafts {
+                let read = me.draft(d.id);
+                if sees(i, d.case) {
+                    let may = d.writer == i
+                        || persona.reassigns()
+                        || (d.in_review && persona.reviews());
+                    prop_assert_eq!(read.is_ok(), may, "draft {}", d.id);
+                } else {
+                    prop_assert_eq!(read.expect_err("hidden").code(), "hidden");
+                    prop_assert_eq!(me.review_history(d.id).expect_err("hidden").code(), "hidden");
+                }
+            }
+            let mine: BTreeSet<i64> = me.my_drafts().expect("drafts").into_iter().map(|d| d.id).collect();
+            let want: BTreeSet<i64> = drafts
+                .iter()
+                .filter(|d| d.writer == i && !d.in_review)
+                .map(|d| d.id)
+                .collect();
+            prop_assert_eq!(mine, want);
+
+            // Workbins: one's own, and others' for supervisors.
+            for j in 0..w.agents.len() {
+                let theirs = t.host.workbin(&login(j)).expect("system reads any");
+                if j == i || persona.reassigns() {
+                    let got: BTreeSet<i64> =
+                        me.workbin(&login(j)).expect("workbin").into_iter().map(|e| e.id).collect();
+                    let want: BTreeSet<i64> = theirs
+                        .iter()
+                        .filter(|e| sees(i, case_of(e.case_number)))
+                        .map(|e| e.id)
+                        .collect();
+                    prop_assert_eq!(got, want);
+                }
+                for e in &theirs {
+                    if !sees(i, case_of(e.case_number)) {
+                        prop_assert_eq!(me.workbin_entry(e.id).expect_err("hidden").code(), "hidden");
+                    }
+                }
+            }
+            let own: BTreeSet<i64> = me.my_workbin(false).expect("own").into_iter().map(|e| e.id).collect();
+            let want: BTreeSet<i64> = t.host.workbin(&login(i)).expect("system")
+                .into_iter()
+                .filter(|e| sees(i, case_of(e.case_number)))
+                .map(|e| e.id)
+                .collect();
+            prop_assert_eq!(own, want);
         }
     }
 }

@@ -20,7 +20,7 @@ use crate::prelude::*;
 use dossier_core::events::{Actor, Ctx};
 use dossier_core::runtime::Runtime;
 use dossier_interact::prelude::*;
-use dossier_store::NewWorkbinItem;
+use dossier_store::{NewWorkbinItem, Tx, Viewer};
 use dossier_types::{Error, Result};
 
 /// Where a draft starts from.
@@ -184,7 +184,8 @@ pub trait EmailDrafts {
 
     /// Transfers the email follow-up `email` to another agent's (or a
     /// group's) workbin, with a note. Needs `transfer_email`; recorded as
-    /// a system follow-up.
+    /// a system follow-up. Refused with `Error::RecipientCannotSee` when
+    /// the agent, or a member of the group, may not see the email's case.
     fn transfer_email(
         self: &Arc<Self>,
         ctx: &Ctx,
@@ -392,20 +393,48 @@ impl EmailDrafts for Runtime {
     }
 
     fn draft(&self, ctx: &Ctx, id: i64) -> Result<Draft> {
-        let missing = || Error::not_found(ObjectKind::Case, format!("draft {id}"));
-        let draft = self.store().read(|tx| tx.draft(id))?.ok_or_else(missing)?;
+        let viewer = self.viewer(ctx)?;
+        // An agent who may not see every case is told the same whether the
+        // draft does not exist, is someone else's, or sits on a case they
+        // may not see: like the case itself, it is hidden.
+        let missing = || match ctx.actor() {
+            Actor::Agent(login) if viewer != Viewer::All => Error::Hidden {
+                what: format!("draft {id}"),
+                login: login.clone(),
+            },
+            _ => Error::not_found(ObjectKind::Case, format!("draft {id}")),
+        };
+        let (draft, visible) = self
+            .store()
+            .read(|tx| match tx.draft(id)? {
+                Some(d) => {
+                    let visible = tx.case_visible(d.case_number, &viewer)?;
+                    Ok(Some((d, visible)))
+                }
+                None => Ok(None),
+            })?
+            .ok_or_else(missing)?;
+        if !visible {
+            return Err(missing());
+        }
         if let Actor::Agent(login) = ctx.actor()
             && *login != draft.agent
-            && !self.acting_agent(login)?.has(Permission::ReassignCases)
         {
-            return Err(missing());
+            let agent = self.acting_agent(login)?;
+            // A reviewer reads what waits in the review queue.
+            let reviews = draft.state == DraftState::InReview && agent.has(Permission::ReviewEmail);
+            if !agent.has(Permission::ReassignCases) && !reviews {
+                return Err(missing());
+            }
         }
         Ok(draft)
     }
 
     fn my_drafts(&self, ctx: &Ctx) -> Result<Vec<Draft>> {
         let login = Self::agent_of(ctx, "listing drafts")?;
-        self.store().read(|tx| tx.open_drafts(&login))
+        let viewer = self.viewer(ctx)?;
+        self.store()
+            .read(|tx| visible_drafts(tx, tx.open_drafts(&login)?, &viewer))
     }
 
     fn own_open_draft(&self, ctx: &Ctx, id: i64, action: &str) -> Result<Draft> {
@@ -483,7 +512,9 @@ impl EmailDrafts for Runtime {
 
     fn review_queue(&self, ctx: &Ctx) -> Result<Vec<Draft>> {
         self.require(ctx, Permission::ReviewEmail, "read the review queue")?;
-        self.store().read(|tx| tx.review_queue())
+        let viewer = self.viewer(ctx)?;
+        self.store()
+            .read(|tx| visible_drafts(tx, tx.review_queue()?, &viewer))
     }
 
     fn review_history(&self, ctx: &Ctx, id: i64) -> Result<Vec<dossier_sdk::ReviewStep>> {
@@ -526,10 +557,9 @@ impl EmailDrafts for Runtime {
     }
 
     fn edit_draft(&self, ctx: &Ctx, id: i64, change: DraftChange) -> Result<Draft> {
-        let in_review = self
-            .store()
-            .read(|tx| tx.draft(id))?
-            .is_some_and(|d| d.state == DraftState::InReview);
+        // Read as the actor, so that a draft they may not see is refused
+        // before its state decides which refusal they would get.
+        let in_review = self.draft(ctx, id)?.state == DraftState::InReview;
         let mut draft = if in_review {
             let d = self.draft_in_review(ctx, id, "edit email in review")?;
             self.review_step(id, "edited", &Self::actor_name(ctx), None)?;
@@ -917,6 +947,35 @@ impl EmailDrafts for Runtime {
         {
             return Err(Error::Refused(format!("there is no group `{group}`")));
         }
+        // The workbin would show the case's subject: whoever receives it
+        // must be able to open the case (every member, for a group).
+        self.store().read(|tx| {
+            let mut recipients = Vec::new();
+            if let Some(agent) = to_agent {
+                recipients.push((agent.to_owned(), format!("agent {agent}")));
+            }
+            if let Some(group) = to_group {
+                for member in tx.group_members(group)? {
+                    let why = format!("group {group} (its member {member})");
+                    recipients.push((member, why));
+                }
+            }
+            for (login, recipient) in recipients {
+                let viewer = match tx.agent_holds(&login, Permission::SeeAllPrivate)? {
+                    Some(true) => Viewer::All,
+                    Some(false) => Viewer::Agent(login),
+                    // Disabled: reads nothing until enabled again.
+                    None => continue,
+                };
+                if !tx.case_visible(f.case, &viewer)? {
+                    return Err(Error::RecipientCannotSee {
+                        recipient,
+                        case: f.case,
+                    });
+                }
+            }
+            Ok(())
+        })?;
         let by = match ctx.actor() {
             Actor::Agent(l) => l.clone(),
             Actor::System => "system".to_owned(),
@@ -1052,6 +1111,17 @@ impl EmailDrafts for Runtime {
             )
         })
     }
+}
+
+/// `drafts` without those on a case `viewer` may not see.
+fn visible_drafts(tx: &dyn Tx, drafts: Vec<Draft>, viewer: &Viewer) -> Result<Vec<Draft>> {
+    let mut seen = Vec::with_capacity(drafts.len());
+    for d in drafts {
+        if tx.case_visible(d.case_number, viewer)? {
+            seen.push(d);
+        }
+    }
+    Ok(seen)
 }
 
 /// The largest inline image accepted, in bytes (10 MB).

@@ -7,7 +7,7 @@ use dossier_sdk::{FollowUpId, ObjectKind, Permission, WorkbinItem};
 
 use dossier_core::events::{Actor, Ctx};
 use dossier_core::runtime::Runtime;
-use dossier_store::NewWorkbinItem;
+use dossier_store::{NewWorkbinItem, Viewer};
 use dossier_types::{Error, Result};
 
 /// Agents' workbins, on the runtime.
@@ -16,8 +16,9 @@ pub trait EmailWorkbin {
     fn agent_login(ctx: &Ctx, action: &str) -> Result<String>;
 
     /// What waits in `login`'s workbin (the actor's own when `None`):
-    /// their entries and their groups'. Another agent's workbin needs
-    /// `reassign_cases` (supervisors, who rebalance work).
+    /// their entries and their groups', less those on cases the actor may
+    /// not see. Another agent's workbin needs `reassign_cases`
+    /// (supervisors, who rebalance work).
     fn workbin(
         &self,
         ctx: &Ctx,
@@ -29,7 +30,8 @@ pub trait EmailWorkbin {
     /// agent, a member of its group, or a holder of `reassign_cases` may.
     fn workbin_done(&self, ctx: &Ctx, id: i64) -> Result<WorkbinItem>;
 
-    /// One workbin entry, if the actor may see it.
+    /// One workbin entry, if the actor may see it and its case; else
+    /// `Error::Hidden` for an agent (as for an absent one).
     fn workbin_entry(&self, ctx: &Ctx, id: i64) -> Result<WorkbinItem>;
 
     /// Saves an email (or any follow-up's case) to the acting agent's
@@ -76,8 +78,19 @@ impl EmailWorkbin for Runtime {
                 .ok_or_else(|| Error::UnknownAgent {
                     login: login.clone(),
                 })?;
-        self.store()
-            .read(|tx| tx.workbin(&agent.login, &agent.groups, include_done))
+        // Whoever's workbin it is, the reader sees only the entries on
+        // cases they may see (a supervisor without `see_all_private`
+        // reading an agent's, a member of a group the case is not in).
+        let viewer = self.viewer(ctx)?;
+        self.store().read(|tx| {
+            let mut seen = Vec::new();
+            for item in tx.workbin(&agent.login, &agent.groups, include_done)? {
+                if tx.case_visible(item.case_number, &viewer)? {
+                    seen.push(item);
+                }
+            }
+            Ok(seen)
+        })
     }
 
     fn workbin_done(&self, ctx: &Ctx, id: i64) -> Result<WorkbinItem> {
@@ -100,11 +113,30 @@ impl EmailWorkbin for Runtime {
     }
 
     fn workbin_entry(&self, ctx: &Ctx, id: i64) -> Result<WorkbinItem> {
-        let missing = || Error::not_found(ObjectKind::Case, format!("workbin entry {id}"));
-        let item = self
+        let viewer = self.viewer(ctx)?;
+        // An agent who may not see every case is told the same whether the
+        // entry does not exist, is not theirs to read, or sits on a case
+        // they may not see.
+        let missing = || match ctx.actor() {
+            Actor::Agent(login) if viewer != Viewer::All => Error::Hidden {
+                what: format!("workbin entry {id}"),
+                login: login.clone(),
+            },
+            _ => Error::not_found(ObjectKind::Case, format!("workbin entry {id}")),
+        };
+        let (item, visible) = self
             .store()
-            .read(|tx| tx.workbin_item(id))?
+            .read(|tx| match tx.workbin_item(id)? {
+                Some(item) => {
+                    let visible = tx.case_visible(item.case_number, &viewer)?;
+                    Ok(Some((item, visible)))
+                }
+                None => Ok(None),
+            })?
             .ok_or_else(missing)?;
+        if !visible {
+            return Err(missing());
+        }
         if let Actor::Agent(login) = ctx.actor() {
             let agent = self.acting_agent(login)?;
             let mine = item.agent.as_deref() == Some(login.as_str())

@@ -118,6 +118,7 @@ pub const STATUS_OF_CODE: &[(&str, u16)] = &[
     // A case the agent may not see is answered exactly like one that does
     // not exist (the code is rewritten to `not_found` as well).
     ("hidden", 404),
+    ("recipient_cannot_see", 409),
     ("not_a_store", 500),
     ("schema_too_new", 500),
     ("io", 500),

@@ -180,6 +180,18 @@ pub enum Error {
         /// The acting agent.
         login: String,
     },
+    /// A record was to be handed to an agent, or a group's members, who may
+    /// not see its private case: an email transferred to their workbin
+    /// would show them what the case keeps from them.
+    #[error(
+        "{recipient} may not see case {case}: it is private; give them the case (as its owner or group) first, or hand it to someone who may see it"
+    )]
+    RecipientCannotSee {
+        /// Who it was for (`agent bob`, `group tier3 (its member bob)`).
+        recipient: String,
+        /// The private case.
+        case: dossier_sdk::CaseNumber,
+    },
     /// The file named as the store exists but is not a Dossier store.
     #[error("{path} is not a Dossier store: {reason}")]
     NotAStore {
@@ -317,7 +329,7 @@ fn valid_codes(channel: dossier_sdk::Channel, valid: &[String]) -> String {
 
 impl Error {
     /// Every code [`Error::code`] returns, in declaration order.
-    pub const CODES: [&'static str; 32] = [
+    pub const CODES: [&'static str; 33] = [
         "config_read",
         "config_parse",
         "config_invalid",
@@ -338,6 +350,7 @@ impl Error {
         "unknown_agent",
         "permission_denied",
         "hidden",
+        "recipient_cannot_see",
         "not_a_store",
         "schema_too_new",
         "io",
@@ -379,6 +392,7 @@ impl Error {
                 "permission_denied"
             }
             Error::Hidden { .. } => "hidden",
+            Error::RecipientCannotSee { .. } => "recipient_cannot_see",
             Error::NotAStore { .. } => "not_a_store",
             Error::SchemaTooNew { .. } => "schema_too_new",
             Error::Io { .. } => "io",

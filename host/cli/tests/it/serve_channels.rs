@@ -743,3 +743,115 @@ fn a_reviewed_agents_email_waits_for_a_reviewer_over_http() {
         "{steps:?}"
     );
 }
+
+#[test]
+fn drafts_and_workbins_of_a_private_case_are_404_to_reviewers_who_may_not_see_it() {
+    let c = Centre::with_config(&format!("{SMTP}\n[email.review]\nagents = [\"bob\"]\n"));
+    operator(&c, &["agent", "add", "sue", "--role", "supervisor"]);
+    operator(
+        &c,
+        &["agent", "update", "sue", "--withhold", "see_all_private"],
+    );
+    operator(&c, &["agent", "update", "ann", "--grant", "review_email"]);
+    let (bob, boss) = (c.token("bob"), c.token("boss"));
+    let (ann, sue) = (c.token("ann"), c.token("sue"));
+    let (status, _) = call(
+        &c,
+        "POST",
+        "/api/v1/customers",
+        Auth::Token(&bob),
+        Some(&json!({"account": "AC-1", "name": "Ada Lovelace"})),
+    );
+    assert_eq!(status, 200);
+    let (status, case) = call(
+        &c,
+        "POST",
+        "/api/v1/cases",
+        Auth::Token(&bob),
+        Some(&json!({"customer": "AC-1", "subject": "Secret refund",
+            "visibility": "private", "owner": "bob"})),
+    );
+    assert_eq!(status, 200, "{case}");
+    let (status, draft) = call(
+        &c,
+        "POST",
+        "/api/v1/emails",
+        Auth::Token(&bob),
+        Some(
+            &json!({"case": case["number"], "to": ["Ada <ada@example.com>"],
+            "subject": "Your refund", "body": "It is on its way."}),
+        ),
+    );
+    assert_eq!(draft["state"], "in_review", "{status} {draft}");
+    let id = draft["id"].as_i64().expect("id");
+    let (status, open) = call(
+        &c,
+        "POST",
+        "/api/v1/drafts",
+        Auth::Token(&bob),
+        Some(&json!({"case": case["number"]})),
+    );
+    assert_eq!(status, 200, "{open}");
+
+    for reviewer in [&ann, &sue] {
+        let (status, queue) = call(&c, "GET", "/api/v1/review", Auth::Token(reviewer), None);
+        assert_eq!(status, 200, "{queue}");
+        assert_eq!(queue["items"], json!([]), "{queue}");
+        for (method, path, body) in [
+            ("GET", format!("/api/v1/review/{id}"), None),
+            ("GET", format!("/api/v1/drafts/{id}"), None),
+            (
+                "PATCH",
+                format!("/api/v1/drafts/{id}"),
+                Some(json!({"body": "Peek."})),
+            ),
+            ("POST", format!("/api/v1/review/{id}/approve"), None),
+            (
+                "POST",
+                format!("/api/v1/review/{id}/reject"),
+                Some(json!({"remarks": "Peek."})),
+            ),
+        ] {
+            let (status, problem) = call(&c, method, &path, Auth::Token(reviewer), body.as_ref());
+            assert_eq!(
+                (status, problem["code"].as_str()),
+                (404, Some("not_found")),
+                "{method} {path}: {problem}"
+            );
+            assert!(!problem.to_string().contains("Secret"), "{problem}");
+        }
+    }
+    // Sue reads bob's workbin, without the entry on his private case.
+    let (status, bin) = call(
+        &c,
+        "GET",
+        "/api/v1/workbin?agent=bob",
+        Auth::Token(&boss),
+        None,
+    );
+    assert_eq!(status, 200, "{bin}");
+    let entry = bin["items"][0]["id"].as_i64().expect("bob's draft waits");
+    let (status, bin) = call(
+        &c,
+        "GET",
+        "/api/v1/workbin?agent=bob",
+        Auth::Token(&sue),
+        None,
+    );
+    assert_eq!((status, &bin["items"]), (200, &json!([])), "{bin}");
+    let (status, problem) = call(
+        &c,
+        "GET",
+        &format!("/api/v1/workbin/{entry}"),
+        Auth::Token(&sue),
+        None,
+    );
+    assert_eq!(status, 404, "{problem}");
+    // The admin, who sees every case, reviews it.
+    let (status, queue) = call(&c, "GET", "/api/v1/review", Auth::Token(&boss), None);
+    assert_eq!(
+        (status, &queue["items"][0]["id"]),
+        (200, &json!(id)),
+        "{queue}"
+    );
+}

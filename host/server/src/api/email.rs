@@ -593,7 +593,8 @@ struct Transferred {
 /// a note (needs `transfer_email`).
 #[utoipa::path(post, path = "/api/v1/emails/{id}/transfer", tag = "email",
     params(("id" = i64, Path, description = "the email (follow-up id)")), request_body = TransferBody,
-    responses((status = 200, body = Transferred), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = Transferred), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "the agent, or a member of the group, may not see the email's case (`recipient_cannot_see`)")))]
 async fn transfer_email(
     State(state): State<Arc<AppState>>,
     caller: Caller,
