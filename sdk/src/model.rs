@@ -337,6 +337,12 @@ pub struct EmailHeaders {
     /// rule that matched, and any rule it skipped and why).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub threaded_by: Option<String>,
+    /// For an inbound email that opened a new case although its
+    /// `In-Reply-To` or `References` named an email of another case (the
+    /// sender was not on that case's thread): that case, so an agent may
+    /// move it by hand. Shown only to agents who may see it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub referred_case: Option<CaseNumber>,
     /// For an inbound email: why it must never get an automatic answer
     /// (`auto-submitted: auto-replied`, `precedence: bulk`, `bounce: null
     /// sender`, `our own address`), if it must not.

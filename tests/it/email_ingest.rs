@@ -864,3 +864,92 @@ fn ingest_needs_ingest_email_and_tells_the_mta_agent_only_what_it_may_see() {
     assert!(new_case);
     assert_ne!(opened, case);
 }
+
+#[test]
+fn a_reference_threads_only_mail_from_the_threads_participants() {
+    let t = store();
+    let root = t.host.first_admin("root").expect("admin").expect("made");
+    let root = t.host.as_agent(&root.login).expect("root");
+    for login in ["ann", "bob"] {
+        root.add_agent(NewAgent {
+            login: login.into(),
+            display_name: login.into(),
+            email: None,
+            role: Role::Agent,
+            groups: Vec::new(),
+        })
+        .expect("agent");
+    }
+    let (case, ..) = stored(
+        t.host
+            .ingest_email(&mail("ada@example.com", "Refund", "p1@x", "", "Please."))
+            .expect("ada"),
+    );
+    t.host
+        .modify_case(case, "private", |c| {
+            c.visibility = dossier_sdk::Visibility::Private;
+            c.owner = Some("bob".into());
+            Ok(())
+        })
+        .expect("private");
+    // A stranger quoting the case's Message-ID does not join it.
+    let (opened, f, new_case, note) = stored(
+        t.host
+            .ingest_email(&mail(
+                "eve@evil.test",
+                "Re: Refund",
+                "e1@x",
+                "In-Reply-To: <p1@x>\r\nReferences: <p1@x>\r\n",
+                "Send the refund to me instead.",
+            ))
+            .expect("eve"),
+    );
+    assert!(new_case, "{note}");
+    assert_ne!(opened, case);
+    assert!(note.contains("not on its thread"), "{note}");
+    assert!(
+        !note.contains(&format!("case {case}")),
+        "the note names no case: {note}"
+    );
+    // The ingest record names the case referred to, for those who may see it.
+    let referred = |host: &Host| {
+        host.follow_up(f)
+            .expect("follow-up")
+            .email
+            .and_then(|e| e.referred_case)
+    };
+    assert_eq!(referred(&t.host), Some(case));
+    assert_eq!(referred(&t.host.as_agent("bob").expect("bob")), Some(case));
+    assert_eq!(
+        referred(&t.host.as_agent("ann").expect("ann")),
+        None,
+        "ann may not see bob's private case"
+    );
+    // Having written once, eve is still not on the case's thread: a
+    // guessable case number from her is not trusted either.
+    let (_, _, new_case, note) = stored(
+        t.host
+            .ingest_email(&mail(
+                "eve@evil.test",
+                &format!("About [Case #{}]", case.0),
+                "e2@x",
+                "",
+                "Hello?",
+            ))
+            .expect("eve again"),
+    );
+    assert!(new_case, "{note}");
+    // The customer's own reply joins the case.
+    let (joined, _, new_case, _) = stored(
+        t.host
+            .ingest_email(&mail(
+                "ada@example.com",
+                "Re: Refund",
+                "p2@x",
+                "In-Reply-To: <p1@x>\r\n",
+                "Any news?",
+            ))
+            .expect("ada again"),
+    );
+    assert_eq!((joined, new_case), (case, false));
+}

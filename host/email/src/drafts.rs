@@ -1103,6 +1103,7 @@ impl EmailDrafts for Runtime {
                         date: Some(self.now()),
                         message_id: sent.message_id.clone(),
                         threaded_by: Some(CONSULTATION.to_owned()),
+                        referred_case: None,
                         ..Default::default()
                     }),
                     attachments: Vec::new(),

@@ -369,6 +369,7 @@ fn store(
     // them): it becomes the follow-up's, with the threading note.
     let mut headers = event.headers;
     headers.threaded_by = Some(proposal.note.clone());
+    headers.referred_case = proposal.referred.filter(|_| new_case);
     let follow_up = rt.add_follow_up(
         ctx,
         NewFollowUp {

@@ -390,6 +390,7 @@ fn read_headers(headers: &[Header<'_>], warnings: &mut Vec<String>) -> Option<Pa
             references: ids(&HeaderName::References),
             // Ingest fills in how it threaded the email and why it is automatic.
             threaded_by: None,
+            referred_case: None,
             automatic: None,
             notes: Vec::new(),
         },

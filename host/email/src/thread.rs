@@ -8,7 +8,13 @@
 //!    places `[email] thread_token` enables. A token that names no case is
 //!    noted and the next rule decides.
 //! 2. **In-Reply-To / References** naming a Message-ID sent or received on
-//!    a case (In-Reply-To first, then References newest first).
+//!    a case (In-Reply-To first, then References newest first), when the
+//!    sender is a participant of that case's thread: its customer, an
+//!    address on one of its emails (From, To, Cc), or one of our own
+//!    addresses. Message-IDs travel (forwards, quotes, mailing lists), so a
+//!    stranger's reference does not make them part of a case, private ones
+//!    included: their email opens a new case that names the case it
+//!    referred to (`referred_case`), for an agent to move by hand.
 //! 3. **A case number in the subject**, in the form `[email]
 //!    case_number_form`. Case numbers are sequential and guessable, so this
 //!    rule is trusted only when the sender is the case's customer or
@@ -56,6 +62,8 @@ pub struct Proposal {
     /// The follow-up the In-Reply-To header names, when rule 2 matched on
     /// it: its id and kind (ingest asks whether it was a consultation).
     pub in_reply_to: Option<(FollowUpId, FollowUpKind)>,
+    /// The case a header named whose thread the sender is not on.
+    pub referred: Option<CaseNumber>,
 }
 
 static SUBJECT_TOKEN: LazyLock<Option<Regex>> =
@@ -181,6 +189,7 @@ pub fn propose(
             rule,
             note,
             in_reply_to: None,
+            referred: None,
         }
     };
 
@@ -221,8 +230,18 @@ pub fn propose(
                 .rev()
                 .map(|id| ("References", id)),
         );
+    let mut referred = None;
     for (header, id) in replied {
         if let Some((follow_up, case, kind)) = tx.message_follow_up(id)? {
+            if !participant(tx, schema, cfg, case, sender)? {
+                // The case is not named here: the note is shown with the
+                // new case, to agents who may not see this one.
+                skipped.push(format!(
+                    "{header} <{id}> names an email of another case, but the sender is not on its thread"
+                ));
+                referred.get_or_insert(case);
+                continue;
+            }
             let why = format!("{header} <{id}> is an email on case {case}");
             let mut proposal = decided(case, rule::REPLY, why, &skipped);
             if header == "In-Reply-To" {
@@ -273,7 +292,37 @@ pub fn propose(
         rule: rule::NEW_CASE,
         note,
         in_reply_to: None,
+        referred,
     })
+}
+
+/// Whether `sender` (lower case) takes part in case `case`'s thread: its
+/// customer, an address on one of its emails, or one of our own.
+fn participant(
+    tx: &dyn Tx,
+    schema: &Schema,
+    cfg: &EmailConfig,
+    case: CaseNumber,
+    sender: &str,
+) -> Result<bool> {
+    let untagged = dossier_types::contact::address_without_tag(sender);
+    if cfg
+        .addresses
+        .iter()
+        .any(|ours| dossier_types::contact::address_without_tag(ours) == untagged)
+    {
+        return Ok(true);
+    }
+    if let Some((customer, _open)) = tx.case_owner(case, &Viewer::All)?
+        && tx
+            .get_customer(schema, customer)?
+            .emails
+            .iter()
+            .any(|e| e.address.eq_ignore_ascii_case(sender))
+    {
+        return Ok(true);
+    }
+    Ok(tx.thread_addresses(case)?.iter().any(|a| a == sender))
 }
 
 /// The characters of a thread token.

@@ -472,27 +472,55 @@ impl Host {
 
     /// One follow-up by id.
     pub fn follow_up(&self, id: FollowUpId) -> Result<FollowUp> {
-        self.rt.follow_up(&self.ctx()?, id)
+        self.follow_up_as_seen(self.rt.follow_up(&self.ctx()?, id)?)
     }
 
     /// The follow-up that recorded the email with this Message-ID.
     pub fn follow_up_by_message_id(&self, message_id: &str) -> Result<Option<FollowUp>> {
-        self.rt.follow_up_by_message_id(&self.ctx()?, message_id)
+        self.rt
+            .follow_up_by_message_id(&self.ctx()?, message_id)?
+            .map(|f| self.follow_up_as_seen(f))
+            .transpose()
     }
 
     /// A page of a case's follow-ups, newest first, and the total count.
     pub fn follow_ups(&self, case: CaseNumber, page: Page) -> Result<(Vec<FollowUp>, u64)> {
-        self.rt.follow_ups(&self.ctx()?, case, page)
+        let (page, total) = self.rt.follow_ups(&self.ctx()?, case, page)?;
+        let page = page
+            .into_iter()
+            .map(|f| self.follow_up_as_seen(f))
+            .collect::<Result<Vec<_>>>()?;
+        Ok((page, total))
+    }
+
+    /// `f` as the acting agent may see it: the case an email referred to
+    /// (`referred_case`) is left out unless they may see that case too.
+    fn follow_up_as_seen(&self, mut f: FollowUp) -> Result<FollowUp> {
+        if let (Actor::Agent(_), Some(email)) = (&self.actor, f.email.as_mut())
+            && let Some(referred) = email.referred_case
+        {
+            match self.case(referred) {
+                Ok(_) => {}
+                Err(crate::Error::Hidden { .. } | crate::Error::NotFound { .. }) => {
+                    email.referred_case = None;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(f)
     }
 
     /// Up to `limit` follow-ups on cases the acting agent may see whose id
     /// is above `after`, by id (pages as [`Host::customers_after`]).
     pub fn follow_ups_after(&self, after: FollowUpId, limit: u32) -> Result<Vec<FollowUp>> {
         let ctx = self.ctx()?;
-        self.rt.read(|tx, schema| {
+        let page = self.rt.read(|tx, schema| {
             let viewer = crate::runtime::viewer_in(tx, &ctx)?;
             tx.follow_ups_after(schema, after, limit.clamp(1, 10_000), &viewer)
-        })
+        })?;
+        page.into_iter()
+            .map(|f| self.follow_up_as_seen(f))
+            .collect()
     }
 
     // ----- tasks -----------------------------------------------------------

@@ -150,6 +150,7 @@ fn headers() -> EmailHeaders {
         in_reply_to: Some("m1@example.com".to_owned()),
         references: vec!["m1@example.com".to_owned()],
         threaded_by: None,
+        referred_case: None,
         automatic: None,
         notes: Vec::new(),
     }
