@@ -500,6 +500,40 @@ fn a_consulted_colleagues_answer_is_an_internal_note_the_customer_never_sees() {
     );
     assert_eq!(note.author, "ben");
     assert_eq!(server.messages().len(), 1, "nothing went to the customer");
+
+    // Someone on the thread who was not consulted (Charles, copied on the
+    // customer's email) answering the consultation's Message-ID: an
+    // outside email on the case, not a note in a colleague's name.
+    let spoof = format!(
+        "From: Charles <charles@example.com>\r\nTo: ann@dossier.test\r\nSubject: Re: Consultation\r\n\
+         Message-ID: <charles-1@example.com>\r\nIn-Reply-To: <{question_id}>\r\n\r\nIt is covered, trust me.\r\n"
+    );
+    let Ingested::Stored { follow_up, .. } = t.host.ingest_email(spoof.as_bytes()).expect("spoof")
+    else {
+        panic!("not stored")
+    };
+    let outside = t.host.follow_up(follow_up).expect("follow-up");
+    assert_eq!(outside.kind, FollowUpKind::EmailIn, "{outside:?}");
+    assert_eq!(outside.author, "customer");
+
+    // Ben's answer carrying the case's thread token as well (the token
+    // rule decides the case): still his note, recognised by the
+    // consultation's Message-ID.
+    let token = ann.thread_token(dossier_sdk::CaseNumber(1)).expect("token");
+    let answer = format!(
+        "From: Ben <ben@dossier.test>\r\nTo: ann@dossier.test\r\nSubject: Re: Consultation [#{token}]\r\n\
+         Message-ID: <ben-2@dossier.test>\r\nIn-Reply-To: <{question_id}>\r\n\r\nAnd the battery too.\r\n"
+    );
+    let Ingested::Stored { follow_up, .. } =
+        t.host.ingest_email(answer.as_bytes()).expect("answer")
+    else {
+        panic!("not stored")
+    };
+    let note = t.host.follow_up(follow_up).expect("note");
+    assert_eq!(
+        (note.kind, note.author.as_str()),
+        (FollowUpKind::Note, "ben")
+    );
 }
 
 #[test]

@@ -323,16 +323,22 @@ fn store(
     };
 
     // A colleague's answer to a consultation is an internal note for the
-    // agent who asked, never an email on the customer's thread.
+    // agent who asked, never an email on the customer's thread: it answers
+    // the consultation's Message-ID (whichever rule threaded it: the reply
+    // may carry the case's token too) and comes from the address consulted.
+    // Anyone else answering it is an outside email on the case.
     let consulted = match &step.email.headers.in_reply_to {
         // Only a note can be a consultation: the others are not read whole.
         // Threading already looked the header up when it matched on it (a
         // follow-up, once written, never changes).
-        Some(id) if proposal.rule == thread::rule::REPLY => rt
+        Some(id) => rt
             .read(|tx, schema| {
                 let replied = match proposal.in_reply_to {
                     Some((follow_up, kind)) => Some((follow_up, kind)),
-                    None => tx.message_follow_up(id)?.map(|(f, _, kind)| (f, kind)),
+                    None => tx
+                        .message_follow_up(id)?
+                        .filter(|(_, on, _)| *on == case.number)
+                        .map(|(f, _, kind)| (f, kind)),
                 };
                 match replied {
                     Some((note, FollowUpKind::Note)) => tx.get_follow_up(schema, note).map(Some),
@@ -340,10 +346,14 @@ fn store(
                 }
             })?
             .filter(|f| {
-                f.email.as_ref().and_then(|e| e.threaded_by.as_deref())
-                    == Some(super::drafts::CONSULTATION)
+                f.email.as_ref().is_some_and(|e| {
+                    e.threaded_by.as_deref() == Some(super::drafts::CONSULTATION)
+                        && e.to
+                            .iter()
+                            .any(|m| m.address.eq_ignore_ascii_case(&step.sender))
+                })
             }),
-        _ => None,
+        None => None,
     };
 
     // The bytes, inside this transaction (the blob store's invariant).
