@@ -859,3 +859,43 @@ fn every_cli_command_has_a_documented_route_or_is_the_operators() {
     let paths = doc["paths"].as_object().expect("paths");
     assert!(paths.len() >= 20, "{}", paths.len());
 }
+
+/// ARCHITECTURE.md's invariant: every route under `/api/v1/` but the
+/// sign-in and the chat visitor's takes a `Caller`, so none answers
+/// without a credential. Driven from the OpenAPI document, so a route
+/// added later is checked too.
+#[test]
+fn every_api_route_but_sign_in_and_the_visitors_needs_a_credential() {
+    let c = Centre::new();
+    let (status, doc) = call(&c, "GET", "/api/v1/openapi.json", Auth::None, None);
+    assert_eq!(status, 200);
+    let paths = doc["paths"].as_object().expect("paths");
+    let mut checked = 0;
+    for (path, operations) in paths {
+        if path == "/api/v1/session" || path.starts_with("/api/v1/visitor/") {
+            continue;
+        }
+        let concrete: String = path
+            .split('/')
+            .map(|part| if part.starts_with('{') { "1" } else { part })
+            .collect::<Vec<_>>()
+            .join("/");
+        for method in operations.as_object().expect("operations").keys() {
+            let body = (!matches!(method.as_str(), "get" | "delete")).then(|| json!({}));
+            let (status, problem) = call(
+                &c,
+                &method.to_uppercase(),
+                &concrete,
+                Auth::None,
+                body.as_ref(),
+            );
+            assert_eq!(
+                (status, problem["code"].as_str()),
+                (401, Some("unauthenticated")),
+                "{method} {path} answered without a credential: {problem}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 80, "only {checked} routes checked");
+}
