@@ -786,18 +786,7 @@ fn on_screen_pop(pop) {{
 #[test]
 fn ingest_needs_ingest_email_and_tells_the_mta_agent_only_what_it_may_see() {
     let t = store();
-    let root = t.host.first_admin("root").expect("admin").expect("made");
-    let root = t.host.as_agent(&root.login).expect("root");
-    for login in ["ann", "bob", "mta"] {
-        root.add_agent(NewAgent {
-            login: login.into(),
-            display_name: login.into(),
-            email: None,
-            role: Role::Agent,
-            groups: Vec::new(),
-        })
-        .expect("agent");
-    }
+    let root = t.agents(&["ann", "bob", "mta"]);
     root.update_agent(
         "mta",
         dossier_host::AgentChange {
@@ -806,19 +795,7 @@ fn ingest_needs_ingest_email_and_tells_the_mta_agent_only_what_it_may_see() {
         },
     )
     .expect("grant");
-    let (case, ..) = stored(
-        t.host
-            .ingest_email(&mail("ada@example.com", "Refund", "m1@x", "", "Please."))
-            .expect("as system"),
-    );
-    // Bob takes the case private.
-    t.host
-        .modify_case(case, "private", |c| {
-            c.visibility = dossier_sdk::Visibility::Private;
-            c.owner = Some("bob".into());
-            Ok(())
-        })
-        .expect("private");
+    let case = bobs_private_case(&t, "m1@x");
     let reply = mail(
         "ada@example.com",
         "Re: Refund",
@@ -868,30 +845,8 @@ fn ingest_needs_ingest_email_and_tells_the_mta_agent_only_what_it_may_see() {
 #[test]
 fn a_reference_threads_only_mail_from_the_threads_participants() {
     let t = store();
-    let root = t.host.first_admin("root").expect("admin").expect("made");
-    let root = t.host.as_agent(&root.login).expect("root");
-    for login in ["ann", "bob"] {
-        root.add_agent(NewAgent {
-            login: login.into(),
-            display_name: login.into(),
-            email: None,
-            role: Role::Agent,
-            groups: Vec::new(),
-        })
-        .expect("agent");
-    }
-    let (case, ..) = stored(
-        t.host
-            .ingest_email(&mail("ada@example.com", "Refund", "p1@x", "", "Please."))
-            .expect("ada"),
-    );
-    t.host
-        .modify_case(case, "private", |c| {
-            c.visibility = dossier_sdk::Visibility::Private;
-            c.owner = Some("bob".into());
-            Ok(())
-        })
-        .expect("private");
+    t.agents(&["ann", "bob"]);
+    let case = bobs_private_case(&t, "p1@x");
     // A stranger quoting the case's Message-ID does not join it.
     let (opened, f, new_case, note) = stored(
         t.host
@@ -952,4 +907,28 @@ fn a_reference_threads_only_mail_from_the_threads_participants() {
             .expect("ada again"),
     );
     assert_eq!((joined, new_case), (case, false));
+}
+
+/// Ada's email `message_id` (ingested as the system) opens a case, which
+/// bob then takes private.
+fn bobs_private_case(t: &TestStore, message_id: &str) -> dossier_sdk::CaseNumber {
+    let (case, ..) = stored(
+        t.host
+            .ingest_email(&mail(
+                "ada@example.com",
+                "Refund",
+                message_id,
+                "",
+                "Please.",
+            ))
+            .expect("ada"),
+    );
+    t.host
+        .modify_case(case, "private", |c| {
+            c.visibility = dossier_sdk::Visibility::Private;
+            c.owner = Some("bob".into());
+            Ok(())
+        })
+        .expect("private");
+    case
 }

@@ -4,25 +4,13 @@
 
 use chrono::Duration;
 use dossier_host::{Error, EventScope, Host};
-use dossier_sdk::{Channel, Interaction, NewAgent, NewTask, Permission, Role, TaskKind};
+use dossier_sdk::{Channel, Interaction, NewTask, Permission, TaskKind};
 
 use crate::pop::{INTERACT, add_customer};
 use crate::util::TestStore;
 
 fn desk(t: &TestStore) -> Host {
-    let root = t.host.first_admin("root").expect("admin").expect("made");
-    let root = t.host.as_agent(&root.login).expect("root");
-    for login in ["ann", "bob"] {
-        root.add_agent(NewAgent {
-            login: login.into(),
-            display_name: login.into(),
-            email: None,
-            role: Role::Agent,
-            groups: Vec::new(),
-        })
-        .expect("agent");
-    }
-    root
+    t.agents(&["ann", "bob"])
 }
 
 fn kinds(host: &Host, login: &str) -> Vec<String> {

@@ -95,6 +95,24 @@ impl TestStore {
         self.host = builder.open().expect("host reopens");
     }
 
+    /// Makes the first admin `root` and a plain agent (no address) per
+    /// login; root's handle.
+    pub fn agents(&self, logins: &[&str]) -> Host {
+        let root = self.host.first_admin("root").expect("admin").expect("made");
+        let root = self.host.as_agent(&root.login).expect("root");
+        for login in logins {
+            root.add_agent(dossier_sdk::NewAgent {
+                login: (*login).into(),
+                display_name: (*login).into(),
+                email: None,
+                role: dossier_sdk::Role::Agent,
+                groups: Vec::new(),
+            })
+            .expect("agent");
+        }
+        root
+    }
+
     pub fn customer(&self, account: &str, phone: &str) -> CustomerId {
         self.host
             .create_customer(NewCustomer {
