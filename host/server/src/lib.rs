@@ -89,10 +89,6 @@ pub struct ServerOptions {
     /// The most reminders one background pass fires before letting the
     /// requests waiting for the writer in [default: 50].
     pub reminders_per_pass: u32,
-    /// Run reminders, deadlines, the outbox and pruning in the server
-    /// [default: true]; off only for benchmarks that drive passes
-    /// themselves.
-    pub background: bool,
     /// How many chats one address may start through the visitor endpoint
     /// in 15 minutes, and how many messages and typing signals a visitor
     /// may send in a minute.
@@ -131,7 +127,6 @@ impl Default for ServerOptions {
             tls: None,
             heartbeat: std::time::Duration::from_secs(15),
             reminders_per_pass: 50,
-            background: true,
             visitor_limits: VisitorLimits::default(),
         }
     }
@@ -320,11 +315,10 @@ impl Server {
     /// Serves until `shutdown` completes, then stops accepting and lets the
     /// requests in flight finish.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
-        let mut background = Vec::new();
-        if self.state.options.background {
-            background.push(tokio::spawn(background::passes(self.state.clone())));
-        }
-        background.push(tokio::spawn(background::foreign_pump(self.state.clone())));
+        let background = [
+            tokio::spawn(background::passes(self.state.clone())),
+            tokio::spawn(background::foreign_pump(self.state.clone())),
+        ];
         let hub = self.state.hub.clone();
         let shutdown = async move {
             shutdown.await;
