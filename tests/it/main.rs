@@ -18,6 +18,7 @@ mod fields;
 mod interact_scripts;
 mod notify;
 mod ops;
+mod outbox_lease;
 mod pipeline;
 mod plugin_audit;
 mod plugin_cli;

@@ -23,7 +23,7 @@ fn mailbox(address: &str) -> Mailbox {
     }
 }
 
-fn notice() -> Notification {
+pub(crate) fn notice() -> Notification {
     Notification {
         case_number: Some(CaseNumber(7)),
         audience: Audience::Customer,

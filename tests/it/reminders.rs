@@ -15,7 +15,13 @@ use mail_parser::MessageParser;
 use crate::pop::{INTERACT, add_customer};
 use crate::util::{TestStore, open_with};
 
-fn plan(host: &Host, customer: CustomerId, in_minutes: i64, remind: u32, assignee: &str) -> TaskId {
+pub(crate) fn plan(
+    host: &Host,
+    customer: CustomerId,
+    in_minutes: i64,
+    remind: u32,
+    assignee: &str,
+) -> TaskId {
     host.add_task(NewTask {
         customer: Some(customer),
         case: None,

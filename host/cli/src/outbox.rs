@@ -53,6 +53,8 @@ fn describe(d: &OutboxDelivery, zone: &jiff::tz::TimeZone) -> String {
         DeliveryState::Failed => format!("failed {}×", d.attempts),
         DeliveryState::Dead => format!("dead after {} attempts", d.attempts),
         DeliveryState::Delivered => "delivered".to_owned(),
+        DeliveryState::Sending if d.leased_until.is_some() => "sending now".to_owned(),
+        DeliveryState::Sending => "interrupted while sending (may have gone out)".to_owned(),
     };
     let mut s = format!(
         "#{} {} of {} to {}: {state}\n",
@@ -65,6 +67,18 @@ fn describe(d: &OutboxDelivery, zone: &jiff::tz::TimeZone) -> String {
         s.push_str(&format!(
             "    next attempt {}\n",
             dossier_host::time::show_seconds(next, zone)
+        ));
+    }
+    if let Some(until) = d.leased_until {
+        s.push_str(&format!(
+            "    held by a process until {}\n",
+            dossier_host::time::show_seconds(until, zone)
+        ));
+    }
+    if d.possible_duplicates > 0 {
+        s.push_str(&format!(
+            "    {} attempt(s) after one interrupted while sending: may have been sent twice\n",
+            d.possible_duplicates
         ));
     }
     if let Some(error) = &d.last_error {

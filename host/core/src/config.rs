@@ -36,6 +36,9 @@ pub struct Config {
     pub reminders: RemindersConfig,
     /// `[events]`: how the event runner bounds chains of hook-caused writes.
     pub events: EventsConfig,
+    /// `[outbox]`: how deliveries after commit (mail, after-save hooks) are
+    /// claimed.
+    pub outbox: OutboxConfig,
     /// `[time]`: the time zone people type and read times in.
     pub time: TimeConfig,
     /// `[email]`: our addresses, threading, blocked senders, workbins.
@@ -264,6 +267,24 @@ impl Default for EventsConfig {
             max_depth: 16,
             log_hours: 24,
         }
+    }
+}
+
+/// `[outbox]`.
+#[non_exhaustive]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutboxConfig {
+    /// How long a process holds a delivery it claimed, in seconds, before
+    /// another process may take it over. The holder renews it every third
+    /// of this while the delivery runs, so it only runs out when the
+    /// holder died or stalls. From 5 to 3600; default 60.
+    pub lease_seconds: u32,
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        OutboxConfig { lease_seconds: 60 }
     }
 }
 
@@ -715,6 +736,12 @@ impl Config {
             return Err(Error::Config(format!(
                 "[events] log_hours must be from 1 to 720, not {}",
                 self.events.log_hours
+            )));
+        }
+        if !(5..=3600).contains(&self.outbox.lease_seconds) {
+            return Err(Error::Config(format!(
+                "[outbox] lease_seconds must be from 5 to 3600, not {}",
+                self.outbox.lease_seconds
             )));
         }
         if !(1..=MAX_EVENT_DEPTH).contains(&self.events.max_depth) {

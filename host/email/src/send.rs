@@ -22,7 +22,7 @@ use dossier_sdk::{Cause, Event, Mailbox, Notification};
 
 use super::smtp::{self, Failure, InlineImage, OutgoingAttachment, OutgoingEmail, SmtpSettings};
 use dossier_core::config::TokenPlace;
-use dossier_core::events::{Attempt, Ctx, Delivery};
+use dossier_core::events::{Attempt, Ctx, Delivery, Lease};
 use dossier_core::runtime::Runtime;
 use dossier_store as store;
 use dossier_types::{Error, Result};
@@ -43,8 +43,14 @@ impl Delivery for Smtp {
         rt.queue_mail(ctx, n)
     }
 
-    fn deliver(&self, rt: &Arc<Runtime>, event: &Event, now: DateTime<Utc>) -> Attempt {
-        rt.deliver_mail(event, now)
+    fn deliver(
+        &self,
+        rt: &Arc<Runtime>,
+        event: &Event,
+        now: DateTime<Utc>,
+        lease: &Lease<'_>,
+    ) -> Attempt {
+        rt.deliver_mail(event, now, lease)
     }
 }
 
@@ -91,8 +97,15 @@ pub trait EmailSend {
         with_bytes: bool,
     ) -> Result<OutgoingEmail>;
 
-    /// One delivery attempt of a queued email (outside any transaction).
-    fn deliver_mail(self: &Arc<Self>, event: &Event, date: DateTime<Utc>) -> Attempt;
+    /// One delivery attempt of a queued email (outside any transaction),
+    /// under the outbox's `lease`: marked sending just before DATA, and
+    /// not sent when the lease was lost.
+    fn deliver_mail(
+        self: &Arc<Self>,
+        event: &Event,
+        date: DateTime<Utc>,
+        lease: &Lease<'_>,
+    ) -> Attempt;
 }
 
 impl EmailSend for Runtime {
@@ -243,7 +256,12 @@ impl EmailSend for Runtime {
         })
     }
 
-    fn deliver_mail(self: &Arc<Self>, event: &Event, date: DateTime<Utc>) -> Attempt {
+    fn deliver_mail(
+        self: &Arc<Self>,
+        event: &Event,
+        date: DateTime<Utc>,
+        lease: &Lease<'_>,
+    ) -> Attempt {
         let Event::Notification(n) = event else {
             return Attempt::Dead("an smtp delivery holds no notification".into());
         };
@@ -254,7 +272,7 @@ impl EmailSend for Runtime {
             Ok(email) => email,
             Err(e) => return Attempt::Dead(format!("the message cannot be built: {e}")),
         };
-        match smtp::send(&settings, &email) {
+        match smtp::send_checked(&settings, &email, &mut || lease.sending()) {
             Ok(delivery) => {
                 if !delivery.refused.is_empty() {
                     let refused: Vec<String> = delivery
@@ -291,7 +309,7 @@ impl EmailSend for Runtime {
             Err(e) => match e.failure {
                 Failure::Permanent => Attempt::Dead(e.to_string()),
                 Failure::Transient => Attempt::Retry(e.to_string()),
-                Failure::Unknown => Attempt::Retry(format!(
+                Failure::Unknown => Attempt::Uncertain(format!(
                     "{e} (the server may have accepted it: sending again, at least once)"
                 )),
             },

@@ -352,6 +352,18 @@ struct Prepared {
 /// Sends `email` through the server of `settings`; see the module docs for
 /// what success and each [`Failure`] mean.
 pub fn send(settings: &SmtpSettings, email: &OutgoingEmail) -> Result<Delivery, SendError> {
+    send_checked(settings, email, &mut || true)
+}
+
+/// [`send`], asking `before_data` just before DATA (once every recipient
+/// was answered) whether to go on: the outbox records there that the
+/// message is being sent, and stops when its lease was lost. When it says
+/// no, nothing is sent and the error is transient at [`Stage::Data`].
+pub fn send_checked(
+    settings: &SmtpSettings,
+    email: &OutgoingEmail,
+    before_data: &mut dyn FnMut() -> bool,
+) -> Result<Delivery, SendError> {
     let settings_problem = |e: String| SendError::new(Failure::Transient, Stage::Prepare, e);
     let message_problem =
         |e: Error| SendError::new(Failure::Permanent, Stage::Prepare, e.to_string());
@@ -387,7 +399,7 @@ pub fn send(settings: &SmtpSettings, email: &OutgoingEmail) -> Result<Delivery, 
                 };
                 SendError::before_data(stage, &e, true)
             })?;
-    let result = transaction(&mut conn, settings, &prepared);
+    let result = transaction(&mut conn, settings, &prepared, before_data);
     match &result {
         // The message is the server's now: a failed QUIT changes nothing.
         Ok(_) => {
@@ -403,6 +415,7 @@ fn transaction(
     conn: &mut SmtpConnection,
     settings: &SmtpSettings,
     prepared: &Prepared,
+    before_data: &mut dyn FnMut() -> bool,
 ) -> Result<Delivery, SendError> {
     let Prepared {
         hello,
@@ -501,6 +514,16 @@ fn transaction(
         e.refused = refused.to_vec();
         e
     };
+    if !before_data() {
+        return Err(fail(
+            SendError::new(
+                Failure::Transient,
+                Stage::Data,
+                "this process no longer holds the delivery (its lease ran out); not sending",
+            ),
+            &refused,
+        ));
+    }
     conn.command(Data)
         .map_err(|e| fail(SendError::before_data(Stage::Data, &e, false), &refused))?;
     // lettre ends the data with CRLF "." CRLF; the message's own last CRLF

@@ -60,6 +60,7 @@ pub struct HostBuilder {
     clock: Arc<dyn Clock>,
     in_memory: bool,
     handlers: Vec<Arc<dyn Handler>>,
+    lease_renewal: Option<std::time::Duration>,
 }
 
 impl HostBuilder {
@@ -80,6 +81,14 @@ impl HostBuilder {
     /// scripts and plugins stay loaded.
     pub fn handler(mut self, handler: Arc<dyn Handler>) -> Self {
         self.handlers.push(handler);
+        self
+    }
+
+    /// Renews the outbox leases this host holds every `every` of real time
+    /// instead of every third of `[outbox] lease_seconds` (tests driving a
+    /// [`crate::ManualClock`] pick a short or a very long interval).
+    pub fn lease_renewal(mut self, every: std::time::Duration) -> Self {
+        self.lease_renewal = Some(every);
         self
     }
 
@@ -131,6 +140,9 @@ impl HostBuilder {
             Pipeline::new(handlers, by_kind),
             delivery(),
         );
+        if let Some(every) = self.lease_renewal {
+            rt.leases().renew_every(every);
+        }
         Ok(Host {
             rt: Arc::new(rt),
             #[cfg(feature = "scripts")]
@@ -205,6 +217,7 @@ impl Host {
             clock: Arc::new(SystemClock),
             in_memory: false,
             handlers: Vec::new(),
+            lease_renewal: None,
         }
     }
 

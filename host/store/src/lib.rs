@@ -550,37 +550,72 @@ pub trait OutboxTx {
         handlers: &[&str],
     ) -> Result<()>;
 
-    /// Deliveries whose next attempt is due at `now`, oldest first.
+    /// Deliveries whose next attempt is due at `now` and that nobody holds
+    /// a lease on (or whose lease ran out), oldest first.
     fn outbox_due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<DueDelivery>>;
 
-    /// Takes a delivery until `lease_until`, so that two processes (or threads)
-    /// delivering at once never both run it. False when someone else holds it,
-    /// or it was delivered or declared dead meanwhile.
-    fn outbox_claim(&self, id: i64, now: DateTime<Utc>, lease_until: DateTime<Utc>)
-    -> Result<bool>;
+    /// The claim contract, which every backend implements the same way: a
+    /// delivery is taken by one holder at a time, until `lease_until`. The
+    /// claim succeeds only when the delivery is due at `now`, neither
+    /// delivered nor dead, and nobody's lease on it runs past `now`; it
+    /// then records `holder` (a token new for each claim) and the lease.
+    /// `None` when it is not claimable. A delivery still marked sending
+    /// (an earlier holder reached [`OutboxTx::outbox_mark_sending`] and
+    /// never recorded how it ended) is claimed as a possible duplicate,
+    /// and counted.
+    fn outbox_claim(
+        &self,
+        id: i64,
+        holder: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Option<Claimed>>;
+
+    /// Extends `holder`'s lease to `lease_until`. False when `holder` holds
+    /// it no more (someone claimed it after the lease ran out, or its
+    /// outcome was recorded).
+    fn outbox_renew(&self, id: i64, holder: &str, lease_until: DateTime<Utc>) -> Result<bool>;
+
+    /// Records, just before the delivery hands its message over (SMTP
+    /// DATA, a handler's call), that it is sending. False when `holder`
+    /// does not hold the lease: it must not send.
+    fn outbox_mark_sending(&self, id: i64, holder: &str, now: DateTime<Utc>) -> Result<bool>;
 
     /// Replaces a delivery to every handler (`*`, from before deliveries were
-    /// kept per handler) by one delivery per handler key.
+    /// kept per handler) by one delivery per handler key. Only by the
+    /// lease's holder; false otherwise.
     fn outbox_expand(
         &self,
         id: i64,
+        holder: &str,
         entry: i64,
         handlers: &[&str],
         now: DateTime<Utc>,
-    ) -> Result<()>;
+    ) -> Result<bool>;
 
     /// The entry a delivery belongs to.
     fn outbox_entry(&self, entry: i64) -> Result<Option<EntryRow>>;
 
-    /// Marks a delivery done.
-    fn outbox_mark_delivered(&self, id: i64, now: DateTime<Utc>) -> Result<()>;
+    /// Marks a delivery done and ends the lease. Only by the lease's
+    /// holder: false, and nothing written, otherwise.
+    fn outbox_mark_delivered(&self, id: i64, holder: &str, now: DateTime<Utc>) -> Result<bool>;
 
-    /// Records a failed attempt and when to try again.
-    fn outbox_mark_failed(&self, id: i64, error: &str, retry_at: DateTime<Utc>) -> Result<()>;
+    /// Records a failed attempt and when to try again, and ends the lease.
+    /// `maybe_sent` keeps the sending mark (the outcome is unknown: the
+    /// next attempt counts a possible duplicate); otherwise it is cleared.
+    /// Only by the lease's holder: false, and nothing written, otherwise.
+    fn outbox_mark_failed(&self, id: i64, holder: &str, failure: Failed<'_>) -> Result<bool>;
 
-    /// Records a final failure: the delivery is never tried again unless an
-    /// operator retries it.
-    fn outbox_mark_dead(&self, id: i64, error: &str, now: DateTime<Utc>) -> Result<()>;
+    /// Records a final failure and ends the lease: the delivery is never
+    /// tried again unless an operator retries it. Only by the lease's
+    /// holder: false, and nothing written, otherwise.
+    fn outbox_mark_dead(
+        &self,
+        id: i64,
+        holder: &str,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
 
     /// Undelivered deliveries (pending, failed, dead), oldest first.
     fn outbox_undelivered(&self, limit: u32) -> Result<Vec<DeliveryRow>>;
@@ -666,6 +701,28 @@ pub struct DueDelivery {
     pub attempts: u32,
 }
 
+/// What [`OutboxTx::outbox_claim`] took.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Claimed {
+    /// An earlier attempt reached the point of sending and never recorded
+    /// how it ended (its process died, or the reply was lost): the message
+    /// may already have gone out, and this attempt may send it twice.
+    pub possible_duplicate: bool,
+}
+
+/// A failed attempt, as [`OutboxTx::outbox_mark_failed`] records it.
+#[derive(Debug, Clone, Copy)]
+pub struct Failed<'a> {
+    /// Why it failed.
+    pub error: &'a str,
+    /// When to try again.
+    pub retry_at: DateTime<Utc>,
+    /// Whether the message may have gone out anyway (no reply to SMTP's
+    /// final dot): the sending mark stays, and the retry counts a
+    /// possible duplicate.
+    pub maybe_sent: bool,
+}
+
 /// An outbox entry: the event and where its chain stood.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntryRow {
@@ -708,6 +765,13 @@ pub struct DeliveryRow {
     pub last_error: Option<String>,
     /// When it was queued.
     pub created_at: DateTime<Utc>,
+    /// When an attempt last reached the point of sending without recording
+    /// how it ended, if one did.
+    pub sending_at: Option<DateTime<Utc>>,
+    /// Until when someone holds a lease on it, if anyone does or did.
+    pub lease_until: Option<DateTime<Utc>>,
+    /// How many attempts were made after one that may have sent it.
+    pub possible_duplicates: u32,
 }
 
 /// What [`LookupTx::pop_by_phone`] found.

@@ -4,13 +4,15 @@
 
 pub mod context;
 mod hooks;
+mod lease;
 mod outbox;
 mod pipeline;
 mod runner;
 
 pub use context::{Actor, Ctx, MAX_PER_PAGE};
 pub use hooks::HOOKS;
-pub use outbox::{Attempt, Delivery, DeliveryState, MAX_ATTEMPTS, OutboxDelivery};
+pub use lease::Leases;
+pub use outbox::{Attempt, Delivery, DeliveryState, Lease, MAX_ATTEMPTS, OutboxDelivery};
 pub use pipeline::Handler;
 
 pub use hooks::hook_index;

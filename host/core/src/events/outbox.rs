@@ -11,13 +11,12 @@ use dossier_sdk::{Event, Notification, Record, SaveEvent, SaveOp};
 use serde::Serialize;
 
 use super::context::{Actor, Ctx};
+use super::lease::Held;
 use super::pipeline;
 use crate::runtime::Runtime;
-use dossier_store::DueDelivery;
+use dossier_store::{DueDelivery, Failed};
 use dossier_types::{Error, Result};
 
-/// How long a claimed delivery is reserved for the process delivering it.
-const LEASE_SECONDS: i64 = 60;
 /// After this many failed attempts a delivery is declared dead.
 pub const MAX_ATTEMPTS: u32 = 20;
 /// Deliveries one call attempts at most; the rest wait for the next call.
@@ -34,8 +33,11 @@ thread_local! {
 pub enum Attempt {
     /// Done.
     Delivered,
-    /// Try again later (with the outbox's backoff).
+    /// Try again later (with the outbox's backoff): nothing went out.
     Retry(String),
+    /// Try again later, though the message may have gone out (no reply to
+    /// SMTP's final dot): the retry counts a possible duplicate.
+    Uncertain(String),
     /// Never try again.
     Dead(String),
 }
@@ -57,8 +59,55 @@ pub trait Delivery: Send + Sync {
     fn queue(&self, rt: &Arc<Runtime>, ctx: &Ctx, n: Notification) -> Result<(Notification, bool)>;
 
     /// One attempt at delivering `event`, queued by [`Delivery::queue`],
-    /// outside any transaction.
-    fn deliver(&self, rt: &Arc<Runtime>, event: &Event, now: DateTime<Utc>) -> Attempt;
+    /// outside any transaction, under `lease`: call [`Lease::sending`]
+    /// just before the message is handed over (SMTP DATA), and do not send
+    /// when it says the lease was lost.
+    fn deliver(
+        &self,
+        rt: &Arc<Runtime>,
+        event: &Event,
+        now: DateTime<Utc>,
+        lease: &Lease<'_>,
+    ) -> Attempt;
+}
+
+/// The claim one delivery attempt runs under: held by this process until
+/// the attempt records its outcome, and renewed meanwhile (see
+/// `dossier_store::OutboxTx::outbox_claim` for the contract).
+pub struct Lease<'a> {
+    rt: &'a Arc<Runtime>,
+    id: i64,
+    holder: String,
+    _renewed: Held,
+}
+
+impl Lease<'_> {
+    /// Records that the attempt is about to hand its message over (a
+    /// crash from here on leaves the delivery marked sending, and its
+    /// retry counts a possible duplicate). False when this process no
+    /// longer holds the lease (another took the delivery over after it ran
+    /// out): the attempt must then stop without sending.
+    pub fn sending(&self) -> bool {
+        let now = self.rt.now();
+        match self.rt.store().write("outbox sending", |tx| {
+            tx.outbox_mark_sending(self.id, &self.holder, now)
+        }) {
+            Ok(held) => {
+                if !held {
+                    tracing::warn!(
+                        "outbox delivery {}: the lease ran out and another process took it over; \
+                         not sending from here",
+                        self.id
+                    );
+                }
+                held
+            }
+            Err(e) => {
+                tracing::warn!("outbox delivery {}: cannot record sending: {e}", self.id);
+                false
+            }
+        }
+    }
 }
 
 /// Where a delivery stands.
@@ -72,6 +121,10 @@ pub enum DeliveryState {
     /// Given up on: out of causal depth, too many failures, or a handler
     /// that is no longer loaded. Only `dossier outbox retry` revives it.
     Dead,
+    /// An attempt reached the point of sending and has not recorded how it
+    /// ended: it is running now, or it was interrupted (then the message
+    /// may have gone out, and the retry counts a possible duplicate).
+    Sending,
     /// Done.
     Delivered,
 }
@@ -103,6 +156,12 @@ pub struct OutboxDelivery {
     pub depth: u32,
     /// When the event was queued.
     pub created_at: DateTime<Utc>,
+    /// Until when a process holds it (an attempt is running, or one was
+    /// interrupted and the lease has not run out yet).
+    pub leased_until: Option<DateTime<Utc>>,
+    /// How many attempts were made after one that may have sent it: each
+    /// may have delivered it a second time.
+    pub possible_duplicates: u32,
 }
 
 impl Runtime {
@@ -191,14 +250,13 @@ impl Runtime {
         // Every round's deliveries leave the due list (delivered, failed
         // with backoff, dead, or leased to someone), so this ends.
         while tried < PER_CALL {
-            let now = self.now();
-            let due = self.store().read(|tx| tx.outbox_due(now, 100))?;
+            let due = self.store().read(|tx| tx.outbox_due(self.now(), 100))?;
             if due.is_empty() {
                 break;
             }
             for d in due {
                 tried += 1;
-                if self.deliver_one(d, now)? {
+                if self.deliver_one(d)? {
                     delivered += 1;
                 }
             }
@@ -206,22 +264,76 @@ impl Runtime {
         Ok(delivered)
     }
 
-    fn deliver_one(self: &Arc<Self>, d: DueDelivery, now: DateTime<Utc>) -> Result<bool> {
-        let lease = now + Duration::seconds(LEASE_SECONDS);
-        let claimed = self
-            .store()
-            .write("outbox claim", |tx| tx.outbox_claim(d.id, now, lease))?;
-        if !claimed {
+    /// Claims `d` for this process and makes one attempt at it; true when
+    /// it was delivered. Each claim has its own lease, taken at the claim's
+    /// time and renewed while the attempt runs; its outcome is recorded
+    /// only while the lease is still this claim's.
+    fn deliver_one(self: &Arc<Self>, d: DueDelivery) -> Result<bool> {
+        let holder = lease_holder()?;
+        let now = self.now();
+        let until = now + self.lease_duration();
+        let Some(claim) = self.store().write("outbox claim", |tx| {
+            tx.outbox_claim(d.id, &holder, now, until)
+        })?
+        else {
             return Ok(false);
-        }
-        let dead = |message: String| {
-            self.store().write("outbox delivery", |tx| {
-                tx.outbox_mark_dead(d.id, &message, now)
-            })
         };
+        if claim.possible_duplicate {
+            tracing::warn!(
+                "outbox delivery {} to {}: an earlier attempt was interrupted while sending; \
+                 trying again, which may deliver it twice",
+                d.id,
+                d.handler
+            );
+        }
+        let lease = Lease {
+            rt: self,
+            id: d.id,
+            _renewed: self.leases().hold(self, d.id, &holder)?,
+            holder,
+        };
+        let outcome = self.attempt(&d, &lease)?;
+        let now = self.now();
+        let recorded = self.store().write("outbox delivery", |tx| match &outcome {
+            Outcome::Delivered => tx.outbox_mark_delivered(d.id, &lease.holder, now),
+            Outcome::Dead(message) => tx.outbox_mark_dead(d.id, &lease.holder, message, now),
+            Outcome::Failed {
+                message,
+                maybe_sent,
+            } => {
+                let backoff = Duration::seconds(1i64 << d.attempts.min(12));
+                let failure = Failed {
+                    error: message,
+                    retry_at: now + backoff,
+                    maybe_sent: *maybe_sent,
+                };
+                tx.outbox_mark_failed(d.id, &lease.holder, failure)
+            }
+            Outcome::Recorded => Ok(true),
+        })?;
+        if !recorded {
+            tracing::warn!(
+                "outbox delivery {} to {}: the lease ran out during the attempt and another \
+                 process took it over; this attempt's outcome is not recorded{}",
+                d.id,
+                d.handler,
+                if matches!(outcome, Outcome::Delivered) {
+                    " (it was delivered: the other attempt may deliver it again)"
+                } else {
+                    ""
+                }
+            );
+        }
+        Ok(recorded && matches!(outcome, Outcome::Delivered))
+    }
+
+    /// One attempt at a claimed delivery.
+    fn attempt(self: &Arc<Self>, d: &DueDelivery, lease: &Lease<'_>) -> Result<Outcome> {
         let Some(entry) = self.store().read(|tx| tx.outbox_entry(d.entry))? else {
-            dead(format!("outbox entry {} is missing", d.entry))?;
-            return Ok(false);
+            return Ok(Outcome::Dead(format!(
+                "outbox entry {} is missing",
+                d.entry
+            )));
         };
         let parsed = serde_json::from_str::<Event>(&entry.event)
             .map_err(|e| format!("outbox entry {} cannot be read: {e}", d.entry))
@@ -236,9 +348,17 @@ impl Runtime {
             });
         let (mut event, actor, chain) = match parsed {
             Ok(parts) => parts,
-            Err(message) => {
-                dead(message)?;
-                return Ok(false);
+            Err(message) => return Ok(Outcome::Dead(message)),
+        };
+        let attempt = d.attempts + 1;
+        let failed = |message: String, maybe_sent: bool| {
+            if attempt >= MAX_ATTEMPTS {
+                Outcome::Dead(format!("{message} (gave up after {attempt} attempts)"))
+            } else {
+                Outcome::Failed {
+                    message,
+                    maybe_sent,
+                }
             }
         };
         if d.handler == "*" {
@@ -248,44 +368,33 @@ impl Runtime {
                 .handling(&event)
                 .map(|r| r.key.as_str())
                 .collect();
+            let now = self.now();
             self.store().write("outbox split", |tx| {
-                tx.outbox_expand(d.id, d.entry, &handlers, now)
+                tx.outbox_expand(d.id, &lease.holder, d.entry, &handlers, now)
             })?;
-            return Ok(false);
+            return Ok(Outcome::Recorded);
         }
         if let Some(delivery) = self.delivery().filter(|x| x.name() == d.handler) {
-            let attempt = d.attempts + 1;
-            return match delivery.deliver(self, &event, now) {
-                Attempt::Delivered => {
-                    self.store()
-                        .write("outbox delivery", |tx| tx.outbox_mark_delivered(d.id, now))?;
-                    Ok(true)
-                }
-                Attempt::Dead(message) => {
-                    dead(message)?;
-                    Ok(false)
-                }
-                Attempt::Retry(message) if attempt >= MAX_ATTEMPTS => {
-                    dead(format!("{message} (gave up after {attempt} attempts)"))?;
-                    Ok(false)
-                }
-                Attempt::Retry(message) => {
-                    tracing::warn!(key = %entry.key, attempt, "email delivery failed: {message}");
-                    let backoff = Duration::seconds(1i64 << d.attempts.min(12));
-                    self.store().write("outbox delivery", |tx| {
-                        tx.outbox_mark_failed(d.id, &message, now + backoff)
-                    })?;
-                    Ok(false)
-                }
+            let outcome = match delivery.deliver(self, &event, self.now(), lease) {
+                Attempt::Delivered => Outcome::Delivered,
+                Attempt::Dead(message) => Outcome::Dead(message),
+                Attempt::Retry(message) => failed(message, false),
+                Attempt::Uncertain(message) => failed(message, true),
             };
+            if let Outcome::Failed { message, .. } = &outcome {
+                tracing::warn!(key = %entry.key, attempt, "email delivery failed: {message}");
+            }
+            return Ok(outcome);
         }
         let Some(registered) = self.pipeline().by_key(&d.handler) else {
-            dead(format!(
+            return Ok(Outcome::Dead(format!(
                 "handler `{}` is not loaded any more (it was when the event was queued)",
                 d.handler
-            ))?;
-            return Ok(false);
+            )));
         };
+        if !lease.sending() {
+            return Ok(Outcome::Recorded);
+        }
         let mut ctx = Ctx::resumed(
             self.clone(),
             actor,
@@ -293,25 +402,9 @@ impl Runtime {
             chain,
             Some(entry.key.clone()),
         );
-        let outcome = pipeline::call(&mut ctx, registered, &mut event);
-        match outcome {
-            Ok(()) => {
-                self.store()
-                    .write("outbox delivery", |tx| tx.outbox_mark_delivered(d.id, now))?;
-                Ok(true)
-            }
+        match pipeline::call(&mut ctx, registered, &mut event) {
+            Ok(()) => Ok(Outcome::Delivered),
             Err(e) => {
-                let attempt = d.attempts + 1;
-                if ctx.exhausted() || matches!(e, Error::ChainTooDeep { .. }) {
-                    dead(e.to_string())?;
-                } else if attempt >= MAX_ATTEMPTS {
-                    dead(format!("{e} (gave up after {attempt} attempts)"))?;
-                } else {
-                    let backoff = Duration::seconds(1i64 << d.attempts.min(12));
-                    self.store().write("outbox delivery", |tx| {
-                        tx.outbox_mark_failed(d.id, &e.to_string(), now + backoff)
-                    })?;
-                }
                 tracing::warn!(
                     key = %entry.key,
                     handler = %d.handler,
@@ -320,13 +413,18 @@ impl Runtime {
                     entry.key,
                     d.handler
                 );
-                Ok(false)
+                if ctx.exhausted() || matches!(e, Error::ChainTooDeep { .. }) {
+                    Ok(Outcome::Dead(e.to_string()))
+                } else {
+                    Ok(failed(e.to_string(), false))
+                }
             }
         }
     }
 
     /// Undelivered deliveries (pending, failed and dead), oldest first.
     pub fn undelivered(&self) -> Result<Vec<OutboxDelivery>> {
+        let now = self.now();
         let rows = self.store().read(|tx| tx.outbox_undelivered(10_000))?;
         Ok(rows
             .into_iter()
@@ -347,6 +445,8 @@ impl Runtime {
                     DeliveryState::Delivered
                 } else if row.dead_at.is_some() {
                     DeliveryState::Dead
+                } else if row.sending_at.is_some() {
+                    DeliveryState::Sending
                 } else if row.attempts > 0 {
                     DeliveryState::Failed
                 } else {
@@ -369,6 +469,8 @@ impl Runtime {
                     last_error: row.last_error,
                     depth: row.depth,
                     created_at: row.created_at,
+                    leased_until: row.lease_until.filter(|until| *until > now),
+                    possible_duplicates: row.possible_duplicates,
                 }
             })
             .collect())
@@ -391,4 +493,25 @@ impl Runtime {
         self.deliver_outbox()?;
         Ok(revived)
     }
+}
+
+/// How an attempt ended, as recorded under its lease.
+enum Outcome {
+    Delivered,
+    Failed {
+        message: String,
+        maybe_sent: bool,
+    },
+    Dead(String),
+    /// Already recorded (a split), or not this claim's to record (the lease
+    /// was lost before sending).
+    Recorded,
+}
+
+/// A token new for each claim: who holds a lease.
+fn lease_holder() -> Result<String> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| Error::Refused(format!("cannot draw an outbox lease token: {e}")))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }

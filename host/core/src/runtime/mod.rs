@@ -26,7 +26,7 @@ use parking_lot::Mutex;
 
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::events::{Ctx, Delivery, Pipeline};
+use crate::events::{Ctx, Delivery, Leases, Pipeline};
 use dossier_store::blobs::BlobStore;
 use dossier_store::{Store, Tx};
 use dossier_types::Result;
@@ -50,6 +50,8 @@ pub struct Runtime {
     /// What the layers above keep here, one value per type (see
     /// [`Runtime::state`]).
     states: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
+    /// The outbox leases this runtime holds, kept renewed.
+    leases: Leases,
 }
 
 impl Runtime {
@@ -63,8 +65,10 @@ impl Runtime {
         pipeline: Pipeline,
         delivery: Option<Arc<dyn Delivery>>,
     ) -> Runtime {
+        let lease = chrono::Duration::seconds(i64::from(config.outbox.lease_seconds));
         Runtime {
             states: Mutex::new(HashMap::new()),
+            leases: Leases::new(lease),
             config,
             schema,
             store,
@@ -111,6 +115,17 @@ impl Runtime {
         let state = Arc::new(init(&self.config));
         states.insert(TypeId::of::<T>(), state.clone());
         state
+    }
+
+    /// How long a claimed outbox delivery is held (`[outbox]
+    /// lease_seconds`).
+    pub fn lease_duration(&self) -> chrono::Duration {
+        chrono::Duration::seconds(i64::from(self.config.outbox.lease_seconds))
+    }
+
+    /// The outbox leases this runtime holds.
+    pub fn leases(&self) -> &Leases {
+        &self.leases
     }
 
     /// Where notifications leave the host, if anywhere.

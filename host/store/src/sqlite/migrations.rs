@@ -655,6 +655,18 @@ BEGIN
     SELECT RAISE(ABORT, 'chat transcripts are append-only: an insert may not replace a message');
 END;
 "#,
+    // 17: outbox claims as leases per delivery. A claim writes a fresh
+    // holder token and how long it holds; only that holder renews it or
+    // records the outcome. `sending_at` is set just before the handler (or
+    // SMTP DATA) runs, so a delivery found still sending when it is claimed
+    // again was interrupted and may already have gone out: the new attempt
+    // counts a possible duplicate.
+    r#"
+ALTER TABLE outbox_deliveries ADD COLUMN lease_holder TEXT;
+ALTER TABLE outbox_deliveries ADD COLUMN lease_until TEXT;
+ALTER TABLE outbox_deliveries ADD COLUMN sending_at TEXT;
+ALTER TABLE outbox_deliveries ADD COLUMN possible_duplicates INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// The schema version this build writes.
