@@ -133,8 +133,11 @@ impl Host {
             })
         };
         Ok(
+            // The delivery of this very notification only: no
+            // `manage_agents` needed, unlike the whole outbox.
             match self
-                .pending_outbox()?
+                .rt
+                .undelivered()?
                 .into_iter()
                 .find(|d| is_this(&d.idempotency_key))
             {

@@ -586,8 +586,23 @@ impl Host {
     }
 
     /// Deliveries not yet made, oldest first: pending, failed (with their
-    /// attempts and last error) and dead ones.
+    /// attempts and last error) and dead ones. They name records and mail
+    /// of every case, private ones included, so an agent needs
+    /// `manage_agents` ([`Error::PermissionDenied`](crate::Error::PermissionDenied)
+    /// otherwise), as over HTTP.
     pub fn pending_outbox(&self) -> Result<Vec<OutboxDelivery>> {
+        if let Actor::Agent(login) = &self.actor
+            && !self
+                .rt
+                .acting_agent(login)?
+                .has(dossier_sdk::Permission::ManageAgents)
+        {
+            return Err(crate::Error::PermissionDenied {
+                login: login.clone(),
+                permission: dossier_sdk::Permission::ManageAgents,
+                action: "see the outbox".to_owned(),
+            });
+        }
         self.rt.undelivered()
     }
 
