@@ -294,8 +294,9 @@ pub trait ChatOffers {
     /// chat goes to the next agent.
     fn reject_chat(self: &Arc<Self>, ctx: &Ctx, id: i64) -> Result<Returned>;
 
-    /// The chats matching `filter`, newest first.
-    fn list_chats(&self, filter: &super::ChatFilter) -> Result<Vec<Chat>>;
+    /// The chats matching `filter` that `ctx`'s actor may see (a chat
+    /// logged to a case is seen with the case), newest first.
+    fn list_chats(&self, ctx: &Ctx, filter: &super::ChatFilter) -> Result<Vec<Chat>>;
 }
 
 impl ChatOffers for Runtime {
@@ -511,8 +512,11 @@ impl ChatOffers for Runtime {
         })
     }
 
-    fn list_chats(&self, filter: &super::ChatFilter) -> Result<Vec<Chat>> {
-        self.store().read(|tx| tx.list_chats(filter))
+    fn list_chats(&self, ctx: &Ctx, filter: &super::ChatFilter) -> Result<Vec<Chat>> {
+        self.store().read(|tx| {
+            let viewer = dossier_core::runtime::viewer_in(tx, ctx)?;
+            tx.list_chats(filter, &viewer)
+        })
     }
 }
 

@@ -198,22 +198,11 @@ impl Host {
     }
 
     /// The chats matching `filter`, newest first, but for those logged to
-    /// a case the acting agent may not see: left out, as [`Host::chat`]
-    /// hides them (so fewer than `filter.limit` may come back).
+    /// a case the acting agent may not see (left out by the store's
+    /// query, as [`Host::chat`] hides them, so a page is full whenever
+    /// more chats match).
     pub fn chats(&self, filter: &ChatFilter) -> Result<Vec<Chat>> {
-        let chats = self.rt.list_chats(filter)?;
-        if !matches!(self.actor, Actor::Agent(_)) {
-            return Ok(chats);
-        }
-        let mut seen = Vec::with_capacity(chats.len());
-        for chat in chats {
-            match self.check_chat_visible(&chat) {
-                Ok(()) => seen.push(chat),
-                Err(Error::Hidden { .. }) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(seen)
+        self.rt.list_chats(&self.ctx()?, filter)
     }
 
     /// An agent's chat worklist, newest first, at most `limit`: `agent`'s

@@ -162,7 +162,7 @@ pub trait ChatTx {
     fn visitor_secret(&self, id: i64) -> Result<Option<String>>;
 
     /// Chats matching `filter`, newest first.
-    fn list_chats(&self, filter: &ChatFilter) -> Result<Vec<Chat>>;
+    fn list_chats(&self, filter: &ChatFilter, viewer: &crate::Viewer) -> Result<Vec<Chat>>;
 
     /// Appends a message to a chat's transcript.
     fn insert_chat_message(

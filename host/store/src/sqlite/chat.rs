@@ -434,9 +434,19 @@ impl ChatTx for SqliteTx<'_> {
         opt_ts(next)
     }
 
-    fn list_chats(&self, filter: &ChatFilter) -> Result<Vec<Chat>> {
+    fn list_chats(&self, filter: &ChatFilter, viewer: &crate::Viewer) -> Result<Vec<Chat>> {
         let mut conditions = Vec::new();
         let mut values: Vec<Value> = Vec::new();
+        if let crate::Viewer::Agent(login) = viewer {
+            // A chat logged to a case is seen with that case.
+            values.push(false.into());
+            values.push(login.clone().into());
+            conditions.push(format!(
+                "(case_number IS NULL OR EXISTS (SELECT 1 FROM cases
+                   WHERE number = chats.case_number AND {}))",
+                super::cases::visible(values.len() - 1, values.len())
+            ));
+        }
         if let Some(agent) = &filter.agent {
             values.push(agent.clone().into());
             conditions.push(format!("agent = ?{}", values.len()));
