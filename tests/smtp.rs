@@ -462,6 +462,9 @@ fn tls_wrap(shared: &Shared, tcp: TcpStream) -> io::Result<Conn> {
 /// Runs one SMTP session on `tcp`.
 fn serve(tcp: TcpStream, shared: &Arc<Shared>) -> io::Result<()> {
     tcp.set_read_timeout(Some(IDLE))?;
+    // Replies are written in pieces: without this, Nagle's algorithm holds
+    // each reply's tail until the client's delayed ACK (40 ms a reply).
+    tcp.set_nodelay(true)?;
     let ip = tcp.peer_addr()?.ip();
     let flags = Arc::new(Flags::default());
     let recorder = Recorder {
