@@ -19,7 +19,9 @@ default = "standard"
 indexed = true
 "#,
     )?;
-    let host = Host::open(Config::load(&config_path)?)?;
+    let host = Host::builder(Config::load(&config_path)?)
+        .create_if_missing()
+        .open()?;
 
     let customer = host.create_customer(NewCustomer {
         account: "AC-000042".into(),

@@ -9,7 +9,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let config_path = dir.path().join("dossier.toml");
     std::fs::write(&config_path, "[store]\npath = \"records.db\"\n")?;
-    let host = Host::open(Config::load(&config_path)?)?;
+    let host = Host::builder(Config::load(&config_path)?)
+        .create_if_missing()
+        .open()?;
 
     let customer = host.create_customer(NewCustomer {
         account: "AC-000007".into(),

@@ -97,6 +97,7 @@ pub struct SmtpServer {
     port: u16,
     ca_pem: Option<String>,
     shared: Arc<Shared>,
+    accepting: Option<std::thread::JoinHandle<()>>,
 }
 
 impl ServerBuilder {
@@ -188,14 +189,14 @@ impl ServerBuilder {
         });
         let listener = TcpListener::bind(("127.0.0.1", self.port)).expect("bind 127.0.0.1");
         let port = listener.local_addr().expect("local address").port();
-        let accepting = shared.clone();
-        std::thread::spawn(move || {
+        let flags = shared.clone();
+        let accepting = std::thread::spawn(move || {
             for tcp in listener.incoming() {
-                if accepting.stop.load(Ordering::SeqCst) {
+                if flags.stop.load(Ordering::SeqCst) {
                     return;
                 }
                 let Ok(tcp) = tcp else { continue };
-                let shared = accepting.clone();
+                let shared = flags.clone();
                 std::thread::spawn(move || {
                     if let Err(e) = serve(tcp, &shared) {
                         lock(&shared.errors).push(e.to_string());
@@ -207,6 +208,7 @@ impl ServerBuilder {
             port,
             ca_pem,
             shared,
+            accepting: Some(accepting),
         }
     }
 }
@@ -255,8 +257,14 @@ impl SmtpServer {
 impl Drop for SmtpServer {
     fn drop(&mut self) {
         self.shared.stop.store(true, Ordering::SeqCst);
-        // Wake the accepting thread so it sees the flag.
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        // Wake the accepting thread so it sees the flag, and wait until it
+        // has closed the listener: a test that starts another server on the
+        // same port right after must find it free.
+        if TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+            && let Some(accepting) = self.accepting.take()
+        {
+            let _ = accepting.join();
+        }
     }
 }
 

@@ -88,7 +88,9 @@ fn open_host(dir: &Path) -> BenchResult<Host> {
         &path,
         "[email]\naddresses = [\"support@example.com\"]\nmaildir_batch = 100\n",
     )?;
-    Ok(Host::open(Config::load(&path)?)?)
+    Ok(Host::builder(Config::load(&path)?)
+        .create_if_missing()
+        .open()?)
 }
 
 /// Resident memory in KiB, from /proc: all of it (`VmRSS`, which counts

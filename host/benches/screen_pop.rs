@@ -102,7 +102,7 @@ fn main() -> BenchResult<()> {
 
     let (rss_start, _) = memory_kib();
     let opened = Instant::now();
-    let host = Host::open(config_for(&db))?;
+    let host = Host::builder(config_for(&db)).create_if_missing().open()?;
     let open_time = opened.elapsed();
     let scripts = tempfile::tempdir()?;
     std::fs::write(scripts.path().join("pop.rhai"), POP_SCRIPT)?;
@@ -110,7 +110,7 @@ fn main() -> BenchResult<()> {
     scripted_config.scripts.enabled = true;
     scripted_config.scripts.dir = scripts.path().to_owned();
     scripted_config.scripts.files = vec!["pop.rhai".into()];
-    let scripted = Host::open(scripted_config)?;
+    let scripted = Host::builder(scripted_config).create_if_missing().open()?;
     // An agent without `see_all_private`: every pop and list applies the
     // visibility condition for them. Added once to the cached file.
     if host.agent("bench.agent").is_err() {

@@ -48,7 +48,9 @@ fn open(dir: &Path, scripts: Option<&str>) -> Result<Host, Box<dyn std::error::E
     );
     let path = dir.join("dossier.toml");
     std::fs::write(&path, config)?;
-    Ok(Host::open(Config::load(&path)?)?)
+    Ok(Host::builder(Config::load(&path)?)
+        .create_if_missing()
+        .open()?)
 }
 
 type Op = Box<dyn FnMut(usize) -> Result<(), Box<dyn std::error::Error>>>;

@@ -163,7 +163,7 @@ fn generate(db: &Path) -> BenchResult<()> {
     }
     let _ = std::fs::remove_file(terms_file(db));
     {
-        let host = Host::open(config_for(db))?;
+        let host = Host::builder(config_for(db)).create_if_missing().open()?;
         for g in 0..GROUPS {
             host.add_group(&format!("team.{g}"), None)?;
         }
@@ -388,7 +388,7 @@ fn main() -> BenchResult<()> {
         return Ok(());
     }
     let terms = read_terms(&db)?;
-    let host = Host::open(config_for(&db))?;
+    let host = Host::builder(config_for(&db)).create_if_missing().open()?;
     let agent = host.as_agent(AGENT)?;
     let raw = common::raw_reader(&db)?;
     let filter = SearchFilter::default();

@@ -74,7 +74,9 @@ fn host(dir: &Path, hook: bool, customers: usize) -> BenchResult<Host> {
     };
     let path = dir.join("dossier.toml");
     std::fs::write(&path, format!("{scripts}{CONFIG}"))?;
-    let host = Host::open(Config::load(&path)?)?;
+    let host = Host::builder(Config::load(&path)?)
+        .create_if_missing()
+        .open()?;
     host.transaction("customers", |host| {
         for i in 0..customers {
             host.create_customer(NewCustomer {

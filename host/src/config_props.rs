@@ -268,7 +268,7 @@ proptest! {
         let text = toml::to_string(&table).unwrap_or_default();
         if let Ok(config) = Config::parse(&text, &dir.path().join("dossier.toml")) {
             prop_assert!(limit_value >= 1);
-            if let Err(e) = crate::Host::open(config) {
+            if let Err(e) = crate::Host::builder(config).create_if_missing().open() {
                 prop_assert!(Error::CODES.contains(&e.code()), "{e}");
             }
         }

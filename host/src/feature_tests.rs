@@ -32,7 +32,7 @@ fn refusal(dir: &Path, text: &str) -> String {
 fn a_config_that_asks_for_nothing_missing_opens() {
     let dir = tempfile::tempdir().expect("temp dir");
     let config = Config::parse("", &dir.path().join("dossier.toml")).expect("config");
-    assert!(Host::open(config).is_ok());
+    assert!(Host::builder(config).create_if_missing().open().is_ok());
 }
 
 #[cfg(not(feature = "plugins"))]

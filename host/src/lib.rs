@@ -74,6 +74,8 @@ mod ops;
 #[cfg(test)]
 mod outbox_tests;
 mod prelude;
+#[cfg(test)]
+mod store_tests;
 mod typed;
 
 #[cfg(feature = "chat")]
@@ -106,7 +108,7 @@ pub use host::{Host, HostBuilder, NotifyOutcome, PushedPop, Tick};
 pub use interact::{Disposed, FiredReminder};
 pub use ops::{
     BackupFile, Collected, DEFAULT_BATCH, ExportFormat, ExportKind, ImportReport, MANIFEST,
-    Manifest, Progress, Reject, Restored, restore, verify,
+    Manifest, Progress, REJECT_COLUMNS, Reject, Restored, restore, verify,
 };
 pub use runtime::AgentChange;
 #[cfg(feature = "scripts")]
@@ -282,4 +284,17 @@ pub mod test_support {
         let _current = crate::events::context::enter(&ctx);
         f(&mut ctx)
     }
+}
+
+/// The guides' Rust blocks, compiled and run as doctests of this crate
+/// (`cargo test --doc`), so that what docs/ shows builds as written.
+#[cfg(doctest)]
+pub mod guides {
+    /// docs/embedding.md
+    #[doc = include_str!("../../docs/embedding.md")]
+    pub struct Embedding;
+
+    /// docs/chat.md
+    #[doc = include_str!("../../docs/chat.md")]
+    pub struct Chat;
 }

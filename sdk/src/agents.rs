@@ -80,7 +80,9 @@ pub enum Permission {
     RejectChat,
     /// Report interactions for other agents as a CTI connector does: the
     /// screen-pop is computed as the agent named and pushed to their screen
-    /// (`POST /api/v1/interactions`). Admins hold it.
+    /// (`POST /api/v1/interactions`); and speak for a chat's customer as a
+    /// chat front end does (`dossier chat arrive`, `chat send --customer`).
+    /// Admins hold it.
     Cti,
     /// Send mail from any address: without it, an agent's mail goes out
     /// only from their own address, one of their groups' or one of the

@@ -137,3 +137,9 @@ pub use model::{
 
 /// The version of this SDK, as plugins report it in their handshake.
 pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// docs/plugins.md's Rust blocks, compiled as doctests of this crate, so
+/// that the plugin guide builds as written.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/plugins.md")]
+pub struct PluginsGuide;

@@ -215,3 +215,52 @@ proptest! {
         }
     }
 }
+
+/// The property above applies its steps one after another; here two hosts
+/// (two threads, each its own connection to the file) bring chats in,
+/// accept and end them at the same moments, released together by a
+/// barrier each round. Afterwards, and between rounds, the raw invariants
+/// hold: no agent past capacity, counts equal to the chats, no chat offered
+/// to two agents or waiting while a member could take it.
+#[test]
+fn two_hosts_on_two_threads_at_the_same_moment_never_exceed_capacity() {
+    let t = centre(PROPS);
+    let second = t.reopen(PROPS).expect("second host");
+    for agent in AGENTS {
+        t.host
+            .as_agent(agent)
+            .expect("agent")
+            .set_chat_state(AgentState::Available)
+            .expect("available");
+    }
+    let hosts = [t.host.clone(), second];
+    let barrier = std::sync::Barrier::new(hosts.len());
+    for round in 0..25 {
+        std::thread::scope(|scope| {
+            for (h, host) in hosts.iter().enumerate() {
+                let barrier = &barrier;
+                scope.spawn(move || {
+                    barrier.wait();
+                    host.chat_arrived(visitor(QUEUES[(round + h) % 2], "V", "v@example.com"))
+                        .expect("arrive");
+                    let agent = AGENTS[(round + h) % AGENTS.len()];
+                    if let Some(id) = first_chat(host, agent, ChatState::Offered) {
+                        // The other thread may have moved it meanwhile.
+                        let _ = host.as_agent(agent).expect("agent").accept_chat(id);
+                    }
+                    if round % 3 == 2
+                        && let Some(id) = first_chat(host, agent, ChatState::Active)
+                    {
+                        let _ = host
+                            .as_agent(agent)
+                            .expect("agent")
+                            .end_chat(id, None, None);
+                    }
+                });
+            }
+        });
+        if let Err(e) = check(&t.db_path()) {
+            panic!("after round {round}: {e}");
+        }
+    }
+}

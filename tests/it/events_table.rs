@@ -121,6 +121,7 @@ fn with_scripts(scripts: &[(&str, &str)]) -> (TempDir, Host) {
     let clock = ManualClock::new("2026-11-23T09:00:00Z".parse().expect("a time"));
     let host = Host::builder(Config::load(&path).expect("config loads"))
         .clock(std::sync::Arc::new(clock))
+        .create_if_missing()
         .open()
         .expect("host opens");
     (dir, host)

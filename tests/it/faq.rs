@@ -266,6 +266,7 @@ fn a_script_reads_the_faq_base() {
     std::fs::write(&path, "").unwrap();
     let host = Host::builder(Config::load(&path).unwrap())
         .clock(std::sync::Arc::new(crate::util::clock()))
+        .create_if_missing()
         .open()
         .unwrap();
     host.faq_add(entry("greeting", "Greeting", "Dear customer,", None))

@@ -22,6 +22,7 @@ fn with_scripts(scripts: &[(&str, &str)]) -> (TempDir, Host) {
     std::fs::write(&path, INTERACT).unwrap();
     let host = Host::builder(Config::load(&path).unwrap())
         .clock(std::sync::Arc::new(crate::util::clock()))
+        .create_if_missing()
         .open()
         .unwrap();
     (dir, host)

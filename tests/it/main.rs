@@ -37,3 +37,4 @@ mod store;
 mod store_invariants;
 mod util;
 mod visibility;
+mod writers;

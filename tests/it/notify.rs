@@ -266,6 +266,7 @@ fn dossier_notify_mails_through_the_outbox_and_outbox_retry_sends_what_failed() 
     let d = dir.path();
     let port = free_port();
     std::fs::write(d.join("dossier.toml"), mail_config(port)).expect("config");
+    crate::util::create_store(d);
     let send = [
         "notify",
         "--from",

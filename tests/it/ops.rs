@@ -15,7 +15,7 @@ use dossier_sdk::{NewCase, NewCustomer};
 use sha2::Digest;
 
 use crate::built::dossier_bin;
-use crate::util::{FIELDS, PATIENCE, TestStore};
+use crate::util::{FIELDS, PATIENCE, TestStore, hold_write};
 
 /// `write-loop` on the store of `config`: its process, and the counts of
 /// rounds it commits, as it prints them.
@@ -204,21 +204,6 @@ fn dossier_run(dir: &Path) -> (Child, BufReader<std::process::ChildStderr>) {
     (child, stderr)
 }
 
-fn hold_write(db: &Path) -> Child {
-    let mut holder = Command::new(env!("CARGO_BIN_EXE_hold-write"))
-        .arg(db)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start the holder");
-    let mut line = String::new();
-    BufReader::new(holder.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("holder speaks");
-    assert_eq!(line, "held\n");
-    holder
-}
-
 #[test]
 fn a_restore_refuses_a_store_in_use_and_leaves_it_untouched() {
     let t = TestStore::new(FIELDS);
@@ -307,7 +292,9 @@ fn a_restore_refuses_a_folder_that_is_not_an_intact_backup() {
     let target = tempfile::tempdir().expect("temp dir");
     std::fs::write(target.path().join("dossier.toml"), FIELDS).expect("config");
     let config = Config::load(&target.path().join("dossier.toml")).expect("config");
-    Host::open(config.clone())
+    Host::builder(config.clone())
+        .create_if_missing()
+        .open()
         .expect("target")
         .create_customer(NewCustomer {
             account: "TARGET".into(),

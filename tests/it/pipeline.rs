@@ -4,8 +4,10 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use dossier_host::{Ctx, Error, Handler, Page};
-use dossier_sdk::{CaseNumber, Event, FieldValue, NewCase, NewFollowUp, Outcome, Record, SaveOp};
+use dossier_host::{Ctx, Error, Handler, Page, TaskFilter};
+use dossier_sdk::{
+    CaseNumber, Event, FieldValue, NewCase, NewFollowUp, NewTask, Outcome, Record, SaveOp, TaskKind,
+};
 
 use crate::util::{FIELDS, TestStore};
 
@@ -170,4 +172,107 @@ fn failed_after_save_deliveries_stay_in_the_outbox_and_are_retried() {
     assert_eq!(t.host.deliver_outbox().unwrap(), 2);
     assert!(t.host.pending_outbox().unwrap().is_empty());
     assert_eq!(desk.after_save_seen.load(Ordering::SeqCst), 2);
+}
+
+/// Before a note is saved, adds an "escalation logged" note to the same
+/// case; before a call task is saved, plans a follow-up email task: a
+/// record of the very kind being saved, before that one is inserted.
+struct Echo;
+
+impl Handler for Echo {
+    fn name(&self) -> &str {
+        "echo"
+    }
+
+    fn handles(&self, event: &Event) -> bool {
+        matches!(event, Event::BeforeSave(_))
+    }
+
+    fn handle(&self, ctx: &mut Ctx, event: &mut Event) -> dossier_host::Result<Outcome> {
+        if let Event::BeforeSave(save) = event {
+            match &save.record {
+                Record::FollowUp(f) if f.author != "echo" => {
+                    ctx.add_follow_up(NewFollowUp::note(f.case, "echo", "logged"))?;
+                }
+                Record::Task(t) if t.kind == TaskKind::Call => {
+                    ctx.add_task(task(
+                        t.case,
+                        TaskKind::Email,
+                        &format!("Confirm: {}", t.subject),
+                        t.due_at,
+                    ))?;
+                }
+                _ => {}
+            }
+        }
+        Ok(Outcome::Continue)
+    }
+}
+
+fn task(
+    case: Option<CaseNumber>,
+    kind: TaskKind,
+    subject: &str,
+    due_at: chrono::DateTime<chrono::Utc>,
+) -> NewTask {
+    NewTask {
+        customer: None,
+        case,
+        kind,
+        subject: subject.into(),
+        due_at,
+        reminder_minutes: None,
+        assignee: None,
+        custom: Default::default(),
+    }
+}
+
+#[test]
+fn a_before_save_hook_adds_a_record_of_the_kind_being_saved_and_both_get_their_own_id() {
+    let mut t = TestStore::new(FIELDS);
+    let c = t.customer("AC-1", "+33123456789");
+    let case = t
+        .host
+        .open_case(NewCase::new(c, "Printer on fire"))
+        .unwrap();
+    t.set_handlers(vec![Arc::new(Echo)]);
+    let note = t
+        .host
+        .add_follow_up(NewFollowUp::note(case.number, "ann", "called back"))
+        .expect("the note and the hook's note are both saved");
+    let (notes, _) = t.host.follow_ups(case.number, Page::default()).unwrap();
+    let mut seen: Vec<(String, String)> = notes
+        .iter()
+        .map(|f| (f.author.clone(), f.body.clone()))
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            ("ann".to_owned(), "called back".to_owned()),
+            ("echo".to_owned(), "logged".to_owned())
+        ]
+    );
+    assert!(notes.iter().any(|f| f.id == note.id && f.author == "ann"));
+
+    let due = t.host.now() + chrono::Duration::hours(2);
+    let call = t
+        .host
+        .add_task(task(Some(case.number), TaskKind::Call, "Call back", due))
+        .expect("the task and the hook's task are both saved");
+    let tasks = t
+        .host
+        .list_tasks(&TaskFilter::default(), Page::default())
+        .unwrap();
+    assert_eq!(tasks.len(), 2, "{tasks:?}");
+    assert!(
+        tasks
+            .iter()
+            .any(|x| x.id == call.id && x.kind == TaskKind::Call)
+    );
+    assert!(
+        tasks
+            .iter()
+            .any(|x| x.id != call.id && x.subject == "Confirm: Call back")
+    );
 }

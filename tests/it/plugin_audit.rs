@@ -89,7 +89,9 @@ fn a_log_file_that_cannot_be_opened_refuses_the_plugin() {
     let t = tempfile::tempdir().expect("temp dir");
     let path = t.path().join("dossier.toml");
     std::fs::write(&path, config).expect("config");
-    let err = dossier_host::Host::open(dossier_host::Config::load(&path).expect("config"))
+    let err = dossier_host::Host::builder(dossier_host::Config::load(&path).expect("config"))
+        .create_if_missing()
+        .open()
         .expect_err("refused");
     let message = err.to_string();
     assert!(

@@ -150,6 +150,7 @@ fn outbox_list_shows_a_failing_plugin_delivery_and_retry_tries_it_again() {
         crate::built::entry("probe-plugin", "fail_after_save = true"),
     )
     .expect("config");
+    crate::util::create_store(dir.path());
     let added = dossier(
         dir.path(),
         &["customer", "add", "--account", "AC-1", "--name", "Ada"],
@@ -201,6 +202,7 @@ fn plugin_log_lines_go_to_stderr_under_the_plugin_name() {
         entry("probe-plugin", "overlap_check = false"),
     )
     .expect("config");
+    crate::util::create_store(dir.path());
     let list = |log: Option<&str>| {
         let mut command = command(dir.path(), &["--json", "customer", "list"]);
         if let Some(log) = log {

@@ -30,6 +30,7 @@ fn a_panicking_plugin_is_one_line_without_a_backtrace() {
     let dir = tempfile::tempdir().expect("temp dir");
     let d = dir.path();
     std::fs::write(d.join("dossier.toml"), entry("panicky-plugin", "")).expect("config");
+    crate::util::create_store(d);
     let out = dossier(
         d,
         &["customer", "add", "--account", "AC-1", "--name", "Ada"],

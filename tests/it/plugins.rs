@@ -25,7 +25,7 @@ fn open_error(config: &str) -> String {
     let path = dir.path().join("dossier.toml");
     std::fs::write(&path, config).expect("write config");
     let config = dossier_host::Config::load(&path).expect("config parses");
-    match Host::open(config) {
+    match Host::builder(config).create_if_missing().open() {
         Ok(_) => panic!("the host opened with a plugin it should refuse"),
         Err(e) => e.to_string(),
     }

@@ -3,13 +3,12 @@
 //! be replaced even with raw SQL, the pragmas ARCHITECTURE.md names are the
 //! ones in force, a file from a newer build is refused.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use dossier_sdk::{Interaction, NewCase, NewFollowUp};
 
 use crate::built::dossier_bin;
-use crate::util::{FIELDS, TestStore};
+use crate::util::{FIELDS, TestStore, hold_write};
 
 #[test]
 fn reads_complete_while_another_process_holds_the_write_lock() {
@@ -17,19 +16,9 @@ fn reads_complete_while_another_process_holds_the_write_lock() {
     let c = t.customer("AC-1", "+33123456789");
     t.host.open_case(NewCase::new(c, "Printer")).expect("case");
     // The config the CLI reads: the same file.
-    let mut holder = Command::new(env!("CARGO_BIN_EXE_hold-write"))
-        .arg(t.db_path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start the holder");
-    let mut line = String::new();
-    BufReader::new(holder.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("holder speaks");
-    assert_eq!(line, "held\n");
+    let mut holder = hold_write(&t.db_path());
 
-    // A command that needed the write lock would wait the 5 s busy timeout
+    // A command that needed the write lock would wait `[store] busy_timeout_ms`
     // and fail with "database is locked"; these must succeed.
     for args in [
         &["--json", "pop", "--phone", "+33123456789"][..],
@@ -76,16 +65,7 @@ fn a_pop_whose_hooks_only_read_does_not_wait_for_a_writer_either() {
     let scripted = t
         .reopen(&format!("[scripts]\nfiles = [\"pop.rhai\"]\n{FIELDS}"))
         .expect("host");
-    let mut holder = Command::new(env!("CARGO_BIN_EXE_hold-write"))
-        .arg(t.db_path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start the holder");
-    let mut line = String::new();
-    BufReader::new(holder.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("holder speaks");
+    let mut holder = hold_write(&t.db_path());
     let pop = scripted
         .screen_pop(Interaction {
             caller: Some("+33123456789".into()),
@@ -132,7 +112,7 @@ fn the_pragmas_are_those_architecture_md_names() {
     .expect("ARCHITECTURE.md");
     assert!(
         architecture.contains(
-            "SQLite with WAL, `synchronous = NORMAL`, foreign keys on,\n  5 s busy timeout"
+            "SQLite with WAL, `synchronous = NORMAL`, foreign keys on,\n  a busy handler of its own"
         ) && architecture.contains("memory map of up to 1 GiB\n  (`mmap_size`)")
             && architecture.contains("temporary storage (statement journals"),
         "ARCHITECTURE.md no longer states the pragmas this test checks"
@@ -144,7 +124,7 @@ fn the_pragmas_are_those_architecture_md_names() {
             ("journal_mode".to_owned(), "wal".to_owned()),
             ("synchronous".to_owned(), "1".to_owned()),
             ("foreign_keys".to_owned(), "1".to_owned()),
-            ("busy_timeout".to_owned(), "5000".to_owned()),
+            ("busy_timeout".to_owned(), "30000".to_owned()),
             // 2 is MEMORY.
             ("temp_store".to_owned(), "2".to_owned()),
             ("mmap_size".to_owned(), (1_i64 << 30).to_string()),
@@ -175,7 +155,9 @@ fn a_store_from_a_newer_build_is_refused() {
 fn open_at(dir: &std::path::Path) -> dossier_host::Result<dossier_host::Host> {
     let path = dir.join("dossier.toml");
     std::fs::write(&path, FIELDS).expect("config");
-    dossier_host::Host::open(dossier_host::Config::load(&path)?)
+    dossier_host::Host::builder(dossier_host::Config::load(&path)?)
+        .create_if_missing()
+        .open()
 }
 
 #[test]
@@ -184,7 +166,7 @@ fn a_file_that_is_not_a_store_is_refused_in_one_sentence() {
     let db = dir.path().join("dossier.db");
     let cases: [(&str, &dyn Fn()); 3] = [
         (
-            "the file is empty (0 bytes); remove it to create a new store there",
+            "the file is empty (0 bytes); remove it and run `dossier init` to create a new store there",
             &|| std::fs::write(&db, b"").expect("empty file"),
         ),
         (
@@ -274,4 +256,40 @@ fn a_time_the_store_could_not_read_back_is_refused_from_the_library_too() {
             .expect("tasks read")
             .is_empty()
     );
+}
+
+#[test]
+fn a_missing_store_is_refused_naming_the_path_and_nothing_is_created() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("dossier.toml");
+    // A misspelt folder and file, as a typo in `[store] path` gives.
+    std::fs::write(&path, "[store]\npath = \"dat/dosier.db\"\n").expect("config");
+    let config = dossier_host::Config::load(&path).expect("config");
+    let db = dir.path().join("dat/dosier.db");
+    let err = dossier_host::Host::open(config.clone()).expect_err("refused");
+    assert_eq!(err.code(), "store_missing");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "there is no store at {}: correct [store] path if the file was moved or the \
+             path is misspelt, or create a new store with `dossier init`",
+            db.display()
+        )
+    );
+    assert!(!dir.path().join("dat").exists(), "no folder was made");
+    // Asked to, the builder creates it; afterwards a plain open finds it.
+    dossier_host::Host::builder(config.clone())
+        .create_if_missing()
+        .open()
+        .expect("created");
+    assert!(db.is_file());
+    dossier_host::Host::open(config).expect("opens the store it created");
+    // An in-memory host never looks for the file.
+    let elsewhere = dossier_host::Config::parse(
+        "[store]\npath = \"nowhere/x.db\"\n",
+        &dir.path().join("other.toml"),
+    )
+    .expect("config");
+    dossier_host::Host::open_in_memory(elsewhere).expect("in memory");
+    assert!(!dir.path().join("nowhere").exists());
 }

@@ -134,5 +134,39 @@ pub fn open_with(dir: &Path, config: &str, clock: &ManualClock) -> dossier_host:
     std::fs::write(&path, config).expect("write config");
     Host::builder(Config::load(&path)?)
         .clock(std::sync::Arc::new(clock.clone()))
+        .create_if_missing()
         .open()
+}
+
+/// Starts `hold-write` on the store file `db`: another process holding the
+/// write lock (an uncommitted transaction) until its stdin is closed.
+pub fn hold_write(db: &Path) -> std::process::Child {
+    use std::io::BufRead as _;
+    let mut holder = std::process::Command::new(env!("CARGO_BIN_EXE_hold-write"))
+        .arg(db)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the holder");
+    let mut line = String::new();
+    std::io::BufReader::new(holder.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("holder speaks");
+    assert_eq!(line, "held\n");
+    holder
+}
+
+/// Creates the store the `dossier.toml` in `dir` names, as `dossier init`
+/// would, without running its scripts or plugins: for tests that write
+/// their own config and then run the binary (which refuses a missing store).
+pub fn create_store(dir: &Path) {
+    let mut config = Config::load(&dir.join("dossier.toml")).expect("config");
+    config.scripts.enabled = false;
+    config.plugins.clear();
+    drop(
+        Host::builder(config)
+            .create_if_missing()
+            .open()
+            .expect("store created"),
+    );
 }

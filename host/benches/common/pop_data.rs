@@ -59,7 +59,7 @@ pub fn generate(db: &Path) -> BenchResult<()> {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
     // Create the schema exactly as the host does.
-    drop(Host::open(config_for(db))?);
+    drop(Host::builder(config_for(db)).create_if_missing().open()?);
     let mut conn = Connection::open(db)?;
     conn.pragma_update(None, "journal_mode", "OFF")?;
     conn.pragma_update(None, "synchronous", "OFF")?;

@@ -139,7 +139,7 @@ fn staffed_host(dir: &Path, agents: u32) -> BenchResult<Host> {
     config.store.path = dir.join("dossier.db");
     config.scripts.enabled = false;
     config.chat = chat_config(agents, 100);
-    let host = Host::open(config)?;
+    let host = Host::builder(config).create_if_missing().open()?;
     host.transaction("staff", |host| {
         for a in 0..agents {
             host.add_agent(NewAgent {

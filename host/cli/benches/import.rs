@@ -65,7 +65,9 @@ fn line(i: usize) -> String {
 fn host(dir: &Path) -> BenchResult<Host> {
     let path = dir.join("dossier.toml");
     std::fs::write(&path, CONFIG)?;
-    Ok(Host::open(Config::load(&path)?)?)
+    Ok(Host::builder(Config::load(&path)?)
+        .create_if_missing()
+        .open()?)
 }
 
 /// Raw rusqlite writing the rows the host writes for one imported
@@ -157,7 +159,7 @@ fn main() -> BenchResult<()> {
                     chunks[b].as_bytes(),
                     "bench.csv",
                     batch,
-                    &mut |_| Ok(()),
+                    &mut |_, _| Ok(()),
                     &mut |_, _| {},
                 )?;
                 rejected += report.rejected;

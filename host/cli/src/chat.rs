@@ -404,7 +404,7 @@ pub(crate) fn run(host: &Host, cmd: ChatCmd, out: &Out) -> Result<()> {
             if let Some(name) = args.name {
                 interaction.context.insert("name".into(), name);
             }
-            let arrived = host.as_chat_server().chat_arrived(interaction)?;
+            let arrived = host.as_chat_server()?.chat_arrived(interaction)?;
             out.one(&arrived, |a| {
                 let mut s = format!("chat {} arrived\n", a.chat);
                 s.push_str(&describe_routed(&a.routed));
@@ -426,7 +426,7 @@ fn send(host: &Host, args: SendArgs, out: &Out) -> Result<()> {
         (None, None) => return Err(Error::input("--text", "give the message or --text-file")),
     };
     let sent = if args.customer {
-        host.as_chat_server().customer_message(args.id, text)
+        host.as_chat_server()?.customer_message(args.id, text)
     } else {
         match args.expand {
             Some(mode) => host.chat_message_with_faq(args.id, text, mode),

@@ -79,7 +79,9 @@ pub(crate) fn run(args: DemoArgs, out: &Out) -> Result<()> {
         dossier_host::files::create_dir_all(&scripts)?;
         dossier_host::files::write(&scripts.join(name), text.as_bytes())?;
     }
-    let host = Host::open(Config::load(&config_path)?)?;
+    let host = Host::builder(Config::load(&config_path)?)
+        .create_if_missing()
+        .open()?;
     out.say(format!(
         "Store and config in {}; scripts loaded: {}",
         dir.display(),

@@ -672,7 +672,7 @@ fn report(out: &Out, name: &str, result: &Result<Ingested>, several: bool) -> Re
         }
         Err(e) => {
             if several {
-                eprintln!("error: {}", output::printable(&e.to_string()));
+                note!("error: {}", output::printable(&e.to_string()));
             }
             Ok(())
         }

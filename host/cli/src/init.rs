@@ -24,19 +24,29 @@ pub(crate) struct InitArgs {
 }
 
 pub(crate) fn run(path: &Path, args: InitArgs, out: &Out) -> Result<()> {
-    if path.exists() && !args.force {
-        return Err(Error::Refused(format!(
-            "{} already exists: pass --force to overwrite it",
-            path.display()
-        )));
-    }
-    // Check the template parses before writing it, so init never leaves a broken file.
-    let config = Config::parse(TEMPLATE, path)?;
-    dossier_host::files::write(path, TEMPLATE.as_bytes())?;
+    // A config without its store (a fresh deployment of a kept config):
+    // init creates the store the config names and leaves the config alone.
+    let kept = path.exists() && !args.force;
+    let config = if kept {
+        let config = Config::load(path)?;
+        if config.store_path().exists() {
+            return Err(Error::Refused(format!(
+                "{} already exists: pass --force to overwrite it",
+                path.display()
+            )));
+        }
+        config
+    } else {
+        // Check the template parses before writing it, so init never leaves a broken file.
+        let config = Config::parse(TEMPLATE, path)?;
+        dossier_host::files::write(path, TEMPLATE.as_bytes())?;
+        config
+    };
     let scripts = config.resolve(&config.scripts.dir);
     dossier_host::files::create_dir_all(&scripts)?;
     let db = config.store_path();
-    let host = Host::open(config)?;
+    // The one command that creates a store; every other refuses a missing one.
+    let host = Host::builder(config).create_if_missing().open()?;
     let named = args.admin.is_some();
     let login = args.admin.unwrap_or_else(super::default_login);
     let admin = host.first_admin(&login)?;
@@ -80,7 +90,8 @@ pub(crate) fn run(path: &Path, args: InitArgs, out: &Out) -> Result<()> {
             None => "the store already has agents\n".to_owned(),
         };
         format!(
-            "wrote {}\ncreated database {}\nscripts go in {}/\n{admin}",
+            "{} {}\ncreated database {}\nscripts go in {}/\n{admin}",
+            if kept { "kept" } else { "wrote" },
             path.display(),
             db.display(),
             scripts.display()

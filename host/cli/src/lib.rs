@@ -11,6 +11,16 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+/// Writes a line to stderr, as `eprintln!` does, but never panics: a
+/// closed or full stderr loses the line and the command goes on to its
+/// normal exit code (`eprintln!` would abort it with 101).
+macro_rules! note {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod agents;
 mod chat;
 mod demo;
@@ -127,7 +137,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Write a commented dossier.toml with example custom fields and create the database.
+    /// Write a commented dossier.toml with example custom fields and create the database;
+    /// beside an existing config whose database is missing, create that database. The one
+    /// command that creates a store: every other refuses a missing one.
     Init(init::InitArgs),
     /// Run a short contact-centre session on a throw-away store and show what happens.
     Demo(demo::DemoArgs),
@@ -246,9 +258,9 @@ where
         Err(e) if output::closed_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             if json {
-                eprintln!("{}", json_error(&e));
+                note!("{}", json_error(&e));
             } else {
-                eprintln!("error: {}", output::printable(&e.to_string()));
+                note!("error: {}", output::printable(&e.to_string()));
             }
             if sysexits {
                 ExitCode::from(email::exit_code(&e))

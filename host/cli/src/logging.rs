@@ -43,7 +43,7 @@ fn filter(value: Option<&str>) -> EnvFilter {
     match value.map(str::trim).filter(|v| !v.is_empty()) {
         None => builder.parse_lossy(""),
         Some(value) => builder.parse(value).unwrap_or_else(|e| {
-            eprintln!("warning: ignoring {ENV}={value:?} ({e}); logging at {DEFAULT}");
+            note!("warning: ignoring {ENV}={value:?} ({e}); logging at {DEFAULT}");
             builder.parse_lossy("")
         }),
     }

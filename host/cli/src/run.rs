@@ -56,31 +56,60 @@ pub(crate) fn run(host: &Host, args: RunArgs, out: &Out) -> Result<()> {
             let _ = stop.send(());
         })
         .map_err(|e| Error::Refused(format!("cannot watch for Ctrl-C and SIGTERM: {e}")))?;
-        eprintln!(
-            "dossier run: firing reminders and delivering the outbox; SIGTERM or Ctrl-C stops"
-        );
+        note!("dossier run: firing reminders and delivering the outbox; SIGTERM or Ctrl-C stops");
     }
     loop {
-        // Admins edit scripts while the loop runs: pick up changed files; a
-        // script that no longer compiles keeps its previous version running.
-        let reload = host.reload_scripts_if_changed()?;
-        for name in &reload.reloaded {
-            eprintln!("dossier run: reloaded {name}");
-        }
-        for name in &reload.removed {
-            eprintln!("dossier run: dropped {name} (its file is gone)");
-        }
-        for e in &reload.errors {
-            eprintln!("dossier run: kept the previous version: {e}");
-        }
-        let tick = host.tick()?;
-        print_tick(&tick, out, &zone)?;
+        let pass = || -> Result<Tick> {
+            // Admins edit scripts while the loop runs: pick up changed
+            // files; a script that no longer compiles keeps its previous
+            // version running.
+            let reload = host.reload_scripts_if_changed()?;
+            for name in &reload.reloaded {
+                note!("dossier run: reloaded {name}");
+            }
+            for name in &reload.removed {
+                note!("dossier run: dropped {name} (its file is gone)");
+            }
+            for e in &reload.errors {
+                note!("dossier run: kept the previous version: {e}");
+            }
+            // Each reminder is printed as soon as it is committed.
+            let mut printing = Ok(());
+            let tick = host.tick_reporting(u32::MAX, &mut |fired| {
+                if printing.is_ok() {
+                    printing = print_fired(fired, out, &zone);
+                }
+            })?;
+            printing.map(|()| tick)
+        };
+        let tick = match pass() {
+            Ok(tick) => tick,
+            // A service keeps going: the store locked by another writer
+            // for longer than `[store] busy_timeout_ms`, a database error,
+            // a hook's failure are logged, and the next pass tries again.
+            Err(e) if !args.once => {
+                note!(
+                    "dossier run: this pass failed ({}): {e}; trying again in {} s",
+                    e.code(),
+                    poll.as_secs()
+                );
+                match stopped.recv_timeout(poll) {
+                    Err(RecvTimeoutError::Timeout) => continue,
+                    Ok(()) | Err(RecvTimeoutError::Disconnected) => {
+                        note!("dossier run: stopped");
+                        return Ok(());
+                    }
+                }
+            }
+            Err(e) => return Err(e),
+        };
+        print_tick_rest(&tick, out)?;
         if args.once {
             return failed(&tick.fired);
         }
         let now = host.now();
         if until.is_some_and(|u| now >= u) {
-            eprintln!("dossier run: reached --until, stopped");
+            note!("dossier run: reached --until, stopped");
             return Ok(());
         }
         let until_next = |t: chrono::DateTime<chrono::Utc>| (t - now).to_std().unwrap_or_default();
@@ -93,7 +122,7 @@ pub(crate) fn run(host: &Host, args: RunArgs, out: &Out) -> Result<()> {
         match stopped.recv_timeout(wait) {
             Err(RecvTimeoutError::Timeout) => {}
             Ok(()) | Err(RecvTimeoutError::Disconnected) => {
-                eprintln!("dossier run: stopped");
+                note!("dossier run: stopped");
                 return Ok(());
             }
         }
@@ -147,17 +176,20 @@ fn failed(fired: &[FiredReminder]) -> Result<()> {
 
 /// One pass: each fired reminder (a JSON line each with `--json`) and the
 /// outbox deliveries.
-fn print_tick(tick: &Tick, out: &Out, zone: &TimeZone) -> Result<()> {
-    for fired in &tick.fired {
-        if out.json() {
-            emit(&format!(
-                "{}\n",
-                serde_json::to_string(&Reported::from(fired)).unwrap_or_default()
-            ))?;
-        } else {
-            super::output::show(&describe(fired, zone))?;
-        }
+/// One fired reminder: a JSON line, or for people.
+fn print_fired(fired: &FiredReminder, out: &Out, zone: &TimeZone) -> Result<()> {
+    if out.json() {
+        emit(&format!(
+            "{}\n",
+            serde_json::to_string(&Reported::from(fired)).unwrap_or_default()
+        ))
+    } else {
+        super::output::show(&describe(fired, zone))
     }
+}
+
+/// What a pass did besides firing reminders.
+fn print_tick_rest(tick: &Tick, out: &Out) -> Result<()> {
     if tick.delivered > 0 {
         out.say(format!("delivered {} outbox entries", tick.delivered))?;
     }

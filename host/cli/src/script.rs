@@ -209,7 +209,7 @@ fn docs(file: Option<&Path>, dir: Option<&Path>, out: &Out) -> Result<()> {
         if file.is_some() {
             out.say(format!("wrote {}", path.display()))?;
         } else {
-            eprintln!("wrote {}", path.display());
+            note!("wrote {}", path.display());
         }
     }
     Ok(())

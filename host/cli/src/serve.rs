@@ -63,7 +63,7 @@ pub(crate) fn run(config: &Path, args: ServeArgs, as_agent: Option<&str>) -> Res
             // so a SIGTERM sent as soon as it does stops it cleanly.
             let stop = stopped()?;
             let server = Server::bind(host, options).await?;
-            eprintln!(
+            note!(
                 "dossier serve: listening on {}://{} (SIGTERM or Ctrl-C stops)",
                 if server.is_tls() { "https" } else { "http" },
                 server.local_addr()
@@ -71,7 +71,7 @@ pub(crate) fn run(config: &Path, args: ServeArgs, as_agent: Option<&str>) -> Res
             server.run(stop).await
         })
         .map_err(host_error)?;
-    eprintln!("dossier serve: stopped");
+    note!("dossier serve: stopped");
     Ok(())
 }
 

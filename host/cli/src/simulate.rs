@@ -276,6 +276,7 @@ pub fn simulate(options: &SimulateOptions, store: &Path) -> Result<Simulation> {
     let clock = ManualClock::new(start);
     let host = Host::builder(config(options, store))
         .clock(Arc::new(clock.clone()))
+        .create_if_missing()
         .open()?;
     host.transaction("simulated staff", |host| {
         for a in 0..options.agents {

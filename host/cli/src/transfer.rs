@@ -11,7 +11,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
-use dossier_host::{DEFAULT_BATCH, ExportFormat, ExportKind, Host, Reject};
+use dossier_host::{DEFAULT_BATCH, ExportFormat, ExportKind, Host, REJECT_COLUMNS, Reject};
 use dossier_host::{Error, Result};
 use dossier_sdk::ObjectKind;
 
@@ -39,7 +39,8 @@ pub(crate) struct ImportArgs {
     /// Don't run the admin's scripts and plugins on these rows (admins only).
     #[arg(long)]
     no_hooks: bool,
-    /// Also write every rejected row (row, field, reason) to this CSV file.
+    /// Also write every rejected row to this CSV file, as read, with why (rejected.row,
+    /// rejected.field, rejected.reason): fixed, it imports as it is.
     #[arg(long, value_name = "FILE")]
     rejects: Option<PathBuf>,
     /// Rows per write transaction.
@@ -77,8 +78,14 @@ pub(crate) fn import(host: &Host, cmd: ImportCmd, out: &Out) -> Result<()> {
             )));
         }
     }
+    // Flexible: a row rejected for its number of cells is written with
+    // the cells it had.
     let mut rejects = match &args.rejects {
-        Some(path) => Some(csv::Writer::from_writer(create_private(path)?)),
+        Some(path) => Some(
+            csv::WriterBuilder::new()
+                .flexible(true)
+                .from_writer(create_private(path)?),
+        ),
         None => None,
     };
     let rejects_path = args.rejects.clone().unwrap_or_default();
@@ -87,14 +94,21 @@ pub(crate) fn import(host: &Host, cmd: ImportCmd, out: &Out) -> Result<()> {
         path: rejects_path.clone(),
         source: std::io::Error::other(e),
     };
-    if let Some(w) = &mut rejects {
-        w.write_record(["row", "field", "reason"])
-            .map_err(write_error)?;
-    }
-    let mut on_reject = |r: &Reject| -> Result<()> {
+    // Each rejected row as it was read, then why: fixed, the file imports
+    // as it is (the import ignores the REJECT_COLUMNS). The header goes
+    // before the first row.
+    let mut headed = false;
+    let mut on_reject = |header: &[String], r: &Reject| -> Result<()> {
         if let Some(w) = &mut rejects {
-            w.write_record([r.row.to_string().as_str(), &r.field, &r.reason])
-                .map_err(write_error)?;
+            if !headed {
+                let columns = header.iter().map(String::as_str).chain(REJECT_COLUMNS);
+                w.write_record(columns).map_err(write_error)?;
+                headed = true;
+            }
+            let row = r.row.to_string();
+            let reason = [row.as_str(), &r.field, &r.reason];
+            let cells = r.cells.iter().map(String::as_str).chain(reason);
+            w.write_record(cells).map_err(write_error)?;
         }
         Ok(())
     };
@@ -271,7 +285,7 @@ pub(crate) fn export(host: &Host, args: ExportArgs) -> Result<()> {
             ExportWhat::Cases => "cases",
             ExportWhat::FollowUps => "follow-ups",
         };
-        eprintln!("exported {count} {what} to {}", path.display());
+        note!("exported {count} {what} to {}", path.display());
     }
     Ok(())
 }

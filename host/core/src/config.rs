@@ -60,8 +60,14 @@ pub struct Config {
 pub struct StoreConfig {
     /// The SQLite file, relative to the config file. Default `dossier.db`.
     pub path: PathBuf,
-    /// Reader connections besides the writer. Default 4.
+    /// How many reader connections (besides the writer) the store keeps
+    /// open between reads. More reads at once each open one more, which
+    /// closes when its read ends. From 1 to [`MAX_STORE_READERS`]; default 4.
     pub readers: usize,
+    /// How long a write waits for another process's write to finish before
+    /// it gives up with `store_busy`, in milliseconds. From 100 to 600,000;
+    /// default 30,000.
+    pub busy_timeout_ms: u64,
 }
 
 impl Default for StoreConfig {
@@ -69,9 +75,13 @@ impl Default for StoreConfig {
         StoreConfig {
             path: PathBuf::from("dossier.db"),
             readers: 4,
+            busy_timeout_ms: 30_000,
         }
     }
 }
+
+/// The most idle reader connections `[store] readers` may keep open.
+pub const MAX_STORE_READERS: usize = 64;
 
 /// `[phone]`.
 #[non_exhaustive]
@@ -522,8 +532,15 @@ impl Default for RemindersConfig {
 pub struct ScriptsConfig {
     /// Whether scripts run at all. Default true.
     pub enabled: bool,
-    /// Directory of `.rhai` files, relative to the config file. Default `scripts`.
+    /// Directory of `.rhai` files, relative to the config file. Default
+    /// `scripts`, which may be missing (then there are no scripts); a
+    /// folder the config names must exist (see
+    /// [`ScriptsConfig::dir_must_exist`]).
     pub dir: PathBuf,
+    /// Whether the config file names `dir` ([`Config::parse`] sets it; not
+    /// a key in the file).
+    #[serde(skip)]
+    pub dir_named: bool,
     /// Files to load, in order, relative to `dir`. Empty: every `*.rhai` in
     /// `dir`, sorted by name.
     pub files: Vec<PathBuf>,
@@ -535,10 +552,24 @@ impl Default for ScriptsConfig {
     fn default() -> Self {
         ScriptsConfig {
             enabled: true,
-            dir: PathBuf::from("scripts"),
+            dir: PathBuf::from(DEFAULT_SCRIPTS_DIR),
+            dir_named: false,
             files: Vec::new(),
             limits: ScriptLimits::default(),
         }
+    }
+}
+
+/// The scripts folder when `[scripts] dir` does not name one.
+pub const DEFAULT_SCRIPTS_DIR: &str = "scripts";
+
+impl ScriptsConfig {
+    /// Whether a missing `dir` is a mistake to report rather than "no
+    /// scripts": when the config file names it, or code set it to another
+    /// folder than the default. A typo there would otherwise switch every
+    /// script off without a word.
+    pub fn dir_must_exist(&self) -> bool {
+        self.dir_named || self.dir != Path::new(DEFAULT_SCRIPTS_DIR)
     }
 }
 
@@ -681,6 +712,14 @@ impl Config {
             message: describe_toml_error(text, &e),
         })?;
         config.base_dir = origin.parent().map(Path::to_path_buf).unwrap_or_default();
+        // Serde cannot tell a default from a value the file gave; the
+        // table can (it parsed above, so it parses again).
+        config.scripts.dir_named = text.parse::<toml::Table>().is_ok_and(|table| {
+            table
+                .get("scripts")
+                .and_then(toml::Value::as_table)
+                .is_some_and(|scripts| scripts.contains_key("dir"))
+        });
         config.check()?;
         Ok(config)
     }
@@ -719,6 +758,12 @@ impl Config {
     }
 
     fn check(&self) -> Result<()> {
+        if !(1..=MAX_STORE_READERS).contains(&self.store.readers) {
+            return Err(Error::Config(format!(
+                "[store] readers must be from 1 to {MAX_STORE_READERS}, not {}",
+                self.store.readers
+            )));
+        }
         self.server.listen_addr()?;
         if self.server.tls_cert.is_some() != self.server.tls_key.is_some() {
             return Err(Error::Config(
@@ -738,6 +783,12 @@ impl Config {
                 self.events.log_hours
             )));
         }
+        if !(100..=600_000).contains(&self.store.busy_timeout_ms) {
+            return Err(Error::Config(format!(
+                "[store] busy_timeout_ms must be from 100 to 600000, not {}",
+                self.store.busy_timeout_ms
+            )));
+        }
         if !(5..=3600).contains(&self.outbox.lease_seconds) {
             return Err(Error::Config(format!(
                 "[outbox] lease_seconds must be from 5 to 3600, not {}",
@@ -751,6 +802,28 @@ impl Config {
             )));
         }
         let case = &self.case;
+        // A key listed twice: which entry counts would be an accident of
+        // the code that reads the list.
+        let once = |what: &str, keys: &mut dyn Iterator<Item = String>| -> Result<()> {
+            let mut seen = std::collections::BTreeSet::new();
+            for key in keys {
+                if seen.contains(&key) {
+                    return Err(Error::Config(format!("{what} lists `{key}` twice")));
+                }
+                seen.insert(key);
+            }
+            Ok(())
+        };
+        once(
+            "[case] statuses",
+            &mut case.statuses.iter().map(|s| s.key.clone()),
+        )?;
+        once("[case] severities", &mut case.severities.iter().cloned())?;
+        once("[case] priorities", &mut case.priorities.iter().cloned())?;
+        once(
+            "[scripts] files",
+            &mut self.scripts.files.iter().map(|f| f.display().to_string()),
+        )?;
         if !case.statuses.iter().any(|s| s.open) || !case.statuses.iter().any(|s| !s.open) {
             return Err(Error::Config(
                 "[case] statuses must include at least one open and one closed status".into(),
@@ -924,6 +997,47 @@ mod tests {
         }
         // The defaults are inside the ranges.
         assert!(ScriptLimits::default().check().is_ok());
+    }
+
+    #[test]
+    fn store_readers_is_checked_when_the_config_loads() {
+        assert_eq!(parse("").unwrap().store.readers, 4);
+        assert_eq!(parse("[store]\nreaders = 64\n").unwrap().store.readers, 64);
+        for bad in [0, 65] {
+            let e = parse(&format!("[store]\nreaders = {bad}\n")).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                format!("config is invalid: [store] readers must be from 1 to 64, not {bad}")
+            );
+        }
+    }
+
+    #[test]
+    fn a_key_listed_twice_is_refused_naming_it() {
+        for (text, message) in [
+            (
+                "[case]\nstatuses = [{ key = \"open\", open = true }, { key = \"closed\", open = false }, { key = \"open\", open = false }]\n",
+                "[case] statuses lists `open` twice",
+            ),
+            (
+                "[case]\nseverities = [\"minor\", \"major\", \"minor\"]\n",
+                "[case] severities lists `minor` twice",
+            ),
+            (
+                "[case]\npriorities = [\"low\", \"normal\", \"high\", \"high\"]\n",
+                "[case] priorities lists `high` twice",
+            ),
+            (
+                "[scripts]\nfiles = [\"sla.rhai\", \"close.rhai\", \"sla.rhai\"]\n",
+                "[scripts] files lists `sla.rhai` twice",
+            ),
+        ] {
+            let e = parse(text).unwrap_err();
+            assert_eq!(e.code(), "config_invalid", "{text}");
+            assert_eq!(e.to_string(), format!("config is invalid: {message}"));
+        }
+        // Each list once is fine.
+        assert!(parse("[case]\nseverities = [\"minor\", \"major\"]\n").is_ok());
     }
 
     #[test]

@@ -124,6 +124,16 @@ pub trait Reminders {
         limit: u32,
     ) -> Result<Vec<FiredReminder>>;
 
+    /// [`Reminders::due_reminders`], handing each fired reminder to
+    /// `on_fired` as soon as its transaction committed (a process killed
+    /// mid-pass has reported every reminder it fired but the last).
+    fn due_reminders_each(
+        self: &Arc<Self>,
+        now: DateTime<Utc>,
+        limit: u32,
+        on_fired: &mut dyn FnMut(&FiredReminder),
+    ) -> Result<Vec<FiredReminder>>;
+
     /// Claims and fires one reminder; `None` if someone else had it.
     fn fire_reminder(
         self: &Arc<Self>,
@@ -132,19 +142,40 @@ pub trait Reminders {
     ) -> Result<Option<FiredReminder>>;
 }
 
+/// How many reminders a pass fires between two pauses for other writers.
+const YIELD_EVERY: usize = 20;
+
 impl Reminders for Runtime {
     fn due_reminders(
         self: &Arc<Self>,
         now: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<FiredReminder>> {
+        self.due_reminders_each(now, limit, &mut |_| {})
+    }
+
+    fn due_reminders_each(
+        self: &Arc<Self>,
+        now: DateTime<Utc>,
+        limit: u32,
+        on_fired: &mut dyn FnMut(&FiredReminder),
+    ) -> Result<Vec<FiredReminder>> {
         // The pass fires the reminders due when it starts. One that a hook
         // plans during the pass (a snooze to a time already past) is not in
         // the list: it fires on a later pass, so a pass always ends.
         let ids = self.store().read(|tx| tx.due_reminder_ids(now, limit))?;
         let mut fired = Vec::new();
-        for id in ids {
-            fired.extend(self.fire_reminder(id, now)?);
+        for (i, id) in ids.into_iter().enumerate() {
+            // Each reminder is its own transaction; between batches, let
+            // writers of other processes in (an agent's note beside a pass
+            // of thousands).
+            if i > 0 && i % YIELD_EVERY == 0 {
+                self.store().yield_to_writers();
+            }
+            if let Some(one) = self.fire_reminder(id, now)? {
+                on_fired(&one);
+                fired.push(one);
+            }
         }
         Ok(fired)
     }

@@ -171,7 +171,7 @@ pub fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
 }
 
 /// A payload field renamed because its old name is a Rhai keyword, and that
-/// old name. Event maps carry both for one minor version (until 0.3), so
+/// old name. Event maps carry both until 0.2 (CHANGELOG.md), so
 /// scripts written against 0.1 keep working: `d["case"]` as well as
 /// `d.case_number`.
 const RENAMED: &str = "case_number";

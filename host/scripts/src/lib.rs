@@ -154,6 +154,8 @@ pub struct Scripts {
     /// Where scripts come from: the configured directory and file list.
     dir: PathBuf,
     dir_name: PathBuf,
+    /// Whether a missing `dir` is an error rather than "no scripts".
+    dir_must_exist: bool,
     files: Vec<PathBuf>,
     loaded: RwLock<Arc<Vec<Arc<LoadedScript>>>>,
     /// Union of every loaded script's hook mask, for a lock-free `handles`.
@@ -195,6 +197,7 @@ impl Scripts {
             limits: cfg.limits.clone(),
             dir: config.resolve(&cfg.dir),
             dir_name: cfg.dir.clone(),
+            dir_must_exist: cfg.dir_must_exist(),
             files: cfg.files.clone(),
             loaded: RwLock::new(Arc::new(Vec::new())),
             mask: AtomicU32::new(0),
@@ -250,7 +253,17 @@ impl Scripts {
         }
         let entries = match std::fs::read_dir(&self.dir) {
             Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !self.dir_must_exist => {
+                return Ok(Vec::new());
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::Config(format!(
+                    "[scripts] dir `{}` names no folder ({} does not exist): correct the path, \
+                     or create the folder",
+                    self.dir_name.display(),
+                    self.dir.display()
+                )));
+            }
             Err(source) => {
                 return Err(Error::Io {
                     what: "cannot list scripts in",

@@ -99,7 +99,9 @@ fn main() -> BenchResult<()> {
 
 /// The server's process: serves `config` until its stdin closes.
 fn serve(config: &Path) -> BenchResult<()> {
-    let host = Host::open(Config::load(config)?)?;
+    let host = Host::builder(Config::load(config)?)
+        .create_if_missing()
+        .open()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("dossier-serve")
@@ -402,7 +404,9 @@ fn run() -> BenchResult<()> {
 
     // The store, its agents and their tokens, before the server starts.
     let (boss_token, tokens) = {
-        let host = Host::open(Config::load(&config_path)?)?;
+        let host = Host::builder(Config::load(&config_path)?)
+            .create_if_missing()
+            .open()?;
         host.first_admin("boss")?;
         let boss = host.mint_token("boss", "CTI connector", None)?.secret;
         let mut tokens = Vec::with_capacity(AGENTS);
@@ -721,7 +725,9 @@ fn drive(
     for w in work {
         sent.extend(rt.block_on(w)??);
     }
-    let host = Host::open(Config::load(config_path)?)?;
+    let host = Host::builder(Config::load(config_path)?)
+        .create_if_missing()
+        .open()?;
     let end = host.event_log_bounds()?.last;
     let waited = Instant::now();
     rt.block_on(async {

@@ -94,7 +94,7 @@ fn main() -> BenchResult<()> {
     if common::generate_once(&db, is_generated, generate)? {
         return Ok(());
     }
-    let host = Host::open(config_for(&db))?;
+    let host = Host::builder(config_for(&db)).create_if_missing().open()?;
     if host.agent("bench.agent").is_err() {
         host.add_agent(dossier_sdk::NewAgent {
             login: "bench.agent".into(),

@@ -113,6 +113,7 @@ pub const STATUS_OF_CODE: &[(&str, u16)] = &[
     ("plugin", 500),
     ("chain_too_deep", 500),
     ("database", 503),
+    ("store_busy", 503),
     ("unknown_agent", 422),
     ("permission_denied", 403),
     // A case the agent may not see is answered exactly like one that does
@@ -131,6 +132,7 @@ pub const STATUS_OF_CODE: &[(&str, u16)] = &[
     ("unknown_queue", 422),
     ("message_too_long", 422),
     ("unknown_token", 404),
+    ("store_missing", 500),
     ("unauthenticated", 401),
     ("bad_credentials", 401),
     ("csrf", 403),

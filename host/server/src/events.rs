@@ -491,7 +491,10 @@ mod tests {
     fn desk(dir: &std::path::Path) -> Host {
         let config = dir.join("dossier.toml");
         std::fs::write(&config, "").expect("config");
-        let host = Host::open(Config::load(&config).expect("load")).expect("open");
+        let host = Host::builder(Config::load(&config).expect("load"))
+            .create_if_missing()
+            .open()
+            .expect("open");
         host.first_admin("root").expect("admin");
         host.as_agent("root")
             .expect("root")

@@ -2,9 +2,8 @@
 //! that `dossier run` knows the background work is the server's, and a
 //! second server on the same file refuses to start.
 
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, TryLockError};
 use std::io::Write as _;
-use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Result, ServerError};
@@ -23,17 +22,10 @@ pub struct ServeLock {
 }
 
 fn open(path: &Path) -> Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(path)
-        .map_err(|source| ServerError::Io {
-            what: format!("cannot open the lock file {}", path.display()),
-            source,
-        })
+    Ok(dossier_host::files::create(
+        path,
+        dossier_host::files::Existing::Keep,
+    )?)
 }
 
 impl ServeLock {

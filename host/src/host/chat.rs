@@ -245,7 +245,7 @@ impl Host {
     /// visitor gets, which every later call of theirs presents
     /// ([`Host::visitor_chat`]). The store keeps only its hash.
     pub fn start_visitor_chat(&self, interaction: Interaction) -> Result<VisitorChat> {
-        let arrived = self.as_chat_server().chat_arrived(interaction)?;
+        let arrived = self.as_chat_server()?.chat_arrived(interaction)?;
         let (secret, hash) = dossier_core::runtime::credentials::visitor_secret()?;
         self.rt.store().write("chat visitor secret", |tx| {
             tx.set_visitor_secret(arrived.chat, &hash)
@@ -267,12 +267,20 @@ impl Host {
 
     /// The same host acting as the chat server (`system`): what a chat
     /// front end calls the customer's side on (the CLI's `chat arrive` and
-    /// `chat send --customer` stand in for one).
-    pub fn as_chat_server(&self) -> Host {
-        Host {
+    /// `chat send --customer` stand in for one). Speaking for customers
+    /// writes into any agent's chat, so an agent needs the `cti`
+    /// permission, as connectors reporting interactions do
+    /// ([`Error::PermissionDenied`](crate::Error::PermissionDenied) otherwise).
+    pub fn as_chat_server(&self) -> Result<Host> {
+        self.rt.require(
+            &self.ctx()?,
+            dossier_sdk::Permission::Cti,
+            "speak for a chat's customer",
+        )?;
+        Ok(Host {
             actor: Actor::System,
             ..self.clone()
-        }
+        })
     }
 
     /// A stream of what `agent`'s desktop must show, as it happens: offers

@@ -70,10 +70,14 @@ impl Host {
     /// succeed; when one fails, each is ingested on its own so the others
     /// are kept. Returns one result per message, in order.
     pub fn ingest_emails(&self, messages: &[(&str, &[u8])]) -> Vec<Result<Ingested>> {
-        self.ingest_emails_unseen(messages)
+        let results = self
+            .ingest_emails_unseen(messages)
             .into_iter()
             .map(|r| r.and_then(|outcome| self.as_seen(outcome)))
-            .collect()
+            .collect();
+        // A maildir run calls this batch after batch: let other writers in.
+        self.rt.store().yield_to_writers();
+        results
     }
 
     fn ingest_emails_unseen(&self, messages: &[(&str, &[u8])]) -> Vec<Result<Ingested>> {

@@ -200,8 +200,20 @@ impl Host {
     /// [`Tick::more`] is set, reminders remain due and the next pass should
     /// follow at once.
     pub fn tick_limited(&self, max_reminders: u32) -> Result<Tick> {
+        self.tick_reporting(max_reminders, &mut |_| {})
+    }
+
+    /// [`Host::tick_limited`], handing each fired reminder to `on_fired` as
+    /// soon as its transaction commits, before the pass goes on (`dossier
+    /// run --json` prints it there, so a process killed mid-pass has
+    /// reported what it fired). The [`Tick`] lists them all again.
+    pub fn tick_reporting(
+        &self,
+        max_reminders: u32,
+        on_fired: &mut dyn FnMut(&FiredReminder),
+    ) -> Result<Tick> {
         let at = self.now();
-        let fired = self.rt.due_reminders(at, max_reminders)?;
+        let fired = self.rt.due_reminders_each(at, max_reminders, on_fired)?;
         let more = fired.len() as u64 >= u64::from(max_reminders);
         #[cfg(feature = "chat")]
         let chat = self.rt.chat_tick(at)?;

@@ -59,6 +59,7 @@ pub struct HostBuilder {
     config: Config,
     clock: Arc<dyn Clock>,
     in_memory: bool,
+    create: bool,
     handlers: Vec<Arc<dyn Handler>>,
     lease_renewal: Option<std::time::Duration>,
 }
@@ -73,6 +74,16 @@ impl HostBuilder {
     /// Keeps the store in memory instead of the configured file.
     pub fn in_memory(mut self) -> Self {
         self.in_memory = true;
+        self
+    }
+
+    /// Creates the store file (and its folders) when it is missing, as
+    /// `dossier init` does. Without it, a missing file is refused with
+    /// [`Error::StoreMissing`](crate::Error::StoreMissing): a store
+    /// that was moved, or a misspelt `[store] path`, never silently becomes
+    /// a new empty store.
+    pub fn create_if_missing(mut self) -> Self {
+        self.create = true;
         self
     }
 
@@ -92,8 +103,9 @@ impl HostBuilder {
         self
     }
 
-    /// Opens the store (creating and migrating it if needed), checks the
-    /// custom field schema against the records, loads scripts and plugins.
+    /// Opens the store (migrating it if needed; creating it only after
+    /// [`HostBuilder::create_if_missing`]), checks the custom field schema
+    /// against the records, loads scripts and plugins.
     pub fn open(self) -> Result<Host> {
         let schema = Schema::from_config(&self.config.fields, &self.config.phone.default_region)?;
         // The config checked what it can alone; the mail channel checks
@@ -108,8 +120,15 @@ impl HostBuilder {
         } else {
             let path = self.config.store_path();
             let blobs = Box::new(FsBlobs::new(dossier_store::blobs::folder_for(&path)));
-            (dossier_store::open(&path)?, blobs)
+            let options = dossier_store::OpenOptions {
+                create: self.create,
+                readers: self.config.store.readers,
+            };
+            (dossier_store::open(&path, options)?, blobs)
         };
+        store.set_busy_timeout(std::time::Duration::from_millis(
+            self.config.store.busy_timeout_ms,
+        ));
         // Most opens find the definitions as the config has them: check on
         // a reader first, so that a read-only command never waits for the
         // write lock behind a long writer.
@@ -216,12 +235,14 @@ impl Host {
             config,
             clock: Arc::new(SystemClock),
             in_memory: false,
+            create: false,
             handlers: Vec::new(),
             lease_renewal: None,
         }
     }
 
-    /// Opens the host on the store file named in `config`.
+    /// Opens the host on the existing store file named in `config`; a
+    /// missing one is refused (see [`HostBuilder::create_if_missing`]).
     pub fn open(config: Config) -> Result<Host> {
         Host::builder(config).open()
     }

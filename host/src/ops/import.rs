@@ -18,6 +18,7 @@ use dossier_sdk::{
 };
 use serde::Serialize;
 
+use super::csv_scan as scan;
 use crate::host::Host;
 use crate::typed::{closest, emails_from, phones_from};
 use dossier_types::{Error, Result};
@@ -40,7 +41,17 @@ pub struct Reject {
     pub field: String,
     /// Why.
     pub reason: String,
+    /// The row's cells as read (trimmed), in the file's column order, so
+    /// that it can be written back, fixed and imported again; as many as
+    /// the row had, which for a row refused for its number of cells is not
+    /// the header's.
+    #[serde(skip)]
+    pub cells: Vec<String>,
 }
+
+/// The columns a rejects file adds after the imported file's own, which
+/// an import reads and ignores: a rejects file, fixed, imports as it is.
+pub const REJECT_COLUMNS: [&str; 3] = ["rejected.row", "rejected.field", "rejected.reason"];
 
 /// What an import did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -134,6 +145,11 @@ fn map_header(
     let mut ignored_names = Vec::new();
     let mut seen: Vec<&str> = Vec::new();
     for name in header {
+        if REJECT_COLUMNS.contains(&name) {
+            // What a rejects file adds: read and ignored (not reported).
+            columns.push(Column::Ignored);
+            continue;
+        }
         if seen.contains(&name) {
             return Err(Error::input(
                 &what,
@@ -189,21 +205,48 @@ fn fatal(e: &Error) -> bool {
 
 /// Why the CSV reader could not read a row, in the words of the summary.
 fn unreadable(e: csv::Error) -> String {
-    match e.into_kind() {
-        csv::ErrorKind::UnequalLengths {
-            expected_len, len, ..
-        } => format!("has {len} cells where the header has {expected_len}"),
-        csv::ErrorKind::Utf8 { err, .. } => format!(
-            "is not UTF-8 text (cell {}, byte {})",
-            err.field() + 1,
-            err.valid_up_to()
-        ),
-        other => format!("cannot be read as CSV: {other:?}"),
+    format!("cannot be read as CSV: {:?}", e.into_kind())
+}
+
+/// A row's cells as text, each not UTF-8 shown with replacement characters.
+fn lossy(row: &csv::ByteRecord) -> Vec<String> {
+    row.iter()
+        .map(|cell| String::from_utf8_lossy(cell).into_owned())
+        .collect()
+}
+
+/// The reason a row read as `raw` (which the scan saw as `seen`) cannot be
+/// imported whatever its values, if there is one; otherwise the row as text.
+fn readable(
+    raw: &csv::ByteRecord,
+    seen: Option<scan::Record>,
+    width: usize,
+) -> std::result::Result<csv::StringRecord, String> {
+    if seen.is_some_and(|s| s.unclosed) {
+        return Err(
+            "has a quoted cell that does not close (a `\"` opens it, and no `\"` \
+                    ends it before the next cell): the lines after it were read into this row; \
+                    close the quote, or double a quote meant as text (`\"\"`)"
+                .to_owned(),
+        );
     }
+    if raw.len() != width {
+        return Err(format!(
+            "has {} cells where the header has {width}",
+            raw.len()
+        ));
+    }
+    csv::StringRecord::from_byte_record(raw.clone()).map_err(|e| {
+        format!(
+            "is not UTF-8 text (cell {}, byte {})",
+            e.utf8_error().field() + 1,
+            e.utf8_error().valid_up_to()
+        )
+    })
 }
 
 /// The field and reason a row's error is reported with.
-fn rejection(row: u64, e: &Error) -> Reject {
+fn rejection(row: u64, e: &Error, cells: &csv::StringRecord) -> Reject {
     let (field, reason) = match e {
         Error::Validation { field, rule, .. } => (field.clone(), rule.clone()),
         Error::Duplicate { .. } => ("account".to_owned(), e.to_string()),
@@ -213,7 +256,12 @@ fn rejection(row: u64, e: &Error) -> Reject {
         } => ("customer".to_owned(), e.to_string()),
         _ => (String::new(), e.to_string()),
     };
-    Reject { row, field, reason }
+    Reject {
+        row,
+        field,
+        reason,
+        cells: cells.iter().map(str::to_owned).collect(),
+    }
 }
 
 /// Parses `text` as `object`'s custom field `name` into `custom`.
@@ -340,19 +388,22 @@ impl Host {
     /// nearest column.
     ///
     /// Each row is written through the normal create path, in its own
-    /// savepoint, so its hooks run and a bad row rolls back alone. Each
-    /// rejected row goes to `on_reject` as soon as its batch commits (an
-    /// error from it ends the import); `on_progress` gets the bytes read
-    /// and rows done after each batch. `source` names the input in errors.
-    /// A store or I/O error ends the import; the batches committed before
-    /// it stay.
+    /// savepoint, so its hooks run and a bad row rolls back alone. A row
+    /// with a quoted cell that does not close (which would take the rows
+    /// after it in), with another number of cells than the header, or not
+    /// UTF-8, is rejected as it is. Each rejected row goes to `on_reject`,
+    /// with the header row as read, as soon as its batch commits (an error
+    /// from it ends the import); `on_progress` gets the bytes read and rows
+    /// done after each batch. `source` names the input in errors. A store
+    /// or I/O error ends the import; the batches committed before it stay.
+    /// The [`REJECT_COLUMNS`] a rejects file adds are read and ignored.
     pub fn import_csv(
         &self,
         object: ObjectKind,
         input: impl Read,
         source: &str,
         batch: usize,
-        on_reject: &mut dyn FnMut(&Reject) -> Result<()>,
+        on_reject: &mut dyn FnMut(&[String], &Reject) -> Result<()>,
         on_progress: &mut dyn FnMut(u64, u64),
     ) -> Result<ImportReport> {
         if !matches!(object, ObjectKind::Customer | ObjectKind::Case) {
@@ -360,43 +411,65 @@ impl Host {
                 "{object} records cannot be imported; import customers or cases"
             )));
         }
+        // Flexible: a row with too many or too few cells is read (and
+        // rejected with its cells) rather than only reported.
         let mut reader = csv::ReaderBuilder::new()
             .trim(csv::Trim::All)
-            .from_reader(input);
+            .flexible(true)
+            .from_reader(scan::Scan::new(input));
         let header = reader
             .headers()
             .map_err(|e| Error::input(format!("{source} header"), e.to_string()))?
             .clone();
+        if reader.get_mut().next_record().is_some_and(|h| h.unclosed) {
+            return Err(Error::input(
+                format!("{source} header"),
+                "a quoted column name does not close, so the rows were read into the header",
+            ));
+        }
         let (columns, ignored) = map_header(self, object, &header, source)?;
+        let header_cells: Vec<String> = header.iter().map(str::to_owned).collect();
         let mut report = ImportReport {
             ignored_columns: ignored,
             ..Default::default()
         };
-        let mut row = csv::StringRecord::new();
+        let mut raw = csv::ByteRecord::new();
         let mut done = false;
         while !done {
             let mut imported = 0;
             let mut rejected = Vec::new();
             self.transaction("import", |host| {
                 for _ in 0..batch.max(1) {
-                    let line = reader.position().line() + 1;
-                    match reader.read_record(&mut row) {
+                    let read = reader.read_byte_record(&mut raw);
+                    let seen = match read {
                         Ok(false) => {
                             done = true;
                             break;
                         }
-                        Ok(true) => {}
-                        Err(e) => {
-                            let at = e.position().map_or(line, |p| p.line());
+                        _ => reader.get_mut().next_record(),
+                    };
+                    let at = seen.map_or(0, |s| s.line);
+                    if let Err(e) = read {
+                        rejected.push(Reject {
+                            row: at,
+                            field: String::new(),
+                            reason: unreadable(e),
+                            cells: Vec::new(),
+                        });
+                        continue;
+                    }
+                    let row = match readable(&raw, seen, header.len()) {
+                        Ok(row) => row,
+                        Err(reason) => {
                             rejected.push(Reject {
                                 row: at,
                                 field: String::new(),
-                                reason: unreadable(e),
+                                reason,
+                                cells: lossy(&raw),
                             });
                             continue;
                         }
-                    }
-                    let at = row.position().map_or(line, |p| p.line());
+                    };
                     let written = host.savepoint("import row", |host| match object {
                         ObjectKind::Customer => {
                             host.create_customer(customer_row(host, &columns, &row)?)?;
@@ -407,7 +480,7 @@ impl Host {
                     match written {
                         Ok(()) => imported += 1,
                         Err(e) if fatal(&e) => return Err(e),
-                        Err(e) => rejected.push(rejection(at, &e)),
+                        Err(e) => rejected.push(rejection(at, &e, &row)),
                     }
                 }
                 Ok(())
@@ -416,7 +489,7 @@ impl Host {
             // row that a failed commit took back.
             report.imported += imported;
             for r in rejected {
-                on_reject(&r)?;
+                on_reject(&header_cells, &r)?;
                 report.rejected += 1;
                 if report.rejects.len() < KEPT_REJECTS {
                     report.rejects.push(r);

@@ -25,6 +25,7 @@ use dossier_store::blobs::{BlobStore, FsBlobs, blob_id, check_id, folder_for};
 use dossier_store::files;
 use dossier_types::{Error, Result};
 
+mod csv_scan;
 mod export;
 mod gc;
 mod import;
@@ -33,7 +34,7 @@ mod transfer_tests;
 
 pub use export::{ExportFormat, ExportKind};
 pub use gc::Collected;
-pub use import::{DEFAULT_BATCH, ImportReport, Reject};
+pub use import::{DEFAULT_BATCH, ImportReport, REJECT_COLUMNS, Reject};
 
 /// The manifest's file name in a backup folder.
 pub const MANIFEST: &str = "manifest.json";

@@ -45,6 +45,7 @@ fn open() -> (TempDir, Host) {
         .with_timezone(&Utc);
     let host = Host::builder(config)
         .clock(Arc::new(ManualClock::new(start)))
+        .create_if_missing()
         .open()
         .expect("host opens");
     (dir, host)
@@ -61,7 +62,7 @@ fn import(host: &Host, object: ObjectKind, csv: &str) -> (ImportReport, Vec<Reje
             csv.as_bytes(),
             "test.csv",
             2,
-            &mut |r| {
+            &mut |_, r| {
                 seen.push(r.clone());
                 Ok(())
             },
@@ -78,7 +79,7 @@ fn quietly(host: &Host, object: ObjectKind, csv: &str) -> crate::Result<ImportRe
         csv.as_bytes(),
         "typo.csv",
         500,
-        &mut |_| Ok(()),
+        &mut |_, _| Ok(()),
         &mut |_, _| {},
     )
 }
@@ -112,6 +113,16 @@ fn a_bad_row_is_reported_and_the_others_commit() {
         row: 3,
         field: "phone".into(),
         reason: "has `not a phone`, which is not a phone number (not a number)".into(),
+        cells: [
+            "AC-2",
+            "Bad Phone",
+            "not a phone",
+            "bob@example.com",
+            "silver",
+            "",
+        ]
+        .map(String::from)
+        .to_vec(),
     };
     assert_eq!(seen, [reject]);
     assert_eq!(report.rejects, seen);
@@ -316,4 +327,48 @@ fn free_text_cells_a_spreadsheet_would_run_are_guarded_and_read_back_exactly() {
     let (report, _) = import(&other, ObjectKind::Case, &cases);
     assert_eq!(report.imported, 1, "{report:?}");
     assert_eq!(export(&other, ExportKind::Cases, ExportFormat::Csv), cases);
+}
+
+#[test]
+fn crlf_rows_are_numbered_by_the_line_they_start_on() {
+    let (_dir, host) = open();
+    let crlf = CUSTOMERS.replace('\n', "\r\n");
+    let (report, seen) = import(&host, ObjectKind::Customer, &crlf);
+    assert_eq!(report.imported, 2, "{report:?}");
+    assert_eq!(seen.iter().map(|r| r.row).collect::<Vec<_>>(), [3]);
+    // A quoted cell over two lines: the row after it starts two lines on.
+    let text = "account,name\r\nAC-4,\"Two\r\nlines\"\r\nAC-4,Again\r\n";
+    let (report, seen) = import(&host, ObjectKind::Customer, text);
+    assert_eq!(report.imported, 1, "{report:?}");
+    assert_eq!(seen.iter().map(|r| r.row).collect::<Vec<_>>(), [4]);
+}
+
+#[test]
+fn a_quote_that_does_not_close_rejects_its_row_instead_of_swallowing_the_next() {
+    let (_dir, host) = open();
+    // The quote runs to the end of the file: the rows after it were read
+    // into Ada's name, and nothing said so.
+    let text = "account,name\nAC-1,\"Ada\nAC-2,Grace\nAC-3,Cy\n";
+    let (report, seen) = import(&host, ObjectKind::Customer, text);
+    assert_eq!((report.imported, report.rejected), (0, 1), "{report:?}");
+    assert_eq!(seen[0].row, 2);
+    assert!(
+        seen[0]
+            .reason
+            .starts_with("has a quoted cell that does not close"),
+        "{}",
+        seen[0].reason
+    );
+    assert_eq!(seen[0].cells, ["AC-1", "Ada\nAC-2,Grace\nAC-3,Cy"]);
+    // A later quote "closes" it, with more text after: the rows between
+    // are in the bad row, the row after it imports.
+    let text = "account,name\nAC-1,\"Ada\nAC-2,\"Grace\"\nAC-3,Cy\n";
+    let (report, seen) = import(&host, ObjectKind::Customer, text);
+    assert_eq!((report.imported, report.rejected), (1, 1), "{report:?}");
+    assert_eq!(seen[0].row, 2);
+    let accounts: Vec<String> = customers(&host).into_iter().map(|c| c.account).collect();
+    assert_eq!(accounts, ["AC-3"]);
+    // A file whose header takes the quote in is refused before any row.
+    let err = quietly(&host, ObjectKind::Customer, "account,\"name\nAC-9,X\n").unwrap_err();
+    assert!(err.to_string().contains("does not close"), "{err}");
 }

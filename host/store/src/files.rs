@@ -26,6 +26,9 @@ pub enum Existing {
     Refuse,
     /// Truncate and reuse it, its mode set to [`FILE_MODE`] as well.
     Replace,
+    /// Open it as it is, content kept (a lock file another process may
+    /// hold); a file this call creates gets [`FILE_MODE`].
+    Keep,
 }
 
 /// Creates `path` for writing with mode [`FILE_MODE`]; what happens to a
@@ -42,6 +45,7 @@ pub fn create(path: &Path, existing: Existing) -> Result<File> {
     match existing {
         Existing::Refuse => options.create_new(true),
         Existing::Replace => options.create(true).truncate(true),
+        Existing::Keep => options.create(true).truncate(false),
     };
     #[cfg(unix)]
     {
@@ -122,6 +126,12 @@ mod tests {
         std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o644)).expect("chmod");
         write(&open, b"secret").expect("replace");
         assert_eq!(mode(&open), 0o600);
+        assert_eq!(std::fs::read(&open).expect("read"), b"secret");
+        // Keep: created 0600, or opened with its content as it is.
+        let lock = dir.path().join("lock");
+        drop(create(&lock, Existing::Keep).expect("created"));
+        assert_eq!(mode(&lock), 0o600);
+        drop(create(&open, Existing::Keep).expect("opened"));
         assert_eq!(std::fs::read(&open).expect("read"), b"secret");
     }
 }

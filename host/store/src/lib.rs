@@ -43,9 +43,36 @@ use dossier_types::{Error, Result};
 /// benchmarks' raw side runs them too, so both do the same indexing).
 pub const SEARCH_SYNC_SQL: [&str; 4] = sqlite::search_sync::SYNC;
 
-/// Opens (creating and migrating if needed) the store file at `path`.
-pub fn open(path: &std::path::Path) -> Result<Box<dyn Store>> {
-    Ok(Box::new(sqlite::SqliteStore::open(path)?))
+/// Opens the store file at `path` and migrates it; see [`OpenOptions`].
+pub fn open(path: &std::path::Path, options: OpenOptions) -> Result<Box<dyn Store>> {
+    Ok(Box::new(sqlite::SqliteStore::open_with(
+        path,
+        options.create,
+        options.readers,
+    )?))
+}
+
+/// How [`open`] opens a store file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenOptions {
+    /// Create the file (and its folders) when it is missing. Off, a missing
+    /// file is refused with [`Error::StoreMissing`]: a moved store or a
+    /// misspelt path must not silently become a new empty store.
+    pub create: bool,
+    /// How many idle reader connections the store keeps open between
+    /// reads (`[store] readers`); more reads at once open more, which close
+    /// after.
+    pub readers: usize,
+}
+
+impl Default for OpenOptions {
+    /// An existing store, with [`sqlite::DEFAULT_READERS`] readers.
+    fn default() -> Self {
+        OpenOptions {
+            create: false,
+            readers: sqlite::DEFAULT_READERS,
+        }
+    }
 }
 
 /// Locks the store file at `target` (creating it if missing) for a restore:
@@ -134,6 +161,12 @@ pub trait Store: Send + Sync {
     /// Whether this thread is inside [`Store::write_with`].
     fn in_write(&self) -> bool;
 
+    /// How many reader connections are open and idle now: at most the
+    /// [`OpenOptions::readers`] the store was opened with (diagnostics).
+    fn idle_readers(&self) -> usize {
+        0
+    }
+
     /// Runs `f` inside the write transaction this thread has open, so that
     /// if `f` fails only what `f` wrote is undone (a savepoint) and the
     /// transaction goes on; `f`'s error is returned. Outside a write it is
@@ -148,6 +181,15 @@ pub trait Store: Send + Sync {
         dest: &std::path::Path,
         progress: &mut dyn FnMut(BackupProgress),
     ) -> Result<Snapshot>;
+
+    /// How long a write (or read) waits for another process's lock before
+    /// it fails with [`Error::StoreBusy`](dossier_types::Error::StoreBusy).
+    fn set_busy_timeout(&self, timeout: std::time::Duration);
+
+    /// A short pause between batches of a long pass of transactions (a
+    /// reminder pass, a maildir run), outside any transaction, so that
+    /// writers of other processes waiting for the lock get their turn.
+    fn yield_to_writers(&self);
 }
 
 /// Runs the once-only closure `f` through one of the object-safe `*_with`

@@ -23,11 +23,12 @@ fn problem(address: &str) -> Option<String> {
     if length > MAX_LEN {
         return Some(format!("is longer than {MAX_LEN} characters ({length})"));
     }
-    let options = Options {
-        minimum_sub_domains: 2,
-        allow_domain_literal: true,
-        allow_display_text: false,
-    };
+    // Built through the crate's constructors, never by listing its fields:
+    // a patch release that adds a field must not break the build.
+    let options = Options::default()
+        .with_minimum_sub_domains(2)
+        .with_domain_literal()
+        .without_display_text();
     let reason = match EmailAddress::parse_with_options(address, options) {
         Ok(_) => return None,
         Err(e) => describe(&e),

@@ -140,6 +140,16 @@ pub enum Error {
     /// The database failed; the message is the database's own.
     #[error("database error: {0}")]
     Db(String),
+    /// Another writer kept the store locked longer than this write would
+    /// wait (`[store] busy_timeout_ms`); nothing was written.
+    #[error(
+        "the store stayed locked by another writer for {waited_ms} ms, so nothing was written; \
+         try again, or let writers wait longer ([store] busy_timeout_ms)"
+    )]
+    StoreBusy {
+        /// How long the write waited, in milliseconds.
+        waited_ms: u64,
+    },
     /// No enabled agent has this login.
     #[error("unknown agent `{login}`: no enabled agent has this login")]
     UnknownAgent {
@@ -199,6 +209,17 @@ pub enum Error {
         path: PathBuf,
         /// What it is instead, and what to do.
         reason: String,
+    },
+    /// No store file at the configured path. Only `dossier init` (or
+    /// `HostBuilder::create_if_missing`) creates one: a store that was
+    /// moved, or a misspelt `[store] path`, must not silently become a new
+    /// empty store.
+    #[error(
+        "there is no store at {path}: correct [store] path if the file was moved or the path is misspelt, or create a new store with `dossier init`"
+    )]
+    StoreMissing {
+        /// The path the store was looked for at.
+        path: PathBuf,
     },
     /// The database file was written by a newer Dossier.
     #[error(
@@ -329,7 +350,7 @@ fn valid_codes(channel: dossier_sdk::Channel, valid: &[String]) -> String {
 
 impl Error {
     /// Every code [`Error::code`] returns, in declaration order.
-    pub const CODES: [&'static str; 33] = [
+    pub const CODES: [&'static str; 34] = [
         "config_read",
         "config_parse",
         "config_invalid",
@@ -363,6 +384,7 @@ impl Error {
         "unknown_queue",
         "message_too_long",
         "unknown_token",
+        "store_missing",
     ];
 
     /// A stable, machine-readable name for the kind of error (`validation`,
@@ -387,6 +409,7 @@ impl Error {
             Error::Plugin { .. } => "plugin",
             Error::ChainTooDeep { .. } => "chain_too_deep",
             Error::Db(_) => "database",
+            Error::StoreBusy { .. } => "store_busy",
             Error::UnknownAgent { .. } => "unknown_agent",
             Error::PermissionDenied { .. } | Error::ReservedFollowUpKind { .. } => {
                 "permission_denied"
@@ -405,6 +428,7 @@ impl Error {
             Error::UnknownQueue { .. } => "unknown_queue",
             Error::MessageTooLong { .. } => "message_too_long",
             Error::UnknownToken { .. } => "unknown_token",
+            Error::StoreMissing { .. } => "store_missing",
         }
     }
 

@@ -3,7 +3,7 @@
 //! `script check`.
 
 use dossier_host::{Error, Scripts};
-use dossier_sdk::{Email, FieldValue, NewCustomer, NewFollowUp};
+use dossier_sdk::{Email, FieldValue, NewCase, NewCustomer, NewFollowUp};
 
 use super::{Env, ada, open_case};
 
@@ -338,4 +338,58 @@ fn before_save_case(c) {
             .contains("customer field `credit_limit` is not indexed"),
         "{err}"
     );
+}
+
+#[test]
+fn cases_of_pages_past_a_thousand_cases_of_one_customer() {
+    let env = Env::new(
+        "",
+        &[(
+            "count.rhai",
+            r#"
+fn before_save_case(c) {
+    if c.subject != "count" { return; }
+    let counts = [];
+    for options in [#{}, #{ status: ["open", "closed"] }, #{ open_only: true }] {
+        let total = 0;
+        let page = 1;
+        let sum = 0;
+        loop {
+            options.page = page;
+            options.per_page = 500;
+            let rows = cases_of(c.customer_id, options);
+            if rows.len() == 0 { break; }
+            total += rows.len();
+            for r in rows { sum += r.number; }
+            page += 1;
+        }
+        counts.push(`${total} cases, numbers summing to ${sum}`);
+    }
+    c.description = `${counts[0]}; ${counts[1]}; ${counts[2]}`;
+}
+"#,
+        )],
+    );
+    let host = env.host();
+    let ada = ada(&host);
+    host.transaction("many cases", |host| {
+        for n in 0..1001 {
+            host.open_case(NewCase::new(ada.id, format!("case {n}")))?;
+        }
+        Ok(())
+    })
+    .expect("cases");
+    // The hook sees the case it saves too: 1,002 cases numbered 1 to 1,002.
+    let case = open_case(&host, &ada, "count").expect("saved");
+    assert_eq!(
+        case.description,
+        ["1002 cases, numbers summing to 502503"; 3].join("; ")
+    );
+    // The facade's list has every case too, not the first thousand.
+    let all = host.cases_of(ada.id, false).expect("cases");
+    assert_eq!(all.len(), 1002);
+    let mut numbers: Vec<i64> = all.iter().map(|c| c.number.0).collect();
+    numbers.sort_unstable();
+    numbers.dedup();
+    assert_eq!(numbers.len(), 1002, "no case twice");
 }

@@ -67,7 +67,7 @@ impl Env {
     }
 
     pub fn open(&self) -> dossier_host::Result<Host> {
-        Host::open(self.config())
+        Host::builder(self.config()).create_if_missing().open()
     }
 
     pub fn host(&self) -> Host {

@@ -982,3 +982,31 @@ fn tidy_crate_graph_block_round_trips() {
         &crate_graph_drift_in(root(), metadata(), &scratch),
     );
 }
+
+// ---------------------------------------------------------------------------
+// Guides
+
+/// Every guide in docs/ holding a Rust block is compiled as doctests of a
+/// crate (`#[doc = include_str!("../../docs/NAME.md")]` under
+/// `cfg(doctest)`), so no snippet there can stop building unseen.
+#[test]
+fn tidy_every_rust_block_in_docs_is_compiled() {
+    let included: String = ["host/src/lib.rs", "sdk/src/lib.rs"]
+        .iter()
+        .map(|file| fs::read_to_string(root().join(file)).expect("a crate root"))
+        .collect();
+    let mut missing = Vec::new();
+    for entry in fs::read_dir(root().join("docs")).expect("docs/") {
+        let path = entry.expect("entry").path();
+        let text = fs::read_to_string(&path).unwrap_or_default();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let rust = text.lines().any(|l| l.trim_start().starts_with("```rust"));
+        if rust && !included.contains(&format!("include_str!(\"../../docs/{name}\")")) {
+            missing.push(name.to_owned());
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "docs with Rust blocks no crate compiles as doctests: {missing:?}"
+    );
+}

@@ -1,7 +1,7 @@
 //! `dossier agent`, `dossier group`, `--as` and the first admin, through
 //! the real binary.
 
-use crate::util::{dossier, json};
+use crate::util::{create_store, dossier, json};
 
 fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
@@ -82,6 +82,7 @@ fn a_store_without_agents_runs_as_system() {
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
     std::fs::write(d.join("dossier.toml"), "").expect("config");
+    create_store(d);
     // DOSSIER_AGENT names the default author only; nobody is checked.
     json(
         d,

@@ -4,9 +4,8 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::process::Stdio;
 
-use crate::util::{command, dossier, failure, json};
+use crate::util::{dossier, failure, json};
 
 /// A fresh store from `dossier init`, with a `sales` queue for ann and the
 /// admin (the tests run as agent.smith), and ann added.
@@ -37,19 +36,7 @@ fn stdout(out: &std::process::Output) -> String {
 }
 
 fn with_stdin(d: &Path, args: &[&str], input: &str) -> std::process::Output {
-    let mut child = command(d, args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.as_bytes())
-        .expect("write stdin");
-    child.wait_with_output().expect("output")
+    crate::util::with_stdin(d, args, input.as_bytes())
 }
 
 #[test]
@@ -317,4 +304,48 @@ fn simulate_replays_the_same_day_for_the_same_seed() {
         "{people}"
     );
     assert!(people.contains("agent00003"), "{people}");
+}
+
+#[test]
+fn only_holders_of_cti_speak_for_a_chats_customer() {
+    let dir = desk();
+    let d = dir.path();
+    stdout(&dossier(d, &["--as", "ann", "chat", "state", "available"]));
+    // A plain agent may neither bring a chat in nor write as its customer.
+    let refused = failure(d, &["--as", "ann", "chat", "arrive", "--queue", "sales"]);
+    assert!(refused.contains("cti"), "{refused}");
+    json(d, &["chat", "arrive", "--queue", "sales"]);
+    stdout(&dossier(d, &["--as", "ann", "chat", "accept", "1"]));
+    let refused = failure(
+        d,
+        &[
+            "--as",
+            "ann",
+            "chat",
+            "send",
+            "1",
+            "--customer",
+            "--text",
+            "refund me",
+        ],
+    );
+    assert!(
+        refused.contains("permission") && refused.contains("cti"),
+        "{refused}"
+    );
+    // The admin (who holds cti) stands in for the chat front end.
+    json(
+        d,
+        &[
+            "chat",
+            "send",
+            "1",
+            "--customer",
+            "--text",
+            "where is my parcel?",
+        ],
+    );
+    let shown = stdout(&dossier(d, &["--as", "ann", "chat", "show", "1"]));
+    assert!(shown.contains("where is my parcel?"), "{shown}");
+    assert!(!shown.contains("refund me"), "{shown}");
 }

@@ -317,3 +317,41 @@ fn the_demo_runs_on_the_embedded_default() {
     // The demo leaves nothing behind in the working directory.
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+#[test]
+fn a_missing_store_is_refused_and_only_init_creates_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("dossier.toml"), "[store]\npath = \"crm.db\"\n").unwrap();
+    for args in [
+        &["customer", "list"][..],
+        &["run", "--once"],
+        &["agent", "list"],
+    ] {
+        let out = dossier(d, args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            "error: there is no store at crm.db: correct [store] path if the file was moved \
+             or the path is misspelt, or create a new store with `dossier init`\n",
+            "{args:?}"
+        );
+        assert!(!d.join("crm.db").exists(), "{args:?} created the store");
+    }
+    // init keeps a config whose store is missing and creates the store.
+    let out = dossier(d, &["init"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("kept "));
+    assert_eq!(
+        std::fs::read_to_string(d.join("dossier.toml")).unwrap(),
+        "[store]\npath = \"crm.db\"\n"
+    );
+    assert!(d.join("crm.db").is_file());
+    assert!(dossier(d, &["customer", "list"]).status.success());
+    // With both there, init refuses as before.
+    assert!(String::from_utf8_lossy(&dossier(d, &["init"]).stderr).contains("pass --force"));
+}

@@ -3,26 +3,10 @@
 //! completions and a man page, tables, JSON errors, "did you mean", and a
 //! help that says what Dossier is.
 
-use std::io::Write as _;
-use std::path::Path;
-use std::process::{Output, Stdio};
-
-use crate::util::{command, dossier, json};
+use crate::util::{command, dossier, json, with_stdin};
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// `dossier ARGS` in `dir` with `input` on its stdin.
-fn with_stdin(dir: &Path, args: &[&str], input: &[u8]) -> Output {
-    let mut child = command(dir, args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    child.wait_with_output().unwrap()
 }
 
 fn store() -> tempfile::TempDir {

@@ -2,11 +2,11 @@
 //! sysexits codes, files, a maildir, and SIGKILL in the middle of a
 //! maildir run; `workbin` and `attachment get`.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::util::{command, dossier, json};
+use crate::util::{command, dossier, json, with_stdin};
 
 fn init(d: &Path) {
     let out = dossier(d, &["init"]);
@@ -31,23 +31,6 @@ fn message(n: usize, reply_to: Option<usize>) -> String {
 
 fn stdin_ingest(d: &Path, input: &[u8]) -> std::process::Output {
     with_stdin(d, &["email", "ingest", "-"], input)
-}
-
-/// `dossier ARGS` with `input` on its stdin.
-fn with_stdin(d: &Path, args: &[&str], input: &[u8]) -> std::process::Output {
-    let mut child = command(d, args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input)
-        .expect("write");
-    child.wait_with_output().expect("wait")
 }
 
 #[test]
@@ -193,11 +176,16 @@ fn sigkill_at_random_moments_of_a_maildir_run_loses_and_doubles_nothing() {
         seed ^= seed << 17;
         seed
     };
+    // What every run reported, message by message: a write counted twice
+    // or an ingest error (a second write refused by the unique index)
+    // would show a broken idempotency key; the store alone cannot.
+    let mut said = String::new();
+    let mut errors = String::new();
     let mut kills = 0;
     while kills < 20 {
         let mut child = command(d, &["email", "ingest", "--maildir", "Maildir"])
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("spawn");
         // Let it run for a random number of reported messages (0: kill it
@@ -212,13 +200,22 @@ fn sigkill_at_random_moments_of_a_maildir_run_loses_and_doubles_nothing() {
                 finished = true;
                 break;
             }
+            said.push_str(&line);
         }
         let _ = Command::new("kill")
             .args(["-KILL", &child.id().to_string()])
             .status();
         let _ = child.wait();
-        let mut rest = Vec::new();
-        let _ = stdout.read_to_end(&mut rest);
+        let mut rest = String::new();
+        let _ = stdout.read_to_string(&mut rest);
+        said.push_str(&rest);
+        let mut stderr = String::new();
+        let _ = child
+            .stderr
+            .take()
+            .expect("stderr")
+            .read_to_string(&mut stderr);
+        errors.push_str(&stderr);
         if finished {
             break;
         }
@@ -246,6 +243,34 @@ fn sigkill_at_random_moments_of_a_maildir_run_loses_and_doubles_nothing() {
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+    said.push_str(&String::from_utf8_lossy(&out.stdout));
+    assert!(
+        !errors.contains("error:"),
+        "an ingest failed after a kill: {errors}"
+    );
+    let mut written = std::collections::BTreeMap::<&str, usize>::new();
+    let mut outcomes = std::collections::BTreeSet::new();
+    for line in said.lines() {
+        let Some((name, outcome)) = line.split_once(": ") else {
+            continue;
+        };
+        if name.ends_with(".host") {
+            outcomes.insert(name);
+            if outcome.starts_with("opened case") || outcome.starts_with("joined case") {
+                *written.entry(name).or_default() += 1;
+            }
+        }
+    }
+    assert!(
+        written.values().all(|&n| n == 1),
+        "a message written twice: {:?}",
+        written.iter().filter(|(_, n)| **n > 1).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        outcomes.len(),
+        total,
+        "every message has its outcome reported"
     );
     let (counts, check) = store_state(&d.join("dossier.db"));
     assert_eq!(check, "ok");

@@ -3,11 +3,9 @@
 //! checked before any row, hooks run unless `--no-hooks`, exports that read
 //! back in, and the operator's commands end to end.
 
-use std::io::Write;
 use std::path::Path;
-use std::process::Stdio;
 
-use crate::util::{command, dossier, failure, json};
+use crate::util::{dossier, failure, json};
 
 fn init(d: &Path) {
     assert!(dossier(d, &["init"]).status.success());
@@ -156,19 +154,7 @@ fn an_unknown_column_is_refused_before_any_row_with_the_nearest_name() {
 }
 
 fn pipe_in(d: &Path, args: &[&str], input: &str) -> std::process::Output {
-    let mut child = command(d, args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    crate::util::with_stdin(d, args, input.as_bytes())
 }
 
 #[test]
@@ -398,4 +384,74 @@ fn exports_and_rejects_never_overwrite_the_store_or_the_input() {
         d,
         &["import", "customers", "in.csv", "--rejects", "bad.csv"],
     );
+}
+
+#[test]
+fn a_rejects_file_holds_each_row_as_read_and_imports_once_fixed() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    init(d);
+    with_veto_script(d);
+    // CRLF line ends, as spreadsheets write them: the rows keep their lines.
+    std::fs::write(d.join("customers.csv"), CUSTOMERS.replace('\n', "\r\n")).unwrap();
+    let args = [
+        "import",
+        "customers",
+        "customers.csv",
+        "--rejects",
+        "rejects.csv",
+    ];
+    let report = json(d, &args);
+    assert_eq!(
+        (report["imported"].as_u64(), report["rejected"].as_u64()),
+        (Some(4), Some(8))
+    );
+    let rows: Vec<u64> = report["rejects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["row"].as_u64().unwrap())
+        .collect();
+    assert_eq!(rows, [3, 5, 6, 8, 9, 10, 11, 12]);
+    let rejects = std::fs::read_to_string(d.join("rejects.csv")).unwrap();
+    let mut lines = rejects.lines();
+    assert_eq!(
+        lines.next(),
+        Some(
+            "account,name,phone,email,tier,loyalty_id,city,id,\
+             rejected.row,rejected.field,rejected.reason"
+        )
+    );
+    assert_eq!(
+        lines.next(),
+        Some(
+            "AC-2,Bad Phone,not a phone,bob@example.com,silver,,,,3,phone,\
+             \"has `not a phone`, which is not a phone number (not a number)\""
+        )
+    );
+    // Every row as it was read, then why.
+    let too_many = format!(
+        "AC-9,Too,many,cells{},10,,has 11 cells where the header has 8",
+        ",".repeat(7)
+    );
+    assert!(rejects.lines().any(|l| l == too_many), "{rejects}");
+
+    // Fixed where the reasons say (the row with too many cells is written
+    // again), the file imports as it is, its reasons read and ignored.
+    let fixed = rejects
+        .replace("not a phone", "+33611111111")
+        .replace("AC-1,Duplicate", "AC-4,Duplicate")
+        .replace("platinum", "gold")
+        .replace("AC-7,,", "AC-7,Gil,")
+        .replace("not an email", "gus@example.com")
+        .replace(&too_many, &too_many.replace("many,cells,,", ""))
+        .replace("LC-12", "LC-000012")
+        .replace("Veto Me", "Mel");
+    std::fs::write(d.join("fixed.csv"), fixed).unwrap();
+    let report = json(d, &["import", "customers", "fixed.csv"]);
+    assert_eq!(report["rejected"], 0, "{report}");
+    assert_eq!(report["imported"], 8, "{report}");
+    assert_eq!(report["ignored_columns"], serde_json::json!(["id"]));
+    let listed = json(d, &["customer", "list", "--per-page", "100"]);
+    assert_eq!(listed.as_array().unwrap().len(), 12);
 }

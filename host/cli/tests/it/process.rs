@@ -55,6 +55,46 @@ fn a_stdout_closed_by_its_reader_ends_the_command_quietly() {
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
 }
 
+#[test]
+fn a_full_or_closed_stderr_never_changes_the_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert!(dossier(d, &["init"]).status.success());
+    // What each command exits with when its stderr works: an error (1), a
+    // usage error (2), a success that says something on stderr (0).
+    let cases: [(&[&str], i32); 3] = [
+        (&["case", "show", "999"], 1),
+        (&["case", "frobnicate"], 2),
+        (&["export", "customers", "-o", "customers.csv"], 0),
+    ];
+    for (args, code) in cases {
+        let normal = dossier(d, args);
+        assert_eq!(normal.status.code(), Some(code), "{args:?}");
+        assert!(
+            !normal.stderr.is_empty(),
+            "{args:?} says something on stderr"
+        );
+        let _ = std::fs::remove_file(d.join("customers.csv"));
+        // /dev/full: every write fails with "no space left on device".
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let out = command(d, args).stderr(full).output().unwrap();
+        assert_eq!(out.status.code(), Some(code), "{args:?} with a full stderr");
+        // A closed stderr: the reading end of its pipe is gone.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = command(d, args).stderr(writer).output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{args:?} with a closed stderr"
+        );
+        let _ = std::fs::remove_file(d.join("customers.csv"));
+    }
+}
+
 const HELLO: &str = "fn before_save_customer(c) {
     print(`saving ${c.name}`);
     debug(c.account);

@@ -176,23 +176,13 @@ fn a_reminder_whose_hooks_failed_is_reported_failed_with_a_nonzero_exit() {
 
 /// `dossier script test HOOK --input -` with `input` on standard input.
 fn test_from_stdin(dir: &Path, hook: &str, input: &str) -> String {
-    use std::io::Write as _;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dossier"))
-        .args(["script", "test", hook, "--input", "-"])
-        .current_dir(dir)
-        .env_remove("DOSSIER_LOG")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("dossier runs");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.as_bytes())
-        .expect("input written");
-    let out = child.wait_with_output().expect("dossier ends");
+    let out = crate::util::feed(
+        Command::new(env!("CARGO_BIN_EXE_dossier"))
+            .args(["script", "test", hook, "--input", "-"])
+            .current_dir(dir)
+            .env_remove("DOSSIER_LOG"),
+        input.as_bytes(),
+    );
     format!(
         "$ dossier script test {hook} --input - <<< '{input}'\nexit {}\n{}{}",
         out.status.code().unwrap_or(-1),
@@ -251,4 +241,53 @@ fn script_check_names_typos_with_did_you_mean_and_fails() {
     )
     .expect("write");
     insta::assert_snapshot!(session(d, &["script", "check"]));
+}
+
+#[test]
+fn a_scripts_dir_that_does_not_exist_is_a_config_error_naming_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    assert!(dossier(d, &["init"]).status.success());
+    let config = std::fs::read_to_string(d.join("dossier.toml")).expect("config");
+    let with_dir = |name: &str| {
+        let edited = config.replace("\ndir = \"scripts\"\n", &format!("\ndir = \"{name}\"\n"));
+        assert_ne!(edited, config, "the template names [scripts] dir");
+        std::fs::write(d.join("dossier.toml"), edited).expect("config");
+    };
+    // A typo: `script check` and every command that opens the store refuse.
+    with_dir("scrpits");
+    let expected = "error: config is invalid: [scripts] dir `scrpits` names no folder \
+                    (scrpits does not exist): correct the path, or create the folder\n";
+    for args in [&["script", "check"][..], &["customer", "list"]] {
+        let out = dossier(d, args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), expected, "{args:?}");
+    }
+    // A named folder that exists but is empty is fine: no scripts.
+    std::fs::create_dir(d.join("empty")).expect("empty folder");
+    with_dir("empty");
+    let out = dossier(d, &["script", "check"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "no scripts in empty\n"
+    );
+    // Without `dir`, the default folder may be missing: no scripts either.
+    std::fs::write(d.join("dossier.toml"), "").expect("config");
+    std::fs::remove_dir_all(d.join("scripts")).expect("remove scripts");
+    let out = dossier(d, &["script", "check"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "no scripts in scripts\n"
+    );
+    assert!(dossier(d, &["customer", "list"]).status.success());
 }

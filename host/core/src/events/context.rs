@@ -338,29 +338,16 @@ impl Ctx {
         if kinds.is_empty() {
             return self.follow_ups(case, page).map(|(rows, _)| rows);
         }
-        // The store pages without a kind filter: read in chunks, keep the
-        // matching ones, until the requested page is full.
-        let wanted = page.offset as usize + page.limit as usize;
-        let mut matching = Vec::new();
-        let mut offset = 0u32;
-        loop {
-            let chunk = Page {
-                offset,
-                limit: SCAN_CHUNK,
-            };
-            let (rows, total) = self.follow_ups(case, chunk)?;
-            let got = u32::try_from(rows.len()).unwrap_or(u32::MAX);
-            matching.extend(rows.into_iter().filter(|f| kinds.contains(&f.kind)));
-            offset = offset.saturating_add(got);
-            if matching.len() >= wanted || got == 0 || u64::from(offset) >= total {
-                break;
-            }
-        }
-        Ok(matching
-            .into_iter()
-            .skip(page.offset as usize)
-            .take(page.limit as usize)
-            .collect())
+        // The store pages without a kind filter.
+        filtered_page(
+            page,
+            |chunk| {
+                let (rows, total) = self.follow_ups(case, chunk)?;
+                let end = u64::from(chunk.offset) + rows.len() as u64;
+                Ok((rows, end < total))
+            },
+            |f| kinds.contains(&f.kind),
+        )
     }
 
     /// A page of a customer's cases, newest first, only open ones if
@@ -373,13 +360,28 @@ impl Ctx {
         statuses: &[String],
         page: Page,
     ) -> Result<Vec<Case>> {
-        Ok(self
-            .cases_of(customer, open_only)?
-            .into_iter()
-            .filter(|c| statuses.is_empty() || statuses.contains(&c.status))
-            .skip(page.offset as usize)
-            .take(page.limit as usize)
-            .collect())
+        self.flush()?;
+        let filter = |status: Option<&String>| dossier_store::CaseFilter {
+            customer: Some(customer),
+            open: open_only.then_some(true),
+            status: status.cloned(),
+            ..Default::default()
+        };
+        if let [] | [_] = statuses {
+            // The store pages by one status, or none: the page it reads is
+            // the page asked for, however far in.
+            return self.rt().list_cases(self, &filter(statuses.first()), page);
+        }
+        // Several statuses.
+        filtered_page(
+            page,
+            |chunk| {
+                let rows = self.rt().list_cases(self, &filter(None), chunk)?;
+                let more = rows.len() as u64 >= u64::from(chunk.limit);
+                Ok((rows, more))
+            },
+            |c| statuses.contains(&c.status),
+        )
     }
 
     /// The FAQ entry with this shortcut (with or without its `/`, any
@@ -449,4 +451,34 @@ pub fn with_current<R>(f: impl FnOnce(&Ctx) -> R) -> Option<R> {
 /// The thread's current context, if a handler is being called on it.
 pub fn current() -> Option<Ctx> {
     CURRENT.with(|c| c.borrow().last().map(Ctx::share))
+}
+
+/// `page` of the rows `keep` accepts, for a store that cannot filter them
+/// itself: reads chunk after chunk with `read` (which says whether more
+/// rows follow) until the page is full or the rows run out.
+fn filtered_page<T>(
+    page: Page,
+    mut read: impl FnMut(Page) -> Result<(Vec<T>, bool)>,
+    keep: impl Fn(&T) -> bool,
+) -> Result<Vec<T>> {
+    let wanted = page.offset as usize + page.limit as usize;
+    let mut matching = Vec::new();
+    let mut offset = 0u32;
+    loop {
+        let (rows, more) = read(Page {
+            offset,
+            limit: SCAN_CHUNK,
+        })?;
+        let got = u32::try_from(rows.len()).unwrap_or(u32::MAX);
+        matching.extend(rows.into_iter().filter(|row| keep(row)));
+        offset = offset.saturating_add(got);
+        if matching.len() >= wanted || got == 0 || !more {
+            break;
+        }
+    }
+    Ok(matching
+        .into_iter()
+        .skip(page.offset as usize)
+        .take(page.limit as usize)
+        .collect())
 }

@@ -433,21 +433,33 @@ impl Runtime {
         })
     }
 
-    /// A customer's cases the actor may see, newest first; only open ones if `open_only`.
+    /// All of a customer's cases the actor may see, newest first; only open
+    /// ones if `open_only`. Read page after page from one snapshot, so a
+    /// customer with more cases than a page gets them all.
     pub fn cases_of(&self, ctx: &Ctx, customer: CustomerId, open_only: bool) -> Result<Vec<Case>> {
+        /// Cases read per statement.
+        const CHUNK: u32 = 1000;
         let filter = CaseFilter {
             customer: Some(customer),
             open: open_only.then_some(true),
             ..Default::default()
         };
-        self.list_cases(
-            ctx,
-            &filter,
-            Page {
-                offset: 0,
-                limit: 1000,
-            },
-        )
+        self.read(|tx, schema| {
+            let viewer = super::viewer_in(tx, ctx)?;
+            let mut all: Vec<Case> = Vec::new();
+            loop {
+                let page = Page {
+                    offset: u32::try_from(all.len()).unwrap_or(u32::MAX),
+                    limit: CHUNK,
+                };
+                let rows = tx.list_cases(schema, &filter, page, &viewer)?;
+                let more = rows.len() == CHUNK as usize;
+                all.extend(rows);
+                if !more {
+                    return Ok(all);
+                }
+            }
+        })
     }
 
     // ----- follow-ups ------------------------------------------------------

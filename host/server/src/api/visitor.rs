@@ -179,7 +179,7 @@ fn view(host: &Host, chat: &Chat) -> dossier_host::Result<VisitorView> {
         state: chat.state.to_string(),
         agent,
         notice,
-        transcript: host.as_chat_server().chat_transcript(chat.id)?,
+        transcript: host.as_chat_server()?.chat_transcript(chat.id)?,
     })
 }
 
@@ -224,7 +224,7 @@ async fn start_chat(
         .writer
         .run(move || {
             let started = host.start_visitor_chat(interaction)?;
-            let server = host.as_chat_server();
+            let server = host.as_chat_server()?;
             if let Some(text) = message {
                 server.customer_message(started.arrived.chat, text)?;
             }
@@ -301,7 +301,7 @@ async fn visitor_message(
 ) -> Result<(StatusCode, Json<ChatMessage>)> {
     visitor_chat(&state, id, &headers, None).await?;
     state.visitors.send(id)?;
-    let host = state.host.as_chat_server();
+    let host = state.host.as_chat_server()?;
     let message = state
         .writer
         .run(move || host.customer_message(id, b.text))

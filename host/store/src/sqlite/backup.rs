@@ -56,14 +56,14 @@ impl SqliteStore {
         }
         match &self.path {
             Some(path) => {
-                let source = Connection::open_with_flags(
+                let mut source = Connection::open_with_flags(
                     path,
                     OpenFlags::SQLITE_OPEN_READ_ONLY
                         | OpenFlags::SQLITE_OPEN_NO_MUTEX
                         | OpenFlags::SQLITE_OPEN_URI,
                 )
                 .map_err(db)?;
-                configure(&source)?;
+                configure(&mut source)?;
                 // The snapshot the whole copy comes from: held until the
                 // copy is done and what it references has been listed.
                 source.execute_batch("BEGIN").map_err(db)?;
@@ -93,7 +93,7 @@ fn snapshot(source: &Connection) -> Result<Snapshot> {
     // removed (follow-ups are append-only; a draft's stay when it is edited
     // or discarded), so `gc` never removes one of these while the backup
     // copies it.
-    let blobs = super::SqliteTx { conn: source }.referenced_blobs()?;
+    let blobs = super::SqliteTx::on(source).referenced_blobs()?;
     Ok(Snapshot {
         schema_version,
         blobs,

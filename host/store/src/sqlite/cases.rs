@@ -90,7 +90,7 @@ impl CaseTx for SqliteTx<'_> {
             .map_err(db)?
             .query_row([], |r| r.get(0))
             .map_err(db)?;
-        Ok(CaseNumber(n))
+        Ok(CaseNumber(self.allocate(super::IdKind::Case, n)))
     }
 
     fn insert_case(&self, c: &Case, is_open: bool) -> Result<()> {

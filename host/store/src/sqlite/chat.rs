@@ -526,12 +526,13 @@ mod tests {
     fn a_claim_holds_only_below_capacity_for_an_available_enabled_agent() {
         let store = SqliteStore::in_memory().expect("store");
         store
-            .write_as("claims", "BEGIN IMMEDIATE", |conn| {
+            .write_as("claims", "BEGIN IMMEDIATE", |tx| {
+                let conn = tx.conn;
                 conn.execute_batch(
                     "INSERT INTO agents (login, display_name, role, created_at, updated_at)
                          VALUES ('ann', 'Ann', 'agent', 't', 't'), ('bob', 'Bob', 'agent', 't', 't');",
                 ).map_err(db)?;
-                let tx = SqliteTx { conn };
+                let tx = SqliteTx::on(conn);
                 assert!(tx.chat_agent_claim("ann", 2, at(1))?.is_none(), "no row: logged out");
                 tx.chat_agent_set_state("ann", AgentState::Available, None, at(1))?;
                 assert!(tx.chat_agent_claim("ann", 2, at(2))?.is_some());
@@ -561,8 +562,9 @@ mod tests {
     fn a_chat_is_offered_once_and_a_missed_deadline_returns_it_once() {
         let store = SqliteStore::in_memory().expect("store");
         store
-            .write_as("offers", "BEGIN IMMEDIATE", |conn| {
-                let tx = SqliteTx { conn };
+            .write_as("offers", "BEGIN IMMEDIATE", |tx| {
+                let conn = tx.conn;
+                let tx = SqliteTx::on(conn);
                 let id = tx.insert_chat("sales", r#"{"channel":"chat"}"#, at(0))?;
                 assert!(tx.chat_claim_offer(id, "ann", r#"{"channel":"chat"}"#, at(1), at(31))?);
                 assert!(!tx.chat_claim_offer(id, "bob", r#"{"channel":"chat"}"#, at(2), at(32))?);

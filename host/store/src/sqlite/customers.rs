@@ -150,7 +150,7 @@ impl CustomerTx for SqliteTx<'_> {
             .map_err(db)?
             .query_row([], |r| r.get(0))
             .map_err(db)?;
-        Ok(CustomerId(id))
+        Ok(CustomerId(self.allocate(super::IdKind::Customer, id)))
     }
 
     fn insert_customer(&self, c: &Customer) -> Result<()> {

@@ -115,18 +115,12 @@ impl EventLogTx for SqliteTx<'_> {
 
 #[cfg(test)]
 mod tests {
-    use chrono::{DateTime, Duration, Utc};
-
+    use super::super::testing::{at, temp_store};
     use crate::{EventScope, Tx};
-
-    fn at(s: i64) -> DateTime<Utc> {
-        DateTime::<Utc>::UNIX_EPOCH + Duration::seconds(s)
-    }
 
     #[test]
     fn events_come_back_in_order_per_scope_and_the_last_number_survives_pruning() {
-        let dir = tempfile::tempdir().expect("dir");
-        let store = crate::open(&dir.path().join("s.db")).expect("store");
+        let (_dir, store) = temp_store();
         store
             .write("log", |tx: &dyn Tx| {
                 tx.log_event(Some("ann"), None, "pop", "{}", at(10))?;

@@ -225,7 +225,6 @@ impl SchemaTx for SqliteTx<'_> {
             "journal_mode",
             "synchronous",
             "foreign_keys",
-            "busy_timeout",
             "temp_store",
             "mmap_size",
         ] {
@@ -240,6 +239,15 @@ impl SchemaTx for SqliteTx<'_> {
             };
             out.push((name.to_owned(), text));
         }
+        // Waiting for locks is the store's own busy handler, not SQLite's
+        // `busy_timeout`: report how long it waits.
+        out.insert(
+            3,
+            (
+                "busy_timeout".to_owned(),
+                super::lock_wait().as_millis().to_string(),
+            ),
+        );
         Ok(out)
     }
 }

@@ -46,7 +46,7 @@ impl FollowUpTx for SqliteTx<'_> {
             .map_err(db)?
             .query_row([], |r| r.get(0))
             .map_err(db)?;
-        Ok(FollowUpId(id))
+        Ok(FollowUpId(self.allocate(super::IdKind::FollowUp, id)))
     }
 
     fn insert_follow_up(&self, f: &FollowUp) -> Result<()> {

@@ -23,12 +23,15 @@ mod outbox;
 mod search;
 pub mod search_sync;
 mod tasks;
+#[cfg(test)]
+pub(crate) mod testing;
 
 pub use interactions::POP_BY_PHONE as POP_BY_PHONE_SQL;
 
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use parking_lot::{Mutex, ReentrantMutex};
 use rusqlite::{Connection, OpenFlags};
@@ -41,6 +44,53 @@ use dossier_types::{Error, Result};
 /// statement prepared, so a hot path parses its SQL once per connection.
 pub struct SqliteTx<'c> {
     conn: &'c Connection,
+    /// The ids this write transaction handed out (none on a reader).
+    ids: Option<&'c Reserved>,
+}
+
+impl<'c> SqliteTx<'c> {
+    /// A transaction on `conn` that allocates no ids (reads, and tests).
+    pub(crate) fn on(conn: &'c Connection) -> SqliteTx<'c> {
+        SqliteTx { conn, ids: None }
+    }
+
+    /// The id after both `next` (the table's highest id plus one) and the
+    /// last one this transaction gave out for `kind`, recorded as given
+    /// out: a hook that adds a record of the kind being saved, before the
+    /// record it saves is inserted, gets the id after it instead of the same.
+    fn allocate(&self, kind: IdKind, next: i64) -> i64 {
+        match self.ids {
+            None => next,
+            Some(reserved) => {
+                let cell = &reserved.0[kind as usize];
+                let id = next.max(cell.get() + 1);
+                cell.set(id);
+                id
+            }
+        }
+    }
+}
+
+/// The kinds of record whose id (or number) the store allocates.
+#[derive(Clone, Copy)]
+pub(crate) enum IdKind {
+    Customer = 0,
+    Case = 1,
+    FollowUp = 2,
+    Task = 3,
+}
+
+/// The last id of each [`IdKind`] given out in the open write transaction;
+/// forgotten when it ends.
+#[derive(Default)]
+pub(crate) struct Reserved([Cell<i64>; 4]);
+
+impl Reserved {
+    fn clear(&self) {
+        for cell in &self.0 {
+            cell.set(0);
+        }
+    }
 }
 
 /// How many prepared statements each connection keeps. More than the store
@@ -54,6 +104,8 @@ const MAX_WRITE_NESTING: usize = 256;
 
 struct Writer {
     conn: Connection,
+    /// The ids the open write transaction handed out.
+    ids: Reserved,
     /// How many `write` calls are active on this connection (on the owning thread).
     depth: Cell<usize>,
 }
@@ -62,11 +114,18 @@ struct Writer {
 pub struct SqliteStore {
     writer: ReentrantMutex<Writer>,
     readers: Mutex<Vec<Connection>>,
+    /// How many idle reader connections `readers` keeps (`[store] readers`).
+    keep_readers: usize,
     /// `None` for an in-memory store, whose readers all go through the writer.
     path: Option<PathBuf>,
+    /// How long a statement waits for another process's lock, in ms.
+    busy_ms: AtomicU64,
 }
 
-fn configure(conn: &Connection) -> Result<()> {
+/// How many idle reader connections a store keeps unless told otherwise.
+pub const DEFAULT_READERS: usize = 4;
+
+fn configure(conn: &mut Connection) -> Result<()> {
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     // The query planner stability guarantee: a statement's plan does not
     // depend on the values bound to it. Without it SQLite marks parameters
@@ -79,7 +138,7 @@ fn configure(conn: &Connection) -> Result<()> {
         true,
     )
     .map_err(db)?;
-    conn.busy_timeout(Duration::from_secs(5)).map_err(db)?;
+    conn.busy_handler(Some(wait_for_lock)).map_err(db)?;
     conn.pragma_update(None, "foreign_keys", "ON").map_err(db)?;
     conn.pragma_update(None, "synchronous", "NORMAL")
         .map_err(db)?;
@@ -98,6 +157,58 @@ fn configure(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
+/// How long a statement waits for a lock another process holds unless the
+/// store was told otherwise ([`Store::set_busy_timeout`]).
+pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How often a statement waiting for a lock looks again. SQLite's own busy
+/// timeout looks every 100 ms once it has waited a while: a writer taking
+/// one short transaction after another (a reminder pass) is almost never
+/// seen between two, and the others time out. Looking every millisecond,
+/// they get in during the pauses long passes make ([`Store::yield_to_writers`]).
+const LOCK_POLL: Duration = Duration::from_millis(1);
+
+/// The pause a long pass makes between batches of transactions.
+const YIELD: Duration = Duration::from_millis(3);
+
+thread_local! {
+    /// How long statements on this thread wait for a lock (set by the
+    /// store each write and read runs on), and since when the one waiting
+    /// now has waited.
+    static LOCK_WAIT: Cell<(Duration, Option<Instant>)> =
+        const { Cell::new((DEFAULT_BUSY_TIMEOUT, None)) };
+}
+
+/// SQLite's busy handler on every connection: `attempt` counts from 0 for
+/// each lock a statement waits for; true to look again.
+fn wait_for_lock(attempt: i32) -> bool {
+    LOCK_WAIT.with(|wait| {
+        let (limit, since) = wait.get();
+        let since = match since {
+            Some(since) if attempt > 0 => since,
+            _ => {
+                let now = Instant::now();
+                wait.set((limit, Some(now)));
+                now
+            }
+        };
+        if since.elapsed() >= limit {
+            return false;
+        }
+        std::thread::sleep(LOCK_POLL);
+        true
+    })
+}
+
+/// How long statements on this thread wait for a lock.
+pub(crate) fn lock_wait() -> Duration {
+    LOCK_WAIT.with(|wait| wait.get().0)
+}
+
+fn set_lock_wait(limit: Duration) {
+    LOCK_WAIT.with(|wait| wait.set((limit, None)));
+}
+
 /// The largest part of the database file a connection maps (1 GiB on
 /// 64-bit hosts; SQLite caps it at its compile-time maximum).
 const MMAP_SIZE: i64 = 1 << 30;
@@ -112,7 +223,7 @@ pub fn check_file(path: &Path) -> Result<()> {
     };
     match std::fs::metadata(path) {
         Ok(meta) if meta.len() == 0 => Err(not_a_store(
-            "the file is empty (0 bytes); remove it to create a new store there",
+            "the file is empty (0 bytes); remove it and run `dossier init` to create a new store there",
         )),
         Ok(meta) if meta.is_dir() => Err(not_a_store("it is a directory")),
         Ok(_) => {
@@ -139,8 +250,24 @@ pub fn check_file(path: &Path) -> Result<()> {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database at `path` and migrates it.
+    /// Opens (creating if needed) the database at `path` and migrates it,
+    /// keeping [`DEFAULT_READERS`] idle readers.
     pub fn open(path: &Path) -> Result<SqliteStore> {
+        SqliteStore::open_with(path, true, DEFAULT_READERS)
+    }
+
+    /// Opens the database at `path` and migrates it, keeping up to
+    /// `readers` idle reader connections. A missing file is created when
+    /// `create`, refused with [`Error::StoreMissing`] otherwise.
+    pub fn open_with(path: &Path, create: bool, readers: usize) -> Result<SqliteStore> {
+        if !create
+            && let Err(e) = std::fs::metadata(path)
+            && e.kind() == std::io::ErrorKind::NotFound
+        {
+            return Err(Error::StoreMissing {
+                path: path.to_owned(),
+            });
+        }
         if let Some(dir) = path.parent()
             && !dir.as_os_str().is_empty()
         {
@@ -167,7 +294,9 @@ impl SqliteStore {
         }
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(db)?;
-        SqliteStore::with_writer(conn, Some(path.to_owned()))
+        let mut store = SqliteStore::with_writer(conn, Some(path.to_owned()))?;
+        store.keep_readers = readers;
+        Ok(store)
     }
 
     /// An empty in-memory database.
@@ -175,16 +304,21 @@ impl SqliteStore {
         SqliteStore::with_writer(Connection::open_in_memory().map_err(db)?, None)
     }
 
-    fn with_writer(conn: Connection, path: Option<PathBuf>) -> Result<SqliteStore> {
-        configure(&conn)?;
+    fn with_writer(mut conn: Connection, path: Option<PathBuf>) -> Result<SqliteStore> {
+        configure(&mut conn)?;
         migrations::run(&conn)?;
         Ok(SqliteStore {
             writer: ReentrantMutex::new(Writer {
+                ids: Reserved::default(),
                 conn,
                 depth: Cell::new(0),
             }),
             readers: Mutex::new(Vec::new()),
+            keep_readers: DEFAULT_READERS,
             path,
+            busy_ms: AtomicU64::new(
+                u64::try_from(DEFAULT_BUSY_TIMEOUT.as_millis()).unwrap_or(u64::MAX),
+            ),
         })
     }
 
@@ -197,8 +331,9 @@ impl SqliteStore {
         &self,
         label: &str,
         begin: &str,
-        f: impl FnOnce(&Connection) -> Result<T>,
+        f: impl FnOnce(&SqliteTx<'_>) -> Result<T>,
     ) -> Result<T> {
+        self.arm_lock_wait();
         let writer = self.writer.lock();
         let depth = writer.depth.get();
         if depth > MAX_WRITE_NESTING {
@@ -215,9 +350,23 @@ impl SqliteStore {
             outer: depth == 0,
             finished: false,
         };
-        let result = f(&writer.conn);
+        let result = f(&SqliteTx {
+            conn: &writer.conn,
+            ids: Some(&writer.ids),
+        });
         guard.finish(result.is_ok())?;
         result
+    }
+
+    /// Makes statements on this thread wait as long as this store says.
+    fn arm_lock_wait(&self) {
+        set_lock_wait(Duration::from_millis(self.busy_ms.load(Ordering::Relaxed)));
+    }
+
+    /// How many reader connections are open and idle now: at most the
+    /// `readers` the store was opened with.
+    pub fn idle_readers(&self) -> usize {
+        self.readers.lock().len()
     }
 
     /// Whether the current thread is inside [`SqliteStore::write_as`].
@@ -239,6 +388,7 @@ impl SqliteStore {
         snapshot: bool,
         f: impl FnOnce(&Connection) -> Result<T>,
     ) -> Result<T> {
+        self.arm_lock_wait();
         let path = match &self.path {
             Some(path) if !self.in_write() => path,
             _ => {
@@ -250,14 +400,14 @@ impl SqliteStore {
         let conn = match pooled {
             Some(conn) => conn,
             None => {
-                let conn = Connection::open_with_flags(
+                let mut conn = Connection::open_with_flags(
                     path,
                     OpenFlags::SQLITE_OPEN_READ_ONLY
                         | OpenFlags::SQLITE_OPEN_NO_MUTEX
                         | OpenFlags::SQLITE_OPEN_URI,
                 )
                 .map_err(db)?;
-                configure(&conn)?;
+                configure(&mut conn)?;
                 conn
             }
         };
@@ -273,7 +423,7 @@ impl SqliteStore {
         };
         let mut pool = self.readers.lock();
         // A connection left inside a transaction would pin an old snapshot.
-        if pool.len() < 8 && conn.is_autocommit() {
+        if pool.len() < self.keep_readers && conn.is_autocommit() {
             pool.push(conn);
         }
         result
@@ -282,23 +432,38 @@ impl SqliteStore {
 
 impl Store for SqliteStore {
     fn read_with(&self, f: &mut dyn FnMut(&dyn Tx) -> Result<()>) -> Result<()> {
-        self.read(|conn| f(&SqliteTx { conn }))
+        self.read(|conn| f(&SqliteTx::on(conn)))
     }
 
     fn read_each_with(&self, f: &mut dyn FnMut(&dyn Tx) -> Result<()>) -> Result<()> {
-        self.read_on_reader(false, |conn| f(&SqliteTx { conn }))
+        self.read_on_reader(false, |conn| f(&SqliteTx::on(conn)))
     }
 
     fn write_with(&self, label: &str, f: &mut dyn FnMut(&dyn Tx) -> Result<()>) -> Result<()> {
-        self.write_as(label, "BEGIN IMMEDIATE", |conn| f(&SqliteTx { conn }))
+        self.write_as(label, "BEGIN IMMEDIATE", |tx| f(tx))
     }
 
     fn guard_with(&self, label: &str, f: &mut dyn FnMut(&dyn Tx) -> Result<()>) -> Result<()> {
-        self.write_as(label, "BEGIN DEFERRED", |conn| f(&SqliteTx { conn }))
+        self.write_as(label, "BEGIN DEFERRED", |tx| f(tx))
     }
 
     fn in_write(&self) -> bool {
         SqliteStore::in_write(self)
+    }
+
+    fn set_busy_timeout(&self, timeout: Duration) {
+        let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        self.busy_ms.store(ms, Ordering::Relaxed);
+    }
+
+    fn yield_to_writers(&self) {
+        if self.path.is_some() && !self.in_write() {
+            std::thread::sleep(YIELD);
+        }
+    }
+
+    fn idle_readers(&self) -> usize {
+        SqliteStore::idle_readers(self)
     }
 
     fn savepoint_with(&self, label: &str, f: &mut dyn FnMut(&dyn Tx) -> Result<()>) -> Result<()> {
@@ -309,7 +474,10 @@ impl Store for SqliteStore {
             )));
         }
         exec_cached(&writer.conn, "SAVEPOINT row")?;
-        let result = f(&SqliteTx { conn: &writer.conn });
+        let result = f(&SqliteTx {
+            conn: &writer.conn,
+            ids: Some(&writer.ids),
+        });
         if result.is_err() {
             exec_cached(&writer.conn, "ROLLBACK TO row")?;
         }
@@ -334,7 +502,14 @@ impl Store for SqliteStore {
 /// A database failure as the host reports it: the database's own message.
 /// Every rusqlite error leaves the backend through here.
 pub(crate) fn db(e: rusqlite::Error) -> Error {
-    Error::Db(e.to_string())
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+            Error::StoreBusy {
+                waited_ms: u64::try_from(lock_wait().as_millis()).unwrap_or(u64::MAX),
+            }
+        }
+        _ => Error::Db(e.to_string()),
+    }
 }
 
 /// Ends a `write` call: commits or rolls back the outermost one, and rolls
@@ -372,6 +547,9 @@ impl Drop for DepthGuard<'_> {
             // The closure panicked: leave no transaction open behind it.
             let _ = self.writer.conn.execute_batch("ROLLBACK");
         }
+        if self.outer {
+            self.writer.ids.clear();
+        }
         let depth = self.writer.depth.get();
         self.writer.depth.set(depth.saturating_sub(1));
     }
@@ -405,7 +583,8 @@ mod tests {
     fn a_cached_statement_is_not_planned_again_when_it_is_reused() {
         let store = SqliteStore::in_memory().expect("store");
         store
-            .write_as("rows", "BEGIN IMMEDIATE", |conn| {
+            .write_as("rows", "BEGIN IMMEDIATE", |tx| {
+                let conn = tx.conn;
                 conn.execute_batch(
                     "INSERT INTO customers (id, account, name, created_at, updated_at)
                          VALUES (1, 'AC-1', 'Ada', 't', 't');
@@ -418,8 +597,9 @@ mod tests {
             })
             .expect("rows");
         store
-            .write_as("reads", "BEGIN IMMEDIATE", |conn| {
-                let tx = SqliteTx { conn };
+            .write_as("reads", "BEGIN IMMEDIATE", |tx| {
+                let conn = tx.conn;
+                let tx = SqliteTx::on(conn);
                 for limit in [20, 20, 5, 20] {
                     assert_eq!(
                         tx.open_case_numbers(CustomerId(1), limit, &Viewer::All)?
@@ -443,7 +623,8 @@ mod tests {
     fn a_pop_by_phone_reads_the_only_customer_and_their_visible_open_cases_at_once() {
         let store = SqliteStore::in_memory().expect("store");
         store
-            .write_as("rows", "BEGIN IMMEDIATE", |conn| {
+            .write_as("rows", "BEGIN IMMEDIATE", |tx| {
+                let conn = tx.conn;
                 conn.execute_batch(
                     "INSERT INTO customers (id, account, name, created_at, updated_at) VALUES
                          (1, 'AC-1', 'Ada', 't', 't'), (2, 'AC-2', 'Bob', 't', 't'),
@@ -471,8 +652,9 @@ mod tests {
             })
             .expect("rows");
         store
-            .write_as("reads", "BEGIN IMMEDIATE", |conn| {
-                let tx = SqliteTx { conn };
+            .write_as("reads", "BEGIN IMMEDIATE", |tx| {
+                let conn = tx.conn;
+                let tx = SqliteTx::on(conn);
                 let ada = |viewer: Viewer, open: &[i64]| PhonePop {
                     viewer: Some(viewer),
                     customers: vec![CustomerId(1)],
@@ -561,7 +743,8 @@ mod tests {
         for viewer in [Viewer::All, Viewer::Agent("ann".into())] {
             let (sql, values) = cases::list_cases_sql(&filter, crate::Page::default(), &viewer);
             let plan = store
-                .write_as("plan", "BEGIN IMMEDIATE", |conn| {
+                .write_as("plan", "BEGIN IMMEDIATE", |tx| {
+                    let conn = tx.conn;
                     let mut stmt = conn
                         .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
                         .map_err(db)?;

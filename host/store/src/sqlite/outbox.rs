@@ -319,13 +319,8 @@ impl OutboxTx for SqliteTx<'_> {
 
 #[cfg(test)]
 mod tests {
-    use chrono::{DateTime, Duration, Utc};
-
+    use super::super::testing::{at, temp_store};
     use crate::{Failed, Tx};
-
-    fn at(s: i64) -> DateTime<Utc> {
-        DateTime::<Utc>::UNIX_EPOCH + Duration::seconds(s)
-    }
 
     /// The claim contract of `OutboxTx::outbox_claim`, step by step: one
     /// holder at a time, renewal and outcomes by the holder only, takeover
@@ -333,8 +328,7 @@ mod tests {
     /// send.
     #[test]
     fn one_holder_at_a_time_and_only_the_holder_records_an_outcome() {
-        let dir = tempfile::tempdir().expect("dir");
-        let store = crate::open(&dir.path().join("s.db")).expect("store");
+        let (_dir, store) = temp_store();
         let w = |f: &dyn Fn(&dyn Tx) -> dossier_types::Result<bool>| {
             store.write("test", |tx| f(tx)).expect("write")
         };

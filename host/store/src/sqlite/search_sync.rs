@@ -143,7 +143,8 @@ mod tests {
 
     fn write(store: &SqliteStore, sql: &str) {
         store
-            .write_as("test", "BEGIN IMMEDIATE", |conn| {
+            .write_as("test", "BEGIN IMMEDIATE", |tx| {
+                let conn = tx.conn;
                 conn.execute_batch(sql).map_err(db)?;
                 Ok(())
             })
@@ -271,7 +272,8 @@ mod tests {
     fn a_rolled_back_savepoint_takes_its_notes_and_a_search_inside_a_write_sees_it() {
         let store = SqliteStore::in_memory().expect("store");
         store
-            .write_as("test", "BEGIN IMMEDIATE", |conn| {
+            .write_as("test", "BEGIN IMMEDIATE", |tx| {
+                let conn = tx.conn;
                 conn.execute_batch(ADA).map_err(db)?;
                 let failed = store.savepoint_with("row", &mut |_| {
                     with_conn(&store, |conn| {
@@ -286,7 +288,7 @@ mod tests {
                 assert!(failed.is_err());
                 assert_eq!(notes(conn), 1, "only Ada's note is left");
                 // A search on the writer inside the write indexes first.
-                let tx = super::super::SqliteTx { conn };
+                let tx = super::super::SqliteTx::on(conn);
                 let found = crate::SearchTx::search(
                     &tx,
                     &["lovelace".to_owned()],

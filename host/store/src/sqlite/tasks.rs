@@ -80,7 +80,7 @@ impl TaskTx for SqliteTx<'_> {
             .map_err(db)?
             .query_row([], |r| r.get(0))
             .map_err(db)?;
-        Ok(TaskId(id))
+        Ok(TaskId(self.allocate(super::IdKind::Task, id)))
     }
 
     fn insert_task(&self, t: &Task) -> Result<()> {
