@@ -19,7 +19,7 @@
 //! a client has the server's `250`, [`SmtpServer::messages`] holds it.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{IpAddr, Shutdown, TcpListener, TcpStream};
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -29,6 +29,7 @@ use mailin::{Action, AuthMechanism, Handler, Response, SessionBuilder};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
+use socket2::{Domain, Protocol, Socket, Type};
 
 /// How long the server waits for a client's next line before it gives up
 /// on the connection (only a hung client uses it up).
@@ -75,7 +76,7 @@ pub struct ServerBuilder {
     tls: TlsMode,
     vanish_after_data: bool,
     refuse_message: Option<(u16, String)>,
-    port: u16,
+    down: Option<DownPort>,
 }
 
 /// What every connection of one server shares.
@@ -84,7 +85,7 @@ struct Shared {
     auth: Option<(String, String)>,
     tls: TlsMode,
     tls_config: Option<Arc<ServerConfig>>,
-    vanish_after_data: bool,
+    vanish_after_data: AtomicBool,
     refuse_message: Option<(u16, String)>,
     session: SessionBuilder,
     messages: Mutex<Vec<Received>>,
@@ -149,16 +150,16 @@ impl ServerBuilder {
         self
     }
 
-    /// Listens on `port` instead of a free port the server picks: to bring
-    /// a server up where a client already points (a port found free with
-    /// [`free_port`], on which nothing listened until now).
-    pub fn port(mut self, port: u16) -> ServerBuilder {
-        self.port = port;
+    /// Listens on the port `down` holds instead of a free port it picks:
+    /// to bring a server up where a client already points. The socket is
+    /// the same one, so no other process can take the port in between.
+    pub fn on(mut self, down: DownPort) -> ServerBuilder {
+        self.down = Some(down);
         self
     }
 
-    /// Binds 127.0.0.1 on a free port (or the one [`port`](Self::port)
-    /// names) and serves each connection on its own thread.
+    /// Listens on 127.0.0.1, on a free port (or the one [`on`](Self::on)
+    /// hands over), and serves each connection on its own thread.
     pub fn start(self) -> SmtpServer {
         let (ca_pem, tls_config) = match self.tls {
             TlsMode::None => (None, None),
@@ -180,14 +181,20 @@ impl ServerBuilder {
             auth: self.auth,
             tls: self.tls,
             tls_config,
-            vanish_after_data: self.vanish_after_data,
+            vanish_after_data: AtomicBool::new(self.vanish_after_data),
             refuse_message: self.refuse_message,
             session,
             messages: Mutex::new(Vec::new()),
             errors: Mutex::new(Vec::new()),
             stop: AtomicBool::new(false),
         });
-        let listener = TcpListener::bind(("127.0.0.1", self.port)).expect("bind 127.0.0.1");
+        let listener = match self.down {
+            Some(down) => {
+                down.socket.listen(128).expect("listen on the port held");
+                TcpListener::from(down.socket)
+            }
+            None => TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1"),
+        };
         let port = listener.local_addr().expect("local address").port();
         let flags = shared.clone();
         let accepting = std::thread::spawn(move || {
@@ -222,7 +229,7 @@ impl SmtpServer {
             tls: TlsMode::None,
             vanish_after_data: false,
             refuse_message: None,
-            port: 0,
+            down: None,
         }
     }
 
@@ -240,6 +247,13 @@ impl SmtpServer {
     /// offers TLS: what a client must trust.
     pub fn ca_pem(&self) -> Option<&str> {
         self.ca_pem.as_deref()
+    }
+
+    /// Ends the [`vanish_after_data`](ServerBuilder::vanish_after_data)
+    /// fault: from the next message on, the final dot is answered, as by
+    /// the server back up after its crash.
+    pub fn stop_vanishing(&self) {
+        self.shared.vanish_after_data.store(false, Ordering::SeqCst);
     }
 
     /// The messages accepted so far, oldest first.
@@ -268,12 +282,43 @@ impl Drop for SmtpServer {
     }
 }
 
-/// A port on 127.0.0.1 on which nothing listens: bound once to find it,
-/// then closed, so a client connecting there is refused (a server that is
-/// down) until a server [starts](ServerBuilder::port) on it.
-pub fn free_port() -> u16 {
-    let probe = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
-    probe.local_addr().expect("local address").port()
+/// A port on 127.0.0.1 that is held but not listened on: a client that
+/// connects is refused, as by a server that is down, until a server
+/// [takes it over](ServerBuilder::on). Bound from the start, so no other
+/// test or process can take the port while the server is "down".
+#[derive(Debug)]
+pub struct DownPort {
+    socket: Socket,
+    port: u16,
+}
+
+impl DownPort {
+    /// Binds a free port on 127.0.0.1 without listening on it.
+    pub fn new() -> DownPort {
+        let socket =
+            Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).expect("a TCP socket");
+        socket
+            .bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())
+            .expect("bind 127.0.0.1");
+        let port = socket
+            .local_addr()
+            .ok()
+            .and_then(|a| a.as_socket())
+            .map(|a| a.port())
+            .expect("the bound port");
+        DownPort { socket, port }
+    }
+
+    /// The port, for the client's configuration.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+}
+
+impl Default for DownPort {
+    fn default() -> DownPort {
+        DownPort::new()
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -501,7 +546,9 @@ fn serve(tcp: TcpStream, shared: &Arc<Shared>) -> io::Result<()> {
             return Ok(());
         }
         let response = session.process(&line);
-        if flags.data_ended.swap(false, Ordering::SeqCst) && shared.vanish_after_data {
+        if flags.data_ended.swap(false, Ordering::SeqCst)
+            && shared.vanish_after_data.load(Ordering::SeqCst)
+        {
             return reader.get_ref().tcp().shutdown(Shutdown::Both);
         }
         match response.action {

@@ -8,7 +8,7 @@ use dossier_host::{Ctx, Error, Handler, Page};
 use dossier_sdk::{
     Audience, CaseNumber, Cause, Event, FollowUpKind, Mailbox, NewCase, Notification, Outcome,
 };
-use dossier_tests::smtp::{SmtpServer, free_port};
+use dossier_tests::smtp::{DownPort, SmtpServer};
 use mail_parser::MessageParser;
 
 use crate::built::dossier_bin;
@@ -264,7 +264,8 @@ fn dossier(dir: &Path, args: &[&str]) -> String {
 fn dossier_notify_mails_through_the_outbox_and_outbox_retry_sends_what_failed() {
     let dir = tempfile::tempdir().expect("temp dir");
     let d = dir.path();
-    let port = free_port();
+    let down = DownPort::new();
+    let port = down.port();
     std::fs::write(d.join("dossier.toml"), mail_config(port)).expect("config");
     crate::util::create_store(d);
     let send = [
@@ -297,7 +298,7 @@ fn dossier_notify_mails_through_the_outbox_and_outbox_retry_sends_what_failed() 
     );
 
     // Up again: `outbox retry` sends it, once.
-    let server = SmtpServer::builder().port(port).start();
+    let server = SmtpServer::builder().on(down).start();
     assert_eq!(
         dossier(d, &["outbox", "retry"]),
         "retried 1 deliveries; 0 still failing or dead\n"

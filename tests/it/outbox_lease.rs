@@ -13,7 +13,7 @@ use std::time::Duration as StdDuration;
 use chrono::Duration;
 use dossier_host::{Config, Ctx, DeliveryState, Handler, Host, ManualClock, Result};
 use dossier_sdk::{Event, NewCustomer, Notification, Outcome};
-use dossier_tests::smtp::{SmtpServer, free_port};
+use dossier_tests::smtp::SmtpServer;
 use dossier_tests::wait_until;
 
 use crate::built::dossier_bin;
@@ -199,10 +199,9 @@ fn a_delivery_that_runs_long_keeps_its_lease_renewed_and_nobody_takes_it_over() 
 
 #[test]
 fn mail_whose_final_dot_got_no_answer_is_sent_again_and_counted_as_a_possible_duplicate() {
-    let port = free_port();
     // This server takes the whole message, then vanishes without answering.
-    let vanishing = SmtpServer::builder().port(port).vanish_after_data().start();
-    let config = mail_config(port);
+    let server = SmtpServer::builder().vanish_after_data().start();
+    let config = mail_config(server.port());
     let t = TestStore::new(&config);
     let sent = t
         .host
@@ -211,24 +210,23 @@ fn mail_whose_final_dot_got_no_answer_is_sent_again_and_counted_as_a_possible_du
             ..notice()
         })
         .expect("queued");
-    assert_eq!(vanishing.messages().len(), 1, "the server got it all");
+    assert_eq!(server.messages().len(), 1, "the server got it all");
     let pending = t.host.pending_outbox().expect("outbox");
     assert_eq!(pending.len(), 1);
     let d = &pending[0];
     assert_eq!(d.state, DeliveryState::Sending, "{d:?}");
     assert_eq!((d.attempts, d.possible_duplicates), (1, 0));
     assert_eq!(d.leased_until, None, "the attempt ended");
-    drop(vanishing);
 
-    // The retry cannot know whether the first copy arrived: it sends again
-    // and counts it.
-    let server = SmtpServer::builder().port(port).start();
+    // The server is back. The retry cannot know whether the first copy
+    // arrived: it sends again and counts it.
+    server.stop_vanishing();
     t.clock.advance(Duration::seconds(1));
     assert_eq!(t.host.deliver_outbox().expect("delivers"), 1);
     let messages = server.messages();
-    assert_eq!(messages.len(), 1);
+    assert_eq!(messages.len(), 2);
     assert!(
-        String::from_utf8_lossy(&messages[0].data).contains(
+        String::from_utf8_lossy(&messages[1].data).contains(
             sent.message_id
                 .as_deref()
                 .expect("a Message-ID was made at queue time")
@@ -248,12 +246,10 @@ fn mail_whose_final_dot_got_no_answer_is_sent_again_and_counted_as_a_possible_du
 
 #[test]
 fn mail_refused_before_data_is_not_marked_sending() {
-    let port = free_port();
     let refusing = SmtpServer::builder()
-        .port(port)
         .refuse("grace@navy.mil", 450, "4.2.0 mailbox busy")
         .start();
-    let t = TestStore::new(&mail_config(port));
+    let t = TestStore::new(&mail_config(refusing.port()));
     t.host
         .notify(Notification {
             case_number: None,

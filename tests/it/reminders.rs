@@ -9,7 +9,7 @@ use dossier_host::{Ctx, DeliveryState, Error, Handler, Host, Page};
 use dossier_sdk::{
     CustomerId, Event, NewCase, NewFollowUp, NewTask, Outcome, TaskId, TaskKind, TaskStatus,
 };
-use dossier_tests::smtp::{SmtpServer, free_port};
+use dossier_tests::smtp::{DownPort, SmtpServer};
 use mail_parser::MessageParser;
 
 use crate::pop::{INTERACT, add_customer};
@@ -369,7 +369,8 @@ fn a_reminder_is_mailed_to_the_assignee_once_after_its_claim_commits() {
 #[test]
 fn a_reminder_for_a_server_that_is_down_stays_failed_in_the_outbox_until_a_retry_delivers_it_once()
 {
-    let port = free_port();
+    let down = DownPort::new();
+    let port = down.port();
     let config = mail_config(port);
     let t = TestStore::new(&config);
     let grace = add_customer(&t.host, "AC-000002", "Grace Hopper", "+12125550100", "");
@@ -424,7 +425,7 @@ fn a_reminder_for_a_server_that_is_down_stays_failed_in_the_outbox_until_a_retry
     );
 
     // The server comes up; a restarted host's retry delivers it, once.
-    let server = SmtpServer::builder().port(port).start();
+    let server = SmtpServer::builder().on(down).start();
     let restarted = t.reopen(&config).unwrap();
     assert_eq!(restarted.retry_outbox(None).unwrap(), 1);
     assert!(restarted.pending_outbox().unwrap().is_empty());

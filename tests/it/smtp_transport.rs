@@ -4,7 +4,7 @@
 //! is classed for retrying.
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
 
 use chrono::{TimeZone, Utc};
@@ -13,7 +13,7 @@ use dossier_email::smtp::{
     Stage, send,
 };
 use dossier_sdk::model::Mailbox;
-use dossier_tests::smtp::{Received, SmtpServer};
+use dossier_tests::smtp::{DownPort, Received, SmtpServer};
 use dossier_types::address::check as check_address;
 use dossier_types::contact::normalize_email;
 use mail_parser::{MessageParser, MimeHeaders};
@@ -443,14 +443,10 @@ fn an_untrusted_certificate_a_missing_starttls_and_a_wrong_password_send_nothing
 
 #[test]
 fn a_refused_connection_is_a_transient_failure() {
-    // A port nobody listens on: bind one, note it, close it.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("address")
-        .port();
+    // A port held without listening: connecting is refused.
+    let down = DownPort::new();
     let mut config = SmtpSettings::new("127.0.0.1");
-    config.port = Some(port);
+    config.port = Some(down.port());
     config.security = Security::None;
     let e = send(&config, &email()).expect_err("nobody listens");
     assert_eq!((e.failure, e.stage), (Failure::Transient, Stage::Connect));
