@@ -85,7 +85,7 @@ pub use chat::{
     StateChange,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::Config;
+pub use config::{Config, HOOK_THREAD_STACK};
 pub use dossier_core::runtime::credentials::{
     MintedToken, OpenSession, SessionSecrets, generate_password,
 };

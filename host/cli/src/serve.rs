@@ -54,6 +54,8 @@ pub(crate) fn run(config: &Path, args: ServeArgs, as_agent: Option<&str>) -> Res
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("dossier-serve")
+        // Reads (a screen-pop) run hooks on these threads too.
+        .thread_stack_size(dossier_host::HOOK_THREAD_STACK)
         .max_blocking_threads(dossier_server::BLOCKING_THREADS)
         .build()
         .map_err(|e| Error::Refused(format!("cannot start the server's runtime: {e}")))?;

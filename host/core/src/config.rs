@@ -573,6 +573,18 @@ impl ScriptsConfig {
     }
 }
 
+/// The stack, in bytes, of a thread that runs hooks: 256 MiB.
+///
+/// What a script builds within its limits (a chain of closures each
+/// capturing the one before, as long as `max_operations` lets it grow) is
+/// freed by nested drops, one stack frame per link; a thread with the
+/// default 2 MiB (8 MiB for `main`) overflows and the process aborts. The
+/// `dossier` command, the server's writer and its runtime's threads are
+/// made with this stack, which [`ScriptLimits::RANGES`]' ceilings are
+/// tested against; an embedder calling the host from threads of its own
+/// makes them with it too. Only the pages a hook touches are used.
+pub const HOOK_THREAD_STACK: usize = 256 * 1024 * 1024;
+
 /// `[scripts.limits]`: what one hook call may use before it is stopped.
 ///
 /// Each limit must be at least 1 and at most its ceiling
@@ -616,7 +628,10 @@ impl Default for ScriptLimits {
 impl ScriptLimits {
     /// Each key of `[scripts.limits]` with the values it accepts, inclusive.
     pub const RANGES: [(&'static str, u64, u64); 7] = [
-        ("max_operations", 1, 1_000_000_000_000),
+        // The longest chain of closures 1,000,000 operations build is freed
+        // within [`HOOK_THREAD_STACK`] (tested with `dossier`, a debug
+        // build); beyond that ceiling no stack size has been tested.
+        ("max_operations", 1, 1_000_000),
         ("max_call_depth", 1, 256),
         ("max_expr_depth", 1, 1_024),
         ("max_string_size", 1, 256 * 1024 * 1024),

@@ -31,6 +31,8 @@ impl Writer {
         let (queue, jobs) = sync_channel::<Job>(capacity);
         std::thread::Builder::new()
             .name("dossier-writer".into())
+            // Every write runs hooks here.
+            .stack_size(dossier_host::HOOK_THREAD_STACK)
             .spawn(move || {
                 // Ends when every sender is gone: the server stopped.
                 for job in jobs {

@@ -291,3 +291,69 @@ fn a_scripts_dir_that_does_not_exist_is_a_config_error_naming_it() {
     );
     assert!(dossier(d, &["customer", "list"]).status.success());
 }
+
+/// A hook that builds a chain of closures, each capturing the one before,
+/// until its operations run out at the ceiling `[scripts.limits]` accepts:
+/// freeing that chain takes one stack frame per link, which overflowed the
+/// main thread's stack and aborted the process (rc 134). The write is
+/// refused naming the limit, nothing is written, and the next write works.
+#[test]
+fn a_hook_that_builds_closures_until_its_operations_run_out_does_not_abort_the_process() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    assert!(dossier(d, &["init"]).status.success());
+    let mut config = std::fs::read_to_string(d.join("dossier.toml")).expect("config");
+    config.push_str("\n[scripts.limits]\nmax_operations = 1000000\ntimeout_ms = 600000\n");
+    std::fs::write(d.join("dossier.toml"), config).expect("write config");
+    std::fs::write(
+        d.join("scripts/chain.rhai"),
+        "fn before_save_task(t) {\n    if t.subject == \"chain\" {\n        let f = || 0;\n        loop { let g = f; f = || g.call() + 1; }\n    }\n}\n",
+    )
+    .expect("write script");
+    let add = |subject: &str| {
+        dossier(
+            d,
+            &[
+                "task",
+                "add",
+                "--subject",
+                subject,
+                "--due",
+                "+10m",
+                "--customer",
+                "AC-000001",
+            ],
+        )
+    };
+    let customer = dossier(
+        d,
+        &[
+            "customer",
+            "add",
+            "--account",
+            "AC-000001",
+            "--name",
+            "Ada Lovelace",
+        ],
+    );
+    assert!(customer.status.success());
+    let out = add("chain");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the hook ran more than 1000000 operations"),
+        "{stderr}"
+    );
+    let out = add("call back");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list = dossier(d, &["task", "list"]);
+    let list = String::from_utf8_lossy(&list.stdout);
+    assert!(
+        list.contains("call back") && !list.contains("chain"),
+        "{list}"
+    );
+}
