@@ -350,7 +350,7 @@ fn valid_codes(channel: dossier_sdk::Channel, valid: &[String]) -> String {
 
 impl Error {
     /// Every code [`Error::code`] returns, in declaration order.
-    pub const CODES: [&'static str; 34] = [
+    pub const CODES: [&'static str; 35] = [
         "config_read",
         "config_parse",
         "config_invalid",
@@ -385,6 +385,7 @@ impl Error {
         "message_too_long",
         "unknown_token",
         "store_missing",
+        "store_busy",
     ];
 
     /// A stable, machine-readable name for the kind of error (`validation`,
