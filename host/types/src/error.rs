@@ -368,6 +368,7 @@ impl Error {
         "plugin",
         "chain_too_deep",
         "database",
+        "store_busy",
         "unknown_agent",
         "permission_denied",
         "hidden",
@@ -385,7 +386,6 @@ impl Error {
         "message_too_long",
         "unknown_token",
         "store_missing",
-        "store_busy",
     ];
 
     /// A stable, machine-readable name for the kind of error (`validation`,
@@ -456,5 +456,44 @@ impl Error {
             object,
             key: key.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Error;
+
+    /// The codes `Error::code` returns, read from its own match arms.
+    fn codes_in_the_match() -> Vec<String> {
+        let source = include_str!("error.rs");
+        let start = source
+            .find("pub fn code(&self)")
+            .expect("Error::code is in this file");
+        let body = &source[start..];
+        let end = body.find("\n    }\n").expect("the end of Error::code");
+        // An arm is `Variant => "code",` or, when rustfmt wraps it, a
+        // block whose line is the bare `"code"`.
+        body[..end]
+            .lines()
+            .filter_map(|line| {
+                let line = line.trim();
+                let literal = match line.split_once("=> \"") {
+                    Some((_, rest)) => rest,
+                    None => line.strip_prefix('"')?,
+                };
+                literal.split_once('"').map(|(code, _)| code.to_owned())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn codes_lists_every_code_the_match_returns_once_in_order() {
+        let in_match = codes_in_the_match();
+        assert!(in_match.len() > 30, "{in_match:?}");
+        assert_eq!(
+            in_match,
+            Error::CODES,
+            "Error::CODES and Error::code disagree"
+        );
     }
 }

@@ -357,3 +357,64 @@ fn a_hook_that_builds_closures_until_its_operations_run_out_does_not_abort_the_p
         "{list}"
     );
 }
+
+/// Nested arrays and maps, each level holding the one before, built until
+/// the hook's clock stops them, with every data limit at its ceiling: the
+/// hook fails with a named error, the structure is freed on the command's
+/// thread, and the next write goes through.
+#[test]
+fn a_hook_that_nests_arrays_and_maps_at_the_ceilings_does_not_abort_the_process() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    assert!(dossier(d, &["init"]).status.success());
+    let mut config = std::fs::read_to_string(d.join("dossier.toml")).expect("config");
+    config.push_str(
+        "\n[scripts.limits]\nmax_operations = 1000000\nmax_array_size = 10000000\n\
+         max_map_size = 10000000\nmax_string_size = 268435456\ntimeout_ms = 3000\n",
+    );
+    std::fs::write(d.join("dossier.toml"), config).expect("write config");
+    std::fs::write(
+        d.join("scripts/nest.rhai"),
+        "fn before_save_task(t) {\n\
+         \x20   if t.subject == \"arrays\" { let a = []; loop { a = [a, \"x\"]; } }\n\
+         \x20   if t.subject == \"maps\" { let m = #{}; loop { m = #{ inner: m, n: 1 }; } }\n\
+         \x20   if t.subject == \"both\" { let v = []; loop { v = #{ list: [v] }; } }\n\
+         }\n",
+    )
+    .expect("write script");
+    let customer = dossier(
+        d,
+        &["customer", "add", "--account", "AC-000001", "--name", "Ada"],
+    );
+    assert!(customer.status.success());
+    let add = |subject: &str| {
+        dossier(
+            d,
+            &[
+                "task",
+                "add",
+                "--subject",
+                subject,
+                "--due",
+                "+10m",
+                "--customer",
+                "AC-000001",
+            ],
+        )
+    };
+    for subject in ["arrays", "maps", "both"] {
+        let out = add(subject);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{subject}: {stderr}");
+        assert!(
+            stderr.contains("operations") || stderr.contains("3000 ms"),
+            "{subject}: {stderr}"
+        );
+    }
+    let out = add("call back");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -899,3 +899,54 @@ fn every_api_route_but_sign_in_and_the_visitors_needs_a_credential() {
     }
     assert!(checked >= 80, "only {checked} routes checked");
 }
+
+/// A `before_save_customer` hook that builds a chain of closures until
+/// its 1,000,000 operations run out, on the server: the chain is freed on
+/// the writer thread (made with the hook stack), the request gets a
+/// problem naming the limit, and the server goes on serving writes.
+#[test]
+fn a_hook_building_closures_to_its_ceiling_fails_one_request_not_the_server() {
+    let scripts = tempfile::tempdir().expect("scripts dir");
+    std::fs::write(
+        scripts.path().join("chain.rhai"),
+        "fn before_save_customer(c) {\n    if c.name == \"chain\" {\n        let f = || 0;\n        loop { let g = f; f = || g.call() + 1; }\n    }\n}\n",
+    )
+    .expect("script");
+    let folder = scripts.path().display().to_string();
+    let c = Centre::with_edited_config(|text| {
+        let text = text.replacen("dir = \"scripts\"", &format!("dir = {folder:?}"), 1);
+        format!("{text}\n[scripts.limits]\nmax_operations = 1000000\ntimeout_ms = 600000\n")
+    });
+    let token = c.token("ann");
+    let (status, problem) = call(
+        &c,
+        "POST",
+        "/api/v1/customers",
+        Auth::Token(&token),
+        Some(&json!({"account": "AC-1", "name": "chain"})),
+    );
+    assert_eq!((status, problem["code"].as_str()), (500, Some("script")));
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("more than 1000000 operations")),
+        "{problem}"
+    );
+    let (status, answer) = call(
+        &c,
+        "POST",
+        "/api/v1/customers",
+        Auth::Token(&token),
+        Some(&json!({"account": "AC-2", "name": "Ada"})),
+    );
+    assert_eq!(status, 200, "{answer}");
+    let (status, found) = call(&c, "GET", "/api/v1/customers", Auth::Token(&token), None);
+    assert_eq!(status, 200, "{found}");
+    let accounts: Vec<&str> = found["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|i| i["account"].as_str())
+        .collect();
+    assert_eq!(accounts, ["AC-2"]);
+}
