@@ -144,7 +144,7 @@ impl QueueTx for SqliteTx<'_> {
             return Ok(true);
         }
         // Nothing written: either no such queue, or already assigned as asked.
-        Ok(self.queue_member_exists(queue, login)?)
+        self.queue_member_exists(queue, login)
     }
 
     fn unassign_member(&self, queue: &str, login: &str) -> Result<bool> {
