@@ -96,6 +96,8 @@ pub use dossier_store::{
     ApiToken, CaseFilter, EventScope, LogBounds, LoggedEvent, Page, SearchFilter, SearchHit,
     TaskFilter,
 };
+#[cfg(feature = "chat")]
+pub use dossier_types::queues::{Queue, QueueChannel, QueueMember, QueueSource};
 pub use dossier_types::{Error, Result, schema};
 #[cfg(feature = "email")]
 pub use email::drafts::DraftStart;

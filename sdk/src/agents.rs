@@ -93,11 +93,15 @@ pub enum Permission {
     /// and the MTA's own agent's. The system (an embedder's own handle)
     /// ingests without it.
     IngestEmail,
+    /// Switch one's own assigned queues on and off (`dossier queue
+    /// join|leave`). Supervisors and admins hold it; an admin grants it to
+    /// agents when the centre lets them choose their queues.
+    ManageOwnQueues,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 10] = [
+    pub const ALL: [Permission; 11] = [
         Permission::ManageAgents,
         Permission::ReassignCases,
         Permission::SeeAllPrivate,
@@ -108,6 +112,7 @@ impl Permission {
         Permission::Cti,
         Permission::SendAs,
         Permission::IngestEmail,
+        Permission::ManageOwnQueues,
     ];
 
     /// The snake_case name used in the CLI, errors and JSON.
@@ -123,6 +128,7 @@ impl Permission {
             Permission::Cti => "cti",
             Permission::SendAs => "send_as",
             Permission::IngestEmail => "ingest_email",
+            Permission::ManageOwnQueues => "manage_own_queues",
         }
     }
 
@@ -136,7 +142,8 @@ impl Permission {
             Permission::ReassignCases
             | Permission::SeeAllPrivate
             | Permission::ReviewEmail
-            | Permission::ManageFaq => {
+            | Permission::ManageFaq
+            | Permission::ManageOwnQueues => {
                 matches!(role, Role::Supervisor | Role::Admin)
             }
             Permission::TransferEmail => true,
@@ -279,7 +286,8 @@ mod tests {
                 Permission::TransferEmail,
                 Permission::ReviewEmail,
                 Permission::ManageFaq,
-                Permission::RejectChat
+                Permission::RejectChat,
+                Permission::ManageOwnQueues
             ]
         );
         assert_eq!(agent(Role::Admin).permissions(), Permission::ALL.to_vec());

@@ -796,7 +796,7 @@ fn an_unknown_queue_and_an_unknown_chat_are_refused_by_name() {
         .expect_err("no such queue");
     assert_eq!(
         err.to_string(),
-        "unknown chat queue `support`; queues: billing, sales"
+        "unknown queue `support`; queues: billing, sales"
     );
     assert_eq!(err.code(), "unknown_queue");
     let err = desk(&t.host, "ann").accept_chat(42).expect_err("no chat");

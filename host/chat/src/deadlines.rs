@@ -88,9 +88,11 @@ impl ChatDeadlines for Runtime {
         if !chats
             .recovered
             .swap(true, std::sync::atomic::Ordering::AcqRel)
-            && !self.config().chat.queues.is_empty()
         {
-            tick.recovered = self.route_queues(&system(self), &super::offers::all_queues(self));
+            let queues = super::offers::all_queues(self)?;
+            if !queues.is_empty() {
+                tick.recovered = self.route_queues(&system(self), &queues);
+            }
         }
         tick.pushed = chats.subscribers.pump(self)?;
         tick.next_deadline = self.store().read(|tx| tx.next_chat_deadline())?;

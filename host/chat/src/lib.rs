@@ -16,6 +16,8 @@
 //!   store's change counter at the start of every offer, and checked by the
 //!   claim.
 //! - `capacity.rs`: which capacity applies to an agent in a queue.
+//! - `queues.rs`: queues kept in the store (the config's applied when it
+//!   changes, admins' and agents' changes), and the view routing reads.
 //! - `states.rs`: agents' states (available, break, offline, logged out;
 //!   busy when at capacity), every change recorded with its time.
 //! - `offers.rs`: arrivals, the `chat_offered` step, accept, reject, and
@@ -34,6 +36,7 @@ mod capacity;
 pub mod deadlines;
 pub mod offers;
 pub mod push;
+pub mod queues;
 mod router;
 pub mod states;
 pub mod transcript;
@@ -55,8 +58,9 @@ pub use router::Router;
 pub struct Chats {
     /// The routing index (the longest-idle rule), a cache of the store.
     pub router: Mutex<Router>,
-    /// Who is in which queue (from the config).
-    pub members: capacity::Membership,
+    /// The store's queues as routing reads them (`queues::view`), cached
+    /// until the store's queues change.
+    view: Mutex<Option<std::sync::Arc<queues::QueueView>>>,
     /// This process's desktops and chat windows listening for pushes.
     pub subscribers: Subscribers,
     /// Set once this process has offered what was left waiting (by a crash
@@ -79,10 +83,10 @@ impl ChatRuntime for dossier_core::runtime::Runtime {
 
 impl Chats {
     /// The chat state of a host running `config`.
-    pub fn new(config: &dossier_core::config::Config) -> Chats {
+    pub fn new(_config: &dossier_core::config::Config) -> Chats {
         Chats {
-            router: Mutex::new(Router::new(&config.chat)),
-            members: capacity::Membership::new(&config.chat),
+            router: Mutex::new(Router::empty()),
+            view: Mutex::new(None),
             subscribers: Subscribers::default(),
             recovered: std::sync::atomic::AtomicBool::new(false),
         }
@@ -300,6 +304,7 @@ pub mod prelude {
     pub use crate::ChatRuntime;
     pub use crate::deadlines::ChatDeadlines;
     pub use crate::offers::ChatOffers;
+    pub use crate::queues::ChatQueues;
     pub use crate::states::ChatStates;
     pub use crate::transcript::ChatTranscripts;
 }

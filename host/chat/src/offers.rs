@@ -168,7 +168,8 @@ impl Step for OfferStep {
             }
             return Ok(());
         };
-        let config = &rt.config().chat;
+        let view = super::queues::view(rt)?;
+        let config = &view.config;
         let queue = &self.chat.queue;
         let member = config
             .queues
@@ -307,10 +308,11 @@ impl ChatOffers for Runtime {
             .map(str::trim)
             .unwrap_or_default()
             .to_owned();
-        if !self.config().chat.queues.contains_key(&queue) {
+        let view = super::queues::view(self)?;
+        if !view.has(&queue) {
             return Err(Error::UnknownQueue {
                 queue,
-                known: self.config().chat.queues.keys().cloned().collect(),
+                known: view.names(),
             });
         }
         interaction.channel = dossier_sdk::Channel::Chat;
@@ -392,7 +394,11 @@ impl ChatOffers for Runtime {
                 return Ok(Attempt::Gone);
             }
             {
+                let view = self
+                    .store()
+                    .read(|tx| chats.view_in(&self.config().chat, tx, fresh))?;
                 let mut router = chats.router.lock();
+                router.follow(&view);
                 self.store().read(|tx| router.sync(tx, fresh))?;
             }
             let now = self.now();
@@ -536,6 +542,6 @@ fn check_offered_to(chat: &Chat, login: &str, action: &str) -> Result<()> {
 }
 
 /// The queue of `chat` and every queue, for routing after a restart.
-pub fn all_queues(rt: &Runtime) -> Vec<String> {
-    rt.config().chat.queues.keys().cloned().collect()
+pub fn all_queues(rt: &Runtime) -> Result<Vec<String>> {
+    Ok(super::queues::view(rt)?.names())
 }

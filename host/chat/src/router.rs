@@ -31,6 +31,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::AgentState;
 use super::capacity;
+use super::queues::QueueView;
 use dossier_core::config::ChatConfig;
 use dossier_store::{ChatAgentRow, Tx};
 use dossier_types::Result;
@@ -88,12 +89,29 @@ pub struct Router {
     agent_ix: HashMap<String, u32>,
     /// The highest `rev` applied.
     watermark: i64,
+    /// The store's `queue_rev` of the queues this index was made for
+    /// (`None`: made for no queues yet).
+    queues_rev: Option<i64>,
     built: bool,
     suspect: bool,
 }
 
 impl Router {
-    /// An empty index of the configured queues and their members.
+    /// An index of no queue, until the first routing reads the store's.
+    pub fn empty() -> Router {
+        Router::new(&ChatConfig::default())
+    }
+
+    /// Makes the index anew for `view`'s queues and members when it was
+    /// made for other ones (the store's queues changed).
+    pub fn follow(&mut self, view: &QueueView) {
+        if self.queues_rev != Some(view.rev) {
+            *self = Router::new(&view.config);
+            self.queues_rev = Some(view.rev);
+        }
+    }
+
+    /// An empty index of `config`'s queues and their members.
     pub fn new(config: &ChatConfig) -> Router {
         let names: Vec<&String> = config.queues.keys().collect();
         let queue_ix: HashMap<String, u16> = names
@@ -147,6 +165,7 @@ impl Router {
             agents,
             agent_ix,
             watermark: 0,
+            queues_rev: None,
             built: false,
             suspect: false,
         }

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use dossier_sdk::Permission;
 
 use super::push::feed;
+use super::queues::QueueView;
 use super::{AgentState, AgentStatus, ChatPush, Routed, StateChange};
 use crate::prelude::*;
 use dossier_core::events::{Actor, Ctx};
@@ -18,15 +19,15 @@ use dossier_store::{ChatAgentRow, Tx};
 use dossier_types::Result;
 
 /// An agent with no chat row yet: logged out since ever.
-fn status_of(rt: &Runtime, login: &str, row: Option<ChatAgentRow>) -> AgentStatus {
-    let members = &rt.chats().members;
+fn status_of(view: &QueueView, login: &str, row: Option<ChatAgentRow>) -> AgentStatus {
+    let members = &view.members;
     let most = members.most(login);
     let queues = members.queues_of(login).to_vec();
     match row {
         Some(row) => AgentStatus {
             login: login.to_owned(),
             state: row.state,
-            busy: row.state == AgentState::Available && is_full(rt, login, &row),
+            busy: row.state == AgentState::Available && row.active + row.pending >= most,
             active: row.active,
             pending: row.pending,
             capacity: most,
@@ -50,11 +51,6 @@ fn status_of(rt: &Runtime, login: &str, row: Option<ChatAgentRow>) -> AgentStatu
     }
 }
 
-/// Whether the agent can take no more chats from any of their queues.
-fn is_full(rt: &Runtime, login: &str, row: &ChatAgentRow) -> bool {
-    row.active + row.pending >= rt.chats().members.most(login)
-}
-
 /// After a change of load: records `busy` when the agent just reached
 /// capacity, `available` when they just left it, while available.
 pub fn note_load(
@@ -67,7 +63,8 @@ pub fn note_load(
     if row.state != AgentState::Available {
         return Ok(());
     }
-    let most = rt.chats().members.most(&row.login);
+    let view = rt.chats().view_in(&rt.config().chat, tx, false)?;
+    let most = view.members.most(&row.login);
     let after = row.active + row.pending;
     if before < most && after >= most {
         tx.chat_agent_log(&row.login, "busy", Some("at capacity"), now)?;
@@ -162,7 +159,8 @@ impl ChatStates for Runtime {
             Ok(true)
         })?;
         let routed = if changed && state == AgentState::Available {
-            self.route_queues(ctx, self.chats().members.queues_of(login))
+            let view = super::queues::view(self)?;
+            self.route_queues(ctx, view.members.queues_of(login))
         } else {
             Routed::default()
         };
@@ -172,17 +170,19 @@ impl ChatStates for Runtime {
 
     fn chat_status(&self, login: &str) -> Result<AgentStatus> {
         self.agent(login)?;
+        let view = super::queues::view(self)?;
         let row = self.store().read(|tx| tx.chat_agent(login))?;
-        Ok(status_of(self, login, row))
+        Ok(status_of(&view, login, row))
     }
 
     fn chat_statuses(&self) -> Result<Vec<AgentStatus>> {
         let agents = self.list_agents()?;
+        let view = super::queues::view(self)?;
         self.store().read(|tx| {
             agents
                 .iter()
                 .filter(|a| !a.disabled)
-                .map(|a| Ok(status_of(self, &a.login, tx.chat_agent(&a.login)?)))
+                .map(|a| Ok(status_of(&view, &a.login, tx.chat_agent(&a.login)?)))
                 .collect()
         })
     }

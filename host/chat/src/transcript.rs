@@ -496,7 +496,8 @@ impl ChatTranscripts for Runtime {
                 chat: None,
             },
         )?;
-        ended.routed = self.route_queues(ctx, self.chats().members.queues_of(&login));
+        let view = super::queues::view(self)?;
+        ended.routed = self.route_queues(ctx, view.members.queues_of(&login));
         self.chat_pump();
         Ok(ended)
     }

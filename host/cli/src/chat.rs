@@ -485,7 +485,7 @@ fn describe_status(s: &AgentStatus) -> String {
     line
 }
 
-fn describe_routed(routed: &Routed) -> String {
+pub(crate) fn describe_routed(routed: &Routed) -> String {
     let mut s = String::new();
     for offer in &routed.offers {
         s.push_str(&format!(

@@ -37,6 +37,7 @@ mod output;
 mod plugin;
 mod pop;
 mod progress;
+mod queue;
 mod records;
 mod run;
 mod script;
@@ -214,6 +215,9 @@ enum Command {
     /// Chat: your state, accept, reject, send, end, log, list; simulate a day.
     #[command(subcommand)]
     Chat(chat::ChatCmd),
+    /// Queues: list, show, add, remove (admins); join and leave your own (manage_own_queues).
+    #[command(subcommand)]
+    Queue(queue::QueueCmd),
     /// Print the completion script for a shell: bash, zsh, fish, elvish or powershell.
     Completions {
         /// The shell.
@@ -363,6 +367,7 @@ fn execute(cli: Cli) -> Result<()> {
         Command::Gc => ops::gc(&open(&config)?, &out),
         Command::Chat(chat::ChatCmd::Simulate(args)) => chat::simulate_cmd(args, &out),
         Command::Chat(cmd) => chat::run(&open(&config)?, cmd, &out),
+        Command::Queue(cmd) => queue::run(&open(&config)?, cmd, &out),
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "dossier", &mut script);

@@ -423,12 +423,7 @@ impl ChatConfig {
                 self.accept_seconds
             )));
         }
-        let word = |s: &str| {
-            !s.is_empty()
-                && s.chars().count() <= 64
-                && s.chars()
-                    .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'))
-        };
+        let word = dossier_types::queues::valid_queue_name;
         for (name, queue) in &self.queues {
             if !word(name) {
                 return Err(Error::Config(format!(

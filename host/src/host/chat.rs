@@ -11,11 +11,13 @@ use std::sync::mpsc::Receiver;
 use dossier_sdk::{ExpandMode, Interaction};
 
 use super::Host;
+use crate::chat::queues::ChatQueues;
 use crate::chat::{
     AgentState, AgentStatus, Arrived, Chat, ChatFilter, ChatMessage, ChatPush, ChatState, Ended,
     LogCustomer, Returned, Routed, SavedLog, Sender, StateChange,
 };
 use crate::events::Actor;
+use dossier_types::queues::Queue;
 
 /// A chat a visitor started ([`Host::start_visitor_chat`]).
 #[derive(Debug, Clone)]
@@ -165,6 +167,56 @@ impl Host {
     /// Sets `login`'s chat state: their own, or anyone's with `manage_agents`.
     pub fn set_agent_state(&self, login: &str, state: AgentState) -> Result<(AgentStatus, Routed)> {
         self.rt.set_chat_state(&self.ctx()?, login, state)
+    }
+
+    /// Every queue with its members, for an actor holding `manage_agents`
+    /// (and the system); an agent gets the queues they are assigned to.
+    pub fn queues(&self) -> Result<Vec<Queue>> {
+        self.rt.queues(&self.ctx()?)
+    }
+
+    /// Queue `name` with its members, if the acting agent may see it
+    /// (see [`Host::queues`]); else [`Error::UnknownQueue`].
+    pub fn queue(&self, name: &str) -> Result<Queue> {
+        self.rt.queue(&self.ctx()?, name)
+    }
+
+    /// Creates chat queue `name` (its capacity when given), or changes an
+    /// existing one's capacity, and assigns `members` to it, switched on.
+    /// Needs `manage_agents`. Routes the queue's waiting chats.
+    pub fn add_queue(
+        &self,
+        name: &str,
+        capacity: Option<u32>,
+        members: &[String],
+    ) -> Result<(Queue, Routed)> {
+        self.rt.add_queue(&self.ctx()?, name, capacity, members)
+    }
+
+    /// Removes `members` from queue `name`, or the queue itself when
+    /// `members` is empty (refused while chats wait in it). Needs
+    /// `manage_agents`. Returns the queue as it is after.
+    pub fn remove_queue(&self, name: &str, members: &[String]) -> Result<Option<Queue>> {
+        self.rt.remove_queue(&self.ctx()?, name, members)
+    }
+
+    /// Switches the acting agent's membership of `queue` on (they get its
+    /// chats again, and its waiting chats are routed) or off. Needs
+    /// `manage_own_queues`, which supervisors and admins hold and an admin
+    /// grants to agents; the agent must be assigned to the queue.
+    pub fn join_queue(&self, queue: &str, joined: bool) -> Result<(Queue, Routed)> {
+        let Actor::Agent(login) = &self.actor else {
+            return Err(Error::Refused(
+                "system is in no queue: switch an agent's with switch_queue".into(),
+            ));
+        };
+        self.rt.switch_queue(&self.ctx()?, queue, login, joined)
+    }
+
+    /// Switches `login`'s membership of `queue` on or off: one's own with
+    /// `manage_own_queues`, anyone's with `manage_agents`.
+    pub fn switch_queue(&self, queue: &str, login: &str, joined: bool) -> Result<(Queue, Routed)> {
+        self.rt.switch_queue(&self.ctx()?, queue, login, joined)
     }
 
     /// Where `login` stands for chat: state, busy, load, capacity, queues.

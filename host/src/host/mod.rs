@@ -135,6 +135,10 @@ impl HostBuilder {
         if !store.read(|tx| tx.field_defs_current(&schema))? {
             store.write("custom field definitions", |tx| tx.sync_field_defs(&schema))?;
         }
+        // `[chat.queues]` are the store's initial queues: applied when the
+        // config's differ from those last applied (a reader checks first).
+        #[cfg(feature = "chat")]
+        crate::chat::queues::apply_config(&*store, &self.config.chat, self.clock.now())?;
         let mut handlers: Vec<Arc<dyn Handler>> = Vec::new();
         #[cfg(feature = "scripts")]
         let scripts = crate::script::Scripts::from_config(&self.config)?.map(Arc::new);

@@ -21,6 +21,7 @@ mod email;
 mod events;
 mod faq;
 pub mod files;
+mod queues;
 pub mod sqlite;
 
 pub use chat::{ChatAgentRow, ChatEnd, ChatTx};
@@ -28,6 +29,7 @@ pub use credentials::{ApiToken, CredentialTx, NewApiToken, SessionRow};
 pub use email::{EmailTx, InboundRecord, NewWorkbinItem};
 pub use events::{EventLogTx, EventScope, LogBounds, LoggedEvent};
 pub use faq::FaqTx;
+pub use queues::QueueTx;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use dossier_sdk::{
@@ -253,6 +255,7 @@ pub trait Tx:
     + EmailTx
     + FaqTx
     + ChatTx
+    + QueueTx
     + CredentialTx
     + EventLogTx
 {
@@ -271,6 +274,7 @@ impl<T> Tx for T where
         + EmailTx
         + FaqTx
         + ChatTx
+        + QueueTx
         + CredentialTx
         + EventLogTx
 {

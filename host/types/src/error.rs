@@ -285,7 +285,7 @@ pub enum Error {
         id: i64,
     },
     /// A chat named a queue that `[chat.queues]` does not configure.
-    #[error("unknown chat queue `{queue}`; {}", known_queues(.known))]
+    #[error("unknown queue `{queue}`; {}", known_queues(.known))]
     UnknownQueue {
         /// The queue named.
         queue: String,
@@ -316,7 +316,7 @@ pub enum Error {
 /// The end of an unknown-queue error.
 fn known_queues(known: &[String]) -> String {
     if known.is_empty() {
-        "no queue is configured (add one under [chat.queues.<name>])".to_owned()
+        "there are no queues (an admin adds one with `dossier queue add` or under [chat.queues.<name>])".to_owned()
     } else {
         format!("queues: {}", known.join(", "))
     }

@@ -18,6 +18,7 @@ pub mod address;
 pub mod chat;
 pub mod contact;
 mod error;
+pub mod queues;
 pub mod schema;
 
 pub use error::{Error, Result};

@@ -11,6 +11,7 @@ mod notify_options;
 mod ops;
 mod process;
 mod props;
+mod queue_cli;
 mod script_cli;
 mod serve;
 mod serve_channels;

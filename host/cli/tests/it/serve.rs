@@ -804,6 +804,16 @@ const ROUTES: &[(&str, &str, &str)] = &[
     ("chat log", "post", "/api/v1/chats/{id}/log"),
     ("chat list", "get", "/api/v1/chats"),
     ("chat show", "get", "/api/v1/chats/{id}"),
+    ("queue list", "get", "/api/v1/queues"),
+    ("queue show", "get", "/api/v1/queues/{name}"),
+    ("queue add", "put", "/api/v1/queues/{name}"),
+    ("queue remove", "delete", "/api/v1/queues/{name}"),
+    ("queue join", "put", "/api/v1/queues/{name}/members/{login}"),
+    (
+        "queue leave",
+        "put",
+        "/api/v1/queues/{name}/members/{login}",
+    ),
 ];
 
 /// Commands that stay the operator's, on the machine holding the store

@@ -855,3 +855,98 @@ fn drafts_and_workbins_of_a_private_case_are_404_to_reviewers_who_may_not_see_it
         "{queue}"
     );
 }
+
+#[test]
+fn queues_are_managed_by_admins_and_switched_by_their_members_over_http() {
+    let c = Centre::with_config("\n[chat.queues.support]\nmembers = [\"ann\", \"bob\"]\n");
+    let (boss, ann) = (c.token("boss"), c.token("ann"));
+    let (status, all) = call(&c, "GET", "/api/v1/queues", Auth::Token(&boss), None);
+    assert_eq!(status, 200, "{all}");
+    assert_eq!(all["items"][0]["name"], "support");
+    // An agent without manage_own_queues may not switch.
+    let off = json!({"joined": false});
+    let (status, problem) = call(
+        &c,
+        "PUT",
+        "/api/v1/queues/support/members/me",
+        Auth::Token(&ann),
+        Some(&off),
+    );
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (403, Some("permission_denied"))
+    );
+    operator(
+        &c,
+        &["agent", "update", "ann", "--grant", "manage_own_queues"],
+    );
+    let (status, changed) = call(
+        &c,
+        "PUT",
+        "/api/v1/queues/support/members/me",
+        Auth::Token(&ann),
+        Some(&off),
+    );
+    assert_eq!(status, 200, "{changed}");
+    let ann_in = |q: &Value| {
+        q["members"]
+            .as_array()
+            .expect("members")
+            .iter()
+            .find(|m| m["login"] == "ann")
+            .map(|m| m["joined"].clone())
+    };
+    assert_eq!(ann_in(&changed["queue"]), Some(json!(false)));
+    // Only admins add queues; an agent sees only the queues they are in.
+    let vip = json!({"members": ["bob"], "capacity": 2});
+    let (status, _) = call(
+        &c,
+        "PUT",
+        "/api/v1/queues/vip",
+        Auth::Token(&ann),
+        Some(&vip),
+    );
+    assert_eq!(status, 403);
+    let (status, made) = call(
+        &c,
+        "PUT",
+        "/api/v1/queues/vip",
+        Auth::Token(&boss),
+        Some(&vip),
+    );
+    assert_eq!(
+        (status, made["queue"]["capacity"].as_u64()),
+        (200, Some(2)),
+        "{made}"
+    );
+    let (status, mine) = call(&c, "GET", "/api/v1/queues", Auth::Token(&ann), None);
+    assert_eq!(status, 200);
+    let names: Vec<&str> = mine["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|q| q["name"].as_str())
+        .collect();
+    assert_eq!(names, ["support"]);
+    let (status, problem) = call(&c, "GET", "/api/v1/queues/vip", Auth::Token(&ann), None);
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (422, Some("unknown_queue"))
+    );
+    let (status, left) = call(
+        &c,
+        "DELETE",
+        "/api/v1/queues/vip/members/bob",
+        Auth::Token(&boss),
+        None,
+    );
+    assert_eq!(status, 200, "{left}");
+    assert_eq!(left["members"], json!([]));
+    let (status, _) = call(&c, "DELETE", "/api/v1/queues/vip", Auth::Token(&boss), None);
+    assert_eq!(status, 204);
+    let (status, problem) = call(&c, "GET", "/api/v1/queues/vip", Auth::Token(&boss), None);
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (422, Some("unknown_queue"))
+    );
+}

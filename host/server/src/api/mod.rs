@@ -10,6 +10,7 @@ mod email;
 mod events;
 mod interact;
 mod outbox;
+mod queues;
 mod records;
 mod search;
 pub(crate) mod visitor;
@@ -34,6 +35,7 @@ pub(crate) fn routes() -> OpenApiRouter<Arc<AppState>> {
         .merge(outbox::routes())
         .merge(email::routes())
         .merge(chat::routes())
+        .merge(queues::routes())
         .merge(events::routes())
         .merge(visitor::routes())
 }

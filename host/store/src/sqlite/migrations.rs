@@ -667,6 +667,57 @@ ALTER TABLE outbox_deliveries ADD COLUMN lease_until TEXT;
 ALTER TABLE outbox_deliveries ADD COLUMN sending_at TEXT;
 ALTER TABLE outbox_deliveries ADD COLUMN possible_duplicates INTEGER NOT NULL DEFAULT 0;
 "#,
+    // 18: queues kept in the store. `dossier.toml` gives the initial ones
+    // (`source = 'config'`, applied when the config's queues change);
+    // admins add and remove others; each member's `joined` switch is the
+    // agent's own (`dossier queue join|leave`) and survives a config
+    // change. A member need not be an agent yet (the config may name one
+    // before `agent add`). Every change bumps `queue_rev`'s one row, by
+    // trigger, so a routing cache knows when to rebuild. `settings` keeps
+    // small values the store owns (the fingerprint of the config's queues
+    // last applied).
+    r#"
+CREATE TABLE queues (
+    name       TEXT PRIMARY KEY,
+    channel    TEXT NOT NULL CHECK (channel IN ('chat')),
+    capacity   INTEGER CHECK (capacity BETWEEN 1 AND 100),
+    source     TEXT NOT NULL CHECK (source IN ('config', 'admin')),
+    created_at TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE queue_members (
+    queue      TEXT NOT NULL REFERENCES queues(name) ON DELETE CASCADE,
+    login      TEXT NOT NULL,
+    joined     INTEGER NOT NULL DEFAULT 1 CHECK (joined IN (0, 1)),
+    source     TEXT NOT NULL CHECK (source IN ('config', 'admin')),
+    changed_at TEXT NOT NULL,
+    PRIMARY KEY (queue, login)
+) WITHOUT ROWID;
+CREATE INDEX queue_members_login ON queue_members(login);
+
+CREATE TABLE queue_rev (
+    id  INTEGER PRIMARY KEY CHECK (id = 1),
+    rev INTEGER NOT NULL
+);
+INSERT INTO queue_rev (id, rev) VALUES (1, 0);
+CREATE TRIGGER queue_rev_queue_insert AFTER INSERT ON queues
+BEGIN UPDATE queue_rev SET rev = rev + 1; END;
+CREATE TRIGGER queue_rev_queue_update AFTER UPDATE ON queues
+BEGIN UPDATE queue_rev SET rev = rev + 1; END;
+CREATE TRIGGER queue_rev_queue_delete AFTER DELETE ON queues
+BEGIN UPDATE queue_rev SET rev = rev + 1; END;
+CREATE TRIGGER queue_rev_member_insert AFTER INSERT ON queue_members
+BEGIN UPDATE queue_rev SET rev = rev + 1; END;
+CREATE TRIGGER queue_rev_member_update AFTER UPDATE ON queue_members
+BEGIN UPDATE queue_rev SET rev = rev + 1; END;
+CREATE TRIGGER queue_rev_member_delete AFTER DELETE ON queue_members
+BEGIN UPDATE queue_rev SET rev = rev + 1; END;
+
+CREATE TABLE settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+"#,
 ];
 
 /// The schema version this build writes.

@@ -20,6 +20,7 @@ mod follow_ups;
 mod interactions;
 mod migrations;
 mod outbox;
+mod queues;
 mod search;
 pub mod search_sync;
 mod tasks;

@@ -1,0 +1,413 @@
+//! Queues as the store keeps them: the config's initial queues applied
+//! when they change, admins adding and removing queues and members, and
+//! agents switching their own memberships on and off.
+//!
+//! Routing reads a [`QueueView`]: the store's chat queues with only their
+//! switched-on members, in the shape of `[chat.queues]`, so that the
+//! capacity rules and the router work on it as they did on the config.
+//! The view is rebuilt when the store's `queue_rev` moves (every change to
+//! a queue or a membership moves it, by trigger), whichever process made
+//! the change.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use dossier_sdk::Permission;
+
+use super::capacity::Membership;
+use super::offers::ChatOffers;
+use super::{ChatRuntime, Chats, Routed};
+use dossier_core::config::{ChatConfig, ChatQueueConfig};
+use dossier_core::events::{Actor, Ctx};
+use dossier_core::runtime::Runtime;
+use dossier_store::{Store, Tx};
+use dossier_types::queues::{Queue, QueueChannel, QueueSource, valid_queue_name};
+use dossier_types::{Error, Result};
+
+/// The setting that keeps the fingerprint of the config's queues last
+/// applied to the store.
+const APPLIED: &str = "config_queues";
+
+/// The store's chat queues as routing reads them.
+#[derive(Debug)]
+pub struct QueueView {
+    /// The store's `queue_rev` this view was read at.
+    pub rev: i64,
+    /// `[chat]` with `queues` replaced by the store's chat queues and their
+    /// switched-on members.
+    pub config: ChatConfig,
+    /// Who is in which queue, and their capacity.
+    pub members: Membership,
+}
+
+impl QueueView {
+    fn read(base: &ChatConfig, tx: &dyn Tx) -> Result<QueueView> {
+        let rev = tx.queue_rev()?;
+        let mut config = base.clone();
+        config.queues = tx
+            .queues()?
+            .into_iter()
+            .filter(|q| q.channel == QueueChannel::Chat)
+            .map(|q| {
+                let members = q
+                    .members
+                    .iter()
+                    .filter(|m| m.joined)
+                    .map(|m| m.login.clone())
+                    .collect();
+                let mut queue = ChatQueueConfig::new(members);
+                queue.capacity = q.capacity;
+                (q.name, queue)
+            })
+            .collect();
+        let members = Membership::new(&config);
+        Ok(QueueView {
+            rev,
+            config,
+            members,
+        })
+    }
+
+    /// Whether chat queue `name` exists.
+    pub fn has(&self, name: &str) -> bool {
+        self.config.queues.contains_key(name)
+    }
+
+    /// The chat queues' names.
+    pub fn names(&self) -> Vec<String> {
+        self.config.queues.keys().cloned().collect()
+    }
+}
+
+impl Chats {
+    /// The view of the queues as `tx` sees them, rebuilt when the store's
+    /// queues changed since the last one.
+    ///
+    /// Only a `fresh` read (nothing written yet in its transaction, so what
+    /// it sees is committed) is kept for the next call: a view read inside
+    /// a caller's transaction could roll back.
+    pub fn view_in(&self, base: &ChatConfig, tx: &dyn Tx, fresh: bool) -> Result<Arc<QueueView>> {
+        let rev = tx.queue_rev()?;
+        if let Some(view) = self.view.lock().as_ref().filter(|v| v.rev == rev) {
+            return Ok(view.clone());
+        }
+        let view = Arc::new(QueueView::read(base, tx)?);
+        if fresh {
+            *self.view.lock() = Some(view.clone());
+        }
+        Ok(view)
+    }
+}
+
+/// The current view of the queues, read on a reader (or the write
+/// transaction this thread is in).
+pub fn view(rt: &Runtime) -> Result<Arc<QueueView>> {
+    let chats = rt.chats();
+    let fresh = !rt.store().in_write();
+    rt.store()
+        .read(|tx| chats.view_in(&rt.config().chat, tx, fresh))
+}
+
+/// What the config says about queues, as one string: when it differs from
+/// the one last applied, the config changed.
+fn fingerprint(config: &ChatConfig) -> String {
+    let mut out = String::new();
+    for (name, queue) in &config.queues {
+        let mut members = queue.members.clone();
+        members.sort();
+        out.push_str(&format!(
+            "{name}\u{1f}{:?}\u{1f}{}\u{1e}",
+            queue.capacity,
+            members.join("\u{1f}")
+        ));
+    }
+    out
+}
+
+/// Applies `[chat.queues]` to the store when it changed since it was last
+/// applied (at `init`, and at the first open after an edit): its queues
+/// and members are created or updated; queues and members that came from
+/// the config and are no longer in it are removed; what admins added and
+/// what agents switched on or off stay as they are. Returns whether it
+/// wrote. A reader answers the common case (nothing changed).
+pub fn apply_config(store: &dyn Store, config: &ChatConfig, now: DateTime<Utc>) -> Result<bool> {
+    let wanted = fingerprint(config);
+    if store.read(|tx| tx.setting(APPLIED))?.as_deref() == Some(wanted.as_str()) {
+        return Ok(false);
+    }
+    store.write("queues from the config", |tx| {
+        if tx.setting(APPLIED)?.as_deref() == Some(wanted.as_str()) {
+            return Ok(false);
+        }
+        let existing: BTreeMap<String, Queue> = tx
+            .queues()?
+            .into_iter()
+            .map(|q| (q.name.clone(), q))
+            .collect();
+        for (name, queue) in &existing {
+            match config.queues.get(name) {
+                None if queue.source == QueueSource::Config => {
+                    tx.delete_queue(name)?;
+                }
+                None => {}
+                Some(wanted) => {
+                    for member in &queue.members {
+                        if member.source == QueueSource::Config
+                            && !wanted.members.contains(&member.login)
+                        {
+                            tx.unassign_member(name, &member.login)?;
+                        }
+                    }
+                }
+            }
+        }
+        for (name, queue) in &config.queues {
+            tx.put_queue(
+                name,
+                QueueChannel::Chat,
+                queue.capacity,
+                QueueSource::Config,
+                now,
+            )?;
+            for login in &queue.members {
+                tx.assign_member(name, login, QueueSource::Config, now)?;
+            }
+        }
+        tx.set_setting(APPLIED, &wanted)?;
+        Ok(true)
+    })
+}
+
+/// Queues kept in the store, managed by admins and switched by agents.
+pub trait ChatQueues {
+    /// Every queue with its members (admins and supervisors holding
+    /// `manage_agents`), or the queues `ctx`'s agent is assigned to.
+    fn queues(&self, ctx: &Ctx) -> Result<Vec<Queue>>;
+
+    /// Queue `name`, if `ctx`'s actor may see it (an agent sees the queues
+    /// they are assigned to; `manage_agents` sees all).
+    fn queue(&self, ctx: &Ctx, name: &str) -> Result<Queue>;
+
+    /// Creates chat queue `name` (with `capacity` when given), or changes
+    /// its capacity, and assigns `members` to it. Needs `manage_agents`.
+    fn add_queue(
+        self: &Arc<Self>,
+        ctx: &Ctx,
+        name: &str,
+        capacity: Option<u32>,
+        members: &[String],
+    ) -> Result<(Queue, Routed)>;
+
+    /// Removes `members` from queue `name`, or the queue itself when
+    /// `members` is empty (refused while chats wait in it). Needs
+    /// `manage_agents`.
+    fn remove_queue(&self, ctx: &Ctx, name: &str, members: &[String]) -> Result<Option<Queue>>;
+
+    /// Switches `login`'s membership of `queue` on (`joined`) or off. An
+    /// agent switches their own assigned queues with `manage_own_queues`;
+    /// `manage_agents` switches anyone's. Switching on offers the queue's
+    /// waiting chats.
+    fn switch_queue(
+        self: &Arc<Self>,
+        ctx: &Ctx,
+        queue: &str,
+        login: &str,
+        joined: bool,
+    ) -> Result<(Queue, Routed)>;
+}
+
+fn unknown(rt: &Runtime, name: &str) -> Result<Error> {
+    let known = rt
+        .store()
+        .read(|tx| tx.queues())?
+        .into_iter()
+        .map(|q| q.name)
+        .collect();
+    Ok(Error::UnknownQueue {
+        queue: name.to_owned(),
+        known,
+    })
+}
+
+/// Whether `ctx`'s actor sees every queue.
+fn sees_all(rt: &Runtime, ctx: &Ctx) -> Result<bool> {
+    match ctx.actor() {
+        Actor::System => Ok(true),
+        Actor::Agent(login) => Ok(rt
+            .store()
+            .read(|tx| tx.agent_holds(login, Permission::ManageAgents))?
+            .unwrap_or(false)),
+    }
+}
+
+impl ChatQueues for Runtime {
+    fn queues(&self, ctx: &Ctx) -> Result<Vec<Queue>> {
+        let all = self.store().read(|tx| tx.queues())?;
+        if sees_all(self, ctx)? {
+            return Ok(all);
+        }
+        let Actor::Agent(login) = ctx.actor() else {
+            return Ok(all);
+        };
+        Ok(all
+            .into_iter()
+            .filter(|q| q.member(login).is_some())
+            .collect())
+    }
+
+    fn queue(&self, ctx: &Ctx, name: &str) -> Result<Queue> {
+        ChatQueues::queues(self, ctx)?
+            .into_iter()
+            .find(|q| q.name == name)
+            .map_or_else(|| Err(unknown(self, name)?), Ok)
+    }
+
+    fn add_queue(
+        self: &Arc<Self>,
+        ctx: &Ctx,
+        name: &str,
+        capacity: Option<u32>,
+        members: &[String],
+    ) -> Result<(Queue, Routed)> {
+        self.require(ctx, Permission::ManageAgents, "manage queues")?;
+        if !valid_queue_name(name) {
+            return Err(Error::input(
+                "queue",
+                format!(
+                    "`{name}` is not a queue name: 1 to 64 letters, digits, `.`, `_`, `-` or `@`"
+                ),
+            ));
+        }
+        if let Some(c) = capacity
+            && !(1..=dossier_core::config::MAX_CHAT_CAPACITY).contains(&c)
+        {
+            return Err(Error::input(
+                "capacity",
+                format!(
+                    "a queue's capacity is from 1 to {}, not {c}",
+                    dossier_core::config::MAX_CHAT_CAPACITY
+                ),
+            ));
+        }
+        for login in members {
+            self.agent(login)?;
+        }
+        let now = self.now();
+        let queue = self.store().write("queue add", |tx| {
+            let existing = tx.queue(name)?;
+            let capacity = capacity.or(existing.as_ref().and_then(|q| q.capacity));
+            let source = existing.as_ref().map_or(QueueSource::Admin, |q| q.source);
+            tx.put_queue(name, QueueChannel::Chat, capacity, source, now)?;
+            for login in members {
+                tx.assign_member(name, login, QueueSource::Admin, now)?;
+            }
+            tx.queue(name)?.ok_or_else(|| {
+                Error::Refused(format!("queue {name} vanished while it was written"))
+            })
+        })?;
+        let routed = self.route_queues(ctx, &[name.to_owned()]);
+        Ok((queue, routed))
+    }
+
+    fn remove_queue(&self, ctx: &Ctx, name: &str, members: &[String]) -> Result<Option<Queue>> {
+        self.require(ctx, Permission::ManageAgents, "manage queues")?;
+        self.store().write("queue remove", |tx| {
+            if tx.queue(name)?.is_none() {
+                return Err(unknown_in(tx, name)?);
+            }
+            if members.is_empty() {
+                let waiting = tx.oldest_waiting(name, &[])?;
+                if waiting.is_some() {
+                    return Err(Error::Refused(format!(
+                        "queue {name} has chats waiting: route them or let them end before removing it"
+                    )));
+                }
+                tx.delete_queue(name)?;
+                return Ok(None);
+            }
+            for login in members {
+                if !tx.unassign_member(name, login)? {
+                    return Err(Error::input(
+                        "member",
+                        format!("{login} is not a member of queue {name}"),
+                    ));
+                }
+            }
+            tx.queue(name)
+        })
+    }
+
+    fn switch_queue(
+        self: &Arc<Self>,
+        ctx: &Ctx,
+        queue: &str,
+        login: &str,
+        joined: bool,
+    ) -> Result<(Queue, Routed)> {
+        let own = matches!(ctx.actor(), Actor::Agent(me) if me == login);
+        let verb = if joined { "join" } else { "leave" };
+        if own {
+            self.require(
+                ctx,
+                Permission::ManageOwnQueues,
+                &format!("{verb} queue {queue}"),
+            )?;
+        } else {
+            self.require(
+                ctx,
+                Permission::ManageAgents,
+                &format!("switch {login}'s membership of queue {queue}"),
+            )?;
+        }
+        let now = self.now();
+        let found = self.store().write("queue switch", |tx| {
+            let Some(found) = tx.queue(queue)? else {
+                return Err(unknown_in(tx, queue)?);
+            };
+            if found.member(login).is_none() {
+                return Err(Error::Refused(format!(
+                    "{login} is not assigned to queue {queue}: an admin assigns members (dossier queue add {queue} --member {login})"
+                )));
+            }
+            tx.set_member_joined(queue, login, joined, now)?;
+            tx.queue(queue)?
+                .ok_or_else(|| Error::Refused(format!("queue {queue} vanished while it was written")))
+        })?;
+        let routed = if joined {
+            self.route_queues(ctx, &[queue.to_owned()])
+        } else {
+            Routed::default()
+        };
+        Ok((found, routed))
+    }
+}
+
+fn unknown_in(tx: &dyn Tx, name: &str) -> Result<Error> {
+    Ok(Error::UnknownQueue {
+        queue: name.to_owned(),
+        known: tx.queues()?.into_iter().map(|q| q.name).collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fingerprint_ignores_member_order_and_sees_capacity() {
+        let mut a = ChatConfig::default();
+        a.queues.insert(
+            "sales".into(),
+            ChatQueueConfig::new(vec!["bob".into(), "ann".into()]),
+        );
+        let mut b = ChatConfig::default();
+        b.queues.insert(
+            "sales".into(),
+            ChatQueueConfig::new(vec!["ann".into(), "bob".into()]),
+        );
+        assert_eq!(fingerprint(&a), fingerprint(&b));
+        b.queues.get_mut("sales").map(|q| q.capacity = Some(2));
+        assert_ne!(fingerprint(&a), fingerprint(&b));
+    }
+}

@@ -1,0 +1,118 @@
+//! Queues kept in the store: which interactions of a channel they hold,
+//! who is assigned to them, and who is switched on.
+//!
+//! `dossier.toml` gives the initial queues (`[chat.queues.<name>]`); the
+//! store keeps them from then on, with what admins add or remove and what
+//! agents switch on and off themselves.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The channel whose interactions a queue holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueChannel {
+    /// Chats, offered to one member at a time.
+    Chat,
+}
+
+impl QueueChannel {
+    /// The name kept in the store and shown in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueueChannel::Chat => "chat",
+        }
+    }
+
+    /// Parses [`QueueChannel::as_str`]'s names.
+    pub fn parse(s: &str) -> Option<QueueChannel> {
+        match s {
+            "chat" => Some(QueueChannel::Chat),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for QueueChannel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a queue or a membership came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueSource {
+    /// `dossier.toml`: the next change of the config's queues may change
+    /// or remove it.
+    Config,
+    /// An admin (`dossier queue add`): the config leaves it alone.
+    Admin,
+}
+
+impl QueueSource {
+    /// The name kept in the store and shown in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueueSource::Config => "config",
+            QueueSource::Admin => "admin",
+        }
+    }
+
+    /// Parses [`QueueSource::as_str`]'s names.
+    pub fn parse(s: &str) -> Option<QueueSource> {
+        match s {
+            "config" => Some(QueueSource::Config),
+            "admin" => Some(QueueSource::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// An agent assigned to a queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueMember {
+    /// The agent.
+    pub login: String,
+    /// Switched on: the queue's interactions are offered to them. An agent
+    /// switches their own assigned queues with `dossier queue join|leave`
+    /// when they hold `manage_own_queues`.
+    pub joined: bool,
+    /// Who assigned them.
+    pub source: QueueSource,
+    /// When their membership last changed.
+    pub changed_at: DateTime<Utc>,
+}
+
+/// A queue and its members.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Queue {
+    /// Its name (1 to 64 letters, digits, `.`, `_`, `-` or `@`).
+    pub name: String,
+    /// The channel whose interactions it holds.
+    pub channel: QueueChannel,
+    /// The most interactions of this queue a member handles at once, when
+    /// the queue sets it (the lower of this and the agent's own applies).
+    pub capacity: Option<u32>,
+    /// Who made it.
+    pub source: QueueSource,
+    /// Its members, by login.
+    pub members: Vec<QueueMember>,
+}
+
+impl Queue {
+    /// The member `login`, if assigned.
+    pub fn member(&self, login: &str) -> Option<&QueueMember> {
+        self.members.iter().find(|m| m.login == login)
+    }
+}
+
+/// Whether `name` is a valid queue name: 1 to 64 letters, digits, `.`,
+/// `_`, `-` or `@`.
+pub fn valid_queue_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.chars().count() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'))
+}
