@@ -407,7 +407,9 @@ mod tests {
             ChatQueueConfig::new(vec!["ann".into(), "bob".into()]),
         );
         assert_eq!(fingerprint(&a), fingerprint(&b));
-        b.queues.get_mut("sales").map(|q| q.capacity = Some(2));
+        if let Some(q) = b.queues.get_mut("sales") {
+            q.capacity = Some(2);
+        }
         assert_ne!(fingerprint(&a), fingerprint(&b));
     }
 }
