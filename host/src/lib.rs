@@ -79,6 +79,8 @@ mod store_tests;
 mod typed;
 
 #[cfg(feature = "chat")]
+pub use chat::email_offers::EmailRouted;
+#[cfg(feature = "chat")]
 pub use chat::{
     AgentState, AgentStatus, Arrived, Chat, ChatFilter, ChatMessage, ChatPush, ChatState, ChatTick,
     Ended, LogCustomer, LogState, MAX_MESSAGE_CHARS, Offer, Returned, Routed, SavedLog, Sender,
@@ -97,7 +99,9 @@ pub use dossier_store::{
     TaskFilter,
 };
 #[cfg(feature = "chat")]
-pub use dossier_types::queues::{Queue, QueueChannel, QueueMember, QueueSource};
+pub use dossier_types::queues::{
+    EmailOffer, EmailOfferState, Queue, QueueChannel, QueueMember, QueueSource,
+};
 pub use dossier_types::{Error, Result, schema};
 #[cfg(feature = "email")]
 pub use email::drafts::DraftStart;

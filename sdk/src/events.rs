@@ -406,6 +406,12 @@ pub struct EmailReceived {
     /// The attachments (names, types and sizes).
     #[serde(default)]
     pub attachments: Vec<Attachment>,
+    /// For an email that opens a case: the email queue its case waits in,
+    /// to be offered to a member (`[email.routing]`'s choice; handlers may
+    /// name another email queue, or clear it to leave the case in no
+    /// queue). Ignored for an email that joins an existing case.
+    #[serde(default)]
+    pub queue: Option<String>,
 }
 
 /// The `chat_offered` and `chat_ended` events.
@@ -681,10 +687,11 @@ pub const EVENTS: [EventSpec; 9] = [
             "priority",
             "fields",
             "attachments",
+            "queue",
         ],
         guards: true,
         fired_when: "an inbound email was parsed and threaded, before it is stored",
-        may_change: "`case_number` (another case, or none for a new one), `priority` and `fields` of the case; a veto drops the email",
+        may_change: "`case_number` (another case, or none for a new one), `priority` and `fields` of the case, `queue` (the email queue a new case waits in, or none); a veto drops the email",
     },
     EventSpec {
         kind: EventKind::ChatOffered,

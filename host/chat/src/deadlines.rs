@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use super::email_offers::EmailOffers;
 use super::push::feed;
 use super::states::put_on_break;
 use super::{ChatPush, Returned};
@@ -94,8 +95,20 @@ impl ChatDeadlines for Runtime {
                 tick.recovered = self.route_queues(&system(self), &queues);
             }
         }
+        tick.email_timed_out = self.fire_email_deadlines(now)?;
+        let routed = self.route_email(None);
+        for problem in routed.problems {
+            tracing::warn!("email routing: {problem}");
+        }
+        tick.email_offered = routed.offers;
         tick.pushed = chats.subscribers.pump(self)?;
-        tick.next_deadline = self.store().read(|tx| tx.next_chat_deadline())?;
+        let (chat, email) = self
+            .store()
+            .read(|tx| Ok((tx.next_chat_deadline()?, tx.next_email_deadline()?)))?;
+        tick.next_deadline = match (chat, email) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         Ok(tick)
     }
 

@@ -34,6 +34,7 @@
 
 mod capacity;
 pub mod deadlines;
+pub mod email_offers;
 pub mod offers;
 pub mod push;
 pub mod queues;
@@ -116,6 +117,10 @@ pub struct Routed {
     /// failed: each stays in line, in its place, and is offered again at
     /// the next routing.
     pub problems: Vec<String>,
+    /// Email offers made by the same change (an agent available, an email
+    /// queue switched on), in the order they were made.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub emails: Vec<dossier_types::queues::EmailOffer>,
 }
 
 /// What `Host::chat_arrived` did.
@@ -151,9 +156,16 @@ pub struct ChatTick {
     pub recovered: Routed,
     /// Pushes handed to this process's subscribers.
     pub pushed: usize,
-    /// The soonest acceptance deadline still running: the loop may sleep
-    /// until then.
+    /// The soonest acceptance deadline still running (chat or email): the
+    /// loop may sleep until then.
     pub next_deadline: Option<DateTime<Utc>>,
+    /// Email offers whose acceptance deadline passed: each agent is on
+    /// break, each email went back in line.
+    pub email_timed_out: Vec<dossier_types::queues::EmailOffer>,
+    /// Email offers this tick made: every tick routes the email queues,
+    /// for capacity freed by paths that do not route (a reply that
+    /// finished a workbin item, another process).
+    pub email_offered: Vec<dossier_types::queues::EmailOffer>,
 }
 
 /// What `Host::end_chat` did.
@@ -279,6 +291,24 @@ pub enum ChatPush {
         /// The first push it gets again.
         resumed_at: i64,
     },
+    /// A new email's case is offered to `agent` until `deadline`
+    /// (`dossier email accept|reject OFFER`).
+    EmailOffered {
+        /// The offer's id.
+        offer: i64,
+        /// The email queue it waited in.
+        queue: String,
+        /// The agent it is offered to.
+        agent: String,
+        /// The case the email opened.
+        case_number: CaseNumber,
+        /// The email's subject.
+        subject: String,
+        /// Who sent it.
+        sender: String,
+        /// When the offer goes to the next member.
+        deadline: DateTime<Utc>,
+    },
 }
 
 impl ChatPush {
@@ -295,6 +325,7 @@ impl ChatPush {
             ChatPush::State { .. } => "state",
             ChatPush::Ended { .. } => "ended",
             ChatPush::Missed { .. } => "missed",
+            ChatPush::EmailOffered { .. } => "email_offered",
         }
     }
 }
@@ -303,6 +334,7 @@ impl ChatPush {
 pub mod prelude {
     pub use crate::ChatRuntime;
     pub use crate::deadlines::ChatDeadlines;
+    pub use crate::email_offers::EmailOffers;
     pub use crate::offers::ChatOffers;
     pub use crate::queues::ChatQueues;
     pub use crate::states::ChatStates;

@@ -16,9 +16,10 @@ use chrono::{DateTime, Utc};
 use dossier_sdk::Permission;
 
 use super::capacity::Membership;
+use super::email_offers::EmailOffers;
 use super::offers::ChatOffers;
 use super::{ChatRuntime, Chats, Routed};
-use dossier_core::config::{ChatConfig, ChatQueueConfig};
+use dossier_core::config::{ChatConfig, ChatQueueConfig, Config};
 use dossier_core::events::{Actor, Ctx};
 use dossier_core::runtime::Runtime;
 use dossier_store::{Store, Tx};
@@ -109,16 +110,32 @@ pub fn view(rt: &Runtime) -> Result<Arc<QueueView>> {
         .read(|tx| chats.view_in(&rt.config().chat, tx, fresh))
 }
 
+/// The config's queues, both channels: name, channel, capacity, members.
+fn configured(config: &Config) -> Vec<(String, QueueChannel, Option<u32>, Vec<String>)> {
+    let chat = config
+        .chat
+        .queues
+        .iter()
+        .map(|(n, q)| (n.clone(), QueueChannel::Chat, q.capacity, q.members.clone()));
+    let email = config.email.queues.iter().map(|(n, q)| {
+        (
+            n.clone(),
+            QueueChannel::Email,
+            q.capacity,
+            q.members.clone(),
+        )
+    });
+    chat.chain(email).collect()
+}
+
 /// What the config says about queues, as one string: when it differs from
 /// the one last applied, the config changed.
-fn fingerprint(config: &ChatConfig) -> String {
+fn fingerprint(config: &Config) -> String {
     let mut out = String::new();
-    for (name, queue) in &config.queues {
-        let mut members = queue.members.clone();
+    for (name, channel, capacity, mut members) in configured(config) {
         members.sort();
         out.push_str(&format!(
-            "{name}\u{1f}{:?}\u{1f}{}\u{1e}",
-            queue.capacity,
+            "{name}\u{1f}{channel}\u{1f}{capacity:?}\u{1f}{}\u{1e}",
             members.join("\u{1f}")
         ));
     }
@@ -131,7 +148,7 @@ fn fingerprint(config: &ChatConfig) -> String {
 /// the config and are no longer in it are removed; what admins added and
 /// what agents switched on or off stay as they are. Returns whether it
 /// wrote. A reader answers the common case (nothing changed).
-pub fn apply_config(store: &dyn Store, config: &ChatConfig, now: DateTime<Utc>) -> Result<bool> {
+pub fn apply_config(store: &dyn Store, config: &Config, now: DateTime<Utc>) -> Result<bool> {
     let wanted = fingerprint(config);
     if store.read(|tx| tx.setting(APPLIED))?.as_deref() == Some(wanted.as_str()) {
         return Ok(false);
@@ -145,16 +162,20 @@ pub fn apply_config(store: &dyn Store, config: &ChatConfig, now: DateTime<Utc>) 
             .into_iter()
             .map(|q| (q.name.clone(), q))
             .collect();
+        let wanted_queues: BTreeMap<String, (QueueChannel, Option<u32>, Vec<String>)> =
+            configured(config)
+                .into_iter()
+                .map(|(n, c, cap, m)| (n, (c, cap, m)))
+                .collect();
         for (name, queue) in &existing {
-            match config.queues.get(name) {
+            match wanted_queues.get(name) {
                 None if queue.source == QueueSource::Config => {
                     tx.delete_queue(name)?;
                 }
                 None => {}
-                Some(wanted) => {
+                Some((_, _, members)) => {
                     for member in &queue.members {
-                        if member.source == QueueSource::Config
-                            && !wanted.members.contains(&member.login)
+                        if member.source == QueueSource::Config && !members.contains(&member.login)
                         {
                             tx.unassign_member(name, &member.login)?;
                         }
@@ -162,15 +183,9 @@ pub fn apply_config(store: &dyn Store, config: &ChatConfig, now: DateTime<Utc>) 
                 }
             }
         }
-        for (name, queue) in &config.queues {
-            tx.put_queue(
-                name,
-                QueueChannel::Chat,
-                queue.capacity,
-                QueueSource::Config,
-                now,
-            )?;
-            for login in &queue.members {
+        for (name, (channel, capacity, members)) in &wanted_queues {
+            tx.put_queue(name, *channel, *capacity, QueueSource::Config, now)?;
+            for login in members {
                 tx.assign_member(name, login, QueueSource::Config, now)?;
             }
         }
@@ -189,12 +204,15 @@ pub trait ChatQueues {
     /// they are assigned to; `manage_agents` sees all).
     fn queue(&self, ctx: &Ctx, name: &str) -> Result<Queue>;
 
-    /// Creates chat queue `name` (with `capacity` when given), or changes
-    /// its capacity, and assigns `members` to it. Needs `manage_agents`.
+    /// Creates queue `name` of `channel` (with `capacity` when given), or
+    /// changes its capacity, and assigns `members` to it. Needs
+    /// `manage_agents`. An existing queue keeps its channel: naming
+    /// another is refused.
     fn add_queue(
         self: &Arc<Self>,
         ctx: &Ctx,
         name: &str,
+        channel: QueueChannel,
         capacity: Option<u32>,
         members: &[String],
     ) -> Result<(Queue, Routed)>;
@@ -267,6 +285,7 @@ impl ChatQueues for Runtime {
         self: &Arc<Self>,
         ctx: &Ctx,
         name: &str,
+        channel: QueueChannel,
         capacity: Option<u32>,
         members: &[String],
     ) -> Result<(Queue, Routed)> {
@@ -296,9 +315,17 @@ impl ChatQueues for Runtime {
         let now = self.now();
         let queue = self.store().write("queue add", |tx| {
             let existing = tx.queue(name)?;
+            if let Some(q) = &existing
+                && q.channel != channel
+            {
+                return Err(Error::input(
+                    "channel",
+                    format!("queue {name} is a {} queue, not {channel}", q.channel),
+                ));
+            }
             let capacity = capacity.or(existing.as_ref().and_then(|q| q.capacity));
             let source = existing.as_ref().map_or(QueueSource::Admin, |q| q.source);
-            tx.put_queue(name, QueueChannel::Chat, capacity, source, now)?;
+            tx.put_queue(name, channel, capacity, source, now)?;
             for login in members {
                 tx.assign_member(name, login, QueueSource::Admin, now)?;
             }
@@ -306,7 +333,7 @@ impl ChatQueues for Runtime {
                 Error::Refused(format!("queue {name} vanished while it was written"))
             })
         })?;
-        let routed = self.route_queues(ctx, &[name.to_owned()]);
+        let routed = self.route_any(ctx, &queue);
         Ok((queue, routed))
     }
 
@@ -317,8 +344,9 @@ impl ChatQueues for Runtime {
                 return Err(unknown_in(tx, name)?);
             }
             if members.is_empty() {
-                let waiting = tx.oldest_waiting(name, &[])?;
-                if waiting.is_some() {
+                let waiting = tx.oldest_waiting(name, &[])?.is_some()
+                    || !tx.waiting_email_offers(name, 1)?.is_empty();
+                if waiting {
                     return Err(Error::Refused(format!(
                         "queue {name} has chats waiting: route them or let them end before removing it"
                     )));
@@ -375,11 +403,33 @@ impl ChatQueues for Runtime {
                 .ok_or_else(|| Error::Refused(format!("queue {queue} vanished while it was written")))
         })?;
         let routed = if joined {
-            self.route_queues(ctx, &[queue.to_owned()])
+            self.route_any(ctx, &found)
         } else {
             Routed::default()
         };
         Ok((found, routed))
+    }
+}
+
+/// Routing after a change to `queue`: its waiting chats, or its waiting
+/// emails.
+trait RouteAny {
+    fn route_any(self: &Arc<Self>, ctx: &Ctx, queue: &Queue) -> Routed;
+}
+
+impl RouteAny for Runtime {
+    fn route_any(self: &Arc<Self>, ctx: &Ctx, queue: &Queue) -> Routed {
+        match queue.channel {
+            QueueChannel::Chat => self.route_queues(ctx, std::slice::from_ref(&queue.name)),
+            QueueChannel::Email => {
+                let routed = self.route_email(Some(std::slice::from_ref(&queue.name)));
+                Routed {
+                    offers: Vec::new(),
+                    problems: routed.problems,
+                    emails: routed.offers,
+                }
+            }
+        }
     }
 }
 

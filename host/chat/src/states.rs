@@ -9,6 +9,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use dossier_sdk::Permission;
 
+use super::email_offers::EmailOffers;
 use super::push::feed;
 use super::queues::QueueView;
 use super::{AgentState, AgentStatus, ChatPush, Routed, StateChange};
@@ -160,7 +161,14 @@ impl ChatStates for Runtime {
         })?;
         let routed = if changed && state == AgentState::Available {
             let view = super::queues::view(self)?;
-            self.route_queues(ctx, view.members.queues_of(login))
+            let mut routed = self.route_queues(ctx, view.members.queues_of(login));
+            let emails = self.email_queues_of(login)?;
+            if !emails.is_empty() {
+                let offered = self.route_email(Some(&emails));
+                routed.emails = offered.offers;
+                routed.problems.extend(offered.problems);
+            }
+            routed
         } else {
             Routed::default()
         };

@@ -493,6 +493,14 @@ pub(crate) fn describe_routed(routed: &Routed) -> String {
             offer.chat, offer.agent, offer.queue
         ));
     }
+    for offer in &routed.emails {
+        s.push_str(&format!(
+            "email offer {} offered to {} ({})\n",
+            offer.id,
+            offer.agent.as_deref().unwrap_or(""),
+            offer.queue
+        ));
+    }
     for problem in &routed.problems {
         s.push_str(&format!("not offered: {problem}\n"));
     }
@@ -603,6 +611,30 @@ pub(crate) fn print_tick(tick: &ChatTick, out: &Out) -> Result<()> {
     }
     if !tick.recovered.offers.is_empty() {
         out.say(describe_routed(&tick.recovered).trim_end())?;
+    }
+    for offer in &tick.email_timed_out {
+        let agent = offer.agent.as_deref().unwrap_or("");
+        if out.json() {
+            let line = serde_json::json!({ "outcome": "email_timed_out", "offer": offer });
+            super::output::emit(&format!("{line}\n"))?;
+        } else {
+            out.say(format!(
+                "email offer {}: {agent} did not answer in time and is on break",
+                offer.id
+            ))?;
+        }
+    }
+    for offer in &tick.email_offered {
+        let agent = offer.agent.as_deref().unwrap_or("");
+        if out.json() {
+            let line = serde_json::json!({ "outcome": "email_offered", "offer": offer });
+            super::output::emit(&format!("{line}\n"))?;
+        } else {
+            out.say(format!(
+                "email offer {} (case {}) offered to {agent} ({})",
+                offer.id, offer.case_number, offer.queue
+            ))?;
+        }
     }
     Ok(())
 }

@@ -240,6 +240,32 @@ pub(crate) enum EmailCmd {
         /// The email (follow-up id).
         email: i64,
     },
+    /// New emails offered to you from your email queues, and those you accepted and have not finished.
+    Offers,
+    /// Accept a new email offered to you: it joins your workbin and its case becomes yours.
+    Accept {
+        /// The offer's id (`dossier email offers`).
+        offer: i64,
+    },
+    /// Reject a new email offered to you (needs reject_chat): you go on break and it goes to the next member.
+    Reject {
+        /// The offer's id.
+        offer: i64,
+    },
+}
+
+/// One email offer, as people read it.
+fn describe_offer(o: &dossier_host::EmailOffer) -> String {
+    let until = match (o.state, o.deadline) {
+        (dossier_host::EmailOfferState::Offered, Some(d)) => {
+            format!(" until {}", d.format("%H:%M:%S UTC"))
+        }
+        _ => String::new(),
+    };
+    format!(
+        "offer {} ({}): case {} from {}: {}{until}\n",
+        o.id, o.state, o.case_number, o.sender, o.subject
+    )
 }
 
 #[derive(Debug, Args)]
@@ -602,6 +628,33 @@ pub(crate) fn email(host: &Host, cmd: EmailCmd, out: &Out) -> Result<()> {
                     "asked {colleague}; their answer will come back as a note on case {}\n",
                     n.case
                 )
+            })
+        }
+        EmailCmd::Offers => out.many(&host.email_offers()?, describe_offer, "no email offers"),
+        EmailCmd::Accept { offer } => {
+            let (offer, item) = host.accept_email(offer)?;
+            out.one(
+                &serde_json::json!({ "offer": offer, "workbin": item }),
+                |_| {
+                    format!(
+                        "accepted: case {} is yours; workbin item {}\n",
+                        offer.case_number, item.id
+                    )
+                },
+            )
+        }
+        EmailCmd::Reject { offer } => {
+            let routed = host.reject_email(offer)?;
+            out.one(&routed, |r| {
+                let mut s = format!("rejected offer {offer}; you are on break\n");
+                for o in &r.offers {
+                    s.push_str(&format!(
+                        "offer {} offered to {}\n",
+                        o.id,
+                        o.agent.as_deref().unwrap_or("")
+                    ));
+                }
+                s
             })
         }
         EmailCmd::Context { email } => {

@@ -7,7 +7,11 @@ use serde::Serialize;
 
 use super::Out;
 use super::chat::describe_routed;
-use dossier_host::{Host, Queue, Result, Routed};
+use dossier_host::{Host, Queue, QueueChannel, Result, Routed};
+
+fn parse_channel(s: &str) -> std::result::Result<QueueChannel, String> {
+    QueueChannel::parse(s).ok_or_else(|| format!("`{s}` is not a channel (chat or email)"))
+}
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum QueueCmd {
@@ -18,10 +22,13 @@ pub(crate) enum QueueCmd {
         /// The queue's name.
         queue: String,
     },
-    /// Create a chat queue, or change one: its capacity, and members to assign (needs manage_agents).
+    /// Create a queue, or change one: its capacity, and members to assign (needs manage_agents).
     Add {
         /// The queue's name: 1 to 64 letters, digits, `.`, `_`, `-` or `@`.
         queue: String,
+        /// What it holds: `chat` (the default) or `email` (new emails' cases, offered to a member).
+        #[arg(long, default_value = "chat", value_parser = parse_channel)]
+        channel: QueueChannel,
         /// The most chats a member has at once in this queue (1 to 100; the lower of this and the agent's own applies).
         #[arg(long)]
         capacity: Option<u32>,
@@ -105,10 +112,11 @@ pub(crate) fn run(host: &Host, cmd: QueueCmd, out: &Out) -> Result<()> {
         QueueCmd::Show { queue } => out.one(&host.queue(&queue)?, detail),
         QueueCmd::Add {
             queue,
+            channel,
             capacity,
             members,
         } => {
-            let (queue, routed) = host.add_queue(&queue, capacity, &members)?;
+            let (queue, routed) = host.add_queue_of(&queue, channel, capacity, &members)?;
             changed(&queue, &routed)
         }
         QueueCmd::Remove { queue, members } => match host.remove_queue(&queue, &members)? {

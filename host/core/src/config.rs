@@ -10,7 +10,8 @@ use dossier_types::{Error, Result};
 mod email;
 pub use dossier_types::schema::{ChoiceConfig, FieldConfig, FieldsConfig};
 pub use email::{
-    EmailConfig, ReviewConfig, Security, SmtpSettings, TokenPlace, WorkbinRoute, check_hello_name,
+    EmailConfig, EmailQueueConfig, EmailRouting, OnClosed, ReviewConfig, Security, SmtpSettings,
+    TokenPlace, WorkbinRoute, check_hello_name,
 };
 
 /// The whole configuration. Every section has a default, so an empty file is valid.
@@ -920,6 +921,16 @@ impl Config {
             smtp.check()?;
         }
         self.chat.check()?;
+        if let Some(name) = self
+            .chat
+            .queues
+            .keys()
+            .find(|n| self.email.queues.contains_key(*n))
+        {
+            return Err(Error::Config(format!(
+                "queue `{name}` is under both [chat.queues] and [email.queues]: a queue holds one channel"
+            )));
+        }
         if let Err(reason) = crate::time::zone(&self.time.zone) {
             return Err(Error::Config(format!("[time] zone {reason}")));
         }

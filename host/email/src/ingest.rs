@@ -28,7 +28,7 @@ use dossier_sdk::{
 use super::parse::ParsedEmail;
 use super::thread::{self, Proposal};
 use crate::prelude::*;
-use dossier_core::config::{Config, EmailConfig, WorkbinRoute};
+use dossier_core::config::{Config, EmailConfig, OnClosed, WorkbinRoute};
 use dossier_core::events::{Ctx, Step};
 use dossier_core::runtime::Runtime;
 use dossier_interact::prelude::*;
@@ -129,6 +129,10 @@ impl Step for Ingest<'_> {
             priority: None,
             fields: Default::default(),
             attachments: self.attachment_meta(),
+            queue: match proposal.case {
+                None => routed_queue(cfg, self.email),
+                Some(_) => None,
+            },
         };
         self.proposal = Some(proposal);
         Ok(Some(Event::EmailReceived(event)))
@@ -161,6 +165,18 @@ impl Step for Ingest<'_> {
                 "case_number",
                 format!("{number} chosen by an email_received hook does not exist"),
             ));
+        }
+        if e.queue != built.queue
+            && let Some(queue) = &e.queue
+        {
+            let known = rt.read(|tx, _| tx.queue(queue))?;
+            if known.is_none_or(|q| q.channel != dossier_types::queues::QueueChannel::Email) {
+                return Err(Error::invalid(
+                    ObjectKind::Case,
+                    "queue",
+                    format!("`{queue}` chosen by an email_received hook is not an email queue"),
+                ));
+            }
         }
         self.case_fields = case_fields(rt.schema(), &e.fields)?;
         if let Some(p) = &e.priority
@@ -356,6 +372,53 @@ fn store(
         None => None,
     };
 
+    // A customer writing on a closed case: reopen it, or open a new case
+    // naming it (`[email] on_closed`); a system follow-up says which.
+    let mut closed_note = None;
+    let (case, new_case) = if consulted.is_none()
+        && !new_case
+        && !rt.config().case.is_open(&case.status)
+    {
+        let old = case.number;
+        let was = case.status.clone();
+        match cfg.on_closed {
+            OnClosed::Reopen => {
+                let status = rt.config().case.initial_status().to_owned();
+                let reopened = rt.modify_case(ctx, old, "email reopens a closed case", |c| {
+                    c.status = status;
+                    Ok(())
+                })?;
+                closed_note = Some((
+                    old,
+                    format!(
+                        "Reopened: the customer wrote on this case while it was {was} ([email] on_closed = \"reopen\")."
+                    ),
+                ));
+                (reopened, false)
+            }
+            OnClosed::NewCase => {
+                let subject = if step.email.headers.subject.trim().is_empty() {
+                    "(no subject)".to_owned()
+                } else {
+                    step.email.headers.subject.clone()
+                };
+                let mut new = NewCase::new(case.customer, subject);
+                new.priority = event.priority.clone();
+                new.custom = step.case_fields.clone();
+                let opened = rt.open_case(ctx, new)?;
+                closed_note = Some((
+                    opened.number,
+                    format!(
+                        "Opened for an email on case {old}, which was {was} ([email] on_closed = \"new_case\")."
+                    ),
+                ));
+                (opened, true)
+            }
+        }
+    } else {
+        (case, new_case)
+    };
+
     // The bytes, inside this transaction (the blob store's invariant).
     let mut attachments = event.attachments;
     for (meta, parsed) in attachments.iter_mut().zip(&step.email.attachments) {
@@ -379,7 +442,10 @@ fn store(
     // them): it becomes the follow-up's, with the threading note.
     let mut headers = event.headers;
     headers.threaded_by = Some(proposal.note.clone());
-    headers.referred_case = proposal.referred.filter(|_| new_case);
+    headers.referred_case = match (&closed_note, cfg.on_closed) {
+        (Some(_), OnClosed::NewCase) => event.case_number,
+        _ => proposal.referred.filter(|_| new_case),
+    };
     let follow_up = rt.add_follow_up(
         ctx,
         NewFollowUp {
@@ -402,7 +468,23 @@ fn store(
         },
     )?;
 
+    if let Some((on, text)) = closed_note {
+        rt.add_follow_up(
+            ctx,
+            NewFollowUp {
+                kind: FollowUpKind::System,
+                ..NewFollowUp::note(on, "system", text)
+            },
+        )?;
+    }
+
     let now = rt.now();
+    // A new case waits in its email queue, to be offered to a member once
+    // this commits.
+    let queue = event
+        .queue
+        .clone()
+        .filter(|_| new_case && consulted.is_none());
     let workbin = match &consulted {
         Some(question) => Some((
             Some(question.author.clone()),
@@ -424,6 +506,16 @@ fn store(
             None,
             now,
         )?;
+        if let Some(queue) = &queue {
+            tx.insert_email_offer(
+                queue,
+                case.number,
+                Some(follow_up.id),
+                &step.email.headers.subject,
+                &step.sender,
+                now,
+            )?;
+        }
         if let Some((agent, group, why)) = &workbin {
             tx.insert_workbin(&NewWorkbinItem {
                 agent: agent.as_deref(),
@@ -702,4 +794,27 @@ impl EmailIngest for Runtime {
             })
             .collect()
     }
+}
+
+/// The email queue `[email.routing]` gives a new email: the queue of the
+/// first of its To and Cc addresses (without a `+tag`) that has one, else
+/// the default.
+fn routed_queue(cfg: &EmailConfig, email: &ParsedEmail) -> Option<String> {
+    if cfg.queues.is_empty() {
+        return None;
+    }
+    let headers = &email.headers;
+    headers
+        .to
+        .iter()
+        .chain(&headers.cc)
+        .find_map(|m| {
+            let address = address_without_tag(&m.address);
+            cfg.routing
+                .to
+                .iter()
+                .find(|(rule, _)| address_without_tag(rule) == address)
+                .map(|(_, queue)| queue.clone())
+        })
+        .or_else(|| cfg.routing.default.clone())
 }

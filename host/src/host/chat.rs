@@ -11,13 +11,14 @@ use std::sync::mpsc::Receiver;
 use dossier_sdk::{ExpandMode, Interaction};
 
 use super::Host;
+use crate::chat::email_offers::{EmailOffers, EmailRouted};
 use crate::chat::queues::ChatQueues;
 use crate::chat::{
     AgentState, AgentStatus, Arrived, Chat, ChatFilter, ChatMessage, ChatPush, ChatState, Ended,
     LogCustomer, Returned, Routed, SavedLog, Sender, StateChange,
 };
 use crate::events::Actor;
-use dossier_types::queues::Queue;
+use dossier_types::queues::{EmailOffer, Queue, QueueChannel};
 
 /// A chat a visitor started ([`Host::start_visitor_chat`]).
 #[derive(Debug, Clone)]
@@ -190,7 +191,47 @@ impl Host {
         capacity: Option<u32>,
         members: &[String],
     ) -> Result<(Queue, Routed)> {
-        self.rt.add_queue(&self.ctx()?, name, capacity, members)
+        self.rt
+            .add_queue(&self.ctx()?, name, QueueChannel::Chat, capacity, members)
+    }
+
+    /// [`Host::add_queue`] for a queue of `channel`: an email queue holds
+    /// new emails' cases, offered to its members one at a time (see
+    /// [`Host::email_offers`]).
+    pub fn add_queue_of(
+        &self,
+        name: &str,
+        channel: QueueChannel,
+        capacity: Option<u32>,
+        members: &[String],
+    ) -> Result<(Queue, Routed)> {
+        self.rt
+            .add_queue(&self.ctx()?, name, channel, capacity, members)
+    }
+
+    /// The acting agent's email offers: offered to them (until a
+    /// deadline), or accepted and not done.
+    pub fn email_offers(&self) -> Result<Vec<EmailOffer>> {
+        self.rt.my_email_offers(&self.ctx()?)
+    }
+
+    /// The acting agent accepts email offer `id` before its deadline: it
+    /// joins their workbin and the case becomes theirs.
+    pub fn accept_email(&self, id: i64) -> Result<(EmailOffer, dossier_sdk::WorkbinItem)> {
+        self.rt.accept_email(&self.ctx()?, id)
+    }
+
+    /// The acting agent rejects email offer `id` (needs `reject_chat`, as a
+    /// chat's rejection): they go on break and the email goes to the next
+    /// member. Returns the offers routing made next.
+    pub fn reject_email(&self, id: i64) -> Result<EmailRouted> {
+        self.rt.reject_email(&self.ctx()?, id)
+    }
+
+    /// Offers the waiting emails of every email queue to their members
+    /// while someone qualifies (`Host::tick` does it too).
+    pub fn route_email(&self) -> EmailRouted {
+        self.rt.route_email(None)
     }
 
     /// Removes `members` from queue `name`, or the queue itself when

@@ -39,7 +39,26 @@ impl Host {
         self.may_ingest()?;
         let email = parse::parse(raw, source_name)?;
         let outcome = self.rt.ingest_email(&self.system_ctx()?, &email)?;
+        self.offer_new_cases(std::slice::from_ref(&outcome));
         self.as_seen(outcome)
+    }
+
+    /// After new emails opened cases: offers what waits in the email
+    /// queues (a failed offer keeps its place for the next routing, and
+    /// is logged).
+    fn offer_new_cases(&self, outcomes: &[Ingested]) {
+        #[cfg(feature = "chat")]
+        if outcomes
+            .iter()
+            .any(|o| matches!(o, Ingested::Stored { new_case: true, .. }))
+        {
+            use crate::chat::email_offers::EmailOffers;
+            for problem in self.rt.route_email(None).problems {
+                tracing::warn!("email routing: {problem}");
+            }
+        }
+        #[cfg(not(feature = "chat"))]
+        let _ = outcomes;
     }
 
     /// An agent ingests only with `ingest_email`; the system always may.
@@ -70,8 +89,13 @@ impl Host {
     /// succeed; when one fails, each is ingested on its own so the others
     /// are kept. Returns one result per message, in order.
     pub fn ingest_emails(&self, messages: &[(&str, &[u8])]) -> Vec<Result<Ingested>> {
-        let results = self
-            .ingest_emails_unseen(messages)
+        let results = self.ingest_emails_unseen(messages);
+        let stored: Vec<Ingested> = results
+            .iter()
+            .filter_map(|r| r.as_ref().ok().cloned())
+            .collect();
+        self.offer_new_cases(&stored);
+        let results = results
             .into_iter()
             .map(|r| r.and_then(|outcome| self.as_seen(outcome)))
             .collect();
@@ -157,7 +181,17 @@ impl Host {
 
     /// Marks workbin entry `id` done: it leaves the workbin.
     pub fn workbin_done(&self, id: i64) -> Result<WorkbinItem> {
-        self.rt.workbin_done(&self.ctx()?, id)
+        let done = self.rt.workbin_done(&self.ctx()?, id)?;
+        // An accepted email offer's item done frees its agent's capacity.
+        #[cfg(feature = "chat")]
+        if let Some(agent) = &done.agent {
+            use crate::chat::email_offers::EmailOffers;
+            let queues = self.rt.email_queues_of(agent)?;
+            if !queues.is_empty() {
+                self.rt.route_email(Some(&queues));
+            }
+        }
+        Ok(done)
     }
 
     /// Saves follow-up `follow_up` (an email) to the acting agent's workbin

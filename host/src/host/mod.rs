@@ -138,7 +138,7 @@ impl HostBuilder {
         // `[chat.queues]` are the store's initial queues: applied when the
         // config's differ from those last applied (a reader checks first).
         #[cfg(feature = "chat")]
-        crate::chat::queues::apply_config(&*store, &self.config.chat, self.clock.now())?;
+        crate::chat::queues::apply_config(&*store, &self.config, self.clock.now())?;
         let mut handlers: Vec<Arc<dyn Handler>> = Vec::new();
         #[cfg(feature = "scripts")]
         let scripts = crate::script::Scripts::from_config(&self.config)?.map(Arc::new);
@@ -208,6 +208,12 @@ fn refuse_what_this_build_lacks(config: &Config) -> Result<()> {
     #[cfg(not(feature = "chat"))]
     if !config.chat.queues.is_empty() {
         return lacking("[chat.queues] configures chat queues", "chat");
+    }
+    // Email offers are routed by the chat channel's routing (one agent
+    // state, one queue model).
+    #[cfg(not(feature = "chat"))]
+    if !config.email.queues.is_empty() {
+        return lacking("[email.queues] configures email queues", "chat");
     }
     let _ = (config, lacking);
     Ok(())

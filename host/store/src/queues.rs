@@ -6,8 +6,9 @@
 
 use chrono::{DateTime, Utc};
 
+use dossier_sdk::{CaseNumber, FollowUpId};
 use dossier_types::Result;
-use dossier_types::queues::{Queue, QueueChannel, QueueSource};
+use dossier_types::queues::{EmailOffer, Queue, QueueChannel, QueueSource};
 
 /// Queues and memberships.
 pub trait QueueTx {
@@ -65,4 +66,68 @@ pub trait QueueTx {
 
     /// Keeps `value` as setting `key`.
     fn set_setting(&self, key: &str, value: &str) -> Result<()>;
+
+    /// Puts a new email's case in line in email queue `queue`; its id.
+    fn insert_email_offer(
+        &self,
+        queue: &str,
+        case: CaseNumber,
+        follow_up: Option<FollowUpId>,
+        subject: &str,
+        sender: &str,
+        now: DateTime<Utc>,
+    ) -> Result<i64>;
+
+    /// One email offer.
+    fn email_offer(&self, id: i64) -> Result<Option<EmailOffer>>;
+
+    /// `agent`'s offered and accepted (not done) email offers, oldest first.
+    fn email_offers_of(&self, agent: &str) -> Result<Vec<EmailOffer>>;
+
+    /// The email offers of `queue` still waiting, oldest arrival first, at
+    /// most `limit`.
+    fn waiting_email_offers(&self, queue: &str, limit: u32) -> Result<Vec<i64>>;
+
+    /// The member of email queue `queue` the next offer goes to: switched
+    /// on, an enabled agent, available, below `capacity` open email items
+    /// (offered or accepted), with the fewest, then idle longest from email
+    /// (the earliest last offer or finished item; never offered first),
+    /// then by login. `None` when no member qualifies.
+    fn pick_email_agent(&self, queue: &str, capacity: u32) -> Result<Option<String>>;
+
+    /// Offers a waiting email to `agent` until `deadline`: only while it is
+    /// waiting. False when it is not.
+    fn claim_email_offer(
+        &self,
+        id: i64,
+        agent: &str,
+        now: DateTime<Utc>,
+        deadline: DateTime<Utc>,
+    ) -> Result<bool>;
+
+    /// Accepts an email offered to `agent` before its deadline, recording
+    /// its workbin item. False when it is not offered to them, or too late.
+    fn accept_email_offer(
+        &self,
+        id: i64,
+        agent: &str,
+        now: DateTime<Utc>,
+        workbin_id: i64,
+    ) -> Result<bool>;
+
+    /// Puts an email offered to `agent` back in line (keeping its arrival):
+    /// only if it is offered to them and, with `due_at` (a missed
+    /// deadline), only if its deadline is at or before it.
+    fn return_email_offer(
+        &self,
+        id: i64,
+        agent: &str,
+        due_at: Option<DateTime<Utc>>,
+    ) -> Result<bool>;
+
+    /// Ids of email offers whose deadline is at or before `now`, soonest first.
+    fn due_email_offers(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<i64>>;
+
+    /// The soonest deadline of an email offer.
+    fn next_email_deadline(&self) -> Result<Option<DateTime<Utc>>>;
 }

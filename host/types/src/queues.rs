@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 pub enum QueueChannel {
     /// Chats, offered to one member at a time.
     Chat,
+    /// New emails (their cases), offered to one member at a time.
+    Email,
 }
 
 impl QueueChannel {
@@ -21,6 +23,7 @@ impl QueueChannel {
     pub fn as_str(self) -> &'static str {
         match self {
             QueueChannel::Chat => "chat",
+            QueueChannel::Email => "email",
         }
     }
 
@@ -28,6 +31,7 @@ impl QueueChannel {
     pub fn parse(s: &str) -> Option<QueueChannel> {
         match s {
             "chat" => Some(QueueChannel::Chat),
+            "email" => Some(QueueChannel::Email),
             _ => None,
         }
     }
@@ -115,4 +119,76 @@ pub fn valid_queue_name(name: &str) -> bool {
         && name
             .chars()
             .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'))
+}
+
+/// Where an email offer stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmailOfferState {
+    /// In its queue's line, offered to no one.
+    Waiting,
+    /// Offered to one member until a deadline.
+    Offered,
+    /// Accepted: in the agent's workbin, counting against their capacity
+    /// until the workbin item is done.
+    Accepted,
+    /// Its workbin item is done.
+    Done,
+}
+
+impl EmailOfferState {
+    /// The name kept in the store and shown in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EmailOfferState::Waiting => "waiting",
+            EmailOfferState::Offered => "offered",
+            EmailOfferState::Accepted => "accepted",
+            EmailOfferState::Done => "done",
+        }
+    }
+
+    /// Parses [`EmailOfferState::as_str`]'s names.
+    pub fn parse(s: &str) -> Option<EmailOfferState> {
+        [
+            EmailOfferState::Waiting,
+            EmailOfferState::Offered,
+            EmailOfferState::Accepted,
+            EmailOfferState::Done,
+        ]
+        .into_iter()
+        .find(|state| state.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for EmailOfferState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A new email's case waiting in an email queue, offered, or accepted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailOffer {
+    /// Its id.
+    pub id: i64,
+    /// The email queue it waits in.
+    pub queue: String,
+    /// The case the email opened.
+    pub case_number: dossier_sdk::CaseNumber,
+    /// The email's follow-up.
+    pub follow_up: Option<dossier_sdk::FollowUpId>,
+    /// The email's subject, for the offer's preview.
+    pub subject: String,
+    /// Who sent it.
+    pub sender: String,
+    /// Where it stands.
+    pub state: EmailOfferState,
+    /// When it joined the line (its place, kept through rejections).
+    pub arrived_at: DateTime<Utc>,
+    /// The agent it is offered to, or who accepted it.
+    pub agent: Option<String>,
+    /// The acceptance deadline of the current offer.
+    pub deadline: Option<DateTime<Utc>>,
+    /// How many times it was offered.
+    pub offers: u32,
 }

@@ -458,6 +458,7 @@ struct_patch! {
         priority: Option<String>,
         fields: BTreeMap<String, serde_json::Value>,
         attachments: Vec<Attachment>,
+        queue: Option<String>,
     }
 }
 

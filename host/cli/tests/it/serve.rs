@@ -814,6 +814,9 @@ const ROUTES: &[(&str, &str, &str)] = &[
         "put",
         "/api/v1/queues/{name}/members/{login}",
     ),
+    ("email offers", "get", "/api/v1/email-offers"),
+    ("email accept", "post", "/api/v1/email-offers/{id}/accept"),
+    ("email reject", "post", "/api/v1/email-offers/{id}/reject"),
 ];
 
 /// Commands that stay the operator's, on the machine holding the store

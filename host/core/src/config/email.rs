@@ -1,5 +1,6 @@
 //! `[email]`: the email channel.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::Deserialize;
@@ -73,6 +74,71 @@ pub struct EmailConfig {
     /// An inline image whose long side is over this many pixels is
     /// downscaled and recompressed when attached. Default 1600.
     pub max_image_px: u32,
+    /// `[email.queues.<name>]`: the initial email queues (the store keeps
+    /// them, as it does chat queues). A new email's case waits in one and
+    /// is offered to its members one at a time.
+    pub queues: BTreeMap<String, EmailQueueConfig>,
+    /// `[email.routing]`: which queue a new email waits in.
+    pub routing: EmailRouting,
+    /// The most open email items (offered, or accepted and not done) an
+    /// agent has at once; a queue's `capacity` may lower it. From 1 to
+    /// 100; default 5.
+    pub capacity: u32,
+    /// How long an email offer waits for the agent before it goes to the
+    /// next member, in seconds (1 to 86400). Default 120.
+    pub accept_seconds: u32,
+    /// What a customer's email on a closed case does: `reopen` it (the
+    /// default) or open a `new_case` that names the old one. Either way a
+    /// system follow-up says so.
+    pub on_closed: OnClosed,
+}
+
+/// `[email.queues.<name>]`.
+#[non_exhaustive]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EmailQueueConfig {
+    /// The logins of the agents offered this queue's emails.
+    pub members: Vec<String>,
+    /// The most open email items of this queue's a member may have when
+    /// offered one; the lower of this and `[email] capacity` applies.
+    pub capacity: Option<u32>,
+}
+
+impl EmailQueueConfig {
+    /// A queue whose emails go to `members`.
+    pub fn new(members: Vec<String>) -> EmailQueueConfig {
+        EmailQueueConfig {
+            members,
+            capacity: None,
+        }
+    }
+}
+
+/// `[email.routing]`: the queue a new email (one that opens a case) waits
+/// in. An `on_email_received` hook may choose another by setting `queue`.
+#[non_exhaustive]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EmailRouting {
+    /// By the address the email was sent to (any of To and Cc, compared
+    /// without case and without a `+tag`): `"billing@example.com" =
+    /// "billing"`. The first address of the email that has a queue wins.
+    pub to: BTreeMap<String, String>,
+    /// The queue of a new email no `to` rule matched; unset: it waits in
+    /// no queue (as before queues: no owner, no workbin).
+    pub default: Option<String>,
+}
+
+/// `[email] on_closed`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnClosed {
+    /// The closed case is reopened and the email joins it.
+    #[default]
+    Reopen,
+    /// A new case is opened for the email, naming the closed one.
+    NewCase,
 }
 
 /// `[email.review]`: whose outbound email a reviewer (`review_email`)
@@ -112,6 +178,11 @@ impl Default for EmailConfig {
             review: ReviewConfig::default(),
             rich_text: true,
             max_image_px: 1600,
+            queues: BTreeMap::new(),
+            routing: EmailRouting::default(),
+            capacity: 5,
+            accept_seconds: 120,
+            on_closed: OnClosed::Reopen,
         }
     }
 }
@@ -155,6 +226,60 @@ impl EmailConfig {
                 "[email] max_image_px must be from 16 to 20000, not {}",
                 self.max_image_px
             )));
+        }
+        if !(1..=100).contains(&self.capacity) {
+            return Err(Error::Config(format!(
+                "[email] capacity must be from 1 to 100, not {}",
+                self.capacity
+            )));
+        }
+        if !(1..=86_400).contains(&self.accept_seconds) {
+            return Err(Error::Config(format!(
+                "[email] accept_seconds must be from 1 to 86400, not {}",
+                self.accept_seconds
+            )));
+        }
+        for (name, queue) in &self.queues {
+            if !dossier_types::queues::valid_queue_name(name) {
+                return Err(Error::Config(format!(
+                    "[email.queues.{name}]: a queue name is 1 to 64 letters, digits, `.`, `_`, `-` or `@`"
+                )));
+            }
+            if let Some(c) = queue.capacity
+                && !(1..=100).contains(&c)
+            {
+                return Err(Error::Config(format!(
+                    "[email.queues.{name}] capacity must be from 1 to 100, not {c}"
+                )));
+            }
+            let mut seen = std::collections::BTreeSet::new();
+            for login in &queue.members {
+                if !seen.insert(login) {
+                    return Err(Error::Config(format!(
+                        "[email.queues.{name}] lists member `{login}` twice"
+                    )));
+                }
+            }
+        }
+        let routed = self.routing.to.iter().map(|(a, q)| (Some(a.as_str()), q));
+        let fallback = self.routing.default.iter().map(|q| (None, q));
+        for (address, queue) in routed.chain(fallback) {
+            if !self.queues.contains_key(queue) {
+                let rule = match address {
+                    Some(a) => format!("[email.routing.to] \"{a}\""),
+                    None => "[email.routing] default".to_owned(),
+                };
+                return Err(Error::Config(format!(
+                    "{rule} names queue `{queue}`, which is not under [email.queues]"
+                )));
+            }
+            if let Some(a) = address
+                && dossier_types::contact::normalize_email(a).is_err()
+            {
+                return Err(Error::Config(format!(
+                    "[email.routing.to]: `{a}` is not an email address"
+                )));
+            }
         }
         if !(1..=MAX_BATCH).contains(&self.maildir_batch) {
             return Err(Error::Config(format!(

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use dossier_host::{Queue, Routed};
+use dossier_host::{EmailOffer, EmailRouted, Queue, QueueChannel, Routed};
+use dossier_sdk::WorkbinItem;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -22,6 +23,9 @@ pub(super) fn routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(list_queues))
         .routes(routes!(get_queue, put_queue, delete_queue))
         .routes(routes!(switch_member, remove_member))
+        .routes(routes!(email_offers))
+        .routes(routes!(accept_email))
+        .routes(routes!(reject_email))
 }
 
 /// A queue after a change, with the chats the change offered.
@@ -50,10 +54,13 @@ async fn get_queue(caller: Caller, Path(name): Path<String>) -> Result<Json<Queu
     read_as(caller.host, move |host| host.queue(&name)).await
 }
 
-/// A chat queue to create or change.
+/// A queue to create or change.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, default)]
 struct QueueBody {
+    /// `chat` (the default) or `email`.
+    #[schema(value_type = Option<String>)]
+    channel: Option<QueueChannel>,
     /// The most chats a member has at once in this queue (1 to 100).
     capacity: Option<u32>,
     /// Agents to assign, switched on.
@@ -72,7 +79,8 @@ async fn put_queue(
     Body(b): Body<QueueBody>,
 ) -> Result<Json<QueueChanged>> {
     write_as(&state, caller.host, move |host| {
-        let (queue, routed) = host.add_queue(&name, b.capacity, &b.members)?;
+        let channel = b.channel.unwrap_or(QueueChannel::Chat);
+        let (queue, routed) = host.add_queue_of(&name, channel, b.capacity, &b.members)?;
         Ok(QueueChanged { queue, routed })
     })
     .await
@@ -137,4 +145,52 @@ async fn remove_member(
         host.remove_queue(&name, std::slice::from_ref(&login))
     })
     .await
+}
+
+/// The caller's email offers: offered to them, or accepted and not done.
+#[utoipa::path(get, path = "/api/v1/email-offers", tag = "queues",
+    responses((status = 200, description = "every item, in one page", body = Object), (status = 401, body = Problem)))]
+async fn email_offers(caller: Caller) -> Result<Json<Paged<EmailOffer>>> {
+    read_as(caller.host, |host| host.email_offers().map(Paged::whole)).await
+}
+
+/// An accepted email offer and the workbin item it became.
+#[derive(Debug, Serialize, ToSchema)]
+struct EmailAccepted {
+    /// The offer, accepted.
+    #[schema(value_type = Object)]
+    offer: EmailOffer,
+    /// The caller's new workbin item.
+    #[schema(value_type = Object)]
+    workbin: WorkbinItem,
+}
+
+/// Accepts an email offered to the caller, before its deadline: it joins
+/// their workbin and the case becomes theirs.
+#[utoipa::path(post, path = "/api/v1/email-offers/{id}/accept", tag = "queues",
+    params(("id" = i64, Path, description = "the offer's id")),
+    responses((status = 200, body = EmailAccepted), (status = 409, body = Problem)))]
+async fn accept_email(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<EmailAccepted>> {
+    write_as(&state, caller.host, move |host| {
+        let (offer, workbin) = host.accept_email(id)?;
+        Ok(EmailAccepted { offer, workbin })
+    })
+    .await
+}
+
+/// Rejects an email offered to the caller (`reject_chat`): they go on
+/// break and the email goes to the next member.
+#[utoipa::path(post, path = "/api/v1/email-offers/{id}/reject", tag = "queues",
+    params(("id" = i64, Path, description = "the offer's id")),
+    responses((status = 200, body = Object), (status = 403, body = Problem), (status = 409, body = Problem)))]
+async fn reject_email(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<EmailRouted>> {
+    write_as(&state, caller.host, move |host| host.reject_email(id)).await
 }

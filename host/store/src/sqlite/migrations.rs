@@ -679,7 +679,7 @@ ALTER TABLE outbox_deliveries ADD COLUMN possible_duplicates INTEGER NOT NULL DE
     r#"
 CREATE TABLE queues (
     name       TEXT PRIMARY KEY,
-    channel    TEXT NOT NULL CHECK (channel IN ('chat')),
+    channel    TEXT NOT NULL CHECK (channel IN ('chat', 'email')),
     capacity   INTEGER CHECK (capacity BETWEEN 1 AND 100),
     source     TEXT NOT NULL CHECK (source IN ('config', 'admin')),
     created_at TEXT NOT NULL
@@ -717,6 +717,38 @@ CREATE TABLE settings (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
 ) WITHOUT ROWID;
+
+-- A new email's case in an email queue: waiting, offered to one member
+-- until a deadline, accepted (its workbin item counts against the agent's
+-- email capacity) and done when that item is done (by trigger, so no path
+-- that finishes a workbin item can forget). Offers and returns are
+-- conditional writes, as chats' are.
+CREATE TABLE email_offers (
+    id           INTEGER PRIMARY KEY,
+    queue        TEXT NOT NULL,
+    case_number  INTEGER NOT NULL REFERENCES cases(number),
+    follow_up_id INTEGER REFERENCES follow_ups(id),
+    subject      TEXT NOT NULL,
+    sender       TEXT NOT NULL,
+    state        TEXT NOT NULL CHECK (state IN ('waiting', 'offered', 'accepted', 'done')),
+    arrived_at   TEXT NOT NULL,
+    agent        TEXT,
+    offered_at   TEXT,
+    deadline     TEXT,
+    accepted_at  TEXT,
+    done_at      TEXT,
+    offers       INTEGER NOT NULL DEFAULT 0,
+    workbin_id   INTEGER REFERENCES workbin(id)
+);
+CREATE INDEX email_offers_waiting ON email_offers(queue, arrived_at, id) WHERE state = 'waiting';
+CREATE INDEX email_offers_open ON email_offers(agent, state) WHERE state IN ('offered', 'accepted');
+CREATE INDEX email_offers_agent ON email_offers(agent, id) WHERE agent IS NOT NULL;
+CREATE INDEX email_offers_deadline ON email_offers(deadline) WHERE state = 'offered';
+CREATE TRIGGER email_offer_done AFTER UPDATE OF done_at ON workbin
+WHEN old.done_at IS NULL AND new.done_at IS NOT NULL BEGIN
+    UPDATE email_offers SET state = 'done', done_at = new.done_at
+    WHERE workbin_id = new.id AND state = 'accepted';
+END;
 "#,
 ];
 

@@ -3,11 +3,14 @@
 
 use super::db;
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{OptionalExtension, Row, params};
 
 use super::SqliteTx;
 use crate::{QueueTx, parse_ts, ts};
-use dossier_types::queues::{Queue, QueueChannel, QueueMember, QueueSource};
+use dossier_sdk::{CaseNumber, FollowUpId};
+use dossier_types::queues::{
+    EmailOffer, EmailOfferState, Queue, QueueChannel, QueueMember, QueueSource,
+};
 use dossier_types::{Error, Result};
 
 fn channel(s: &str) -> Result<QueueChannel> {
@@ -58,6 +61,50 @@ impl SqliteTx<'_> {
             if let Some(q) = out.iter_mut().find(|q| q.name == queue) {
                 q.members.push(member);
             }
+        }
+        Ok(out)
+    }
+}
+
+const OFFER_COLUMNS: &str = "id, queue, case_number, follow_up_id, subject, sender, state,
+    arrived_at, agent, deadline, offers";
+
+fn offer_from_row(row: &Row<'_>) -> Result<EmailOffer> {
+    let state: String = row.get(6).map_err(db)?;
+    let deadline: Option<String> = row.get(9).map_err(db)?;
+    Ok(EmailOffer {
+        id: row.get(0).map_err(db)?,
+        queue: row.get(1).map_err(db)?,
+        case_number: CaseNumber(row.get(2).map_err(db)?),
+        follow_up: row.get::<_, Option<i64>>(3).map_err(db)?.map(FollowUpId),
+        subject: row.get(4).map_err(db)?,
+        sender: row.get(5).map_err(db)?,
+        state: EmailOfferState::parse(&state)
+            .ok_or_else(|| Error::Corrupt(format!("email offer state `{state}`")))?,
+        arrived_at: parse_ts(&row.get::<_, String>(7).map_err(db)?)?,
+        agent: row.get(8).map_err(db)?,
+        deadline: deadline.as_deref().map(parse_ts).transpose()?,
+        offers: row.get(10).map_err(db)?,
+    })
+}
+
+impl SqliteTx<'_> {
+    fn offers_where(&self, sql: &str, values: &[&dyn rusqlite::ToSql]) -> Result<Vec<EmailOffer>> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(db)?;
+        let mut rows = stmt.query(values).map_err(db)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(db)? {
+            out.push(offer_from_row(row)?);
+        }
+        Ok(out)
+    }
+
+    fn ids(&self, sql: &str, values: &[&dyn rusqlite::ToSql]) -> Result<Vec<i64>> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(db)?;
+        let mut rows = stmt.query(values).map_err(db)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(db)? {
+            out.push(row.get(0).map_err(db)?);
         }
         Ok(out)
     }
@@ -174,6 +221,154 @@ impl QueueTx for SqliteTx<'_> {
             .execute(params![queue, login, joined, ts(now)])
             .map_err(db)?;
         Ok(n > 0 || self.queue_member_exists(queue, login)?)
+    }
+
+    fn insert_email_offer(
+        &self,
+        queue: &str,
+        case: CaseNumber,
+        follow_up: Option<FollowUpId>,
+        subject: &str,
+        sender: &str,
+        now: DateTime<Utc>,
+    ) -> Result<i64> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO email_offers
+                     (queue, case_number, follow_up_id, subject, sender, state, arrived_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'waiting', ?6)",
+            )
+            .map_err(db)?
+            .execute(params![
+                queue,
+                case.0,
+                follow_up.map(|f| f.0),
+                subject,
+                sender,
+                ts(now)
+            ])
+            .map_err(db)?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    fn email_offer(&self, id: i64) -> Result<Option<EmailOffer>> {
+        let sql = format!("SELECT {OFFER_COLUMNS} FROM email_offers WHERE id = ?1");
+        Ok(self.offers_where(&sql, &[&id])?.pop())
+    }
+
+    fn email_offers_of(&self, agent: &str) -> Result<Vec<EmailOffer>> {
+        let sql = format!(
+            "SELECT {OFFER_COLUMNS} FROM email_offers
+             WHERE agent = ?1 AND state IN ('offered', 'accepted') ORDER BY id"
+        );
+        self.offers_where(&sql, &[&agent])
+    }
+
+    fn waiting_email_offers(&self, queue: &str, limit: u32) -> Result<Vec<i64>> {
+        self.ids(
+            "SELECT id FROM email_offers WHERE queue = ?1 AND state = 'waiting'
+             ORDER BY arrived_at, id LIMIT ?2",
+            &[&queue, &limit],
+        )
+    }
+
+    fn pick_email_agent(&self, queue: &str, capacity: u32) -> Result<Option<String>> {
+        self.conn
+            .prepare_cached(
+                "SELECT m.login,
+                     (SELECT count(*) FROM email_offers o
+                      WHERE o.agent = m.login AND o.state IN ('offered', 'accepted')) AS load,
+                     (SELECT max(coalesce(o.done_at, o.offered_at)) FROM email_offers o
+                      WHERE o.agent = m.login) AS last
+                 FROM queue_members m
+                 JOIN chat_agents c ON c.login = m.login AND c.state = 'available'
+                 JOIN agents a ON a.login = m.login AND NOT a.disabled
+                 WHERE m.queue = ?1 AND m.joined
+                 AND load < ?2
+                 ORDER BY load, last IS NOT NULL, last, m.login
+                 LIMIT 1",
+            )
+            .map_err(db)?
+            .query_row(params![queue, capacity], |r| r.get(0))
+            .optional()
+            .map_err(db)
+    }
+
+    fn claim_email_offer(
+        &self,
+        id: i64,
+        agent: &str,
+        now: DateTime<Utc>,
+        deadline: DateTime<Utc>,
+    ) -> Result<bool> {
+        let n = self
+            .conn
+            .prepare_cached(
+                "UPDATE email_offers SET state = 'offered', agent = ?2, offered_at = ?3,
+                     deadline = ?4, offers = offers + 1
+                 WHERE id = ?1 AND state = 'waiting'",
+            )
+            .map_err(db)?
+            .execute(params![id, agent, ts(now), ts(deadline)])
+            .map_err(db)?;
+        Ok(n > 0)
+    }
+
+    fn accept_email_offer(
+        &self,
+        id: i64,
+        agent: &str,
+        now: DateTime<Utc>,
+        workbin_id: i64,
+    ) -> Result<bool> {
+        let n = self
+            .conn
+            .prepare_cached(
+                "UPDATE email_offers SET state = 'accepted', accepted_at = ?3, deadline = NULL,
+                     workbin_id = ?4
+                 WHERE id = ?1 AND state = 'offered' AND agent = ?2 AND deadline > ?3",
+            )
+            .map_err(db)?
+            .execute(params![id, agent, ts(now), workbin_id])
+            .map_err(db)?;
+        Ok(n > 0)
+    }
+
+    fn return_email_offer(
+        &self,
+        id: i64,
+        agent: &str,
+        due_at: Option<DateTime<Utc>>,
+    ) -> Result<bool> {
+        let n = self
+            .conn
+            .prepare_cached(
+                "UPDATE email_offers SET state = 'waiting', agent = NULL, deadline = NULL
+                 WHERE id = ?1 AND state = 'offered' AND agent = ?2
+                 AND (?3 IS NULL OR deadline <= ?3)",
+            )
+            .map_err(db)?
+            .execute(params![id, agent, due_at.map(ts)])
+            .map_err(db)?;
+        Ok(n > 0)
+    }
+
+    fn due_email_offers(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<i64>> {
+        self.ids(
+            "SELECT id FROM email_offers WHERE state = 'offered' AND deadline <= ?1
+             ORDER BY deadline, id LIMIT ?2",
+            &[&ts(now), &limit],
+        )
+    }
+
+    fn next_email_deadline(&self) -> Result<Option<DateTime<Utc>>> {
+        let next: Option<String> = self
+            .conn
+            .prepare_cached("SELECT min(deadline) FROM email_offers WHERE state = 'offered'")
+            .map_err(db)?
+            .query_row([], |r| r.get(0))
+            .map_err(db)?;
+        next.as_deref().map(parse_ts).transpose()
     }
 
     fn setting(&self, key: &str) -> Result<Option<String>> {
