@@ -445,21 +445,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_fingerprint_ignores_member_order_and_sees_capacity() {
-        let mut a = ChatConfig::default();
-        a.queues.insert(
+    fn the_fingerprint_ignores_member_order_and_sees_capacity_and_channel() {
+        let mut a = Config::default();
+        a.chat.queues.insert(
             "sales".into(),
             ChatQueueConfig::new(vec!["bob".into(), "ann".into()]),
         );
-        let mut b = ChatConfig::default();
-        b.queues.insert(
+        let mut b = Config::default();
+        b.chat.queues.insert(
             "sales".into(),
             ChatQueueConfig::new(vec!["ann".into(), "bob".into()]),
         );
         assert_eq!(fingerprint(&a), fingerprint(&b));
-        if let Some(q) = b.queues.get_mut("sales") {
+        if let Some(q) = b.chat.queues.get_mut("sales") {
             q.capacity = Some(2);
         }
         assert_ne!(fingerprint(&a), fingerprint(&b));
+        let mut c = Config::default();
+        c.email.queues.insert(
+            "sales".into(),
+            dossier_core::config::EmailQueueConfig::new(vec!["ann".into(), "bob".into()]),
+        );
+        assert_ne!(fingerprint(&a), fingerprint(&c));
     }
 }
