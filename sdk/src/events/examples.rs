@@ -84,7 +84,7 @@ impl Event {
             priority: Some("high".to_owned()),
             fields: [("contract_ref".to_owned(), serde_json::json!("K-1"))].into(),
             attachments: vec![attachment()],
-            queue: None,
+            queue: Some("billing".to_owned()),
         }));
         let chat = ChatEvent {
             chat: 42,
