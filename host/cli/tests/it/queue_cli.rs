@@ -191,7 +191,11 @@ fn new_email_is_offered_to_a_queue_member_accepted_rejected_and_timed_out() {
     json(d, &["init"]);
     let path = d.join("dossier.toml");
     let text = std::fs::read_to_string(&path).expect("config");
-    let text = text.replacen("[email]\n", "[email]\ncapacity = 2\n", 1)
+    assert!(
+        text.contains("\ncapacity = 5\n"),
+        "the template sets [email] capacity"
+    );
+    let text = text.replacen("\ncapacity = 5\n", "\ncapacity = 2\n", 1)
         + "\n[email.queues.billing]\nmembers = [\"ann\", \"bob\"]\n\
            [email.queues.support]\nmembers = [\"cid\"]\n\
            [email.routing]\ndefault = \"support\"\n\
@@ -361,7 +365,7 @@ fn a_reply_to_a_closed_case_reopens_it_or_opens_a_new_one() {
     let text = std::fs::read_to_string(&path).expect("config");
     std::fs::write(
         &path,
-        text.replacen("[email]\n", "[email]\non_closed = \"new_case\"\n", 1),
+        text.replacen("on_closed = \"reopen\"", "on_closed = \"new_case\"", 1),
     )
     .expect("config");
     let fresh = reply(2);
