@@ -218,7 +218,7 @@ fn build(
     email.auto = classify(headers, &email, &message);
     email.key = match &email.headers.message_id {
         Some(id) => id.clone(),
-        None => format!("sha256:{}", hex(&Sha256::digest(original))),
+        None => content_key(original),
     };
     structure_warnings(&message, &mut warnings);
 
@@ -1005,14 +1005,12 @@ fn mailboxes(headers: &[Header<'_>], name: &HeaderName<'_>) -> Vec<Mailbox> {
     let mut out = Vec::new();
     for header in headers.iter().filter(|h| &h.name == name) {
         match &header.value {
-            HeaderValue::Address(Address::List(list)) => {
-                out.extend(list.iter().filter_map(mailbox))
-            }
+            HeaderValue::Address(Address::List(list)) => out.extend(list.iter().flat_map(lenient)),
             HeaderValue::Address(Address::Group(groups)) => out.extend(
                 groups
                     .iter()
                     .flat_map(|g| g.addresses.iter())
-                    .filter_map(mailbox),
+                    .flat_map(lenient),
             ),
             _ => {}
         }
@@ -1020,8 +1018,112 @@ fn mailboxes(headers: &[Header<'_>], name: &HeaderName<'_>) -> Vec<Mailbox> {
     out
 }
 
+/// The mailboxes in one address as mail-parser read it, recovered as mail
+/// clients do when the header is not RFC 5322 (mail-parser keeps such text
+/// whole, as one address or one display name):
+///
+/// - `Big Bug bb@bug.com`: words before an address are its display name;
+/// - `ann@example.com bob@example.com`: two addresses without a comma;
+/// - `jdoe@machine(comment).  example`: obsolete syntax, a comment and
+///   blanks inside the domain, read as `jdoe@machine.example` named by
+///   the comment;
+/// - `Hans Müller (hans@example.com)`: a display name followed by the
+///   address in parentheses, not a name made of both.
+fn lenient(addr: &Addr<'_>) -> Vec<Mailbox> {
+    let name = addr.name.as_deref().map(str::trim).unwrap_or_default();
+    let address = addr.address.as_deref().map(str::trim).unwrap_or_default();
+    // The address in parentheses after a name.
+    if address.is_empty() {
+        if let Some(open) = name.rfind('(')
+            && let Some(inner) = name[open + 1..].strip_suffix(')')
+            && inner.contains('@')
+            && !inner.contains(char::is_whitespace)
+        {
+            let rest = name[..open].trim();
+            return mailbox(&Addr::new((!rest.is_empty()).then_some(rest), inner.trim()))
+                .into_iter()
+                .collect();
+        }
+        return mailbox(addr).into_iter().collect();
+    }
+    // A domain cut at a comment: the name mail-parser made starts with the
+    // rest of it (`.  example (comment)`).
+    if let Some(rest) = name.strip_prefix('.')
+        && !address.contains(char::is_whitespace)
+        && address.contains('@')
+    {
+        let rest = rest.trim_start();
+        let (label, comment) = match rest.find('(') {
+            Some(at) => (rest[..at].trim(), rest[at..].trim()),
+            None => (rest.trim(), ""),
+        };
+        if !label.is_empty() && !label.contains(char::is_whitespace) {
+            let comment = comment.trim_start_matches('(').trim_end_matches(')').trim();
+            let full = format!("{address}.{label}");
+            return mailbox(&Addr::new(
+                (!comment.is_empty()).then_some(comment),
+                full.as_str(),
+            ))
+            .into_iter()
+            .collect();
+        }
+    }
+    if !address.contains(char::is_whitespace) {
+        return mailbox(addr).into_iter().collect();
+    }
+    let joined = without_blanks_around_dots(address);
+    let mut out = Vec::new();
+    let mut words: Vec<&str> = Vec::new();
+    if !name.is_empty() {
+        words.push(name);
+    }
+    for word in joined.split_whitespace() {
+        let word = word.trim_matches(|c| matches!(c, '<' | '>' | ',' | ';'));
+        if word.contains('@') {
+            let display = words.join(" ");
+            out.extend(mailbox(&Addr::new(
+                (!display.is_empty()).then_some(display.as_str()),
+                word,
+            )));
+            words.clear();
+        } else if !word.is_empty() {
+            words.push(word);
+        }
+    }
+    if out.is_empty() {
+        return mailbox(addr).into_iter().collect();
+    }
+    out
+}
+
+/// `text` without the blanks before or after a dot: in an address they are
+/// folding inside a domain (`machine.  example`), not separators.
+fn without_blanks_around_dots(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut blanks = String::new();
+    for c in text.chars() {
+        if c.is_whitespace() {
+            blanks.push(c);
+            continue;
+        }
+        if !(c == '.' || out.ends_with('.')) {
+            out.push_str(&blanks);
+        }
+        blanks.clear();
+        out.push(c);
+    }
+    out
+}
+
 fn mailbox(addr: &Addr<'_>) -> Option<Mailbox> {
-    let address = addr.address.as_deref()?.trim();
+    let address: String = addr
+        .address
+        .as_deref()?
+        .trim()
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect();
+    let address = address.as_str();
     if address.is_empty() {
         return None;
     }
@@ -1053,9 +1155,21 @@ fn text_header(headers: &[Header<'_>], name: &HeaderName<'_>) -> Option<String> 
         .map(|h| h.value.as_text().map(collapse_spaces).unwrap_or_default())
 }
 
+/// `text` on one line: control characters (a NUL, a bell an encoded word
+/// smuggled in) dropped, runs of whitespace (line breaks included) made one
+/// space, trimmed.
 fn collapse_spaces(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for word in text.split_whitespace() {
+    let kept: Cow<'_, str> = if text.chars().any(|c| c.is_control() && !c.is_whitespace()) {
+        Cow::Owned(
+            text.chars()
+                .filter(|c| !c.is_control() || c.is_whitespace())
+                .collect(),
+        )
+    } else {
+        Cow::Borrowed(text)
+    };
+    for word in kept.split_whitespace() {
         if !out.is_empty() {
             out.push(' ');
         }
@@ -1071,6 +1185,12 @@ fn clean_id(id: &str) -> String {
         .trim_end_matches('>')
         .trim()
         .to_owned()
+}
+
+/// The idempotency key of a message without a Message-ID: `sha256:` and
+/// the hex digest of its bytes as received.
+pub fn content_key(raw: &[u8]) -> String {
+    format!("sha256:{}", hex(&Sha256::digest(raw)))
 }
 
 /// `raw[start..end]`, empty when the offsets are out of range.

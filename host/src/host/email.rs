@@ -1,7 +1,8 @@
 //! The facade's email operations (the work is in `crate::email`).
 
 use dossier_sdk::{
-    CaseNumber, Draft, DraftChange, FollowUp, FollowUpId, Ingested, ThreadToken, WorkbinItem,
+    CaseNumber, Draft, DraftChange, FollowUp, FollowUpId, HeldEmail, HeldState, Ingested,
+    ThreadToken, WorkbinItem,
 };
 
 use crate::email::drafts::DraftStart;
@@ -37,8 +38,12 @@ impl Host {
     /// name, `stdin`) in errors.
     pub fn ingest_email_from(&self, raw: &[u8], source_name: &str) -> Result<Ingested> {
         self.may_ingest()?;
+        let ctx = self.system_ctx()?;
         let email = parse::parse(raw, source_name)?;
-        let outcome = self.rt.ingest_email(&self.system_ctx()?, &email)?;
+        let outcome = match self.rt.ingest_email(&ctx, &email) {
+            Ok(outcome) => outcome,
+            Err(e) => self.rt.hold_failed(&ctx, raw, source_name, e)?,
+        };
         self.as_seen(outcome)
     }
 
@@ -70,9 +75,19 @@ impl Host {
     /// succeed; when one fails, each is ingested on its own so the others
     /// are kept. Returns one result per message, in order.
     pub fn ingest_emails(&self, messages: &[(&str, &[u8])]) -> Vec<Result<Ingested>> {
+        let held =
+            |ctx: &Ctx, (name, raw): &(&str, &[u8]), e| self.rt.hold_failed(ctx, raw, name, e);
+        let system = self.system_ctx();
+        let allowed = self.may_ingest().is_ok();
         let results = self
             .ingest_emails_unseen(messages)
             .into_iter()
+            .zip(messages)
+            .map(|(r, message)| match (r, &system) {
+                // Each message's own transaction is over: what failed is held.
+                (Err(e), Ok(ctx)) if allowed => held(ctx, message, e),
+                (r, _) => r,
+            })
             .map(|r| r.and_then(|outcome| self.as_seen(outcome)))
             .collect();
         // A maildir run calls this batch after batch: let other writers in.
@@ -128,6 +143,77 @@ impl Host {
                 Err(_) => parse_here(),
             }
         })
+    }
+
+    /// Held mail, oldest first: inbound email that could not be stored,
+    /// kept whole with the reason. What still waits, or everything with
+    /// `all`. Needs `ingest_email`.
+    pub fn held_emails(&self, all: bool) -> Result<Vec<HeldEmail>> {
+        self.may_hold("read held mail")?;
+        self.rt.held_emails(all)
+    }
+
+    /// Held email `id` and the message as received. Needs `ingest_email`.
+    pub fn held_email(&self, id: i64) -> Result<(HeldEmail, Vec<u8>)> {
+        self.may_hold("read held mail")?;
+        self.rt.held_email(id)
+    }
+
+    /// Ingests held email `id` again, as if it had just arrived (after the
+    /// rule that refused it was fixed), and marks it released: stored,
+    /// dropped, seen before, or held again with the new reason (a new
+    /// held email when the old one is released). A failure that may pass
+    /// (the store busy) leaves it held. Needs `ingest_email`.
+    pub fn release_held_email(&self, id: i64) -> Result<Ingested> {
+        self.may_hold("release held mail")?;
+        let (held, raw) = self.rt.held_email(id)?;
+        if held.state != HeldState::Held {
+            return Err(crate::Error::Refused(format!(
+                "held email #{id} was {} already",
+                held.state.as_str()
+            )));
+        }
+        let ctx = self.system_ctx()?;
+        let source = format!("held email #{id}");
+        let email = parse::parse(&raw, &source)?;
+        let outcome = match self.rt.ingest_email(&ctx, &email) {
+            Ok(outcome) => outcome,
+            Err(e) if e.may_pass() => return Err(e),
+            Err(e) => {
+                // Held again, for the new reason: this row is released and
+                // the message waits under a new id.
+                self.rt
+                    .close_held_email(id, HeldState::Released, &self.who())?;
+                return self
+                    .rt
+                    .hold_failed(&ctx, &raw, &held.source, e)
+                    .and_then(|o| self.as_seen(o));
+            }
+        };
+        self.rt
+            .close_held_email(id, HeldState::Released, &self.who())?;
+        self.as_seen(outcome)
+    }
+
+    /// Throws held email `id` away (it stays listed, as discarded, with
+    /// who did it). Needs `ingest_email`.
+    pub fn discard_held_email(&self, id: i64) -> Result<HeldEmail> {
+        self.may_hold("discard held mail")?;
+        self.rt
+            .close_held_email(id, HeldState::Discarded, &self.who())
+    }
+
+    /// The acting agent's login, or `system`.
+    fn who(&self) -> String {
+        match &self.actor {
+            Actor::Agent(login) => login.clone(),
+            Actor::System => "system".to_owned(),
+        }
+    }
+
+    fn may_hold(&self, action: &str) -> Result<()> {
+        self.rt
+            .require(&self.ctx()?, dossier_sdk::Permission::IngestEmail, action)
     }
 
     /// Case `number`'s thread token, made and saved on the case the first

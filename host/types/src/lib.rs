@@ -20,7 +20,7 @@ pub mod contact;
 mod error;
 pub mod schema;
 
-pub use error::{Error, Result};
+pub use error::{Error, Result, SCRIPT_TIMEOUT};
 
 /// How many cases each property test runs: `PROPTEST_CASES` if set (for
 /// long runs, see RELIABILITY.md), else `default`, bounded for CI.

@@ -73,6 +73,16 @@ pub struct EmailConfig {
     /// An inline image whose long side is over this many pixels is
     /// downscaled and recompressed when attached. Default 1600.
     pub max_image_px: u32,
+    /// The account number of the customer that mail from a sender whose
+    /// address no customer can have (`root@localhost`, `<moderator>`)
+    /// goes to. Without it, each such sender becomes a customer without
+    /// an email address (the same one for the same raw address).
+    pub catch_all_account: Option<String>,
+    /// Who is told, by a notification with cause `email_held` (from the
+    /// first of `addresses`), when an inbound email is held because it
+    /// could not be stored. Default none: held mail waits in `dossier email
+    /// held list` and the `on_notification` hook does not fire for it.
+    pub held_notify: Vec<String>,
 }
 
 /// `[email.review]`: whose outbound email a reviewer (`review_email`)
@@ -112,6 +122,8 @@ impl Default for EmailConfig {
             review: ReviewConfig::default(),
             rich_text: true,
             max_image_px: 1600,
+            catch_all_account: None,
+            held_notify: Vec::new(),
         }
     }
 }
@@ -155,6 +167,29 @@ impl EmailConfig {
                 "[email] max_image_px must be from 16 to 20000, not {}",
                 self.max_image_px
             )));
+        }
+        for address in &self.held_notify {
+            if let Err(rule) = dossier_types::contact::normalize_email(address) {
+                return Err(Error::Config(format!(
+                    "[email] held_notify: `{address}` {rule}"
+                )));
+            }
+        }
+        if !self.held_notify.is_empty() && self.addresses.is_empty() {
+            return Err(Error::Config(
+                "[email] held_notify needs at least one address in [email] addresses to send from"
+                    .into(),
+            ));
+        }
+        if self
+            .catch_all_account
+            .as_deref()
+            .is_some_and(|a| a.trim().is_empty())
+        {
+            return Err(Error::Config(
+                "[email] catch_all_account is empty: name a customer's account number, or leave it out"
+                    .into(),
+            ));
         }
         if !(1..=MAX_BATCH).contains(&self.maildir_batch) {
             return Err(Error::Config(format!(

@@ -807,3 +807,57 @@ proptest! {
         );
     }
 }
+
+#[test]
+fn lenient_address_lists_are_recovered_as_mail_clients_read_them() {
+    let email = parsed("addresses-lenient.eml");
+    assert_eq!(
+        mailbox_line(&email.headers.from),
+        "\"comment\" <jdoe@machine.example>"
+    );
+    let to: Vec<String> = email.headers.to.iter().map(mailbox_line).collect();
+    assert_eq!(to, ["\"Big Bug\" <bb@bug.com>"]);
+    let cc: Vec<String> = email.headers.cc.iter().map(mailbox_line).collect();
+    assert_eq!(cc, ["<ann@example.com>", "<bob@example.com>"]);
+}
+
+#[test]
+fn control_characters_in_encoded_names_and_subjects_are_dropped() {
+    let email = parsed("name-control-characters.eml");
+    let name = email.headers.from.name.clone().unwrap_or_default();
+    assert!(!name.chars().any(char::is_control), "{name:?}");
+    assert!(name.starts_with("Ada Lovelace"), "{name:?}");
+    assert_eq!(email.headers.from.address, "ada@example.com");
+    assert_eq!(email.headers.subject, "Order status");
+}
+
+#[test]
+fn mail_without_text_parses_with_an_empty_text() {
+    for (name, attachments) in [
+        ("no-text-attachment-only.eml", 1),
+        ("no-text-image-only-html.eml", 1),
+        ("no-text-subject-only.eml", 0),
+        ("no-text-whitespace-body.eml", 0),
+        ("no-text-bounce-report.eml", 2),
+    ] {
+        let email = parsed(name);
+        assert!(email.text.trim().is_empty(), "{name}: {:?}", email.text);
+        assert_eq!(email.attachments.len(), attachments, "{name}");
+        assert!(!email.headers.subject.is_empty(), "{name}");
+    }
+}
+
+#[test]
+fn a_name_followed_by_the_address_in_parentheses_is_not_swapped() {
+    let email = parsed("name-then-address-in-parentheses.eml");
+    assert_eq!(email.headers.from.address, "hans@example.com");
+    assert_eq!(email.headers.from.name.as_deref(), Some("Hans Müller"));
+    let cc: Vec<String> = email.headers.cc.iter().map(mailbox_line).collect();
+    assert_eq!(
+        cc,
+        [
+            "\"Łukasz Nowak\" <lukasz@example.pl>",
+            "\"Ann\" <ann@example.com>"
+        ]
+    );
+}
