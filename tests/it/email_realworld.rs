@@ -511,3 +511,26 @@ fn ingesting_a_batch_holds_only_the_message_that_fails() {
     let held = t.host.held_emails(false).expect("held");
     assert_eq!(held[0].source, "two");
 }
+
+#[test]
+fn the_held_mail_hook_in_docs_email_md_runs_as_written() {
+    let guide = include_str!("../../docs/email.md");
+    let held = guide.find("## Held mail").expect("the section");
+    let start = held + guide[held..].find("```rhai\n").expect("a rhai block") + "```rhai\n".len();
+    let hook = &guide[start..start + guide[start..].find("```").expect("its end")];
+    let script = format!("{HOLD_CASE}\n{hook}");
+    let (t, seen) = store_with("held_notify = [\"admins@dossier.test\"]\n", Some(&script));
+    let outcome = t
+        .host
+        .ingest_email(&mail("ann@example.com", "HOLD", "doc-held@x", "x"))
+        .expect("held");
+    assert!(matches!(outcome, Ingested::Held { .. }), "{outcome:?}");
+    let told: Vec<_> = seen
+        .all()
+        .into_iter()
+        .filter(|n| n.cause == Cause::EmailHeld)
+        .collect();
+    assert_eq!(told.len(), 1);
+    assert_eq!(told[0].to.len(), 1);
+    assert_eq!(told[0].to[0].address, "oncall@example.com");
+}
