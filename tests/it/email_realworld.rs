@@ -534,3 +534,70 @@ fn the_held_mail_hook_in_docs_email_md_runs_as_written() {
     assert_eq!(told[0].to.len(), 1);
     assert_eq!(told[0].to[0].address, "oncall@example.com");
 }
+
+#[test]
+fn a_message_over_max_message_mb_is_held_unparsed_and_released_once_the_limit_is_raised() {
+    let (mut t, _) = store_with("max_message_mb = 1\n", None);
+    let line = "a".repeat(76);
+    let body: String = std::iter::repeat_n(line.as_str(), 20_000)
+        .collect::<Vec<_>>()
+        .join("\r\n");
+    let big = mail("ann@example.com", "Big logs", "big-1@x", &body);
+    assert!(big.len() > 1024 * 1024);
+    let small = mail("bob@example.com", "Small", "small-1@x", "hi");
+    let results = t
+        .host
+        .ingest_emails(&[("big", big.as_slice()), ("small", small.as_slice())]);
+    let id = match &results[0] {
+        Ok(Ingested::Held { id, reason }) => {
+            assert!(
+                reason.contains("over the 1 MB limit ([email] max_message_mb)"),
+                "{reason}"
+            );
+            *id
+        }
+        other => panic!("{other:?}"),
+    };
+    assert!(
+        matches!(results[1], Ok(Ingested::Stored { .. })),
+        "{results:?}"
+    );
+    let held = t.host.held_emails(false).expect("held");
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].size, big.len() as u64);
+    assert_eq!(held[0].subject, "Big logs");
+    assert_eq!(held[0].key, "big-1@x");
+    // Alone, through `ingest_email`, too: the same held mail.
+    assert!(matches!(
+        t.host.ingest_email(&big).expect("again"),
+        Ingested::Held { id: again, .. } if again == id
+    ));
+    let refused = t.host.release_held_email(id).expect_err("still too large");
+    assert!(refused.to_string().contains("max_message_mb"), "{refused}");
+
+    let config = std::fs::read_to_string(t.dir.path().join("dossier.toml")).expect("config");
+    t.host = t
+        .reopen(&config.replace("max_message_mb = 1", "max_message_mb = 2"))
+        .expect("reopen");
+    let (_, f, _) = stored_in(&t.host, t.host.release_held_email(id).expect("release"));
+    assert_eq!(f.body.len(), body.len() - 19_999, "CRLF read as LF");
+}
+
+const ENDLESS: &str = r#"
+fn on_email_received(e) {
+    let n = 0;
+    loop { n += 1; }
+}
+"#;
+
+#[test]
+fn a_script_out_of_time_is_an_error_the_mail_server_retries_not_held_mail() {
+    let (t, _) = store_with("\n[scripts.limits]\ntimeout_ms = 1\n", Some(ENDLESS));
+    let err = t
+        .host
+        .ingest_email(&mail("ann@example.com", "Hello", "slow-1@x", "x"))
+        .expect_err("timed out");
+    assert!(err.may_pass(), "{err}");
+    assert!(err.to_string().contains("timeout_ms"), "{err}");
+    assert!(t.host.held_emails(true).expect("held").is_empty());
+}

@@ -82,12 +82,18 @@ impl EmailHeld for Runtime {
         source: &str,
         reason: &str,
     ) -> Result<Ingested> {
-        // Only the headers are needed; a message too damaged to show them
-        // is still held, under the hash of its bytes.
-        let (key, sender, subject) = match parse::parse(raw, source) {
-            Ok(email) => (email.key, email.headers.from.address, email.headers.subject),
-            Err(_) => (parse::content_key(raw), String::new(), String::new()),
+        // Only the headers are read (a held message may be too large to
+        // parse); one too damaged to show them is still held, under the
+        // hash of its bytes.
+        let (message_id, sender, subject) = match parse::parse(header_block(raw), source) {
+            Ok(email) => (
+                email.headers.message_id,
+                email.headers.from.address,
+                email.headers.subject,
+            ),
+            Err(_) => (None, String::new(), String::new()),
         };
+        let key = message_id.unwrap_or_else(|| parse::content_key(raw));
         let now = self.now();
         let cfg = &self.config().email;
         let id = self.transaction("hold email", || {
@@ -183,6 +189,21 @@ impl EmailHeld for Runtime {
                 .map(|(h, _)| h)
                 .ok_or_else(|| not_found(id))
         })
+    }
+}
+
+/// The message's header block with the blank line that ends it (at most
+/// the first 1 MB), or the whole message when it has no body.
+fn header_block(raw: &[u8]) -> &[u8] {
+    let head = &raw[..raw.len().min(1024 * 1024)];
+    let end = head
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|at| at + 4)
+        .or_else(|| head.windows(2).position(|w| w == b"\n\n").map(|at| at + 2));
+    match end {
+        Some(end) => &head[..end],
+        None => head,
     }
 }
 

@@ -39,6 +39,10 @@ impl Host {
     pub fn ingest_email_from(&self, raw: &[u8], source_name: &str) -> Result<Ingested> {
         self.may_ingest()?;
         let ctx = self.system_ctx()?;
+        if let Some(reason) = self.rt.config().email.too_large(raw.len()) {
+            let outcome = self.rt.hold_email(&ctx, raw, source_name, &reason)?;
+            return self.as_seen(outcome);
+        }
         let email = parse::parse(raw, source_name)?;
         let outcome = match self.rt.ingest_email(&ctx, &email) {
             Ok(outcome) => outcome,
@@ -75,6 +79,42 @@ impl Host {
     /// succeed; when one fails, each is ingested on its own so the others
     /// are kept. Returns one result per message, in order.
     pub fn ingest_emails(&self, messages: &[(&str, &[u8])]) -> Vec<Result<Ingested>> {
+        // A message over `[email] max_message_mb` is not parsed: it is held.
+        let cfg = &self.rt.config().email;
+        if messages
+            .iter()
+            .any(|(_, raw)| cfg.too_large(raw.len()).is_some())
+        {
+            let (small, large): (Vec<_>, Vec<_>) = messages
+                .iter()
+                .enumerate()
+                .partition(|(_, (_, raw))| cfg.too_large(raw.len()).is_none());
+            let kept: Vec<(&str, &[u8])> = small.iter().map(|(_, m)| **m).collect();
+            let mut out: Vec<Option<Result<Ingested>>> = Vec::with_capacity(messages.len());
+            out.resize_with(messages.len(), || None);
+            for ((i, _), result) in small.iter().zip(self.ingest_emails(&kept)) {
+                out[*i] = Some(result);
+            }
+            for (i, (name, raw)) in large {
+                let reason = cfg.too_large(raw.len()).unwrap_or_default();
+                out[i] = Some(
+                    self.may_ingest()
+                        .and_then(|()| self.system_ctx())
+                        .and_then(|ctx| self.rt.hold_email(&ctx, raw, name, &reason))
+                        .and_then(|o| self.as_seen(o)),
+                );
+            }
+            return out
+                .into_iter()
+                .map(|r| {
+                    r.unwrap_or_else(|| {
+                        Err(crate::Error::Refused(
+                            "internal error: a message was not ingested".into(),
+                        ))
+                    })
+                })
+                .collect();
+        }
         let held =
             |ctx: &Ctx, (name, raw): &(&str, &[u8]), e| self.rt.hold_failed(ctx, raw, name, e);
         let system = self.system_ctx();
@@ -175,6 +215,9 @@ impl Host {
         }
         let ctx = self.system_ctx()?;
         let source = format!("held email #{id}");
+        if let Some(reason) = self.rt.config().email.too_large(raw.len()) {
+            return Err(crate::Error::Refused(format!("held email #{id}: {reason}")));
+        }
         let email = parse::parse(&raw, &source)?;
         let outcome = match self.rt.ingest_email(&ctx, &email) {
             Ok(outcome) => outcome,

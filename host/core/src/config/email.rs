@@ -83,6 +83,9 @@ pub struct EmailConfig {
     /// could not be stored. Default none: held mail waits in `dossier email
     /// held list` and the `on_notification` hook does not fire for it.
     pub held_notify: Vec<String>,
+    /// The largest inbound message ingested, in MB (1 to 1024). A larger
+    /// one is not parsed: it is held with the reason. Default 50.
+    pub max_message_mb: u64,
 }
 
 /// `[email.review]`: whose outbound email a reviewer (`review_email`)
@@ -124,6 +127,7 @@ impl Default for EmailConfig {
             max_image_px: 1600,
             catch_all_account: None,
             held_notify: Vec::new(),
+            max_message_mb: 50,
         }
     }
 }
@@ -132,6 +136,20 @@ impl Default for EmailConfig {
 const MAX_BATCH: usize = 10_000;
 
 impl EmailConfig {
+    /// Why an inbound message of `size` bytes is not ingested, when it is
+    /// over `max_message_mb`.
+    pub fn too_large(&self, size: usize) -> Option<String> {
+        let limit = self.max_message_mb.saturating_mul(1024 * 1024);
+        (u64::try_from(size).unwrap_or(u64::MAX) > limit).then(|| {
+            format!(
+                "the message is {:.1} MB, over the {} MB limit ([email] max_message_mb); \
+                 raise the limit, then release it",
+                size as f64 / (1024.0 * 1024.0),
+                self.max_message_mb
+            )
+        })
+    }
+
     /// Checks what can be checked without connecting: see [`SmtpSettings`]'s fields.
     pub fn check(&self) -> Result<()> {
         for address in &self.addresses {
@@ -190,6 +208,12 @@ impl EmailConfig {
                 "[email] catch_all_account is empty: name a customer's account number, or leave it out"
                     .into(),
             ));
+        }
+        if !(1..=1024).contains(&self.max_message_mb) {
+            return Err(Error::Config(format!(
+                "[email] max_message_mb must be from 1 to 1024, not {}",
+                self.max_message_mb
+            )));
         }
         if !(1..=MAX_BATCH).contains(&self.maildir_batch) {
             return Err(Error::Config(format!(
