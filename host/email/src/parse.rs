@@ -26,6 +26,7 @@ mod charset;
 pub mod html;
 #[cfg(test)]
 mod tests;
+mod words;
 
 use std::borrow::Cow;
 use std::sync::LazyLock;
@@ -152,6 +153,28 @@ pub fn parse(raw: &[u8], source_name: &str) -> Result<ParsedEmail> {
         .parse(raw)
         .filter(|m| !m.parts.is_empty())
         .ok_or_else(|| bad(source_name, "it has no header fields"))?;
+    match first_content_types(raw, &message) {
+        Some((single, warnings)) => {
+            drop(message);
+            let message = PARSER
+                .parse(&single)
+                .filter(|m| !m.parts.is_empty())
+                .ok_or_else(|| bad(source_name, "it has no header fields"))?;
+            split(raw, &single, message, warnings, source_name)
+        }
+        None => split(raw, raw, message, Vec::new(), source_name),
+    }
+}
+
+/// [`build`], after splitting the body at the boundary it really uses
+/// when the declared one never appears ([`repair_boundary`]).
+fn split(
+    original: &[u8],
+    raw: &[u8],
+    message: Message<'_>,
+    mut warnings: Vec<String>,
+    source_name: &str,
+) -> Result<ParsedEmail> {
     if let Some((repaired, boundary)) = repair_boundary(raw, &message) {
         let fixed = PARSER.parse(&repaired).filter(|m| {
             m.parts
@@ -159,15 +182,58 @@ pub fn parse(raw: &[u8], source_name: &str) -> Result<ParsedEmail> {
                 .is_some_and(|p| matches!(p.body, PartType::Multipart(_)))
         });
         if let Some(fixed) = fixed {
-            let warning = format!(
+            warnings.push(format!(
                 "the declared MIME boundary never appears; the parts were split at {boundary:?}, \
                  the boundary the body uses"
-            );
-            return build(raw, &repaired, fixed, vec![warning], source_name);
+            ));
+            return build(original, &repaired, fixed, warnings, source_name);
         }
     }
-    build(raw, raw, message, Vec::new(), source_name)
+    build(original, raw, message, warnings, source_name)
 }
+
+/// A copy of `raw` in which only the first `Content-Type` header of each
+/// part counts (the later ones renamed, same length, so every offset
+/// stays), with a warning per part, when some part has several; `None`
+/// otherwise. mail-parser reads the last one, the boundary check the first:
+/// one rule everywhere, the first, as most mail clients read it.
+fn first_content_types(raw: &[u8], message: &Message<'_>) -> Option<(Vec<u8>, Vec<String>)> {
+    let mut copy: Option<Vec<u8>> = None;
+    let mut warnings = Vec::new();
+    for (i, part) in message.parts.iter().enumerate() {
+        let mut types = part
+            .headers
+            .iter()
+            .filter(|h| h.name == HeaderName::ContentType);
+        let Some(first) = types.next() else { continue };
+        let mut renamed = false;
+        for later in types {
+            let at = later.offset_field as usize;
+            let bytes = copy.get_or_insert_with(|| raw.to_vec());
+            if let Some(name) = bytes.get_mut(at..at + IGNORED_CONTENT_TYPE.len())
+                && name.eq_ignore_ascii_case(b"Content-Type")
+            {
+                name.copy_from_slice(IGNORED_CONTENT_TYPE);
+                renamed = true;
+            }
+        }
+        if renamed {
+            let kept = first
+                .value
+                .as_content_type()
+                .map(mime_type)
+                .unwrap_or_default();
+            warnings.push(format!(
+                "part {i} has several Content-Type headers; the first ({kept}) is used"
+            ));
+        }
+    }
+    copy.map(|c| (c, warnings))
+}
+
+/// What a `Content-Type` header after the first is renamed to: as long as
+/// `Content-Type`, and a name nothing reads.
+const IGNORED_CONTENT_TYPE: &[u8] = b"X-Ignored-CT";
 
 fn bad(source_name: &str, reason: &str) -> Error {
     Error::BadEmail {
@@ -194,16 +260,22 @@ fn build(
         .and_then(charset::tld_of)
         .map(str::to_owned);
     let block = slice(raw, root.offset_header, root.offset_body);
+    // Encoded words joined and escaped first, so that the fallback charset
+    // never touches the bytes inside one.
+    let words = words::normalize(block);
+    let block = words.as_deref().unwrap_or(block);
     let transcoded = transcode_headers(
         "the message's headers",
         block,
         declared,
         sender_tld.as_deref(),
         &mut warnings,
-    );
+    )
+    .map(String::into_bytes)
+    .or(words.clone());
     let reparsed = transcoded
         .as_deref()
-        .and_then(|text| PARSER.parse_headers(text.as_bytes()));
+        .and_then(|text| PARSER.parse_headers(text));
     let headers: &[Header<'_>] = match reparsed.as_ref().and_then(|m| m.parts.first()) {
         Some(part) => &part.headers,
         None => &root.headers,
@@ -527,7 +599,17 @@ fn bodies(
             .get(id as usize)
             .is_some_and(is_unsplit_multipart)
     });
-    let ids: Vec<u32> = message.text_body.iter().copied().chain(unsplit).collect();
+    // Inline text parts that mail-parser counts as attachments because they
+    // carry a name are text too, in the order they come.
+    let inline = message
+        .attachments
+        .iter()
+        .copied()
+        .filter(|&id| message.parts.get(id as usize).is_some_and(is_inline_text));
+    let mut ids: Vec<u32> = message.text_body.iter().copied().chain(inline).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let ids: Vec<u32> = ids.into_iter().chain(unsplit).collect();
     for id in ids {
         let Some(part) = message.parts.get(id as usize) else {
             continue;
@@ -565,6 +647,23 @@ fn bodies(
     (text, html, uu)
 }
 
+/// A plain-text part marked `Content-Disposition: inline`, named or not:
+/// mail clients show it as text where it stands, not as a file.
+fn is_inline_text(part: &MessagePart<'_>) -> bool {
+    let plain = part
+        .headers
+        .iter()
+        .find_map(content_type_of)
+        .is_none_or(|ct| type_is(ct, "text", "plain"));
+    let inline = part
+        .headers
+        .iter()
+        .find(|h| h.name == HeaderName::ContentDisposition)
+        .and_then(|h| h.value.as_content_type())
+        .is_some_and(|d| d.ctype().eq_ignore_ascii_case("inline"));
+    plain && inline && matches!(part.body, PartType::Text(_))
+}
+
 /// A part that says it is a multipart but that mail-parser read as text
 /// because its boundary never appears.
 fn is_unsplit_multipart(part: &MessagePart<'_>) -> bool {
@@ -596,9 +695,15 @@ fn normalize_newlines(text: &str) -> Cow<'_, str> {
     }
 }
 
-/// The decoded text of a text part, decoded again with a detected charset
-/// when mail-parser had to put replacement characters in because the part
-/// declares no charset (or UTF-8) but its bytes are not UTF-8.
+/// The decoded text of a text part, decoded again from its bytes when
+/// mail-parser's decoding cannot be right:
+///
+/// - the part says `us-ascii` but has 8-bit bytes: valid UTF-8 is UTF-8,
+///   anything else is decoded with a detected charset;
+/// - the part declares no charset (or UTF-8) and mail-parser had to put
+///   replacement characters in: UTF-8 with a few stray bytes keeps its
+///   UTF-8 (each stray byte decoded on its own), anything else is decoded
+///   with a detected charset.
 fn body_text<'t>(
     raw: &[u8],
     part: &MessagePart<'_>,
@@ -606,32 +711,47 @@ fn body_text<'t>(
     tld: Option<&str>,
     warnings: &mut Vec<String>,
 ) -> Cow<'t, str> {
-    if !text.contains('\u{FFFD}') {
-        return Cow::Borrowed(text);
-    }
     let declared = part
         .headers
         .iter()
         .find_map(content_type_of)
         .and_then(|ct| ct.attribute("charset"));
-    if declared.is_some_and(|c| !is_utf8_label(c)) {
+    let ascii = declared.is_some_and(charset::is_ascii_label);
+    if !ascii && !text.contains('\u{FFFD}') {
+        return Cow::Borrowed(text);
+    }
+    if declared.is_some_and(|c| !ascii && !is_utf8_label(c)) {
         return Cow::Borrowed(text);
     }
     let Some(bytes) = transfer_decoded(raw, part) else {
         return Cow::Borrowed(text);
     };
-    if std::str::from_utf8(&bytes).is_ok() {
-        // The replacement characters are really in the text.
+    if bytes.is_ascii() {
         return Cow::Borrowed(text);
+    }
+    if let Ok(utf8) = std::str::from_utf8(&bytes) {
+        if !ascii {
+            // The replacement characters are really in the text.
+            return Cow::Borrowed(text);
+        }
+        warnings.push("a text part says us-ascii but its bytes are UTF-8; read as UTF-8".into());
+        return Cow::Owned(utf8.to_owned());
+    }
+    let claims = match declared {
+        Some(label) if ascii => format!("says {label}"),
+        Some(_) => "claims UTF-8".to_owned(),
+        None => "no charset".to_owned(),
+    };
+    if let Some(mostly) = charset::utf8_with_strays(&bytes) {
+        warnings.push(format!(
+            "a text part has 8-bit bytes and {claims}; read as UTF-8 with a few stray bytes \
+             (each decoded as windows-1252)"
+        ));
+        return Cow::Owned(mostly);
     }
     let decoded = charset::decode_legacy(&bytes, None, tld);
     warnings.push(format!(
-        "a text part has 8-bit bytes and {}; decoded as {} (guessed)",
-        if declared.is_some() {
-            "claims UTF-8"
-        } else {
-            "no charset"
-        },
+        "a text part has 8-bit bytes and {claims}; decoded as {} (guessed)",
         decoded.charset
     ));
     Cow::Owned(decoded.text)
@@ -733,7 +853,7 @@ fn attachments(
         let Some(part) = message.parts.get_mut(id as usize) else {
             continue;
         };
-        if is_unsplit_multipart(part) {
+        if is_unsplit_multipart(part) || is_inline_text(part) {
             continue;
         }
         let n = out.len() + 1;
@@ -820,6 +940,8 @@ fn part_name(
     warnings: &mut Vec<String>,
 ) -> Option<String> {
     let block = slice(raw, part.offset_header, part.offset_body);
+    let words = words::normalize(block);
+    let block = words.as_deref().unwrap_or(block);
     let own = part
         .headers
         .iter()
@@ -831,15 +953,17 @@ fn part_name(
         own.or(declared),
         tld,
         warnings,
-    );
+    )
+    .map(String::into_bytes)
+    .or(words.clone());
     let reparsed = transcoded
         .as_deref()
-        .and_then(|text| PARSER.parse_headers(text.as_bytes()));
+        .and_then(|text| PARSER.parse_headers(text));
     let (buffer, headers): (&[u8], &[Header<'_>]) = match (
         transcoded.as_deref(),
         reparsed.as_ref().and_then(|m| m.parts.first()),
     ) {
-        (Some(text), Some(p)) => (text.as_bytes(), &p.headers),
+        (Some(text), Some(p)) => (text, &p.headers),
         _ => (raw, &part.headers),
     };
     let param = |header: HeaderName<'_>, attribute: &str| -> Option<String> {

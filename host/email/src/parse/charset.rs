@@ -86,6 +86,48 @@ pub fn tld_of(address: &str) -> Option<&str> {
     (!tld.is_empty()).then_some(tld)
 }
 
+/// `bytes`, which are not valid UTF-8, read as UTF-8 with a few stray
+/// bytes, when they are that: at least one valid multi-byte sequence, and
+/// fewer invalid bytes than valid multi-byte sequences. Each stray byte is
+/// decoded on its own as Windows-1252 (what a stray 8-bit byte in Western
+/// mail nearly always is), so one bad byte does not make the whole text be
+/// read in another charset. `None` when the bytes are mostly not UTF-8.
+pub fn utf8_with_strays(bytes: &[u8]) -> Option<String> {
+    let mut out = String::with_capacity(bytes.len() + 8);
+    let mut rest = bytes;
+    let (mut multibyte, mut strays) = (0usize, 0usize);
+    loop {
+        let (valid, bad) = match std::str::from_utf8(rest) {
+            Ok(text) => (text, None),
+            Err(e) => {
+                let (valid, after) = rest.split_at(e.valid_up_to());
+                let bad_len = e.error_len().unwrap_or(after.len());
+                // `valid_up_to` bytes are valid UTF-8.
+                (
+                    std::str::from_utf8(valid).unwrap_or_default(),
+                    Some(&after[..bad_len]),
+                )
+            }
+        };
+        multibyte += valid.chars().filter(|c| !c.is_ascii()).count();
+        out.push_str(valid);
+        let Some(bad) = bad else { break };
+        strays += bad.len();
+        let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(bad);
+        out.push_str(&text);
+        rest = &rest[valid.len() + bad.len()..];
+    }
+    (multibyte > 0 && strays < multibyte).then_some(out)
+}
+
+/// Whether `label` names US-ASCII (which mailers write on text that is
+/// really UTF-8 or a legacy charset).
+pub fn is_ascii_label(label: &str) -> bool {
+    ["us-ascii", "ascii", "ansi_x3.4-1968", "iso646-us", "us"]
+        .iter()
+        .any(|l| label.trim().eq_ignore_ascii_case(l))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -861,3 +861,60 @@ fn a_name_followed_by_the_address_in_parentheses_is_not_swapped() {
         ]
     );
 }
+
+#[test]
+fn raw_8bit_bytes_inside_an_encoded_word_are_decoded_once() {
+    let email = parsed("encoded-word-raw-8bit.eml");
+    assert_eq!(email.headers.subject, "Frösche im Garten");
+    assert_eq!(email.headers.from.name.as_deref(), Some("Jürgen Frösche"));
+}
+
+#[test]
+fn adjacent_encoded_words_of_one_charset_are_decoded_together() {
+    let email = parsed("encoded-words-split-character.eml");
+    assert_eq!(email.headers.subject, "Привет мир");
+    // Folded across two words: no letter lost, no space gained.
+    assert_eq!(email.headers.from.name.as_deref(), Some("Jürgen Müller"));
+}
+
+#[test]
+fn a_part_labelled_us_ascii_whose_bytes_are_utf8_is_utf8() {
+    let email = parsed("us-ascii-label-utf8-bytes.eml");
+    assert_eq!(email.text, "Two cafés crème, please. — Zoë");
+}
+
+#[test]
+fn one_stray_byte_in_a_utf8_part_does_not_re_decode_the_whole_part() {
+    let email = parsed("utf8-one-stray-byte.eml");
+    assert_eq!(
+        email.text,
+        "A encomenda não chegou. Obrigada, São Paulo — é fim."
+    );
+}
+
+#[test]
+fn with_two_content_types_the_first_counts_everywhere() {
+    let email = parsed("two-content-types.eml");
+    assert_eq!(email.text, "The real text.");
+    let names: Vec<&str> = email.attachments.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["data.bin"]);
+    assert!(
+        email
+            .warnings
+            .iter()
+            .any(|w| w.contains("the first (multipart/mixed) is used")),
+        "{:?}",
+        email.warnings
+    );
+}
+
+#[test]
+fn inline_text_parts_with_a_name_are_text_and_an_empty_last_part_is_nothing() {
+    let email = parsed("inline-text-with-name.eml");
+    assert_eq!(
+        email.text,
+        "First paragraph from the mail client.\n\n-- Lee, second text part"
+    );
+    let names: Vec<&str> = email.attachments.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["logo.png"], "no text file and no 0-byte part");
+}
