@@ -275,7 +275,12 @@ fn on_notification(n) {
 
 #[test]
 fn an_acknowledgement_a_hook_sends_to_review_waits_in_the_review_queue() {
-    let (t, _) = store_with("", Some(REVIEW_ACK));
+    let server = dossier_tests::smtp::SmtpServer::start();
+    let smtp = format!(
+        "\n[email.smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\n",
+        server.port()
+    );
+    let (t, _) = store_with(&smtp, Some(REVIEW_ACK));
     let outcome = t
         .host
         .ingest_email(&mail("ann@example.com", "Help", "ack-review-1@x", "hi"))
@@ -286,6 +291,20 @@ fn an_acknowledgement_a_hook_sends_to_review_waits_in_the_review_queue() {
     assert_eq!(queue[0].case_number, case);
     assert!(queue[0].subject.contains("Help"), "{}", queue[0].subject);
     assert_eq!(queue[0].to[0].address, "ann@example.com");
+    assert!(
+        server.messages().is_empty(),
+        "nothing goes out before review"
+    );
+    // A reviewer approves it: it is sent, and on the case.
+    let sent = t.host.approve_draft(queue[0].id).expect("approve");
+    assert_eq!(sent.state, dossier_sdk::DraftState::Sent);
+    let out: Vec<_> = case_follow_ups(&t.host, case)
+        .into_iter()
+        .filter(|f| f.kind == FollowUpKind::EmailOut)
+        .collect();
+    assert_eq!(out.len(), 1);
+    assert!(out[0].body.contains("opened case"), "{}", out[0].body);
+    assert_eq!(server.messages().len(), 1);
 }
 
 /// Vetoes what a rule refuses: a case whose subject says HOLD.
