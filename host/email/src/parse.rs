@@ -153,17 +153,103 @@ pub fn parse(raw: &[u8], source_name: &str) -> Result<ParsedEmail> {
         .parse(raw)
         .filter(|m| !m.parts.is_empty())
         .ok_or_else(|| bad(source_name, "it has no header fields"))?;
+    // Same-length repairs (a header renamed), each on the message as the
+    // one before left it: every offset stays, so what is kept as received
+    // (an attached message's bytes) is read from `raw` itself.
     match first_content_types(raw, &message) {
         Some((single, warnings)) => {
             drop(message);
-            let message = PARSER
-                .parse(&single)
-                .filter(|m| !m.parts.is_empty())
-                .ok_or_else(|| bad(source_name, "it has no header fields"))?;
-            split(raw, &single, message, warnings, source_name)
+            let message = reparse(&single, source_name)?;
+            attached(raw, &single, message, warnings, source_name)
         }
-        None => split(raw, raw, message, Vec::new(), source_name),
+        None => attached(raw, raw, message, Vec::new(), source_name),
     }
+}
+
+fn reparse<'r>(raw: &'r [u8], source_name: &str) -> Result<Message<'r>> {
+    PARSER
+        .parse(raw)
+        .filter(|m| !m.parts.is_empty())
+        .ok_or_else(|| bad(source_name, "it has no header fields"))
+}
+
+/// [`split`], after [`whole_attached_messages`].
+fn attached(
+    original: &[u8],
+    raw: &[u8],
+    message: Message<'_>,
+    mut warnings: Vec<String>,
+    source_name: &str,
+) -> Result<ParsedEmail> {
+    match whole_attached_messages(raw, &message) {
+        Some((whole, mut notes)) => {
+            drop(message);
+            let message = reparse(&whole, source_name)?;
+            warnings.append(&mut notes);
+            split(original, &whole, message, warnings, source_name)
+        }
+        None => split(original, raw, message, warnings, source_name),
+    }
+}
+
+/// A copy of `raw` in which an attached message (`message/rfc822`) whose
+/// own multipart never closes no longer swallows the parts after it: when
+/// a delimiter of an enclosing multipart shows inside its span, its
+/// top-level `Content-Type` is renamed (same length), so it is kept whole
+/// as one attachment and its siblings are parts again; `None` when no
+/// attached message needs it.
+fn whole_attached_messages(raw: &[u8], message: &Message<'_>) -> Option<(Vec<u8>, Vec<String>)> {
+    let boundaries: Vec<Vec<u8>> = message
+        .parts
+        .iter()
+        .filter_map(|p| p.headers.iter().find_map(content_type_of))
+        .filter(|ct| ct.ctype().eq_ignore_ascii_case("multipart"))
+        .filter_map(|ct| ct.attribute("boundary"))
+        .map(|b| [b"--".as_slice(), b.as_bytes()].concat())
+        .collect();
+    if boundaries.is_empty() {
+        return None;
+    }
+    let mut copy: Option<Vec<u8>> = None;
+    let mut warnings = Vec::new();
+    for (i, part) in message.parts.iter().enumerate() {
+        if !matches!(part.body, PartType::Message(_)) {
+            continue;
+        }
+        let span = slice(raw, part.offset_body, part.offset_end);
+        let swallowed = span
+            .split(|&b| b == b'\n')
+            .any(|line| boundaries.iter().any(|d| line.starts_with(d)));
+        if !swallowed {
+            continue;
+        }
+        // The attached message's own header block, up to its blank line.
+        let start = part.offset_body as usize;
+        let mut at = start;
+        let mut renamed = false;
+        for line in span.split_inclusive(|&b| b == b'\n') {
+            if line.iter().all(u8::is_ascii_whitespace) {
+                break;
+            }
+            if line.len() >= IGNORED_CONTENT_TYPE.len()
+                && line[..IGNORED_CONTENT_TYPE.len()].eq_ignore_ascii_case(b"Content-Type")
+            {
+                let bytes = copy.get_or_insert_with(|| raw.to_vec());
+                if let Some(name) = bytes.get_mut(at..at + IGNORED_CONTENT_TYPE.len()) {
+                    name.copy_from_slice(IGNORED_CONTENT_TYPE);
+                    renamed = true;
+                }
+            }
+            at += line.len();
+        }
+        if renamed {
+            warnings.push(format!(
+                "part {i} (an attached message) has a multipart that never closes; \
+                 it is kept whole, and the parts after it are read on their own"
+            ));
+        }
+    }
+    copy.map(|c| (c, warnings))
 }
 
 /// [`build`], after splitting the body at the boundary it really uses
@@ -298,7 +384,7 @@ fn build(
     let (text, html, mut uu_attachments) = bodies(raw, &message, tld, &mut warnings);
     email.text = text;
     email.html = html;
-    email.attachments = attachments(raw, &mut message, declared, tld, &mut warnings);
+    email.attachments = attachments(original, raw, &mut message, declared, tld, &mut warnings);
     email.attachments.append(&mut uu_attachments);
     email.warnings = warnings;
     Ok(email)
@@ -841,6 +927,7 @@ fn extract_uuencoded(text: &str, out: &mut Vec<ParsedAttachment>) -> Option<Stri
 
 /// Every attachment part, bytes moved out of the parsed message.
 fn attachments(
+    original: &[u8],
     raw: &[u8],
     message: &mut Message<'_>,
     declared: Option<&str>,
@@ -895,8 +982,15 @@ fn attachments(
                     .and_then(|p| text_header(&p.headers, &HeaderName::Subject));
                 // A nested message read straight from this one shares its
                 // buffer; one that was base64 or quoted-printable has its own.
+                // Read from the message as received when the repairs kept
+                // every offset (they rename headers in the copy parsed).
+                let received = if original.len() == raw.len() {
+                    original
+                } else {
+                    raw
+                };
                 let bytes = if part.encoding == Encoding::None {
-                    slice(raw, part.offset_body, part.offset_end).to_vec()
+                    slice(received, part.offset_body, part.offset_end).to_vec()
                 } else {
                     nested.raw_message.into_owned()
                 };

@@ -918,3 +918,20 @@ fn inline_text_parts_with_a_name_are_text_and_an_empty_last_part_is_nothing() {
     let names: Vec<&str> = email.attachments.iter().map(|a| a.name.as_str()).collect();
     assert_eq!(names, ["logo.png"], "no text file and no 0-byte part");
 }
+
+#[test]
+fn an_attached_message_whose_multipart_never_closes_swallows_no_sibling() {
+    let email = parsed("attached-message-broken-multipart.eml");
+    let names: Vec<&str> = email.attachments.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["Complaint.eml", "invoice.pdf"]);
+    let inner = String::from_utf8_lossy(&email.attachments[0].bytes);
+    assert!(
+        inner.contains("Content-Type: multipart/mixed; boundary=\"inner-never-closed\""),
+        "kept as received: {inner}"
+    );
+    assert!(!inner.contains("invoice"), "{inner}");
+    assert_eq!(
+        email.attachments[1].bytes,
+        b"%PDF-1.4\n%\xc7\xec\x8f\xa2\n%%EOF\n"
+    );
+}
