@@ -667,16 +667,35 @@ fn bodies(
     warnings: &mut Vec<String>,
 ) -> (String, Option<String>, Vec<ParsedAttachment>) {
     let mut sanitized: Vec<(u32, String)> = Vec::new();
+    let mut uu = Vec::new();
+    // HTML nested too deep to sanitize in bounded time: kept as a file, its
+    // text made without the sanitizer.
+    let mut too_deep: Vec<(u32, String)> = Vec::new();
     for &id in &message.html_body {
         if let Some(part) = message.parts.get(id as usize)
             && let PartType::Html(html) = &part.body
         {
             let html = body_text(raw, part, html, tld, warnings);
+            let depth = html::nesting_depth(&html, html::MAX_NESTING);
+            if depth > html::MAX_NESTING {
+                warnings.push(format!(
+                    "an HTML part nests more than {} elements deep: it is not shown but kept as \
+                     the attachment body.html, and the text is taken from the text part or \
+                     made from the HTML without it",
+                    html::MAX_NESTING
+                ));
+                uu.push(ParsedAttachment {
+                    name: "body.html".to_owned(),
+                    content_type: "text/html".to_owned(),
+                    bytes: html.as_bytes().to_vec(),
+                });
+                too_deep.push((id, mail_parser::decoders::html::html_to_text(&html)));
+                continue;
+            }
             sanitized.push((id, html::sanitize(&html).trim().to_owned()));
         }
     }
     let mut text = String::new();
-    let mut uu = Vec::new();
     // A multipart whose boundary never appears is all text to mail-parser,
     // and an attachment; what it holds is the message, so it is shown.
     let unsplit = (0..message.parts.len() as u32).filter(|&id| {
@@ -708,10 +727,21 @@ fn bodies(
                     None => t,
                 }
             }
-            PartType::Html(h) => Cow::Owned(match sanitized.iter().find(|(i, _)| *i == id) {
-                Some((_, clean)) => html::to_text(clean),
-                None => html::to_text(&html::sanitize(h)),
-            }),
+            PartType::Html(h) => Cow::Owned(
+                match (
+                    sanitized.iter().find(|(i, _)| *i == id),
+                    too_deep.iter().find(|(i, _)| *i == id),
+                ) {
+                    (Some((_, clean)), _) => html::to_text(clean),
+                    (None, Some((_, plain))) => plain.clone(),
+                    (None, None)
+                        if html::nesting_depth(h, html::MAX_NESTING) > html::MAX_NESTING =>
+                    {
+                        mail_parser::decoders::html::html_to_text(h)
+                    }
+                    (None, None) => html::to_text(&html::sanitize(h)),
+                },
+            ),
             _ => continue,
         };
         let piece = normalize_newlines(piece.trim_end());
