@@ -620,3 +620,33 @@ fn a_script_out_of_time_is_an_error_the_mail_server_retries_not_held_mail() {
     assert!(err.to_string().contains("timeout_ms"), "{err}");
     assert!(t.host.held_emails(true).expect("held").is_empty());
 }
+
+#[test]
+fn a_message_of_5000_parts_is_stored_with_1000_files_and_the_rest_in_one() {
+    let (t, _) = store_with("", None);
+    let mut raw = b"From: Many <many@example.com>\r\nTo: support@dossier.test\r\n\
+        Subject: Many parts\r\nMessage-ID: <many-parts@example.com>\r\nMIME-Version: 1.0\r\n\
+        Content-Type: multipart/mixed; boundary=\"p\"\r\n\r\n"
+        .to_vec();
+    for n in 0..5000 {
+        raw.extend(
+            format!(
+                "--p\r\nContent-Type: application/octet-stream; name=\"f{n}.bin\"\r\n\r\n{n}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    raw.extend(b"--p--\r\n");
+    let (_, f, _) = stored_in(&t.host, t.host.ingest_email(&raw).expect("ingest"));
+    assert_eq!(f.attachments.len(), 1001);
+    assert_eq!(f.attachments[1000].name, "more-parts.mime");
+    assert!(f.attachments.iter().all(|a| a.blob.is_some()));
+    assert_eq!(f.shown_text(), "(no text)");
+    let notes = f.email.expect("headers").notes;
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("the first 1000 are kept as files")),
+        "{notes:?}"
+    );
+}

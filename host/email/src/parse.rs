@@ -955,6 +955,10 @@ fn extract_uuencoded(text: &str, out: &mut Vec<ParsedAttachment>) -> Option<Stri
     Some(rest)
 }
 
+/// The most parts of one message kept as attachments, each its own file;
+/// the parts after them are kept together in one.
+pub const MAX_ATTACHMENTS: usize = 1000;
+
 /// Every attachment part, bytes moved out of the parsed message.
 fn attachments(
     original: &[u8],
@@ -964,9 +968,32 @@ fn attachments(
     tld: Option<&str>,
     warnings: &mut Vec<String>,
 ) -> Vec<ParsedAttachment> {
-    let mut out = Vec::with_capacity(message.attachments.len());
+    let mut out = Vec::with_capacity(message.attachments.len().min(MAX_ATTACHMENTS + 1));
     let ids = message.attachments.clone();
-    for id in ids {
+    for (at, &id) in ids.iter().enumerate() {
+        if out.len() == MAX_ATTACHMENTS {
+            // The rest, as received, in one file: the parts are kept, but
+            // a message cannot make thousands of blobs.
+            let rest: Vec<&MessagePart<'_>> = ids[at..]
+                .iter()
+                .filter_map(|&i| message.parts.get(i as usize))
+                .collect();
+            if let (Some(first), Some(last)) = (rest.first(), rest.last()) {
+                let bytes = slice(raw, first.offset_header, last.offset_end).to_vec();
+                warnings.push(format!(
+                    "the message has {} attachments; the first {MAX_ATTACHMENTS} are kept as \
+                     files, the other {} as received in one file, more-parts.mime",
+                    MAX_ATTACHMENTS + rest.len(),
+                    rest.len()
+                ));
+                out.push(ParsedAttachment {
+                    name: "more-parts.mime".to_owned(),
+                    content_type: "application/octet-stream".to_owned(),
+                    bytes,
+                });
+            }
+            break;
+        }
         let Some(part) = message.parts.get_mut(id as usize) else {
             continue;
         };

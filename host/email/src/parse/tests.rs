@@ -971,3 +971,43 @@ fn html_nested_200_000_deep_is_kept_as_a_file_in_linear_time() {
     // machine gets five times that. Quadratic work took minutes.
     assert!(took < std::time::Duration::from_secs(10), "{took:?}");
 }
+
+#[test]
+fn a_message_of_5000_parts_keeps_1000_files_and_the_rest_in_one() {
+    let mut raw = b"From: Many <many@example.com>\r\nTo: support@shop.example.com\r\n\
+        Subject: Many parts\r\nMessage-ID: <many-parts@example.com>\r\nMIME-Version: 1.0\r\n\
+        Content-Type: multipart/mixed; boundary=\"p\"\r\n\r\n--p\r\n\
+        Content-Type: text/plain\r\n\r\nSee the files.\r\n"
+        .to_vec();
+    for n in 0..5000 {
+        raw.extend(
+            format!(
+                "--p\r\nContent-Type: application/octet-stream; name=\"f{n}.bin\"\r\n\
+                 Content-Disposition: attachment; filename=\"f{n}.bin\"\r\n\r\n{n}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    raw.extend(b"--p--\r\n");
+    let email = parse(&raw, "many").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(email.text, "See the files.");
+    assert_eq!(email.attachments.len(), MAX_ATTACHMENTS + 1);
+    assert_eq!(email.attachments[999].name, "f999.bin");
+    let rest = &email.attachments[1000];
+    assert_eq!(rest.name, "more-parts.mime");
+    let text = String::from_utf8_lossy(&rest.bytes);
+    assert!(
+        text.starts_with("Content-Type: application/octet-stream; name=\"f1000.bin\""),
+        "{}",
+        &text[..80]
+    );
+    assert!(text.contains("filename=\"f4999.bin\""));
+    assert!(
+        email
+            .warnings
+            .iter()
+            .any(|w| w.contains("the other 4000 as received")),
+        "{:?}",
+        email.warnings
+    );
+}
