@@ -33,8 +33,9 @@ use std::sync::LazyLock;
 
 use chrono::DateTime;
 use dossier_sdk::model::{EmailHeaders, Mailbox};
+use encoding_rs::Encoding;
 use mail_parser::{
-    Addr, Address, ContentType, Encoding, Header, HeaderName, HeaderValue, Message, MessageParser,
+    Addr, Address, ContentType, Header, HeaderName, HeaderValue, Message, MessageParser,
     MessagePart, PartType,
 };
 use sha2::{Digest, Sha256};
@@ -350,11 +351,13 @@ fn build(
     // never touches the bytes inside one.
     let words = words::normalize(block);
     let block = words.as_deref().unwrap_or(block);
+    let guessed = message_guess(raw, &message, block, sender_tld.as_deref());
     let transcoded = transcode_headers(
         "the message's headers",
         block,
         declared,
         sender_tld.as_deref(),
+        guessed,
         &mut warnings,
     )
     .map(String::into_bytes)
@@ -381,13 +384,60 @@ fn build(
     structure_warnings(&message, &mut warnings);
 
     let tld = sender_tld.as_deref();
-    let (text, html, mut uu_attachments) = bodies(raw, &message, tld, &mut warnings);
+    let (text, html, mut uu_attachments) = bodies(raw, &message, tld, guessed, &mut warnings);
     email.text = text;
     email.html = html;
-    email.attachments = attachments(original, raw, &mut message, declared, tld, &mut warnings);
+    email.attachments = attachments(
+        original,
+        raw,
+        &mut message,
+        declared,
+        tld,
+        guessed,
+        &mut warnings,
+    );
     email.attachments.append(&mut uu_attachments);
     email.warnings = warnings;
     Ok(email)
+}
+
+/// The message's one guess of a charset for its undeclared 8-bit text:
+/// chardetng over the header block (when it is not UTF-8) and every text
+/// part that declares no charset (or UTF-8 or US-ASCII) and is not UTF-8,
+/// together; `None` when nothing needs a guess. One guess per message, so
+/// that a subject and its body are not read in two charsets, and made from
+/// all the text there is, which guesses better than a subject alone.
+fn message_guess(
+    raw: &[u8],
+    message: &Message<'_>,
+    headers: &[u8],
+    tld: Option<&str>,
+) -> Option<&'static Encoding> {
+    let mut sample: Vec<u8> = Vec::new();
+    if std::str::from_utf8(headers).is_err() {
+        sample.extend_from_slice(headers);
+    }
+    for &id in message.text_body.iter().chain(&message.html_body) {
+        let Some(part) = message.parts.get(id as usize) else {
+            continue;
+        };
+        let declared = part
+            .headers
+            .iter()
+            .find_map(content_type_of)
+            .and_then(|ct| ct.attribute("charset"));
+        if declared.is_some_and(|c| !is_utf8_label(c) && !charset::is_ascii_label(c)) {
+            continue;
+        }
+        if let Some(bytes) = transfer_decoded(raw, part)
+            && std::str::from_utf8(&bytes).is_err()
+            && charset::utf8_with_strays(&bytes).is_none()
+        {
+            sample.push(b'\n');
+            sample.extend_from_slice(&bytes);
+        }
+    }
+    (!sample.is_empty()).then(|| charset::guess(&sample, tld))
 }
 
 /// A copy of `raw` whose top-level Content-Type names the boundary the body
@@ -664,6 +714,7 @@ fn bodies(
     raw: &[u8],
     message: &Message<'_>,
     tld: Option<&str>,
+    guessed: Option<&'static Encoding>,
     warnings: &mut Vec<String>,
 ) -> (String, Option<String>, Vec<ParsedAttachment>) {
     let mut sanitized: Vec<(u32, String)> = Vec::new();
@@ -675,7 +726,7 @@ fn bodies(
         if let Some(part) = message.parts.get(id as usize)
             && let PartType::Html(html) = &part.body
         {
-            let html = body_text(raw, part, html, tld, warnings);
+            let html = body_text(raw, part, html, tld, guessed, warnings);
             let depth = html::nesting_depth(&html, html::MAX_NESTING);
             if depth > html::MAX_NESTING {
                 warnings.push(format!(
@@ -721,7 +772,7 @@ fn bodies(
         };
         let piece = match &part.body {
             PartType::Text(t) => {
-                let t = body_text(raw, part, t, tld, warnings);
+                let t = body_text(raw, part, t, tld, guessed, warnings);
                 match extract_uuencoded(&t, &mut uu) {
                     Some(rest) => Cow::Owned(rest),
                     None => t,
@@ -825,6 +876,7 @@ fn body_text<'t>(
     part: &MessagePart<'_>,
     text: &'t str,
     tld: Option<&str>,
+    guessed: Option<&'static Encoding>,
     warnings: &mut Vec<String>,
 ) -> Cow<'t, str> {
     let declared = part
@@ -865,7 +917,7 @@ fn body_text<'t>(
         ));
         return Cow::Owned(mostly);
     }
-    let decoded = charset::decode_legacy(&bytes, None, tld);
+    let decoded = charset::decode_legacy(&bytes, None, tld, guessed);
     warnings.push(format!(
         "a text part has 8-bit bytes and {claims}; decoded as {} (guessed)",
         decoded.charset
@@ -882,11 +934,13 @@ fn is_utf8_label(label: &str) -> bool {
 fn transfer_decoded<'r>(raw: &'r [u8], part: &MessagePart<'_>) -> Option<Cow<'r, [u8]>> {
     let body = raw.get(part.offset_body as usize..part.offset_end as usize)?;
     match part.encoding {
-        Encoding::None => Some(Cow::Borrowed(body)),
-        Encoding::QuotedPrintable => {
+        mail_parser::Encoding::None => Some(Cow::Borrowed(body)),
+        mail_parser::Encoding::QuotedPrintable => {
             mail_parser::decoders::quoted_printable::quoted_printable_decode(body).map(Cow::Owned)
         }
-        Encoding::Base64 => mail_parser::decoders::base64::base64_decode(body).map(Cow::Owned),
+        mail_parser::Encoding::Base64 => {
+            mail_parser::decoders::base64::base64_decode(body).map(Cow::Owned)
+        }
     }
 }
 
@@ -966,6 +1020,7 @@ fn attachments(
     message: &mut Message<'_>,
     declared: Option<&str>,
     tld: Option<&str>,
+    guessed: Option<&'static Encoding>,
     warnings: &mut Vec<String>,
 ) -> Vec<ParsedAttachment> {
     let mut out = Vec::with_capacity(message.attachments.len().min(MAX_ATTACHMENTS + 1));
@@ -1003,7 +1058,7 @@ fn attachments(
         let n = out.len() + 1;
         let ct = part.headers.iter().find_map(content_type_of);
         let mut content_type = ct.map(mime_type).unwrap_or_default();
-        let name = part_name(raw, part, declared, tld, warnings);
+        let name = part_name(raw, part, declared, tld, guessed, warnings);
         let uuencoded = part
             .headers
             .iter()
@@ -1046,7 +1101,7 @@ fn attachments(
                 } else {
                     raw
                 };
-                let bytes = if part.encoding == Encoding::None {
+                let bytes = if part.encoding == mail_parser::Encoding::None {
                     slice(received, part.offset_body, part.offset_end).to_vec()
                 } else {
                     nested.raw_message.into_owned()
@@ -1088,6 +1143,7 @@ fn part_name(
     part: &MessagePart<'_>,
     declared: Option<&str>,
     tld: Option<&str>,
+    guessed: Option<&'static Encoding>,
     warnings: &mut Vec<String>,
 ) -> Option<String> {
     let block = slice(raw, part.offset_header, part.offset_body);
@@ -1103,6 +1159,7 @@ fn part_name(
         block,
         own.or(declared),
         tld,
+        guessed,
         warnings,
     )
     .map(String::into_bytes)
@@ -1190,12 +1247,13 @@ fn transcode_headers(
     block: &[u8],
     declared: Option<&str>,
     tld: Option<&str>,
+    guessed: Option<&'static Encoding>,
     warnings: &mut Vec<String>,
 ) -> Option<String> {
     if std::str::from_utf8(block).is_ok() {
         return None;
     }
-    let decoded = charset::decode_legacy(block, declared, tld);
+    let decoded = charset::decode_legacy(block, declared, tld, guessed);
     warnings.push(format!(
         "{what} carry raw 8-bit text; decoded as {} ({})",
         decoded.charset,

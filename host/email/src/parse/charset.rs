@@ -32,7 +32,15 @@ pub struct Decoded {
 /// knows it, it is not UTF-8, and it decodes every byte); `tld` is the
 /// sender's top-level domain, a hint for the guess. The result never
 /// contains U+FFFD unless the bytes are invalid in every candidate.
-pub fn decode_legacy(bytes: &[u8], declared: Option<&str>, tld: Option<&str>) -> Decoded {
+/// `guessed` is the message's one guess ([`guess`] over all its
+/// undeclared 8-bit text), used instead of guessing from `bytes` alone, so
+/// that a subject and a body are not read in two different charsets.
+pub fn decode_legacy(
+    bytes: &[u8],
+    declared: Option<&str>,
+    tld: Option<&str>,
+    guessed: Option<&'static Encoding>,
+) -> Decoded {
     if let Some(encoding) = declared.and_then(|label| usable(label.trim().as_bytes()))
         && let Some(text) = encoding.decode_without_bom_handling_and_without_replacement(bytes)
     {
@@ -42,7 +50,7 @@ pub fn decode_legacy(bytes: &[u8], declared: Option<&str>, tld: Option<&str>) ->
             guessed: false,
         };
     }
-    let encoding = guess(bytes, tld);
+    let encoding = guessed.unwrap_or_else(|| guess(bytes, tld));
     let (text, _had_errors) = encoding.decode_without_bom_handling(bytes);
     Decoded {
         text: text.into_owned(),
@@ -60,7 +68,7 @@ fn usable(label: &[u8]) -> Option<&'static Encoding> {
 }
 
 /// chardetng's guess for `bytes`, never UTF-8 (they are not valid UTF-8).
-fn guess(bytes: &[u8], tld: Option<&str>) -> &'static Encoding {
+pub fn guess(bytes: &[u8], tld: Option<&str>) -> &'static Encoding {
     let mut detector = EncodingDetector::new(Iso2022JpDetection::Allow);
     detector.feed(bytes, true);
     let tld = tld.and_then(clean_tld);
@@ -135,7 +143,7 @@ mod tests {
     #[test]
     fn declared_charset_wins_when_it_decodes() {
         // "Привет" in KOI8-R.
-        let d = decode_legacy(b"\xf0\xd2\xc9\xd7\xc5\xd4", Some("koi8-r"), None);
+        let d = decode_legacy(b"\xf0\xd2\xc9\xd7\xc5\xd4", Some("koi8-r"), None, None);
         assert_eq!(d.text, "Привет");
         assert_eq!(d.charset, "KOI8-R");
         assert!(!d.guessed);
@@ -150,7 +158,7 @@ mod tests {
             Some("utf-16"),
             None,
         ] {
-            let d = decode_legacy(latin1, declared, Some("de"));
+            let d = decode_legacy(latin1, declared, Some("de"), None);
             assert_eq!(d.text, "Grüße aus Köln", "declared {declared:?}");
             assert!(d.guessed);
         }
@@ -159,7 +167,7 @@ mod tests {
     #[test]
     fn the_tld_hint_is_cleaned_and_never_panics() {
         for tld in ["RU", "r.u", "ру", "", " ", "com"] {
-            let d = decode_legacy(b"\xf0\xd2\xc9\xd7\xc5\xd4", None, Some(tld));
+            let d = decode_legacy(b"\xf0\xd2\xc9\xd7\xc5\xd4", None, Some(tld), None);
             assert!(!d.text.is_empty());
         }
         assert_eq!(tld_of("ivan@mail.example.ru"), Some("ru"));

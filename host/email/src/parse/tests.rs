@@ -1011,3 +1011,27 @@ fn a_message_of_5000_parts_keeps_1000_files_and_the_rest_in_one() {
         email.warnings
     );
 }
+
+#[test]
+fn a_subject_and_its_body_are_read_with_one_guess_per_message() {
+    // "Заказ" alone in Windows-1251 looks like Arabic (ISO-8859-6) to the
+    // detector; with the body it is Russian.
+    let raw = corpus("one-guess-subject-and-body.eml");
+    let head_len = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(raw.len());
+    assert_eq!(
+        charset::guess(&raw[..head_len], Some("com")).name(),
+        "ISO-8859-6",
+        "the headers alone are guessed wrong"
+    );
+    let email = parsed("one-guess-subject-and-body.eml");
+    assert_eq!(email.headers.subject, "Заказ");
+    assert!(email.text.starts_with("Добрый день."), "{}", email.text);
+    assert!(
+        email.warnings.iter().all(|w| !w.contains("ISO-8859-6")),
+        "{:?}",
+        email.warnings
+    );
+}
