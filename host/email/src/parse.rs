@@ -910,6 +910,21 @@ fn body_text<'t>(
         Some(_) => "claims UTF-8".to_owned(),
         None => "no charset".to_owned(),
     };
+    // An HTML part's own `<meta charset>` is a declaration too.
+    if declared.is_none()
+        && matches!(part.body, PartType::Html(_))
+        && let Some(meta) = html::meta_charset(&bytes)
+    {
+        let decoded = charset::decode_legacy(&bytes, Some(&meta), tld, guessed);
+        if !decoded.guessed {
+            warnings.push(format!(
+                "an HTML part has 8-bit bytes and no charset in its headers; decoded as {} \
+                 (its <meta charset>)",
+                decoded.charset
+            ));
+            return Cow::Owned(decoded.text);
+        }
+    }
     if let Some(mostly) = charset::utf8_with_strays(&bytes) {
         warnings.push(format!(
             "a text part has 8-bit bytes and {claims}; read as UTF-8 with a few stray bytes \

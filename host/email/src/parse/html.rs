@@ -22,6 +22,37 @@ pub fn sanitize(html: &str) -> String {
     SANITIZER.clean(html).to_string()
 }
 
+/// The charset an HTML document declares in a `<meta charset="…">` or
+/// `<meta http-equiv="Content-Type" content="text/html; charset=…">` in
+/// its first 4 KB, as written (a label for encoding_rs to look up).
+pub fn meta_charset(bytes: &[u8]) -> Option<String> {
+    let head = bytes[..bytes.len().min(4096)].to_ascii_lowercase();
+    let find = |hay: &[u8], needle: &[u8], from: usize| {
+        hay.get(from..)?
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .map(|at| from + at)
+    };
+    let mut from = 0;
+    while let Some(start) = find(&head, b"<meta", from) {
+        let end = find(&head, b">", start).unwrap_or(head.len());
+        let tag = &head[start..end];
+        if let Some(at) = find(tag, b"charset=", 0) {
+            let value: String = tag[at + b"charset=".len()..]
+                .iter()
+                .skip_while(|&&b| b == b'"' || b == b'\'' || b == b' ')
+                .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b':' | b'.'))
+                .map(|&b| char::from(b))
+                .collect();
+            if !value.is_empty() {
+                return Some(value);
+            }
+        }
+        from = end;
+    }
+    None
+}
+
 /// The deepest nesting of elements sanitized: the sanitizer's tree builder
 /// takes time quadratic in the depth (20,000 nested `<div>` took 4.5 s), so
 /// deeper HTML is not sanitized at all. Real mail nests a few dozen deep.
@@ -114,6 +145,20 @@ mod tests {
         assert!(!clean.contains("onclick"), "{clean}");
         assert!(!clean.contains("javascript"), "{clean}");
         assert!(clean.contains(r#"src="cid:logo@x""#), "{clean}");
+    }
+
+    #[test]
+    fn a_meta_charset_is_found_in_either_form() {
+        assert_eq!(
+            meta_charset(b"<html><head><META charset=\"Windows-1251\">").as_deref(),
+            Some("windows-1251")
+        );
+        assert_eq!(
+            meta_charset(b"<meta http-equiv=Content-Type content='text/html; charset=koi8-r'><p>x")
+                .as_deref(),
+            Some("koi8-r")
+        );
+        assert_eq!(meta_charset(b"<p>charset=utf-8</p>"), None);
     }
 
     #[test]

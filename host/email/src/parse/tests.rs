@@ -1035,3 +1035,18 @@ fn a_subject_and_its_body_are_read_with_one_guess_per_message() {
         email.warnings
     );
 }
+
+#[test]
+fn an_html_parts_meta_charset_counts() {
+    // "Заказ" in Windows-1251 alone would be guessed as Arabic.
+    let email = parsed("html-meta-charset-short.eml");
+    assert_eq!(email.text, "Заказ");
+    assert!(
+        email
+            .warnings
+            .iter()
+            .any(|w| w.contains("(its <meta charset>)")),
+        "{:?}",
+        email.warnings
+    );
+}
