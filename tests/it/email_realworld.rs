@@ -650,3 +650,117 @@ fn a_message_of_5000_parts_is_stored_with_1000_files_and_the_rest_in_one() {
         "{notes:?}"
     );
 }
+
+/// Inside the ingest's write transaction (the `email_received` event),
+/// notes whether each expected attachment's blob file exists already.
+struct BlobsBefore {
+    files: Vec<PathBuf>,
+    seen: Mutex<Vec<bool>>,
+}
+
+impl Handler for BlobsBefore {
+    fn name(&self) -> &str {
+        "blobs-before"
+    }
+    fn handles(&self, event: &Event) -> bool {
+        matches!(event, Event::EmailReceived(_))
+    }
+    fn handle(&self, _ctx: &mut Ctx, _event: &mut Event) -> dossier_host::Result<Outcome> {
+        let mut seen = self.seen.lock().expect("lock");
+        seen.extend(self.files.iter().map(|f| f.exists()));
+        Ok(Outcome::Continue)
+    }
+}
+
+fn with_files(n: usize, tag: &str) -> (Vec<u8>, Vec<Vec<u8>>) {
+    use std::fmt::Write as _;
+    let mut raw = format!(
+        "From: Files <files@example.com>\r\nTo: support@dossier.test\r\nSubject: Files {tag}\r\n\
+         Message-ID: <files-{tag}@example.com>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"f\"\r\n\r\n--f\r\n\r\nSee the files.\r\n"
+    );
+    let mut contents = Vec::new();
+    for i in 0..n {
+        let content = format!("file {i} of {tag}");
+        let _ = write!(
+            raw,
+            "--f\r\nContent-Type: application/octet-stream; name=\"f{i}.bin\"\r\n\r\n{content}\r\n"
+        );
+        contents.push(content.into_bytes());
+    }
+    raw.push_str("--f--\r\n");
+    (raw.into_bytes(), contents)
+}
+
+#[test]
+fn no_attachment_blob_is_written_inside_the_write_transaction() {
+    use sha2::Digest as _;
+    let mut t = TestStore::new(&format!("{FIELDS}\n{CONFIG}"));
+    let (one, one_files) = with_files(3, "one");
+    let (two, two_files) = with_files(2, "two");
+    let (three, three_files) = with_files(2, "three");
+    let root = t.dir.path().join("dossier.blobs");
+    let files = one_files
+        .iter()
+        .chain(&two_files)
+        .chain(&three_files)
+        .map(|bytes| {
+            let id: String = sha2::Sha256::digest(bytes)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            root.join(&id[..2]).join(id)
+        })
+        .collect::<Vec<_>>();
+    let probe = |files: &[PathBuf]| {
+        Arc::new(BlobsBefore {
+            files: files.to_vec(),
+            seen: Mutex::new(Vec::new()),
+        })
+    };
+    // One message on its own.
+    let alone = probe(&files[..3]);
+    t.set_handlers(vec![alone.clone()]);
+    stored_in(&t.host, t.host.ingest_email(&one).expect("ingest"));
+    assert_eq!(*alone.seen.lock().expect("lock"), [true; 3]);
+    // A batch (a maildir run): parsed and written ahead of its transaction.
+    let batch = probe(&files[3..]);
+    t.set_handlers(vec![batch.clone()]);
+    let results = t
+        .host
+        .ingest_emails(&[("two", two.as_slice()), ("three", three.as_slice())]);
+    assert!(
+        results
+            .iter()
+            .all(|r| matches!(r, Ok(Ingested::Stored { .. }))),
+        "{results:?}"
+    );
+    let seen = batch.seen.lock().expect("lock").clone();
+    // Each message's event sees its own blobs already written.
+    assert_eq!(seen.len(), 8, "{seen:?}");
+    assert_eq!(&seen[..2], [true, true], "message two's blobs");
+    assert_eq!(&seen[6..], [true, true], "message three's blobs");
+    assert!(files.iter().all(|f| f.exists()));
+}
+
+#[test]
+fn a_gc_between_an_emails_blob_writes_and_its_commit_keeps_the_blobs() {
+    let (t, _) = store_with("", None);
+    let (raw, _) = with_files(2, "gc");
+    let mut collected = None;
+    let outcome = dossier_host::test_support::ingest_with_pause(&t.host, &raw, || {
+        collected = Some(t.host.gc()?);
+        Ok(())
+    })
+    .expect("ingest");
+    let collected = collected.expect("gc ran");
+    assert_eq!(collected.removed, 0, "{collected:?}");
+    assert_eq!(collected.recent, 2, "{collected:?}");
+    let (_, f, _) = stored_in(&t.host, outcome);
+    for a in &f.attachments {
+        let blob = a.blob.as_deref().expect("blob");
+        t.host
+            .attachment(blob)
+            .unwrap_or_else(|e| panic!("{} lost to gc: {e}", a.name));
+    }
+}

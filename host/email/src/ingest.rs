@@ -377,11 +377,15 @@ fn store(
         None => None,
     };
 
-    // The bytes, inside this transaction (the blob store's invariant).
+    // The bytes were written before the transaction (`write_blobs`); a
+    // caller that did not is served here.
     let mut attachments = event.attachments;
     for (meta, parsed) in attachments.iter_mut().zip(&step.email.attachments) {
         if meta.refused.is_none() {
-            meta.blob = Some(rt.blobs().put(&parsed.bytes)?);
+            meta.blob = Some(match &parsed.blob {
+                Some(blob) => blob.clone(),
+                None => rt.blobs().put(&parsed.bytes)?,
+            });
         }
     }
     let colleague = match &consulted {
@@ -745,6 +749,14 @@ pub trait EmailIngest {
     /// ([`EmailHeld::hold_failed`](crate::held::EmailHeld::hold_failed)).
     fn ingest_email(self: &Arc<Self>, ctx: &Ctx, email: &ParsedEmail) -> Result<Ingested>;
 
+    /// Writes `email`'s attachments (those within [`MAX_ATTACHMENT`]) to
+    /// the blob store and notes each blob on its attachment, so that the
+    /// ingest's write transaction only writes rows: hashing and writing
+    /// thousands of files never holds the store's write lock. Call it
+    /// outside any write (`gc` keeps a blob written in the hour before it
+    /// starts, referenced or not, so one whose rows commit later is safe).
+    fn write_blobs(&self, email: &mut ParsedEmail) -> Result<()>;
+
     /// Ingests `count` messages, `emails` being each one's parse in order
     /// (a failed parse is that message's result), in one transaction, each
     /// stored as it arrives; if any fails, the batch is rolled back and
@@ -759,6 +771,15 @@ pub trait EmailIngest {
 }
 
 impl EmailIngest for Runtime {
+    fn write_blobs(&self, email: &mut ParsedEmail) -> Result<()> {
+        for a in &mut email.attachments {
+            if a.blob.is_none() && a.bytes.len() <= MAX_ATTACHMENT {
+                a.blob = Some(self.blobs().put(&a.bytes)?);
+            }
+        }
+        Ok(())
+    }
+
     fn ingest_email(self: &Arc<Self>, ctx: &Ctx, email: &ParsedEmail) -> Result<Ingested> {
         let sender = email.headers.from.address.trim().to_lowercase();
         let bad_sender = dossier_types::address::check_rule(&sender).err();

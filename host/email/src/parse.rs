@@ -84,6 +84,10 @@ pub struct ParsedAttachment {
     pub content_type: String,
     /// The decoded content.
     pub bytes: Vec<u8>,
+    /// The blob the bytes were written to, once written: ingest writes
+    /// them before its write transaction (`EmailIngest::write_blobs`), so
+    /// the transaction only writes rows. `None` from the parser.
+    pub blob: Option<String>,
 }
 
 /// Why a message is automatic (RFC 3834 and bounces).
@@ -739,6 +743,7 @@ fn bodies(
                     name: "body.html".to_owned(),
                     content_type: "text/html".to_owned(),
                     bytes: html.as_bytes().to_vec(),
+                    blob: None,
                 });
                 too_deep.push((id, mail_parser::decoders::html::html_to_text(&html)));
                 continue;
@@ -1015,6 +1020,7 @@ fn extract_uuencoded(text: &str, out: &mut Vec<ParsedAttachment>) -> Option<Stri
             content_type: guess_type(&name),
             name,
             bytes: block.data,
+            blob: None,
         });
     }
     if from == 0 {
@@ -1060,6 +1066,7 @@ fn attachments(
                     name: "more-parts.mime".to_owned(),
                     content_type: "application/octet-stream".to_owned(),
                     bytes,
+                    blob: None,
                 });
             }
             break;
@@ -1144,6 +1151,7 @@ fn attachments(
             name,
             content_type,
             bytes,
+            blob: None,
         });
     }
     out

@@ -43,7 +43,8 @@ impl Host {
             let outcome = self.rt.hold_email(&ctx, raw, source_name, &reason)?;
             return self.as_seen(outcome);
         }
-        let email = parse::parse(raw, source_name)?;
+        let mut email = parse::parse(raw, source_name)?;
+        self.rt.write_blobs(&mut email)?;
         let outcome = match self.rt.ingest_email(&ctx, &email) {
             Ok(outcome) => outcome,
             Err(e) => self.rt.hold_failed(&ctx, raw, source_name, e)?,
@@ -146,9 +147,19 @@ impl Host {
                     .collect();
             }
         };
+        // Parsed and their attachments written before the batch's
+        // transaction takes them.
+        let read = |name: &str, raw: &[u8]| {
+            parse::parse(raw, name).and_then(|mut email| {
+                self.rt.write_blobs(&mut email)?;
+                Ok(email)
+            })
+        };
         let parse_here = || {
-            let parsed = messages.iter().map(|(name, raw)| parse::parse(raw, name));
-            self.rt.ingest_batch(&ctx, messages.len(), parsed)
+            let parsed: Vec<Result<dossier_email::parse::ParsedEmail>> =
+                messages.iter().map(|(name, raw)| read(name, raw)).collect();
+            self.rt
+                .ingest_batch(&ctx, messages.len(), parsed.into_iter())
         };
         if messages.len() < 2 {
             return parse_here();
@@ -163,7 +174,7 @@ impl Host {
                 .name("dossier-email-parse".into())
                 .spawn_scoped(scope, move || {
                     for (name, raw) in messages {
-                        if send.send(parse::parse(raw, name)).is_err() {
+                        if send.send(read(name, raw)).is_err() {
                             break;
                         }
                     }
@@ -218,7 +229,8 @@ impl Host {
         if let Some(reason) = self.rt.config().email.too_large(raw.len()) {
             return Err(crate::Error::Refused(format!("held email #{id}: {reason}")));
         }
-        let email = parse::parse(&raw, &source)?;
+        let mut email = parse::parse(&raw, &source)?;
+        self.rt.write_blobs(&mut email)?;
         let outcome = match self.rt.ingest_email(&ctx, &email) {
             Ok(outcome) => outcome,
             Err(e) if e.may_pass() => return Err(e),
