@@ -156,6 +156,38 @@ pub(super) fn normalize(block: &[u8]) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::normalize;
+    use proptest::prelude::*;
+
+    /// Pieces encoded words are made of, and bytes that break them.
+    fn piece() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            Just(b"=?".to_vec()),
+            Just(b"?=".to_vec()),
+            Just(b"?Q?".to_vec()),
+            Just(b"?B?".to_vec()),
+            Just(b"utf-8".to_vec()),
+            Just(b"=C3=A9".to_vec()),
+            Just(b"w6k=".to_vec()),
+            Just(b" ".to_vec()),
+            Just(b"\r\n ".to_vec()),
+            prop::collection::vec(any::<u8>(), 0..4),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics_and_only_rewrites_encoded_words(
+            pieces in prop::collection::vec(piece(), 0..40)
+        ) {
+            let block: Vec<u8> = pieces.concat();
+            if let Some(out) = normalize(&block) {
+                // What it writes is ASCII where it rewrote, and it rewrites
+                // only when there was an encoded word.
+                prop_assert!(block.windows(2).any(|w| w == b"=?"));
+                prop_assert!(out.windows(2).any(|w| w == b"=?"));
+            }
+        }
+    }
 
     fn check(input: &[u8], expected: Option<&[u8]>) {
         assert_eq!(normalize(input).as_deref(), expected, "{input:?}");
