@@ -764,3 +764,37 @@ fn a_gc_between_an_emails_blob_writes_and_its_commit_keeps_the_blobs() {
             .unwrap_or_else(|e| panic!("{} lost to gc: {e}", a.name));
     }
 }
+
+#[test]
+fn held_mail_is_read_released_and_discarded_only_with_ingest_email() {
+    let (t, _) = store_with("", Some(HOLD_CASE));
+    let Ingested::Held { id, .. } = t
+        .host
+        .ingest_email(&mail("ann@example.com", "HOLD", "perm-1@x", "x"))
+        .expect("held")
+    else {
+        panic!("not held")
+    };
+    let root = t.agents(&["ann"]);
+    let ann = t.host.as_agent("ann").expect("ann");
+    for refused in [
+        ann.held_emails(false).map(|_| ()),
+        ann.held_email(id).map(|_| ()),
+        ann.release_held_email(id).map(|_| ()),
+        ann.discard_held_email(id).map(|_| ()),
+    ] {
+        assert!(
+            matches!(refused, Err(dossier_host::Error::PermissionDenied { .. })),
+            "{refused:?}"
+        );
+    }
+    // An admin holds ingest_email.
+    assert_eq!(root.held_emails(false).expect("admin").len(), 1);
+    assert_eq!(
+        root.discard_held_email(id)
+            .expect("discard")
+            .closed_by
+            .as_deref(),
+        Some("root")
+    );
+}
