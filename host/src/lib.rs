@@ -113,8 +113,8 @@ pub use host::VisitorChat;
 pub use host::{Host, HostBuilder, NotifyOutcome, PushedPop, Tick};
 pub use interact::{Disposed, FiredReminder};
 pub use ops::{
-    BackupFile, Collected, DEFAULT_BATCH, ExportFormat, ExportKind, ImportReport, MANIFEST,
-    Manifest, Progress, REJECT_COLUMNS, Reject, Restored, restore, verify,
+    BackupFile, Collected, DEFAULT_BATCH, ExportFormat, ExportKind, GC_GRACE, ImportReport,
+    MANIFEST, Manifest, Progress, REJECT_COLUMNS, Reject, Restored, restore, verify,
 };
 pub use runtime::AgentChange;
 #[cfg(feature = "scripts")]
@@ -156,6 +156,23 @@ pub mod test_support {
     ) -> crate::Result<(dossier_sdk::EmailHeaders, String, Option<String>, String)> {
         let e = crate::email::parse::parse(raw, "bench")?;
         Ok((e.headers, e.text, e.html, e.key))
+    }
+
+    #[cfg(feature = "email")]
+    /// Ingests `raw` as `Host::ingest_email` does, running `between` after
+    /// its attachments were written to the blob store and before its write
+    /// transaction: where a `gc` of another process may fall.
+    pub fn ingest_with_pause(
+        host: &crate::Host,
+        raw: &[u8],
+        between: impl FnOnce() -> crate::Result<()>,
+    ) -> crate::Result<dossier_sdk::Ingested> {
+        use crate::prelude::*;
+        let rt = host.runtime();
+        let mut email = crate::email::parse::parse(raw, "paused")?;
+        rt.write_blobs(&mut email)?;
+        between()?;
+        rt.ingest_email(&crate::runtime::system(rt), &email)
     }
 
     /// Runs every handler of `host` on `event` with a root `system`

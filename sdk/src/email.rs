@@ -80,6 +80,69 @@ pub enum Ingested {
     /// The email was stored on a case the agent who ingested it may not
     /// see (a private case): that it was stored is all they are told.
     StoredUnseen,
+    /// The email could not be stored (a hook vetoed its case or customer,
+    /// a rule refused it, it is over the size limit): it is kept whole as
+    /// held mail, with the reason, until an admin releases or discards it.
+    Held {
+        /// The held mail's id (`dossier email held show ID`).
+        id: i64,
+        /// Why it could not be stored.
+        reason: String,
+    },
+}
+
+/// Where a held email stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HeldState {
+    /// Waiting for an admin.
+    Held,
+    /// Released: ingested again, and stored (or held anew, for a new reason).
+    Released,
+    /// Thrown away by an admin.
+    Discarded,
+}
+
+impl HeldState {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HeldState::Held => "held",
+            HeldState::Released => "released",
+            HeldState::Discarded => "discarded",
+        }
+    }
+}
+
+/// An inbound email kept whole because it could not be stored, with why.
+/// Nothing an inbound email meets between its parse and its commit loses
+/// it: what cannot be stored is held.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldEmail {
+    /// The id (`dossier email held show|release|discard ID`).
+    pub id: i64,
+    /// The email's idempotency key: its Message-ID, or `sha256:` of its bytes.
+    pub key: String,
+    /// Where it came from (a file name, `stdin`, a maildir entry).
+    pub source: String,
+    /// The sender's address as it came.
+    pub sender: String,
+    /// The subject.
+    pub subject: String,
+    /// Why it is held.
+    pub reason: String,
+    /// The size of the message as received, in bytes.
+    pub size: u64,
+    /// When it was held.
+    pub held_at: DateTime<Utc>,
+    /// Held, released or discarded.
+    pub state: HeldState,
+    /// Who released or discarded it.
+    #[serde(default)]
+    pub closed_by: Option<String>,
+    /// When it was released or discarded.
+    #[serde(default)]
+    pub closed_at: Option<DateTime<Utc>>,
 }
 
 /// How a draft started.

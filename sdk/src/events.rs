@@ -268,6 +268,9 @@ pub enum Cause {
     /// The automatic acknowledgement of an inbound email (`[email]
     /// acknowledge`).
     Acknowledgement,
+    /// An inbound email could not be stored and was held (told to `[email]
+    /// held_notify`).
+    EmailHeld,
 }
 
 /// `as_str`, `Display` and `FromStr` for a fieldless snake_case enum with an
@@ -318,6 +321,7 @@ named_enum!(Cause, "cause", {
     Review => "review",
     System => "system",
     Acknowledgement => "acknowledgement",
+    EmailHeld => "email_held",
 });
 
 /// The `notification` event: something is about to be sent to a customer or agent.

@@ -117,7 +117,10 @@ pub mod prelude {
 pub use serde_json;
 
 pub use agents::{Agent, Group, NewAgent, Permission, Role};
-pub use email::{Draft, DraftChange, DraftKind, DraftState, Ingested, ReviewStep, WorkbinItem};
+pub use email::{
+    Draft, DraftChange, DraftKind, DraftState, HeldEmail, HeldState, Ingested, ReviewStep,
+    WorkbinItem,
+};
 pub use error::{Error, Result};
 pub use faq::{ExpandMode, FaqChange, FaqEntry, NewFaqEntry, Signature, SignatureOwner};
 pub use plugin::{CaseQuery, FollowUpQuery, HostApi, Plugin, dispatch};

@@ -413,6 +413,23 @@ pub struct FollowUp {
     pub created_at: DateTime<Utc>,
 }
 
+/// What readers are shown for a follow-up with no text (an email that came
+/// with only attachments, only a subject, or only whitespace).
+pub const NO_TEXT: &str = "(no text)";
+
+impl FollowUp {
+    /// The text people read: the body without trailing blanks, or
+    /// [`NO_TEXT`] when it has none (an email may arrive without text).
+    pub fn shown_text(&self) -> &str {
+        let text = self.body.trim_end();
+        if text.trim().is_empty() {
+            NO_TEXT
+        } else {
+            text
+        }
+    }
+}
+
 /// The kind of communication a task plans.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

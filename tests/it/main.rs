@@ -9,6 +9,7 @@ mod dispositions;
 mod email_compose;
 mod email_ingest;
 mod email_out;
+mod email_realworld;
 mod email_review;
 mod errors;
 mod event_log;

@@ -471,9 +471,27 @@ fn gc_beside_a_writer_removes_only_unreferenced_blobs_written_before_it_started(
         .blob
         .clone()
         .expect("blob");
+    // Orphans from rolled-back writes of more than gc's grace period ago.
+    let long_ago = std::time::SystemTime::now() - dossier_host::GC_GRACE * 2;
     let orphans: Vec<String> = (0..20)
-        .map(|i| put_blob(&t.host, format!("orphan {i}").as_bytes()).expect("orphan"))
+        .map(|i| {
+            let id = put_blob(&t.host, format!("orphan {i}").as_bytes()).expect("orphan");
+            std::fs::File::options()
+                .append(true)
+                .open(blob_path(&t.host, &id).expect("path"))
+                .and_then(|f| f.set_modified(long_ago))
+                .expect("backdate");
+            id
+        })
         .collect();
+    // An orphan within the grace period: a blob whose rows may commit yet
+    // (email ingest writes attachments before its transaction).
+    let pending = put_blob(&t.host, b"rows not committed yet").expect("pending");
+    std::fs::File::options()
+        .append(true)
+        .open(blob_path(&t.host, &pending).expect("path"))
+        .and_then(|f| f.set_modified(std::time::SystemTime::now() - dossier_host::GC_GRACE / 2))
+        .expect("half the grace ago");
     // An orphan written "after gc started": its time is in the future.
     let late = put_blob(&t.host, b"written after gc started").expect("late");
     let late_path = blob_path(&t.host, &late).expect("path");
@@ -511,6 +529,10 @@ fn gc_beside_a_writer_removes_only_unreferenced_blobs_written_before_it_started(
     assert!(
         late_path.exists(),
         "a blob newer than gc's start was removed"
+    );
+    assert!(
+        blob_path(&t.host, &pending).expect("path").exists(),
+        "a blob written within the grace period was removed"
     );
     assert!(t.host.attachment(&kept).is_ok());
     assert!(t.host.attachment(&emailed).is_ok());

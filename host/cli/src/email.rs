@@ -12,7 +12,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
-use dossier_sdk::{Draft, DraftChange, FollowUpId, Ingested, Mailbox, WorkbinItem};
+use dossier_sdk::{Draft, DraftChange, FollowUpId, HeldEmail, Ingested, Mailbox, WorkbinItem};
 
 use super::Out;
 use super::input::Input;
@@ -240,6 +240,9 @@ pub(crate) enum EmailCmd {
         /// The email (follow-up id).
         email: i64,
     },
+    /// Held mail (inbound email that could not be stored, kept with why): list, show, release, discard (needs ingest_email).
+    #[command(subcommand)]
+    Held(HeldCmd),
     /// New emails offered to you from your email queues, and those you accepted and have not finished.
     Offers,
     /// Accept a new email offered to you: it joins your workbin and its case becomes yours.
@@ -266,6 +269,34 @@ fn describe_offer(o: &dossier_host::EmailOffer) -> String {
         "offer {} ({}): case {} from {}: {}{until}\n",
         o.id, o.state, o.case_number, o.sender, o.subject
     )
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum HeldCmd {
+    /// Held mail waiting for an admin, oldest first.
+    List {
+        /// Include mail already released or discarded.
+        #[arg(long)]
+        all: bool,
+    },
+    /// One held email: why it is held, and the message as received.
+    Show {
+        /// The held email's id.
+        id: i64,
+        /// Print only the message as received (to stdout), byte for byte.
+        #[arg(long)]
+        raw: bool,
+    },
+    /// Ingest a held email again, as if it had just arrived (once the cause is fixed).
+    Release {
+        /// The held email's id.
+        id: i64,
+    },
+    /// Throw a held email away (it stays listed as discarded).
+    Discard {
+        /// The held email's id.
+        id: i64,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -562,6 +593,80 @@ pub(crate) fn describe(outcome: &Ingested) -> String {
         },
         Ingested::Dropped { reason } => format!("dropped: {reason}"),
         Ingested::StoredUnseen => "stored on a case you may not see".to_owned(),
+        Ingested::Held { id, reason } => format!(
+            "held as #{id} (`dossier email held show {id}`): {}",
+            output::printable(reason)
+        ),
+    }
+}
+
+fn describe_held(h: &HeldEmail) -> String {
+    let mut s = format!(
+        "held email #{} ({}) from {}\n  subject: {}\n  source: {}, {} bytes, held at {}\n  why: {}\n",
+        h.id,
+        h.state.as_str(),
+        output::printable(&h.sender),
+        output::printable(&h.subject),
+        output::printable(&h.source),
+        h.size,
+        h.held_at.format("%Y-%m-%d %H:%M"),
+        output::printable(&h.reason)
+    );
+    if let (Some(by), Some(at)) = (&h.closed_by, h.closed_at) {
+        s.push_str(&format!(
+            "  {} by {by} at {}\n",
+            h.state.as_str(),
+            at.format("%Y-%m-%d %H:%M")
+        ));
+    }
+    s
+}
+
+fn held_cmd(host: &Host, cmd: HeldCmd, out: &Out) -> Result<()> {
+    match cmd {
+        HeldCmd::List { all } => {
+            let held = host.held_emails(all)?;
+            out.table(
+                &held,
+                &[
+                    ("ID", &|h: &HeldEmail| format!("#{}", h.id)),
+                    ("STATE", &|h: &HeldEmail| h.state.as_str().to_owned()),
+                    ("FROM", &|h: &HeldEmail| output::printable(&h.sender)),
+                    ("SUBJECT", &|h: &HeldEmail| output::printable(&h.subject)),
+                    ("WHY", &|h: &HeldEmail| output::printable(&h.reason)),
+                ],
+                "no held mail",
+            )
+        }
+        HeldCmd::Show { id, raw } => {
+            let (held, bytes) = host.held_email(id)?;
+            if raw {
+                use std::io::Write;
+                let mut stdout = std::io::stdout().lock();
+                return stdout
+                    .write_all(&bytes)
+                    .and_then(|()| stdout.flush())
+                    .map_err(|e| io_error("cannot write to", Path::new(output::STDOUT), e));
+            }
+            out.one(&held, |h| {
+                let mut s = describe_held(h);
+                s.push_str("  message:\n");
+                for line in String::from_utf8_lossy(&bytes).lines() {
+                    s.push_str(&format!("  | {}\n", output::printable(line)));
+                }
+                s
+            })
+        }
+        HeldCmd::Release { id } => {
+            let outcome = host.release_held_email(id)?;
+            out.one(&outcome, |o| {
+                format!("held email #{id} released: {}\n", describe(o))
+            })
+        }
+        HeldCmd::Discard { id } => {
+            let held = host.discard_held_email(id)?;
+            out.one(&held, describe_held)
+        }
     }
 }
 
@@ -581,6 +686,7 @@ pub(crate) fn email(host: &Host, cmd: EmailCmd, out: &Out) -> Result<()> {
             None => files(host, &args.files, out),
         },
         EmailCmd::Draft(cmd) => draft_cmd(host, cmd, out),
+        EmailCmd::Held(cmd) => held_cmd(host, cmd, out),
         EmailCmd::Send(args) => {
             let input = Input::default();
             let start = match (args.case, args.reply) {

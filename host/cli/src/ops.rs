@@ -73,7 +73,7 @@ pub(crate) fn gc(host: &Host, out: &Out) -> Result<()> {
         return out.one(&collected, |_| String::new());
     }
     out.say(format!(
-        "removed {} unreferenced attachment(s); kept {} referenced and {} written since gc started",
+        "removed {} unreferenced attachment(s); kept {} referenced and {} written in the last hour",
         collected.removed, collected.referenced, collected.recent
     ))
 }

@@ -301,7 +301,7 @@ pub(crate) fn follow_up(f: &FollowUp, zone: &TimeZone) -> String {
     if let Some(e) = &f.email {
         email_lines(&mut s, e, zone);
     }
-    for line in f.body.lines() {
+    for line in f.shown_text().lines() {
         let _ = writeln!(s, "  | {line}");
     }
     for a in &f.attachments {
@@ -435,8 +435,8 @@ pub(crate) fn follow_ups(out: &Out, list: &[FollowUp], zone: &TimeZone, empty: &
                 None => f.author.clone(),
             }),
             ("TEXT", &|f: &FollowUp| match &f.email {
-                Some(e) => format!("subject: {}\n{}", e.subject, f.body.trim_end()),
-                None => f.body.trim_end().to_owned(),
+                Some(e) => format!("subject: {}\n{}", e.subject, f.shown_text()),
+                None => f.shown_text().to_owned(),
             }),
         ],
         empty,

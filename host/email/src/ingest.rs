@@ -20,9 +20,10 @@
 use std::sync::Arc;
 
 use dossier_sdk::{
-    Attachment, Audience, CaseNumber, Cause, Channel, CustomFields, CustomerId, Email,
-    EmailReceived, Event, EventKind, FieldValue, FollowUpKind, Ingested, Interaction, Mailbox,
-    NewCase, NewCustomer, NewFollowUp, Notification, ObjectKind, PopTarget,
+    Attachment, Audience, CaseNumber, Cause, Channel, CustomFields, CustomerId, Draft, DraftKind,
+    DraftState, Email, EmailHeaders, EmailReceived, Event, EventKind, FieldValue, FollowUpKind,
+    Ingested, Interaction, Mailbox, NewCase, NewCustomer, NewFollowUp, Notification, ObjectKind,
+    PopTarget,
 };
 
 use super::parse::ParsedEmail;
@@ -44,6 +45,10 @@ struct Ingest<'e> {
     email: &'e ParsedEmail,
     /// The sender's address, lower case.
     sender: String,
+    /// Why the sender's address is not one a customer can have
+    /// (`root@localhost`, `moderator`), when it is not: the email is still
+    /// the customer's, kept with the raw address.
+    bad_sender: Option<String>,
     /// Why the email must never get an automatic answer, if it must not.
     automatic: Option<String>,
     /// What the built-in step decided without handlers (a duplicate, a
@@ -52,6 +57,9 @@ struct Ingest<'e> {
     proposal: Option<Proposal>,
     /// The event's `fields`, typed by the case schema.
     case_fields: CustomFields,
+    /// Set once the `on_email_received` hooks have passed: a veto after it
+    /// (of the new customer, the case) holds the email instead of dropping it.
+    hooks_passed: &'e std::cell::Cell<bool>,
 }
 
 /// `fields` typed by the `[fields.case]` schema, naming the field a value
@@ -209,6 +217,7 @@ impl Step for Ingest<'_> {
     }
 
     fn finish(mut self, rt: &Arc<Runtime>, ctx: &Ctx, event: Option<Event>) -> Result<Ingested> {
+        self.hooks_passed.set(true);
         match (event, self.early.take()) {
             (None, Some(Early::Duplicate(seen))) => Ok(seen),
             (None, Some(Early::Blocked(reason))) => {
@@ -234,6 +243,9 @@ impl Ingest<'_> {
         headers.threaded_by = threaded_by;
         headers.automatic = self.automatic.clone();
         headers.notes = self.email.warnings.clone();
+        if let Some(rule) = &self.bad_sender {
+            headers.notes.push(bad_sender_note(&self.sender, rule));
+        }
         headers
     }
 
@@ -251,6 +263,14 @@ impl Ingest<'_> {
             })
             .collect()
     }
+}
+
+/// The note an email from a sender that is not a customer address carries.
+fn bad_sender_note(sender: &str, rule: &str) -> String {
+    format!(
+        "the sender `{sender}` is not a customer address ({rule}): it is kept as it came, \
+         the customer has no email address from it, and no acknowledgement is sent"
+    )
 }
 
 fn too_large(size: usize) -> String {
@@ -299,7 +319,8 @@ fn store(
     let cfg = &rt.config().email;
     let from = &step.email.headers.from;
     let mut interaction = Interaction::new(Channel::Email);
-    interaction.email = Some(step.sender.clone());
+    // An address no customer can have finds no one by email.
+    interaction.email = step.bad_sender.is_none().then(|| step.sender.clone());
     interaction.case_number = event.case_number;
     // The target decides the customer; the open cases are not needed here
     // (listed only if an on_screen_pop handler may see the pop).
@@ -324,7 +345,7 @@ fn store(
             let customer = match pop.target {
                 PopTarget::Case { customer, .. } | PopTarget::Customer { customer } => customer,
                 PopTarget::Candidates { customers } if !customers.is_empty() => customers[0],
-                _ => new_customer(rt, ctx, from, &step.sender)?,
+                _ => new_customer(rt, ctx, from, &step.sender, step.bad_sender.is_some())?,
             };
             let subject = if step.email.headers.subject.trim().is_empty() {
                 "(no subject)".to_owned()
@@ -419,11 +440,15 @@ fn store(
         (case, new_case)
     };
 
-    // The bytes, inside this transaction (the blob store's invariant).
+    // The bytes were written before the transaction (`write_blobs`); a
+    // caller that did not is served here.
     let mut attachments = event.attachments;
     for (meta, parsed) in attachments.iter_mut().zip(&step.email.attachments) {
         if meta.refused.is_none() {
-            meta.blob = Some(rt.blobs().put(&parsed.bytes)?);
+            meta.blob = Some(match &parsed.blob {
+                Some(blob) => blob.clone(),
+                None => rt.blobs().put(&parsed.bytes)?,
+            });
         }
     }
     let colleague = match &consulted {
@@ -530,8 +555,31 @@ fn store(
         Ok(())
     })?;
 
-    if new_case && cfg.acknowledge && step.automatic.is_none() {
-        acknowledge(rt, ctx, cfg, &step, case.number)?;
+    if new_case && cfg.acknowledge && step.automatic.is_none() && step.bad_sender.is_none() {
+        // The email is kept whatever becomes of its acknowledgement: a
+        // failure or a veto rolls back only what the acknowledgement wrote,
+        // and a system note on the case says why none was sent.
+        let sent = rt.store().savepoint("email acknowledgement", |_| {
+            acknowledge(rt, ctx, cfg, &step, case.number)
+        });
+        if let Err(e) = sent {
+            if e.may_pass() {
+                return Err(e);
+            }
+            rt.add_follow_up(
+                ctx,
+                NewFollowUp {
+                    case: case.number,
+                    kind: FollowUpKind::System,
+                    author: SYSTEM.to_owned(),
+                    body: format!("No acknowledgement was sent for this email: {e}"),
+                    html: None,
+                    email: None,
+                    attachments: Vec::new(),
+                    custom: Default::default(),
+                },
+            )?;
+        }
     }
 
     Ok(Ingested::Stored {
@@ -549,7 +597,24 @@ fn store(
 
 /// A customer for an unknown sender, named from the display name (or the
 /// address's local part), with an account number made from the address.
-fn new_customer(rt: &Arc<Runtime>, ctx: &Ctx, from: &Mailbox, sender: &str) -> Result<CustomerId> {
+/// A sender whose address no customer can have (`bad`) gets the customer
+/// `[email] catch_all_account` names, else the one made from that same
+/// address before, else a new one without an email address.
+fn new_customer(
+    rt: &Arc<Runtime>,
+    ctx: &Ctx,
+    from: &Mailbox,
+    sender: &str,
+    bad: bool,
+) -> Result<CustomerId> {
+    if bad && let Some(account) = &rt.config().email.catch_all_account {
+        return rt
+            .read(|tx, _| tx.customer_id_by_account(account))?
+            .ok_or_else(|| Error::NotFound {
+                object: ObjectKind::Customer,
+                key: format!("account `{account}` ([email] catch_all_account)"),
+            });
+    }
     let name = from
         .name
         .as_deref()
@@ -559,6 +624,9 @@ fn new_customer(rt: &Arc<Runtime>, ctx: &Ctx, from: &Mailbox, sender: &str) -> R
         .unwrap_or_else(|| sender.split('@').next().unwrap_or(sender).to_owned());
     let digest = dossier_store::blobs::blob_id(sender.as_bytes());
     let base = format!("EM-{}", digest[..8].to_ascii_uppercase());
+    if bad && let Some(seen) = rt.read(|tx, _| tx.customer_id_by_account(&base))? {
+        return Ok(seen);
+    }
     let mut account = base.clone();
     let mut n = 1;
     while rt
@@ -573,10 +641,14 @@ fn new_customer(rt: &Arc<Runtime>, ctx: &Ctx, from: &Mailbox, sender: &str) -> R
         NewCustomer {
             account,
             name,
-            emails: vec![Email {
-                label: "email".to_owned(),
-                address: sender.to_owned(),
-            }],
+            emails: if bad {
+                Vec::new()
+            } else {
+                vec![Email {
+                    label: "email".to_owned(),
+                    address: sender.to_owned(),
+                }]
+            },
             ..Default::default()
         },
     )?;
@@ -617,6 +689,19 @@ fn workbin_target(
     Ok(None)
 }
 
+/// The most of a sender's subject an automatic message echoes back, in
+/// characters: whoever forged the sender chose the subject.
+pub const MAX_ECHOED_SUBJECT: usize = 200;
+
+/// `subject` as an automatic message quotes it: cut to
+/// [`MAX_ECHOED_SUBJECT`] characters, with `…` when it was cut.
+pub(crate) fn echo(subject: &str) -> String {
+    match subject.char_indices().nth(MAX_ECHOED_SUBJECT) {
+        Some((at, _)) => format!("{}…", &subject[..at]),
+        None => subject.to_owned(),
+    }
+}
+
 /// Answers the email that opened case `number`.
 fn acknowledge(
     rt: &Arc<Runtime>,
@@ -628,8 +713,8 @@ fn acknowledge(
     let Some(ours) = cfg.addresses.first() else {
         return Ok(());
     };
-    let subject = &step.email.headers.subject;
-    rt.notify(
+    let subject = echo(&step.email.headers.subject);
+    let sent = rt.notify(
         ctx,
         Notification {
             case_number: Some(number),
@@ -657,8 +742,72 @@ fn acknowledge(
             review: false,
         },
     )?;
+    if sent.review {
+        // A hook asked for QA review: nothing was queued, so the
+        // acknowledgement waits in the review queue as a draft.
+        let now = rt.now();
+        let draft = Draft {
+            id: 0,
+            agent: SYSTEM.to_owned(),
+            case_number: number,
+            kind: DraftKind::New,
+            answers: None,
+            from: Some(sent.from),
+            to: sent.to,
+            cc: sent.cc,
+            bcc: sent.bcc,
+            subject: sent.subject,
+            body: sent.body,
+            html: sent.html,
+            attachments: Vec::new(),
+            state: DraftState::Draft,
+            follow_up: None,
+            remarks: None,
+            signature: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let id = rt
+            .store()
+            .write("acknowledgement draft", |tx| tx.insert_draft(&draft))?;
+        rt.submit_for_review(
+            Draft { id, ..draft },
+            "a notification hook requires review of the acknowledgement",
+        )?;
+        return Ok(());
+    }
+    // The acknowledgement is part of the case's thread, like any outbound
+    // mail (with its Message-ID when it is sent, so an answer to it joins).
+    rt.add_follow_up(
+        ctx,
+        NewFollowUp {
+            case: number,
+            kind: FollowUpKind::EmailOut,
+            author: SYSTEM.to_owned(),
+            body: sent.body,
+            html: sent.html,
+            email: Some(EmailHeaders {
+                from: sent.from,
+                to: sent.to,
+                cc: sent.cc,
+                bcc: sent.bcc,
+                subject: sent.subject,
+                date: Some(rt.now()),
+                message_id: sent.message_id,
+                in_reply_to: sent.in_reply_to,
+                references: sent.references,
+                automatic: Some("acknowledgement".to_owned()),
+                ..Default::default()
+            }),
+            attachments: Vec::new(),
+            custom: Default::default(),
+        },
+    )?;
     Ok(())
 }
+
+/// Who writes what the host does on its own (the acknowledgement, notes).
+const SYSTEM: &str = "system";
 
 /// Why `email` must never be answered automatically, if it must not: what
 /// its headers say, or that it comes from one of our own addresses (those
@@ -686,9 +835,19 @@ fn automatic(config: &Config, email: &ParsedEmail, sender: &str) -> Option<Strin
 
 /// Inbound email, on the runtime.
 pub trait EmailIngest {
-    /// Ingests one parsed email as `system`: see the module docs. A hook's
-    /// veto drops the email, logging the reason.
+    /// Ingests one parsed email as `system`: see the module docs. An
+    /// `on_email_received` veto drops the email, logging the reason; any
+    /// later failure is returned, for the caller to hold the email
+    /// ([`EmailHeld::hold_failed`](crate::held::EmailHeld::hold_failed)).
     fn ingest_email(self: &Arc<Self>, ctx: &Ctx, email: &ParsedEmail) -> Result<Ingested>;
+
+    /// Writes `email`'s attachments (those within [`MAX_ATTACHMENT`]) to
+    /// the blob store and notes each blob on its attachment, so that the
+    /// ingest's write transaction only writes rows: hashing and writing
+    /// thousands of files never holds the store's write lock. Call it
+    /// outside any write (`gc` keeps a blob written in the hour before it
+    /// starts, referenced or not, so one whose rows commit later is safe).
+    fn write_blobs(&self, email: &mut ParsedEmail) -> Result<()>;
 
     /// Ingests `count` messages, `emails` being each one's parse in order
     /// (a failed parse is that message's result), in one transaction, each
@@ -704,21 +863,39 @@ pub trait EmailIngest {
 }
 
 impl EmailIngest for Runtime {
+    fn write_blobs(&self, email: &mut ParsedEmail) -> Result<()> {
+        for a in &mut email.attachments {
+            if a.blob.is_none() && a.bytes.len() <= MAX_ATTACHMENT {
+                a.blob = Some(self.blobs().put(&a.bytes)?);
+            }
+        }
+        Ok(())
+    }
+
     fn ingest_email(self: &Arc<Self>, ctx: &Ctx, email: &ParsedEmail) -> Result<Ingested> {
         let sender = email.headers.from.address.trim().to_lowercase();
+        let bad_sender = dossier_types::address::check_rule(&sender).err();
         let automatic = automatic(self.config(), email, &sender);
         let key = email.key.clone();
         let subject = email.headers.subject.clone();
+        let hooks_passed = std::cell::Cell::new(false);
         let step = Ingest {
             email,
             sender: sender.clone(),
+            bad_sender,
             automatic,
             early: None,
             proposal: None,
             case_fields: CustomFields::new(),
+            hooks_passed: &hooks_passed,
         };
         match self.run(ctx, step) {
-            Err(Error::Vetoed { by, message }) if !self.store().in_write() => {
+            // An `on_email_received` veto drops the email, as the admin
+            // asked; a later one (of its customer or case) fails the ingest,
+            // and the caller holds the email (`held.rs`).
+            Err(Error::Vetoed { by, message })
+                if !hooks_passed.get() && !self.store().in_write() =>
+            {
                 let reason = format!("vetoed by {by}: {message}");
                 let now = self.now();
                 self.transaction("email drop", || {

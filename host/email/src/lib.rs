@@ -5,6 +5,7 @@
 #![warn(missing_docs)]
 
 pub mod drafts;
+pub mod held;
 pub mod ingest;
 pub mod parse;
 pub mod send;
@@ -16,6 +17,7 @@ pub mod workbin;
 /// The mail channel's operations on the runtime, as extension traits: `use dossier_email::prelude::*;` to call them.
 pub mod prelude {
     pub use crate::drafts::EmailDrafts;
+    pub use crate::held::EmailHeld;
     pub use crate::ingest::EmailIngest;
     pub use crate::signatures::EmailSignatures;
     pub use crate::thread::{EmailRules, ThreadTokens};

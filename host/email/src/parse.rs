@@ -26,14 +26,16 @@ mod charset;
 pub mod html;
 #[cfg(test)]
 mod tests;
+mod words;
 
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use chrono::DateTime;
 use dossier_sdk::model::{EmailHeaders, Mailbox};
+use encoding_rs::Encoding;
 use mail_parser::{
-    Addr, Address, ContentType, Encoding, Header, HeaderName, HeaderValue, Message, MessageParser,
+    Addr, Address, ContentType, Header, HeaderName, HeaderValue, Message, MessageParser,
     MessagePart, PartType,
 };
 use sha2::{Digest, Sha256};
@@ -82,6 +84,10 @@ pub struct ParsedAttachment {
     pub content_type: String,
     /// The decoded content.
     pub bytes: Vec<u8>,
+    /// The blob the bytes were written to, once written: ingest writes
+    /// them before its write transaction (`EmailIngest::write_blobs`), so
+    /// the transaction only writes rows. `None` from the parser.
+    pub blob: Option<String>,
 }
 
 /// Why a message is automatic (RFC 3834 and bounces).
@@ -152,6 +158,114 @@ pub fn parse(raw: &[u8], source_name: &str) -> Result<ParsedEmail> {
         .parse(raw)
         .filter(|m| !m.parts.is_empty())
         .ok_or_else(|| bad(source_name, "it has no header fields"))?;
+    // Same-length repairs (a header renamed), each on the message as the
+    // one before left it: every offset stays, so what is kept as received
+    // (an attached message's bytes) is read from `raw` itself.
+    match first_content_types(raw, &message) {
+        Some((single, warnings)) => {
+            drop(message);
+            let message = reparse(&single, source_name)?;
+            attached(raw, &single, message, warnings, source_name)
+        }
+        None => attached(raw, raw, message, Vec::new(), source_name),
+    }
+}
+
+fn reparse<'r>(raw: &'r [u8], source_name: &str) -> Result<Message<'r>> {
+    PARSER
+        .parse(raw)
+        .filter(|m| !m.parts.is_empty())
+        .ok_or_else(|| bad(source_name, "it has no header fields"))
+}
+
+/// [`split`], after [`whole_attached_messages`].
+fn attached(
+    original: &[u8],
+    raw: &[u8],
+    message: Message<'_>,
+    mut warnings: Vec<String>,
+    source_name: &str,
+) -> Result<ParsedEmail> {
+    match whole_attached_messages(raw, &message) {
+        Some((whole, mut notes)) => {
+            drop(message);
+            let message = reparse(&whole, source_name)?;
+            warnings.append(&mut notes);
+            split(original, &whole, message, warnings, source_name)
+        }
+        None => split(original, raw, message, warnings, source_name),
+    }
+}
+
+/// A copy of `raw` in which an attached message (`message/rfc822`) whose
+/// own multipart never closes no longer swallows the parts after it: when
+/// a delimiter of an enclosing multipart shows inside its span, its
+/// top-level `Content-Type` is renamed (same length), so it is kept whole
+/// as one attachment and its siblings are parts again; `None` when no
+/// attached message needs it.
+fn whole_attached_messages(raw: &[u8], message: &Message<'_>) -> Option<(Vec<u8>, Vec<String>)> {
+    let boundaries: Vec<Vec<u8>> = message
+        .parts
+        .iter()
+        .filter_map(|p| p.headers.iter().find_map(content_type_of))
+        .filter(|ct| ct.ctype().eq_ignore_ascii_case("multipart"))
+        .filter_map(|ct| ct.attribute("boundary"))
+        .map(|b| [b"--".as_slice(), b.as_bytes()].concat())
+        .collect();
+    if boundaries.is_empty() {
+        return None;
+    }
+    let mut copy: Option<Vec<u8>> = None;
+    let mut warnings = Vec::new();
+    for (i, part) in message.parts.iter().enumerate() {
+        if !matches!(part.body, PartType::Message(_)) {
+            continue;
+        }
+        let span = slice(raw, part.offset_body, part.offset_end);
+        let swallowed = span
+            .split(|&b| b == b'\n')
+            .any(|line| boundaries.iter().any(|d| line.starts_with(d)));
+        if !swallowed {
+            continue;
+        }
+        // The attached message's own header block, up to its blank line.
+        let start = part.offset_body as usize;
+        let mut at = start;
+        let mut renamed = false;
+        for line in span.split_inclusive(|&b| b == b'\n') {
+            if line.iter().all(u8::is_ascii_whitespace) {
+                break;
+            }
+            if line.len() >= IGNORED_CONTENT_TYPE.len()
+                && line[..IGNORED_CONTENT_TYPE.len()].eq_ignore_ascii_case(b"Content-Type")
+            {
+                let bytes = copy.get_or_insert_with(|| raw.to_vec());
+                if let Some(name) = bytes.get_mut(at..at + IGNORED_CONTENT_TYPE.len()) {
+                    name.copy_from_slice(IGNORED_CONTENT_TYPE);
+                    renamed = true;
+                }
+            }
+            at += line.len();
+        }
+        if renamed {
+            warnings.push(format!(
+                "part {i} (an attached message) has a multipart that never closes; \
+                 it is kept whole, and the parts after it are read on their own"
+            ));
+        }
+    }
+    copy.map(|c| (c, warnings))
+}
+
+/// [`build`], after splitting the body at the boundary it really uses
+/// when the declared one never appears ([`repair_boundary`]).
+fn split(
+    original: &[u8],
+    raw: &[u8],
+    message: Message<'_>,
+    mut warnings: Vec<String>,
+    source_name: &str,
+) -> Result<ParsedEmail> {
     if let Some((repaired, boundary)) = repair_boundary(raw, &message) {
         let fixed = PARSER.parse(&repaired).filter(|m| {
             m.parts
@@ -159,15 +273,58 @@ pub fn parse(raw: &[u8], source_name: &str) -> Result<ParsedEmail> {
                 .is_some_and(|p| matches!(p.body, PartType::Multipart(_)))
         });
         if let Some(fixed) = fixed {
-            let warning = format!(
+            warnings.push(format!(
                 "the declared MIME boundary never appears; the parts were split at {boundary:?}, \
                  the boundary the body uses"
-            );
-            return build(raw, &repaired, fixed, vec![warning], source_name);
+            ));
+            return build(original, &repaired, fixed, warnings, source_name);
         }
     }
-    build(raw, raw, message, Vec::new(), source_name)
+    build(original, raw, message, warnings, source_name)
 }
+
+/// A copy of `raw` in which only the first `Content-Type` header of each
+/// part counts (the later ones renamed, same length, so every offset
+/// stays), with a warning per part, when some part has several; `None`
+/// otherwise. mail-parser reads the last one, the boundary check the first:
+/// one rule everywhere, the first, as most mail clients read it.
+fn first_content_types(raw: &[u8], message: &Message<'_>) -> Option<(Vec<u8>, Vec<String>)> {
+    let mut copy: Option<Vec<u8>> = None;
+    let mut warnings = Vec::new();
+    for (i, part) in message.parts.iter().enumerate() {
+        let mut types = part
+            .headers
+            .iter()
+            .filter(|h| h.name == HeaderName::ContentType);
+        let Some(first) = types.next() else { continue };
+        let mut renamed = false;
+        for later in types {
+            let at = later.offset_field as usize;
+            let bytes = copy.get_or_insert_with(|| raw.to_vec());
+            if let Some(name) = bytes.get_mut(at..at + IGNORED_CONTENT_TYPE.len())
+                && name.eq_ignore_ascii_case(b"Content-Type")
+            {
+                name.copy_from_slice(IGNORED_CONTENT_TYPE);
+                renamed = true;
+            }
+        }
+        if renamed {
+            let kept = first
+                .value
+                .as_content_type()
+                .map(mime_type)
+                .unwrap_or_default();
+            warnings.push(format!(
+                "part {i} has several Content-Type headers; the first ({kept}) is used"
+            ));
+        }
+    }
+    copy.map(|c| (c, warnings))
+}
+
+/// What a `Content-Type` header after the first is renamed to: as long as
+/// `Content-Type`, and a name nothing reads.
+const IGNORED_CONTENT_TYPE: &[u8] = b"X-Ignored-CT";
 
 fn bad(source_name: &str, reason: &str) -> Error {
     Error::BadEmail {
@@ -194,16 +351,24 @@ fn build(
         .and_then(charset::tld_of)
         .map(str::to_owned);
     let block = slice(raw, root.offset_header, root.offset_body);
+    // Encoded words joined and escaped first, so that the fallback charset
+    // never touches the bytes inside one.
+    let words = words::normalize(block);
+    let block = words.as_deref().unwrap_or(block);
+    let guessed = message_guess(raw, &message, block, sender_tld.as_deref());
     let transcoded = transcode_headers(
         "the message's headers",
         block,
         declared,
         sender_tld.as_deref(),
+        guessed,
         &mut warnings,
-    );
+    )
+    .map(String::into_bytes)
+    .or(words.clone());
     let reparsed = transcoded
         .as_deref()
-        .and_then(|text| PARSER.parse_headers(text.as_bytes()));
+        .and_then(|text| PARSER.parse_headers(text));
     let headers: &[Header<'_>] = match reparsed.as_ref().and_then(|m| m.parts.first()) {
         Some(part) => &part.headers,
         None => &root.headers,
@@ -218,18 +383,65 @@ fn build(
     email.auto = classify(headers, &email, &message);
     email.key = match &email.headers.message_id {
         Some(id) => id.clone(),
-        None => format!("sha256:{}", hex(&Sha256::digest(original))),
+        None => content_key(original),
     };
     structure_warnings(&message, &mut warnings);
 
     let tld = sender_tld.as_deref();
-    let (text, html, mut uu_attachments) = bodies(raw, &message, tld, &mut warnings);
+    let (text, html, mut uu_attachments) = bodies(raw, &message, tld, guessed, &mut warnings);
     email.text = text;
     email.html = html;
-    email.attachments = attachments(raw, &mut message, declared, tld, &mut warnings);
+    email.attachments = attachments(
+        original,
+        raw,
+        &mut message,
+        declared,
+        tld,
+        guessed,
+        &mut warnings,
+    );
     email.attachments.append(&mut uu_attachments);
     email.warnings = warnings;
     Ok(email)
+}
+
+/// The message's one guess of a charset for its undeclared 8-bit text:
+/// chardetng over the header block (when it is not UTF-8) and every text
+/// part that declares no charset (or UTF-8 or US-ASCII) and is not UTF-8,
+/// together; `None` when nothing needs a guess. One guess per message, so
+/// that a subject and its body are not read in two charsets, and made from
+/// all the text there is, which guesses better than a subject alone.
+fn message_guess(
+    raw: &[u8],
+    message: &Message<'_>,
+    headers: &[u8],
+    tld: Option<&str>,
+) -> Option<&'static Encoding> {
+    let mut sample: Vec<u8> = Vec::new();
+    if std::str::from_utf8(headers).is_err() {
+        sample.extend_from_slice(headers);
+    }
+    for &id in message.text_body.iter().chain(&message.html_body) {
+        let Some(part) = message.parts.get(id as usize) else {
+            continue;
+        };
+        let declared = part
+            .headers
+            .iter()
+            .find_map(content_type_of)
+            .and_then(|ct| ct.attribute("charset"));
+        if declared.is_some_and(|c| !is_utf8_label(c) && !charset::is_ascii_label(c)) {
+            continue;
+        }
+        if let Some(bytes) = transfer_decoded(raw, part)
+            && std::str::from_utf8(&bytes).is_err()
+            && charset::utf8_with_strays(&bytes).is_none()
+        {
+            sample.push(b'\n');
+            sample.extend_from_slice(&bytes);
+        }
+    }
+    (!sample.is_empty()).then(|| charset::guess(&sample, tld))
 }
 
 /// A copy of `raw` whose top-level Content-Type names the boundary the body
@@ -506,19 +718,40 @@ fn bodies(
     raw: &[u8],
     message: &Message<'_>,
     tld: Option<&str>,
+    guessed: Option<&'static Encoding>,
     warnings: &mut Vec<String>,
 ) -> (String, Option<String>, Vec<ParsedAttachment>) {
     let mut sanitized: Vec<(u32, String)> = Vec::new();
+    let mut uu = Vec::new();
+    // HTML nested too deep to sanitize in bounded time: kept as a file, its
+    // text made without the sanitizer.
+    let mut too_deep: Vec<(u32, String)> = Vec::new();
     for &id in &message.html_body {
         if let Some(part) = message.parts.get(id as usize)
             && let PartType::Html(html) = &part.body
         {
-            let html = body_text(raw, part, html, tld, warnings);
+            let html = body_text(raw, part, html, tld, guessed, warnings);
+            let depth = html::nesting_depth(&html, html::MAX_NESTING);
+            if depth > html::MAX_NESTING {
+                warnings.push(format!(
+                    "an HTML part nests more than {} elements deep: it is not shown but kept as \
+                     the attachment body.html, and the text is taken from the text part or \
+                     made from the HTML without it",
+                    html::MAX_NESTING
+                ));
+                uu.push(ParsedAttachment {
+                    name: "body.html".to_owned(),
+                    content_type: "text/html".to_owned(),
+                    bytes: html.as_bytes().to_vec(),
+                    blob: None,
+                });
+                too_deep.push((id, mail_parser::decoders::html::html_to_text(&html)));
+                continue;
+            }
             sanitized.push((id, html::sanitize(&html).trim().to_owned()));
         }
     }
     let mut text = String::new();
-    let mut uu = Vec::new();
     // A multipart whose boundary never appears is all text to mail-parser,
     // and an attachment; what it holds is the message, so it is shown.
     let unsplit = (0..message.parts.len() as u32).filter(|&id| {
@@ -527,23 +760,44 @@ fn bodies(
             .get(id as usize)
             .is_some_and(is_unsplit_multipart)
     });
-    let ids: Vec<u32> = message.text_body.iter().copied().chain(unsplit).collect();
+    // Inline text parts that mail-parser counts as attachments because they
+    // carry a name are text too, in the order they come.
+    let inline = message
+        .attachments
+        .iter()
+        .copied()
+        .filter(|&id| message.parts.get(id as usize).is_some_and(is_inline_text));
+    let mut ids: Vec<u32> = message.text_body.iter().copied().chain(inline).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let ids: Vec<u32> = ids.into_iter().chain(unsplit).collect();
     for id in ids {
         let Some(part) = message.parts.get(id as usize) else {
             continue;
         };
         let piece = match &part.body {
             PartType::Text(t) => {
-                let t = body_text(raw, part, t, tld, warnings);
+                let t = body_text(raw, part, t, tld, guessed, warnings);
                 match extract_uuencoded(&t, &mut uu) {
                     Some(rest) => Cow::Owned(rest),
                     None => t,
                 }
             }
-            PartType::Html(h) => Cow::Owned(match sanitized.iter().find(|(i, _)| *i == id) {
-                Some((_, clean)) => html::to_text(clean),
-                None => html::to_text(&html::sanitize(h)),
-            }),
+            PartType::Html(h) => Cow::Owned(
+                match (
+                    sanitized.iter().find(|(i, _)| *i == id),
+                    too_deep.iter().find(|(i, _)| *i == id),
+                ) {
+                    (Some((_, clean)), _) => html::to_text(clean),
+                    (None, Some((_, plain))) => plain.clone(),
+                    (None, None)
+                        if html::nesting_depth(h, html::MAX_NESTING) > html::MAX_NESTING =>
+                    {
+                        mail_parser::decoders::html::html_to_text(h)
+                    }
+                    (None, None) => html::to_text(&html::sanitize(h)),
+                },
+            ),
             _ => continue,
         };
         let piece = normalize_newlines(piece.trim_end());
@@ -563,6 +817,23 @@ fn bodies(
         all
     });
     (text, html, uu)
+}
+
+/// A plain-text part marked `Content-Disposition: inline`, named or not:
+/// mail clients show it as text where it stands, not as a file.
+fn is_inline_text(part: &MessagePart<'_>) -> bool {
+    let plain = part
+        .headers
+        .iter()
+        .find_map(content_type_of)
+        .is_none_or(|ct| type_is(ct, "text", "plain"));
+    let inline = part
+        .headers
+        .iter()
+        .find(|h| h.name == HeaderName::ContentDisposition)
+        .and_then(|h| h.value.as_content_type())
+        .is_some_and(|d| d.ctype().eq_ignore_ascii_case("inline"));
+    plain && inline && matches!(part.body, PartType::Text(_))
 }
 
 /// A part that says it is a multipart but that mail-parser read as text
@@ -596,42 +867,79 @@ fn normalize_newlines(text: &str) -> Cow<'_, str> {
     }
 }
 
-/// The decoded text of a text part, decoded again with a detected charset
-/// when mail-parser had to put replacement characters in because the part
-/// declares no charset (or UTF-8) but its bytes are not UTF-8.
+/// The decoded text of a text part, decoded again from its bytes when
+/// mail-parser's decoding cannot be right:
+///
+/// - the part says `us-ascii` but has 8-bit bytes: valid UTF-8 is UTF-8,
+///   anything else is decoded with a detected charset;
+/// - the part declares no charset (or UTF-8) and mail-parser had to put
+///   replacement characters in: UTF-8 with a few stray bytes keeps its
+///   UTF-8 (each stray byte decoded on its own), anything else is decoded
+///   with a detected charset.
 fn body_text<'t>(
     raw: &[u8],
     part: &MessagePart<'_>,
     text: &'t str,
     tld: Option<&str>,
+    guessed: Option<&'static Encoding>,
     warnings: &mut Vec<String>,
 ) -> Cow<'t, str> {
-    if !text.contains('\u{FFFD}') {
-        return Cow::Borrowed(text);
-    }
     let declared = part
         .headers
         .iter()
         .find_map(content_type_of)
         .and_then(|ct| ct.attribute("charset"));
-    if declared.is_some_and(|c| !is_utf8_label(c)) {
+    let ascii = declared.is_some_and(charset::is_ascii_label);
+    if !ascii && !text.contains('\u{FFFD}') {
+        return Cow::Borrowed(text);
+    }
+    if declared.is_some_and(|c| !ascii && !is_utf8_label(c)) {
         return Cow::Borrowed(text);
     }
     let Some(bytes) = transfer_decoded(raw, part) else {
         return Cow::Borrowed(text);
     };
-    if std::str::from_utf8(&bytes).is_ok() {
-        // The replacement characters are really in the text.
+    if bytes.is_ascii() {
         return Cow::Borrowed(text);
     }
-    let decoded = charset::decode_legacy(&bytes, None, tld);
+    if let Ok(utf8) = std::str::from_utf8(&bytes) {
+        if !ascii {
+            // The replacement characters are really in the text.
+            return Cow::Borrowed(text);
+        }
+        warnings.push("a text part says us-ascii but its bytes are UTF-8; read as UTF-8".into());
+        return Cow::Owned(utf8.to_owned());
+    }
+    let claims = match declared {
+        Some(label) if ascii => format!("says {label}"),
+        Some(_) => "claims UTF-8".to_owned(),
+        None => "no charset".to_owned(),
+    };
+    // An HTML part's own `<meta charset>` is a declaration too.
+    if declared.is_none()
+        && matches!(part.body, PartType::Html(_))
+        && let Some(meta) = html::meta_charset(&bytes)
+    {
+        let decoded = charset::decode_legacy(&bytes, Some(&meta), tld, guessed);
+        if !decoded.guessed {
+            warnings.push(format!(
+                "an HTML part has 8-bit bytes and no charset in its headers; decoded as {} \
+                 (its <meta charset>)",
+                decoded.charset
+            ));
+            return Cow::Owned(decoded.text);
+        }
+    }
+    if let Some(mostly) = charset::utf8_with_strays(&bytes) {
+        warnings.push(format!(
+            "a text part has 8-bit bytes and {claims}; read as UTF-8 with a few stray bytes \
+             (each decoded as windows-1252)"
+        ));
+        return Cow::Owned(mostly);
+    }
+    let decoded = charset::decode_legacy(&bytes, None, tld, guessed);
     warnings.push(format!(
-        "a text part has 8-bit bytes and {}; decoded as {} (guessed)",
-        if declared.is_some() {
-            "claims UTF-8"
-        } else {
-            "no charset"
-        },
+        "a text part has 8-bit bytes and {claims}; decoded as {} (guessed)",
         decoded.charset
     ));
     Cow::Owned(decoded.text)
@@ -646,11 +954,13 @@ fn is_utf8_label(label: &str) -> bool {
 fn transfer_decoded<'r>(raw: &'r [u8], part: &MessagePart<'_>) -> Option<Cow<'r, [u8]>> {
     let body = raw.get(part.offset_body as usize..part.offset_end as usize)?;
     match part.encoding {
-        Encoding::None => Some(Cow::Borrowed(body)),
-        Encoding::QuotedPrintable => {
+        mail_parser::Encoding::None => Some(Cow::Borrowed(body)),
+        mail_parser::Encoding::QuotedPrintable => {
             mail_parser::decoders::quoted_printable::quoted_printable_decode(body).map(Cow::Owned)
         }
-        Encoding::Base64 => mail_parser::decoders::base64::base64_decode(body).map(Cow::Owned),
+        mail_parser::Encoding::Base64 => {
+            mail_parser::decoders::base64::base64_decode(body).map(Cow::Owned)
+        }
     }
 }
 
@@ -710,6 +1020,7 @@ fn extract_uuencoded(text: &str, out: &mut Vec<ParsedAttachment>) -> Option<Stri
             content_type: guess_type(&name),
             name,
             bytes: block.data,
+            blob: None,
         });
     }
     if from == 0 {
@@ -719,27 +1030,57 @@ fn extract_uuencoded(text: &str, out: &mut Vec<ParsedAttachment>) -> Option<Stri
     Some(rest)
 }
 
+/// The most parts of one message kept as attachments, each its own file;
+/// the parts after them are kept together in one.
+pub const MAX_ATTACHMENTS: usize = 1000;
+
 /// Every attachment part, bytes moved out of the parsed message.
 fn attachments(
+    original: &[u8],
     raw: &[u8],
     message: &mut Message<'_>,
     declared: Option<&str>,
     tld: Option<&str>,
+    guessed: Option<&'static Encoding>,
     warnings: &mut Vec<String>,
 ) -> Vec<ParsedAttachment> {
-    let mut out = Vec::with_capacity(message.attachments.len());
+    let mut out = Vec::with_capacity(message.attachments.len().min(MAX_ATTACHMENTS + 1));
     let ids = message.attachments.clone();
-    for id in ids {
+    for (at, &id) in ids.iter().enumerate() {
+        if out.len() == MAX_ATTACHMENTS {
+            // The rest, as received, in one file: the parts are kept, but
+            // a message cannot make thousands of blobs.
+            let rest: Vec<&MessagePart<'_>> = ids[at..]
+                .iter()
+                .filter_map(|&i| message.parts.get(i as usize))
+                .collect();
+            if let (Some(first), Some(last)) = (rest.first(), rest.last()) {
+                let bytes = slice(raw, first.offset_header, last.offset_end).to_vec();
+                warnings.push(format!(
+                    "the message has {} attachments; the first {MAX_ATTACHMENTS} are kept as \
+                     files, the other {} as received in one file, more-parts.mime",
+                    MAX_ATTACHMENTS + rest.len(),
+                    rest.len()
+                ));
+                out.push(ParsedAttachment {
+                    name: "more-parts.mime".to_owned(),
+                    content_type: "application/octet-stream".to_owned(),
+                    bytes,
+                    blob: None,
+                });
+            }
+            break;
+        }
         let Some(part) = message.parts.get_mut(id as usize) else {
             continue;
         };
-        if is_unsplit_multipart(part) {
+        if is_unsplit_multipart(part) || is_inline_text(part) {
             continue;
         }
         let n = out.len() + 1;
         let ct = part.headers.iter().find_map(content_type_of);
         let mut content_type = ct.map(mime_type).unwrap_or_default();
-        let name = part_name(raw, part, declared, tld, warnings);
+        let name = part_name(raw, part, declared, tld, guessed, warnings);
         let uuencoded = part
             .headers
             .iter()
@@ -775,8 +1116,15 @@ fn attachments(
                     .and_then(|p| text_header(&p.headers, &HeaderName::Subject));
                 // A nested message read straight from this one shares its
                 // buffer; one that was base64 or quoted-printable has its own.
-                let bytes = if part.encoding == Encoding::None {
-                    slice(raw, part.offset_body, part.offset_end).to_vec()
+                // Read from the message as received when the repairs kept
+                // every offset (they rename headers in the copy parsed).
+                let received = if original.len() == raw.len() {
+                    original
+                } else {
+                    raw
+                };
+                let bytes = if part.encoding == mail_parser::Encoding::None {
+                    slice(received, part.offset_body, part.offset_end).to_vec()
                 } else {
                     nested.raw_message.into_owned()
                 };
@@ -803,6 +1151,7 @@ fn attachments(
             name,
             content_type,
             bytes,
+            blob: None,
         });
     }
     out
@@ -817,9 +1166,12 @@ fn part_name(
     part: &MessagePart<'_>,
     declared: Option<&str>,
     tld: Option<&str>,
+    guessed: Option<&'static Encoding>,
     warnings: &mut Vec<String>,
 ) -> Option<String> {
     let block = slice(raw, part.offset_header, part.offset_body);
+    let words = words::normalize(block);
+    let block = words.as_deref().unwrap_or(block);
     let own = part
         .headers
         .iter()
@@ -830,16 +1182,19 @@ fn part_name(
         block,
         own.or(declared),
         tld,
+        guessed,
         warnings,
-    );
+    )
+    .map(String::into_bytes)
+    .or(words.clone());
     let reparsed = transcoded
         .as_deref()
-        .and_then(|text| PARSER.parse_headers(text.as_bytes()));
+        .and_then(|text| PARSER.parse_headers(text));
     let (buffer, headers): (&[u8], &[Header<'_>]) = match (
         transcoded.as_deref(),
         reparsed.as_ref().and_then(|m| m.parts.first()),
     ) {
-        (Some(text), Some(p)) => (text.as_bytes(), &p.headers),
+        (Some(text), Some(p)) => (text, &p.headers),
         _ => (raw, &part.headers),
     };
     let param = |header: HeaderName<'_>, attribute: &str| -> Option<String> {
@@ -915,12 +1270,13 @@ fn transcode_headers(
     block: &[u8],
     declared: Option<&str>,
     tld: Option<&str>,
+    guessed: Option<&'static Encoding>,
     warnings: &mut Vec<String>,
 ) -> Option<String> {
     if std::str::from_utf8(block).is_ok() {
         return None;
     }
-    let decoded = charset::decode_legacy(block, declared, tld);
+    let decoded = charset::decode_legacy(block, declared, tld, guessed);
     warnings.push(format!(
         "{what} carry raw 8-bit text; decoded as {} ({})",
         decoded.charset,
@@ -1005,14 +1361,12 @@ fn mailboxes(headers: &[Header<'_>], name: &HeaderName<'_>) -> Vec<Mailbox> {
     let mut out = Vec::new();
     for header in headers.iter().filter(|h| &h.name == name) {
         match &header.value {
-            HeaderValue::Address(Address::List(list)) => {
-                out.extend(list.iter().filter_map(mailbox))
-            }
+            HeaderValue::Address(Address::List(list)) => out.extend(list.iter().flat_map(lenient)),
             HeaderValue::Address(Address::Group(groups)) => out.extend(
                 groups
                     .iter()
                     .flat_map(|g| g.addresses.iter())
-                    .filter_map(mailbox),
+                    .flat_map(lenient),
             ),
             _ => {}
         }
@@ -1020,8 +1374,112 @@ fn mailboxes(headers: &[Header<'_>], name: &HeaderName<'_>) -> Vec<Mailbox> {
     out
 }
 
+/// The mailboxes in one address as mail-parser read it, recovered as mail
+/// clients do when the header is not RFC 5322 (mail-parser keeps such text
+/// whole, as one address or one display name):
+///
+/// - `Big Bug bb@bug.com`: words before an address are its display name;
+/// - `ann@example.com bob@example.com`: two addresses without a comma;
+/// - `jdoe@machine(comment).  example`: obsolete syntax, a comment and
+///   blanks inside the domain, read as `jdoe@machine.example` named by
+///   the comment;
+/// - `Hans Müller (hans@example.com)`: a display name followed by the
+///   address in parentheses, not a name made of both.
+fn lenient(addr: &Addr<'_>) -> Vec<Mailbox> {
+    let name = addr.name.as_deref().map(str::trim).unwrap_or_default();
+    let address = addr.address.as_deref().map(str::trim).unwrap_or_default();
+    // The address in parentheses after a name.
+    if address.is_empty() {
+        if let Some(open) = name.rfind('(')
+            && let Some(inner) = name[open + 1..].strip_suffix(')')
+            && inner.contains('@')
+            && !inner.contains(char::is_whitespace)
+        {
+            let rest = name[..open].trim();
+            return mailbox(&Addr::new((!rest.is_empty()).then_some(rest), inner.trim()))
+                .into_iter()
+                .collect();
+        }
+        return mailbox(addr).into_iter().collect();
+    }
+    // A domain cut at a comment: the name mail-parser made starts with the
+    // rest of it (`.  example (comment)`).
+    if let Some(rest) = name.strip_prefix('.')
+        && !address.contains(char::is_whitespace)
+        && address.contains('@')
+    {
+        let rest = rest.trim_start();
+        let (label, comment) = match rest.find('(') {
+            Some(at) => (rest[..at].trim(), rest[at..].trim()),
+            None => (rest.trim(), ""),
+        };
+        if !label.is_empty() && !label.contains(char::is_whitespace) {
+            let comment = comment.trim_start_matches('(').trim_end_matches(')').trim();
+            let full = format!("{address}.{label}");
+            return mailbox(&Addr::new(
+                (!comment.is_empty()).then_some(comment),
+                full.as_str(),
+            ))
+            .into_iter()
+            .collect();
+        }
+    }
+    if !address.contains(char::is_whitespace) {
+        return mailbox(addr).into_iter().collect();
+    }
+    let joined = without_blanks_around_dots(address);
+    let mut out = Vec::new();
+    let mut words: Vec<&str> = Vec::new();
+    if !name.is_empty() {
+        words.push(name);
+    }
+    for word in joined.split_whitespace() {
+        let word = word.trim_matches(|c| matches!(c, '<' | '>' | ',' | ';'));
+        if word.contains('@') {
+            let display = words.join(" ");
+            out.extend(mailbox(&Addr::new(
+                (!display.is_empty()).then_some(display.as_str()),
+                word,
+            )));
+            words.clear();
+        } else if !word.is_empty() {
+            words.push(word);
+        }
+    }
+    if out.is_empty() {
+        return mailbox(addr).into_iter().collect();
+    }
+    out
+}
+
+/// `text` without the blanks before or after a dot: in an address they are
+/// folding inside a domain (`machine.  example`), not separators.
+fn without_blanks_around_dots(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut blanks = String::new();
+    for c in text.chars() {
+        if c.is_whitespace() {
+            blanks.push(c);
+            continue;
+        }
+        if !(c == '.' || out.ends_with('.')) {
+            out.push_str(&blanks);
+        }
+        blanks.clear();
+        out.push(c);
+    }
+    out
+}
+
 fn mailbox(addr: &Addr<'_>) -> Option<Mailbox> {
-    let address = addr.address.as_deref()?.trim();
+    let address: String = addr
+        .address
+        .as_deref()?
+        .trim()
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect();
+    let address = address.as_str();
     if address.is_empty() {
         return None;
     }
@@ -1053,9 +1511,21 @@ fn text_header(headers: &[Header<'_>], name: &HeaderName<'_>) -> Option<String> 
         .map(|h| h.value.as_text().map(collapse_spaces).unwrap_or_default())
 }
 
+/// `text` on one line: control characters (a NUL, a bell an encoded word
+/// smuggled in) dropped, runs of whitespace (line breaks included) made one
+/// space, trimmed.
 fn collapse_spaces(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for word in text.split_whitespace() {
+    let kept: Cow<'_, str> = if text.chars().any(|c| c.is_control() && !c.is_whitespace()) {
+        Cow::Owned(
+            text.chars()
+                .filter(|c| !c.is_control() || c.is_whitespace())
+                .collect(),
+        )
+    } else {
+        Cow::Borrowed(text)
+    };
+    for word in kept.split_whitespace() {
         if !out.is_empty() {
             out.push(' ');
         }
@@ -1071,6 +1541,12 @@ fn clean_id(id: &str) -> String {
         .trim_end_matches('>')
         .trim()
         .to_owned()
+}
+
+/// The idempotency key of a message without a Message-ID: `sha256:` and
+/// the hex digest of its bytes as received.
+pub fn content_key(raw: &[u8]) -> String {
+    format!("sha256:{}", hex(&Sha256::digest(raw)))
 }
 
 /// `raw[start..end]`, empty when the offsets are out of range.

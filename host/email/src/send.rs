@@ -58,7 +58,11 @@ impl Delivery for Smtp {
 fn is_automatic(cause: Cause) -> bool {
     matches!(
         cause,
-        Cause::Acknowledgement | Cause::Reminder | Cause::System | Cause::Disposition
+        Cause::Acknowledgement
+            | Cause::Reminder
+            | Cause::System
+            | Cause::Disposition
+            | Cause::EmailHeld
     )
 }
 

@@ -118,8 +118,9 @@ fn describe(err: &EvalAltResult, limits: &ScriptLimits) -> String {
             format!("{what} grew past the sandbox limit ([scripts.limits] {limit})")
         }
         EvalAltResult::ErrorTerminated(mark, _) if mark.to_string() == TIMEOUT_MARK => format!(
-            "the hook ran longer than {} ms and was stopped ([scripts.limits] timeout_ms)",
-            limits.timeout_ms
+            "the hook ran longer than {} ms and was stopped {}",
+            limits.timeout_ms,
+            dossier_types::SCRIPT_TIMEOUT
         ),
         EvalAltResult::ErrorTerminated(mark, _) if mark.to_string() == VETO_MARK => {
             "the hook was stopped".to_owned()

@@ -1,7 +1,8 @@
 //! The facade's email operations (the work is in `crate::email`).
 
 use dossier_sdk::{
-    CaseNumber, Draft, DraftChange, FollowUp, FollowUpId, Ingested, ThreadToken, WorkbinItem,
+    CaseNumber, Draft, DraftChange, FollowUp, FollowUpId, HeldEmail, HeldState, Ingested,
+    ThreadToken, WorkbinItem,
 };
 
 use crate::email::drafts::DraftStart;
@@ -37,8 +38,17 @@ impl Host {
     /// name, `stdin`) in errors.
     pub fn ingest_email_from(&self, raw: &[u8], source_name: &str) -> Result<Ingested> {
         self.may_ingest()?;
-        let email = parse::parse(raw, source_name)?;
-        let outcome = self.rt.ingest_email(&self.system_ctx()?, &email)?;
+        let ctx = self.system_ctx()?;
+        if let Some(reason) = self.rt.config().email.too_large(raw.len()) {
+            let outcome = self.rt.hold_email(&ctx, raw, source_name, &reason)?;
+            return self.as_seen(outcome);
+        }
+        let mut email = parse::parse(raw, source_name)?;
+        self.rt.write_blobs(&mut email)?;
+        let outcome = match self.rt.ingest_email(&ctx, &email) {
+            Ok(outcome) => outcome,
+            Err(e) => self.rt.hold_failed(&ctx, raw, source_name, e)?,
+        };
         self.offer_new_cases(std::slice::from_ref(&outcome));
         self.as_seen(outcome)
     }
@@ -89,7 +99,56 @@ impl Host {
     /// succeed; when one fails, each is ingested on its own so the others
     /// are kept. Returns one result per message, in order.
     pub fn ingest_emails(&self, messages: &[(&str, &[u8])]) -> Vec<Result<Ingested>> {
-        let results = self.ingest_emails_unseen(messages);
+        // A message over `[email] max_message_mb` is not parsed: it is held.
+        let cfg = &self.rt.config().email;
+        if messages
+            .iter()
+            .any(|(_, raw)| cfg.too_large(raw.len()).is_some())
+        {
+            let (small, large): (Vec<_>, Vec<_>) = messages
+                .iter()
+                .enumerate()
+                .partition(|(_, (_, raw))| cfg.too_large(raw.len()).is_none());
+            let kept: Vec<(&str, &[u8])> = small.iter().map(|(_, m)| **m).collect();
+            let mut out: Vec<Option<Result<Ingested>>> = Vec::with_capacity(messages.len());
+            out.resize_with(messages.len(), || None);
+            for ((i, _), result) in small.iter().zip(self.ingest_emails(&kept)) {
+                out[*i] = Some(result);
+            }
+            for (i, (name, raw)) in large {
+                let reason = cfg.too_large(raw.len()).unwrap_or_default();
+                out[i] = Some(
+                    self.may_ingest()
+                        .and_then(|()| self.system_ctx())
+                        .and_then(|ctx| self.rt.hold_email(&ctx, raw, name, &reason))
+                        .and_then(|o| self.as_seen(o)),
+                );
+            }
+            return out
+                .into_iter()
+                .map(|r| {
+                    r.unwrap_or_else(|| {
+                        Err(crate::Error::Refused(
+                            "internal error: a message was not ingested".into(),
+                        ))
+                    })
+                })
+                .collect();
+        }
+        let held =
+            |ctx: &Ctx, (name, raw): &(&str, &[u8]), e| self.rt.hold_failed(ctx, raw, name, e);
+        let system = self.system_ctx();
+        let allowed = self.may_ingest().is_ok();
+        let results: Vec<Result<Ingested>> = self
+            .ingest_emails_unseen(messages)
+            .into_iter()
+            .zip(messages)
+            .map(|(r, message)| match (r, &system) {
+                // Each message's own transaction is over: what failed is held.
+                (Err(e), Ok(ctx)) if allowed => held(ctx, message, e),
+                (r, _) => r,
+            })
+            .collect();
         let stored: Vec<Ingested> = results
             .iter()
             .filter_map(|r| r.as_ref().ok().cloned())
@@ -115,9 +174,19 @@ impl Host {
                     .collect();
             }
         };
+        // Parsed and their attachments written before the batch's
+        // transaction takes them.
+        let read = |name: &str, raw: &[u8]| {
+            parse::parse(raw, name).and_then(|mut email| {
+                self.rt.write_blobs(&mut email)?;
+                Ok(email)
+            })
+        };
         let parse_here = || {
-            let parsed = messages.iter().map(|(name, raw)| parse::parse(raw, name));
-            self.rt.ingest_batch(&ctx, messages.len(), parsed)
+            let parsed: Vec<Result<dossier_email::parse::ParsedEmail>> =
+                messages.iter().map(|(name, raw)| read(name, raw)).collect();
+            self.rt
+                .ingest_batch(&ctx, messages.len(), parsed.into_iter())
         };
         if messages.len() < 2 {
             return parse_here();
@@ -132,7 +201,7 @@ impl Host {
                 .name("dossier-email-parse".into())
                 .spawn_scoped(scope, move || {
                     for (name, raw) in messages {
-                        if send.send(parse::parse(raw, name)).is_err() {
+                        if send.send(read(name, raw)).is_err() {
                             break;
                         }
                     }
@@ -152,6 +221,82 @@ impl Host {
                 Err(_) => parse_here(),
             }
         })
+    }
+
+    /// Held mail, oldest first: inbound email that could not be stored,
+    /// kept whole with the reason. What still waits, or everything with
+    /// `all`. Needs `ingest_email`.
+    pub fn held_emails(&self, all: bool) -> Result<Vec<HeldEmail>> {
+        self.may_hold("read held mail")?;
+        self.rt.held_emails(all)
+    }
+
+    /// Held email `id` and the message as received. Needs `ingest_email`.
+    pub fn held_email(&self, id: i64) -> Result<(HeldEmail, Vec<u8>)> {
+        self.may_hold("read held mail")?;
+        self.rt.held_email(id)
+    }
+
+    /// Ingests held email `id` again, as if it had just arrived (after the
+    /// rule that refused it was fixed), and marks it released: stored,
+    /// dropped, seen before, or held again with the new reason (a new
+    /// held email when the old one is released). A failure that may pass
+    /// (the store busy) leaves it held. Needs `ingest_email`.
+    pub fn release_held_email(&self, id: i64) -> Result<Ingested> {
+        self.may_hold("release held mail")?;
+        let (held, raw) = self.rt.held_email(id)?;
+        if held.state != HeldState::Held {
+            return Err(crate::Error::Refused(format!(
+                "held email #{id} was {} already",
+                held.state.as_str()
+            )));
+        }
+        let ctx = self.system_ctx()?;
+        let source = format!("held email #{id}");
+        if let Some(reason) = self.rt.config().email.too_large(raw.len()) {
+            return Err(crate::Error::Refused(format!("held email #{id}: {reason}")));
+        }
+        let mut email = parse::parse(&raw, &source)?;
+        self.rt.write_blobs(&mut email)?;
+        let outcome = match self.rt.ingest_email(&ctx, &email) {
+            Ok(outcome) => outcome,
+            Err(e) if e.may_pass() => return Err(e),
+            Err(e) => {
+                // Held again, for the new reason: this row is released and
+                // the message waits under a new id.
+                self.rt
+                    .close_held_email(id, HeldState::Released, &self.who())?;
+                return self
+                    .rt
+                    .hold_failed(&ctx, &raw, &held.source, e)
+                    .and_then(|o| self.as_seen(o));
+            }
+        };
+        self.rt
+            .close_held_email(id, HeldState::Released, &self.who())?;
+        self.offer_new_cases(std::slice::from_ref(&outcome));
+        self.as_seen(outcome)
+    }
+
+    /// Throws held email `id` away (it stays listed, as discarded, with
+    /// who did it). Needs `ingest_email`.
+    pub fn discard_held_email(&self, id: i64) -> Result<HeldEmail> {
+        self.may_hold("discard held mail")?;
+        self.rt
+            .close_held_email(id, HeldState::Discarded, &self.who())
+    }
+
+    /// The acting agent's login, or `system`.
+    fn who(&self) -> String {
+        match &self.actor {
+            Actor::Agent(login) => login.clone(),
+            Actor::System => "system".to_owned(),
+        }
+    }
+
+    fn may_hold(&self, action: &str) -> Result<()> {
+        self.rt
+            .require(&self.ctx()?, dossier_sdk::Permission::IngestEmail, action)
     }
 
     /// Case `number`'s thread token, made and saved on the case the first

@@ -1,24 +1,30 @@
 //! `Host::gc`: removes the attachment blobs no row references.
 //!
-//! The blob store's invariant is that a blob is written inside the write
-//! transaction whose rows reference it. So the collector lists the
+//! A blob is written before the rows that reference it commit: email
+//! ingest writes an email's attachments before its write transaction, so
+//! that the transaction only writes rows (hashing and writing thousands of
+//! files never holds the write lock). So the collector lists the
 //! references and deletes files **while it holds the write lock** (one
-//! `Store::write` transaction): no transaction that could reference a new
-//! blob is running meanwhile, and every unreferenced file it sees belongs
-//! to no committed row. It also deletes only files last written **before it
-//! started**, so a blob written after that (by a transaction that took the
-//! write lock only at its first write, after writing its blob) is never
-//! removed, even before its reference is committed. "Before it started" is
-//! read from the file system's own clock: the time of a marker file the
-//! collector writes first, so the comparison is between two file times.
+//! `Store::write` transaction), and deletes only files last written more
+//! than [`GRACE`] **before it started**: a blob written (or written again:
+//! `put` refreshes the time of a blob it already has) within the grace
+//! period, or after the collection started, is kept even while the rows
+//! that will reference it are not committed yet. Times are read from the
+//! file system's own clock: the time of a marker file the collector writes
+//! first, so the comparison is between two file times.
 
 use std::collections::HashSet;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
 use crate::host::Host;
 use dossier_types::{Error, Result};
+
+/// How long before a collection starts a blob must have been last written
+/// to be removed when nothing references it: far longer than any write
+/// transaction (the rows of a blob written before one commit within it).
+pub const GRACE: Duration = Duration::from_secs(3600);
 
 /// What a collection did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -27,7 +33,8 @@ pub struct Collected {
     pub blobs: u64,
     /// Blobs some row references: kept.
     pub referenced: u64,
-    /// Unreferenced blobs written after the collection started: kept.
+    /// Unreferenced blobs written less than [`GRACE`] before the collection
+    /// started, or since: kept.
     pub recent: u64,
     /// Unreferenced blobs removed.
     pub removed: u64,
@@ -37,7 +44,8 @@ pub struct Collected {
 
 impl Host {
     /// Removes attachment blobs that no row references and that were last
-    /// written before this call started; never one written after. Holds
+    /// written more than [`GRACE`] (an hour) before this call started;
+    /// never one written later, whose rows may not be committed yet. Holds
     /// the write lock while it reads the references and deletes, so other
     /// writers wait for it (briefly: a listing and some unlinks). Only
     /// `system` and admins may collect.
@@ -52,7 +60,7 @@ impl Host {
                 out.blobs += 1;
                 if referenced.contains(&id) {
                     out.referenced += 1;
-                } else if started.is_none_or(|started| written >= started) {
+                } else if started.is_none_or(|started| written + GRACE >= started) {
                     out.recent += 1;
                 } else {
                     rt.blobs().remove(&id)?;

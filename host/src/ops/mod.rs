@@ -33,7 +33,7 @@ mod import;
 mod transfer_tests;
 
 pub use export::{ExportFormat, ExportKind};
-pub use gc::Collected;
+pub use gc::{Collected, GRACE as GC_GRACE};
 pub use import::{DEFAULT_BATCH, ImportReport, REJECT_COLUMNS, Reject};
 
 /// The manifest's file name in a backup folder.

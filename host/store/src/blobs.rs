@@ -3,10 +3,13 @@
 //! the sha256 of their content, so the same file attached twice is stored
 //! once.
 //!
-//! **Invariant** (what `dossier gc` relies on): the host writes a blob
-//! inside the write transaction whose rows reference it. A collector that
-//! holds the write lock therefore sees every blob either referenced by a
-//! committed row or orphaned by a rolled-back one, never one on its way in.
+//! **Invariant** (what `dossier gc` relies on): the host writes a blob (or
+//! writes it again, which refreshes its time) less than `gc`'s grace period
+//! (an hour) before the transaction whose rows reference it commits; email
+//! ingest writes attachments just before its write transaction, so that
+//! the transaction only writes rows. A collector that holds the write lock
+//! and keeps unreferenced blobs younger than the grace period therefore
+//! never removes one on its way in.
 
 use std::collections::HashMap;
 use std::fs;

@@ -2,7 +2,7 @@
 //! with what it became), the blob references, and the workbins.
 
 use chrono::{DateTime, Utc};
-use dossier_sdk::{CaseNumber, Draft, FollowUpId, ReviewStep, WorkbinItem};
+use dossier_sdk::{CaseNumber, Draft, FollowUpId, HeldEmail, HeldState, ReviewStep, WorkbinItem};
 
 use dossier_types::Result;
 
@@ -34,8 +34,47 @@ pub struct NewWorkbinItem<'a> {
     pub at: DateTime<Utc>,
 }
 
+/// An inbound email to hold: see [`EmailTx::hold_email`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewHeldEmail<'a> {
+    /// Its idempotency key.
+    pub key: &'a str,
+    /// Where it came from.
+    pub source: &'a str,
+    /// The sender's address as it came.
+    pub sender: &'a str,
+    /// The subject.
+    pub subject: &'a str,
+    /// Why it is held.
+    pub reason: &'a str,
+    /// The message as received.
+    pub raw: &'a [u8],
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
 /// The email channel's tables.
 pub trait EmailTx {
+    /// Holds an inbound email; returns its id. A message already held
+    /// under the same key keeps its row, with the new reason and time.
+    fn hold_email(&self, held: &NewHeldEmail<'_>) -> Result<i64>;
+
+    /// Held mail, oldest first: only what still waits, or all with `all`.
+    fn held_emails(&self, all: bool) -> Result<Vec<HeldEmail>>;
+
+    /// One held email, with the message as received.
+    fn held_email(&self, id: i64) -> Result<Option<(HeldEmail, Vec<u8>)>>;
+
+    /// Marks held email `id` released or discarded by `by`; false when it
+    /// no longer waits.
+    fn close_held_email(
+        &self,
+        id: i64,
+        state: HeldState,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool>;
+
     /// The ingest log's entry for `key`, if the email was seen before.
     fn inbound(&self, key: &str) -> Result<Option<InboundRecord>>;
 

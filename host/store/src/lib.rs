@@ -26,7 +26,7 @@ pub mod sqlite;
 
 pub use chat::{ChatAgentRow, ChatEnd, ChatTx};
 pub use credentials::{ApiToken, CredentialTx, NewApiToken, SessionRow};
-pub use email::{EmailTx, InboundRecord, NewWorkbinItem};
+pub use email::{EmailTx, InboundRecord, NewHeldEmail, NewWorkbinItem};
 pub use events::{EventLogTx, EventScope, LogBounds, LoggedEvent};
 pub use faq::FaqTx;
 pub use queues::QueueTx;

@@ -348,6 +348,10 @@ fn valid_codes(channel: dossier_sdk::Channel, valid: &[String]) -> String {
     }
 }
 
+/// What the message of a script stopped by its time limit contains (the
+/// scripts crate writes it; [`Error::may_pass`] reads it).
+pub const SCRIPT_TIMEOUT: &str = "([scripts.limits] timeout_ms)";
+
 impl Error {
     /// Every code [`Error::code`] returns, in declaration order.
     pub const CODES: [&'static str; 35] = [
@@ -387,6 +391,21 @@ impl Error {
         "unknown_token",
         "store_missing",
     ];
+
+    /// Whether the same operation may succeed if simply tried again later,
+    /// nothing changed: the store was busy, the disk or the database
+    /// failed, a script ran out of time. A mail server retries these (exit
+    /// 75); any other failure of an inbound email is kept as held mail.
+    pub fn may_pass(&self) -> bool {
+        match self {
+            Error::StoreBusy { .. }
+            | Error::Io { .. }
+            | Error::Db(_)
+            | Error::StoreInUse { .. } => true,
+            Error::Script { message, .. } => message.contains(SCRIPT_TIMEOUT),
+            _ => false,
+        }
+    }
 
     /// A stable, machine-readable name for the kind of error (`validation`,
     /// `vetoed`, `chain_too_deep`, ...): what tools match on, since messages

@@ -21,7 +21,7 @@ mod error;
 pub mod queues;
 pub mod schema;
 
-pub use error::{Error, Result};
+pub use error::{Error, Result, SCRIPT_TIMEOUT};
 
 /// How many cases each property test runs: `PROPTEST_CASES` if set (for
 /// long runs, see RELIABILITY.md), else `default`, bounded for CI.

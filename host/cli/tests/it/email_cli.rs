@@ -387,3 +387,107 @@ fn an_agent_drafts_a_reply_edits_it_from_stdin_and_saves_it_on_the_case() {
     let again = dossier(d, &["email", "draft", "discard", &id]);
     assert!(String::from_utf8_lossy(&again.stderr).contains("is saved already"));
 }
+
+/// A message whose subject is `subject`.
+fn titled(subject: &str, id: &str) -> String {
+    format!(
+        "From: Ann <ann@example.com>\r\nTo: support@example.com\r\nSubject: {subject}\r\n\
+         Message-ID: <{id}>\r\nDate: Mon, 23 Nov 2026 09:00:00 +0000\r\n\r\nPlease help.\r\n"
+    )
+}
+
+#[test]
+fn held_mail_exits_0_and_is_listed_shown_released_and_discarded() {
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path();
+    init(d);
+    std::fs::write(
+        d.join("scripts/hold.rhai"),
+        "fn before_save_case(c) { if c.subject.contains(\"HOLD\") { veto(\"cases about HOLD need a contract\"); } }\n",
+    )
+    .expect("script");
+    let out = stdin_ingest(d, titled("HOLD my order", "h1@example.com").as_bytes());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "a held email is kept: the MTA must not retry it\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.starts_with("stdin: held as #1"), "{said}");
+    assert!(said.contains("cases about HOLD need a contract"), "{said}");
+    let out = stdin_ingest(d, titled("HOLD this too", "h2@example.com").as_bytes());
+    assert_eq!(out.status.code(), Some(0));
+
+    let list = dossier(d, &["email", "held", "list"]);
+    assert!(list.status.success());
+    let listed = String::from_utf8_lossy(&list.stdout);
+    assert!(
+        listed.contains("HOLD my order") && listed.contains("HOLD this too"),
+        "{listed}"
+    );
+
+    let show = dossier(d, &["email", "held", "show", "1"]);
+    let shown = String::from_utf8_lossy(&show.stdout);
+    assert!(
+        shown.contains("held email #1 (held) from ann@example.com"),
+        "{shown}"
+    );
+    assert!(shown.contains("  | Subject: HOLD my order"), "{shown}");
+    let raw = dossier(d, &["email", "held", "show", "1", "--raw"]);
+    assert_eq!(
+        raw.stdout,
+        titled("HOLD my order", "h1@example.com").as_bytes()
+    );
+
+    // The rule is fixed: the release stores it on a new case.
+    std::fs::remove_file(d.join("scripts/hold.rhai")).expect("fix the rule");
+    let out = dossier(d, &["email", "held", "release", "1"]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.starts_with("held email #1 released: opened case 1"),
+        "{said}"
+    );
+    let out = dossier(d, &["email", "held", "discard", "2"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("held email #2 (discarded)"));
+    let list = dossier(d, &["email", "held", "list"]);
+    assert!(String::from_utf8_lossy(&list.stdout).contains("no held mail"));
+    let all = json(d, &["email", "held", "list", "--all"]);
+    assert_eq!(all[0]["state"], "released");
+    assert_eq!(all[1]["state"], "discarded");
+    let again = dossier(d, &["email", "held", "release", "2"]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("was discarded already"));
+}
+
+#[test]
+fn mail_with_no_text_is_stored_and_shown_as_no_text() {
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path();
+    init(d);
+    let raw = "From: Scanner <scanner@office.example.com>\r\nTo: support@example.com\r\n\
+        Subject: Scanned document\r\nMessage-ID: <scan@example.com>\r\nMIME-Version: 1.0\r\n\
+        Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+        --b\r\nContent-Type: application/pdf; name=\"scan.pdf\"\r\n\
+        Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--b--\r\n";
+    let out = stdin_ingest(d, raw.as_bytes());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list = dossier(d, &["followup", "list", "--case", "1"]);
+    let listed = String::from_utf8_lossy(&list.stdout);
+    assert!(listed.contains("(no text)"), "{listed}");
+    let show = dossier(d, &["email", "context", "1"]);
+    let shown = String::from_utf8_lossy(&show.stdout);
+    assert!(shown.contains("  | (no text)"), "{shown}");
+    assert!(shown.contains("scan.pdf"), "{shown}");
+}

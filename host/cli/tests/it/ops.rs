@@ -294,7 +294,7 @@ fn backup_restore_and_gc_from_the_command_line() {
     let human = stdout(&dossier(d, &["gc"]));
     assert_eq!(
         human,
-        "removed 0 unreferenced attachment(s); kept 0 referenced and 0 written since gc started\n"
+        "removed 0 unreferenced attachment(s); kept 0 referenced and 0 written in the last hour\n"
     );
 }
 

@@ -74,6 +74,19 @@ pub struct EmailConfig {
     /// An inline image whose long side is over this many pixels is
     /// downscaled and recompressed when attached. Default 1600.
     pub max_image_px: u32,
+    /// The account number of the customer that mail from a sender whose
+    /// address no customer can have (`root@localhost`, `<moderator>`)
+    /// goes to. Without it, each such sender becomes a customer without
+    /// an email address (the same one for the same raw address).
+    pub catch_all_account: Option<String>,
+    /// Who is told, by a notification with cause `email_held` (from the
+    /// first of `addresses`), when an inbound email is held because it
+    /// could not be stored. Default none: held mail waits in `dossier email
+    /// held list` and the `on_notification` hook does not fire for it.
+    pub held_notify: Vec<String>,
+    /// The largest inbound message ingested, in MB (1 to 1024). A larger
+    /// one is not parsed: it is held with the reason. Default 50.
+    pub max_message_mb: u64,
     /// `[email.queues.<name>]`: the initial email queues (the store keeps
     /// them, as it does chat queues). A new email's case waits in one and
     /// is offered to its members one at a time.
@@ -178,6 +191,9 @@ impl Default for EmailConfig {
             review: ReviewConfig::default(),
             rich_text: true,
             max_image_px: 1600,
+            catch_all_account: None,
+            held_notify: Vec::new(),
+            max_message_mb: 50,
             queues: BTreeMap::new(),
             routing: EmailRouting::default(),
             capacity: 5,
@@ -191,6 +207,20 @@ impl Default for EmailConfig {
 const MAX_BATCH: usize = 10_000;
 
 impl EmailConfig {
+    /// Why an inbound message of `size` bytes is not ingested, when it is
+    /// over `max_message_mb`.
+    pub fn too_large(&self, size: usize) -> Option<String> {
+        let limit = self.max_message_mb.saturating_mul(1024 * 1024);
+        (u64::try_from(size).unwrap_or(u64::MAX) > limit).then(|| {
+            format!(
+                "the message is {:.1} MB, over the {} MB limit ([email] max_message_mb); \
+                 raise the limit, then release it",
+                size as f64 / (1024.0 * 1024.0),
+                self.max_message_mb
+            )
+        })
+    }
+
     /// Checks what can be checked without connecting: see [`SmtpSettings`]'s fields.
     pub fn check(&self) -> Result<()> {
         for address in &self.addresses {
@@ -225,6 +255,35 @@ impl EmailConfig {
             return Err(Error::Config(format!(
                 "[email] max_image_px must be from 16 to 20000, not {}",
                 self.max_image_px
+            )));
+        }
+        for address in &self.held_notify {
+            if let Err(rule) = dossier_types::contact::normalize_email(address) {
+                return Err(Error::Config(format!(
+                    "[email] held_notify: `{address}` {rule}"
+                )));
+            }
+        }
+        if !self.held_notify.is_empty() && self.addresses.is_empty() {
+            return Err(Error::Config(
+                "[email] held_notify needs at least one address in [email] addresses to send from"
+                    .into(),
+            ));
+        }
+        if self
+            .catch_all_account
+            .as_deref()
+            .is_some_and(|a| a.trim().is_empty())
+        {
+            return Err(Error::Config(
+                "[email] catch_all_account is empty: name a customer's account number, or leave it out"
+                    .into(),
+            ));
+        }
+        if !(1..=1024).contains(&self.max_message_mb) {
+            return Err(Error::Config(format!(
+                "[email] max_message_mb must be from 1 to 1024, not {}",
+                self.max_message_mb
             )));
         }
         if !(1..=100).contains(&self.capacity) {

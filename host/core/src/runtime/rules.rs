@@ -2,7 +2,7 @@
 //! checked before hooks run and again after they changed it.
 
 use chrono::SubsecRound;
-use dossier_sdk::{Record, SaveOp};
+use dossier_sdk::{FollowUpKind, Record, SaveOp};
 
 use super::Runtime;
 use dossier_store::Tx;
@@ -105,7 +105,12 @@ impl Runtime {
                 if f.author.trim().is_empty() {
                     return Err(invalid("author", "is required"));
                 }
-                if f.body.trim().is_empty() && f.html.as_deref().is_none_or(|h| h.trim().is_empty())
+                // An inbound email needs no text: a scan, a fax, a bounce or a
+                // subject-only mail is kept with its subject and attachments
+                // (readers show "(no text)").
+                if f.kind != FollowUpKind::EmailIn
+                    && f.body.trim().is_empty()
+                    && f.html.as_deref().is_none_or(|h| h.trim().is_empty())
                 {
                     return Err(invalid("body", "is required"));
                 }

@@ -32,7 +32,15 @@ pub struct Decoded {
 /// knows it, it is not UTF-8, and it decodes every byte); `tld` is the
 /// sender's top-level domain, a hint for the guess. The result never
 /// contains U+FFFD unless the bytes are invalid in every candidate.
-pub fn decode_legacy(bytes: &[u8], declared: Option<&str>, tld: Option<&str>) -> Decoded {
+/// `guessed` is the message's one guess ([`guess`] over all its
+/// undeclared 8-bit text), used instead of guessing from `bytes` alone, so
+/// that a subject and a body are not read in two different charsets.
+pub fn decode_legacy(
+    bytes: &[u8],
+    declared: Option<&str>,
+    tld: Option<&str>,
+    guessed: Option<&'static Encoding>,
+) -> Decoded {
     if let Some(encoding) = declared.and_then(|label| usable(label.trim().as_bytes()))
         && let Some(text) = encoding.decode_without_bom_handling_and_without_replacement(bytes)
     {
@@ -42,7 +50,7 @@ pub fn decode_legacy(bytes: &[u8], declared: Option<&str>, tld: Option<&str>) ->
             guessed: false,
         };
     }
-    let encoding = guess(bytes, tld);
+    let encoding = guessed.unwrap_or_else(|| guess(bytes, tld));
     let (text, _had_errors) = encoding.decode_without_bom_handling(bytes);
     Decoded {
         text: text.into_owned(),
@@ -60,7 +68,7 @@ fn usable(label: &[u8]) -> Option<&'static Encoding> {
 }
 
 /// chardetng's guess for `bytes`, never UTF-8 (they are not valid UTF-8).
-fn guess(bytes: &[u8], tld: Option<&str>) -> &'static Encoding {
+pub fn guess(bytes: &[u8], tld: Option<&str>) -> &'static Encoding {
     let mut detector = EncodingDetector::new(Iso2022JpDetection::Allow);
     detector.feed(bytes, true);
     let tld = tld.and_then(clean_tld);
@@ -86,6 +94,48 @@ pub fn tld_of(address: &str) -> Option<&str> {
     (!tld.is_empty()).then_some(tld)
 }
 
+/// `bytes`, which are not valid UTF-8, read as UTF-8 with a few stray
+/// bytes, when they are that: at least one valid multi-byte sequence, and
+/// fewer invalid bytes than valid multi-byte sequences. Each stray byte is
+/// decoded on its own as Windows-1252 (what a stray 8-bit byte in Western
+/// mail nearly always is), so one bad byte does not make the whole text be
+/// read in another charset. `None` when the bytes are mostly not UTF-8.
+pub fn utf8_with_strays(bytes: &[u8]) -> Option<String> {
+    let mut out = String::with_capacity(bytes.len() + 8);
+    let mut rest = bytes;
+    let (mut multibyte, mut strays) = (0usize, 0usize);
+    loop {
+        let (valid, bad) = match std::str::from_utf8(rest) {
+            Ok(text) => (text, None),
+            Err(e) => {
+                let (valid, after) = rest.split_at(e.valid_up_to());
+                let bad_len = e.error_len().unwrap_or(after.len());
+                // `valid_up_to` bytes are valid UTF-8.
+                (
+                    std::str::from_utf8(valid).unwrap_or_default(),
+                    Some(&after[..bad_len]),
+                )
+            }
+        };
+        multibyte += valid.chars().filter(|c| !c.is_ascii()).count();
+        out.push_str(valid);
+        let Some(bad) = bad else { break };
+        strays += bad.len();
+        let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(bad);
+        out.push_str(&text);
+        rest = &rest[valid.len() + bad.len()..];
+    }
+    (multibyte > 0 && strays < multibyte).then_some(out)
+}
+
+/// Whether `label` names US-ASCII (which mailers write on text that is
+/// really UTF-8 or a legacy charset).
+pub fn is_ascii_label(label: &str) -> bool {
+    ["us-ascii", "ascii", "ansi_x3.4-1968", "iso646-us", "us"]
+        .iter()
+        .any(|l| label.trim().eq_ignore_ascii_case(l))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,7 +143,7 @@ mod tests {
     #[test]
     fn declared_charset_wins_when_it_decodes() {
         // "Привет" in KOI8-R.
-        let d = decode_legacy(b"\xf0\xd2\xc9\xd7\xc5\xd4", Some("koi8-r"), None);
+        let d = decode_legacy(b"\xf0\xd2\xc9\xd7\xc5\xd4", Some("koi8-r"), None, None);
         assert_eq!(d.text, "Привет");
         assert_eq!(d.charset, "KOI8-R");
         assert!(!d.guessed);
@@ -108,7 +158,7 @@ mod tests {
             Some("utf-16"),
             None,
         ] {
-            let d = decode_legacy(latin1, declared, Some("de"));
+            let d = decode_legacy(latin1, declared, Some("de"), None);
             assert_eq!(d.text, "Grüße aus Köln", "declared {declared:?}");
             assert!(d.guessed);
         }
@@ -117,7 +167,7 @@ mod tests {
     #[test]
     fn the_tld_hint_is_cleaned_and_never_panics() {
         for tld in ["RU", "r.u", "ру", "", " ", "com"] {
-            let d = decode_legacy(b"\xf0\xd2\xc9\xd7\xc5\xd4", None, Some(tld));
+            let d = decode_legacy(b"\xf0\xd2\xc9\xd7\xc5\xd4", None, Some(tld), None);
             assert!(!d.text.is_empty());
         }
         assert_eq!(tld_of("ivan@mail.example.ru"), Some("ru"));

@@ -2,11 +2,13 @@
 
 use super::db;
 use chrono::{DateTime, Utc};
-use dossier_sdk::{CaseNumber, Draft, EmailHeaders, FollowUpId, ReviewStep, WorkbinItem};
+use dossier_sdk::{
+    CaseNumber, Draft, EmailHeaders, FollowUpId, HeldEmail, HeldState, ReviewStep, WorkbinItem,
+};
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::SqliteTx;
-use crate::{EmailTx, InboundRecord, NewWorkbinItem, from_json, parse_ts, ts};
+use crate::{EmailTx, InboundRecord, NewHeldEmail, NewWorkbinItem, from_json, parse_ts, ts};
 use dossier_types::Result;
 
 const WORKBIN_COLUMNS: &str = "w.id, w.agent, w.grp, w.case_number, c.subject, w.follow_up_id,
@@ -96,7 +98,110 @@ fn draft_content(d: &Draft) -> String {
     })
 }
 
+const HELD_COLUMNS: &str =
+    "id, key, source, sender, subject, reason, length(raw), held_at, state, closed_by, closed_at";
+
+fn held_from_row(row: &Row<'_>) -> Result<HeldEmail> {
+    let state: String = row.get(8).map_err(db)?;
+    let closed: Option<String> = row.get(10).map_err(db)?;
+    Ok(HeldEmail {
+        id: row.get(0).map_err(db)?,
+        key: row.get(1).map_err(db)?,
+        source: row.get(2).map_err(db)?,
+        sender: row.get(3).map_err(db)?,
+        subject: row.get(4).map_err(db)?,
+        reason: row.get(5).map_err(db)?,
+        size: row.get::<_, i64>(6).map_err(db)?.max(0).unsigned_abs(),
+        held_at: parse_ts(&row.get::<_, String>(7).map_err(db)?)?,
+        state: match state.as_str() {
+            "released" => HeldState::Released,
+            "discarded" => HeldState::Discarded,
+            _ => HeldState::Held,
+        },
+        closed_by: row.get(9).map_err(db)?,
+        closed_at: closed.as_deref().map(parse_ts).transpose()?,
+    })
+}
+
 impl EmailTx for SqliteTx<'_> {
+    fn hold_email(&self, held: &NewHeldEmail<'_>) -> Result<i64> {
+        let waiting: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT id FROM held_emails WHERE key = ?1 AND state = 'held'")
+            .map_err(db)?
+            .query_row([held.key], |r| r.get(0))
+            .optional()
+            .map_err(db)?;
+        if let Some(id) = waiting {
+            self.conn
+                .prepare_cached("UPDATE held_emails SET reason = ?2, held_at = ?3 WHERE id = ?1")
+                .map_err(db)?
+                .execute(params![id, held.reason, ts(held.at)])
+                .map_err(db)?;
+            return Ok(id);
+        }
+        self.conn
+            .prepare_cached(
+                "INSERT INTO held_emails (key, source, sender, subject, reason, raw, held_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )
+            .map_err(db)?
+            .execute(params![
+                held.key,
+                held.source,
+                held.sender,
+                held.subject,
+                held.reason,
+                held.raw,
+                ts(held.at)
+            ])
+            .map_err(db)?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    fn held_emails(&self, all: bool) -> Result<Vec<HeldEmail>> {
+        let sql = format!(
+            "SELECT {HELD_COLUMNS} FROM held_emails {} ORDER BY id",
+            if all { "" } else { "WHERE state = 'held'" }
+        );
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(db)?;
+        let mut rows = stmt.query([]).map_err(db)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(db)? {
+            out.push(held_from_row(row)?);
+        }
+        Ok(out)
+    }
+
+    fn held_email(&self, id: i64) -> Result<Option<(HeldEmail, Vec<u8>)>> {
+        let sql = format!("SELECT {HELD_COLUMNS}, raw FROM held_emails WHERE id = ?1");
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(db)?;
+        let mut rows = stmt.query([id]).map_err(db)?;
+        match rows.next().map_err(db)? {
+            Some(row) => Ok(Some((held_from_row(row)?, row.get(11).map_err(db)?))),
+            None => Ok(None),
+        }
+    }
+
+    fn close_held_email(
+        &self,
+        id: i64,
+        state: HeldState,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool> {
+        let changed = self
+            .conn
+            .prepare_cached(
+                "UPDATE held_emails SET state = ?2, closed_by = ?3, closed_at = ?4
+                 WHERE id = ?1 AND state = 'held'",
+            )
+            .map_err(db)?
+            .execute(params![id, state.as_str(), by, ts(at)])
+            .map_err(db)?;
+        Ok(changed == 1)
+    }
+
     fn inbound(&self, key: &str) -> Result<Option<InboundRecord>> {
         self.conn
             .prepare_cached("SELECT follow_up_id, dropped FROM inbound_emails WHERE key = ?1")

@@ -750,6 +750,26 @@ WHEN old.done_at IS NULL AND new.done_at IS NOT NULL BEGIN
     WHERE workbin_id = new.id AND state = 'accepted';
 END;
 "#,
+    // 19: held mail. An inbound email that cannot be stored (a hook vetoed
+    // its case or customer, a rule refused it, it is over the size limit)
+    // is kept whole, with why, until an admin releases or discards it. One
+    // row per message still held: holding it again updates the reason.
+    r#"
+CREATE TABLE held_emails (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL,
+    source TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    raw BLOB NOT NULL,
+    held_at TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'held' CHECK (state IN ('held', 'released', 'discarded')),
+    closed_by TEXT,
+    closed_at TEXT
+);
+CREATE UNIQUE INDEX held_emails_waiting ON held_emails(key) WHERE state = 'held';
+"#,
 ];
 
 /// The schema version this build writes.
