@@ -1,10 +1,11 @@
-//! Two hosts on one store file, driven by random interleavings of
-//! arrivals, state changes, accepts, rejects, ends and clock jumps with
-//! ticks. After every step, read with raw SQL: no agent is ever past their
-//! capacity, each agent's counts are exactly their offered and active
-//! chats, every chat is offered to at most one agent, and no chat waits
+//! Two hosts on one store file, driven by random interleavings of chat
+//! arrivals, new emails, state changes, accepts, rejects, ends, finished
+//! workbin items and clock jumps with ticks. After every step, read with
+//! raw SQL: no agent is ever past their chat or email capacity, each
+//! agent's counts are exactly their offered and active chats, every chat
+//! and every email is offered to at most one agent, and nothing waits
 //! while a member of its queue could take it (routing is event-driven and
-//! misses nothing).
+//! misses nothing). Chats and emails share the agents' one state.
 
 use std::collections::BTreeMap;
 
@@ -31,7 +32,21 @@ capacity = 1
 
 [chat.agents.cid]
 capacity = 3
+
+[email]
+capacity = 2
+accept_seconds = 30
+
+[email.queues.e]
+members = ["ann", "bob"]
+
+[email.routing]
+default = "e"
 "#;
+
+/// The email capacity PROPS gives, and who is in email queue `e`.
+const EMAIL_CAPACITY: i64 = 2;
+const EMAIL_MEMBERS: [&str; 2] = ["ann", "bob"];
 
 const AGENTS: [&str; 3] = ["ann", "bob", "cid"];
 const QUEUES: [&str; 2] = ["q", "r"];
@@ -53,6 +68,10 @@ enum Op {
     Reject(usize, usize),
     End(usize, usize),
     Wait(usize, i64),
+    Email(usize),
+    EmailAccept(usize, usize),
+    EmailReject(usize, usize),
+    EmailDone(usize, usize),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -64,8 +83,12 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (host.clone(), agent.clone(), state).prop_map(|(h, a, s)| Op::State(h, a, s)),
         3 => (host.clone(), agent.clone()).prop_map(|(h, a)| Op::Accept(h, a)),
         1 => (host.clone(), agent.clone()).prop_map(|(h, a)| Op::Reject(h, a)),
-        2 => (host.clone(), agent).prop_map(|(h, a)| Op::End(h, a)),
-        1 => (host, 5..40i64).prop_map(|(h, s)| Op::Wait(h, s)),
+        2 => (host.clone(), agent.clone()).prop_map(|(h, a)| Op::End(h, a)),
+        1 => (host.clone(), 5..40i64).prop_map(|(h, s)| Op::Wait(h, s)),
+        2 => host.clone().prop_map(Op::Email),
+        2 => (host.clone(), agent.clone()).prop_map(|(h, a)| Op::EmailAccept(h, a)),
+        1 => (host.clone(), agent.clone()).prop_map(|(h, a)| Op::EmailReject(h, a)),
+        2 => (host, agent).prop_map(|(h, a)| Op::EmailDone(h, a)),
     ]
 }
 
@@ -80,8 +103,51 @@ fn first_chat(host: &Host, agent: &str, state: ChatState) -> Option<i64> {
     .map(|c| c.id)
 }
 
+/// The acting agent's first email offer in `state`.
+fn first_offer(host: &Host, state: dossier_host::EmailOfferState) -> Option<i64> {
+    host.email_offers()
+        .expect("offers")
+        .into_iter()
+        .find(|o| o.state == state)
+        .map(|o| o.id)
+}
+
+static MAILS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 fn step(hosts: &[Host], clock: &dossier_host::ManualClock, op: &Op) {
+    use dossier_host::EmailOfferState;
     match *op {
+        Op::Email(h) => {
+            let n = MAILS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let raw = format!(
+                "From: c{n}@customer.example\r\nTo: help@acme.example\r\nSubject: question {n}\r\n\
+                 Message-ID: <p{n}@customer.example>\r\n\r\nHello.\r\n"
+            );
+            hosts[h].ingest_email(raw.as_bytes()).expect("ingest");
+        }
+        Op::EmailAccept(h, a) => {
+            let agent = hosts[h].as_agent(AGENTS[a]).expect("agent");
+            if let Some(id) = first_offer(&agent, EmailOfferState::Offered) {
+                agent.accept_email(id).expect("accept email");
+            }
+        }
+        Op::EmailReject(h, a) => {
+            let agent = hosts[h].as_agent(AGENTS[a]).expect("agent");
+            if let Some(id) = first_offer(&agent, EmailOfferState::Offered) {
+                agent.reject_email(id).expect("reject email");
+            }
+        }
+        Op::EmailDone(h, a) => {
+            let agent = hosts[h].as_agent(AGENTS[a]).expect("agent");
+            if let Some(item) = agent
+                .my_workbin(false)
+                .expect("workbin")
+                .into_iter()
+                .find(|i| i.agent.as_deref() == Some(AGENTS[a]))
+            {
+                agent.workbin_done(item.id).expect("done");
+            }
+        }
         Op::Arrive(h, q) => {
             hosts[h]
                 .chat_arrived(visitor(QUEUES[q], "V", "v@example.com"))
@@ -172,6 +238,47 @@ fn check(db: &std::path::Path) -> Result<(), TestCaseError> {
         0,
         "offered and active chats have an agent, waiting ones none"
     );
+    // Emails: each offered or accepted one has an agent, waiting ones none;
+    // no agent past the email capacity; nothing waits that a member could take.
+    let misplaced: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM email_offers
+             WHERE (state IN ('offered', 'accepted') AND agent IS NULL)
+                OR (state = 'waiting' AND agent IS NOT NULL)",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    prop_assert_eq!(misplaced, 0, "email offers and their agents");
+    let open_emails = |agent: &str| -> i64 {
+        conn.query_row(
+            "SELECT count(*) FROM email_offers WHERE agent = ?1 AND state IN ('offered', 'accepted')",
+            [agent],
+            |r| r.get(0),
+        )
+        .expect("count")
+    };
+    let emails_waiting: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM email_offers WHERE state = 'waiting'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    for login in AGENTS {
+        let open = open_emails(login);
+        prop_assert!(open <= EMAIL_CAPACITY, "{} has {} open emails", login, open);
+        let available = agents.get(login).is_some_and(|(s, _, _)| s == "available");
+        prop_assert!(
+            !(emails_waiting > 0
+                && EMAIL_MEMBERS.contains(&login)
+                && available
+                && open < EMAIL_CAPACITY),
+            "{} emails waiting while {} could take one",
+            emails_waiting,
+            login
+        );
+    }
     // Nothing waits that a member could take.
     for queue in QUEUES {
         let waiting: i64 = conn
@@ -205,7 +312,7 @@ proptest! {
     })]
 
     #[test]
-    fn two_hosts_never_exceed_capacity_nor_offer_a_chat_twice(ops in prop::collection::vec(op(), 1..40)) {
+    fn two_hosts_never_exceed_capacity_nor_offer_a_chat_or_an_email_twice(ops in prop::collection::vec(op(), 1..40)) {
         let t = centre(PROPS);
         let second = t.reopen(PROPS).expect("second host");
         let hosts = [t.host.clone(), second];
