@@ -70,7 +70,7 @@ pub(crate) fn run(args: DemoArgs, out: &Out) -> Result<()> {
             source,
         })?;
     let config = format!(
-        "{TEMPLATE}\n[email.smtp]\nhost = \"127.0.0.1\"\nport = {closed_port}\nsecurity = \"none\"\ntimeout_ms = 2000\n\n[email.review]\nagents = [\"agent.jones\"]\n"
+        "{TEMPLATE}\n[email.smtp]\nhost = \"127.0.0.1\"\nport = {closed_port}\nsecurity = \"none\"\ntimeout_ms = 2000\n\n[email.review]\nagents = [\"agent.jones\"]\n\n[email.queues.support]\nmembers = [\"agent.smith\"]\n\n[email.routing]\ndefault = \"support\"\n"
     );
     dossier_host::files::write(&config_path, config.as_bytes())?;
     // Two of the example admin scripts: a computed field and a validation.
@@ -322,6 +322,22 @@ pub(crate) fn run(args: DemoArgs, out: &Out) -> Result<()> {
         ));
     };
     let smith = host.as_agent("agent.smith")?;
+    out.say("the new case waits in email queue `support` until a member is available")?;
+    let (_, routed) = smith.set_chat_state(dossier_host::AgentState::Available)?;
+    let Some(offer) = routed.emails.first() else {
+        return Err(Error::Refused(
+            "the demo's email was not offered to agent.smith".into(),
+        ));
+    };
+    out.say(format!(
+        "agent.smith becomes available: email offer {} (case {}, \"{}\") offered to agent.smith",
+        offer.id, offer.case_number, offer.subject
+    ))?;
+    let (_, item) = smith.accept_email(offer.id)?;
+    out.say(format!(
+        "agent.smith accepts: case {} is his, workbin entry {}",
+        offer.case_number, item.id
+    ))?;
     smith.add_follow_up(NewFollowUp::note(
         case_number,
         "agent.smith",

@@ -307,6 +307,8 @@ fn the_demo_runs_on_the_embedded_default() {
         "does not match the pattern",
         "found #1 Ada Lovelace by phone",
         "only open cases can be assigned",
+        "offered to agent.smith",
+        "agent.smith accepts: case",
         "120 chats in 2 queues over 3 hours, 6 agents",
     ] {
         assert!(
