@@ -532,7 +532,7 @@ fn store(
             now,
         )?;
         if let Some(queue) = &queue {
-            tx.insert_email_offer(
+            let queued = tx.insert_email_offer(
                 queue,
                 case.number,
                 Some(follow_up.id),
@@ -540,6 +540,12 @@ fn store(
                 &step.sender,
                 now,
             )?;
+            if queued.is_none() {
+                tracing::warn!(
+                    "case {} waits in no queue: email queue `{queue}`, which the routing names, does not exist (dossier queue list)",
+                    case.number
+                );
+            }
         }
         if let Some((agent, group, why)) = &workbin {
             tx.insert_workbin(&NewWorkbinItem {

@@ -67,7 +67,9 @@ pub trait QueueTx {
     /// Keeps `value` as setting `key`.
     fn set_setting(&self, key: &str, value: &str) -> Result<()>;
 
-    /// Puts a new email's case in line in email queue `queue`; its id.
+    /// Puts a new email's case in line in email queue `queue`; its id, or
+    /// `None` when there is no email queue of that name (an admin removed
+    /// the queue the routing names): nothing is written then.
     fn insert_email_offer(
         &self,
         queue: &str,
@@ -76,7 +78,7 @@ pub trait QueueTx {
         subject: &str,
         sender: &str,
         now: DateTime<Utc>,
-    ) -> Result<i64>;
+    ) -> Result<Option<i64>>;
 
     /// One email offer.
     fn email_offer(&self, id: i64) -> Result<Option<EmailOffer>>;

@@ -381,3 +381,26 @@ fn a_reply_to_a_closed_case_reopens_it_or_opens_a_new_one() {
         "{notes}"
     );
 }
+
+#[test]
+fn an_email_routed_to_a_queue_an_admin_removed_is_stored_in_no_queue() {
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path();
+    json(d, &["init"]);
+    let path = d.join("dossier.toml");
+    let text = std::fs::read_to_string(&path).expect("config")
+        + "\n[email.queues.gone]\nmembers = [\"ann\"]\n[email.routing]\ndefault = \"gone\"\n";
+    std::fs::write(&path, text).expect("config");
+    json(d, &["agent", "add", "ann"]);
+    json(d, &["queue", "remove", "gone"]);
+    let stored = ingest(
+        d,
+        &customer_mail(d, 1, "ada@customer.example", "help@acme.example", "hello"),
+    );
+    assert_eq!(stored["new_case"], true, "{stored}");
+    let conn = rusqlite::Connection::open(d.join("dossier.db")).expect("db");
+    let offers: i64 = conn
+        .query_row("SELECT count(*) FROM email_offers", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(offers, 0, "no offer in a queue that does not exist");
+}

@@ -231,12 +231,14 @@ impl QueueTx for SqliteTx<'_> {
         subject: &str,
         sender: &str,
         now: DateTime<Utc>,
-    ) -> Result<i64> {
-        self.conn
+    ) -> Result<Option<i64>> {
+        let n = self
+            .conn
             .prepare_cached(
                 "INSERT INTO email_offers
                      (queue, case_number, follow_up_id, subject, sender, state, arrived_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'waiting', ?6)",
+                 SELECT name, ?2, ?3, ?4, ?5, 'waiting', ?6 FROM queues
+                 WHERE name = ?1 AND channel = 'email'",
             )
             .map_err(db)?
             .execute(params![
@@ -248,7 +250,7 @@ impl QueueTx for SqliteTx<'_> {
                 ts(now)
             ])
             .map_err(db)?;
-        Ok(self.conn.last_insert_rowid())
+        Ok((n > 0).then(|| self.conn.last_insert_rowid()))
     }
 
     fn email_offer(&self, id: i64) -> Result<Option<EmailOffer>> {
