@@ -110,53 +110,51 @@ fn offered_to(offer: &EmailOffer, login: &str, action: &str) -> Result<()> {
 
 /// One queue's pass: offers until no email waits or no member qualifies.
 fn route_email_queue(rt: &Arc<Runtime>, queue: &str) -> Result<EmailRouted> {
-    {
-        let mut routed = EmailRouted::default();
-        let cfg = &rt.config().email;
-        for _ in 0..PER_PASS {
-            let now = rt.now();
-            let deadline = now + Duration::seconds(i64::from(cfg.accept_seconds));
-            let made = rt.store().write("email offer", |tx| {
-                let Some(found) = tx.queue(queue)? else {
-                    return Ok(None);
-                };
-                let Some(&id) = tx.waiting_email_offers(queue, 1)?.first() else {
-                    return Ok(None);
-                };
-                let capacity = found.capacity.map_or(cfg.capacity, |c| c.min(cfg.capacity));
-                let Some(agent) = tx.pick_email_agent(queue, capacity)? else {
-                    return Ok(None);
-                };
-                if !tx.claim_email_offer(id, &agent, now, deadline)? {
-                    return Ok(None);
-                }
-                let offer = tx
-                    .email_offer(id)?
-                    .ok_or_else(|| Error::Corrupt(format!("email offer {id} vanished")))?;
-                feed(
-                    tx,
-                    Some(&agent),
-                    None,
-                    &ChatPush::EmailOffered {
-                        offer: id,
-                        queue: queue.to_owned(),
-                        agent: agent.clone(),
-                        case_number: offer.case_number,
-                        subject: offer.subject.clone(),
-                        sender: offer.sender.clone(),
-                        deadline,
-                    },
-                    now,
-                )?;
-                Ok(Some(offer))
-            })?;
-            match made {
-                Some(offer) => routed.offers.push(offer),
-                None => break,
+    let mut routed = EmailRouted::default();
+    let cfg = &rt.config().email;
+    for _ in 0..PER_PASS {
+        let now = rt.now();
+        let deadline = now + Duration::seconds(i64::from(cfg.accept_seconds));
+        let made = rt.store().write("email offer", |tx| {
+            let Some(found) = tx.queue(queue)? else {
+                return Ok(None);
+            };
+            let Some(&id) = tx.waiting_email_offers(queue, 1)?.first() else {
+                return Ok(None);
+            };
+            let capacity = found.capacity.map_or(cfg.capacity, |c| c.min(cfg.capacity));
+            let Some(agent) = tx.pick_email_agent(queue, capacity)? else {
+                return Ok(None);
+            };
+            if !tx.claim_email_offer(id, &agent, now, deadline)? {
+                return Ok(None);
             }
+            let offer = tx
+                .email_offer(id)?
+                .ok_or_else(|| Error::Corrupt(format!("email offer {id} vanished")))?;
+            feed(
+                tx,
+                Some(&agent),
+                None,
+                &ChatPush::EmailOffered {
+                    offer: id,
+                    queue: queue.to_owned(),
+                    agent: agent.clone(),
+                    case_number: offer.case_number,
+                    subject: offer.subject.clone(),
+                    sender: offer.sender.clone(),
+                    deadline,
+                },
+                now,
+            )?;
+            Ok(Some(offer))
+        })?;
+        match made {
+            Some(offer) => routed.offers.push(offer),
+            None => break,
         }
-        Ok(routed)
     }
+    Ok(routed)
 }
 
 impl EmailOffers for Runtime {

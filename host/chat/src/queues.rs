@@ -235,17 +235,13 @@ pub trait ChatQueues {
     ) -> Result<(Queue, Routed)>;
 }
 
-fn unknown(rt: &Runtime, name: &str) -> Result<Error> {
-    let known = rt
-        .store()
-        .read(|tx| tx.queues())?
-        .into_iter()
-        .map(|q| q.name)
-        .collect();
-    Ok(Error::UnknownQueue {
+/// Queue `name` is not among `seen` (the queues the actor may see), which
+/// the error lists.
+fn unknown_among(name: &str, seen: &[Queue]) -> Error {
+    Error::UnknownQueue {
         queue: name.to_owned(),
-        known,
-    })
+        known: seen.iter().map(|q| q.name.clone()).collect(),
+    }
 }
 
 /// Whether `ctx`'s actor sees every queue.
@@ -275,10 +271,11 @@ impl ChatQueues for Runtime {
     }
 
     fn queue(&self, ctx: &Ctx, name: &str) -> Result<Queue> {
-        ChatQueues::queues(self, ctx)?
-            .into_iter()
-            .find(|q| q.name == name)
-            .map_or_else(|| Err(unknown(self, name)?), Ok)
+        let mut seen = ChatQueues::queues(self, ctx)?;
+        match seen.iter().position(|q| q.name == name) {
+            Some(i) => Ok(seen.swap_remove(i)),
+            None => Err(unknown_among(name, &seen)),
+        }
     }
 
     fn add_queue(
@@ -341,7 +338,7 @@ impl ChatQueues for Runtime {
         self.require(ctx, Permission::ManageAgents, "manage queues")?;
         self.store().write("queue remove", |tx| {
             if tx.queue(name)?.is_none() {
-                return Err(unknown_in(tx, name)?);
+                return Err(unknown_among(name, &tx.queues()?));
             }
             if members.is_empty() {
                 let waiting = tx.oldest_waiting(name, &[])?.is_some()
@@ -390,8 +387,18 @@ impl ChatQueues for Runtime {
         }
         let now = self.now();
         let found = self.store().write("queue switch", |tx| {
-            let Some(found) = tx.queue(queue)? else {
-                return Err(unknown_in(tx, queue)?);
+            let found = tx.queue(queue)?;
+            // An agent switching their own learns only of their own queues.
+            if own && found.as_ref().is_none_or(|q| q.member(login).is_none()) {
+                let theirs: Vec<Queue> = tx
+                    .queues()?
+                    .into_iter()
+                    .filter(|q| q.member(login).is_some())
+                    .collect();
+                return Err(unknown_among(queue, &theirs));
+            }
+            let Some(found) = found else {
+                return Err(unknown_among(queue, &tx.queues()?));
             };
             if found.member(login).is_none() {
                 return Err(Error::Refused(format!(
@@ -431,13 +438,6 @@ impl RouteAny for Runtime {
             }
         }
     }
-}
-
-fn unknown_in(tx: &dyn Tx, name: &str) -> Result<Error> {
-    Ok(Error::UnknownQueue {
-        queue: name.to_owned(),
-        known: tx.queues()?.into_iter().map(|q| q.name).collect(),
-    })
 }
 
 #[cfg(test)]
