@@ -31,6 +31,23 @@ pub(crate) struct DemoArgs {
     /// Keep the demo's files in this directory instead of a temporary one.
     #[arg(long, value_name = "DIR")]
     keep: Option<PathBuf>,
+    /// After the story, serve the demo store to browsers (the agent desktop
+    /// and the chat widget), with calls and chats arriving on their own,
+    /// until Ctrl-C.
+    #[arg(long)]
+    pub(crate) serve: bool,
+    /// Where `--serve` listens.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        default_value = "127.0.0.1:8440",
+        requires = "serve"
+    )]
+    pub(crate) listen: std::net::SocketAddr,
+    /// With `--serve`: a call or a chat arrives every this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 20, requires = "serve",
+        value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub(crate) every: u64,
 }
 
 /// The folder a throw-away session works in: `keep` (created if needed),
@@ -485,6 +502,9 @@ pub(crate) fn run(args: DemoArgs, out: &Out) -> Result<()> {
             "task": task,
         });
         out.one(&summary, |_| String::new())?;
+    }
+    if args.serve {
+        return super::demo_serve::serve(host, &args, out);
     }
     match &args.keep {
         Some(dir) => out.say(format!(

@@ -24,6 +24,7 @@ macro_rules! note {
 mod agents;
 mod chat;
 mod demo;
+mod demo_serve;
 mod dispose;
 mod email;
 mod faq;

@@ -38,6 +38,28 @@ pub(crate) fn run(config: &Path, args: ServeArgs, as_agent: Option<&str>) -> Res
         Some(addr) => addr,
         None => config.server.listen_addr()?,
     };
+    let options = options_for(&config, listen)?;
+    let store = config.store_path();
+    let _lock = dossier_server::lock::ServeLock::acquire(&store, &listen.to_string())
+        .map_err(host_error)?;
+    let host = Host::open(config)?;
+    serve_until_stopped(host, options, |server| {
+        note!(
+            "dossier serve: listening on {}://{} (SIGTERM or Ctrl-C stops)",
+            if server.is_tls() { "https" } else { "http" },
+            server.local_addr()
+        );
+    })?;
+    note!("dossier serve: stopped");
+    Ok(())
+}
+
+/// The server's options from `config`'s `[server]` section, listening on
+/// `listen`.
+pub(crate) fn options_for(
+    config: &dossier_host::Config,
+    listen: SocketAddr,
+) -> Result<ServerOptions> {
     let mut options = ServerOptions::listening_on(listen);
     options.session_ttl = chrono::Duration::hours(i64::from(config.server.session_hours));
     options.secure_cookies = config.server.secure_cookies;
@@ -47,10 +69,16 @@ pub(crate) fn run(config: &Path, args: ServeArgs, as_agent: Option<&str>) -> Res
         options.tls = Some(tls);
         options.secure_cookies = true;
     }
-    let store = config.store_path();
-    let _lock = dossier_server::lock::ServeLock::acquire(&store, &listen.to_string())
-        .map_err(host_error)?;
-    let host = Host::open(config)?;
+    Ok(options)
+}
+
+/// Serves `host` until SIGTERM or Ctrl-C; `listening` runs once the server
+/// listens (the signal handlers are in place by then).
+pub(crate) fn serve_until_stopped(
+    host: Host,
+    options: ServerOptions,
+    listening: impl FnOnce(&Server),
+) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("dossier-serve")
@@ -65,16 +93,10 @@ pub(crate) fn run(config: &Path, args: ServeArgs, as_agent: Option<&str>) -> Res
             // so a SIGTERM sent as soon as it does stops it cleanly.
             let stop = stopped()?;
             let server = Server::bind(host, options).await?;
-            note!(
-                "dossier serve: listening on {}://{} (SIGTERM or Ctrl-C stops)",
-                if server.is_tls() { "https" } else { "http" },
-                server.local_addr()
-            );
+            listening(&server);
             server.run(stop).await
         })
-        .map_err(host_error)?;
-    note!("dossier serve: stopped");
-    Ok(())
+        .map_err(host_error)
 }
 
 /// A future completing at SIGTERM or Ctrl-C (the server then stops

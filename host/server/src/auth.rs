@@ -276,13 +276,28 @@ pub(crate) async fn sign_out(
     ))
 }
 
-/// The agent the credential sent acts as.
+/// An agent and the permissions they hold now.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Me {
+    /// The agent.
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    agent: Agent,
+    /// Every permission they hold (their role's, with an admin's
+    /// overrides), so a screen shows only what they may do.
+    #[schema(value_type = Vec<String>)]
+    permissions: Vec<dossier_sdk::Permission>,
+}
+
+/// The agent the credential sent acts as, with the permissions they hold.
 #[utoipa::path(get, path = "/api/v1/me", tag = "session",
-    responses((status = 200, body = Object), (status = 401, body = crate::error::Problem)))]
-pub(crate) async fn me(caller: Caller) -> Result<Json<Agent>> {
+    responses((status = 200, body = Me), (status = 401, body = crate::error::Problem)))]
+pub(crate) async fn me(caller: Caller) -> Result<Json<Me>> {
     let login = caller.login();
     let host = caller.host;
-    Ok(Json(read(move || host.agent(&login)).await??))
+    let agent = read(move || host.agent(&login)).await??;
+    let permissions = agent.permissions();
+    Ok(Json(Me { agent, permissions }))
 }
 
 #[cfg(test)]

@@ -34,6 +34,7 @@ mod events;
 pub mod lock;
 mod metrics;
 pub mod tls;
+pub mod web;
 mod writer;
 
 use std::future::Future;
@@ -290,6 +291,7 @@ impl Server {
             .route("/health", axum::routing::get(|| async { "ok\n" }))
             .route("/ready", axum::routing::get(ready))
             .route("/metrics", axum::routing::get(metrics::metrics))
+            .merge(web::routes())
             .fallback(no_route)
             .layer(axum::middleware::from_fn_with_state(
                 state.clone(),

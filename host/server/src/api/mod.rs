@@ -12,6 +12,7 @@ mod interact;
 mod outbox;
 mod queues;
 mod records;
+mod schema;
 mod search;
 pub(crate) mod visitor;
 
@@ -29,6 +30,7 @@ use crate::error::{Result, ServerError};
 pub(crate) fn routes() -> OpenApiRouter<Arc<AppState>> {
     OpenApiRouter::new()
         .merge(records::routes())
+        .merge(schema::routes())
         .merge(interact::routes())
         .merge(agents::routes())
         .merge(search::routes())

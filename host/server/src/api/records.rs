@@ -146,12 +146,13 @@ async fn create_customer(
     write_as(&state, caller.host, move |host| host.create_customer(new)).await
 }
 
-/// One customer by account number.
+/// One customer by account number, or by id as `#12` (`%2312` in the
+/// path): cases, pops and search hits name customers by id.
 #[utoipa::path(get, path = "/api/v1/customers/{account}", tag = "customers",
-    params(("account" = String, Path, description = "the account number")),
+    params(("account" = String, Path, description = "the account number, or `#` and the id")),
     responses((status = 200, body = Object), (status = 404, body = Problem)))]
 async fn get_customer(caller: Caller, Path(account): Path<String>) -> Result<Json<Customer>> {
-    read_as(caller.host, move |host| host.customer_by_account(&account)).await
+    read_as(caller.host, move |host| host.customer_by_key(&account)).await
 }
 
 /// What a customer update changes; what is absent stays.
@@ -421,7 +422,7 @@ async fn close_case(
 
 // ----- follow-ups ------------------------------------------------------------
 
-/// A case's follow-ups, oldest first, page by page.
+/// A case's follow-ups, newest first, page by page.
 #[utoipa::path(get, path = "/api/v1/cases/{number}/follow-ups", tag = "follow-ups",
     params(("number" = i64, Path, description = "the case number"), Paging),
     responses((status = 200, description = "a page of follow-ups", body = Object), (status = 404, body = Problem)))]

@@ -1,0 +1,1084 @@
+// The agent desktop: sign-in, the incoming panel (screen-pops and chat
+// offers from the event stream), records (customer, case, follow-ups,
+// tasks), chats in tabs, search and "my cases". It talks only to the JSON
+// API and to the agent's event stream; every write carries the session's
+// CSRF token. Texts from the server go into the page as text (common.js).
+
+import { el, fill, call, when, length, ApiError, MAX_MESSAGE } from "/assets/common.js";
+
+const $ = (id) => document.getElementById(id);
+const CSRF_KEY = "dossier.csrf";
+
+const state = {
+  me: null,
+  csrf: sessionStorage.getItem(CSRF_KEY),
+  events: null,
+  chats: new Map(), // chat id -> { chat, messages, pop, typingUntil, draft, ended }
+  offers: new Map(), // chat id -> offer event data
+  activeChat: null,
+  schema: null,
+  codes: new Map(), // channel -> disposition codes
+  customers: new Map(), // id -> customer (cache for names)
+};
+
+// ----- the API, with the session's CSRF token ---------------------------------
+
+function api(method, path, body) {
+  const headers = method === "GET" ? {} : { "x-csrf-token": state.csrf || "" };
+  return call(method, path, body, headers).catch((e) => {
+    if (e.status === 401 && state.me) signedOut("Your session ended. Sign in again.");
+    throw e;
+  });
+}
+
+const enc = encodeURIComponent;
+
+function toast(text, kind = "info") {
+  const item = el("p", { class: `toast ${kind}` }, text);
+  $("toasts").append(item);
+  setTimeout(() => item.remove(), kind === "error" ? 12000 : 6000);
+}
+
+function problemText(e) {
+  return e instanceof ApiError ? e.message : String(e);
+}
+
+// ----- signing in and out -----------------------------------------------------
+
+async function start() {
+  $("sign-in-form").addEventListener("submit", signIn);
+  $("sign-out").addEventListener("click", signOut);
+  $("search-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    go(`/search?q=${enc($("search-q").value)}`);
+  });
+  $("chat-state").addEventListener("change", (ev) => setChatState(ev.target.value));
+  $("notify-allow").addEventListener("click", async () => {
+    await Notification.requestPermission();
+    $("notify-allow").hidden = Notification.permission !== "default";
+  });
+  document.addEventListener("click", (ev) => {
+    const link = ev.target.closest("a[href^='/']");
+    if (!link || ev.ctrlKey || ev.metaKey || ev.shiftKey || link.target) return;
+    if (link.getAttribute("href").startsWith("/api/")) return;
+    ev.preventDefault();
+    go(link.getAttribute("href"));
+  });
+  window.addEventListener("popstate", () => route());
+  if (!state.csrf) return showSignIn();
+  try {
+    state.me = await api("GET", "/api/v1/me");
+  } catch {
+    return showSignIn();
+  }
+  await enter();
+}
+
+function showSignIn(message = "") {
+  $("bar").hidden = true;
+  $("desk").hidden = true;
+  $("sign-in").hidden = false;
+  $("sign-in-error").textContent = message;
+  $("login").focus();
+}
+
+async function signIn(ev) {
+  ev.preventDefault();
+  $("sign-in-error").textContent = "";
+  try {
+    const session = await call("POST", "/api/v1/session", {
+      login: $("login").value.trim(),
+      password: $("password").value,
+    });
+    state.csrf = session.csrf;
+    sessionStorage.setItem(CSRF_KEY, session.csrf);
+    state.me = await api("GET", "/api/v1/me");
+    $("password").value = "";
+    await enter();
+  } catch (e) {
+    $("sign-in-error").textContent =
+      e.status === 401 ? "That login and password do not match." : problemText(e);
+  }
+}
+
+async function signOut() {
+  try {
+    await api("DELETE", "/api/v1/session");
+  } catch {
+    // Signed out already.
+  }
+  signedOut("");
+}
+
+function signedOut(message) {
+  if (state.events) state.events.close();
+  state.events = null;
+  state.me = null;
+  state.csrf = null;
+  sessionStorage.removeItem(CSRF_KEY);
+  state.chats.clear();
+  state.offers.clear();
+  fill($("incoming"));
+  fill($("chats"));
+  showSignIn(message);
+}
+
+async function enter() {
+  $("sign-in").hidden = true;
+  $("bar").hidden = false;
+  $("desk").hidden = false;
+  fill($("who"), `${state.me.display_name} (${state.me.login})`);
+  if ("Notification" in window && Notification.permission === "default") $("notify-allow").hidden = false;
+  try {
+    state.schema = await api("GET", "/api/v1/schema");
+  } catch (e) {
+    toast(`The field definitions could not be read: ${problemText(e)}`, "error");
+  }
+  await refreshChatState();
+  await reloadChats();
+  listen();
+  await route();
+}
+
+function may(permission) {
+  return (state.me && state.me.permissions || []).includes(permission);
+}
+
+// ----- the event stream -------------------------------------------------------
+
+function listen() {
+  if (state.events) state.events.close();
+  const events = new EventSource("/api/v1/events");
+  state.events = events;
+  const on = (name, handler) =>
+    events.addEventListener(name, (e) => {
+      let data = {};
+      try {
+        data = JSON.parse(e.data);
+      } catch {
+        return;
+      }
+      handler(data);
+    });
+  on("offered", (d) => {
+    state.offers.set(d.chat, d);
+    drawIncoming();
+  });
+  on("accepted", (d) => {
+    state.offers.delete(d.chat);
+    drawIncoming();
+  });
+  on("rejected", (d) => dropOffer(d.chat, "You rejected the chat; you are on break."));
+  on("timed_out", (d) => dropOffer(d.chat, "A chat offer expired; you are on break."));
+  on("message", (pushed) => {
+    const d = pushed.message || pushed;
+    const open = state.chats.get(d.chat);
+    if (!open) return;
+    if (!open.messages.some((m) => m.id === d.id)) open.messages.push(d);
+    if (d.sender === "customer") open.typingUntil = 0;
+    drawChats();
+  });
+  on("typing", (d) => {
+    const open = state.chats.get(d.chat);
+    if (!open) return;
+    open.typingUntil = Date.now() + 4000;
+    drawChats();
+    setTimeout(drawChats, 4100);
+  });
+  on("ended", (d) => {
+    const open = state.chats.get(d.chat);
+    if (open && !open.ended) {
+      open.ended = true;
+      open.chat.state = "ended";
+      if (d.case_number) open.chat.case_number = d.case_number;
+      drawChats();
+    }
+  });
+  on("state", (d) => {
+    $("chat-state").value = d.state;
+    if (d.reason) toast(`Chat state: ${d.state} (${d.reason})`);
+  });
+  on("pop", (d) => showPop(d));
+  on("reminder", (d) => showReminder(d));
+  on("workbin", (d) => d.change === "added" && toast("A new item is in your workbin."));
+  on("review", (d) => toast(`Your draft ${d.draft} was ${d.decision}.`));
+  on("email_offered", (d) => toast(`An email is offered to you: ${d.subject}`));
+  on("reset", () => {
+    reloadChats();
+    route();
+  });
+}
+
+function dropOffer(chat, message) {
+  state.offers.delete(chat);
+  drawIncoming();
+  toast(message, "warn");
+  refreshChatState();
+}
+
+async function refreshChatState() {
+  try {
+    const status = await api("GET", "/api/v1/agents/me/chat-state");
+    $("chat-state").value = status.state === "logged-out" ? "offline" : status.state;
+  } catch (e) {
+    toast(problemText(e), "error");
+  }
+}
+
+async function setChatState(value) {
+  try {
+    await api("PUT", "/api/v1/agents/me/chat-state", { state: value });
+    toast(value === "available" ? "You are ready to work." : `Chat state: ${value}.`);
+  } catch (e) {
+    toast(problemText(e), "error");
+    refreshChatState();
+  }
+}
+
+// ----- the incoming panel: offers and pops -------------------------------------
+
+function countdown(deadline) {
+  const node = el("span", { class: "countdown" });
+  const tick = () => {
+    const left = Math.max(0, Math.round((new Date(deadline) - Date.now()) / 1000));
+    node.textContent = `${left} s left`;
+    if (left > 0 && node.isConnected !== false) setTimeout(tick, 1000);
+  };
+  tick();
+  return node;
+}
+
+function drawIncoming() {
+  const panel = $("incoming");
+  for (const node of [...panel.querySelectorAll(".offer")]) node.remove();
+  for (const offer of state.offers.values()) {
+    const card = el(
+      "article",
+      { class: "card offer", "aria-label": `Chat offer ${offer.chat}`, dataset: { chat: offer.chat } },
+      el("h2", {}, "Incoming chat"),
+      el(
+        "dl",
+        {},
+        el("dt", {}, "Name"), el("dd", { class: "visitor-name" }, offer.name || "(not given)"),
+        el("dt", {}, "Email"), el("dd", {}, offer.email || "(not given)"),
+        el("dt", {}, "IP"), el("dd", {}, offer.ip || "(unknown)"),
+        el("dt", {}, "Queue"), el("dd", {}, offer.queue),
+      ),
+      popPreview(offer.pop),
+      el("p", {}, countdown(offer.deadline)),
+      el("div", { class: "actions" },
+        el("button", { type: "button", class: "primary accept", onclick: () => acceptChat(offer.chat) }, "Accept"),
+        may("reject_chat")
+          ? el("button", { type: "button", class: "reject", onclick: () => rejectChat(offer.chat) }, "Reject")
+          : null,
+      ),
+    );
+    panel.prepend(card);
+  }
+}
+
+function popPreview(pop) {
+  if (!pop || !pop.target) return null;
+  const box = el("div", { class: "preview" }, el("p", { class: "reason" }, pop.reason || ""));
+  const target = pop.target;
+  if (target.pop === "case") {
+    box.append(el("p", {}, "Case ", el("a", { href: `/cases/${target.case_number}` }, `#${target.case_number}`)));
+    customerLine(box, target.customer);
+  } else if (target.pop === "customer") {
+    customerLine(box, target.customer);
+  } else if (target.pop === "candidates") {
+    box.append(el("p", {}, `${target.customers.length} customers match.`));
+    for (const id of target.customers) customerLine(box, id);
+  } else if (target.pop === "new_customer") {
+    box.append(el("p", {}, "No customer matches: a new customer."));
+  }
+  if (pop.open_cases && pop.open_cases.length) {
+    box.append(
+      el("p", {}, "Open cases: ", pop.open_cases.map((n, i) => [i ? ", " : "", el("a", { href: `/cases/${n}` }, `#${n}`)])),
+    );
+  }
+  return box;
+}
+
+function customerLine(box, id) {
+  const line = el("p", { class: "customer-line" }, el("a", { href: `/customers/${enc(`#${id}`)}` }, `Customer #${id}`));
+  box.append(line);
+  customerById(id)
+    .then((c) => fill(line, el("a", { href: `/customers/${enc(c.account)}` }, `${c.name} (${c.account})`)))
+    .catch(() => {});
+}
+
+async function customerById(id) {
+  if (!state.customers.has(id)) state.customers.set(id, await api("GET", `/api/v1/customers/${enc(`#${id}`)}`));
+  return state.customers.get(id);
+}
+
+async function acceptChat(id) {
+  try {
+    await api("POST", `/api/v1/chats/${id}/accept`);
+    state.offers.delete(id);
+    drawIncoming();
+    await openChat(id);
+  } catch (e) {
+    toast(problemText(e), "error");
+  }
+}
+
+async function rejectChat(id) {
+  try {
+    await api("POST", `/api/v1/chats/${id}/reject`);
+    dropOffer(id, "You rejected the chat; you are on break.");
+  } catch (e) {
+    toast(problemText(e), "error");
+  }
+}
+
+function showPop(data) {
+  const { interaction, pop } = data;
+  const card = el(
+    "article",
+    { class: "card pop", "aria-label": "Screen-pop" },
+    el("h2", {}, `Incoming ${interaction.channel}`),
+    el("p", {}, interaction.caller || interaction.email || interaction.account || ""),
+    popPreview(pop),
+    el("div", { class: "actions" },
+      el("button", { type: "button", onclick: () => card.remove() }, "Dismiss")),
+  );
+  $("incoming").prepend(card);
+  const target = pop.target;
+  if (target.pop === "case") go(`/cases/${target.case_number}`, { interaction });
+  else if (pop.open_cases && pop.open_cases.length) go(`/cases/${pop.open_cases[0]}`, { interaction });
+  else if (target.pop === "customer") customerById(target.customer).then((c) => go(`/customers/${enc(c.account)}`, { interaction }));
+  else if (target.pop === "new_customer") showNewCustomer(target.prefill || {}, interaction);
+  if (document.hidden && "Notification" in window && Notification.permission === "granted") {
+    new Notification("Dossier: incoming call", { body: interaction.caller || "" });
+  }
+}
+
+function showReminder(data) {
+  const card = el(
+    "article",
+    { class: "card reminder", role: "alert", "aria-label": "Reminder" },
+    el("h2", {}, "Reminder"),
+    el("p", { class: "subject" }, data.subject),
+    el("p", {}, `${data.kind}, due ${when(data.due_at)}`),
+    data.case ? el("p", {}, el("a", { href: `/cases/${data.case}` }, `Case #${data.case}`)) : null,
+    el("div", { class: "actions" },
+      el("button", { type: "button", onclick: () => card.remove() }, "Dismiss")),
+  );
+  $("incoming").prepend(card);
+  if ("Notification" in window && Notification.permission === "granted") {
+    new Notification("Dossier reminder", { body: data.subject });
+  }
+}
+
+// ----- addresses --------------------------------------------------------------
+
+let context = {}; // what the current view was opened for (the popped interaction)
+
+function go(path, with_ = {}) {
+  context = with_;
+  history.pushState({}, "", path);
+  route();
+}
+
+async function route() {
+  const view = $("view");
+  const path = location.pathname;
+  const params = new URLSearchParams(location.search);
+  let match;
+  try {
+    if ((match = path.match(/^\/cases\/(\d+)$/))) await showCase(Number(match[1]));
+    else if ((match = path.match(/^\/customers\/([^/]+)$/))) await showCustomer(decodeURIComponent(match[1]));
+    else if ((match = path.match(/^\/follow-ups\/(\d+)$/))) await showFollowUp(Number(match[1]));
+    else if (path === "/search") await showSearch(params.get("q") || "");
+    else if (path === "/tasks") await showTasks();
+    else if (path === "/chats") await showChatList();
+    else await showMine();
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 404) notFound();
+    else fill(view, el("p", { class: "error", role: "alert" }, problemText(e)));
+  }
+  $("chats").hidden = state.chats.size === 0;
+}
+
+function notFound() {
+  document.title = "Not found · Dossier";
+  fill($("view"), el("div", { class: "card not-found" },
+    el("h1", {}, "Not found"),
+    el("p", {}, "There is nothing at this address, or nothing you may see."),
+    el("p", {}, el("a", { href: "/mine" }, "Back to my cases"))));
+}
+
+function heading(text) {
+  document.title = `${text} · Dossier`;
+  return el("h1", {}, text);
+}
+
+// ----- lists ------------------------------------------------------------------
+
+function caseTable(cases) {
+  if (!cases.length) return el("p", {}, "No cases.");
+  return el("table", {},
+    el("thead", {}, el("tr", {}, ["Case", "Subject", "Status", "Priority", "Owner", "Updated"].map((h) => el("th", { scope: "col" }, h)))),
+    el("tbody", {}, cases.map((c) =>
+      el("tr", {},
+        el("td", {}, el("a", { href: `/cases/${c.number}` }, `#${c.number}`)),
+        el("td", {}, c.subject),
+        el("td", {}, c.status),
+        el("td", {}, c.priority),
+        el("td", {}, c.owner || ""),
+        el("td", {}, when(c.updated_at))))));
+}
+
+async function showMine() {
+  const page = await api("GET", `/api/v1/cases?owner=${enc(state.me.login)}&open=true&limit=50`);
+  fill($("view"), heading("My cases"), caseTable(page.items));
+}
+
+async function showSearch(q) {
+  $("search-q").value = q;
+  const view = $("view");
+  if (!q.trim()) return fill(view, heading("Search"), el("p", {}, "Type words to search cases and customers."));
+  const hits = await api("GET", `/api/v1/search?q=${enc(q)}&limit=50`);
+  fill(view, heading(`Search: ${q}`),
+    hits.items.length
+      ? el("ul", { class: "hits" }, hits.items.map((h) =>
+        el("li", {},
+          h.case_number
+            ? el("a", { href: `/cases/${h.case_number}` }, `Case #${h.case_number}`)
+            : el("a", { href: `/customers/${enc(`#${h.customer}`)}` }, `Customer #${h.customer}`),
+          ` (${h.kind}) `,
+          el("span", { class: "snippet" }, h.snippet))))
+      : el("p", {}, "Nothing matches."));
+}
+
+async function showTasks() {
+  const page = await api("GET", `/api/v1/tasks?assignee=${enc(state.me.login)}&status=planned&limit=100`);
+  fill($("view"), heading("My tasks"), taskTable(page.items));
+}
+
+function taskTable(tasks) {
+  if (!tasks.length) return el("p", {}, "No tasks.");
+  return el("table", { class: "tasks" },
+    el("thead", {}, el("tr", {}, ["Due", "Kind", "Subject", "Reminder", "Case", ""].map((h) => el("th", { scope: "col" }, h)))),
+    el("tbody", {}, tasks.map((t) =>
+      el("tr", {},
+        el("td", {}, when(t.due_at)),
+        el("td", {}, t.kind),
+        el("td", {}, t.subject),
+        el("td", {}, t.reminder_minutes != null ? `${t.reminder_minutes} min before` : ""),
+        el("td", {}, t.case ? el("a", { href: `/cases/${t.case}` }, `#${t.case}`) : ""),
+        el("td", {}, t.status === "planned"
+          ? el("button", { type: "button", onclick: async () => {
+            try {
+              await api("POST", `/api/v1/tasks/${t.id}/finish`, {});
+              route();
+            } catch (e) {
+              toast(problemText(e), "error");
+            }
+          } }, "Done")
+          : t.status)))));
+}
+
+// ----- a customer ---------------------------------------------------------------
+
+async function showCustomer(key) {
+  const customer = await api("GET", `/api/v1/customers/${enc(key)}`);
+  state.customers.set(customer.id, customer);
+  const cases = await api("GET", `/api/v1/cases?customer=${customer.id}&limit=50`);
+  fill($("view"),
+    heading(customer.name),
+    el("section", { class: "card" },
+      el("dl", { class: "fields" },
+        el("dt", {}, "Account"), el("dd", {}, customer.account),
+        el("dt", {}, "Phones"), el("dd", {}, customer.phones.map((p) => `${p.number} (${p.label})`).join(", ")),
+        el("dt", {}, "Emails"), el("dd", {}, customer.emails.map((m) => `${m.address} (${m.label})`).join(", ")),
+        ...customFieldsShown("customer", customer.custom))),
+    el("h2", {}, "Cases"),
+    caseTable(cases.items),
+    newCaseForm(customer));
+}
+
+function customFieldsShown(object, custom) {
+  const defs = (state.schema && state.schema.fields[object]) || [];
+  return defs.flatMap((d) => [el("dt", {}, d.label), el("dd", {}, shownValue(custom[d.name]))]);
+}
+
+function shownValue(value) {
+  if (value === undefined || value === null) return "";
+  if (Array.isArray(value)) return value.join(", ");
+  return String(value);
+}
+
+function newCaseForm(customer) {
+  const subject = el("input", { id: "new-case-subject", required: true, maxlength: 500 });
+  const form = el("form", { class: "card" },
+    el("h2", {}, "Open a case"),
+    el("label", { for: "new-case-subject" }, "Subject"), subject,
+    el("p", { class: "error", role: "alert" }),
+    el("button", { type: "submit" }, "Open the case"));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try {
+      const made = await api("POST", "/api/v1/cases", { customer: customer.account, subject: subject.value });
+      go(`/cases/${made.number}`, context);
+    } catch (e) {
+      form.querySelector(".error").textContent = problemText(e);
+    }
+  });
+  return form;
+}
+
+function showNewCustomer(prefill, interaction) {
+  history.pushState({}, "", "/customers/new");
+  const fields = [
+    ["account", "Account number", prefill.account || ""],
+    ["name", "Name", prefill.name || ""],
+    ["phone", "Phone", prefill.phone || interaction.caller || ""],
+    ["email", "Email", prefill.email || interaction.email || ""],
+  ];
+  const inputs = {};
+  const form = el("form", { class: "card", id: "new-customer" },
+    heading("New customer"),
+    fields.map(([name, label, value]) => {
+      inputs[name] = el("input", { id: `nc-${name}`, name, value });
+      return [el("label", { for: `nc-${name}` }, label), inputs[name], el("p", { class: "field-error", id: `nc-${name}-error` })];
+    }),
+    el("p", { class: "error", role: "alert" }),
+    el("button", { type: "submit", class: "primary" }, "Save the customer"));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const body = {
+      account: inputs.account.value.trim(),
+      name: inputs.name.value.trim(),
+      phones: inputs.phone.value.trim() ? [{ label: "main", number: inputs.phone.value.trim() }] : [],
+      emails: inputs.email.value.trim() ? [{ label: "main", address: inputs.email.value.trim() }] : [],
+    };
+    try {
+      const made = await api("POST", "/api/v1/customers", body);
+      go(`/customers/${enc(made.account)}`, { interaction });
+    } catch (e) {
+      showProblem(form, e, (name) => form.querySelector(`#nc-${name}-error`));
+    }
+  });
+  fill($("view"), form);
+}
+
+/** Shows an API problem on the field it names, else at the form's foot. */
+function showProblem(form, e, fieldError) {
+  for (const node of form.querySelectorAll(".field-error")) node.textContent = "";
+  const field = e.problem && e.problem.field;
+  const target = field && fieldError(field);
+  if (target) {
+    target.textContent = problemText(e);
+    const input = target.previousElementSibling;
+    if (input) {
+      input.setAttribute("aria-invalid", "true");
+      input.setAttribute("aria-describedby", target.id);
+      input.focus();
+    }
+  } else {
+    form.querySelector(".error").textContent = problemText(e);
+  }
+}
+
+// ----- a case -------------------------------------------------------------------
+
+async function showCase(number, cursor) {
+  const c = await api("GET", `/api/v1/cases/${number}`);
+  const customer = await customerById(c.customer).catch(() => null);
+  const view = $("view");
+  fill(view,
+    heading(`Case #${c.number}: ${c.subject}`),
+    el("p", { class: "crumbs" }, customer
+      ? el("a", { href: `/customers/${enc(customer.account)}` }, `${customer.name} (${customer.account})`)
+      : `Customer #${c.customer}`),
+    caseForm(c),
+    el("section", { class: "card" }, el("h2", {}, "Follow-ups (newest first)"), el("div", { id: "follow-ups" })),
+    noteForm(c),
+    await dispositionForm(c),
+    el("section", { class: "card" }, el("h2", {}, "Tasks"), el("div", { id: "case-tasks" })),
+    taskForm(c));
+  await drawFollowUps(c.number, cursor);
+  await drawCaseTasks(c.number);
+}
+
+function caseForm(c) {
+  const schema = state.schema || { case: {}, fields: {} };
+  const inputs = {};
+  const choice = (name, label, options, value) => {
+    inputs[name] = el("select", { id: `case-${name}`, name }, options.map((o) =>
+      el("option", { value: o.key, selected: o.key === value }, o.label || o.key)));
+    return [el("label", { for: `case-${name}` }, label), inputs[name], el("p", { class: "field-error", id: `case-${name}-error` })];
+  };
+  const keyed = (list) => (list || []).map((k) => (typeof k === "string" ? { key: k } : k));
+  const customInputs = ((schema.fields && schema.fields.case) || []).map((d) => fieldInput(d, c.custom[d.name], inputs));
+  const form = el("form", { class: "card case-form", "aria-label": "Case fields" },
+    el("h2", {}, "Fields"),
+    el("div", { class: "grid" },
+      el("label", { for: "case-subject" }, "Subject"),
+      (inputs.subject = el("input", { id: "case-subject", value: c.subject, required: true })),
+      el("p", { class: "field-error", id: "case-subject-error" }),
+      choice("status", "Status", keyed(schema.case && schema.case.statuses), c.status),
+      choice("priority", "Priority", keyed(schema.case && schema.case.priorities), c.priority),
+      choice("severity", "Severity", keyed(schema.case && schema.case.severities), c.severity),
+      el("span", { class: "label" }, "Owner"), el("span", {}, c.owner || "(nobody)"), el("span"),
+      el("span", { class: "label" }, "Visibility"), el("span", {}, c.visibility), el("span"),
+      el("span", { class: "label" }, "Last disposition"), el("span", {}, c.last_disposition || ""), el("span"),
+      customInputs),
+    el("p", { class: "error", role: "alert" }),
+    el("button", { type: "submit" }, "Save the fields"));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const custom = {};
+    for (const d of (schema.fields && schema.fields.case) || []) {
+      const value = readField(d, inputs[`custom.${d.name}`]);
+      if (value !== undefined) custom[d.name] = value;
+    }
+    const body = { subject: inputs.subject.value, status: inputs.status.value, priority: inputs.priority.value, severity: inputs.severity.value, custom };
+    try {
+      await api("PATCH", `/api/v1/cases/${c.number}`, body);
+      toast("Saved.");
+      showCase(c.number);
+    } catch (e) {
+      showProblem(form, e, (field) => form.querySelector(`#case-${field.replace(/^custom\./, "custom-")}-error`));
+    }
+  });
+  return form;
+}
+
+function fieldInput(def, value, inputs) {
+  const id = `case-custom-${def.name}`;
+  let input;
+  const rules = [def.type, def.required ? "required" : null, def.max_length ? `at most ${def.max_length} characters` : null, def.pattern ? `pattern ${def.pattern}` : null].filter(Boolean).join(", ");
+  if (def.type === "choice") {
+    input = el("select", { id }, el("option", { value: "" }, "(none)"), def.choices.map((o) => el("option", { value: o.key, selected: o.key === value }, o.label)));
+  } else if (def.type === "multi_choice") {
+    input = el("select", { id, multiple: true }, def.choices.map((o) => el("option", { value: o.key, selected: (value || []).includes(o.key) }, o.label)));
+  } else if (def.type === "bool") {
+    input = el("input", { id, type: "checkbox", checked: value === true });
+  } else {
+    const type = { integer: "number", decimal: "text", date: "date", datetime: "datetime-local", email: "email", url: "url", phone: "tel" }[def.type] || "text";
+    let shown = value === undefined || value === null ? "" : String(value);
+    if (def.type === "datetime" && shown) shown = shown.slice(0, 16);
+    input = el("input", { id, type, value: shown, maxlength: def.max_length || undefined });
+  }
+  input.setAttribute("aria-describedby", `${id}-rules`);
+  inputs[`custom.${def.name}`] = input;
+  return [el("label", { for: id }, def.label, def.required ? " *" : ""), input,
+    el("p", { class: "field-error", id: `case-custom-${def.name}-error` }, el("span", { class: "rules", id: `${id}-rules` }, rules))];
+}
+
+function readField(def, input) {
+  if (!input) return undefined;
+  if (def.type === "bool") return input.checked;
+  if (def.type === "multi_choice") return [...input.selectedOptions].map((o) => o.value);
+  const text = input.value.trim();
+  if (!text) return undefined;
+  if (def.type === "integer") return Number(text);
+  if (def.type === "datetime") return new Date(text).toISOString();
+  return text;
+}
+
+async function drawFollowUps(number, cursor) {
+  const box = $("follow-ups");
+  const page = await api("GET", `/api/v1/cases/${number}/follow-ups?limit=10${cursor ? `&cursor=${enc(cursor)}` : ""}`);
+  fill(box,
+    page.items.length
+      ? el("table", {},
+        el("thead", {}, el("tr", {}, ["When", "Kind", "Author", "Text", ""].map((h) => el("th", { scope: "col" }, h)))),
+        el("tbody", {}, page.items.map((f) =>
+          el("tr", {},
+            el("td", {}, when(f.created_at)),
+            el("td", {}, f.kind),
+            el("td", {}, f.author),
+            el("td", { class: "clip" }, (f.body || "").slice(0, 160)),
+            el("td", {}, el("a", { href: `/follow-ups/${f.id}` }, "Open"))))))
+      : el("p", {}, "No follow-ups yet."),
+    el("div", { class: "pager" },
+      cursor ? el("button", { type: "button", onclick: () => drawFollowUps(number) }, "Newest") : null,
+      page.next_cursor ? el("button", { type: "button", onclick: () => drawFollowUps(number, page.next_cursor) }, "Older") : null));
+}
+
+async function showFollowUp(id) {
+  const f = await api("GET", `/api/v1/follow-ups/${id}`);
+  fill($("view"),
+    heading(`Follow-up ${f.id} on case #${f.case}`),
+    el("p", { class: "crumbs" }, el("a", { href: `/cases/${f.case}` }, `Back to case #${f.case}`)),
+    el("article", { class: "card" },
+      el("dl", { class: "fields" },
+        el("dt", {}, "Kind"), el("dd", {}, f.kind),
+        el("dt", {}, "Author"), el("dd", {}, f.author),
+        el("dt", {}, "When"), el("dd", {}, when(f.created_at)),
+        f.email ? [el("dt", {}, "From"), el("dd", {}, f.email.from || ""), el("dt", {}, "Subject"), el("dd", {}, f.email.subject || "")] : null),
+      el("pre", { class: "body" }, f.body),
+      f.attachments.length
+        ? el("section", {}, el("h2", {}, "Attachments"), el("ul", {}, f.attachments.map((a) =>
+          el("li", {}, el("a", { href: `/api/v1/attachments/${enc(a.id)}?follow_up=${f.id}`, download: a.name }, a.name), ` (${a.content_type}, ${a.size} bytes)`))))
+        : null));
+}
+
+function noteForm(c) {
+  const text = el("textarea", { id: "note-text", rows: 3, required: true });
+  const form = el("form", { class: "card", "aria-label": "Add a note" },
+    el("h2", {}, "Add a note"),
+    el("label", { for: "note-text" }, "Note"), text,
+    el("p", { class: "error", role: "alert" }),
+    el("button", { type: "submit" }, "Add the note"));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try {
+      await api("POST", `/api/v1/cases/${c.number}/follow-ups`, { body: text.value });
+      text.value = "";
+      toast("Note added.");
+      await drawFollowUps(c.number);
+    } catch (e) {
+      form.querySelector(".error").textContent = problemText(e);
+    }
+  });
+  return form;
+}
+
+let faqCache = null;
+
+/** The FAQ entries (read once per page). */
+async function faqEntries() {
+  if (!faqCache) {
+    faqCache = api("GET", "/api/v1/faq?limit=200").then((page) => page.items || []).catch(() => []);
+  }
+  return faqCache;
+}
+
+async function dispositionCodes(channel) {
+  if (!state.codes.has(channel)) {
+    const known = await api("GET", `/api/v1/dispositions/${enc(channel)}`).catch(() => ({ codes: [] }));
+    state.codes.set(channel, known.codes || []);
+  }
+  return state.codes.get(channel);
+}
+
+async function dispositionForm(c) {
+  const interaction = (context.interaction && context.interaction.channel) ? context.interaction : { channel: "phone", direction: "inbound", case_number: c.number };
+  interaction.case_number = c.number;
+  const codes = await dispositionCodes(interaction.channel);
+  const code = el("select", { id: "disposition-code", required: true },
+    el("option", { value: "" }, "Choose a code"),
+    codes.map((k) => el("option", { value: k.code }, k.label || k.code)));
+  const note = el("input", { id: "disposition-note" });
+  const callbackAt = el("input", { id: "callback-at", type: "datetime-local" });
+  const callbackBox = el("div", { hidden: true, class: "callback" },
+    el("label", { for: "callback-at" }, "Call back at"), callbackAt,
+    el("label", { for: "callback-remind" }, "Remind me (minutes before)"),
+    el("input", { id: "callback-remind", type: "number", min: 0, value: 5 }));
+  code.addEventListener("change", () => {
+    callbackBox.hidden = code.value !== "callback";
+    if (!callbackAt.value) {
+      const soon = new Date(Date.now() + 60 * 60 * 1000 - new Date().getTimezoneOffset() * 60000);
+      callbackAt.value = soon.toISOString().slice(0, 16);
+    }
+  });
+  const form = el("form", { class: "card", "aria-label": "Disposition" },
+    el("h2", {}, `End the ${interaction.channel} interaction`),
+    el("label", { for: "disposition-code" }, "Disposition"), code,
+    el("label", { for: "disposition-note" }, "Note (optional)"), note,
+    callbackBox,
+    el("p", { class: "error", role: "alert" }),
+    el("button", { type: "submit" }, "Dispose"));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try {
+      const done = await api("POST", "/api/v1/dispositions", { interaction, code: code.value, note: note.value || null });
+      if (code.value === "callback" && callbackAt.value) {
+        await api("POST", "/api/v1/tasks", {
+          case: c.number,
+          kind: "call",
+          subject: `Call back about case #${c.number}`,
+          due_at: new Date(callbackAt.value).toISOString(),
+          reminder_minutes: Number($("callback-remind").value || 0),
+          assignee: state.me.login,
+        });
+      }
+      toast(`Disposed ${done.code || code.value}.`);
+      context = {};
+      showCase(c.number);
+    } catch (e) {
+      form.querySelector(".error").textContent = problemText(e);
+    }
+  });
+  return form;
+}
+
+async function drawCaseTasks(number) {
+  const page = await api("GET", `/api/v1/tasks?case=${number}&limit=50`);
+  fill($("case-tasks"), taskTable(page.items));
+}
+
+function taskForm(c) {
+  const subject = el("input", { id: "task-subject", required: true });
+  const due = el("input", { id: "task-due", type: "datetime-local", required: true });
+  const remind = el("input", { id: "task-remind", type: "number", min: 0, value: 15 });
+  const kind = el("select", { id: "task-kind" }, ["call", "email", "meeting", "chat", "other"].map((k) => el("option", { value: k }, k)));
+  const form = el("form", { class: "card", "aria-label": "Add a task" },
+    el("h2", {}, "Add a task"),
+    el("label", { for: "task-subject" }, "Subject"), subject,
+    el("label", { for: "task-kind" }, "Kind"), kind,
+    el("label", { for: "task-due" }, "Due"), due,
+    el("label", { for: "task-remind" }, "Reminder (minutes before)"), remind,
+    el("p", { class: "error", role: "alert" }),
+    el("button", { type: "submit" }, "Add the task"));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try {
+      await api("POST", "/api/v1/tasks", {
+        case: c.number, kind: kind.value, subject: subject.value,
+        due_at: new Date(due.value).toISOString(),
+        reminder_minutes: remind.value === "" ? null : Number(remind.value),
+        assignee: state.me.login,
+      });
+      subject.value = "";
+      await drawCaseTasks(c.number);
+    } catch (e) {
+      form.querySelector(".error").textContent = problemText(e);
+    }
+  });
+  return form;
+}
+
+// ----- chats --------------------------------------------------------------------
+
+async function reloadChats() {
+  try {
+    const page = await api("GET", "/api/v1/chats?limit=50");
+    for (const chat of page.items) {
+      if (chat.state === "offered" && chat.agent === state.me.login) {
+        state.offers.set(chat.id, { chat: chat.id, queue: chat.queue, deadline: chat.deadline, name: (chat.interaction.context || {}).name, email: chat.interaction.email, ip: chat.interaction.ip, pop: chat.pop });
+      } else if (chat.state === "active" || (chat.state === "ended" && chat.log === "needs_customer")) {
+        await openChat(chat.id, false);
+      }
+    }
+  } catch (e) {
+    toast(problemText(e), "error");
+  }
+  drawIncoming();
+  drawChats();
+}
+
+async function openChat(id, focus = true) {
+  const view = await api("GET", `/api/v1/chats/${id}`);
+  const known = state.chats.get(id);
+  state.chats.set(id, {
+    chat: view.chat,
+    messages: view.transcript || [],
+    typingUntil: 0,
+    draft: known ? known.draft : "",
+    ended: view.chat.state === "ended",
+  });
+  if (focus) state.activeChat = id;
+  else if (state.activeChat === null) state.activeChat = id;
+  drawChats();
+}
+
+let lastTypingSent = 0;
+
+function drawChats() {
+  const box = $("chats");
+  box.hidden = state.chats.size === 0;
+  if (!state.chats.size) return fill(box);
+  if (!state.chats.has(state.activeChat)) state.activeChat = state.chats.keys().next().value;
+  const tabs = el("div", { role: "tablist", class: "tabs", "aria-label": "Open chats" },
+    [...state.chats.values()].map(({ chat }) =>
+      el("button", {
+        type: "button", role: "tab", id: `chat-tab-${chat.id}`,
+        "aria-selected": chat.id === state.activeChat ? "true" : "false",
+        "aria-controls": `chat-panel-${chat.id}`,
+        onclick: () => { state.activeChat = chat.id; drawChats(); },
+      }, `${visitorName(chat)}${chat.state === "ended" ? " (ended)" : ""}`)));
+  const open = state.chats.get(state.activeChat);
+  const previousDraft = box.querySelector("#chat-text");
+  if (previousDraft && previousDraft.dataset.chat === String(state.activeChat)) open.draft = previousDraft.value;
+  const hadFocus = document.activeElement && document.activeElement.id === "chat-text";
+  fill(box, el("h2", {}, `Chats (${state.chats.size})`), tabs, chatPanel(open));
+  const text = box.querySelector("#chat-text");
+  if (text && hadFocus) {
+    text.focus();
+    text.setSelectionRange(text.value.length, text.value.length);
+  }
+  const transcript = box.querySelector(".transcript");
+  if (transcript) transcript.scrollTop = transcript.scrollHeight;
+}
+
+function visitorName(chat) {
+  const context = (chat.interaction && chat.interaction.context) || {};
+  return context.name || chat.interaction.email || `Chat ${chat.id}`;
+}
+
+function chatPanel(open) {
+  const { chat } = open;
+  const panel = el("section", { role: "tabpanel", id: `chat-panel-${chat.id}`, "aria-labelledby": `chat-tab-${chat.id}`, class: "chat-panel" },
+    el("p", { class: "chat-who" }, `${visitorName(chat)} · ${chat.interaction.email || ""} · queue ${chat.queue}`),
+    chat.customer ? el("p", {}, el("a", { href: `/customers/${enc(`#${chat.customer}`)}` }, "Open the customer's record")) : null,
+    el("ol", { class: "transcript", "aria-live": "polite", "aria-label": "Transcript" }, open.messages.map((m) =>
+      el("li", { class: `message ${m.sender}` },
+        el("span", { class: "author" }, m.sender === "agent" ? "You" : m.author), " ",
+        el("time", { datetime: m.at }, when(m.at)),
+        el("p", { class: "text" }, m.text)))),
+    el("p", { class: "typing", hidden: open.typingUntil <= Date.now() }, `${visitorName(chat)} is typing…`));
+  if (chat.state === "active") panel.append(composer(open), endForm(open));
+  else if (chat.state === "ended") panel.append(logForm(open));
+  return panel;
+}
+
+function composer(open) {
+  const { chat } = open;
+  const text = el("textarea", { id: "chat-text", rows: 3, dataset: { chat: chat.id }, "aria-describedby": "chat-count" });
+  text.value = open.draft || "";
+  const count = el("span", { id: "chat-count", class: "counter" });
+  const error = el("p", { class: "error", role: "alert", id: "chat-error" }, open.error || "");
+  const refuse = (message) => {
+    open.error = message;
+    error.textContent = message;
+  };
+  const showCount = () => {
+    const n = length(text.value);
+    count.textContent = `${n} / ${MAX_MESSAGE}`;
+    count.classList.toggle("over", n > MAX_MESSAGE);
+  };
+  showCount();
+  text.addEventListener("input", () => {
+    open.draft = text.value;
+    showCount();
+    if (Date.now() - lastTypingSent > 2000) {
+      lastTypingSent = Date.now();
+      api("POST", `/api/v1/chats/${chat.id}/typing`).catch(() => {});
+    }
+  });
+  const faq = el("select", { id: "faq-pick" }, el("option", { value: "" }, "Insert an FAQ answer…"));
+  faqEntries().then((entries) => faq.append(...entries.map((f) => el("option", { value: f.shortcut }, `/${f.shortcut}: ${f.title}`))));
+  faq.addEventListener("change", async () => {
+    const entry = (await faqEntries()).find((f) => f.shortcut === faq.value);
+    faq.value = "";
+    if (!entry) return;
+    const at = text.selectionStart ?? text.value.length;
+    text.value = text.value.slice(0, at) + entry.body + text.value.slice(text.selectionEnd ?? at);
+    text.dispatchEvent(new Event("input"));
+    text.focus();
+  });
+  const form = el("form", { class: "composer", "aria-label": "Write to the customer" },
+    el("label", { for: "chat-text" }, "Message (a /shortcut is replaced by its FAQ answer when sent)"), text, count, error,
+    el("label", { for: "faq-pick" }, "FAQ"), faq,
+    el("button", { type: "submit", class: "primary" }, "Send"));
+  text.addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter" && !ev.shiftKey) {
+      ev.preventDefault();
+      form.requestSubmit();
+    }
+  });
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    refuse("");
+    if (!text.value.trim()) return;
+    if (length(text.value) > MAX_MESSAGE) {
+      refuse(`The message is ${length(text.value)} characters; a chat message holds at most ${MAX_MESSAGE}. Shorten it; your text is kept.`);
+      return;
+    }
+    try {
+      const sent = await api("POST", `/api/v1/chats/${chat.id}/messages`, { text: text.value, expand: "text" });
+      if (sent && sent.id && !open.messages.some((m) => m.id === sent.id)) open.messages.push(sent);
+      // The panel may have been drawn again while the message went out:
+      // clear the text box that is in the page now.
+      open.draft = "";
+      const current = $("chat-text");
+      if (current) current.value = "";
+      drawChats();
+      if ($("chat-text")) $("chat-text").focus();
+    } catch (e) {
+      refuse(`${problemText(e)} Your text is kept.`);
+    }
+  });
+  return form;
+}
+
+function endForm(open) {
+  const { chat } = open;
+  const code = el("select", { id: "chat-disposition" }, el("option", { value: "" }, "Choose a code"));
+  dispositionCodes("chat").then((codes) => code.append(...codes.map((k) => el("option", { value: k.code }, k.label || k.code))));
+  const note = el("input", { id: "chat-note" });
+  const form = el("form", { class: "end", "aria-label": "End the chat" },
+    el("label", { for: "chat-disposition" }, "Disposition"), code,
+    el("label", { for: "chat-note" }, "Note"), note,
+    el("p", { class: "error", role: "alert" }),
+    el("button", { type: "submit" }, "End the chat"));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try {
+      const ended = await api("POST", `/api/v1/chats/${chat.id}/end`, { disposition: code.value || null, note: note.value || null });
+      open.ended = true;
+      open.chat = ended.chat || { ...chat, state: "ended" };
+      if (ended.log && ended.log.case) open.chat.case_number = ended.log.case.number;
+      drawChats();
+    } catch (e) {
+      form.querySelector(".error").textContent = problemText(e);
+    }
+  });
+  return form;
+}
+
+function logForm(open) {
+  const { chat } = open;
+  if (chat.case_number) {
+    return el("div", { class: "logged" },
+      el("p", {}, "The chat's log is saved as ", el("a", { href: `/cases/${chat.case_number}` }, `case #${chat.case_number}`), "."),
+      el("button", { type: "button", onclick: () => { state.chats.delete(chat.id); drawChats(); } }, "Close the tab"));
+  }
+  const mode = el("select", { id: "log-mode" },
+    chat.customer ? el("option", { value: "popped" }, "The customer the pop found") : null,
+    el("option", { value: "existing" }, "An existing customer (account number)"),
+    el("option", { value: "new" }, "A new customer"));
+  const account = el("input", { id: "log-account" });
+  const name = el("input", { id: "log-name", value: (chat.interaction.context || {}).name || "" });
+  const email = el("input", { id: "log-email", type: "email", value: chat.interaction.email || "" });
+  const newBox = el("div", { class: "new-customer" },
+    el("label", { for: "log-name" }, "Name"), name,
+    el("label", { for: "log-email" }, "Email"), email);
+  const sync = () => { newBox.hidden = mode.value !== "new"; };
+  mode.addEventListener("change", sync);
+  sync();
+  const form = el("form", { class: "log", "aria-label": "Save the chat's log" },
+    el("h3", {}, "Save the log as a case"),
+    el("label", { for: "log-mode" }, "For"), mode,
+    el("label", { for: "log-account" }, "Account number"), account,
+    newBox,
+    el("p", { class: "error", role: "alert" }),
+    el("button", { type: "submit", class: "primary" }, "Save the log"));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    let body = {};
+    if (mode.value === "existing") body = { customer: account.value.trim() };
+    if (mode.value === "new") body = { new_customer: { account: account.value.trim(), name: name.value.trim(), email: email.value.trim() || null } };
+    try {
+      const saved = await api("POST", `/api/v1/chats/${chat.id}/log`, body);
+      open.chat.case_number = saved.case.number;
+      toast(`The log is saved as case #${saved.case.number}.`);
+      drawChats();
+    } catch (e) {
+      form.querySelector(".error").textContent = problemText(e);
+    }
+  });
+  return form;
+}
+
+async function showChatList() {
+  const page = await api("GET", "/api/v1/chats?limit=50");
+  fill($("view"), heading("My chats"),
+    page.items.length
+      ? el("table", {},
+        el("thead", {}, el("tr", {}, ["Chat", "Visitor", "State", "Arrived", "Case"].map((h) => el("th", { scope: "col" }, h)))),
+        el("tbody", {}, page.items.map((c) => el("tr", {},
+          el("td", {}, String(c.id)), el("td", {}, visitorName(c)), el("td", {}, c.state),
+          el("td", {}, when(c.arrived_at)),
+          el("td", {}, c.case_number ? el("a", { href: `/cases/${c.case_number}` }, `#${c.case_number}`) : "")))))
+      : el("p", {}, "No chats."));
+}
+
+start();
