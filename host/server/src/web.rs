@@ -181,6 +181,74 @@ mod tests {
         }
     }
 
+    /// The `/api/v1/` paths a script names, with each `${...}` as `{}`.
+    fn api_paths(script: &str) -> Vec<String> {
+        let mut paths = Vec::new();
+        for (at, _) in script.match_indices("/api/v1/") {
+            let mut path = String::new();
+            let mut chars = script[at..].chars().peekable();
+            while let Some(c) = chars.next() {
+                match c {
+                    '"' | '\'' | '`' | '?' | ' ' | '\n' => break,
+                    '$' if chars.peek() == Some(&'{') => {
+                        let mut depth = 0;
+                        for inner in chars.by_ref() {
+                            match inner {
+                                '{' => depth += 1,
+                                '}' if depth == 1 => break,
+                                '}' => depth -= 1,
+                                _ => {}
+                            }
+                        }
+                        path.push_str("{}");
+                    }
+                    c => path.push(c),
+                }
+            }
+            paths.push(path);
+        }
+        paths
+    }
+
+    #[test]
+    fn the_pages_call_only_routes_the_api_documents() {
+        let doc = crate::openapi();
+        let documented: Vec<Vec<String>> = doc
+            .paths
+            .paths
+            .keys()
+            .map(|p| {
+                p.split('/')
+                    .map(|s| {
+                        if s.starts_with('{') {
+                            "{}".to_owned()
+                        } else {
+                            s.to_owned()
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut seen = 0;
+        for (name, _, body) in ASSETS.iter() {
+            for path in api_paths(body) {
+                let segments: Vec<String> = path.split('/').map(str::to_owned).collect();
+                assert!(
+                    documented.iter().any(|d| {
+                        d.len() == segments.len()
+                            && d.iter().zip(&segments).all(|(d, s)| d == s || d == "{}")
+                    }),
+                    "{name} calls {path}, which the OpenAPI document does not hold"
+                );
+                seen += 1;
+            }
+        }
+        assert!(
+            seen > 30,
+            "the scan found only {seen} calls: is it still reading the scripts?"
+        );
+    }
+
     #[test]
     fn the_scripts_never_write_markup_from_data() {
         for (name, _, body) in ASSETS.iter().chain([("embed.js", "", EMBED_JS)].iter()) {

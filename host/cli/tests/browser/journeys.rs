@@ -4,7 +4,9 @@
 use fantoccini::Locator;
 use serde_json::json;
 
-use super::rig::{Rig, axe, click, enabled, screenshot, sign_in, type_into, wait_for, wait_text};
+use super::rig::{
+    Rig, axe, click, enabled, screenshot, sign_in, site, type_into, wait_for, wait_text,
+};
 
 /// Sets a field's value as a paste would, and tells the page (an `input`
 /// event): typing 1,941 keys one by one would only slow the test.
@@ -63,12 +65,22 @@ async fn a_visitor_chats_with_an_agent_who_saves_the_log_to_a_new_customer() {
     select(&agent, "#chat-state", "available").await;
     wait_text(&agent, ".toast", "ready to work").await;
 
-    // The visitor, in a browser of their own.
+    // The visitor, in a browser of their own, on a site that embeds the
+    // widget with its script.
     let visitor = rig.browser().await;
-    visitor
-        .goto(&rig.url("/chat/widget?queue=support"))
+    let shop = site(format!(
+        "<!doctype html><html lang=\"en\"><title>A shop</title><h1>A shop</h1>\
+         <script src=\"{}\" data-queue=\"support\" data-title=\"Talk to us\" async></script></html>",
+        rig.url("/chat/embed.js")
+    ));
+    visitor.goto(&shop).await.expect("the site loads");
+    click(&visitor, "button.dossier-chat-button").await;
+    wait_for(&visitor, "iframe.dossier-chat-frame")
         .await
-        .expect("the widget loads");
+        .enter_frame()
+        .await
+        .expect("the widget's frame");
+    wait_text(&visitor, "#widget-title", "Talk to us").await;
     let violations = axe(&visitor).await;
     assert!(violations.is_empty(), "the widget: {violations:#?}");
     type_into(&visitor, "#visitor-name", "Ada <b>Visitor</b>").await;
@@ -126,6 +138,8 @@ async fn a_visitor_chats_with_an_agent_who_saves_the_log_to_a_new_customer() {
         "Sorry: Parcels can take five working days.",
     )
     .await;
+
+    screenshot(&visitor, "journey1-widget").await;
 
     // 1,941 characters: refused in the page, the text kept.
     let long = "x".repeat(1941);

@@ -221,6 +221,24 @@ fn serve(dir: &Path) -> (Killed, String) {
     (Killed(child), base)
 }
 
+/// A web site of a contact centre's customer, on another origin
+/// (`localhost`, where the server is `127.0.0.1`): one page, `html`, at
+/// every path. Answers its address.
+pub fn site(html: String) -> String {
+    let server = tiny_http::Server::http("127.0.0.1:0").expect("the site listens");
+    let port = server.server_addr().to_ip().expect("an IP address").port();
+    std::thread::spawn(move || {
+        for request in server.incoming_requests() {
+            let page = tiny_http::Response::from_string(html.clone()).with_header(
+                tiny_http::Header::from_bytes("content-type", "text/html; charset=utf-8")
+                    .expect("a header"),
+            );
+            let _ = request.respond(page);
+        }
+    });
+    format!("http://localhost:{port}/")
+}
+
 /// Where screenshots go: `target/browser/`.
 fn shots() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")

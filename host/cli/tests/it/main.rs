@@ -20,6 +20,7 @@ mod serve_events;
 mod serve_python;
 mod serve_search;
 mod serve_tls;
+mod serve_web;
 mod signals;
 mod times;
 mod trust;

@@ -14,33 +14,42 @@ use super::serve::{Auth, Centre, call};
 /// One thing a stream sent: an event, or a heartbeat (a comment with an
 /// id).
 #[derive(Debug, Clone)]
-struct Sse {
+pub(super) struct Sse {
     id: Option<String>,
     event: Option<String>,
-    data: Value,
+    pub(super) data: Value,
 }
 
 /// An open event stream, read on its own thread.
-struct Stream {
+pub(super) struct Stream {
     rx: Receiver<Sse>,
 }
 
 /// Opens `path` as a stream, authenticated with `bearer` (or not), from
 /// `last_id` when given.
 fn open(c: &Centre, path: &str, bearer: Option<&str>, last_id: Option<&str>) -> Stream {
-    let mut request = ureq::http::Request::builder()
-        .method("GET")
-        .uri(c.url(path))
-        .header("accept", "text/event-stream");
+    let mut headers = Vec::new();
     if let Some(t) = bearer {
-        request = request.header("authorization", format!("Bearer {t}"));
+        headers.push(("authorization", format!("Bearer {t}")));
     }
     if let Some(id) = last_id {
-        request = request.header("last-event-id", id);
+        headers.push(("last-event-id", id.to_owned()));
+    }
+    open_url(&c.http, &c.url(path), &headers)
+}
+
+/// Opens the stream at `url` with `headers` (a credential, `Last-Event-ID`).
+pub(super) fn open_url(http: &ureq::Agent, url: &str, headers: &[(&str, String)]) -> Stream {
+    let mut request = ureq::http::Request::builder()
+        .method("GET")
+        .uri(url)
+        .header("accept", "text/event-stream");
+    for (name, value) in headers {
+        request = request.header(*name, value);
     }
     let request = request.body(()).expect("request");
-    let response = c.http.run(request).expect("the server answers");
-    assert_eq!(response.status().as_u16(), 200, "{path}");
+    let response = http.run(request).expect("the server answers");
+    assert_eq!(response.status().as_u16(), 200, "{url}");
     let kind = response
         .headers()
         .get("content-type")
@@ -98,7 +107,7 @@ impl Stream {
     }
 
     /// The next event of kind `kind`, skipping others, within `wait`.
-    fn next_of(&self, kind: &str, wait: Duration) -> Sse {
+    pub(super) fn next_of(&self, kind: &str, wait: Duration) -> Sse {
         let end = Instant::now() + wait;
         loop {
             let left = end.saturating_duration_since(Instant::now());
