@@ -505,10 +505,27 @@ function customFieldsShown(object, custom) {
   return defs.flatMap((d) => [el("dt", {}, d.label), el("dd", {}, shownValue(custom[d.name]))]);
 }
 
-function shownValue(value) {
+/** A custom field's value without its type tag (`{"choice": "gold"}`). */
+function untagged(value) {
+  if (value && typeof value === "object" && !Array.isArray(value)) {
+    const keys = Object.keys(value);
+    if (keys.length === 1) return value[keys[0]];
+  }
+  return value;
+}
+
+function shownValue(tagged) {
+  const value = untagged(tagged);
   if (value === undefined || value === null) return "";
   if (Array.isArray(value)) return value.join(", ");
   return String(value);
+}
+
+/** An instant as a `datetime-local` input holds it, in the browser's zone. */
+function localInput(iso) {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return "";
+  return new Date(date.getTime() - date.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
 }
 
 function newCaseForm(customer) {
@@ -572,7 +589,7 @@ function showProblem(form, e, fieldError) {
   const target = field && fieldError(field);
   if (target) {
     target.textContent = problemText(e);
-    const input = target.previousElementSibling;
+    const input = document.getElementById(target.id.replace(/-error$/, ""));
     if (input) {
       input.setAttribute("aria-invalid", "true");
       input.setAttribute("aria-describedby", target.id);
@@ -623,9 +640,9 @@ function caseForm(c) {
       choice("status", "Status", keyed(schema.case && schema.case.statuses), c.status),
       choice("priority", "Priority", keyed(schema.case && schema.case.priorities), c.priority),
       choice("severity", "Severity", keyed(schema.case && schema.case.severities), c.severity),
-      el("span", { class: "label" }, "Owner"), el("span", {}, c.owner || "(nobody)"), el("span"),
-      el("span", { class: "label" }, "Visibility"), el("span", {}, c.visibility), el("span"),
-      el("span", { class: "label" }, "Last disposition"), el("span", {}, c.last_disposition || ""), el("span"),
+      el("span", { class: "label" }, "Owner"), el("span", {}, c.owner || "(nobody)"),
+      el("span", { class: "label" }, "Visibility"), el("span", {}, c.visibility),
+      el("span", { class: "label" }, "Last disposition"), el("span", {}, c.last_disposition || ""),
       customInputs),
     el("p", { class: "error", role: "alert" }),
     el("button", { type: "submit" }, "Save the fields"));
@@ -642,13 +659,17 @@ function caseForm(c) {
       toast("Saved.");
       showCase(c.number);
     } catch (e) {
-      showProblem(form, e, (field) => form.querySelector(`#case-${field.replace(/^custom\./, "custom-")}-error`));
+      showProblem(form, e, (field) => {
+        const name = field.replace(/^custom\./, "");
+        return form.querySelector(`#case-${name}-error`) || form.querySelector(`#case-custom-${name}-error`);
+      });
     }
   });
   return form;
 }
 
-function fieldInput(def, value, inputs) {
+function fieldInput(def, tagged, inputs) {
+  const value = untagged(tagged);
   const id = `case-custom-${def.name}`;
   let input;
   const rules = [def.type, def.required ? "required" : null, def.max_length ? `at most ${def.max_length} characters` : null, def.pattern ? `pattern ${def.pattern}` : null].filter(Boolean).join(", ");
@@ -661,24 +682,28 @@ function fieldInput(def, value, inputs) {
   } else {
     const type = { integer: "number", decimal: "text", date: "date", datetime: "datetime-local", email: "email", url: "url", phone: "tel" }[def.type] || "text";
     let shown = value === undefined || value === null ? "" : String(value);
-    if (def.type === "datetime" && shown) shown = shown.slice(0, 16);
+    if (def.type === "datetime" && shown) shown = localInput(shown);
     input = el("input", { id, type, value: shown, maxlength: def.max_length || undefined });
   }
   input.setAttribute("aria-describedby", `${id}-rules`);
   inputs[`custom.${def.name}`] = input;
   return [el("label", { for: id }, def.label, def.required ? " *" : ""), input,
-    el("p", { class: "field-error", id: `case-custom-${def.name}-error` }, el("span", { class: "rules", id: `${id}-rules` }, rules))];
+    el("p", { class: "rules", id: `${id}-rules` }, rules),
+    el("p", { class: "field-error", id: `${id}-error` })];
 }
 
+/** A field's input as the API takes it, tagged with its type; undefined
+ * when empty (the stored value stays). */
 function readField(def, input) {
   if (!input) return undefined;
-  if (def.type === "bool") return input.checked;
-  if (def.type === "multi_choice") return [...input.selectedOptions].map((o) => o.value);
+  const tag = (value) => ({ [def.type]: value });
+  if (def.type === "bool") return tag(input.checked);
+  if (def.type === "multi_choice") return tag([...input.selectedOptions].map((o) => o.value));
   const text = input.value.trim();
   if (!text) return undefined;
-  if (def.type === "integer") return Number(text);
-  if (def.type === "datetime") return new Date(text).toISOString();
-  return text;
+  if (def.type === "integer") return tag(Number(text));
+  if (def.type === "datetime") return tag(new Date(text).toISOString());
+  return tag(text);
 }
 
 async function drawFollowUps(number, cursor) {

@@ -249,6 +249,40 @@ async fn a_call_pops_the_newest_open_case_and_a_callback_reminds_the_agent() {
     let violations = axe(&agent).await;
     assert!(violations.is_empty(), "the case view: {violations:#?}");
 
+    // The case's fields: a value the store refuses is shown on its field.
+    select(&agent, "#case-custom-product", "billing").await;
+    paste(&agent, "#case-custom-contract_ref", &"C".repeat(40)).await;
+    click(&agent, "form.case-form button[type=submit]").await;
+    wait_text(
+        &agent,
+        "#case-custom-contract_ref-error",
+        "longer than 32 characters",
+    )
+    .await;
+    let invalid = agent
+        .execute(
+            "return document.querySelector('#case-custom-contract_ref').getAttribute('aria-invalid');",
+            vec![],
+        )
+        .await
+        .expect("read");
+    assert_eq!(invalid, json!("true"));
+    screenshot(&agent, "journey2-field-error").await;
+    paste(&agent, "#case-custom-contract_ref", "CR-1").await;
+    click(&agent, "form.case-form button[type=submit]").await;
+    wait_text(&agent, ".toast", "Saved").await;
+    let (_, saved) = rig.api("GET", &format!("/api/v1/cases/{number}"), None);
+    assert_eq!(
+        saved["custom"]["product"],
+        json!({"choice": "billing"}),
+        "{saved}"
+    );
+    assert_eq!(
+        saved["custom"]["contract_ref"],
+        json!({"text": "CR-1"}),
+        "{saved}"
+    );
+
     type_into(&agent, "#note-text", "Wants a call back about the router").await;
     click(&agent, "form[aria-label='Add a note'] button[type=submit]").await;
     wait_text(&agent, "#follow-ups", "Wants a call back").await;
@@ -280,6 +314,34 @@ async fn a_call_pops_the_newest_open_case_and_a_callback_reminds_the_agent() {
     let (_, tasks) = rig.api("GET", &format!("/api/v1/tasks?case={number}"), None);
     assert_eq!(tasks["items"][0]["reminder_minutes"], 1, "{tasks}");
     assert_eq!(tasks["items"][0]["assignee"], "ann", "{tasks}");
+
+    // One follow-up's full view.
+    let link = agent
+        .find(Locator::XPath(
+            "//tr[td[contains(., 'Wants a call back')]]//a[.='Open']",
+        ))
+        .await
+        .expect("the note's row");
+    link.click().await.expect("opened");
+    wait_text(&agent, "h1", &format!("on case #{number}")).await;
+    wait_text(&agent, "pre.body", "Wants a call back about the router").await;
+
+    // A number nobody has: the new-customer form, prefilled, saved.
+    let (status, _) = rig.api(
+        "POST",
+        "/api/v1/interactions",
+        Some(json!({"agent": "ann", "channel": "phone", "phone": "+33 4 11 22 33 44"})),
+    );
+    assert_eq!(status, 201);
+    wait_text(&agent, "#new-customer h1", "New customer").await;
+    assert_eq!(value_of(&agent, "#nc-phone").await, "+33411223344");
+    type_into(&agent, "#nc-account", "AC-NEW").await;
+    type_into(&agent, "#nc-name", "Katherine Johnson").await;
+    click(&agent, "#new-customer button[type=submit]").await;
+    wait_text(&agent, "h1", "Katherine Johnson").await;
+    let (status, made) = rig.api("GET", "/api/v1/customers/AC-NEW", None);
+    assert_eq!(status, 200, "{made}");
+    assert_eq!(made["phones"][0]["number"], "+33411223344", "{made}");
     agent.close().await.expect("closed");
 }
 
@@ -360,6 +422,20 @@ async fn a_private_case_looks_missing_and_markup_in_names_shows_as_text() {
         .expect("a query");
     assert!(images.is_empty(), "no element was made from the data");
     screenshot(&bob, "journey3-escaped").await;
+
+    // Search finds the public case, never the private one.
+    type_into(&bob, "#search-q", "refund\u{E007}").await;
+    let hits = wait_text(&bob, ".hits", "Case #").await;
+    assert!(!hits.contains(&format!("Case #{private}")), "{hits}");
+    let (_, all) = rig.api("GET", "/api/v1/search?q=matter", None);
+    assert!(
+        all["items"]
+            .as_array()
+            .is_some_and(|hits| hits.iter().any(|h| h["case_number"] == private)),
+        "the admin finds the private case: {all}"
+    );
+    type_into(&bob, "#search-q", "matter\u{E007}").await;
+    wait_text(&bob, "main", "Nothing matches").await;
     let violations = axe(&bob).await;
     assert!(violations.is_empty(), "the customer view: {violations:#?}");
     bob.close().await.expect("closed");
