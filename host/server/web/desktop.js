@@ -195,7 +195,7 @@ function listen() {
     }
   });
   on("state", (d) => {
-    $("chat-state").value = d.state;
+    $("chat-state").value = ["available", "break"].includes(d.state) ? d.state : "offline";
     if (d.reason) toast(`Chat state: ${d.state} (${d.reason})`);
   });
   on("pop", (d) => showPop(d));
@@ -219,7 +219,7 @@ function dropOffer(chat, message) {
 async function refreshChatState() {
   try {
     const status = await api("GET", "/api/v1/agents/me/chat-state");
-    $("chat-state").value = status.state === "logged-out" ? "offline" : status.state;
+    $("chat-state").value = ["available", "break"].includes(status.state) ? status.state : "offline";
   } catch (e) {
     toast(problemText(e), "error");
   }
@@ -410,6 +410,12 @@ function notFound() {
     el("p", {}, el("a", { href: "/mine" }, "Back to my cases"))));
 }
 
+/** A table in a box that scrolls sideways when the window is narrower. */
+function scrolled(table, label = "Table") {
+  // Focusable, so that keyboard users can scroll it too.
+  return el("div", { class: "table-box", tabindex: 0, role: "region", "aria-label": label }, table);
+}
+
 function heading(text) {
   document.title = `${text} · Dossier`;
   return el("h1", {}, text);
@@ -419,7 +425,7 @@ function heading(text) {
 
 function caseTable(cases) {
   if (!cases.length) return el("p", {}, "No cases.");
-  return el("table", {},
+  return scrolled(el("table", {},
     el("thead", {}, el("tr", {}, ["Case", "Subject", "Status", "Priority", "Owner", "Updated"].map((h) => el("th", { scope: "col" }, h)))),
     el("tbody", {}, cases.map((c) =>
       el("tr", {},
@@ -428,7 +434,7 @@ function caseTable(cases) {
         el("td", {}, c.status),
         el("td", {}, c.priority),
         el("td", {}, c.owner || ""),
-        el("td", {}, when(c.updated_at))))));
+        el("td", {}, when(c.updated_at))))), "Cases"));
 }
 
 async function showMine() {
@@ -460,7 +466,7 @@ async function showTasks() {
 
 function taskTable(tasks) {
   if (!tasks.length) return el("p", {}, "No tasks.");
-  return el("table", { class: "tasks" },
+  return scrolled(el("table", { class: "tasks" },
     el("thead", {}, el("tr", {}, ["Due", "Kind", "Subject", "Reminder", "Case", ""].map((h) => el("th", { scope: "col" }, h)))),
     el("tbody", {}, tasks.map((t) =>
       el("tr", {},
@@ -478,7 +484,7 @@ function taskTable(tasks) {
               toast(problemText(e), "error");
             }
           } }, "Done")
-          : t.status)))));
+          : t.status)))), "Tasks"));
 }
 
 // ----- a customer ---------------------------------------------------------------
@@ -711,7 +717,7 @@ async function drawFollowUps(number, cursor) {
   const page = await api("GET", `/api/v1/cases/${number}/follow-ups?limit=10${cursor ? `&cursor=${enc(cursor)}` : ""}`);
   fill(box,
     page.items.length
-      ? el("table", {},
+      ? scrolled(el("table", {},
         el("thead", {}, el("tr", {}, ["When", "Kind", "Author", "Text", ""].map((h) => el("th", { scope: "col" }, h)))),
         el("tbody", {}, page.items.map((f) =>
           el("tr", {},
@@ -719,7 +725,7 @@ async function drawFollowUps(number, cursor) {
             el("td", {}, f.kind),
             el("td", {}, f.author),
             el("td", { class: "clip" }, (f.body || "").slice(0, 160)),
-            el("td", {}, el("a", { href: `/follow-ups/${f.id}` }, "Open"))))))
+            el("td", {}, el("a", { href: `/follow-ups/${f.id}` }, "Open"))))), "Follow-ups"))
       : el("p", {}, "No follow-ups yet."),
     el("div", { class: "pager" },
       cursor ? el("button", { type: "button", onclick: () => drawFollowUps(number) }, "Newest") : null,
@@ -1097,12 +1103,12 @@ async function showChatList() {
   const page = await api("GET", "/api/v1/chats?limit=50");
   fill($("view"), heading("My chats"),
     page.items.length
-      ? el("table", {},
+      ? scrolled(el("table", {},
         el("thead", {}, el("tr", {}, ["Chat", "Visitor", "State", "Arrived", "Case"].map((h) => el("th", { scope: "col" }, h)))),
         el("tbody", {}, page.items.map((c) => el("tr", {},
           el("td", {}, String(c.id)), el("td", {}, visitorName(c)), el("td", {}, c.state),
           el("td", {}, when(c.arrived_at)),
-          el("td", {}, c.case_number ? el("a", { href: `/cases/${c.case_number}` }, `#${c.case_number}`) : "")))))
+          el("td", {}, c.case_number ? el("a", { href: `/cases/${c.case_number}` }, `#${c.case_number}`) : "")))), "Chats"))
       : el("p", {}, "No chats."));
 }
 

@@ -423,6 +423,25 @@ async fn a_private_case_looks_missing_and_markup_in_names_shows_as_text() {
     assert!(images.is_empty(), "no element was made from the data");
     screenshot(&bob, "journey3-escaped").await;
 
+    // In a narrow window (a phone's width) nothing runs off the side.
+    bob.set_window_size(420, 800).await.expect("resized");
+    wait_text(&bob, "h1", "Eve").await;
+    let overflow = bob
+        .execute(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+            vec![],
+        )
+        .await
+        .expect("measured");
+    screenshot(&bob, "journey3-narrow").await;
+    let violations = axe(&bob).await;
+    assert!(violations.is_empty(), "the customer view, narrow: {violations:#?}");
+    assert!(
+        overflow.as_i64().is_some_and(|px| px <= 0),
+        "the page is wider than a 420 px window by {overflow} px"
+    );
+    bob.set_window_size(1280, 800).await.expect("resized");
+
     // Search finds the public case, never the private one.
     type_into(&bob, "#search-q", "refund\u{E007}").await;
     let hits = wait_text(&bob, ".hits", "Case #").await;
