@@ -54,15 +54,21 @@ const ASSETS: [(&str, &str, &str); 4] = [
 const EMBED_JS: &str = include_str!("../web/embed.js");
 
 /// The desktop addresses the shell answers (the script routes them).
-pub const DESKTOP_PATHS: [&str; 8] = [
+pub const DESKTOP_PATHS: [&str; 14] = [
     "/",
     "/mine",
     "/search",
     "/tasks",
     "/chats",
+    "/workbin",
+    "/review",
+    "/queues",
     "/cases/{number}",
     "/customers/{account}",
     "/follow-ups/{id}",
+    "/workbin/{id}",
+    "/drafts/{id}",
+    "/review/{id}",
 ];
 
 /// What a page's scripts may reach: this server only. `frame-ancestors`

@@ -128,6 +128,7 @@ async function enter() {
   $("bar").hidden = false;
   $("desk").hidden = false;
   fill($("who"), `${state.me.display_name} (${state.me.login})`);
+  $("nav-review").hidden = !may("review_email");
   if ("Notification" in window && Notification.permission === "default") $("notify-allow").hidden = false;
   try {
     state.schema = await api("GET", "/api/v1/schema");
@@ -202,7 +203,7 @@ function listen() {
   on("reminder", (d) => showReminder(d));
   on("workbin", (d) => d.change === "added" && toast("A new item is in your workbin."));
   on("review", (d) => toast(`Your draft ${d.draft} was ${d.decision}.`));
-  on("email_offered", (d) => toast(`An email is offered to you: ${d.subject}`));
+  on("email_offered", (d) => emailOffer(d));
   on("reset", () => {
     reloadChats();
     route();
@@ -391,6 +392,12 @@ async function route() {
     if ((match = path.match(/^\/cases\/(\d+)$/))) await showCase(Number(match[1]));
     else if ((match = path.match(/^\/customers\/([^/]+)$/))) await showCustomer(decodeURIComponent(match[1]));
     else if ((match = path.match(/^\/follow-ups\/(\d+)$/))) await showFollowUp(Number(match[1]));
+    else if ((match = path.match(/^\/workbin\/(\d+)$/))) await showWorkbinItem(Number(match[1]));
+    else if ((match = path.match(/^\/drafts\/(\d+)$/))) await showDraft(Number(match[1]));
+    else if ((match = path.match(/^\/review\/(\d+)$/))) await showReview(Number(match[1]));
+    else if (path === "/workbin") await showWorkbin();
+    else if (path === "/review") await showReviewQueue();
+    else if (path === "/queues") await showQueues();
     else if (path === "/search") await showSearch(params.get("q") || "");
     else if (path === "/tasks") await showTasks();
     else if (path === "/chats") await showChatList();
@@ -888,6 +895,12 @@ async function reloadChats() {
         await openChat(chat.id, false);
       }
     }
+    const offers = await api("GET", "/api/v1/email-offers");
+    for (const o of offers.items || []) {
+      if (o.state === "offered" && !document.querySelector(`.email-offer[aria-label="Email offer ${o.id}"]`)) {
+        emailOffer({ offer: o.id, queue: o.queue, case_number: o.case_number, subject: o.subject, sender: o.sender, deadline: o.deadline });
+      }
+    }
   } catch (e) {
     toast(problemText(e), "error");
   }
@@ -1113,3 +1126,451 @@ async function showChatList() {
 }
 
 start();
+
+// ----- email: the workbin, offers, the email window, drafts -------------------
+
+function emailOffer(d) {
+  if (document.querySelector(`.email-offer[aria-label="Email offer ${d.offer}"]`)) return;
+  const card = el("article", { class: "card offer email-offer", "aria-label": `Email offer ${d.offer}` },
+    el("h2", {}, "Incoming email"),
+    el("dl", {},
+      el("dt", {}, "From"), el("dd", {}, d.sender),
+      el("dt", {}, "Subject"), el("dd", { class: "subject" }, d.subject),
+      el("dt", {}, "Queue"), el("dd", {}, d.queue),
+      el("dt", {}, "Case"), el("dd", {}, `#${d.case_number}`)),
+    el("p", {}, countdown(d.deadline)),
+    el("div", { class: "actions" },
+      el("button", { type: "button", class: "primary accept", onclick: async () => {
+        try {
+          const accepted = await api("POST", `/api/v1/email-offers/${d.offer}/accept`);
+          for (const same of document.querySelectorAll(`.email-offer[aria-label="Email offer ${d.offer}"]`)) same.remove();
+          go(`/workbin/${accepted.workbin.id}`);
+        } catch (e) {
+          toast(problemText(e), "error");
+        }
+      } }, "Accept"),
+      may("reject_chat")
+        ? el("button", { type: "button", class: "reject", onclick: async () => {
+          try {
+            await api("POST", `/api/v1/email-offers/${d.offer}/reject`);
+            card.remove();
+            toast("You rejected the email; you are on break.", "warn");
+          } catch (e) {
+            toast(problemText(e), "error");
+          }
+        } }, "Reject")
+        : null));
+  $("incoming").prepend(card);
+}
+
+function mailbox(m) {
+  if (!m) return "";
+  return m.name ? `${m.name} <${m.address}>` : m.address;
+}
+
+async function showWorkbin() {
+  const page = await api("GET", "/api/v1/workbin");
+  fill($("view"), heading("My workbin"),
+    page.items.length
+      ? scrolled(el("table", {},
+        el("thead", {}, el("tr", {}, ["Subject", "From", "Case", "Why", "Added"].map((h) => el("th", { scope: "col" }, h)))),
+        el("tbody", {}, page.items.map((i) => el("tr", {},
+          el("td", {}, el("a", { href: `/workbin/${i.id}` }, i.draft ? `Draft: ${i.subject}` : i.subject)),
+          el("td", {}, mailbox(i.from)),
+          el("td", {}, el("a", { href: `/cases/${i.case_number}` }, `#${i.case_number}`)),
+          el("td", {}, i.reason),
+          el("td", {}, when(i.added_at)))))), "Workbin")
+      : el("p", {}, "Your workbin is empty."));
+}
+
+async function showWorkbinItem(id) {
+  const { entry, email } = await api("GET", `/api/v1/workbin/${id}`);
+  if (entry.draft) return showDraft(entry.draft, entry);
+  if (!email) throw new ApiError(404, { detail: "Not found" });
+  const headers = email.email || {};
+  const context = await api("GET", `/api/v1/emails/${email.id}/context`).catch(() => null);
+  const view = $("view");
+  fill(view,
+    heading(headers.subject || `Email ${email.id}`),
+    el("p", { class: "crumbs" }, el("a", { href: `/cases/${email.case}` }, `Case #${email.case}`), " · ", entry.reason),
+    el("section", { class: "card email", "aria-label": "The email" },
+      el("dl", { class: "fields" },
+        el("dt", {}, "From"), el("dd", { class: "from" }, mailbox(headers.from)),
+        el("dt", {}, "To"), el("dd", {}, (headers.to || []).map(mailbox).join(", ")),
+        headers.cc && headers.cc.length ? [el("dt", {}, "Cc"), el("dd", {}, headers.cc.map(mailbox).join(", "))] : null,
+        el("dt", {}, "Date"), el("dd", {}, when(headers.date || email.created_at))),
+      el("pre", { class: "body" }, email.body),
+      email.attachments.length
+        ? el("ul", {}, email.attachments.map((a) =>
+          el("li", {}, el("a", { href: `/api/v1/attachments/${enc(a.id)}?follow_up=${email.id}`, download: a.name }, a.name))))
+        : null),
+    emailActions(entry, email, context),
+    context ? contextData(context) : null,
+    el("section", { class: "card" }, el("h2", {}, "The case's thread"), el("div", { id: "follow-ups" })));
+  await drawFollowUps(email.case);
+}
+
+function contextData(context) {
+  const rows = [];
+  const add = (label, value) => rows.push(el("dt", {}, label), el("dd", {}, value));
+  if (context.customer) {
+    add("Customer", `${context.customer.name} (${context.customer.account})`);
+    for (const [name, value] of Object.entries(context.customer.custom || {})) add(name, shownValue(value));
+  }
+  if (context.case) {
+    add("Case status", context.case.status);
+    for (const [name, value] of Object.entries(context.case.custom || {})) add(name, shownValue(value));
+  }
+  if (context.email && context.email.threaded_by) add("Threaded", context.email.threaded_by);
+  return el("section", { class: "card", "aria-label": "Context data" }, el("h2", {}, "Context data"), el("dl", { class: "fields" }, rows));
+}
+
+function emailActions(entry, email, context) {
+  const status = el("p", { class: "error", role: "alert" });
+  const run = async (what) => {
+    status.textContent = "";
+    try {
+      await what();
+    } catch (e) {
+      status.textContent = problemText(e);
+    }
+  };
+  const starts = {
+    reply: `/api/v1/emails/${email.id}/reply`,
+    "reply-all": `/api/v1/emails/${email.id}/reply-all`,
+    forward: `/api/v1/emails/${email.id}/forward`,
+  };
+  const startDraft = (kind, body = {}) => run(async () => {
+    const draft = await api("POST", starts[kind], body);
+    go(`/drafts/${draft.id}`);
+  });
+  const panel = el("div", { class: "subpanel" });
+  const open = (...children) => fill(panel, ...children);
+  const forwardForm = () => {
+    const to = el("input", { id: "forward-to", type: "email", required: true });
+    const note = el("textarea", { id: "forward-note", rows: 2 });
+    const form = el("form", { "aria-label": "Forward" },
+      el("label", { for: "forward-to" }, "Forward to"), to,
+      el("label", { for: "forward-note" }, "Note"), note,
+      el("button", { type: "submit" }, "Write the forward"));
+    form.addEventListener("submit", (ev) => { ev.preventDefault(); startDraft("forward", { to: [to.value], note: note.value || null }); });
+    open(form);
+    to.focus();
+  };
+  const transferForm = () => {
+    const agent = el("input", { id: "transfer-agent" });
+    const group = el("input", { id: "transfer-group" });
+    const note = el("textarea", { id: "transfer-note", rows: 2, required: true });
+    const form = el("form", { "aria-label": "Transfer" },
+      el("label", { for: "transfer-agent" }, "To the agent (login)"), agent,
+      el("label", { for: "transfer-group" }, "or to the group"), group,
+      el("label", { for: "transfer-note" }, "Note"), note,
+      el("button", { type: "submit" }, "Transfer"));
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      run(async () => {
+        await api("POST", `/api/v1/emails/${email.id}/transfer`, { to_agent: agent.value || null, to_group: group.value || null, note: note.value });
+        toast("Transferred.");
+        go("/workbin");
+      });
+    });
+    open(form);
+    agent.focus();
+  };
+  const consultForm = () => {
+    const colleague = el("input", { id: "consult-colleague", required: true });
+    const question = el("textarea", { id: "consult-question", rows: 2, required: true });
+    const form = el("form", { "aria-label": "Consult" },
+      el("label", { for: "consult-colleague" }, "Colleague (login or address)"), colleague,
+      el("label", { for: "consult-question" }, "Question"), question,
+      el("button", { type: "submit" }, "Ask"));
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      run(async () => {
+        await api("POST", `/api/v1/emails/${email.id}/consult`, { colleague: colleague.value, question: question.value });
+        toast("Your colleague was asked.");
+        drawFollowUps(email.case);
+      });
+    });
+    open(form);
+    colleague.focus();
+  };
+  const noteForm = () => {
+    const text = el("textarea", { id: "email-note", rows: 2, required: true });
+    const form = el("form", { "aria-label": "Note" },
+      el("label", { for: "email-note" }, "Note on the case"), text,
+      el("button", { type: "submit" }, "Add the note"));
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      run(async () => {
+        await api("POST", `/api/v1/cases/${email.case}/follow-ups`, { body: text.value });
+        text.value = "";
+        toast("Note added.");
+        drawFollowUps(email.case);
+      });
+    });
+    open(form);
+    text.focus();
+  };
+  const disposeForm = async () => {
+    const codes = await dispositionCodes("email");
+    const code = el("select", { id: "email-disposition" }, el("option", { value: "" }, "Choose a code"),
+      codes.map((k) => el("option", { value: k.code }, k.label || k.code)));
+    const form = el("form", { "aria-label": "Disposition" },
+      el("label", { for: "email-disposition" }, "Disposition"), code,
+      el("button", { type: "submit" }, "Dispose"));
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      run(async () => {
+        await api("POST", "/api/v1/dispositions", {
+          interaction: { channel: "email", direction: "inbound", email: (email.email && email.email.from && email.email.from.address) || null, case_number: email.case },
+          code: code.value,
+        });
+        toast(`Disposed ${code.value}.`);
+      });
+    });
+    open(form);
+    code.focus();
+  };
+  const phone = el("span", { class: "call" });
+  if (context && context.customer) {
+    api("GET", `/api/v1/customers/${enc(context.customer.account)}`)
+      .then((c) => {
+        const number = c.phones && c.phones[0] && c.phones[0].number;
+        if (number) fill(phone, el("a", { href: `tel:${number}`, class: "button" }, `Call ${number}`));
+      })
+      .catch(() => {});
+  }
+  return el("section", { class: "card", "aria-label": "Email actions" },
+    el("div", { class: "actions" },
+      el("button", { type: "button", onclick: () => startDraft("reply") }, "Reply"),
+      el("button", { type: "button", onclick: () => startDraft("reply-all") }, "Reply all"),
+      el("button", { type: "button", onclick: forwardForm }, "Forward"),
+      may("transfer_email") ? el("button", { type: "button", onclick: transferForm }, "Transfer") : null,
+      el("button", { type: "button", onclick: consultForm }, "Consult"),
+      el("button", { type: "button", onclick: noteForm }, "Note"),
+      el("button", { type: "button", onclick: disposeForm }, "Disposition"),
+      entry.done_at
+        ? el("button", { type: "button", onclick: () => run(async () => {
+          await api("POST", "/api/v1/workbin", { follow_up: email.id });
+          toast("Saved to your workbin.");
+        }) }, "Save to workbin")
+        : el("button", { type: "button", onclick: () => run(async () => {
+          await api("POST", `/api/v1/workbin/${entry.id}/done`);
+          toast("Done: it left your workbin.");
+          go("/workbin");
+        }) }, "Done"),
+      phone),
+    panel, status);
+}
+
+/** Addresses as the API takes them, from a comma-separated field. */
+function addresses(text) {
+  return text.split(",").map((a) => a.trim()).filter(Boolean);
+}
+
+async function upload(path, file) {
+  const response = await fetch(path, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "x-csrf-token": state.csrf || "", "content-type": file.type || "application/octet-stream" },
+    body: file,
+  });
+  const data = await response.json().catch(() => null);
+  if (!response.ok) throw new ApiError(response.status, data);
+  return data;
+}
+
+async function showDraft(id) {
+  const draft = await api("GET", `/api/v1/drafts/${id}`);
+  const signatures = await api("GET", "/api/v1/signatures").then((p) => p.items || []).catch(() => []);
+  const view = $("view");
+  const field = (name, label, value, attrs = {}) => {
+    const input = el("input", { id: `draft-${name}`, value: value || "", ...attrs });
+    return [input, [el("label", { for: `draft-${name}` }, label), input, el("p", { class: "field-error", id: `draft-${name}-error` })]];
+  };
+  const [from, fromRow] = field("from", "From", mailbox(draft.from), { maxlength: 254 });
+  const [to, toRow] = field("to", "To (separate addresses with commas)", draft.to.map(mailbox).join(", "));
+  const [cc, ccRow] = field("cc", "Cc", draft.cc.map(mailbox).join(", "));
+  const [bcc, bccRow] = field("bcc", "Bcc", draft.bcc.map(mailbox).join(", "));
+  const [subject, subjectRow] = field("subject", "Subject", draft.subject);
+  const body = el("textarea", { id: "draft-body", rows: 12 });
+  body.value = draft.body;
+  const signature = el("select", { id: "draft-signature" }, el("option", { value: "" }, "(none)"),
+    signatures.map((s) => el("option", { value: s.name, selected: s.name === draft.signature }, s.name)));
+  const faq = el("select", { id: "draft-faq" }, el("option", { value: "" }, "Insert an FAQ entry…"));
+  faqEntries().then((entries) => faq.append(...entries.map((f) => el("option", { value: f.shortcut }, `/${f.shortcut}: ${f.title}`))));
+  const faqMode = el("select", { id: "draft-faq-mode" }, el("option", { value: "text" }, "as text"), el("option", { value: "link" }, "as a link"));
+  faq.addEventListener("change", () => {
+    if (!faq.value) return;
+    const at = body.selectionStart ?? body.value.length;
+    body.value = `${body.value.slice(0, at)}/${faq.value} ${body.value.slice(at)}`;
+    faq.value = "";
+    body.focus();
+  });
+  const files = el("input", { id: "draft-files", type: "file", multiple: true });
+  const images = el("input", { id: "draft-images", type: "file", accept: "image/*", multiple: true });
+  const alt = el("input", { id: "draft-alt" });
+  const attached = el("ul", { class: "attachments" }, draft.attachments.map((a) => el("li", {}, `${a.name} (${a.size} bytes)`)));
+  const error = el("p", { class: "error", role: "alert" });
+  const content = () => ({
+    from: from.value.trim() || null,
+    to: addresses(to.value),
+    cc: addresses(cc.value),
+    bcc: addresses(bcc.value),
+    subject: subject.value,
+    body: body.value,
+    signature: signature.value || null,
+    expand: faqMode.value,
+  });
+  const form = el("form", { class: "card draft", "aria-label": "Email editor" });
+  const fieldError = (name) => form.querySelector(`#draft-${name}-error`);
+  const act = (what) => async () => {
+    error.textContent = "";
+    for (const node of form.querySelectorAll(".field-error")) node.textContent = "";
+    try {
+      await what();
+    } catch (e) {
+      showProblem(form, e, fieldError);
+    }
+  };
+  const save = async () => api("PATCH", `/api/v1/drafts/${id}`, content());
+  const addFiles = async (list, image) => {
+    for (const file of list) {
+      const path = image
+        ? `/api/v1/drafts/${id}/images?name=${enc(file.name)}&alt=${enc(alt.value || file.name)}`
+        : `/api/v1/drafts/${id}/attachments?name=${enc(file.name)}`;
+      const updated = await upload(path, file);
+      fill(attached, (updated.attachments || []).map((a) => el("li", {}, `${a.name} (${a.size} bytes)`)));
+    }
+  };
+  files.addEventListener("change", act(() => addFiles(files.files, false)));
+  images.addEventListener("change", act(() => addFiles(images.files, true)));
+  form.addEventListener("dragover", (ev) => ev.preventDefault());
+  form.addEventListener("drop", (ev) => {
+    ev.preventDefault();
+    const dropped = [...ev.dataTransfer.files];
+    act(async () => {
+      await addFiles(dropped.filter((f) => f.type.startsWith("image/")), true);
+      await addFiles(dropped.filter((f) => !f.type.startsWith("image/")), false);
+    })();
+  });
+  body.addEventListener("paste", (ev) => {
+    const pasted = [...(ev.clipboardData ? ev.clipboardData.files : [])].filter((f) => f.type.startsWith("image/"));
+    if (pasted.length) {
+      ev.preventDefault();
+      act(() => addFiles(pasted, true))();
+    }
+  });
+  fill(form,
+    el("p", { class: "state" }, `State: ${draft.state}`),
+    draft.remarks ? el("p", { class: "notice remarks", role: "status" }, `Reviewer's remarks: ${draft.remarks}`) : null,
+    el("div", { class: "grid" }, fromRow, toRow, ccRow, bccRow, subjectRow),
+    el("label", { for: "draft-body" }, "Message"), body,
+    el("p", { class: "field-error", id: "draft-body-error" }),
+    el("div", { class: "grid" },
+      el("label", { for: "draft-signature" }, "Signature"), signature,
+      el("label", { for: "draft-faq" }, "FAQ"), faq,
+      el("label", { for: "draft-faq-mode" }, "Insert FAQ entries"), faqMode,
+      el("label", { for: "draft-files" }, "Attach files (20 MB each)"), files,
+      el("label", { for: "draft-images" }, "Add images (10 MB each)"), images,
+      el("label", { for: "draft-alt" }, "Images' alternative text"), alt),
+    el("p", {}, "Or drop files on the editor, or paste an image into the message."),
+    el("h3", {}, "Attachments"), attached,
+    error,
+    el("div", { class: "actions" },
+      el("button", { type: "button", class: "save-draft", onclick: act(async () => { await save(); toast("Draft kept in your workbin."); }) }, "Save as draft"),
+      el("button", { type: "button", class: "save", onclick: act(async () => { await save(); await api("POST", `/api/v1/drafts/${id}/save`); toast("Saved on the case."); go(`/cases/${draft.case_number}`); }) }, "Save"),
+      el("button", { type: "button", class: "primary send", onclick: act(async () => {
+        await save();
+        const sent = await api("POST", `/api/v1/drafts/${id}/send`);
+        toast(sent.state === "in_review" ? "Sent to review." : "Sent.");
+        go("/workbin");
+      }) }, "Send"),
+      el("button", { type: "button", class: "discard", onclick: act(async () => { await api("DELETE", `/api/v1/drafts/${id}`); toast("Discarded."); go("/workbin"); }) }, "Discard")));
+  fill(view, heading(`Draft: ${draft.subject || "(no subject)"}`),
+    el("p", { class: "crumbs" }, el("a", { href: `/cases/${draft.case_number}` }, `Case #${draft.case_number}`)),
+    form);
+}
+
+// ----- QA review ----------------------------------------------------------------
+
+async function showReviewQueue() {
+  const page = await api("GET", "/api/v1/review");
+  fill($("view"), heading("Review queue"),
+    page.items.length
+      ? scrolled(el("table", {},
+        el("thead", {}, el("tr", {}, ["Subject", "Author", "Case", "Updated"].map((h) => el("th", { scope: "col" }, h)))),
+        el("tbody", {}, page.items.map((d) => el("tr", {},
+          el("td", {}, el("a", { href: `/review/${d.id}` }, d.subject || "(no subject)")),
+          el("td", {}, d.agent),
+          el("td", {}, el("a", { href: `/cases/${d.case_number}` }, `#${d.case_number}`)),
+          el("td", {}, when(d.updated_at)))))), "Review queue")
+      : el("p", {}, "Nothing waits for review."));
+}
+
+async function showReview(id) {
+  const { draft, review } = await api("GET", `/api/v1/review/${id}`);
+  const remarks = el("textarea", { id: "review-remarks", rows: 3 });
+  const body = el("textarea", { id: "review-body", rows: 10 });
+  body.value = draft.body;
+  const error = el("p", { class: "error", role: "alert" });
+  const act = (what) => async () => {
+    error.textContent = "";
+    try {
+      await what();
+    } catch (e) {
+      error.textContent = problemText(e);
+    }
+  };
+  fill($("view"), heading(`Review: ${draft.subject || "(no subject)"}`),
+    el("section", { class: "card" },
+      el("dl", { class: "fields" },
+        el("dt", {}, "Author"), el("dd", {}, draft.agent),
+        el("dt", {}, "From"), el("dd", {}, mailbox(draft.from)),
+        el("dt", {}, "To"), el("dd", {}, draft.to.map(mailbox).join(", ")),
+        el("dt", {}, "Attachments"), el("dd", {}, draft.attachments.map((a) => a.name).join(", ") || "none")),
+      el("label", { for: "review-body" }, "Text (a reviewer may edit it)"), body,
+      el("label", { for: "review-remarks" }, "Remarks (needed to reject)"), remarks,
+      error,
+      el("div", { class: "actions" },
+        el("button", { type: "button", class: "primary approve", onclick: act(async () => {
+          if (body.value !== draft.body) await api("PATCH", `/api/v1/drafts/${id}`, { body: body.value });
+          await api("POST", `/api/v1/review/${id}/approve`);
+          toast("Approved: it is sent.");
+          go("/review");
+        }) }, "Approve"),
+        el("button", { type: "button", class: "reject", onclick: act(async () => {
+          await api("POST", `/api/v1/review/${id}/reject`, { remarks: remarks.value });
+          toast("Rejected: back to its author.");
+          go("/review");
+        }) }, "Reject"))),
+    el("section", { class: "card" }, el("h2", {}, "History"),
+      el("ol", { class: "history" }, (review || []).map((s) =>
+        el("li", {}, `${when(s.at)}: ${s.step} by ${s.by}`, s.remarks ? ` (${s.remarks})` : "")))));
+}
+
+// ----- the agent's queues ---------------------------------------------------------
+
+async function showQueues() {
+  const page = await api("GET", "/api/v1/queues");
+  const mine = page.items.filter((q) => q.members.some((m) => m.login === state.me.login));
+  fill($("view"), heading("My queues"),
+    may("manage_own_queues") ? null : el("p", { class: "notice" }, "Your admin switches your queues on and off."),
+    mine.length
+      ? el("ul", { class: "queues" }, mine.map((q) => {
+        const member = q.members.find((m) => m.login === state.me.login);
+        const box = el("input", { type: "checkbox", id: `queue-${q.name}`, checked: member.joined, disabled: !may("manage_own_queues") });
+        box.addEventListener("change", async () => {
+          try {
+            await api("PUT", `/api/v1/queues/${enc(q.name)}/members/me`, { joined: box.checked });
+            toast(`${box.checked ? "Switched on" : "Switched off"}: ${q.name}.`);
+          } catch (e) {
+            box.checked = !box.checked;
+            toast(problemText(e), "error");
+          }
+        });
+        return el("li", {}, box, " ", el("label", { for: `queue-${q.name}`, class: "inline" }, `${q.name} (${q.channel})`));
+      }))
+      : el("p", {}, "You are in no queue."));
+}

@@ -435,7 +435,10 @@ async fn a_private_case_looks_missing_and_markup_in_names_shows_as_text() {
         .expect("measured");
     screenshot(&bob, "journey3-narrow").await;
     let violations = axe(&bob).await;
-    assert!(violations.is_empty(), "the customer view, narrow: {violations:#?}");
+    assert!(
+        violations.is_empty(),
+        "the customer view, narrow: {violations:#?}"
+    );
     assert!(
         overflow.as_i64().is_some_and(|px| px <= 0),
         "the page is wider than a 420 px window by {overflow} px"

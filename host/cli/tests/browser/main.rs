@@ -10,5 +10,6 @@
 #[path = "../it/util.rs"]
 mod util;
 
+mod email;
 mod journeys;
 mod rig;

@@ -60,12 +60,17 @@ impl Rig {
     /// A store with admin `boss` and agents `ann` and `bob` (passwords
     /// [`PASSWORD`]), served, and chromedriver listening.
     pub fn new() -> Rig {
+        Rig::with_config("")
+    }
+
+    /// [`Rig::new`] with `extra` added to its dossier.toml.
+    pub fn with_config(extra: &str) -> Rig {
         let dir = tempfile::tempdir().expect("dir");
         let path = dir.path();
         cli_json(path, &["init", "--admin", "boss"]);
         let config = path.join("dossier.toml");
         let text = std::fs::read_to_string(&config).expect("config");
-        std::fs::write(&config, format!("{text}{CONFIG}")).expect("config");
+        std::fs::write(&config, format!("{text}{CONFIG}{extra}")).expect("config");
         std::fs::write(path.join("pw"), format!("{PASSWORD}\n")).expect("pw");
         for login in ["ann", "bob"] {
             cli_json(path, &["--as", "boss", "agent", "add", login]);

@@ -1,0 +1,197 @@
+//! The desktop's email window and QA review, in headless Chromium against
+//! a real `dossier serve` and a real SMTP server on 127.0.0.1.
+
+use std::time::Duration;
+
+use dossier_tests::smtp::SmtpServer;
+use dossier_tests::wait_until;
+use fantoccini::Locator;
+use serde_json::json;
+
+use super::rig::{Rig, axe, click, enabled, screenshot, sign_in, type_into, wait_for, wait_text};
+use super::util::with_stdin;
+
+async fn select(browser: &fantoccini::Client, css: &str, value: &str) {
+    wait_for(browser, css)
+        .await
+        .select_by_value(value)
+        .await
+        .unwrap_or_else(|e| panic!("cannot pick `{value}` in `{css}`: {e}"));
+}
+
+async fn value_of(browser: &fantoccini::Client, css: &str) -> String {
+    browser
+        .execute(
+            "return document.querySelector(arguments[0]).value;",
+            vec![json!(css)],
+        )
+        .await
+        .expect("read")
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_email_is_offered_answered_with_an_faq_and_a_file_rejected_fixed_and_approved() {
+    if !enabled("email journey (offer, reply, review)") {
+        return;
+    }
+    let smtp = SmtpServer::start();
+    let rig = Rig::with_config(&format!(
+        "\n[email.smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\ntimeout_ms = 5000\n\
+         \n[email.queues.mail]\nmembers = [\"ann\"]\n\n[email.routing]\ndefault = \"mail\"\n\
+         \n[email.review]\nagents = [\"ann\"]\n",
+        smtp.port()
+    ));
+    rig.cli(&[
+        "--as",
+        "boss",
+        "faq",
+        "add",
+        "rotors",
+        "--title",
+        "Rotor order",
+        "--body",
+        "The rotor order is printed on page two.",
+    ]);
+    let ann = rig.browser().await;
+    sign_in(&ann, &rig, "ann").await;
+    select(&ann, "#chat-state", "available").await;
+    wait_text(&ann, ".toast", "ready to work").await;
+
+    // Mail arrives through the MTA's pipe; its case is offered to ann.
+    let mail = "From: Alan Turing <alan@example.org>\r\nTo: support@example.com\r\n\
+        Subject: Enigma rotor order\r\nMessage-ID: <rotor-1@example.org>\r\n\
+        Date: Mon, 23 Nov 2026 09:00:00 +0000\r\n\r\nThe rotor order on my invoice is wrong.\r\n";
+    let ingested = with_stdin(
+        rig.dir.path(),
+        &["--as", "boss", "email", "ingest", "-"],
+        mail.as_bytes(),
+    );
+    assert!(ingested.status.success(), "{ingested:?}");
+    let offer = wait_text(&ann, ".email-offer", "Enigma rotor order").await;
+    assert!(offer.contains("alan@example.org"), "{offer}");
+    screenshot(&ann, "email-offer").await;
+    click(&ann, ".email-offer .accept").await;
+
+    // The email window: headers, context data, the actions.
+    wait_text(&ann, ".email .from", "Alan Turing <alan@example.org>").await;
+    wait_text(&ann, "section[aria-label='Context data']", "Alan Turing").await;
+    screenshot(&ann, "email-window").await;
+    let violations = axe(&ann).await;
+    assert!(violations.is_empty(), "the email window: {violations:#?}");
+
+    // Reply with an FAQ entry and a file.
+    click(
+        &ann,
+        "section[aria-label='Email actions'] button:first-child",
+    )
+    .await;
+    wait_text(&ann, "h1", "Draft: Re: Enigma rotor order").await;
+    let to = ann
+        .execute("return document.querySelector('#draft-to').value;", vec![])
+        .await
+        .expect("read");
+    assert_eq!(to, json!("Alan Turing <alan@example.org>"));
+    select(&ann, "#draft-faq", "rotors").await;
+    let file = rig.dir.path().join("invoice-INV-1936.txt");
+    std::fs::write(&file, "INV-1936: rotors I II III\n").expect("a file");
+    wait_for(&ann, "#draft-files")
+        .await
+        .send_keys(&file.display().to_string())
+        .await
+        .expect("a file picked");
+    wait_text(&ann, ".attachments", "invoice-INV-1936.txt").await;
+    let violations = axe(&ann).await;
+    assert!(violations.is_empty(), "the editor: {violations:#?}");
+    click(&ann, ".draft .send").await;
+    wait_text(&ann, ".toast", "Sent to review").await;
+
+    // The reviewer rejects it with remarks.
+    let boss = rig.browser().await;
+    sign_in(&boss, &rig, "boss").await;
+    click(&boss, "#nav-review").await;
+    wait_text(&boss, "main table", "Re: Enigma rotor order").await;
+    boss.find(Locator::LinkText("Re: Enigma rotor order"))
+        .await
+        .expect("the draft in the queue")
+        .click()
+        .await
+        .expect("opened");
+    wait_text(&boss, "#review-body", "").await;
+    let reviewed = value_of(&boss, "#review-body").await;
+    assert!(
+        reviewed.contains("The rotor order is printed on page two.")
+            && !reviewed.contains("/rotors"),
+        "the FAQ entry was put in: {reviewed}"
+    );
+    type_into(&boss, "#review-remarks", "Greet him by name.").await;
+    click(&boss, ".reject").await;
+    wait_text(&boss, ".toast", "Rejected").await;
+
+    // ann sees the remarks in her workbin, fixes the text and resubmits.
+    ann.goto(&rig.url("/workbin")).await.expect("goes");
+    wait_text(&ann, "main table", "Draft:").await;
+    ann.find(Locator::XPath("//main//a[starts-with(., 'Draft:')]"))
+        .await
+        .expect("the rejected draft in the workbin")
+        .click()
+        .await
+        .expect("opened");
+    wait_text(&ann, ".remarks", "Greet him by name.").await;
+    ann.execute(
+        "const b = document.querySelector('#draft-body'); b.value = 'Hello Alan,\\n' + b.value;",
+        vec![],
+    )
+    .await
+    .expect("edited");
+    click(&ann, ".draft .send").await;
+    wait_text(&ann, ".toast", "Sent to review").await;
+
+    // Approved: it leaves, with the file and the thread token.
+    boss.goto(&rig.url("/review")).await.expect("goes");
+    wait_text(&boss, "main table", "Re: Enigma rotor order").await;
+    boss.find(Locator::LinkText("Re: Enigma rotor order"))
+        .await
+        .expect("the draft again")
+        .click()
+        .await
+        .expect("opened");
+    wait_text(&boss, "#review-body", "").await;
+    assert!(
+        value_of(&boss, "#review-body")
+            .await
+            .starts_with("Hello Alan,")
+    );
+    click(&boss, ".approve").await;
+    wait_text(&boss, ".toast", "Approved").await;
+    wait_until(
+        "the mail reaches the SMTP server",
+        Duration::from_secs(20),
+        || !smtp.messages().is_empty(),
+    );
+    let sent = smtp.messages().remove(0);
+    let text = sent.text();
+    assert_eq!(sent.rcpt_to, vec!["alan@example.org".to_owned()]);
+    assert!(text.contains("Hello Alan"), "{text}");
+    assert!(
+        text.contains("The rotor order is printed on page two."),
+        "{text}"
+    );
+    assert!(
+        text.contains("invoice-INV-1936.txt"),
+        "the attachment: {text}"
+    );
+    let (_, cases) = rig.api("GET", "/api/v1/cases?limit=5", None);
+    let token = cases["items"][0]["thread_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("the case has a thread token: {cases}"))
+        .to_owned();
+    assert!(
+        text.contains(&format!("[#{token}]")),
+        "the thread token {token}: {text}"
+    );
+    ann.close().await.expect("closed");
+    boss.close().await.expect("closed");
+}
