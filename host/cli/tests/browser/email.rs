@@ -195,3 +195,143 @@ async fn an_email_is_offered_answered_with_an_faq_and_a_file_rejected_fixed_and_
     ann.close().await.expect("closed");
     boss.close().await.expect("closed");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_email_is_forwarded_outside_transferred_to_a_colleague_and_a_colleague_consulted() {
+    if !enabled("email journey (forward, transfer, consult)") {
+        return;
+    }
+    let smtp = SmtpServer::start();
+    let rig = Rig::with_config(&format!(
+        "\n[email.smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\ntimeout_ms = 5000\n\
+         \n[email.queues.mail]\nmembers = [\"ann\"]\n\n[email.routing]\ndefault = \"mail\"\n",
+        smtp.port()
+    ));
+    for (login, address) in [("ann", "ann@example.com"), ("bob", "bob@example.com")] {
+        rig.cli(&["--as", "boss", "agent", "update", login, "--email", address]);
+    }
+    // Transferring email is a supervisor's right by default: ann gets it.
+    rig.cli(&[
+        "--as",
+        "boss",
+        "agent",
+        "update",
+        "ann",
+        "--grant",
+        "transfer_email",
+    ]);
+    let ann = rig.browser().await;
+    sign_in(&ann, &rig, "ann").await;
+    select(&ann, "#chat-state", "available").await;
+    wait_text(&ann, ".toast", "ready to work").await;
+    let mail = "From: Grace Hopper <grace@example.org>\r\nTo: support@example.com\r\n\
+        Subject: Invoice in COBOL\r\nMessage-ID: <cobol-1@example.org>\r\n\r\n\
+        Can my invoice be printed in COBOL?\r\n";
+    let ingested = with_stdin(
+        rig.dir.path(),
+        &["--as", "boss", "email", "ingest", "-"],
+        mail.as_bytes(),
+    );
+    assert!(ingested.status.success(), "{ingested:?}");
+    wait_text(&ann, ".email-offer", "Invoice in COBOL").await;
+    click(&ann, ".email-offer .accept").await;
+    wait_text(&ann, ".email .from", "grace@example.org").await;
+    let window = ann.current_url().await.expect("a URL").to_string();
+
+    // Forward with a note to an outside address.
+    click(
+        &ann,
+        "section[aria-label='Email actions'] button:nth-child(3)",
+    )
+    .await;
+    type_into(&ann, "#forward-to", "printing@partner.example.net").await;
+    type_into(&ann, "#forward-note", "Can you print this in COBOL?").await;
+    click(&ann, "form[aria-label='Forward'] button[type=submit]").await;
+    wait_text(&ann, "h1", "Draft:").await;
+    click(&ann, ".draft .send").await;
+    wait_text(&ann, ".toast", "Sent").await;
+    wait_until(
+        "the forward reaches the SMTP server",
+        Duration::from_secs(20),
+        || {
+            smtp.messages().iter().any(|m| {
+                m.rcpt_to
+                    .contains(&"printing@partner.example.net".to_owned())
+            })
+        },
+    );
+    let forward = smtp
+        .messages()
+        .into_iter()
+        .find(|m| {
+            m.rcpt_to
+                .contains(&"printing@partner.example.net".to_owned())
+        })
+        .expect("the forward");
+    let text = forward.text();
+    assert!(
+        text.contains("Can you print this in COBOL?"),
+        "the note: {text}"
+    );
+    assert!(
+        text.contains("Can my invoice be printed in COBOL?"),
+        "the email: {text}"
+    );
+
+    // Transfer to bob with a note: it leaves ann's workbin for bob's.
+    ann.goto(&window).await.expect("back to the email");
+    wait_text(&ann, ".email .from", "grace@example.org").await;
+    click(
+        &ann,
+        "section[aria-label='Email actions'] button:nth-child(4)",
+    )
+    .await;
+    type_into(&ann, "#transfer-agent", "bob").await;
+    type_into(&ann, "#transfer-note", "Billing question for you").await;
+    click(&ann, "form[aria-label='Transfer'] button[type=submit]").await;
+    wait_text(&ann, ".toast", "Transferred").await;
+    wait_text(&ann, "main", "Your workbin is empty").await;
+    let bob = rig.browser().await;
+    sign_in(&bob, &rig, "bob").await;
+    bob.goto(&rig.url("/workbin")).await.expect("goes");
+    wait_text(&bob, "main table", "Invoice in COBOL").await;
+    bob.find(Locator::LinkText("Invoice in COBOL"))
+        .await
+        .expect("the email in bob's workbin")
+        .click()
+        .await
+        .expect("opened");
+    let thread = wait_text(&bob, "#follow-ups", "Billing question for you").await;
+    assert!(thread.contains("ann"), "who transferred it: {thread}");
+    screenshot(&bob, "email-transferred").await;
+
+    // bob consults ann: she is mailed the email with the question.
+    click(
+        &bob,
+        "section[aria-label='Email actions'] button:nth-child(5)",
+    )
+    .await;
+    type_into(&bob, "#consult-colleague", "ann").await;
+    type_into(&bob, "#consult-question", "Did she write before?").await;
+    click(&bob, "form[aria-label='Consult'] button[type=submit]").await;
+    wait_text(&bob, ".toast", "colleague was asked").await;
+    wait_until(
+        "the consultation reaches ann",
+        Duration::from_secs(20),
+        || {
+            smtp.messages()
+                .iter()
+                .any(|m| m.rcpt_to.contains(&"ann@example.com".to_owned()))
+        },
+    );
+    let asked = smtp
+        .messages()
+        .into_iter()
+        .find(|m| m.rcpt_to.contains(&"ann@example.com".to_owned()))
+        .expect("the consultation")
+        .text();
+    assert!(asked.contains("Did she write before?"), "{asked}");
+    wait_text(&bob, "#follow-ups", "Did she write before?").await;
+    ann.close().await.expect("closed");
+    bob.close().await.expect("closed");
+}
