@@ -111,6 +111,8 @@ pub use events::{Actor, Ctx, DeliveryState, Handler, OutboxDelivery};
 #[cfg(feature = "chat")]
 pub use host::VisitorChat;
 pub use host::{Host, HostBuilder, NotifyOutcome, PushedPop, Tick};
+#[cfg(feature = "chat")]
+pub use host::{HourBoard, QueueBoard, WALLBOARD_HOURS, Wallboard};
 pub use interact::{Disposed, FiredReminder};
 pub use ops::{
     BackupFile, Collected, DEFAULT_BATCH, ExportFormat, ExportKind, GC_GRACE, ImportReport,

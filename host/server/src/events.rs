@@ -107,7 +107,7 @@ pub(crate) struct Hub {
     pub(crate) lags: AtomicU64,
     /// Set when the server stops: every stream ends, so the graceful
     /// shutdown does not wait for clients that never hang up.
-    closing: tokio::sync::watch::Sender<bool>,
+    pub(crate) closing: tokio::sync::watch::Sender<bool>,
 }
 
 /// A stream's place in the hub; leaving it unregisters the stream.

@@ -154,6 +154,8 @@ pub(crate) struct AppState {
     /// Woken after each write: the background loop looks again for the
     /// next deadline.
     wake: Arc<tokio::sync::Notify>,
+    /// Bumped after each write: wallboards read again.
+    changes: tokio::sync::watch::Sender<u64>,
     visitors: api::visitor::Limiter,
 }
 
@@ -258,13 +260,15 @@ impl Server {
         let tls = options.tls.clone();
         let hub = Arc::new(events::Hub::new(host.clone())?);
         let wake = Arc::new(tokio::sync::Notify::new());
+        let (changes, _) = tokio::sync::watch::channel(0u64);
         let after: writer::After = {
-            let (hub, wake) = (hub.clone(), wake.clone());
+            let (hub, wake, changes) = (hub.clone(), wake.clone(), changes.clone());
             Arc::new(move || {
                 if let Err(e) = hub.pump() {
                     tracing::warn!(target: "dossier_server::background", "event pump failed: {e}");
                 }
                 wake.notify_one();
+                changes.send_modify(|n| *n = n.wrapping_add(1));
             })
         };
         let state = Arc::new(AppState {
@@ -276,6 +280,7 @@ impl Server {
             options,
             hub,
             wake,
+            changes,
         });
         let (api, doc) = routes().split_for_parts();
         let doc = Arc::new(doc);

@@ -25,9 +25,16 @@ use crate::AppState;
 const DESKTOP_HTML: &str = include_str!("../web/desktop.html");
 /// The customer's chat window.
 const WIDGET_HTML: &str = include_str!("../web/widget.html");
+/// The supervisor's wallboard.
+const WALLBOARD_HTML: &str = include_str!("../web/wallboard.html");
 
 /// The files under `/assets/`: name, content type, bytes.
-const ASSETS: [(&str, &str, &str); 4] = [
+const ASSETS: [(&str, &str, &str); 5] = [
+    (
+        "wallboard.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../web/wallboard.js"),
+    ),
     (
         "desktop.js",
         "text/javascript; charset=utf-8",
@@ -83,6 +90,7 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
     }
     router
         .route("/chat/widget", get(widget))
+        .route("/wallboard", get(wallboard))
         .route("/chat/embed.js", get(embed))
         .route("/assets/{name}", get(asset))
 }
@@ -117,6 +125,10 @@ fn page(body: &'static str, framed: bool) -> Response {
 
 async fn desktop() -> Response {
     page(DESKTOP_HTML, false)
+}
+
+async fn wallboard() -> Response {
+    page(WALLBOARD_HTML, false)
 }
 
 async fn widget() -> Response {
@@ -166,7 +178,7 @@ mod tests {
 
     #[test]
     fn no_page_holds_an_inline_script_or_style() {
-        for html in [DESKTOP_HTML, WIDGET_HTML] {
+        for html in [DESKTOP_HTML, WIDGET_HTML, WALLBOARD_HTML] {
             for (at, _) in html.match_indices("<script") {
                 let tag = &html[at..at + html[at..].find('>').unwrap_or(0)];
                 assert!(tag.contains("src="), "inline script in a page: {tag}");

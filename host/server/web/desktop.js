@@ -60,7 +60,8 @@ async function start() {
   document.addEventListener("click", (ev) => {
     const link = ev.target.closest("a[href^='/']");
     if (!link || ev.ctrlKey || ev.metaKey || ev.shiftKey || link.target) return;
-    if (link.getAttribute("href").startsWith("/api/")) return;
+    const href = link.getAttribute("href");
+    if (href.startsWith("/api/") || href === "/wallboard") return;
     ev.preventDefault();
     go(link.getAttribute("href"));
   });
@@ -129,6 +130,7 @@ async function enter() {
   $("desk").hidden = false;
   fill($("who"), `${state.me.display_name} (${state.me.login})`);
   $("nav-review").hidden = !may("review_email");
+  $("nav-wallboard").hidden = !may("reassign_cases");
   if ("Notification" in window && Notification.permission === "default") $("notify-allow").hidden = false;
   try {
     state.schema = await api("GET", "/api/v1/schema");

@@ -18,6 +18,10 @@ pub use events::PushedPop;
 pub use interact::{NotifyOutcome, Tick};
 #[cfg(feature = "scripts")]
 mod scripting;
+#[cfg(feature = "chat")]
+mod wallboard;
+#[cfg(feature = "chat")]
+pub use wallboard::{HourBoard, QueueBoard, WALLBOARD_HOURS, Wallboard};
 
 use std::sync::Arc;
 

@@ -23,6 +23,7 @@ mod faq;
 pub mod files;
 mod queues;
 pub mod sqlite;
+pub mod wallboard;
 
 pub use chat::{ChatAgentRow, ChatEnd, ChatTx};
 pub use credentials::{ApiToken, CredentialTx, NewApiToken, SessionRow};
@@ -30,6 +31,7 @@ pub use email::{EmailTx, InboundRecord, NewHeldEmail, NewWorkbinItem};
 pub use events::{EventLogTx, EventScope, LogBounds, LoggedEvent};
 pub use faq::FaqTx;
 pub use queues::QueueTx;
+pub use wallboard::WallboardTx;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use dossier_sdk::{
@@ -258,6 +260,7 @@ pub trait Tx:
     + QueueTx
     + CredentialTx
     + EventLogTx
+    + WallboardTx
 {
 }
 
@@ -277,6 +280,7 @@ impl<T> Tx for T where
         + QueueTx
         + CredentialTx
         + EventLogTx
+        + WallboardTx
 {
 }
 

@@ -13,3 +13,4 @@ mod util;
 mod email;
 mod journeys;
 mod rig;
+mod wallboard;

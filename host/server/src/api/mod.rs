@@ -15,6 +15,7 @@ mod records;
 mod schema;
 mod search;
 pub(crate) mod visitor;
+mod wallboard;
 
 use std::sync::Arc;
 
@@ -40,6 +41,7 @@ pub(crate) fn routes() -> OpenApiRouter<Arc<AppState>> {
         .merge(queues::routes())
         .merge(events::routes())
         .merge(visitor::routes())
+        .merge(wallboard::routes())
 }
 
 /// The most items one page holds.

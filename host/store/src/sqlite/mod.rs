@@ -26,6 +26,7 @@ pub mod search_sync;
 mod tasks;
 #[cfg(test)]
 pub(crate) mod testing;
+mod wallboard;
 
 pub use interactions::POP_BY_PHONE as POP_BY_PHONE_SQL;
 
