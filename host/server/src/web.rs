@@ -29,7 +29,12 @@ const WIDGET_HTML: &str = include_str!("../web/widget.html");
 const WALLBOARD_HTML: &str = include_str!("../web/wallboard.html");
 
 /// The files under `/assets/`: name, content type, bytes.
-const ASSETS: [(&str, &str, &str); 5] = [
+const ASSETS: [(&str, &str, &str); 6] = [
+    (
+        "i18n.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../web/i18n.js"),
+    ),
     (
         "wallboard.js",
         "text/javascript; charset=utf-8",

@@ -2,6 +2,8 @@
 // goes into the page through `textContent` (by `el`), never as markup, so
 // a name or a message holding `<script>` shows as those characters.
 
+import { lang } from "/assets/i18n.js";
+
 /** The longest chat message, in characters (Unicode code points). */
 export const MAX_MESSAGE = 1940;
 
@@ -47,12 +49,32 @@ export function length(text) {
   return [...text].length;
 }
 
-/** A time as the agent reads it, in their browser's zone. */
+let zone;
+
+/** Shows times in `name`, an IANA zone (the store's `[time] zone`). */
+export function setZone(name) {
+  try {
+    new Intl.DateTimeFormat(lang, { timeZone: name });
+    zone = name;
+  } catch {
+    zone = undefined;
+  }
+}
+
+/** A time as people read it: in the page's language, in the store's zone
+ * once `setZone` was told it (else the browser's). */
 export function when(iso) {
   if (!iso) return "";
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return String(iso);
-  return date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  return date.toLocaleString(lang, { dateStyle: "medium", timeStyle: "short", timeZone: zone });
+}
+
+/** The hour and minute of `iso`, as `when` zones it. */
+export function clock(iso) {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return "";
+  return date.toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit", timeZone: zone });
 }
 
 /** An API error: the problem document's code and message. */

@@ -4,7 +4,8 @@
 // API and to the agent's event stream; every write carries the session's
 // CSRF token. Texts from the server go into the page as text (common.js).
 
-import { el, fill, call, when, length, ApiError, MAX_MESSAGE } from "/assets/common.js";
+import { el, fill, call, when, length, setZone, ApiError, MAX_MESSAGE } from "/assets/common.js";
+import { t, translatePage, languageSwitch } from "/assets/i18n.js";
 
 const $ = (id) => document.getElementById(id);
 const CSRF_KEY = "dossier.csrf";
@@ -26,7 +27,7 @@ const state = {
 function api(method, path, body) {
   const headers = method === "GET" ? {} : { "x-csrf-token": state.csrf || "" };
   return call(method, path, body, headers).catch((e) => {
-    if (e.status === 401 && state.me) signedOut("Your session ended. Sign in again.");
+    if (e.status === 401 && state.me) signedOut(t("Your session ended. Sign in again."));
     throw e;
   });
 }
@@ -46,6 +47,8 @@ function problemText(e) {
 // ----- signing in and out -----------------------------------------------------
 
 async function start() {
+  translatePage();
+  languageSwitch($("lang"));
   $("sign-in-form").addEventListener("submit", signIn);
   $("sign-out").addEventListener("click", signOut);
   $("search-form").addEventListener("submit", (ev) => {
@@ -98,7 +101,7 @@ async function signIn(ev) {
     await enter();
   } catch (e) {
     $("sign-in-error").textContent =
-      e.status === 401 ? "That login and password do not match." : problemText(e);
+      e.status === 401 ? t("That login and password do not match.") : problemText(e);
   }
 }
 
@@ -134,6 +137,7 @@ async function enter() {
   if ("Notification" in window && Notification.permission === "default") $("notify-allow").hidden = false;
   try {
     state.schema = await api("GET", "/api/v1/schema");
+    setZone(state.schema.time_zone);
   } catch (e) {
     toast(`The field definitions could not be read: ${problemText(e)}`, "error");
   }
@@ -171,8 +175,8 @@ function listen() {
     state.offers.delete(d.chat);
     drawIncoming();
   });
-  on("rejected", (d) => dropOffer(d.chat, "You rejected the chat; you are on break."));
-  on("timed_out", (d) => dropOffer(d.chat, "A chat offer expired; you are on break."));
+  on("rejected", (d) => dropOffer(d.chat, t("You rejected the chat; you are on break.")));
+  on("timed_out", (d) => dropOffer(d.chat, t("A chat offer expired; you are on break.")));
   on("message", (pushed) => {
     const d = pushed.message || pushed;
     const open = state.chats.get(d.chat);
@@ -199,12 +203,12 @@ function listen() {
   });
   on("state", (d) => {
     $("chat-state").value = ["available", "break"].includes(d.state) ? d.state : "offline";
-    if (d.reason) toast(`Chat state: ${d.state} (${d.reason})`);
+    if (d.reason) toast(t("{0}: {1}", t("Chat"), `${d.state} (${d.reason})`));
   });
   on("pop", (d) => showPop(d));
   on("reminder", (d) => showReminder(d));
-  on("workbin", (d) => d.change === "added" && toast("A new item is in your workbin."));
-  on("review", (d) => toast(`Your draft ${d.draft} was ${d.decision}.`));
+  on("workbin", (d) => d.change === "added" && toast(t("A new item is in your workbin.")));
+  on("review", (d) => toast(t("Your draft {0} was {1}.", d.draft, d.decision)));
   on("email_offered", (d) => emailOffer(d));
   on("reset", () => {
     reloadChats();
@@ -231,7 +235,7 @@ async function refreshChatState() {
 async function setChatState(value) {
   try {
     await api("PUT", "/api/v1/agents/me/chat-state", { state: value });
-    toast(value === "available" ? "You are ready to work." : `Chat state: ${value}.`);
+    toast(value === "available" ? t("You are ready to work.") : t("Chat state: {0}.", value));
   } catch (e) {
     toast(problemText(e), "error");
     refreshChatState();
@@ -244,7 +248,7 @@ function countdown(deadline) {
   const node = el("span", { class: "countdown" });
   const tick = () => {
     const left = Math.max(0, Math.round((new Date(deadline) - Date.now()) / 1000));
-    node.textContent = `${left} s left`;
+    node.textContent = t("{0} s left", left);
     if (left > 0 && node.isConnected !== false) setTimeout(tick, 1000);
   };
   tick();
@@ -258,21 +262,21 @@ function drawIncoming() {
     const card = el(
       "article",
       { class: "card offer", "aria-label": `Chat offer ${offer.chat}`, dataset: { chat: offer.chat } },
-      el("h2", {}, "Incoming chat"),
+      el("h2", {}, t("Incoming chat")),
       el(
         "dl",
         {},
-        el("dt", {}, "Name"), el("dd", { class: "visitor-name" }, offer.name || "(not given)"),
-        el("dt", {}, "Email"), el("dd", {}, offer.email || "(not given)"),
-        el("dt", {}, "IP"), el("dd", {}, offer.ip || "(unknown)"),
-        el("dt", {}, "Queue"), el("dd", {}, offer.queue),
+        el("dt", {}, t("Name")), el("dd", { class: "visitor-name" }, offer.name || t("(not given)")),
+        el("dt", {}, t("Email")), el("dd", {}, offer.email || t("(not given)")),
+        el("dt", {}, t("IP")), el("dd", {}, offer.ip || t("(unknown)")),
+        el("dt", {}, t("Queue")), el("dd", {}, offer.queue),
       ),
       popPreview(offer.pop),
       el("p", {}, countdown(offer.deadline)),
       el("div", { class: "actions" },
-        el("button", { type: "button", class: "primary accept", onclick: () => acceptChat(offer.chat) }, "Accept"),
+        el("button", { type: "button", class: "primary accept", onclick: () => acceptChat(offer.chat) }, t("Accept")),
         may("reject_chat")
-          ? el("button", { type: "button", class: "reject", onclick: () => rejectChat(offer.chat) }, "Reject")
+          ? el("button", { type: "button", class: "reject", onclick: () => rejectChat(offer.chat) }, t("Reject"))
           : null,
       ),
     );
@@ -285,26 +289,26 @@ function popPreview(pop) {
   const box = el("div", { class: "preview" }, el("p", { class: "reason" }, pop.reason || ""));
   const target = pop.target;
   if (target.pop === "case") {
-    box.append(el("p", {}, "Case ", el("a", { href: `/cases/${target.case_number}` }, `#${target.case_number}`)));
+    box.append(el("p", {}, t("Case "), el("a", { href: `/cases/${target.case_number}` }, `#${target.case_number}`)));
     customerLine(box, target.customer);
   } else if (target.pop === "customer") {
     customerLine(box, target.customer);
   } else if (target.pop === "candidates") {
-    box.append(el("p", {}, `${target.customers.length} customers match.`));
+    box.append(el("p", {}, t("{0} customers match.", target.customers.length)));
     for (const id of target.customers) customerLine(box, id);
   } else if (target.pop === "new_customer") {
-    box.append(el("p", {}, "No customer matches: a new customer."));
+    box.append(el("p", {}, t("No customer matches: a new customer.")));
   }
   if (pop.open_cases && pop.open_cases.length) {
     box.append(
-      el("p", {}, "Open cases: ", pop.open_cases.map((n, i) => [i ? ", " : "", el("a", { href: `/cases/${n}` }, `#${n}`)])),
+      el("p", {}, t("Open cases: "), pop.open_cases.map((n, i) => [i ? ", " : "", el("a", { href: `/cases/${n}` }, `#${n}`)])),
     );
   }
   return box;
 }
 
 function customerLine(box, id) {
-  const line = el("p", { class: "customer-line" }, el("a", { href: `/customers/${enc(`#${id}`)}` }, `Customer #${id}`));
+  const line = el("p", { class: "customer-line" }, el("a", { href: `/customers/${enc(`#${id}`)}` }, t("Customer #{0}", id)));
   box.append(line);
   customerById(id)
     .then((c) => fill(line, el("a", { href: `/customers/${enc(c.account)}` }, `${c.name} (${c.account})`)))
@@ -330,7 +334,7 @@ async function acceptChat(id) {
 async function rejectChat(id) {
   try {
     await api("POST", `/api/v1/chats/${id}/reject`);
-    dropOffer(id, "You rejected the chat; you are on break.");
+    dropOffer(id, t("You rejected the chat; you are on break."));
   } catch (e) {
     toast(problemText(e), "error");
   }
@@ -340,12 +344,12 @@ function showPop(data) {
   const { interaction, pop } = data;
   const card = el(
     "article",
-    { class: "card pop", "aria-label": "Screen-pop" },
-    el("h2", {}, `Incoming ${interaction.channel}`),
+    { class: "card pop", "aria-label": t("Screen-pop") },
+    el("h2", {}, t("Incoming {0}", interaction.channel)),
     el("p", {}, interaction.caller || interaction.email || interaction.account || ""),
     popPreview(pop),
     el("div", { class: "actions" },
-      el("button", { type: "button", onclick: () => card.remove() }, "Dismiss")),
+      el("button", { type: "button", onclick: () => card.remove() }, t("Dismiss"))),
   );
   $("incoming").prepend(card);
   const target = pop.target;
@@ -354,24 +358,24 @@ function showPop(data) {
   else if (target.pop === "customer") customerById(target.customer).then((c) => go(`/customers/${enc(c.account)}`, { interaction }));
   else if (target.pop === "new_customer") showNewCustomer(target.prefill || {}, interaction);
   if (document.hidden && "Notification" in window && Notification.permission === "granted") {
-    new Notification("Dossier: incoming call", { body: interaction.caller || "" });
+    new Notification(t("Dossier: incoming call"), { body: interaction.caller || "" });
   }
 }
 
 function showReminder(data) {
   const card = el(
     "article",
-    { class: "card reminder", role: "alert", "aria-label": "Reminder" },
-    el("h2", {}, "Reminder"),
+    { class: "card reminder", role: "alert", "aria-label": t("Reminder") },
+    el("h2", {}, t("Reminder")),
     el("p", { class: "subject" }, data.subject),
-    el("p", {}, `${data.kind}, due ${when(data.due_at)}`),
-    data.case ? el("p", {}, el("a", { href: `/cases/${data.case}` }, `Case #${data.case}`)) : null,
+    el("p", {}, t("{0}, due {1}", data.kind, when(data.due_at))),
+    data.case ? el("p", {}, el("a", { href: `/cases/${data.case}` }, t("Case #{0}", data.case))) : null,
     el("div", { class: "actions" },
-      el("button", { type: "button", onclick: () => card.remove() }, "Dismiss")),
+      el("button", { type: "button", onclick: () => card.remove() }, t("Dismiss"))),
   );
   $("incoming").prepend(card);
   if ("Notification" in window && Notification.permission === "granted") {
-    new Notification("Dossier reminder", { body: data.subject });
+    new Notification(t("Dossier reminder"), { body: data.subject });
   }
 }
 
@@ -412,15 +416,15 @@ async function route() {
 }
 
 function notFound() {
-  document.title = "Not found · Dossier";
+  document.title = t("Not found · Dossier");
   fill($("view"), el("div", { class: "card not-found" },
-    el("h1", {}, "Not found"),
-    el("p", {}, "There is nothing at this address, or nothing you may see."),
-    el("p", {}, el("a", { href: "/mine" }, "Back to my cases"))));
+    el("h1", {}, t("Not found")),
+    el("p", {}, t("There is nothing at this address, or nothing you may see.")),
+    el("p", {}, el("a", { href: "/mine" }, t("Back to my cases")))));
 }
 
 /** A table in a box that scrolls sideways when the window is narrower. */
-function scrolled(table, label = "Table") {
+function scrolled(table, label = t("Table")) {
   // Focusable, so that keyboard users can scroll it too.
   return el("div", { class: "table-box", tabindex: 0, role: "region", "aria-label": label }, table);
 }
@@ -433,9 +437,9 @@ function heading(text) {
 // ----- lists ------------------------------------------------------------------
 
 function caseTable(cases) {
-  if (!cases.length) return el("p", {}, "No cases.");
+  if (!cases.length) return el("p", {}, t("No cases."));
   return scrolled(el("table", {},
-    el("thead", {}, el("tr", {}, ["Case", "Subject", "Status", "Priority", "Owner", "Updated"].map((h) => el("th", { scope: "col" }, h)))),
+    el("thead", {}, el("tr", {}, [t("Case"), t("Subject"), t("Status"), t("Priority"), t("Owner"), t("Updated")].map((h) => el("th", { scope: "col" }, h)))),
     el("tbody", {}, cases.map((c) =>
       el("tr", {},
         el("td", {}, el("a", { href: `/cases/${c.number}` }, `#${c.number}`)),
@@ -443,57 +447,57 @@ function caseTable(cases) {
         el("td", {}, c.status),
         el("td", {}, c.priority),
         el("td", {}, c.owner || ""),
-        el("td", {}, when(c.updated_at))))), "Cases"));
+        el("td", {}, when(c.updated_at))))), t("Cases")));
 }
 
 async function showMine() {
   const page = await api("GET", `/api/v1/cases?owner=${enc(state.me.login)}&open=true&limit=50`);
-  fill($("view"), heading("My cases"), caseTable(page.items));
+  fill($("view"), heading(t("My cases")), caseTable(page.items));
 }
 
 async function showSearch(q) {
   $("search-q").value = q;
   const view = $("view");
-  if (!q.trim()) return fill(view, heading("Search"), el("p", {}, "Type words to search cases and customers."));
+  if (!q.trim()) return fill(view, heading(t("Search")), el("p", {}, t("Type words to search cases and customers.")));
   const hits = await api("GET", `/api/v1/search?q=${enc(q)}&limit=50`);
-  fill(view, heading(`Search: ${q}`),
+  fill(view, heading(t("Search: {0}", q)),
     hits.items.length
       ? el("ul", { class: "hits" }, hits.items.map((h) =>
         el("li", {},
           h.case_number
-            ? el("a", { href: `/cases/${h.case_number}` }, `Case #${h.case_number}`)
-            : el("a", { href: `/customers/${enc(`#${h.customer}`)}` }, `Customer #${h.customer}`),
+            ? el("a", { href: `/cases/${h.case_number}` }, t("Case #{0}", h.case_number))
+            : el("a", { href: `/customers/${enc(`#${h.customer}`)}` }, t("Customer #{0}", h.customer)),
           ` (${h.kind}) `,
           el("span", { class: "snippet" }, h.snippet))))
-      : el("p", {}, "Nothing matches."));
+      : el("p", {}, t("Nothing matches.")));
 }
 
 async function showTasks() {
   const page = await api("GET", `/api/v1/tasks?assignee=${enc(state.me.login)}&status=planned&limit=100`);
-  fill($("view"), heading("My tasks"), taskTable(page.items));
+  fill($("view"), heading(t("My tasks")), taskTable(page.items));
 }
 
 function taskTable(tasks) {
-  if (!tasks.length) return el("p", {}, "No tasks.");
+  if (!tasks.length) return el("p", {}, t("No tasks."));
   return scrolled(el("table", { class: "tasks" },
-    el("thead", {}, el("tr", {}, ["Due", "Kind", "Subject", "Reminder", "Case", ""].map((h) => el("th", { scope: "col" }, h)))),
-    el("tbody", {}, tasks.map((t) =>
+    el("thead", {}, el("tr", {}, [t("Due"), t("Kind"), t("Subject"), t("Reminder"), t("Case"), ""].map((h) => el("th", { scope: "col" }, h)))),
+    el("tbody", {}, tasks.map((task) =>
       el("tr", {},
-        el("td", {}, when(t.due_at)),
-        el("td", {}, t.kind),
-        el("td", {}, t.subject),
-        el("td", {}, t.reminder_minutes != null ? `${t.reminder_minutes} min before` : ""),
-        el("td", {}, t.case ? el("a", { href: `/cases/${t.case}` }, `#${t.case}`) : ""),
-        el("td", {}, t.status === "planned"
+        el("td", {}, when(task.due_at)),
+        el("td", {}, taskKind(task.kind)),
+        el("td", {}, task.subject),
+        el("td", {}, task.reminder_minutes != null ? t("{0} min before", task.reminder_minutes) : ""),
+        el("td", {}, task.case ? el("a", { href: `/cases/${task.case}` }, `#${task.case}`) : ""),
+        el("td", {}, task.status === "planned"
           ? el("button", { type: "button", onclick: async () => {
             try {
-              await api("POST", `/api/v1/tasks/${t.id}/finish`, {});
+              await api("POST", `/api/v1/tasks/${task.id}/finish`, {});
               route();
             } catch (e) {
               toast(problemText(e), "error");
             }
-          } }, "Done")
-          : t.status)))), "Tasks"));
+          } }, t("Done"))
+          : task.status)))), t("Tasks")));
 }
 
 // ----- a customer ---------------------------------------------------------------
@@ -506,11 +510,11 @@ async function showCustomer(key) {
     heading(customer.name),
     el("section", { class: "card" },
       el("dl", { class: "fields" },
-        el("dt", {}, "Account"), el("dd", {}, customer.account),
-        el("dt", {}, "Phones"), el("dd", {}, customer.phones.map((p) => `${p.number} (${p.label})`).join(", ")),
-        el("dt", {}, "Emails"), el("dd", {}, customer.emails.map((m) => `${m.address} (${m.label})`).join(", ")),
+        el("dt", {}, t("Account")), el("dd", {}, customer.account),
+        el("dt", {}, t("Phones")), el("dd", {}, customer.phones.map((p) => `${p.number} (${p.label})`).join(", ")),
+        el("dt", {}, t("Emails")), el("dd", {}, customer.emails.map((m) => `${m.address} (${m.label})`).join(", ")),
         ...customFieldsShown("customer", customer.custom))),
-    el("h2", {}, "Cases"),
+    el("h2", {}, t("Cases")),
     caseTable(cases.items),
     newCaseForm(customer));
 }
@@ -546,10 +550,10 @@ function localInput(iso) {
 function newCaseForm(customer) {
   const subject = el("input", { id: "new-case-subject", required: true, maxlength: 500 });
   const form = el("form", { class: "card" },
-    el("h2", {}, "Open a case"),
-    el("label", { for: "new-case-subject" }, "Subject"), subject,
+    el("h2", {}, t("Open a case")),
+    el("label", { for: "new-case-subject" }, t("Subject")), subject,
     el("p", { class: "error", role: "alert" }),
-    el("button", { type: "submit" }, "Open the case"));
+    el("button", { type: "submit" }, t("Open the case")));
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     try {
@@ -565,20 +569,20 @@ function newCaseForm(customer) {
 function showNewCustomer(prefill, interaction) {
   history.pushState({}, "", "/customers/new");
   const fields = [
-    ["account", "Account number", prefill.account || ""],
-    ["name", "Name", prefill.name || ""],
-    ["phone", "Phone", prefill.phone || interaction.caller || ""],
-    ["email", "Email", prefill.email || interaction.email || ""],
+    ["account", t("Account number"), prefill.account || ""],
+    ["name", t("Name"), prefill.name || ""],
+    ["phone", t("Phone"), prefill.phone || interaction.caller || ""],
+    ["email", t("Email"), prefill.email || interaction.email || ""],
   ];
   const inputs = {};
   const form = el("form", { class: "card", id: "new-customer" },
-    heading("New customer"),
+    heading(t("New customer")),
     fields.map(([name, label, value]) => {
       inputs[name] = el("input", { id: `nc-${name}`, name, value });
       return [el("label", { for: `nc-${name}` }, label), inputs[name], el("p", { class: "field-error", id: `nc-${name}-error` })];
     }),
     el("p", { class: "error", role: "alert" }),
-    el("button", { type: "submit", class: "primary" }, "Save the customer"));
+    el("button", { type: "submit", class: "primary" }, t("Save the customer")));
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const body = {
@@ -622,15 +626,15 @@ async function showCase(number, cursor) {
   const customer = await customerById(c.customer).catch(() => null);
   const view = $("view");
   fill(view,
-    heading(`Case #${c.number}: ${c.subject}`),
+    heading(t("Case #{0}: {1}", c.number, c.subject)),
     el("p", { class: "crumbs" }, customer
       ? el("a", { href: `/customers/${enc(customer.account)}` }, `${customer.name} (${customer.account})`)
-      : `Customer #${c.customer}`),
+      : t("Customer #{0}", c.customer)),
     caseForm(c),
-    el("section", { class: "card" }, el("h2", {}, "Follow-ups (newest first)"), el("div", { id: "follow-ups" })),
+    el("section", { class: "card" }, el("h2", {}, t("Follow-ups (newest first)")), el("div", { id: "follow-ups" })),
     noteForm(c),
     await dispositionForm(c),
-    el("section", { class: "card" }, el("h2", {}, "Tasks"), el("div", { id: "case-tasks" })),
+    el("section", { class: "card" }, el("h2", {}, t("Tasks")), el("div", { id: "case-tasks" })),
     taskForm(c));
   await drawFollowUps(c.number, cursor);
   await drawCaseTasks(c.number);
@@ -646,21 +650,21 @@ function caseForm(c) {
   };
   const keyed = (list) => (list || []).map((k) => (typeof k === "string" ? { key: k } : k));
   const customInputs = ((schema.fields && schema.fields.case) || []).map((d) => fieldInput(d, c.custom[d.name], inputs));
-  const form = el("form", { class: "card case-form", "aria-label": "Case fields" },
-    el("h2", {}, "Fields"),
+  const form = el("form", { class: "card case-form", "aria-label": t("Case fields") },
+    el("h2", {}, t("Fields")),
     el("div", { class: "grid" },
-      el("label", { for: "case-subject" }, "Subject"),
+      el("label", { for: "case-subject" }, t("Subject")),
       (inputs.subject = el("input", { id: "case-subject", value: c.subject, required: true })),
       el("p", { class: "field-error", id: "case-subject-error" }),
-      choice("status", "Status", keyed(schema.case && schema.case.statuses), c.status),
-      choice("priority", "Priority", keyed(schema.case && schema.case.priorities), c.priority),
-      choice("severity", "Severity", keyed(schema.case && schema.case.severities), c.severity),
-      el("span", { class: "label" }, "Owner"), el("span", {}, c.owner || "(nobody)"),
-      el("span", { class: "label" }, "Visibility"), el("span", {}, c.visibility),
-      el("span", { class: "label" }, "Last disposition"), el("span", {}, c.last_disposition || ""),
+      choice("status", t("Status"), keyed(schema.case && schema.case.statuses), c.status),
+      choice("priority", t("Priority"), keyed(schema.case && schema.case.priorities), c.priority),
+      choice("severity", t("Severity"), keyed(schema.case && schema.case.severities), c.severity),
+      el("span", { class: "label" }, t("Owner")), el("span", {}, c.owner || t("(nobody)")),
+      el("span", { class: "label" }, t("Visibility")), el("span", {}, c.visibility),
+      el("span", { class: "label" }, t("Last disposition")), el("span", {}, c.last_disposition || ""),
       customInputs),
     el("p", { class: "error", role: "alert" }),
-    el("button", { type: "submit" }, "Save the fields"));
+    el("button", { type: "submit" }, t("Save the fields")));
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const custom = {};
@@ -671,7 +675,7 @@ function caseForm(c) {
     const body = { subject: inputs.subject.value, status: inputs.status.value, priority: inputs.priority.value, severity: inputs.severity.value, custom };
     try {
       await api("PATCH", `/api/v1/cases/${c.number}`, body);
-      toast("Saved.");
+      toast(t("Saved."));
       showCase(c.number);
     } catch (e) {
       showProblem(form, e, (field) => {
@@ -687,9 +691,9 @@ function fieldInput(def, tagged, inputs) {
   const value = untagged(tagged);
   const id = `case-custom-${def.name}`;
   let input;
-  const rules = [def.type, def.required ? "required" : null, def.max_length ? `at most ${def.max_length} characters` : null, def.pattern ? `pattern ${def.pattern}` : null].filter(Boolean).join(", ");
+  const rules = [def.type, def.required ? t("required") : null, def.max_length ? t("at most {0} characters", def.max_length) : null, def.pattern ? t("pattern {0}", def.pattern) : null].filter(Boolean).join(", ");
   if (def.type === "choice") {
-    input = el("select", { id }, el("option", { value: "" }, "(none)"), def.choices.map((o) => el("option", { value: o.key, selected: o.key === value }, o.label)));
+    input = el("select", { id }, el("option", { value: "" }, t("(none)")), def.choices.map((o) => el("option", { value: o.key, selected: o.key === value }, o.label)));
   } else if (def.type === "multi_choice") {
     input = el("select", { id, multiple: true }, def.choices.map((o) => el("option", { value: o.key, selected: (value || []).includes(o.key) }, o.label)));
   } else if (def.type === "bool") {
@@ -727,51 +731,51 @@ async function drawFollowUps(number, cursor) {
   fill(box,
     page.items.length
       ? scrolled(el("table", {},
-        el("thead", {}, el("tr", {}, ["When", "Kind", "Author", "Text", ""].map((h) => el("th", { scope: "col" }, h)))),
+        el("thead", {}, el("tr", {}, [t("When"), t("Kind"), t("Author"), t("Text"), ""].map((h) => el("th", { scope: "col" }, h)))),
         el("tbody", {}, page.items.map((f) =>
           el("tr", {},
             el("td", {}, when(f.created_at)),
             el("td", {}, f.kind),
             el("td", {}, f.author),
             el("td", { class: "clip" }, (f.body || "").slice(0, 160)),
-            el("td", {}, el("a", { href: `/follow-ups/${f.id}` }, "Open"))))), "Follow-ups"))
-      : el("p", {}, "No follow-ups yet."),
+            el("td", {}, el("a", { href: `/follow-ups/${f.id}` }, t("Open")))))), t("Follow-ups")))
+      : el("p", {}, t("No follow-ups yet.")),
     el("div", { class: "pager" },
-      cursor ? el("button", { type: "button", onclick: () => drawFollowUps(number) }, "Newest") : null,
-      page.next_cursor ? el("button", { type: "button", onclick: () => drawFollowUps(number, page.next_cursor) }, "Older") : null));
+      cursor ? el("button", { type: "button", onclick: () => drawFollowUps(number) }, t("Newest")) : null,
+      page.next_cursor ? el("button", { type: "button", onclick: () => drawFollowUps(number, page.next_cursor) }, t("Older")) : null));
 }
 
 async function showFollowUp(id) {
   const f = await api("GET", `/api/v1/follow-ups/${id}`);
   fill($("view"),
-    heading(`Follow-up ${f.id} on case #${f.case}`),
-    el("p", { class: "crumbs" }, el("a", { href: `/cases/${f.case}` }, `Back to case #${f.case}`)),
+    heading(t("Follow-up {0} on case #{1}", f.id, f.case)),
+    el("p", { class: "crumbs" }, el("a", { href: `/cases/${f.case}` }, t("Back to case #{0}", f.case))),
     el("article", { class: "card" },
       el("dl", { class: "fields" },
-        el("dt", {}, "Kind"), el("dd", {}, f.kind),
-        el("dt", {}, "Author"), el("dd", {}, f.author),
-        el("dt", {}, "When"), el("dd", {}, when(f.created_at)),
-        f.email ? [el("dt", {}, "From"), el("dd", {}, f.email.from || ""), el("dt", {}, "Subject"), el("dd", {}, f.email.subject || "")] : null),
+        el("dt", {}, t("Kind")), el("dd", {}, f.kind),
+        el("dt", {}, t("Author")), el("dd", {}, f.author),
+        el("dt", {}, t("When")), el("dd", {}, when(f.created_at)),
+        f.email ? [el("dt", {}, t("From")), el("dd", {}, f.email.from || ""), el("dt", {}, t("Subject")), el("dd", {}, f.email.subject || "")] : null),
       el("pre", { class: "body" }, f.body),
       f.attachments.length
-        ? el("section", {}, el("h2", {}, "Attachments"), el("ul", {}, f.attachments.map((a) =>
+        ? el("section", {}, el("h2", {}, t("Attachments")), el("ul", {}, f.attachments.map((a) =>
           el("li", {}, el("a", { href: `/api/v1/attachments/${enc(a.id)}?follow_up=${f.id}`, download: a.name }, a.name), ` (${a.content_type}, ${a.size} bytes)`))))
         : null));
 }
 
 function noteForm(c) {
   const text = el("textarea", { id: "note-text", rows: 3, required: true });
-  const form = el("form", { class: "card", "aria-label": "Add a note" },
-    el("h2", {}, "Add a note"),
-    el("label", { for: "note-text" }, "Note"), text,
+  const form = el("form", { class: "card", "aria-label": t("Add a note") },
+    el("h2", {}, t("Add a note")),
+    el("label", { for: "note-text" }, t("Note")), text,
     el("p", { class: "error", role: "alert" }),
-    el("button", { type: "submit" }, "Add the note"));
+    el("button", { type: "submit" }, t("Add the note")));
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     try {
       await api("POST", `/api/v1/cases/${c.number}/follow-ups`, { body: text.value });
       text.value = "";
-      toast("Note added.");
+      toast(t("Note added."));
       await drawFollowUps(c.number);
     } catch (e) {
       form.querySelector(".error").textContent = problemText(e);
@@ -803,13 +807,13 @@ async function dispositionForm(c) {
   interaction.case_number = c.number;
   const codes = await dispositionCodes(interaction.channel);
   const code = el("select", { id: "disposition-code", required: true },
-    el("option", { value: "" }, "Choose a code"),
+    el("option", { value: "" }, t("Choose a code")),
     codes.map((k) => el("option", { value: k.code }, k.label || k.code)));
   const note = el("input", { id: "disposition-note" });
   const callbackAt = el("input", { id: "callback-at", type: "datetime-local" });
   const callbackBox = el("div", { hidden: true, class: "callback" },
-    el("label", { for: "callback-at" }, "Call back at"), callbackAt,
-    el("label", { for: "callback-remind" }, "Remind me (minutes before)"),
+    el("label", { for: "callback-at" }, t("Call back at")), callbackAt,
+    el("label", { for: "callback-remind" }, t("Remind me (minutes before)")),
     el("input", { id: "callback-remind", type: "number", min: 0, value: 5 }));
   code.addEventListener("change", () => {
     callbackBox.hidden = code.value !== "callback";
@@ -818,13 +822,13 @@ async function dispositionForm(c) {
       callbackAt.value = soon.toISOString().slice(0, 16);
     }
   });
-  const form = el("form", { class: "card", "aria-label": "Disposition" },
-    el("h2", {}, `End the ${interaction.channel} interaction`),
-    el("label", { for: "disposition-code" }, "Disposition"), code,
-    el("label", { for: "disposition-note" }, "Note (optional)"), note,
+  const form = el("form", { class: "card", "aria-label": t("Disposition") },
+    el("h2", {}, t("End the {0} interaction", interaction.channel)),
+    el("label", { for: "disposition-code" }, t("Disposition")), code,
+    el("label", { for: "disposition-note" }, t("Note (optional)")), note,
     callbackBox,
     el("p", { class: "error", role: "alert" }),
-    el("button", { type: "submit" }, "Dispose"));
+    el("button", { type: "submit" }, t("Dispose")));
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     try {
@@ -833,13 +837,13 @@ async function dispositionForm(c) {
         await api("POST", "/api/v1/tasks", {
           case: c.number,
           kind: "call",
-          subject: `Call back about case #${c.number}`,
+          subject: t("Call back about case #{0}", c.number),
           due_at: new Date(callbackAt.value).toISOString(),
           reminder_minutes: Number($("callback-remind").value || 0),
           assignee: state.me.login,
         });
       }
-      toast(`Disposed ${done.code || code.value}.`);
+      toast(t("Disposed {0}.", done.code || code.value));
       context = {};
       showCase(c.number);
     } catch (e) {
@@ -854,19 +858,26 @@ async function drawCaseTasks(number) {
   fill($("case-tasks"), taskTable(page.items));
 }
 
+/** Task kinds as the API names them, and as people read them. */
+const TASK_KINDS = { call: "Call", email: "Email", meeting: "Meeting", chat: "Chat", other: "Other" };
+
+function taskKind(key) {
+  return TASK_KINDS[key] ? t(TASK_KINDS[key]) : key;
+}
+
 function taskForm(c) {
   const subject = el("input", { id: "task-subject", required: true });
   const due = el("input", { id: "task-due", type: "datetime-local", required: true });
   const remind = el("input", { id: "task-remind", type: "number", min: 0, value: 15 });
-  const kind = el("select", { id: "task-kind" }, ["call", "email", "meeting", "chat", "other"].map((k) => el("option", { value: k }, k)));
-  const form = el("form", { class: "card", "aria-label": "Add a task" },
-    el("h2", {}, "Add a task"),
-    el("label", { for: "task-subject" }, "Subject"), subject,
-    el("label", { for: "task-kind" }, "Kind"), kind,
-    el("label", { for: "task-due" }, "Due"), due,
-    el("label", { for: "task-remind" }, "Reminder (minutes before)"), remind,
+  const kind = el("select", { id: "task-kind" }, Object.keys(TASK_KINDS).map((k) => el("option", { value: k }, taskKind(k))));
+  const form = el("form", { class: "card", "aria-label": t("Add a task") },
+    el("h2", {}, t("Add a task")),
+    el("label", { for: "task-subject" }, t("Subject")), subject,
+    el("label", { for: "task-kind" }, t("Kind")), kind,
+    el("label", { for: "task-due" }, t("Due")), due,
+    el("label", { for: "task-remind" }, t("Reminder (minutes before)")), remind,
     el("p", { class: "error", role: "alert" }),
-    el("button", { type: "submit" }, "Add the task"));
+    el("button", { type: "submit" }, t("Add the task")));
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     try {
@@ -932,19 +943,19 @@ function drawChats() {
   box.hidden = state.chats.size === 0;
   if (!state.chats.size) return fill(box);
   if (!state.chats.has(state.activeChat)) state.activeChat = state.chats.keys().next().value;
-  const tabs = el("div", { role: "tablist", class: "tabs", "aria-label": "Open chats" },
+  const tabs = el("div", { role: "tablist", class: "tabs", "aria-label": t("Open chats") },
     [...state.chats.values()].map(({ chat }) =>
       el("button", {
         type: "button", role: "tab", id: `chat-tab-${chat.id}`,
         "aria-selected": chat.id === state.activeChat ? "true" : "false",
         "aria-controls": `chat-panel-${chat.id}`,
         onclick: () => { state.activeChat = chat.id; drawChats(); },
-      }, `${visitorName(chat)}${chat.state === "ended" ? " (ended)" : ""}`)));
+      }, (chat.state === "ended" ? t("{0} (ended)", visitorName(chat)) : visitorName(chat)))));
   const open = state.chats.get(state.activeChat);
   const previousDraft = box.querySelector("#chat-text");
   if (previousDraft && previousDraft.dataset.chat === String(state.activeChat)) open.draft = previousDraft.value;
   const hadFocus = document.activeElement && document.activeElement.id === "chat-text";
-  fill(box, el("h2", {}, `Chats (${state.chats.size})`), tabs, chatPanel(open));
+  fill(box, el("h2", {}, t("Chats ({0})", state.chats.size)), tabs, chatPanel(open));
   const text = box.querySelector("#chat-text");
   if (text && hadFocus) {
     text.focus();
@@ -963,13 +974,13 @@ function chatPanel(open) {
   const { chat } = open;
   const panel = el("section", { role: "tabpanel", id: `chat-panel-${chat.id}`, "aria-labelledby": `chat-tab-${chat.id}`, class: "chat-panel" },
     el("p", { class: "chat-who" }, `${visitorName(chat)} · ${chat.interaction.email || ""} · queue ${chat.queue}`),
-    chat.customer ? el("p", {}, el("a", { href: `/customers/${enc(`#${chat.customer}`)}` }, "Open the customer's record")) : null,
-    el("ol", { class: "transcript", "aria-live": "polite", "aria-label": "Transcript" }, open.messages.map((m) =>
+    chat.customer ? el("p", {}, el("a", { href: `/customers/${enc(`#${chat.customer}`)}` }, t("Open the customer's record"))) : null,
+    el("ol", { class: "transcript", "aria-live": "polite", "aria-label": t("Transcript") }, open.messages.map((m) =>
       el("li", { class: `message ${m.sender}` },
-        el("span", { class: "author" }, m.sender === "agent" ? "You" : m.author), " ",
+        el("span", { class: "author" }, m.sender === "agent" ? t("You") : m.author), " ",
         el("time", { datetime: m.at }, when(m.at)),
         el("p", { class: "text" }, m.text)))),
-    el("p", { class: "typing", hidden: open.typingUntil <= Date.now() }, `${visitorName(chat)} is typing…`));
+    el("p", { class: "typing", hidden: open.typingUntil <= Date.now() }, t("{0} is typing…", visitorName(chat))));
   if (chat.state === "active") panel.append(composer(open), endForm(open));
   else if (chat.state === "ended") panel.append(logForm(open));
   return panel;
@@ -999,7 +1010,7 @@ function composer(open) {
       api("POST", `/api/v1/chats/${chat.id}/typing`).catch(() => {});
     }
   });
-  const faq = el("select", { id: "faq-pick" }, el("option", { value: "" }, "Insert an FAQ answer…"));
+  const faq = el("select", { id: "faq-pick" }, el("option", { value: "" }, t("Insert an FAQ answer…")));
   faqEntries().then((entries) => faq.append(...entries.map((f) => el("option", { value: f.shortcut }, `/${f.shortcut}: ${f.title}`))));
   faq.addEventListener("change", async () => {
     const entry = (await faqEntries()).find((f) => f.shortcut === faq.value);
@@ -1010,10 +1021,10 @@ function composer(open) {
     text.dispatchEvent(new Event("input"));
     text.focus();
   });
-  const form = el("form", { class: "composer", "aria-label": "Write to the customer" },
-    el("label", { for: "chat-text" }, "Message (a /shortcut is replaced by its FAQ answer when sent)"), text, count, error,
-    el("label", { for: "faq-pick" }, "FAQ"), faq,
-    el("button", { type: "submit", class: "primary" }, "Send"));
+  const form = el("form", { class: "composer", "aria-label": t("Write to the customer") },
+    el("label", { for: "chat-text" }, t("Message (a /shortcut is replaced by its FAQ answer when sent)")), text, count, error,
+    el("label", { for: "faq-pick" }, t("FAQ")), faq,
+    el("button", { type: "submit", class: "primary" }, t("Send")));
   text.addEventListener("keydown", (ev) => {
     if (ev.key === "Enter" && !ev.shiftKey) {
       ev.preventDefault();
@@ -1025,7 +1036,7 @@ function composer(open) {
     refuse("");
     if (!text.value.trim()) return;
     if (length(text.value) > MAX_MESSAGE) {
-      refuse(`The message is ${length(text.value)} characters; a chat message holds at most ${MAX_MESSAGE}. Shorten it; your text is kept.`);
+      refuse(t("The message is {0} characters; a chat message holds at most {1}. Shorten it; your text is kept.", length(text.value), MAX_MESSAGE));
       return;
     }
     try {
@@ -1039,7 +1050,7 @@ function composer(open) {
       drawChats();
       if ($("chat-text")) $("chat-text").focus();
     } catch (e) {
-      refuse(`${problemText(e)} Your text is kept.`);
+      refuse(t("{0} Your text is kept.", problemText(e)));
     }
   });
   return form;
@@ -1047,14 +1058,14 @@ function composer(open) {
 
 function endForm(open) {
   const { chat } = open;
-  const code = el("select", { id: "chat-disposition" }, el("option", { value: "" }, "Choose a code"));
+  const code = el("select", { id: "chat-disposition" }, el("option", { value: "" }, t("Choose a code")));
   dispositionCodes("chat").then((codes) => code.append(...codes.map((k) => el("option", { value: k.code }, k.label || k.code))));
   const note = el("input", { id: "chat-note" });
-  const form = el("form", { class: "end", "aria-label": "End the chat" },
-    el("label", { for: "chat-disposition" }, "Disposition"), code,
-    el("label", { for: "chat-note" }, "Note"), note,
+  const form = el("form", { class: "end", "aria-label": t("End the chat") },
+    el("label", { for: "chat-disposition" }, t("Disposition")), code,
+    el("label", { for: "chat-note" }, t("Note")), note,
     el("p", { class: "error", role: "alert" }),
-    el("button", { type: "submit" }, "End the chat"));
+    el("button", { type: "submit" }, t("End the chat")));
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     try {
@@ -1074,29 +1085,29 @@ function logForm(open) {
   const { chat } = open;
   if (chat.case_number) {
     return el("div", { class: "logged" },
-      el("p", {}, "The chat's log is saved as ", el("a", { href: `/cases/${chat.case_number}` }, `case #${chat.case_number}`), "."),
-      el("button", { type: "button", onclick: () => { state.chats.delete(chat.id); drawChats(); } }, "Close the tab"));
+      el("p", {}, t("The chat's log is saved as "), el("a", { href: `/cases/${chat.case_number}` }, `case #${chat.case_number}`), "."),
+      el("button", { type: "button", onclick: () => { state.chats.delete(chat.id); drawChats(); } }, t("Close the tab")));
   }
   const mode = el("select", { id: "log-mode" },
-    chat.customer ? el("option", { value: "popped" }, "The customer the pop found") : null,
-    el("option", { value: "existing" }, "An existing customer (account number)"),
-    el("option", { value: "new" }, "A new customer"));
+    chat.customer ? el("option", { value: "popped" }, t("The customer the pop found")) : null,
+    el("option", { value: "existing" }, t("An existing customer (account number)")),
+    el("option", { value: "new" }, t("A new customer")));
   const account = el("input", { id: "log-account" });
   const name = el("input", { id: "log-name", value: (chat.interaction.context || {}).name || "" });
   const email = el("input", { id: "log-email", type: "email", value: chat.interaction.email || "" });
   const newBox = el("div", { class: "new-customer" },
-    el("label", { for: "log-name" }, "Name"), name,
-    el("label", { for: "log-email" }, "Email"), email);
+    el("label", { for: "log-name" }, t("Name")), name,
+    el("label", { for: "log-email" }, t("Email")), email);
   const sync = () => { newBox.hidden = mode.value !== "new"; };
   mode.addEventListener("change", sync);
   sync();
-  const form = el("form", { class: "log", "aria-label": "Save the chat's log" },
-    el("h3", {}, "Save the log as a case"),
-    el("label", { for: "log-mode" }, "For"), mode,
-    el("label", { for: "log-account" }, "Account number"), account,
+  const form = el("form", { class: "log", "aria-label": t("Save the chat's log") },
+    el("h3", {}, t("Save the log as a case")),
+    el("label", { for: "log-mode" }, t("For")), mode,
+    el("label", { for: "log-account" }, t("Account number")), account,
     newBox,
     el("p", { class: "error", role: "alert" }),
-    el("button", { type: "submit", class: "primary" }, "Save the log"));
+    el("button", { type: "submit", class: "primary" }, t("Save the log")));
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     let body = {};
@@ -1105,7 +1116,7 @@ function logForm(open) {
     try {
       const saved = await api("POST", `/api/v1/chats/${chat.id}/log`, body);
       open.chat.case_number = saved.case.number;
-      toast(`The log is saved as case #${saved.case.number}.`);
+      toast(t("The log is saved as case #{0}.", saved.case.number));
       drawChats();
     } catch (e) {
       form.querySelector(".error").textContent = problemText(e);
@@ -1116,15 +1127,15 @@ function logForm(open) {
 
 async function showChatList() {
   const page = await api("GET", "/api/v1/chats?limit=50");
-  fill($("view"), heading("My chats"),
+  fill($("view"), heading(t("My chats")),
     page.items.length
       ? scrolled(el("table", {},
-        el("thead", {}, el("tr", {}, ["Chat", "Visitor", "State", "Arrived", "Case"].map((h) => el("th", { scope: "col" }, h)))),
+        el("thead", {}, el("tr", {}, [t("Chat"), t("Visitor"), t("State"), t("Arrived"), t("Case")].map((h) => el("th", { scope: "col" }, h)))),
         el("tbody", {}, page.items.map((c) => el("tr", {},
           el("td", {}, String(c.id)), el("td", {}, visitorName(c)), el("td", {}, c.state),
           el("td", {}, when(c.arrived_at)),
-          el("td", {}, c.case_number ? el("a", { href: `/cases/${c.case_number}` }, `#${c.case_number}`) : "")))), "Chats"))
-      : el("p", {}, "No chats."));
+          el("td", {}, c.case_number ? el("a", { href: `/cases/${c.case_number}` }, `#${c.case_number}`) : "")))), t("Chats")))
+      : el("p", {}, t("No chats.")));
 }
 
 start();
@@ -1134,12 +1145,12 @@ start();
 function emailOffer(d) {
   if (document.querySelector(`.email-offer[aria-label="Email offer ${d.offer}"]`)) return;
   const card = el("article", { class: "card offer email-offer", "aria-label": `Email offer ${d.offer}` },
-    el("h2", {}, "Incoming email"),
+    el("h2", {}, t("Incoming email")),
     el("dl", {},
-      el("dt", {}, "From"), el("dd", {}, d.sender),
-      el("dt", {}, "Subject"), el("dd", { class: "subject" }, d.subject),
-      el("dt", {}, "Queue"), el("dd", {}, d.queue),
-      el("dt", {}, "Case"), el("dd", {}, `#${d.case_number}`)),
+      el("dt", {}, t("From")), el("dd", {}, d.sender),
+      el("dt", {}, t("Subject")), el("dd", { class: "subject" }, d.subject),
+      el("dt", {}, t("Queue")), el("dd", {}, d.queue),
+      el("dt", {}, t("Case")), el("dd", {}, `#${d.case_number}`)),
     el("p", {}, countdown(d.deadline)),
     el("div", { class: "actions" },
       el("button", { type: "button", class: "primary accept", onclick: async () => {
@@ -1150,17 +1161,17 @@ function emailOffer(d) {
         } catch (e) {
           toast(problemText(e), "error");
         }
-      } }, "Accept"),
+      } }, t("Accept")),
       may("reject_chat")
         ? el("button", { type: "button", class: "reject", onclick: async () => {
           try {
             await api("POST", `/api/v1/email-offers/${d.offer}/reject`);
             card.remove();
-            toast("You rejected the email; you are on break.", "warn");
+            toast(t("You rejected the email; you are on break."), "warn");
           } catch (e) {
             toast(problemText(e), "error");
           }
-        } }, "Reject")
+        } }, t("Reject"))
         : null));
   $("incoming").prepend(card);
 }
@@ -1172,35 +1183,35 @@ function mailbox(m) {
 
 async function showWorkbin() {
   const page = await api("GET", "/api/v1/workbin");
-  fill($("view"), heading("My workbin"),
+  fill($("view"), heading(t("My workbin")),
     page.items.length
       ? scrolled(el("table", {},
-        el("thead", {}, el("tr", {}, ["Subject", "From", "Case", "Why", "Added"].map((h) => el("th", { scope: "col" }, h)))),
+        el("thead", {}, el("tr", {}, [t("Subject"), t("From"), t("Case"), t("Why"), t("Added")].map((h) => el("th", { scope: "col" }, h)))),
         el("tbody", {}, page.items.map((i) => el("tr", {},
-          el("td", {}, el("a", { href: `/workbin/${i.id}` }, i.draft ? `Draft: ${i.subject}` : i.subject)),
+          el("td", {}, el("a", { href: `/workbin/${i.id}` }, i.draft ? t("Draft: {0}", i.subject) : i.subject)),
           el("td", {}, mailbox(i.from)),
           el("td", {}, el("a", { href: `/cases/${i.case_number}` }, `#${i.case_number}`)),
           el("td", {}, i.reason),
-          el("td", {}, when(i.added_at)))))), "Workbin")
-      : el("p", {}, "Your workbin is empty."));
+          el("td", {}, when(i.added_at)))))), t("Workbin"))
+      : el("p", {}, t("Your workbin is empty.")));
 }
 
 async function showWorkbinItem(id) {
   const { entry, email } = await api("GET", `/api/v1/workbin/${id}`);
   if (entry.draft) return showDraft(entry.draft, entry);
-  if (!email) throw new ApiError(404, { detail: "Not found" });
+  if (!email) throw new ApiError(404, { detail: t("Not found") });
   const headers = email.email || {};
   const context = await api("GET", `/api/v1/emails/${email.id}/context`).catch(() => null);
   const view = $("view");
   fill(view,
     heading(headers.subject || `Email ${email.id}`),
-    el("p", { class: "crumbs" }, el("a", { href: `/cases/${email.case}` }, `Case #${email.case}`), " · ", entry.reason),
-    el("section", { class: "card email", "aria-label": "The email" },
+    el("p", { class: "crumbs" }, el("a", { href: `/cases/${email.case}` }, t("Case #{0}", email.case)), " · ", entry.reason),
+    el("section", { class: "card email", "aria-label": t("The email") },
       el("dl", { class: "fields" },
-        el("dt", {}, "From"), el("dd", { class: "from" }, mailbox(headers.from)),
-        el("dt", {}, "To"), el("dd", {}, (headers.to || []).map(mailbox).join(", ")),
-        headers.cc && headers.cc.length ? [el("dt", {}, "Cc"), el("dd", {}, headers.cc.map(mailbox).join(", "))] : null,
-        el("dt", {}, "Date"), el("dd", {}, when(headers.date || email.created_at))),
+        el("dt", {}, t("From")), el("dd", { class: "from" }, mailbox(headers.from)),
+        el("dt", {}, t("To")), el("dd", {}, (headers.to || []).map(mailbox).join(", ")),
+        headers.cc && headers.cc.length ? [el("dt", {}, t("Cc")), el("dd", {}, headers.cc.map(mailbox).join(", "))] : null,
+        el("dt", {}, t("Date")), el("dd", {}, when(headers.date || email.created_at))),
       el("pre", { class: "body" }, email.body),
       email.attachments.length
         ? el("ul", {}, email.attachments.map((a) =>
@@ -1208,7 +1219,7 @@ async function showWorkbinItem(id) {
         : null),
     emailActions(entry, email, context),
     context ? contextData(context) : null,
-    el("section", { class: "card" }, el("h2", {}, "The case's thread"), el("div", { id: "follow-ups" })));
+    el("section", { class: "card" }, el("h2", {}, t("The case's thread")), el("div", { id: "follow-ups" })));
   await drawFollowUps(email.case);
 }
 
@@ -1216,15 +1227,15 @@ function contextData(context) {
   const rows = [];
   const add = (label, value) => rows.push(el("dt", {}, label), el("dd", {}, value));
   if (context.customer) {
-    add("Customer", `${context.customer.name} (${context.customer.account})`);
+    add(t("Customer"), `${context.customer.name} (${context.customer.account})`);
     for (const [name, value] of Object.entries(context.customer.custom || {})) add(name, shownValue(value));
   }
   if (context.case) {
-    add("Case status", context.case.status);
+    add(t("Case status"), context.case.status);
     for (const [name, value] of Object.entries(context.case.custom || {})) add(name, shownValue(value));
   }
-  if (context.email && context.email.threaded_by) add("Threaded", context.email.threaded_by);
-  return el("section", { class: "card", "aria-label": "Context data" }, el("h2", {}, "Context data"), el("dl", { class: "fields" }, rows));
+  if (context.email && context.email.threaded_by) add(t("Threaded"), context.email.threaded_by);
+  return el("section", { class: "card", "aria-label": t("Context data") }, el("h2", {}, t("Context data")), el("dl", { class: "fields" }, rows));
 }
 
 function emailActions(entry, email, context) {
@@ -1251,10 +1262,10 @@ function emailActions(entry, email, context) {
   const forwardForm = () => {
     const to = el("input", { id: "forward-to", type: "email", required: true });
     const note = el("textarea", { id: "forward-note", rows: 2 });
-    const form = el("form", { "aria-label": "Forward" },
-      el("label", { for: "forward-to" }, "Forward to"), to,
-      el("label", { for: "forward-note" }, "Note"), note,
-      el("button", { type: "submit" }, "Write the forward"));
+    const form = el("form", { "aria-label": t("Forward") },
+      el("label", { for: "forward-to" }, t("Forward to")), to,
+      el("label", { for: "forward-note" }, t("Note")), note,
+      el("button", { type: "submit" }, t("Write the forward")));
     form.addEventListener("submit", (ev) => { ev.preventDefault(); startDraft("forward", { to: [to.value], note: note.value || null }); });
     open(form);
     to.focus();
@@ -1263,16 +1274,16 @@ function emailActions(entry, email, context) {
     const agent = el("input", { id: "transfer-agent" });
     const group = el("input", { id: "transfer-group" });
     const note = el("textarea", { id: "transfer-note", rows: 2, required: true });
-    const form = el("form", { "aria-label": "Transfer" },
-      el("label", { for: "transfer-agent" }, "To the agent (login)"), agent,
+    const form = el("form", { "aria-label": t("Transfer") },
+      el("label", { for: "transfer-agent" }, t("To the agent (login)")), agent,
       el("label", { for: "transfer-group" }, "or to the group"), group,
-      el("label", { for: "transfer-note" }, "Note"), note,
-      el("button", { type: "submit" }, "Transfer"));
+      el("label", { for: "transfer-note" }, t("Note")), note,
+      el("button", { type: "submit" }, t("Transfer")));
     form.addEventListener("submit", (ev) => {
       ev.preventDefault();
       run(async () => {
         await api("POST", `/api/v1/emails/${email.id}/transfer`, { to_agent: agent.value || null, to_group: group.value || null, note: note.value });
-        toast("Transferred.");
+        toast(t("Transferred."));
         go("/workbin");
       });
     });
@@ -1282,15 +1293,15 @@ function emailActions(entry, email, context) {
   const consultForm = () => {
     const colleague = el("input", { id: "consult-colleague", required: true });
     const question = el("textarea", { id: "consult-question", rows: 2, required: true });
-    const form = el("form", { "aria-label": "Consult" },
-      el("label", { for: "consult-colleague" }, "Colleague (login or address)"), colleague,
-      el("label", { for: "consult-question" }, "Question"), question,
-      el("button", { type: "submit" }, "Ask"));
+    const form = el("form", { "aria-label": t("Consult") },
+      el("label", { for: "consult-colleague" }, t("Colleague (login or address)")), colleague,
+      el("label", { for: "consult-question" }, t("Question")), question,
+      el("button", { type: "submit" }, t("Ask")));
     form.addEventListener("submit", (ev) => {
       ev.preventDefault();
       run(async () => {
         await api("POST", `/api/v1/emails/${email.id}/consult`, { colleague: colleague.value, question: question.value });
-        toast("Your colleague was asked.");
+        toast(t("Your colleague was asked."));
         drawFollowUps(email.case);
       });
     });
@@ -1299,15 +1310,15 @@ function emailActions(entry, email, context) {
   };
   const noteForm = () => {
     const text = el("textarea", { id: "email-note", rows: 2, required: true });
-    const form = el("form", { "aria-label": "Note" },
-      el("label", { for: "email-note" }, "Note on the case"), text,
-      el("button", { type: "submit" }, "Add the note"));
+    const form = el("form", { "aria-label": t("Note") },
+      el("label", { for: "email-note" }, t("Note on the case")), text,
+      el("button", { type: "submit" }, t("Add the note")));
     form.addEventListener("submit", (ev) => {
       ev.preventDefault();
       run(async () => {
         await api("POST", `/api/v1/cases/${email.case}/follow-ups`, { body: text.value });
         text.value = "";
-        toast("Note added.");
+        toast(t("Note added."));
         drawFollowUps(email.case);
       });
     });
@@ -1316,11 +1327,11 @@ function emailActions(entry, email, context) {
   };
   const disposeForm = async () => {
     const codes = await dispositionCodes("email");
-    const code = el("select", { id: "email-disposition" }, el("option", { value: "" }, "Choose a code"),
+    const code = el("select", { id: "email-disposition" }, el("option", { value: "" }, t("Choose a code")),
       codes.map((k) => el("option", { value: k.code }, k.label || k.code)));
-    const form = el("form", { "aria-label": "Disposition" },
-      el("label", { for: "email-disposition" }, "Disposition"), code,
-      el("button", { type: "submit" }, "Dispose"));
+    const form = el("form", { "aria-label": t("Disposition") },
+      el("label", { for: "email-disposition" }, t("Disposition")), code,
+      el("button", { type: "submit" }, t("Dispose")));
     form.addEventListener("submit", (ev) => {
       ev.preventDefault();
       run(async () => {
@@ -1328,7 +1339,7 @@ function emailActions(entry, email, context) {
           interaction: { channel: "email", direction: "inbound", email: (email.email && email.email.from && email.email.from.address) || null, case_number: email.case },
           code: code.value,
         });
-        toast(`Disposed ${code.value}.`);
+        toast(t("Disposed {0}.", code.value));
       });
     });
     open(form);
@@ -1339,29 +1350,29 @@ function emailActions(entry, email, context) {
     api("GET", `/api/v1/customers/${enc(context.customer.account)}`)
       .then((c) => {
         const number = c.phones && c.phones[0] && c.phones[0].number;
-        if (number) fill(phone, el("a", { href: `tel:${number}`, class: "button" }, `Call ${number}`));
+        if (number) fill(phone, el("a", { href: `tel:${number}`, class: "button" }, t("Call {0}", number)));
       })
       .catch(() => {});
   }
-  return el("section", { class: "card", "aria-label": "Email actions" },
+  return el("section", { class: "card", "aria-label": t("Email actions") },
     el("div", { class: "actions" },
-      el("button", { type: "button", onclick: () => startDraft("reply") }, "Reply"),
-      el("button", { type: "button", onclick: () => startDraft("reply-all") }, "Reply all"),
-      el("button", { type: "button", onclick: forwardForm }, "Forward"),
-      may("transfer_email") ? el("button", { type: "button", onclick: transferForm }, "Transfer") : null,
-      el("button", { type: "button", onclick: consultForm }, "Consult"),
-      el("button", { type: "button", onclick: noteForm }, "Note"),
-      el("button", { type: "button", onclick: disposeForm }, "Disposition"),
+      el("button", { type: "button", onclick: () => startDraft("reply") }, t("Reply")),
+      el("button", { type: "button", onclick: () => startDraft("reply-all") }, t("Reply all")),
+      el("button", { type: "button", onclick: forwardForm }, t("Forward")),
+      may("transfer_email") ? el("button", { type: "button", onclick: transferForm }, t("Transfer")) : null,
+      el("button", { type: "button", onclick: consultForm }, t("Consult")),
+      el("button", { type: "button", onclick: noteForm }, t("Note")),
+      el("button", { type: "button", onclick: disposeForm }, t("Disposition")),
       entry.done_at
         ? el("button", { type: "button", onclick: () => run(async () => {
           await api("POST", "/api/v1/workbin", { follow_up: email.id });
-          toast("Saved to your workbin.");
-        }) }, "Save to workbin")
+          toast(t("Saved to your workbin."));
+        }) }, t("Save to workbin"))
         : el("button", { type: "button", onclick: () => run(async () => {
           await api("POST", `/api/v1/workbin/${entry.id}/done`);
-          toast("Done: it left your workbin.");
+          toast(t("Done: it left your workbin."));
           go("/workbin");
-        }) }, "Done"),
+        }) }, t("Done")),
       phone),
     panel, status);
 }
@@ -1391,16 +1402,16 @@ async function showDraft(id) {
     const input = el("input", { id: `draft-${name}`, value: value || "", ...attrs });
     return [input, [el("label", { for: `draft-${name}` }, label), input, el("p", { class: "field-error", id: `draft-${name}-error` })]];
   };
-  const [from, fromRow] = field("from", "From", mailbox(draft.from), { maxlength: 254 });
-  const [to, toRow] = field("to", "To (separate addresses with commas)", draft.to.map(mailbox).join(", "));
-  const [cc, ccRow] = field("cc", "Cc", draft.cc.map(mailbox).join(", "));
-  const [bcc, bccRow] = field("bcc", "Bcc", draft.bcc.map(mailbox).join(", "));
-  const [subject, subjectRow] = field("subject", "Subject", draft.subject);
+  const [from, fromRow] = field("from", t("From"), mailbox(draft.from), { maxlength: 254 });
+  const [to, toRow] = field("to", t("To (separate addresses with commas)"), draft.to.map(mailbox).join(", "));
+  const [cc, ccRow] = field("cc", t("Cc"), draft.cc.map(mailbox).join(", "));
+  const [bcc, bccRow] = field("bcc", t("Bcc"), draft.bcc.map(mailbox).join(", "));
+  const [subject, subjectRow] = field("subject", t("Subject"), draft.subject);
   const body = el("textarea", { id: "draft-body", rows: 12 });
   body.value = draft.body;
-  const signature = el("select", { id: "draft-signature" }, el("option", { value: "" }, "(none)"),
+  const signature = el("select", { id: "draft-signature" }, el("option", { value: "" }, t("(none)")),
     signatures.map((s) => el("option", { value: s.name, selected: s.name === draft.signature }, s.name)));
-  const faq = el("select", { id: "draft-faq" }, el("option", { value: "" }, "Insert an FAQ entry…"));
+  const faq = el("select", { id: "draft-faq" }, el("option", { value: "" }, t("Insert an FAQ entry…")));
   faqEntries().then((entries) => faq.append(...entries.map((f) => el("option", { value: f.shortcut }, `/${f.shortcut}: ${f.title}`))));
   const faqMode = el("select", { id: "draft-faq-mode" }, el("option", { value: "text" }, "as text"), el("option", { value: "link" }, "as a link"));
   faq.addEventListener("change", () => {
@@ -1425,7 +1436,7 @@ async function showDraft(id) {
     signature: signature.value || null,
     expand: faqMode.value,
   });
-  const form = el("form", { class: "card draft", "aria-label": "Email editor" });
+  const form = el("form", { class: "card draft", "aria-label": t("Email editor") });
   const fieldError = (name) => form.querySelector(`#draft-${name}-error`);
   const act = (what) => async () => {
     error.textContent = "";
@@ -1465,33 +1476,33 @@ async function showDraft(id) {
     }
   });
   fill(form,
-    el("p", { class: "state" }, `State: ${draft.state}`),
-    draft.remarks ? el("p", { class: "notice remarks", role: "status" }, `Reviewer's remarks: ${draft.remarks}`) : null,
+    el("p", { class: "state" }, t("State: {0}", draft.state)),
+    draft.remarks ? el("p", { class: "notice remarks", role: "status" }, t("Reviewer's remarks: {0}", draft.remarks)) : null,
     el("div", { class: "grid" }, fromRow, toRow, ccRow, bccRow, subjectRow),
-    el("label", { for: "draft-body" }, "Message"), body,
+    el("label", { for: "draft-body" }, t("Message")), body,
     el("p", { class: "field-error", id: "draft-body-error" }),
     el("div", { class: "grid" },
-      el("label", { for: "draft-signature" }, "Signature"), signature,
-      el("label", { for: "draft-faq" }, "FAQ"), faq,
-      el("label", { for: "draft-faq-mode" }, "Insert FAQ entries"), faqMode,
-      el("label", { for: "draft-files" }, "Attach files (20 MB each)"), files,
-      el("label", { for: "draft-images" }, "Add images (10 MB each)"), images,
-      el("label", { for: "draft-alt" }, "Images' alternative text"), alt),
-    el("p", {}, "Or drop files on the editor, or paste an image into the message."),
-    el("h3", {}, "Attachments"), attached,
+      el("label", { for: "draft-signature" }, t("Signature")), signature,
+      el("label", { for: "draft-faq" }, t("FAQ")), faq,
+      el("label", { for: "draft-faq-mode" }, t("Insert FAQ entries")), faqMode,
+      el("label", { for: "draft-files" }, t("Attach files (20 MB each)")), files,
+      el("label", { for: "draft-images" }, t("Add images (10 MB each)")), images,
+      el("label", { for: "draft-alt" }, t("Images' alternative text")), alt),
+    el("p", {}, t("Or drop files on the editor, or paste an image into the message.")),
+    el("h3", {}, t("Attachments")), attached,
     error,
     el("div", { class: "actions" },
-      el("button", { type: "button", class: "save-draft", onclick: act(async () => { await save(); toast("Draft kept in your workbin."); }) }, "Save as draft"),
-      el("button", { type: "button", class: "save", onclick: act(async () => { await save(); await api("POST", `/api/v1/drafts/${id}/save`); toast("Saved on the case."); go(`/cases/${draft.case_number}`); }) }, "Save"),
+      el("button", { type: "button", class: "save-draft", onclick: act(async () => { await save(); toast(t("Draft kept in your workbin.")); }) }, t("Save as draft")),
+      el("button", { type: "button", class: "save", onclick: act(async () => { await save(); await api("POST", `/api/v1/drafts/${id}/save`); toast(t("Saved on the case.")); go(`/cases/${draft.case_number}`); }) }, t("Save")),
       el("button", { type: "button", class: "primary send", onclick: act(async () => {
         await save();
         const sent = await api("POST", `/api/v1/drafts/${id}/send`);
-        toast(sent.state === "in_review" ? "Sent to review." : "Sent.");
+        toast(sent.state === "in_review" ? t("Sent to review.") : t("Sent."));
         go("/workbin");
-      }) }, "Send"),
-      el("button", { type: "button", class: "discard", onclick: act(async () => { await api("DELETE", `/api/v1/drafts/${id}`); toast("Discarded."); go("/workbin"); }) }, "Discard")));
-  fill(view, heading(`Draft: ${draft.subject || "(no subject)"}`),
-    el("p", { class: "crumbs" }, el("a", { href: `/cases/${draft.case_number}` }, `Case #${draft.case_number}`)),
+      }) }, t("Send")),
+      el("button", { type: "button", class: "discard", onclick: act(async () => { await api("DELETE", `/api/v1/drafts/${id}`); toast(t("Discarded.")); go("/workbin"); }) }, t("Discard"))));
+  fill(view, heading(t("Draft: {0}", draft.subject || t("(no subject)"))),
+    el("p", { class: "crumbs" }, el("a", { href: `/cases/${draft.case_number}` }, t("Case #{0}", draft.case_number))),
     form);
 }
 
@@ -1499,16 +1510,16 @@ async function showDraft(id) {
 
 async function showReviewQueue() {
   const page = await api("GET", "/api/v1/review");
-  fill($("view"), heading("Review queue"),
+  fill($("view"), heading(t("Review queue")),
     page.items.length
       ? scrolled(el("table", {},
-        el("thead", {}, el("tr", {}, ["Subject", "Author", "Case", "Updated"].map((h) => el("th", { scope: "col" }, h)))),
+        el("thead", {}, el("tr", {}, [t("Subject"), t("Author"), t("Case"), t("Updated")].map((h) => el("th", { scope: "col" }, h)))),
         el("tbody", {}, page.items.map((d) => el("tr", {},
-          el("td", {}, el("a", { href: `/review/${d.id}` }, d.subject || "(no subject)")),
+          el("td", {}, el("a", { href: `/review/${d.id}` }, d.subject || t("(no subject)"))),
           el("td", {}, d.agent),
           el("td", {}, el("a", { href: `/cases/${d.case_number}` }, `#${d.case_number}`)),
-          el("td", {}, when(d.updated_at)))))), "Review queue")
-      : el("p", {}, "Nothing waits for review."));
+          el("td", {}, when(d.updated_at)))))), t("Review queue"))
+      : el("p", {}, t("Nothing waits for review.")));
 }
 
 async function showReview(id) {
@@ -1525,29 +1536,29 @@ async function showReview(id) {
       error.textContent = problemText(e);
     }
   };
-  fill($("view"), heading(`Review: ${draft.subject || "(no subject)"}`),
+  fill($("view"), heading(t("Review: {0}", draft.subject || t("(no subject)"))),
     el("section", { class: "card" },
       el("dl", { class: "fields" },
-        el("dt", {}, "Author"), el("dd", {}, draft.agent),
-        el("dt", {}, "From"), el("dd", {}, mailbox(draft.from)),
-        el("dt", {}, "To"), el("dd", {}, draft.to.map(mailbox).join(", ")),
-        el("dt", {}, "Attachments"), el("dd", {}, draft.attachments.map((a) => a.name).join(", ") || "none")),
-      el("label", { for: "review-body" }, "Text (a reviewer may edit it)"), body,
-      el("label", { for: "review-remarks" }, "Remarks (needed to reject)"), remarks,
+        el("dt", {}, t("Author")), el("dd", {}, draft.agent),
+        el("dt", {}, t("From")), el("dd", {}, mailbox(draft.from)),
+        el("dt", {}, t("To")), el("dd", {}, draft.to.map(mailbox).join(", ")),
+        el("dt", {}, t("Attachments")), el("dd", {}, draft.attachments.map((a) => a.name).join(", ") || "none")),
+      el("label", { for: "review-body" }, t("Text (a reviewer may edit it)")), body,
+      el("label", { for: "review-remarks" }, t("Remarks (needed to reject)")), remarks,
       error,
       el("div", { class: "actions" },
         el("button", { type: "button", class: "primary approve", onclick: act(async () => {
           if (body.value !== draft.body) await api("PATCH", `/api/v1/drafts/${id}`, { body: body.value });
           await api("POST", `/api/v1/review/${id}/approve`);
-          toast("Approved: it is sent.");
+          toast(t("Approved: it is sent."));
           go("/review");
-        }) }, "Approve"),
+        }) }, t("Approve")),
         el("button", { type: "button", class: "reject", onclick: act(async () => {
           await api("POST", `/api/v1/review/${id}/reject`, { remarks: remarks.value });
-          toast("Rejected: back to its author.");
+          toast(t("Rejected: back to its author."));
           go("/review");
-        }) }, "Reject"))),
-    el("section", { class: "card" }, el("h2", {}, "History"),
+        }) }, t("Reject")))),
+    el("section", { class: "card" }, el("h2", {}, t("History")),
       el("ol", { class: "history" }, (review || []).map((s) =>
         el("li", {}, `${when(s.at)}: ${s.step} by ${s.by}`, s.remarks ? ` (${s.remarks})` : "")))));
 }
@@ -1557,8 +1568,8 @@ async function showReview(id) {
 async function showQueues() {
   const page = await api("GET", "/api/v1/queues");
   const mine = page.items.filter((q) => q.members.some((m) => m.login === state.me.login));
-  fill($("view"), heading("My queues"),
-    may("manage_own_queues") ? null : el("p", { class: "notice" }, "Your admin switches your queues on and off."),
+  fill($("view"), heading(t("My queues")),
+    may("manage_own_queues") ? null : el("p", { class: "notice" }, t("Your admin switches your queues on and off.")),
     mine.length
       ? el("ul", { class: "queues" }, mine.map((q) => {
         const member = q.members.find((m) => m.login === state.me.login);
@@ -1566,7 +1577,7 @@ async function showQueues() {
         box.addEventListener("change", async () => {
           try {
             await api("PUT", `/api/v1/queues/${enc(q.name)}/members/me`, { joined: box.checked });
-            toast(`${box.checked ? "Switched on" : "Switched off"}: ${q.name}.`);
+            toast(t("{0}: {1}", box.checked ? t("Switched on") : t("Switched off"), q.name));
           } catch (e) {
             box.checked = !box.checked;
             toast(problemText(e), "error");
@@ -1574,5 +1585,5 @@ async function showQueues() {
         });
         return el("li", {}, box, " ", el("label", { for: `queue-${q.name}`, class: "inline" }, `${q.name} (${q.channel})`));
       }))
-      : el("p", {}, "You are in no queue."));
+      : el("p", {}, t("You are in no queue.")));
 }

@@ -2,7 +2,8 @@
 // from the `wallboard` events of /api/v1/wallboard/events (the server sends
 // a new snapshot whenever one changes; the page never polls).
 
-import { el, fill, call } from "/assets/common.js";
+import { el, fill, call, clock, setZone } from "/assets/common.js";
+import { t, translatePage, languageSwitch } from "/assets/i18n.js";
 
 const $ = (id) => document.getElementById(id);
 const SVG = "http://www.w3.org/2000/svg";
@@ -52,43 +53,47 @@ function bars(title, values, labels, format) {
 function draw(board) {
   $("board").hidden = false;
   $("wallboard-problem").hidden = true;
-  $("wallboard-at").textContent = `Updated ${new Date(board.at).toLocaleTimeString()}`;
+  $("wallboard-at").textContent = t("Updated {0}", clock(board.at));
   const waiting = board.queues.reduce((n, q) => n + q.waiting, 0);
   const longest = Math.max(0, ...board.queues.map((q) => q.longest_wait_seconds));
   $("tile-waiting").textContent = String(waiting);
   $("tile-longest").textContent = duration(longest);
   $("tile-timed-out").textContent = String(board.timed_out_last_hour);
   $("tile-review").textContent = board.review_queue === null || board.review_queue === undefined ? "–" : String(board.review_queue);
-  fill($("queues"), table("Queues",
-    ["Queue", "Channel", "Waiting", "Longest wait", "Members on", "Available"],
+  fill($("queues"), table(t("Queues"),
+    [t("Queue"), t("Channel"), t("Waiting"), t("Longest wait"), t("Members on"), t("Available")],
     board.queues.map((q) => [q.name, q.channel, String(q.waiting), duration(q.longest_wait_seconds), String(q.members_on), String(q.members_available)])));
-  fill($("agents"), table("Agents",
-    ["Agent", "State", "Load", "Queues", "Since"],
+  fill($("agents"), table(t("Agents"),
+    [t("Agent"), t("State"), t("Load"), t("Queues"), t("Since")],
     board.agents.map((a) => [a.login, a.state, `${a.active + a.pending} / ${a.capacity}`, a.queues.join(", "), since(a.since)])));
-  const labels = board.hours.map((h) => new Date(h.start).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" }));
+  const labels = board.hours.map((h) => clock(h.start));
   fill($("charts"),
-    bars("Arrivals per hour (chats and emails)", board.hours.map((h) => h.chats + h.emails), labels, (v) => String(v || 0)),
-    bars("Mean wait before an agent accepted", board.hours.map((h) => h.mean_wait_seconds || 0), labels, (v) => duration(v)));
+    bars(t("Arrivals per hour (chats and emails)"), board.hours.map((h) => h.chats + h.emails), labels, (v) => String(v || 0)),
+    bars(t("Mean wait before an agent accepted"), board.hours.map((h) => h.mean_wait_seconds || 0), labels, (v) => duration(v)));
 }
 
 /** When an agent's state began; nothing for one never set. */
 function since(iso) {
   const date = new Date(iso);
-  return date.getUTCFullYear() < 2000 ? "" : date.toLocaleTimeString();
+  return date.getUTCFullYear() < 2000 ? "" : clock(iso);
 }
 
 function problem(text, link) {
   $("board").hidden = true;
-  fill($("wallboard-problem"), text, link ? [" ", el("a", { href: "/" }, "Sign in on the desktop")] : null);
+  fill($("wallboard-problem"), text, link ? [" ", el("a", { href: "/" }, t("Sign in on the desktop"))] : null);
   $("wallboard-problem").hidden = false;
 }
 
 async function start() {
+  translatePage();
+  languageSwitch($("lang"));
   try {
-    draw(await call("GET", "/api/v1/wallboard"));
+    const board = await call("GET", "/api/v1/wallboard");
+    setZone(board.time_zone);
+    draw(board);
   } catch (e) {
-    if (e.status === 401) return problem("Sign in first.", true);
-    if (e.status === 403) return problem("The wallboard is for supervisors and admins.", false);
+    if (e.status === 401) return problem(t("Sign in first."), true);
+    if (e.status === 403) return problem(t("The wallboard is for supervisors and admins."), false);
     return problem(e.message, false);
   }
   const events = new EventSource("/api/v1/wallboard/events");
@@ -100,7 +105,7 @@ async function start() {
     }
   });
   events.addEventListener("error", () => {
-    $("wallboard-at").textContent = "Reconnecting…";
+    $("wallboard-at").textContent = t("Reconnecting…");
   });
 }
 

@@ -4,6 +4,7 @@
 // (sessionStorage), so a reload carries on the same chat.
 
 import { el, fill, call, when, length, MAX_MESSAGE } from "/assets/common.js";
+import { t, translatePage, languageSwitch } from "/assets/i18n.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -28,7 +29,7 @@ function addMessage(m) {
   shown.add(m.id);
   $("transcript").append(
     el("li", { class: `message ${m.sender}` },
-      el("span", { class: "author" }, m.sender === "customer" ? "You" : m.author), " ",
+      el("span", { class: "author" }, m.sender === "customer" ? t("You") : m.author), " ",
       el("time", { datetime: m.at }, when(m.at)),
       el("p", { class: "text" }, m.text)));
   $("transcript").scrollTop = $("transcript").scrollHeight;
@@ -36,16 +37,16 @@ function addMessage(m) {
 }
 
 function showView(view) {
-  if (view.state === "waiting") status(view.notice || "Every agent is busy; your chat waits for the next one. Stay here.");
-  else if (view.state === "offered") status("An agent is about to answer.");
-  else if (view.state === "active") status(`You are chatting with ${view.agent || "an agent"}.`);
+  if (view.state === "waiting") status(view.notice || t("Every agent is busy; your chat waits for the next one. Stay here."));
+  else if (view.state === "offered") status(t("An agent is about to answer."));
+  else if (view.state === "active") status(t("You are chatting with {0}.", view.agent || t("an agent")));
   else if (view.state === "ended") ended();
   if (view.notice && view.state !== "waiting") status(view.notice);
   for (const m of view.transcript || []) addMessage(m);
 }
 
 function ended() {
-  status("The chat has ended. Thank you.");
+  status(t("The chat has ended. Thank you."));
   $("send-form").hidden = true;
   if (stream) stream.close();
   sessionStorage.removeItem(KEY);
@@ -60,11 +61,11 @@ function listen() {
       // A malformed event is skipped.
     }
   });
-  on("accepted", (d) => status(`You are chatting with ${d.agent_name || d.agent || "an agent"}.`));
+  on("accepted", (d) => status(t("You are chatting with {0}.", d.agent_name || d.agent || t("an agent"))));
   on("message", (pushed) => addMessage(pushed.message || pushed));
   on("typing", () => {
     const typing = $("agent-typing");
-    typing.textContent = "The agent is typing…";
+    typing.textContent = t("The agent is typing…");
     typing.hidden = false;
     clearTimeout(typing.timer);
     typing.timer = setTimeout(() => { typing.hidden = true; }, 4000);
@@ -101,7 +102,7 @@ async function startChat(ev) {
     listen();
   } catch (e) {
     $("start-error").textContent = e.status === 429
-      ? "Too many chats were started from here. Try again in a few minutes."
+      ? t("Too many chats were started from here. Try again in a few minutes.")
       : e.message;
   }
 }
@@ -118,7 +119,7 @@ async function send(ev) {
   $("send-error").textContent = "";
   if (!text.value.trim()) return;
   if (length(text.value) > MAX_MESSAGE) {
-    $("send-error").textContent = `Your message is ${length(text.value)} characters; at most ${MAX_MESSAGE} fit. Shorten it; your text is kept.`;
+    $("send-error").textContent = t("Your message is {0} characters; at most {1} fit. Shorten it; your text is kept.", length(text.value), MAX_MESSAGE);
     return;
   }
   try {
@@ -127,7 +128,7 @@ async function send(ev) {
     text.value = "";
     counter();
   } catch (e) {
-    $("send-error").textContent = `${e.message} Your text is kept.`;
+    $("send-error").textContent = t("{0} Your text is kept.", e.message);
   }
 }
 
@@ -138,6 +139,8 @@ function typing() {
   call("POST", `/api/v1/visitor/chats/${chat.id}/typing`, undefined, auth()).catch(() => {});
 }
 
+translatePage();
+languageSwitch($("lang"));
 $("start-form").addEventListener("submit", startChat);
 $("send-form").addEventListener("submit", send);
 $("visitor-text").addEventListener("input", typing);

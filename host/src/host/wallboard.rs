@@ -49,6 +49,8 @@ pub struct HourBoard {
 pub struct Wallboard {
     /// When it was read.
     pub at: DateTime<Utc>,
+    /// The store's time zone (`[time] zone`, an IANA name), to show times in.
+    pub time_zone: String,
     /// Every queue, by name.
     pub queues: Vec<QueueBoard>,
     /// Every enabled agent's chat state, load and capacity.
@@ -140,6 +142,13 @@ impl Host {
             .collect();
         Ok(Wallboard {
             at: now,
+            time_zone: self
+                .config()
+                .time
+                .time_zone()
+                .iana_name()
+                .unwrap_or("UTC")
+                .to_owned(),
             queues: boards,
             agents,
             timed_out_last_hour: timed_out,

@@ -11,6 +11,7 @@
 mod util;
 
 mod email;
+mod french;
 mod journeys;
 mod rig;
 mod wallboard;

@@ -80,10 +80,14 @@ struct SchemaView {
     fields: BTreeMap<String, Vec<FieldView>>,
     /// The case's statuses, severities and priorities.
     case: CaseKeys,
+    /// The store's time zone (`[time] zone`, an IANA name): screens show
+    /// times in it.
+    time_zone: String,
 }
 
 /// The custom fields of every record kind, with their types and rules, and
-/// the case's statuses, severities and priorities: what a form needs.
+/// the case's statuses, severities and priorities, and the store's time
+/// zone: what a form needs.
 #[utoipa::path(get, path = "/api/v1/schema", tag = "records",
     responses((status = 200, body = SchemaView), (status = 401, body = Problem)))]
 async fn schema(caller: Caller) -> Result<Json<SchemaView>> {
@@ -119,7 +123,15 @@ async fn schema(caller: Caller) -> Result<Json<SchemaView>> {
         fields.insert(name.to_owned(), defs);
     }
     let case = &host.config().case;
+    let time_zone = host
+        .config()
+        .time
+        .time_zone()
+        .iana_name()
+        .unwrap_or("UTC")
+        .to_owned();
     Ok(Json(SchemaView {
+        time_zone,
         fields,
         case: CaseKeys {
             statuses: case
