@@ -1409,6 +1409,17 @@ async function showDraft(id) {
   const [subject, subjectRow] = field("subject", t("Subject"), draft.subject);
   const body = el("textarea", { id: "draft-body", rows: 12 });
   body.value = draft.body;
+  // Rich text, when the admin allows it: the HTML is sanitized by the
+  // server when saved, and shown back in a frame that runs nothing.
+  const richText = Boolean(state.schema && state.schema.rich_text);
+  const html = el("textarea", { id: "draft-html", rows: 8, "aria-describedby": "draft-html-help" });
+  html.value = draft.html || "";
+  const preview = el("iframe", { sandbox: "", title: t("The HTML as it will be sent"), class: "preview-frame" });
+  const showPreview = (sanitized) => {
+    preview.setAttribute("srcdoc", sanitized || "");
+    preview.hidden = !sanitized;
+  };
+  showPreview(draft.html);
   const signature = el("select", { id: "draft-signature" }, el("option", { value: "" }, t("(none)")),
     signatures.map((s) => el("option", { value: s.name, selected: s.name === draft.signature }, s.name)));
   const faq = el("select", { id: "draft-faq" }, el("option", { value: "" }, t("Insert an FAQ entry…")));
@@ -1427,6 +1438,7 @@ async function showDraft(id) {
   const attached = el("ul", { class: "attachments" }, draft.attachments.map((a) => el("li", {}, `${a.name} (${a.size} bytes)`)));
   const error = el("p", { class: "error", role: "alert" });
   const content = () => ({
+    ...(richText && html.value.trim() ? { html: html.value } : {}),
     from: from.value.trim() || null,
     to: addresses(to.value),
     cc: addresses(cc.value),
@@ -1447,7 +1459,11 @@ async function showDraft(id) {
       showProblem(form, e, fieldError);
     }
   };
-  const save = async () => api("PATCH", `/api/v1/drafts/${id}`, content());
+  const save = async () => {
+    const saved = await api("PATCH", `/api/v1/drafts/${id}`, content());
+    if (richText) showPreview(saved.html);
+    return saved;
+  };
   const addFiles = async (list, image) => {
     for (const file of list) {
       const path = image
@@ -1481,6 +1497,12 @@ async function showDraft(id) {
     el("div", { class: "grid" }, fromRow, toRow, ccRow, bccRow, subjectRow),
     el("label", { for: "draft-body" }, t("Message")), body,
     el("p", { class: "field-error", id: "draft-body-error" }),
+    richText
+      ? [el("label", { for: "draft-html" }, t("Rich text (HTML, optional)")), html,
+        el("p", { class: "rules", id: "draft-html-help" }, t("Scripts, forms and frames are removed when it is saved; images by URL stay links.")),
+        el("p", { class: "field-error", id: "draft-html-error" }),
+        preview]
+      : null,
     el("div", { class: "grid" },
       el("label", { for: "draft-signature" }, t("Signature")), signature,
       el("label", { for: "draft-faq" }, t("FAQ")), faq,
@@ -1495,6 +1517,17 @@ async function showDraft(id) {
       el("button", { type: "button", class: "save-draft", onclick: act(async () => { await save(); toast(t("Draft kept in your workbin.")); }) }, t("Save as draft")),
       el("button", { type: "button", class: "save", onclick: act(async () => { await save(); await api("POST", `/api/v1/drafts/${id}/save`); toast(t("Saved on the case.")); go(`/cases/${draft.case_number}`); }) }, t("Save")),
       el("button", { type: "button", class: "primary send", onclick: act(async () => {
+        // Asked for here, on the field, before anything is sent.
+        const missing = [["from", from, t("Fill in From: the address the email is sent from.")],
+          ["to", to, t("Fill in To: whom the email is for.")]].find(([, input]) => !input.value.trim());
+        if (missing) {
+          const [name, input, message] = missing;
+          fieldError(name).textContent = message;
+          input.setAttribute("aria-invalid", "true");
+          input.setAttribute("aria-describedby", `draft-${name}-error`);
+          input.focus();
+          return;
+        }
         await save();
         const sent = await api("POST", `/api/v1/drafts/${id}/send`);
         toast(sent.state === "in_review" ? t("Sent to review.") : t("Sent."));

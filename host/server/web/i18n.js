@@ -7,6 +7,11 @@
 export const FR = {
   "Subject": "Objet",
   "Call": "Appel",
+  "Fill in From: the address the email is sent from.": "Renseignez De : l'adresse d'où part l'e-mail.",
+  "Fill in To: whom the email is for.": "Renseignez À : à qui l'e-mail est destiné.",
+  "Rich text (HTML, optional)": "Texte enrichi (HTML, facultatif)",
+  "Scripts, forms and frames are removed when it is saved; images by URL stay links.": "Les scripts, formulaires et cadres sont retirés à l'enregistrement ; les images par URL restent des liens.",
+  "The HTML as it will be sent": "Le HTML tel qu'il sera envoyé",
   "Meeting": "Réunion",
   "Other": "Autre",
   "Note": "Note",

@@ -103,6 +103,50 @@ async fn an_email_is_offered_answered_with_an_faq_and_a_file_rejected_fixed_and_
         .await
         .expect("a file picked");
     wait_text(&ann, ".attachments", "invoice-INV-1936.txt").await;
+
+    // Sending without To asks for it, on the field; nothing is lost.
+    ann.execute("document.querySelector('#draft-to').value = '';", vec![])
+        .await
+        .expect("To cleared");
+    click(&ann, ".draft .send").await;
+    let asked = wait_text(&ann, "#draft-to-error", "o").await;
+    assert!(
+        asked.contains("to") || asked.contains("To"),
+        "the missing To is named: {asked}"
+    );
+    ann.execute(
+        "document.querySelector('#draft-to').value = 'Alan Turing <alan@example.org>';",
+        vec![],
+    )
+    .await
+    .expect("To put back");
+
+    // Rich text: sanitized by the server, shown back in a sandboxed frame.
+    ann.execute(
+        "document.querySelector('#draft-html').value = arguments[0];",
+        vec![json!(
+            "<p>Dear <b>Alan</b>,</p><script>alert(1)</script>\
+             <p><img src=\"https://example.com/rotors.png\" alt=\"Rotor diagram\"></p>"
+        )],
+    )
+    .await
+    .expect("HTML written");
+    click(&ann, ".draft .save-draft").await;
+    wait_text(&ann, ".toast", "Draft kept").await;
+    let shown = ann
+        .execute(
+            "const f = document.querySelector('.preview-frame');
+             return [f.getAttribute('srcdoc'), f.getAttribute('sandbox')];",
+            vec![],
+        )
+        .await
+        .expect("read");
+    let srcdoc = shown[0].as_str().unwrap_or_default();
+    assert!(
+        srcdoc.contains("<b>Alan</b>") && !srcdoc.contains("<script"),
+        "{srcdoc}"
+    );
+    assert_eq!(shown[1], json!(""), "the preview runs nothing");
     let violations = axe(&ann).await;
     assert!(violations.is_empty(), "the editor: {violations:#?}");
     click(&ann, ".draft .send").await;
@@ -183,6 +227,11 @@ async fn an_email_is_offered_answered_with_an_faq_and_a_file_rejected_fixed_and_
         text.contains("invoice-INV-1936.txt"),
         "the attachment: {text}"
     );
+    assert!(
+        text.contains("text/html") && text.contains("Rotor diagram"),
+        "the HTML part: {text}"
+    );
+    assert!(!text.contains("alert(1)"), "no script left: {text}");
     let (_, cases) = rig.api("GET", "/api/v1/cases?limit=5", None);
     let token = cases["items"][0]["thread_token"]
         .as_str()
@@ -220,8 +269,28 @@ async fn an_email_is_forwarded_outside_transferred_to_a_colleague_and_a_colleagu
         "--grant",
         "transfer_email",
     ]);
+    // ann may switch her own queues (an admin's grant).
+    rig.cli(&[
+        "--as",
+        "boss",
+        "agent",
+        "update",
+        "ann",
+        "--grant",
+        "manage_own_queues",
+    ]);
     let ann = rig.browser().await;
     sign_in(&ann, &rig, "ann").await;
+    ann.goto(&rig.url("/queues")).await.expect("goes");
+    wait_text(&ann, ".queues", "mail (email)").await;
+    click(&ann, "#queue-mail").await;
+    wait_text(&ann, ".toast", "Switched off").await;
+    let (_, queue) = rig.api("GET", "/api/v1/queues/mail", None);
+    assert_eq!(queue["members"][0]["joined"], false, "{queue}");
+    click(&ann, "#queue-mail").await;
+    wait_text(&ann, ".toast", "Switched on").await;
+    let (_, queue) = rig.api("GET", "/api/v1/queues/mail", None);
+    assert_eq!(queue["members"][0]["joined"], true, "{queue}");
     select(&ann, "#chat-state", "available").await;
     wait_text(&ann, ".toast", "ready to work").await;
     let mail = "From: Grace Hopper <grace@example.org>\r\nTo: support@example.com\r\n\

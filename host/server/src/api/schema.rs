@@ -83,6 +83,8 @@ struct SchemaView {
     /// The store's time zone (`[time] zone`, an IANA name): screens show
     /// times in it.
     time_zone: String,
+    /// Whether drafts may have an HTML body (`[email] rich_text`).
+    rich_text: bool,
 }
 
 /// The custom fields of every record kind, with their types and rules, and
@@ -131,6 +133,7 @@ async fn schema(caller: Caller) -> Result<Json<SchemaView>> {
         .unwrap_or("UTC")
         .to_owned();
     Ok(Json(SchemaView {
+        rich_text: host.config().email.rich_text,
         time_zone,
         fields,
         case: CaseKeys {
