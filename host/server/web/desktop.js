@@ -1403,9 +1403,20 @@ async function showDraft(id) {
     return [input, [el("label", { for: `draft-${name}` }, label), input, el("p", { class: "field-error", id: `draft-${name}-error` })]];
   };
   const [from, fromRow] = field("from", t("From"), mailbox(draft.from), { maxlength: 254 });
-  const [to, toRow] = field("to", t("To (separate addresses with commas)"), draft.to.map(mailbox).join(", "));
-  const [cc, ccRow] = field("cc", t("Cc"), draft.cc.map(mailbox).join(", "));
-  const [bcc, bccRow] = field("bcc", t("Bcc"), draft.bcc.map(mailbox).join(", "));
+  const [to, toRow] = field("to", t("To (separate addresses with commas)"), draft.to.map(mailbox).join(", "), { list: "draft-addresses" });
+  const [cc, ccRow] = field("cc", t("Cc"), draft.cc.map(mailbox).join(", "), { list: "draft-addresses" });
+  const [bcc, bccRow] = field("bcc", t("Bcc"), draft.bcc.map(mailbox).join(", "), { list: "draft-addresses" });
+  // The case's addresses to pick from: its customer's, and everyone on
+  // the draft.
+  const known = el("datalist", { id: "draft-addresses" });
+  const offer = (address) => {
+    if (address && ![...known.options].some((o) => o.value === address)) known.append(el("option", { value: address }));
+  };
+  [...draft.to, ...draft.cc, ...draft.bcc].forEach((m) => offer(mailbox(m)));
+  api("GET", `/api/v1/cases/${draft.case_number}`)
+    .then((c) => customerById(c.customer))
+    .then((customer) => customer.emails.forEach((m) => offer(m.address)))
+    .catch(() => {});
   const [subject, subjectRow] = field("subject", t("Subject"), draft.subject);
   const body = el("textarea", { id: "draft-body", rows: 12 });
   body.value = draft.body;
@@ -1495,6 +1506,7 @@ async function showDraft(id) {
     el("p", { class: "state" }, t("State: {0}", draft.state)),
     draft.remarks ? el("p", { class: "notice remarks", role: "status" }, t("Reviewer's remarks: {0}", draft.remarks)) : null,
     el("div", { class: "grid" }, fromRow, toRow, ccRow, bccRow, subjectRow),
+    known,
     el("label", { for: "draft-body" }, t("Message")), body,
     el("p", { class: "field-error", id: "draft-body-error" }),
     richText

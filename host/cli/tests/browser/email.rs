@@ -94,6 +94,17 @@ async fn an_email_is_offered_answered_with_an_faq_and_a_file_rejected_fixed_and_
         .await
         .expect("read");
     assert_eq!(to, json!("Alan Turing <alan@example.org>"));
+    let picks = ann
+        .execute(
+            "return [...document.querySelectorAll('#draft-addresses option')].map((o) => o.value);",
+            vec![],
+        )
+        .await
+        .expect("read");
+    assert!(
+        picks.to_string().contains("alan@example.org"),
+        "the case's addresses to pick from: {picks}"
+    );
     select(&ann, "#draft-faq", "rotors").await;
     let file = rig.dir.path().join("invoice-INV-1936.txt");
     std::fs::write(&file, "INV-1936: rotors I II III\n").expect("a file");
