@@ -8,7 +8,9 @@ use dossier_tests::wait_until;
 use fantoccini::Locator;
 use serde_json::json;
 
-use super::rig::{Rig, axe, click, enabled, screenshot, sign_in, type_into, wait_for, wait_text};
+use super::rig::{
+    Rig, axe, click, enabled, screenshot, sign_in, turn, type_into, wait_for, wait_text,
+};
 use super::util::with_stdin;
 
 async fn select(browser: &fantoccini::Client, css: &str, value: &str) {
@@ -37,6 +39,7 @@ async fn an_email_is_offered_answered_with_an_faq_and_a_file_rejected_fixed_and_
     if !enabled("email journey (offer, reply, review)") {
         return;
     }
+    let _turn = turn().await;
     let smtp = SmtpServer::start();
     let rig = Rig::with_config(&format!(
         "\n[email.smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\ntimeout_ms = 5000\n\
@@ -261,6 +264,7 @@ async fn an_email_is_forwarded_outside_transferred_to_a_colleague_and_a_colleagu
     if !enabled("email journey (forward, transfer, consult)") {
         return;
     }
+    let _turn = turn().await;
     let smtp = SmtpServer::start();
     let rig = Rig::with_config(&format!(
         "\n[email.smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\ntimeout_ms = 5000\n\

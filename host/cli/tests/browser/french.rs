@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use super::rig::{Rig, axe, click, enabled, screenshot, sign_in, wait_for, wait_text};
+use super::rig::{Rig, axe, click, enabled, screenshot, sign_in, turn, wait_for, wait_text};
 use super::util::with_stdin;
 
 /// The texts of the controls in `main`: labels, buttons, options, column
@@ -115,6 +115,7 @@ async fn the_french_desktop_shows_french_on_every_control_of_the_case_view_and_t
     if !enabled("French journey") {
         return;
     }
+    let _turn = turn().await;
     let rig = Rig::with_config(
         "\n[email.queues.mail]\nmembers = [\"ann\"]\n\n[email.routing]\ndefault = \"mail\"\n",
     );

@@ -5,7 +5,7 @@ use fantoccini::Locator;
 use serde_json::json;
 
 use super::rig::{
-    Rig, axe, click, enabled, screenshot, sign_in, site, type_into, wait_for, wait_text,
+    Rig, axe, click, enabled, screenshot, sign_in, site, turn, type_into, wait_for, wait_text,
 };
 
 /// Sets a field's value as a paste would, and tells the page (an `input`
@@ -48,6 +48,7 @@ async fn a_visitor_chats_with_an_agent_who_saves_the_log_to_a_new_customer() {
     if !enabled("journey 1 (chat)") {
         return;
     }
+    let _turn = turn().await;
     let rig = Rig::new();
     rig.cli(&[
         "--as",
@@ -198,6 +199,7 @@ async fn a_call_pops_the_newest_open_case_and_a_callback_reminds_the_agent() {
     if !enabled("journey 2 (call)") {
         return;
     }
+    let _turn = turn().await;
     let rig = Rig::new();
     rig.cli(&[
         "--as",
@@ -350,6 +352,7 @@ async fn a_private_case_looks_missing_and_markup_in_names_shows_as_text() {
     if !enabled("journey 3 (private and escaped)") {
         return;
     }
+    let _turn = turn().await;
     let rig = Rig::new();
     let name = "<script>window.pwned=1</script> Eve";
     let subject = "<img src=x onerror=\"window.pwned=2\"> refund";

@@ -31,6 +31,18 @@ pub fn enabled(test: &str) -> bool {
     true
 }
 
+/// At most two journeys run at once: each starts one or two browsers, and
+/// more would only fight over the cores and stretch what the journeys time.
+static SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// Waits for a journey's turn; the turn ends when the answer is dropped.
+pub async fn turn() -> tokio::sync::SemaphorePermit<'static> {
+    SLOTS
+        .acquire()
+        .await
+        .expect("the semaphore is never closed")
+}
+
 /// A child process killed when dropped.
 struct Killed(Child);
 

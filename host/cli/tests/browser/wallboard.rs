@@ -5,13 +5,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use super::rig::{Rig, axe, enabled, screenshot, sign_in, wait_text};
+use super::rig::{Rig, axe, enabled, screenshot, sign_in, turn, wait_text};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_wallboard_shows_a_state_change_and_a_waiting_chat_within_a_second() {
     if !enabled("wallboard journey") {
         return;
     }
+    let _turn = turn().await;
     let rig = Rig::new();
     let boss = rig.browser().await;
     sign_in(&boss, &rig, "boss").await;
