@@ -9,30 +9,10 @@ use fantoccini::Locator;
 use serde_json::json;
 
 use super::rig::{
-    Rig, axe, click, enabled, screenshot, sign_in, turn, type_into, wait_for, wait_text,
+    Rig, axe, click, enabled, screenshot, select, sign_in, turn, type_into, value_of, wait_for,
+    wait_text,
 };
 use super::util::with_stdin;
-
-async fn select(browser: &fantoccini::Client, css: &str, value: &str) {
-    wait_for(browser, css)
-        .await
-        .select_by_value(value)
-        .await
-        .unwrap_or_else(|e| panic!("cannot pick `{value}` in `{css}`: {e}"));
-}
-
-async fn value_of(browser: &fantoccini::Client, css: &str) -> String {
-    browser
-        .execute(
-            "return document.querySelector(arguments[0]).value;",
-            vec![json!(css)],
-        )
-        .await
-        .expect("read")
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_email_is_offered_answered_with_an_faq_and_a_file_rejected_fixed_and_approved() {

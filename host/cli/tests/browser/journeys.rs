@@ -5,43 +5,9 @@ use fantoccini::Locator;
 use serde_json::json;
 
 use super::rig::{
-    Rig, axe, click, enabled, screenshot, sign_in, site, turn, type_into, wait_for, wait_text,
+    Rig, axe, click, enabled, paste, screenshot, select, sign_in, site, turn, type_into, value_of,
+    wait_for, wait_text,
 };
-
-/// Sets a field's value as a paste would, and tells the page (an `input`
-/// event): typing 1,941 keys one by one would only slow the test.
-async fn paste(browser: &fantoccini::Client, css: &str, text: &str) {
-    browser
-        .execute(
-            "const f = document.querySelector(arguments[0]);
-             f.value = arguments[1];
-             f.dispatchEvent(new Event('input', {bubbles: true}));",
-            vec![json!(css), json!(text)],
-        )
-        .await
-        .expect("the field is set");
-}
-
-async fn select(browser: &fantoccini::Client, css: &str, value: &str) {
-    wait_for(browser, css)
-        .await
-        .select_by_value(value)
-        .await
-        .unwrap_or_else(|e| panic!("cannot pick `{value}` in `{css}`: {e}"));
-}
-
-async fn value_of(browser: &fantoccini::Client, css: &str) -> String {
-    browser
-        .execute(
-            "return document.querySelector(arguments[0]).value;",
-            vec![json!(css)],
-        )
-        .await
-        .expect("read")
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_visitor_chats_with_an_agent_who_saves_the_log_to_a_new_customer() {

@@ -322,6 +322,43 @@ pub async fn wait_for(browser: &Client, css: &str) -> fantoccini::elements::Elem
         .unwrap_or_else(|e| panic!("`{css}` was shown, then not found: {e}"))
 }
 
+/// Sets a field's value as a paste would, and tells the page (an `input`
+/// event): typing thousands of keys one by one would only slow the test.
+pub async fn paste(browser: &Client, css: &str, text: &str) {
+    browser
+        .execute(
+            "const f = document.querySelector(arguments[0]);
+             f.value = arguments[1];
+             f.dispatchEvent(new Event('input', {bubbles: true}));",
+            vec![json!(css), json!(text)],
+        )
+        .await
+        .expect("the field is set");
+}
+
+/// Picks `value` in the select `css`.
+pub async fn select(browser: &Client, css: &str, value: &str) {
+    wait_for(browser, css)
+        .await
+        .select_by_value(value)
+        .await
+        .unwrap_or_else(|e| panic!("cannot pick `{value}` in `{css}`: {e}"));
+}
+
+/// The value of the field `css`.
+pub async fn value_of(browser: &Client, css: &str) -> String {
+    browser
+        .execute(
+            "return document.querySelector(arguments[0]).value;",
+            vec![json!(css)],
+        )
+        .await
+        .expect("read")
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// Types `text` into the field `css` (after clearing it).
 pub async fn type_into(browser: &Client, css: &str, text: &str) {
     let field = wait_for(browser, css).await;
