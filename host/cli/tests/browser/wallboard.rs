@@ -37,6 +37,7 @@ async fn the_wallboard_shows_a_state_change_and_a_waiting_chat_within_a_second()
     assert_eq!(status, 200, "{body}");
     wait_text(&boss, "#agents table", "break").await;
     let shown = started.elapsed();
+    eprintln!("the state change showed after {shown:?}");
     assert!(
         shown <= Duration::from_secs(1),
         "the state change showed after {shown:?}"
@@ -52,6 +53,7 @@ async fn the_wallboard_shows_a_state_change_and_a_waiting_chat_within_a_second()
     assert_eq!(status, 201, "{body}");
     wait_text(&boss, "#tile-waiting", "1").await;
     let shown = started.elapsed();
+    eprintln!("the waiting chat showed after {shown:?}");
     assert!(
         shown <= Duration::from_secs(1),
         "the waiting chat showed after {shown:?}"
