@@ -295,3 +295,46 @@ fn call_full_at(
         serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
     )
 }
+
+#[test]
+fn the_wallboard_is_for_holders_of_reassign_cases_and_counts_what_waits() {
+    let c = Centre::with_config("\n[chat.queues.support]\nmembers = [\"ann\", \"bob\"]\n");
+    let (cookie, csrf) = sign_in(&c, "ann");
+    let ann = Auth::Session(&cookie, &csrf);
+    for path in ["/api/v1/wallboard", "/api/v1/wallboard/events"] {
+        let (status, body) = call(&c, "GET", path, ann, None);
+        assert_eq!(status, 403, "{path}: {body}");
+        assert_eq!(body["code"], "permission_denied", "{path}: {body}");
+    }
+    let boss = c.token("boss");
+    let (status, started) = call(
+        &c,
+        "POST",
+        "/api/v1/visitor/chats",
+        Auth::None,
+        Some(&json!({"queue": "support", "name": "Ada", "message": "hello"})),
+    );
+    assert_eq!(status, 201, "{started}");
+    let (status, board) = call(&c, "GET", "/api/v1/wallboard", Auth::Token(&boss), None);
+    assert_eq!(status, 200, "{board}");
+    let support = board["queues"]
+        .as_array()
+        .expect("queues")
+        .iter()
+        .find(|q| q["name"] == "support")
+        .unwrap_or_else(|| panic!("the support queue: {board}"));
+    assert_eq!(support["waiting"], 1, "{board}");
+    assert_eq!(support["channel"], "chat", "{board}");
+    assert_eq!(support["members_on"], 2, "{board}");
+    assert_eq!(support["members_available"], 0, "{board}");
+    let hours = board["hours"].as_array().expect("hours");
+    assert_eq!(hours.len(), 8, "{board}");
+    let chats: u64 = hours.iter().filter_map(|h| h["chats"].as_u64()).sum();
+    assert_eq!(chats, 1, "the last hours hold the chat: {board}");
+    assert!(
+        board["agents"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|a| a["login"] == "ann"))
+    );
+    assert_eq!(board["review_queue"], 0, "{board}");
+}
