@@ -158,7 +158,8 @@ pub fn interleaved(
     Ok(times.into_iter().map(stats).collect())
 }
 
-fn stats(mut times: Vec<Duration>) -> Stats {
+/// p50, p99 and throughput of one contender's operation times.
+pub fn stats(mut times: Vec<Duration>) -> Stats {
     let total: Duration = times.iter().sum();
     times.sort_unstable();
     let n = times.len().max(1);

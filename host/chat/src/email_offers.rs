@@ -116,13 +116,17 @@ fn route_email_queue(rt: &Arc<Runtime>, queue: &str) -> Result<EmailRouted> {
         let now = rt.now();
         let deadline = now + Duration::seconds(i64::from(cfg.accept_seconds));
         let made = rt.store().write("email offer", |tx| {
-            let Some(found) = tx.queue(queue)? else {
+            let Some((_, own)) = tx.queue_capacity(queue)? else {
                 return Ok(None);
             };
-            let Some(&id) = tx.waiting_email_offers(queue, 1)?.first() else {
+            // Two: whether another waits after this one. An email that
+            // arrives after this transaction routes itself after its commit.
+            let waiting = tx.waiting_email_offers(queue, 2)?;
+            let Some(&id) = waiting.first() else {
                 return Ok(None);
             };
-            let capacity = found.capacity.map_or(cfg.capacity, |c| c.min(cfg.capacity));
+            let more = waiting.len() > 1;
+            let capacity = own.map_or(cfg.capacity, |c| c.min(cfg.capacity));
             let Some(agent) = tx.pick_email_agent(queue, capacity)? else {
                 return Ok(None);
             };
@@ -143,14 +147,21 @@ fn route_email_queue(rt: &Arc<Runtime>, queue: &str) -> Result<EmailRouted> {
                     case_number: offer.case_number,
                     subject: offer.subject.clone(),
                     sender: offer.sender.clone(),
-                    deadline,
+                    // As stored (to the microsecond), so the push and
+                    // `email offers` name the same instant.
+                    deadline: offer.deadline.unwrap_or(deadline),
                 },
                 now,
             )?;
-            Ok(Some(offer))
+            Ok(Some((offer, more)))
         })?;
         match made {
-            Some(offer) => routed.offers.push(offer),
+            Some((offer, more)) => {
+                routed.offers.push(offer);
+                if !more {
+                    break;
+                }
+            }
             None => break,
         }
     }
@@ -161,12 +172,8 @@ impl EmailOffers for Runtime {
     fn route_email(self: &Arc<Self>, queues: Option<&[String]>) -> EmailRouted {
         let names = match queues {
             Some(names) => names.to_vec(),
-            None => match self.store().read(|tx| tx.queues()) {
-                Ok(all) => all
-                    .into_iter()
-                    .filter(|q| q.channel == QueueChannel::Email)
-                    .map(|q| q.name)
-                    .collect(),
+            None => match self.store().read(|tx| tx.queue_names(QueueChannel::Email)) {
+                Ok(names) => names,
                 Err(e) => {
                     return EmailRouted {
                         offers: Vec::new(),

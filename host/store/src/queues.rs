@@ -18,6 +18,14 @@ pub trait QueueTx {
     /// The queue `name`, with its members.
     fn queue(&self, name: &str) -> Result<Option<Queue>>;
 
+    /// The names of the queues of `channel`, in order, without reading
+    /// their members (routing's per-offer read).
+    fn queue_names(&self, channel: QueueChannel) -> Result<Vec<String>>;
+
+    /// Queue `name`'s channel and own capacity, without reading its
+    /// members; `None` when there is no such queue.
+    fn queue_capacity(&self, name: &str) -> Result<Option<(QueueChannel, Option<u32>)>>;
+
     /// The queues' change counter: it goes up with every change to a queue
     /// or a membership (0 before the first).
     fn queue_rev(&self) -> Result<i64>;

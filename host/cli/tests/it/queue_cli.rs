@@ -405,3 +405,242 @@ fn an_email_routed_to_a_queue_an_admin_removed_is_stored_in_no_queue() {
         .expect("count");
     assert_eq!(offers, 0, "no offer in a queue that does not exist");
 }
+
+/// `d`'s config with `extra` appended and `[email] capacity` / `accept_seconds`
+/// set (the template's values are checked, so a changed template fails here
+/// rather than silently testing the defaults).
+fn email_config(d: &Path, capacity: u32, accept_seconds: u32, extra: &str) {
+    let path = d.join("dossier.toml");
+    let text = std::fs::read_to_string(&path).expect("config");
+    assert!(
+        text.contains("\ncapacity = 5\naccept_seconds = 120\n"),
+        "the template sets [email] capacity and accept_seconds"
+    );
+    let text = text.replacen(
+        "\ncapacity = 5\naccept_seconds = 120\n",
+        &format!("\ncapacity = {capacity}\naccept_seconds = {accept_seconds}\n"),
+        1,
+    ) + extra;
+    std::fs::write(&path, text).expect("config");
+}
+
+/// `(queue, state, agent)` of every email offer, in id order, read from
+/// the store.
+fn all_offers(d: &Path) -> Vec<(String, String, Option<String>)> {
+    let conn = rusqlite::Connection::open(d.join("dossier.db")).expect("db");
+    let mut stmt = conn
+        .prepare("SELECT queue, state, agent FROM email_offers ORDER BY id")
+        .expect("query");
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("offers")
+}
+
+fn offer(queue: &str, state: &str, agent: Option<&str>) -> (String, String, Option<String>) {
+    (queue.to_owned(), state.to_owned(), agent.map(str::to_owned))
+}
+
+#[test]
+fn an_on_email_received_hook_chooses_the_queue_a_new_email_waits_in() {
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path();
+    json(d, &["init"]);
+    email_config(
+        d,
+        5,
+        120,
+        "\n[email.queues.billing]\nmembers = [\"ann\"]\n\
+         [email.queues.support]\nmembers = [\"bob\"]\n\
+         [email.routing]\ndefault = \"support\"\n",
+    );
+    std::fs::write(
+        d.join("scripts/route.rhai"),
+        r#"
+fn on_email_received(e) {
+    // The routing's choice is what the hook sees.
+    if e.queue != "support" { veto("the hook saw queue " + e.queue); }
+    if e.headers.subject.contains("invoice") { e.queue = "billing"; }
+    if e.headers.subject.contains("newsletter") { e.queue = (); }
+}
+"#,
+    )
+    .expect("script");
+    for login in ["ann", "bob"] {
+        json(d, &["agent", "add", login]);
+        json(d, &["--as", login, "chat", "state", "available"]);
+    }
+
+    // The rules alone would put each of these in support, bob's queue.
+    let invoice = ingest(
+        d,
+        &customer_mail(
+            d,
+            1,
+            "ada@customer.example",
+            "help@acme.example",
+            "invoice 7",
+        ),
+    );
+    assert_eq!(invoice["new_case"], true, "{invoice}");
+    assert_eq!(offers_of(d, "ann"), [(1, "offered".to_owned())]);
+    assert_eq!(offers_of(d, "bob"), []);
+    ingest(
+        d,
+        &customer_mail(d, 2, "bo@customer.example", "help@acme.example", "printer"),
+    );
+    // A hook clearing the queue: the case waits in no queue.
+    let letter = ingest(
+        d,
+        &customer_mail(
+            d,
+            3,
+            "cy@customer.example",
+            "help@acme.example",
+            "newsletter",
+        ),
+    );
+    assert_eq!(letter["new_case"], true, "{letter}");
+    assert_eq!(
+        all_offers(d),
+        [
+            offer("billing", "offered", Some("ann")),
+            offer("support", "offered", Some("bob")),
+        ]
+    );
+}
+
+#[test]
+fn a_member_at_an_email_queues_capacity_gets_no_offer_the_next_member_or_the_line_does() {
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path();
+    json(d, &["init"]);
+    // billing's own capacity (1) is below [email] capacity (2); support's
+    // (3) is above it, so 2 applies there.
+    email_config(
+        d,
+        2,
+        120,
+        "\n[email.queues.billing]\nmembers = [\"ann\", \"bob\"]\ncapacity = 1\n\
+         [email.queues.support]\nmembers = [\"cid\"]\ncapacity = 3\n\
+         [email.routing]\ndefault = \"support\"\n\
+         [email.routing.to]\n\"billing@acme.example\" = \"billing\"\n",
+    );
+    for login in ["ann", "bob", "cid"] {
+        json(d, &["agent", "add", login]);
+    }
+    json(d, &["--as", "ann", "chat", "state", "available"]);
+    let to_billing = |id: u32| {
+        ingest(
+            d,
+            &customer_mail(
+                d,
+                id,
+                &format!("c{id}@customer.example"),
+                "billing@acme.example",
+                &format!("invoice {id}"),
+            ),
+        )
+    };
+
+    // Ann takes one; at billing's capacity of 1 she gets no second.
+    to_billing(1);
+    to_billing(2);
+    assert_eq!(offers_of(d, "ann"), [(1, "offered".to_owned())]);
+    assert_eq!(
+        all_offers(d)[1],
+        offer("billing", "waiting", None),
+        "the second waits while the only available member is at capacity"
+    );
+    // Bob becomes available: the waiting email goes to him, not to ann.
+    let bob = dossier(d, &["--as", "bob", "chat", "state", "available"]);
+    let text = String::from_utf8_lossy(&bob.stdout);
+    assert!(
+        text.contains("email offer 2 offered to bob (billing)"),
+        "{text}"
+    );
+    // Both at capacity: a third waits, even after ann accepts (an
+    // accepted email still counts), until her workbin item is done.
+    to_billing(3);
+    let accepted = json(d, &["--as", "ann", "email", "accept", "1"]);
+    assert_eq!(all_offers(d)[2], offer("billing", "waiting", None));
+    let item = accepted["workbin"]["id"].as_i64().expect("item");
+    json(d, &["--as", "ann", "workbin", "done", &item.to_string()]);
+    assert_eq!(all_offers(d)[2], offer("billing", "offered", Some("ann")));
+
+    // support: [email] capacity 2 is the lower, so cid's third waits.
+    json(d, &["--as", "cid", "chat", "state", "available"]);
+    for id in 4..=6 {
+        ingest(
+            d,
+            &customer_mail(
+                d,
+                id,
+                &format!("c{id}@customer.example"),
+                "help@acme.example",
+                "login",
+            ),
+        );
+    }
+    assert_eq!(
+        all_offers(d)[3..],
+        [
+            offer("support", "offered", Some("cid")),
+            offer("support", "offered", Some("cid")),
+            offer("support", "waiting", None),
+        ]
+    );
+}
+
+#[test]
+fn accept_seconds_sets_an_email_offers_deadline_and_a_late_accept_is_refused() {
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path();
+    json(d, &["init"]);
+    email_config(
+        d,
+        5,
+        345,
+        "\n[email.queues.support]\nmembers = [\"ann\"]\n[email.routing]\ndefault = \"support\"\n",
+    );
+    json(d, &["agent", "add", "ann"]);
+    json(d, &["--as", "ann", "chat", "state", "available"]);
+    ingest(
+        d,
+        &customer_mail(d, 1, "ada@customer.example", "help@acme.example", "printer"),
+    );
+    let offers = json(d, &["--as", "ann", "email", "offers"]);
+    let deadline = offers[0]["deadline"].as_str().expect("deadline");
+    let deadline = chrono::DateTime::parse_from_rfc3339(deadline).expect("a time");
+    let conn = rusqlite::Connection::open(d.join("dossier.db")).expect("db");
+    let offered_at: String = conn
+        .query_row(
+            "SELECT offered_at FROM email_offers WHERE id = 1",
+            [],
+            |r| r.get(0),
+        )
+        .expect("offered_at");
+    let offered_at = chrono::DateTime::parse_from_rfc3339(&offered_at).expect("a time");
+    assert_eq!((deadline - offered_at).num_seconds(), 345);
+
+    // Not due yet: a pass leaves the offer with ann.
+    let run = String::from_utf8_lossy(&dossier(d, &["run", "--once"]).stdout).into_owned();
+    assert!(!run.contains("email offer 1"), "{run}");
+    assert_eq!(offers_of(d, "ann"), [(1, "offered".to_owned())]);
+
+    // Time passes the deadline: accepting is refused, and the next pass
+    // puts ann on break and the email back in line.
+    conn.execute(
+        "UPDATE email_offers SET deadline = '2000-01-01T00:00:00.000000Z' WHERE id = 1",
+        [],
+    )
+    .expect("deadline");
+    let late = failure(d, &["--as", "ann", "email", "accept", "1"]);
+    assert!(late.contains("deadline passed"), "{late}");
+    let run = String::from_utf8_lossy(&dossier(d, &["run", "--once"]).stdout).into_owned();
+    assert!(
+        run.contains("email offer 1: ann did not answer in time and is on break"),
+        "{run}"
+    );
+    assert_eq!(all_offers(d), [offer("support", "waiting", None)]);
+}

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::serve::{Auth, Centre, call};
+use super::util::json as cli_json;
 
 /// One thing a stream sent: an event, or a heartbeat (a comment with an
 /// id).
@@ -292,6 +293,77 @@ fn an_offer_expires_with_no_other_process_running_and_the_next_agent_gets_it() {
         None,
     );
     assert_eq!(status, 200, "{accepted}");
+}
+
+#[test]
+fn a_new_email_offered_to_an_agent_is_an_email_offered_event_on_their_stream_only() {
+    let c = Centre::with_config(
+        "\n[email.queues.billing]\nmembers = [\"ann\", \"bob\"]\n\
+         [email.routing]\ndefault = \"billing\"\n",
+    );
+    let (ann, bob) = (c.token("ann"), c.token("bob"));
+    for token in [&ann, &bob] {
+        let (status, set) = call(
+            &c,
+            "PUT",
+            "/api/v1/agents/me/chat-state",
+            Auth::Token(token),
+            Some(&json!({"state": "available"})),
+        );
+        assert_eq!(status, 200, "{set}");
+    }
+    let ann_stream = open(&c, "/api/v1/events", Some(&ann), None);
+    let bob_stream = open(&c, "/api/v1/events", Some(&bob), None);
+    // The MTA hands the server's store an email through the CLI; the
+    // offer it makes reaches the server's streams from the event log.
+    let ingest = |n: u32, subject: &str| {
+        let path = c.dir.path().join(format!("mail-{n}.eml"));
+        std::fs::write(
+            &path,
+            format!(
+                "From: Ada <ada{n}@customer.example>\r\nTo: help@acme.example\r\n\
+                 Subject: {subject}\r\nMessage-ID: <s{n}@customer.example>\r\n\
+                 Date: Mon, 7 Dec 2026 09:00:00 +0000\r\n\r\nPlease help.\r\n"
+            ),
+        )
+        .expect("mail");
+        let file = path.display().to_string();
+        cli_json(c.dir.path(), &["--as", "boss", "email", "ingest", &file])["result"].clone()
+    };
+    let first = ingest(1, "invoice 1");
+    assert_eq!(first["new_case"], true, "{first}");
+    // Equal loads, neither offered an email before: ann by login.
+    let offered = ann_stream.next_of("email_offered", WAIT);
+    assert_eq!(
+        (
+            offered.data["offer"].as_i64(),
+            offered.data["queue"].as_str(),
+            offered.data["agent"].as_str(),
+            offered.data["subject"].as_str(),
+            offered.data["sender"].as_str(),
+        ),
+        (
+            Some(1),
+            Some("billing"),
+            Some("ann"),
+            Some("invoice 1"),
+            Some("ada1@customer.example"),
+        ),
+        "{offered:?}"
+    );
+    assert_eq!(offered.data["case_number"], first["case_number"]);
+    assert!(offered.data["deadline"].is_string(), "{offered:?}");
+    // The second goes to bob (fewer open items), and is the first email
+    // offer his stream carries: ann's was not on it.
+    ingest(2, "invoice 2");
+    let his = bob_stream.next_of("email_offered", WAIT);
+    assert_eq!(his.data["offer"].as_i64(), Some(2), "{his:?}");
+    // What the stream announced is what the API offers her.
+    let (status, offers) = call(&c, "GET", "/api/v1/email-offers", Auth::Token(&ann), None);
+    assert_eq!(status, 200, "{offers}");
+    let mine = &offers["items"][0];
+    assert_eq!(mine["id"].as_i64(), Some(1), "{offers}");
+    assert_eq!(mine["deadline"], offered.data["deadline"], "{offers}");
 }
 
 #[test]

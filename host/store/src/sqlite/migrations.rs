@@ -770,6 +770,14 @@ CREATE TABLE held_emails (
 );
 CREATE UNIQUE INDEX held_emails_waiting ON held_emails(key) WHERE state = 'held';
 "#,
+    // 20: an email queue's pick orders members by their last email
+    // activity (`max(coalesce(done_at, offered_at))` of their offers): read
+    // from this index's last entry per agent instead of every offer the
+    // agent ever had, which made each pick grow with the day's history.
+    r#"
+CREATE INDEX email_offers_last ON email_offers(agent, coalesce(done_at, offered_at))
+    WHERE agent IS NOT NULL;
+"#,
 ];
 
 /// The schema version this build writes.

@@ -119,6 +119,32 @@ impl QueueTx for SqliteTx<'_> {
         Ok(self.queues_where(Some(name))?.pop())
     }
 
+    fn queue_names(&self, channel: QueueChannel) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT name FROM queues WHERE channel = ?1 ORDER BY name")
+            .map_err(db)?;
+        let mut rows = stmt.query(params![channel.as_str()]).map_err(db)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(db)? {
+            out.push(row.get(0).map_err(db)?);
+        }
+        Ok(out)
+    }
+
+    fn queue_capacity(&self, name: &str) -> Result<Option<(QueueChannel, Option<u32>)>> {
+        let found: Option<(String, Option<u32>)> = self
+            .conn
+            .prepare_cached("SELECT channel, capacity FROM queues WHERE name = ?1")
+            .map_err(db)?
+            .query_row(params![name], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+            .map_err(db)?;
+        found
+            .map(|(kind, capacity)| -> Result<_> { Ok((channel(&kind)?, capacity)) })
+            .transpose()
+    }
+
     fn queue_rev(&self) -> Result<i64> {
         self.conn
             .prepare_cached("SELECT rev FROM queue_rev WHERE id = 1")
