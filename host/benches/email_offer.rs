@@ -45,7 +45,7 @@ use std::time::Instant;
 use chrono::{Duration, Utc};
 use common::{BenchResult, Stats};
 use dossier_host::config::EmailQueueConfig;
-use dossier_host::test_support::{SEARCH_SYNC_SQL, store_time};
+use dossier_host::test_support::{EMAIL_PICK_SQL, SEARCH_SYNC_SQL, store_time};
 use dossier_host::{AgentState, Config, Host};
 use dossier_sdk::NewAgent;
 use rusqlite::{Connection, params};
@@ -157,20 +157,6 @@ impl Arrivals {
     }
 }
 
-/// The product's pick (`store/sqlite/queues.rs`, `pick_email_agent`).
-const PICK_SQL: &str = "SELECT m.login,
-         (SELECT count(*) FROM email_offers o
-          WHERE o.agent = m.login AND o.state IN ('offered', 'accepted')) AS load,
-         (SELECT max(coalesce(o.done_at, o.offered_at)) FROM email_offers o
-          WHERE o.agent = m.login) AS last
-     FROM queue_members m
-     JOIN chat_agents c ON c.login = m.login AND c.state = 'available'
-     JOIN agents a ON a.login = m.login AND NOT a.disabled
-     WHERE m.queue = ?1 AND m.joined
-     AND load < ?2
-     ORDER BY load, last IS NOT NULL, last, m.login
-     LIMIT 1";
-
 /// The raw side: the host's writes as rusqlite statements.
 struct Raw {
     conn: Connection,
@@ -194,7 +180,7 @@ impl Raw {
             )?
             .query_row([QUEUE], |r| r.get(0))?;
         let agent = if self.pick {
-            conn.prepare_cached(PICK_SQL)?
+            conn.prepare_cached(EMAIL_PICK_SQL)?
                 .query_row(params![QUEUE, 5], |r| r.get::<_, String>(0))?
         } else {
             self.next += 1;

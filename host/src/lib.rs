@@ -257,6 +257,10 @@ pub mod test_support {
     /// too, before its `COMMIT`, to leave the search index as the host would.
     pub const SEARCH_SYNC_SQL: [&str; 4] = dossier_store::SEARCH_SYNC_SQL;
 
+    /// The statement an email queue's pick runs: queue `?1`, capacity
+    /// `?2`, the member's login back.
+    pub const EMAIL_PICK_SQL: &str = dossier_store::EMAIL_PICK_SQL;
+
     #[cfg(feature = "chat")]
     /// The chat routing index alone, for the routing-decision benchmark:
     /// built from a `[chat]` config, fed agents' rows, asked for a queue's

@@ -47,6 +47,11 @@ use dossier_types::{Error, Result};
 /// benchmarks' raw side runs them too, so both do the same indexing).
 pub const SEARCH_SYNC_SQL: [&str; 4] = sqlite::search_sync::SYNC;
 
+/// The statement that picks the member an email is offered to (queue `?1`,
+/// capacity `?2`), as the store runs it (the email-offer benchmark's raw
+/// side runs it too).
+pub const EMAIL_PICK_SQL: &str = sqlite::queues::EMAIL_PICK_SQL;
+
 /// Opens the store file at `path` and migrates it; see [`OpenOptions`].
 pub fn open(path: &std::path::Path, options: OpenOptions) -> Result<Box<dyn Store>> {
     Ok(Box::new(sqlite::SqliteStore::open_with(

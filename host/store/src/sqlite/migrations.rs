@@ -778,6 +778,48 @@ CREATE UNIQUE INDEX held_emails_waiting ON held_emails(key) WHERE state = 'held'
 CREATE INDEX email_offers_last ON email_offers(agent, coalesce(done_at, offered_at))
     WHERE agent IS NOT NULL;
 "#,
+    // 21: each agent's email load in one row, kept by triggers on the
+    // offers' state, so an email queue's pick walks one index in the order
+    // it wants (fewest open items, then idle longest, then login) and stops
+    // at the first member who qualifies, instead of counting every member's
+    // offers. `last` is the agent's latest email activity: an offer made to
+    // them (kept even if they reject it or let it expire, so an agent who
+    // was just offered one is not "idle longest") or an item done; '' for
+    // none, which sorts first.
+    r#"
+CREATE TABLE email_load (
+    login TEXT PRIMARY KEY,
+    open  INTEGER NOT NULL DEFAULT 0 CHECK (open >= 0),
+    last  TEXT NOT NULL DEFAULT ''
+) WITHOUT ROWID;
+CREATE INDEX email_load_pick ON email_load(open, last, login);
+INSERT INTO email_load (login, open, last)
+SELECT who.login,
+    (SELECT count(*) FROM email_offers o
+     WHERE o.agent = who.login AND o.state IN ('offered', 'accepted')),
+    coalesce((SELECT max(coalesce(o.done_at, o.offered_at)) FROM email_offers o
+              WHERE o.agent = who.login), '')
+FROM (SELECT login FROM queue_members
+      UNION SELECT agent FROM email_offers WHERE agent IS NOT NULL) AS who;
+DROP INDEX email_offers_last;
+CREATE TRIGGER email_load_member AFTER INSERT ON queue_members BEGIN
+    INSERT OR IGNORE INTO email_load (login) VALUES (new.login);
+END;
+CREATE TRIGGER email_load_offered AFTER UPDATE OF state ON email_offers
+WHEN old.state = 'waiting' AND new.state = 'offered' BEGIN
+    INSERT INTO email_load (login, open, last) VALUES (new.agent, 1, new.offered_at)
+    ON CONFLICT (login) DO UPDATE SET open = open + 1, last = max(last, excluded.last);
+END;
+CREATE TRIGGER email_load_returned AFTER UPDATE OF state ON email_offers
+WHEN old.state = 'offered' AND new.state = 'waiting' BEGIN
+    UPDATE email_load SET open = open - 1 WHERE login = old.agent;
+END;
+CREATE TRIGGER email_load_done AFTER UPDATE OF state ON email_offers
+WHEN old.state IN ('offered', 'accepted') AND new.state = 'done' BEGIN
+    UPDATE email_load SET open = open - 1, last = max(last, coalesce(new.done_at, ''))
+    WHERE login = old.agent;
+END;
+"#,
 ];
 
 /// The schema version this build writes.
@@ -910,6 +952,73 @@ mod tests {
             [],
         )
         .expect("a new message is appended as before");
+    }
+
+    #[test]
+    fn each_agents_email_load_is_counted_at_step_21_and_kept_by_triggers_after() {
+        let conn = Connection::open_in_memory().expect("db");
+        run_to(&conn, 20).expect("version 20");
+        // Offers name cases this test does not make.
+        conn.pragma_update(None, "foreign_keys", false)
+            .expect("pragma");
+        conn.execute_batch(
+            "INSERT INTO queues (name, channel, source, created_at) VALUES ('billing', 'email', 'config', 't0');
+             INSERT INTO queue_members (queue, login, source, changed_at) VALUES
+                 ('billing', 'ann', 'config', 't0'), ('billing', 'bob', 'config', 't0'),
+                 ('billing', 'cy', 'config', 't0');
+             INSERT INTO email_offers (id, queue, case_number, subject, sender, state, arrived_at,
+                                       agent, offered_at, done_at) VALUES
+                 (1, 'billing', 1, 's', 'x', 'accepted', 't1', 'ann', 't2', NULL),
+                 (2, 'billing', 2, 's', 'x', 'done', 't1', 'ann', 't3', 't7'),
+                 (3, 'billing', 3, 's', 'x', 'offered', 't1', 'bob', 't4', NULL),
+                 (4, 'billing', 4, 's', 'x', 'waiting', 't1', NULL, NULL, NULL);",
+        )
+        .expect("queues and offers of version 20");
+        run(&conn).expect("migrated");
+        let load = |conn: &Connection| -> Vec<(String, i64, String)> {
+            conn.prepare("SELECT login, open, last FROM email_load ORDER BY open, last, login")
+                .expect("query")
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .expect("rows")
+                .collect::<rusqlite::Result<_>>()
+                .expect("rows")
+        };
+        let row = |login: &str, open: i64, last: &str| (login.to_owned(), open, last.to_owned());
+        assert_eq!(
+            load(&conn),
+            vec![row("cy", 0, ""), row("bob", 1, "t4"), row("ann", 1, "t7")],
+            "counted from the offers, in the pick's order"
+        );
+        conn.execute_batch(
+            "INSERT INTO queue_members (queue, login, source, changed_at)
+                 VALUES ('billing', 'di', 'admin', 't8');
+             UPDATE email_offers SET state = 'offered', agent = 'cy', offered_at = 't8' WHERE id = 4;",
+        )
+        .expect("a new member, an offer to cy");
+        assert_eq!(
+            load(&conn),
+            vec![
+                row("di", 0, ""),
+                row("bob", 1, "t4"),
+                row("ann", 1, "t7"),
+                row("cy", 1, "t8")
+            ]
+        );
+        conn.execute_batch(
+            "UPDATE email_offers SET state = 'waiting', agent = NULL WHERE id = 4;
+             UPDATE email_offers SET state = 'done', done_at = 't9' WHERE id = 1;",
+        )
+        .expect("cy lets it go, ann finishes hers");
+        assert_eq!(
+            load(&conn),
+            vec![
+                row("di", 0, ""),
+                row("cy", 0, "t8"),
+                row("ann", 0, "t9"),
+                row("bob", 1, "t4")
+            ],
+            "a returned offer frees the load and still counts as activity"
+        );
     }
 
     #[test]

@@ -20,7 +20,7 @@ mod follow_ups;
 mod interactions;
 mod migrations;
 mod outbox;
-mod queues;
+pub mod queues;
 mod search;
 pub mod search_sync;
 mod tasks;

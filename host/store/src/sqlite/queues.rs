@@ -302,20 +302,7 @@ impl QueueTx for SqliteTx<'_> {
 
     fn pick_email_agent(&self, queue: &str, capacity: u32) -> Result<Option<String>> {
         self.conn
-            .prepare_cached(
-                "SELECT m.login,
-                     (SELECT count(*) FROM email_offers o
-                      WHERE o.agent = m.login AND o.state IN ('offered', 'accepted')) AS load,
-                     (SELECT max(coalesce(o.done_at, o.offered_at)) FROM email_offers o
-                      WHERE o.agent = m.login) AS last
-                 FROM queue_members m
-                 JOIN chat_agents c ON c.login = m.login AND c.state = 'available'
-                 JOIN agents a ON a.login = m.login AND NOT a.disabled
-                 WHERE m.queue = ?1 AND m.joined
-                 AND load < ?2
-                 ORDER BY load, last IS NOT NULL, last, m.login
-                 LIMIT 1",
-            )
+            .prepare_cached(EMAIL_PICK_SQL)
             .map_err(db)?
             .query_row(params![queue, capacity], |r| r.get(0))
             .optional()
@@ -421,6 +408,21 @@ impl QueueTx for SqliteTx<'_> {
     }
 }
 
+/// An email queue's pick: the joined, available, enabled member of queue
+/// `?1` below capacity `?2` with the fewest open email items, then idle
+/// longest, then by login. `CROSS JOIN` keeps SQLite's join order: it walks
+/// `email_load_pick` in that order and stops at the first agent who
+/// qualifies (each check a primary-key probe), so a pick does not grow
+/// with the queue.
+pub const EMAIL_PICK_SQL: &str = "SELECT l.login
+     FROM email_load l
+     CROSS JOIN queue_members m ON m.queue = ?1 AND m.login = l.login AND m.joined
+     CROSS JOIN chat_agents c ON c.login = l.login AND c.state = 'available'
+     CROSS JOIN agents a ON a.login = l.login AND NOT a.disabled
+     WHERE l.open < ?2
+     ORDER BY l.open, l.last, l.login
+     LIMIT 1";
+
 impl SqliteTx<'_> {
     fn queue_member_exists(&self, queue: &str, login: &str) -> Result<bool> {
         self.conn
@@ -428,5 +430,33 @@ impl SqliteTx<'_> {
             .map_err(db)?
             .exists(params![queue, login])
             .map_err(db)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EMAIL_PICK_SQL;
+    use rusqlite::Connection;
+
+    /// The pick walks `email_load_pick` in its order and sorts nothing, so
+    /// it stops at the first member who qualifies however long the queue.
+    #[test]
+    fn the_email_pick_walks_the_load_index_in_order_and_sorts_nothing() {
+        let conn = Connection::open_in_memory().expect("db");
+        super::super::migrations::run(&conn).expect("migrated");
+        let plan: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {EMAIL_PICK_SQL}"))
+            .expect("plan")
+            .query_map(rusqlite::params!["billing", 5], |r| r.get(3))
+            .expect("rows")
+            .collect::<rusqlite::Result<_>>()
+            .expect("rows");
+        let plan = plan.join("\n");
+        assert!(
+            plan.lines().next().is_some_and(|first| first.contains("l USING")
+                && first.contains("email_load_pick")),
+            "{plan}"
+        );
+        assert!(!plan.contains("TEMP B-TREE"), "{plan}");
     }
 }
