@@ -172,7 +172,14 @@ impl EmailOffers for Runtime {
     fn route_email(self: &Arc<Self>, queues: Option<&[String]>) -> EmailRouted {
         let names = match queues {
             Some(names) => names.to_vec(),
-            None => match self.store().read(|tx| tx.queue_names(QueueChannel::Email)) {
+            // Read on the writer's connection (`guard` takes no write lock
+            // for a read): routing follows a write (ingest, a tick), and a
+            // pooled reader would first re-read the pages that write
+            // changed, which cost more than the routing's own reads.
+            None => match self
+                .store()
+                .guard("email queues", |tx| tx.queue_names(QueueChannel::Email))
+            {
                 Ok(names) => names,
                 Err(e) => {
                     return EmailRouted {
