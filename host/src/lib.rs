@@ -306,6 +306,18 @@ pub mod test_support {
         }
     }
 
+    #[cfg(feature = "chat")]
+    /// How many times `host`'s process has read the store's queues for
+    /// chat routing, and how many times it has built its routing index
+    /// from every agent's row: the tests check that neither grows with
+    /// the number of changes one transaction makes.
+    pub fn chat_cache_reads(host: &crate::Host) -> (u64, u64) {
+        use crate::chat::ChatRuntime;
+        let chats = host.runtime().chats();
+        let rebuilds = chats.router.lock().rebuilds();
+        (chats.view_reads(), rebuilds)
+    }
+
     /// Calls `f` with a root `system` context of `host`, current on this
     /// thread as during a real event (so plugin callbacks reach it).
     pub fn with_ctx<R>(host: &crate::Host, f: impl FnOnce(&mut crate::Ctx) -> R) -> R {

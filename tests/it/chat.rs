@@ -16,6 +16,8 @@ use dossier_sdk::{
     PopTarget, Role,
 };
 
+use dossier_host::test_support::chat_cache_reads;
+
 use crate::util::TestStore;
 
 /// Two queues; ann takes both.
@@ -910,4 +912,93 @@ fn a_subscriber_a_day_behind_is_told_which_pushes_it_missed() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+/// Staffing a centre in one transaction: every agent added and made
+/// available, then one chat each offered.
+fn staff_in_one_transaction(agents: u32) -> (u64, u64) {
+    let login = |i: u32| format!("a{i:03}");
+    let members: Vec<String> = (0..agents).map(|i| format!("\"{}\"", login(i))).collect();
+    let config = format!(
+        "[scripts]\nenabled = false\n\n[chat.queues.big]\nmembers = [{}]\n",
+        members.join(", ")
+    );
+    let t = TestStore::new(&config);
+    let (reads, rebuilds) = chat_cache_reads(&t.host);
+    t.host
+        .transaction("staff", |host| {
+            for i in 0..agents {
+                host.add_agent(NewAgent {
+                    login: login(i),
+                    ..Default::default()
+                })?;
+            }
+            for i in 0..agents {
+                host.set_agent_state(&login(i), AgentState::Available)?;
+            }
+            for _ in 0..agents {
+                let arrived = host.chat_arrived(visitor("big", "Visitor", "v@example.com"))?;
+                assert_eq!(arrived.routed.offers.len(), 1, "offered at once");
+            }
+            Ok(())
+        })
+        .expect("staffed");
+    // One more after the commit: the caches kept inside the transaction
+    // are not trusted outside it.
+    let (_, to) = arrive(&t.host, "big");
+    assert!(to.is_some(), "offered at once");
+    let (reads_after, rebuilds_after) = chat_cache_reads(&t.host);
+    (reads_after - reads, rebuilds_after - rebuilds)
+}
+
+/// Inside one transaction the queues are read once and the routing index
+/// built once, however many agents' states change: they used to be read
+/// again at every change (issue 29's staffing: 1,095 s for 2 x 10,000
+/// agents, quadratic in the agents). Counted, not timed.
+#[test]
+fn one_transaction_reads_the_queues_and_builds_the_index_once_however_many_agents_change() {
+    let few = staff_in_one_transaction(3);
+    let many = staff_in_one_transaction(60);
+    assert_eq!(few, many, "the same reads for 3 agents and for 60");
+    let (reads, rebuilds) = many;
+    assert!(
+        reads <= 2,
+        "one read inside the transaction, one after: {reads}"
+    );
+    assert!(
+        rebuilds <= 2,
+        "one build inside the transaction, one after: {rebuilds}"
+    );
+}
+
+/// A savepoint rolled back after changing the queues takes the queues
+/// read inside it with it, although the queues' counter comes back to the
+/// same value when the same number of changes is made again.
+#[test]
+fn queues_read_inside_a_rolled_back_savepoint_are_not_used_after_it() {
+    let t = centre(CHAT);
+    t.host
+        .transaction("day", |host| {
+            let undone = host.savepoint("vip for ann", |host| {
+                host.add_queue("vip", None, &["ann".to_owned()])?;
+                host.set_agent_state("ann", AgentState::Available)?;
+                let arrived = host.chat_arrived(visitor("vip", "Vera", "vera@example.com"))?;
+                assert_eq!(offered_to(&arrived).as_deref(), Some("ann"));
+                Err::<(), _>(Error::Refused("changed my mind".into()))
+            });
+            assert!(undone.is_err());
+            host.add_queue("vip", None, &["bob".to_owned()])?;
+            host.set_agent_state("bob", AgentState::Available)?;
+            let arrived = host.chat_arrived(visitor("vip", "Vera", "vera@example.com"))?;
+            assert_eq!(offered_to(&arrived).as_deref(), Some("bob"));
+            Ok(())
+        })
+        .expect("committed");
+    let vip = t.host.queue("vip").expect("vip");
+    let members: Vec<&str> = vip.members.iter().map(|m| m.login.as_str()).collect();
+    assert_eq!(members, ["bob"]);
+    let ann = t.host.chat_status("ann").expect("ann");
+    assert_eq!(ann.state, AgentState::LoggedOut, "her change was undone");
+    let (_, to) = arrive(&t.host, "vip");
+    assert_eq!(to.as_deref(), Some("bob"));
 }

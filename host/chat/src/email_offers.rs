@@ -203,15 +203,9 @@ impl EmailOffers for Runtime {
     }
 
     fn email_queues_of(&self, login: &str) -> Result<Vec<String>> {
-        Ok(self
-            .store()
-            .read(|tx| tx.queues())?
-            .into_iter()
-            .filter(|q| {
-                q.channel == QueueChannel::Email && q.member(login).is_some_and(|m| m.joined)
-            })
-            .map(|q| q.name)
-            .collect())
+        // From the queues routing keeps (read again when `queue_rev`
+        // moves), not every queue's members read at each call.
+        Ok(super::queues::view(self)?.email_queues_of(login).to_vec())
     }
 
     fn my_email_offers(&self, ctx: &Ctx) -> Result<Vec<EmailOffer>> {

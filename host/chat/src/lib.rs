@@ -62,6 +62,12 @@ pub struct Chats {
     /// The store's queues as routing reads them (`queues::view`), cached
     /// until the store's queues change.
     view: Mutex<Option<std::sync::Arc<queues::QueueView>>>,
+    /// The last view read inside a write transaction that may have
+    /// written, with the store's write epoch it was read at: good for that
+    /// transaction until its queues change or a savepoint rolls back.
+    view_in_write: Mutex<Option<(u64, std::sync::Arc<queues::QueueView>)>>,
+    /// How many views this process has read (`Chats::view_reads`).
+    view_reads: std::sync::atomic::AtomicU64,
     /// This process's desktops and chat windows listening for pushes.
     pub subscribers: Subscribers,
     /// Set once this process has offered what was left waiting (by a crash
@@ -88,6 +94,8 @@ impl Chats {
         Chats {
             router: Mutex::new(Router::empty()),
             view: Mutex::new(None),
+            view_in_write: Mutex::new(None),
+            view_reads: std::sync::atomic::AtomicU64::new(0),
             subscribers: Subscribers::default(),
             recovered: std::sync::atomic::AtomicBool::new(false),
         }

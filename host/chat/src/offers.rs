@@ -23,7 +23,8 @@ use chrono::{DateTime, Duration, Utc};
 use dossier_sdk::{ChatEvent, Event, EventKind, Interaction, Permission, PopTarget};
 
 use super::push::feed;
-use super::states::{note_load, put_on_break};
+use super::queues::{QueueView, ReadAt};
+use super::states::{note_load, note_load_in, put_on_break};
 use super::{Arrived, Chat, ChatPush, ChatState, Offer, Returned, Routed, capacity};
 use crate::prelude::*;
 use dossier_core::events::{Actor, Ctx, Step};
@@ -83,6 +84,8 @@ struct OfferStep {
     capacity: u32,
     now: DateTime<Utc>,
     deadline: DateTime<Utc>,
+    /// The queues as the offer's transaction read them before the claim.
+    view: Arc<QueueView>,
     /// Set by `built_in` when a claim failed.
     failed: Option<Claim>,
 }
@@ -123,7 +126,7 @@ impl Step for OfferStep {
                 return Ok(Some(Claim::ChatGone));
             }
             let load = row.active + row.pending;
-            note_load(rt, tx, load.saturating_sub(1), &row, self.now)?;
+            note_load_in(&self.view, tx, load.saturating_sub(1), &row, self.now)?;
             Ok(None)
         })?;
         if let Some(failed) = claimed {
@@ -308,19 +311,23 @@ impl ChatOffers for Runtime {
             .map(str::trim)
             .unwrap_or_default()
             .to_owned();
-        let view = super::queues::view(self)?;
-        if !view.has(&queue) {
-            return Err(Error::UnknownQueue {
-                queue,
-                known: view.names(),
-            });
-        }
         interaction.channel = dossier_sdk::Channel::Chat;
         interaction.queue = Some(queue.clone());
         interaction.agent = None;
         let now = self.now();
         let json = to_json(&interaction);
+        let chats = self.chats();
+        // The queue is checked in the arrival's own transaction, before it
+        // writes (committed rows, unless a caller's transaction is open).
+        let at = ReadAt::now(self);
         let (id, head) = self.store().write("chat arrival", |tx| {
+            let view = chats.view_in(&self.config().chat, tx, at)?;
+            if !view.has(&queue) {
+                return Err(Error::UnknownQueue {
+                    queue: queue.clone(),
+                    known: view.names(),
+                });
+            }
             let id = tx.insert_chat(&queue, &json, now)?;
             Ok((id, tx.oldest_waiting(&queue, &[])?))
         })?;
@@ -393,14 +400,18 @@ impl ChatOffers for Runtime {
             if chat.state != ChatState::Waiting {
                 return Ok(Attempt::Gone);
             }
-            {
-                let view = self
-                    .store()
-                    .read(|tx| chats.view_in(&self.config().chat, tx, fresh))?;
+            let at = if fresh {
+                ReadAt::Committed
+            } else {
+                ReadAt::now(self)
+            };
+            let view = self.store().read(|tx| {
+                let view = chats.view_in(&self.config().chat, tx, at)?;
                 let mut router = chats.router.lock();
                 router.follow(&view);
-                self.store().read(|tx| router.sync(tx, fresh))?;
-            }
+                router.sync(tx, at)?;
+                Ok(view)
+            })?;
             let now = self.now();
             let deadline = now + Duration::seconds(i64::from(self.config().chat.accept_seconds));
             for _ in 0..MAX_TRIES {
@@ -418,6 +429,7 @@ impl ChatOffers for Runtime {
                     capacity,
                     now,
                     deadline,
+                    view: view.clone(),
                     failed: None,
                 };
                 match self.run(ctx, step)? {

@@ -7,10 +7,12 @@
 //! capacity rules and the router work on it as they did on the config.
 //! The view is rebuilt when the store's `queue_rev` moves (every change to
 //! a queue or a membership moves it, by trigger), whichever process made
-//! the change.
+//! the change; one read inside a write that may have written is kept for
+//! that write only (see [`ReadAt`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use chrono::{DateTime, Utc};
 use dossier_sdk::Permission;
@@ -35,21 +37,49 @@ const APPLIED: &str = "config_queues";
 pub struct QueueView {
     /// The store's `queue_rev` this view was read at.
     pub rev: i64,
+    /// Which read of this process made it (1 for the first): two views of
+    /// the same `rev` read in different transactions may differ when one
+    /// of them saw writes that later rolled back.
+    pub read: u64,
+    /// Whether it was read from committed rows only (nothing written yet
+    /// in its transaction): two committed views of the same `rev` are the
+    /// same queues.
+    pub committed: bool,
     /// `[chat]` with `queues` replaced by the store's chat queues and their
     /// switched-on members.
     pub config: ChatConfig,
     /// Who is in which queue, and their capacity.
     pub members: Membership,
+    /// The email queues each agent is switched on in, by login (names in
+    /// order): read with the chat queues, so that making an agent
+    /// available does not read every queue's members again.
+    email: HashMap<String, Vec<String>>,
 }
 
 impl QueueView {
-    fn read(base: &ChatConfig, tx: &dyn Tx) -> Result<QueueView> {
-        let rev = tx.queue_rev()?;
+    fn read(
+        base: &ChatConfig,
+        tx: &dyn Tx,
+        rev: i64,
+        read: u64,
+        committed: bool,
+    ) -> Result<QueueView> {
         let mut config = base.clone();
-        config.queues = tx
+        let (chat, email): (Vec<Queue>, Vec<Queue>) = tx
             .queues()?
             .into_iter()
-            .filter(|q| q.channel == QueueChannel::Chat)
+            .partition(|q| q.channel == QueueChannel::Chat);
+        let mut email_of: HashMap<String, Vec<String>> = HashMap::new();
+        for queue in &email {
+            for member in queue.members.iter().filter(|m| m.joined) {
+                email_of
+                    .entry(member.login.clone())
+                    .or_default()
+                    .push(queue.name.clone());
+            }
+        }
+        config.queues = chat
+            .into_iter()
             .map(|q| {
                 let members = q
                     .members
@@ -65,9 +95,23 @@ impl QueueView {
         let members = Membership::new(&config);
         Ok(QueueView {
             rev,
+            read,
+            committed,
             config,
             members,
+            email: email_of,
         })
+    }
+
+    /// The email queues `login` is switched on in, by name.
+    pub fn email_queues_of(&self, login: &str) -> &[String] {
+        self.email.get(login).map_or(&[], Vec::as_slice)
+    }
+
+    /// Whether `self` and `other` are views of the same queues: the same
+    /// read, or two committed reads of the same `rev`.
+    pub fn same_as(&self, other: &QueueView) -> bool {
+        self.read == other.read || (self.committed && other.committed && self.rev == other.rev)
     }
 
     /// Whether chat queue `name` exists.
@@ -81,23 +125,68 @@ impl QueueView {
     }
 }
 
+/// Where a read of the queues is made, which decides how long what it
+/// read may be kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadAt {
+    /// On committed rows only: a reader, or a write transaction before it
+    /// wrote anything. Kept until the store's `queue_rev` moves.
+    Committed,
+    /// Inside a write transaction that may have written, at the store's
+    /// [`write_epoch`](dossier_store::Store::write_epoch): kept for that
+    /// transaction only, until `queue_rev` moves or a savepoint rolls back.
+    InWrite(u64),
+}
+
+impl ReadAt {
+    /// Where a read on `rt`'s store made now is: in the write this thread
+    /// has open, or on committed rows.
+    pub fn now(rt: &Runtime) -> ReadAt {
+        let store = rt.store();
+        if store.in_write() {
+            ReadAt::InWrite(store.write_epoch())
+        } else {
+            ReadAt::Committed
+        }
+    }
+}
+
 impl Chats {
-    /// The view of the queues as `tx` sees them, rebuilt when the store's
-    /// queues changed since the last one.
-    ///
-    /// Only a `fresh` read (nothing written yet in its transaction, so what
-    /// it sees is committed) is kept for the next call: a view read inside
-    /// a caller's transaction could roll back.
-    pub fn view_in(&self, base: &ChatConfig, tx: &dyn Tx, fresh: bool) -> Result<Arc<QueueView>> {
+    /// The view of the queues as `tx` sees them, read again only when the
+    /// store's queues changed since the last one (its `queue_rev` moved)
+    /// or, for a read inside a write, when the write is another one or
+    /// undid part of itself (see [`ReadAt`]). One transaction that changes
+    /// many agents' states therefore reads the queues once, not once per
+    /// change.
+    pub fn view_in(&self, base: &ChatConfig, tx: &dyn Tx, at: ReadAt) -> Result<Arc<QueueView>> {
         let rev = tx.queue_rev()?;
         if let Some(view) = self.view.lock().as_ref().filter(|v| v.rev == rev) {
             return Ok(view.clone());
         }
-        let view = Arc::new(QueueView::read(base, tx)?);
-        if fresh {
-            *self.view.lock() = Some(view.clone());
+        if let ReadAt::InWrite(epoch) = at
+            && let Some((_, view)) = self
+                .view_in_write
+                .lock()
+                .as_ref()
+                .filter(|(e, v)| *e == epoch && v.rev == rev)
+        {
+            return Ok(view.clone());
+        }
+        let read = self.view_reads.fetch_add(1, Ordering::Relaxed) + 1;
+        let committed = at == ReadAt::Committed;
+        let view = Arc::new(QueueView::read(base, tx, rev, read, committed)?);
+        match at {
+            ReadAt::Committed => *self.view.lock() = Some(view.clone()),
+            ReadAt::InWrite(epoch) => *self.view_in_write.lock() = Some((epoch, view.clone())),
         }
         Ok(view)
+    }
+
+    /// How many times this process read the store's queues for routing
+    /// (a diagnostic: the tests check that it does not grow with the
+    /// number of changes a transaction makes).
+    pub fn view_reads(&self) -> u64 {
+        self.view_reads.load(Ordering::Relaxed)
     }
 }
 
@@ -105,9 +194,9 @@ impl Chats {
 /// transaction this thread is in).
 pub fn view(rt: &Runtime) -> Result<Arc<QueueView>> {
     let chats = rt.chats();
-    let fresh = !rt.store().in_write();
+    let at = ReadAt::now(rt);
     rt.store()
-        .read(|tx| chats.view_in(&rt.config().chat, tx, fresh))
+        .read(|tx| chats.view_in(&rt.config().chat, tx, at))
 }
 
 /// The config's queues, both channels: name, channel, capacity, members.

@@ -23,15 +23,18 @@
 //! write transaction before anything is written, so it sees exactly what
 //! other hosts committed. An offer made inside a transaction the caller
 //! opened (`Host::transaction`) may read that transaction's uncommitted
-//! rows, which could still roll back: such a read marks the cache suspect,
-//! and the next offer rebuilds it from scratch. The claim checks capacity
-//! in SQL whatever the cache says.
+//! rows, which could still roll back: such a read marks the cache suspect
+//! for the store's write epoch it was made at (`Store::write_epoch`).
+//! Further offers in the same transaction and epoch go on from it; the
+//! first offer after it (another transaction, a committed read, or the
+//! same transaction after a savepoint rolled back) rebuilds it from
+//! scratch. The claim checks capacity in SQL whatever the cache says.
 
 use std::collections::{BTreeSet, HashMap};
 
 use super::AgentState;
 use super::capacity;
-use super::queues::QueueView;
+use super::queues::{QueueView, ReadAt};
 use dossier_core::config::ChatConfig;
 use dossier_store::{ChatAgentRow, Tx};
 use dossier_types::Result;
@@ -89,11 +92,16 @@ pub struct Router {
     agent_ix: HashMap<String, u32>,
     /// The highest `rev` applied.
     watermark: i64,
-    /// The store's `queue_rev` of the queues this index was made for
-    /// (`None`: made for no queues yet).
-    queues_rev: Option<i64>,
+    /// The view of the queues this index was made for (`None`: made for
+    /// no queues yet).
+    made_for: Option<std::sync::Arc<QueueView>>,
     built: bool,
-    suspect: bool,
+    /// Set when rows read inside a write that may have written were taken
+    /// in: the write epoch they were read at.
+    suspect: Option<u64>,
+    /// How many times the index was made or rebuilt from every row (a
+    /// diagnostic for the tests).
+    rebuilds: u64,
 }
 
 impl Router {
@@ -104,11 +112,14 @@ impl Router {
 
     /// Makes the index anew for `view`'s queues and members when it was
     /// made for other ones (the store's queues changed).
-    pub fn follow(&mut self, view: &QueueView) {
-        if self.queues_rev != Some(view.rev) {
-            *self = Router::new(&view.config);
-            self.queues_rev = Some(view.rev);
+    pub fn follow(&mut self, view: &std::sync::Arc<QueueView>) {
+        if self.made_for.as_ref().is_some_and(|v| v.same_as(view)) {
+            return;
         }
+        let rebuilds = self.rebuilds;
+        *self = Router::new(&view.config);
+        self.rebuilds = rebuilds;
+        self.made_for = Some(view.clone());
     }
 
     /// An empty index of `config`'s queues and their members.
@@ -165,30 +176,43 @@ impl Router {
             agents,
             agent_ix,
             watermark: 0,
-            queues_rev: None,
+            made_for: None,
             built: false,
-            suspect: false,
+            suspect: None,
+            rebuilds: 0,
         }
     }
 
     /// Brings the index up to date with the store, inside a write
-    /// transaction. `fresh` says nothing was written in it yet, so what it
-    /// reads is committed: otherwise the index is marked suspect and the
-    /// next fresh sync rebuilds it.
-    pub fn sync(&mut self, tx: &dyn Tx, fresh: bool) -> Result<()> {
-        if !self.built || (self.suspect && fresh) {
+    /// transaction. `at` says whether nothing was written in it yet (what
+    /// it reads is committed) or at which write epoch it reads rows that
+    /// may roll back: those mark the index suspect, and a sync at any
+    /// other epoch, or a committed one, rebuilds it first.
+    pub fn sync(&mut self, tx: &dyn Tx, at: ReadAt) -> Result<()> {
+        let stale = match (self.suspect, at) {
+            (None, _) => false,
+            (Some(epoch), ReadAt::InWrite(now)) => epoch != now,
+            (Some(_), ReadAt::Committed) => true,
+        };
+        if !self.built || stale {
             self.clear();
             self.built = true;
-            self.suspect = false;
+            self.suspect = None;
+            self.rebuilds += 1;
         }
         let rows = tx.chat_agents_since(self.watermark)?;
         for row in &rows {
             self.apply(row);
         }
-        if !fresh {
-            self.suspect = true;
+        if let ReadAt::InWrite(epoch) = at {
+            self.suspect = Some(epoch);
         }
         Ok(())
+    }
+
+    /// How many times the index was built from every row of the store.
+    pub fn rebuilds(&self) -> u64 {
+        self.rebuilds
     }
 
     fn clear(&mut self) {

@@ -11,7 +11,7 @@ use dossier_sdk::Permission;
 
 use super::email_offers::EmailOffers;
 use super::push::feed;
-use super::queues::QueueView;
+use super::queues::{QueueView, ReadAt};
 use super::{AgentState, AgentStatus, ChatPush, Routed, StateChange};
 use crate::prelude::*;
 use dossier_core::events::{Actor, Ctx};
@@ -64,7 +64,22 @@ pub fn note_load(
     if row.state != AgentState::Available {
         return Ok(());
     }
-    let view = rt.chats().view_in(&rt.config().chat, tx, false)?;
+    let view = rt.chats().view_in(&rt.config().chat, tx, ReadAt::now(rt))?;
+    note_load_in(&view, tx, before, row, now)
+}
+
+/// [`note_load`] with the queues as this transaction already read them
+/// (the offer's claim, made right after the offer read them).
+pub fn note_load_in(
+    view: &QueueView,
+    tx: &dyn Tx,
+    before: u32,
+    row: &ChatAgentRow,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if row.state != AgentState::Available {
+        return Ok(());
+    }
     let most = view.members.most(&row.login);
     let after = row.active + row.pending;
     if before < most && after >= most {

@@ -170,6 +170,14 @@ pub trait Store: Send + Sync {
     /// Whether this thread is inside [`Store::write_with`].
     fn in_write(&self) -> bool;
 
+    /// The write transaction's epoch: it changes whenever an outermost
+    /// write begins and whenever a savepoint rolls back, so that within one
+    /// epoch nothing the transaction wrote has been undone. A cache of rows
+    /// read inside a write (the chat queue view) is good for as long as the
+    /// epoch and the rows' own change counter stay the same; a new
+    /// transaction, or one that undid part of itself, reads them again.
+    fn write_epoch(&self) -> u64;
+
     /// How many reader connections are open and idle now: at most the
     /// [`OpenOptions::readers`] the store was opened with (diagnostics).
     fn idle_readers(&self) -> usize {

@@ -277,19 +277,32 @@ impl ChatTx for SqliteTx<'_> {
     }
 
     fn oldest_waiting(&self, queue: &str, skip: &[i64]) -> Result<Option<(DateTime<Utc>, i64)>> {
-        let skip = serde_json::to_string(skip).unwrap_or_else(|_| "[]".to_owned());
-        let found: Option<(String, i64)> = self
-            .conn
-            .prepare_cached(
-                "SELECT arrived_at, id FROM chats
-                 WHERE state = 'waiting' AND queue = ?1
-                   AND id NOT IN (SELECT value FROM json_each(?2))
-                 ORDER BY arrived_at, id LIMIT 1",
-            )
-            .map_err(db)?
-            .query_row(params![queue, skip], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()
-            .map_err(db)?;
+        // Nothing to skip is the common case (the arrival's head of line,
+        // the next in line after each offer): a statement without the JSON
+        // list, on the same index, with the same answer.
+        let found: Option<(String, i64)> = if skip.is_empty() {
+            self.conn
+                .prepare_cached(
+                    "SELECT arrived_at, id FROM chats
+                     WHERE state = 'waiting' AND queue = ?1
+                     ORDER BY arrived_at, id LIMIT 1",
+                )
+                .map_err(db)?
+                .query_row(params![queue], |r| Ok((r.get(0)?, r.get(1)?)))
+        } else {
+            let skip = serde_json::to_string(skip).unwrap_or_else(|_| "[]".to_owned());
+            self.conn
+                .prepare_cached(
+                    "SELECT arrived_at, id FROM chats
+                     WHERE state = 'waiting' AND queue = ?1
+                       AND id NOT IN (SELECT value FROM json_each(?2))
+                     ORDER BY arrived_at, id LIMIT 1",
+                )
+                .map_err(db)?
+                .query_row(params![queue, skip], |r| Ok((r.get(0)?, r.get(1)?)))
+        }
+        .optional()
+        .map_err(db)?;
         found.map(|(at, id)| Ok((parse_ts(&at)?, id))).transpose()
     }
 

@@ -122,6 +122,9 @@ pub struct SqliteStore {
     path: Option<PathBuf>,
     /// How long a statement waits for another process's lock, in ms.
     busy_ms: AtomicU64,
+    /// `Store::write_epoch`: moved on by the writing thread at every
+    /// outermost begin and every rollback to a savepoint.
+    epoch: AtomicU64,
 }
 
 /// How many idle reader connections a store keeps unless told otherwise.
@@ -321,6 +324,7 @@ impl SqliteStore {
             busy_ms: AtomicU64::new(
                 u64::try_from(DEFAULT_BUSY_TIMEOUT.as_millis()).unwrap_or(u64::MAX),
             ),
+            epoch: AtomicU64::new(0),
         })
     }
 
@@ -345,6 +349,7 @@ impl SqliteStore {
         }
         if depth == 0 {
             exec_cached(&writer.conn, begin)?;
+            self.epoch.fetch_add(1, Ordering::AcqRel);
         }
         writer.enter();
         let guard = DepthGuard {
@@ -453,6 +458,10 @@ impl Store for SqliteStore {
         SqliteStore::in_write(self)
     }
 
+    fn write_epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
+    }
+
     fn set_busy_timeout(&self, timeout: Duration) {
         let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
         self.busy_ms.store(ms, Ordering::Relaxed);
@@ -481,6 +490,9 @@ impl Store for SqliteStore {
             ids: Some(&writer.ids),
         });
         if result.is_err() {
+            // What the transaction wrote inside `f` is undone: caches of
+            // rows read since (`write_epoch`) must not outlive it.
+            self.epoch.fetch_add(1, Ordering::AcqRel);
             exec_cached(&writer.conn, "ROLLBACK TO row")?;
         }
         exec_cached(&writer.conn, "RELEASE row")?;
