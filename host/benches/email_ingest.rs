@@ -14,13 +14,25 @@
 //! (`common::configure`); neither runs `ANALYZE`. Batches of the two are
 //! interleaved in blocks of 5, each side on a fresh store.
 //!
+//! Then one message that used to hold the write lock for seconds: 0.6 MB
+//! with 5,000 tiny attachments, ingested alone (`Host::ingest_email`) and
+//! inside a maildir batch of 100. The write lock's hold is what the store
+//! records for each write transaction, from `BEGIN IMMEDIATE` to the end of
+//! `COMMIT` (`test_support::take_longest_write`: the longest since the last
+//! read); as a cross-check, a second connection to the same file takes the
+//! write lock over and over meanwhile (`BEGIN IMMEDIATE; COMMIT`, waiting
+//! with SQLite's own busy timeout) and reports the longest it waited.
+//! Last, the wall time of parsing (which sanitizes the HTML) a message
+//! whose HTML part is 200,000 nested `<div>`s.
+//!
 //! `cargo bench -p dossier-host --bench email_ingest` (add `-- 20000` for
 //! more messages).
 
 mod common;
 
 use std::path::Path;
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use common::{BenchResult, Contender};
 use dossier_host::{Config, Host};
@@ -29,8 +41,11 @@ use rusqlite::{Connection, OptionalExtension, params};
 const BATCH: usize = 100;
 
 fn message(n: usize) -> String {
-    let sender = (n * 7919) % 2000;
+    // A reply comes from the sender of the message it answers: threading
+    // joins only a sender on the case's thread, and the raw side threads
+    // every reply, so both write the same rows.
     let reply = (n % 10 < 3 && n > 0).then(|| n - 1 - (n * 31) % n.min(50));
+    let sender = (reply.unwrap_or(n) * 7919) % 2000;
     let threading = reply
         .map(|r| format!("In-Reply-To: <m{r}@example.com>\r\nReferences: <m{r}@example.com>\r\n"))
         .unwrap_or_default();
@@ -67,7 +82,7 @@ fn message(n: usize) -> String {
 fn maildir(count: usize) -> BenchResult<Vec<Vec<u8>>> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../target/bench-data")
-        .join(format!("maildir-{count}"))
+        .join(format!("maildir-v2-{count}"))
         .join("new");
     if !dir.join(format!("{:06}.bench", count - 1)).is_file() {
         std::fs::create_dir_all(&dir)?;
@@ -107,6 +122,167 @@ fn rss_kib() -> (u64, u64) {
             .unwrap_or(0)
     };
     (field("VmRSS:"), field("RssAnon:"))
+}
+
+/// A 0.6 MB message with `parts` tiny attachments, each unlike any
+/// other message's (`tag`), so no blob is shared.
+fn many_parts(tag: usize, parts: usize) -> Vec<u8> {
+    use std::fmt::Write as _;
+    let mut raw = format!(
+        "From: Scanner <scanner{tag}@example.com>\r\nTo: Support <support@example.com>\r\n\
+         Subject: Scan {tag}\r\nMessage-ID: <parts-{tag}@example.com>\r\n\
+         Date: Mon, 23 Nov 2026 09:00:00 +0000\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"p\"\r\n\r\n"
+    );
+    for n in 0..parts {
+        let _ = write!(
+            raw,
+            "--p\r\nContent-Type: application/octet-stream; name=\"scan-{n}.bin\"\r\n\
+             Content-Disposition: attachment; filename=\"scan-{n}.bin\"\r\n\r\n\
+             page {n} of scan {tag}\r\n"
+        );
+    }
+    raw.push_str("--p--\r\n");
+    raw.into_bytes()
+}
+
+/// A message whose HTML part is `depth` nested `<div>`s.
+fn nested_divs(depth: usize) -> Vec<u8> {
+    format!(
+        "From: Deep <deep@example.com>\r\nTo: support@example.com\r\nSubject: Deep\r\n\
+         Message-ID: <deep-{depth}@example.com>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: text/html; charset=utf-8\r\n\r\n<html><body>{}x{}</body></html>\r\n",
+        "<div>".repeat(depth),
+        "</div>".repeat(depth)
+    )
+    .into_bytes()
+}
+
+/// A second writer on `db` taking the write lock again and again until
+/// `stop`: returns how many times it got it and the longest it waited.
+/// It waits with SQLite's own busy timeout, which looks again after 1, 2,
+/// 5, 10, 15, 20, 25, 25, 25, 50, 50 and then every 100 ms: its longest
+/// wait is an upper bound of the longest hold. Between two grabs it counts
+/// the follow-ups (a read, no lock), so the ingest gets its turns.
+fn rival_writer(db: &Path, stop: &AtomicBool) -> Result<(u64, Duration), rusqlite::Error> {
+    let conn = Connection::open(db)?;
+    conn.busy_timeout(Duration::from_secs(30))?;
+    let (mut got, mut longest) = (0, Duration::ZERO);
+    while !stop.load(Ordering::Relaxed) {
+        let t = Instant::now();
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        longest = longest.max(t.elapsed());
+        conn.execute_batch("COMMIT")?;
+        got += 1;
+        let _: i64 = conn.query_row("SELECT count(*) FROM follow_ups", [], |r| r.get(0))?;
+    }
+    Ok((got, longest))
+}
+
+/// Each run's wall time and the longest hold of the write lock in it.
+type Runs = Vec<(Duration, Duration)>;
+
+/// The 5,000-part message alone and in a batch, then the nested HTML.
+fn one_huge_message(batch_of: &[Vec<u8>]) -> BenchResult<()> {
+    const PARTS: usize = 5_000;
+    const RUNS: usize = 5;
+    let dir = tempfile::tempdir()?;
+    let host = open_host(dir.path())?;
+    let db = dir.path().join("dossier.db");
+    println!(
+        "one message of {PARTS} tiny attachments ({:.2} MB), {RUNS} times each:",
+        many_parts(0, PARTS).len() as f64 / 1e6
+    );
+    let stop = AtomicBool::new(false);
+    let (alone, batched, rival) = std::thread::scope(|scope| {
+        let rival = scope.spawn(|| rival_writer(&db, &stop));
+        let measure = || -> BenchResult<(Runs, Runs)> {
+            let mut alone = Vec::new();
+            for run in 0..RUNS {
+                let raw = many_parts(run, PARTS);
+                dossier_host::test_support::take_longest_write(&host);
+                let t = Instant::now();
+                host.ingest_email(&raw)?;
+                alone.push((
+                    t.elapsed(),
+                    dossier_host::test_support::take_longest_write(&host),
+                ));
+            }
+            let mut batched = Vec::new();
+            for run in 0..RUNS {
+                let raw = many_parts(RUNS + run, PARTS);
+                let mut messages: Vec<(&str, &[u8])> = batch_of[run * BATCH..(run + 1) * BATCH - 1]
+                    .iter()
+                    .map(|m| ("bench", m.as_slice()))
+                    .collect();
+                messages.insert(BATCH / 2, ("huge", raw.as_slice()));
+                dossier_host::test_support::take_longest_write(&host);
+                let t = Instant::now();
+                for result in host.ingest_emails(&messages) {
+                    result?;
+                }
+                batched.push((
+                    t.elapsed(),
+                    dossier_host::test_support::take_longest_write(&host),
+                ));
+            }
+            Ok((alone, batched))
+        };
+        let measured = measure();
+        stop.store(true, Ordering::Relaxed);
+        let rival = rival.join().map_err(|_| "the rival writer panicked")?;
+        measured.map(|(a, b)| (a, b, rival))
+    })?;
+    let ms = |d: &Duration| format!("{:.1}", d.as_secs_f64() * 1e3);
+    let show = |name: &str, runs: &[(Duration, Duration)]| {
+        println!(
+            "  {name}: wall {} ms; write lock held at most {} ms per run",
+            runs.iter()
+                .map(|(w, _)| ms(w))
+                .collect::<Vec<_>>()
+                .join(" / "),
+            runs.iter()
+                .map(|(_, l)| ms(l))
+                .collect::<Vec<_>>()
+                .join(" / "),
+        );
+    };
+    show("alone (Host::ingest_email)", &alone);
+    show(
+        &format!("in a batch of {BATCH} (Host::ingest_emails)"),
+        &batched,
+    );
+    let rival = rival?;
+    println!(
+        "  a second connection took the write lock {} times meanwhile, waiting at most {} ms",
+        rival.0,
+        ms(&rival.1)
+    );
+    let stored: i64 = Connection::open(&db)?.query_row(
+        "SELECT count(*) FROM follow_ups WHERE kind = 'email_in' AND attachments LIKE '%more-parts.mime%'",
+        [],
+        |r| r.get(0),
+    )?;
+    println!("  stored: {stored} follow-ups with 1,000 files and the rest in one");
+
+    for depth in [20_000, 200_000] {
+        let raw = nested_divs(depth);
+        let t = Instant::now();
+        let (_, text, html, _) = dossier_host::test_support::parse_email(&raw)?;
+        let parsed = t.elapsed();
+        let t = Instant::now();
+        host.ingest_email(&raw)?;
+        println!(
+            "{depth} nested <div> ({:.1} MB): parsed (sanitized or refused) in {} ms, \
+             ingested in {} ms; HTML kept as the body: {}, text {} chars",
+            raw.len() as f64 / 1e6,
+            ms(&parsed),
+            ms(&t.elapsed()),
+            html.is_some(),
+            text.len()
+        );
+    }
+    Ok(())
 }
 
 struct Parsed {
@@ -298,9 +474,16 @@ fn main() -> BenchResult<()> {
         [],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
+    let raw_check: (i64, i64) = raw.query_row(
+        "SELECT (SELECT count(*) FROM follow_ups WHERE kind = 'email_in'), (SELECT count(*) FROM cases)",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     println!(
-        "product store: {} email follow-ups on {} cases",
-        check.0, check.1
+        "product store: {} email follow-ups on {} cases; raw store: {} on {}",
+        check.0, check.1, raw_check.0, raw_check.1
     );
+    one_huge_message(&raw_messages)?;
+    println!("at the end: {}", common::machine());
     Ok(())
 }

@@ -177,6 +177,43 @@ pub mod test_support {
         rt.ingest_email(&crate::runtime::system(rt), &email)
     }
 
+    #[cfg(feature = "email")]
+    /// Ingests `count` raw messages as `Host::ingest_emails` does (parsed
+    /// on a second thread, stored by this one), each as `arriving` hands it
+    /// over: a test can hold one back and watch what the batch's writer
+    /// does meanwhile.
+    pub fn ingest_arriving(
+        host: &crate::Host,
+        count: usize,
+        arriving: std::sync::mpsc::Receiver<Vec<u8>>,
+    ) -> Vec<crate::Result<dossier_sdk::Ingested>> {
+        use crate::prelude::*;
+        let rt = host.runtime();
+        let ctx = crate::runtime::system(rt);
+        std::thread::scope(|scope| {
+            let (send, parsed) = std::sync::mpsc::channel();
+            scope.spawn(move || {
+                for raw in arriving {
+                    let email = crate::email::parse::parse(&raw, "arriving").and_then(|mut e| {
+                        rt.write_blobs(&mut e)?;
+                        Ok(e)
+                    });
+                    if send.send(email).is_err() {
+                        break;
+                    }
+                }
+            });
+            rt.ingest_batch(&ctx, count, &parsed)
+        })
+    }
+
+    /// The longest `host`'s store held its write lock (from `BEGIN` to the
+    /// end of `COMMIT` or `ROLLBACK` of one write transaction) since the
+    /// last call: for benchmarks and tests of what other writers wait.
+    pub fn take_longest_write(host: &crate::Host) -> std::time::Duration {
+        host.runtime().store().take_longest_write()
+    }
+
     /// Runs every handler of `host` on `event` with a root `system`
     /// context, outside any transaction, and returns the event as they left
     /// it: the handler calls alone, for benchmarks.

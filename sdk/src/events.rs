@@ -418,6 +418,24 @@ pub struct EmailReceived {
     pub queue: Option<String>,
 }
 
+/// The `email_held` event: an inbound email could not be stored (a hook
+/// vetoed its case or customer, a rule refused it, it is over the size
+/// limit) and was kept whole as held mail, to be released or discarded by
+/// an admin (`dossier email held`). It fires in the transaction that holds
+/// the email; that write always stands: a veto or a handler's failure
+/// rolls back only what handlers wrote and the notice, which is then not
+/// sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmailHeld {
+    /// The held email: its id, sender, subject, size and why it is held.
+    pub held: crate::email::HeldEmail,
+    /// Who is told, by a `notification` of cause `email_held`, once the
+    /// handlers ran: `[email] held_notify`'s addresses; handlers may change
+    /// them (checked again) or clear them (no one is told).
+    #[serde(default)]
+    pub notify: Vec<String>,
+}
+
 /// The `chat_offered` and `chat_ended` events.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatEvent {
@@ -463,6 +481,8 @@ pub enum Event {
     Notification(Notification),
     /// An inbound email was parsed.
     EmailReceived(EmailReceived),
+    /// An inbound email could not be stored and is held.
+    EmailHeld(EmailHeld),
     /// A chat is being offered to an agent.
     ChatOffered(ChatEvent),
     /// A chat ended.
@@ -487,6 +507,8 @@ pub enum EventKind {
     Notification,
     /// [`Event::EmailReceived`].
     EmailReceived,
+    /// [`Event::EmailHeld`].
+    EmailHeld,
     /// [`Event::ChatOffered`].
     ChatOffered,
     /// [`Event::ChatEnded`].
@@ -497,13 +519,14 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 9] = [
+    pub const ALL: [EventKind; 10] = [
         EventKind::BeforeSave,
         EventKind::AfterSave,
         EventKind::ScreenPop,
         EventKind::Disposition,
         EventKind::Notification,
         EventKind::EmailReceived,
+        EventKind::EmailHeld,
         EventKind::ChatOffered,
         EventKind::ChatEnded,
         EventKind::TaskReminder,
@@ -518,6 +541,7 @@ impl EventKind {
             EventKind::Disposition => "disposition",
             EventKind::Notification => "notification",
             EventKind::EmailReceived => "email_received",
+            EventKind::EmailHeld => "email_held",
             EventKind::ChatOffered => "chat_offered",
             EventKind::ChatEnded => "chat_ended",
             EventKind::TaskReminder => "task_reminder",
@@ -531,7 +555,7 @@ impl EventKind {
 
     /// The row of [`EVENTS`] describing this kind.
     pub fn spec(self) -> &'static EventSpec {
-        let table: &'static [EventSpec; 9] = &EVENTS;
+        let table: &'static [EventSpec; 10] = &EVENTS;
         // `EVENTS` is in declaration order; a const assertion below checks it.
         &table[self as usize]
     }
@@ -609,7 +633,7 @@ impl EventSpec {
 
 /// Every event kind, in [`EventKind::ALL`] order: the one table the rest is
 /// derived from.
-pub const EVENTS: [EventSpec; 9] = [
+pub const EVENTS: [EventSpec; 10] = [
     EventSpec {
         kind: EventKind::BeforeSave,
         hook: "before_save_<object>",
@@ -698,6 +722,16 @@ pub const EVENTS: [EventSpec; 9] = [
         may_change: "`case_number` (another case, or none for a new one), `priority` and `fields` of the case, `queue` (the email queue a new case waits in, or none); a veto drops the email",
     },
     EventSpec {
+        kind: EventKind::EmailHeld,
+        hook: "on_email_held",
+        per_object: false,
+        payload: "EmailHeld",
+        keys: &["held", "notify"],
+        guards: true,
+        fired_when: "an inbound email could not be stored and was held, in the transaction that holds it (which stands whatever handlers do)",
+        may_change: "`notify`, who is told by a notification of cause `email_held` (checked again; empty: no one); a veto sends no notice and rolls back the handlers' writes, never the hold",
+    },
+    EventSpec {
         kind: EventKind::ChatOffered,
         hook: "on_chat_offered",
         per_object: false,
@@ -764,6 +798,7 @@ impl Event {
             Event::Disposition(_) => EventKind::Disposition,
             Event::Notification(_) => EventKind::Notification,
             Event::EmailReceived(_) => EventKind::EmailReceived,
+            Event::EmailHeld(_) => EventKind::EmailHeld,
             Event::ChatOffered(_) => EventKind::ChatOffered,
             Event::ChatEnded(_) => EventKind::ChatEnded,
             Event::TaskReminder(_) => EventKind::TaskReminder,
@@ -823,7 +858,7 @@ mod tests {
     #[test]
     fn hook_names_come_in_the_fixed_order() {
         let names = hook_names();
-        assert_eq!(names.len(), 15);
+        assert_eq!(names.len(), 16);
         assert_eq!(
             &names[..4],
             [

@@ -13,8 +13,8 @@ use serde::de::DeserializeOwned;
 use crate::abi::{Buffer, HostTable, LogLevel, TableHeader, status};
 use crate::error::{Error, Result};
 use crate::events::{
-    ChatEvent, Disposition, EmailReceived, Event, EventKind, Notification, Outcome, SaveEvent,
-    ScreenPop, TaskReminder,
+    ChatEvent, Disposition, EmailHeld, EmailReceived, Event, EventKind, Notification, Outcome,
+    SaveEvent, ScreenPop, TaskReminder,
 };
 use crate::model::{
     Case, CaseNumber, Customer, CustomerId, CustomerQuery, FollowUp, FollowUpKind, NewFollowUp,
@@ -171,6 +171,14 @@ pub trait Plugin: Sized + Send + Sync + 'static {
         Ok(Outcome::Continue)
     }
 
+    /// An inbound email could not be stored and is held; a handler may
+    /// change who is told ([`EmailHeld::notify`]). The email stays held
+    /// whatever the handler returns.
+    fn email_held(&self, held: &mut EmailHeld) -> Result<Outcome> {
+        let _ = held;
+        Ok(Outcome::Continue)
+    }
+
     /// A chat is being offered to an agent.
     fn chat_offered(&self, chat: &mut ChatEvent) -> Result<Outcome> {
         let _ = chat;
@@ -199,6 +207,7 @@ pub fn dispatch<P: Plugin>(plugin: &P, event: &mut Event) -> Result<Outcome> {
         Event::Disposition(e) => plugin.disposition(e),
         Event::Notification(e) => plugin.notification(e),
         Event::EmailReceived(e) => plugin.email_received(e),
+        Event::EmailHeld(e) => plugin.email_held(e),
         Event::ChatOffered(e) => plugin.chat_offered(e),
         Event::ChatEnded(e) => plugin.chat_ended(e),
         Event::TaskReminder(e) => plugin.task_reminder(e),
@@ -496,6 +505,9 @@ mod tests {
         }
         fn email_received(&self, _: &mut EmailReceived) -> Result<Outcome> {
             self.called("email_received")
+        }
+        fn email_held(&self, _: &mut EmailHeld) -> Result<Outcome> {
+            self.called("email_held")
         }
         fn chat_offered(&self, _: &mut ChatEvent) -> Result<Outcome> {
             self.called("chat_offered")

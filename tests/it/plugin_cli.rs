@@ -122,6 +122,7 @@ fn inspect_shows_the_handshake_and_the_lines_to_enable_it() {
             "disposition",
             "notification",
             "email_received",
+            "email_held",
             "chat_offered",
             "chat_ended",
             "task_reminder"

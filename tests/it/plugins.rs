@@ -59,6 +59,7 @@ fn inspect_reports_the_handshake_without_creating_anything() {
             EventKind::AfterSave,
             EventKind::ScreenPop,
             EventKind::Disposition,
+            EventKind::EmailHeld,
             EventKind::ChatOffered,
             EventKind::ChatEnded
         ]

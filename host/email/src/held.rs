@@ -9,17 +9,22 @@
 //! [`Error::BadEmail`]. Every other failure between the parse and the
 //! commit (a hook vetoing the new customer or case, a rule refusing it,
 //! a script error, a message over the size limit) holds the message: its
-//! bytes and the reason are written to `held_emails`, `[email]
-//! held_notify` is told with a notification of cause `email_held` (which
-//! `on_notification` hooks see), and an admin lists, reads, releases
-//! (ingests it again, normally) or discards it.
+//! bytes and the reason are written to `held_emails`, the `email_held`
+//! event fires (its handlers may change who is told), the addresses it
+//! leaves (`[email] held_notify`'s by default) are told with a
+//! notification of cause `email_held` (which `on_notification` hooks see),
+//! and an admin lists, reads, releases (ingests it again, normally) or
+//! discards it. The hold stands whatever the event's handlers or the
+//! notice do.
 
 use std::sync::Arc;
 
-use dossier_sdk::{Audience, Cause, HeldEmail, HeldState, Ingested, Mailbox, Notification};
+use dossier_sdk::{
+    Audience, Cause, Event, EventKind, HeldEmail, HeldState, Ingested, Mailbox, Notification,
+};
 
 use super::parse;
-use dossier_core::events::Ctx;
+use dossier_core::events::{Ctx, Step};
 use dossier_core::runtime::Runtime;
 use dossier_interact::prelude::*;
 use dossier_store::NewHeldEmail;
@@ -39,9 +44,10 @@ pub trait EmailHeld {
         error: Error,
     ) -> Result<Ingested>;
 
-    /// Holds message `raw` (from `source`) for `reason`, telling `[email]
-    /// held_notify`. A message already held under the same key keeps its
-    /// id, with the new reason.
+    /// Holds message `raw` (from `source`) for `reason`, firing
+    /// `email_held` and telling whom its handlers leave in `notify`
+    /// (`[email] held_notify` by default). A message already held under the
+    /// same key keeps its id, with the new reason.
     fn hold_email(
         self: &Arc<Self>,
         ctx: &Ctx,
@@ -95,7 +101,6 @@ impl EmailHeld for Runtime {
         };
         let key = message_id.unwrap_or_else(|| parse::content_key(raw));
         let now = self.now();
-        let cfg = &self.config().email;
         let id = self.transaction("hold email", || {
             let id = self.store().write("hold email", |tx| {
                 tx.hold_email(&NewHeldEmail {
@@ -108,54 +113,19 @@ impl EmailHeld for Runtime {
                     at: now,
                 })
             })?;
-            if let (false, Some(ours)) = (cfg.held_notify.is_empty(), cfg.addresses.first()) {
-                let notice = Notification {
-                    case_number: None,
-                    audience: Audience::Internal,
-                    cause: Cause::EmailHeld,
-                    from: Mailbox {
-                        name: None,
-                        address: ours.clone(),
-                    },
-                    to: cfg
-                        .held_notify
-                        .iter()
-                        .map(|a| Mailbox {
-                            name: None,
-                            address: a.clone(),
-                        })
-                        .collect(),
-                    cc: Vec::new(),
-                    bcc: Vec::new(),
-                    message_id: None,
-                    in_reply_to: None,
-                    references: Vec::new(),
-                    thread_token: None,
-                    attachments: Vec::new(),
-                    subject: format!("Inbound email held (#{id})"),
-                    body: format!(
-                        "An inbound email could not be stored and is held as #{id}.\n\
-                         From: {}\nSubject: {}\nWhy: {reason}\n\n\
-                         `dossier email held show {id}` shows it; once the cause is \
-                         fixed, `dossier email held release {id}` ingests it again.",
-                        sender,
-                        crate::ingest::echo(&subject)
-                    ),
-                    html: None,
-                    signature: None,
-                    review: false,
-                };
-                // The mail is held whatever becomes of the notice: its
-                // failure or veto rolls back only the notice.
-                let told = self
-                    .store()
-                    .savepoint("held email notice", |_| self.notify(ctx, notice));
-                if let Err(e) = told {
-                    if e.may_pass() {
-                        return Err(e);
-                    }
-                    tracing::warn!("held email #{id}: the held_notify notice was not sent: {e}");
+            // The mail is held whatever becomes of the event: a handler's
+            // failure or veto, or the notice's, rolls back only the
+            // handlers' writes and the notice.
+            let told = self.store().savepoint("email held event", |_| {
+                self.run(ctx, Hold { id, held: None })
+            });
+            if let Err(e) = told {
+                if e.may_pass() {
+                    return Err(e);
                 }
+                tracing::warn!(
+                    "held email #{id}: the email_held event failed, no notice was sent: {e}"
+                );
             }
             Ok(id)
         })?;
@@ -204,6 +174,126 @@ fn header_block(raw: &[u8]) -> &[u8] {
     match end {
         Some(end) => &head[..end],
         None => head,
+    }
+}
+
+/// The `email_held` step: the held row is written already (it stands
+/// whatever handlers do); the event says who `[email] held_notify` tells,
+/// handlers may change that, and finish sends the notice.
+struct Hold {
+    /// The held email's id.
+    id: i64,
+    /// The held email as the event showed it.
+    held: Option<HeldEmail>,
+}
+
+impl Step for Hold {
+    type Out = ();
+
+    fn kind(&self) -> EventKind {
+        EventKind::EmailHeld
+    }
+
+    fn label(&self) -> &str {
+        "email held"
+    }
+
+    fn writes(&self) -> bool {
+        true
+    }
+
+    fn built_in(&mut self, rt: &Arc<Runtime>, _ctx: &Ctx) -> Result<Option<Event>> {
+        let (held, _) = rt
+            .store()
+            .read(|tx| tx.held_email(self.id))?
+            .ok_or_else(|| not_found(self.id))?;
+        self.held = Some(held.clone());
+        Ok(Some(Event::EmailHeld(dossier_sdk::EmailHeld {
+            held,
+            notify: rt.config().email.held_notify.clone(),
+        })))
+    }
+
+    fn recheck(
+        &mut self,
+        _rt: &Arc<Runtime>,
+        _ctx: &Ctx,
+        _built: &Event,
+        event: &mut Event,
+    ) -> Result<()> {
+        let Event::EmailHeld(e) = event else {
+            return Err(Error::Refused(
+                "an email_held hook replaced the event".into(),
+            ));
+        };
+        if Some(&e.held) != self.held.as_ref() {
+            return Err(Error::Refused(
+                "an email_held hook may change only `notify`; the held email is as it arrived"
+                    .into(),
+            ));
+        }
+        for (i, address) in e.notify.iter_mut().enumerate() {
+            let checked = dossier_types::address::check_rule(address).map_err(|rule| {
+                Error::InvalidNotification {
+                    field: format!("notify[{i}]"),
+                    rule,
+                }
+            })?;
+            *address = checked.to_owned();
+        }
+        Ok(())
+    }
+
+    fn finish(self, rt: &Arc<Runtime>, ctx: &Ctx, event: Option<Event>) -> Result<()> {
+        let Some(Event::EmailHeld(e)) = event else {
+            return Ok(());
+        };
+        let Some(ours) = rt.config().email.addresses.first() else {
+            return Ok(());
+        };
+        if e.notify.is_empty() {
+            return Ok(());
+        }
+        let held = e.held;
+        let id = held.id;
+        let notice = Notification {
+            case_number: None,
+            audience: Audience::Internal,
+            cause: Cause::EmailHeld,
+            from: Mailbox {
+                name: None,
+                address: ours.clone(),
+            },
+            to: e
+                .notify
+                .into_iter()
+                .map(|address| Mailbox {
+                    name: None,
+                    address,
+                })
+                .collect(),
+            cc: Vec::new(),
+            bcc: Vec::new(),
+            message_id: None,
+            in_reply_to: None,
+            references: Vec::new(),
+            thread_token: None,
+            attachments: Vec::new(),
+            subject: format!("Inbound email held (#{id})"),
+            body: format!(
+                "An inbound email could not be stored and is held as #{id}.\n\
+                 From: {}\nSubject: {}\nWhy: {}\n\n\
+                 `dossier email held show {id}` shows it; once the cause is \
+                 fixed, `dossier email held release {id}` ingests it again.",
+                held.sender,
+                crate::ingest::echo(&held.subject),
+                held.reason
+            ),
+            html: None,
+            signature: None,
+            review: false,
+        };
+        rt.notify(ctx, notice).map(drop)
     }
 }
 

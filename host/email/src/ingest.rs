@@ -18,6 +18,7 @@
 //!    the mail is not automatic.
 
 use std::sync::Arc;
+use std::sync::mpsc::Receiver;
 
 use dossier_sdk::{
     Attachment, Audience, CaseNumber, Cause, Channel, CustomFields, CustomerId, Draft, DraftKind,
@@ -855,16 +856,21 @@ pub trait EmailIngest {
     /// starts, referenced or not, so one whose rows commit later is safe).
     fn write_blobs(&self, email: &mut ParsedEmail) -> Result<()>;
 
-    /// Ingests `count` messages, `emails` being each one's parse in order
-    /// (a failed parse is that message's result), in one transaction, each
-    /// stored as it arrives; if any fails, the batch is rolled back and
-    /// each is ingested in its own transaction, so one bad email (a failing
-    /// hook, a veto) never costs the others.
+    /// Ingests `count` messages, received from `parsed` in order (a
+    /// failed parse is that message's result), a run of them in one
+    /// transaction: each is stored as it arrives, and the transaction
+    /// commits when the next message is not parsed yet, so it never waits
+    /// for the parser while holding the write lock (it waits, for the
+    /// first of the next run, between transactions). When one fails, its
+    /// run is rolled back and each of that run's messages is ingested in
+    /// its own transaction, so one bad email (a failing hook, a veto)
+    /// never costs the others. Messages the parser never sent (it stopped)
+    /// are refused, and none is lost.
     fn ingest_batch(
         self: &Arc<Self>,
         ctx: &Ctx,
         count: usize,
-        emails: impl Iterator<Item = Result<ParsedEmail>>,
+        parsed: &Receiver<Result<ParsedEmail>>,
     ) -> Vec<Result<Ingested>>;
 }
 
@@ -922,48 +928,53 @@ impl EmailIngest for Runtime {
         self: &Arc<Self>,
         ctx: &Ctx,
         count: usize,
-        emails: impl Iterator<Item = Result<ParsedEmail>>,
+        parsed: &Receiver<Result<ParsedEmail>>,
     ) -> Vec<Result<Ingested>> {
-        let mut emails = emails.take(count).enumerate();
         let mut out: Vec<Option<Result<Ingested>>> = Vec::with_capacity(count);
         out.resize_with(count, || None);
-        let mut kept: Vec<(usize, ParsedEmail)> = Vec::new();
-        let take = |i: usize, parsed: Result<ParsedEmail>, out: &mut Vec<Option<_>>| match parsed {
-            Ok(email) => Some(email),
-            Err(e) => {
-                out[i] = Some(Err(e));
-                None
-            }
-        };
-        // Each message is threaded and stored as soon as it is parsed (the
-        // parsing of the next ones goes on meanwhile, on another thread).
-        let together = self.transaction("email ingest batch", || {
-            let mut done = Vec::new();
-            for (i, parsed) in emails.by_ref() {
-                if let Some(email) = take(i, parsed, &mut out) {
-                    let result = self.ingest_email(ctx, &email);
-                    kept.push((i, email));
-                    done.push(result?);
+        let mut next = 0;
+        // Waits, outside any transaction, for the first message of a run.
+        while next < count {
+            let Ok(first) = parsed.recv() else { break };
+            let mut run: Vec<(usize, ParsedEmail)> = Vec::new();
+            let mut arrived = Some(first);
+            let together = self.transaction("email ingest batch", || {
+                let mut done = Vec::new();
+                while next < count {
+                    let message = match arrived.take() {
+                        Some(message) => message,
+                        // Only what is parsed already: the transaction
+                        // commits rather than wait for the parser.
+                        None => match parsed.try_recv() {
+                            Ok(message) => message,
+                            Err(_) => break,
+                        },
+                    };
+                    let i = next;
+                    next += 1;
+                    match message {
+                        Ok(email) => {
+                            let result = self.ingest_email(ctx, &email);
+                            run.push((i, email));
+                            done.push(result?);
+                        }
+                        Err(e) => out[i] = Some(Err(e)),
+                    }
                 }
-            }
-            Ok(done)
-        });
-        // A failed batch stopped early: the messages it did not reach.
-        for (i, parsed) in emails {
-            if let Some(email) = take(i, parsed, &mut out) {
-                kept.push((i, email));
-            }
-        }
-        match together {
-            Ok(done) => {
-                for ((i, _), result) in kept.iter().zip(done) {
-                    out[*i] = Some(Ok(result));
+                Ok(done)
+            });
+            match together {
+                Ok(done) => {
+                    for ((i, _), result) in run.iter().zip(done) {
+                        out[*i] = Some(Ok(result));
+                    }
                 }
-            }
-            // One failed: each on its own, so the others are kept.
-            Err(_) => {
-                for (i, email) in &kept {
-                    out[*i] = Some(self.ingest_email(ctx, email));
+                // One failed: each of the run on its own, so the others
+                // are kept.
+                Err(_) => {
+                    for (i, email) in &run {
+                        out[*i] = Some(self.ingest_email(ctx, email));
+                    }
                 }
             }
         }

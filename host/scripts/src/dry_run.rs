@@ -2,8 +2,8 @@
 //! transaction that is always rolled back, and report what it did.
 
 use dossier_sdk::{
-    ChatEvent, Disposition, EmailReceived, Event, FieldType, FieldValue, Notification, ObjectKind,
-    Record, SaveEvent, SaveOp, ScreenPop, TaskReminder,
+    ChatEvent, Disposition, EmailHeld, EmailReceived, Event, FieldType, FieldValue, Notification,
+    ObjectKind, Record, SaveEvent, SaveOp, ScreenPop, TaskReminder,
 };
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -186,6 +186,9 @@ impl Inputs<'_> {
             "on_email_received" => Event::EmailReceived(
                 serde_json::from_value::<EmailReceived>(data)
                     .map_err(|e| bad("received email", e))?,
+            ),
+            "on_email_held" => Event::EmailHeld(
+                serde_json::from_value::<EmailHeld>(data).map_err(|e| bad("held email", e))?,
             ),
             "on_chat_offered" => Event::ChatOffered(
                 serde_json::from_value::<ChatEvent>(data).map_err(|e| bad("chat event", e))?,

@@ -552,6 +552,7 @@ impl Scripts {
             Event::Disposition(v) => self.run_map(ctx, &scripts, index, v),
             Event::Notification(v) => self.run_map(ctx, &scripts, index, v),
             Event::EmailReceived(v) => self.run_map(ctx, &scripts, index, v),
+            Event::EmailHeld(v) => self.run_map(ctx, &scripts, index, v),
             Event::ChatOffered(v) | Event::ChatEnded(v) => self.run_map(ctx, &scripts, index, v),
             Event::TaskReminder(v) => self.run_map(ctx, &scripts, index, v),
         }

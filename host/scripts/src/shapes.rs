@@ -38,6 +38,7 @@ fn payload(event: &Event) -> Option<Value> {
         Event::Disposition(v) => serde_json::to_value(v),
         Event::Notification(v) => serde_json::to_value(v),
         Event::EmailReceived(v) => serde_json::to_value(v),
+        Event::EmailHeld(v) => serde_json::to_value(v),
         Event::ChatOffered(v) | Event::ChatEnded(v) => serde_json::to_value(v),
         Event::TaskReminder(v) => serde_json::to_value(v),
     };
@@ -134,13 +135,14 @@ fn walk(
 /// reads as the event: used to find the optional fields (those that take `()`).
 fn reads(kind: EventKind, value: Value) -> bool {
     use dossier_sdk::{
-        ChatEvent, Disposition, EmailReceived, Notification, ScreenPop, TaskReminder,
+        ChatEvent, Disposition, EmailHeld, EmailReceived, Notification, ScreenPop, TaskReminder,
     };
     match kind {
         EventKind::ScreenPop => serde_json::from_value::<ScreenPop>(value).is_ok(),
         EventKind::Disposition => serde_json::from_value::<Disposition>(value).is_ok(),
         EventKind::Notification => serde_json::from_value::<Notification>(value).is_ok(),
         EventKind::EmailReceived => serde_json::from_value::<EmailReceived>(value).is_ok(),
+        EventKind::EmailHeld => serde_json::from_value::<EmailHeld>(value).is_ok(),
         EventKind::ChatOffered | EventKind::ChatEnded => {
             serde_json::from_value::<ChatEvent>(value).is_ok()
         }

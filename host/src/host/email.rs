@@ -183,18 +183,23 @@ impl Host {
             })
         };
         let parse_here = || {
-            let parsed: Vec<Result<dossier_email::parse::ParsedEmail>> =
-                messages.iter().map(|(name, raw)| read(name, raw)).collect();
-            self.rt
-                .ingest_batch(&ctx, messages.len(), parsed.into_iter())
+            let (send, receive) = std::sync::mpsc::channel();
+            for (name, raw) in messages {
+                // The receiver is alive: it is right here.
+                let _ = send.send(read(name, raw));
+            }
+            drop(send);
+            self.rt.ingest_batch(&ctx, messages.len(), &receive)
         };
         if messages.len() < 2 {
             return parse_here();
         }
-        // Parsing (MIME, charsets, HTML sanitizing) runs ahead on a second
-        // thread while this one threads and stores. The channel is
-        // unbounded: the batch is in memory already, and a parser that
-        // waited for room would be woken once per message.
+        // Parsing (MIME, charsets, HTML sanitizing, attachment blobs) runs
+        // ahead on a second thread while this one threads and stores what
+        // is parsed already; the store's transaction commits rather than
+        // wait for the parser (`ingest_batch`). The channel is unbounded:
+        // the batch is in memory already, and a parser that waited for room
+        // would be woken once per message.
         std::thread::scope(|scope| {
             let (send, receive) = std::sync::mpsc::channel();
             let parser = std::thread::Builder::new()
@@ -208,9 +213,7 @@ impl Host {
                 });
             match parser {
                 Ok(parser) => {
-                    let results = self
-                        .rt
-                        .ingest_batch(&ctx, messages.len(), receive.into_iter());
+                    let results = self.rt.ingest_batch(&ctx, messages.len(), &receive);
                     // A parser that panicked left the rest unread: those
                     // messages say so (`ingest_batch` fills them), and the
                     // panic stops here rather than in the caller.

@@ -205,8 +205,19 @@ pub trait Store: Send + Sync {
 
     /// A short pause between batches of a long pass of transactions (a
     /// reminder pass, a maildir run), outside any transaction, so that
-    /// writers of other processes waiting for the lock get their turn.
+    /// writers of other processes waiting for the lock get their turn; it
+    /// pauses only when the pass has written for a while (50 ms for
+    /// SQLite) since its last pause, so short batches do not idle after
+    /// each one.
     fn yield_to_writers(&self);
+
+    /// The longest any write transaction of this store held the write
+    /// lock (from `BEGIN` to the end of its `COMMIT` or `ROLLBACK`) since
+    /// the last call, which starts the count again: what another writer
+    /// may have had to wait, for benchmarks and tests.
+    fn take_longest_write(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
 }
 
 /// Runs the once-only closure `f` through one of the object-safe `*_with`

@@ -127,6 +127,10 @@ impl Plugin for AuditLog {
         self.append(&Event::EmailReceived(email.clone()))
     }
 
+    fn email_held(&self, held: &mut EmailHeld) -> Result<Outcome> {
+        self.append(&Event::EmailHeld(held.clone()))
+    }
+
     fn chat_offered(&self, chat: &mut ChatEvent) -> Result<Outcome> {
         self.append(&Event::ChatOffered(chat.clone()))
     }

@@ -297,6 +297,10 @@ impl Plugin for Webhook {
         self.deliver(Event::EmailReceived(email.clone()))
     }
 
+    fn email_held(&self, held: &mut EmailHeld) -> Result<Outcome> {
+        self.deliver(Event::EmailHeld(held.clone()))
+    }
+
     fn chat_offered(&self, chat: &mut ChatEvent) -> Result<Outcome> {
         self.deliver(Event::ChatOffered(chat.clone()))
     }

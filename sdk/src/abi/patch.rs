@@ -46,10 +46,11 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::email::HeldEmail;
 use crate::error::{Error, Result};
 use crate::events::{
-    ChatEvent, Disposition, EmailReceived, Event, EventKind, Interaction, Notification, PopTarget,
-    SaveEvent, SaveOp, ScreenPop, TaskReminder,
+    ChatEvent, Disposition, EmailHeld, EmailReceived, Event, EventKind, Interaction, Notification,
+    PopTarget, SaveEvent, SaveOp, ScreenPop, TaskReminder,
 };
 use crate::fields::FieldValue;
 use crate::model::{
@@ -463,6 +464,14 @@ struct_patch! {
 }
 
 struct_patch! {
+    /// The changed fields of an [`EmailHeld`].
+    EmailHeldPatch for EmailHeld {
+        held: HeldEmail,
+        notify: Vec<String>,
+    }
+}
+
+struct_patch! {
     /// The changed fields of a [`ChatEvent`].
     ChatEventPatch for ChatEvent {
         chat: i64,
@@ -493,6 +502,7 @@ enum_patch! {
         Disposition(Disposition => DispositionPatch),
         Notification(Notification => NotificationPatch),
         EmailReceived(EmailReceived => EmailReceivedPatch),
+        EmailHeld(EmailHeld => EmailHeldPatch),
         ChatOffered(ChatEvent => ChatEventPatch),
         ChatEnded(ChatEvent => ChatEventPatch),
         TaskReminder(TaskReminder => TaskReminderPatch),

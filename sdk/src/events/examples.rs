@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use super::{
-    Audience, Cause, Channel, ChatEvent, Direction, Disposition, EmailReceived, Event, Interaction,
-    Notification, PopTarget, SaveEvent, SaveOp, ScreenPop, TaskReminder,
+    Audience, Cause, Channel, ChatEvent, Direction, Disposition, EmailHeld, EmailReceived, Event,
+    Interaction, Notification, PopTarget, SaveEvent, SaveOp, ScreenPop, TaskReminder,
 };
 use crate::fields::FieldValue;
 use crate::model::{
@@ -85,6 +85,24 @@ impl Event {
             fields: [("contract_ref".to_owned(), serde_json::json!("K-1"))].into(),
             attachments: vec![attachment()],
             queue: Some("billing".to_owned()),
+        }));
+        events.push(Event::EmailHeld(EmailHeld {
+            held: crate::email::HeldEmail {
+                id: 3,
+                key: "CAF=1@mail.example.com".to_owned(),
+                source: "new/1700000000.M1.host".to_owned(),
+                sender: "ada@example.com".to_owned(),
+                subject: "The scheduler is down again".to_owned(),
+                reason: "vetoed by scripts/rules.rhai: no cases for trial accounts".to_owned(),
+                size: 2_048,
+                held_at: at(1_767_258_000),
+                state: crate::email::HeldState::Held,
+                // Filled, as every optional field here, so the docs show
+                // their type (held again after a release keeps them).
+                closed_by: Some("grace".to_owned()),
+                closed_at: Some(at(1_767_261_600)),
+            },
+            notify: vec!["postmaster@example.com".to_owned()],
         }));
         let chat = ChatEvent {
             chat: 42,

@@ -6,7 +6,7 @@ use dossier_sdk::{Event, Record};
 /// Every hook a script can define, in a fixed order (bit `i` of a hook mask
 /// is `HOOKS[i]`): [`dossier_sdk::events::hook_names`] as a const array, which
 /// a test keeps equal to it.
-pub const HOOKS: [&str; 15] = [
+pub const HOOKS: [&str; 16] = [
     "before_save_customer",
     "before_save_case",
     "before_save_follow_up",
@@ -19,6 +19,7 @@ pub const HOOKS: [&str; 15] = [
     "on_disposition",
     "on_notification",
     "on_email_received",
+    "on_email_held",
     "on_chat_offered",
     "on_chat_ended",
     "on_task_reminder",
@@ -40,8 +41,9 @@ pub fn hook_index(event: &Event) -> usize {
         Event::Disposition(_) => 9,
         Event::Notification(_) => 10,
         Event::EmailReceived(_) => 11,
-        Event::ChatOffered(_) => 12,
-        Event::ChatEnded(_) => 13,
-        Event::TaskReminder(_) => 14,
+        Event::EmailHeld(_) => 12,
+        Event::ChatOffered(_) => 13,
+        Event::ChatEnded(_) => 14,
+        Event::TaskReminder(_) => 15,
     }
 }

@@ -34,6 +34,9 @@ impl Plugin for Panicky {
     fn email_received(&self, _: &mut EmailReceived) -> Result<Outcome> {
         panic!("panicky plugin panics in email_received")
     }
+    fn email_held(&self, _: &mut EmailHeld) -> Result<Outcome> {
+        panic!("panicky plugin panics in email_held")
+    }
     fn chat_offered(&self, _: &mut ChatEvent) -> Result<Outcome> {
         panic!("panicky plugin panics in chat_offered")
     }

@@ -18,6 +18,7 @@
 //! | `chat_agent` | `chat_offered`: offer the chat to this agent instead |
 //! | `veto_chat_from` | `chat_offered`: veto chats from this email address |
 //! | `chat_footer` | `chat_ended`: append this line to the transcript |
+//! | `held_notify` | `email_held`: tell these addresses instead, and note the held email's id and reason in the log |
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -40,6 +41,7 @@ struct Config {
     chat_agent: Option<String>,
     veto_chat_from: Option<String>,
     chat_footer: Option<String>,
+    held_notify: Option<Vec<String>>,
 }
 
 /// The plugin instance.
@@ -55,6 +57,7 @@ impl Plugin for Probe {
         EventKind::AfterSave,
         EventKind::ScreenPop,
         EventKind::Disposition,
+        EventKind::EmailHeld,
         EventKind::ChatOffered,
         EventKind::ChatEnded,
     ];
@@ -167,6 +170,17 @@ impl Plugin for Probe {
             },
         };
         pop.reason = format!("probe: caller is {}", customer.account);
+        Ok(Outcome::Continue)
+    }
+
+    fn email_held(&self, held: &mut EmailHeld) -> Result<Outcome> {
+        if let Some(notify) = &self.config.held_notify {
+            self.host.info(&format!(
+                "email held #{}: {}",
+                held.held.id, held.held.reason
+            ));
+            held.notify = notify.clone();
+        }
         Ok(Outcome::Continue)
     }
 
