@@ -168,6 +168,9 @@ fn human(run: &DryRun) -> String {
         DryRunOutcome::Vetoed { by, message } => {
             format!("{}: vetoed by {by}: {message}\n", run.hook)
         }
+        DryRunOutcome::Invalid { field, message } => {
+            format!("{}: invalid: field `{field}` {message}\n", run.hook)
+        }
         DryRunOutcome::Failed { error } => format!("{}: failed: {error}\n", run.hook),
     });
     let event = match &run.event {
