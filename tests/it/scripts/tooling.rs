@@ -278,3 +278,63 @@ fn dry_run_refuses_unknown_keys_naming_them_and_the_valid_ones() {
         .expect("dry run");
     assert_eq!(run.outcome, DryRunOutcome::Continue);
 }
+
+#[test]
+fn invalid_names_a_field_and_is_refused_outside_before_save_or_for_an_unknown_field() {
+    let env = Env::new(
+        "",
+        &[(
+            "fields.rhai",
+            r#"
+fn before_save_customer(c) {
+    if c.account == "typo" { invalid("acount", "is wrong"); }
+    if c.account == "custom" { invalid("tier", "must be gold for this account"); }
+    invalid("account", "must match AC-000000");
+}
+
+fn on_notification(n) {
+    invalid("subject", "is empty");
+}
+"#,
+        )],
+    );
+    let host = env.host();
+    let run = host
+        .test_hook("before_save_customer", &json!({ "account": "AC-1", "name": "Ada" }))
+        .expect("dry run");
+    assert_eq!(
+        run.outcome,
+        DryRunOutcome::Invalid {
+            field: "account".into(),
+            message: "must match AC-000000".into()
+        }
+    );
+    let run = host
+        .test_hook("before_save_customer", &json!({ "account": "custom", "name": "Ada" }))
+        .expect("dry run");
+    assert!(
+        matches!(&run.outcome, DryRunOutcome::Invalid { field, .. } if field == "tier"),
+        "{:?}",
+        run.outcome
+    );
+    let run = host
+        .test_hook("before_save_customer", &json!({ "account": "typo", "name": "Ada" }))
+        .expect("dry run");
+    match &run.outcome {
+        DryRunOutcome::Failed { error } => assert!(
+            error.contains("invalid(): a customer has no field `acount` (did you mean `account`?"),
+            "{error}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    let run = host
+        .test_hook("on_notification", &json!({ "subject": "Hello" }))
+        .expect("dry run");
+    match &run.outcome {
+        DryRunOutcome::Failed { error } => assert!(
+            error.contains("belongs in a before_save_* hook, not on_notification; use veto(message) here"),
+            "{error}"
+        ),
+        other => panic!("{other:?}"),
+    }
+}
