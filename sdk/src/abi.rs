@@ -496,8 +496,8 @@ mod tests {
             assert!(bytes.starts_with(br#"{"actor":"#));
             assert_eq!(actor_of(&bytes).as_deref(), Some("grace \"the\" admin"));
             // What a plugin built before `actor` existed does with it.
-            let read: crate::events::Event = serde_json::from_slice(&bytes)
-                .unwrap_or_else(|e| panic!("{}: {e}", event.kind()));
+            let read: crate::events::Event =
+                serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{}: {e}", event.kind()));
             assert_eq!(read, event);
             let bare = serde_json::to_vec(&event).unwrap_or_default();
             assert_eq!(actor_of(&bare), None);

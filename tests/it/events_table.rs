@@ -41,9 +41,7 @@ fn the_table_of_fields_left_out_in_the_scripting_guide_is_the_generated_one() {
     let start = "<!-- input-defaults:";
     let from_start = &text[text.find(start).expect("start marker")..];
     let body = &from_start[from_start.find("-->\n\n").expect("start marker closes") + 5..];
-    let body = &body[..body
-        .find("\n<!-- /input-defaults -->")
-        .expect("end marker")];
+    let body = &body[..body.find("\n<!-- /input-defaults -->").expect("end marker")];
     let generated = input_table_markdown();
     assert!(
         body == generated,

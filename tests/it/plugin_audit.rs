@@ -91,7 +91,10 @@ fn each_line_names_the_agent_who_caused_the_event() {
             audit.display().to_string()
         ),
     ));
-    t.host.first_admin("root").expect("first admin").expect("made");
+    t.host
+        .first_admin("root")
+        .expect("first admin")
+        .expect("made");
     let root = t.host.as_agent("root").expect("root acts");
     let ann = root
         .create_customer(NewCustomer {

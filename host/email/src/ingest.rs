@@ -290,10 +290,12 @@ fn blocked(cfg: &EmailConfig, sender: &str) -> Option<String> {
     cfg.blocked.iter().find_map(|entry| {
         let hit = match entry.strip_prefix('@') {
             Some(d) => match d.strip_prefix("*.") {
-                Some(parent) => domain.len() > parent.len() + 1 && {
-                    let (sub, tail) = domain.split_at(domain.len() - parent.len());
-                    sub.ends_with('.') && tail.eq_ignore_ascii_case(parent)
-                },
+                Some(parent) => {
+                    domain.len() > parent.len() + 1 && {
+                        let (sub, tail) = domain.split_at(domain.len() - parent.len());
+                        sub.ends_with('.') && tail.eq_ignore_ascii_case(parent)
+                    }
+                }
                 None => d.eq_ignore_ascii_case(domain),
             },
             None => entry.eq_ignore_ascii_case(sender),

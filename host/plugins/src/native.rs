@@ -178,7 +178,7 @@ impl Handler for NativePlugin {
             actor,
             event: &*event,
         })
-            .map_err(|e| self.fail(format!("cannot encode the {kind} event: {e}")))?;
+        .map_err(|e| self.fail(format!("cannot encode the {kind} event: {e}")))?;
         let table = self.library.table();
         let reply = {
             let _serial = match &self.lock {

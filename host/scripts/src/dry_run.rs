@@ -149,7 +149,9 @@ impl Inputs<'_> {
                 .find(|k| k.as_str() == object)
                 .ok_or_else(|| Error::Refused(format!("`{hook}` names no object")))?;
             if let (Some(Value::Object(wrapper)), Some(_)) = (Some(input), input.get("record"))
-                && let Some(key) = wrapper.keys().find(|k| !["op", "record"].contains(&k.as_str()))
+                && let Some(key) = wrapper
+                    .keys()
+                    .find(|k| !["op", "record"].contains(&k.as_str()))
             {
                 return Err(Error::input(
                     "--input",

@@ -420,7 +420,13 @@ fn fill_nested(kind: EventKind, example: &Value, ex_ptr: &str, inner: &mut Value
 }
 
 /// The first blank value that reads at `ex_ptr` of the example.
-fn stand_in(kind: EventKind, example: &Value, ex_ptr: &str, ex_value: &Value, now: &Value) -> Value {
+fn stand_in(
+    kind: EventKind,
+    example: &Value,
+    ex_ptr: &str,
+    ex_value: &Value,
+    now: &Value,
+) -> Value {
     let is_time = ex_value
         .as_str()
         .is_some_and(|s| chrono::DateTime::parse_from_rfc3339(s).is_ok());
@@ -551,8 +557,16 @@ pub fn input_table_markdown(specs: &[EventSpec]) -> String {
         out.push_str(&format!(
             "| `{}` | {} | {} |\n",
             spec.hook,
-            if defaults.is_empty() { "none".to_owned() } else { defaults.join(", ") },
-            if required.is_empty() { "none".to_owned() } else { required.join(", ") },
+            if defaults.is_empty() {
+                "none".to_owned()
+            } else {
+                defaults.join(", ")
+            },
+            if required.is_empty() {
+                "none".to_owned()
+            } else {
+                required.join(", ")
+            },
         ));
     }
     out

@@ -305,7 +305,8 @@ impl Schema {
         }
         let pattern = match &def.pattern {
             Some(p) => Some(
-                whole_pattern(p).map_err(|why| bad(format!("has an invalid pattern `{p}`: {why}")))?,
+                whole_pattern(p)
+                    .map_err(|why| bad(format!("has an invalid pattern `{p}`: {why}")))?,
             ),
             None => None,
         };

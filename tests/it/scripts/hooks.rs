@@ -386,10 +386,7 @@ fn on_screen_pop(pop) {
     let filled = host.screen_pop(call_from("0612")).expect("popped");
     match &filled.target {
         PopTarget::NewCustomer { prefill } => {
-            assert_eq!(
-                prefill.get("name").map(String::as_str),
-                Some("Caller 0612")
-            )
+            assert_eq!(prefill.get("name").map(String::as_str), Some("Caller 0612"))
         }
         other => panic!("{other:?}"),
     }

@@ -202,7 +202,10 @@ fn on_screen_pop(pop) {
     );
     let host = env.host();
     let run = host
-        .test_hook("on_task_reminder", &json!({ "task": { "subject": "Call" } }))
+        .test_hook(
+            "on_task_reminder",
+            &json!({ "task": { "subject": "Call" } }),
+        )
         .expect("dry run");
     assert_eq!(run.outcome, DryRunOutcome::Continue);
     assert_eq!(run.printed, ["notification: ()"]);
@@ -218,13 +221,17 @@ fn on_screen_pop(pop) {
         .expect("dry run");
     assert_eq!(run.printed, ["cause: manual, audience: customer, to: 0"]);
     // What the host itself makes of the same JSON: the same defaults.
-    let live: dossier_sdk::Notification =
-        serde_json::from_value(json!({ "from": { "address": "" }, "subject": "Hello", "body": "" }))
-            .expect("the host reads it");
+    let live: dossier_sdk::Notification = serde_json::from_value(
+        json!({ "from": { "address": "" }, "subject": "Hello", "body": "" }),
+    )
+    .expect("the host reads it");
     assert_eq!(run.event, Event::Notification(live));
     // A nested map the input gives is completed too.
     let run = host
-        .test_hook("on_screen_pop", &json!({ "interaction": { "caller": "+33612345678" } }))
+        .test_hook(
+            "on_screen_pop",
+            &json!({ "interaction": { "caller": "+33612345678" } }),
+        )
         .expect("dry run");
     assert_eq!(run.printed, ["channel: phone, pop: new_customer"]);
 }
@@ -246,8 +253,9 @@ fn dry_run_refuses_unknown_keys_naming_them_and_the_valid_ones() {
     };
     let message = refused("on_notification", json!({ "caus": "reminder" }));
     assert!(
-        message.starts_with("--input: `on_notification` has no field `caus` (did you mean `cause`?); valid there: ")
-            && message.contains("audience, bcc, body, case_number, cause, cc, from"),
+        message.starts_with(
+            "--input: `on_notification` has no field `caus` (did you mean `cause`?); valid there: "
+        ) && message.contains("audience, bcc, body, case_number, cause, cc, from"),
         "{message}"
     );
     let message = refused(
@@ -261,12 +269,15 @@ fn dry_run_refuses_unknown_keys_naming_them_and_the_valid_ones() {
     );
     let message = refused("on_notification", json!({ "to": [{ "adress": "a@b.c" }] }));
     assert!(
-        message.contains("has no field `to[0].adress` (did you mean `address`?); valid there: address, name"),
+        message.contains(
+            "has no field `to[0].adress` (did you mean `address`?); valid there: address, name"
+        ),
         "{message}"
     );
     let message = refused("before_save_customer", json!({ "acount": "AC-1" }));
     assert!(
-        message.contains("a customer has no field `acount` (did you mean `account`?); its fields: "),
+        message
+            .contains("a customer has no field `acount` (did you mean `account`?); its fields: "),
         "{message}"
     );
     // Data maps take any key, and the old name `case` is still read.
@@ -300,7 +311,10 @@ fn on_notification(n) {
     );
     let host = env.host();
     let run = host
-        .test_hook("before_save_customer", &json!({ "account": "AC-1", "name": "Ada" }))
+        .test_hook(
+            "before_save_customer",
+            &json!({ "account": "AC-1", "name": "Ada" }),
+        )
         .expect("dry run");
     assert_eq!(
         run.outcome,
@@ -310,7 +324,10 @@ fn on_notification(n) {
         }
     );
     let run = host
-        .test_hook("before_save_customer", &json!({ "account": "custom", "name": "Ada" }))
+        .test_hook(
+            "before_save_customer",
+            &json!({ "account": "custom", "name": "Ada" }),
+        )
         .expect("dry run");
     assert!(
         matches!(&run.outcome, DryRunOutcome::Invalid { field, .. } if field == "tier"),
@@ -318,7 +335,10 @@ fn on_notification(n) {
         run.outcome
     );
     let run = host
-        .test_hook("before_save_customer", &json!({ "account": "typo", "name": "Ada" }))
+        .test_hook(
+            "before_save_customer",
+            &json!({ "account": "typo", "name": "Ada" }),
+        )
         .expect("dry run");
     match &run.outcome {
         DryRunOutcome::Failed { error } => assert!(
@@ -332,7 +352,9 @@ fn on_notification(n) {
         .expect("dry run");
     match &run.outcome {
         DryRunOutcome::Failed { error } => assert!(
-            error.contains("belongs in a before_save_* hook, not on_notification; use veto(message) here"),
+            error.contains(
+                "belongs in a before_save_* hook, not on_notification; use veto(message) here"
+            ),
             "{error}"
         ),
         other => panic!("{other:?}"),

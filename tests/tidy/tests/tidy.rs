@@ -1040,7 +1040,10 @@ struct Config {
     let dir = tree(&[
         ("plugins/audit/src/lib.rs", plugin),
         ("plugins/quiet/src/lib.rs", "pub fn nothing() {}\n"),
-        ("plugins/lost/src/lib.rs", "struct Config {\n    url: String,\n}\n"),
+        (
+            "plugins/lost/src/lib.rs",
+            "struct Config {\n    url: String,\n}\n",
+        ),
         (
             "docs/plugins.md",
             "# Plugins\n\n### `audit`\n\n| key | meaning |\n|---|---|\n| `path` | the file |\n| `format` | gone |\n\n## Next\n\n| `rotate_mb` | elsewhere |\n",

@@ -485,7 +485,13 @@ fn before_save_customer(c) {
     .unwrap();
     let out = dossier(
         d,
-        &["import", "customers", "customers.csv", "--rejects", "rejects.csv"],
+        &[
+            "import",
+            "customers",
+            "customers.csv",
+            "--rejects",
+            "rejects.csv",
+        ],
     );
     stdout(&out);
     let rejects = std::fs::read_to_string(d.join("rejects.csv")).unwrap();
@@ -501,7 +507,15 @@ fn before_save_customer(c) {
     // The same refusal from a single write: the validation error's code.
     let err = failure(
         d,
-        &["--json", "customer", "add", "--account", "AC-9", "--name", "Di"],
+        &[
+            "--json",
+            "customer",
+            "add",
+            "--account",
+            "AC-9",
+            "--name",
+            "Di",
+        ],
     );
     assert!(
         err.contains("\"code\":\"validation\"")
