@@ -35,17 +35,10 @@ fn terminate(mark: &str) -> Box<EvalAltResult> {
 /// phones and emails, as the built-in checks name them), then its custom
 /// fields.
 fn record_fields(object: ObjectKind, schema: &dossier_types::schema::Schema) -> Vec<String> {
-    let mut names: Vec<String> = dossier_sdk::Event::examples()
+    let mut names: Vec<String> = super::shapes::record_keys(object)
         .into_iter()
-        .find_map(|e| match e {
-            dossier_sdk::Event::BeforeSave(s) if s.record.kind() == object => {
-                serde_json::to_value(&s.record).ok()
-            }
-            _ => None,
-        })
-        .and_then(|v| v.get("record").and_then(|r| r.as_object()).cloned())
-        .map(|m| m.keys().filter(|k| *k != "custom").cloned().collect())
-        .unwrap_or_default();
+        .filter(|k| k != "custom")
+        .collect();
     if object == ObjectKind::Customer {
         names.extend(["phone".to_owned(), "email".to_owned()]);
     }

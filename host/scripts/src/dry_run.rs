@@ -229,21 +229,6 @@ impl Inputs<'_> {
         })
     }
 
-    /// The record's standard field names, as its JSON has them.
-    fn record_keys(kind: ObjectKind) -> Vec<String> {
-        Event::examples()
-            .into_iter()
-            .find_map(|e| match e {
-                Event::BeforeSave(s) if s.record.kind() == kind => {
-                    serde_json::to_value(&s.record).ok()
-                }
-                _ => None,
-            })
-            .and_then(|v| v.get("record").and_then(Value::as_object).cloned())
-            .map(|m| m.keys().cloned().collect())
-            .unwrap_or_default()
-    }
-
     /// A record from admin-written JSON: unset standard fields defaulted,
     /// custom fields in plain form converted with the schema.
     fn record_from_json(&self, kind: ObjectKind, input: &Value) -> Result<Record> {
@@ -252,7 +237,7 @@ impl Inputs<'_> {
                 "the input must be a JSON object (a {kind})"
             )));
         };
-        let known = Self::record_keys(kind);
+        let known = super::shapes::record_keys(kind);
         if let Some(key) = fields.keys().find(|k| !known.contains(k)) {
             return Err(Error::input(
                 "--input",

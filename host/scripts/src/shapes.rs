@@ -253,6 +253,22 @@ pub fn definitions(specs: &[EventSpec]) -> String {
     out
 }
 
+/// The standard field names of a record of kind `object`, as its JSON has
+/// them (`custom` included), from the SDK's example record.
+pub fn record_keys(object: dossier_sdk::ObjectKind) -> Vec<String> {
+    Event::examples()
+        .into_iter()
+        .find_map(|e| match e {
+            Event::BeforeSave(s) if s.record.kind() == object => {
+                serde_json::to_value(&s.record).ok()
+            }
+            _ => None,
+        })
+        .and_then(|v| v.get("record").and_then(Value::as_object).cloned())
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
 /// Keys of payload maps that hold data rather than fields: the
 /// [`FREE_FORM`] maps scripts get as plain maps, and an email's `fields`
 /// (custom field names of the case). Their keys are not checked.
