@@ -310,8 +310,8 @@ fn is_fields(key: &str, example: &Value) -> bool {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Missing {
     /// The SDK type's default, which the host gives it wherever it reads an
-    /// event from JSON (the HTTP API, a plugin's reply, a map a script
-    /// assigns) and `dossier script test` gives it too.
+    /// event from JSON (a map a script assigns, a plugin's patch, JSON
+    /// typed on the command line) and `dossier script test` gives it too.
     Default(Value),
     /// The host refuses JSON without it; `dossier script test` stands in
     /// this value (with [`NOW`] for the current time).
