@@ -247,7 +247,7 @@ impl Reminders for Runtime {
                         notification: None,
                     };
                     let retry = if retried {
-                        Some(queue_retry(self, &ctx, &reminder, &problem)?)
+                        Some(queue_retry(self, &ctx, &reminder)?)
                     } else {
                         None
                     };
@@ -266,8 +266,9 @@ impl Reminders for Runtime {
 
 /// Queues the outbox entry that runs `reminder`'s hooks and notification
 /// again after commit (in the transaction open on this thread); returns
-/// the entry's id.
-fn queue_retry(rt: &Runtime, ctx: &Ctx, reminder: &TaskReminder, problem: &Error) -> Result<i64> {
+/// the entry's id. The pass reports it (`FiredReminder::retry`), so it
+/// logs nothing itself.
+fn queue_retry(rt: &Runtime, ctx: &Ctx, reminder: &TaskReminder) -> Result<i64> {
     let json = dossier_store::to_json(&Event::TaskReminder(reminder.clone()));
     let chain = dossier_store::to_json(&ctx.chain());
     let actor = dossier_store::to_json(ctx.actor());
@@ -287,9 +288,6 @@ fn queue_retry(rt: &Runtime, ctx: &Ctx, reminder: &TaskReminder, problem: &Error
         )?;
         Ok(id)
     })?;
-    tracing::warn!(
-        "the reminder of task {task} failed ({problem}); the outbox tries its hooks and notification again (entry {id})"
-    );
     rt.note_queued();
     Ok(id)
 }

@@ -424,9 +424,7 @@ impl Runtime {
                         key = %entry.key,
                         handler = %d.handler,
                         attempt,
-                        "outbox retry {} of {} failed (attempt {attempt}): {e}",
-                        entry.key,
-                        d.handler
+                        "retry failed: {e}"
                     );
                     if ctx.exhausted() || matches!(e, Error::ChainTooDeep { .. }) {
                         Outcome::Dead(e.to_string())
