@@ -198,7 +198,9 @@ fn format_time_writes_in_the_stores_zone_and_a_bad_format_is_an_error_naming_it(
     );
     let summer = plan("Call", "2027-07-01T09:30:00Z").expect("planned");
     assert!(
-        summer.subject.starts_with("Call at 2027-07-01 11:30 +02:00"),
+        summer
+            .subject
+            .starts_with("Call at 2027-07-01 11:30 +02:00"),
         "{}",
         summer.subject
     );
@@ -240,7 +242,10 @@ fn a_reminder_whose_notification_fails_is_retried_by_the_outbox_and_mailed_once_
     let server = SmtpServer::start();
     let (dir, host) = desk(
         Some(&server),
-        &[("a_reminder.rhai", REMINDER_MAIL), ("desk.rhai", DESK_CLOSED)],
+        &[
+            ("a_reminder.rhai", REMINDER_MAIL),
+            ("desk.rhai", DESK_CLOSED),
+        ],
     );
     host.add_agent(agent("zoe", "Zoe Night", Some("zoe@dossier.test"), &[]))
         .expect("zoe");
@@ -267,7 +272,11 @@ fn a_reminder_whose_notification_fails_is_retried_by_the_outbox_and_mailed_once_
         (entry, "task_reminder", "on_task_reminder")
     );
     assert_eq!(d.record, format!("task {}", task.id));
-    assert_eq!(d.state, DeliveryState::Failed, "tried again at once, in vain");
+    assert_eq!(
+        d.state,
+        DeliveryState::Failed,
+        "tried again at once, in vain"
+    );
     assert!(
         d.last_error
             .as_deref()
@@ -329,7 +338,8 @@ fn a_reminder_for_an_agent_login_goes_to_the_agents_profile_address() {
     let (_dir, host) = desk(Some(&server), &[]);
     host.add_agent(agent("zoe", "Zoe Night", Some("zoe@dossier.test"), &[]))
         .expect("zoe");
-    host.add_agent(agent("yves", "Yves", None, &[])).expect("yves");
+    host.add_agent(agent("yves", "Yves", None, &[]))
+        .expect("yves");
     let grace = add_customer(&host, "AC-000002", "Grace Hopper", "", "");
     let to_zoe = plan_for(&host, grace, "zoe");
     plan_for(&host, grace, "yves");
@@ -438,7 +448,10 @@ fn a_notification_hook_sees_the_signature_apart_and_what_it_leaves_is_added_once
     let (text, html) = &parts[1];
     assert!(text.contains("Hello.\n\n-- \nThe Night Desk"), "{text:?}");
     assert!(!text.contains("Ann Lee"), "one signature only: {text}");
-    assert!(html.contains("The Night Desk") && !html.contains("Ann Lee"), "{html}");
+    assert!(
+        html.contains("The Night Desk") && !html.contains("Ann Lee"),
+        "{html}"
+    );
 
     // The follow-up records what went out, signature included.
     let (follow_ups, _) = host
@@ -450,6 +463,12 @@ fn a_notification_hook_sees_the_signature_apart_and_what_it_leaves_is_added_once
         .map(|f| f.body.as_str())
         .collect();
     assert_eq!(out.len(), 2);
-    assert!(out.iter().any(|b| b.ends_with("-- \nThe Night Desk")), "{out:?}");
-    assert!(out.iter().any(|b| b.ends_with("-- \nAnn Lee\nSupport")), "{out:?}");
+    assert!(
+        out.iter().any(|b| b.ends_with("-- \nThe Night Desk")),
+        "{out:?}"
+    );
+    assert!(
+        out.iter().any(|b| b.ends_with("-- \nAnn Lee\nSupport")),
+        "{out:?}"
+    );
 }

@@ -173,8 +173,12 @@ fn failed(fired: &[FiredReminder]) -> Result<()> {
             if n == 1 { "it" } else { "each" },
             match retried {
                 0 => String::new(),
-                r if r == n => "; the outbox runs the hooks and the notification again (`dossier outbox list`)".to_owned(),
-                r => format!("; the outbox runs the hooks and the notification of {r} of them again (`dossier outbox list`)"),
+                r if r == n =>
+                    "; the outbox runs the hooks and the notification again (`dossier outbox list`)"
+                        .to_owned(),
+                r => format!(
+                    "; the outbox runs the hooks and the notification of {r} of them again (`dossier outbox list`)"
+                ),
             }
         ))),
     }

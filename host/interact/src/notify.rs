@@ -272,3 +272,72 @@ fn check(n: &mut Notification) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn notice(body: &str, html: Option<&str>, signature: Option<&str>) -> Notification {
+        Notification {
+            case_number: None,
+            audience: dossier_sdk::Audience::Customer,
+            cause: dossier_sdk::Cause::Manual,
+            from: Mailbox::default(),
+            to: Vec::new(),
+            cc: Vec::new(),
+            bcc: Vec::new(),
+            message_id: None,
+            in_reply_to: None,
+            references: Vec::new(),
+            thread_token: None,
+            attachments: Vec::new(),
+            subject: String::new(),
+            body: body.into(),
+            html: html.map(Into::into),
+            signature: signature.map(Into::into),
+            review: false,
+        }
+    }
+
+    fn rich() -> RichSignature {
+        RichSignature {
+            text: "Ann\nSupport".into(),
+            html: "<p><b>Ann</b></p>".into(),
+        }
+    }
+
+    #[test]
+    fn the_signature_left_by_the_hooks_is_appended_once_to_text_and_html() {
+        let mut n = notice("Hello.\n", Some("<p>Hello.</p>"), Some("Ann\nSupport"));
+        sign(&mut n, Some(&rich()));
+        assert_eq!(n.body, "Hello.\n\n-- \nAnn\nSupport");
+        assert_eq!(
+            n.html.as_deref(),
+            Some("<p>Hello.</p><div class=\"signature\"><p><b>Ann</b></p></div>")
+        );
+        let again = n.clone();
+        sign(&mut n, Some(&rich()));
+        assert_eq!(n, again, "never twice");
+    }
+
+    #[test]
+    fn a_signature_a_hook_changed_goes_into_the_html_as_escaped_text() {
+        let mut n = notice("Hi", Some("<p>Hi</p>"), Some("Night <desk>\n& co"));
+        sign(&mut n, Some(&rich()));
+        assert_eq!(n.body, "Hi\n\n-- \nNight <desk>\n& co");
+        assert_eq!(
+            n.html.as_deref(),
+            Some("<p>Hi</p><div class=\"signature\">Night &lt;desk&gt;<br>&amp; co</div>")
+        );
+    }
+
+    #[test]
+    fn no_signature_or_a_blank_one_changes_nothing() {
+        for signature in [None, Some("  ")] {
+            let mut n = notice("Hi", Some("<p>Hi</p>"), signature);
+            let before = n.clone();
+            sign(&mut n, Some(&rich()));
+            assert_eq!(n, before);
+        }
+    }
+}

@@ -232,10 +232,7 @@ impl Reminders for Runtime {
                 // still fires, once, without them. A failure (not a veto:
                 // the admin's refusal stands) goes to the outbox, which
                 // tries the hooks and the notification again after commit.
-                let retried = !matches!(
-                    problem,
-                    Error::Vetoed { .. } | Error::ChainTooDeep { .. }
-                );
+                let retried = !matches!(problem, Error::Vetoed { .. } | Error::ChainTooDeep { .. });
                 let fired = self.transaction("task reminder without hooks", || {
                     if !claim(self, id, now)? {
                         return Ok(None);

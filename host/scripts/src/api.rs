@@ -188,7 +188,11 @@ pub fn format_time(
 ) -> Result<String, String> {
     use chrono::format::{Item, StrftimeItems};
     use std::fmt::Write as _;
-    let bad = || format!("format_time: `{format}` is not a time format chrono can read (see chrono's strftime specifiers: %Y, %m, %d, %H, %M, ...)");
+    let bad = || {
+        format!(
+            "format_time: `{format}` is not a time format chrono can read (see chrono's strftime specifiers: %Y, %m, %d, %H, %M, ...)"
+        )
+    };
     let items: Vec<Item<'_>> = StrftimeItems::new(format).collect();
     if items.iter().any(|i| matches!(i, Item::Error)) {
         return Err(bad());
@@ -351,4 +355,28 @@ fn new_follow_up(map: Map) -> RhaiResult<NewFollowUp> {
     };
     k.finish()?;
     Ok(new)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_time_writes_in_the_zone_and_refuses_bad_formats_without_panicking() {
+        let t: chrono::DateTime<chrono::Utc> = "2030-01-02T09:30:00Z".parse().unwrap();
+        let paris = jiff::tz::TimeZone::get("Europe/Paris").unwrap();
+        assert_eq!(
+            format_time(t, &paris, "%Y-%m-%d %H:%M %:z").unwrap(),
+            "2030-01-02 10:30 +01:00"
+        );
+        let summer: chrono::DateTime<chrono::Utc> = "2030-07-02T09:30:00Z".parse().unwrap();
+        assert_eq!(format_time(summer, &paris, "%H:%M").unwrap(), "11:30");
+        // `%Q` and a lone `%` are unreadable; `%#z` parses but cannot be
+        // written, which chrono reports only when displayed (where
+        // `to_string` would panic).
+        for bad in ["%Q", "%", "%Y-%", "%#z"] {
+            let err = format_time(t, &paris, bad).unwrap_err();
+            assert!(err.contains(&format!("`{bad}`")), "{bad}: {err}");
+        }
+    }
 }
