@@ -455,7 +455,12 @@ pub(crate) fn case(host: &Host, cmd: CaseCmd, out: &Out) -> Result<()> {
                 } else {
                     Visibility::Public
                 },
-                owner: o.owner,
+                // A private case nobody owns would be hidden from the
+                // agent opening it: it is theirs unless --owner says.
+                owner: o.owner.or_else(|| match host.actor() {
+                    dossier_host::Actor::Agent(login) if o.private => Some(login.clone()),
+                    _ => None,
+                }),
                 group: o.group,
                 custom: custom_fields(host, ObjectKind::Case, &o.fields)?,
             })?;

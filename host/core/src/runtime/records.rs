@@ -17,7 +17,7 @@ use std::sync::Arc;
 use dossier_sdk::{
     Case, CaseNumber, Customer, CustomerId, CustomerQuery, Event, EventKind, FollowUp, FollowUpId,
     NewCase, NewCustomer, NewFollowUp, NewTask, ObjectKind, Record, SaveEvent, SaveOp, Task,
-    TaskId, TaskStatus, Visibility,
+    TaskId, TaskStatus,
 };
 
 use super::Runtime;
@@ -346,17 +346,8 @@ impl Runtime {
 
     // ----- cases -----------------------------------------------------------
 
-    /// Opens a case through the `Save` step. A private case an agent opens
-    /// without naming an owner is the opener's: otherwise nobody but its
-    /// group and holders of `see_all_private` would see it, the opener
-    /// included.
-    pub fn open_case(self: &Arc<Self>, ctx: &Ctx, mut new: NewCase) -> Result<Case> {
-        if new.visibility == Visibility::Private
-            && new.owner.is_none()
-            && let Actor::Agent(login) = ctx.actor()
-        {
-            new.owner = Some(login.clone());
-        }
+    /// Opens a case through the `Save` step.
+    pub fn open_case(self: &Arc<Self>, ctx: &Ctx, new: NewCase) -> Result<Case> {
         let now = self.now();
         let cfg = self.config().case.clone();
         self.save(ctx, SaveOp::Create, "open case", move |tx, _| {

@@ -271,11 +271,13 @@ struct CaseBody {
     severity: Option<String>,
     /// A configured priority [default: the configured default].
     priority: Option<String>,
-    /// `public` or `private` [default: public].
+    /// `public` or `private` [default: public]. A private case is seen
+    /// only by its owner, its group's members and holders of
+    /// `see_all_private`.
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     visibility: Visibility,
-    /// The agent who owns it.
+    /// The agent who owns it [default: nobody; the caller, for a private case].
     owner: Option<String>,
     /// The group it belongs to.
     group: Option<String>,
@@ -294,6 +296,12 @@ async fn open_case(
     caller: Caller,
     Body(b): Body<CaseBody>,
 ) -> Result<Json<Case>> {
+    // A private case nobody owns would be hidden from the agent opening
+    // it: it is theirs unless `owner` says.
+    let owner = match (b.owner, b.visibility, caller.host.actor()) {
+        (None, Visibility::Private, dossier_host::Actor::Agent(login)) => Some(login.clone()),
+        (owner, _, _) => owner,
+    };
     write_as(&state, caller.host, move |host| {
         let customer = host.customer_by_account(&b.customer)?;
         host.open_case(NewCase {
@@ -303,7 +311,7 @@ async fn open_case(
             severity: b.severity,
             priority: b.priority,
             visibility: b.visibility,
-            owner: b.owner,
+            owner,
             group: b.group,
             custom: b.custom,
         })
