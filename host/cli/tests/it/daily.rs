@@ -562,3 +562,91 @@ fn tables_are_cut_to_the_width_with_an_ellipsis_and_a_maildir_prints_one_summary
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["source"], "1000.host");
 }
+
+/// The same daily path over HTTP: what `task update`, `agent profile` and
+/// `case open --private` call.
+#[test]
+fn the_api_reschedules_tasks_edits_ones_profile_and_gives_a_private_case_its_opener() {
+    use crate::serve::{Auth, Centre, call};
+    use serde_json::json as body;
+    let c = Centre::new();
+    let ann = c.token("ann");
+    let ann = Auth::Token(&ann);
+    crate::util::json(
+        c.dir.path(),
+        &[
+            "--as",
+            "boss",
+            "customer",
+            "add",
+            "--account",
+            "AC-1",
+            "--name",
+            "Ada",
+        ],
+    );
+    let (status, case) = call(
+        &c,
+        "POST",
+        "/api/v1/cases",
+        ann,
+        Some(&body!({"customer": "AC-1", "subject": "Mine", "visibility": "private"})),
+    );
+    assert_eq!(status, 200, "{case}");
+    assert_eq!(case["owner"], "ann");
+    let (status, task) = call(
+        &c,
+        "POST",
+        "/api/v1/tasks",
+        ann,
+        Some(
+            &body!({"case": 1, "kind": "call", "subject": "Call", "due_at": "2030-01-02T09:00:00Z", "reminder_minutes": 15}),
+        ),
+    );
+    assert_eq!(status, 200, "{task}");
+    let (status, task) = call(
+        &c,
+        "PATCH",
+        "/api/v1/tasks/1",
+        ann,
+        Some(
+            &body!({"due_at": "2030-01-03T10:00:00Z", "reminder_minutes": null, "assignee": "bob"}),
+        ),
+    );
+    assert_eq!(status, 200, "{task}");
+    assert_eq!(task["due_at"], "2030-01-03T10:00:00Z");
+    assert!(task["reminder_minutes"].is_null());
+    assert_eq!(task["assignee"], "bob");
+    let (status, problem) = call(
+        &c,
+        "PATCH",
+        "/api/v1/tasks/1",
+        ann,
+        Some(&body!({"assignee": "bobb"})),
+    );
+    assert_eq!(status, 422, "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("did you mean `bob`")),
+        "{problem}"
+    );
+
+    let (status, me) = call(
+        &c,
+        "PATCH",
+        "/api/v1/agents/ann",
+        ann,
+        Some(&body!({"name": "Ann Lee", "email": "ann@dossier.test"})),
+    );
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["email"], "ann@dossier.test");
+    let (status, _) = call(
+        &c,
+        "PATCH",
+        "/api/v1/agents/bob",
+        ann,
+        Some(&body!({"name": "Robert"})),
+    );
+    assert_eq!(status, 403);
+}
