@@ -632,6 +632,21 @@ fn the_api_reschedules_tasks_edits_ones_profile_and_gives_a_private_case_its_ope
         "{problem}"
     );
 
+    let (status, problem) = call(
+        &c,
+        "POST",
+        "/api/v1/cases/1/assign",
+        ann,
+        Some(&body!({"owner": "an"})),
+    );
+    assert_eq!(status, 422, "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("did you mean `ann`")),
+        "{problem}"
+    );
+
     let (status, me) = call(
         &c,
         "PATCH",

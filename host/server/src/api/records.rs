@@ -304,6 +304,9 @@ async fn open_case(
     };
     write_as(&state, caller.host, move |host| {
         let customer = host.customer_by_account(&b.customer)?;
+        if let Some(owner) = &owner {
+            host.check_login("owner", owner)?;
+        }
         host.open_case(NewCase {
             customer: customer.id,
             subject: b.subject,
@@ -408,6 +411,9 @@ async fn assign_case(
     Body(a): Body<Assignment>,
 ) -> Result<Json<Case>> {
     write_as(&state, caller.host, move |host| {
+        if let Some(owner) = &a.owner {
+            host.check_login("owner", owner)?;
+        }
         host.assign_case(CaseNumber(number), a.owner, a.group)
     })
     .await
@@ -576,6 +582,9 @@ async fn add_task(
             Some(account) => Some(host.customer_by_account(account)?.id),
             None => None,
         };
+        if let Some(assignee) = &b.assignee {
+            host.check_assignee(assignee)?;
+        }
         host.add_task(NewTask {
             customer,
             case: b.case.map(CaseNumber),
