@@ -70,16 +70,6 @@ fn apply(host: &Host, id: i64, content: Content, input: &Input) -> Result<Draft>
     };
     let mut draft = host.edit_draft(id, change)?;
     if let Some(mode) = content.expand {
-        let mode = match mode.as_str() {
-            "text" => dossier_sdk::ExpandMode::Text,
-            "link" => dossier_sdk::ExpandMode::Link,
-            other => {
-                return Err(Error::input(
-                    "--expand",
-                    format!("`{other}` is neither `text` nor `link`"),
-                ));
-            }
-        };
         draft = host.expand_draft_faq(id, mode)?;
     }
     for path in content.attach {
@@ -342,7 +332,7 @@ pub(crate) struct Content {
     alt: String,
     /// Expand FAQ shortcuts (`/shortcut`) in the text, into their entry's text or link.
     #[arg(long, value_name = "text|link")]
-    expand: Option<String>,
+    expand: Option<dossier_sdk::ExpandMode>,
     /// The signature to insert on send, by name (default: yours, else your group's).
     #[arg(long, value_name = "NAME")]
     signature: Option<String>,

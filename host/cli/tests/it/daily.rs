@@ -352,6 +352,11 @@ fn unknown_values_are_refused_with_the_valid_ones_and_json_errors_stay_json() {
             2,
         ),
         (&["--json", "nonsense"][..], "usage", 2),
+        (
+            &["--json", "email", "draft", "new", "--case", "1", "--expand", "txt"][..],
+            "usage",
+            2,
+        ),
     ] {
         let out = dossier(d, args);
         assert_eq!(out.status.code(), Some(exit), "{args:?}");
