@@ -353,7 +353,9 @@ fn unknown_values_are_refused_with_the_valid_ones_and_json_errors_stay_json() {
         ),
         (&["--json", "nonsense"][..], "usage", 2),
         (
-            &["--json", "email", "draft", "new", "--case", "1", "--expand", "txt"][..],
+            &[
+                "--json", "email", "draft", "new", "--case", "1", "--expand", "txt",
+            ][..],
             "usage",
             2,
         ),
