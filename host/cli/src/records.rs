@@ -469,7 +469,11 @@ pub(crate) fn case(host: &Host, cmd: CaseCmd, out: &Out) -> Result<()> {
         CaseCmd::Show { number } => out.one(&host.case(CaseNumber(number))?, show)?,
         CaseCmd::List(l) => {
             let cfg = &host.config().case;
-            if let Some(owner) = &l.owner {
+            // A disabled agent's cases may still be listed; a login no
+            // agent ever had is a typo.
+            if let Some(owner) = &l.owner
+                && !host.agents()?.iter().any(|a| &a.login == owner)
+            {
                 host.check_login("--owner", owner)?;
             }
             let customer = l

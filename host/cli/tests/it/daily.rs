@@ -337,6 +337,13 @@ fn unknown_values_are_refused_with_the_valid_ones_and_json_errors_stay_json() {
     .join("\n");
     insta::assert_snapshot!(errors);
 
+    // A disabled agent's cases can still be listed.
+    json(d, &["agent", "disable", "bob"]);
+    assert_eq!(
+        json(d, &["case", "list", "--owner", "bob"]),
+        serde_json::json!([])
+    );
+
     // With --json, a refusal and a usage error alike are one JSON object.
     for (args, code, exit) in [
         (
