@@ -294,6 +294,19 @@ pub mod test_support {
     /// too, before its `COMMIT`, to leave the search index as the host would.
     pub const SEARCH_SYNC_SQL: [&str; 4] = dossier_store::SEARCH_SYNC_SQL;
 
+    /// The statements a search runs (see `dossier_store::search_sql`):
+    /// the too-common probe, the newest-first search, the window probe and
+    /// the ranked search.
+    pub fn search_sql() -> [&'static str; 4] {
+        dossier_store::search_sql()
+    }
+
+    /// See `dossier_store::SEARCH_RANKED_ALL`.
+    pub const SEARCH_RANKED_ALL: u32 = dossier_store::SEARCH_RANKED_ALL;
+
+    /// See `dossier_store::SEARCH_RANKED_AT_MOST`.
+    pub const SEARCH_RANKED_AT_MOST: u32 = dossier_store::SEARCH_RANKED_AT_MOST;
+
     /// The statement an email queue's pick runs: queue `?1`, capacity
     /// `?2`, the member's login back.
     pub const EMAIL_PICK_SQL: &str = dossier_store::EMAIL_PICK_SQL;
