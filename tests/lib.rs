@@ -3,6 +3,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod cargo;
 pub mod smtp;
 
 /// Polls `done` every few milliseconds until it returns `true`; panics

@@ -8,11 +8,12 @@
 //! builds the test plugins it loads (`noop-plugin`, `probe-plugin`) with the
 //! same profile and target directory first.
 
+#[path = "../../tests/cargo.rs"]
+mod cargo;
 mod common;
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
@@ -40,8 +41,7 @@ fn built_plugins() -> Result<PathBuf, BoxError> {
         Some(other) => other,
         None => "release",
     };
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
+    let status = cargo::nested_cargo()
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .args(["build", "--quiet", "--profile", profile, "--target-dir"])
         .arg(target_dir)

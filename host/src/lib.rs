@@ -121,7 +121,7 @@ pub use ops::{
 pub use runtime::AgentChange;
 #[cfg(feature = "scripts")]
 pub use script::{DryRun, DryRunOutcome, ReloadReport, Scripts};
-pub use typed::{emails_from, phones_from};
+pub use typed::{closest, emails_from, phones_from};
 
 /// What a tool shows of native plugin libraries before any host loads them:
 /// `dossier plugin inspect` and `dossier plugin list`.

@@ -6,7 +6,7 @@ use dossier_sdk::{Email, Phone};
 
 /// The candidate nearest to `typed`, if one is near enough to be a typo
 /// (Jaro-Winkler similarity above 0.8, as clap uses for commands).
-pub(crate) fn closest<'a>(typed: &str, candidates: &[&'a str]) -> Option<&'a str> {
+pub fn closest<'a>(typed: &str, candidates: &[&'a str]) -> Option<&'a str> {
     candidates
         .iter()
         .map(|c| (strsim::jaro_winkler(typed, c), *c))

@@ -97,11 +97,15 @@ pub enum Permission {
     /// join|leave`). Supervisors and admins hold it; an admin grants it to
     /// agents when the centre lets them choose their queues.
     ManageOwnQueues,
+    /// Change one's own profile: display name and email address (which is
+    /// also one's default From). Every role holds it unless an admin
+    /// withholds it; an address another agent or a group has is refused.
+    EditOwnProfile,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 11] = [
+    pub const ALL: [Permission; 12] = [
         Permission::ManageAgents,
         Permission::ReassignCases,
         Permission::SeeAllPrivate,
@@ -113,6 +117,7 @@ impl Permission {
         Permission::SendAs,
         Permission::IngestEmail,
         Permission::ManageOwnQueues,
+        Permission::EditOwnProfile,
     ];
 
     /// The snake_case name used in the CLI, errors and JSON.
@@ -129,6 +134,7 @@ impl Permission {
             Permission::SendAs => "send_as",
             Permission::IngestEmail => "ingest_email",
             Permission::ManageOwnQueues => "manage_own_queues",
+            Permission::EditOwnProfile => "edit_own_profile",
         }
     }
 
@@ -146,8 +152,7 @@ impl Permission {
             | Permission::ManageOwnQueues => {
                 matches!(role, Role::Supervisor | Role::Admin)
             }
-            Permission::TransferEmail => true,
-            Permission::RejectChat => true,
+            Permission::TransferEmail | Permission::RejectChat | Permission::EditOwnProfile => true,
         }
     }
 }
@@ -276,7 +281,11 @@ mod tests {
     fn roles_grant_their_defaults_and_overrides_win() {
         assert_eq!(
             agent(Role::Agent).permissions(),
-            vec![Permission::TransferEmail, Permission::RejectChat]
+            vec![
+                Permission::TransferEmail,
+                Permission::RejectChat,
+                Permission::EditOwnProfile
+            ]
         );
         assert_eq!(
             agent(Role::Supervisor).permissions(),
@@ -287,7 +296,8 @@ mod tests {
                 Permission::ReviewEmail,
                 Permission::ManageFaq,
                 Permission::RejectChat,
-                Permission::ManageOwnQueues
+                Permission::ManageOwnQueues,
+                Permission::EditOwnProfile
             ]
         );
         assert_eq!(agent(Role::Admin).permissions(), Permission::ALL.to_vec());

@@ -337,7 +337,9 @@ pub struct Notification {
     /// What caused it. Defaults to [`Cause::Manual`].
     #[serde(default)]
     pub cause: Cause,
-    /// Sender.
+    /// Sender. May be left out (an empty address) where the host has a
+    /// default: a reminder's notification gets `[reminders] from`.
+    #[serde(default)]
     pub from: Mailbox,
     /// Recipients.
     #[serde(default)]
@@ -372,7 +374,10 @@ pub struct Notification {
     /// HTML body, if any.
     #[serde(default)]
     pub html: Option<String>,
-    /// Signature appended to the body.
+    /// The signature, kept apart from `body` while the `notification`
+    /// handlers run (a draft's send puts the agent's here); the host
+    /// appends it to the body, and to the HTML, after them, unless the
+    /// body already holds it.
     #[serde(default)]
     pub signature: Option<String>,
     /// Whether the message must go to QA review before it is sent.

@@ -125,14 +125,15 @@ pub struct Customer {
     pub updated_at: DateTime<Utc>,
 }
 
-/// Whether a case may be shown to the customer (for example on a portal).
+/// Who among the agents may see a case.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Visibility {
-    /// The customer may see the case.
+    /// Every agent sees the case.
     #[default]
     Public,
-    /// Internal only.
+    /// Only its owner, its group's members and agents holding
+    /// `see_all_private` see the case.
     Private,
 }
 

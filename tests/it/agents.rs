@@ -161,7 +161,8 @@ fn reassigning_a_case_to_someone_else_needs_reassign_cases() {
         vec![
             Permission::ReassignCases,
             Permission::TransferEmail,
-            Permission::RejectChat
+            Permission::RejectChat,
+            Permission::EditOwnProfile
         ],
         "the grant, beside what every agent holds"
     );

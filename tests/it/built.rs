@@ -3,7 +3,6 @@
 //! and target directory as the tests themselves.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
 /// Every cdylib the tests load, by package name.
@@ -36,7 +35,6 @@ fn profile_dir() -> &'static Path {
             Some("debug") | None => "dev".to_owned(),
             Some(other) => other.to_owned(),
         };
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         // Two builds: target selection (`--bin`) applies to every `-p` of one
         // command, so a combined command would skip the plugins' libraries.
         let bin = vec!["-p", "dossier-cli", "--bin", "dossier"];
@@ -45,7 +43,7 @@ fn profile_dir() -> &'static Path {
             libs.extend(["-p", p]);
         }
         for targets in [bin, libs] {
-            let status = Command::new(&cargo)
+            let status = dossier_tests::cargo::nested_cargo()
                 .current_dir(env!("CARGO_MANIFEST_DIR"))
                 .arg("build")
                 .arg("--quiet")

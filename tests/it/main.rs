@@ -5,6 +5,7 @@ mod built;
 mod chat;
 mod chat_hooks;
 mod chat_props;
+mod daily_admin;
 mod dispositions;
 mod email_compose;
 mod email_ingest;

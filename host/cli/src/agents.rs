@@ -36,7 +36,22 @@ pub(crate) enum AgentCmd {
         /// The login.
         login: String,
     },
-    /// Change an agent (needs manage_agents).
+    /// Change your own profile: your name and email address, which is also
+    /// your default From (needs edit_own_profile, which every role holds
+    /// unless an admin withholds it). Your signatures: `dossier signature`.
+    Profile {
+        /// Your new display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Your new email address, also your default From.
+        #[arg(long, visible_alias = "from", conflicts_with = "no_email")]
+        email: Option<String>,
+        /// Remove your email address.
+        #[arg(long)]
+        no_email: bool,
+    },
+    /// Change an agent (needs manage_agents; your own name and email need
+    /// only edit_own_profile).
     Update {
         /// The login.
         login: String,
@@ -146,7 +161,7 @@ fn describe(a: &Agent) -> String {
         a.role
     );
     if let Some(email) = &a.email {
-        s.push_str(&format!("  email: {email}\n"));
+        s.push_str(&format!("  email: {email} (also their default From)\n"));
     }
     if !a.groups.is_empty() {
         s.push_str(&format!("  groups: {}\n", a.groups.join(", ")));
@@ -222,6 +237,35 @@ pub(crate) fn agent(host: &Host, cmd: AgentCmd, out: &Out) -> Result<()> {
                     .collect(),
                 reset,
                 disabled: None,
+            };
+            out.one(&host.update_agent(&login, change)?, describe)
+        }
+        AgentCmd::Profile {
+            name,
+            email,
+            no_email,
+        } => {
+            let login = match host.actor() {
+                dossier_host::Actor::Agent(login) => login.clone(),
+                dossier_host::Actor::System => {
+                    return Err(Error::Refused(
+                        "agent profile changes your own profile: pass --as LOGIN \
+                         (this store has no agents yet)"
+                            .into(),
+                    ));
+                }
+            };
+            if name.is_none() && email.is_none() && !no_email {
+                return out.one(&host.agent(&login)?, describe);
+            }
+            let change = AgentChange {
+                display_name: name,
+                email: if no_email {
+                    Some(None)
+                } else {
+                    email.map(Some)
+                },
+                ..Default::default()
             };
             out.one(&host.update_agent(&login, change)?, describe)
         }

@@ -211,7 +211,9 @@ pub(crate) fn run(args: DemoArgs, out: &Out) -> Result<()> {
     let (items, total) = host.follow_ups(case.number, dossier_host::Page::default())?;
     out.say(format!("{total} follow-ups, newest first:"))?;
     for f in &items {
-        out.say(output::follow_up(f, &jiff::tz::TimeZone::UTC).trim_end())?;
+        out.say(
+            output::follow_up(f, &jiff::tz::TimeZone::UTC, &output::ShortIds::new()).trim_end(),
+        )?;
     }
 
     step("A callback is planned; its reminder comes due")?;
@@ -268,7 +270,9 @@ pub(crate) fn run(args: DemoArgs, out: &Out) -> Result<()> {
         ))?;
     }
     if let Some(f) = &disposed.follow_up {
-        out.say(output::follow_up(f, &jiff::tz::TimeZone::UTC).trim_end())?;
+        out.say(
+            output::follow_up(f, &jiff::tz::TimeZone::UTC, &output::ShortIds::new()).trim_end(),
+        )?;
     }
     if let Err(e) = host.assign_case(case.number, Some("agent.jones".into()), None) {
         out.say(format!("refused: {e}"))?;

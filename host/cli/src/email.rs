@@ -70,16 +70,6 @@ fn apply(host: &Host, id: i64, content: Content, input: &Input) -> Result<Draft>
     };
     let mut draft = host.edit_draft(id, change)?;
     if let Some(mode) = content.expand {
-        let mode = match mode.as_str() {
-            "text" => dossier_sdk::ExpandMode::Text,
-            "link" => dossier_sdk::ExpandMode::Link,
-            other => {
-                return Err(Error::input(
-                    "--expand",
-                    format!("`{other}` is neither `text` nor `link`"),
-                ));
-            }
-        };
         draft = host.expand_draft_faq(id, mode)?;
     }
     for path in content.attach {
@@ -365,7 +355,7 @@ pub(crate) struct Content {
     alt: String,
     /// Expand FAQ shortcuts (`/shortcut`) in the text, into their entry's text or link.
     #[arg(long, value_name = "text|link")]
-    expand: Option<String>,
+    expand: Option<dossier_sdk::ExpandMode>,
     /// The signature to insert on send, by name (default: yours, else your group's).
     #[arg(long, value_name = "NAME")]
     signature: Option<String>,
@@ -572,7 +562,9 @@ pub(crate) fn review(host: &Host, cmd: ReviewCmd, out: &Out) -> Result<()> {
 pub(crate) enum AttachmentCmd {
     /// Write an attachment's bytes to a file, or to stdout.
     Get {
-        /// The attachment's id, as `followup show` lists it.
+        /// The attachment's id as `followup show` and `followup list` show
+        /// it: a short prefix (at least 4 hex digits) that only one
+        /// attachment's id starts with, or the whole id.
         id: String,
         /// The file to write [default: stdout].
         #[arg(short, long, value_name = "FILE")]
@@ -796,11 +788,16 @@ pub(crate) fn email(host: &Host, cmd: EmailCmd, out: &Out) -> Result<()> {
                 "case": { "number": case.number, "status": case.status, "custom": case.custom },
                 "customer": { "account": customer.account, "name": customer.name, "custom": customer.custom },
             });
+            let ids = if out.json() {
+                output::ShortIds::new()
+            } else {
+                output::short_ids(host, [&f])?
+            };
             out.one(&context, |_| {
                 let zone = host.config().time.time_zone();
                 format!(
                     "{}case {}: {}\n  fields: {}\ncustomer {} ({}):\n  fields: {}\n",
-                    output::follow_up(&f, &zone),
+                    output::follow_up(&f, &zone, &ids),
                     case.number,
                     case.subject,
                     output::custom_inline(&case.custom),
@@ -884,6 +881,48 @@ fn files(host: &Host, paths: &[PathBuf], out: &Out) -> Result<()> {
     summary(failures, paths.len(), paths.len() > 1)
 }
 
+/// How many messages of a maildir run became what.
+#[derive(Default)]
+struct Tally {
+    new_cases: usize,
+    joined: usize,
+    seen_before: usize,
+    dropped: usize,
+    held: usize,
+}
+
+impl Tally {
+    fn add(&mut self, outcome: &Ingested) {
+        match outcome {
+            Ingested::Stored { new_case: true, .. } => self.new_cases += 1,
+            Ingested::Stored { .. } | Ingested::StoredUnseen => self.joined += 1,
+            Ingested::Duplicate { .. } => self.seen_before += 1,
+            Ingested::Dropped { .. } => self.dropped += 1,
+            Ingested::Held { .. } => self.held += 1,
+        }
+    }
+
+    /// `: 3 opened cases, 2 joined cases, ...`, naming only what happened.
+    fn describe(&self) -> String {
+        let parts: Vec<String> = [
+            (self.new_cases, "opened a case"),
+            (self.joined, "joined a case"),
+            (self.seen_before, "seen before"),
+            (self.dropped, "dropped"),
+            (self.held, "held (`dossier email held list`)"),
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect();
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", parts.join(", "))
+        }
+    }
+}
+
 /// Ingests DIR/new in batches of `[email] maildir_batch`; a message moves
 /// to DIR/cur only after the transaction holding it has committed, so a
 /// crash leaves it in new/ (and ingesting it again finds it already
@@ -903,6 +942,11 @@ fn maildir(host: &Host, dir: &Path, out: &Out) -> Result<()> {
     let batch = host.config().email.maildir_batch;
     let mut failures = Vec::new();
     let mut stored = 0usize;
+    let mut tally = Tally::default();
+    // A line per message would be thousands of lines: people get a bar
+    // (on a terminal) and one summary line; JSON keeps a line per message.
+    let bar = crate::progress::Bar::new();
+    let total = names.len() as u64;
     for chunk in names.chunks(batch) {
         let mut messages = Vec::with_capacity(chunk.len());
         for name in chunk {
@@ -917,9 +961,14 @@ fn maildir(host: &Host, dir: &Path, out: &Out) -> Result<()> {
         let refs: Vec<(&str, &[u8])> = messages.iter().map(|(n, b)| (*n, b.as_slice())).collect();
         let results = host.ingest_emails(&refs);
         for ((name, _), result) in messages.iter().zip(results) {
-            report(out, name, &result, true)?;
+            if out.json() {
+                report(out, name, &result, true)?;
+            } else if let Err(e) = &result {
+                bar.suspend(|| note!("error: {name}: {}", output::printable(&e.to_string())));
+            }
             match result {
-                Ok(_) => {
+                Ok(outcome) => {
+                    tally.add(&outcome);
                     stored += 1;
                     let flagged = if name.contains(":2,") {
                         (*name).to_owned()
@@ -935,11 +984,14 @@ fn maildir(host: &Host, dir: &Path, out: &Out) -> Result<()> {
                 }
                 Err(e) => failures.push(e),
             }
+            bar.step("messages", (stored + failures.len()) as u64, total);
         }
     }
+    bar.finish();
     out.say(format!(
-        "{stored} message(s) ingested from {}{}",
+        "{stored} message(s) ingested from {}{}{}",
         new.display(),
+        tally.describe(),
         if failures.is_empty() {
             String::new()
         } else {
@@ -1003,7 +1055,9 @@ pub(crate) fn workbin(host: &Host, cmd: WorkbinCmd, out: &Out) -> Result<()> {
             out.one(&item, describe_item)?;
             if let (Some(f), false) = (item.follow_up, out.json()) {
                 let zone = host.config().time.time_zone();
-                output::show(&output::follow_up(&host.follow_up(f)?, &zone))?;
+                let f = host.follow_up(f)?;
+                let ids = output::short_ids(host, [&f])?;
+                output::show(&output::follow_up(&f, &zone, &ids))?;
             }
             Ok(())
         }

@@ -151,10 +151,10 @@ enum Command {
     /// Cases: open, show, list, update, assign, close.
     #[command(subcommand)]
     Case(records::CaseCmd),
-    /// Follow-ups (append-only): add, list.
+    /// Follow-ups (append-only): add, show, list.
     #[command(subcommand, name = "followup")]
     FollowUp(records::FollowUpCmd),
-    /// Tasks: add, list, done, reminders.
+    /// Tasks: add, list, update (reschedule), done, cancel, reminders.
     #[command(subcommand)]
     Task(records::TaskCmd),
     /// Show what an interaction pops: a case, a customer, candidates or a new-customer form.
@@ -176,7 +176,7 @@ enum Command {
     /// After-save deliveries: list pending, failed and dead ones; retry them.
     #[command(subcommand)]
     Outbox(outbox::OutboxCmd),
-    /// Agents: add, list, show, update (role, groups, permissions), disable, enable.
+    /// Agents: add, list, show, profile (your own), update (role, groups, permissions), disable, enable.
     #[command(subcommand)]
     Agent(agents::AgentCmd),
     /// Groups (teams): add, list, members.
@@ -245,12 +245,18 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {
             // Help and version go to stdout with success; usage errors print
-            // clap's own message (already one clear paragraph) and exit 2.
-            let _ = e.print();
+            // clap's own message (already one clear paragraph), as JSON
+            // when `--json` was asked for, and exit 2.
+            if e.use_stderr() && json_asked(&args) {
+                note!("{}", usage_error_json(&e));
+            } else {
+                let _ = e.print();
+            }
             return u8::try_from(e.exit_code()).map_or(ExitCode::FAILURE, ExitCode::from);
         }
     };
@@ -274,6 +280,26 @@ where
             }
         }
     }
+}
+
+/// Whether `--json` is among the arguments clap could not parse (before a
+/// `--`, which ends the options).
+fn json_asked(args: &[OsString]) -> bool {
+    args.iter()
+        .skip(1)
+        .take_while(|a| a.as_os_str() != "--")
+        .any(|a| a.as_os_str() == "--json")
+}
+
+/// A usage error as `--json` prints it: code `usage`, and clap's message
+/// without its `error: ` prefix, its usage line and its help hint kept.
+fn usage_error_json(error: &clap::Error) -> String {
+    let text = error.render().to_string();
+    let message = text.trim().strip_prefix("error: ").unwrap_or(text.trim());
+    serde_json::json!({
+        "error": { "code": "usage", "message": message }
+    })
+    .to_string()
 }
 
 /// `error` as `--json` prints it: `{"error": {"code": ..., "message": ...}}`,

@@ -159,48 +159,157 @@ pub(crate) fn colour() -> bool {
     }
 }
 
-/// `values` as an aligned table, one line per row (more when a cell holds
-/// several lines), with trailing spaces trimmed. In colour, the header is
-/// bold and the first column, the record's key, cyan.
-fn table<T>(values: &[T], columns: &[Column<'_, T>], colour: bool) -> String {
-    use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table, presets};
-    let mut table = Table::new();
-    table.load_preset(presets::NOTHING);
-    if colour {
-        table
-            .enforce_styling()
-            .set_content_arrangement(ContentArrangement::Dynamic);
-    } else {
-        table.force_no_tty();
+/// The width tables fit in when stdout is a terminal that reports none
+/// (some CI runners and editors' shells say 0 columns).
+const FALLBACK_WIDTH: usize = 100;
+
+/// The width tables are cut to: `$COLUMNS` when it holds a positive number
+/// (as ls and git read it), else the terminal's on a terminal, or
+/// [`FALLBACK_WIDTH`] when the terminal reports none; `None` (whole
+/// lines) when stdout is not a terminal, so that a pipe or a file gets
+/// every character.
+fn table_width() -> Option<usize> {
+    use std::io::IsTerminal as _;
+    let columns = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok());
+    let terminal = std::io::stdout().is_terminal().then(|| {
+        console::Term::stdout()
+            .size_checked()
+            .map(|(_, cols)| usize::from(cols))
+    });
+    fit_width(columns, terminal)
+}
+
+/// [`table_width`] from what it read: `$COLUMNS`, and, on a terminal, the
+/// width it reports (`Some(None)` when it reports none).
+fn fit_width(columns: Option<usize>, terminal: Option<Option<usize>>) -> Option<usize> {
+    match (columns.filter(|&c| c > 0), terminal) {
+        (Some(c), _) => Some(c),
+        (None, Some(Some(w))) if w > 0 => Some(w),
+        (None, Some(_)) => Some(FALLBACK_WIDTH),
+        (None, None) => None,
     }
-    table.set_header(columns.iter().map(|(header, _)| {
-        let cell = Cell::new(header);
-        if colour {
-            cell.add_attribute(Attribute::Bold)
+}
+
+/// Two spaces between columns.
+const GAP: usize = 2;
+
+/// The narrowest a column is cut to (its first letters and `…`).
+const MIN_COLUMN: usize = 4;
+
+/// The column widths that fit `natural` (each column's widest line) in
+/// `width`: when they do not all fit, the widest columns are cut to one
+/// common limit, the largest that fits, no column below [`MIN_COLUMN`]
+/// (or its natural width, when smaller). The first column, the record's
+/// key, is never cut.
+fn fit_columns(natural: &[usize], width: Option<usize>) -> Vec<usize> {
+    let Some(width) = width else {
+        return natural.to_vec();
+    };
+    let gaps = GAP * natural.len().saturating_sub(1);
+    let total = |cap: usize| -> usize {
+        natural
+            .iter()
+            .enumerate()
+            .map(|(i, &w)| {
+                if i == 0 {
+                    w
+                } else {
+                    w.min(cap.max(MIN_COLUMN))
+                }
+            })
+            .sum::<usize>()
+            + gaps
+    };
+    let widest = natural.iter().copied().max().unwrap_or(0);
+    if total(widest) <= width {
+        return natural.to_vec();
+    }
+    // The largest cap that fits (or the smallest there is).
+    let (mut lo, mut hi) = (MIN_COLUMN, widest);
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        if total(mid) <= width {
+            lo = mid;
         } else {
-            cell
+            hi = mid - 1;
         }
-    }));
+    }
+    natural
+        .iter()
+        .enumerate()
+        .map(|(i, &w)| if i == 0 { w } else { w.min(lo.max(MIN_COLUMN)) })
+        .collect()
+}
+
+/// `values` as an aligned table, one line per row (more when a cell holds
+/// several lines), two spaces between columns, trailing spaces trimmed.
+/// Lines longer than their column are cut, ending in `…`, so that the
+/// table fits [`table_width`]. In colour, the header is bold and the
+/// first column, the record's key, cyan.
+fn table<T>(values: &[T], columns: &[Column<'_, T>], colour: bool) -> String {
+    render_table(values, columns, colour, table_width())
+}
+
+/// [`table`] fitted to `width` (whole lines when `None`).
+fn render_table<T>(
+    values: &[T],
+    columns: &[Column<'_, T>],
+    colour: bool,
+    width: Option<usize>,
+) -> String {
+    // Each cell made printable here, before colours are added around it.
+    let mut rows: Vec<Vec<Vec<String>>> = vec![
+        columns
+            .iter()
+            .map(|(header, _)| vec![(*header).to_owned()])
+            .collect(),
+    ];
     for value in values {
-        table.add_row(columns.iter().enumerate().map(|(i, (_, show))| {
-            // Each cell made printable here, before the table's own
-            // colours are added around it.
-            let cell = Cell::new(printable(&show(value)));
-            if colour && i == 0 {
-                cell.fg(Color::Cyan)
-            } else {
-                cell
-            }
-        }));
+        rows.push(
+            columns
+                .iter()
+                .map(|(_, show)| {
+                    let text = printable(&show(value)).replace('\t', " ");
+                    text.lines().map(str::to_owned).collect()
+                })
+                .collect(),
+        );
     }
-    // No padding on the left, two spaces between columns.
-    for column in table.column_iter_mut() {
-        column.set_padding((0, 2));
-    }
+    let natural: Vec<usize> = (0..columns.len())
+        .map(|i| {
+            rows.iter()
+                .flat_map(|row| row[i].iter())
+                .map(|line| console::measure_text_width(line))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let widths = fit_columns(&natural, width);
     let mut text = String::new();
-    for line in table.lines() {
-        text.push_str(line.trim_end());
-        text.push('\n');
+    for (r, row) in rows.iter().enumerate() {
+        let height = row.iter().map(Vec::len).max().unwrap_or(0).max(1);
+        for l in 0..height {
+            let mut line = String::new();
+            for (i, cell) in row.iter().enumerate() {
+                let part = cell.get(l).map(String::as_str).unwrap_or("");
+                let cut = console::truncate_str(part, widths[i], "…");
+                let pad = widths[i].saturating_sub(console::measure_text_width(&cut));
+                let styled = match (colour, r, i) {
+                    (false, _, _) => cut.into_owned(),
+                    (true, 0, _) => format!("\u{1b}[1m{cut}\u{1b}[0m"),
+                    (true, _, 0) if !cut.is_empty() => format!("\u{1b}[36m{cut}\u{1b}[0m"),
+                    (true, _, _) => cut.into_owned(),
+                };
+                line.push_str(&styled);
+                if i + 1 < row.len() {
+                    line.push_str(&" ".repeat(pad + GAP));
+                }
+            }
+            text.push_str(line.trim_end());
+            text.push('\n');
+        }
     }
     text
 }
@@ -285,8 +394,42 @@ pub(crate) fn case(c: &Case) -> String {
     s
 }
 
+/// Attachment ids and the short forms people are shown and type
+/// (`Host::short_attachment_id`); an id missing here is shown whole.
+pub(crate) type ShortIds = std::collections::BTreeMap<String, String>;
+
+/// The short forms of the ids of the attachments `follow_ups` carry.
+pub(crate) fn short_ids<'a>(
+    host: &dossier_host::Host,
+    follow_ups: impl IntoIterator<Item = &'a FollowUp>,
+) -> Result<ShortIds> {
+    let mut ids = ShortIds::new();
+    for f in follow_ups {
+        for blob in f.attachments.iter().filter_map(|a| a.blob.as_ref()) {
+            if !ids.contains_key(blob) {
+                ids.insert(blob.clone(), host.short_attachment_id(blob)?);
+            }
+        }
+    }
+    Ok(ids)
+}
+
+/// One attachment of `f` on one line: its name, type and size, and the
+/// command that gets it (with its short id) or why it was not kept.
+fn attachment_line(a: &dossier_sdk::Attachment, ids: &ShortIds) -> String {
+    let stored = match (&a.blob, &a.refused) {
+        (_, Some(why)) => why.clone(),
+        (Some(blob), None) => format!("`dossier attachment get {}`", ids.get(blob).unwrap_or(blob)),
+        (None, None) => "not stored".to_owned(),
+    };
+    format!(
+        "attachment: {} ({}, {} bytes): {stored}",
+        a.name, a.content_type, a.size
+    )
+}
+
 /// A follow-up, for people.
-pub(crate) fn follow_up(f: &FollowUp, zone: &TimeZone) -> String {
+pub(crate) fn follow_up(f: &FollowUp, zone: &TimeZone, ids: &ShortIds) -> String {
     let mut s = format!(
         "follow-up #{} on case {} — {} by {} at {}\n",
         f.id,
@@ -305,16 +448,7 @@ pub(crate) fn follow_up(f: &FollowUp, zone: &TimeZone) -> String {
         let _ = writeln!(s, "  | {line}");
     }
     for a in &f.attachments {
-        let stored = match (&a.blob, &a.refused) {
-            (_, Some(why)) => why.clone(),
-            (Some(blob), None) => format!("`dossier attachment get {blob}`"),
-            (None, None) => "not stored".to_owned(),
-        };
-        let _ = writeln!(
-            s,
-            "  attachment: {} ({}, {} bytes): {stored}",
-            a.name, a.content_type, a.size
-        );
+        let _ = writeln!(s, "  {}", attachment_line(a, ids));
     }
     custom_lines(&mut s, &f.custom);
     s
@@ -420,8 +554,14 @@ pub(crate) fn cases(out: &Out, list: &[Case], empty: &str) -> Result<()> {
     )
 }
 
-/// A list of follow-ups, with their whole text.
-pub(crate) fn follow_ups(out: &Out, list: &[FollowUp], zone: &TimeZone, empty: &str) -> Result<()> {
+/// A list of follow-ups, with their whole text and their attachments.
+pub(crate) fn follow_ups(
+    out: &Out,
+    list: &[FollowUp],
+    zone: &TimeZone,
+    ids: &ShortIds,
+    empty: &str,
+) -> Result<()> {
     out.table(
         list,
         &[
@@ -434,9 +574,16 @@ pub(crate) fn follow_ups(out: &Out, list: &[FollowUp], zone: &TimeZone, empty: &
                 Some(via) => format!("{} via {via}", f.author),
                 None => f.author.clone(),
             }),
-            ("TEXT", &|f: &FollowUp| match &f.email {
-                Some(e) => format!("subject: {}\n{}", e.subject, f.shown_text()),
-                None => f.shown_text().to_owned(),
+            ("TEXT", &|f: &FollowUp| {
+                let mut text = match &f.email {
+                    Some(e) => format!("subject: {}\n{}", e.subject, f.shown_text()),
+                    None => f.shown_text().to_owned(),
+                };
+                for a in &f.attachments {
+                    text.push('\n');
+                    text.push_str(&attachment_line(a, ids));
+                }
+                text
             }),
         ],
         empty,
@@ -464,4 +611,43 @@ pub(crate) fn tasks(out: &Out, list: &[Task], zone: &TimeZone, empty: &str) -> R
         ],
         empty,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_terminal_reporting_no_width_gets_the_fallback_and_a_pipe_whole_lines() {
+        assert_eq!(fit_width(None, Some(None)), Some(FALLBACK_WIDTH));
+        assert_eq!(fit_width(None, Some(Some(0))), Some(FALLBACK_WIDTH));
+        assert_eq!(fit_width(None, Some(Some(72))), Some(72));
+        assert_eq!(fit_width(Some(0), Some(Some(72))), Some(72));
+        assert_eq!(fit_width(Some(60), Some(Some(72))), Some(60));
+        assert_eq!(fit_width(Some(60), None), Some(60));
+        assert_eq!(fit_width(None, None), None);
+    }
+
+    #[test]
+    fn long_cells_are_cut_with_an_ellipsis_never_below_a_few_letters() {
+        let rows = ["a short one", "a much longer subject that cannot fit"];
+        let columns: [Column<'_, &str>; 2] = [
+            ("ID", &|s: &&str| s.len().to_string()),
+            ("SUBJECT", &|s: &&str| (*s).to_owned()),
+        ];
+        assert_eq!(
+            render_table(&rows, &columns, false, Some(20)),
+            "ID  SUBJECT\n11  a short one\n37  a much longer s…\n"
+        );
+        // Far too narrow: each column keeps a few letters rather than one.
+        assert_eq!(
+            render_table(&rows, &columns, false, Some(3)),
+            "ID  SUB…\n11  a s…\n37  a m…\n"
+        );
+        // Wide enough: nothing is cut; colour wraps the header and keys.
+        assert_eq!(
+            render_table(&rows[..1], &columns, true, Some(100)),
+            "\u{1b}[1mID\u{1b}[0m  \u{1b}[1mSUBJECT\u{1b}[0m\n\u{1b}[36m11\u{1b}[0m  a short one\n"
+        );
+    }
 }

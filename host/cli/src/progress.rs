@@ -1,4 +1,5 @@
-//! Progress bars for long commands (backup, restore, import, export), with
+//! Progress bars for long commands (backup, restore, import, export, a
+//! maildir's ingest), with
 //! indicatif, on stderr and only when stderr is a terminal: piped or
 //! redirected output stays free of them.
 
@@ -30,6 +31,15 @@ impl Bar {
             bar.set_message(what);
             bar.set_length(total);
             bar.set_position(done);
+        }
+    }
+
+    /// Runs `f` (which prints to stderr) with the bar out of the way, so
+    /// that its line does not tear the bar.
+    pub(crate) fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        match &self.0 {
+            Some(bar) => bar.suspend(f),
+            None => f(),
         }
     }
 

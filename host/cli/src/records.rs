@@ -80,6 +80,29 @@ pub(crate) fn parse_when(host: &Host, option: &str, input: &str) -> Result<DateT
         .map_err(|message| Error::input(option, message))
 }
 
+/// Refuses `value` for `option` unless it is one of `valid` (what the
+/// config defines), naming the nearest valid one and listing them all.
+fn one_of(
+    option: &str,
+    (what, plural): (&str, &str),
+    value: String,
+    valid: &[&str],
+) -> Result<String> {
+    if valid.contains(&value.as_str()) {
+        return Ok(value);
+    }
+    let hint = dossier_host::closest(&value, valid)
+        .map(|near| format!("did you mean `{near}`? "))
+        .unwrap_or_default();
+    Err(Error::input(
+        option,
+        format!(
+            "`{value}` is not a {what}; {hint}({plural}: {})",
+            valid.join(", ")
+        ),
+    ))
+}
+
 // ----- customers -----------------------------------------------------------
 
 #[derive(Debug, Subcommand)]
@@ -328,10 +351,12 @@ pub(crate) struct CaseOpen {
     /// Priority (default from config).
     #[arg(long)]
     priority: Option<String>,
-    /// Hide the case from the customer.
+    /// Make the case private: only its owner, its group's members and
+    /// agents holding see_all_private see it. Unless --owner names
+    /// someone else, you own it.
     #[arg(long)]
     private: bool,
-    /// Agent who owns it.
+    /// Agent who owns it [default: nobody; you, for a --private case].
     #[arg(long)]
     owner: Option<String>,
     /// Group it is assigned to.
@@ -416,6 +441,9 @@ pub(crate) fn case(host: &Host, cmd: CaseCmd, out: &Out) -> Result<()> {
                 )?
                 .unwrap_or_default();
             let customer = host.customer_by_key(&o.customer)?;
+            if let Some(owner) = &o.owner {
+                host.check_login("--owner", owner)?;
+            }
             let c = host.open_case(NewCase {
                 customer: customer.id,
                 subject: o.subject,
@@ -427,7 +455,12 @@ pub(crate) fn case(host: &Host, cmd: CaseCmd, out: &Out) -> Result<()> {
                 } else {
                     Visibility::Public
                 },
-                owner: o.owner,
+                // A private case nobody owns would be hidden from the
+                // agent opening it: it is theirs unless --owner says.
+                owner: o.owner.or_else(|| match host.actor() {
+                    dossier_host::Actor::Agent(login) if o.private => Some(login.clone()),
+                    _ => None,
+                }),
                 group: o.group,
                 custom: custom_fields(host, ObjectKind::Case, &o.fields)?,
             })?;
@@ -435,6 +468,14 @@ pub(crate) fn case(host: &Host, cmd: CaseCmd, out: &Out) -> Result<()> {
         }
         CaseCmd::Show { number } => out.one(&host.case(CaseNumber(number))?, show)?,
         CaseCmd::List(l) => {
+            let cfg = &host.config().case;
+            // A disabled agent's cases may still be listed; a login no
+            // agent ever had is a typo.
+            if let Some(owner) = &l.owner
+                && !host.agents()?.iter().any(|a| &a.login == owner)
+            {
+                host.check_login("--owner", owner)?;
+            }
             let customer = l
                 .customer
                 .as_deref()
@@ -463,8 +504,21 @@ pub(crate) fn case(host: &Host, cmd: CaseCmd, out: &Out) -> Result<()> {
                     l.owner
                 },
                 group: l.group,
-                status: l.status,
-                priority: l.priority,
+                status: l
+                    .status
+                    .map(|s| {
+                        let valid: Vec<&str> =
+                            cfg.statuses.iter().map(|s| s.key.as_str()).collect();
+                        one_of("--status", ("case status", "case statuses"), s, &valid)
+                    })
+                    .transpose()?,
+                priority: l
+                    .priority
+                    .map(|p| {
+                        let valid: Vec<&str> = cfg.priorities.iter().map(String::as_str).collect();
+                        one_of("--priority", ("priority", "priorities"), p, &valid)
+                    })
+                    .transpose()?,
             };
             output::cases(out, &host.list_cases(&filter, l.page.page())?, "no cases")?;
         }
@@ -514,6 +568,9 @@ pub(crate) fn case(host: &Host, cmd: CaseCmd, out: &Out) -> Result<()> {
                     "case assign needs --owner, --group or both".into(),
                 ));
             }
+            if let Some(owner) = &owner {
+                host.check_login("--owner", owner)?;
+            }
             out.one(&host.assign_case(CaseNumber(number), owner, group)?, show)?;
         }
         CaseCmd::Close { number } => out.one(&host.close_case(CaseNumber(number))?, show)?,
@@ -527,6 +584,12 @@ pub(crate) fn case(host: &Host, cmd: CaseCmd, out: &Out) -> Result<()> {
 pub(crate) enum FollowUpCmd {
     /// Add a follow-up to a case. Follow-ups cannot be changed afterwards.
     Add(FollowUpAdd),
+    /// Show one follow-up: its text, an email's headers, its attachments
+    /// (with the short ids `attachment get` takes).
+    Show {
+        /// The follow-up's id.
+        id: i64,
+    },
     /// List a case's follow-ups, newest first.
     List {
         /// Case number.
@@ -569,7 +632,16 @@ pub(crate) struct FollowUpAdd {
 
 pub(crate) fn follow_up(host: &Host, cmd: FollowUpCmd, out: &Out) -> Result<()> {
     let zone = host.config().time.time_zone();
-    let show = |f: &dossier_sdk::FollowUp| output::follow_up(f, &zone);
+    let show = |f: &dossier_sdk::FollowUp| {
+        // Short attachment ids, read as the follow-up is shown; JSON keeps
+        // the whole ids and needs none.
+        let ids = if out.json() {
+            Ok(output::ShortIds::new())
+        } else {
+            output::short_ids(host, [f])
+        };
+        ids.map(|ids| output::follow_up(f, &zone, &ids))
+    };
     match cmd {
         FollowUpCmd::Add(a) => {
             let input = Input::default();
@@ -593,11 +665,23 @@ pub(crate) fn follow_up(host: &Host, cmd: FollowUpCmd, out: &Out) -> Result<()> 
             );
             new.kind = kind;
             new.custom = custom_fields(host, ObjectKind::FollowUp, &a.fields)?;
-            out.one(&host.add_follow_up(new)?, show)?;
+            let f = host.add_follow_up(new)?;
+            let text = show(&f)?;
+            out.one(&f, |_| text)?;
+        }
+        FollowUpCmd::Show { id } => {
+            let f = host.follow_up(dossier_sdk::FollowUpId(id))?;
+            let text = show(&f)?;
+            out.one(&f, |_| text)?;
         }
         FollowUpCmd::List { case, page } => {
             let (items, total) = host.follow_ups(CaseNumber(case), page.page())?;
-            output::follow_ups(out, &items, &zone, "no follow-ups")?;
+            let ids = if out.json() {
+                output::ShortIds::new()
+            } else {
+                output::short_ids(host, &items)?
+            };
+            output::follow_ups(out, &items, &zone, &ids, "no follow-ups")?;
             let pages = total.div_ceil(u64::from(page.per_page.max(1))).max(1);
             out.say(format!(
                 "page {} of {pages} ({total} follow-ups, newest first)",
@@ -616,8 +700,16 @@ pub(crate) enum TaskCmd {
     Add(TaskAdd),
     /// List tasks, soonest due first.
     List(TaskList),
+    /// Change a task: subject, kind, due time (rescheduling), reminder,
+    /// assignee. A reminder whose time changes fires again at its new time.
+    Update(TaskUpdate),
     /// Mark a task done.
     Done {
+        /// Task id.
+        id: i64,
+    },
+    /// Cancel a task: it stays listed as cancelled and its reminder never fires.
+    Cancel {
         /// Task id.
         id: i64,
     },
@@ -646,12 +738,63 @@ pub(crate) struct TaskAdd {
     /// Reminder, in minutes before the due time.
     #[arg(long)]
     remind: Option<u32>,
-    /// The agent who should do it.
+    /// Who should do it: an agent's login, or an email address.
     #[arg(long)]
     assignee: Option<String>,
     /// Custom field value, NAME=VALUE (repeatable).
     #[arg(long = "field", value_parser = key_value)]
     fields: Vec<(String, String)>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TaskUpdate {
+    /// Task id.
+    id: i64,
+    /// New one-line summary.
+    #[arg(long)]
+    subject: Option<String>,
+    /// New kind: call, email, meeting, chat or other.
+    #[arg(long)]
+    kind: Option<TaskKind>,
+    /// New due time, as `task add --due` takes it: this reschedules the task.
+    #[arg(long, allow_hyphen_values = true)]
+    due: Option<String>,
+    /// Reminder, in minutes before the (new) due time.
+    #[arg(long, conflicts_with = "no_remind")]
+    remind: Option<u32>,
+    /// No reminder.
+    #[arg(long)]
+    no_remind: bool,
+    /// Who should do it: an agent's login, or an email address.
+    #[arg(long, conflicts_with = "no_assignee")]
+    assignee: Option<String>,
+    /// Nobody in particular.
+    #[arg(long)]
+    no_assignee: bool,
+    /// Set a custom field, NAME=VALUE (repeatable).
+    #[arg(long = "field", value_parser = key_value)]
+    fields: Vec<(String, String)>,
+    /// Remove a custom field's value (repeatable).
+    #[arg(long)]
+    unset: Vec<String>,
+}
+
+/// Refuses a reminder `minutes` before `due_at` that falls before the
+/// earliest time the store keeps.
+fn check_reminder(due_at: DateTime<Utc>, minutes: Option<u32>) -> Result<()> {
+    if let Some(minutes) = minutes {
+        let at = due_at - chrono::Duration::minutes(i64::from(minutes));
+        if !dossier_host::time::is_storable(at) {
+            return Err(Error::input(
+                "--remind",
+                format!(
+                    "{minutes} minutes before the due time is before the year 0001, \
+                     the earliest time the store keeps"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Args)]
@@ -683,17 +826,9 @@ pub(crate) fn task(host: &Host, cmd: TaskCmd, out: &Out) -> Result<()> {
                 .map(|k| host.customer_by_key(k).map(|c| c.id))
                 .transpose()?;
             let due_at = parse_when(host, "--due", &a.due)?;
-            if let Some(minutes) = a.remind {
-                let at = due_at - chrono::Duration::minutes(i64::from(minutes));
-                if !dossier_host::time::is_storable(at) {
-                    return Err(Error::input(
-                        "--remind",
-                        format!(
-                            "{minutes} minutes before the due time is before the year 0001, \
-                             the earliest time the store keeps"
-                        ),
-                    ));
-                }
+            check_reminder(due_at, a.remind)?;
+            if let Some(assignee) = &a.assignee {
+                host.check_assignee(assignee)?;
             }
             let t = host.add_task(NewTask {
                 customer,
@@ -726,7 +861,41 @@ pub(crate) fn task(host: &Host, cmd: TaskCmd, out: &Out) -> Result<()> {
                 "no tasks",
             )?;
         }
+        TaskCmd::Update(u) => {
+            let mut t = host.task(TaskId(u.id))?;
+            if let Some(subject) = u.subject {
+                t.subject = subject;
+            }
+            if let Some(kind) = u.kind {
+                t.kind = kind;
+            }
+            if let Some(due) = &u.due {
+                t.due_at = parse_when(host, "--due", due)?;
+            }
+            if u.no_remind {
+                t.reminder_minutes = None;
+            } else if u.remind.is_some() {
+                t.reminder_minutes = u.remind;
+            }
+            check_reminder(t.due_at, t.reminder_minutes)?;
+            if u.no_assignee {
+                t.assignee = None;
+            } else if let Some(assignee) = u.assignee {
+                host.check_assignee(&assignee)?;
+                t.assignee = Some(assignee);
+            }
+            for name in &u.unset {
+                host.check_custom_field(ObjectKind::Task, name)?;
+                t.custom.remove(name);
+            }
+            t.custom
+                .extend(custom_fields(host, ObjectKind::Task, &u.fields)?);
+            out.one(&host.update_task(t)?, show)?;
+        }
         TaskCmd::Done { id } => out.one(&host.finish_task(TaskId(id), TaskStatus::Done)?, show)?,
+        TaskCmd::Cancel { id } => {
+            out.one(&host.finish_task(TaskId(id), TaskStatus::Cancelled)?, show)?
+        }
         TaskCmd::Reminders => super::run::reminders_once(host, out)?,
     }
     Ok(())

@@ -163,13 +163,23 @@ impl<'a> From<&'a FiredReminder> for Reported<'a> {
 /// The error of a one-pass command when some reminder's hooks failed, so
 /// that a scheduler running it sees a non-zero exit.
 fn failed(fired: &[FiredReminder]) -> Result<()> {
+    let retried = fired.iter().filter(|f| f.retry.is_some()).count();
     match fired.iter().filter(|f| f.problem.is_some()).count() {
         0 => Ok(()),
         n => Err(Error::Refused(format!(
-            "{n} reminder{} failed: {} hooks were undone, and {} counts as fired, so it will not fire again",
+            "{n} reminder{} failed: {} hooks were undone, and {} counts as fired, so it will not fire again{}",
             if n == 1 { "" } else { "s" },
             if n == 1 { "its" } else { "their" },
             if n == 1 { "it" } else { "each" },
+            match retried {
+                0 => String::new(),
+                r if r == n =>
+                    "; the outbox runs the hooks and the notification again (`dossier outbox list`)"
+                        .to_owned(),
+                r => format!(
+                    "; the outbox runs the hooks and the notification of {r} of them again (`dossier outbox list`)"
+                ),
+            }
         ))),
     }
 }
@@ -222,6 +232,11 @@ fn describe(fired: &FiredReminder, zone: &TimeZone) -> String {
     if let Some(problem) = &fired.problem {
         s.push_str(&format!(
             "  hooks failed, their changes were undone: {problem}\n"
+        ));
+    }
+    if let Some(entry) = fired.retry {
+        s.push_str(&format!(
+            "  the outbox runs the hooks and the notification again (outbox entry {entry})\n"
         ));
     }
     s

@@ -502,9 +502,11 @@ impl ServerConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct RemindersConfig {
     /// Draft a notification to the assignee when a reminder fires and the
-    /// assignee is an email address. Default true.
+    /// assignee is an email address, or an enabled agent whose profile has
+    /// one. Default true.
     pub notify_assignee: bool,
-    /// The sender of reminder notifications. Default `dossier@localhost.localdomain`.
+    /// The sender of reminder notifications, also given to one a hook
+    /// writes without a sender. Default `dossier@localhost.localdomain`.
     pub from: String,
     /// How often `dossier run` looks for due reminders and outbox entries,
     /// in seconds, at most. Default 30.

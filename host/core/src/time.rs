@@ -220,6 +220,15 @@ pub fn show_short(at: DateTime<Utc>, zone: &TimeZone) -> String {
     }
 }
 
+/// The offset from UTC that `zone` has at `at` (its summer or winter time),
+/// for formatting `at` with chrono in that zone; UTC's when `at` is out of
+/// the zone database's range.
+pub fn offset_at(at: DateTime<Utc>, zone: &TimeZone) -> chrono::FixedOffset {
+    let seconds = to_jiff(at).map_or(0, |t| zone.to_offset(t).seconds());
+    // Zone offsets are within a day, which `east_opt` accepts.
+    chrono::FixedOffset::east_opt(seconds).unwrap_or_else(|| chrono::Offset::fix(&Utc))
+}
+
 /// `t` as the store writes it: fixed-width RFC 3339 UTC with microseconds,
 /// so that text order is time order (what exports print).
 pub fn stored(t: DateTime<Utc>) -> String {

@@ -21,6 +21,7 @@ use super::ingest::MAX_ATTACHMENT;
 use crate::prelude::*;
 use dossier_core::events::{Actor, Ctx};
 use dossier_core::runtime::Runtime;
+use dossier_interact::notify::RichSignature;
 use dossier_interact::prelude::*;
 use dossier_store::{NewWorkbinItem, Tx, Viewer};
 use dossier_types::{Error, Result};
@@ -950,20 +951,21 @@ impl EmailDrafts for Runtime {
             // The text part of multipart/alternative, made from the HTML.
             draft.body = super::parse::html::to_text(html);
         }
-        // The signature, inserted on send and never twice.
+        // The signature goes with the notification, apart from the body:
+        // the `notification` hooks see it as `signature` (and may change
+        // it), and the step appends it after them, never twice.
         let group = self
             .read(|tx, schema| tx.get_case(schema, draft.case_number))?
             .group;
-        if let Some(sig) =
-            self.signature_for(&draft.agent, draft.signature.as_deref(), group.as_deref())?
-        {
-            draft.body = super::signatures::insert_signature_once(&draft.body, &sig.text);
-            if let (Some(html), Some(sig_html)) = (&draft.html, &sig.html)
-                && !html.contains(sig_html.as_str())
-            {
-                draft.html = Some(format!("{html}<div class=\"signature\">{sig_html}</div>"));
-            }
-        }
+        let signature =
+            self.signature_for(&draft.agent, draft.signature.as_deref(), group.as_deref())?;
+        let rich = signature.as_ref().and_then(|sig| {
+            sig.html.as_ref().map(|html| RichSignature {
+                text: sig.text.clone(),
+                html: html.clone(),
+            })
+        });
+        let signature = signature.map(|sig| sig.text);
         let token = self.thread_token(ctx, draft.case_number)?;
         let (mut headers, references) = self.draft_headers(ctx, &draft)?;
         let cause = match draft.kind {
@@ -976,7 +978,7 @@ impl EmailDrafts for Runtime {
             Audience::Customer
         };
         let held = self.transaction("send draft", || {
-            let sent = self.notify_as(
+            let sent = self.notify_signed(
                 ctx,
                 Notification {
                     case_number: Some(draft.case_number),
@@ -994,10 +996,11 @@ impl EmailDrafts for Runtime {
                     subject: draft.subject.clone(),
                     body: draft.body.clone(),
                     html: draft.html.clone(),
-                    signature: None,
+                    signature: signature.clone(),
                     review: false,
                 },
                 approved,
+                rich.clone(),
             )?;
             if sent.review && !approved {
                 // A hook asked for review: nothing was queued.

@@ -233,11 +233,11 @@ impl EmailSend for Runtime {
                 }),
             }
         }
+        // The `notification` step signed the body already; an entry queued
+        // before it did is signed here, never twice.
         let text = match &n.signature {
-            Some(sig) if !sig.is_empty() && !n.body.contains(sig.as_str()) => {
-                format!("{}\n\n-- \n{sig}", n.body.trim_end())
-            }
-            _ => n.body.clone(),
+            Some(sig) => dossier_interact::notify::insert_signature_once(&n.body, sig),
+            None => n.body.clone(),
         };
         Ok(OutgoingEmail {
             from: n.from.clone(),

@@ -17,24 +17,10 @@ const MAX_NAME: usize = 64;
 const MAX_TEXT: usize = 10_000;
 
 /// The line that separates a signature from the message (RFC 3676's
-/// "dash dash space").
-pub const SEPARATOR: &str = "-- ";
-
-/// `body` with `signature_text` appended after the signature separator,
-/// unless the body already holds that text (so a signature is never
-/// inserted twice) or the signature is blank.
-pub fn insert_signature_once(body: &str, signature_text: &str) -> String {
-    let signature = signature_text.trim();
-    if signature.is_empty() || body.contains(signature) {
-        return body.to_owned();
-    }
-    let body = body.trim_end();
-    if body.is_empty() {
-        format!("{SEPARATOR}\n{signature}")
-    } else {
-        format!("{body}\n\n{SEPARATOR}\n{signature}")
-    }
-}
+/// "dash dash space"), and the one way a signature is appended: both live
+/// with the notification step, which signs every notification after its
+/// hooks.
+pub use dossier_interact::notify::{SEPARATOR, insert_signature_once};
 
 fn check_name(name: &str) -> Result<()> {
     if name.trim().is_empty() {

@@ -38,9 +38,31 @@ pub trait EmailWorkbin {
     /// workbin for later.
     fn save_to_workbin(self: &Arc<Self>, ctx: &Ctx, follow_up: FollowUpId) -> Result<WorkbinItem>;
 
-    /// The bytes of attachment `blob`, when the actor may see a follow-up
-    /// that carries it.
-    fn attachment(&self, ctx: &Ctx, blob: &str) -> Result<Vec<u8>>;
+    /// The bytes of attachment `id`, when the actor may see a follow-up
+    /// that carries it. `id` is the whole id or a prefix of at least
+    /// [`SHORT_ID_MIN`] hex digits that no other stored attachment's id
+    /// starts with (a short id, as [`EmailWorkbin::short_attachment_id`]
+    /// makes); an ambiguous prefix is refused, listing what it could be.
+    fn attachment(&self, ctx: &Ctx, id: &str) -> Result<Vec<u8>>;
+
+    /// The shortest prefix of `blob`, at least [`SHORT_ID_SHOWN`] hex
+    /// digits, that no other stored attachment's id starts with: what
+    /// people are shown and type (as git shortens commit hashes).
+    fn short_attachment_id(&self, blob: &str) -> Result<String>;
+}
+
+/// The fewest hex digits a short attachment id may have when typed.
+pub const SHORT_ID_MIN: usize = 4;
+
+/// The fewest hex digits a short attachment id is shown with.
+pub const SHORT_ID_SHOWN: usize = 8;
+
+/// How many candidates an ambiguous short id's refusal lists.
+const CANDIDATES_SHOWN: u32 = 10;
+
+/// The number of leading characters `a` and `b` share.
+fn common_prefix(a: &str, b: &str) -> usize {
+    a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count()
 }
 
 impl EmailWorkbin for Runtime {
@@ -170,8 +192,55 @@ impl EmailWorkbin for Runtime {
         self.workbin_entry(ctx, id)
     }
 
-    fn attachment(&self, ctx: &Ctx, blob: &str) -> Result<Vec<u8>> {
-        dossier_store::blobs::check_id(blob)?;
+    fn attachment(&self, ctx: &Ctx, id: &str) -> Result<Vec<u8>> {
+        let typed = id.trim().to_ascii_lowercase();
+        let hex = typed
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        let blob = if typed.len() < 64 && typed.len() >= SHORT_ID_MIN && hex {
+            let found = self
+                .store()
+                .read(|tx| tx.blobs_with_prefix(&typed, CANDIDATES_SHOWN + 1))?;
+            match found.as_slice() {
+                [] => {
+                    return Err(Error::not_found(
+                        ObjectKind::FollowUp,
+                        format!("attachment {id}"),
+                    ));
+                }
+                [one] => one.clone(),
+                several => {
+                    let mut shown: Vec<String> = several
+                        .iter()
+                        .take(CANDIDATES_SHOWN as usize)
+                        .map(|b| b[..(typed.len() + 4).min(64)].to_owned())
+                        .collect();
+                    if several.len() > CANDIDATES_SHOWN as usize {
+                        shown.push("...".to_owned());
+                    }
+                    return Err(Error::input(
+                        "attachment",
+                        format!(
+                            "`{id}` is ambiguous: several attachments' ids start with it ({}); \
+                             type more of the id",
+                            shown.join(", ")
+                        ),
+                    ));
+                }
+            }
+        } else {
+            dossier_store::blobs::check_id(&typed).map_err(|_| {
+                Error::input(
+                    "attachment",
+                    format!(
+                        "`{id}` is not an attachment id (64 hexadecimal digits, or at least \
+                         the first {SHORT_ID_MIN} of them)"
+                    ),
+                )
+            })?;
+            typed
+        };
+        let blob = blob.as_str();
         let viewer = self.viewer(ctx)?;
         let cases = self.store().read(|tx| tx.cases_with_blob(blob))?;
         let mut visible = false;
@@ -188,5 +257,17 @@ impl EmailWorkbin for Runtime {
             ));
         }
         self.blobs().get(blob)
+    }
+
+    fn short_attachment_id(&self, blob: &str) -> Result<String> {
+        let (before, after) = self.store().read(|tx| tx.blob_neighbours(blob))?;
+        let shared = [before, after]
+            .iter()
+            .flatten()
+            .map(|other| common_prefix(blob, other))
+            .max()
+            .unwrap_or(0);
+        let len = (shared + 1).max(SHORT_ID_SHOWN).min(blob.len());
+        Ok(blob[..len].to_owned())
     }
 }

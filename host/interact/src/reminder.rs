@@ -10,9 +10,15 @@
 //! - a crash before commit leaves the reminder unclaimed, and it fires after
 //!   restart, with none of the first attempt's writes;
 //! - two hosts polling at once each see a reminder or not, never both;
-//! - a hook that vetoes or fails has its writes rolled back; the reminder is
-//!   then claimed on its own and reported with the problem, so a broken hook
-//!   cannot make a reminder fire again at every poll.
+//! - a hook that vetoes or fails, or a notification that fails, has its
+//!   writes rolled back; the reminder is then claimed on its own and
+//!   reported with the problem, so a broken hook cannot make a reminder
+//!   fire again at every poll. A failure (not a veto) also queues an outbox
+//!   delivery to `task_reminder` in that transaction: the outbox runs the
+//!   reminder's hooks and notification again after commit, with its
+//!   backoff, until they pass or it gives up (`dossier outbox list` shows
+//!   it, `dossier outbox retry` revives it), so a script fixed meanwhile
+//!   still sends the notice.
 
 use std::cell::Cell;
 use std::sync::Arc;
@@ -24,7 +30,7 @@ use dossier_sdk::{
 use serde::Serialize;
 
 use crate::prelude::*;
-use dossier_core::events::{Actor, Ctx, Step};
+use dossier_core::events::{Actor, Ctx, Redo, Step};
 use dossier_core::runtime::Runtime;
 use dossier_types::contact::normalize_email;
 use dossier_types::{Error, Result};
@@ -36,17 +42,28 @@ pub struct FiredReminder {
     /// passed the `notification` hooks: with `[email.smtp]`, queued in the
     /// claim's transaction (with its Message-ID) and mailed after commit.
     pub reminder: TaskReminder,
-    /// Set when a `task_reminder` or `notification` hook vetoed or failed:
-    /// what the hooks wrote was rolled back, and the reminder still counts
-    /// as fired.
+    /// Set when a `task_reminder` or `notification` hook vetoed or failed,
+    /// or the notification was refused: what the hooks wrote was rolled
+    /// back, and the reminder still counts as fired.
     pub problem: Option<String>,
+    /// Set when the outbox tries the hooks and the notification again: the
+    /// id of that outbox entry (a veto is not retried).
+    pub retry: Option<i64>,
 }
+
+/// The outbox handler key of reminders whose hooks or notification failed
+/// (see the module's documentation).
+pub const REMINDER_RETRY: &str = "task_reminder";
 
 /// The `task_reminder` step: claim, hooks, the notification they leave,
 /// all in one transaction.
 struct Remind<'c> {
     id: TaskId,
+    /// When it fired.
     now: DateTime<Utc>,
+    /// Whether this run claims the reminder (it fires) or runs again one
+    /// already claimed (an outbox retry).
+    claims: bool,
     /// Set once the claim succeeded (inside the transaction): a failure
     /// after it means the hooks failed, not the claim.
     claimed: &'c Cell<bool>,
@@ -69,7 +86,7 @@ impl Step for Remind<'_> {
     }
 
     fn built_in(&mut self, rt: &Arc<Runtime>, ctx: &Ctx) -> Result<Option<Event>> {
-        if !claim(rt, self.id, self.now)? {
+        if self.claims && !claim(rt, self.id, self.now)? {
             return Ok(None);
         }
         self.claimed.set(true);
@@ -107,7 +124,11 @@ impl Step for Remind<'_> {
         let Some(Event::TaskReminder(mut reminder)) = event else {
             return Ok(None);
         };
-        if let Some(n) = reminder.notification.take() {
+        if let Some(mut n) = reminder.notification.take() {
+            // A hook that writes the notice itself may leave the sender out.
+            if n.from.address.trim().is_empty() {
+                n.from = reminder_from(rt);
+            }
             reminder.notification = Some(rt.notify(ctx, n)?);
         }
         Ok(Some(reminder))
@@ -195,6 +216,7 @@ impl Reminders for Runtime {
             Remind {
                 id,
                 now,
+                claims: true,
                 claimed: &claimed,
                 task: None,
             },
@@ -203,22 +225,35 @@ impl Reminders for Runtime {
             Ok(reminder) => Ok(reminder.map(|reminder| FiredReminder {
                 reminder,
                 problem: None,
+                retry: None,
             })),
             Err(problem) if claimed.get() => {
                 // Everything the hooks wrote is rolled back; the reminder
-                // still fires, once, without them.
-                let claimed =
-                    self.transaction("task reminder without hooks", || claim(self, id, now))?;
-                if !claimed {
-                    return Ok(None);
-                }
-                Ok(Some(FiredReminder {
-                    reminder: TaskReminder {
-                        task: self.task(&ctx, id)?,
+                // still fires, once, without them. A failure (not a veto:
+                // the admin's refusal stands) goes to the outbox, which
+                // tries the hooks and the notification again after commit.
+                let retried = !matches!(problem, Error::Vetoed { .. } | Error::ChainTooDeep { .. });
+                let fired = self.transaction("task reminder without hooks", || {
+                    if !claim(self, id, now)? {
+                        return Ok(None);
+                    }
+                    let task = self.task(&ctx, id)?;
+                    let reminder = TaskReminder {
+                        task,
                         fired_at: now,
                         notification: None,
-                    },
+                    };
+                    let retry = if retried {
+                        Some(queue_retry(self, &ctx, &reminder)?)
+                    } else {
+                        None
+                    };
+                    Ok(Some((reminder, retry)))
+                })?;
+                Ok(fired.map(|(reminder, retry)| FiredReminder {
+                    reminder,
                     problem: Some(problem.to_string()),
+                    retry,
                 }))
             }
             Err(e) => Err(e),
@@ -226,17 +261,109 @@ impl Reminders for Runtime {
     }
 }
 
-/// The notice the assignee gets when the assignee is an email address
-/// and `[reminders] notify_assignee` is on (the default).
+/// Queues the outbox entry that runs `reminder`'s hooks and notification
+/// again after commit (in the transaction open on this thread); returns
+/// the entry's id. The pass reports it (`FiredReminder::retry`), so it
+/// logs nothing itself.
+fn queue_retry(rt: &Runtime, ctx: &Ctx, reminder: &TaskReminder) -> Result<i64> {
+    let json = dossier_store::to_json(&Event::TaskReminder(reminder.clone()));
+    let chain = dossier_store::to_json(&ctx.chain());
+    let actor = dossier_store::to_json(ctx.actor());
+    let now = rt.now();
+    let task = reminder.task.id;
+    let id = rt.store().write("queue reminder retry", |tx| {
+        let id = tx.outbox_next_id()?;
+        tx.outbox_enqueue(
+            id,
+            &format!("task_reminder:{task}:{id}"),
+            &json,
+            ctx.depth(),
+            &chain,
+            &actor,
+            now,
+            &[REMINDER_RETRY],
+        )?;
+        Ok(id)
+    })?;
+    rt.note_queued();
+    Ok(id)
+}
+
+/// The outbox's second chance for a reminder whose hooks or notification
+/// failed when it fired: runs them again, without claiming (it was), at
+/// the time it fired. A veto this time ends it: the admin's hook refused
+/// the reminder.
+pub struct ReminderRetry;
+
+impl Redo for ReminderRetry {
+    fn name(&self) -> &str {
+        REMINDER_RETRY
+    }
+
+    fn redo(&self, rt: &Arc<Runtime>, ctx: &Ctx, event: &Event) -> Result<()> {
+        let Event::TaskReminder(fired) = event else {
+            return Err(Error::Refused(format!(
+                "a {REMINDER_RETRY} outbox entry holds a {} event",
+                event.kind()
+            )));
+        };
+        let claimed = Cell::new(false);
+        let again = rt.run(
+            ctx,
+            Remind {
+                id: fired.task.id,
+                now: fired.fired_at,
+                claims: false,
+                claimed: &claimed,
+                task: None,
+            },
+        );
+        match again {
+            Ok(_) => Ok(()),
+            Err(Error::Vetoed { by, message }) => {
+                tracing::info!(
+                    "the retried reminder of task {} was vetoed by {by}: {message}",
+                    fired.task.id
+                );
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// The sender a reminder's notice gets when its hooks leave none:
+/// `[reminders] from`.
+fn reminder_from(rt: &Runtime) -> Mailbox {
+    Mailbox {
+        name: Some("Dossier".to_owned()),
+        address: rt.config().reminders.from.clone(),
+    }
+}
+
+/// The notice the assignee gets when `[reminders] notify_assignee` is on
+/// (the default) and the assignee is an email address, or the login of an
+/// enabled agent whose profile has one.
 fn draft_reminder_notification(
     rt: &Runtime,
     _ctx: &Ctx,
     task: &Task,
 ) -> Result<Option<Notification>> {
     let config = &rt.config().reminders;
-    let address = match task.assignee.as_deref().map(normalize_email) {
-        Some(Ok(address)) if config.notify_assignee => address,
-        _ => return Ok(None),
+    let Some(assignee) = task.assignee.as_deref().filter(|_| config.notify_assignee) else {
+        return Ok(None);
+    };
+    let (name, address) = match normalize_email(assignee) {
+        Ok(address) => (None, address),
+        // Read inside the reminder's transaction (the store reads through
+        // the write this thread holds).
+        Err(_) => match rt.store().read(|tx| tx.agent(assignee))? {
+            Some(agent) if !agent.disabled => match agent.email {
+                Some(address) => (Some(agent.display_name), address),
+                None => return Ok(None),
+            },
+            _ => return Ok(None),
+        },
     };
     let customer = match task.customer {
         Some(id) => rt
@@ -262,14 +389,8 @@ fn draft_reminder_notification(
         case_number: task.case,
         audience: Audience::Agent,
         cause: Cause::Reminder,
-        from: Mailbox {
-            name: Some("Dossier".to_owned()),
-            address: config.from.clone(),
-        },
-        to: vec![Mailbox {
-            name: None,
-            address,
-        }],
+        from: reminder_from(rt),
+        to: vec![Mailbox { name, address }],
         cc: Vec::new(),
         bcc: Vec::new(),
         message_id: None,

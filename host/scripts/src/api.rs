@@ -140,6 +140,17 @@ pub fn register(module: &mut Module) {
     });
 
     reg(
+        "format_time",
+        &["time: &str", "format: &str", "String"],
+        "`time` (RFC 3339, or YYYY-MM-DD for midnight UTC) written in the store's time zone\n(`[time] zone`) with a chrono `format`: `format_time(t.due_at, \"%Y-%m-%d %H:%M\")`.\n`%z` or `%:z` write the zone's offset at that time. A format chrono cannot read is an\nerror naming it.",
+    )
+    .set_into_module(module, |time: &str, format: &str| -> RhaiResult<ImmutableString> {
+        let t = parse_time(time).map_err(|e| script_error(format!("format_time: {e}")))?;
+        let zone = host()?.config().time.time_zone();
+        format_time(t, &zone, format).map(Into::into).map_err(script_error)
+    });
+
+    reg(
         "add_days",
         &["time: &str", "days: INT", "String"],
         "`time` (RFC 3339, or YYYY-MM-DD for a date) plus `days` days, in the same form.",
@@ -165,6 +176,31 @@ pub fn register(module: &mut Module) {
     .set_into_module(module, |time: &str, minutes: INT| {
         shift(time, Duration::try_minutes(minutes))
     });
+}
+
+/// `t` in `zone`, written with the chrono `format`; a format with an
+/// item chrono cannot read, or one it cannot write, is refused naming the
+/// format rather than left to panic when the result is displayed.
+pub fn format_time(
+    t: chrono::DateTime<chrono::Utc>,
+    zone: &jiff::tz::TimeZone,
+    format: &str,
+) -> Result<String, String> {
+    use chrono::format::{Item, StrftimeItems};
+    use std::fmt::Write as _;
+    let bad = || {
+        format!(
+            "format_time: `{format}` is not a time format chrono can read (see chrono's strftime specifiers: %Y, %m, %d, %H, %M, ...)"
+        )
+    };
+    let items: Vec<Item<'_>> = StrftimeItems::new(format).collect();
+    if items.iter().any(|i| matches!(i, Item::Error)) {
+        return Err(bad());
+    }
+    let local = t.with_timezone(&dossier_core::time::offset_at(t, zone));
+    let mut out = String::new();
+    write!(out, "{}", local.format_with_items(items.into_iter())).map_err(|_| bad())?;
+    Ok(out)
 }
 
 fn shift(time: &str, by: Option<Duration>) -> RhaiResult<ImmutableString> {
@@ -319,4 +355,28 @@ fn new_follow_up(map: Map) -> RhaiResult<NewFollowUp> {
     };
     k.finish()?;
     Ok(new)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_time_writes_in_the_zone_and_refuses_bad_formats_without_panicking() {
+        let t: chrono::DateTime<chrono::Utc> = "2030-01-02T09:30:00Z".parse().unwrap();
+        let paris = jiff::tz::TimeZone::get("Europe/Paris").unwrap();
+        assert_eq!(
+            format_time(t, &paris, "%Y-%m-%d %H:%M %:z").unwrap(),
+            "2030-01-02 10:30 +01:00"
+        );
+        let summer: chrono::DateTime<chrono::Utc> = "2030-07-02T09:30:00Z".parse().unwrap();
+        assert_eq!(format_time(summer, &paris, "%H:%M").unwrap(), "11:30");
+        // `%Q` and a lone `%` are unreadable; `%#z` parses but cannot be
+        // written, which chrono reports only when displayed (where
+        // `to_string` would panic).
+        for bad in ["%Q", "%", "%Y-%", "%#z"] {
+            let err = format_time(t, &paris, bad).unwrap_err();
+            assert!(err.contains(&format!("`{bad}`")), "{bad}: {err}");
+        }
+    }
 }

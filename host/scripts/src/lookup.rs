@@ -1,6 +1,7 @@
 //! Reads scripts make beyond the record in hand: finding customers by phone,
 //! email, account or an indexed field, and paging through a case's
-//! follow-ups or a customer's cases, and reading the FAQ base.
+//! follow-ups or a customer's cases, reading the FAQ base, agents and
+//! groups, and what the config says about mail.
 //!
 //! Every read goes through the context of the event the hook serves, so it
 //! sees the transaction's own uncommitted rows. Options come as an object
@@ -93,6 +94,60 @@ pub fn register(module: &mut Module) {
             .collect()
     });
 
+    reg(
+        "agent",
+        &["login: &str", "?"],
+        "The agent with this login as a map: `login`, `name`, `email` (their profile's address,\n`()` when they have none), `role` (\"agent\", \"supervisor\" or \"admin\"), `groups` (an array\nof group names) and `disabled`; or `()` when there is no such agent. Read-only.",
+    )
+    .set_into_module(module, |login: &str| -> RhaiResult<Dynamic> {
+        Ok(host_read(|ctx| ctx.agent(login))?.map_or(Dynamic::UNIT, |a| agent_map(&a).into()))
+    });
+
+    reg(
+        "group",
+        &["name: &str", "?"],
+        "The group with this name as a map: `name`, `email` (its shared address, `()` when it\nhas none) and `members` (an array of logins, sorted); or `()` when there is no such\ngroup. Read-only.",
+    )
+    .set_into_module(module, |name: &str| -> RhaiResult<Dynamic> {
+        Ok(host_read(|ctx| ctx.group(name))?.map_or(Dynamic::UNIT, |(g, members)| {
+            let mut map = Map::new();
+            map.insert("name".into(), g.name.into());
+            map.insert("email".into(), optional(g.email));
+            map.insert(
+                "members".into(),
+                members.into_iter().map(Dynamic::from).collect::<Array>().into(),
+            );
+            map.into()
+        }))
+    });
+
+    reg(
+        "mail_settings",
+        &["Map"],
+        "What dossier.toml says about mail, as a map: `addresses` (our own addresses,\n`[email] addresses`, an array), `default_from` (the first of them, the sender of\nacknowledgements and held-mail notices; `()` when there is none) and `reminder_from`\n(`[reminders] from`, the sender of reminder notices, and the `from` a reminder's\nnotification gets when a hook leaves it out).",
+    )
+    .set_into_module(module, || -> RhaiResult<Map> {
+        let ctx = host()?;
+        let config = ctx.config();
+        let addresses: Array = config
+            .email
+            .addresses
+            .iter()
+            .map(|a| Dynamic::from(a.clone()))
+            .collect();
+        let mut map = Map::new();
+        map.insert(
+            "default_from".into(),
+            optional(config.email.addresses.first().cloned()),
+        );
+        map.insert("addresses".into(), addresses.into());
+        map.insert(
+            "reminder_from".into(),
+            config.reminders.from.clone().into(),
+        );
+        Ok(map)
+    });
+
     FuncRegistration::new("follow_ups")
         .in_global_namespace()
         .with_params_info(["c: &mut Case", "options: Map", "Array"])
@@ -119,6 +174,30 @@ pub fn register(module: &mut Module) {
             module,
             |h: &mut Rec<dossier_sdk::Customer>, options: Map| cases(h.read(|c| c.id), options),
         );
+}
+
+/// A text that may be missing: `()` when it is.
+fn optional(text: Option<String>) -> Dynamic {
+    text.map_or(Dynamic::UNIT, Into::into)
+}
+
+/// An agent as the map `agent(login)` returns.
+fn agent_map(a: &dossier_sdk::Agent) -> Map {
+    let mut map = Map::new();
+    map.insert("login".into(), a.login.clone().into());
+    map.insert("name".into(), a.display_name.clone().into());
+    map.insert("email".into(), optional(a.email.clone()));
+    map.insert("role".into(), a.role.as_str().into());
+    map.insert(
+        "groups".into(),
+        a.groups
+            .iter()
+            .map(|g| Dynamic::from(g.clone()))
+            .collect::<Array>()
+            .into(),
+    );
+    map.insert("disabled".into(), a.disabled.into());
+    map
 }
 
 /// An FAQ entry as the map scripts get.

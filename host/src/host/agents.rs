@@ -4,7 +4,9 @@ use dossier_sdk::{Agent, Group, NewAgent};
 
 use super::Host;
 use crate::runtime::AgentChange;
-use dossier_types::Result;
+use crate::typed::closest;
+use dossier_types::contact::normalize_email;
+use dossier_types::{Error, Result};
 
 impl Host {
     /// Adds an agent. Needs `manage_agents` (held by admins, and by
@@ -56,6 +58,58 @@ impl Host {
     /// The logins of a group's members.
     pub fn group_members(&self, name: &str) -> Result<Vec<String>> {
         self.rt.group_members(name)
+    }
+
+    /// Refuses `login`, typed for `what` (`--owner`, `owner`), unless an
+    /// enabled agent has it: [`Error::InvalidInput`](dossier_types::Error::InvalidInput)
+    /// naming it, and the nearest existing login when one is close
+    /// ("did you mean `ann`?").
+    pub fn check_login(&self, what: &str, login: &str) -> Result<()> {
+        let agents = self.rt.list_agents()?;
+        if let Some(agent) = agents.iter().find(|a| a.login == login) {
+            if agent.disabled {
+                return Err(Error::input(what, format!("agent `{login}` is disabled")));
+            }
+            return Ok(());
+        }
+        let logins: Vec<&str> = agents
+            .iter()
+            .filter(|a| !a.disabled)
+            .map(|a| a.login.as_str())
+            .collect();
+        let hint = closest(login, &logins)
+            .map(|near| format!("; did you mean `{near}`?"))
+            .unwrap_or_default();
+        Err(Error::input(
+            what,
+            format!("no agent has the login `{login}`{hint}"),
+        ))
+    }
+
+    /// Refuses a task assignee that is neither an enabled agent's login
+    /// nor a valid email address (a text with `@` is read as an address),
+    /// with [`Error::InvalidInput`](dossier_types::Error::InvalidInput)
+    /// naming it.
+    pub fn check_assignee(&self, assignee: &str) -> Result<()> {
+        const WHAT: &str = "assignee";
+        if assignee.contains('@') {
+            return normalize_email(assignee).map(|_| ()).map_err(|rule| {
+                Error::input(
+                    WHAT,
+                    format!(
+                        "`{assignee}` is neither an agent login nor a valid email address: \
+                         the address {rule}"
+                    ),
+                )
+            });
+        }
+        self.check_login(WHAT, assignee).map_err(|e| match e {
+            Error::InvalidInput { what, message } => Error::InvalidInput {
+                what,
+                message: format!("{message} (an assignee is an agent's login or an email address)"),
+            },
+            other => other,
+        })
     }
 
     /// Makes `login` the first admin of a store that has no agent yet (what

@@ -351,8 +351,21 @@ impl Host {
     /// The bytes of an attachment, by the id its follow-up lists
     /// ([`Attachment::blob`](dossier_sdk::Attachment::blob)), when the actor
     /// may see that follow-up.
+    /// `blob` may also be a short id: a prefix of at least four hex digits
+    /// no other stored attachment's id starts with (see
+    /// [`Host::short_attachment_id`]); an ambiguous one is refused,
+    /// listing the ids it could be.
     pub fn attachment(&self, blob: &str) -> Result<Vec<u8>> {
         self.rt.attachment(&self.ctx()?, blob)
+    }
+
+    /// The short form of attachment id `blob` people are shown and may
+    /// type: its shortest prefix, at least eight hex digits, that no other
+    /// stored attachment's id starts with (as git shortens commit hashes).
+    /// It may grow as more attachments are stored; the whole id always
+    /// works.
+    pub fn short_attachment_id(&self, blob: &str) -> Result<String> {
+        self.rt.short_attachment_id(blob)
     }
 
     /// Starts a draft for the acting agent: a new message on a case or to a

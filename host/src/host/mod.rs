@@ -166,7 +166,8 @@ impl HostBuilder {
             self.clock,
             Pipeline::new(handlers, by_kind),
             delivery(),
-        );
+        )
+        .with_redo(Arc::new(crate::interact::reminder::ReminderRetry));
         if let Some(every) = self.lease_renewal {
             rt.leases().renew_every(every);
         }

@@ -100,6 +100,15 @@ pub trait EmailTx {
     /// Every blob some row references.
     fn referenced_blobs(&self) -> Result<Vec<String>>;
 
+    /// Up to `limit` referenced blobs whose id starts with `prefix` (lower-case
+    /// hex digits), in order: what a short attachment id may stand for.
+    fn blobs_with_prefix(&self, prefix: &str, limit: u32) -> Result<Vec<String>>;
+
+    /// The referenced blobs just before and just after `blob` in id order
+    /// (whether or not `blob` itself is referenced): the two ids its
+    /// shortest unique prefix must tell it apart from.
+    fn blob_neighbours(&self, blob: &str) -> Result<(Option<String>, Option<String>)>;
+
     /// The login of the agent who last wrote on `case` (a note, an email,
     /// a chat log), if any did.
     fn last_agent_on_case(&self, case: CaseNumber) -> Result<Option<String>>;

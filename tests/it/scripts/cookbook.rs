@@ -473,3 +473,74 @@ fn reminder_to_owner() {
     let cc: Vec<&str> = n.cc.iter().map(|m| m.address.as_str()).collect();
     assert_eq!(cc, ["lead@example.com"]);
 }
+
+#[test]
+fn supervisors_bcc() {
+    let env = env_with("supervisors_bcc.rhai");
+    let host = env.host();
+    // No such group yet: nothing is added.
+    let sent = host
+        .notify(notice(None, &["ada@example.com"]))
+        .expect("sent");
+    assert!(sent.bcc.is_empty());
+    host.add_group("supervisors", Some("Leads@Example.com".into()))
+        .expect("group");
+    let sent = host
+        .notify(notice(None, &["ada@example.com"]))
+        .expect("sent");
+    let bcc: Vec<&str> = sent.bcc.iter().map(|m| m.address.as_str()).collect();
+    assert_eq!(bcc, ["leads@example.com"]);
+    // Already there: once.
+    let mut again = notice(None, &["ada@example.com"]);
+    again.bcc = sent.bcc.clone();
+    let sent = host.notify(again).expect("sent");
+    assert_eq!(sent.bcc.len(), 1);
+    // Agents' notices are left alone.
+    let internal = host
+        .notify(Notification {
+            audience: Audience::Agent,
+            ..notice(None, &["ann@example.com"])
+        })
+        .expect("sent");
+    assert!(internal.bcc.is_empty());
+}
+
+#[test]
+fn reminder_mail() {
+    let env = env_with("reminder_mail.rhai");
+    let host = env.host();
+    host.add_agent(dossier_sdk::NewAgent {
+        login: "ann".into(),
+        display_name: "Ann Lee".into(),
+        email: Some("ann@example.com".into()),
+        role: dossier_sdk::Role::Agent,
+        groups: Vec::new(),
+    })
+    .expect("ann");
+    let c = customer(&host, "AC-1", "bronze", "ada@example.com");
+    let due: chrono::DateTime<chrono::Utc> = "2030-01-02T14:05:00Z".parse().expect("time");
+    let plan = |assignee: &str| NewTask {
+        customer: Some(c.id),
+        case: None,
+        kind: TaskKind::Call,
+        subject: "Call Ada".into(),
+        due_at: due,
+        reminder_minutes: Some(10),
+        assignee: Some(assignee.into()),
+        custom: Default::default(),
+    };
+    host.add_task(plan("ann")).expect("planned");
+    host.add_task(plan("nobody")).expect("planned");
+    let fired = host.due_reminders(due).expect("fired");
+    assert_eq!(fired.len(), 2);
+    assert!(fired.iter().all(|f| f.problem.is_none()), "{fired:?}");
+    let n = fired[0].reminder.notification.as_ref().expect("a notice");
+    assert_eq!(n.to[0].address, "ann@example.com");
+    assert_eq!(n.to[0].name.as_deref(), Some("Ann Lee"));
+    // The template's `[reminders] from`, since the recipe leaves it out.
+    assert_eq!(n.from.address, "dossier@localhost.localdomain");
+    // The template's zone is UTC.
+    assert_eq!(n.subject, "Reminder: Call Ada (Wednesday 2 January, 14:05)");
+    assert!(n.body.starts_with("Hello Ann Lee,"), "{}", n.body);
+    assert_eq!(fired[1].reminder.notification, None);
+}

@@ -150,6 +150,10 @@ fn generated_reference() {
         "`set_custom(name: &str, value: ?)`",
         "`before_save_case(c)`",
         "`on_screen_pop(screen_pop)` | a map of the `ScreenPop`",
+        "`agent(login: &str) -> ?`",
+        "`group(name: &str) -> ?`",
+        "`mail_settings() -> Map`",
+        "`format_time(time: &str, format: &str) -> String`",
     ] {
         assert!(markdown.contains(needle), "missing {needle}");
     }

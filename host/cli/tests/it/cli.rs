@@ -134,6 +134,7 @@ fn records_can_be_updated_listed_and_closed() {
             "urgent",
         ],
     );
+    json(d, &["agent", "add", "ann"]);
     let assigned = json(
         d,
         &["case", "assign", "2", "--owner", "ann", "--group", "tier2"],
@@ -255,7 +256,7 @@ fn errors_are_one_sentence_on_stderr_with_a_nonzero_exit() {
         ],
         &["customer", "show", "AC-404"],
         &["customer", "find", "--field", "credit_limit=10"],
-        &["case", "assign", "1", "--owner", "bob"],
+        &["case", "assign", "1", "--owner", "agent.smith"],
         &["case", "update", "1", "--severity", "apocalyptic"],
         &["case", "show", "99"],
         &["followup", "add", "--case", "99", "--note", "lost"],

@@ -183,7 +183,9 @@ fn sigkill_at_random_moments_of_a_maildir_run_loses_and_doubles_nothing() {
     let mut errors = String::new();
     let mut kills = 0;
     while kills < 20 {
-        let mut child = command(d, &["email", "ingest", "--maildir", "Maildir"])
+        // With --json, each message's outcome is a line as it commits
+        // (for people, one summary line at the end).
+        let mut child = command(d, &["--json", "email", "ingest", "--maildir", "Maildir"])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -238,7 +240,7 @@ fn sigkill_at_random_moments_of_a_maildir_run_loses_and_doubles_nothing() {
         }
     }
     // A last run to completion.
-    let out = dossier(d, &["email", "ingest", "--maildir", "Maildir"]);
+    let out = dossier(d, &["--json", "email", "ingest", "--maildir", "Maildir"]);
     assert!(
         out.status.success(),
         "{}",
@@ -249,16 +251,20 @@ fn sigkill_at_random_moments_of_a_maildir_run_loses_and_doubles_nothing() {
         !errors.contains("error:"),
         "an ingest failed after a kill: {errors}"
     );
-    let mut written = std::collections::BTreeMap::<&str, usize>::new();
+    let mut written = std::collections::BTreeMap::<String, usize>::new();
     let mut outcomes = std::collections::BTreeSet::new();
     for line in said.lines() {
-        let Some((name, outcome)) = line.split_once(": ") else {
+        // A line cut by the kill is no outcome.
+        let Ok(reported) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let Some(name) = reported["source"].as_str() else {
             continue;
         };
         if name.ends_with(".host") {
-            outcomes.insert(name);
-            if outcome.starts_with("opened case") || outcome.starts_with("joined case") {
-                *written.entry(name).or_default() += 1;
+            outcomes.insert(name.to_owned());
+            if reported["result"]["outcome"] == "stored" {
+                *written.entry(name.to_owned()).or_default() += 1;
             }
         }
     }

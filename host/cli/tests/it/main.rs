@@ -4,6 +4,7 @@ mod agents_cli;
 mod chat_cli;
 mod cli;
 mod conventions;
+mod daily;
 mod email_cli;
 mod faq_cli;
 mod interact;

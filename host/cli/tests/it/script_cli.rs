@@ -418,3 +418,73 @@ fn a_hook_that_nests_arrays_and_maps_at_the_ceilings_does_not_abort_the_process(
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn script_docs_list_the_agent_group_mail_and_time_functions() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    assert!(dossier(d, &["init"]).status.success());
+    let docs = dossier(d, &["script", "docs"]);
+    assert!(docs.status.success());
+    let docs = String::from_utf8_lossy(&docs.stdout);
+    for needle in [
+        "- `agent(login: &str) -> ?`: The agent with this login as a map",
+        "- `group(name: &str) -> ?`: The group with this name as a map",
+        "- `mail_settings() -> Map`: What dossier.toml says about mail",
+        "- `format_time(time: &str, format: &str) -> String`: `time` (RFC 3339",
+    ] {
+        assert!(docs.contains(needle), "missing {needle}");
+    }
+}
+
+#[test]
+fn a_reminder_whose_hook_fails_is_retried_by_the_outbox_until_the_script_is_fixed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    assert!(dossier(d, &["init"]).status.success());
+    std::fs::write(
+        d.join("scripts/remind.rhai"),
+        "fn on_task_reminder(r) {\n    throw \"the desk is closed\";\n}\n",
+    )
+    .expect("write");
+    let ok = |args: &[&str]| {
+        let out = dossier(d, args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    ok(&[
+        "customer",
+        "add",
+        "--account",
+        "AC-000001",
+        "--name",
+        "Ada Lovelace",
+    ]);
+    ok(&[
+        "task",
+        "add",
+        "--subject",
+        "Call back",
+        "--due",
+        "+10m",
+        "--remind",
+        "10",
+        "--customer",
+        "AC-000001",
+    ]);
+    let failed = session(d, &["run", "--once"]);
+    let listed = session(d, &["outbox", "list"]);
+    assert!(listed.contains("task_reminder"), "{listed}");
+    assert!(listed.contains("the desk is closed"), "{listed}");
+    std::fs::write(d.join("scripts/remind.rhai"), "fn on_task_reminder(r) {}\n").expect("fix");
+    let retried = session(d, &["outbox", "retry"]);
+    let after = session(d, &["outbox", "list"]);
+    insta::with_settings!({filters => vec![
+        (r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d(\.\d+)?)?( ?(UTC|Z|\+00:00))?", "[time]"),
+    ]}, {
+        insta::assert_snapshot!(format!("{failed}\n{listed}\n{retried}\n{after}"));
+    });
+}

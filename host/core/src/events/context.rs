@@ -21,8 +21,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use dossier_sdk::{
-    Case, CaseNumber, Customer, CustomerId, CustomerQuery, FollowUp, FollowUpKind, NewFollowUp,
-    NewTask, Task, TaskId,
+    Agent, Case, CaseNumber, Customer, CustomerId, CustomerQuery, FollowUp, FollowUpKind, Group,
+    NewFollowUp, NewTask, Task, TaskId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -396,6 +396,24 @@ impl Ctx {
     pub fn faq_search(&self, words: &str, limit: u32) -> Result<Vec<dossier_sdk::FaqEntry>> {
         self.flush()?;
         self.rt().faq_search(words, limit)
+    }
+
+    /// The agent with this login, if there is one. Inside a write it reads
+    /// through that write's transaction, so it sees an agent added earlier
+    /// in it.
+    pub fn agent(&self, login: &str) -> Result<Option<Agent>> {
+        self.flush()?;
+        self.rt().store().read(|tx| tx.agent(login))
+    }
+
+    /// The group with this name and the logins of its members (sorted), if
+    /// there is one; read like [`Ctx::agent`].
+    pub fn group(&self, name: &str) -> Result<Option<(Group, Vec<String>)>> {
+        self.flush()?;
+        self.rt().store().read(|tx| match tx.group(name)? {
+            Some(group) => Ok(Some((group, tx.group_members(name)?))),
+            None => Ok(None),
+        })
     }
 
     // ----- what a handler may write -----------------------------------------

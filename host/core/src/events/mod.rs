@@ -12,7 +12,7 @@ mod runner;
 pub use context::{Actor, Ctx, MAX_PER_PAGE};
 pub use hooks::HOOKS;
 pub use lease::Leases;
-pub use outbox::{Attempt, Delivery, DeliveryState, Lease, MAX_ATTEMPTS, OutboxDelivery};
+pub use outbox::{Attempt, Delivery, DeliveryState, Lease, MAX_ATTEMPTS, OutboxDelivery, Redo};
 pub use pipeline::Handler;
 
 pub use hooks::hook_index;

@@ -71,6 +71,26 @@ pub trait Delivery: Send + Sync {
     ) -> Attempt;
 }
 
+/// Work the host queued in the outbox itself because its first attempt
+/// failed after what it stands for was settled (a reminder whose hooks or
+/// notification failed after its claim, `dossier-interact`'s reminders):
+/// the outbox attempts it again after commit like any delivery, with the
+/// same backoff, attempt count, dead state and `dossier outbox retry`. The
+/// core names no such work; the facade registers each
+/// ([`Runtime::with_redo`]).
+pub trait Redo: Send + Sync {
+    /// The handler key of its outbox deliveries (`task_reminder`); never a
+    /// handler's name.
+    fn name(&self) -> &str;
+
+    /// One attempt at the work `event` describes, with a context resumed
+    /// at the depth and chain of the write that queued it, outside any
+    /// transaction (open one: the attempt's writes commit together). `Ok`
+    /// marks the delivery done; an error is retried with backoff, or dead
+    /// when the chain ran out of depth.
+    fn redo(&self, rt: &Arc<Runtime>, ctx: &Ctx, event: &Event) -> Result<()>;
+}
+
 /// The claim one delivery attempt runs under: held by this process until
 /// the attempt records its outcome, and renewed meanwhile (see
 /// `dossier_store::OutboxTx::outbox_claim` for the contract).
@@ -386,6 +406,34 @@ impl Runtime {
             }
             return Ok(outcome);
         }
+        if let Some(redo) = self.redo_for(&d.handler).cloned() {
+            if !lease.sending() {
+                return Ok(Outcome::Recorded);
+            }
+            let ctx = Ctx::resumed(
+                self.clone(),
+                actor,
+                entry.depth,
+                chain,
+                Some(entry.key.clone()),
+            );
+            return Ok(match redo.redo(self, &ctx, &event) {
+                Ok(()) => Outcome::Delivered,
+                Err(e) => {
+                    tracing::warn!(
+                        key = %entry.key,
+                        handler = %d.handler,
+                        attempt,
+                        "retry failed: {e}"
+                    );
+                    if ctx.exhausted() || matches!(e, Error::ChainTooDeep { .. }) {
+                        Outcome::Dead(e.to_string())
+                    } else {
+                        failed(e.to_string(), false)
+                    }
+                }
+            });
+        }
         let Some(registered) = self.pipeline().by_key(&d.handler) else {
             return Ok(Outcome::Dead(format!(
                 "handler `{}` is not loaded any more (it was when the event was queued)",
@@ -435,6 +483,7 @@ impl Runtime {
                             Event::AfterSave(e) | Event::BeforeSave(e) => {
                                 format!("{} {}", e.record.kind(), e.record.id())
                             }
+                            Event::TaskReminder(r) => format!("task {}", r.task.id),
                             other => other.kind().to_string(),
                         };
                         (event.hook_name(), record)

@@ -180,13 +180,37 @@ impl Runtime {
     }
 
     /// Changes an agent's role, name, groups or permissions (`manage_agents`).
+    /// An agent changing only their own name or email address needs
+    /// `edit_own_profile` instead (every role holds it by default), and
+    /// may not take an address another agent or a group has.
     pub fn update_agent(
         self: &Arc<Self>,
         ctx: &Ctx,
         login: &str,
         change: AgentChange,
     ) -> Result<Agent> {
-        self.require(ctx, Permission::ManageAgents, "change agents")?;
+        let own_profile = matches!(ctx.actor(), Actor::Agent(me) if me == login)
+            && change.role.is_none()
+            && change.groups.is_none()
+            && change.grant.is_empty()
+            && change.reset.is_empty()
+            && change.disabled.is_none();
+        let manager = self.require(ctx, Permission::ManageAgents, "change agents");
+        if own_profile && manager.is_err() {
+            self.require(ctx, Permission::EditOwnProfile, "change their own profile")?;
+        } else {
+            manager?;
+        }
+        if change
+            .display_name
+            .as_deref()
+            .is_some_and(|n| n.trim().is_empty())
+        {
+            return Err(Error::input(
+                "name",
+                "an agent's display name cannot be empty",
+            ));
+        }
         if let Some(groups) = &change.groups {
             self.check_groups(groups)?;
         }
@@ -198,6 +222,9 @@ impl Runtime {
             }
             other => other,
         };
+        if own_profile && let Some(Some(address)) = &email {
+            self.refuse_taken_address(login, address)?;
+        }
         let now = self.now();
         {
             self.store().write("update agent", |tx| {
@@ -259,6 +286,36 @@ impl Runtime {
                 tx.update_agent(&agent)?;
                 Ok(agent)
             })
+        }
+    }
+
+    /// Refuses `address` as agent `login`'s own when another agent or a
+    /// group has it: taking it would let them send as that colleague or
+    /// team.
+    fn refuse_taken_address(&self, login: &str, address: &str) -> Result<()> {
+        let (agents, groups) = self
+            .store()
+            .read(|tx| Ok((tx.list_agents()?, tx.list_groups()?)))?;
+        let same = |a: &Option<String>| {
+            a.as_deref()
+                .is_some_and(|a| a.eq_ignore_ascii_case(address))
+        };
+        let holder = agents
+            .iter()
+            .find(|a| a.login != login && same(&a.email))
+            .map(|a| format!("agent {}", a.login))
+            .or_else(|| {
+                groups
+                    .iter()
+                    .find(|g| same(&g.email))
+                    .map(|g| format!("group {}", g.name))
+            });
+        match holder {
+            Some(holder) => Err(Error::input(
+                "email",
+                format!("{address} is {holder}'s address; ask an admin to change it"),
+            )),
+            None => Ok(()),
         }
     }
 

@@ -26,7 +26,7 @@ use parking_lot::Mutex;
 
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::events::{Ctx, Delivery, Leases, Pipeline};
+use crate::events::{Ctx, Delivery, Leases, Pipeline, Redo};
 use dossier_store::blobs::BlobStore;
 use dossier_store::{Store, Tx};
 use dossier_types::Result;
@@ -43,6 +43,8 @@ pub struct Runtime {
     /// Where notifications leave the host (the mail channel's SMTP), if
     /// anywhere.
     delivery: Option<Arc<dyn Delivery>>,
+    /// The host's own work the outbox may attempt again, by handler key.
+    redos: Vec<Arc<dyn Redo>>,
     /// Set when a write queued an after-save delivery, so that commits which
     /// queued nothing skip the outbox query. Failed deliveries wait for the
     /// next queued event or an explicit delivery (the `run` loop).
@@ -76,6 +78,7 @@ impl Runtime {
             clock,
             pipeline,
             delivery,
+            redos: Vec::new(),
             outbox_queued: AtomicBool::new(false),
         }
     }
@@ -131,6 +134,18 @@ impl Runtime {
     /// Where notifications leave the host, if anywhere.
     pub fn delivery(&self) -> Option<&Arc<dyn Delivery>> {
         self.delivery.as_ref()
+    }
+
+    /// The runtime with `redo` registered: outbox deliveries to its key
+    /// are attempted through it.
+    pub fn with_redo(mut self, redo: Arc<dyn Redo>) -> Runtime {
+        self.redos.push(redo);
+        self
+    }
+
+    /// The registered [`Redo`] whose key is `name`, if any.
+    pub fn redo_for(&self, name: &str) -> Option<&Arc<dyn Redo>> {
+        self.redos.iter().find(|r| r.name() == name)
     }
 
     /// The handlers, in the order they run.

@@ -32,7 +32,7 @@ pub(super) fn routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(list_follow_ups, add_follow_up))
         .routes(routes!(get_follow_up))
         .routes(routes!(list_tasks, add_task))
-        .routes(routes!(get_task))
+        .routes(routes!(get_task, update_task))
         .routes(routes!(finish_task))
 }
 
@@ -271,11 +271,13 @@ struct CaseBody {
     severity: Option<String>,
     /// A configured priority [default: the configured default].
     priority: Option<String>,
-    /// `public` or `private` [default: public].
+    /// `public` or `private` [default: public]. A private case is seen
+    /// only by its owner, its group's members and holders of
+    /// `see_all_private`.
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     visibility: Visibility,
-    /// The agent who owns it.
+    /// The agent who owns it [default: nobody; the caller, for a private case].
     owner: Option<String>,
     /// The group it belongs to.
     group: Option<String>,
@@ -294,8 +296,17 @@ async fn open_case(
     caller: Caller,
     Body(b): Body<CaseBody>,
 ) -> Result<Json<Case>> {
+    // A private case nobody owns would be hidden from the agent opening
+    // it: it is theirs unless `owner` says.
+    let owner = match (b.owner, b.visibility, caller.host.actor()) {
+        (None, Visibility::Private, dossier_host::Actor::Agent(login)) => Some(login.clone()),
+        (owner, _, _) => owner,
+    };
     write_as(&state, caller.host, move |host| {
         let customer = host.customer_by_account(&b.customer)?;
+        if let Some(owner) = &owner {
+            host.check_login("owner", owner)?;
+        }
         host.open_case(NewCase {
             customer: customer.id,
             subject: b.subject,
@@ -303,7 +314,7 @@ async fn open_case(
             severity: b.severity,
             priority: b.priority,
             visibility: b.visibility,
-            owner: b.owner,
+            owner,
             group: b.group,
             custom: b.custom,
         })
@@ -400,6 +411,9 @@ async fn assign_case(
     Body(a): Body<Assignment>,
 ) -> Result<Json<Case>> {
     write_as(&state, caller.host, move |host| {
+        if let Some(owner) = &a.owner {
+            host.check_login("owner", owner)?;
+        }
         host.assign_case(CaseNumber(number), a.owner, a.group)
     })
     .await
@@ -568,6 +582,9 @@ async fn add_task(
             Some(account) => Some(host.customer_by_account(account)?.id),
             None => None,
         };
+        if let Some(assignee) = &b.assignee {
+            host.check_assignee(assignee)?;
+        }
         host.add_task(NewTask {
             customer,
             case: b.case.map(CaseNumber),
@@ -588,6 +605,77 @@ async fn add_task(
     responses((status = 200, body = Object), (status = 404, body = Problem)))]
 async fn get_task(caller: Caller, Path(id): Path<i64>) -> Result<Json<Task>> {
     read_as(caller.host, move |host| host.task(TaskId(id))).await
+}
+
+/// What a task update changes; what is absent stays.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct TaskChange {
+    /// A new subject.
+    subject: Option<String>,
+    /// A new kind: `call`, `email`, `meeting`, `chat` or `other`.
+    #[schema(value_type = Option<String>)]
+    kind: Option<TaskKind>,
+    /// A new due time: this reschedules the task, and a reminder whose
+    /// time moves fires again at its new time.
+    due_at: Option<DateTime<Utc>>,
+    /// Minutes before `due_at` to remind the assignee (`null` removes the reminder).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<u32>)]
+    reminder_minutes: Option<Option<u32>>,
+    /// Whom it is for: an agent's login or an email address (`null`: nobody).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    assignee: Option<Option<String>>,
+    /// Custom fields to set, as `[fields.task]` defines them.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    custom: CustomFields,
+}
+
+/// A field that may be absent (outer `None`), `null` (`Some(None)`) or set.
+fn present<'de, D, T>(d: D) -> std::result::Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// Changes a task: subject, kind, due time, reminder, assignee, fields.
+#[utoipa::path(patch, path = "/api/v1/tasks/{id}", tag = "tasks",
+    params(("id" = i64, Path, description = "the task's id")), request_body = TaskChange,
+    responses((status = 200, body = Object), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn update_task(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Body(change): Body<TaskChange>,
+) -> Result<Json<Task>> {
+    write_as(&state, caller.host, move |host| {
+        let mut task = host.task(TaskId(id))?;
+        if let Some(subject) = change.subject {
+            task.subject = subject;
+        }
+        if let Some(kind) = change.kind {
+            task.kind = kind;
+        }
+        if let Some(due_at) = change.due_at {
+            task.due_at = due_at;
+        }
+        if let Some(minutes) = change.reminder_minutes {
+            task.reminder_minutes = minutes;
+        }
+        if let Some(assignee) = change.assignee {
+            if let Some(a) = &assignee {
+                host.check_assignee(a)?;
+            }
+            task.assignee = assignee;
+        }
+        task.custom.extend(change.custom);
+        host.update_task(task)
+    })
+    .await
 }
 
 /// How a task ended.

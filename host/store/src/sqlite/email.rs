@@ -280,6 +280,39 @@ impl EmailTx for SqliteTx<'_> {
         rows.collect::<rusqlite::Result<Vec<String>>>().map_err(db)
     }
 
+    fn blobs_with_prefix(&self, prefix: &str, limit: u32) -> Result<Vec<String>> {
+        // Ids are lower-case hex, so every id starting with `prefix` sorts
+        // below `prefix` followed by `g`: a range on the primary key.
+        let end = format!("{prefix}g");
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT DISTINCT blob FROM blob_refs WHERE blob >= ?1 AND blob < ?2
+                 ORDER BY blob LIMIT ?3",
+            )
+            .map_err(db)?;
+        let rows = stmt
+            .query_map(params![prefix, end, limit], |r| r.get(0))
+            .map_err(db)?;
+        rows.collect::<rusqlite::Result<Vec<String>>>().map_err(db)
+    }
+
+    fn blob_neighbours(&self, blob: &str) -> Result<(Option<String>, Option<String>)> {
+        let before: Option<String> = self
+            .conn
+            .prepare_cached("SELECT max(blob) FROM blob_refs WHERE blob < ?1")
+            .map_err(db)?
+            .query_row([blob], |r| r.get(0))
+            .map_err(db)?;
+        let after: Option<String> = self
+            .conn
+            .prepare_cached("SELECT min(blob) FROM blob_refs WHERE blob > ?1")
+            .map_err(db)?
+            .query_row([blob], |r| r.get(0))
+            .map_err(db)?;
+        Ok((before, after))
+    }
+
     fn last_agent_on_case(&self, case: CaseNumber) -> Result<Option<String>> {
         // Newest first along the (case_number, id) index; the first
         // author who is an agent.
