@@ -104,7 +104,7 @@ pub use dossier_types::queues::{
 };
 pub use dossier_types::{Error, Result, schema};
 #[cfg(feature = "email")]
-pub use email::drafts::DraftStart;
+pub use email::drafts::{CaseAfterDiscard, Discarded, DraftStart};
 #[cfg(feature = "email")]
 pub use email::signatures::insert_signature_once;
 pub use events::{Actor, Ctx, DeliveryState, Handler, OutboxDelivery};
