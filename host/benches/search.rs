@@ -3,10 +3,12 @@
 //! Measures `Host::search` as an ordinary agent (no `see_all_private`),
 //! `LIMIT 20`, for one- and two-word queries whose words come from the rare,
 //! middle and common document-frequency bands of a Zipf vocabulary, against
-//! a raw FTS5 query of the same words on the same file in the same run: the
-//! same `MATCH`, bm25 ranking, snippets and visibility condition, the same
-//! limit, its statement kept. Contenders alternate in blocks; nobody runs
-//! `ANALYZE` and nothing is pre-read into a cache.
+//! raw SQLite running the statements the store runs for the same words on
+//! the same file in the same run (the plan of `docs/embedding.md`'s
+//! "Search": bm25 over every match, over the newest 2,000, or newest first
+//! for words in more than 20,000 rows), bound the same way, prepared once
+//! and kept. Contenders alternate in blocks; nobody runs `ANALYZE` and
+//! nothing is pre-read into a cache.
 //!
 //! Run with `cargo bench -p dossier-host --bench search`. The first run
 //! generates the database under `target/bench-data/` (one to two minutes on
@@ -20,12 +22,13 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use common::{BenchResult, Contender};
+use dossier_host::test_support;
 use dossier_host::{Config, Host, SearchFilter, SearchHit};
 use dossier_sdk::NewAgent;
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
 use rand_distr::Zipf;
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 const CUSTOMERS: u64 = 100_000;
 const CASES: u64 = 200_000;
@@ -311,44 +314,69 @@ fn read_terms(db: &Path) -> BenchResult<Vec<(String, u64)>> {
 }
 
 /// What an application without Dossier would run for the same search, as
-/// the same agent: every word quoted and required, bm25 order, the same
-/// snippet, a private case's rows only for its owner or its group's
-/// members, the first 20.
-const RAW_SEARCH: &str = "
-    SELECT search_index.kind, search_index.ref, search_index.case_number,
-           search_index.customer_id,
-           snippet(search_index, 0, '[', ']', '…', 12), rank
-    FROM search_index LEFT JOIN cases ON cases.number = search_index.case_number
-    WHERE search_index MATCH ?1
-      AND (search_index.case_number IS NULL OR cases.visibility <> 'private'
-           OR cases.owner = ?2
-           OR cases.grp IN (SELECT name FROM agent_groups WHERE login = ?2))
-    ORDER BY rank LIMIT ?3";
-
-/// The hits' kinds, ids and ranks, read into owned values as the host does.
-type RawHit = (String, i64, Option<i64>, Option<i64>, String, f64);
-
+/// the same agent: the statements the store runs
+/// (`test_support::search_sql`: the too-common probe, then the newest
+/// first, or the window probe and the ranked matches), prepared once and
+/// kept, bound as the host binds them.
 fn raw_search(conn: &Connection, query: &str) -> BenchResult<Vec<RawHit>> {
+    let [too_common, newest, window, ranked] = test_support::search_sql();
     let expression = query
         .split_whitespace()
         .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
         .collect::<Vec<_>>()
         .join(" ");
-    let mut stmt = conn.prepare_cached(RAW_SEARCH)?;
-    let hits = stmt
-        .query_map(params![expression, AGENT, LIMIT], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-            ))
-        })?
+    let row = |r: &rusqlite::Row<'_>| {
+        Ok((
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+        ))
+    };
+    let none = None::<String>;
+    let no_customer = None::<i64>;
+    let base: [&dyn rusqlite::ToSql; 8] = [
+        &expression,
+        &false,
+        &AGENT,
+        &none,
+        &no_customer,
+        &none,
+        &none,
+        &false,
+    ];
+    let common = conn
+        .prepare_cached(too_common)?
+        .query_row(
+            params![expression, test_support::SEARCH_RANKED_AT_MOST],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some();
+    if common {
+        let hits = conn
+            .prepare_cached(newest)?
+            .query_map(&[&base[..], &[&LIMIT]].concat()[..], row)?
+            .collect::<rusqlite::Result<_>>()?;
+        return Ok(hits);
+    }
+    let offset = test_support::SEARCH_RANKED_ALL - 1;
+    let first: i64 = conn
+        .prepare_cached(window)?
+        .query_row(&[&base[..], &[&offset]].concat()[..], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0);
+    let hits = conn
+        .prepare_cached(ranked)?
+        .query_map(&[&base[..], &[&LIMIT, &first]].concat()[..], row)?
         .collect::<rusqlite::Result<_>>()?;
     Ok(hits)
 }
+
+/// The hits' kinds, ids and ranks, read into owned values as the host does.
+type RawHit = (String, i64, Option<i64>, Option<i64>, String, f64);
 
 /// `count` queries of `words` distinct words each, drawn from `pool`.
 fn queries(pool: &[&str], words: usize, count: usize, seed: u64) -> Vec<String> {
@@ -473,19 +501,15 @@ fn main() -> BenchResult<()> {
         "times in µs; hits: mean hits per query (at most {LIMIT}); vs raw: host throughput / raw"
     );
     for (name, words, stats, ratio) in &summary {
-        if *name != "common" {
-            let p99_ms = stats[1].p99.as_secs_f64() * 1e3;
-            println!(
-                "{name} {words}-word: host p99 {p99_ms:.2} ms (target <= 10 ms: {}), {ratio:.2}x raw (target >= 0.7x: {})",
-                if p99_ms <= 10.0 { "met" } else { "not met" },
-                if *ratio >= 0.7 { "met" } else { "not met" },
-            );
-        } else {
-            println!(
-                "{name} {words}-word: {ratio:.2}x raw (target >= 0.7x: {})",
-                if *ratio >= 0.7 { "met" } else { "not met" },
-            );
-        }
+        let host_ms = stats[1].p99.as_secs_f64() * 1e3;
+        let raw_ms = stats[0].p99.as_secs_f64() * 1e3;
+        let target = if *name == "common" { 50.0 } else { 10.0 };
+        println!(
+            "{name} {words}-word: host p99 {host_ms:.2} ms, raw p99 {raw_ms:.2} ms, {ratio:.2} x raw \
+             (targets: p99 <= {target} ms {}, >= 0.7x raw {})",
+            if host_ms <= target { "met" } else { "not met" },
+            if *ratio >= 0.7 { "met" } else { "not met" },
+        );
     }
     Ok(())
 }

@@ -104,7 +104,7 @@ pub use dossier_types::queues::{
 };
 pub use dossier_types::{Error, Result, schema};
 #[cfg(feature = "email")]
-pub use email::drafts::DraftStart;
+pub use email::drafts::{CaseAfterDiscard, Discarded, DraftStart};
 #[cfg(feature = "email")]
 pub use email::signatures::insert_signature_once;
 pub use events::{Actor, Ctx, DeliveryState, Handler, OutboxDelivery};
@@ -293,6 +293,19 @@ pub mod test_support {
     /// in `search_dirty`). A raw SQLite writer on a store's file runs them
     /// too, before its `COMMIT`, to leave the search index as the host would.
     pub const SEARCH_SYNC_SQL: [&str; 4] = dossier_store::SEARCH_SYNC_SQL;
+
+    /// The statements a search runs (see `dossier_store::search_sql`):
+    /// the too-common probe, the newest-first search, the window probe and
+    /// the ranked search.
+    pub fn search_sql() -> [&'static str; 4] {
+        dossier_store::search_sql()
+    }
+
+    /// See `dossier_store::SEARCH_RANKED_ALL`.
+    pub const SEARCH_RANKED_ALL: u32 = dossier_store::SEARCH_RANKED_ALL;
+
+    /// See `dossier_store::SEARCH_RANKED_AT_MOST`.
+    pub const SEARCH_RANKED_AT_MOST: u32 = dossier_store::SEARCH_RANKED_AT_MOST;
 
     /// The statement an email queue's pick runs: queue `?1`, capacity
     /// `?2`, the member's login back.

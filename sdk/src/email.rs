@@ -280,6 +280,11 @@ pub struct Draft {
     /// default (else their group's).
     #[serde(default)]
     pub signature: Option<String>,
+    /// Whether its case was opened for it (a new email to a customer found
+    /// by search): discarding the draft closes that case when nothing else
+    /// was written on it.
+    #[serde(default)]
+    pub opened_case: bool,
     /// When it was started.
     pub created_at: DateTime<Utc>,
     /// When it last changed.

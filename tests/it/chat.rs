@@ -545,6 +545,101 @@ fn a_new_customers_log_waits_for_the_agent_to_create_the_customer_and_may_be_edi
     );
 }
 
+/// An edited log kept as a draft on the chat: only once the chat ended,
+/// by its agent (or a holder of `manage_agents`), never empty; a later
+/// draft replaces it, saving the log without a text saves the draft and
+/// clears it, and an explicit text still wins.
+#[test]
+fn an_edited_log_is_kept_as_a_draft_until_the_customer_is_known() {
+    let t = centre(CHAT);
+    let host = &t.host;
+    available(host, "ann");
+    let (chat, _) = arrive(host, "sales");
+    let ann = desk(host, "ann");
+    let refused = ann
+        .save_chat_log_draft(chat, "too early")
+        .expect_err("not ended");
+    assert_eq!(
+        refused.to_string(),
+        format!("chat {chat} has not ended: end it first")
+    );
+    ann.accept_chat(chat).expect("accepted");
+    host.customer_message(chat, "I need 40 seats.")
+        .expect("sent");
+    ann.end_chat(chat, Some("follow_up"), None).expect("ended");
+
+    let bob = desk(host, "bob");
+    let refused = bob
+        .save_chat_log_draft(chat, "not mine")
+        .expect_err("bob did not handle it");
+    assert!(refused.to_string().contains("manage_agents"), "{refused}");
+    assert!(ann.save_chat_log_draft(chat, "  \n").is_err(), "empty");
+    assert_eq!(host.chat(chat).expect("chat").log_draft, None);
+
+    let kept = ann
+        .save_chat_log_draft(chat, "Visitor wants 40 seats.")
+        .expect("kept");
+    assert_eq!(kept.log_draft.as_deref(), Some("Visitor wants 40 seats."));
+    assert_eq!(kept.log, LogState::NeedsCustomer, "nothing logged yet");
+    let kept = ann
+        .save_chat_log_draft(chat, "Visitor wants 40 seats; price list sent.")
+        .expect("replaced");
+    assert_eq!(
+        kept.log_draft.as_deref(),
+        Some("Visitor wants 40 seats; price list sent.")
+    );
+    // Another process reads the same draft from the store.
+    let other = t.reopen(CHAT).expect("reopen");
+    assert_eq!(
+        other.chat(chat).expect("chat").log_draft.as_deref(),
+        Some("Visitor wants 40 seats; price list sent.")
+    );
+
+    let saved = ann
+        .save_chat_log(
+            chat,
+            LogCustomer::New(Box::new(NewCustomer {
+                account: "AC-40".into(),
+                name: "Seat Buyer".into(),
+                ..Default::default()
+            })),
+            None,
+        )
+        .expect("saved");
+    assert_eq!(
+        saved.follow_up.body,
+        "Visitor wants 40 seats; price list sent."
+    );
+    let done = host.chat(chat).expect("chat");
+    assert_eq!((done.log, done.log_draft), (LogState::Saved, None));
+    let refused = ann
+        .save_chat_log_draft(chat, "after the fact")
+        .expect_err("saved already");
+    assert_eq!(
+        refused.to_string(),
+        format!(
+            "the log of chat {chat} is already saved as case {}",
+            saved.case.number
+        )
+    );
+
+    // An explicit edited text wins over a kept draft.
+    let (second, _) = arrive(host, "sales");
+    ann.accept_chat(second).expect("accepted");
+    host.customer_message(second, "Hello?").expect("sent");
+    ann.end_chat(second, Some("follow_up"), None)
+        .expect("ended");
+    ann.save_chat_log_draft(second, "the draft").expect("kept");
+    let saved = ann
+        .save_chat_log(
+            second,
+            LogCustomer::Existing(saved.case.customer),
+            Some("the final text".into()),
+        )
+        .expect("saved");
+    assert_eq!(saved.follow_up.body, "the final text");
+}
+
 #[test]
 fn an_existing_customer_picked_for_a_log_and_auto_logging_off() {
     let config = CHAT.replace(

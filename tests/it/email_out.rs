@@ -2,7 +2,7 @@
 //! outbox to a real SMTP server on 127.0.0.1 (`dossier_tests::smtp`), and
 //! the customer's answer threaded back by ingest.
 
-use dossier_host::{AgentChange, DraftStart, Error, Host, NotifyOutcome};
+use dossier_host::{AgentChange, CaseAfterDiscard, DraftStart, Error, Host, NotifyOutcome};
 use dossier_sdk::{
     Audience, Cause, DraftChange, DraftState, FollowUpId, FollowUpKind, Ingested, Mailbox,
     NewAgent, Notification, Permission, Role, SignatureOwner,
@@ -23,7 +23,12 @@ fn config(server: &SmtpServer, tls: &str) -> String {
 /// A store sending to `server`, with agents ann (the first admin's helper)
 /// and ben, and one inbound email from Ada that opened case 1.
 fn desk(server: &SmtpServer, tls: &str) -> (TestStore, Host, FollowUpId) {
-    let t = TestStore::new(&config(server, tls));
+    desk_with(&config(server, tls))
+}
+
+/// [`desk`] on the store of `config`.
+fn desk_with(config: &str) -> (TestStore, Host, FollowUpId) {
+    let t = TestStore::new(config);
     let root = t.host.first_admin("root").expect("admin").expect("made");
     let root = t.host.as_agent(&root.login).expect("root");
     for login in ["ann", "ben"] {
@@ -652,4 +657,279 @@ fn an_acknowledgement_is_marked_auto_submitted_and_automatic_mail_gets_none() {
         p.header_raw("Auto-Submitted").map(str::trim),
         Some("auto-replied")
     );
+}
+
+/// `[email.smtp] transport = "file"`: a reply and a notification go through
+/// the outbox like any mail and land as `.eml` files, `0600`, named so they
+/// sort by time; nothing waits in the outbox.
+#[test]
+fn with_the_file_transport_a_reply_and_a_notification_land_as_files() {
+    let (t, ann, email) = desk_with(&format!(
+        "{FIELDS}\n[email]\naddresses = [\"support@dossier.test\"]\n\
+         [email.smtp]\ntransport = \"file\"\nfolder = \"outbox-mail\"\n"
+    ));
+    let folder = t.dir.path().join("outbox-mail");
+    let files = || {
+        let mut names: Vec<std::path::PathBuf> = match std::fs::read_dir(&folder) {
+            Ok(entries) => entries.map(|e| e.expect("entry").path()).collect(),
+            Err(_) => Vec::new(),
+        };
+        names.sort();
+        names
+    };
+    assert!(files().is_empty(), "nothing is written before a send");
+
+    let draft = ann.start_draft(DraftStart::Reply(email)).expect("draft");
+    ann.edit_draft(
+        draft.id,
+        DraftChange {
+            body: Some(format!("We are on our way.\n{}", draft.body)),
+            bcc: Some(vec![Mailbox {
+                name: None,
+                address: "audit@dossier.test".into(),
+            }]),
+            ..Default::default()
+        },
+    )
+    .expect("edit");
+    let sent = ann.send_draft(draft.id).expect("send");
+    let reply = t
+        .host
+        .follow_up(sent.follow_up.expect("a follow-up"))
+        .expect("follow-up");
+    let reply_id = reply
+        .email
+        .and_then(|e| e.message_id)
+        .expect("a Message-ID");
+
+    t.clock.advance(chrono::Duration::seconds(5));
+    let n = t
+        .host
+        .notify(notice(
+            Cause::Manual,
+            "support@dossier.test",
+            "ada@example.com",
+            "Your printer",
+        ))
+        .expect("notify");
+    assert!(matches!(
+        t.host.notification_outcome(&n).expect("outcome"),
+        NotifyOutcome::Sent { .. }
+    ));
+    assert!(t.host.pending_outbox().expect("outbox").is_empty());
+
+    let written = files();
+    assert_eq!(written.len(), 2, "{written:?}");
+    let read = |i: usize| std::fs::read(&written[i]).expect("read");
+    let (first, second) = (read(0), read(1));
+    let first = MessageParser::default().parse(&first).expect("a message");
+    let second = MessageParser::default().parse(&second).expect("a message");
+    // Sorted by name is sorted by time: the reply, then the notification.
+    assert_eq!(first.message_id(), Some(reply_id.as_str()));
+    assert!(
+        first
+            .subject()
+            .is_some_and(|s| s.starts_with("Re: Printer on fire [#")),
+        "{:?}",
+        first.subject()
+    );
+    assert_eq!(first.in_reply_to().as_text(), Some("ada-1@example.com"));
+    assert!(
+        first
+            .body_text(0)
+            .expect("text")
+            .contains("We are on our way."),
+        "{first:?}"
+    );
+    assert!(first.header("Bcc").is_none(), "Bcc is in no header");
+    assert_eq!(second.subject(), Some("Your printer"));
+    assert_eq!(second.message_id(), n.message_id.as_deref());
+    #[cfg(unix)]
+    for path in &written {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", path.display());
+    }
+}
+
+/// A draft started for a customer found by search (`draft new --customer`)
+/// opens a case for itself; discarding the draft closes that case when it
+/// holds nothing else, with a system note saying why. A case holding
+/// anything more (a follow-up, another draft, a task) stays, and a draft
+/// on an existing case never touches it.
+#[test]
+fn discarding_a_new_email_draft_closes_the_case_opened_only_for_it() {
+    let server = SmtpServer::start();
+    let (t, ann, _) = desk(&server, "security = \"none\"");
+    let grace = t
+        .host
+        .create_customer(dossier_sdk::NewCustomer {
+            account: "AC-000009".into(),
+            name: "Grace Hopper".into(),
+            emails: vec![dossier_sdk::Email {
+                label: "work".into(),
+                address: "grace@example.com".into(),
+            }],
+            ..Default::default()
+        })
+        .expect("customer");
+    let start = || {
+        ann.start_draft(DraftStart::Customer(grace.id))
+            .expect("a new email")
+    };
+
+    // Alone: closed with the draft, and the note says why.
+    let alone = start();
+    assert!(alone.opened_case);
+    let discarded = ann.discard_draft(alone.id).expect("discard");
+    assert_eq!(discarded.draft.state, DraftState::Discarded);
+    assert_eq!(
+        discarded.case,
+        CaseAfterDiscard::Closed {
+            number: alone.case_number,
+            status: "closed".into()
+        }
+    );
+    let case = t.host.case(alone.case_number).expect("case");
+    assert_eq!(case.status, "closed");
+    let (notes, total) = t
+        .host
+        .follow_ups(alone.case_number, Default::default())
+        .expect("follow-ups");
+    assert_eq!(total, 1);
+    assert_eq!(notes[0].kind, FollowUpKind::System);
+    assert_eq!(
+        notes[0].body,
+        format!(
+            "Case {} was opened for email draft {} only, which ann discarded; it is closed.",
+            alone.case_number, alone.id
+        )
+    );
+
+    // A note on the case: it stays open.
+    let noted = start();
+    ann.add_follow_up(dossier_sdk::NewFollowUp::note(
+        noted.case_number,
+        "ann",
+        "Grace asked for a quote by phone.",
+    ))
+    .expect("note");
+    assert_eq!(
+        ann.discard_draft(noted.id).expect("discard").case,
+        CaseAfterDiscard::Kept {
+            number: noted.case_number
+        }
+    );
+    assert_eq!(t.host.case(noted.case_number).expect("case").status, "open");
+
+    // Another draft on the same case: it stays open; discarding that one,
+    // started on the existing case, leaves the case alone too.
+    let first = start();
+    let second = ann
+        .start_draft(DraftStart::Case(first.case_number))
+        .expect("a second draft");
+    assert!(!second.opened_case);
+    assert_eq!(
+        ann.discard_draft(first.id).expect("discard").case,
+        CaseAfterDiscard::Kept {
+            number: first.case_number
+        }
+    );
+    assert_eq!(
+        ann.discard_draft(second.id).expect("discard").case,
+        CaseAfterDiscard::Untouched
+    );
+    assert_eq!(t.host.case(first.case_number).expect("case").status, "open");
+
+    // A task on the case: it stays open.
+    let planned = start();
+    ann.add_task(dossier_sdk::NewTask {
+        customer: None,
+        case: Some(planned.case_number),
+        kind: dossier_sdk::TaskKind::Call,
+        subject: "Call Grace back".into(),
+        due_at: t.host.now() + chrono::Duration::hours(1),
+        reminder_minutes: None,
+        assignee: Some("ann".into()),
+        custom: Default::default(),
+    })
+    .expect("task");
+    assert_eq!(
+        ann.discard_draft(planned.id).expect("discard").case,
+        CaseAfterDiscard::Kept {
+            number: planned.case_number
+        }
+    );
+
+    // A sent draft's case is the customer's email: never closed by a discard.
+    let sent = start();
+    ann.edit_draft(
+        sent.id,
+        DraftChange {
+            body: Some("Your quote is attached.".into()),
+            ..Default::default()
+        },
+    )
+    .expect("edit");
+    ann.send_draft(sent.id).expect("send");
+    assert!(
+        ann.discard_draft(sent.id).is_err(),
+        "a sent draft is not discarded"
+    );
+    assert_eq!(t.host.case(sent.case_number).expect("case").status, "open");
+}
+
+/// Refuses every case close, as `require_resolution.rhai` does without a
+/// resolution.
+struct NoClosing;
+
+impl dossier_host::Handler for NoClosing {
+    fn name(&self) -> &str {
+        "no-closing"
+    }
+
+    fn handles(&self, event: &dossier_sdk::Event) -> bool {
+        matches!(event, dossier_sdk::Event::BeforeSave(_))
+    }
+
+    fn handle(
+        &self,
+        _ctx: &mut dossier_host::Ctx,
+        event: &mut dossier_sdk::Event,
+    ) -> dossier_host::Result<dossier_sdk::Outcome> {
+        if let dossier_sdk::Event::BeforeSave(save) = event
+            && let dossier_sdk::Record::Case(case) = &save.record
+            && case.status == "closed"
+        {
+            return Ok(dossier_sdk::Outcome::Veto("no case closes today".into()));
+        }
+        Ok(dossier_sdk::Outcome::Continue)
+    }
+}
+
+/// When the case's hooks refuse the close, the discard stands and the case
+/// stays open, untouched (no note), and the refusal is reported.
+#[test]
+fn a_refused_close_leaves_the_case_open_and_the_draft_discarded() {
+    let server = SmtpServer::start();
+    let (mut t, _, _) = desk(&server, "security = \"none\"");
+    t.set_handlers(vec![std::sync::Arc::new(NoClosing)]);
+    let ann = t.host.as_agent("ann").expect("ann");
+    let customer = t.customer("AC-000009", "+33 6 11 22 33 44");
+    let draft = ann
+        .start_draft(DraftStart::Customer(customer))
+        .expect("a new email");
+    let discarded = ann.discard_draft(draft.id).expect("discarded all the same");
+    assert_eq!(discarded.draft.state, DraftState::Discarded);
+    let CaseAfterDiscard::Refused { number, reason } = discarded.case else {
+        panic!("{:?}", discarded.case);
+    };
+    assert_eq!(number, draft.case_number);
+    assert!(reason.contains("no case closes today"), "{reason}");
+    assert_eq!(t.host.case(number).expect("case").status, "open");
+    let (_, total) = t
+        .host
+        .follow_ups(number, Default::default())
+        .expect("follow-ups");
+    assert_eq!(total, 0, "the note rolled back with the close");
 }

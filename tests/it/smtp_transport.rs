@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use chrono::{TimeZone, Utc};
 use dossier_email::smtp::{
     Failure, InlineImage, OutgoingAttachment, OutgoingEmail, Security, SendError, SmtpSettings,
-    Stage, send,
+    Stage, file, send,
 };
 use dossier_sdk::model::Mailbox;
 use dossier_tests::smtp::{DownPort, Received, SmtpServer};
@@ -207,6 +207,73 @@ fn body_lines_starting_with_a_dot_arrive_intact() {
         parsed.body_text(0).as_deref(),
         Some(".hidden line\r\n..two dots\r\n.\r\nthe line above is one dot\r\n")
     );
+}
+
+/// `transport = "file"` writes what the SMTP transport hands the server:
+/// the same bytes, byte for byte, into a `0600` file named by time.
+#[test]
+fn the_file_transport_writes_the_bytes_smtp_delivers() {
+    let server = SmtpServer::start();
+    let mut message = email();
+    message.text = ".a line with a dot\nÉtienne says hello\n".to_owned();
+    send(&settings(&server, "security = \"none\""), &message).expect("sent");
+    let got = only_message(&server);
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let folder = dir.path().join("outbox-mail");
+    let date =
+        Utc.with_ymd_and_hms(2026, 11, 23, 9, 30, 15).unwrap() + chrono::Duration::microseconds(42);
+    let first = file::write(&folder, &message, date).expect("written");
+    let second = file::write(&folder, &message, date).expect("written again");
+    let later =
+        file::write(&folder, &message, date + chrono::Duration::seconds(1)).expect("written later");
+
+    assert_eq!(std::fs::read(&first).expect("read"), got.data);
+    assert_eq!(message.to_bytes().expect("bytes"), got.data);
+    assert!(
+        !got.text().contains("audit@dossier.test"),
+        "Bcc is in no header"
+    );
+    let name = |p: &std::path::Path| p.file_name().unwrap().to_string_lossy().into_owned();
+    let first_name = name(&first);
+    let random = first_name
+        .strip_prefix("20261123T093015.000042Z-")
+        .and_then(|rest| rest.strip_suffix(".eml"))
+        .unwrap_or_default();
+    assert!(
+        random.len() == 8 && random.chars().all(|c| c.is_ascii_hexdigit()),
+        "{first_name}"
+    );
+    assert_ne!(first, second, "the same time never shares a name");
+    let mut names: Vec<String> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| name(&e.unwrap().path()))
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 3, "no temporary file is left: {names:?}");
+    assert_eq!(names[2], name(&later), "names sort by time");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&folder), 0o700);
+        for path in [&first, &second, &later] {
+            assert_eq!(mode(path), 0o600, "{}", path.display());
+        }
+    }
+
+    // A message that cannot be built writes nothing.
+    let mut bad = email();
+    bad.subject = "two\nlines".into();
+    let e = file::write(&folder, &bad, date).expect_err("a broken subject");
+    assert_eq!(e.to_string(), "subject: has a line break");
+    assert_eq!(std::fs::read_dir(&folder).unwrap().count(), 3);
+    // A folder that cannot be made is an I/O error naming it.
+    let blocked = dir.path().join("a-file");
+    std::fs::write(&blocked, "not a folder").unwrap();
+    let e = file::write(&blocked.join("mail"), &message, date).expect_err("no folder");
+    assert_eq!(e.code(), "io");
+    assert!(e.to_string().contains("a-file/mail"), "{e}");
 }
 
 /// The MIME tree of a message: `type[child, child]`.
@@ -562,6 +629,12 @@ fn settings_are_checked_and_unknown_keys_refused() {
         "host = \"h.example\"\nca_file = \"/nonexistent/ca.pem\"",
         "host = \"h.example\"\nhello_name = \"crm dossier\"",
         "host = \" \"",
+        "security = \"none\"",
+        "host = \"h.example\"\nfolder = \"outbox-mail\"",
+        "transport = \"file\"",
+        "transport = \"file\"\nfolder = \"\"",
+        "transport = \"file\"\nfolder = \"outbox-mail\"\nhost = \"h.example\"",
+        "transport = \"file\"\nfolder = \"outbox-mail\"\nuser = \"crm\"\npassword_env = \"P\"",
     ];
     let messages: Vec<String> = refused
         .iter()
@@ -578,8 +651,19 @@ fn settings_are_checked_and_unknown_keys_refused() {
     config is invalid: [email.smtp] timeout_ms must be between 1 and 600000 (is 0)
     config is invalid: [email.smtp] ca_file /nonexistent/ca.pem: cannot be read (No such file or directory (os error 2))
     config is invalid: [email.smtp] hello_name has `crm dossier`, which is not a host name (letters, digits, dots and dashes)
-    config is invalid: [email.smtp] host is empty
+    config is invalid: [email.smtp] host is missing or empty: transport = "smtp" sends through this server
+    config is invalid: [email.smtp] host is missing or empty: transport = "smtp" sends through this server
+    config is invalid: [email.smtp] folder is set but transport is "smtp": set transport = "file" to write messages to a folder, or remove folder
+    config is invalid: [email.smtp] folder is missing: transport = "file" writes each message into this folder
+    config is invalid: [email.smtp] folder is empty
+    config is invalid: [email.smtp] host is for transport = "smtp": transport = "file" connects to no server
+    config is invalid: [email.smtp] user is for transport = "smtp": transport = "file" connects to no server
     "#);
+    let file = read("transport = \"file\"\nfolder = \"outbox-mail\"").expect("file transport");
+    assert_eq!(file, SmtpSettings::file("outbox-mail"));
+    file.check()
+        .expect("a file transport with a folder is valid");
+    assert!(read("transport = \"pigeon\"").is_err());
 }
 
 #[test]

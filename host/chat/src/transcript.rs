@@ -17,7 +17,9 @@
 //! that customer with a `chat_log` follow-up, and the disposition code is
 //! recorded on it (the `disposition` hooks run too). For a customer the pop
 //! did not identify, the transcript is kept until the agent picks or creates
-//! the customer, possibly editing it first (`Host::save_chat_log`).
+//! the customer, possibly editing it first (`Host::save_chat_log`); an
+//! edited log may be kept as a draft on the chat meanwhile
+//! (`Host::save_chat_log_draft`), which saving the log then uses.
 
 use std::sync::Arc;
 
@@ -373,6 +375,37 @@ fn save_log(
     })
 }
 
+/// Refuses to work on the log of `chat` (`what`, for the message) unless
+/// the chat ended and its log is not saved yet, and the acting agent is
+/// the one who handled it or holds `manage_agents`. Returns that agent.
+fn check_log_open(rt: &Runtime, ctx: &Ctx, chat: &Chat, what: &str) -> Result<String> {
+    let id = chat.id;
+    match (chat.log, chat.case_number) {
+        (LogState::Saved, Some(case)) => {
+            return Err(Error::Refused(format!(
+                "the log of chat {id} is already saved as case {case}"
+            )));
+        }
+        (LogState::Pending, _) => {
+            return Err(Error::Refused(format!(
+                "chat {id} has not ended: end it first"
+            )));
+        }
+        _ => {}
+    }
+    let agent = chat.agent.clone().unwrap_or_default();
+    if let Actor::Agent(login) = ctx.actor()
+        && *login != agent
+    {
+        rt.require(
+            ctx,
+            Permission::ManageAgents,
+            &format!("{what} of chat {id}, which {agent} handled"),
+        )?;
+    }
+    Ok(agent)
+}
+
 /// Chat messages, typing, ends and saved logs, on the runtime.
 pub trait ChatTranscripts {
     /// Sends a message in chat `id`: see `Host::chat_message`.
@@ -400,6 +433,10 @@ pub trait ChatTranscripts {
         code: Option<&str>,
         note: Option<String>,
     ) -> Result<Ended>;
+
+    /// Keeps `text` as the draft of the log of ended chat `id`, to finish
+    /// later: see `Host::save_chat_log_draft`.
+    fn save_chat_log_draft(&self, ctx: &Ctx, id: i64, text: String) -> Result<Chat>;
 
     /// Saves the log of an ended chat whose log was not saved: see
     /// `Host::save_chat_log`.
@@ -502,6 +539,23 @@ impl ChatTranscripts for Runtime {
         Ok(ended)
     }
 
+    fn save_chat_log_draft(&self, ctx: &Ctx, id: i64, text: String) -> Result<Chat> {
+        let chat = self.chat(id)?;
+        check_log_open(self, ctx, &chat, "keep a draft of the log")?;
+        if text.trim().is_empty() {
+            return Err(Error::Refused("an edited chat log cannot be empty".into()));
+        }
+        let kept = self.store().write("chat log draft", |tx| {
+            tx.set_chat_log_draft(id, Some(&text))
+        })?;
+        if !kept {
+            return Err(Error::Refused(format!(
+                "the log of chat {id} was saved meanwhile"
+            )));
+        }
+        self.chat(id)
+    }
+
     fn save_chat_log(
         self: &Arc<Self>,
         ctx: &Ctx,
@@ -510,30 +564,8 @@ impl ChatTranscripts for Runtime {
         edited: Option<String>,
     ) -> Result<SavedLog> {
         let chat = self.chat(id)?;
-        match (chat.log, chat.case_number) {
-            (LogState::Saved, Some(case)) => {
-                return Err(Error::Refused(format!(
-                    "the log of chat {id} is already saved as case {case}"
-                )));
-            }
-            (LogState::Pending, _) => {
-                return Err(Error::Refused(format!(
-                    "chat {id} has not ended: end it first"
-                )));
-            }
-            _ => {}
-        }
-        let agent = chat.agent.clone().unwrap_or_default();
-        if let Actor::Agent(login) = ctx.actor()
-            && *login != agent
-        {
-            self.require(
-                ctx,
-                Permission::ManageAgents,
-                &format!("save the log of chat {id}, which {agent} handled"),
-            )?;
-        }
-        let text = match edited {
+        let agent = check_log_open(self, ctx, &chat, "save the log")?;
+        let text = match edited.or_else(|| chat.log_draft.clone()) {
             Some(text) if text.trim().is_empty() => {
                 return Err(Error::Refused("an edited chat log cannot be empty".into()));
             }

@@ -128,8 +128,13 @@ pub(crate) struct LogArgs {
     #[arg(long, requires = "new_account")]
     email: Option<String>,
     /// Log this text instead of the transcript (your edited version; `-` for stdin).
+    /// Without it, the draft kept with --draft is logged, if there is one.
     #[arg(long, value_name = "PATH")]
     text_file: Option<PathBuf>,
+    /// Keep the --text-file text as a draft of the log, to finish later
+    /// (no customer needed yet); nothing is logged.
+    #[arg(long, requires = "text_file", conflicts_with_all = ["customer", "new_account"])]
+    draft: bool,
 }
 
 #[derive(Debug, Args)]
@@ -340,6 +345,25 @@ pub(crate) fn run(host: &Host, cmd: ChatCmd, out: &Out) -> Result<()> {
                 s
             })
         }
+        ChatCmd::Log(args) if args.draft => {
+            let text = match &args.text_file {
+                Some(path) => Input::default().file("--text-file", path)?,
+                None => {
+                    return Err(Error::input(
+                        "--draft",
+                        "give the edited log with --text-file",
+                    ));
+                }
+            };
+            let chat = host.save_chat_log_draft(args.id, text)?;
+            out.one(&chat, |c| {
+                format!(
+                    "chat {}: your edit of its log is kept as a draft; save it with \
+                     `dossier chat log {} --customer ACCOUNT` or --new-account\n",
+                    c.id, c.id
+                )
+            })
+        }
         ChatCmd::Log(args) => {
             let who = match (args.customer, args.new_account) {
                 (Some(account), _) => LogCustomer::Existing(host.customer_by_account(&account)?.id),
@@ -436,9 +460,9 @@ fn send(host: &Host, args: SendArgs, out: &Out) -> Result<()> {
     let message = match sent {
         Ok(message) => message,
         Err(Error::MessageTooLong { chars, max, text }) => {
-            // Keep what was typed: it may have come from stdin.
-            let path = draft_path(host, args.id);
-            dossier_host::files::write(&path, text.as_bytes())?;
+            // Keep what was typed: it may have come from stdin. Each
+            // refusal gets its own file, so none overwrites another.
+            let path = keep_refused(host, args.id, &text)?;
             return Err(Error::input(
                 option,
                 format!(
@@ -456,11 +480,36 @@ fn send(host: &Host, args: SendArgs, out: &Out) -> Result<()> {
     })
 }
 
-/// Where a message too long to send is kept: beside the store.
-fn draft_path(host: &Host, chat: i64) -> PathBuf {
+/// Keeps a message too long to send beside the store, in a new file
+/// `chat-ID-refused-N.txt` (N from 1, the first free), and returns its path.
+fn keep_refused(host: &Host, chat: i64, text: &str) -> Result<PathBuf> {
+    use std::io::Write as _;
     let store = host.config().store_path();
     let dir = store.parent().map(PathBuf::from).unwrap_or_default();
-    dir.join(format!("chat-{chat}-draft.txt"))
+    for n in 1..=100_000u32 {
+        let path = dir.join(format!("chat-{chat}-refused-{n}.txt"));
+        let mut file =
+            match dossier_host::files::create(&path, dossier_host::files::Existing::Refuse) {
+                Ok(file) => file,
+                Err(Error::Io { source, .. })
+                    if source.kind() == std::io::ErrorKind::AlreadyExists =>
+                {
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+        file.write_all(text.as_bytes())
+            .map_err(|source| Error::Io {
+                what: "cannot write",
+                path: path.clone(),
+                source,
+            })?;
+        return Ok(path);
+    }
+    Err(Error::Refused(format!(
+        "no free file name for a refused message of chat {chat} in {}",
+        dir.display()
+    )))
 }
 
 fn describe_status(s: &AgentStatus) -> String {
@@ -541,6 +590,13 @@ fn describe_chat(c: &Chat, zone: &jiff::tz::TimeZone) -> String {
     } else if c.log == LogState::NeedsCustomer {
         s.push_str("  its log needs a customer: dossier chat log\n");
     }
+    if let Some(draft) = &c.log_draft {
+        s.push_str(&format!(
+            "  a draft of its log is kept ({} characters): `dossier chat log {}` saves it\n",
+            draft.chars().count(),
+            c.id
+        ));
+    }
     s
 }
 
@@ -569,6 +625,9 @@ fn chat_table(host: &Host, out: &Out, chats: &[Chat]) -> Result<()> {
     let id = |c: &Chat| c.id.to_string();
     let queue = |c: &Chat| c.queue.clone();
     let state = |c: &Chat| match (c.state, c.log) {
+        (ChatState::Ended, LogState::NeedsCustomer) if c.log_draft.is_some() => {
+            "ended, log needs a customer (draft kept)".to_owned()
+        }
         (ChatState::Ended, LogState::NeedsCustomer) => "ended, log needs a customer".to_owned(),
         (state, _) => state.to_string(),
     };

@@ -26,6 +26,12 @@ const DEMO_SCRIPTS: [(&str, &str); 2] = [
     ),
 ];
 
+/// Where the demo's outgoing mail is written, beside its store.
+const MAIL_FOLDER: &str = "outbox-mail";
+
+/// The chat queue of the demo's chat story (and of `--serve`'s visitors).
+pub(crate) const CHAT_QUEUE: &str = "web";
+
 #[derive(Debug, Args)]
 pub(crate) struct DemoArgs {
     /// Keep the demo's files in this directory instead of a temporary one.
@@ -75,19 +81,11 @@ pub(crate) fn work_dir(
 pub(crate) fn run(args: DemoArgs, out: &Out) -> Result<()> {
     let (_temp, dir) = super::demo::work_dir(args.keep.as_deref())?;
     let config_path = dir.join("dossier.toml");
-    // No mail server comes with the demo: outbound mail points at a port
-    // on this machine where nothing listens, so it is queued after commit
-    // and waits in the outbox, as it would while a real relay is down.
-    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|source| Error::Io {
-            what: "cannot pick a local port for the demo's mail server in",
-            path: dir.clone(),
-            source,
-        })?;
+    // No mail server comes with the demo: outbound mail goes through the
+    // outbox as it would to a relay, and lands as `.eml` files in a folder
+    // beside the store (`transport = "file"`).
     let config = format!(
-        "{TEMPLATE}\n[email.smtp]\nhost = \"127.0.0.1\"\nport = {closed_port}\nsecurity = \"none\"\ntimeout_ms = 2000\n\n[email.review]\nagents = [\"agent.jones\"]\n\n[email.queues.support]\nmembers = [\"agent.smith\"]\n\n[email.routing]\ndefault = \"support\"\n"
+        "{TEMPLATE}\n[email.smtp]\ntransport = \"file\"\nfolder = \"{MAIL_FOLDER}\"\n\n[email.review]\nagents = [\"agent.jones\"]\n\n[email.queues.support]\nmembers = [\"agent.smith\"]\n\n[email.routing]\ndefault = \"support\"\n"
     );
     dossier_host::files::write(&config_path, config.as_bytes())?;
     // Two of the example admin scripts: a computed field and a validation.
@@ -418,19 +416,13 @@ pub(crate) fn run(args: DemoArgs, out: &Out) -> Result<()> {
             .join(", "),
         headers.message_id.clone().unwrap_or_default()
     ))?;
-    for d in host.pending_outbox()? {
-        out.say(format!(
-            "outbox: delivery {} {} after {} attempt(s), retried with backoff by `dossier run`: {}",
-            d.id,
-            match d.state {
-                dossier_host::DeliveryState::Failed => "failed",
-                dossier_host::DeliveryState::Dead => "dead",
-                _ => "pending",
-            },
-            d.attempts,
-            d.last_error.unwrap_or_default()
-        ))?;
-    }
+    let mail = host.config().resolve(std::path::Path::new(MAIL_FOLDER));
+    out.say(format!(
+        "after the commit the outbox delivered it: {} in {MAIL_FOLDER}/ (transport = \"file\"), \
+         the bytes an SMTP server would have received; {} waiting in the outbox",
+        plural(eml_files(&mail)?.len(), "message file"),
+        host.pending_outbox()?.len()
+    ))?;
     let answer = format!(
         "From: Alan Turing <alan@example.org>\r\nTo: support@example.com\r\n\
          Subject: {}\r\nMessage-ID: <rotor-3@example.org>\r\nIn-Reply-To: <{}>\r\n\r\nPerfect, thanks.\r\n",
@@ -442,6 +434,11 @@ pub(crate) fn run(args: DemoArgs, out: &Out) -> Result<()> {
         "Alan's answer: {}",
         super::email::describe(&outcome)
     ))?;
+    step(
+        "Chat: a visitor asks in queue `web`; offered, accepted, answered, ended, logged as a case",
+    )?;
+    chat_story(&host, &smith, out)?;
+
     step("Chat: a simulated morning, replayed with a manual clock (`dossier chat simulate`)")?;
     let day = crate::simulate::simulate(
         &crate::simulate::SimulateOptions {
@@ -498,6 +495,11 @@ pub(crate) fn run(args: DemoArgs, out: &Out) -> Result<()> {
         ))?;
     }
 
+    out.say(format!(
+        "{} in {MAIL_FOLDER}/ now: the reply, and the approved email",
+        plural(eml_files(&mail)?.len(), "message file")
+    ))?;
+
     if out.json() {
         let summary = serde_json::json!({
             "customers": host.list_customers(dossier_host::Page::default())?,
@@ -520,4 +522,114 @@ pub(crate) fn run(args: DemoArgs, out: &Out) -> Result<()> {
         None => out.say("\nDone. Run `dossier init` to start a store of your own.")?,
     }
     Ok(())
+}
+
+/// One chat from arrival to its logged case: Ada, known by her email,
+/// writes in queue `web`; agent.smith (available since the email step) is
+/// offered it, accepts, answers, and ends it with `follow_up`, which saves
+/// the transcript as a case of hers (open: `answered` would close it, and
+/// `require_resolution.rhai` wants a resolution first).
+fn chat_story(host: &Host, smith: &Host, out: &Out) -> Result<()> {
+    host.add_queue(CHAT_QUEUE, None, &["agent.smith".to_owned()])?;
+    let chat_server = host.as_chat_server()?;
+    let mut visitor = Interaction::new(Channel::Chat);
+    visitor.queue = Some(CHAT_QUEUE.into());
+    visitor.email = Some("ada@example.com".into());
+    visitor.ip = Some("203.0.113.7".into());
+    visitor.context.insert("name".into(), "Ada".into());
+    let arrived = chat_server.chat_arrived(visitor)?;
+    out.say(format!(
+        "chat {} arrives from Ada (ada@example.com, IP 203.0.113.7)",
+        arrived.chat
+    ))?;
+    let Some(offer) = arrived
+        .routed
+        .offers
+        .iter()
+        .find(|o| o.chat == arrived.chat)
+    else {
+        return Err(Error::Refused(
+            "the demo's chat was not offered to agent.smith".into(),
+        ));
+    };
+    let chat = host.chat(arrived.chat)?;
+    out.say(format!(
+        "offered to {} ({}), the longest-idle available member; pop: {}",
+        offer.agent,
+        offer.queue,
+        chat.pop
+            .as_ref()
+            .map_or_else(|| "none".to_owned(), |p| p.reason.to_string())
+    ))?;
+    smith.accept_chat(arrived.chat)?;
+    out.say("agent.smith accepts")?;
+    chat_server.customer_message(arrived.chat, "Hello, is my scheduler fix still valid?")?;
+    smith.chat_message(
+        arrived.chat,
+        "Yes: the workaround stays until the next release.",
+    )?;
+    chat_server.customer_message(arrived.chat, "Great, thank you!")?;
+    for m in host.chat_transcript(arrived.chat)? {
+        out.say(format!(
+            "  {} ({}): {}",
+            m.author,
+            m.sender.as_str(),
+            m.text
+        ))?;
+    }
+    let ended = smith.end_chat(
+        arrived.chat,
+        Some("follow_up"),
+        Some("Check after the release".into()),
+    )?;
+    let Some(log) = &ended.log else {
+        return Err(Error::Refused(
+            "the demo's chat log was not saved as a case".into(),
+        ));
+    };
+    out.say(format!(
+        "agent.smith ends it with disposition `follow_up`: its log is case {} of customer #{} \
+         (\"{}\", {}), with the transcript as its `{}` follow-up",
+        log.case.number,
+        log.case.customer,
+        log.case.subject,
+        log.case.status,
+        log.follow_up.kind.as_str()
+    ))?;
+    Ok(())
+}
+
+/// The `.eml` files in `folder` (none when it does not exist yet).
+fn eml_files(folder: &std::path::Path) -> Result<Vec<PathBuf>> {
+    let entries = match std::fs::read_dir(folder) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => {
+            return Err(Error::Io {
+                what: "cannot read the folder",
+                path: folder.to_owned(),
+                source,
+            });
+        }
+    };
+    let mut files = Vec::new();
+    for entry in entries {
+        let path = entry
+            .map_err(|source| Error::Io {
+                what: "cannot read the folder",
+                path: folder.to_owned(),
+                source,
+            })?
+            .path();
+        if path.extension().is_some_and(|e| e == "eml") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// `n thing` or `n things`.
+fn plural(n: usize, thing: &str) -> String {
+    format!("{n} {thing}{}", if n == 1 { "" } else { "s" })
 }

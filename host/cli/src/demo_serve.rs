@@ -15,8 +15,8 @@ use super::demo::DemoArgs;
 /// The demo's agents who sign in to the desktop.
 const LOGINS: [&str; 3] = ["agent.smith", "agent.jones", "agent.lee"];
 
-/// The chat queue the widget writes to.
-const QUEUE: &str = "web";
+/// The chat queue the widget writes to (the story's).
+const QUEUE: &str = super::demo::CHAT_QUEUE;
 
 /// Who calls: the demo's customers, and a number nobody has.
 const CALLERS: [&str; 3] = ["+33 6 12 34 56 78", "+1 212 555 0100", "+33 1 98 76 54 32"];

@@ -95,6 +95,25 @@ fn apply(host: &Host, id: i64, content: Content, input: &Input) -> Result<Draft>
 }
 
 /// A draft, for people.
+/// What discarding a draft did to a case opened for it, for people.
+fn describe_case_after_discard(case: &dossier_host::CaseAfterDiscard) -> String {
+    use dossier_host::CaseAfterDiscard as C;
+    match case {
+        C::Untouched => String::new(),
+        C::Closed { number, status } => format!(
+            "case {number}, opened for this draft and holding nothing else, is {status} now\n"
+        ),
+        C::Kept { number } => format!(
+            "case {number} was opened for this draft but holds more now: it stays as it is\n"
+        ),
+        C::Refused { number, reason } => {
+            format!(
+                "case {number}, opened for this draft, stays open: closing it was refused: {reason}\n"
+            )
+        }
+    }
+}
+
 fn describe_draft(d: &Draft) -> String {
     let list = |l: &[Mailbox]| l.iter().map(mailbox).collect::<Vec<_>>().join(", ");
     let mut s = format!(
@@ -182,7 +201,11 @@ fn draft_cmd(host: &Host, cmd: DraftCmd, out: &Out) -> Result<()> {
         }
         DraftCmd::Save { id } => host.save_draft(id)?,
         DraftCmd::Send { id } => host.send_draft(id)?,
-        DraftCmd::Discard { id } => host.discard_draft(id)?,
+        DraftCmd::Discard { id } => {
+            let discarded = host.discard_draft(id)?;
+            let case = describe_case_after_discard(&discarded.case);
+            return out.one(&discarded.draft, |d| format!("{}{case}", describe_draft(d)));
+        }
     };
     out.one(&draft, describe_draft)
 }
@@ -345,7 +368,8 @@ pub(crate) enum DraftCmd {
         /// The case.
         #[arg(long, required_unless_present = "customer")]
         case: Option<i64>,
-        /// A customer (account number): a case is opened for the email.
+        /// A customer (account number): a case is opened for the email (discarding
+        /// the draft closes that case again while it holds nothing else).
         #[arg(long, conflicts_with = "case")]
         customer: Option<String>,
         #[command(flatten)]

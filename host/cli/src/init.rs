@@ -103,14 +103,18 @@ pub(crate) fn run(path: &Path, args: InitArgs, out: &Out) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dossier_host::config::Security;
+    use dossier_host::config::{Security, Transport};
 
-    /// The template with its commented `[email.smtp]` example turned on.
-    fn with_smtp_example() -> String {
+    /// The template with its `which`th commented `[email.smtp]` example
+    /// (counting from 0) turned on.
+    fn with_smtp_example(which: usize) -> String {
         let mut out = String::new();
         let mut in_example = false;
+        let mut seen = 0;
         for line in TEMPLATE.lines() {
-            in_example = (in_example && line.starts_with("# ")) || line == "# [email.smtp]";
+            let starts = line == "# [email.smtp]";
+            in_example = (in_example && line.starts_with("# ")) || (starts && seen == which);
+            seen += usize::from(starts);
             out.push_str(if in_example { &line[2..] } else { line });
             out.push('\n');
         }
@@ -118,15 +122,16 @@ mod tests {
     }
 
     #[test]
-    fn the_template_loads_and_so_does_its_smtp_example() {
+    fn the_template_loads_and_so_do_its_smtp_examples() {
         let path = Path::new("/nonexistent/dossier.toml");
         let plain = Config::parse(TEMPLATE, path).expect("the template loads");
         assert!(plain.email.smtp.is_none(), "commented out: nothing is sent");
 
-        let text = with_smtp_example();
-        assert!(text.contains("\n[email.smtp]\nhost = \"smtp.example.com\"\n"));
+        let text = with_smtp_example(0);
+        assert!(text.contains("\n[email.smtp]\ntransport = \"smtp\""));
         let config = Config::parse(&text, path).expect("the example loads");
-        let smtp = config.email.smtp.expect("[email.smtp]");
+        let smtp = config.email.smtp.clone().expect("[email.smtp]");
+        assert_eq!(smtp.transport, Transport::Smtp);
         assert_eq!(smtp.host, "smtp.example.com");
         assert_eq!(smtp.security, Security::Starttls);
         assert_eq!(smtp.port(), 587);
@@ -134,6 +139,14 @@ mod tests {
         assert_eq!(smtp.password_env.as_deref(), Some("SMTP_PASSWORD"));
         assert_eq!(smtp.timeout_ms, 30_000);
         assert_eq!(smtp.hello_name.as_deref(), Some("crm.example.com"));
+
+        let file = Config::parse(&with_smtp_example(1), path).expect("the file example loads");
+        let settings = file.smtp_settings().expect("[email.smtp]");
+        assert_eq!(settings.transport, Transport::File);
+        assert_eq!(
+            settings.folder.as_deref(),
+            Some(Path::new("/nonexistent/outbox-mail"))
+        );
         assert_eq!(config.email.addresses, ["support@example.com"]);
     }
 }

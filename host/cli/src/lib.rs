@@ -182,7 +182,8 @@ enum Command {
     /// Groups (teams): add, list, members.
     #[command(subcommand)]
     Group(agents::GroupCmd),
-    /// Search cases, follow-ups and customers by the words in them, best first.
+    /// Search cases, follow-ups and customers by the words in them, best first
+    /// (the newest first for words found in very many records).
     Search(search::SearchArgs),
     /// Email: ingest raw messages (files, stdin from an MTA, a maildir) as follow-ups on their cases.
     #[command(subcommand)]

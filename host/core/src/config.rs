@@ -14,7 +14,7 @@ pub use dossier_types::schema::{
 };
 pub use email::{
     EmailConfig, EmailQueueConfig, EmailRouting, OnClosed, ReviewConfig, Security, SmtpSettings,
-    TokenPlace, WorkbinRoute, check_hello_name,
+    TokenPlace, Transport, WorkbinRoute, check_hello_name,
 };
 
 /// The whole configuration. Every section has a default, so an empty file is valid.
@@ -752,12 +752,13 @@ impl Config {
         Config::parse(&text, path)
     }
 
-    /// The `[email.smtp]` settings with `ca_file` resolved against the
-    /// config's folder, when the host sends mail.
+    /// The `[email.smtp]` settings with `ca_file` and `folder` resolved
+    /// against the config's folder, when the host sends mail.
     pub fn smtp_settings(&self) -> Option<SmtpSettings> {
         self.email.smtp.as_ref().map(|s| {
             let mut s = s.clone();
             s.ca_file = s.ca_file.as_deref().map(|p| self.resolve(p));
+            s.folder = s.folder.as_deref().map(|p| self.resolve(p));
             s
         })
     }

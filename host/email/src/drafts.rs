@@ -9,6 +9,8 @@
 
 use std::sync::Arc;
 
+use serde::Serialize;
+
 use dossier_sdk::{
     Attachment, Audience, CaseNumber, Cause, CustomerId, Draft, DraftChange, DraftKind, DraftState,
     EmailHeaders, FollowUp, FollowUpId, FollowUpKind, Mailbox, NewCase, NewFollowUp, Notification,
@@ -23,6 +25,45 @@ use dossier_interact::notify::RichSignature;
 use dossier_interact::prelude::*;
 use dossier_store::{NewWorkbinItem, Tx, Viewer};
 use dossier_types::{Error, Result};
+
+/// A discarded draft, and what became of a case opened for it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Discarded {
+    /// The draft, now discarded.
+    pub draft: Draft,
+    /// Its case, when the case was opened for the draft.
+    pub case: CaseAfterDiscard,
+}
+
+/// What discarding a draft did to its case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum CaseAfterDiscard {
+    /// Nothing: the case was not opened for the draft (or is closed already).
+    Untouched,
+    /// The case was opened for the draft and held nothing else: it is
+    /// closed, with a `system` note saying why.
+    Closed {
+        /// The case.
+        number: CaseNumber,
+        /// Its status now.
+        status: String,
+    },
+    /// The case was opened for the draft but holds something else now (a
+    /// follow-up, another draft, a task): it stays as it is.
+    Kept {
+        /// The case.
+        number: CaseNumber,
+    },
+    /// The case would be closed, but its hooks refused the close: it stays
+    /// open.
+    Refused {
+        /// The case.
+        number: CaseNumber,
+        /// Why, in one sentence.
+        reason: String,
+    },
+}
 
 /// Where a draft starts from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -162,7 +203,12 @@ pub trait EmailDrafts {
     fn expand_draft_faq(&self, ctx: &Ctx, id: i64, mode: dossier_sdk::ExpandMode) -> Result<Draft>;
 
     /// Throws draft `id` away.
-    fn discard_draft(&self, ctx: &Ctx, id: i64) -> Result<Draft>;
+    fn discard_draft(self: &Arc<Self>, ctx: &Ctx, id: i64) -> Result<Discarded>;
+
+    /// After discarding `draft`, whose case was opened for it: closes that
+    /// case when nothing else was written on it (no follow-up, no other
+    /// draft, no task), with a `system` note saying why.
+    fn close_draft_case(self: &Arc<Self>, ctx: &Ctx, draft: &Draft) -> Result<CaseAfterDiscard>;
 
     /// The headers of the email `draft` makes, and the thread it answers.
     fn draft_headers(&self, ctx: &Ctx, draft: &Draft) -> Result<(EmailHeaders, Vec<String>)>;
@@ -304,6 +350,7 @@ impl EmailDrafts for Runtime {
             follow_up: None,
             remarks: None,
             signature: None,
+            opened_case: matches!(start, DraftStart::Customer(_)),
             created_at: now,
             updated_at: now,
         };
@@ -715,7 +762,7 @@ impl EmailDrafts for Runtime {
         Ok(draft)
     }
 
-    fn discard_draft(&self, ctx: &Ctx, id: i64) -> Result<Draft> {
+    fn discard_draft(self: &Arc<Self>, ctx: &Ctx, id: i64) -> Result<Discarded> {
         let mut draft = self.own_open_draft(ctx, id, "discard it")?;
         draft.state = DraftState::Discarded;
         draft.updated_at = self.now();
@@ -724,7 +771,73 @@ impl EmailDrafts for Runtime {
             tx.update_draft(&draft)?;
             tx.workbin_done_for_draft(id, &by, draft.updated_at)
         })?;
-        Ok(draft)
+        let case = if draft.opened_case {
+            self.close_draft_case(ctx, &draft)?
+        } else {
+            CaseAfterDiscard::Untouched
+        };
+        Ok(Discarded { draft, case })
+    }
+
+    fn close_draft_case(self: &Arc<Self>, ctx: &Ctx, draft: &Draft) -> Result<CaseAfterDiscard> {
+        let number = draft.case_number;
+        let case = self.case(ctx, number)?;
+        let (follow_ups, drafts, tasks) = self.read(|tx, schema| {
+            Ok((
+                tx.count_follow_ups(number)?,
+                tx.other_drafts_on_case(number, draft.id)?,
+                tx.list_tasks(
+                    schema,
+                    &dossier_store::TaskFilter {
+                        case: Some(number),
+                        ..Default::default()
+                    },
+                    dossier_store::Page::default(),
+                    &Viewer::All,
+                )?
+                .len(),
+            ))
+        })?;
+        if follow_ups > 0 || drafts > 0 || tasks > 0 {
+            return Ok(CaseAfterDiscard::Kept { number });
+        }
+        if !self.config().case.is_open(&case.status) {
+            return Ok(CaseAfterDiscard::Untouched);
+        }
+        let status = self.config().case.closing_status().to_owned();
+        let note = format!(
+            "Case {number} was opened for email draft {} only, which {} discarded; it is closed.",
+            draft.id, draft.agent
+        );
+        // The note and the close are one write; the case's hooks run as for
+        // any close, and when they refuse it the case stays open (the
+        // discard stands: it committed before).
+        let closed = self.transaction("close the case of a discarded draft", || {
+            self.add_follow_up(
+                ctx,
+                NewFollowUp {
+                    kind: FollowUpKind::System,
+                    ..NewFollowUp::note(number, "system", note.clone())
+                },
+            )?;
+            self.modify_case(ctx, number, "close case", |c| {
+                c.status = status.clone();
+                Ok(())
+            })
+        });
+        Ok(match closed {
+            Ok(case) => CaseAfterDiscard::Closed {
+                number,
+                status: case.status,
+            },
+            Err(e) => {
+                tracing::info!("the case of discarded draft {} stays open: {e}", draft.id);
+                CaseAfterDiscard::Refused {
+                    number,
+                    reason: e.to_string(),
+                }
+            }
+        })
     }
 
     fn draft_headers(&self, ctx: &Ctx, draft: &Draft) -> Result<(EmailHeaders, Vec<String>)> {

@@ -781,6 +781,7 @@ fn acknowledge(
             follow_up: None,
             remarks: None,
             signature: None,
+            opened_case: false,
             created_at: now,
             updated_at: now,
         };

@@ -3,7 +3,8 @@
 //! outbox (one delivery to the built-in `smtp` deliverer), in the same
 //! transaction as whatever caused it (an agent's `email_out` follow-up, a
 //! reminder's claim); after commit the outbox delivers it over SMTP with
-//! lettre (`smtp.rs`), retrying transient failures with the outbox's
+//! lettre (`smtp.rs`), or writes it into a folder with `transport = "file"`
+//! (`smtp/file.rs`), retrying transient failures with the outbox's
 //! backoff. A retry reuses the Message-ID made at queue time.
 //!
 //! Delivery is at-least-once: once the server's acceptance of the final dot
@@ -276,6 +277,27 @@ impl EmailSend for Runtime {
             Ok(email) => email,
             Err(e) => return Attempt::Dead(format!("the message cannot be built: {e}")),
         };
+        if settings.transport == smtp::Transport::File {
+            let Some(folder) = &settings.folder else {
+                return Attempt::Dead("[email.smtp] transport = \"file\" names no folder".into());
+            };
+            if !lease.sending() {
+                return Attempt::Retry(
+                    "this process no longer holds the delivery (its lease ran out); not writing"
+                        .into(),
+                );
+            }
+            return match smtp::file::write(folder, &email, date) {
+                Ok(path) => {
+                    tracing::debug!("email {} written to {}", email.message_id, path.display());
+                    Attempt::Delivered
+                }
+                Err(e @ Error::InvalidInput { .. }) => {
+                    Attempt::Dead(format!("the message cannot be built: {e}"))
+                }
+                Err(e) => Attempt::Retry(format!("email not written: {e}")),
+            };
+        }
         match smtp::send_checked(&settings, &email, &mut || lease.sending()) {
             Ok(delivery) => {
                 if !delivery.refused.is_empty() {

@@ -35,10 +35,14 @@
 //!   returns [`Delivery`] whatever happens to the `QUIT` after it: an
 //!   accepted message is never reported as failed.
 //!
+//! With `transport = "file"` nothing connects: [`file::write`] puts the
+//! same bytes into a folder, one `.eml` file per message.
+//!
 //! The host sends only after the write that queued the message committed
 //! (the outbox), so a rolled-back write never sends and a crash between
 //! commit and send leaves the message queued, to be sent on the next pass.
 
+pub mod file;
 mod message;
 
 use std::fmt;
@@ -53,7 +57,7 @@ use dossier_types::Error;
 
 pub use message::{InlineImage, OutgoingAttachment, OutgoingEmail};
 
-pub use dossier_core::config::{Security, SmtpSettings};
+pub use dossier_core::config::{Security, SmtpSettings, Transport};
 
 /// The certificates of `settings`' `ca_file`, or why they cannot be used.
 fn extra_roots(settings: &SmtpSettings) -> Result<Option<Certificate>, String> {

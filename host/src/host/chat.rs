@@ -141,9 +141,10 @@ impl Host {
     /// Saves the log of an ended chat that was not logged at its end: the
     /// pop found no customer (the agent picks an existing one or creates
     /// one: `who`), or `[chat] auto_log` is off. `edited` replaces the
-    /// transcript's text in the log (the stored transcript is unchanged).
-    /// The disposition the chat ended with is recorded on the new case
-    /// when the customer was unknown.
+    /// transcript's text in the log (the stored transcript is unchanged);
+    /// without it, the draft kept with [`Host::save_chat_log_draft`] does,
+    /// when there is one. The disposition the chat ended with is recorded
+    /// on the new case when the customer was unknown.
     pub fn save_chat_log(
         &self,
         chat: i64,
@@ -151,6 +152,17 @@ impl Host {
         edited: Option<String>,
     ) -> Result<SavedLog> {
         self.rt.save_chat_log(&self.ctx()?, chat, who, edited)
+    }
+
+    /// Keeps `text`, the agent's edit of an ended chat's log, as a draft on
+    /// the chat, to finish later: no customer is needed yet, and nothing
+    /// is logged. A later draft replaces it; [`Host::save_chat_log`]
+    /// without an `edited` text saves it, and clears it. Only the agent who
+    /// handled the chat (or a holder of `manage_agents`), only while the
+    /// chat has ended and its log is not saved; an empty text is refused.
+    /// Returns the chat, its `log_draft` set.
+    pub fn save_chat_log_draft(&self, chat: i64, text: impl Into<String>) -> Result<Chat> {
+        self.rt.save_chat_log_draft(&self.ctx()?, chat, text.into())
     }
 
     /// Sets the acting agent's chat state (`system`, or an agent with

@@ -444,8 +444,12 @@ impl Host {
         self.rt.send_draft(&self.ctx()?, id)
     }
 
-    /// Throws a draft away.
-    pub fn discard_draft(&self, id: i64) -> Result<Draft> {
+    /// Throws a draft away. A case opened for it alone
+    /// ([`DraftStart::Customer`], [`Draft::opened_case`]) is closed with it
+    /// when nothing else was written on it (no follow-up, no other draft,
+    /// no task), with a `system` note saying why: see
+    /// [`CaseAfterDiscard`](crate::CaseAfterDiscard).
+    pub fn discard_draft(&self, id: i64) -> Result<crate::Discarded> {
         self.rt.discard_draft(&self.ctx()?, id)
     }
 

@@ -244,7 +244,7 @@ pub enum NotifyOutcome {
     InReview,
     /// Not sent: nothing asked for it to go out.
     NotSent,
-    /// Sent over SMTP.
+    /// Sent over SMTP, or written to the folder of `transport = "file"`.
     Sent {
         /// Its Message-ID.
         message_id: String,

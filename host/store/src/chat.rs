@@ -149,6 +149,11 @@ pub trait ChatTx {
     /// The transcript text kept for a log not saved yet.
     fn chat_log_text(&self, id: i64) -> Result<Option<String>>;
 
+    /// Keeps `text` as the draft of chat `id`'s log (`None` clears it):
+    /// only while the chat has ended and its log is not saved; false
+    /// otherwise.
+    fn set_chat_log_draft(&self, id: i64, text: Option<&str>) -> Result<bool>;
+
     /// Ids of offered chats whose deadline is at or before `now`, soonest first.
     fn due_chat_offers(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<i64>>;
 

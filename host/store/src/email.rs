@@ -147,6 +147,10 @@ pub trait EmailTx {
     /// One draft.
     fn draft(&self, id: i64) -> Result<Option<Draft>>;
 
+    /// How many drafts of case `case` other than `except` were not
+    /// discarded (being written, in review, saved or sent).
+    fn other_drafts_on_case(&self, case: CaseNumber, except: i64) -> Result<u64>;
+
     /// An agent's drafts still being written (or sent back by review),
     /// oldest first.
     fn open_drafts(&self, agent: &str) -> Result<Vec<Draft>>;

@@ -52,6 +52,31 @@ pub const SEARCH_SYNC_SQL: [&str; 4] = sqlite::search_sync::SYNC;
 /// side runs it too).
 pub const EMAIL_PICK_SQL: &str = sqlite::queues::EMAIL_PICK_SQL;
 
+/// The statements a search runs, in the order it may run them, as the
+/// store prepares them (the search benchmark's raw side runs them too):
+/// whether the words are too common to rank (`?1` the FTS5 expression, `?2`
+/// [`SEARCH_RANKED_AT_MOST`]); the newest matches first, when they are;
+/// otherwise the window's first rowid (`OFFSET ?9` = [`SEARCH_RANKED_ALL`]
+/// − 1), then the ranked matches from it (`?10`, 0 for all). `?2` to `?8`
+/// of the last three are the viewer and the filter, as
+/// `SearchTx::search` binds them.
+pub fn search_sql() -> [&'static str; 4] {
+    [
+        sqlite::search::TOO_COMMON_PROBE,
+        sqlite::search::NEWEST.as_str(),
+        sqlite::search::WINDOW_PROBE.as_str(),
+        sqlite::search::RANKED.as_str(),
+    ]
+}
+
+/// A search ranks all its matches by bm25 when the viewer may see at most
+/// this many; otherwise the newest this many.
+pub const SEARCH_RANKED_ALL: u32 = sqlite::search::RANKED_ALL;
+
+/// A search whose words match more index rows than this ranks nothing and
+/// shows the newest matches first.
+pub const SEARCH_RANKED_AT_MOST: u32 = sqlite::search::RANKED_AT_MOST;
+
 /// Opens the store file at `path` and migrates it; see [`OpenOptions`].
 pub fn open(path: &std::path::Path, options: OpenOptions) -> Result<Box<dyn Store>> {
     Ok(Box::new(sqlite::SqliteStore::open_with(
@@ -311,7 +336,11 @@ impl<T> Tx for T where
 /// Full-text search over cases, follow-ups and customers.
 pub trait SearchTx {
     /// The best `limit` matches of `terms` (each a word the text must
-    /// contain) that `viewer` may see, ranked (bm25), with `filter` applied.
+    /// contain) that `viewer` may see, with `filter` applied: ranked by
+    /// bm25 among all matches when there are at most
+    /// [`SEARCH_RANKED_ALL`], among the newest [`SEARCH_RANKED_ALL`] when
+    /// there are more, and newest first, unranked, when the words are in
+    /// more than [`SEARCH_RANKED_AT_MOST`] index rows.
     fn search(
         &self,
         terms: &[String],
@@ -348,7 +377,8 @@ pub struct SearchHit {
     pub customer: Option<CustomerId>,
     /// The matching text around the terms, the terms in `[` `]`.
     pub snippet: String,
-    /// bm25 relevance: lower is better.
+    /// bm25 relevance: lower is better; 0 when the search was too common
+    /// to rank (newest first).
     pub rank: f64,
 }
 

@@ -223,6 +223,10 @@ pub struct Chat {
     pub log: LogState,
     /// The case its log was saved as.
     pub case_number: Option<CaseNumber>,
+    /// The log as its agent edited it and kept to finish later, while the
+    /// log is not saved (`Host::save_chat_log_draft`); saving the log
+    /// without another text saves this one.
+    pub log_draft: Option<String>,
 }
 
 impl Chat {

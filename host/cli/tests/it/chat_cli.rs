@@ -190,15 +190,33 @@ fn a_message_too_long_is_saved_to_a_file_not_lost() {
         &long,
     );
     assert_eq!(out.status.code(), Some(1));
-    let draft = d.join("chat-1-draft.txt");
+    let draft = d.join("chat-1-refused-1.txt");
     // Beside the store, named relative to where the command runs.
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
         "error: --text: a chat message holds at most 1940 characters; this one has 2001. \
-         It was saved to chat-1-draft.txt: shorten it there and send it with \
-         --text-file chat-1-draft.txt\n"
+         It was saved to chat-1-refused-1.txt: shorten it there and send it with \
+         --text-file chat-1-refused-1.txt\n"
     );
     assert_eq!(std::fs::read_to_string(&draft).expect("draft"), long);
+    // A second refusal is kept beside the first, which stays as it was.
+    let other = format!("{}\n", "other ".repeat(400));
+    let again = with_stdin(
+        d,
+        &["--as", "ann", "chat", "send", "1", "--text", "-"],
+        &other,
+    );
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("It was saved to chat-1-refused-2.txt"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&draft).expect("first"), long);
+    assert_eq!(
+        std::fs::read_to_string(d.join("chat-1-refused-2.txt")).expect("second"),
+        other
+    );
     #[cfg(unix)]
     {
         // What the agent typed is readable by its owner only.
@@ -348,4 +366,145 @@ fn only_holders_of_cti_speak_for_a_chats_customer() {
     let shown = stdout(&dossier(d, &["--as", "ann", "chat", "show", "1"]));
     assert!(shown.contains("where is my parcel?"), "{shown}");
     assert!(!shown.contains("refund me"), "{shown}");
+}
+
+/// An ended chat whose log waits for a customer is on its agent's `chat
+/// list`, newer active chats or not; its edited log can be kept as a
+/// draft (`chat log --draft`) and finished later, when the customer is
+/// known, and then leaves the list.
+#[test]
+fn an_edited_log_is_kept_as_a_draft_and_the_chat_stays_listed_until_logged() {
+    let dir = desk();
+    let d = dir.path();
+    stdout(&dossier(d, &["--as", "ann", "chat", "state", "available"]));
+    for name in ["Ada", "Bob", "Cy"] {
+        json(d, &["chat", "arrive", "--queue", "sales", "--name", name]);
+    }
+    for id in ["1", "2", "3"] {
+        stdout(&dossier(d, &["--as", "ann", "chat", "accept", id]));
+    }
+    stdout(&dossier(
+        d,
+        &[
+            "chat",
+            "send",
+            "1",
+            "--customer",
+            "--text",
+            "Where is my parcel?",
+        ],
+    ));
+    stdout(&dossier(
+        d,
+        &[
+            "--as",
+            "ann",
+            "chat",
+            "end",
+            "1",
+            "--disposition",
+            "follow_up",
+        ],
+    ));
+    let redact = |text: String| {
+        text.lines()
+            .map(|l| match l.find("2026-") {
+                Some(at) => format!("{}[TIME]", &l[..at]),
+                None => l.to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    insta::assert_snapshot!(redact(stdout(&dossier(d, &["--as", "ann", "chat", "list"]))), @r"
+    chat  queue  state                        agent  customer  arrived
+    3     sales  active                       ann    Cy        [TIME]
+    2     sales  active                       ann    Bob       [TIME]
+    1     sales  ended, log needs a customer  ann    Ada       [TIME]
+    ");
+
+    std::fs::write(d.join("edited.txt"), "Ada asked where her parcel is.\n").expect("write");
+    insta::assert_snapshot!(
+        failure(d, &["--as", "agent.smith", "chat", "log", "1", "--draft"]),
+        @r"
+    $ dossier --as agent.smith chat log 1 --draft
+    exit 2: error: the following required arguments were not provided:
+      --text-file <PATH>
+
+    Usage: dossier chat log --text-file <PATH> --draft <ID>
+
+    For more information, try '--help'.
+    "
+    );
+    assert_eq!(
+        stdout(&dossier(
+            d,
+            &[
+                "--as",
+                "ann",
+                "chat",
+                "log",
+                "1",
+                "--text-file",
+                "edited.txt",
+                "--draft"
+            ]
+        )),
+        "chat 1: your edit of its log is kept as a draft; save it with \
+         `dossier chat log 1 --customer ACCOUNT` or --new-account\n"
+    );
+    let list = stdout(&dossier(d, &["--as", "ann", "chat", "list"]));
+    assert!(
+        list.contains("ended, log needs a customer (draft kept)"),
+        "{list}"
+    );
+    let shown = stdout(&dossier(d, &["--as", "ann", "chat", "show", "1"]));
+    assert!(
+        shown.contains(
+            "  a draft of its log is kept (31 characters): `dossier chat log 1` saves it\n"
+        ),
+        "{shown}"
+    );
+
+    json(
+        d,
+        &[
+            "customer",
+            "add",
+            "--account",
+            "AC-1",
+            "--name",
+            "Ada Lovelace",
+        ],
+    );
+    let logged = json(
+        d,
+        &["--as", "ann", "chat", "log", "1", "--customer", "AC-1"],
+    );
+    assert_eq!(
+        logged["follow_up"]["body"],
+        "Ada asked where her parcel is.\n"
+    );
+    assert_eq!(
+        json(d, &["chat", "show", "1"])["chat"]["log_draft"],
+        serde_json::Value::Null
+    );
+    let list = stdout(&dossier(d, &["--as", "ann", "chat", "list"]));
+    assert!(!list.contains("Ada"), "logged: off the worklist\n{list}");
+    let again = failure(
+        d,
+        &[
+            "--as",
+            "ann",
+            "chat",
+            "log",
+            "1",
+            "--text-file",
+            "edited.txt",
+            "--draft",
+        ],
+    );
+    assert!(
+        again.contains("the log of chat 1 is already saved as case 1"),
+        "{again}"
+    );
 }

@@ -497,3 +497,49 @@ fn mail_with_no_text_is_stored_and_shown_as_no_text() {
     assert!(shown.contains("  | (no text)"), "{shown}");
     assert!(shown.contains("scan.pdf"), "{shown}");
 }
+
+/// `draft new --customer` opens a case for the email; `draft discard`
+/// closes it again when nothing else was written on it, and says so.
+#[test]
+fn discarding_a_new_email_to_a_customer_closes_its_empty_case() {
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path();
+    init(d);
+    let made = dossier(
+        d,
+        &[
+            "customer",
+            "add",
+            "--account",
+            "AC-000001",
+            "--name",
+            "Ada Lovelace",
+            "--email",
+            "ada@example.com",
+        ],
+    );
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let draft = json(d, &["email", "draft", "new", "--customer", "AC-000001"]);
+    assert_eq!(draft["opened_case"], true);
+    let case = draft["case_number"].as_i64().expect("case").to_string();
+    let id = draft["id"].as_i64().expect("id").to_string();
+    let out = dossier(d, &["email", "draft", "discard", &id]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    insta::assert_snapshot!(String::from_utf8_lossy(&out.stdout), @r"
+    draft 1 (new, discarded) on case 1 by agent.smith
+      from: support@example.com
+      to: Ada Lovelace <ada@example.com>
+      subject: (new email)
+    case 1, opened for this draft and holding nothing else, is closed now
+    ");
+    let shown = json(d, &["case", "show", &case]);
+    assert_eq!(shown["status"], "closed", "{shown}");
+}

@@ -494,6 +494,31 @@ fn an_agent_takes_a_chat_from_state_to_log_over_http() {
     );
     assert_eq!(status, 200, "{ended}");
     assert_eq!(ended["chat"]["state"], "ended");
+    // The agent's edit, kept as a draft until the customer is known.
+    let edit =
+        "Ada (customer): My order is late.\nann (agent): Sorry, Ada: it leaves today.\n(edited)\n";
+    let (status, empty) = call(
+        &c,
+        "PUT",
+        &format!("/api/v1/chats/{chat}/log/draft"),
+        Auth::Token(&ann),
+        Some(&json!({"text": " "})),
+    );
+    assert_eq!(
+        (status, empty["detail"].as_str()),
+        (409, Some("an edited chat log cannot be empty")),
+        "{empty}"
+    );
+    let (status, kept) = call(
+        &c,
+        "PUT",
+        &format!("/api/v1/chats/{chat}/log/draft"),
+        Auth::Token(&ann),
+        Some(&json!({"text": edit})),
+    );
+    assert_eq!(status, 200, "{kept}");
+    assert_eq!(kept["log_draft"], edit);
+    assert_eq!(kept["log"], "needs_customer");
     let (status, logged) = call(
         &c,
         "POST",
@@ -507,11 +532,7 @@ fn an_agent_takes_a_chat_from_state_to_log_over_http() {
     assert_eq!(logged["case"]["status"], "closed", "`answered` closes");
     assert_eq!(logged["follow_up"]["kind"], "chat_log");
     let body = logged["follow_up"]["body"].as_str().expect("body");
-    assert!(body.contains("Ada (customer): My order is late."), "{body}");
-    assert!(
-        body.contains("ann (agent): Sorry, Ada: it leaves today."),
-        "{body}"
-    );
+    assert_eq!(body, edit, "the kept draft is what is logged");
     let (status, shown) = call(
         &c,
         "GET",

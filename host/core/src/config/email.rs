@@ -384,6 +384,29 @@ impl Security {
     }
 }
 
+/// How the host hands over the mail it sends.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    /// To the SMTP server of [`SmtpSettings::host`] (the default).
+    #[default]
+    Smtp,
+    /// Into [`SmtpSettings::folder`], one `.eml` file per message: the
+    /// bytes SMTP would have sent. For demos, trials and tests, where no
+    /// mail server is at hand.
+    File,
+}
+
+impl Transport {
+    /// The name the config uses (`smtp`, `file`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Smtp => "smtp",
+            Transport::File => "file",
+        }
+    }
+}
+
 /// The `[email.smtp]` table: where and how the host sends mail.
 ///
 /// ```toml
@@ -397,12 +420,32 @@ impl Security {
 /// ca_file = "/etc/dossier/relay-ca.pem"
 /// hello_name = "crm.example.com"
 /// ```
+///
+/// or, to write each message to a folder instead of sending it:
+///
+/// ```toml
+/// [email.smtp]
+/// transport = "file"
+/// folder = "outbox-mail"
+/// ```
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SmtpSettings {
+    /// `smtp` (the default) sends through the server of
+    /// [`host`](Self::host); `file` writes each message into
+    /// [`folder`](Self::folder) instead.
+    #[serde(default)]
+    pub transport: Transport,
+    /// With `transport = "file"`: the folder the messages are written to
+    /// (relative to the config's folder; created `0700` when missing), one
+    /// `0600` file per message, named by the time it was written so that
+    /// the names sort in that order.
+    #[serde(default)]
+    pub folder: Option<PathBuf>,
     /// The server's host name or IP address; TLS checks its certificate
-    /// against this name.
+    /// against this name. Required with `transport = "smtp"`.
+    #[serde(default)]
     pub host: String,
     /// Its port; by default the usual one for [`security`](Self::security).
     #[serde(default)]
@@ -441,6 +484,8 @@ impl SmtpSettings {
     /// AUTH, a 30 s timeout.
     pub fn new(host: impl Into<String>) -> SmtpSettings {
         SmtpSettings {
+            transport: Transport::Smtp,
+            folder: None,
             host: host.into(),
             port: None,
             security: Security::default(),
@@ -449,6 +494,16 @@ impl SmtpSettings {
             timeout_ms: default_timeout_ms(),
             ca_file: None,
             hello_name: None,
+        }
+    }
+
+    /// Settings that write each message into `folder` instead of sending
+    /// it (`transport = "file"`).
+    pub fn file(folder: impl Into<PathBuf>) -> SmtpSettings {
+        SmtpSettings {
+            transport: Transport::File,
+            folder: Some(folder.into()),
+            ..SmtpSettings::new("")
         }
     }
 
@@ -465,8 +520,20 @@ impl SmtpSettings {
     /// given the secret).
     pub fn check(&self) -> Result<(), Error> {
         let bad = |key: &str, why: String| Error::Config(format!("[email.smtp] {key} {why}"));
+        if self.transport == Transport::File {
+            return self.check_file();
+        }
+        if self.folder.is_some() {
+            return Err(bad(
+                "folder",
+                "is set but transport is \"smtp\": set transport = \"file\" to write messages to a folder, or remove folder".into(),
+            ));
+        }
         if self.host.trim().is_empty() {
-            return Err(bad("host", "is empty".into()));
+            return Err(bad(
+                "host",
+                "is missing or empty: transport = \"smtp\" sends through this server".into(),
+            ));
         }
         if !(1..=600_000).contains(&self.timeout_ms) {
             return Err(bad(
@@ -496,6 +563,39 @@ impl SmtpSettings {
             check_hello_name(name).map_err(|why| bad("hello_name", why))?;
         }
         self.ca_pem().map_err(|why| bad("ca_file", why))?;
+        Ok(())
+    }
+
+    /// The checks of `transport = "file"`: a folder, and none of the keys
+    /// that only a server connection reads (they would be silently unused).
+    fn check_file(&self) -> Result<(), Error> {
+        let bad = |key: &str, why: &str| Error::Config(format!("[email.smtp] {key} {why}"));
+        match &self.folder {
+            None => {
+                return Err(bad(
+                    "folder",
+                    "is missing: transport = \"file\" writes each message into this folder",
+                ));
+            }
+            Some(folder) if folder.as_os_str().is_empty() => {
+                return Err(bad("folder", "is empty"));
+            }
+            Some(_) => {}
+        }
+        let server_only = [
+            ("host", !self.host.is_empty()),
+            ("port", self.port.is_some()),
+            ("user", self.user.is_some()),
+            ("password_env", self.password_env.is_some()),
+            ("ca_file", self.ca_file.is_some()),
+            ("hello_name", self.hello_name.is_some()),
+        ];
+        if let Some((key, _)) = server_only.iter().find(|(_, set)| *set) {
+            return Err(bad(
+                key,
+                "is for transport = \"smtp\": transport = \"file\" connects to no server",
+            ));
+        }
         Ok(())
     }
 

@@ -33,6 +33,7 @@ pub(super) fn routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(send_message))
         .routes(routes!(end_chat))
         .routes(routes!(log_chat))
+        .routes(routes!(keep_log_draft))
 }
 
 /// `me` names the caller.
@@ -372,6 +373,32 @@ async fn log_chat(
             (None, None) => LogCustomer::Popped,
         };
         host.save_chat_log(id, who, b.text)
+    })
+    .await
+}
+
+/// The agent's edit of an ended chat's log, kept to finish later.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct LogDraftBody {
+    /// The edited log.
+    text: String,
+}
+
+/// Keeps the agent's edit of an ended chat's log as a draft on the chat
+/// (no customer needed yet; a later draft replaces it); saving the log
+/// without a `text` then saves it.
+#[utoipa::path(put, path = "/api/v1/chats/{id}/log/draft", tag = "chat",
+    params(("id" = i64, Path, description = "the chat's id")), request_body = LogDraftBody,
+    responses((status = 200, description = "the chat, its `log_draft` set", body = Object), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn keep_log_draft(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Body(b): Body<LogDraftBody>,
+) -> Result<Json<Chat>> {
+    write_as(&state, caller.host, move |host| {
+        host.save_chat_log_draft(id, b.text)
     })
     .await
 }

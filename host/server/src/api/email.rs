@@ -384,13 +384,16 @@ async fn edit_draft(
 /// Throws a draft away.
 #[utoipa::path(delete, path = "/api/v1/drafts/{id}", tag = "email",
     params(("id" = i64, Path, description = "the draft's id")),
-    responses((status = 200, description = "the draft, discarded", body = Object), (status = 404, body = Problem)))]
+    responses((status = 200, description = "the draft, discarded (a case opened for it alone is closed with it: `opened_case`)", body = Object), (status = 404, body = Problem)))]
 async fn discard_draft(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<Json<Draft>> {
-    write_as(&state, caller.host, move |host| host.discard_draft(id)).await
+    write_as(&state, caller.host, move |host| {
+        host.discard_draft(id).map(|d| d.draft)
+    })
+    .await
 }
 
 /// Keeps a draft on its case as a saved message (`email_saved`), not sent.

@@ -35,7 +35,7 @@ fn agent_from_row(row: &Row<'_>) -> Result<ChatAgentRow> {
 }
 
 const CHAT_COLUMNS: &str = "id, queue, state, interaction, arrived_at, agent, offered_at, deadline,
-    accepted_at, ended_at, offers, pop, customer_id, disposition, note, log, case_number";
+    accepted_at, ended_at, offers, pop, customer_id, disposition, note, log, case_number, log_draft";
 
 fn opt_ts(value: Option<String>) -> Result<Option<DateTime<Utc>>> {
     value.as_deref().map(parse_ts).transpose()
@@ -67,6 +67,7 @@ fn chat_from_row(row: &Row<'_>) -> Result<Chat> {
         note: row.get(14).map_err(db)?,
         log: LogState::parse(&log).ok_or_else(|| Error::Corrupt(format!("chat log `{log}`")))?,
         case_number: row.get::<_, Option<i64>>(16).map_err(db)?.map(CaseNumber),
+        log_draft: row.get(17).map_err(db)?,
     })
 }
 
@@ -403,7 +404,8 @@ impl ChatTx for SqliteTx<'_> {
         let n = self
             .conn
             .prepare_cached(
-                "UPDATE chats SET log = 'saved', case_number = ?2, customer_id = ?3, log_text = NULL
+                "UPDATE chats SET log = 'saved', case_number = ?2, customer_id = ?3, log_text = NULL,
+                                  log_draft = NULL
                  WHERE id = ?1 AND state = 'ended' AND log <> 'saved'",
             ).map_err(db)?
             .execute(params![id, case.0, customer.0]).map_err(db)?;
@@ -419,6 +421,18 @@ impl ChatTx for SqliteTx<'_> {
             .optional()
             .map_err(db)?
             .flatten())
+    }
+
+    fn set_chat_log_draft(&self, id: i64, text: Option<&str>) -> Result<bool> {
+        let n = self
+            .conn
+            .prepare_cached(
+                "UPDATE chats SET log_draft = ?2 WHERE id = ?1 AND state = 'ended' AND log <> 'saved'",
+            )
+            .map_err(db)?
+            .execute(params![id, text])
+            .map_err(db)?;
+        Ok(n == 1)
     }
 
     fn due_chat_offers(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<i64>> {

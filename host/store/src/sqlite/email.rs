@@ -51,6 +51,8 @@ struct DraftContent {
     attachments: Vec<dossier_sdk::Attachment>,
     #[serde(default)]
     signature: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    opened_case: bool,
 }
 
 const DRAFT_COLUMNS: &str =
@@ -76,6 +78,7 @@ fn draft_from_row(row: &Row<'_>) -> Result<Draft> {
         html: content.html,
         attachments: content.attachments,
         signature: content.signature,
+        opened_case: content.opened_case,
         state: state.parse().map_err(dossier_types::Error::Corrupt)?,
         follow_up: row.get::<_, Option<i64>>(7).map_err(db)?.map(FollowUpId),
         created_at: parse_ts(&row.get::<_, String>(8).map_err(db)?)?,
@@ -95,6 +98,7 @@ fn draft_content(d: &Draft) -> String {
         html: d.html.clone(),
         attachments: d.attachments.clone(),
         signature: d.signature.clone(),
+        opened_case: d.opened_case,
     })
 }
 
@@ -490,6 +494,19 @@ impl EmailTx for SqliteTx<'_> {
             Some(row) => Ok(Some(draft_from_row(row)?)),
             None => Ok(None),
         }
+    }
+
+    fn other_drafts_on_case(&self, case: CaseNumber, except: i64) -> Result<u64> {
+        let n: i64 = self
+            .conn
+            .prepare_cached(
+                "SELECT count(*) FROM drafts
+                 WHERE case_number = ?1 AND id <> ?2 AND state <> 'discarded'",
+            )
+            .map_err(db)?
+            .query_row(params![case.0, except], |r| r.get(0))
+            .map_err(db)?;
+        Ok(n.max(0).unsigned_abs())
     }
 
     fn open_drafts(&self, agent: &str) -> Result<Vec<Draft>> {

@@ -820,6 +820,12 @@ WHEN old.state IN ('offered', 'accepted') AND new.state = 'done' BEGIN
     WHERE login = old.agent;
 END;
 "#,
+    // 22: an ended chat's log, edited by its agent and kept as a draft to
+    // finish later (`Host::save_chat_log_draft`); cleared when the log is
+    // saved as a case.
+    r#"
+ALTER TABLE chats ADD COLUMN log_draft TEXT;
+"#,
 ];
 
 /// The schema version this build writes.

@@ -21,7 +21,7 @@ mod interactions;
 mod migrations;
 mod outbox;
 pub mod queues;
-mod search;
+pub mod search;
 pub mod search_sync;
 mod tasks;
 #[cfg(test)]

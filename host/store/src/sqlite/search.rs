@@ -5,7 +5,7 @@ use super::db;
 use std::sync::LazyLock;
 
 use dossier_sdk::{CaseNumber, CustomerId};
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 
 use super::SqliteTx;
 use crate::{SearchFilter, SearchHit, SearchTx, Viewer};
@@ -21,28 +21,86 @@ pub fn match_expression(terms: &[String]) -> String {
         .join(" ")
 }
 
-/// The search statement. It sorts by `rank` (bm25 by default), not by
-/// `bm25(search_index)`: FTS5 then ranks the matches itself and hands them
-/// over best first, so the case join, the conditions and the snippet run
-/// only on the rows read until `LIMIT` is reached. Sorting by the
-/// function's value made SQLite compute every match's snippet and case
-/// before keeping the best: two to three times slower for a word in
-/// 3,000 to 20,000 rows (`benches/search.rs`).
-static SEARCH: LazyLock<String> = LazyLock::new(|| {
+/// A search with at most this many matches the viewer may see (after the
+/// filters) ranks them all by bm25.
+pub const RANKED_ALL: u32 = 2_000;
+
+/// A search with more matches than [`RANKED_ALL`] ranks the newest
+/// [`RANKED_ALL`] of them by bm25, unless its words match more than this
+/// many index rows in all (whoever may see them): then it shows the newest
+/// matches first and ranks nothing.
+///
+/// Why: bm25 weighs each word by how many rows hold it, and FTS5 counts
+/// that by reading the word's whole list of rows on every search (about
+/// 30 ms for a word in 800,000 rows), and ranking every match reads every
+/// match's statistics (a second for a word in 100,000 rows). Finding the
+/// newest matches walks the list from its end and stops.
+pub const RANKED_AT_MOST: u32 = 20_000;
+
+/// The conditions every search statement applies after `MATCH ?1`: the
+/// viewer (`?2` all, `?3` login) and the filter (`?4` status, `?5`
+/// customer, `?6` owner, `?7` group, `?8` cases only).
+fn conditions() -> String {
     format!(
-        "SELECT search_index.kind, search_index.ref, search_index.case_number,
-                search_index.customer_id,
-                snippet(search_index, 0, '[', ']', '…', 12), rank
-         FROM search_index LEFT JOIN cases ON cases.number = search_index.case_number
-         WHERE search_index MATCH ?1
+        "search_index MATCH ?1
            AND (search_index.case_number IS NULL OR {})
            AND (?4 IS NULL OR cases.status = ?4)
            AND (?5 IS NULL OR search_index.customer_id = ?5)
            AND (?6 IS NULL OR cases.owner = ?6)
            AND (?7 IS NULL OR cases.grp = ?7)
-           AND (NOT ?8 OR search_index.case_number IS NOT NULL)
-         ORDER BY rank LIMIT ?9",
+           AND (NOT ?8 OR search_index.case_number IS NOT NULL)",
         super::cases::visible(2, 3)
+    )
+}
+
+/// The index rows the words match, newest first, whoever may see them:
+/// with `OFFSET ?2` = [`RANKED_AT_MOST`], a row means the words are too
+/// common to rank. No join: it reads only the words' lists.
+pub const TOO_COMMON_PROBE: &str = "SELECT rowid FROM search_index WHERE search_index MATCH ?1
+     ORDER BY rowid DESC LIMIT 1 OFFSET ?2";
+
+/// The rowid of the [`RANKED_ALL`]th newest match the viewer may see
+/// (`OFFSET ?9` = [`RANKED_ALL`] − 1); none when there are fewer.
+pub static WINDOW_PROBE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT search_index.rowid
+         FROM search_index LEFT JOIN cases ON cases.number = search_index.case_number
+         WHERE {}
+         ORDER BY search_index.rowid DESC LIMIT 1 OFFSET ?9",
+        conditions()
+    )
+});
+
+/// The ranked search: the matches from rowid `?10` on (the window's first
+/// row, or 0 for all), best first. It sorts by `rank` (bm25 by default),
+/// not by `bm25(search_index)`: FTS5 then ranks the matches itself and
+/// hands them over best first, so the case join, the conditions and the
+/// snippet run only on the rows read until `LIMIT ?9` is reached; and FTS5
+/// takes the rowid bound into its own reading, so only the window's rows
+/// are ranked.
+pub static RANKED: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT search_index.kind, search_index.ref, search_index.case_number,
+                search_index.customer_id,
+                snippet(search_index, 0, '[', ']', '…', 12), rank
+         FROM search_index LEFT JOIN cases ON cases.number = search_index.case_number
+         WHERE {} AND search_index.rowid >= ?10
+         ORDER BY rank LIMIT ?9",
+        conditions()
+    )
+});
+
+/// The search of words too common to rank: the newest matches first
+/// (rank 0).
+pub static NEWEST: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT search_index.kind, search_index.ref, search_index.case_number,
+                search_index.customer_id,
+                snippet(search_index, 0, '[', ']', '…', 12), 0.0
+         FROM search_index LEFT JOIN cases ON cases.number = search_index.case_number
+         WHERE {}
+         ORDER BY search_index.rowid DESC LIMIT ?9",
+        conditions()
     )
 });
 
@@ -62,31 +120,56 @@ impl SearchTx for SqliteTx<'_> {
         let case_filter =
             filter.status.is_some() || filter.owner.is_some() || filter.group.is_some();
         let (all, login) = viewer.params();
-        let mut stmt = conn.prepare_cached(&SEARCH).map_err(db)?;
+        let expression = match_expression(terms);
+        let too_common = conn
+            .prepare_cached(TOO_COMMON_PROBE)
+            .map_err(db)?
+            .query_row(params![expression, RANKED_AT_MOST], |_| Ok(()))
+            .optional()
+            .map_err(db)?
+            .is_some();
+        let customer = filter.customer.map(|c| c.0);
+        let offset = RANKED_ALL - 1;
+        // ?1 to ?8, the same for every statement; ?9 (and ?10) follow.
+        let base: [&dyn rusqlite::ToSql; 8] = [
+            &expression,
+            &all,
+            &login,
+            &filter.status,
+            &customer,
+            &filter.owner,
+            &filter.group,
+            &case_filter,
+        ];
+        let hit = |r: &rusqlite::Row<'_>| {
+            Ok(SearchHit {
+                kind: r.get(0)?,
+                id: r.get(1)?,
+                case_number: r.get::<_, Option<i64>>(2)?.map(CaseNumber),
+                customer: r.get::<_, Option<i64>>(3)?.map(CustomerId),
+                snippet: r.get(4)?,
+                rank: r.get(5)?,
+            })
+        };
+        if too_common {
+            let mut stmt = conn.prepare_cached(&NEWEST).map_err(db)?;
+            let hits = stmt
+                .query_map(&[&base[..], &[&limit]].concat()[..], hit)
+                .map_err(db)?
+                .collect::<rusqlite::Result<_>>()
+                .map_err(db)?;
+            return Ok(hits);
+        }
+        let first: i64 = conn
+            .prepare_cached(&WINDOW_PROBE)
+            .map_err(db)?
+            .query_row(&[&base[..], &[&offset]].concat()[..], |r| r.get(0))
+            .optional()
+            .map_err(db)?
+            .unwrap_or(0);
+        let mut stmt = conn.prepare_cached(&RANKED).map_err(db)?;
         let hits = stmt
-            .query_map(
-                params![
-                    match_expression(terms),
-                    all,
-                    login,
-                    filter.status,
-                    filter.customer.map(|c| c.0),
-                    filter.owner,
-                    filter.group,
-                    case_filter,
-                    limit
-                ],
-                |r| {
-                    Ok(SearchHit {
-                        kind: r.get(0)?,
-                        id: r.get(1)?,
-                        case_number: r.get::<_, Option<i64>>(2)?.map(CaseNumber),
-                        customer: r.get::<_, Option<i64>>(3)?.map(CustomerId),
-                        snippet: r.get(4)?,
-                        rank: r.get(5)?,
-                    })
-                },
-            )
+            .query_map(&[&base[..], &[&limit, &first]].concat()[..], hit)
             .map_err(db)?
             .collect::<rusqlite::Result<_>>()
             .map_err(db)?;
@@ -105,7 +188,7 @@ mod tests {
         store
             .read(|conn| {
                 let plan: Vec<String> = conn
-                    .prepare(&format!("EXPLAIN QUERY PLAN {}", *SEARCH))
+                    .prepare(&format!("EXPLAIN QUERY PLAN {}", *RANKED))
                     .map_err(db)?
                     .query_map(
                         params![
@@ -117,7 +200,8 @@ mod tests {
                             None::<String>,
                             None::<String>,
                             false,
-                            20
+                            20,
+                            0
                         ],
                         |r| r.get::<_, String>(3),
                     )
@@ -138,5 +222,130 @@ mod tests {
                 Ok(())
             })
             .expect("plan");
+    }
+
+    /// An in-memory store whose index holds `rows` (rowid, text), each a
+    /// note outside any case (so every viewer may see it).
+    fn index_of(rows: impl IntoIterator<Item = (i64, String)>) -> SqliteStore {
+        let store = SqliteStore::in_memory().expect("store");
+        store
+            .read(|conn| {
+                let mut insert = conn
+                    .prepare(
+                        "INSERT INTO search_index (rowid, text, kind, ref, case_number, customer_id)
+                         VALUES (?1, ?2, 'follow_up', ?1, NULL, NULL)",
+                    )
+                    .map_err(db)?;
+                for (rowid, text) in rows {
+                    insert.execute(params![rowid, text]).map_err(db)?;
+                }
+                Ok(())
+            })
+            .expect("index rows");
+        store
+    }
+
+    fn search(store: &SqliteStore, words: &str, viewer: &Viewer) -> Vec<SearchHit> {
+        let terms: Vec<String> = words.split(' ').map(str::to_owned).collect();
+        store
+            .read(|conn| SqliteTx::on(conn).search(&terms, &SearchFilter::default(), viewer, 5))
+            .expect("search")
+    }
+
+    /// Filler text holding `word` once among other words.
+    fn filler(word: &str) -> String {
+        format!("{word} alpha beta gamma delta epsilon zeta eta theta iota kappa lambda")
+    }
+
+    #[test]
+    fn a_word_in_few_rows_ranks_every_match_best_first() {
+        let mut rows: Vec<(i64, String)> = (1..=500).map(|i| (i, filler("printer"))).collect();
+        // The oldest row holds the word three times in a short text.
+        rows[0].1 = "printer printer printer".to_owned();
+        let store = index_of(rows);
+        let hits = search(&store, "printer", &Viewer::All);
+        assert_eq!(hits[0].id, 1, "{hits:?}");
+        assert!(hits.iter().all(|h| h.rank < 0.0), "{hits:?}");
+    }
+
+    #[test]
+    fn a_word_in_more_rows_than_ranked_all_ranks_only_the_newest() {
+        let n = i64::from(RANKED_ALL) + 500;
+        let mut rows: Vec<(i64, String)> = (1..=n).map(|i| (i, filler("printer"))).collect();
+        // The best match of all is older than the newest RANKED_ALL; the
+        // best of the window is the newest but one.
+        rows[0].1 = "printer printer printer".to_owned();
+        rows[(n - 2) as usize].1 = "printer printer".to_owned();
+        let store = index_of(rows);
+        let hits = search(&store, "printer", &Viewer::All);
+        assert_eq!(hits[0].id, n - 1, "{hits:?}");
+        assert!(
+            hits.iter().all(|h| h.id > n - i64::from(RANKED_ALL)),
+            "{hits:?}"
+        );
+        assert!(hits.iter().all(|h| h.rank < 0.0), "{hits:?}");
+    }
+
+    #[test]
+    fn a_word_in_more_rows_than_ranked_at_most_comes_newest_first_unranked() {
+        let n = i64::from(RANKED_AT_MOST) + 1;
+        let mut rows: Vec<(i64, String)> = (1..=n).map(|i| (i, filler("printer"))).collect();
+        rows[(n - 3) as usize].1 = "printer printer printer".to_owned();
+        let store = index_of(rows);
+        let hits = search(&store, "printer", &Viewer::All);
+        let ids: Vec<i64> = hits.iter().map(|h| h.id).collect();
+        assert_eq!(ids, [n, n - 1, n - 2, n - 3, n - 4]);
+        assert!(hits.iter().all(|h| h.rank == 0.0), "{hits:?}");
+        // One row fewer, and it is ranked again (the window of the newest).
+        let store = index_of((1..n).map(|i| {
+            let text = if i == n - 3 {
+                "printer printer printer".to_owned()
+            } else {
+                filler("printer")
+            };
+            (i, text)
+        }));
+        assert_eq!(search(&store, "printer", &Viewer::All)[0].id, n - 3);
+    }
+
+    #[test]
+    fn the_window_counts_only_what_the_viewer_may_see() {
+        let store = SqliteStore::in_memory().expect("store");
+        let hidden = 1_000;
+        store
+            .read(|conn| {
+                conn.execute_batch(
+                    "INSERT INTO customers (id, account, name, address, custom, created_at, updated_at)
+                     VALUES (1, 'AC-1', 'Ada', '{}', '{}', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z');
+                     INSERT INTO cases (number, customer_id, subject, description, status, is_open,
+                                        visibility, severity, priority, owner, grp, custom,
+                                        created_at, updated_at)
+                     VALUES (7, 1, 's', 'd', 'open', 1, 'private', 'minor', 'normal', 'bob', NULL,
+                             '{}', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z');",
+                )
+                .map_err(db)?;
+                let mut insert = conn
+                    .prepare(
+                        "INSERT INTO search_index (rowid, text, kind, ref, case_number, customer_id)
+                         VALUES (?1, ?2, 'follow_up', ?1, ?3, NULL)",
+                    )
+                    .map_err(db)?;
+                let visible = i64::from(RANKED_ALL);
+                for i in 1..=visible + hidden {
+                    // The newest `hidden` rows are in bob's private case.
+                    let case = (i > visible).then_some(7);
+                    let text = if i == 1 { "printer printer printer".to_owned() } else { filler("printer") };
+                    insert.execute(params![i, text, case]).map_err(db)?;
+                }
+                Ok(())
+            })
+            .expect("rows");
+        // Alice sees RANKED_ALL rows: all of them are ranked, the oldest
+        // (the best) first; bob's window is the newest RANKED_ALL.
+        let alice = search(&store, "printer", &Viewer::Agent("alice".into()));
+        assert_eq!(alice[0].id, 1, "{alice:?}");
+        assert!(alice.iter().all(|h| h.case_number.is_none()), "{alice:?}");
+        let bob = search(&store, "printer", &Viewer::Agent("bob".into()));
+        assert!(bob.iter().all(|h| h.id > hidden), "{bob:?}");
     }
 }
