@@ -30,6 +30,7 @@ mod plugin_webhook_tls;
 mod plugins;
 mod pop;
 mod records;
+mod rich_notes;
 mod reminders;
 mod runner;
 mod scripts;
