@@ -35,7 +35,10 @@ fn png(width: u32, height: u32) -> Vec<u8> {
 
 fn case(t: &TestStore) -> CaseNumber {
     let c = t.customer("AC-1", "+33123456789");
-    t.host.open_case(NewCase::new(c, "Router")).expect("case").number
+    t.host
+        .open_case(NewCase::new(c, "Router"))
+        .expect("case")
+        .number
 }
 
 fn html_note(case: CaseNumber, text: &str, html: &str) -> NewFollowUp {
@@ -105,7 +108,10 @@ fn inline_images_are_stored_as_blobs_the_note_names_and_are_read_back() {
         let cid = a.content_id.as_deref().expect("a content id");
         assert!(html.contains(&format!("cid:{cid}")), "{cid} not in {html}");
         assert_eq!(a.content_type, "image/png");
-        let bytes = t.host.attachment(a.blob.as_deref().expect("blob")).expect("served");
+        let bytes = t
+            .host
+            .attachment(a.blob.as_deref().expect("blob"))
+            .expect("served");
         assert_eq!(bytes.len() as u64, a.size);
     }
     // The named image kept its place; the pasted one became a blob; the
@@ -118,7 +124,9 @@ fn inline_images_are_stored_as_blobs_the_note_names_and_are_read_back() {
     let router = &stored.attachments[1];
     assert_eq!(router.name, "router.png");
     assert_eq!(
-        t.host.attachment(router.blob.as_deref().expect("blob")).expect("bytes"),
+        t.host
+            .attachment(router.blob.as_deref().expect("blob"))
+            .expect("bytes"),
         small,
         "a small image is kept as it came"
     );
@@ -130,7 +138,10 @@ fn inline_images_are_stored_as_blobs_the_note_names_and_are_read_back() {
     )
     .expect("an image");
     assert_eq!(picture.width().max(picture.height()), 1600, "downscaled");
-    assert!(html.rfind("alt=\"A &quot;wide&quot; &lt;chart&gt;\"") > Some(after), "{html}");
+    assert!(
+        html.rfind("alt=\"A &quot;wide&quot; &lt;chart&gt;\"") > Some(after),
+        "{html}"
+    );
 
     // Over the limit: refused naming it, and nothing is written.
     let err = t
@@ -171,7 +182,11 @@ fn an_faq_entry_keeps_sanitized_html_on_add_and_update() {
         })
         .expect("faq");
     assert_safe(added.html.as_deref().expect("html"));
-    assert!(added.body.contains("Called the customer back."), "{}", added.body);
+    assert!(
+        added.body.contains("Called the customer back."),
+        "{}",
+        added.body
+    );
     let stored = t.host.faq_entry("callback").expect("read back");
     assert_eq!(stored, added);
 
@@ -188,7 +203,10 @@ fn an_faq_entry_keeps_sanitized_html_on_add_and_update() {
         )
         .expect("update");
     let html = changed.html.as_deref().expect("html");
-    assert!(html.contains("<i>answer</i>") && !html.contains("onerror"), "{html}");
+    assert!(
+        html.contains("<i>answer</i>") && !html.contains("onerror"),
+        "{html}"
+    );
     assert_eq!(changed.body, "New answer", "the text follows the HTML");
     let removed = t
         .host

@@ -133,8 +133,7 @@ impl RichText for Runtime {
         if new.html.is_none() && images.is_empty() {
             return self.add_follow_up(ctx, new);
         }
-        if (new.kind == FollowUpKind::Note || !images.is_empty())
-            && !self.config().email.rich_text
+        if (new.kind == FollowUpKind::Note || !images.is_empty()) && !self.config().email.rich_text
         {
             return Err(Error::input(
                 if new.html.is_some() { "html" } else { "image" },
@@ -213,8 +212,7 @@ mod tests {
     #[test]
     fn pasted_images_become_placeholders_and_bad_base64_is_refused() {
         let (html, images) =
-            pasted_images(r#"<p>see <img alt="x" src="data:image/png;base64,aGk="></p>"#)
-                .unwrap();
+            pasted_images(r#"<p>see <img alt="x" src="data:image/png;base64,aGk="></p>"#).unwrap();
         assert_eq!(html, r#"<p>see <img alt="x" src="cid:pasted-1.png"></p>"#);
         assert_eq!(images.len(), 1);
         assert_eq!(images[0].bytes, b"hi");
