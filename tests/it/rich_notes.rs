@@ -208,6 +208,11 @@ fn an_faq_entry_keeps_sanitized_html_on_add_and_update() {
         "{html}"
     );
     assert_eq!(changed.body, "New answer", "the text follows the HTML");
+    assert_eq!(
+        t.host.faq_search("answer", 5).expect("search"),
+        vec![changed.clone()],
+        "search reads the HTML version too"
+    );
     let removed = t
         .host
         .faq_update(

@@ -583,7 +583,7 @@ pub(crate) fn case(host: &Host, cmd: CaseCmd, out: &Out) -> Result<()> {
 #[derive(Debug, Subcommand)]
 pub(crate) enum FollowUpCmd {
     /// Add a follow-up to a case. Follow-ups cannot be changed afterwards.
-    Add(FollowUpAdd),
+    Add(Box<FollowUpAdd>),
     /// Show one follow-up: its text, an email's headers, its attachments
     /// (with the short ids `attachment get` takes).
     Show {

@@ -151,7 +151,7 @@ impl FaqTx for SqliteTx<'_> {
     }
 
     fn search_faq(&self, terms: &[String], limit: u32) -> Result<Vec<FaqEntry>> {
-        let sql = "SELECT f.shortcut, f.title, f.body, f.link, f.created_at, f.updated_at
+        let sql = "SELECT f.shortcut, f.title, f.body, f.link, f.created_at, f.updated_at, f.html
              FROM faq_index JOIN faq_entries f ON f.id = faq_index.rowid
              WHERE faq_index MATCH ?1
              ORDER BY bm25(faq_index, 2.0, 1.0), f.shortcut LIMIT ?2";
