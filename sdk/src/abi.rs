@@ -22,9 +22,11 @@
 //!    and a [`HostTable`] of callbacks; it gets back an opaque instance and a
 //!    [`Created`] document.
 //! 5. For each event, [`PluginTable::handle`] takes the [`Event`](crate::events::Event) as JSON
-//!    and answers a [`Reply`]: the outcome and, when the handler changed
-//!    the event, a [`patch::EventPatch`] of what it changed (since ABI 3;
-//!    ABI 2 sent the whole event back).
+//!    (a [`Delivered`] document: the event's `event` and `data`, after an
+//!    `actor` member naming who caused it) and answers a [`Reply`]: the
+//!    outcome and, when the handler changed the event, a
+//!    [`patch::EventPatch`] of what it changed (since ABI 3; ABI 2 sent the
+//!    whole event back).
 //! 6. [`PluginTable::destroy`] drops the instance; only after that may the
 //!    host unload the library.
 //!
@@ -102,6 +104,34 @@ impl TableHeader {
         }
         Ok(())
     }
+}
+
+/// The document the host hands [`PluginTable::handle`]: `actor` first,
+/// then the [`Event`](crate::events::Event) as it serializes
+/// (`{"actor":"grace","event":"after_save","data":{...}}`).
+///
+/// `actor` is who caused the event: an agent's login, or `system` for work
+/// no agent started (reminder passes, inbound mail, outbox deliveries of
+/// system writes). It was added within ABI 3, as a member older plugins
+/// ignore: their glue reads the document as an `Event`, whose JSON form
+/// ignores members it does not know. A plugin reads it with
+/// [`HostApi::actor`](crate::plugin::HostApi::actor); from a host that does
+/// not send it, that is `None`.
+#[derive(Debug, Serialize)]
+pub struct Delivered<'a> {
+    /// Who caused the event.
+    pub actor: &'a str,
+    /// The event, its `event` and `data` members beside `actor`.
+    #[serde(flatten)]
+    pub event: &'a crate::events::Event,
+}
+
+/// The `actor` a host wrote first in an event document ([`Delivered`]), or
+/// `None` when the document does not start with it.
+pub fn actor_of(document: &[u8]) -> Option<String> {
+    let rest = document.strip_prefix(br#"{"actor":"#)?;
+    let mut reader = serde_json::Deserializer::from_slice(rest);
+    String::deserialize(&mut reader).ok()
 }
 
 /// Result codes of the functions in the tables.
@@ -453,6 +483,25 @@ mod tests {
         assert_eq!(panic_message(&*p), "boom 1");
         let p = std::panic::catch_unwind(|| panic!("static")).unwrap_err();
         assert_eq!(panic_message(&*p), "static");
+    }
+
+    #[test]
+    fn the_actor_comes_first_and_a_reader_of_the_bare_event_ignores_it() {
+        for event in crate::events::Event::examples() {
+            let bytes = serde_json::to_vec(&Delivered {
+                actor: "grace \"the\" admin",
+                event: &event,
+            })
+            .unwrap_or_default();
+            assert!(bytes.starts_with(br#"{"actor":"#));
+            assert_eq!(actor_of(&bytes).as_deref(), Some("grace \"the\" admin"));
+            // What a plugin built before `actor` existed does with it.
+            let read: crate::events::Event =
+                serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{}: {e}", event.kind()));
+            assert_eq!(read, event);
+            let bare = serde_json::to_vec(&event).unwrap_or_default();
+            assert_eq!(actor_of(&bare), None);
+        }
     }
 
     #[test]

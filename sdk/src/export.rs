@@ -3,7 +3,7 @@
 //! for one type and exports the table; nothing else should call them.
 
 use std::any::Any;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::ffi::c_void;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Once;
@@ -41,6 +41,31 @@ thread_local! {
     /// How many guarded calls into the plugin this thread is in (a host
     /// callback may lead back into the plugin, so they nest).
     static GUARDED: Cell<u32> = const { Cell::new(0) };
+    /// Who caused the event this thread's plugin is handling, as the host
+    /// wrote it (see [`crate::abi::Delivered`]).
+    static ACTOR: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// The actor of the event being handled on this thread: what
+/// [`HostApi::actor`] answers.
+pub(crate) fn current_actor() -> Option<String> {
+    ACTOR.with(|a| a.borrow().clone())
+}
+
+/// Puts back the actor of the call this one is nested in when dropped.
+struct ActorGuard(Option<String>);
+
+impl ActorGuard {
+    fn set(actor: Option<String>) -> ActorGuard {
+        ActorGuard(ACTOR.with(|a| a.replace(actor)))
+    }
+}
+
+impl Drop for ActorGuard {
+    fn drop(&mut self) {
+        let outer = self.0.take();
+        ACTOR.with(|a| *a.borrow_mut() = outer);
+    }
 }
 
 /// Runs `body`, catching a panic, without the panic hook printing it.
@@ -182,7 +207,10 @@ unsafe extern "C" fn handle<P: Plugin>(
             message: e.to_string(),
         })?;
         let before = event.clone();
-        let outcome = dispatch(plugin, &mut event)?;
+        let outcome = {
+            let _actor = ActorGuard::set(crate::abi::actor_of(bytes));
+            dispatch(plugin, &mut event)?
+        };
         // Send back only what changed, if anything: the host applies it to
         // the event it holds instead of decoding a whole one.
         let patch = EventPatch::diff(&before, event);

@@ -270,6 +270,14 @@ impl HostApi {
         }
     }
 
+    /// Who caused the event this thread is handling: an agent's login, or
+    /// `system` for work no agent started (reminder passes, inbound mail).
+    /// `None` outside a handler, and from a host that does not say (see
+    /// [`Delivered`](crate::abi::Delivered)). Needs no call into the host.
+    pub fn actor(&self) -> Option<String> {
+        crate::export::current_actor()
+    }
+
     /// The customer with `id`, if it exists.
     pub fn customer(&self, id: CustomerId) -> Result<Option<Customer>> {
         let call = "customer";

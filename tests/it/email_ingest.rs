@@ -16,7 +16,7 @@ const CONFIG: &str = r#"
 [email]
 addresses = ["support@dossier.test"]
 acknowledge = true
-blocked = ["spam@bad.test", "@junk.test"]
+blocked = ["spam@bad.test", "@junk.test", "@*.subs.test"]
 "#;
 
 fn store() -> TestStore {
@@ -429,6 +429,56 @@ fn blocked_senders_and_domains_are_dropped_with_the_reason_and_no_reply() {
         }
     }
     assert!(seen.0.lock().expect("lock").is_empty());
+}
+
+#[test]
+fn a_domain_entry_blocks_that_domain_only_and_a_wildcard_entry_its_subdomains() {
+    let mut t = store();
+    let seen = Arc::new(Notifications::default());
+    t.set_handlers(vec![seen.clone()]);
+    let outcomes: Vec<(&str, bool)> = [
+        ("a@mail.junk.test", "d1@x"),
+        ("b@junk.test.example", "d2@x"),
+        ("c@mail.subs.test", "d3@x"),
+        ("d@A.B.Subs.Test", "d4@x"),
+        ("e@subs.test", "d5@x"),
+        ("f@notsubs.test", "d6@x"),
+    ]
+    .into_iter()
+    .map(|(from, id)| {
+        let outcome = t
+            .host
+            .ingest_email(&mail(from, "hello", id, "", "hi"))
+            .expect("ingest");
+        (from, matches!(outcome, Ingested::Dropped { .. }))
+    })
+    .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("a@mail.junk.test", false),
+            ("b@junk.test.example", false),
+            ("c@mail.subs.test", true),
+            ("d@A.B.Subs.Test", true),
+            ("e@subs.test", false),
+            ("f@notsubs.test", false),
+        ]
+    );
+}
+
+#[test]
+fn a_wildcard_anywhere_but_the_first_label_of_a_domain_is_a_config_error() {
+    for entry in ["@mail.*.test", "@*junk.test", "*@junk.test", "@*."] {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("dossier.toml");
+        std::fs::write(&path, format!("[email]\nblocked = [\"{entry}\"]\n")).expect("write");
+        let err = dossier_host::Config::load(&path).expect_err(entry);
+        let message = err.to_string();
+        assert!(
+            matches!(err, Error::Config(_)) && message.contains(&format!("`{entry}`")),
+            "{entry}: {message}"
+        );
+    }
 }
 
 #[test]

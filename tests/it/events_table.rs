@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use dossier_host::{Config, Error, Host, ManualClock, Scripts};
-use dossier_scripts::hook_table_markdown;
+use dossier_scripts::{hook_table_markdown, input_table_markdown};
 use dossier_sdk::{
     Audience, CaseNumber, Cause, Channel, CustomerId, Event, Interaction, Mailbox, NewCase,
     NewTask, Notification, PopTarget, TaskKind,
@@ -32,6 +32,48 @@ fn the_hook_table_in_the_scripting_guide_is_the_generated_one() {
         body == generated,
         "the hook table of docs/scripting.md is not the generated one; between the markers, put:\n\n{generated}"
     );
+}
+
+#[test]
+fn the_table_of_fields_left_out_in_the_scripting_guide_is_the_generated_one() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/scripting.md");
+    let text = std::fs::read_to_string(path).expect("docs/scripting.md");
+    let start = "<!-- input-defaults:";
+    let from_start = &text[text.find(start).expect("start marker")..];
+    let body = &from_start[from_start.find("-->\n\n").expect("start marker closes") + 5..];
+    let body = &body[..body.find("\n<!-- /input-defaults -->").expect("end marker")];
+    let generated = input_table_markdown();
+    assert!(
+        body == generated,
+        "the table of fields left out in docs/scripting.md is not the generated one; between the markers, put:\n\n{generated}"
+    );
+    // What the issue found: a reminder without a notification has none,
+    // and a notification's cause defaults to `manual`, as the SDK says.
+    assert!(generated.contains("`notification`: `()`"), "{generated}");
+    assert!(generated.contains("`cause`: `\"manual\"`"), "{generated}");
+}
+
+#[test]
+fn the_guides_list_every_cause_of_a_notification() {
+    let docs = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/");
+    let read = |name: &str| std::fs::read_to_string(format!("{docs}{name}")).expect("a guide");
+    let interactions = read("interactions.md");
+    let bullet = &interactions[interactions.find("- `cause`:").expect("the cause bullet")..];
+    let bullet = &bullet[..bullet.find("\n\n").expect("the bullet ends")];
+    let plugins = read("plugins.md");
+    let sentence = &plugins[plugins.find("(`Cause::").expect("the causes")..];
+    let sentence = &sentence[..sentence.find(')').expect("the list closes")];
+    for cause in Cause::ALL {
+        assert!(
+            bullet.contains(&format!("`{}`", cause.as_str())),
+            "docs/interactions.md's cause list lacks `{cause}`"
+        );
+        let variant = format!("{cause:?}");
+        assert!(
+            sentence.contains(&variant),
+            "docs/plugins.md's cause list lacks {variant}"
+        );
+    }
 }
 
 /// Every object key in `value`, with the dotted paths it appears at.

@@ -75,7 +75,62 @@ fn every_change_and_configured_event_becomes_one_json_line() {
     for line in &lines {
         let at = line["at"].as_str().expect("a timestamp");
         chrono::DateTime::parse_from_rfc3339(at).expect("RFC 3339");
+        // Nobody signed in: the host itself acted.
+        assert_eq!(line["actor"], "system", "{line}");
     }
+}
+
+#[test]
+fn each_line_names_the_agent_who_caused_the_event() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let audit = dir.path().join("audit.jsonl");
+    let t = TestStore::new(&entry(
+        "audit-log-plugin",
+        &format!(
+            "path = {:?}\nevents = [\"before_save\", \"after_save\", \"screen_pop\"]",
+            audit.display().to_string()
+        ),
+    ));
+    t.host
+        .first_admin("root")
+        .expect("first admin")
+        .expect("made");
+    let root = t.host.as_agent("root").expect("root acts");
+    let ann = root
+        .create_customer(NewCustomer {
+            account: "AC-9".into(),
+            name: "Ann".into(),
+            ..Default::default()
+        })
+        .expect("customer");
+    t.host
+        .open_case(NewCase::new(ann.id, "Printer"))
+        .expect("case");
+    let mut call = Interaction::new(Channel::Phone);
+    call.account = Some("AC-9".into());
+    root.screen_pop(call).expect("pop");
+
+    let who: Vec<String> = lines(&audit)
+        .iter()
+        .map(|l| {
+            format!(
+                "{} {} {}",
+                l["actor"].as_str().expect("an actor"),
+                l["kind"].as_str().expect("a kind"),
+                l["object"].as_str().unwrap_or("-")
+            )
+        })
+        .collect();
+    assert_eq!(
+        who,
+        [
+            "root before_save customer",
+            "root after_save customer",
+            "system before_save case",
+            "system after_save case",
+            "root screen_pop -",
+        ]
+    );
 }
 
 #[test]

@@ -22,7 +22,8 @@ pub(crate) enum ScriptCmd {
         /// The hook: before_save_case, on_screen_pop, ...
         hook: String,
         /// The record (for record hooks) or event data, as JSON; `-` reads
-        /// standard input. Unset fields get defaults.
+        /// standard input. Fields left out get the defaults the host gives
+        /// them; a key no field has is refused.
         #[arg(long, value_name = "FILE.json")]
         input: PathBuf,
     },
@@ -167,6 +168,9 @@ fn human(run: &DryRun) -> String {
         DryRunOutcome::Continue => format!("{}: continue\n", run.hook),
         DryRunOutcome::Vetoed { by, message } => {
             format!("{}: vetoed by {by}: {message}\n", run.hook)
+        }
+        DryRunOutcome::Invalid { field, message } => {
+            format!("{}: invalid: field `{field}` {message}\n", run.hook)
         }
         DryRunOutcome::Failed { error } => format!("{}: failed: {error}\n", run.hook),
     });

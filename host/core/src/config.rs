@@ -8,7 +8,10 @@ use serde::Deserialize;
 use dossier_types::{Error, Result};
 
 mod email;
-pub use dossier_types::schema::{ChoiceConfig, FieldConfig, FieldsConfig};
+pub use dossier_types::schema::{
+    ChoiceConfig, CustomerStandardFields, FieldConfig, FieldsConfig, StandardFieldConfig,
+    StandardFieldsConfig,
+};
 pub use email::{
     EmailConfig, EmailQueueConfig, EmailRouting, OnClosed, ReviewConfig, Security, SmtpSettings,
     TokenPlace, Transport, WorkbinRoute, check_hello_name,
@@ -27,6 +30,9 @@ pub struct Config {
     pub case: CaseConfig,
     /// `[fields.customer|case|follow_up|task]`: custom field definitions.
     pub fields: FieldsConfig,
+    /// `[standard_fields.customer.account|phone|email]`: patterns standard
+    /// fields must match, on top of the built-in checks.
+    pub standard_fields: StandardFieldsConfig,
     /// `[dispositions.<channel>]`: disposition codes per channel.
     pub dispositions: BTreeMap<String, ChannelDispositions>,
     /// `[scripts]`: the admin's Rhai scripts.
@@ -918,6 +924,7 @@ impl Config {
                 "[reminders] poll_seconds must be at least 1".into(),
             ));
         }
+        self.standard_fields.compile()?;
         self.scripts.limits.check()?;
         self.email.check()?;
         if let Some(smtp) = self.smtp_settings() {

@@ -282,12 +282,22 @@ fn too_large(size: usize) -> String {
     )
 }
 
-/// Why mail from `sender` is dropped, if `[email] blocked` lists it.
+/// Why mail from `sender` is dropped, if `[email] blocked` lists it: an
+/// address, `@domain` (that domain exactly) or `@*.domain` (any of its
+/// subdomains, at any depth, but not the domain itself).
 fn blocked(cfg: &EmailConfig, sender: &str) -> Option<String> {
     let domain = sender.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
     cfg.blocked.iter().find_map(|entry| {
         let hit = match entry.strip_prefix('@') {
-            Some(d) => d.eq_ignore_ascii_case(domain),
+            Some(d) => match d.strip_prefix("*.") {
+                Some(parent) => {
+                    domain.len() > parent.len() + 1 && {
+                        let (sub, tail) = domain.split_at(domain.len() - parent.len());
+                        sub.ends_with('.') && tail.eq_ignore_ascii_case(parent)
+                    }
+                }
+                None => d.eq_ignore_ascii_case(domain),
+            },
             None => entry.eq_ignore_ascii_case(sender),
         };
         hit.then(|| format!("the sender {sender} is blocked by `{entry}` in [email] blocked"))

@@ -109,7 +109,7 @@ impl Step for Pop {
         let viewer = self.viewer.as_ref().unwrap_or(&Viewer::All);
         rt.read(|tx, _| {
             check_target(tx, viewer, &mut pop.target)?;
-            if pop.target != built.target && pop.reason == built.reason {
+            if !same_choice(&pop.target, &built.target) && pop.reason == built.reason {
                 pop.reason = format!(
                     "a screen_pop hook chose {} (built in: {})",
                     describe(tx, &pop.target)?,
@@ -128,6 +128,16 @@ impl Step for Pop {
                 "internal error: a pop lost its event".into(),
             )),
         }
+    }
+}
+
+/// Whether two targets show the same choice: the same records, or both
+/// the new-customer form (whatever its prefill: filling in the form is not
+/// choosing another record, so the built-in reason still holds).
+fn same_choice(a: &PopTarget, b: &PopTarget) -> bool {
+    match (a, b) {
+        (PopTarget::NewCustomer { .. }, PopTarget::NewCustomer { .. }) => true,
+        _ => a == b,
     }
 }
 

@@ -7,13 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dossier_sdk::abi::patch::Patchable;
-use dossier_sdk::abi::{Buffer, Created, HostTable, Reply, status};
+use dossier_sdk::abi::{Buffer, Created, Delivered, HostTable, Reply, status};
 use dossier_sdk::{Event, EventKind, Outcome};
 use parking_lot::ReentrantMutex;
 
 use super::callbacks::{self, Context};
 use super::library::PluginLibrary;
-use dossier_core::events::{Ctx, Handler};
+use dossier_core::events::{Actor, Ctx, Handler};
 use dossier_types::{Error, Result};
 
 /// A created plugin instance.
@@ -168,10 +168,17 @@ impl Handler for NativePlugin {
         self.events & bit(event.kind()) != 0
     }
 
-    fn handle(&self, _ctx: &mut Ctx, event: &mut Event) -> Result<Outcome> {
+    fn handle(&self, ctx: &mut Ctx, event: &mut Event) -> Result<Outcome> {
         let kind = event.kind();
-        let bytes = serde_json::to_vec(event)
-            .map_err(|e| self.fail(format!("cannot encode the {kind} event: {e}")))?;
+        let actor = match ctx.actor() {
+            Actor::System => "system",
+            Actor::Agent(login) => login.as_str(),
+        };
+        let bytes = serde_json::to_vec(&Delivered {
+            actor,
+            event: &*event,
+        })
+        .map_err(|e| self.fail(format!("cannot encode the {kind} event: {e}")))?;
         let table = self.library.table();
         let reply = {
             let _serial = match &self.lock {

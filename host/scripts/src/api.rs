@@ -30,6 +30,22 @@ fn terminate(mark: &str) -> Box<EvalAltResult> {
     ))
 }
 
+/// The fields `invalid` may name on a record of kind `object`: its
+/// standard fields as JSON names them (`phone` and `email` for a customer's
+/// phones and emails, as the built-in checks name them), then its custom
+/// fields.
+fn record_fields(object: ObjectKind, schema: &dossier_types::schema::Schema) -> Vec<String> {
+    let mut names: Vec<String> = super::shapes::record_keys(object)
+        .into_iter()
+        .filter(|k| k != "custom")
+        .collect();
+    if object == ObjectKind::Customer {
+        names.extend(["phone".to_owned(), "email".to_owned()]);
+    }
+    names.extend(schema.fields(object).iter().map(|f| f.name.clone()));
+    names
+}
+
 /// Runs a host write for a script: on failure the hook stops and the error is
 /// kept for the handler to report.
 fn host_write<R>(f: impl FnOnce(&Ctx) -> dossier_types::Result<R>) -> RhaiResult<R> {
@@ -61,6 +77,42 @@ pub fn register(module: &mut Module) {
     )
     .set_into_module(module, |message: &str| -> RhaiResult<()> {
         context::set_veto(message.to_owned());
+        Err(terminate(VETO_MARK))
+    });
+
+    reg(
+        "invalid",
+        &["field: &str", "message: &str"],
+        "Refuses the record in a `before_save_*` hook because of one field: the hook stops at\nonce, the write is rolled back and fails as a validation error naming `field` (a standard\nfield such as `account`, `phone`, `email`, or a custom field), with `message` phrased to\nfollow the field name, as the built-in checks are: `invalid(\"account\", \"must match\nAC-000000\")` reads \"customer is invalid: field `account` must match AC-000000\". An\nimport reports the field in its rejects. Cannot be caught by `try`.",
+    )
+    .set_into_module(module, |field: &str, message: &str| -> RhaiResult<()> {
+        let (_, hook) = context::current_script()
+            .ok_or_else(|| script_error("invalid() can only be called from a hook".to_owned()))?;
+        let object = ObjectKind::ALL
+            .into_iter()
+            .find(|o| hook.strip_prefix("before_save_") == Some(o.as_str()))
+            .ok_or_else(|| {
+                script_error(format!(
+                    "invalid() refuses a record's field, so it belongs in a before_save_* hook, not {hook}; use veto(message) here"
+                ))
+            })?;
+        let host = host()?;
+        let known = record_fields(object, host.schema());
+        if !known.iter().any(|k| k == field) {
+            let hint = super::check::did_you_mean(field, known.iter().map(String::as_str))
+                .map(|s| format!("did you mean `{s}`? "))
+                .unwrap_or_default();
+            return Err(script_error(format!(
+                "invalid(): a {object} has no field `{field}` ({hint}fields: {})",
+                known.join(", ")
+            )));
+        }
+        if message.trim().is_empty() {
+            return Err(script_error(
+                "invalid(): the message must say what is wrong with the field".to_owned(),
+            ));
+        }
+        context::set_invalid(field.to_owned(), message.to_owned());
         Err(terminate(VETO_MARK))
     });
 

@@ -26,6 +26,9 @@ pub struct Frame {
     pub hook: &'static str,
     /// Set by `veto(msg)`: the hook stops and the write is rolled back.
     pub veto: Option<String>,
+    /// Set by `invalid(field, msg)`: the field and the rule it broke; the
+    /// hook stops and the write fails as a validation error.
+    pub invalid: Option<(String, String)>,
     /// A host operation called by the hook failed; the hook was stopped and
     /// this is the error to report (kept whole, not flattened to text).
     pub failure: Option<Error>,
@@ -47,6 +50,17 @@ thread_local! {
     static CAPTURE: RefCell<Option<Capture>> = const { RefCell::new(None) };
 }
 
+/// What a hook call left on its frame.
+#[derive(Debug, Default)]
+pub struct Ending {
+    /// `veto(msg)`'s message.
+    pub veto: Option<String>,
+    /// `invalid(field, msg)`'s field and message.
+    pub invalid: Option<(String, String)>,
+    /// A host operation's failure.
+    pub failure: Option<Error>,
+}
+
 /// Pops its frame and restores the outer deadline when dropped, so that a
 /// panic or early return never leaves a stale frame behind.
 pub struct FrameGuard {
@@ -61,14 +75,19 @@ pub fn enter(frame: Frame, deadline: Option<Instant>) -> FrameGuard {
 }
 
 impl FrameGuard {
-    /// Pops the frame, returning its veto and failure.
-    pub fn finish(self) -> (Option<String>, Option<Error>) {
+    /// Pops the frame, returning how the hook ended: its veto, its
+    /// refusal of a field and its failure.
+    pub fn finish(self) -> Ending {
         let frame = FRAMES.with(|f| f.borrow_mut().pop());
         DEADLINE.with(|d| d.set(self.outer_deadline));
         std::mem::forget(self);
         match frame {
-            Some(f) => (f.veto, f.failure),
-            None => (None, None),
+            Some(f) => Ending {
+                veto: f.veto,
+                invalid: f.invalid,
+                failure: f.failure,
+            },
+            None => Ending::default(),
         }
     }
 }
@@ -95,6 +114,15 @@ pub fn set_veto(message: String) {
     FRAMES.with(|f| {
         if let Some(top) = f.borrow_mut().last_mut() {
             top.veto.get_or_insert(message);
+        }
+    });
+}
+
+/// Records a refused field on the innermost frame (the first one counts).
+pub fn set_invalid(field: String, message: String) {
+    FRAMES.with(|f| {
+        if let Some(top) = f.borrow_mut().last_mut() {
+            top.invalid.get_or_insert((field, message));
         }
     });
 }

@@ -131,6 +131,15 @@ fn hook_row(spec: &EventSpec) -> String {
     )
 }
 
+/// The table of what each `on_*` hook's event makes of a field its JSON
+/// leaves out, derived from the SDK types' serde defaults (the one source
+/// the host and `dossier script test` share): `dossier script docs`
+/// prints it, and `docs/scripting.md` holds a copy a test keeps
+/// byte-equal.
+pub fn input_table_markdown() -> String {
+    super::shapes::input_table_markdown(&EVENTS)
+}
+
 /// The table of every hook, generated from the SDK's event table
 /// ([`dossier_sdk::events::EVENTS`]): what each receives, when it fires,
 /// what it may change, and whether a veto or error rolls the write back.
@@ -270,6 +279,12 @@ pub fn reference_markdown() -> String {
     let _ = writeln!(out, "## Hooks\n");
     let _ = writeln!(out, "{}", hook_table_markdown());
     out.push_str(&super::shapes::markdown(&EVENTS));
+    let _ = writeln!(out, "## Fields left out\n");
+    let _ = writeln!(
+        out,
+        "What a field of an `on_*` hook's event is when its JSON leaves it out: the SDK types'\ndefaults, which the host applies wherever it reads an event from JSON and `dossier\nscript test` applies to its input. A field without a default is refused by the host;\n`script test` stands in a blank value for it.\n"
+    );
+    let _ = writeln!(out, "{}", input_table_markdown());
     let _ = writeln!(out, "## Types\n");
     for (name, t) in &types {
         let _ = writeln!(out, "### {name}\n");

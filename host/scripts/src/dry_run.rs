@@ -32,6 +32,14 @@ pub enum DryRunOutcome {
         /// Its message.
         message: String,
     },
+    /// A script refused a field of the record with `invalid(field,
+    /// message)`: the write would fail as a validation error.
+    Invalid {
+        /// The field named.
+        field: String,
+        /// The rule broken, phrased to follow the field name.
+        message: String,
+    },
     /// A hook failed.
     Failed {
         /// The error as the admin would see it.
@@ -83,6 +91,10 @@ impl Scripts {
             let outcome = match handled {
                 Ok(_) => DryRunOutcome::Continue,
                 Err(Error::Vetoed { by, message }) => DryRunOutcome::Vetoed { by, message },
+                Err(Error::Validation { field, rule, .. }) => DryRunOutcome::Invalid {
+                    field,
+                    message: rule,
+                },
                 Err(e) => DryRunOutcome::Failed {
                     error: e.to_string(),
                 },
@@ -136,6 +148,18 @@ impl Inputs<'_> {
                 .into_iter()
                 .find(|k| k.as_str() == object)
                 .ok_or_else(|| Error::Refused(format!("`{hook}` names no object")))?;
+            if let (Some(Value::Object(wrapper)), Some(_)) = (Some(input), input.get("record"))
+                && let Some(key) = wrapper
+                    .keys()
+                    .find(|k| !["op", "record"].contains(&k.as_str()))
+            {
+                return Err(Error::input(
+                    "--input",
+                    format!(
+                        "`{key}` is not a key of the `{{\"op\": ..., \"record\": ...}}` form; its keys: op, record"
+                    ),
+                ));
+            }
             let (op, record) = match input.get("record") {
                 Some(record) => {
                     let op = match input.get("op").and_then(Value::as_str) {
@@ -159,20 +183,22 @@ impl Inputs<'_> {
                 Event::AfterSave(save)
             });
         }
-        // Unset fields get blank values, as for records.
-        let kind = dossier_sdk::events::EVENTS
-            .iter()
-            .find(|spec| spec.hook == hook)
-            .map(|spec| spec.kind);
-        let mut data = kind
-            .and_then(super::shapes::blank)
-            .unwrap_or_else(|| Value::Object(Map::new()));
-        if !input.is_object() {
+        let Value::Object(given) = input else {
             return Err(Error::Refused(format!(
                 "the input of `{hook}` must be a JSON object (the event's fields)"
             )));
-        }
-        super::shapes::overlay(&mut data, input);
+        };
+        let kind = dossier_sdk::events::EVENTS
+            .iter()
+            .find(|spec| spec.hook == hook)
+            .map(|spec| spec.kind)
+            .ok_or_else(|| Error::Refused(format!("`{hook}` takes no event")))?;
+        refuse_unknown(hook, super::shapes::unknown_key(kind, input))?;
+        // Fields left out get the SDK types' defaults, as in the live
+        // host; required ones a blank stand-in.
+        let now = Value::String(ts(self.0.now()));
+        let data = super::shapes::fill_input(kind, given, &now)
+            .unwrap_or_else(|| Value::Object(given.clone()));
         Ok(match hook {
             "on_screen_pop" => Event::ScreenPop(
                 serde_json::from_value::<ScreenPop>(data).map_err(|e| bad("screen pop", e))?,
@@ -211,6 +237,17 @@ impl Inputs<'_> {
                 "the input must be a JSON object (a {kind})"
             )));
         };
+        let known = super::shapes::record_keys(kind);
+        if let Some(key) = fields.keys().find(|k| !known.contains(k)) {
+            return Err(Error::input(
+                "--input",
+                format!(
+                    "a {kind} has no field `{key}`{}; its fields: {}",
+                    hint(key, &known),
+                    known.join(", ")
+                ),
+            ));
+        }
         let now = ts(self.0.now());
         let cfg = &self.0.config().case;
         let mut merged = match kind {
@@ -266,5 +303,31 @@ impl Inputs<'_> {
             out.insert(name.clone(), tagged);
         }
         Ok(out)
+    }
+}
+
+/// ` (did you mean `x`?)` when a known name is near `key`.
+fn hint(key: &str, known: &[String]) -> String {
+    super::check::did_you_mean(key, known.iter().map(String::as_str))
+        .map(|s| format!(" (did you mean `{s}`?)"))
+        .unwrap_or_default()
+}
+
+/// Refuses an input key no payload of the hook has, naming it and the
+/// valid keys at its place.
+fn refuse_unknown(hook: &str, unknown: Option<(String, Vec<String>)>) -> Result<()> {
+    match unknown {
+        None => Ok(()),
+        Some((path, known)) => {
+            let key = path.rsplit(['.', ']']).next().unwrap_or(&path);
+            Err(Error::input(
+                "--input",
+                format!(
+                    "`{hook}` has no field `{path}`{}; valid there: {}",
+                    hint(key, &known),
+                    known.join(", ")
+                ),
+            ))
+        }
     }
 }

@@ -37,7 +37,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
-use dossier_sdk::{Event, Outcome, Record, SaveOp};
+use dossier_sdk::{Event, ObjectKind, Outcome, Record, SaveOp};
 use parking_lot::{Mutex, RwLock};
 use rhai::{AST, CallFnOptions, Dynamic, Engine, Scope};
 use serde::Serialize;
@@ -51,7 +51,7 @@ use context::Frame;
 use errors::Source;
 use records::{Access, Prior, Rec, ScriptRecord};
 
-pub use docs::{definitions, hook_table_markdown, reference_markdown};
+pub use docs::{definitions, hook_table_markdown, input_table_markdown, reference_markdown};
 pub use dry_run::{DryRun, DryRunOutcome};
 
 /// The file state a compiled script was built from.
@@ -465,6 +465,7 @@ impl Scripts {
                 script: script.clone(),
                 hook,
                 veto: None,
+                invalid: None,
                 failure: None,
             },
             deadline,
@@ -478,10 +479,27 @@ impl Scripts {
             hook,
             (arg,),
         );
-        let (veto, failure) = guard.finish();
+        let context::Ending {
+            veto,
+            invalid,
+            failure,
+        } = guard.finish();
         ctx.set_running(outer);
         if let Some(message) = veto {
             return Ok(Some(message));
+        }
+        if let Some((field, rule)) = invalid {
+            // `invalid` is only accepted in `before_save_<object>` hooks.
+            let object = ObjectKind::ALL
+                .into_iter()
+                .find(|o| hook.strip_prefix("before_save_") == Some(o.as_str()));
+            if let Some(object) = object {
+                return Err(Error::Validation {
+                    object,
+                    field,
+                    rule,
+                });
+            }
         }
         let source = script.source();
         if let Some(failure) = failure {

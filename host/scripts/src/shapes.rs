@@ -253,78 +253,337 @@ pub fn definitions(specs: &[EventSpec]) -> String {
     out
 }
 
-/// A payload of `kind` with every field at its blank value: `()` where the
-/// field is optional, empty text, lists and maps, zero and false where
-/// those read, and the example's value only where nothing blank does (an
-/// enum such as a channel). `dossier script test` lays the admin's partial
-/// input over it.
-pub fn blank(kind: EventKind) -> Option<Value> {
-    let example = Event::examples()
+/// The standard field names of a record of kind `object`, as its JSON has
+/// them (`custom` included), from the SDK's example record.
+pub fn record_keys(object: dossier_sdk::ObjectKind) -> Vec<String> {
+    Event::examples()
+        .into_iter()
+        .find_map(|e| match e {
+            Event::BeforeSave(s) if s.record.kind() == object => {
+                serde_json::to_value(&s.record).ok()
+            }
+            _ => None,
+        })
+        .and_then(|v| v.get("record").and_then(Value::as_object).cloned())
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// Keys of payload maps that hold data rather than fields: the
+/// [`FREE_FORM`] maps scripts get as plain maps, and an email's `fields`
+/// (custom field names of the case). Their keys are not checked.
+const DATA_MAPS: [&str; 4] = ["context", "prefill", "custom", "fields"];
+
+/// The deprecated name `case_number` is also read under (a serde alias).
+const ALIAS: (&str, &str) = ("case_number", "case");
+
+/// Stands for the current time in [`input_defaults`]' stand-ins: a field
+/// that is a time and has no default is given the time of the test.
+pub const NOW: &str = "(the time of the test)";
+
+/// The payloads of `kind`'s examples.
+fn examples(kind: EventKind) -> Vec<Value> {
+    Event::examples()
         .iter()
-        .find(|e| e.kind() == kind)
-        .and_then(payload)?;
-    let mut out = example.clone();
-    blank_fields(kind, &mut out, "");
+        .filter(|e| e.kind() == kind)
+        .filter_map(payload)
+        .collect()
+}
+
+/// `value` read as the payload of a `kind` event and written back: what
+/// the host makes of that JSON, its serde defaults filled in; `None` when
+/// it does not read.
+fn normalize(kind: EventKind, value: Value) -> Option<Value> {
+    let event: Event =
+        serde_json::from_value(serde_json::json!({ "event": kind.as_str(), "data": value }))
+            .ok()?;
+    payload(&event)
+}
+
+/// Whether a map under `key` holding `example` is a map of fields (checked
+/// and filled key by key), not data or a tagged variant.
+fn is_fields(key: &str, example: &Value) -> bool {
+    example.is_object() && !DATA_MAPS.contains(&key) && example.get(TAG).is_none()
+}
+
+/// What a field is when an event's JSON leaves it out.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Missing {
+    /// The SDK type's default, which the host gives it wherever it reads an
+    /// event from JSON (a map a script assigns, a plugin's patch, JSON
+    /// typed on the command line) and `dossier script test` gives it too.
+    Default(Value),
+    /// The host refuses JSON without it; `dossier script test` stands in
+    /// this value (with [`NOW`] for the current time).
+    Required(Value),
+}
+
+/// What each top-level field of a `kind` payload is when the input leaves it
+/// out (by name): derived from the SDK types' own serde
+/// defaults, the one source of them.
+pub fn input_defaults(kind: EventKind) -> Vec<(String, Missing)> {
+    let Some(ref example @ Value::Object(ref map)) = examples(kind).into_iter().next() else {
+        return Vec::new();
+    };
+    let now = Value::String(NOW.to_owned());
+    let Some(Value::Object(stand_ins)) = fill_input(kind, &serde_json::Map::new(), &now) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for key in map.keys() {
+        let mut trial = example.clone();
+        if let Value::Object(m) = &mut trial {
+            m.remove(key);
+        }
+        let missing = match normalize(kind, trial) {
+            Some(read) => Missing::Default(read.get(key).cloned().unwrap_or(Value::Null)),
+            None => Missing::Required(stand_ins.get(key).cloned().unwrap_or(Value::Null)),
+        };
+        out.push((key.clone(), missing));
+    }
+    out
+}
+
+/// `input`, an admin's partial payload of a `kind` event, completed as
+/// `dossier script test` reads it: a field left out that has a default is
+/// left out (the SDK type's default fills it, as it does in the live
+/// host); a required one gets a stand-in: `()`, empty text, list or map,
+/// zero or false where one reads, the new-customer pop for a pop target,
+/// `now` for a time, else the example's value (an enum such as a
+/// channel). Maps of fields the input gives are completed the same way.
+pub fn fill_input(
+    kind: EventKind,
+    input: &serde_json::Map<String, Value>,
+    now: &Value,
+) -> Option<Value> {
+    let example = examples(kind).into_iter().next()?;
+    let mut out = Value::Object(input.clone());
+    fill_map(kind, &example, "", &mut out, "", now);
     Some(out)
 }
 
-fn blank_fields(kind: EventKind, root: &mut Value, prefix: &str) {
-    let keys: Vec<String> = match root.pointer(prefix) {
-        Some(Value::Object(map)) => map.keys().cloned().collect(),
-        _ => return,
+fn fill_map(
+    kind: EventKind,
+    example: &Value,
+    ex_ptr: &str,
+    out: &mut Value,
+    out_ptr: &str,
+    now: &Value,
+) {
+    let Some(Value::Object(fields)) = example.pointer(ex_ptr) else {
+        return;
     };
-    for key in keys {
-        let pointer = format!("{prefix}/{key}");
-        let Some(current) = root.pointer(&pointer).cloned() else {
-            continue;
-        };
-        let tagged = current.get(TAG).is_some();
-        if current.is_object() && !FREE_FORM.contains(&key.as_str()) && !tagged {
-            blank_fields(kind, root, &pointer);
-            continue;
-        }
-        // A pop target has no blank value: the new-customer form, with
-        // nothing filled, is the one that assumes nothing.
-        let new_customer = serde_json::json!({ TAG: "new_customer", "prefill": {} });
-        let candidates = [
-            if tagged { new_customer } else { Value::Null },
-            Value::Null,
-            Value::String(String::new()),
-            Value::Array(Vec::new()),
-            Value::Object(serde_json::Map::new()),
-            Value::from(0),
-            Value::Bool(false),
-        ];
-        for candidate in candidates {
-            let mut trial = root.clone();
-            if let Some(slot) = trial.pointer_mut(&pointer) {
-                *slot = candidate;
+    for (key, ex_value) in fields.clone() {
+        let ex_here = format!("{ex_ptr}/{key}");
+        let out_here = format!("{out_ptr}/{key}");
+        let given = out.pointer(&out_here).cloned().or_else(|| {
+            (key == ALIAS.0)
+                .then(|| out.pointer(&format!("{out_ptr}/{}", ALIAS.1)).cloned())
+                .flatten()
+        });
+        match given {
+            Some(Value::Object(_)) if is_fields(&key, &ex_value) => {
+                fill_map(kind, example, &ex_here, out, &out_here, now);
             }
-            if reads(kind, trial.clone()) {
-                *root = trial;
-                break;
+            Some(Value::Array(items)) => {
+                if let Some(first) = ex_value.as_array().and_then(|a| a.first())
+                    && is_fields(&key, first)
+                {
+                    for i in 0..items.len() {
+                        fill_map(
+                            kind,
+                            example,
+                            &format!("{ex_here}/0"),
+                            out,
+                            &format!("{out_here}/{i}"),
+                            now,
+                        );
+                    }
+                }
+            }
+            Some(_) => {}
+            None => {
+                let mut without = example.clone();
+                if let Some(Value::Object(m)) = without.pointer_mut(ex_ptr) {
+                    m.remove(&key);
+                }
+                if normalize(kind, without).is_some() {
+                    continue;
+                }
+                let stand_in = if is_fields(&key, &ex_value) {
+                    // A map of fields: its own required fields stood in.
+                    let mut inner = Value::Object(serde_json::Map::new());
+                    fill_nested(kind, example, &ex_here, &mut inner, now);
+                    inner
+                } else {
+                    stand_in(kind, example, &ex_here, &ex_value, now)
+                };
+                if let Some(Value::Object(m)) = out.pointer_mut(out_ptr) {
+                    m.insert(key.clone(), stand_in);
+                }
             }
         }
     }
 }
 
-/// `input` laid over `base`: maps merge key by key, anything else (and a
-/// tagged map such as a pop target, whose variant the input picks)
-/// replaces.
-pub fn overlay(base: &mut Value, input: &Value) {
-    match (base, input) {
-        (Value::Object(base), Value::Object(input)) => {
-            for (key, value) in input {
-                match base.get_mut(key) {
-                    Some(slot) if value.is_object() && value.get(TAG).is_none() => {
-                        overlay(slot, value);
-                    }
-                    _ => {
-                        base.insert(key.clone(), value.clone());
+/// Fills `inner`, the stand-in for the map of fields at `ex_ptr`.
+fn fill_nested(kind: EventKind, example: &Value, ex_ptr: &str, inner: &mut Value, now: &Value) {
+    let mut holder = serde_json::json!({ "x": inner.clone() });
+    fill_map(kind, example, ex_ptr, &mut holder, "/x", now);
+    if let Some(filled) = holder.get("x") {
+        *inner = filled.clone();
+    }
+}
+
+/// The first blank value that reads at `ex_ptr` of the example.
+fn stand_in(
+    kind: EventKind,
+    example: &Value,
+    ex_ptr: &str,
+    ex_value: &Value,
+    now: &Value,
+) -> Value {
+    let is_time = ex_value
+        .as_str()
+        .is_some_and(|s| chrono::DateTime::parse_from_rfc3339(s).is_ok());
+    let mut candidates = Vec::new();
+    if ex_value.get(TAG).is_some() {
+        // A pop target has no blank value: the new-customer form, with
+        // nothing filled, is the one that assumes nothing.
+        candidates.push(serde_json::json!({ TAG: "new_customer", "prefill": {} }));
+    }
+    if is_time {
+        candidates.push(now.clone());
+    }
+    candidates.extend([
+        Value::Null,
+        Value::String(String::new()),
+        Value::Array(Vec::new()),
+        Value::Object(serde_json::Map::new()),
+        Value::from(0),
+        Value::Bool(false),
+    ]);
+    for candidate in candidates {
+        let mut trial = example.clone();
+        if let Some(slot) = trial.pointer_mut(ex_ptr) {
+            *slot = if candidate == *now && is_time {
+                ex_value.clone()
+            } else {
+                candidate.clone()
+            };
+        }
+        if normalize(kind, trial).is_some() {
+            return candidate;
+        }
+    }
+    ex_value.clone()
+}
+
+/// Every key a map of `kind`'s payloads may have, at each place: the
+/// examples' maps laid over each other (a tagged map's variants together).
+fn shape(kind: EventKind) -> Value {
+    fn merge(into: &mut Value, from: &Value) {
+        match (into, from) {
+            (Value::Object(a), Value::Object(b)) => {
+                for (k, v) in b {
+                    match a.get_mut(k) {
+                        Some(slot) => merge(slot, v),
+                        None => {
+                            a.insert(k.clone(), v.clone());
+                        }
                     }
                 }
             }
+            (Value::Array(a), Value::Array(b)) => match (a.first_mut(), b.first()) {
+                (Some(x), Some(y)) => merge(x, y),
+                (None, Some(y)) => a.push(y.clone()),
+                _ => {}
+            },
+            _ => {}
         }
-        (base, input) => *base = input.clone(),
     }
+    let mut out = Value::Object(serde_json::Map::new());
+    for example in examples(kind) {
+        merge(&mut out, &example);
+    }
+    out
+}
+
+/// The first key of `input` that no payload of `kind` has, at any depth
+/// (data maps such as `context` aside): its path, and the keys valid there.
+pub fn unknown_key(kind: EventKind, input: &Value) -> Option<(String, Vec<String>)> {
+    fn walk(input: &Value, shape: &Value, path: &str) -> Option<(String, Vec<String>)> {
+        match (input, shape) {
+            (Value::Object(given), Value::Object(known)) => {
+                for (key, value) in given {
+                    let here = if path.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{path}.{key}")
+                    };
+                    let found = known
+                        .get(key)
+                        .or_else(|| (key == ALIAS.1).then(|| known.get(ALIAS.0)).flatten());
+                    match found {
+                        None => return Some((here, known.keys().cloned().collect())),
+                        Some(_) if DATA_MAPS.contains(&key.as_str()) => {}
+                        Some(inner) => {
+                            if let Some(hit) = walk(value, inner, &here) {
+                                return Some(hit);
+                            }
+                        }
+                    }
+                }
+                None
+            }
+            (Value::Array(items), Value::Array(known)) => {
+                let inner = known.first()?;
+                items
+                    .iter()
+                    .enumerate()
+                    .find_map(|(i, item)| walk(item, inner, &format!("{path}[{i}]")))
+            }
+            _ => None,
+        }
+    }
+    walk(input, &shape(kind), "")
+}
+
+/// The table of what `dossier script test` and the host make of a field an
+/// event's JSON leaves out, one row per `on_*` hook: the docs' copy is
+/// kept equal to it by a test.
+pub fn input_table_markdown(specs: &[EventSpec]) -> String {
+    let show = |v: &Value| match v {
+        Value::Null => "`()`".to_owned(),
+        Value::String(s) if s == NOW => "the time of the test".to_owned(),
+        other => format!("`{}`", other.to_string().replace('|', "\\|")),
+    };
+    let mut out = String::from(
+        "| hook | left out, a field is (as in the host) | the host requires; `script test` stands in |\n|---|---|---|\n",
+    );
+    for spec in specs.iter().filter(|s| !s.per_object) {
+        let mut defaults = Vec::new();
+        let mut required = Vec::new();
+        for (key, missing) in input_defaults(spec.kind) {
+            match missing {
+                Missing::Default(v) => defaults.push(format!("`{key}`: {}", show(&v))),
+                Missing::Required(v) => required.push(format!("`{key}`: {}", show(&v))),
+            }
+        }
+        out.push_str(&format!(
+            "| `{}` | {} | {} |\n",
+            spec.hook,
+            if defaults.is_empty() {
+                "none".to_owned()
+            } else {
+                defaults.join(", ")
+            },
+            if required.is_empty() {
+                "none".to_owned()
+            } else {
+                required.join(", ")
+            },
+        ));
+    }
+    out
 }

@@ -111,7 +111,8 @@ impl HostBuilder {
     /// [`HostBuilder::create_if_missing`]), checks the custom field schema
     /// against the records, loads scripts and plugins.
     pub fn open(self) -> Result<Host> {
-        let schema = Schema::from_config(&self.config.fields, &self.config.phone.default_region)?;
+        let schema = Schema::from_config(&self.config.fields, &self.config.phone.default_region)?
+            .with_standard(&self.config.standard_fields)?;
         // The config checked what it can alone; the mail channel checks
         // that `ca_file`'s certificates parse.
         #[cfg(feature = "email")]

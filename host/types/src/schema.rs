@@ -25,6 +25,95 @@ pub struct FieldsConfig {
     pub task: BTreeMap<String, FieldConfig>,
 }
 
+/// `[standard_fields.*]`: rules the admin adds to standard fields, on top
+/// of the built-in checks.
+#[non_exhaustive]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StandardFieldsConfig {
+    /// `[standard_fields.customer.<field>]`.
+    pub customer: CustomerStandardFields,
+}
+
+/// `[standard_fields.customer]`: the customer's standard fields that take
+/// rules.
+#[non_exhaustive]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CustomerStandardFields {
+    /// `[standard_fields.customer.account]`.
+    pub account: StandardFieldConfig,
+    /// `[standard_fields.customer.phone]`: each phone number, after
+    /// normalization to E.164 (`+33612345678`).
+    pub phone: StandardFieldConfig,
+    /// `[standard_fields.customer.email]`: each email address, after
+    /// normalization (lower case).
+    pub email: StandardFieldConfig,
+}
+
+/// The rules of one standard field.
+#[non_exhaustive]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StandardFieldConfig {
+    /// A regular expression the whole value must match, as a custom
+    /// field's `pattern`.
+    pub pattern: Option<String>,
+}
+
+impl StandardFieldConfig {
+    /// A field rule requiring `pattern` to match the whole value.
+    pub fn with_pattern(pattern: impl Into<String>) -> StandardFieldConfig {
+        StandardFieldConfig {
+            pattern: Some(pattern.into()),
+        }
+    }
+}
+
+/// A pattern that must match a whole value; `Err` is why it does not
+/// compile, in one line.
+fn whole_pattern(p: &str) -> std::result::Result<Regex, String> {
+    Regex::new(&format!("^(?:{p})$")).map_err(|e| {
+        let why = e.to_string();
+        why.lines()
+            .last()
+            .unwrap_or_default()
+            .trim_start_matches("error: ")
+            .to_owned()
+    })
+}
+
+/// The pattern as the admin wrote it, for messages.
+fn written(re: &Regex) -> &str {
+    re.as_str()
+        .trim_start_matches("^(?:")
+        .trim_end_matches(")$")
+}
+
+impl StandardFieldsConfig {
+    /// Compiles every pattern: (object, field, pattern). A pattern that does
+    /// not compile is a config error naming its key.
+    pub fn compile(&self) -> Result<Vec<(ObjectKind, &'static str, Regex)>> {
+        let customer = &self.customer;
+        let mut out = Vec::new();
+        for (field, rule) in [
+            ("account", &customer.account),
+            ("phone", &customer.phone),
+            ("email", &customer.email),
+        ] {
+            if let Some(p) = &rule.pattern {
+                let re = whole_pattern(p).map_err(|why| {
+                    Error::Config(format!(
+                        "[standard_fields.customer.{field}] pattern `{p}` is invalid: {why}"
+                    ))
+                })?;
+                out.push((ObjectKind::Customer, field, re));
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// One choice of a `choice` or `multi_choice` field.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -142,6 +231,8 @@ impl FieldDef {
 pub struct Schema {
     fields: BTreeMap<ObjectKind, Vec<FieldDef>>,
     phone_region: String,
+    /// `[standard_fields]` patterns, by object and field.
+    standard: Vec<(ObjectKind, &'static str, Regex)>,
 }
 
 /// Whether `name` is usable as a field name: it is interpolated into index
@@ -160,6 +251,7 @@ impl Schema {
         let mut schema = Schema {
             fields: BTreeMap::new(),
             phone_region: phone_region.to_owned(),
+            standard: Vec::new(),
         };
         for (object, defs) in [
             (ObjectKind::Customer, &config.customer),
@@ -212,15 +304,10 @@ impl Schema {
             ));
         }
         let pattern = match &def.pattern {
-            Some(p) => Some(Regex::new(&format!("^(?:{p})$")).map_err(|e| {
-                let why = e.to_string();
-                let why = why
-                    .lines()
-                    .last()
-                    .unwrap_or_default()
-                    .trim_start_matches("error: ");
-                bad(format!("has an invalid pattern `{p}`: {why}"))
-            })?),
+            Some(p) => Some(
+                whole_pattern(p)
+                    .map_err(|why| bad(format!("has an invalid pattern `{p}`: {why}")))?,
+            ),
             None => None,
         };
         let mut field = FieldDef {
@@ -264,6 +351,35 @@ impl Schema {
             field.default = Some(value);
         }
         Ok(field)
+    }
+
+    /// Adds the `[standard_fields]` patterns; a pattern that does not
+    /// compile is a config error naming its key.
+    pub fn with_standard(mut self, config: &StandardFieldsConfig) -> Result<Schema> {
+        self.standard = config.compile()?;
+        Ok(self)
+    }
+
+    /// Checks `value` of standard field `field` of `object` against its
+    /// `[standard_fields]` pattern, if it has one: `Err` is the rule broken,
+    /// phrased to follow the field name.
+    pub fn check_standard(
+        &self,
+        object: ObjectKind,
+        field: &str,
+        value: &str,
+    ) -> std::result::Result<(), String> {
+        match self
+            .standard
+            .iter()
+            .find(|(o, f, _)| *o == object && *f == field)
+        {
+            Some((_, _, re)) if !re.is_match(value) => Err(format!(
+                "does not match the pattern {} ([standard_fields.{object}.{field}])",
+                written(re)
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// The custom fields of `object`, sorted by name.
@@ -432,12 +548,7 @@ impl Schema {
             if let Some(re) = &def.pattern
                 && !re.is_match(s)
             {
-                return Err(format!(
-                    "does not match the pattern {}",
-                    re.as_str()
-                        .trim_start_matches("^(?:")
-                        .trim_end_matches(")$")
-                ));
+                return Err(format!("does not match the pattern {}", written(re)));
             }
         }
         Ok(value)

@@ -1,7 +1,8 @@
 //! The `audit-log` plugin: appends every change to a JSON-lines file.
 //!
-//! Each handled event becomes one line: when it was logged, the event kind,
-//! for save events the object, operation and id, and the whole event. The
+//! Each handled event becomes one line: when it was logged, who caused it
+//! (`actor`: an agent's login, or `system`), the event kind, for save
+//! events the object, operation and id, and the whole event. The
 //! line is written with one `write` call on a file opened for appending and
 //! made durable with `File::sync_data` before the handler returns, so a line
 //! the host saw succeed survives a crash.
@@ -28,6 +29,7 @@ struct AuditLog {
     file: File,
     path: PathBuf,
     events: Vec<EventKind>,
+    host: HostApi,
 }
 
 #[derive(Deserialize)]
@@ -46,6 +48,8 @@ fn default_events() -> Vec<EventKind> {
 #[derive(Serialize)]
 struct Line<'a> {
     at: String,
+    /// Who caused the event; `null` from a host that does not say.
+    actor: Option<String>,
     kind: EventKind,
     #[serde(skip_serializing_if = "Option::is_none")]
     object: Option<ObjectKind>,
@@ -64,6 +68,7 @@ impl AuditLog {
         };
         let line = Line {
             at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            actor: self.host.actor(),
             kind: event.kind(),
             object: save.map(|s| s.record.kind()),
             op: save.map(|s| s.op),
@@ -85,7 +90,7 @@ impl AuditLog {
 impl Plugin for AuditLog {
     const EVENTS: &'static [EventKind] = &EventKind::ALL;
 
-    fn new(config: dossier_sdk::serde_json::Value, _host: HostApi) -> Result<Self> {
+    fn new(config: dossier_sdk::serde_json::Value, host: HostApi) -> Result<Self> {
         let config: Config = dossier_sdk::serde_json::from_value(config).map_err(Error::config)?;
         let file = OpenOptions::new()
             .create(true)
@@ -96,6 +101,7 @@ impl Plugin for AuditLog {
             file,
             path: config.path,
             events: config.events,
+            host,
         })
     }
 

@@ -224,6 +224,54 @@ fn validate_customer() {
 }
 
 #[test]
+fn field_named_validation() {
+    let env = env_with("field_named_validation.rhai");
+    let host = env.host();
+    let saved = customer(&host, "AC-000001", "bronze", "a@example.com");
+    assert_eq!(saved.account, "AC-000001");
+    let err = host
+        .create_customer(NewCustomer {
+            account: "AC-12".into(),
+            name: "Short Account".into(),
+            ..Default::default()
+        })
+        .expect_err("refused");
+    assert_eq!(err.code(), "validation");
+    assert!(
+        matches!(&err, Error::Validation { object: dossier_sdk::ObjectKind::Customer, field, rule }
+            if field == "account" && rule == "must match AC-000000 (AC- and six digits)"),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "customer is invalid: field `account` must match AC-000000 (AC- and six digits)"
+    );
+    let err = host
+        .create_customer(NewCustomer {
+            account: "AC-000002".into(),
+            name: "Personal".into(),
+            emails: vec![Email {
+                label: "work".into(),
+                address: "me@gmail.com".into(),
+            }],
+            ..Default::default()
+        })
+        .expect_err("refused");
+    assert!(
+        matches!(&err, Error::Validation { field, .. } if field == "email"),
+        "{err:?}"
+    );
+    // Nothing of either refused save was written.
+    let all = host
+        .list_customers(dossier_host::Page {
+            offset: 0,
+            limit: 10,
+        })
+        .expect("list");
+    assert_eq!(all.len(), 1);
+}
+
+#[test]
 fn vip_priority() {
     let env = env_with("vip_priority.rhai");
     let host = env.host();

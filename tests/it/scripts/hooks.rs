@@ -365,6 +365,47 @@ fn on_screen_pop(pop) {
 }
 
 #[test]
+fn a_pop_hook_keeps_the_reason_unless_it_changes_the_choice() {
+    let env = Env::new(
+        "",
+        &[(
+            "pop.rhai",
+            r#"
+fn on_screen_pop(pop) {
+    if pop.interaction.caller == "+33100000000" {
+        pop.target = #{ pop: "customer", customer: 1 };
+    } else {
+        pop.target.prefill.name = "Caller " + pop.interaction.caller;
+    }
+}
+"#,
+        )],
+    );
+    let host = env.host();
+    let ada = ada(&host);
+    let filled = host.screen_pop(call_from("0612")).expect("popped");
+    match &filled.target {
+        PopTarget::NewCustomer { prefill } => {
+            assert_eq!(prefill.get("name").map(String::as_str), Some("Caller 0612"))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        filled.reason.ends_with(": new customer") && !filled.reason.contains("hook chose"),
+        "{}",
+        filled.reason
+    );
+    let chosen = host.screen_pop(call_from("+33100000000")).expect("popped");
+    assert_eq!(chosen.target, PopTarget::Customer { customer: ada.id });
+    assert!(
+        chosen.reason.starts_with("a screen_pop hook chose ")
+            && chosen.reason.contains("(built in: "),
+        "{}",
+        chosen.reason
+    );
+}
+
+#[test]
 fn wall_clock_limit_stops_a_slow_hook() {
     let env = Env::new(
         "[scripts.limits]\nmax_operations = 1000000\ntimeout_ms = 5\n",

@@ -179,3 +179,188 @@ fn definitions_cover_dossier_and_the_language() {
         assert!(defs.contains(needle), "missing {needle}");
     }
 }
+
+/// `script test` completes a partial input as the live host reads the
+/// event: a reminder left without a notification has none (`()`), a
+/// notification left without a cause is `manual`.
+#[test]
+fn dry_run_fills_left_out_fields_as_the_host_does() {
+    let env = Env::new(
+        "",
+        &[(
+            "show.rhai",
+            r#"
+fn on_task_reminder(r) {
+    print(`notification: ${type_of(r.notification)}`);
+}
+
+fn on_notification(n) {
+    print(`cause: ${n.cause}, audience: ${n.audience}, to: ${n.to.len()}`);
+}
+
+fn on_screen_pop(pop) {
+    print(`channel: ${pop.interaction.channel}, pop: ${pop.target.pop}`);
+}
+"#,
+        )],
+    );
+    let host = env.host();
+    let run = host
+        .test_hook(
+            "on_task_reminder",
+            &json!({ "task": { "subject": "Call" } }),
+        )
+        .expect("dry run");
+    assert_eq!(run.outcome, DryRunOutcome::Continue);
+    assert_eq!(run.printed, ["notification: ()"]);
+    match &run.event {
+        Event::TaskReminder(r) => {
+            assert_eq!(r.notification, None);
+            assert_eq!(r.task.subject, "Call");
+        }
+        other => panic!("{other:?}"),
+    }
+    let run = host
+        .test_hook("on_notification", &json!({ "subject": "Hello" }))
+        .expect("dry run");
+    assert_eq!(run.printed, ["cause: manual, audience: customer, to: 0"]);
+    // What the host itself makes of the same JSON: the same defaults.
+    let live: dossier_sdk::Notification = serde_json::from_value(
+        json!({ "from": { "address": "" }, "subject": "Hello", "body": "" }),
+    )
+    .expect("the host reads it");
+    assert_eq!(run.event, Event::Notification(live));
+    // A nested map the input gives is completed too.
+    let run = host
+        .test_hook(
+            "on_screen_pop",
+            &json!({ "interaction": { "caller": "+33612345678" } }),
+        )
+        .expect("dry run");
+    assert_eq!(run.printed, ["channel: phone, pop: new_customer"]);
+}
+
+#[test]
+fn dry_run_refuses_unknown_keys_naming_them_and_the_valid_ones() {
+    let env = Env::new(
+        "",
+        &[(
+            "any.rhai",
+            "fn on_notification(n) {}\nfn on_screen_pop(pop) {}\nfn before_save_customer(c) {}\n",
+        )],
+    );
+    let host = env.host();
+    let refused = |hook: &str, input: serde_json::Value| {
+        let err = host.test_hook(hook, &input).expect_err("an unknown key");
+        assert_eq!(err.code(), "invalid_input", "{err}");
+        err.to_string()
+    };
+    let message = refused("on_notification", json!({ "caus": "reminder" }));
+    assert!(
+        message.starts_with(
+            "--input: `on_notification` has no field `caus` (did you mean `cause`?); valid there: "
+        ) && message.contains("audience, bcc, body, case_number, cause, cc, from"),
+        "{message}"
+    );
+    let message = refused(
+        "on_screen_pop",
+        json!({ "interaction": { "calller": "+33612345678" } }),
+    );
+    assert!(
+        message.contains("has no field `interaction.calller` (did you mean `caller`?)")
+            && message.contains("valid there: account, agent, caller,"),
+        "{message}"
+    );
+    let message = refused("on_notification", json!({ "to": [{ "adress": "a@b.c" }] }));
+    assert!(
+        message.contains(
+            "has no field `to[0].adress` (did you mean `address`?); valid there: address, name"
+        ),
+        "{message}"
+    );
+    let message = refused("before_save_customer", json!({ "acount": "AC-1" }));
+    assert!(
+        message
+            .contains("a customer has no field `acount` (did you mean `account`?); its fields: "),
+        "{message}"
+    );
+    // Data maps take any key, and the old name `case` is still read.
+    let run = host
+        .test_hook(
+            "on_screen_pop",
+            &json!({ "interaction": { "case": 12, "context": { "anything": "x" } } }),
+        )
+        .expect("dry run");
+    assert_eq!(run.outcome, DryRunOutcome::Continue);
+}
+
+#[test]
+fn invalid_names_a_field_and_is_refused_outside_before_save_or_for_an_unknown_field() {
+    let env = Env::new(
+        "",
+        &[(
+            "fields.rhai",
+            r#"
+fn before_save_customer(c) {
+    if c.account == "typo" { invalid("acount", "is wrong"); }
+    if c.account == "custom" { invalid("tier", "must be gold for this account"); }
+    invalid("account", "must match AC-000000");
+}
+
+fn on_notification(n) {
+    invalid("subject", "is empty");
+}
+"#,
+        )],
+    );
+    let host = env.host();
+    let run = host
+        .test_hook(
+            "before_save_customer",
+            &json!({ "account": "AC-1", "name": "Ada" }),
+        )
+        .expect("dry run");
+    assert_eq!(
+        run.outcome,
+        DryRunOutcome::Invalid {
+            field: "account".into(),
+            message: "must match AC-000000".into()
+        }
+    );
+    let run = host
+        .test_hook(
+            "before_save_customer",
+            &json!({ "account": "custom", "name": "Ada" }),
+        )
+        .expect("dry run");
+    assert!(
+        matches!(&run.outcome, DryRunOutcome::Invalid { field, .. } if field == "tier"),
+        "{:?}",
+        run.outcome
+    );
+    let run = host
+        .test_hook(
+            "before_save_customer",
+            &json!({ "account": "typo", "name": "Ada" }),
+        )
+        .expect("dry run");
+    match &run.outcome {
+        DryRunOutcome::Failed { error } => assert!(
+            error.contains("invalid(): a customer has no field `acount` (did you mean `account`?"),
+            "{error}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    let run = host
+        .test_hook("on_notification", &json!({ "subject": "Hello" }))
+        .expect("dry run");
+    match &run.outcome {
+        DryRunOutcome::Failed { error } => assert!(
+            error.contains(
+                "belongs in a before_save_* hook, not on_notification; use veto(message) here"
+            ),
+            "{error}"
+        ),
+        other => panic!("{other:?}"),
+    }
+}

@@ -15,6 +15,7 @@
 //! | `#![forbid(unsafe_code)]` on every crate root outside the ABI glue | [`missing_forbid_unsafe`] |
 //! | Tests never sleep (but in `wait_until`) | [`sleeps_in_tests`] |
 //! | The crate graph is the one ARCHITECTURE.md draws | [`crate_graph_drift`] |
+//! | Every config key a shipped plugin reads is in the plugin guide | [`undocumented_plugin_keys`] |
 //!
 //! Code means code: comments (doc comments and their examples included)
 //! and string literals are masked before a rule looks for a call or a
@@ -30,6 +31,7 @@ mod crate_graph;
 mod facade;
 mod metadata;
 mod panics;
+mod plugin_keys;
 mod sleep;
 mod source;
 mod sql;
@@ -41,6 +43,7 @@ pub use crate_graph::{
 };
 pub use facade::{FACADE, FACADE_DEPENDENTS, facade_dependents};
 pub use panics::panics_in_libraries;
+pub use plugin_keys::{PLUGIN_GUIDE, PLUGINS_DIR, undocumented_plugin_keys};
 pub use sleep::{WAIT_HELPER, WAIT_HELPER_FILE, sleeps_in_tests};
 pub use sql::{
     DATABASE_CRATES, DATABASE_DEPENDENTS, STORE_BACKENDS, database_dependencies,

@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use dossier_tidy::{
     Violation, crate_graph_block, crate_graph_drift, crate_graph_drift_in, database_dependencies,
     facade_dependents, missing_forbid_unsafe, panics_in_libraries, sleeps_in_tests,
-    sql_outside_backend,
+    sql_outside_backend, undocumented_plugin_keys,
 };
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -1009,4 +1009,59 @@ fn tidy_every_rust_block_in_docs_is_compiled() {
         missing.is_empty(),
         "docs with Rust blocks no crate compiles as doctests: {missing:?}"
     );
+}
+
+// ---------------------------------------------------------------------------
+// Rule: every config key a shipped plugin reads is in the plugin guide.
+
+#[test]
+fn tidy_plugin_config_keys_are_in_the_plugin_guide() {
+    assert_clean(
+        "every key a shipped plugin reads from [plugins.config] is in docs/plugins.md",
+        &undocumented_plugin_keys(root()),
+    );
+}
+
+#[test]
+fn tidy_undocumented_plugin_key_is_caught() {
+    let plugin = r#"use serde::Deserialize;
+
+/// Config.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Config {
+    /// Where to write.
+    path: String,
+    // A comment: not_a_key: here
+    #[serde(default)]
+    rotate_mb: Option<u64>,
+}
+"#;
+    let dir = tree(&[
+        ("plugins/audit/src/lib.rs", plugin),
+        ("plugins/quiet/src/lib.rs", "pub fn nothing() {}\n"),
+        (
+            "plugins/lost/src/lib.rs",
+            "struct Config {\n    url: String,\n}\n",
+        ),
+        (
+            "docs/plugins.md",
+            "# Plugins\n\n### `audit`\n\n| key | meaning |\n|---|---|\n| `path` | the file |\n| `format` | gone |\n\n## Next\n\n| `rotate_mb` | elsewhere |\n",
+        ),
+    ]);
+    let found = undocumented_plugin_keys(&path_of(&dir));
+    let rendered: Vec<String> = found.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        found.iter().map(Violation::location).collect::<Vec<_>>(),
+        [
+            "docs/plugins.md:8",
+            "plugins/audit/src/lib.rs:11",
+            "plugins/lost/src/lib.rs:1",
+        ],
+        "{}",
+        rendered.join("\n")
+    );
+    assert!(rendered[0].contains("`format`, which plugin `audit` does not read"));
+    assert!(rendered[1].contains("config key `rotate_mb` of plugin `audit` is not in"));
+    assert!(rendered[2].contains("has no ### `lost` section"));
 }

@@ -455,3 +455,94 @@ fn a_rejects_file_holds_each_row_as_read_and_imports_once_fixed() {
     let listed = json(d, &["customer", "list", "--per-page", "100"]);
     assert_eq!(listed.as_array().unwrap().len(), 12);
 }
+
+/// A validation script that refuses with a field, and a `[standard_fields]`
+/// pattern: both land in the rejects' field column, as the built-in checks do.
+#[test]
+fn an_import_names_the_field_a_script_or_a_standard_field_pattern_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    init(d);
+    std::fs::create_dir_all(d.join("scripts")).unwrap();
+    std::fs::write(
+        d.join("scripts/account.rhai"),
+        r#"
+fn before_save_customer(c) {
+    if !c.account.matches("AC-[0-9]{6}") {
+        invalid("account", "must match AC-000000");
+    }
+}
+"#,
+    )
+    .unwrap();
+    let mut config = std::fs::read_to_string(d.join("dossier.toml")).unwrap();
+    config.push_str("\n[standard_fields.customer.phone]\npattern = '\\+33[0-9]{9}'\n");
+    std::fs::write(d.join("dossier.toml"), config).unwrap();
+    std::fs::write(
+        d.join("customers.csv"),
+        "account,name,phone\nAC-000001,Ada,+33123456789\nAC-2,Bob,\nAC-000003,Cy,+442071838750\n",
+    )
+    .unwrap();
+    let out = dossier(
+        d,
+        &[
+            "import",
+            "customers",
+            "customers.csv",
+            "--rejects",
+            "rejects.csv",
+        ],
+    );
+    stdout(&out);
+    let rejects = std::fs::read_to_string(d.join("rejects.csv")).unwrap();
+    let rows: Vec<&str> = rejects.lines().skip(1).collect();
+    assert_eq!(
+        rows,
+        [
+            "AC-2,Bob,,3,account,must match AC-000000",
+            "AC-000003,Cy,+442071838750,4,phone,does not match the pattern \\+33[0-9]{9} ([standard_fields.customer.phone])",
+        ],
+        "{rejects}"
+    );
+    // The same refusal from a single write: the validation error's code.
+    let err = failure(
+        d,
+        &[
+            "--json",
+            "customer",
+            "add",
+            "--account",
+            "AC-9",
+            "--name",
+            "Di",
+        ],
+    );
+    assert!(
+        err.contains("\"code\":\"validation\"")
+            && err.contains("customer is invalid: field `account` must match AC-000000"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_standard_field_pattern_that_does_not_compile_is_a_config_error_naming_its_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    init(d);
+    let mut config = std::fs::read_to_string(d.join("dossier.toml")).unwrap();
+    config.push_str("\n[standard_fields.customer.account]\npattern = 'AC-[0-9'\n");
+    std::fs::write(d.join("dossier.toml"), &config).unwrap();
+    let err = failure(d, &["customer", "list"]);
+    assert!(
+        err.contains("[standard_fields.customer.account] pattern `AC-[0-9` is invalid"),
+        "{err}"
+    );
+    // Only account, phone and email take a pattern.
+    config = config.replace("customer.account]", "customer.name]");
+    std::fs::write(d.join("dossier.toml"), &config).unwrap();
+    let err = failure(d, &["customer", "list"]);
+    assert!(
+        err.contains("unknown field `name`") && err.contains("`account`, `phone`, `email`"),
+        "{err}"
+    );
+}

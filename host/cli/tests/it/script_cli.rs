@@ -227,6 +227,12 @@ fn on_screen_pop(pop) {
         "on_screen_pop",
         r#"{ "interaction": { "caller": "+33612345678" } }"#,
     ));
+    // A key no field has is refused, naming it and the valid ones.
+    transcript.push_str(&test_from_stdin(
+        d,
+        "on_notification",
+        r#"{ "subject": "Hello", "caus": "reminder" }"#,
+    ));
     insta::assert_snapshot!(transcript);
 }
 

@@ -49,7 +49,9 @@ pub struct EmailConfig {
     /// case's customer or already on its thread.
     pub case_number_form: String,
     /// Senders whose mail is dropped on ingest, with the reason recorded:
-    /// an address (`spam@example.com`) or a whole domain (`@example.net`).
+    /// an address (`spam@example.com`), a domain exactly (`@example.net`,
+    /// not `mail.example.net`) or every subdomain of one (`@*.example.net`:
+    /// `mail.example.net`, `a.b.example.net`, not `example.net` itself).
     pub blocked: Vec<String>,
     /// Whose workbin an email joining an existing case goes to: the first
     /// of these that names someone. Default `["last_agent", "owner",
@@ -244,11 +246,15 @@ impl EmailConfig {
             )));
         }
         for entry in &self.blocked {
-            let address = entry.strip_prefix('@').map(|d| format!("x@{d}"));
+            // `@*.domain` stands for the subdomains of `domain`: the
+            // wildcard is allowed only there, as the whole first label.
+            let domain = entry.strip_prefix('@');
+            let parent = domain.map(|d| d.strip_prefix("*.").unwrap_or(d));
+            let address = parent.map(|d| format!("x@{d}"));
             let check = address.as_deref().unwrap_or(entry);
-            if dossier_types::contact::normalize_email(check).is_err() {
+            if check.contains('*') || dossier_types::contact::normalize_email(check).is_err() {
                 return Err(Error::Config(format!(
-                    "[email] blocked: `{entry}` is neither an address nor `@domain`"
+                    "[email] blocked: `{entry}` is neither an address, `@domain` nor `@*.domain`"
                 )));
             }
         }

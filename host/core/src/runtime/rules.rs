@@ -29,6 +29,10 @@ impl Runtime {
                         "must be at most 64 characters without spaces",
                     ));
                 }
+                let schema = self.schema();
+                schema
+                    .check_standard(kind, "account", &c.account)
+                    .map_err(|rule| Error::invalid(kind, "account", rule))?;
                 if c.name.is_empty() {
                     return Err(invalid("name", "is required"));
                 }
@@ -36,9 +40,15 @@ impl Runtime {
                 for p in &mut c.phones {
                     p.number = normalize_phone(&p.number, region)
                         .map_err(|e| Error::invalid(kind, "phone", e))?;
+                    schema
+                        .check_standard(kind, "phone", &p.number)
+                        .map_err(|rule| Error::invalid(kind, "phone", rule))?;
                 }
                 for e in &mut c.emails {
                     e.address = normalize_email(&e.address)
+                        .map_err(|rule| Error::invalid(kind, "email", rule))?;
+                    schema
+                        .check_standard(kind, "email", &e.address)
                         .map_err(|rule| Error::invalid(kind, "email", rule))?;
                 }
             }
