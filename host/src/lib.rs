@@ -106,6 +106,8 @@ pub use dossier_types::{Error, Result, schema};
 #[cfg(feature = "email")]
 pub use email::drafts::{CaseAfterDiscard, Discarded, DraftStart};
 #[cfg(feature = "email")]
+pub use email::rich::InlineImage;
+#[cfg(feature = "email")]
 pub use email::signatures::insert_signature_once;
 pub use events::{Actor, Ctx, DeliveryState, Handler, OutboxDelivery};
 #[cfg(feature = "chat")]

@@ -19,6 +19,10 @@ pub struct FaqEntry {
     /// A page with the answer, inserted in `Link` mode.
     #[serde(default)]
     pub link: Option<String>,
+    /// The sanitized HTML version, when the entry was written in rich text
+    /// (`[email] rich_text`); `body` is its text version.
+    #[serde(default)]
+    pub html: Option<String>,
     /// When the entry was added.
     pub created_at: DateTime<Utc>,
     /// When the entry was last changed.
@@ -32,11 +36,15 @@ pub struct NewFaqEntry {
     pub shortcut: String,
     /// The title.
     pub title: String,
-    /// The body.
+    /// The body: the text version (derived from `html` when blank).
+    #[serde(default)]
     pub body: String,
     /// The link, an absolute `http`, `https` or `mailto` URL.
     #[serde(default)]
     pub link: Option<String>,
+    /// An HTML version, sanitized when saved; needs `[email] rich_text`.
+    #[serde(default)]
+    pub html: Option<String>,
 }
 
 /// A change to an FAQ entry: each `Some` replaces that part.
@@ -51,6 +59,11 @@ pub struct FaqChange {
     /// A new link (`Some(None)` removes it).
     #[serde(default)]
     pub link: Option<Option<String>>,
+    /// A new HTML version, sanitized when saved (`Some(None)` removes it);
+    /// a new HTML version without a new body replaces the body with its
+    /// text. Needs `[email] rich_text`.
+    #[serde(default)]
+    pub html: Option<Option<String>>,
 }
 
 /// What a `/shortcut` expands to.

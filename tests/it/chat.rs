@@ -939,6 +939,7 @@ fn an_agent_inserts_faq_answers_by_shortcut() {
         title: "Refunds".into(),
         body: "Refunds reach your card within 5 working days.".into(),
         link: Some("https://help.example.com/refunds".into()),
+        html: None,
     })
     .expect("faq entry");
     available(host, "ann");

@@ -195,6 +195,7 @@ fn faq_shortcuts_expand_as_text_or_as_link_and_go_out_as_written() {
             title: "Returns".into(),
             body: "Send the parcel back within 30 days.".into(),
             link: Some("https://help.example.com/returns".into()),
+            html: None,
         })
         .expect("faq");
     let id = draft(&ann);

@@ -17,6 +17,7 @@ fn entry(shortcut: &str, title: &str, body: &str, link: Option<&str>) -> NewFaqE
         title: title.into(),
         body: body.into(),
         link: link.map(str::to_owned),
+        html: None,
     }
 }
 

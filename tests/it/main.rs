@@ -31,6 +31,7 @@ mod plugins;
 mod pop;
 mod records;
 mod reminders;
+mod rich_notes;
 mod runner;
 mod scripts;
 mod search;

@@ -15,7 +15,8 @@ use dossier_host::{Error, Result};
 #[derive(Debug, Subcommand)]
 pub(crate) enum FaqCmd {
     /// Add an entry (needs manage_faq).
-    #[command(group(ArgGroup::new("text").required(true).args(["body", "body_file"])))]
+    #[command(group(ArgGroup::new("text").required(true).multiple(true)
+        .args(["body", "body_file", "html", "html_file"])))]
     Add {
         /// The unique shortcut agents type as /SHORTCUT: ASCII letters, digits, - and _.
         shortcut: String,
@@ -26,8 +27,15 @@ pub(crate) enum FaqCmd {
         #[arg(long)]
         body: Option<String>,
         /// Read the full text from this file (`-` for stdin).
-        #[arg(long, value_name = "PATH")]
+        #[arg(long, value_name = "PATH", conflicts_with = "body")]
         body_file: Option<PathBuf>,
+        /// An HTML version (`-` reads stdin), sanitized when saved; needs [email]
+        /// rich_text. Without --body, the text is made from it.
+        #[arg(long, conflicts_with = "html_file")]
+        html: Option<String>,
+        /// Read the HTML version from this file (`-` for stdin).
+        #[arg(long, value_name = "PATH")]
+        html_file: Option<PathBuf>,
         /// A page with the answer (http, https or mailto), inserted in link mode.
         #[arg(long, value_name = "URL")]
         link: Option<String>,
@@ -58,6 +66,16 @@ pub(crate) enum FaqCmd {
         /// Remove the link.
         #[arg(long, conflicts_with = "link")]
         no_link: bool,
+        /// A new HTML version (`-` reads stdin), sanitized when saved; needs [email]
+        /// rich_text. Without --body, the text is made from it.
+        #[arg(long, conflicts_with = "html_file")]
+        html: Option<String>,
+        /// Read the new HTML version from this file (`-` for stdin).
+        #[arg(long, value_name = "PATH")]
+        html_file: Option<PathBuf>,
+        /// Remove the HTML version (the text stays).
+        #[arg(long, conflicts_with_all = ["html", "html_file"])]
+        no_html: bool,
     },
     /// Remove an entry (needs manage_faq).
     Remove {
@@ -146,6 +164,9 @@ fn entry(e: &FaqEntry) -> String {
     if let Some(link) = &e.link {
         s.push_str(&format!("  link: {link}\n"));
     }
+    if e.html.is_some() {
+        s.push_str("  rich text: yes (the text below is its text version)\n");
+    }
     for line in e.body.lines() {
         s.push_str(&format!("  {line}\n"));
     }
@@ -182,16 +203,20 @@ pub(crate) fn faq(host: &Host, cmd: FaqCmd, out: &Out) -> Result<()> {
             title,
             body,
             body_file,
+            html,
+            html_file,
             link,
         } => {
             let body = input
                 .inline_or_file(("--body", body), ("--body-file", body_file))?
                 .unwrap_or_default();
+            let html = input.inline_or_file(("--html", html), ("--html-file", html_file))?;
             let added = host.faq_add(NewFaqEntry {
                 shortcut,
                 title,
                 body,
                 link,
+                html,
             })?;
             out.one(&added, entry)
         }
@@ -204,10 +229,20 @@ pub(crate) fn faq(host: &Host, cmd: FaqCmd, out: &Out) -> Result<()> {
             body_file,
             link,
             no_link,
+            html,
+            html_file,
+            no_html,
         } => {
             let body = input.inline_or_file(("--body", body), ("--body-file", body_file))?;
             let link = if no_link { Some(None) } else { link.map(Some) };
-            let change = FaqChange { title, body, link };
+            let html = input.inline_or_file(("--html", html), ("--html-file", html_file))?;
+            let html = if no_html { Some(None) } else { html.map(Some) };
+            let change = FaqChange {
+                title,
+                body,
+                link,
+                html,
+            };
             out.one(&host.faq_update(&shortcut, change)?, entry)
         }
         FaqCmd::Remove { shortcut } => {

@@ -583,7 +583,7 @@ pub(crate) fn case(host: &Host, cmd: CaseCmd, out: &Out) -> Result<()> {
 #[derive(Debug, Subcommand)]
 pub(crate) enum FollowUpCmd {
     /// Add a follow-up to a case. Follow-ups cannot be changed afterwards.
-    Add(FollowUpAdd),
+    Add(Box<FollowUpAdd>),
     /// Show one follow-up: its text, an email's headers, its attachments
     /// (with the short ids `attachment get` takes).
     Show {
@@ -628,6 +628,20 @@ pub(crate) struct FollowUpAdd {
     /// Custom field value, NAME=VALUE (repeatable).
     #[arg(long = "field", value_parser = key_value)]
     fields: Vec<(String, String)>,
+    /// An HTML body (`-` reads stdin), sanitized when saved; needs [email]
+    /// rich_text. Without a text, the text is made from it.
+    #[arg(long, conflicts_with = "html_file")]
+    html: Option<String>,
+    /// Read the HTML body from this file (`-` for stdin).
+    #[arg(long, value_name = "PATH")]
+    html_file: Option<PathBuf>,
+    /// Show this PNG or JPEG inside the HTML body (at most 10 MB; large ones
+    /// are downscaled); it goes where the HTML names cid:FILENAME, else at the end.
+    #[arg(long, value_name = "FILE")]
+    inline: Vec<PathBuf>,
+    /// The alt text of the --inline images.
+    #[arg(long, default_value = "")]
+    alt: String,
 }
 
 pub(crate) fn follow_up(host: &Host, cmd: FollowUpCmd, out: &Out) -> Result<()> {
@@ -647,13 +661,17 @@ pub(crate) fn follow_up(host: &Host, cmd: FollowUpCmd, out: &Out) -> Result<()> 
             let input = Input::default();
             let note = input.inline_or_file(("--note", a.note), ("--note-file", a.note_file))?;
             let body = input.inline_or_file(("--body", a.body), ("--body-file", a.body_file))?;
+            let html = input.inline_or_file(("--html", a.html), ("--html-file", a.html_file))?;
+            let rich = html.is_some() || !a.inline.is_empty();
             let (kind, body) = match (note, a.kind, body) {
                 (Some(note), _, _) => (FollowUpKind::Note, note),
                 (None, kind, Some(body)) => (kind.unwrap_or(FollowUpKind::Note), body),
+                (None, None, None) if rich => (FollowUpKind::Note, String::new()),
                 _ => {
                     return Err(Error::Refused(
-                        "followup add needs --note TEXT (or --note-file PATH), or --body TEXT \
-                         (or --body-file PATH) with an optional --kind"
+                        "followup add needs --note TEXT (or --note-file PATH), --html HTML \
+                         (or --html-file PATH), or --body TEXT (or --body-file PATH) with an \
+                         optional --kind"
                             .into(),
                     ));
                 }
@@ -665,7 +683,24 @@ pub(crate) fn follow_up(host: &Host, cmd: FollowUpCmd, out: &Out) -> Result<()> 
             );
             new.kind = kind;
             new.custom = custom_fields(host, ObjectKind::FollowUp, &a.fields)?;
-            let f = host.add_follow_up(new)?;
+            new.html = html;
+            let mut images = Vec::with_capacity(a.inline.len());
+            for path in a.inline {
+                let bytes = std::fs::read(&path).map_err(|source| Error::Io {
+                    what: "cannot read",
+                    path: path.clone(),
+                    source,
+                })?;
+                let name = path
+                    .file_name()
+                    .map_or_else(|| "image".to_owned(), |n| n.to_string_lossy().into_owned());
+                images.push(dossier_host::InlineImage {
+                    name,
+                    bytes,
+                    alt: a.alt.clone(),
+                });
+            }
+            let f = host.add_rich_note(new, images)?;
             let text = show(&f)?;
             out.one(&f, |_| text)?;
         }

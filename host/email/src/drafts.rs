@@ -1247,7 +1247,7 @@ pub const MAX_INLINE_IMAGE: usize = 10 * 1024 * 1024;
 /// `bytes` as an image whose long side is at most `max_px`: unchanged when
 /// it is already, else downscaled and recompressed in its own format.
 /// Returns the bytes and their MIME type.
-fn fit_image(name: &str, bytes: &[u8], max_px: u32) -> Result<(Vec<u8>, String)> {
+pub(crate) fn fit_image(name: &str, bytes: &[u8], max_px: u32) -> Result<(Vec<u8>, String)> {
     let bad = |e: image::ImageError| {
         Error::input(
             "image",

@@ -8,6 +8,7 @@ pub mod drafts;
 pub mod held;
 pub mod ingest;
 pub mod parse;
+pub mod rich;
 pub mod send;
 pub mod signatures;
 pub mod smtp;
@@ -19,6 +20,7 @@ pub mod prelude {
     pub use crate::drafts::EmailDrafts;
     pub use crate::held::EmailHeld;
     pub use crate::ingest::EmailIngest;
+    pub use crate::rich::RichText;
     pub use crate::signatures::EmailSignatures;
     pub use crate::thread::{EmailRules, ThreadTokens};
     pub use crate::workbin::EmailWorkbin;

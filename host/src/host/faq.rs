@@ -15,9 +15,38 @@ impl Host {
     /// default). The shortcut (ASCII letters, digits, `-`, `_`; a leading
     /// `/` is dropped) must be unique ignoring case; title and body must not
     /// be blank; the link, if any, must be an `http`, `https` or `mailto`
-    /// URL.
-    pub fn faq_add(&self, new: NewFaqEntry) -> Result<FaqEntry> {
+    /// URL. An HTML version is sanitized as an email draft's is and needs
+    /// `[email] rich_text` (refused naming the setting when it is off); a
+    /// blank body is then derived from it.
+    pub fn faq_add(&self, mut new: NewFaqEntry) -> Result<FaqEntry> {
+        if let Some(html) = new.html.take() {
+            let (html, text) = self.faq_html(&html)?;
+            if new.body.trim().is_empty() {
+                new.body = text;
+            }
+            new.html = Some(html);
+        }
         self.rt.faq_add(&self.ctx()?, new)
+    }
+
+    /// `html` sanitized, and its text version; refused when rich text is
+    /// off (or the host is built without its `email` feature, which holds
+    /// the sanitizer).
+    fn faq_html(&self, html: &str) -> Result<(String, String)> {
+        #[cfg(feature = "email")]
+        {
+            let html = self.rt.rich_html("html", html)?;
+            let text = crate::email::parse::html::to_text(&html);
+            Ok((html, text))
+        }
+        #[cfg(not(feature = "email"))]
+        {
+            let _ = html;
+            Err(crate::Error::input(
+                "html",
+                "HTML bodies need the host's `email` feature (its sanitizer)",
+            ))
+        }
     }
 
     /// Every FAQ entry, by shortcut. Open to every agent.
@@ -33,8 +62,21 @@ impl Host {
         self.rt.faq_entry(shortcut)
     }
 
-    /// Changes an FAQ entry's title, body or link. Needs `manage_faq`.
-    pub fn faq_update(&self, shortcut: &str, change: FaqChange) -> Result<FaqEntry> {
+    /// Changes an FAQ entry's title, body, link or HTML version. Needs
+    /// `manage_faq`. A new HTML version is sanitized and needs `[email]
+    /// rich_text`, as in [`Host::faq_add`]; without a new body, the body
+    /// becomes its text.
+    pub fn faq_update(&self, shortcut: &str, mut change: FaqChange) -> Result<FaqEntry> {
+        change.html = match change.html.take() {
+            Some(Some(html)) => {
+                let (html, text) = self.faq_html(&html)?;
+                if change.body.as_deref().is_none_or(|b| b.trim().is_empty()) {
+                    change.body = Some(text);
+                }
+                Some(Some(html))
+            }
+            other => other,
+        };
         self.rt.faq_update(&self.ctx()?, shortcut, change)
     }
 

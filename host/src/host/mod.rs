@@ -495,7 +495,51 @@ impl Host {
     /// may give another author. Follow-ups of kind `system` and `email_in`
     /// record what Dossier did or received: an agent may not write them
     /// ([`Error::ReservedFollowUpKind`](crate::Error::ReservedFollowUpKind)).
+    ///
+    /// An HTML body is sanitized as an email draft's is; on a note it needs
+    /// `[email] rich_text` (refused naming the setting when that is off),
+    /// and a blank text is derived from it. Images pasted into it as
+    /// `data:image/png` or `data:image/jpeg` URIs are stored as the note's
+    /// inline images (see [`Host::add_rich_note`]).
     pub fn add_follow_up(&self, new: NewFollowUp) -> Result<FollowUp> {
+        self.check_follow_up_author(&new)?;
+        #[cfg(feature = "email")]
+        {
+            use crate::prelude::*;
+            self.rt.add_rich_follow_up(&self.ctx()?, new, Vec::new())
+        }
+        #[cfg(not(feature = "email"))]
+        {
+            if new.html.is_some() {
+                return Err(crate::Error::input(
+                    "html",
+                    "HTML bodies need the host's `email` feature (its sanitizer)",
+                ));
+            }
+            self.rt.add_follow_up(&self.ctx()?, new)
+        }
+    }
+
+    /// Adds a note (or another follow-up) with an HTML body and `images`
+    /// shown inside it: as [`Host::add_follow_up`], each image (PNG or
+    /// JPEG, at most 10 MB, downscaled over `[email] max_image_px`) goes
+    /// where the HTML names `cid:NAME`, else at the end, and is kept as a
+    /// blob listed in the follow-up's attachments with its Content-ID, as a
+    /// sent draft's are. Needs `[email] rich_text`.
+    #[cfg(feature = "email")]
+    pub fn add_rich_note(
+        &self,
+        new: NewFollowUp,
+        images: Vec<crate::InlineImage>,
+    ) -> Result<FollowUp> {
+        use crate::prelude::*;
+        self.check_follow_up_author(&new)?;
+        self.rt.add_rich_follow_up(&self.ctx()?, new, images)
+    }
+
+    /// Refuses a follow-up an agent may not write: a reserved kind, or
+    /// another author (unless they are an admin).
+    fn check_follow_up_author(&self, new: &NewFollowUp) -> Result<()> {
         if let Actor::Agent(login) = &self.actor
             && matches!(
                 new.kind,
@@ -517,7 +561,7 @@ impl Host {
                 new.author
             )));
         }
-        self.rt.add_follow_up(&self.ctx()?, new)
+        Ok(())
     }
 
     /// One follow-up by id.

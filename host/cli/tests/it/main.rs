@@ -13,6 +13,7 @@ mod ops;
 mod process;
 mod props;
 mod queue_cli;
+mod rich_cli;
 mod script_cli;
 mod serve;
 mod serve_channels;

@@ -69,9 +69,10 @@ pub struct EmailConfig {
     pub smtp: Option<SmtpSettings>,
     /// `[email.review]`: whose outbound email goes to QA review first.
     pub review: ReviewConfig,
-    /// Whether drafts may have an HTML body (sanitized with ammonia when
-    /// saved, sent as multipart/alternative with a text part made from
-    /// it). Off: drafts are text only. Default true.
+    /// Whether drafts, notes and FAQ entries may have an HTML body
+    /// (sanitized with ammonia when saved; a draft is sent as
+    /// multipart/alternative with a text part made from it) and inline
+    /// images. Off: they are text only. Default true.
     pub rich_text: bool,
     /// An inline image whose long side is over this many pixels is
     /// downscaled and recompressed when attached. Default 1600.

@@ -154,6 +154,7 @@ impl Runtime {
             title: new.title.trim().to_owned(),
             body: new.body,
             link,
+            html: new.html,
             created_at: now,
             updated_at: now,
         };
@@ -212,6 +213,9 @@ impl Runtime {
             }
             if let Some(link) = link {
                 entry.link = link;
+            }
+            if let Some(html) = change.html {
+                entry.html = html;
             }
             entry.updated_at = now;
             if tx.update_faq(&entry)? {

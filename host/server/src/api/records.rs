@@ -457,8 +457,14 @@ async fn list_follow_ups(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NoteBody {
-    /// The text.
+    /// The text (made from `html` when blank).
+    #[serde(default)]
     body: String,
+    /// An HTML body, sanitized when saved (needs `[email] rich_text`);
+    /// images pasted as `data:image/png` or `data:image/jpeg` URIs are kept
+    /// as the note's inline images.
+    #[serde(default)]
+    html: Option<String>,
     /// Custom fields, as `[fields.follow_up]` defines them.
     #[serde(default)]
     #[schema(value_type = Object)]
@@ -483,7 +489,7 @@ async fn add_follow_up(
             kind: FollowUpKind::Note,
             author,
             body: b.body,
-            html: None,
+            html: b.html,
             email: None,
             attachments: Vec::new(),
             custom: b.custom,

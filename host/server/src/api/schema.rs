@@ -83,7 +83,8 @@ struct SchemaView {
     /// The store's time zone (`[time] zone`, an IANA name): screens show
     /// times in it.
     time_zone: String,
-    /// Whether drafts may have an HTML body (`[email] rich_text`).
+    /// Whether drafts, notes and FAQ entries may have an HTML body
+    /// (`[email] rich_text`).
     rich_text: bool,
 }
 

@@ -185,11 +185,15 @@ struct FaqBody {
     shortcut: String,
     /// A short title.
     title: String,
-    /// The full text.
+    /// The full text (made from `html` when blank).
+    #[serde(default)]
     body: String,
     /// A page with the answer (`http`, `https` or `mailto`), inserted in
     /// link mode.
     link: Option<String>,
+    /// An HTML version, sanitized when saved (needs `[email] rich_text`).
+    #[serde(default)]
+    html: Option<String>,
 }
 
 /// Adds an FAQ entry (`manage_faq`).
@@ -207,6 +211,7 @@ async fn add_faq(
             title: b.title,
             body: b.body,
             link: b.link,
+            html: b.html,
         })
     })
     .await
@@ -232,9 +237,15 @@ struct FaqUpdate {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     link: Option<Option<String>>,
+    /// A new HTML version, sanitized when saved (needs `[email]
+    /// rich_text`; without a new `body`, the text is made from it); `null`
+    /// removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    html: Option<Option<String>>,
 }
 
-/// Changes an FAQ entry's title, text or link (`manage_faq`).
+/// Changes an FAQ entry's title, text, link or HTML version (`manage_faq`).
 #[utoipa::path(patch, path = "/api/v1/faq/{shortcut}", tag = "faq",
     params(("shortcut" = String, Path, description = "the entry's shortcut")), request_body = FaqUpdate,
     responses((status = 200, body = Object), (status = 403, body = Problem),
@@ -249,6 +260,7 @@ async fn update_faq(
         title: b.title,
         body: b.body,
         link: b.link,
+        html: b.html,
     };
     write_as(&state, caller.host, move |host| {
         host.faq_update(&shortcut, change)

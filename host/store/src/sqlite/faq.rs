@@ -11,7 +11,7 @@ use super::search::match_expression;
 use crate::{FaqTx, parse_ts, ts};
 use dossier_types::{Error, Result};
 
-const FAQ_COLUMNS: &str = "shortcut, title, body, link, created_at, updated_at";
+const FAQ_COLUMNS: &str = "shortcut, title, body, link, created_at, updated_at, html";
 
 fn faq_from_row(row: &Row<'_>) -> Result<FaqEntry> {
     Ok(FaqEntry {
@@ -21,6 +21,7 @@ fn faq_from_row(row: &Row<'_>) -> Result<FaqEntry> {
         link: row.get(3).map_err(db)?,
         created_at: parse_ts(&row.get::<_, String>(4).map_err(db)?)?,
         updated_at: parse_ts(&row.get::<_, String>(5).map_err(db)?)?,
+        html: row.get(6).map_err(db)?,
     })
 }
 
@@ -87,8 +88,8 @@ impl FaqTx for SqliteTx<'_> {
         let n = self
             .conn
             .prepare_cached(
-                "INSERT INTO faq_entries (shortcut, title, body, link, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (shortcut) DO NOTHING",
+                "INSERT INTO faq_entries (shortcut, title, body, link, created_at, updated_at, html)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (shortcut) DO NOTHING",
             )
             .map_err(db)?
             .execute(params![
@@ -97,7 +98,8 @@ impl FaqTx for SqliteTx<'_> {
                 e.body,
                 e.link,
                 ts(e.created_at),
-                ts(e.updated_at)
+                ts(e.updated_at),
+                e.html
             ])
             .map_err(db)?;
         Ok(n == 1)
@@ -122,7 +124,7 @@ impl FaqTx for SqliteTx<'_> {
         let n = self
             .conn
             .prepare_cached(
-                "UPDATE faq_entries SET title = ?2, body = ?3, link = ?4, updated_at = ?5
+                "UPDATE faq_entries SET title = ?2, body = ?3, link = ?4, updated_at = ?5, html = ?6
                  WHERE shortcut = ?1",
             )
             .map_err(db)?
@@ -131,7 +133,8 @@ impl FaqTx for SqliteTx<'_> {
                 e.title,
                 e.body,
                 e.link,
-                ts(e.updated_at)
+                ts(e.updated_at),
+                e.html
             ])
             .map_err(db)?;
         Ok(n == 1)
@@ -148,7 +151,7 @@ impl FaqTx for SqliteTx<'_> {
     }
 
     fn search_faq(&self, terms: &[String], limit: u32) -> Result<Vec<FaqEntry>> {
-        let sql = "SELECT f.shortcut, f.title, f.body, f.link, f.created_at, f.updated_at
+        let sql = "SELECT f.shortcut, f.title, f.body, f.link, f.created_at, f.updated_at, f.html
              FROM faq_index JOIN faq_entries f ON f.id = faq_index.rowid
              WHERE faq_index MATCH ?1
              ORDER BY bm25(faq_index, 2.0, 1.0), f.shortcut LIMIT ?2";

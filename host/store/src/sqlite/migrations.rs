@@ -826,6 +826,11 @@ END;
     r#"
 ALTER TABLE chats ADD COLUMN log_draft TEXT;
 "#,
+    // 23: an FAQ entry's sanitized HTML version, when it was written in
+    // rich text (`[email] rich_text`); `body` stays its text version.
+    r#"
+ALTER TABLE faq_entries ADD COLUMN html TEXT;
+"#,
 ];
 
 /// The schema version this build writes.
