@@ -41,6 +41,7 @@ fn payload(event: &Event) -> Option<Value> {
         Event::EmailHeld(v) => serde_json::to_value(v),
         Event::ChatOffered(v) | Event::ChatEnded(v) => serde_json::to_value(v),
         Event::TaskReminder(v) => serde_json::to_value(v),
+        Event::DirectoryChanged(v) => serde_json::to_value(v),
     };
     value.ok()
 }
@@ -135,7 +136,8 @@ fn walk(
 /// reads as the event: used to find the optional fields (those that take `()`).
 fn reads(kind: EventKind, value: Value) -> bool {
     use dossier_sdk::{
-        ChatEvent, Disposition, EmailHeld, EmailReceived, Notification, ScreenPop, TaskReminder,
+        ChatEvent, DirectoryChanged, Disposition, EmailHeld, EmailReceived, Notification,
+        ScreenPop, TaskReminder,
     };
     match kind {
         EventKind::ScreenPop => serde_json::from_value::<ScreenPop>(value).is_ok(),
@@ -147,6 +149,7 @@ fn reads(kind: EventKind, value: Value) -> bool {
             serde_json::from_value::<ChatEvent>(value).is_ok()
         }
         EventKind::TaskReminder => serde_json::from_value::<TaskReminder>(value).is_ok(),
+        EventKind::DirectoryChanged => serde_json::from_value::<DirectoryChanged>(value).is_ok(),
         _ => false,
     }
 }
