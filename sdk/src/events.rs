@@ -1140,7 +1140,7 @@ mod tests {
                     left: vec!["billing".to_owned()]
                 },
                 DirectoryChange::Permissions {
-                    granted: vec![Permission::ManageFaq],
+                    granted: Vec::new(),
                     withheld: vec![Permission::RejectChat],
                     reset: vec![Permission::ReviewEmail]
                 },

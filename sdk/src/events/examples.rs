@@ -130,7 +130,10 @@ impl Event {
                 email: Some("grace@example.com".to_owned()),
                 role: Role::Supervisor,
                 groups: vec!["billing".to_owned()],
-                overrides: BTreeMap::from([(Permission::ReviewEmail, false)]),
+                overrides: BTreeMap::from([
+                    (Permission::ManageFaq, true),
+                    (Permission::ReviewEmail, false),
+                ]),
                 disabled: false,
                 created_at: at(1_767_225_600),
                 updated_at: at(1_767_258_000),
@@ -146,9 +149,13 @@ impl Event {
                     left: vec!["sales".to_owned()],
                 },
                 DirectoryChange::Permissions {
-                    granted: Vec::new(),
+                    granted: vec![Permission::ManageFaq],
                     withheld: vec![Permission::ReviewEmail],
-                    reset: vec![Permission::ManageFaq],
+                    reset: vec![Permission::SendAs],
+                },
+                DirectoryChange::Enabled,
+                DirectoryChange::Profile {
+                    fields: vec!["display_name".to_owned()],
                 },
             ],
         }));
