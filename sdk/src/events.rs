@@ -608,9 +608,9 @@ impl DirectoryChange {
 
 /// The `directory_changed` event: an agent or a group was added or
 /// changed, and the change committed. Delivered from the outbox, at least
-/// once, like `after_save`; the actor who made the change is the
-/// context's (`HostApi::actor` for plugins, `ctx.actor` for scripts).
-/// It carries no password or token: an [`Agent`] holds none.
+/// once, like `after_save`; who made the change is the event's actor
+/// (`HostApi::actor` for plugins). It carries no password or token: an
+/// [`Agent`] holds none.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DirectoryChanged {
     /// The agent concerned, as it is after the change; `None` for a group.

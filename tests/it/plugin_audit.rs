@@ -231,7 +231,10 @@ fn agent_and_group_changes_are_logged_with_their_actor_and_no_secret() {
 
     let raw = std::fs::read_to_string(&audit).expect("audit file");
     assert!(!raw.contains(password), "a password in the log: {raw}");
-    assert!(!raw.contains(&token.secret), "a token secret in the log: {raw}");
+    assert!(
+        !raw.contains(&token.secret),
+        "a token secret in the log: {raw}"
+    );
     let lines = lines(&audit);
     let summary: Vec<String> = lines
         .iter()
