@@ -214,6 +214,15 @@ fn agent_and_group_changes_are_logged_with_their_actor_and_no_secret() {
         },
     )
     .expect("same role");
+    // A refused change writes nothing, and logs nothing.
+    root.update_agent(
+        "root",
+        AgentChange {
+            role: Some(Role::Agent),
+            ..Default::default()
+        },
+    )
+    .expect_err("the last admin stays an admin");
     let ann = t
         .host
         .login("ann", password)
