@@ -108,22 +108,6 @@ fn open_host(dir: &Path) -> BenchResult<Host> {
         .open()?)
 }
 
-/// Resident memory in KiB, from /proc: all of it (`VmRSS`, which counts
-/// the pages of the database files the connections map) and the anonymous
-/// part alone (`RssAnon`: the heap, what a leak would grow).
-fn rss_kib() -> (u64, u64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    };
-    (field("VmRSS:"), field("RssAnon:"))
-}
-
 /// A 0.6 MB message with `parts` tiny attachments, each unlike any
 /// other message's (`tag`), so no blob is shared.
 fn many_parts(tag: usize, parts: usize) -> Vec<u8> {
@@ -413,8 +397,8 @@ fn main() -> BenchResult<()> {
     let raw = common::raw_writer(&raw_dir.path().join("dossier.db"))?;
     let now = dossier_host::test_support::store_time(chrono::Utc::now());
 
-    let rss_start = rss_kib();
-    let mut rss_mid = (0, 0);
+    let at_start = common::Memory::now();
+    let mut half_way = at_start;
     let batches = count / BATCH;
     let mut product = |b: usize| -> BenchResult<()> {
         let messages: Vec<(&str, &[u8])> = raw_messages[b * BATCH..(b + 1) * BATCH]
@@ -425,7 +409,7 @@ fn main() -> BenchResult<()> {
             result?;
         }
         if b == batches / 2 {
-            rss_mid = rss_kib();
+            half_way = common::Memory::now();
         }
         Ok(())
     };
@@ -442,7 +426,7 @@ fn main() -> BenchResult<()> {
     ];
     let stats = common::interleaved(&mut contenders, batches, 0, 5)?;
     drop(contenders);
-    let rss_end = rss_kib();
+    let at_end = common::Memory::now();
     println!("per batch of {BATCH}:");
     common::report(
         &[
@@ -460,14 +444,10 @@ fn main() -> BenchResult<()> {
         parse_rate
     );
     println!(
-        "resident memory: {} MiB at start, {} MiB half way, {} MiB at the end \
-         (anonymous: {}, {}, {} MiB; the rest is mapped database pages)",
-        rss_start.0 / 1024,
-        rss_mid.0 / 1024,
-        rss_end.0 / 1024,
-        rss_start.1 / 1024,
-        rss_mid.1 / 1024,
-        rss_end.1 / 1024
+        "memory at start: {}\nmemory half way: {}\nmemory at the end: {}",
+        at_start.show(),
+        half_way.show(),
+        at_end.show()
     );
     let check: (i64, i64) = Connection::open(product_dir.path().join("dossier.db"))?.query_row(
         "SELECT (SELECT count(*) FROM follow_ups WHERE kind = 'email_in'), (SELECT count(*) FROM cases)",

@@ -319,7 +319,7 @@ fn read_terms(db: &Path) -> BenchResult<Vec<(String, u64)>> {
 /// first, or the window probe and the ranked matches), prepared once and
 /// kept, bound as the host binds them.
 fn raw_search(conn: &Connection, query: &str) -> BenchResult<Vec<RawHit>> {
-    let [too_common, newest, window, ranked] = test_support::search_sql();
+    let [probe, newest, visible_window, ranked] = test_support::search_sql();
     let expression = query
         .split_whitespace()
         .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
@@ -347,32 +347,37 @@ fn raw_search(conn: &Connection, query: &str) -> BenchResult<Vec<RawHit>> {
         &none,
         &false,
     ];
-    let common = conn
-        .prepare_cached(too_common)?
-        .query_row(
-            params![expression, test_support::SEARCH_RANKED_AT_MOST],
-            |_| Ok(()),
-        )
-        .optional()?
-        .is_some();
-    if common {
+    let match_at = |offset: u32| -> rusqlite::Result<Option<i64>> {
+        conn.prepare_cached(probe)?
+            .query_row(params![expression, offset], |r| r.get(0))
+            .optional()
+    };
+    if match_at(test_support::SEARCH_RANKED_AT_MOST)?.is_some() {
         let hits = conn
             .prepare_cached(newest)?
             .query_map(&[&base[..], &[&LIMIT]].concat()[..], row)?
             .collect::<rusqlite::Result<_>>()?;
         return Ok(hits);
     }
+    let ranked_from = |first: i64| -> rusqlite::Result<Vec<RawHit>> {
+        conn.prepare_cached(ranked)?
+            .query_map(&[&base[..], &[&LIMIT, &first]].concat()[..], row)?
+            .collect()
+    };
+    let Some(first) = match_at(test_support::SEARCH_RANKED_ALL - 1)? else {
+        return Ok(ranked_from(0)?);
+    };
+    let hits = ranked_from(first)?;
+    if hits.len() >= LIMIT as usize {
+        return Ok(hits);
+    }
     let offset = test_support::SEARCH_RANKED_ALL - 1;
     let first: i64 = conn
-        .prepare_cached(window)?
+        .prepare_cached(visible_window)?
         .query_row(&[&base[..], &[&offset]].concat()[..], |r| r.get(0))
         .optional()?
         .unwrap_or(0);
-    let hits = conn
-        .prepare_cached(ranked)?
-        .query_map(&[&base[..], &[&LIMIT, &first]].concat()[..], row)?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(hits)
+    Ok(ranked_from(first)?)
 }
 
 /// The hits' kinds, ids and ranks, read into owned values as the host does.

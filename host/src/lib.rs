@@ -295,8 +295,8 @@ pub mod test_support {
     pub const SEARCH_SYNC_SQL: [&str; 4] = dossier_store::SEARCH_SYNC_SQL;
 
     /// The statements a search runs (see `dossier_store::search_sql`):
-    /// the too-common probe, the newest-first search, the window probe and
-    /// the ranked search.
+    /// the match probe, the newest-first search, the visible-window probe
+    /// and the ranked search.
     pub fn search_sql() -> [&'static str; 4] {
         dossier_store::search_sql()
     }

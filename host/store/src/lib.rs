@@ -52,25 +52,25 @@ pub const SEARCH_SYNC_SQL: [&str; 4] = sqlite::search_sync::SYNC;
 /// side runs it too).
 pub const EMAIL_PICK_SQL: &str = sqlite::queues::EMAIL_PICK_SQL;
 
-/// The statements a search runs, in the order it may run them, as the
-/// store prepares them (the search benchmark's raw side runs them too):
-/// whether the words are too common to rank (`?1` the FTS5 expression, `?2`
-/// [`SEARCH_RANKED_AT_MOST`]); the newest matches first, when they are;
-/// otherwise the window's first rowid (`OFFSET ?9` = [`SEARCH_RANKED_ALL`]
-/// − 1), then the ranked matches from it (`?10`, 0 for all). `?2` to `?8`
-/// of the last three are the viewer and the filter, as
-/// `SearchTx::search` binds them.
+/// The statements a search runs, as the store prepares them (the search
+/// benchmark's raw side runs them too): the match probe (`?1` the FTS5
+/// expression, `?2` the offset from the newest match: whether the words
+/// are too common to rank, where the window of the newest starts); the
+/// newest matches first; the window of the newest matches the viewer may
+/// see (`OFFSET ?9`); the ranked matches from rowid `?10` on. `?2` to `?8`
+/// of the last three are the viewer and the filter, as `SearchTx::search`
+/// binds them.
 pub fn search_sql() -> [&'static str; 4] {
     [
-        sqlite::search::TOO_COMMON_PROBE,
+        sqlite::search::MATCH_PROBE,
         sqlite::search::NEWEST.as_str(),
-        sqlite::search::WINDOW_PROBE.as_str(),
+        sqlite::search::VISIBLE_WINDOW_PROBE.as_str(),
         sqlite::search::RANKED.as_str(),
     ]
 }
 
-/// A search ranks all its matches by bm25 when the viewer may see at most
-/// this many; otherwise the newest this many.
+/// A search ranks all its matches by bm25 when its words match at most
+/// this many index rows; otherwise the newest this many.
 pub const SEARCH_RANKED_ALL: u32 = sqlite::search::RANKED_ALL;
 
 /// A search whose words match more index rows than this ranks nothing and
@@ -339,8 +339,10 @@ pub trait SearchTx {
     /// contain) that `viewer` may see, with `filter` applied: ranked by
     /// bm25 among all matches when there are at most
     /// [`SEARCH_RANKED_ALL`], among the newest [`SEARCH_RANKED_ALL`] when
-    /// there are more, and newest first, unranked, when the words are in
-    /// more than [`SEARCH_RANKED_AT_MOST`] index rows.
+    /// there are more (the newest the viewer may see and the filter keeps,
+    /// when fewer than `limit` of those are), and newest first, unranked,
+    /// when the words are in more than [`SEARCH_RANKED_AT_MOST`] index
+    /// rows.
     fn search(
         &self,
         terms: &[String],

@@ -21,14 +21,13 @@ pub fn match_expression(terms: &[String]) -> String {
         .join(" ")
 }
 
-/// A search with at most this many matches the viewer may see (after the
-/// filters) ranks them all by bm25.
+/// A search whose words match at most this many index rows ranks them
+/// all by bm25; with more, it ranks the newest this many (see
+/// `SearchTx::search` for the viewer's part).
 pub const RANKED_ALL: u32 = 2_000;
 
-/// A search with more matches than [`RANKED_ALL`] ranks the newest
-/// [`RANKED_ALL`] of them by bm25, unless its words match more than this
-/// many index rows in all (whoever may see them): then it shows the newest
-/// matches first and ranks nothing.
+/// A search whose words match more index rows than this ranks nothing:
+/// it shows the newest matches first.
 ///
 /// Why: bm25 weighs each word by how many rows hold it, and FTS5 counts
 /// that by reading the word's whole list of rows on every search (about
@@ -53,15 +52,18 @@ fn conditions() -> String {
     )
 }
 
-/// The index rows the words match, newest first, whoever may see them:
-/// with `OFFSET ?2` = [`RANKED_AT_MOST`], a row means the words are too
-/// common to rank. No join: it reads only the words' lists.
-pub const TOO_COMMON_PROBE: &str = "SELECT rowid FROM search_index WHERE search_index MATCH ?1
+/// The rowid of the match `OFFSET ?2` from the newest, whoever may see
+/// it: with [`RANKED_AT_MOST`], a row means the words are too common to
+/// rank; with [`RANKED_ALL`] − 1, it is where the window of the newest
+/// matches starts. No join: it reads only the words' lists.
+pub const MATCH_PROBE: &str = "SELECT rowid FROM search_index WHERE search_index MATCH ?1
      ORDER BY rowid DESC LIMIT 1 OFFSET ?2";
 
-/// The rowid of the [`RANKED_ALL`]th newest match the viewer may see
-/// (`OFFSET ?9` = [`RANKED_ALL`] − 1); none when there are fewer.
-pub static WINDOW_PROBE: LazyLock<String> = LazyLock::new(|| {
+/// The rowid of the [`RANKED_ALL`]th newest match the viewer may see and
+/// the filter keeps (`OFFSET ?9` = [`RANKED_ALL`] − 1); none when there are
+/// fewer. Run only when the window of [`MATCH_PROBE`] held fewer visible
+/// matches than were asked for: it reads each match's case.
+pub static VISIBLE_WINDOW_PROBE: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT search_index.rowid
          FROM search_index LEFT JOIN cases ON cases.number = search_index.case_number
@@ -121,15 +123,15 @@ impl SearchTx for SqliteTx<'_> {
             filter.status.is_some() || filter.owner.is_some() || filter.group.is_some();
         let (all, login) = viewer.params();
         let expression = match_expression(terms);
-        let too_common = conn
-            .prepare_cached(TOO_COMMON_PROBE)
-            .map_err(db)?
-            .query_row(params![expression, RANKED_AT_MOST], |_| Ok(()))
-            .optional()
-            .map_err(db)?
-            .is_some();
+        let probe = |offset: u32| -> Result<Option<i64>> {
+            conn.prepare_cached(MATCH_PROBE)
+                .map_err(db)?
+                .query_row(params![expression, offset], |r| r.get(0))
+                .optional()
+                .map_err(db)
+        };
+        let too_common = probe(RANKED_AT_MOST)?.is_some();
         let customer = filter.customer.map(|c| c.0);
-        let offset = RANKED_ALL - 1;
         // ?1 to ?8, the same for every statement; ?9 (and ?10) follow.
         let base: [&dyn rusqlite::ToSql; 8] = [
             &expression,
@@ -160,19 +162,32 @@ impl SearchTx for SqliteTx<'_> {
                 .map_err(db)?;
             return Ok(hits);
         }
+        let ranked = |first: i64| -> Result<Vec<SearchHit>> {
+            conn.prepare_cached(&RANKED)
+                .map_err(db)?
+                .query_map(&[&base[..], &[&limit, &first]].concat()[..], hit)
+                .map_err(db)?
+                .collect::<rusqlite::Result<_>>()
+                .map_err(db)
+        };
+        let Some(first) = probe(RANKED_ALL - 1)? else {
+            return ranked(0);
+        };
+        let hits = ranked(first)?;
+        if hits.len() >= limit as usize {
+            return Ok(hits);
+        }
+        // The window's newest matches are mostly not the viewer's (or not
+        // the filter's): rank the newest ones that are.
+        let offset = RANKED_ALL - 1;
         let first: i64 = conn
-            .prepare_cached(&WINDOW_PROBE)
+            .prepare_cached(&VISIBLE_WINDOW_PROBE)
             .map_err(db)?
             .query_row(&[&base[..], &[&offset]].concat()[..], |r| r.get(0))
             .optional()
             .map_err(db)?
             .unwrap_or(0);
-        let mut stmt = conn.prepare_cached(&RANKED).map_err(db)?;
-        let hits = stmt
-            .query_map(&[&base[..], &[&limit, &first]].concat()[..], hit)
-            .map_err(db)?
-            .collect::<rusqlite::Result<_>>()
-            .map_err(db)?;
+        let hits = ranked(first)?;
         Ok(hits)
     }
 }
@@ -311,7 +326,9 @@ mod tests {
     #[test]
     fn the_window_counts_only_what_the_viewer_may_see() {
         let store = SqliteStore::in_memory().expect("store");
-        let hidden = 1_000;
+        // Of the newest RANKED_ALL matches, alice may see 3: fewer than the
+        // 5 asked for.
+        let hidden = i64::from(RANKED_ALL) - 3;
         store
             .read(|conn| {
                 conn.execute_batch(
@@ -340,8 +357,8 @@ mod tests {
                 Ok(())
             })
             .expect("rows");
-        // Alice sees RANKED_ALL rows: all of them are ranked, the oldest
-        // (the best) first; bob's window is the newest RANKED_ALL.
+        // So alice's window is the newest RANKED_ALL she may see: all of
+        // hers, the oldest (the best) first; bob's is the newest RANKED_ALL.
         let alice = search(&store, "printer", &Viewer::Agent("alice".into()));
         assert_eq!(alice[0].id, 1, "{alice:?}");
         assert!(alice.iter().all(|h| h.case_number.is_none()), "{alice:?}");
