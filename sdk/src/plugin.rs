@@ -93,13 +93,13 @@ impl Default for CaseQuery {
 ///   Handlers may change the event in place (set a record's custom field,
 ///   replace a screen-pop target, add a recipient).
 /// - `Ok(Outcome::Veto(message))`: stop. For guarding events (every kind
-///   but `after_save`: see [`EventKind::guards_write`] and
+///   but `after_save` and `directory_changed`: see [`EventKind::guards_write`] and
 ///   [`EVENTS`](crate::events::EVENTS)) the write they guard is rolled back
 ///   and `message` shown.
 /// - `Err(error)`: the plugin failed. The host stops the pipeline as for a
 ///   veto (rolling the guarded write back) and reports the plugin's failure.
-///   For `after_save` the write is already committed: the host logs the
-///   failure and retries the delivery.
+///   For `after_save` and `directory_changed` the write is already
+///   committed: the host logs the failure and retries the delivery.
 ///
 /// A panic in a handler is caught and treated as an error.
 ///
