@@ -12,6 +12,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::agents::{Agent, Group, Permission, Role};
 use crate::model::{
     Attachment, CaseNumber, CustomerId, EmailHeaders, Mailbox, ObjectKind, Record, Task,
 };
@@ -470,6 +471,158 @@ pub struct TaskReminder {
     pub notification: Option<Notification>,
 }
 
+/// One thing a [`DirectoryChanged`] event reports, tagged by `change` in
+/// JSON and in the maps scripts receive (`{"change": "role", "from":
+/// "agent", "to": "supervisor"}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum DirectoryChange {
+    /// The agent or group was added.
+    Added,
+    /// The agent's role changed.
+    Role {
+        /// The role before.
+        from: Role,
+        /// The role after.
+        to: Role,
+    },
+    /// The agent's groups changed.
+    Groups {
+        /// The groups the agent joined, by name.
+        #[serde(default)]
+        joined: Vec<String>,
+        /// The groups the agent left, by name.
+        #[serde(default)]
+        left: Vec<String>,
+    },
+    /// The agent's permission overrides changed (what their role gives
+    /// them is not repeated).
+    Permissions {
+        /// Permissions now granted against the role.
+        #[serde(default)]
+        granted: Vec<Permission>,
+        /// Permissions now withheld against the role.
+        #[serde(default)]
+        withheld: Vec<Permission>,
+        /// Permissions whose override was removed: back to the role's default.
+        #[serde(default)]
+        reset: Vec<Permission>,
+    },
+    /// The agent was disabled: they can no longer act.
+    Disabled,
+    /// The agent was enabled again.
+    Enabled,
+    /// The agent's display name or email address changed, by an admin or
+    /// by the agent themselves (`edit_own_profile`); the new values are in
+    /// [`DirectoryChanged::agent`].
+    Profile {
+        /// The fields that changed: `display_name`, `email`.
+        fields: Vec<String>,
+    },
+}
+
+impl DirectoryChange {
+    /// The tag's value: `added`, `role`, `groups`, `permissions`,
+    /// `disabled`, `enabled` or `profile`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            DirectoryChange::Added => "added",
+            DirectoryChange::Role { .. } => "role",
+            DirectoryChange::Groups { .. } => "groups",
+            DirectoryChange::Permissions { .. } => "permissions",
+            DirectoryChange::Disabled => "disabled",
+            DirectoryChange::Enabled => "enabled",
+            DirectoryChange::Profile { .. } => "profile",
+        }
+    }
+
+    /// What changed between `before` (`None`: the agent was added) and
+    /// `after`, in a fixed order: added, role, groups, permissions,
+    /// disabled or enabled, profile. Empty when nothing did.
+    pub fn between(before: Option<&Agent>, after: &Agent) -> Vec<DirectoryChange> {
+        let Some(before) = before else {
+            return vec![DirectoryChange::Added];
+        };
+        let mut changes = Vec::new();
+        if before.role != after.role {
+            changes.push(DirectoryChange::Role {
+                from: before.role,
+                to: after.role,
+            });
+        }
+        let joined: Vec<String> = after
+            .groups
+            .iter()
+            .filter(|g| !before.groups.contains(g))
+            .cloned()
+            .collect();
+        let left: Vec<String> = before
+            .groups
+            .iter()
+            .filter(|g| !after.groups.contains(g))
+            .cloned()
+            .collect();
+        if !joined.is_empty() || !left.is_empty() {
+            changes.push(DirectoryChange::Groups { joined, left });
+        }
+        let (mut granted, mut withheld, mut reset) = (Vec::new(), Vec::new(), Vec::new());
+        for (permission, now) in &after.overrides {
+            if before.overrides.get(permission) != Some(now) {
+                if *now {
+                    granted.push(*permission);
+                } else {
+                    withheld.push(*permission);
+                }
+            }
+        }
+        for permission in before.overrides.keys() {
+            if !after.overrides.contains_key(permission) {
+                reset.push(*permission);
+            }
+        }
+        if !granted.is_empty() || !withheld.is_empty() || !reset.is_empty() {
+            changes.push(DirectoryChange::Permissions {
+                granted,
+                withheld,
+                reset,
+            });
+        }
+        match (before.disabled, after.disabled) {
+            (false, true) => changes.push(DirectoryChange::Disabled),
+            (true, false) => changes.push(DirectoryChange::Enabled),
+            _ => {}
+        }
+        let mut fields = Vec::new();
+        if before.display_name != after.display_name {
+            fields.push("display_name".to_owned());
+        }
+        if before.email != after.email {
+            fields.push("email".to_owned());
+        }
+        if !fields.is_empty() {
+            changes.push(DirectoryChange::Profile { fields });
+        }
+        changes
+    }
+}
+
+/// The `directory_changed` event: an agent or a group was added or
+/// changed, and the change committed. Delivered from the outbox, at least
+/// once, like `after_save`; who made the change is the event's actor
+/// (`HostApi::actor` for plugins). It carries no password or token: an
+/// [`Agent`] holds none.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DirectoryChanged {
+    /// The agent concerned, as it is after the change; `None` for a group.
+    #[serde(default)]
+    pub agent: Option<Agent>,
+    /// The group concerned, as it is after the change; `None` for an agent.
+    #[serde(default)]
+    pub group: Option<Group>,
+    /// What changed, never empty.
+    pub changes: Vec<DirectoryChange>,
+}
+
 /// Every event a handler can receive.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", content = "data", rename_all = "snake_case")]
@@ -494,6 +647,8 @@ pub enum Event {
     ChatEnded(ChatEvent),
     /// A task reminder came due.
     TaskReminder(TaskReminder),
+    /// An agent or group was added or changed (committed).
+    DirectoryChanged(DirectoryChanged),
 }
 
 /// The name of an event, without its data.
@@ -520,11 +675,13 @@ pub enum EventKind {
     ChatEnded,
     /// [`Event::TaskReminder`].
     TaskReminder,
+    /// [`Event::DirectoryChanged`].
+    DirectoryChanged,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 10] = [
+    pub const ALL: [EventKind; 11] = [
         EventKind::BeforeSave,
         EventKind::AfterSave,
         EventKind::ScreenPop,
@@ -535,6 +692,7 @@ impl EventKind {
         EventKind::ChatOffered,
         EventKind::ChatEnded,
         EventKind::TaskReminder,
+        EventKind::DirectoryChanged,
     ];
 
     /// The snake_case name (`before_save`, `screen_pop`, ...).
@@ -550,6 +708,7 @@ impl EventKind {
             EventKind::ChatOffered => "chat_offered",
             EventKind::ChatEnded => "chat_ended",
             EventKind::TaskReminder => "task_reminder",
+            EventKind::DirectoryChanged => "directory_changed",
         }
     }
 
@@ -560,13 +719,14 @@ impl EventKind {
 
     /// The row of [`EVENTS`] describing this kind.
     pub fn spec(self) -> &'static EventSpec {
-        let table: &'static [EventSpec; 10] = &EVENTS;
+        let table: &'static [EventSpec; 11] = &EVENTS;
         // `EVENTS` is in declaration order; a const assertion below checks it.
         &table[self as usize]
     }
 
     /// Whether the event guards a write: a veto or a handler's failure
-    /// rolls that write back. Every kind but `after_save` does.
+    /// rolls that write back. Every kind but `after_save` and
+    /// `directory_changed`, delivered after their write committed, does.
     pub fn guards_write(self) -> bool {
         self.spec().guards
     }
@@ -638,7 +798,7 @@ impl EventSpec {
 
 /// Every event kind, in [`EventKind::ALL`] order: the one table the rest is
 /// derived from.
-pub const EVENTS: [EventSpec; 10] = [
+pub const EVENTS: [EventSpec; 11] = [
     EventSpec {
         kind: EventKind::BeforeSave,
         hook: "before_save_<object>",
@@ -766,6 +926,16 @@ pub const EVENTS: [EventSpec; 10] = [
         fired_when: "a task's reminder came due, in the transaction that claims it (exactly once)",
         may_change: "`notification`, the notice to the assignee: change it, write one, or clear it",
     },
+    EventSpec {
+        kind: EventKind::DirectoryChanged,
+        hook: "on_directory_changed",
+        per_object: false,
+        payload: "DirectoryChanged",
+        keys: &["agent", "group", "changes"],
+        guards: false,
+        fired_when: "an agent (added, role, groups, permissions, disabled or enabled, name or email) or a group (added) changed and it committed; delivered from the outbox, at least once",
+        may_change: "nothing: the change is read-only",
+    },
 ];
 
 // `EventKind::spec` indexes `EVENTS` by discriminant.
@@ -807,6 +977,7 @@ impl Event {
             Event::ChatOffered(_) => EventKind::ChatOffered,
             Event::ChatEnded(_) => EventKind::ChatEnded,
             Event::TaskReminder(_) => EventKind::TaskReminder,
+            Event::DirectoryChanged(_) => EventKind::DirectoryChanged,
         }
     }
 
@@ -863,7 +1034,7 @@ mod tests {
     #[test]
     fn hook_names_come_in_the_fixed_order() {
         let names = hook_names();
-        assert_eq!(names.len(), 16);
+        assert_eq!(names.len(), 17);
         assert_eq!(
             &names[..4],
             [
@@ -908,9 +1079,10 @@ mod tests {
     }
 
     #[test]
-    fn only_after_save_does_not_guard_its_write() {
+    fn only_the_after_events_do_not_guard_their_write() {
         for kind in EventKind::ALL {
-            assert_eq!(kind.guards_write(), kind != EventKind::AfterSave, "{kind}");
+            let after = matches!(kind, EventKind::AfterSave | EventKind::DirectoryChanged);
+            assert_eq!(kind.guards_write(), !after, "{kind}");
             #[allow(deprecated)]
             let old = kind.is_guarding();
             assert_eq!(old, kind.guards_write());
@@ -928,6 +1100,74 @@ mod tests {
             let listed: BTreeSet<String> = spec.keys.iter().map(|k| (*k).to_owned()).collect();
             assert_eq!(keys, listed, "keys of {}", spec.payload);
         }
+    }
+
+    #[test]
+    fn directory_changes_list_what_differs_in_a_fixed_order() {
+        let Some(Event::DirectoryChanged(example)) = Event::examples()
+            .into_iter()
+            .find(|e| e.kind() == EventKind::DirectoryChanged)
+        else {
+            panic!("an example directory_changed event")
+        };
+        let Some(before) = example.agent else {
+            panic!("the example names an agent")
+        };
+        assert_eq!(
+            DirectoryChange::between(None, &before),
+            [DirectoryChange::Added]
+        );
+        assert!(DirectoryChange::between(Some(&before), &before).is_empty());
+        let mut after = before.clone();
+        after.role = Role::Admin;
+        after.groups = vec!["sales".to_owned()];
+        after.overrides = BTreeMap::from([
+            (Permission::ManageFaq, true),
+            (Permission::RejectChat, false),
+        ]);
+        after.disabled = true;
+        after.email = None;
+        let changes = DirectoryChange::between(Some(&before), &after);
+        assert_eq!(
+            changes,
+            [
+                DirectoryChange::Role {
+                    from: Role::Supervisor,
+                    to: Role::Admin
+                },
+                DirectoryChange::Groups {
+                    joined: vec!["sales".to_owned()],
+                    left: vec!["billing".to_owned()]
+                },
+                DirectoryChange::Permissions {
+                    granted: Vec::new(),
+                    withheld: vec![Permission::RejectChat],
+                    reset: vec![Permission::ReviewEmail]
+                },
+                DirectoryChange::Disabled,
+                DirectoryChange::Profile {
+                    fields: vec!["email".to_owned()]
+                },
+            ]
+        );
+        let names: Vec<&str> = changes.iter().map(DirectoryChange::name).collect();
+        assert_eq!(
+            names,
+            ["role", "groups", "permissions", "disabled", "profile"]
+        );
+        let json = serde_json::to_value(&changes[0]).unwrap_or_default();
+        assert_eq!(
+            json,
+            serde_json::json!({"change": "role", "from": "supervisor", "to": "admin"})
+        );
+        let enabled = DirectoryChange::between(
+            Some(&after),
+            &Agent {
+                disabled: false,
+                ..after.clone()
+            },
+        );
+        assert_eq!(enabled, [DirectoryChange::Enabled]);
     }
 
     #[test]

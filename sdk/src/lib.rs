@@ -101,9 +101,9 @@ pub mod prelude {
     pub use crate::declare_plugin;
     pub use crate::error::{Error, Result};
     pub use crate::events::{
-        Audience, Cause, Channel, ChatEvent, Disposition, EmailHeld, EmailReceived, Event,
-        EventKind, Interaction, Notification, Outcome, PopTarget, SaveEvent, SaveOp, ScreenPop,
-        TaskReminder,
+        Audience, Cause, Channel, ChatEvent, DirectoryChange, DirectoryChanged, Disposition,
+        EmailHeld, EmailReceived, Event, EventKind, Interaction, Notification, Outcome, PopTarget,
+        SaveEvent, SaveOp, ScreenPop, TaskReminder,
     };
     pub use crate::fields::FieldValue;
     pub use crate::model::{
@@ -127,9 +127,9 @@ pub use faq::{ExpandMode, FaqChange, FaqEntry, NewFaqEntry, Signature, Signature
 pub use plugin::{CaseQuery, FollowUpQuery, HostApi, Plugin, dispatch};
 
 pub use events::{
-    Audience, Cause, Channel, ChatEvent, Direction, Disposition, EmailHeld, EmailReceived, Event,
-    EventKind, EventSpec, Interaction, Notification, Outcome, PopTarget, SaveEvent, SaveOp,
-    ScreenPop, TaskReminder,
+    Audience, Cause, Channel, ChatEvent, Direction, DirectoryChange, DirectoryChanged, Disposition,
+    EmailHeld, EmailReceived, Event, EventKind, EventSpec, Interaction, Notification, Outcome,
+    PopTarget, SaveEvent, SaveOp, ScreenPop, TaskReminder,
 };
 pub use fields::{FieldType, FieldValue};
 pub use model::{

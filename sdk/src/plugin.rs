@@ -13,8 +13,8 @@ use serde::de::DeserializeOwned;
 use crate::abi::{Buffer, HostTable, LogLevel, TableHeader, status};
 use crate::error::{Error, Result};
 use crate::events::{
-    ChatEvent, Disposition, EmailHeld, EmailReceived, Event, EventKind, Notification, Outcome,
-    SaveEvent, ScreenPop, TaskReminder,
+    ChatEvent, DirectoryChanged, Disposition, EmailHeld, EmailReceived, Event, EventKind,
+    Notification, Outcome, SaveEvent, ScreenPop, TaskReminder,
 };
 use crate::model::{
     Case, CaseNumber, Customer, CustomerId, CustomerQuery, FollowUp, FollowUpKind, NewFollowUp,
@@ -93,13 +93,13 @@ impl Default for CaseQuery {
 ///   Handlers may change the event in place (set a record's custom field,
 ///   replace a screen-pop target, add a recipient).
 /// - `Ok(Outcome::Veto(message))`: stop. For guarding events (every kind
-///   but `after_save`: see [`EventKind::guards_write`] and
+///   but `after_save` and `directory_changed`: see [`EventKind::guards_write`] and
 ///   [`EVENTS`](crate::events::EVENTS)) the write they guard is rolled back
 ///   and `message` shown.
 /// - `Err(error)`: the plugin failed. The host stops the pipeline as for a
 ///   veto (rolling the guarded write back) and reports the plugin's failure.
-///   For `after_save` the write is already committed: the host logs the
-///   failure and retries the delivery.
+///   For `after_save` and `directory_changed` the write is already
+///   committed: the host logs the failure and retries the delivery.
 ///
 /// A panic in a handler is caught and treated as an error.
 ///
@@ -196,6 +196,16 @@ pub trait Plugin: Sized + Send + Sync + 'static {
         let _ = reminder;
         Ok(Outcome::Continue)
     }
+
+    /// An agent or group was added or changed, and it committed (delivered
+    /// from the outbox, at least once; [`HostApi::actor`] is who made the
+    /// change). Read-only: a veto or a change is ignored, an error is
+    /// retried. Sent only to plugins that list
+    /// [`EventKind::DirectoryChanged`] in their events.
+    fn directory_changed(&self, change: &mut DirectoryChanged) -> Result<Outcome> {
+        let _ = change;
+        Ok(Outcome::Continue)
+    }
 }
 
 /// Calls `plugin`'s handler for `event`.
@@ -211,6 +221,7 @@ pub fn dispatch<P: Plugin>(plugin: &P, event: &mut Event) -> Result<Outcome> {
         Event::ChatOffered(e) => plugin.chat_offered(e),
         Event::ChatEnded(e) => plugin.chat_ended(e),
         Event::TaskReminder(e) => plugin.task_reminder(e),
+        Event::DirectoryChanged(e) => plugin.directory_changed(e),
     }
 }
 
@@ -525,6 +536,9 @@ mod tests {
         }
         fn task_reminder(&self, _: &mut TaskReminder) -> Result<Outcome> {
             self.called("task_reminder")
+        }
+        fn directory_changed(&self, _: &mut DirectoryChanged) -> Result<Outcome> {
+            self.called("directory_changed")
         }
     }
 

@@ -156,3 +156,157 @@ fn a_log_file_that_cannot_be_opened_refuses_the_plugin() {
         "{message}"
     );
 }
+
+/// Agent and group changes, logged by default: who did what to whom, with
+/// no password or token secret in any line.
+#[test]
+fn agent_and_group_changes_are_logged_with_their_actor_and_no_secret() {
+    use dossier_host::AgentChange;
+    use dossier_sdk::{NewAgent, Permission, Role};
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let audit = dir.path().join("audit.jsonl");
+    // No `events`: the default, record and directory changes.
+    let t = TestStore::new(&entry(
+        "audit-log-plugin",
+        &format!("path = {:?}", audit.display().to_string()),
+    ));
+    t.host
+        .first_admin("root")
+        .expect("first admin")
+        .expect("made");
+    let root = t.host.as_agent("root").expect("root acts");
+    root.add_group("billing", Some("billing@example.com".into()))
+        .expect("group");
+    root.add_agent(NewAgent {
+        login: "ann".into(),
+        display_name: "Ann".into(),
+        email: Some("ann@example.com".into()),
+        groups: vec!["billing".into()],
+        ..Default::default()
+    })
+    .expect("ann");
+    let password = "correct horse battery staple";
+    root.set_password("ann", password).expect("password");
+    let token = root.mint_token("ann", "crm sync", None).expect("token");
+    root.update_agent(
+        "ann",
+        AgentChange {
+            role: Some(Role::Supervisor),
+            ..Default::default()
+        },
+    )
+    .expect("role");
+    root.update_agent(
+        "ann",
+        AgentChange {
+            grant: vec![(Permission::TransferEmail, false)],
+            ..Default::default()
+        },
+    )
+    .expect("withheld");
+    // A change that changes nothing is not logged.
+    root.update_agent(
+        "ann",
+        AgentChange {
+            role: Some(Role::Supervisor),
+            ..Default::default()
+        },
+    )
+    .expect("same role");
+    // A refused change writes nothing, and logs nothing.
+    root.update_agent(
+        "root",
+        AgentChange {
+            role: Some(Role::Agent),
+            ..Default::default()
+        },
+    )
+    .expect_err("the last admin stays an admin");
+    let ann = t
+        .host
+        .login("ann", password)
+        .expect("login")
+        .expect("ann signs in");
+    ann.update_agent(
+        "ann",
+        AgentChange {
+            display_name: Some("Ann Bellamy".into()),
+            ..Default::default()
+        },
+    )
+    .expect("own profile");
+    root.disable_agent("ann").expect("disabled");
+
+    let raw = std::fs::read_to_string(&audit).expect("audit file");
+    assert!(!raw.contains(password), "a password in the log: {raw}");
+    assert!(
+        !raw.contains(&token.secret),
+        "a token secret in the log: {raw}"
+    );
+    let lines = lines(&audit);
+    let summary: Vec<String> = lines
+        .iter()
+        .map(|l| {
+            format!(
+                "{} {} {} {}",
+                l["actor"].as_str().expect("an actor"),
+                l["kind"].as_str().expect("a kind"),
+                l["subject"].as_str().expect("a subject"),
+                l["changes"]
+                    .as_array()
+                    .expect("changes")
+                    .iter()
+                    .map(|c| c.as_str().expect("a change name"))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            "system directory_changed agent root added",
+            "root directory_changed group billing added",
+            "root directory_changed agent ann added",
+            "root directory_changed agent ann role",
+            "root directory_changed agent ann permissions",
+            "ann directory_changed agent ann profile",
+            "root directory_changed agent ann disabled",
+        ]
+    );
+    // What changed, as the event says it.
+    let change = |i: usize| lines[i]["event"]["data"]["changes"][0].clone();
+    assert_eq!(
+        change(3),
+        serde_json::json!({"change": "role", "from": "agent", "to": "supervisor"})
+    );
+    assert_eq!(
+        change(4),
+        serde_json::json!({"change": "permissions", "granted": [],
+                           "withheld": ["transfer_email"], "reset": []})
+    );
+    assert_eq!(
+        change(5),
+        serde_json::json!({"change": "profile", "fields": ["display_name"]})
+    );
+    assert_eq!(
+        lines[5]["event"]["data"]["agent"]["display_name"],
+        "Ann Bellamy"
+    );
+    assert_eq!(lines[6]["event"]["data"]["agent"]["disabled"], true);
+    assert_eq!(
+        lines[1]["event"]["data"]["group"]["email"],
+        "billing@example.com"
+    );
+    // The event reads back as the SDK's type.
+    let event: Event = serde_json::from_value(lines[2]["event"].clone()).expect("an event");
+    let Event::DirectoryChanged(added) = event else {
+        panic!("not a directory_changed event")
+    };
+    let agent = added.agent.expect("the agent");
+    assert_eq!(
+        (agent.login.as_str(), agent.groups.as_slice()),
+        ("ann", ["billing".to_owned()].as_slice())
+    );
+}

@@ -125,7 +125,8 @@ fn inspect_shows_the_handshake_and_the_lines_to_enable_it() {
             "email_held",
             "chat_offered",
             "chat_ended",
-            "task_reminder"
+            "task_reminder",
+            "directory_changed"
         ])
     );
     assert_eq!(info["thread_safe"], true);

@@ -244,3 +244,26 @@ when = [{ field = "status", changed = true, equals = "closed" }]"#,
     assert!(t.host.pending_outbox().expect("outbox").is_empty());
     assert!(seen.try_recv().is_err(), "only the close was sent");
 }
+
+/// An agent change, chosen in `events`, is posted after it committed, with
+/// the agent as it is after the change.
+#[test]
+fn a_chosen_directory_change_is_posted() {
+    let (url, seen) = server(vec![]);
+    let t = TestStore::new(&config(&url, "events = [\"directory_changed\"]"));
+    t.host
+        .add_agent(dossier_sdk::NewAgent {
+            login: "ann".into(),
+            ..Default::default()
+        })
+        .expect("ann");
+    let request = seen.recv_timeout(PATIENCE).expect("posted");
+    assert_eq!(request.headers["x-dossier-event"], "directory_changed");
+    let event: Event = serde_json::from_slice(&request.body).expect("the body is an event");
+    let Event::DirectoryChanged(change) = event else {
+        panic!("unexpected event {event:?}")
+    };
+    assert_eq!(change.changes, [dossier_sdk::DirectoryChange::Added]);
+    assert_eq!(change.agent.map(|a| a.login), Some("ann".to_owned()));
+    assert!(t.host.pending_outbox().expect("outbox").is_empty());
+}

@@ -2,8 +2,8 @@
 //! transaction that is always rolled back, and report what it did.
 
 use dossier_sdk::{
-    ChatEvent, Disposition, EmailHeld, EmailReceived, Event, FieldType, FieldValue, Notification,
-    ObjectKind, Record, SaveEvent, SaveOp, ScreenPop, TaskReminder,
+    ChatEvent, DirectoryChanged, Disposition, EmailHeld, EmailReceived, Event, FieldType,
+    FieldValue, Notification, ObjectKind, Record, SaveEvent, SaveOp, ScreenPop, TaskReminder,
 };
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -221,6 +221,10 @@ impl Inputs<'_> {
             ),
             "on_chat_ended" => Event::ChatEnded(
                 serde_json::from_value::<ChatEvent>(data).map_err(|e| bad("chat event", e))?,
+            ),
+            "on_directory_changed" => Event::DirectoryChanged(
+                serde_json::from_value::<DirectoryChanged>(data)
+                    .map_err(|e| bad("directory change", e))?,
             ),
             _ => Event::TaskReminder(
                 serde_json::from_value::<TaskReminder>(data)

@@ -573,6 +573,7 @@ impl Scripts {
             Event::EmailHeld(v) => self.run_map(ctx, &scripts, index, v),
             Event::ChatOffered(v) | Event::ChatEnded(v) => self.run_map(ctx, &scripts, index, v),
             Event::TaskReminder(v) => self.run_map(ctx, &scripts, index, v),
+            Event::DirectoryChanged(v) => self.run_map(ctx, &scripts, index, v),
         }
     }
 

@@ -17,6 +17,10 @@ use super::payload::FREE_FORM;
 /// The tag of payload maps that come in variants (a screen-pop target).
 const TAG: &str = "pop";
 
+/// Every tag of payload maps that come in variants: a screen-pop's
+/// `target` (`pop`), a directory change's `changes[]` (`change`).
+const TAGS: [&str; 2] = [TAG, "change"];
+
 /// One field of a payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Field {
@@ -41,6 +45,7 @@ fn payload(event: &Event) -> Option<Value> {
         Event::EmailHeld(v) => serde_json::to_value(v),
         Event::ChatOffered(v) | Event::ChatEnded(v) => serde_json::to_value(v),
         Event::TaskReminder(v) => serde_json::to_value(v),
+        Event::DirectoryChanged(v) => serde_json::to_value(v),
     };
     value.ok()
 }
@@ -87,14 +92,14 @@ fn walk(
     when: Option<&str>,
     out: &mut Vec<Field>,
 ) {
-    let tag = map
-        .get(TAG)
-        .and_then(Value::as_str)
-        .map(|v| format!("{TAG} = \"{v}\""));
+    let tag = TAGS.iter().find_map(|name| {
+        let v = map.get(*name).and_then(Value::as_str)?;
+        Some((*name, format!("{name} = \"{v}\"")))
+    });
     for (key, value) in map {
         let path = format!("{prefix}{key}");
         let only_when = match (&tag, key.as_str()) {
-            (Some(tag), k) if k != TAG => Some(tag.clone()),
+            (Some((name, tag)), k) if k != *name => Some(tag.clone()),
             _ => when.map(str::to_owned),
         };
         let free = FREE_FORM.contains(&key.as_str());
@@ -122,8 +127,12 @@ fn walk(
         match value {
             Value::Object(inner) => walk(inner, &format!("{path}."), only_when.as_deref(), out),
             Value::Array(items) => {
-                if let Some(Value::Object(inner)) = items.first() {
-                    walk(inner, &format!("{path}[]."), only_when.as_deref(), out);
+                // Every item: an array of tagged maps (`changes`) has a
+                // variant in each.
+                for item in items {
+                    if let Value::Object(inner) = item {
+                        walk(inner, &format!("{path}[]."), only_when.as_deref(), out);
+                    }
                 }
             }
             _ => {}
@@ -135,7 +144,8 @@ fn walk(
 /// reads as the event: used to find the optional fields (those that take `()`).
 fn reads(kind: EventKind, value: Value) -> bool {
     use dossier_sdk::{
-        ChatEvent, Disposition, EmailHeld, EmailReceived, Notification, ScreenPop, TaskReminder,
+        ChatEvent, DirectoryChanged, Disposition, EmailHeld, EmailReceived, Notification,
+        ScreenPop, TaskReminder,
     };
     match kind {
         EventKind::ScreenPop => serde_json::from_value::<ScreenPop>(value).is_ok(),
@@ -147,6 +157,7 @@ fn reads(kind: EventKind, value: Value) -> bool {
             serde_json::from_value::<ChatEvent>(value).is_ok()
         }
         EventKind::TaskReminder => serde_json::from_value::<TaskReminder>(value).is_ok(),
+        EventKind::DirectoryChanged => serde_json::from_value::<DirectoryChanged>(value).is_ok(),
         _ => false,
     }
 }
@@ -195,7 +206,8 @@ pub fn fields(kind: EventKind) -> Vec<Field> {
                 }
                 o.only_when = match (o.only_when.take(), f.only_when) {
                     (Some(a), Some(b)) if a != b => {
-                        Some(format!("{a} or {}", b.trim_start_matches("pop = ")))
+                        let value = b.split_once(" = ").map_or(b.as_str(), |(_, v)| v);
+                        Some(format!("{a} or {value}"))
                     }
                     (a, _) => a,
                 };
@@ -203,6 +215,14 @@ pub fn fields(kind: EventKind) -> Vec<Field> {
             None => out.push(f),
         }
     }
+    // A field one example leaves empty (`group` of an agent's change) and
+    // another fills is listed as filled.
+    let filled: Vec<String> = out
+        .iter()
+        .filter(|f| !f.ty.starts_with("()"))
+        .map(|f| f.path.clone())
+        .collect();
+    out.retain(|f| !f.ty.starts_with("()") || !filled.contains(&f.path));
     out
 }
 

@@ -2,7 +2,10 @@
 //!
 //! Each handled event becomes one line: when it was logged, who caused it
 //! (`actor`: an agent's login, or `system`), the event kind, for save
-//! events the object, operation and id, and the whole event. The
+//! events the object, operation and id, for `directory_changed` the agent
+//! or group changed (`subject`: `agent ann`, `group billing`) and what
+//! changed (`changes`: `added`, `role`, `permissions`, ...), and the whole
+//! event (an agent carries no password or token, so neither does a line). The
 //! line is written with one `write` call on a file opened for appending and
 //! made durable with `File::sync_data` before the handler returns, so a line
 //! the host saw succeed survives a crash.
@@ -12,7 +15,7 @@
 //! | key | type | default | meaning |
 //! |---|---|---|---|
 //! | `path` | string | required | the file to append to; created if missing |
-//! | `events` | array of event names | `["after_save"]` | which events to log |
+//! | `events` | array of event names | `["after_save", "directory_changed"]` | which events to log |
 //!
 //! The plugin does not declare itself thread-safe, so the host hands it one
 //! event at a time and lines never interleave.
@@ -41,7 +44,7 @@ struct Config {
 }
 
 fn default_events() -> Vec<EventKind> {
-    vec![EventKind::AfterSave]
+    vec![EventKind::AfterSave, EventKind::DirectoryChanged]
 }
 
 /// One line of the log.
@@ -57,6 +60,12 @@ struct Line<'a> {
     op: Option<SaveOp>,
     #[serde(skip_serializing_if = "Option::is_none")]
     id: Option<i64>,
+    /// For `directory_changed`: `agent <login>` or `group <name>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subject: Option<String>,
+    /// For `directory_changed`: the names of what changed, in order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    changes: Option<Vec<&'static str>>,
     event: &'a Event,
 }
 
@@ -66,6 +75,10 @@ impl AuditLog {
             Event::BeforeSave(s) | Event::AfterSave(s) => Some(s),
             _ => None,
         };
+        let directory = match event {
+            Event::DirectoryChanged(d) => Some(d),
+            _ => None,
+        };
         let line = Line {
             at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
             actor: self.host.actor(),
@@ -73,6 +86,12 @@ impl AuditLog {
             object: save.map(|s| s.record.kind()),
             op: save.map(|s| s.op),
             id: save.map(|s| s.record.id()),
+            subject: directory.and_then(|d| match (&d.agent, &d.group) {
+                (Some(a), _) => Some(format!("agent {}", a.login)),
+                (None, Some(g)) => Some(format!("group {}", g.name)),
+                (None, None) => None,
+            }),
+            changes: directory.map(|d| d.changes.iter().map(DirectoryChange::name).collect()),
             event,
         };
         let mut bytes = dossier_sdk::serde_json::to_vec(&line)
@@ -147,6 +166,10 @@ impl Plugin for AuditLog {
 
     fn task_reminder(&self, reminder: &mut TaskReminder) -> Result<Outcome> {
         self.append(&Event::TaskReminder(reminder.clone()))
+    }
+
+    fn directory_changed(&self, change: &mut DirectoryChanged) -> Result<Outcome> {
+        self.append(&Event::DirectoryChanged(change.clone()))
     }
 }
 

@@ -312,6 +312,10 @@ impl Plugin for Webhook {
     fn task_reminder(&self, reminder: &mut TaskReminder) -> Result<Outcome> {
         self.deliver(Event::TaskReminder(reminder.clone()))
     }
+
+    fn directory_changed(&self, change: &mut DirectoryChanged) -> Result<Outcome> {
+        self.deliver(Event::DirectoryChanged(change.clone()))
+    }
 }
 
 declare_plugin!(Webhook, name = "webhook");

@@ -46,11 +46,12 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::agents::{Agent, Group};
 use crate::email::HeldEmail;
 use crate::error::{Error, Result};
 use crate::events::{
-    ChatEvent, Disposition, EmailHeld, EmailReceived, Event, EventKind, Interaction, Notification,
-    PopTarget, SaveEvent, SaveOp, ScreenPop, TaskReminder,
+    ChatEvent, DirectoryChange, DirectoryChanged, Disposition, EmailHeld, EmailReceived, Event,
+    EventKind, Interaction, Notification, PopTarget, SaveEvent, SaveOp, ScreenPop, TaskReminder,
 };
 use crate::fields::FieldValue;
 use crate::model::{
@@ -492,6 +493,16 @@ struct_patch! {
     }
 }
 
+struct_patch! {
+    /// The changed fields of a [`DirectoryChanged`] (the host ignores
+    /// them: the event is read-only).
+    DirectoryChangedPatch for DirectoryChanged {
+        agent: Option<Agent>,
+        group: Option<Group>,
+        changes: Vec<DirectoryChange>,
+    }
+}
+
 enum_patch! {
     /// The changes a handler made to an [`Event`], tagged with the event's
     /// kind like the event's own JSON (`{"event": ..., "data": ...}`).
@@ -506,6 +517,7 @@ enum_patch! {
         ChatOffered(ChatEvent => ChatEventPatch),
         ChatEnded(ChatEvent => ChatEventPatch),
         TaskReminder(TaskReminder => TaskReminderPatch),
+        DirectoryChanged(DirectoryChanged => DirectoryChangedPatch),
     }
 }
 

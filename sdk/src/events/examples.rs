@@ -5,9 +5,11 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use super::{
-    Audience, Cause, Channel, ChatEvent, Direction, Disposition, EmailHeld, EmailReceived, Event,
-    Interaction, Notification, PopTarget, SaveEvent, SaveOp, ScreenPop, TaskReminder,
+    Audience, Cause, Channel, ChatEvent, Direction, DirectoryChange, DirectoryChanged, Disposition,
+    EmailHeld, EmailReceived, Event, Interaction, Notification, PopTarget, SaveEvent, SaveOp,
+    ScreenPop, TaskReminder,
 };
+use crate::agents::{Agent, Group, Permission, Role};
 use crate::fields::FieldValue;
 use crate::model::{
     Address, Attachment, Case, CaseNumber, CustomFields, Customer, CustomerId, Email, EmailHeaders,
@@ -120,6 +122,51 @@ impl Event {
                 cause: Cause::Reminder,
                 ..notification()
             }),
+        }));
+        events.push(Event::DirectoryChanged(DirectoryChanged {
+            agent: Some(Agent {
+                login: "grace".to_owned(),
+                display_name: "Grace Hopper".to_owned(),
+                email: Some("grace@example.com".to_owned()),
+                role: Role::Supervisor,
+                groups: vec!["billing".to_owned()],
+                overrides: BTreeMap::from([
+                    (Permission::ManageFaq, true),
+                    (Permission::ReviewEmail, false),
+                ]),
+                disabled: false,
+                created_at: at(1_767_225_600),
+                updated_at: at(1_767_258_000),
+            }),
+            group: None,
+            changes: vec![
+                DirectoryChange::Role {
+                    from: Role::Agent,
+                    to: Role::Supervisor,
+                },
+                DirectoryChange::Groups {
+                    joined: vec!["billing".to_owned()],
+                    left: vec!["sales".to_owned()],
+                },
+                DirectoryChange::Permissions {
+                    granted: vec![Permission::ManageFaq],
+                    withheld: vec![Permission::ReviewEmail],
+                    reset: vec![Permission::SendAs],
+                },
+                DirectoryChange::Enabled,
+                DirectoryChange::Profile {
+                    fields: vec!["display_name".to_owned()],
+                },
+            ],
+        }));
+        events.push(Event::DirectoryChanged(DirectoryChanged {
+            agent: None,
+            group: Some(Group {
+                name: "billing".to_owned(),
+                email: Some("billing@example.com".to_owned()),
+                created_at: at(1_767_225_600),
+            }),
+            changes: vec![DirectoryChange::Added],
         }));
         events
     }

@@ -508,3 +508,133 @@ fn disabled_scripts_do_not_run() {
     let ada = ada(&host);
     open_case(&host, &ada, "fine").expect("saved without scripts");
 }
+
+/// `on_directory_changed` runs after an agent or group change committed,
+/// reads what changed by its `change` tag, and writes as anyone's hook;
+/// `script test` runs it on a given change, rolled back.
+#[test]
+fn on_directory_changed_plans_work_for_a_new_or_promoted_agent_and_dry_runs() {
+    use dossier_host::AgentChange;
+    use dossier_sdk::{DirectoryChange, Event, NewAgent, Record, Role};
+    use serde_json::json;
+
+    const SCRIPT: &str = r#"
+fn on_directory_changed(d) {
+    if d.agent == () {
+        if d.group.name == "broken" {
+            throw "cannot plan for this group";
+        }
+        print(`group ${d.group.name}`);
+        return;
+    }
+    for c in d.changes {
+        if c.change == "added" {
+            add_task(#{ customer_id: CUSTOMER, subject: `Welcome ${d.agent.login}`,
+                        due_at: "2030-01-01T09:00:00Z", kind: "meeting",
+                        assignee: d.agent.login });
+        } else if c.change == "role" {
+            add_task(#{ customer_id: CUSTOMER, subject: `Brief ${d.agent.login}: ${c.from} to ${c.to}`,
+                        due_at: "2030-01-02T09:00:00Z", kind: "meeting" });
+        } else {
+            print(`${d.agent.login}: ${c.change}`);
+        }
+    }
+}
+"#;
+    let env = Env::new(
+        "",
+        &[("onboarding.rhai", "fn on_directory_changed(d) {}\n")],
+    );
+    let host = env.host();
+    // The tasks need a customer: the script names the one made here.
+    let ada = ada(&host);
+    env.write_script(
+        "onboarding.rhai",
+        &SCRIPT.replace("CUSTOMER", &ada.id.0.to_string()),
+    );
+    let report = host.reload_scripts_if_changed().expect("reload");
+    assert_eq!(report.reloaded, ["scripts/onboarding.rhai"]);
+    host.add_group("billing", None).expect("group");
+    host.add_agent(NewAgent {
+        login: "ann".into(),
+        ..Default::default()
+    })
+    .expect("ann");
+    host.update_agent(
+        "ann",
+        AgentChange {
+            role: Some(Role::Supervisor),
+            groups: Some(vec!["billing".into()]),
+            ..Default::default()
+        },
+    )
+    .expect("promoted");
+    let pending = host.pending_outbox().expect("outbox");
+    assert!(pending.is_empty(), "{pending:?}");
+    let subjects: Vec<String> = all_tasks(&host).into_iter().map(|t| t.subject).collect();
+    assert_eq!(subjects, ["Welcome ann", "Brief ann: agent to supervisor"]);
+
+    // A hook that fails never undoes the change: its delivery waits for a retry.
+    host.add_group("broken", None).expect("the group is added");
+    assert!(
+        host.groups()
+            .expect("groups")
+            .iter()
+            .any(|g| g.name == "broken")
+    );
+    let pending = host.pending_outbox().expect("outbox");
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    assert_eq!(
+        (pending[0].hook.as_str(), pending[0].record.as_str()),
+        ("on_directory_changed", "group broken")
+    );
+    assert!(
+        pending[0]
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("cannot plan for this group")),
+        "{pending:?}"
+    );
+
+    // The dry run: a change given as JSON, its writes reported, nothing kept.
+    let run = host
+        .test_hook(
+            "on_directory_changed",
+            &json!({
+                "agent": {"login": "bob", "display_name": "Bob", "role": "agent",
+                          "created_at": "2026-01-01T00:00:00Z",
+                          "updated_at": "2026-01-01T00:00:00Z"},
+                "changes": [{"change": "added"}, {"change": "disabled"}]
+            }),
+        )
+        .expect("dry run");
+    assert_eq!(run.printed, ["bob: disabled"]);
+    let [Record::Task(task)] = run.writes.as_slice() else {
+        panic!("one task: {:?}", run.writes)
+    };
+    assert_eq!(task.subject, "Welcome bob");
+    let Event::DirectoryChanged(change) = &run.event else {
+        panic!("{:?}", run.event)
+    };
+    assert_eq!(
+        change.changes,
+        [DirectoryChange::Added, DirectoryChange::Disabled]
+    );
+    assert_eq!(all_tasks(&host).len(), 2, "the dry run kept nothing");
+    let run = host
+        .test_hook(
+            "on_directory_changed",
+            &json!({"group": {"name": "sales", "created_at": "2026-01-01T00:00:00Z"},
+                    "changes": [{"change": "added"}]}),
+        )
+        .expect("dry run of a group");
+    assert_eq!(run.printed, ["group sales"]);
+    // A change of an unknown kind is refused, naming it.
+    let err = host
+        .test_hook(
+            "on_directory_changed",
+            &json!({"changes": [{"change": "promoted"}]}),
+        )
+        .expect_err("refused");
+    assert!(err.to_string().contains("promoted"), "{err}");
+}

@@ -6,7 +6,7 @@ use dossier_sdk::{Event, Record};
 /// Every hook a script can define, in a fixed order (bit `i` of a hook mask
 /// is `HOOKS[i]`): [`dossier_sdk::events::hook_names`] as a const array, which
 /// a test keeps equal to it.
-pub const HOOKS: [&str; 16] = [
+pub const HOOKS: [&str; 17] = [
     "before_save_customer",
     "before_save_case",
     "before_save_follow_up",
@@ -23,6 +23,7 @@ pub const HOOKS: [&str; 16] = [
     "on_chat_offered",
     "on_chat_ended",
     "on_task_reminder",
+    "on_directory_changed",
 ];
 
 /// The index in [`HOOKS`] of the hook for `event`, without allocating
@@ -45,5 +46,6 @@ pub fn hook_index(event: &Event) -> usize {
         Event::ChatOffered(_) => 13,
         Event::ChatEnded(_) => 14,
         Event::TaskReminder(_) => 15,
+        Event::DirectoryChanged(_) => 16,
     }
 }

@@ -252,6 +252,35 @@ impl Runtime {
         back(event)
     }
 
+    /// Queues `event`, an after-event of a write made with `ctx` (a
+    /// `directory_changed`), in the transaction open on this thread, one
+    /// delivery per handler that wants it; nothing when none does. `what`
+    /// names its subject in the idempotency key (`agent:ann`). Delivered
+    /// after the outermost commit, like `after_save`: a failing delivery is
+    /// retried and never undoes the write.
+    pub fn queue_after_event(&self, ctx: &Ctx, event: &Event, what: &str) -> Result<()> {
+        let handlers: Vec<&str> = self
+            .pipeline()
+            .handling(event)
+            .map(|r| r.key.as_str())
+            .collect();
+        if handlers.is_empty() {
+            return Ok(());
+        }
+        let json = dossier_store::to_json(event);
+        let chain = dossier_store::to_json(&ctx.chain());
+        let actor = dossier_store::to_json(ctx.actor());
+        let now = self.now();
+        let kind = event.kind();
+        self.store().write("queue after-event", |tx| {
+            let id = tx.outbox_next_id()?;
+            let key = format!("{kind}:{what}:{id}");
+            tx.outbox_enqueue(id, &key, &json, ctx.depth(), &chain, &actor, now, &handlers)
+        })?;
+        self.note_queued();
+        Ok(())
+    }
+
     /// Delivers due after-save deliveries; returns how many succeeded.
     /// Failures are retried later with exponential backoff.
     pub fn deliver_outbox(self: &Arc<Self>) -> Result<usize> {
@@ -484,6 +513,11 @@ impl Runtime {
                                 format!("{} {}", e.record.kind(), e.record.id())
                             }
                             Event::TaskReminder(r) => format!("task {}", r.task.id),
+                            Event::DirectoryChanged(d) => match (&d.agent, &d.group) {
+                                (Some(a), _) => format!("agent {}", a.login),
+                                (None, Some(g)) => format!("group {}", g.name),
+                                (None, None) => "directory".to_owned(),
+                            },
                             other => other.kind().to_string(),
                         };
                         (event.hook_name(), record)

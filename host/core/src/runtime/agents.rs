@@ -8,7 +8,9 @@
 
 use std::sync::Arc;
 
-use dossier_sdk::{Agent, CaseNumber, Group, NewAgent, Permission, Role};
+use dossier_sdk::{
+    Agent, CaseNumber, DirectoryChange, DirectoryChanged, Event, Group, NewAgent, Permission, Role,
+};
 
 use super::Runtime;
 use crate::events::{Actor, Ctx};
@@ -174,8 +176,11 @@ impl Runtime {
             created_at: now,
             updated_at: now,
         };
-        self.store()
-            .write("add agent", |tx| tx.insert_agent(&agent))?;
+        self.transaction("add agent", || {
+            self.store()
+                .write("add agent", |tx| tx.insert_agent(&agent))?;
+            self.queue_directory_changed(ctx, Some(&agent), None, vec![DirectoryChange::Added])
+        })?;
         Ok(agent)
     }
 
@@ -226,11 +231,12 @@ impl Runtime {
             self.refuse_taken_address(login, address)?;
         }
         let now = self.now();
-        {
-            self.store().write("update agent", |tx| {
+        self.transaction("update agent", || {
+            let (before, agent) = self.store().write("update agent", |tx| {
                 let mut agent = tx.agent(login)?.ok_or_else(|| Error::UnknownAgent {
                     login: login.to_owned(),
                 })?;
+                let before = agent.clone();
                 let was_admin = agent.role == Role::Admin && !agent.disabled;
                 let was_manager = agent.has(Permission::ManageAgents);
                 if let Some(name) = change.display_name {
@@ -284,9 +290,39 @@ impl Runtime {
                 }
                 agent.updated_at = now;
                 tx.update_agent(&agent)?;
-                Ok(agent)
-            })
+                Ok((before, agent))
+            })?;
+            let changes = DirectoryChange::between(Some(&before), &agent);
+            self.queue_directory_changed(ctx, Some(&agent), None, changes)?;
+            Ok(agent)
+        })
+    }
+
+    /// Queues the `directory_changed` event of a change to `agent` or
+    /// `group` made with `ctx`, in the transaction open on this thread, for
+    /// delivery after it commits; nothing when `changes` is empty (a change
+    /// that left everything as it was).
+    fn queue_directory_changed(
+        &self,
+        ctx: &Ctx,
+        agent: Option<&Agent>,
+        group: Option<&Group>,
+        changes: Vec<DirectoryChange>,
+    ) -> Result<()> {
+        if changes.is_empty() || self.pipeline().is_empty() {
+            return Ok(());
         }
+        let what = match (agent, group) {
+            (Some(a), _) => format!("agent:{}", a.login),
+            (None, Some(g)) => format!("group:{}", g.name),
+            (None, None) => "directory".to_owned(),
+        };
+        let event = Event::DirectoryChanged(DirectoryChanged {
+            agent: agent.cloned(),
+            group: group.cloned(),
+            changes,
+        });
+        self.queue_after_event(ctx, &event, &what)
     }
 
     /// Refuses `address` as agent `login`'s own when another agent or a
@@ -357,8 +393,11 @@ impl Runtime {
             email,
             created_at: self.now(),
         };
-        self.store()
-            .write("add group", |tx| tx.insert_group(&group))?;
+        self.transaction("add group", || {
+            self.store()
+                .write("add group", |tx| tx.insert_group(&group))?;
+            self.queue_directory_changed(ctx, None, Some(&group), vec![DirectoryChange::Added])
+        })?;
         Ok(group)
     }
 
