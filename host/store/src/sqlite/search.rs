@@ -239,6 +239,26 @@ mod tests {
             .expect("plan");
     }
 
+    /// ARCHITECTURE.md: the visibility condition and the filter apply in
+    /// every statement that returns rows or draws a window over them; only
+    /// the match probe, which returns a rowid the caller never shows, reads
+    /// the words' lists alone.
+    #[test]
+    fn every_statement_that_returns_or_windows_rows_applies_the_viewer_and_the_filter() {
+        let conditions = conditions();
+        for (name, sql) in [
+            ("RANKED", RANKED.as_str()),
+            ("NEWEST", NEWEST.as_str()),
+            ("VISIBLE_WINDOW_PROBE", VISIBLE_WINDOW_PROBE.as_str()),
+        ] {
+            assert!(
+                sql.contains(&conditions),
+                "{name} lacks the conditions:\n{sql}"
+            );
+        }
+        assert!(!MATCH_PROBE.contains("snippet") && MATCH_PROBE.starts_with("SELECT rowid "));
+    }
+
     /// An in-memory store whose index holds `rows` (rowid, text), each a
     /// note outside any case (so every viewer may see it).
     fn index_of(rows: impl IntoIterator<Item = (i64, String)>) -> SqliteStore {
